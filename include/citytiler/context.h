@@ -1,0 +1,57 @@
+/* citytiler — the run context: error slot, logger, progress, thread count.
+ * There is no global mutable state: everything a run shares lives here. */
+#ifndef CITYTILER_CONTEXT_H
+#define CITYTILER_CONTEXT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "citytiler/status.h"
+
+#if defined(__GNUC__)
+#define CT_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define CT_PRINTF(a, b)
+#endif
+
+typedef struct ct_context ct_context;
+
+typedef enum ct_log_level { CT_LOG_ERROR = 0, CT_LOG_WARN, CT_LOG_INFO, CT_LOG_DEBUG } ct_log_level;
+
+/* Receives each log line (no trailing newline). Called under a lock: may be
+ * called from any thread but never concurrently. */
+typedef void (*ct_log_fn)(void *user, ct_log_level level, const char *message);
+
+/* Receives progress of a long step: `done` of `total` units of `what`
+ * (total 0 = unknown). Called from the thread that runs the stage. */
+typedef void (*ct_progress_fn)(void *user, const char *what, uint64_t done, uint64_t total);
+
+/* Creates a context with defaults (1 thread, no logger, no progress).
+ * Returns NULL only when out of memory. Caller owns it: ct_context_destroy. */
+ct_context *ct_context_create(void);
+void ct_context_destroy(ct_context *ctx);
+
+void ct_context_set_logger(ct_context *ctx, ct_log_fn fn, void *user, ct_log_level max_level);
+void ct_context_set_progress(ct_context *ctx, ct_progress_fn fn, void *user);
+
+/* Threads used by parallel stages; n < 1 means 1. */
+void ct_context_set_threads(ct_context *ctx, int n);
+int ct_context_threads(const ct_context *ctx);
+
+/* Records an error (the first one wins until ct_error_clear) and returns `code`,
+ * so a caller can write `return ct_error(ctx, CT_ERR_INPUT, "%s: ...", path);`.
+ * Thread-safe. */
+ct_status ct_error(ct_context *ctx, ct_status code, const char *fmt, ...) CT_PRINTF(3, 4);
+/* Shortcut for an allocation failure, naming what was being allocated. */
+ct_status ct_error_nomem(ct_context *ctx, const char *what);
+ct_status ct_error_code(const ct_context *ctx);
+/* The message of the recorded error, "" when none. Owned by ctx. */
+const char *ct_error_message(const ct_context *ctx);
+void ct_error_clear(ct_context *ctx);
+
+/* Logs one line through the context's logger. Thread-safe. */
+void ct_log(ct_context *ctx, ct_log_level level, const char *fmt, ...) CT_PRINTF(3, 4);
+
+/* Reports progress (no-op without a progress callback). */
+void ct_progress(ct_context *ctx, const char *what, uint64_t done, uint64_t total);
+
+#endif

@@ -1,0 +1,38 @@
+/* citytiler — coordinate reference systems through PROJ: working CRS to WGS84
+ * geodetic / ECEF, and local east-north-up frames. */
+#ifndef CITYTILER_CRS_H
+#define CITYTILER_CRS_H
+
+#include <stddef.h>
+#include "citytiler/context.h"
+
+/* Transforms from one working CRS to WGS84 (EPSG:4979 lon/lat/h and EPSG:4978 ECEF).
+ * Holds its own PJ_CONTEXT: use one per thread. */
+typedef struct ct_geo_transform ct_geo_transform;
+
+/* `src_crs` is anything PROJ accepts (WKT, "EPSG:28992", PROJJSON). Heights of a
+ * 2D source CRS pass through as ellipsoidal heights. Caller destroys *out. */
+ct_status ct_geo_transform_create(ct_context *ctx, const char *src_crs, ct_geo_transform **out);
+void ct_geo_transform_destroy(ct_geo_transform *t);
+
+/* In place: x, y, z (each `stride` doubles apart, n points) in the working CRS become
+ * longitude, latitude (radians) and ellipsoidal height. */
+ct_status ct_geo_to_geodetic(ct_context *ctx, ct_geo_transform *t, double *x, double *y, double *z,
+                             size_t stride, size_t n);
+/* In place: working CRS -> ECEF metres (EPSG:4978). */
+ct_status ct_geo_to_ecef(ct_context *ctx, ct_geo_transform *t, double *x, double *y, double *z,
+                         size_t stride, size_t n);
+/* In place: ECEF -> working CRS (for checks and tests). */
+ct_status ct_geo_from_ecef(ct_context *ctx, ct_geo_transform *t, double *x, double *y, double *z,
+                           size_t stride, size_t n);
+/* In place: geodetic radians/metres -> working CRS. */
+ct_status ct_geo_from_geodetic(ct_context *ctx, ct_geo_transform *t, double *x, double *y, double *z,
+                               size_t stride, size_t n);
+
+/* The column-major 4x4 matrix mapping a local east-north-up frame with origin at
+ * (lon, lat radians, height metres on WGS84) to ECEF. */
+void ct_enu_to_ecef_matrix(double lon, double lat, double h, double m[16]);
+/* WGS84 geodetic (radians, metres) -> ECEF. */
+void ct_geodetic_to_ecef(double lon, double lat, double h, double out[3]);
+
+#endif

@@ -1,0 +1,91 @@
+/* citytiler — the data a pipeline passes from stage to stage. */
+#ifndef CITYTILER_DATASET_H
+#define CITYTILER_DATASET_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "citytiler/context.h"
+#include "citytiler/geometry.h"
+#include "citytiler/mesh.h"
+
+typedef enum ct_attr_type { CT_ATTR_INT = 0, CT_ATTR_REAL, CT_ATTR_STRING, CT_ATTR_BOOL } ct_attr_type;
+
+/* One attribute column, shared by all buildings. */
+typedef struct ct_attr_def {
+    char *name;
+    ct_attr_type type;
+} ct_attr_def;
+
+/* One attribute value. Strings are owned by the building (UTF-8). */
+typedef struct ct_value {
+    int is_null;
+    union {
+        int64_t i;   /* CT_ATTR_INT, CT_ATTR_BOOL (0/1) */
+        double r;    /* CT_ATTR_REAL, never NaN when not null */
+        char *s;     /* CT_ATTR_STRING */
+    } v;
+} ct_value;
+
+typedef struct ct_building {
+    char *id;              /* from the source's id field, or its feature id */
+    uint64_t source_record;/* feature id in the source, for messages */
+    ct_footprint footprint;
+    ct_value *attrs;       /* one per dataset attribute column */
+    double base_z;         /* ground height (NaN until known) */
+    double top_z;          /* roof height (NaN until known) */
+    ct_mesh mesh;          /* empty until filters.extrude */
+} ct_building;
+
+/* A counted reason why input was skipped or changed ("invalid geometry", ...). */
+typedef struct ct_reason_count {
+    char *reason;
+    uint64_t count;
+} ct_reason_count;
+
+typedef struct ct_dataset {
+    char *crs_wkt;          /* working CRS (projected, metres); NULL until a reader sets it */
+    char *vertical_wkt;     /* optional vertical CRS of heights; NULL when unknown */
+    ct_attr_def *attrs;
+    size_t nattrs;
+    ct_building *buildings;
+    size_t nbuildings, cap_buildings;
+    double cell_size;           /* processing cells: squares of this side (m), aligned to
+                                 * multiples of it in the working CRS; leaf tiles nest in them */
+    uint64_t input_features;    /* features read from sources (before skips) */
+    ct_reason_count *skipped;   /* features dropped, by reason */
+    size_t nskipped;
+} ct_dataset;
+
+#define CT_DEFAULT_CELL_SIZE 250.0
+
+/* Creates an empty dataset (cell_size CT_DEFAULT_CELL_SIZE); NULL when out of memory. */
+ct_dataset *ct_dataset_create(void);
+void ct_dataset_destroy(ct_dataset *ds);
+
+/* Index of attribute `name`, or -1. */
+int ct_dataset_find_attr(const ct_dataset *ds, const char *name);
+/* Adds a column (null for existing buildings) or returns the existing one when
+ * name and type match. Returns the index in *out. */
+ct_status ct_dataset_add_attr(ct_context *ctx, ct_dataset *ds, const char *name,
+                              ct_attr_type type, int *out);
+
+/* Appends a zeroed building (attrs allocated, all null; base/top NaN) and returns it
+ * in *out. The pointer is valid until the next append. */
+ct_status ct_dataset_append(ct_context *ctx, ct_dataset *ds, ct_building **out);
+/* Removes building i (frees it) keeping order. */
+void ct_dataset_remove(ct_dataset *ds, size_t i);
+/* Frees every building i with keep[i] == 0 and closes the gaps, keeping order. */
+void ct_dataset_compact(ct_dataset *ds, const unsigned char *keep);
+
+/* Counts one skipped feature under `reason` (copied). */
+ct_status ct_dataset_count_skip(ct_context *ctx, ct_dataset *ds, const char *reason);
+uint64_t ct_dataset_skipped_total(const ct_dataset *ds);
+
+/* Sets a value (string copied). Returns CT_ERR_NOMEM on allocation failure. */
+ct_status ct_value_set_string(ct_context *ctx, ct_value *v, const char *s);
+void ct_value_clear(ct_value *v, ct_attr_type type);
+
+/* Bounding box of all footprints; returns 0 when there are none. */
+int ct_dataset_bbox(const ct_dataset *ds, double out[4]);
+
+#endif

@@ -1,0 +1,86 @@
+/* citytiler — a GLB (binary glTF 2.0) encoder for 3D Tiles content: one mesh,
+ * one primitive, optional per-vertex feature IDs (EXT_mesh_features) and one
+ * property table of feature attributes (EXT_structural_metadata).
+ *
+ * Output layout (little-endian):
+ *   12-byte header "glTF", 2, total length
+ *   JSON chunk, padded with spaces to 4 bytes
+ *   BIN chunk, padded with zeros to 4 bytes; geometry bufferViews start at
+ *   4-byte offsets, metadata bufferViews at 8-byte offsets
+ * The root node 0 carries the y-up -> z-up matrix [1,0,0,0, 0,0,-1,0, 0,1,0,0, 0,0,0,1]
+ * so that z-up input ends up z-up after the 3D Tiles y-up -> z-up rotation.
+ * Same input -> same bytes; padding bytes are zero. */
+#ifndef CITYTILER_GLB_H
+#define CITYTILER_GLB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "citytiler/context.h"
+#include "citytiler/dataset.h"
+#include "citytiler/status.h"
+
+/* One triangle mesh. Zero-initialised optional fields mean defaults. */
+typedef struct ct_glb_mesh_input {
+    size_t nverts;
+    const float *pos;             /* 3*nverts, local frame, Z-UP (east, north, up); finite */
+    const float *nrm;             /* 3*nverts unit normals, z-up, may be NULL. A normal whose
+                                   * length is off by more than 1e-4 is renormalised; a zero or
+                                   * non-finite one is replaced by (0,0,1) with a warning. */
+    const uint32_t *feature_id;   /* nverts, feature index in [0, nfeatures), may be NULL */
+    size_t nindices;              /* multiple of 3 */
+    const uint32_t *idx;          /* triangles (counter-clockwise seen from outside), < nverts */
+    float base_color[4];          /* linear RGBA in [0,1]; all zero = light grey (0.8,0.8,0.8,1).
+                                   * Alpha < 1 gives alphaMode BLEND. */
+} ct_glb_mesh_input;
+
+/* The property table: one row per feature. Feature f is the one whose vertices
+ * carry feature_id == f.
+ *
+ * Column mapping (schema id "citytiler", class `class_name`):
+ *   ids            -> property "id", STRING (omitted when ids is NULL)
+ *   CT_ATTR_STRING -> STRING, UINT32 stringOffsets
+ *   CT_ATTR_REAL   -> SCALAR FLOAT64
+ *   CT_ATTR_INT    -> SCALAR INT32 when every value (and the noData sentinel) fits, else INT64
+ *   CT_ATTR_BOOL   -> BOOLEAN (bitstream, LSB first)
+ * Property ids are column names made valid identifiers (^[a-zA-Z_][a-zA-Z0-9_]*$):
+ * other characters (a whole UTF-8 sequence at a time) become '_', a leading digit gets a
+ * '_' prefix, clashes get "_2", "_3", ... ("id" is taken by the ids). When the id differs
+ * from the column name, the original name is kept in the property's "name".
+ *
+ * Nulls (3D Metadata: a class property's `noData` is a sentinel value, given only when
+ * the column has a null; BOOLEAN may not have one):
+ *   STRING  noData ""  (a null is written as an empty string, so "" and null are the same)
+ *   FLOAT64 noData -1.7976931348623157e308 (-DBL_MAX); NaN counts as null and is never
+ *           written. If a value equals the sentinel, +DBL_MAX, then the next representable
+ *           values above -DBL_MAX are tried, so a sentinel never collides with data.
+ *   INT32   noData -2147483648 (INT32_MIN), INT64 noData INT64_MIN, with the same
+ *           collision rule (type max, then min+1, min+2, ...).
+ *   BOOLEAN a null is written as false (the spec allows no noData for BOOLEAN).
+ * String values are written as given and must be UTF-8. */
+typedef struct ct_glb_features {
+    const char *class_name;        /* e.g. "building"; NULL = "feature"; sanitised like columns */
+    size_t nfeatures;              /* 0 = no features (feature_id ignored) */
+    const char *const *ids;        /* nfeatures strings -> property "id" (STRING); NULL entries
+                                    * are nulls; NULL array = no "id" property */
+    const ct_attr_def *defs;       /* further columns */
+    size_t ndefs;
+    const ct_value *const *rows;   /* rows[f][a] = value of column a for feature f
+                                    * (may be NULL when ndefs == 0) */
+} ct_glb_features;
+
+/* Encodes one GLB into *out (malloc'd, caller frees) of *out_len bytes.
+ *
+ * Preconditions: nverts > 0, nindices > 0, nindices % 3 == 0, every index < nverts,
+ * positions finite (else CT_ERR_USAGE). When `features` has nfeatures > 0, mesh->feature_id
+ * must be given and every id < nfeatures (else CT_ERR_USAGE); nfeatures <= 2^24.
+ * Feature IDs are written as _FEATURE_ID_0 (UNSIGNED_SHORT with byteStride 4 up to 65536
+ * features, else FLOAT) with EXT_mesh_features featureIds[0] = {featureCount: nfeatures,
+ * attribute: 0, propertyTable: 0}; feature_id without features is ignored.
+ * Indices are UNSIGNED_SHORT when nverts <= 65535, else UNSIGNED_INT.
+ * Errors: CT_ERR_USAGE (bad input), CT_ERR_UNSUPPORTED (GLB would exceed 4 GiB),
+ * CT_ERR_NOMEM; the message is in ctx. On error *out is NULL and *out_len 0.
+ * Thread-safe (no shared state). */
+ct_status ct_glb_encode(ct_context *ctx, const ct_glb_mesh_input *mesh,
+                        const ct_glb_features *features, uint8_t **out, size_t *out_len);
+
+#endif

@@ -1,0 +1,27 @@
+/* citytiler — loading and running a JSON pipeline file. */
+#ifndef CITYTILER_PIPELINE_H
+#define CITYTILER_PIPELINE_H
+
+#include <stddef.h>
+#include "citytiler/context.h"
+#include "citytiler/dataset.h"
+
+typedef struct ct_pipeline ct_pipeline;
+
+/* Loads and validates `path`: JSON syntax (line and column), stage types, options
+ * (names file, stage index and key). `overrides` are "stage.type.option=value"
+ * strings from the command line (value parsed as JSON when it parses, else a string;
+ * relative paths in overrides resolve against the current directory).
+ * Creates every stage, so option errors surface before anything runs.
+ * On success the caller owns *out (ct_pipeline_destroy). */
+ct_status ct_pipeline_load(ct_context *ctx, const char *path, const char *const *overrides,
+                           size_t noverrides, ct_pipeline **out);
+
+/* Runs the stages in order on a fresh dataset. If `out` is not NULL the dataset is
+ * returned to the caller (who destroys it), else it is destroyed. */
+ct_status ct_pipeline_run(ct_context *ctx, ct_pipeline *p, ct_dataset **out);
+
+size_t ct_pipeline_stage_count(const ct_pipeline *p);
+void ct_pipeline_destroy(ct_pipeline *p);
+
+#endif

@@ -1,0 +1,52 @@
+/* citytiler — pipeline stages: a small vtable per stage type, and its options. */
+#ifndef CITYTILER_STAGE_H
+#define CITYTILER_STAGE_H
+
+#include "citytiler/context.h"
+#include "citytiler/dataset.h"
+
+/* Options are a JSON object (jansson's json_t). */
+typedef struct json_t ct_json;
+
+typedef enum ct_option_type {
+    CT_OPT_STRING = 0,
+    CT_OPT_PATH,        /* string; relative paths resolve against the pipeline file's folder */
+    CT_OPT_NUMBER,
+    CT_OPT_INTEGER,
+    CT_OPT_BOOL,
+    CT_OPT_STRING_LIST, /* array of strings */
+    CT_OPT_BBOX,        /* [xmin, ymin, xmax, ymax] */
+    CT_OPT_STRINGS_OR_ALL /* "all" or an array of strings */
+} ct_option_type;
+
+typedef struct ct_option_def {
+    const char *name;
+    ct_option_type type;
+    const char *default_json; /* JSON text of the default, NULL = no default */
+    int required;
+    const char *help;
+} ct_option_def;
+
+typedef struct ct_stage_vtable {
+    const char *type;                 /* "filters.extrude" */
+    const char *summary;              /* one line for `citytiler stages` */
+    const ct_option_def *options;     /* terminated by an entry with name NULL */
+    /* Checks and keeps the options (already validated against `options`, defaults
+     * filled, paths resolved). Must not touch output paths. */
+    ct_status (*create)(ct_context *ctx, const ct_json *options, void **state);
+    ct_status (*run)(ct_context *ctx, void *state, ct_dataset *data);
+    void (*destroy)(void *state);
+} ct_stage_vtable;
+
+/* All registered stage types, terminated by NULL. */
+const ct_stage_vtable *const *ct_stage_registry(void);
+const ct_stage_vtable *ct_stage_find(const char *type);
+
+/* Typed access to validated options (the option must exist in the stage's table). */
+const char *ct_opt_string(const ct_json *opts, const char *name);      /* NULL if null/absent */
+double ct_opt_number(const ct_json *opts, const char *name);
+long long ct_opt_integer(const ct_json *opts, const char *name);
+int ct_opt_bool(const ct_json *opts, const char *name);
+const ct_json *ct_opt_get(const ct_json *opts, const char *name);      /* raw, NULL if absent */
+
+#endif

@@ -1,0 +1,180 @@
+/* citytiler — the command line: run a pipeline, list stages, inspect inputs. */
+#include <jansson.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "citytiler/context.h"
+#include "citytiler/pipeline.h"
+#include "citytiler/stage.h"
+#include "citytiler/version.h"
+#include "cli/cli_info.h"
+#include "core/options.h"
+
+typedef struct cli_output {
+    int tty;          /* stderr is a terminal: show progress */
+    int progress_open;/* a progress line is on screen */
+} cli_output;
+
+static void log_line(void *user, ct_log_level level, const char *msg) {
+    cli_output *o = user;
+    static const char *const names[] = {"error", "warning", "info", "debug"};
+    if (o->progress_open) {
+        fputc('\n', stderr);
+        o->progress_open = 0;
+    }
+    fprintf(stderr, "citytiler: %s: %s\n", names[level], msg);
+}
+
+static void progress_line(void *user, const char *what, uint64_t done, uint64_t total) {
+    cli_output *o = user;
+    if (!o->tty) return;
+    if (total) fprintf(stderr, "\r%s: %llu / %llu (%3.0f%%)   ", what, (unsigned long long)done,
+                       (unsigned long long)total, 100.0 * (double)done / (double)total);
+    else fprintf(stderr, "\r%s: %llu   ", what, (unsigned long long)done);
+    o->progress_open = !(total && done >= total);
+    if (!o->progress_open) fputc('\n', stderr);
+}
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: citytiler <command> [options]\n"
+            "\n"
+            "Turns building footprints (any GDAL vector source) and LiDAR (LAS 1.0-1.4) into\n"
+            "a streamable 3D city model (glTF 2.0 / OGC 3D Tiles 1.1).\n"
+            "\n"
+            "commands:\n"
+            "  run PIPELINE.json [--threads N] [--set TYPE.OPTION=VALUE]... [--quiet|--verbose]\n"
+            "        run a JSON pipeline; --set overrides an option of every stage of that type,\n"
+            "        e.g. --set writers.3dtiles.path=out/tiles\n"
+            "  stages                 list every stage type with its options and defaults\n"
+            "  info FILE [--classes]  describe a LAS file or an OGR vector source as JSON\n"
+            "  --help, --version\n"
+            "\n"
+            "exit codes: 0 success, 1 runtime failure, 2 bad usage, pipeline or input\n"
+            "pipelines: see pipelines/README.md\n");
+}
+
+static int cmd_stages(void) {
+    const ct_stage_vtable *const *reg = ct_stage_registry();
+    for (size_t i = 0; reg[i]; i++) {
+        printf("%s\n    %s\n", reg[i]->type, reg[i]->summary);
+        for (const ct_option_def *d = reg[i]->options; d->name; d++) {
+            printf("    %-24s %-12s %s%s", d->name, ct_option_type_name(d->type), d->help,
+                   d->required ? " (required)" : "");
+            if (d->default_json) printf(" [default: %s]", d->default_json);
+            printf("\n");
+        }
+        printf("\n");
+    }
+    return 0;
+}
+
+static int parse_threads(const char *s, int *out) {
+    char *end = NULL;
+    long n = strtol(s, &end, 10);
+    if (!end || *end || n < 1 || n > 1024) return 0;
+    *out = (int)n;
+    return 1;
+}
+
+static int cmd_run(ct_context *ctx, cli_output *out, int argc, char **argv) {
+    const char *pipeline_path = NULL;
+    const char **sets = calloc((size_t)argc + 1, sizeof *sets);
+    size_t nsets = 0;
+    int threads = omp_get_num_procs();
+    ct_log_level level = CT_LOG_INFO;
+    if (!sets) {
+        fprintf(stderr, "citytiler: out of memory\n");
+        return 1;
+    }
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--threads") == 0 && i + 1 < argc) {
+            if (!parse_threads(argv[++i], &threads)) {
+                fprintf(stderr, "citytiler: --threads needs a whole number from 1 to 1024, got '%s'\n", argv[i]);
+                free(sets);
+                return 2;
+            }
+        } else if (strcmp(a, "--set") == 0 && i + 1 < argc) {
+            sets[nsets++] = argv[++i];
+        } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
+            level = CT_LOG_WARN;
+        } else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {
+            level = CT_LOG_DEBUG;
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "citytiler run: unknown or incomplete option '%s' (see citytiler --help)\n", a);
+            free(sets);
+            return 2;
+        } else if (!pipeline_path) {
+            pipeline_path = a;
+        } else {
+            fprintf(stderr, "citytiler run: one pipeline file only ('%s' and '%s')\n", pipeline_path, a);
+            free(sets);
+            return 2;
+        }
+    }
+    if (!pipeline_path) {
+        fprintf(stderr, "citytiler run: missing PIPELINE.json (see citytiler --help)\n");
+        free(sets);
+        return 2;
+    }
+    ct_context_set_logger(ctx, log_line, out, level);
+    ct_context_set_threads(ctx, threads);
+    ct_pipeline *p = NULL;
+    ct_status st = ct_pipeline_load(ctx, pipeline_path, sets, nsets, &p);
+    ct_dataset *ds = NULL;
+    if (st == CT_OK) st = ct_pipeline_run(ctx, p, &ds);
+    if (st == CT_OK && ds) {
+        fprintf(stderr, "citytiler: done: %llu features read, %zu buildings written, %llu skipped\n",
+                (unsigned long long)ds->input_features, ds->nbuildings,
+                (unsigned long long)ct_dataset_skipped_total(ds));
+        for (size_t r = 0; r < ds->nskipped; r++)
+            fprintf(stderr, "citytiler:   skipped %llu: %s\n", (unsigned long long)ds->skipped[r].count,
+                    ds->skipped[r].reason);
+    }
+    ct_dataset_destroy(ds);
+    ct_pipeline_destroy(p);
+    free(sets);
+    if (st != CT_OK) {
+        fprintf(stderr, "citytiler: error: %s\n", ct_error_message(ctx));
+        return ct_status_exit_code(st);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        printf("citytiler %s\n", ct_version());
+        return 0;
+    }
+    if (strcmp(cmd, "stages") == 0) return cmd_stages();
+    cli_output out = {isatty(STDERR_FILENO), 0};
+    ct_context *ctx = ct_context_create();
+    if (!ctx) {
+        fprintf(stderr, "citytiler: out of memory\n");
+        return 1;
+    }
+    ct_context_set_logger(ctx, log_line, &out, CT_LOG_INFO);
+    ct_context_set_progress(ctx, progress_line, &out);
+    int rc;
+    if (strcmp(cmd, "run") == 0) rc = cmd_run(ctx, &out, argc - 2, argv + 2);
+    else if (strcmp(cmd, "info") == 0) rc = ct_cli_info(ctx, argc - 2, argv + 2);
+    else {
+        fprintf(stderr, "citytiler: unknown command '%s' (see citytiler --help)\n", cmd);
+        rc = 2;
+    }
+    ct_context_destroy(ctx);
+    return rc;
+}

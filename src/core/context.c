@@ -1,0 +1,96 @@
+/* The run context. Errors and logging go through a mutex so that stages may
+ * report from OpenMP worker threads. */
+#include "citytiler/context.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct ct_context {
+    pthread_mutex_t lock;
+    ct_status code;
+    char message[2048];
+    ct_log_fn log_fn;
+    void *log_user;
+    ct_log_level log_max;
+    ct_progress_fn progress_fn;
+    void *progress_user;
+    int threads;
+};
+
+ct_context *ct_context_create(void) {
+    ct_context *ctx = calloc(1, sizeof *ctx);
+    if (!ctx) return NULL;
+    if (pthread_mutex_init(&ctx->lock, NULL) != 0) {
+        free(ctx);
+        return NULL;
+    }
+    ctx->threads = 1;
+    ctx->log_max = CT_LOG_INFO;
+    return ctx;
+}
+
+void ct_context_destroy(ct_context *ctx) {
+    if (!ctx) return;
+    pthread_mutex_destroy(&ctx->lock);
+    free(ctx);
+}
+
+void ct_context_set_logger(ct_context *ctx, ct_log_fn fn, void *user, ct_log_level max_level) {
+    ctx->log_fn = fn;
+    ctx->log_user = user;
+    ctx->log_max = max_level;
+}
+
+void ct_context_set_progress(ct_context *ctx, ct_progress_fn fn, void *user) {
+    ctx->progress_fn = fn;
+    ctx->progress_user = user;
+}
+
+void ct_context_set_threads(ct_context *ctx, int n) { ctx->threads = n < 1 ? 1 : n; }
+int ct_context_threads(const ct_context *ctx) { return ctx->threads; }
+
+ct_status ct_error(ct_context *ctx, ct_status code, const char *fmt, ...) {
+    pthread_mutex_lock(&ctx->lock);
+    if (ctx->code == CT_OK) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(ctx->message, sizeof ctx->message, fmt, ap);
+        va_end(ap);
+        ctx->code = code;
+    }
+    pthread_mutex_unlock(&ctx->lock);
+    return code;
+}
+
+ct_status ct_error_nomem(ct_context *ctx, const char *what) {
+    return ct_error(ctx, CT_ERR_NOMEM, "out of memory while allocating %s", what);
+}
+
+ct_status ct_error_code(const ct_context *ctx) { return ctx->code; }
+const char *ct_error_message(const ct_context *ctx) { return ctx->message; }
+
+void ct_error_clear(ct_context *ctx) {
+    pthread_mutex_lock(&ctx->lock);
+    ctx->code = CT_OK;
+    ctx->message[0] = '\0';
+    pthread_mutex_unlock(&ctx->lock);
+}
+
+void ct_log(ct_context *ctx, ct_log_level level, const char *fmt, ...) {
+    if (!ctx->log_fn || level > ctx->log_max) return;
+    char line[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    pthread_mutex_lock(&ctx->lock);
+    ctx->log_fn(ctx->log_user, level, line);
+    pthread_mutex_unlock(&ctx->lock);
+}
+
+void ct_progress(ct_context *ctx, const char *what, uint64_t done, uint64_t total) {
+    if (ctx->progress_fn) ctx->progress_fn(ctx->progress_user, what, done, total);
+}

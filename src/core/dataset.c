@@ -1,0 +1,166 @@
+#include "citytiler/dataset.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+ct_dataset *ct_dataset_create(void) {
+    ct_dataset *ds = calloc(1, sizeof(ct_dataset));
+    if (ds) ds->cell_size = CT_DEFAULT_CELL_SIZE;
+    return ds;
+}
+
+void ct_value_clear(ct_value *v, ct_attr_type type) {
+    if (type == CT_ATTR_STRING && !v->is_null) free(v->v.s);
+    memset(v, 0, sizeof *v);
+    v->is_null = 1;
+}
+
+static void building_free(const ct_dataset *ds, ct_building *b) {
+    free(b->id);
+    ct_footprint_free(&b->footprint);
+    if (b->attrs)
+        for (size_t a = 0; a < ds->nattrs; a++) ct_value_clear(&b->attrs[a], ds->attrs[a].type);
+    free(b->attrs);
+    ct_mesh_free(&b->mesh);
+}
+
+void ct_dataset_destroy(ct_dataset *ds) {
+    if (!ds) return;
+    for (size_t i = 0; i < ds->nbuildings; i++) building_free(ds, &ds->buildings[i]);
+    free(ds->buildings);
+    for (size_t a = 0; a < ds->nattrs; a++) free(ds->attrs[a].name);
+    free(ds->attrs);
+    for (size_t r = 0; r < ds->nskipped; r++) free(ds->skipped[r].reason);
+    free(ds->skipped);
+    free(ds->crs_wkt);
+    free(ds->vertical_wkt);
+    free(ds);
+}
+
+int ct_dataset_find_attr(const ct_dataset *ds, const char *name) {
+    for (size_t a = 0; a < ds->nattrs; a++)
+        if (strcmp(ds->attrs[a].name, name) == 0) return (int)a;
+    return -1;
+}
+
+ct_status ct_dataset_add_attr(ct_context *ctx, ct_dataset *ds, const char *name,
+                              ct_attr_type type, int *out) {
+    int found = ct_dataset_find_attr(ds, name);
+    if (found >= 0) {
+        if (ds->attrs[found].type != type)
+            return ct_error(ctx, CT_ERR_USAGE, "attribute '%s' already exists with another type", name);
+        *out = found;
+        return CT_OK;
+    }
+    ct_attr_def *defs = realloc(ds->attrs, (ds->nattrs + 1) * sizeof *defs);
+    if (!defs) return ct_error_nomem(ctx, "attribute definitions");
+    ds->attrs = defs;
+    char *copy = strdup(name);
+    if (!copy) return ct_error_nomem(ctx, "attribute name");
+    /* Grow every building's value array first, so a failure leaves the dataset consistent. */
+    for (size_t i = 0; i < ds->nbuildings; i++) {
+        ct_value *vals = realloc(ds->buildings[i].attrs, (ds->nattrs + 1) * sizeof *vals);
+        if (!vals) {
+            free(copy);
+            return ct_error_nomem(ctx, "attribute values");
+        }
+        memset(&vals[ds->nattrs], 0, sizeof *vals);
+        vals[ds->nattrs].is_null = 1;
+        ds->buildings[i].attrs = vals;
+    }
+    defs[ds->nattrs].name = copy;
+    defs[ds->nattrs].type = type;
+    *out = (int)ds->nattrs++;
+    return CT_OK;
+}
+
+ct_status ct_dataset_append(ct_context *ctx, ct_dataset *ds, ct_building **out) {
+    if (ds->nbuildings == ds->cap_buildings) {
+        size_t cap = ds->cap_buildings ? ds->cap_buildings * 2 : 256;
+        ct_building *nb = realloc(ds->buildings, cap * sizeof *nb);
+        if (!nb) return ct_error_nomem(ctx, "buildings");
+        ds->buildings = nb;
+        ds->cap_buildings = cap;
+    }
+    ct_building *b = &ds->buildings[ds->nbuildings];
+    memset(b, 0, sizeof *b);
+    b->attrs = calloc(ds->nattrs ? ds->nattrs : 1, sizeof *b->attrs);
+    if (!b->attrs) return ct_error_nomem(ctx, "building attributes");
+    for (size_t a = 0; a < ds->nattrs; a++) b->attrs[a].is_null = 1;
+    b->base_z = NAN;
+    b->top_z = NAN;
+    ds->nbuildings++;
+    *out = b;
+    return CT_OK;
+}
+
+void ct_dataset_remove(ct_dataset *ds, size_t i) {
+    if (i >= ds->nbuildings) return;
+    building_free(ds, &ds->buildings[i]);
+    memmove(&ds->buildings[i], &ds->buildings[i + 1], (ds->nbuildings - i - 1) * sizeof(ct_building));
+    ds->nbuildings--;
+}
+
+void ct_dataset_compact(ct_dataset *ds, const unsigned char *keep) {
+    size_t kept = 0;
+    for (size_t i = 0; i < ds->nbuildings; i++) {
+        if (!keep[i]) {
+            building_free(ds, &ds->buildings[i]);
+            continue;
+        }
+        if (kept != i) ds->buildings[kept] = ds->buildings[i];
+        kept++;
+    }
+    ds->nbuildings = kept;
+}
+
+ct_status ct_dataset_count_skip(ct_context *ctx, ct_dataset *ds, const char *reason) {
+    for (size_t r = 0; r < ds->nskipped; r++)
+        if (strcmp(ds->skipped[r].reason, reason) == 0) {
+            ds->skipped[r].count++;
+            return CT_OK;
+        }
+    ct_reason_count *nr = realloc(ds->skipped, (ds->nskipped + 1) * sizeof *nr);
+    if (!nr) return ct_error_nomem(ctx, "skip reasons");
+    ds->skipped = nr;
+    char *copy = strdup(reason);
+    if (!copy) return ct_error_nomem(ctx, "skip reason");
+    nr[ds->nskipped].reason = copy;
+    nr[ds->nskipped].count = 1;
+    ds->nskipped++;
+    return CT_OK;
+}
+
+uint64_t ct_dataset_skipped_total(const ct_dataset *ds) {
+    uint64_t n = 0;
+    for (size_t r = 0; r < ds->nskipped; r++) n += ds->skipped[r].count;
+    return n;
+}
+
+ct_status ct_value_set_string(ct_context *ctx, ct_value *v, const char *s) {
+    char *copy = strdup(s ? s : "");
+    if (!copy) return ct_error_nomem(ctx, "attribute string");
+    if (!v->is_null) free(v->v.s);
+    v->is_null = 0;
+    v->v.s = copy;
+    return CT_OK;
+}
+
+int ct_dataset_bbox(const ct_dataset *ds, double out[4]) {
+    int any = 0;
+    for (size_t i = 0; i < ds->nbuildings; i++) {
+        double bb[4];
+        if (!ct_footprint_bbox(&ds->buildings[i].footprint, bb)) continue;
+        if (!any) {
+            memcpy(out, bb, sizeof bb);
+            any = 1;
+        } else {
+            if (bb[0] < out[0]) out[0] = bb[0];
+            if (bb[1] < out[1]) out[1] = bb[1];
+            if (bb[2] > out[2]) out[2] = bb[2];
+            if (bb[3] > out[3]) out[3] = bb[3];
+        }
+    }
+    return any;
+}

@@ -1,0 +1,144 @@
+#include "core/options.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *ct_option_type_name(ct_option_type t) {
+    switch (t) {
+    case CT_OPT_STRING: return "string";
+    case CT_OPT_PATH: return "path";
+    case CT_OPT_NUMBER: return "number";
+    case CT_OPT_INTEGER: return "integer";
+    case CT_OPT_BOOL: return "boolean";
+    case CT_OPT_STRING_LIST: return "list of strings";
+    case CT_OPT_BBOX: return "[xmin, ymin, xmax, ymax]";
+    case CT_OPT_STRINGS_OR_ALL: return "\"all\" or list of strings";
+    }
+    return "?";
+}
+
+/* "PG:dbname=x", "WFS:http://..." or "/vsicurl/..." are not files to resolve. */
+static int is_connection_string(const char *p) {
+    if (!isalpha((unsigned char)p[0])) return 0;
+    size_t i = 1;
+    while (isalnum((unsigned char)p[i]) || p[i] == '_') i++;
+    return p[i] == ':' && i >= 2;
+}
+
+char *ct_resolve_path(const char *base_dir, const char *path) {
+    if (path[0] == '/' || is_connection_string(path) || !base_dir || !*base_dir) return strdup(path);
+    size_t n = strlen(base_dir) + strlen(path) + 2;
+    char *out = malloc(n);
+    if (!out) return NULL;
+    snprintf(out, n, "%s/%s", base_dir, path);
+    return out;
+}
+
+static int is_string_list(const json_t *v) {
+    if (!json_is_array(v)) return 0;
+    size_t i;
+    json_t *e;
+    json_array_foreach(v, i, e) if (!json_is_string(e)) return 0;
+    return 1;
+}
+
+static int type_ok(ct_option_type t, const json_t *v) {
+    switch (t) {
+    case CT_OPT_STRING:
+    case CT_OPT_PATH: return json_is_string(v);
+    case CT_OPT_NUMBER: return json_is_number(v);
+    case CT_OPT_INTEGER: return json_is_integer(v);
+    case CT_OPT_BOOL: return json_is_boolean(v);
+    case CT_OPT_STRING_LIST: return is_string_list(v);
+    case CT_OPT_STRINGS_OR_ALL:
+        return is_string_list(v) || (json_is_string(v) && strcmp(json_string_value(v), "all") == 0);
+    case CT_OPT_BBOX: {
+        if (!json_is_array(v) || json_array_size(v) != 4) return 0;
+        for (size_t i = 0; i < 4; i++) if (!json_is_number(json_array_get(v, i))) return 0;
+        double x0 = json_number_value(json_array_get(v, 0)), y0 = json_number_value(json_array_get(v, 1));
+        double x1 = json_number_value(json_array_get(v, 2)), y1 = json_number_value(json_array_get(v, 3));
+        return x0 < x1 && y0 < y1;
+    }
+    }
+    return 0;
+}
+
+static const ct_option_def *find_def(const ct_stage_vtable *vt, const char *key) {
+    for (const ct_option_def *d = vt->options; d && d->name; d++)
+        if (strcmp(d->name, key) == 0) return d;
+    return NULL;
+}
+
+static void known_list(const ct_stage_vtable *vt, char *buf, size_t n) {
+    buf[0] = '\0';
+    size_t used = 0;
+    for (const ct_option_def *d = vt->options; d && d->name; d++) {
+        int w = snprintf(buf + used, n - used, "%s%s", used ? ", " : "", d->name);
+        if (w < 0 || (size_t)w >= n - used) break;
+        used += (size_t)w;
+    }
+}
+
+ct_status ct_options_check(ct_context *ctx, const ct_stage_vtable *vt, json_t *opts,
+                           const ct_option_origin *o) {
+    const char *key;
+    json_t *val;
+    json_object_foreach(opts, key, val) {
+        if (strcmp(key, "type") == 0 || strcmp(key, "tag") == 0) continue;
+        const ct_option_def *d = find_def(vt, key);
+        if (!d) {
+            char known[512];
+            known_list(vt, known, sizeof known);
+            return ct_error(ctx, CT_ERR_USAGE, "%s: stage %zu (%s): unknown option '%s' (options of %s: %s)",
+                            o->file, o->stage_index, vt->type, key, vt->type, known);
+        }
+        if (json_is_null(val) && !d->required) continue;
+        if (!type_ok(d->type, val))
+            return ct_error(ctx, CT_ERR_USAGE, "%s: stage %zu (%s): option '%s' must be a %s",
+                            o->file, o->stage_index, vt->type, key, ct_option_type_name(d->type));
+    }
+    for (const ct_option_def *d = vt->options; d && d->name; d++) {
+        json_t *v = json_object_get(opts, d->name);
+        if (!v) {
+            if (d->required)
+                return ct_error(ctx, CT_ERR_USAGE, "%s: stage %zu (%s): missing required option '%s'",
+                                o->file, o->stage_index, vt->type, d->name);
+            json_t *def = d->default_json ? json_loads(d->default_json, JSON_DECODE_ANY, NULL) : json_null();
+            if (!def || json_object_set_new(opts, d->name, def) != 0)
+                return ct_error_nomem(ctx, "option default");
+            continue;
+        }
+        if (d->type == CT_OPT_PATH && json_is_string(v)) {
+            char *abs = ct_resolve_path(o->base_dir, json_string_value(v));
+            if (!abs) return ct_error_nomem(ctx, "path");
+            int rc = json_object_set_new(opts, d->name, json_string(abs));
+            free(abs);
+            if (rc != 0) return ct_error_nomem(ctx, "path option");
+        }
+    }
+    return CT_OK;
+}
+
+/* Typed accessors used by stages; options were checked, so types hold. */
+const ct_json *ct_opt_get(const ct_json *opts, const char *name) {
+    json_t *v = json_object_get((const json_t *)opts, name);
+    return json_is_null(v) ? NULL : v;
+}
+
+const char *ct_opt_string(const ct_json *opts, const char *name) {
+    return json_string_value(json_object_get((const json_t *)opts, name));
+}
+
+double ct_opt_number(const ct_json *opts, const char *name) {
+    return json_number_value(json_object_get((const json_t *)opts, name));
+}
+
+long long ct_opt_integer(const ct_json *opts, const char *name) {
+    return json_integer_value(json_object_get((const json_t *)opts, name));
+}
+
+int ct_opt_bool(const ct_json *opts, const char *name) {
+    return json_is_true(json_object_get((const json_t *)opts, name));
+}

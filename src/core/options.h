@@ -1,0 +1,28 @@
+/* Internal: checking a stage's JSON options against its option table. */
+#ifndef CT_CORE_OPTIONS_H
+#define CT_CORE_OPTIONS_H
+
+#include <jansson.h>
+#include "citytiler/stage.h"
+
+/* Where options came from, for messages: "FILE: stage N (TYPE)". */
+typedef struct ct_option_origin {
+    const char *file;
+    size_t stage_index;
+    const char *base_dir;  /* relative CT_OPT_PATH values resolve against it */
+} ct_option_origin;
+
+/* Validates `opts` (an object, modified in place): unknown keys and wrong types are
+ * CT_ERR_USAGE errors naming file, stage index and key; missing keys get their
+ * defaults; missing required keys are errors; relative paths are resolved. */
+ct_status ct_options_check(ct_context *ctx, const ct_stage_vtable *vt, json_t *opts,
+                           const ct_option_origin *origin);
+
+/* Joins base_dir and path unless path is absolute or a connection string such as
+ * "PG:dbname=x" or "/vsizip/...". Returns a malloc'd string or NULL when out of memory. */
+char *ct_resolve_path(const char *base_dir, const char *path);
+
+/* Human name of an option type ("number", "string list", ...). */
+const char *ct_option_type_name(ct_option_type t);
+
+#endif

@@ -1,0 +1,191 @@
+/* Pipeline files: JSON → checked stage list → run in order on one dataset. */
+#include "citytiler/pipeline.h"
+
+#include <jansson.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "citytiler/stage.h"
+#include "core/options.h"
+
+typedef struct stage_slot {
+    const ct_stage_vtable *vt;
+    json_t *options;
+    void *state;
+} stage_slot;
+
+struct ct_pipeline {
+    char *file;
+    double cell_size;
+    stage_slot *stages;
+    size_t nstages;
+};
+
+size_t ct_pipeline_stage_count(const ct_pipeline *p) { return p->nstages; }
+
+void ct_pipeline_destroy(ct_pipeline *p) {
+    if (!p) return;
+    for (size_t i = 0; i < p->nstages; i++) {
+        if (p->stages[i].state && p->stages[i].vt->destroy) p->stages[i].vt->destroy(p->stages[i].state);
+        json_decref(p->stages[i].options);
+    }
+    free(p->stages);
+    free(p->file);
+    free(p);
+}
+
+/* Applies one "stage.type.option=value" override to every stage of that type. */
+static ct_status apply_override(ct_context *ctx, ct_pipeline *p, const char *text) {
+    const char *eq = strchr(text, '=');
+    const char *dot = NULL;
+    for (const char *c = text; eq && c < eq; c++) if (*c == '.') dot = c;
+    if (!eq || !dot || dot == text || dot + 1 == eq)
+        return ct_error(ctx, CT_ERR_USAGE, "--set %s: expected STAGE_TYPE.OPTION=VALUE, e.g. writers.3dtiles.path=out", text);
+    char type[128], key[128];
+    size_t tl = (size_t)(dot - text), kl = (size_t)(eq - dot - 1);
+    if (tl >= sizeof type || kl >= sizeof key)
+        return ct_error(ctx, CT_ERR_USAGE, "--set %s: name too long", text);
+    memcpy(type, text, tl); type[tl] = '\0';
+    memcpy(key, dot + 1, kl); key[kl] = '\0';
+    const char *value = eq + 1;
+
+    json_t *v = json_loads(value, JSON_DECODE_ANY, NULL);
+    if (!v) v = json_string(value);
+    if (!v) return ct_error_nomem(ctx, "override value");
+    /* A relative path given on the command line means relative to the current directory. */
+    const ct_stage_vtable *vt = ct_stage_find(type);
+    if (vt) {
+        for (const ct_option_def *d = vt->options; d->name; d++) {
+            if (strcmp(d->name, key) == 0 && d->type == CT_OPT_PATH && json_is_string(v)) {
+                char cwd[PATH_MAX];
+                if (!getcwd(cwd, sizeof cwd)) cwd[0] = '\0';
+                char *abs = ct_resolve_path(cwd, json_string_value(v));
+                json_decref(v);
+                v = abs ? json_string(abs) : NULL;
+                free(abs);
+                if (!v) return ct_error_nomem(ctx, "override path");
+            }
+        }
+    }
+    int applied = 0;
+    for (size_t i = 0; i < p->nstages; i++) {
+        if (strcmp(p->stages[i].vt->type, type) != 0) continue;
+        if (json_object_set(p->stages[i].options, key, v) != 0) {
+            json_decref(v);
+            return ct_error_nomem(ctx, "override");
+        }
+        applied++;
+    }
+    json_decref(v);
+    if (!applied)
+        return ct_error(ctx, CT_ERR_USAGE, "--set %s: the pipeline %s has no stage of type '%s'", text, p->file, type);
+    return CT_OK;
+}
+
+static ct_status parse_stages(ct_context *ctx, ct_pipeline *p, json_t *root) {
+    json_t *list = root;
+    if (json_is_object(root)) {
+        const char *key;
+        json_t *val;
+        json_object_foreach(root, key, val) {
+            if (strcmp(key, "cell_size") == 0) {
+                if (!json_is_number(val) || !(json_number_value(val) >= 1.0) || json_number_value(val) > 1e6)
+                    return ct_error(ctx, CT_ERR_USAGE, "%s: cell_size must be a number of metres from 1 to 1000000", p->file);
+                p->cell_size = json_number_value(val);
+            } else if (strcmp(key, "pipeline") != 0) {
+                return ct_error(ctx, CT_ERR_USAGE, "%s: unknown top-level key '%s' (expected \"pipeline\" and optionally \"cell_size\")",
+                                p->file, key);
+            }
+        }
+        list = json_object_get(root, "pipeline");
+    }
+    if (!json_is_array(list))
+        return ct_error(ctx, CT_ERR_USAGE, "%s: expected {\"pipeline\": [ stages... ]}", p->file);
+    if (json_array_size(list) == 0)
+        return ct_error(ctx, CT_ERR_USAGE, "%s: the pipeline has no stages", p->file);
+    p->stages = calloc(json_array_size(list), sizeof *p->stages);
+    if (!p->stages) return ct_error_nomem(ctx, "stages");
+    size_t i;
+    json_t *st;
+    json_array_foreach(list, i, st) {
+        if (!json_is_object(st))
+            return ct_error(ctx, CT_ERR_USAGE, "%s: stage %zu: expected an object with a \"type\"", p->file, i);
+        const char *type = json_string_value(json_object_get(st, "type"));
+        if (!type) return ct_error(ctx, CT_ERR_USAGE, "%s: stage %zu: missing \"type\"", p->file, i);
+        const ct_stage_vtable *vt = ct_stage_find(type);
+        if (!vt)
+            return ct_error(ctx, CT_ERR_USAGE, "%s: stage %zu: unknown stage type '%s' (see `citytiler stages`)", p->file, i, type);
+        p->stages[i].vt = vt;
+        p->stages[i].options = json_deep_copy(st);
+        if (!p->stages[i].options) return ct_error_nomem(ctx, "stage options");
+        p->nstages = i + 1;
+    }
+    return CT_OK;
+}
+
+ct_status ct_pipeline_load(ct_context *ctx, const char *path, const char *const *overrides,
+                           size_t noverrides, ct_pipeline **out) {
+    *out = NULL;
+    if (access(path, R_OK) != 0)
+        return ct_error(ctx, CT_ERR_INPUT, "%s: cannot read the pipeline file (missing or not readable)", path);
+    ct_pipeline *p = calloc(1, sizeof *p);
+    if (!p) return ct_error_nomem(ctx, "pipeline");
+    p->file = strdup(path);
+    char *absfile = realpath(path, NULL);
+    char *base = absfile ? strdup(dirname(absfile)) : NULL;
+    free(absfile);
+    if (!p->file || !base) {
+        free(base);
+        ct_pipeline_destroy(p);
+        return ct_error_nomem(ctx, "pipeline path");
+    }
+    json_error_t jerr;
+    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    ct_status st = CT_OK;
+    if (!root)
+        st = ct_error(ctx, CT_ERR_USAGE, "%s:%d:%d: invalid JSON: %s", path, jerr.line, jerr.column, jerr.text);
+    if (st == CT_OK) st = parse_stages(ctx, p, root);
+    json_decref(root);
+    for (size_t k = 0; st == CT_OK && k < noverrides; k++) st = apply_override(ctx, p, overrides[k]);
+    for (size_t i = 0; st == CT_OK && i < p->nstages; i++) {
+        ct_option_origin origin = {path, i, base};
+        st = ct_options_check(ctx, p->stages[i].vt, p->stages[i].options, &origin);
+        if (st == CT_OK) st = p->stages[i].vt->create(ctx, p->stages[i].options, &p->stages[i].state);
+    }
+    free(base);
+    if (st != CT_OK) {
+        ct_pipeline_destroy(p);
+        return st;
+    }
+    *out = p;
+    return CT_OK;
+}
+
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+ct_status ct_pipeline_run(ct_context *ctx, ct_pipeline *p, ct_dataset **out) {
+    if (out) *out = NULL;
+    ct_dataset *ds = ct_dataset_create();
+    if (!ds) return ct_error_nomem(ctx, "dataset");
+    if (p->cell_size > 0) ds->cell_size = p->cell_size;
+    ct_status st = CT_OK;
+    for (size_t i = 0; i < p->nstages && st == CT_OK; i++) {
+        double t0 = now_seconds();
+        ct_log(ctx, CT_LOG_INFO, "stage %zu: %s", i, p->stages[i].vt->type);
+        st = p->stages[i].vt->run(ctx, p->stages[i].state, ds);
+        if (st == CT_OK)
+            ct_log(ctx, CT_LOG_INFO, "stage %zu: %s done in %.2f s (%zu buildings)", i,
+                   p->stages[i].vt->type, now_seconds() - t0, ds->nbuildings);
+    }
+    if (st == CT_OK && out) *out = ds;
+    else ct_dataset_destroy(ds);
+    return st;
+}

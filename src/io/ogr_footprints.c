@@ -1,0 +1,357 @@
+/* Footprints from OGR: open, pick a layer, filter, choose the working CRS, convert
+ * each (multi)polygon into ct_footprint parts, copy the chosen attributes. */
+#include "io/ogr_footprints.h"
+
+#include <cpl_conv.h>
+#include <gdal.h>
+#include <math.h>
+#include <ogr_api.h>
+#include <ogr_srs_api.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct field_map {
+    int src;   /* OGR field index */
+    int dst;   /* dataset attribute index */
+    ct_attr_type type;
+} field_map;
+
+static ct_attr_type attr_type_of(OGRFieldDefnH fd) {
+    switch (OGR_Fld_GetType(fd)) {
+    case OFTInteger:
+        return OGR_Fld_GetSubType(fd) == OFSTBoolean ? CT_ATTR_BOOL : CT_ATTR_INT;
+    case OFTInteger64: return CT_ATTR_INT;
+    case OFTReal: return CT_ATTR_REAL;
+    default: return CT_ATTR_STRING;
+    }
+}
+
+/* Picks the working CRS: the source's when projected in metres, else the UTM zone
+ * around `lonlat_hint`. Returns a new SRS the caller releases. */
+static OGRSpatialReferenceH working_srs(OGRSpatialReferenceH src, double lon, double lat) {
+    if (OSRIsProjected(src)) {
+        double to_m = OSRGetLinearUnits(src, NULL);
+        if (fabs(to_m - 1.0) < 1e-12) return OSRClone(src);
+    }
+    OGRSpatialReferenceH utm = OSRNewSpatialReference(NULL);
+    if (!utm) return NULL;
+    int zone = (int)floor((lon + 180.0) / 6.0) + 1;
+    if (zone < 1) zone = 1;
+    if (zone > 60) zone = 60;
+    if (OSRImportFromEPSG(utm, (lat >= 0 ? 32600 : 32700) + zone) != OGRERR_NONE) {
+        OSRRelease(utm);
+        return NULL;
+    }
+    OSRSetAxisMappingStrategy(utm, OAMS_TRADITIONAL_GIS_ORDER);
+    return utm;
+}
+
+/* Copies one OGR ring into xy (open ring, consecutive duplicates removed).
+ * Returns the number of points written, or -1 on a non-finite coordinate. */
+static long copy_ring(OGRGeometryH ring, double *xy) {
+    int n = OGR_G_GetPointCount(ring);
+    long m = 0;
+    for (int i = 0; i < n; i++) {
+        double x = OGR_G_GetX(ring, i), y = OGR_G_GetY(ring, i);
+        if (!isfinite(x) || !isfinite(y)) return -1;
+        if (m > 0 && xy[2 * (m - 1)] == x && xy[2 * (m - 1) + 1] == y) continue;
+        xy[2 * m] = x;
+        xy[2 * m + 1] = y;
+        m++;
+    }
+    while (m > 1 && xy[0] == xy[2 * (m - 1)] && xy[1] == xy[2 * (m - 1) + 1]) m--; /* drop closing point */
+    return m;
+}
+
+/* Converts an OGR polygon to a ct_polygon. Returns NULL and sets *why when unusable. */
+static ct_status polygon_from_ogr(ct_context *ctx, OGRGeometryH poly, ct_polygon *out, const char **why) {
+    int nr = OGR_G_GetGeometryCount(poly);
+    *why = NULL;
+    memset(out, 0, sizeof *out);
+    if (nr < 1) { *why = "empty geometry"; return CT_OK; }
+    size_t total = 0;
+    for (int r = 0; r < nr; r++) total += (size_t)OGR_G_GetPointCount(OGR_G_GetGeometryRef(poly, r));
+    out->ring_start = malloc(((size_t)nr + 1) * sizeof *out->ring_start);
+    out->xy = malloc((total ? total : 1) * 2 * sizeof *out->xy);
+    if (!out->ring_start || !out->xy) {
+        ct_polygon_free(out);
+        return ct_error_nomem(ctx, "footprint rings");
+    }
+    uint32_t used = 0, rings = 0;
+    for (int r = 0; r < nr; r++) {
+        long m = copy_ring(OGR_G_GetGeometryRef(poly, r), out->xy + 2 * (size_t)used);
+        if (m < 0) { *why = "non-finite coordinate"; break; }
+        if (m < 3) {
+            if (r == 0) { *why = "degenerate outer ring (fewer than 3 distinct points)"; break; }
+            continue; /* a degenerate hole holds no area: drop it */
+        }
+        out->ring_start[rings++] = used;
+        used += (uint32_t)m;
+    }
+    if (*why) {
+        ct_polygon_free(out);
+        return CT_OK;
+    }
+    out->ring_start[rings] = used;
+    out->nrings = rings;
+    return CT_OK;
+}
+
+static ct_status footprint_from_ogr(ct_context *ctx, OGRGeometryH g, ct_footprint *fp, const char **why) {
+    *why = NULL;
+    memset(fp, 0, sizeof *fp);
+    if (!g || OGR_G_IsEmpty(g)) { *why = "empty geometry"; return CT_OK; }
+    OGRwkbGeometryType flat = wkbFlatten(OGR_G_GetGeometryType(g));
+    if (flat != wkbPolygon && flat != wkbMultiPolygon && flat != wkbCurvePolygon && flat != wkbMultiSurface) {
+        *why = "not a polygon";
+        return CT_OK;
+    }
+    OGRGeometryH mp = OGR_G_ForceToMultiPolygon(OGR_G_Clone(g));
+    if (!mp) return ct_error_nomem(ctx, "geometry");
+    int np = OGR_G_GetGeometryCount(mp);
+    fp->parts = calloc(np > 0 ? (size_t)np : 1, sizeof *fp->parts);
+    if (!fp->parts) {
+        OGR_G_DestroyGeometry(mp);
+        return ct_error_nomem(ctx, "footprint parts");
+    }
+    ct_status st = CT_OK;
+    for (int i = 0; i < np && st == CT_OK; i++) {
+        const char *part_why = NULL;
+        ct_polygon p;
+        st = polygon_from_ogr(ctx, OGR_G_GetGeometryRef(mp, i), &p, &part_why);
+        if (st != CT_OK) break;
+        if (part_why) {
+            /* A bad part of a multipolygon is dropped; a footprint with no good part is skipped. */
+            if (np == 1 || strcmp(part_why, "non-finite coordinate") == 0) *why = part_why;
+            if (*why) break;
+            continue;
+        }
+        fp->parts[fp->nparts++] = p;
+    }
+    OGR_G_DestroyGeometry(mp);
+    if (st == CT_OK && !*why && fp->nparts == 0) *why = "no usable polygon part";
+    if (st != CT_OK || *why) ct_footprint_free(fp);
+    return st;
+}
+
+static ct_status set_attr(ct_context *ctx, OGRFeatureH f, const field_map *m, ct_value *v) {
+    if (!OGR_F_IsFieldSetAndNotNull(f, m->src)) return CT_OK;
+    switch (m->type) {
+    case CT_ATTR_INT:
+    case CT_ATTR_BOOL:
+        v->is_null = 0;
+        v->v.i = OGR_F_GetFieldAsInteger64(f, m->src);
+        return CT_OK;
+    case CT_ATTR_REAL: {
+        double d = OGR_F_GetFieldAsDouble(f, m->src);
+        if (!isfinite(d)) return CT_OK; /* NaN/Inf become null: the tiles never carry NaN */
+        v->is_null = 0;
+        v->v.r = d;
+        return CT_OK;
+    }
+    case CT_ATTR_STRING: return ct_value_set_string(ctx, v, OGR_F_GetFieldAsString(f, m->src));
+    }
+    return CT_OK;
+}
+
+static ct_status open_layer(ct_context *ctx, const ct_ogr_read_options *o, GDALDatasetH *ds_out,
+                            OGRLayerH *layer_out) {
+    GDALAllRegister();
+    GDALDatasetH gd = GDALOpenEx(o->path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
+    if (!gd)
+        return ct_error(ctx, CT_ERR_INPUT, "%s: cannot open as a vector source (%s)", o->path,
+                        CPLGetLastErrorMsg()[0] ? CPLGetLastErrorMsg() : "missing file or unknown format");
+    int nl = GDALDatasetGetLayerCount(gd);
+    OGRLayerH layer = NULL;
+    if (o->layer) {
+        layer = GDALDatasetGetLayerByName(gd, o->layer);
+        if (!layer) {
+            char names[512] = "";
+            size_t used = 0;
+            for (int i = 0; i < nl; i++) {
+                int w = snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "",
+                                 OGR_L_GetName(GDALDatasetGetLayer(gd, i)));
+                if (w < 0 || (size_t)w >= sizeof names - used) break;
+                used += (size_t)w;
+            }
+            GDALClose(gd);
+            return ct_error(ctx, CT_ERR_INPUT, "%s: layer '%s' not found (layers: %s)", o->path, o->layer, names);
+        }
+    } else if (nl > 0) {
+        layer = GDALDatasetGetLayer(gd, 0);
+    }
+    if (!layer) {
+        GDALClose(gd);
+        return ct_error(ctx, CT_ERR_INPUT, "%s: the source has no layer", o->path);
+    }
+    *ds_out = gd;
+    *layer_out = layer;
+    return CT_OK;
+}
+
+/* Resolves which source fields become attributes, adding dataset columns. */
+static ct_status map_fields(ct_context *ctx, const ct_ogr_read_options *o, OGRFeatureDefnH defn,
+                            ct_dataset *ds, field_map **maps, size_t *nmaps, int *id_index) {
+    int nf = OGR_FD_GetFieldCount(defn);
+    *maps = calloc(nf > 0 ? (size_t)nf : 1, sizeof **maps);
+    if (!*maps) return ct_error_nomem(ctx, "field map");
+    *nmaps = 0;
+    *id_index = -1;
+    if (o->id_field) {
+        *id_index = OGR_FD_GetFieldIndex(defn, o->id_field);
+        if (*id_index < 0)
+            return ct_error(ctx, CT_ERR_INPUT, "%s: id_field '%s' is not a field of layer '%s'", o->path,
+                            o->id_field, OGR_FD_GetName(defn));
+    }
+    for (size_t k = 0; k < o->nfields; k++)
+        if (OGR_FD_GetFieldIndex(defn, o->fields[k]) < 0)
+            return ct_error(ctx, CT_ERR_INPUT, "%s: attribute '%s' is not a field of layer '%s'", o->path,
+                            o->fields[k], OGR_FD_GetName(defn));
+    for (int i = 0; i < nf; i++) {
+        OGRFieldDefnH fd = OGR_FD_GetFieldDefn(defn, i);
+        const char *name = OGR_Fld_GetNameRef(fd);
+        int keep = o->all_fields;
+        for (size_t k = 0; !keep && k < o->nfields; k++) keep = strcmp(o->fields[k], name) == 0;
+        if (!keep) continue;
+        field_map *m = &(*maps)[(*nmaps)++];
+        m->src = i;
+        m->type = attr_type_of(fd);
+        ct_status st = ct_dataset_add_attr(ctx, ds, name, m->type, &m->dst);
+        if (st != CT_OK) return st;
+    }
+    return CT_OK;
+}
+
+/* Sets ds->crs_wkt if needed and returns the transformation source -> working CRS
+ * (NULL when they are the same). */
+static ct_status choose_crs(ct_context *ctx, const ct_ogr_read_options *o, OGRLayerH layer, ct_dataset *ds,
+                            OGRCoordinateTransformationH *ct_out) {
+    *ct_out = NULL;
+    OGRSpatialReferenceH src = NULL;
+    if (o->srs) {
+        src = OSRNewSpatialReference(NULL);
+        if (!src) return ct_error_nomem(ctx, "SRS");
+        if (OSRSetFromUserInput(src, o->srs) != OGRERR_NONE) {
+            OSRRelease(src);
+            return ct_error(ctx, CT_ERR_USAGE, "%s: srs '%s' is not a CRS that GDAL/PROJ understands", o->path, o->srs);
+        }
+    } else {
+        OGRSpatialReferenceH ls = OGR_L_GetSpatialRef(layer);
+        if (!ls)
+            return ct_error(ctx, CT_ERR_INPUT, "%s: layer '%s' has no CRS; give the stage an \"srs\" option (e.g. \"EPSG:28992\")",
+                            o->path, OGR_L_GetName(layer));
+        src = OSRClone(ls);
+        if (!src) return ct_error_nomem(ctx, "SRS");
+    }
+    OSRSetAxisMappingStrategy(src, OAMS_TRADITIONAL_GIS_ORDER);
+
+    OGRSpatialReferenceH work = NULL;
+    if (ds->crs_wkt) {
+        work = OSRNewSpatialReference(ds->crs_wkt);
+    } else {
+        OGREnvelope env = {0, 0, 0, 0};
+        double lon = 0, lat = 0;
+        if (OGR_L_GetExtent(layer, &env, TRUE) == OGRERR_NONE) {
+            double cx = 0.5 * (env.MinX + env.MaxX), cy = 0.5 * (env.MinY + env.MaxY), cz = 0;
+            OGRSpatialReferenceH wgs = OSRNewSpatialReference(NULL);
+            if (wgs && OSRImportFromEPSG(wgs, 4326) == OGRERR_NONE) {
+                OSRSetAxisMappingStrategy(wgs, OAMS_TRADITIONAL_GIS_ORDER);
+                OGRCoordinateTransformationH t = OCTNewCoordinateTransformation(src, wgs);
+                if (t && OCTTransform(t, 1, &cx, &cy, &cz)) { lon = cx; lat = cy; }
+                if (t) OCTDestroyCoordinateTransformation(t);
+            }
+            if (wgs) OSRRelease(wgs);
+        }
+        work = working_srs(src, lon, lat);
+    }
+    if (!work) {
+        OSRRelease(src);
+        return ct_error(ctx, CT_ERR_INTERNAL, "%s: cannot set up the working CRS", o->path);
+    }
+    OSRSetAxisMappingStrategy(work, OAMS_TRADITIONAL_GIS_ORDER);
+    ct_status st = CT_OK;
+    if (!ds->crs_wkt) {
+        char *wkt = NULL;
+        const char *opts[] = {"FORMAT=WKT2_2019", NULL};
+        if (OSRExportToWktEx(work, &wkt, opts) != OGRERR_NONE || !wkt) {
+            st = ct_error(ctx, CT_ERR_INTERNAL, "%s: cannot export the working CRS", o->path);
+        } else {
+            ds->crs_wkt = strdup(wkt);
+            if (!ds->crs_wkt) st = ct_error_nomem(ctx, "CRS");
+        }
+        CPLFree(wkt);
+    }
+    if (st == CT_OK && !OSRIsSame(src, work)) {
+        *ct_out = OCTNewCoordinateTransformation(src, work);
+        if (!*ct_out) st = ct_error(ctx, CT_ERR_INPUT, "%s: cannot transform from the source CRS to the working CRS", o->path);
+        else ct_log(ctx, CT_LOG_INFO, "%s: reprojecting footprints to the working CRS %s", o->path, OSRGetName(work));
+    }
+    OSRRelease(src);
+    OSRRelease(work);
+    return st;
+}
+
+ct_status ct_ogr_read_footprints(ct_context *ctx, const ct_ogr_read_options *o, ct_dataset *ds) {
+    GDALDatasetH gd = NULL;
+    OGRLayerH layer = NULL;
+    ct_status st = open_layer(ctx, o, &gd, &layer);
+    if (st != CT_OK) return st;
+    OGRCoordinateTransformationH xform = NULL;
+    field_map *maps = NULL;
+    size_t nmaps = 0;
+    int id_index = -1;
+    st = choose_crs(ctx, o, layer, ds, &xform);
+    if (st == CT_OK && o->where && OGR_L_SetAttributeFilter(layer, o->where) != OGRERR_NONE)
+        st = ct_error(ctx, CT_ERR_USAGE, "%s: invalid where filter '%s': %s", o->path, o->where, CPLGetLastErrorMsg());
+    if (st == CT_OK && o->bbox) OGR_L_SetSpatialFilterRect(layer, o->bbox[0], o->bbox[1], o->bbox[2], o->bbox[3]);
+    if (st == CT_OK) st = map_fields(ctx, o, OGR_L_GetLayerDefn(layer), ds, &maps, &nmaps, &id_index);
+
+    GIntBig total = st == CT_OK ? OGR_L_GetFeatureCount(layer, FALSE) : 0;
+    uint64_t record = 0;
+    OGR_L_ResetReading(layer);
+    OGRFeatureH f;
+    while (st == CT_OK && (f = OGR_L_GetNextFeature(layer)) != NULL) {
+        record++;
+        ds->input_features++;
+        GIntBig fid = OGR_F_GetFID(f);
+        OGRGeometryH g = OGR_F_GetGeometryRef(f);
+        const char *why = NULL;
+        if (g && xform && OGR_G_Transform(g, xform) != OGRERR_NONE) why = "cannot reproject";
+        ct_footprint fp;
+        memset(&fp, 0, sizeof fp);
+        if (!why) st = footprint_from_ogr(ctx, g, &fp, &why);
+        if (st == CT_OK && why) {
+            ct_log(ctx, CT_LOG_WARN, "%s: feature %lld (record %llu): skipped: %s", o->path, (long long)fid,
+                   (unsigned long long)record, why);
+            st = ct_dataset_count_skip(ctx, ds, why);
+        } else if (st == CT_OK) {
+            ct_building *b = NULL;
+            st = ct_dataset_append(ctx, ds, &b);
+            if (st == CT_OK) {
+                b->footprint = fp;
+                b->source_record = (uint64_t)fid;
+                char fidbuf[32];
+                snprintf(fidbuf, sizeof fidbuf, "%lld", (long long)fid);
+                const char *id = id_index >= 0 && OGR_F_IsFieldSetAndNotNull(f, id_index)
+                                     ? OGR_F_GetFieldAsString(f, id_index) : fidbuf;
+                b->id = strdup(id);
+                if (!b->id) st = ct_error_nomem(ctx, "building id");
+                for (size_t k = 0; st == CT_OK && k < nmaps; k++)
+                    st = set_attr(ctx, f, &maps[k], &b->attrs[maps[k].dst]);
+            } else {
+                ct_footprint_free(&fp);
+            }
+        }
+        OGR_F_Destroy(f);
+        if ((record & 1023) == 0) ct_progress(ctx, "reading footprints", record, total > 0 ? (uint64_t)total : 0);
+    }
+    ct_progress(ctx, "reading footprints", record, record);
+    free(maps);
+    if (xform) OCTDestroyCoordinateTransformation(xform);
+    GDALClose(gd);
+    if (st == CT_OK)
+        ct_log(ctx, CT_LOG_INFO, "%s: %llu features read, %zu buildings kept", o->path,
+               (unsigned long long)record, ds->nbuildings);
+    return st;
+}

@@ -1,0 +1,116 @@
+#define _XOPEN_SOURCE 700
+#include "io/outdir.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)sb; (void)flag; (void)ftw;
+    remove(path);
+    return 0;
+}
+
+static void remove_tree(const char *path) { nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS); }
+
+ct_status ct_mkdirs(ct_context *ctx, const char *path) {
+    char *p = strdup(path);
+    if (!p) return ct_error_nomem(ctx, "path");
+    for (char *c = p + 1; *c; c++) {
+        if (*c != '/') continue;
+        *c = '\0';
+        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+            ct_status st = ct_error(ctx, CT_ERR_IO, "%s: cannot create directory: %s", p, strerror(errno));
+            free(p);
+            return st;
+        }
+        *c = '/';
+    }
+    ct_status st = CT_OK;
+    if (mkdir(p, 0777) != 0 && errno != EEXIST)
+        st = ct_error(ctx, CT_ERR_IO, "%s: cannot create directory: %s", p, strerror(errno));
+    free(p);
+    return st;
+}
+
+/* 1 when dir has no entries besides . and .. ; -1 when it cannot be read. */
+static int dir_is_empty(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return -1;
+    struct dirent *e;
+    int empty = 1;
+    while ((e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) { empty = 0; break; }
+    closedir(d);
+    return empty;
+}
+
+ct_status ct_outdir_begin(ct_context *ctx, const char *final_path, const char *marker, char **tmp_out) {
+    *tmp_out = NULL;
+    struct stat sb;
+    if (stat(final_path, &sb) == 0) {
+        if (!S_ISDIR(sb.st_mode))
+            return ct_error(ctx, CT_ERR_USAGE, "%s: output path exists and is not a directory", final_path);
+        size_t n = strlen(final_path) + strlen(marker) + 2;
+        char *m = malloc(n);
+        if (!m) return ct_error_nomem(ctx, "path");
+        snprintf(m, n, "%s/%s", final_path, marker);
+        int earlier_output = access(m, F_OK) == 0;
+        free(m);
+        if (!earlier_output && dir_is_empty(final_path) != 1)
+            return ct_error(ctx, CT_ERR_USAGE,
+                            "%s: output directory exists, is not empty and holds no %s: refusing to replace it",
+                            final_path, marker);
+    }
+    size_t n = strlen(final_path) + 32;
+    char *tmp = malloc(n);
+    if (!tmp) return ct_error_nomem(ctx, "path");
+    snprintf(tmp, n, "%s.tmp-%ld", final_path, (long)getpid());
+    remove_tree(tmp);
+    ct_status st = ct_mkdirs(ctx, tmp);
+    if (st != CT_OK) {
+        free(tmp);
+        return st;
+    }
+    *tmp_out = tmp;
+    return CT_OK;
+}
+
+ct_status ct_outdir_commit(ct_context *ctx, const char *final_path, const char *tmp_path) {
+    struct stat sb;
+    char old[4096];
+    int had_old = 0;
+    if (stat(final_path, &sb) == 0) {
+        snprintf(old, sizeof old, "%s.old-%ld", final_path, (long)getpid());
+        remove_tree(old);
+        if (rename(final_path, old) != 0)
+            return ct_error(ctx, CT_ERR_IO, "%s: cannot move the earlier output aside: %s", final_path, strerror(errno));
+        had_old = 1;
+    }
+    if (rename(tmp_path, final_path) != 0) {
+        ct_status st = ct_error(ctx, CT_ERR_IO, "%s: cannot move the new output into place: %s", final_path, strerror(errno));
+        if (had_old) rename(old, final_path);
+        return st;
+    }
+    if (had_old) remove_tree(old);
+    return CT_OK;
+}
+
+void ct_outdir_abort(const char *tmp_path) {
+    if (tmp_path) remove_tree(tmp_path);
+}
+
+ct_status ct_write_file(ct_context *ctx, const char *path, const void *data, size_t len) {
+    FILE *f = fopen(path, "wb");
+    if (!f) return ct_error(ctx, CT_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+    size_t w = fwrite(data, 1, len, f);
+    int bad = w != len || ferror(f);
+    if (fclose(f) != 0) bad = 1;
+    if (bad) return ct_error(ctx, CT_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+    return CT_OK;
+}

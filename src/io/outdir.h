@@ -1,0 +1,23 @@
+/* Internal: writing an output directory all at once. Work goes to a sibling
+ * temporary directory that replaces the target only when complete, so a failed or
+ * killed run never leaves a half-written tileset at the target path. */
+#ifndef CT_IO_OUTDIR_H
+#define CT_IO_OUTDIR_H
+
+#include <stddef.h>
+#include "citytiler/context.h"
+
+/* Checks that `final_path` is absent, empty, or an earlier output (holds `marker`,
+ * e.g. "tileset.json") — anything else is refused rather than overwritten — and
+ * creates the temporary directory "<final_path>.tmp-<pid>". *tmp_out is malloc'd. */
+ct_status ct_outdir_begin(ct_context *ctx, const char *final_path, const char *marker, char **tmp_out);
+/* Moves tmp into place (replacing an earlier output). */
+ct_status ct_outdir_commit(ct_context *ctx, const char *final_path, const char *tmp_path);
+/* Removes the temporary directory and everything in it. */
+void ct_outdir_abort(const char *tmp_path);
+/* Creates directory `path` and its parents (like mkdir -p). */
+ct_status ct_mkdirs(ct_context *ctx, const char *path);
+/* Writes `len` bytes to `path` (created or truncated). */
+ct_status ct_write_file(ct_context *ctx, const char *path, const void *data, size_t len);
+
+#endif

@@ -1,0 +1,134 @@
+/* filters.extrude: every footprint becomes a closed prism between its ground and roof
+ * heights (from filters.heights when it ran, else an attribute, else constants). */
+#include <jansson.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "citytiler/extrude.h"
+#include "citytiler/stage.h"
+
+typedef struct extrude_state {
+    const char *height_attribute; /* owned by opts */
+    double height, base_z;
+    int floor;
+    json_t *opts;
+} extrude_state;
+
+static const ct_option_def options[] = {
+    {"height_attribute", CT_OPT_STRING, NULL, 0, "numeric attribute holding the building height above ground (metres)"},
+    {"height", CT_OPT_NUMBER, "10", 0, "height used when neither LiDAR nor the attribute gives one (metres)"},
+    {"base_z", CT_OPT_NUMBER, "0", 0, "ground height used when no ground height is known (metres)"},
+    {"floor", CT_OPT_BOOL, "true", 0, "close the prism with a floor"},
+    {NULL, 0, NULL, 0, NULL},
+};
+
+static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
+    extrude_state *s = calloc(1, sizeof *s);
+    if (!s) return ct_error_nomem(ctx, "filters.extrude");
+    s->opts = json_incref((json_t *)opts);
+    s->height_attribute = ct_opt_string(opts, "height_attribute");
+    s->height = ct_opt_number(opts, "height");
+    s->base_z = ct_opt_number(opts, "base_z");
+    s->floor = ct_opt_bool(opts, "floor");
+    ct_status st = CT_OK;
+    if (!(s->height > 0) || !isfinite(s->height))
+        st = ct_error(ctx, CT_ERR_USAGE, "filters.extrude: option 'height' must be a positive number of metres");
+    else if (!isfinite(s->base_z))
+        st = ct_error(ctx, CT_ERR_USAGE, "filters.extrude: option 'base_z' must be finite");
+    if (st != CT_OK) {
+        json_decref(s->opts);
+        free(s);
+        return st;
+    }
+    *state = s;
+    return CT_OK;
+}
+
+/* The height above ground from the attribute column, or NaN when absent/unusable. */
+static double attr_height(const ct_dataset *ds, const ct_building *b, int col) {
+    if (col < 0 || b->attrs[col].is_null) return NAN;
+    const ct_value *v = &b->attrs[col];
+    double h = NAN;
+    if (ds->attrs[col].type == CT_ATTR_REAL) h = v->v.r;
+    else if (ds->attrs[col].type == CT_ATTR_INT) h = (double)v->v.i;
+    else if (ds->attrs[col].type == CT_ATTR_STRING) {
+        char *end = NULL;
+        h = strtod(v->v.s, &end);
+        if (end == v->v.s) h = NAN;
+    }
+    return isfinite(h) && h > 0 ? h : NAN;
+}
+
+static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
+    extrude_state *s = state;
+    int col = -1;
+    if (s->height_attribute) {
+        col = ct_dataset_find_attr(ds, s->height_attribute);
+        if (col < 0)
+            return ct_error(ctx, CT_ERR_USAGE, "filters.extrude: height_attribute '%s' is not an attribute of the footprints",
+                            s->height_attribute);
+    }
+    size_t n = ds->nbuildings;
+    unsigned char *result = calloc(n ? n : 1, 1);
+    if (!result) return ct_error_nomem(ctx, "extrusion results");
+    size_t fallback = 0;
+    int nomem = 0;
+#pragma omp parallel num_threads(ct_context_threads(ctx)) reduction(+ : fallback) reduction(| : nomem)
+    {
+        ct_extruder *ex = ct_extruder_create();
+        if (!ex) nomem = 1;
+#pragma omp for schedule(dynamic, 64)
+        for (size_t i = 0; i < n; i++) {
+            if (!ex) continue;
+            ct_building *b = &ds->buildings[i];
+            double base = isnan(b->base_z) ? s->base_z : b->base_z;
+            double top = b->top_z;
+            if (isnan(top)) {
+                double h = attr_height(ds, b, col);
+                if (isnan(h)) {
+                    h = s->height;
+                    fallback++;
+                }
+                top = base + h;
+            }
+            b->base_z = base;
+            b->top_z = top;
+            ct_mesh_free(&b->mesh);
+            ct_extrude_result r = ct_extrude_footprint(ex, &b->footprint, base, top, s->floor, &b->mesh);
+            result[i] = (unsigned char)r;
+            if (r == CT_EXTRUDE_NOMEM) nomem = 1;
+            else if (r != CT_EXTRUDE_OK)
+                ct_log(ctx, CT_LOG_WARN, "filters.extrude: building %s (record %llu): skipped: %s", b->id,
+                       (unsigned long long)b->source_record, ct_extruder_reason(ex));
+        }
+        ct_extruder_destroy(ex);
+    }
+    ct_status st = CT_OK;
+    if (nomem) st = ct_error_nomem(ctx, "extrusion");
+    /* Count what could not be extruded by reason, then drop it keeping order. */
+    unsigned char *keep = result;
+    for (size_t i = 0; i < n && st == CT_OK; i++) {
+        if (result[i] != CT_EXTRUDE_OK)
+            st = ct_dataset_count_skip(ctx, ds, result[i] == CT_EXTRUDE_INVALID ? "invalid footprint (not repaired)"
+                                                                                 : "triangulation failed");
+        keep[i] = result[i] == CT_EXTRUDE_OK;
+    }
+    if (st == CT_OK) ct_dataset_compact(ds, keep);
+    free(result);
+    if (fallback)
+        ct_log(ctx, CT_LOG_INFO, "filters.extrude: %zu buildings had no usable height and got the default %.1f m",
+               fallback, s->height);
+    return st;
+}
+
+static void destroy(void *state) {
+    extrude_state *s = state;
+    json_decref(s->opts);
+    free(s);
+}
+
+const ct_stage_vtable ct_stage_filters_extrude = {
+    "filters.extrude", "extrude footprints into closed prisms (walls, roof, floor)", options, create, run, destroy,
+};

@@ -1,0 +1,23 @@
+/* Internal: one tile's content — the buildings of a leaf as one GLB in the tile's
+ * local east-north-up frame. */
+#ifndef CT_TILES_TILE_CONTENT_H
+#define CT_TILES_TILE_CONTENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "citytiler/crs.h"
+#include "citytiler/dataset.h"
+
+typedef struct ct_tile_output {
+    double region[6];     /* west, south, east, north (radians), min and max height (m) */
+    double transform[16]; /* ENU at the tile centre -> ECEF, column-major */
+    uint8_t *glb;         /* malloc'd */
+    size_t glb_len;
+} ct_tile_output;
+
+/* Builds the GLB of buildings ds->buildings[idx[0..n-1]] (each must have a mesh).
+ * Feature i of the tile is building idx[i]. `geo` must belong to this thread. */
+ct_status ct_tile_build(ct_context *ctx, ct_geo_transform *geo, const ct_dataset *ds, const uint32_t *idx,
+                        size_t n, const char *class_name, ct_tile_output *out);
+
+#endif

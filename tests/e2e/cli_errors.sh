@@ -1,0 +1,61 @@
+# Bad input gets a clear message and exit code 2, and leaves no output behind.
+. "$(dirname "$0")/common.bash"
+gpkg="$SRC/data-samples/delft/bgt_pand.gpkg"
+
+# expect_error NAME PIPELINE_JSON MESSAGE_REGEX: runs the pipeline, expects exit 2,
+# a message matching the regex, and no output directory.
+expect_error() {
+  local name=$1 json=$2 pattern=$3
+  local p="$WORK/$name.json" out="$WORK/$name-out"
+  printf '%s\n' "$json" > "$p"
+  "$CLI" run "$p" --set "writers.3dtiles.path=$out" > "$WORK/$name.log" 2>&1
+  local rc=$?
+  check "$name: exit code 2 (got $rc)" test "$rc" -eq 2
+  check "$name: message matches /$pattern/" grep -Eq "$pattern" "$WORK/$name.log"
+  check "$name: no output written" test ! -e "$out" -a -z "$(ls -d "$out".tmp-* 2>/dev/null)"
+}
+W='{"type": "writers.3dtiles", "path": "x"}'
+E='{"type": "filters.extrude"}'
+
+"$CLI" run "$WORK/does-not-exist.json" > "$WORK/nofile.log" 2>&1
+check "missing pipeline file: exit 2" test $? -eq 2
+check "missing pipeline file: named" grep -q "does-not-exist.json" "$WORK/nofile.log"
+
+expect_error missing_input "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"$WORK/nope.gpkg\"}, $E, $W]}" \
+  "nope\.gpkg: cannot open"
+expect_error invalid_json "{\"pipeline\": [ {\"type\": \"filters.extrude\",, } ]}" \
+  "invalid_json\.json:1:[0-9]+: invalid JSON"
+expect_error unknown_stage "{\"pipeline\": [{\"type\": \"filters.levitate\"}, $W]}" \
+  "stage 0: unknown stage type 'filters.levitate'"
+expect_error unknown_option "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"$gpkg\", \"hieght\": 3}, $E, $W]}" \
+  "stage 0 \(readers.footprints\): unknown option 'hieght'"
+expect_error wrong_type "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"$gpkg\"}, {\"type\": \"filters.extrude\", \"height\": \"tall\"}, $W]}" \
+  "stage 1 \(filters.extrude\): option 'height' must be a number"
+expect_error layer_not_found "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"$gpkg\", \"layer\": \"roads\"}, $E, $W]}" \
+  "layer 'roads' not found \(layers: bgt_pand\)"
+
+# A GeoJSON without CRS member is WGS84 by the RFC, so use a CSV with WKT geometry: it has none.
+printf 'id,WKT\n1,"POLYGON((0 0,10 0,10 10,0 10,0 0))"\n' > "$WORK/nocrs.csv"
+expect_error no_crs "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"$WORK/nocrs.csv\"}, $E, $W]}" \
+  "nocrs\.csv: layer 'nocrs' has no CRS; give the stage an \"srs\" option"
+
+# Command-line mistakes.
+"$CLI" run "$SRC/pipelines/sample.json" --threads zero > "$WORK/threads.log" 2>&1
+check "--threads zero: exit 2" test $? -eq 2
+"$CLI" run "$SRC/pipelines/sample.json" --set filters.nothing.x=1 > "$WORK/set.log" 2>&1
+check "--set of a stage not in the pipeline: exit 2" test $? -eq 2
+"$CLI" frobnicate > /dev/null 2>&1
+check "unknown command: exit 2" test $? -eq 2
+"$CLI" --help | grep -q "usage: citytiler"
+check "--help prints usage" test $? -eq 0
+"$CLI" --version | grep -Eq "^citytiler [0-9]+\.[0-9]+\.[0-9]+"
+check "--version prints a version" test $? -eq 0
+"$CLI" stages | grep -q "max_buildings_per_tile"
+check "stages lists options" test $? -eq 0
+
+# An existing non-empty directory that is not a tileset is never replaced.
+mkdir -p "$WORK/precious" && echo keep > "$WORK/precious/notes.txt"
+"$CLI" run "$SRC/pipelines/sample.json" --set "writers.3dtiles.path=$WORK/precious" > "$WORK/precious.log" 2>&1
+check "refuses to replace a non-tileset directory: exit 2" test $? -eq 2
+check "the directory is untouched" test -f "$WORK/precious/notes.txt"
+finish

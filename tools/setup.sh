@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Quick start, command 1: install what citytiler needs (Debian 12 packages and the
+# npm validators), build it, and run the sample pipeline on data-samples/.
+#   sudo tools/setup.sh          (or as root)
+# Set CT_SETUP_SKIP_SAMPLE=1 to install and build only.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+tools/install-deps.sh
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
+cmake --build build -j"$(nproc)"
+if [ "${CT_SETUP_SKIP_SAMPLE:-0}" != 1 ]; then
+  ./build/citytiler run pipelines/sample.json
+  echo
+  echo "Tileset written to $here/out/sample/tileset.json"
+  echo "View it: serve $here/out/sample over HTTP and open tileset.json in a 3D Tiles 1.1 viewer"
+  echo "(CesiumJS: Cesium.Cesium3DTileset.fromUrl('http://localhost:8000/tileset.json'))."
+fi
