@@ -54,6 +54,7 @@ typedef struct ct_dataset {
     uint64_t input_features;    /* features read from sources (before skips) */
     ct_reason_count *skipped;   /* features dropped, by reason */
     size_t nskipped;
+    struct ct_point_store *points; /* LiDAR binned into cells (readers.lidar), or NULL */
 } ct_dataset;
 
 #define CT_DEFAULT_CELL_SIZE 250.0

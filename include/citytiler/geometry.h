@@ -38,4 +38,9 @@ int ct_footprint_bbox(const ct_footprint *f, double out[4]);
 /* Area-weighted centroid of the footprint (falls back to the bbox centre). */
 void ct_footprint_centroid(const ct_footprint *f, double out[2]);
 
+/* 1 when (x, y) is inside the polygon (even-odd over all rings), else 0. */
+int ct_polygon_contains(const ct_polygon *p, double x, double y);
+/* Squared distance from (x, y) to the nearest ring edge of the polygon. */
+double ct_polygon_boundary_dist2(const ct_polygon *p, double x, double y);
+
 #endif

@@ -16,7 +16,9 @@ typedef enum ct_option_type {
     CT_OPT_BOOL,
     CT_OPT_STRING_LIST, /* array of strings */
     CT_OPT_BBOX,        /* [xmin, ymin, xmax, ymax] */
-    CT_OPT_STRINGS_OR_ALL /* "all" or an array of strings */
+    CT_OPT_STRINGS_OR_ALL, /* "all" or an array of strings */
+    CT_OPT_PATHS,       /* a path or an array of paths (files, directories, globs); resolved */
+    CT_OPT_INTEGER_LIST /* array of integers */
 } ct_option_type;
 
 typedef struct ct_option_def {

@@ -1,4 +1,5 @@
 #include "citytiler/dataset.h"
+#include "citytiler/points.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -33,6 +34,7 @@ void ct_dataset_destroy(ct_dataset *ds) {
     free(ds->attrs);
     for (size_t r = 0; r < ds->nskipped; r++) free(ds->skipped[r].reason);
     free(ds->skipped);
+    ct_point_store_destroy(ds->points);
     free(ds->crs_wkt);
     free(ds->vertical_wkt);
     free(ds);

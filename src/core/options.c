@@ -15,6 +15,8 @@ const char *ct_option_type_name(ct_option_type t) {
     case CT_OPT_STRING_LIST: return "list of strings";
     case CT_OPT_BBOX: return "[xmin, ymin, xmax, ymax]";
     case CT_OPT_STRINGS_OR_ALL: return "\"all\" or list of strings";
+    case CT_OPT_PATHS: return "path or list of paths";
+    case CT_OPT_INTEGER_LIST: return "list of integers";
     }
     return "?";
 }
@@ -52,6 +54,14 @@ static int type_ok(ct_option_type t, const json_t *v) {
     case CT_OPT_INTEGER: return json_is_integer(v);
     case CT_OPT_BOOL: return json_is_boolean(v);
     case CT_OPT_STRING_LIST: return is_string_list(v);
+    case CT_OPT_PATHS: return json_is_string(v) || (is_string_list(v) && json_array_size(v) > 0);
+    case CT_OPT_INTEGER_LIST: {
+        if (!json_is_array(v)) return 0;
+        size_t i;
+        json_t *e;
+        json_array_foreach(v, i, e) if (!json_is_integer(e)) return 0;
+        return 1;
+    }
     case CT_OPT_STRINGS_OR_ALL:
         return is_string_list(v) || (json_is_string(v) && strcmp(json_string_value(v), "all") == 0);
     case CT_OPT_BBOX: {
@@ -110,12 +120,20 @@ ct_status ct_options_check(ct_context *ctx, const ct_stage_vtable *vt, json_t *o
                 return ct_error_nomem(ctx, "option default");
             continue;
         }
-        if (d->type == CT_OPT_PATH && json_is_string(v)) {
+        if ((d->type == CT_OPT_PATH || d->type == CT_OPT_PATHS) && json_is_string(v)) {
             char *abs = ct_resolve_path(o->base_dir, json_string_value(v));
             if (!abs) return ct_error_nomem(ctx, "path");
             int rc = json_object_set_new(opts, d->name, json_string(abs));
             free(abs);
             if (rc != 0) return ct_error_nomem(ctx, "path option");
+        } else if (d->type == CT_OPT_PATHS && json_is_array(v)) {
+            for (size_t i = 0; i < json_array_size(v); i++) {
+                char *abs = ct_resolve_path(o->base_dir, json_string_value(json_array_get(v, i)));
+                if (!abs) return ct_error_nomem(ctx, "path");
+                int rc = json_array_set_new(v, i, json_string(abs));
+                free(abs);
+                if (rc != 0) return ct_error_nomem(ctx, "path option");
+            }
         }
     }
     return CT_OK;

@@ -60,7 +60,7 @@ static ct_status apply_override(ct_context *ctx, ct_pipeline *p, const char *tex
     const ct_stage_vtable *vt = ct_stage_find(type);
     if (vt) {
         for (const ct_option_def *d = vt->options; d->name; d++) {
-            if (strcmp(d->name, key) == 0 && d->type == CT_OPT_PATH && json_is_string(v)) {
+            if (strcmp(d->name, key) == 0 && (d->type == CT_OPT_PATH || d->type == CT_OPT_PATHS) && json_is_string(v)) {
                 char cwd[PATH_MAX];
                 if (!getcwd(cwd, sizeof cwd)) cwd[0] = '\0';
                 char *abs = ct_resolve_path(cwd, json_string_value(v));

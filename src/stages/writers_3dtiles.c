@@ -1,6 +1,7 @@
 /* writers.3dtiles: buildings → quadtree of GLB tiles + tileset.json (3D Tiles 1.1).
  * Everything goes to a temporary directory that replaces `path` only when complete. */
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,8 +97,8 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     double *centroids = malloc(2 * ds->nbuildings * sizeof *centroids);
     if (!centroids) return ct_error_nomem(ctx, "centroids");
     for (size_t i = 0; i < ds->nbuildings; i++) ct_footprint_centroid(&ds->buildings[i].footprint, centroids + 2 * i);
-    double bbox[4] = {centroids[0], centroids[1], centroids[0], centroids[1]};
-    for (size_t i = 1; i < ds->nbuildings; i++) {
+    double bbox[4] = {INFINITY, INFINITY, -INFINITY, -INFINITY};
+    for (size_t i = 0; i < ds->nbuildings; i++) {
         const double *c = centroids + 2 * i;
         if (c[0] < bbox[0]) bbox[0] = c[0];
         if (c[1] < bbox[1]) bbox[1] = c[1];

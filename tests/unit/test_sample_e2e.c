@@ -123,7 +123,7 @@ int main(void) {
 
     /* Every input id exactly once in the output, minus reported skips. */
     id_list in = {0}, outids = {0};
-    double ll[4];
+    double ll[4] = {0, 0, 0, 0};
     read_input(gpkg, &in, ll);
     CT_CHECK(in.n == 160);
     CT_CHECK(ds->input_features == in.n);

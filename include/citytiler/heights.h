@@ -1,0 +1,48 @@
+/* citytiler — ground and roof heights of one footprint from binned LiDAR points. */
+#ifndef CITYTILER_HEIGHTS_H
+#define CITYTILER_HEIGHTS_H
+
+#include <stdint.h>
+#include "citytiler/geometry.h"
+#include "citytiler/points.h"
+
+typedef struct ct_heights_params {
+    double roof_percentile;    /* 0..100, e.g. 90 */
+    double ground_percentile;  /* 0..100, e.g. 10 */
+    double buffer;             /* ground points within this distance of the footprint (m) */
+    double max_buffer;         /* when too few ground points, the buffer doubles up to this */
+    uint32_t min_roof_points;
+    uint32_t min_ground_points;
+    uint8_t roof_class[256];   /* nonzero: the class counts as building/roof */
+    uint8_t ground_class[256]; /* nonzero: the class counts as ground */
+} ct_heights_params;
+
+typedef struct ct_heights_result {
+    double ground_z;           /* NaN when fewer than min_ground_points */
+    double roof_z;             /* at roof_percentile; NaN when fewer than min_roof_points */
+    double roof_p50, roof_p70, roof_max;
+    uint32_t roof_points, ground_points;
+    double density;            /* roof points per m² of footprint */
+    double ground_buffer_used; /* the buffer that gave the ground points */
+} ct_heights_result;
+
+/* Reusable per-thread buffers. Zero-initialise; free with ct_heights_scratch_free. */
+typedef struct ct_heights_scratch {
+    ct_span_list spans;
+    float *roof, *ground;
+    size_t roof_cap, ground_cap;
+} ct_heights_scratch;
+void ct_heights_scratch_free(ct_heights_scratch *s);
+
+/* Sorts v ascending. */
+void ct_sort_floats(float *v, size_t n);
+/* Value at percentile p (0..100) of the sorted v[0..n-1], with linear interpolation
+ * between closest ranks (numpy's default). n must be > 0. */
+double ct_percentile_sorted(const float *v, size_t n, double p);
+
+/* Computes the heights of one footprint. Thread-safe for distinct scratch.
+ * Returns CT_ERR_NOMEM when a buffer cannot grow (no message is set). */
+ct_status ct_heights_compute(const ct_point_store *store, const ct_footprint *fp, const ct_heights_params *prm,
+                             ct_heights_scratch *scratch, ct_heights_result *out);
+
+#endif

@@ -1,0 +1,57 @@
+/* citytiler — LiDAR points binned once into the processing cells, with a fine grid
+ * index per cell for fast "points in this box" queries. */
+#ifndef CITYTILER_POINTS_H
+#define CITYTILER_POINTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "citytiler/context.h"
+
+typedef struct ct_point_store ct_point_store;
+
+/* Creates an empty store of cells of side cell_size (aligned to multiples of it),
+ * indexed in bins of side fine_size (cell_size must be a multiple-ish of it: the
+ * last bin of a row may be narrower). NULL when out of memory or bad sizes. */
+ct_point_store *ct_point_store_create(double cell_size, double fine_size);
+void ct_point_store_destroy(ct_point_store *s);
+
+/* Adds n points (working CRS) to their cells, in input order. Not thread-safe.
+ * Points with non-finite coordinates are ignored and counted. */
+ct_status ct_point_store_add(ct_context *ctx, ct_point_store *s, const double *x, const double *y, const double *z,
+                             const uint8_t *cls, size_t n);
+
+/* Builds the fine index of every cell (parallel over cells with `threads`).
+ * Must be called after the last add and before any query; adding afterwards
+ * needs another call. */
+ct_status ct_point_store_index(ct_context *ctx, ct_point_store *s, int threads);
+
+uint64_t ct_point_store_count(const ct_point_store *s);
+uint64_t ct_point_store_ignored(const ct_point_store *s);
+size_t ct_point_store_cell_count(const ct_point_store *s);
+/* Points per class (256 entries). */
+const uint64_t *ct_point_store_class_counts(const ct_point_store *s);
+/* Bytes held by the store (points and indexes). */
+uint64_t ct_point_store_bytes(const ct_point_store *s);
+
+/* A run of consecutive points of one cell. Coordinates are float offsets from
+ * (ox, oy); z is absolute. */
+typedef struct ct_point_span {
+    const float *x, *y, *z;
+    const uint8_t *cls;
+    size_t n;
+    double ox, oy;
+} ct_point_span;
+
+typedef struct ct_span_list {
+    ct_point_span *v;
+    size_t n, cap;
+} ct_span_list;
+
+/* Replaces list's content with spans covering every point inside bbox (xmin, ymin,
+ * xmax, ymax); spans may also hold points a little outside (up to one fine bin):
+ * callers test each point. Thread-safe after ct_point_store_index. Returns
+ * CT_ERR_NOMEM (without a message: ctx-free for hot loops) when the list cannot grow. */
+ct_status ct_point_store_query(const ct_point_store *s, const double bbox[4], ct_span_list *list);
+void ct_span_list_free(ct_span_list *l);
+
+#endif

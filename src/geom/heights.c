@@ -1,0 +1,120 @@
+/* Per building: roof samples are roof-class points inside the footprint; ground samples
+ * are ground-class points inside it or within `buffer` of its boundary. Percentiles of
+ * each give the heights (3dfier's choice: roof p90, ground p10 within 3 m). */
+#include "citytiler/heights.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void ct_heights_scratch_free(ct_heights_scratch *s) {
+    ct_span_list_free(&s->spans);
+    free(s->roof);
+    free(s->ground);
+    memset(s, 0, sizeof *s);
+}
+
+static int cmp_float(const void *a, const void *b) {
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+void ct_sort_floats(float *v, size_t n) { qsort(v, n, sizeof *v, cmp_float); }
+
+double ct_percentile_sorted(const float *v, size_t n, double p) {
+    double rank = p / 100.0 * (double)(n - 1);
+    size_t lo = (size_t)floor(rank);
+    if (lo >= n - 1) return v[n - 1];
+    double f = rank - (double)lo;
+    return (double)v[lo] + f * ((double)v[lo + 1] - (double)v[lo]);
+}
+
+static int push(float **v, size_t *n, size_t *cap, float z) {
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 256;
+        float *nv = realloc(*v, c * sizeof *nv);
+        if (!nv) return 0;
+        *v = nv;
+        *cap = c;
+    }
+    (*v)[(*n)++] = z;
+    return 1;
+}
+
+static int in_footprint(const ct_footprint *fp, double x, double y) {
+    for (uint32_t i = 0; i < fp->nparts; i++)
+        if (ct_polygon_contains(&fp->parts[i], x, y)) return 1;
+    return 0;
+}
+
+static double boundary_dist2(const ct_footprint *fp, double x, double y) {
+    double best = INFINITY;
+    for (uint32_t i = 0; i < fp->nparts; i++) {
+        double d = ct_polygon_boundary_dist2(&fp->parts[i], x, y);
+        if (d < best) best = d;
+    }
+    return best;
+}
+
+/* Collects samples around the footprint for one buffer size. want_roof: also roof samples. */
+static ct_status collect(const ct_point_store *store, const ct_footprint *fp, const double bb[4], double buffer,
+                         const ct_heights_params *prm, ct_heights_scratch *s, int want_roof, size_t *nroof,
+                         size_t *nground) {
+    double q[4] = {bb[0] - buffer, bb[1] - buffer, bb[2] + buffer, bb[3] + buffer};
+    if (ct_point_store_query(store, q, &s->spans) != CT_OK) return CT_ERR_NOMEM;
+    double b2 = buffer * buffer;
+    *nground = 0;
+    if (want_roof) *nroof = 0;
+    for (size_t k = 0; k < s->spans.n; k++) {
+        const ct_point_span *sp = &s->spans.v[k];
+        for (size_t i = 0; i < sp->n; i++) {
+            uint8_t c = sp->cls[i];
+            int roof = want_roof && prm->roof_class[c], ground = prm->ground_class[c];
+            if (!roof && !ground) continue;
+            double x = sp->ox + (double)sp->x[i], y = sp->oy + (double)sp->y[i];
+            if (x < q[0] || x > q[2] || y < q[1] || y > q[3]) continue;
+            int inside = (x >= bb[0] && x <= bb[2] && y >= bb[1] && y <= bb[3]) && in_footprint(fp, x, y);
+            if (roof && inside && !push(&s->roof, nroof, &s->roof_cap, sp->z[i])) return CT_ERR_NOMEM;
+            if (ground && (inside || boundary_dist2(fp, x, y) <= b2) &&
+                !push(&s->ground, nground, &s->ground_cap, sp->z[i]))
+                return CT_ERR_NOMEM;
+        }
+    }
+    return CT_OK;
+}
+
+ct_status ct_heights_compute(const ct_point_store *store, const ct_footprint *fp, const ct_heights_params *prm,
+                             ct_heights_scratch *s, ct_heights_result *out) {
+    out->ground_z = out->roof_z = out->roof_p50 = out->roof_p70 = out->roof_max = NAN;
+    out->roof_points = out->ground_points = 0;
+    out->density = 0;
+    out->ground_buffer_used = prm->buffer;
+    double bb[4];
+    if (!ct_footprint_bbox(fp, bb)) return CT_OK;
+    size_t nroof = 0, nground = 0;
+    double buffer = prm->buffer;
+    ct_status st = collect(store, fp, bb, buffer, prm, s, 1, &nroof, &nground);
+    /* Few ground points (a building in a courtyard, a dense block): widen the search. */
+    while (st == CT_OK && nground < prm->min_ground_points && buffer * 2 <= prm->max_buffer) {
+        buffer *= 2;
+        st = collect(store, fp, bb, buffer, prm, s, 0, &nroof, &nground);
+    }
+    if (st != CT_OK) return st;
+    out->ground_buffer_used = buffer;
+    out->roof_points = (uint32_t)nroof;
+    out->ground_points = (uint32_t)nground;
+    double area = ct_footprint_area(fp);
+    out->density = area > 0 ? (double)nroof / area : 0.0;
+    if (nroof >= prm->min_roof_points && nroof > 0) {
+        ct_sort_floats(s->roof, nroof);
+        out->roof_z = ct_percentile_sorted(s->roof, nroof, prm->roof_percentile);
+        out->roof_p50 = ct_percentile_sorted(s->roof, nroof, 50.0);
+        out->roof_p70 = ct_percentile_sorted(s->roof, nroof, 70.0);
+        out->roof_max = s->roof[nroof - 1];
+    }
+    if (nground >= prm->min_ground_points && nground > 0) {
+        ct_sort_floats(s->ground, nground);
+        out->ground_z = ct_percentile_sorted(s->ground, nground, prm->ground_percentile);
+    }
+    return CT_OK;
+}

@@ -1,0 +1,192 @@
+/* Several LAS files (files, directories, globs) read as one source. */
+#include <dirent.h>
+#include <errno.h>
+#include <glob.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include <cpl_error.h>
+#include <ogr_srs_api.h>
+
+#include "io/las_internal.h"
+
+struct ct_las_source {
+    ct_las_reader **readers;
+    size_t n, cap;
+    uint64_t points;
+    double min[3], max[3];
+    const char *crs_wkt;        /* points into the reader that defined it */
+    const char *crs_path;
+    int crs_epsg;
+};
+
+static ct_status add_reader(ct_context *ctx, ct_las_source *s, const char *path) {
+    if (s->n == s->cap) {
+        size_t nc = s->cap ? 2 * s->cap : 8;
+        ct_las_reader **nr = realloc(s->readers, nc * sizeof *nr);
+        if (!nr) return ct_error_nomem(ctx, "LAS source list");
+        s->readers = nr;
+        s->cap = nc;
+    }
+    ct_las_reader *r = NULL;
+    ct_status st = ct_las_open(ctx, path, &r);
+    if (st != CT_OK) return st;
+    s->readers[s->n++] = r;
+    return CT_OK;
+}
+
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int is_las_name(const char *name) {
+    size_t n = strlen(name);
+    return n >= 4 && strcasecmp(name + n - 4, ".las") == 0;
+}
+
+static ct_status add_directory(ct_context *ctx, ct_las_source *s, const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return ct_error(ctx, CT_ERR_INPUT, "%s: cannot read directory: %s", dir, strerror(errno));
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    ct_status st = CT_OK;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (!is_las_name(e->d_name)) continue;
+        if (n == cap) {
+            size_t nc = cap ? 2 * cap : 16;
+            char **nn = realloc(names, nc * sizeof *nn);
+            if (!nn) {
+                st = ct_error_nomem(ctx, "LAS directory listing");
+                break;
+            }
+            names = nn;
+            cap = nc;
+        }
+        size_t len = strlen(dir) + strlen(e->d_name) + 2;
+        names[n] = malloc(len);
+        if (!names[n]) {
+            st = ct_error_nomem(ctx, "LAS directory listing");
+            break;
+        }
+        snprintf(names[n], len, "%s/%s", dir, e->d_name);
+        n++;
+    }
+    closedir(d);
+    if (st == CT_OK && n == 0) st = ct_error(ctx, CT_ERR_INPUT, "%s: directory holds no .las file", dir);
+    if (st == CT_OK) {
+        qsort(names, n, sizeof *names, cmp_str);
+        for (size_t i = 0; i < n && st == CT_OK; i++) st = add_reader(ctx, s, names[i]);
+    }
+    for (size_t i = 0; i < n; i++) free(names[i]);
+    free(names);
+    return st;
+}
+
+static ct_status add_input(ct_context *ctx, ct_las_source *s, const char *in) {
+    struct stat st;
+    if (stat(in, &st) == 0) {
+        if (S_ISDIR(st.st_mode)) return add_directory(ctx, s, in);
+        return add_reader(ctx, s, in);
+    }
+    if (strpbrk(in, "*?[") == NULL)
+        return ct_error(ctx, CT_ERR_INPUT, "%s: no such file or directory", in);
+    glob_t g;
+    int rc = glob(in, 0, NULL, &g);
+    if (rc == GLOB_NOMATCH) return ct_error(ctx, CT_ERR_INPUT, "%s: pattern matches no file", in);
+    if (rc != 0) {
+        globfree(&g);
+        return rc == GLOB_NOSPACE ? ct_error_nomem(ctx, "glob results")
+                                  : ct_error(ctx, CT_ERR_IO, "%s: cannot expand pattern", in);
+    }
+    ct_status r = CT_OK;
+    for (size_t i = 0; i < g.gl_pathc && r == CT_OK; i++) r = add_reader(ctx, s, g.gl_pathv[i]);
+    globfree(&g);
+    return r;
+}
+
+/* 1 when both WKT strings denote the same CRS. */
+static int same_crs(const char *a, const char *b) {
+    if (strcmp(a, b) == 0) return 1;
+    OGRSpatialReferenceH sa = OSRNewSpatialReference(NULL), sb = OSRNewSpatialReference(NULL);
+    int same = 0;
+    if (sa && sb) {
+        char *pa = (char *)a, *pb = (char *)b;
+        CPLPushErrorHandler(CPLQuietErrorHandler);
+        if (OSRImportFromWkt(sa, &pa) == OGRERR_NONE && OSRImportFromWkt(sb, &pb) == OGRERR_NONE) {
+            const char *opts[] = {"IGNORE_DATA_AXIS_TO_SRS_AXIS_MAPPING=YES",
+                                  "CRITERION=EQUIVALENT_EXCEPT_AXIS_ORDER_GEOGCRS", NULL};
+            same = OSRIsSameEx(sa, sb, opts);
+        }
+        CPLPopErrorHandler();
+    }
+    if (sa) OSRDestroySpatialReference(sa);
+    if (sb) OSRDestroySpatialReference(sb);
+    return same;
+}
+
+ct_status ct_las_source_open(ct_context *ctx, const char *const *inputs, size_t ninputs,
+                             ct_las_source **out) {
+    *out = NULL;
+    if (ninputs == 0) return ct_error(ctx, CT_ERR_USAGE, "LAS source: no input given");
+    ct_las_source *s = calloc(1, sizeof *s);
+    if (!s) return ct_error_nomem(ctx, "LAS source");
+    ct_status st = CT_OK;
+    for (size_t i = 0; i < ninputs && st == CT_OK; i++) st = add_input(ctx, s, inputs[i]);
+    const char *nocrs_path = NULL;
+    for (size_t i = 0; i < s->n && st == CT_OK; i++) {
+        const ct_las_header *h = &s->readers[i]->hdr;
+        if (h->crs_wkt) {
+            if (!s->crs_wkt) {
+                s->crs_wkt = h->crs_wkt;
+                s->crs_path = s->readers[i]->path;
+                s->crs_epsg = h->epsg_horizontal;
+            } else if (!same_crs(s->crs_wkt, h->crs_wkt)) {
+                st = ct_error(ctx, CT_ERR_INPUT,
+                              "LAS source: %s and %s have different CRSs (EPSG:%d vs EPSG:%d); "
+                              "reproject them to one CRS first",
+                              s->crs_path, s->readers[i]->path,
+                              s->crs_epsg, h->epsg_horizontal);
+            }
+        } else if (!nocrs_path) {
+            nocrs_path = s->readers[i]->path;
+        }
+        if (st != CT_OK) break;
+        s->points += h->point_count;
+        for (int k = 0; k < 3; k++) {
+            if (i == 0 || h->min[k] < s->min[k]) s->min[k] = h->min[k];
+            if (i == 0 || h->max[k] > s->max[k]) s->max[k] = h->max[k];
+        }
+    }
+    if (st == CT_OK && nocrs_path && s->crs_wkt)
+        ct_log(ctx, CT_LOG_WARN, "LAS source: %s has no CRS: assuming the CRS of %s", nocrs_path,
+               s->crs_path);
+    if (st != CT_OK) {
+        ct_las_source_close(s);
+        return st;
+    }
+    *out = s;
+    return CT_OK;
+}
+
+size_t ct_las_source_count(const ct_las_source *s) { return s->n; }
+const ct_las_reader *ct_las_source_reader(const ct_las_source *s, size_t i) {
+    return i < s->n ? s->readers[i] : NULL;
+}
+uint64_t ct_las_source_point_count(const ct_las_source *s) { return s->points; }
+void ct_las_source_bounds(const ct_las_source *s, double min[3], double max[3]) {
+    for (int k = 0; k < 3; k++) {
+        min[k] = s->min[k];
+        max[k] = s->max[k];
+    }
+}
+const char *ct_las_source_crs_wkt(const ct_las_source *s) { return s->crs_wkt; }
+
+void ct_las_source_close(ct_las_source *s) {
+    if (!s) return;
+    for (size_t i = 0; i < s->n; i++) ct_las_close(s->readers[i]);
+    free(s->readers);
+    free(s);
+}

@@ -1,0 +1,235 @@
+/* filters.heights: ground and roof heights of every building from the LiDAR points
+ * binned by readers.lidar, with a flagged fallback when the points are too few. */
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "citytiler/heights.h"
+#include "citytiler/stage.h"
+
+typedef struct heights_state {
+    json_t *opts;
+    ct_heights_params prm;
+    const char *height_attribute, *storeys_attribute;
+    double storey_height, default_height;
+    int auto_roof_classes; /* building_classes not given: class 6, or all non-ground when there is none */
+} heights_state;
+
+static const ct_option_def options[] = {
+    {"roof_percentile", CT_OPT_NUMBER, "90", 0, "percentile of the points inside the footprint taken as roof height"},
+    {"ground_percentile", CT_OPT_NUMBER, "10", 0, "percentile of the ground points around the footprint taken as ground"},
+    {"buffer", CT_OPT_NUMBER, "3", 0, "ground points within this distance of the footprint count (m)"},
+    {"max_buffer", CT_OPT_NUMBER, "24", 0, "with too few ground points the buffer doubles up to this (m)"},
+    {"ground_classes", CT_OPT_INTEGER_LIST, "[2]", 0, "classes taken as ground (add 9, water, if wanted)"},
+    {"building_classes", CT_OPT_INTEGER_LIST, NULL, 0, "classes taken as roof (default: 6, or every non-ground class when no point has class 6)"},
+    {"min_roof_points", CT_OPT_INTEGER, "5", 0, "fewer roof points than this: fallback height"},
+    {"min_ground_points", CT_OPT_INTEGER, "3", 0, "fewer ground points than this: fallback ground"},
+    {"height_attribute", CT_OPT_STRING, NULL, 0, "fallback: attribute with the height above ground (m)"},
+    {"storeys_attribute", CT_OPT_STRING, NULL, 0, "fallback: attribute with the number of storeys"},
+    {"storey_height", CT_OPT_NUMBER, "3", 0, "metres per storey for storeys_attribute"},
+    {"default_height", CT_OPT_NUMBER, "10", 0, "fallback height when nothing else gives one (m)"},
+    {NULL, 0, NULL, 0, NULL},
+};
+
+static ct_status class_list(ct_context *ctx, const ct_json *opts, const char *name, uint8_t *flags) {
+    const json_t *list = ct_opt_get(opts, name);
+    for (size_t i = 0; list && i < json_array_size(list); i++) {
+        json_int_t c = json_integer_value(json_array_get(list, i));
+        if (c < 0 || c > 255) return ct_error(ctx, CT_ERR_USAGE, "filters.heights: %s: %lld is not a class (0-255)", name, (long long)c);
+        flags[c] = 1;
+    }
+    return CT_OK;
+}
+
+static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
+    heights_state *s = calloc(1, sizeof *s);
+    if (!s) return ct_error_nomem(ctx, "filters.heights");
+    s->opts = json_incref((json_t *)opts);
+    ct_heights_params *p = &s->prm;
+    p->roof_percentile = ct_opt_number(opts, "roof_percentile");
+    p->ground_percentile = ct_opt_number(opts, "ground_percentile");
+    p->buffer = ct_opt_number(opts, "buffer");
+    p->max_buffer = ct_opt_number(opts, "max_buffer");
+    long long mr = ct_opt_integer(opts, "min_roof_points"), mg = ct_opt_integer(opts, "min_ground_points");
+    s->height_attribute = ct_opt_string(opts, "height_attribute");
+    s->storeys_attribute = ct_opt_string(opts, "storeys_attribute");
+    s->storey_height = ct_opt_number(opts, "storey_height");
+    s->default_height = ct_opt_number(opts, "default_height");
+    s->auto_roof_classes = ct_opt_get(opts, "building_classes") == NULL;
+    ct_status st = class_list(ctx, opts, "ground_classes", p->ground_class);
+    if (st == CT_OK && !s->auto_roof_classes) st = class_list(ctx, opts, "building_classes", p->roof_class);
+    if (st == CT_OK && (!(p->roof_percentile >= 0 && p->roof_percentile <= 100) ||
+                        !(p->ground_percentile >= 0 && p->ground_percentile <= 100)))
+        st = ct_error(ctx, CT_ERR_USAGE, "filters.heights: percentiles must be between 0 and 100");
+    if (st == CT_OK && (!(p->buffer >= 0) || !(p->max_buffer >= p->buffer) || p->max_buffer > 1000))
+        st = ct_error(ctx, CT_ERR_USAGE, "filters.heights: need 0 <= buffer <= max_buffer <= 1000");
+    if (st == CT_OK && (mr < 1 || mg < 1 || mr > 1000000 || mg > 1000000))
+        st = ct_error(ctx, CT_ERR_USAGE, "filters.heights: min_roof_points and min_ground_points must be from 1 to 1000000");
+    if (st == CT_OK && (!(s->default_height > 0) || !(s->storey_height > 0)))
+        st = ct_error(ctx, CT_ERR_USAGE, "filters.heights: default_height and storey_height must be positive");
+    if (st != CT_OK) {
+        json_decref(s->opts);
+        free(s);
+        return st;
+    }
+    p->min_roof_points = (uint32_t)mr;
+    p->min_ground_points = (uint32_t)mg;
+    *state = s;
+    return CT_OK;
+}
+
+/* A positive number from attribute column col of b, or NaN. */
+static double attr_number(const ct_dataset *ds, const ct_building *b, int col) {
+    if (col < 0 || b->attrs[col].is_null) return NAN;
+    double v = NAN;
+    switch (ds->attrs[col].type) {
+    case CT_ATTR_REAL: v = b->attrs[col].v.r; break;
+    case CT_ATTR_INT: v = (double)b->attrs[col].v.i; break;
+    case CT_ATTR_STRING: {
+        char *end = NULL;
+        v = strtod(b->attrs[col].v.s, &end);
+        if (end == b->attrs[col].v.s) v = NAN;
+        break;
+    }
+    default: break;
+    }
+    return isfinite(v) && v > 0 ? v : NAN;
+}
+
+/* Columns written by this stage, in this order. */
+enum { A_GROUND, A_ROOF, A_P50, A_P70, A_MAX, A_COUNT, A_DENSITY, A_SOURCE, A_FLAG, A_N };
+static const char *const col_names[A_N] = {"ground_z", "roof_z", "roof_p50", "roof_p70", "roof_max",
+                                            "point_count", "point_density", "height_source", "flag"};
+static const ct_attr_type col_types[A_N] = {CT_ATTR_REAL, CT_ATTR_REAL, CT_ATTR_REAL, CT_ATTR_REAL, CT_ATTR_REAL,
+                                            CT_ATTR_INT, CT_ATTR_REAL, CT_ATTR_STRING, CT_ATTR_STRING};
+
+static void set_real(ct_value *v, double x) {
+    if (isfinite(x)) {
+        v->is_null = 0;
+        v->v.r = x;
+    }
+}
+
+/* Decides heights and flags of one building from the LiDAR result; returns 0 when out of memory. */
+static int apply(const heights_state *s, const ct_dataset *ds, ct_building *b, const ct_heights_result *r,
+                 const int *cols, int hcol, int scol, uint64_t *fallbacks) {
+    const char *source = "lidar", *flag = "";
+    double ground = r->ground_z, roof = r->roof_z;
+    if (isnan(ground)) flag = "no_ground_points";
+    if (isnan(roof)) flag = "too_few_roof_points";
+    else if (!isnan(ground) && !(roof > ground + 0.5)) {
+        flag = "roof_not_above_ground";
+        roof = NAN;
+    }
+    if (isnan(roof)) {
+        double h = attr_number(ds, b, hcol);
+        double storeys = attr_number(ds, b, scol);
+        source = "attribute";
+        if (isnan(h) && !isnan(storeys)) h = storeys * s->storey_height;
+        if (isnan(h)) {
+            h = s->default_height;
+            source = "default";
+        }
+        fallbacks[0]++;
+        b->top_z = (isnan(ground) ? NAN : ground) + h;
+        b->base_z = ground;
+        if (isnan(ground)) {
+            /* Without ground or roof, the extrusion's base_z decides; keep the height relative. */
+            b->top_z = NAN;
+        }
+    } else {
+        b->base_z = ground;
+        b->top_z = roof;
+    }
+    if (isnan(ground)) fallbacks[1]++;
+    ct_value *a = b->attrs;
+    set_real(&a[cols[A_GROUND]], ground);
+    set_real(&a[cols[A_ROOF]], r->roof_z);
+    set_real(&a[cols[A_P50]], r->roof_p50);
+    set_real(&a[cols[A_P70]], r->roof_p70);
+    set_real(&a[cols[A_MAX]], r->roof_max);
+    a[cols[A_COUNT]].is_null = 0;
+    a[cols[A_COUNT]].v.i = r->roof_points;
+    set_real(&a[cols[A_DENSITY]], r->density);
+    ct_value_clear(&a[cols[A_SOURCE]], CT_ATTR_STRING);
+    ct_value_clear(&a[cols[A_FLAG]], CT_ATTR_STRING);
+    char *src = strdup(source), *fl = strdup(flag);
+    if (!src || !fl) {
+        free(src);
+        free(fl);
+        return 0;
+    }
+    a[cols[A_SOURCE]].is_null = 0;
+    a[cols[A_SOURCE]].v.s = src;
+    a[cols[A_FLAG]].is_null = 0;
+    a[cols[A_FLAG]].v.s = fl;
+    return 1;
+}
+
+static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
+    heights_state *s = state;
+    if (!ds->points)
+        return ct_error(ctx, CT_ERR_USAGE, "filters.heights: no LiDAR points: put readers.lidar before it");
+    ct_heights_params prm = s->prm;
+    if (s->auto_roof_classes) {
+        const uint64_t *cc = ct_point_store_class_counts(ds->points);
+        if (cc[6] > 0) {
+            prm.roof_class[6] = 1;
+        } else {
+            for (int c = 0; c < 256; c++) prm.roof_class[c] = !prm.ground_class[c];
+            ct_log(ctx, CT_LOG_INFO, "filters.heights: no point has class 6 (building): every non-ground point counts as roof");
+        }
+    }
+    int cols[A_N];
+    for (int k = 0; k < A_N; k++) {
+        ct_status st = ct_dataset_add_attr(ctx, ds, col_names[k], col_types[k], &cols[k]);
+        if (st != CT_OK) return st;
+    }
+    int hcol = s->height_attribute ? ct_dataset_find_attr(ds, s->height_attribute) : -1;
+    int scol = s->storeys_attribute ? ct_dataset_find_attr(ds, s->storeys_attribute) : -1;
+    if (s->height_attribute && hcol < 0)
+        return ct_error(ctx, CT_ERR_USAGE, "filters.heights: height_attribute '%s' is not an attribute", s->height_attribute);
+    if (s->storeys_attribute && scol < 0)
+        return ct_error(ctx, CT_ERR_USAGE, "filters.heights: storeys_attribute '%s' is not an attribute", s->storeys_attribute);
+
+    long n = (long)ds->nbuildings;
+    int nomem = 0;
+    uint64_t no_roof = 0, no_ground = 0;
+#pragma omp parallel num_threads(ct_context_threads(ctx)) reduction(| : nomem) reduction(+ : no_roof, no_ground)
+    {
+        ct_heights_scratch scratch;
+        memset(&scratch, 0, sizeof scratch);
+#pragma omp for schedule(dynamic, 32)
+        for (long i = 0; i < n; i++) {
+            if (nomem) continue;
+            ct_building *b = &ds->buildings[i];
+            ct_heights_result r;
+            uint64_t fb[2] = {0, 0};
+            if (ct_heights_compute(ds->points, &b->footprint, &prm, &scratch, &r) != CT_OK ||
+                !apply(s, ds, b, &r, cols, hcol, scol, fb)) {
+                nomem = 1;
+                continue;
+            }
+            no_roof += fb[0];
+            no_ground += fb[1];
+        }
+        ct_heights_scratch_free(&scratch);
+    }
+    if (nomem) return ct_error_nomem(ctx, "heights");
+    ct_log(ctx, CT_LOG_INFO, "filters.heights: %zu buildings: %llu without enough roof points (fallback height), "
+           "%llu without ground points (fallback ground)", ds->nbuildings, (unsigned long long)no_roof,
+           (unsigned long long)no_ground);
+    return CT_OK;
+}
+
+static void destroy(void *state) {
+    heights_state *s = state;
+    json_decref(s->opts);
+    free(s);
+}
+
+const ct_stage_vtable ct_stage_filters_heights = {
+    "filters.heights", "ground and roof heights per building from the LiDAR points (percentiles)", options, create, run,
+    destroy,
+};
