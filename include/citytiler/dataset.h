@@ -33,6 +33,7 @@ typedef struct ct_building {
     ct_value *attrs;       /* one per dataset attribute column */
     double base_z;         /* ground height (NaN until known) */
     double top_z;          /* roof height (NaN until known) */
+    double fallback_height;/* height above ground to use when top_z is unknown (NaN: none) */
     ct_mesh mesh;          /* empty until filters.extrude */
 } ct_building;
 

@@ -92,6 +92,7 @@ ct_status ct_dataset_append(ct_context *ctx, ct_dataset *ds, ct_building **out) 
     for (size_t a = 0; a < ds->nattrs; a++) b->attrs[a].is_null = 1;
     b->base_z = NAN;
     b->top_z = NAN;
+    b->fallback_height = NAN;
     ds->nbuildings++;
     *out = b;
     return CT_OK;

@@ -86,7 +86,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
             double base = isnan(b->base_z) ? s->base_z : b->base_z;
             double top = b->top_z;
             if (isnan(top)) {
-                double h = attr_height(ds, b, col);
+                double h = isnan(b->fallback_height) ? attr_height(ds, b, col) : b->fallback_height;
                 if (isnan(h)) {
                     h = s->height;
                     fallback++;

@@ -132,12 +132,9 @@ static int apply(const heights_state *s, const ct_dataset *ds, ct_building *b, c
             source = "default";
         }
         fallbacks[0]++;
-        b->top_z = (isnan(ground) ? NAN : ground) + h;
         b->base_z = ground;
-        if (isnan(ground)) {
-            /* Without ground or roof, the extrusion's base_z decides; keep the height relative. */
-            b->top_z = NAN;
-        }
+        b->top_z = NAN;
+        b->fallback_height = h; /* resolved against the ground after the parallel loop */
     } else {
         b->base_z = ground;
         b->top_z = roof;
@@ -165,6 +162,34 @@ static int apply(const heights_state *s, const ct_dataset *ds, ct_building *b, c
     a[cols[A_FLAG]].is_null = 0;
     a[cols[A_FLAG]].v.s = fl;
     return 1;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Buildings without ground points stand on the median ground of those with some
+ * (their ground_z attribute stays null and their flag says why); fallback heights
+ * are then measured from that ground. */
+static void resolve_missing_ground(ct_dataset *ds) {
+    double *g = malloc((ds->nbuildings ? ds->nbuildings : 1) * sizeof *g);
+    size_t n = 0;
+    for (size_t i = 0; g && i < ds->nbuildings; i++)
+        if (!isnan(ds->buildings[i].base_z)) g[n++] = ds->buildings[i].base_z;
+    double median = NAN;
+    if (n) {
+        qsort(g, n, sizeof *g, cmp_double);
+        median = g[n / 2];
+    }
+    free(g);
+    for (size_t i = 0; i < ds->nbuildings; i++) {
+        ct_building *b = &ds->buildings[i];
+        if (isnan(b->base_z)) b->base_z = median;
+        if (isnan(b->top_z) && !isnan(b->base_z) && !isnan(b->fallback_height)) b->top_z = b->base_z + b->fallback_height;
+        /* A LiDAR roof below the borrowed ground: measure the fallback height from it instead. */
+        if (!isnan(b->top_z) && !isnan(b->base_z) && !(b->top_z > b->base_z)) b->base_z = b->top_z - 3.0;
+    }
 }
 
 static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
@@ -217,6 +242,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
         ct_heights_scratch_free(&scratch);
     }
     if (nomem) return ct_error_nomem(ctx, "heights");
+    resolve_missing_ground(ds);
     ct_log(ctx, CT_LOG_INFO, "filters.heights: %zu buildings: %llu without enough roof points (fallback height), "
            "%llu without ground points (fallback ground)", ds->nbuildings, (unsigned long long)no_roof,
            (unsigned long long)no_ground);
