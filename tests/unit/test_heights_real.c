@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "citytiler/las.h"
 #include "citytiler/pipeline.h"
@@ -49,6 +50,7 @@ static void run_area(const char *name, const char *footprints, const char *layer
              footprints, layer_opts, lasjson, srs ? ", \"srs\": \"" : "", srs ? srs : "", srs ? "\"" : "", bin, name);
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/test-out", bin);
+    mkdir(dir, 0777);
     FILE *f = fopen(path, "w");
     CT_CHECK(f != NULL);
     if (!f) return;
