@@ -55,6 +55,8 @@ typedef struct ct_dataset {
     uint64_t input_features;    /* features read from sources (before skips) */
     ct_reason_count *skipped;   /* features dropped, by reason */
     size_t nskipped;
+    ct_reason_count *changed;   /* features repaired or altered (kept), by reason */
+    size_t nchanged;
     struct ct_point_store *points; /* LiDAR binned into cells (readers.lidar), or NULL */
 } ct_dataset;
 
@@ -82,6 +84,8 @@ void ct_dataset_compact(ct_dataset *ds, const unsigned char *keep);
 /* Counts one skipped feature under `reason` (copied). */
 ct_status ct_dataset_count_skip(ct_context *ctx, ct_dataset *ds, const char *reason);
 uint64_t ct_dataset_skipped_total(const ct_dataset *ds);
+/* Counts one change made to a kept feature under `reason` (copied), e.g. "repaired: self-intersection". */
+ct_status ct_dataset_count_change(ct_context *ctx, ct_dataset *ds, const char *reason);
 
 /* Sets a value (string copied). Returns CT_ERR_NOMEM on allocation failure. */
 ct_status ct_value_set_string(ct_context *ctx, ct_value *v, const char *s);

@@ -134,6 +134,9 @@ static int cmd_run(ct_context *ctx, cli_output *out, int argc, char **argv) {
         for (size_t r = 0; r < ds->nskipped; r++)
             fprintf(stderr, "citytiler:   skipped %llu: %s\n", (unsigned long long)ds->skipped[r].count,
                     ds->skipped[r].reason);
+        for (size_t r = 0; r < ds->nchanged; r++)
+            fprintf(stderr, "citytiler:   changed %llu: %s\n", (unsigned long long)ds->changed[r].count,
+                    ds->changed[r].reason);
     }
     ct_dataset_destroy(ds);
     ct_pipeline_destroy(p);

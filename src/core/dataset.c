@@ -34,6 +34,8 @@ void ct_dataset_destroy(ct_dataset *ds) {
     free(ds->attrs);
     for (size_t r = 0; r < ds->nskipped; r++) free(ds->skipped[r].reason);
     free(ds->skipped);
+    for (size_t r = 0; r < ds->nchanged; r++) free(ds->changed[r].reason);
+    free(ds->changed);
     ct_point_store_destroy(ds->points);
     free(ds->crs_wkt);
     free(ds->vertical_wkt);
@@ -118,21 +120,29 @@ void ct_dataset_compact(ct_dataset *ds, const unsigned char *keep) {
     ds->nbuildings = kept;
 }
 
-ct_status ct_dataset_count_skip(ct_context *ctx, ct_dataset *ds, const char *reason) {
-    for (size_t r = 0; r < ds->nskipped; r++)
-        if (strcmp(ds->skipped[r].reason, reason) == 0) {
-            ds->skipped[r].count++;
+static ct_status count_reason(ct_context *ctx, ct_reason_count **list, size_t *n, const char *reason) {
+    for (size_t r = 0; r < *n; r++)
+        if (strcmp((*list)[r].reason, reason) == 0) {
+            (*list)[r].count++;
             return CT_OK;
         }
-    ct_reason_count *nr = realloc(ds->skipped, (ds->nskipped + 1) * sizeof *nr);
-    if (!nr) return ct_error_nomem(ctx, "skip reasons");
-    ds->skipped = nr;
+    ct_reason_count *nr = realloc(*list, (*n + 1) * sizeof *nr);
+    if (!nr) return ct_error_nomem(ctx, "reason counts");
+    *list = nr;
     char *copy = strdup(reason);
-    if (!copy) return ct_error_nomem(ctx, "skip reason");
-    nr[ds->nskipped].reason = copy;
-    nr[ds->nskipped].count = 1;
-    ds->nskipped++;
+    if (!copy) return ct_error_nomem(ctx, "reason");
+    nr[*n].reason = copy;
+    nr[*n].count = 1;
+    (*n)++;
     return CT_OK;
+}
+
+ct_status ct_dataset_count_skip(ct_context *ctx, ct_dataset *ds, const char *reason) {
+    return count_reason(ctx, &ds->skipped, &ds->nskipped, reason);
+}
+
+ct_status ct_dataset_count_change(ct_context *ctx, ct_dataset *ds, const char *reason) {
+    return count_reason(ctx, &ds->changed, &ds->nchanged, reason);
 }
 
 uint64_t ct_dataset_skipped_total(const ct_dataset *ds) {
