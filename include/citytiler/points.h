@@ -20,6 +20,18 @@ void ct_point_store_destroy(ct_point_store *s);
 ct_status ct_point_store_add(ct_context *ctx, ct_point_store *s, const double *x, const double *y, const double *z,
                              const uint8_t *cls, size_t n);
 
+/* Fills chunk `chunk` (0 <= chunk < nchunks) into x, y, z, cls (each with room for
+ * max_chunk points), compacted to the points to keep, and sets *n. Called twice per
+ * chunk, possibly from several threads at once; must give the same points both times. */
+typedef ct_status (*ct_point_chunk_fn)(ct_context *ctx, void *user, size_t chunk, double *x, double *y, double *z,
+                                       uint8_t *cls, size_t *n);
+
+/* Adds the points of nchunks chunks in parallel and in chunk order (the result is the
+ * same for any thread count): a first pass counts the points per cell and chunk, the
+ * second decodes again and writes each point straight to its final place. */
+ct_status ct_point_store_add_chunks(ct_context *ctx, ct_point_store *s, size_t nchunks, size_t max_chunk,
+                                    ct_point_chunk_fn fn, void *user, int threads);
+
 /* Builds the fine index of every cell (parallel over cells with `threads`).
  * Must be called after the last add and before any query; adding afterwards
  * needs another call. */
@@ -33,11 +45,17 @@ const uint64_t *ct_point_store_class_counts(const ct_point_store *s);
 /* Bytes held by the store (points and indexes). */
 uint64_t ct_point_store_bytes(const ct_point_store *s);
 
-/* A run of consecutive points of one cell. Coordinates are float offsets from
- * (ox, oy); z is absolute. */
+/* One stored point: x, y as float offsets from its cell's corner, z absolute.
+ * 16 bytes, so that binning and sorting move one cache-friendly record per point. */
+typedef struct ct_point_rec {
+    float x, y, z;
+    uint8_t cls;
+    uint8_t reserved[3];
+} ct_point_rec;
+
+/* A run of consecutive points of one cell, offsets from (ox, oy). */
 typedef struct ct_point_span {
-    const float *x, *y, *z;
-    const uint8_t *cls;
+    const ct_point_rec *p;
     size_t n;
     double ox, oy;
 } ct_point_span;

@@ -68,15 +68,16 @@ static ct_status collect(const ct_point_store *store, const ct_footprint *fp, co
     for (size_t k = 0; k < s->spans.n; k++) {
         const ct_point_span *sp = &s->spans.v[k];
         for (size_t i = 0; i < sp->n; i++) {
-            uint8_t c = sp->cls[i];
+            const ct_point_rec *pt = &sp->p[i];
+            uint8_t c = pt->cls;
             int roof = want_roof && prm->roof_class[c], ground = prm->ground_class[c];
             if (!roof && !ground) continue;
-            double x = sp->ox + (double)sp->x[i], y = sp->oy + (double)sp->y[i];
+            double x = sp->ox + (double)pt->x, y = sp->oy + (double)pt->y;
             if (x < q[0] || x > q[2] || y < q[1] || y > q[3]) continue;
             int inside = (x >= bb[0] && x <= bb[2] && y >= bb[1] && y <= bb[3]) && in_footprint(fp, x, y);
-            if (roof && inside && !push(&s->roof, nroof, &s->roof_cap, sp->z[i])) return CT_ERR_NOMEM;
+            if (roof && inside && !push(&s->roof, nroof, &s->roof_cap, pt->z)) return CT_ERR_NOMEM;
             if (ground && (inside || boundary_dist2(fp, x, y) <= b2) &&
-                !push(&s->ground, nground, &s->ground_cap, sp->z[i]))
+                !push(&s->ground, nground, &s->ground_cap, pt->z))
                 return CT_ERR_NOMEM;
         }
     }

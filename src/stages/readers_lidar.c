@@ -128,12 +128,53 @@ static ct_status setup_crs(ct_context *ctx, ct_dataset *ds, OGRSpatialReferenceH
     return CT_OK;
 }
 
-typedef struct chunk {
-    ct_las_points pts;
-    size_t count, kept;
-} chunk;
+/* Chunks of the source: which file, which points. Small enough to stay in cache. */
+enum { CHUNK_POINTS = 1 << 16 };
 
-enum { CHUNK_POINTS = 1 << 20 };
+typedef struct chunk_ref {
+    const ct_las_reader *r;
+    uint64_t first;
+    size_t count;
+} chunk_ref;
+
+typedef struct read_job {
+    const lidar_state *s;
+    chunk_ref *chunks;
+    OGRSpatialReferenceH horiz, work; /* NULL transform when same */
+    int same;
+    double crop[4];
+} read_job;
+
+/* Decodes one chunk, brings it into the working CRS and keeps the wanted points. */
+static ct_status read_chunk(ct_context *ctx, void *user, size_t c, double *x, double *y, double *z, uint8_t *cls,
+                            size_t *n) {
+    const read_job *job = user;
+    const chunk_ref *ch = &job->chunks[c];
+    ct_las_points pts;
+    memset(&pts, 0, sizeof pts);
+    pts.capacity = CHUNK_POINTS;
+    pts.x = x; pts.y = y; pts.z = z; pts.cls = cls;
+    ct_status st = ct_las_read_points(ctx, ch->r, ch->first, ch->count, &pts);
+    if (st != CT_OK) return st;
+    if (!job->same) {
+        OGRCoordinateTransformationH xf = OCTNewCoordinateTransformation(job->horiz, job->work);
+        int ok = xf && OCTTransform(xf, (int)ch->count, x, y, NULL);
+        if (xf) OCTDestroyCoordinateTransformation(xf);
+        if (!ok) return ct_error(ctx, CT_ERR_INPUT, "%s: cannot transform points %llu.. into the working CRS",
+                                 ct_las_path(ch->r), (unsigned long long)ch->first);
+    }
+    const uint8_t *drop = job->s->drop_class;
+    const double *q = job->crop;
+    size_t k = 0;
+    for (size_t i = 0; i < ch->count; i++) {
+        double px = x[i], py = y[i];
+        if (drop[cls[i]] || px < q[0] || px > q[2] || py < q[1] || py > q[3]) continue;
+        x[k] = px; y[k] = py; z[k] = z[i]; cls[k] = cls[i];
+        k++;
+    }
+    *n = k;
+    return CT_OK;
+}
 
 static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     lidar_state *s = state;
@@ -148,87 +189,62 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     free(inputs);
     if (st != CT_OK) return st;
 
-    OGRSpatialReferenceH lsrs = NULL, horiz = NULL, work = NULL;
-    int same = 1;
+    read_job job;
+    memset(&job, 0, sizeof job);
+    job.s = s;
+    job.same = 1;
+    OGRSpatialReferenceH lsrs = NULL;
     st = lidar_srs(ctx, s, src, ct_las_path(ct_las_source_reader(src, 0)), &lsrs);
-    if (st == CT_OK) st = setup_crs(ctx, ds, lsrs, &horiz, &work, &same);
+    if (st == CT_OK) st = setup_crs(ctx, ds, lsrs, &job.horiz, &job.work, &job.same);
 
-    double crop[4] = {-INFINITY, -INFINITY, INFINITY, INFINITY};
-    if (st == CT_OK && s->crop && ds->nbuildings && ct_dataset_bbox(ds, crop)) {
-        crop[0] -= s->crop_margin; crop[1] -= s->crop_margin;
-        crop[2] += s->crop_margin; crop[3] += s->crop_margin;
+    job.crop[0] = job.crop[1] = -INFINITY;
+    job.crop[2] = job.crop[3] = INFINITY;
+    if (st == CT_OK && s->crop && ds->nbuildings && ct_dataset_bbox(ds, job.crop)) {
+        job.crop[0] -= s->crop_margin; job.crop[1] -= s->crop_margin;
+        job.crop[2] += s->crop_margin; job.crop[3] += s->crop_margin;
     }
     if (st == CT_OK && !ds->points) {
         ds->points = ct_point_store_create(ds->cell_size, s->fine_size);
         if (!ds->points) st = ct_error_nomem(ctx, "point store");
     }
-
-    int threads = ct_context_threads(ctx);
-    chunk *chunks = st == CT_OK ? calloc((size_t)threads, sizeof *chunks) : NULL;
-    if (st == CT_OK && !chunks) st = ct_error_nomem(ctx, "chunks");
-    for (int t = 0; st == CT_OK && t < threads; t++)
-        st = ct_las_points_alloc(ctx, CHUNK_POINTS, CT_LAS_XYZ | CT_LAS_CLASS, &chunks[t].pts);
-
-    uint64_t total = st == CT_OK ? ct_las_source_point_count(src) : 0, done = 0, kept = 0;
+    /* The chunk table over all files, in file order. */
+    size_t nchunks = 0;
+    for (size_t f = 0; st == CT_OK && f < ct_las_source_count(src); f++) {
+        uint64_t n = ct_las_get_header(ct_las_source_reader(src, f))->point_count;
+        nchunks += (size_t)((n + CHUNK_POINTS - 1) / CHUNK_POINTS);
+    }
+    if (st == CT_OK) {
+        job.chunks = calloc(nchunks ? nchunks : 1, sizeof *job.chunks);
+        if (!job.chunks) st = ct_error_nomem(ctx, "chunk table");
+    }
+    size_t c = 0;
     for (size_t f = 0; st == CT_OK && f < ct_las_source_count(src); f++) {
         const ct_las_reader *r = ct_las_source_reader(src, f);
         uint64_t n = ct_las_get_header(r)->point_count;
-        uint64_t nchunks = (n + CHUNK_POINTS - 1) / CHUNK_POINTS;
-        for (uint64_t c0 = 0; st == CT_OK && c0 < nchunks; c0 += (uint64_t)threads) {
-            int batch = (int)((nchunks - c0) < (uint64_t)threads ? (nchunks - c0) : (uint64_t)threads);
-            ct_status bst = CT_OK;
-            /* Decode, reproject and filter a batch of chunks in parallel... */
-#pragma omp parallel for num_threads(threads) schedule(static, 1)
-            for (int t = 0; t < batch; t++) {
-                chunk *ch = &chunks[t];
-                uint64_t first = (c0 + (uint64_t)t) * CHUNK_POINTS;
-                size_t cnt = (size_t)((n - first) < CHUNK_POINTS ? (n - first) : CHUNK_POINTS);
-                ch->kept = 0;
-                ch->count = cnt;
-                ct_status cst = ct_las_read_points(ctx, r, first, cnt, &ch->pts);
-                if (cst == CT_OK && !same) {
-                    OGRCoordinateTransformationH xf = OCTNewCoordinateTransformation(horiz, work);
-                    if (!xf || !OCTTransform(xf, (int)cnt, ch->pts.x, ch->pts.y, NULL))
-                        cst = ct_error(ctx, CT_ERR_INPUT, "%s: cannot transform points into the working CRS", ct_las_path(r));
-                    if (xf) OCTDestroyCoordinateTransformation(xf);
-                }
-                if (cst == CT_OK) {
-                    size_t k = 0;
-                    for (size_t i = 0; i < cnt; i++) {
-                        double x = ch->pts.x[i], y = ch->pts.y[i];
-                        if (s->drop_class[ch->pts.cls[i]] || x < crop[0] || x > crop[2] || y < crop[1] || y > crop[3]) continue;
-                        ch->pts.x[k] = x; ch->pts.y[k] = y; ch->pts.z[k] = ch->pts.z[i]; ch->pts.cls[k] = ch->pts.cls[i];
-                        k++;
-                    }
-                    ch->kept = k;
-                }
-                if (cst != CT_OK) {
-#pragma omp critical(ct_lidar_status)
-                    if (bst == CT_OK) bst = cst;
-                }
-            }
-            st = bst;
-            /* ...then bin them in chunk order, so the store is the same for any thread count. */
-            for (int t = 0; st == CT_OK && t < batch; t++) {
-                st = ct_point_store_add(ctx, ds->points, chunks[t].pts.x, chunks[t].pts.y, chunks[t].pts.z,
-                                        chunks[t].pts.cls, chunks[t].kept);
-                kept += chunks[t].kept;
-                done += chunks[t].count;
-            }
-            ct_progress(ctx, "reading LiDAR", done, total);
+        for (uint64_t first = 0; first < n; first += CHUNK_POINTS, c++) {
+            job.chunks[c].r = r;
+            job.chunks[c].first = first;
+            job.chunks[c].count = (size_t)(n - first < CHUNK_POINTS ? n - first : CHUNK_POINTS);
         }
     }
-    for (int t = 0; chunks && t < threads; t++) ct_las_points_free(&chunks[t].pts);
-    free(chunks);
+    uint64_t before = st == CT_OK ? ct_point_store_count(ds->points) : 0;
+    int threads = ct_context_threads(ctx);
+    if (st == CT_OK) {
+        ct_progress(ctx, "reading LiDAR", 0, ct_las_source_point_count(src));
+        st = ct_point_store_add_chunks(ctx, ds->points, nchunks, CHUNK_POINTS, read_chunk, &job, threads);
+    }
     if (st == CT_OK) st = ct_point_store_index(ctx, ds->points, threads);
-    if (st == CT_OK)
+    if (st == CT_OK) {
+        ct_progress(ctx, "reading LiDAR", ct_las_source_point_count(src), ct_las_source_point_count(src));
         ct_log(ctx, CT_LOG_INFO, "readers.lidar: %llu points read from %zu file(s), %llu kept in %zu cells (%.1f MiB)%s",
-               (unsigned long long)total, ct_las_source_count(src), (unsigned long long)kept,
-               ct_point_store_cell_count(ds->points), (double)ct_point_store_bytes(ds->points) / 1048576.0,
-               same ? "" : ", reprojected to the working CRS");
+               (unsigned long long)ct_las_source_point_count(src), ct_las_source_count(src),
+               (unsigned long long)(ct_point_store_count(ds->points) - before), ct_point_store_cell_count(ds->points),
+               (double)ct_point_store_bytes(ds->points) / 1048576.0, job.same ? "" : ", reprojected to the working CRS");
+    }
+    free(job.chunks);
     if (lsrs) OSRRelease(lsrs);
-    if (horiz) OSRRelease(horiz);
-    if (work) OSRRelease(work);
+    if (job.horiz) OSRRelease(job.horiz);
+    if (job.work) OSRRelease(job.work);
     ct_las_source_close(src);
     return st;
 }

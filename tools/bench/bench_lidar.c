@@ -1,0 +1,200 @@
+/* tools/bench/lidar: LAS read, read + bin, and per-building heights throughput.
+ *
+ *   bench_lidar [--las FILE] [--footprints GPKG] [--tiles K] [--rounds R] [--work DIR]
+ *
+ * Makes a K x K tiled copy of a real LAS file (default: the Delft sample, K = 5: 25x
+ * the sample) and of its footprints, then prints for 1 and 2 threads: points/s of
+ * decoding (x, y, z, class), points/s of read + bin (the readers.lidar stage), and
+ * buildings/s of filters.heights' computation, next to the raw read speed of the same
+ * warm file (read(2) into a buffer, like cat > /dev/null), and the peak RSS. */
+#include <jansson.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "util.h"
+#include "citytiler/heights.h"
+#include "citytiler/las.h"
+#include "citytiler/pipeline.h"
+
+static double read_only(ct_context *ctx, const char *path, int threads, uint64_t *npts) {
+    ct_las_reader *r = NULL;
+    if (ct_las_open(ctx, path, &r) != CT_OK) return -1;
+    uint64_t n = ct_las_get_header(r)->point_count;
+    const size_t chunk = 1 << 20;
+    double t0 = bench_now();
+    int failed = 0;
+#pragma omp parallel num_threads(threads) reduction(| : failed)
+    {
+        ct_las_points p;
+        if (ct_las_points_alloc(ctx, chunk, CT_LAS_XYZ | CT_LAS_CLASS, &p) != CT_OK) failed = 1;
+#pragma omp for schedule(static, 1)
+        for (long c = 0; c < (long)((n + chunk - 1) / chunk); c++) {
+            uint64_t first = (uint64_t)c * chunk;
+            size_t cnt = (size_t)(n - first < chunk ? n - first : chunk);
+            if (!failed && ct_las_read_points(ctx, r, first, cnt, &p) != CT_OK) failed = 1;
+        }
+        ct_las_points_free(&p);
+    }
+    double t = bench_now() - t0;
+    ct_las_close(r);
+    *npts = n;
+    return failed ? -1 : (double)n / t;
+}
+
+/* Runs `json` as a pipeline and returns the dataset (timing in *secs). */
+static ct_dataset *run_pipeline(ct_context *ctx, const char *work, const char *name, const char *json, double *secs) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s.json", work, name);
+    FILE *f = fopen(path, "w");
+    if (!f) return NULL;
+    fputs(json, f);
+    fclose(f);
+    ct_pipeline *p = NULL;
+    ct_dataset *ds = NULL;
+    double t0 = bench_now();
+    ct_status st = ct_pipeline_load(ctx, path, NULL, 0, &p);
+    if (st == CT_OK) st = ct_pipeline_run(ctx, p, &ds);
+    *secs = bench_now() - t0;
+    if (st != CT_OK) fprintf(stderr, "bench_lidar: %s\n", ct_error_message(ctx));
+    ct_pipeline_destroy(p);
+    return ds;
+}
+
+/* Copies building b's footprint shifted by (dx, dy) into a new building of ds. */
+static int append_shifted(ct_context *ctx, ct_dataset *ds, size_t b, double dx, double dy) {
+    ct_building *nb = NULL;
+    if (ct_dataset_append(ctx, ds, &nb) != CT_OK) return 0;
+    const ct_footprint *src = &ds->buildings[b].footprint;
+    nb->footprint.parts = calloc(src->nparts, sizeof(ct_polygon));
+    if (!nb->footprint.parts) return 0;
+    nb->footprint.nparts = src->nparts;
+    for (uint32_t i = 0; i < src->nparts; i++) {
+        const ct_polygon *p = &src->parts[i];
+        ct_polygon *q = &nb->footprint.parts[i];
+        uint32_t n = p->ring_start[p->nrings];
+        q->nrings = p->nrings;
+        q->ring_start = malloc((p->nrings + 1) * sizeof *q->ring_start);
+        q->xy = malloc(2 * (size_t)n * sizeof *q->xy);
+        if (!q->ring_start || !q->xy) return 0;
+        memcpy(q->ring_start, p->ring_start, (p->nrings + 1) * sizeof *q->ring_start);
+        for (uint32_t k = 0; k < n; k++) {
+            q->xy[2 * k] = p->xy[2 * k] + dx;
+            q->xy[2 * k + 1] = p->xy[2 * k + 1] + dy;
+        }
+    }
+    return 1;
+}
+
+int main(int argc, char **argv) {
+    const char *las = "data-samples/delft/delft_ahn3_every4th_epsg28992.las";
+    const char *gpkg = "data-samples/delft/bgt_pand.gpkg";
+    const char *work = "/tmp/citytiler-bench";
+    int tiles = 5, rounds = 20;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--las") == 0 && i + 1 < argc) las = argv[++i];
+        else if (strcmp(argv[i], "--footprints") == 0 && i + 1 < argc) gpkg = argv[++i];
+        else if (strcmp(argv[i], "--tiles") == 0 && i + 1 < argc) tiles = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) rounds = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--work") == 0 && i + 1 < argc) work = argv[++i];
+        else {
+            fprintf(stderr, "usage: bench_lidar [--las FILE] [--footprints GPKG] [--tiles K] [--rounds R] [--work DIR]\n"
+                            "(run from the repository root for the default inputs)\n");
+            return 2;
+        }
+    }
+    if (tiles < 1 || rounds < 1) return 2;
+    mkdir(work, 0777);
+    char big[4096];
+    snprintf(big, sizeof big, "%s/tiled_%dx%d.las", work, tiles, tiles);
+    double dx = 0, dy = 0;
+    if (bench_tile_las(las, big, tiles, &dx, &dy) != 0) {
+        fprintf(stderr, "bench_lidar: cannot make %s from %s (LAS 1.0-1.3 input needed)\n", big, las);
+        return 1;
+    }
+    struct stat sb;
+    stat(big, &sb);
+    bench_raw_read(big); /* warm the page cache */
+    double raw = bench_raw_read(big);
+    printf("input: %s x %d x %d = %s (%.1f MB)\n", las, tiles, tiles, big, (double)sb.st_size / 1e6);
+    printf("raw read (read(2), warm, like cat > /dev/null): %.0f MB/s\n", raw / 1e6);
+
+    ct_context *ctx = ct_context_create();
+    for (int threads = 1; threads <= 2; threads++) {
+        uint64_t n = 0;
+        double pps = read_only(ctx, big, threads, &n);
+        double rec = (double)sb.st_size / (double)n; /* bytes per point incl. header share */
+        printf("threads %d: read only       %7.1f Mpoints/s (%6.0f MB/s, %.0f%% of raw)\n", threads, pps / 1e6,
+               pps * rec / 1e6, 100.0 * pps * rec / raw);
+    }
+    for (int threads = 1; threads <= 2; threads++) {
+        ct_context_set_threads(ctx, threads);
+        char json[8192];
+        snprintf(json, sizeof json, "{\"pipeline\": [{\"type\": \"readers.lidar\", \"path\": \"%s\"}]}", big);
+        double secs = 0;
+        ct_dataset *ds = run_pipeline(ctx, work, "readbin", json, &secs);
+        if (!ds) return 1;
+        uint64_t n = ct_point_store_count(ds->points);
+        printf("threads %d: read + bin      %7.1f Mpoints/s (%6.0f MB/s, %.0f%% of raw), %zu cells, %.0f MiB store\n",
+               threads, (double)n / secs / 1e6, (double)sb.st_size / secs / 1e6, 100.0 * (double)sb.st_size / secs / raw,
+               ct_point_store_cell_count(ds->points), (double)ct_point_store_bytes(ds->points) / 1048576.0);
+        ct_dataset_destroy(ds);
+    }
+
+    /* Heights: the footprints tiled like the points, computed `rounds` times. */
+    char json[16384];
+    char abs_gpkg[4096];
+    if (!realpath(gpkg, abs_gpkg)) snprintf(abs_gpkg, sizeof abs_gpkg, "%s", gpkg);
+    snprintf(json, sizeof json,
+             "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"%s\"}, {\"type\": \"readers.lidar\", \"path\": \"%s\", \"crop\": false}]}",
+             abs_gpkg, big);
+    double secs = 0;
+    ct_context_set_threads(ctx, 2);
+    ct_dataset *ds = run_pipeline(ctx, work, "heights", json, &secs);
+    if (!ds) return 1;
+    size_t base = ds->nbuildings;
+    for (int ty = 0; ty < tiles; ty++)
+        for (int tx = 0; tx < tiles; tx++)
+            for (size_t b = 0; (tx || ty) && b < base; b++)
+                if (!append_shifted(ctx, ds, b, dx * tx, dy * ty)) return 1;
+    ct_heights_params prm;
+    memset(&prm, 0, sizeof prm);
+    prm.roof_percentile = 90;
+    prm.ground_percentile = 10;
+    prm.buffer = 3;
+    prm.max_buffer = 24;
+    prm.min_roof_points = 5;
+    prm.min_ground_points = 3;
+    prm.roof_class[6] = 1;
+    prm.ground_class[2] = 1;
+    for (int threads = 1; threads <= 2; threads++) {
+        double t0 = bench_now();
+        long n = (long)ds->nbuildings;
+        double sum = 0;
+        for (int r = 0; r < rounds; r++) {
+#pragma omp parallel num_threads(threads) reduction(+ : sum)
+            {
+                ct_heights_scratch s;
+                memset(&s, 0, sizeof s);
+#pragma omp for schedule(dynamic, 32)
+                for (long i = 0; i < n; i++) {
+                    ct_heights_result res;
+                    if (ct_heights_compute(ds->points, &ds->buildings[i].footprint, &prm, &s, &res) == CT_OK &&
+                        isfinite(res.roof_z))
+                        sum += res.roof_z;
+                }
+                ct_heights_scratch_free(&s);
+            }
+        }
+        double t = bench_now() - t0;
+        printf("threads %d: heights         %7.0f buildings/s (%ld buildings x %d rounds; checksum %.1f)\n", threads,
+               (double)n * rounds / t, n, rounds, sum / rounds);
+    }
+    ct_dataset_destroy(ds);
+    ct_context_destroy(ctx);
+    printf("peak RSS: %.1f MiB\n", bench_peak_rss_mib());
+    return 0;
+}
