@@ -9,7 +9,8 @@ if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
 packages=(build-essential cmake pkg-config git
   libgdal-dev gdal-bin libproj-dev proj-data proj-bin libgeos-dev
   libassimp-dev libmeshoptimizer-dev libjansson-dev
-  clang)
+  clang
+  chromium fonts-dejavu-core)
 # Node.js: keep an installed one (e.g. a newer release); else Debian's.
 if ! command -v npm > /dev/null 2>&1; then packages+=(nodejs npm); fi
 missing=()
@@ -22,3 +23,5 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # Test-time validators (Khronos glTF validator, ajv for the 3D Tiles schema).
 npm ci --prefix "$here/tools/validate" --no-audit --no-fund
+# The CesiumJS viewer and its browser test (playwright-core drives Debian's chromium).
+npm ci --prefix "$here/tools/viewer" --no-audit --no-fund

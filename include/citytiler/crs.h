@@ -13,6 +13,28 @@ typedef struct ct_geo_transform ct_geo_transform;
 /* `src_crs` is anything PROJ accepts (WKT, "EPSG:28992", PROJJSON). Heights of a
  * 2D source CRS pass through as ellipsoidal heights. Caller destroys *out. */
 ct_status ct_geo_transform_create(ct_context *ctx, const char *src_crs, ct_geo_transform **out);
+
+typedef enum ct_geoid_mode {
+    CT_GEOID_AUTO = 0, /* use the geoid grid only when PROJ's own operation is a ballpark one */
+    CT_GEOID_FORCE,    /* always: heights + geoid undulation */
+    CT_GEOID_NEVER     /* never: PROJ's operation as it is */
+} ct_geoid_mode;
+
+typedef struct ct_geo_options {
+    const char *vertical_crs; /* CRS of the heights (e.g. "EPSG:5709"); NULL: heights are ellipsoidal */
+    const char *geoid_grid;   /* PROJ grid of geoid undulations, e.g. "egm96_15.gtx" */
+    ct_geoid_mode geoid_mode;
+    double probe[2];          /* a point of the data (working CRS) to detect ballpark operations */
+} ct_geo_options;
+
+/* Like ct_geo_transform_create, with the heights in `o->vertical_crs`. PROJ falls back
+ * silently to a "ballpark" vertical transformation (heights unchanged) when a grid is
+ * missing (e.g. NAP with Debian's proj-data): in CT_GEOID_AUTO mode that is detected at
+ * o->probe and the geoid grid is applied instead (h = H + N). */
+ct_status ct_geo_transform_create_ex(ct_context *ctx, const char *src_crs, const ct_geo_options *o,
+                                     ct_geo_transform **out);
+/* 1 when the transform adds the geoid grid's undulation to the heights. */
+int ct_geo_transform_uses_geoid(const ct_geo_transform *t);
 void ct_geo_transform_destroy(ct_geo_transform *t);
 
 /* In place: x, y, z (each `stride` doubles apart, n points) in the working CRS become

@@ -45,7 +45,8 @@ typedef struct ct_reason_count {
 
 typedef struct ct_dataset {
     char *crs_wkt;          /* working CRS (projected, metres); NULL until a reader sets it */
-    char *vertical_wkt;     /* optional vertical CRS of heights; NULL when unknown */
+    char *vertical_wkt;     /* CRS of the heights (vertical, or a compound whose vertical part
+                             * counts); NULL when unknown */
     ct_attr_def *attrs;
     size_t nattrs;
     ct_building *buildings;

@@ -3,12 +3,16 @@
 
 #include <math.h>
 #include <proj.h>
+#include <proj_experimental.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct ct_geo_transform {
     PJ_CONTEXT *pj_ctx;
     PJ *to_geodetic; /* working CRS -> EPSG:4979, lon/lat order */
     PJ *to_ecef;     /* working CRS -> EPSG:4978 */
+    PJ *geoid;       /* vgridshift adding the undulation (radians in), or NULL */
 };
 
 static PJ *make_op(PJ_CONTEXT *c, const char *src, const char *dst) {
@@ -20,6 +24,39 @@ static PJ *make_op(PJ_CONTEXT *c, const char *src, const char *dst) {
 }
 
 ct_status ct_geo_transform_create(ct_context *ctx, const char *src_crs, ct_geo_transform **out) {
+    ct_geo_options o = {NULL, NULL, CT_GEOID_NEVER, {0, 0}};
+    return ct_geo_transform_create_ex(ctx, src_crs, &o, out);
+}
+
+int ct_geo_transform_uses_geoid(const ct_geo_transform *t) { return t->geoid != NULL; }
+
+/* The compound of the working CRS and the heights' vertical CRS, as PROJ text. */
+static PJ *compound_crs(PJ_CONTEXT *c, const char *horiz, const char *vert) {
+    PJ *h = proj_create(c, horiz), *v = proj_create(c, vert), *cc = NULL;
+    if (v && proj_get_type(v) == PJ_TYPE_COMPOUND_CRS) { /* keep only its vertical part */
+        PJ *sub = proj_crs_get_sub_crs(c, v, 1);
+        proj_destroy(v);
+        v = sub;
+    }
+    if (v && proj_get_type(v) != PJ_TYPE_VERTICAL_CRS) {
+        proj_destroy(v);
+        v = NULL;
+    }
+    if (h && v) cc = proj_create_compound_crs(c, "working CRS + heights", h, v);
+    proj_destroy(h);
+    proj_destroy(v);
+    return cc;
+}
+
+/* 1 when `op` leaves heights unchanged at the probe point (a ballpark vertical step). */
+static int is_ballpark(PJ *op, const double probe[2]) {
+    PJ_COORD in = proj_coord(probe[0], probe[1], 0.0, 0.0);
+    PJ_COORD out = proj_trans(op, PJ_FWD, in);
+    return isfinite(out.xyz.z) && fabs(out.xyz.z) < 1e-6;
+}
+
+ct_status ct_geo_transform_create_ex(ct_context *ctx, const char *src_crs, const ct_geo_options *o,
+                                     ct_geo_transform **out) {
     *out = NULL;
     ct_geo_transform *t = calloc(1, sizeof *t);
     if (!t) return ct_error_nomem(ctx, "CRS transform");
@@ -28,8 +65,41 @@ ct_status ct_geo_transform_create(ct_context *ctx, const char *src_crs, ct_geo_t
         free(t);
         return ct_error_nomem(ctx, "PROJ context");
     }
-    t->to_geodetic = make_op(t->pj_ctx, src_crs, "EPSG:4979");
-    t->to_ecef = make_op(t->pj_ctx, src_crs, "EPSG:4978");
+    const char *src = src_crs;
+    char *wkt = NULL;
+    if (o->vertical_crs) {
+        PJ *cc = compound_crs(t->pj_ctx, src_crs, o->vertical_crs);
+        const char *text = cc ? proj_as_wkt(t->pj_ctx, cc, PJ_WKT2_2019, NULL) : NULL;
+        wkt = text ? strdup(text) : NULL;
+        proj_destroy(cc);
+        if (!wkt) {
+            ct_geo_transform_destroy(t);
+            return ct_error(ctx, CT_ERR_INPUT, "PROJ cannot combine the working CRS with the vertical CRS '%s'", o->vertical_crs);
+        }
+        src = wkt;
+    }
+    t->to_geodetic = make_op(t->pj_ctx, src, "EPSG:4979");
+    t->to_ecef = make_op(t->pj_ctx, src, "EPSG:4978");
+    int want_geoid = o->geoid_mode == CT_GEOID_FORCE ||
+                     (o->geoid_mode == CT_GEOID_AUTO && o->vertical_crs && t->to_geodetic && is_ballpark(t->to_geodetic, o->probe));
+    if (want_geoid && t->to_geodetic && t->to_ecef) {
+        /* Ballpark: use the horizontal-only operations and add the geoid ourselves. */
+        proj_destroy(t->to_geodetic);
+        proj_destroy(t->to_ecef);
+        t->to_geodetic = make_op(t->pj_ctx, src_crs, "EPSG:4979");
+        t->to_ecef = make_op(t->pj_ctx, src_crs, "EPSG:4978");
+        char def[512];
+        snprintf(def, sizeof def, "+proj=vgridshift +grids=%s +multiplier=1", o->geoid_grid ? o->geoid_grid : "egm96_15.gtx");
+        t->geoid = proj_create(t->pj_ctx, def);
+        if (!t->geoid) {
+            free(wkt);
+            ct_status st = ct_error(ctx, CT_ERR_INPUT, "PROJ cannot load the geoid grid '%s' (install proj-data)",
+                                    o->geoid_grid ? o->geoid_grid : "egm96_15.gtx");
+            ct_geo_transform_destroy(t);
+            return st;
+        }
+    }
+    free(wkt);
     if (!t->to_geodetic || !t->to_ecef) {
         int err = proj_context_errno(t->pj_ctx);
         ct_status st = ct_error(ctx, CT_ERR_INPUT, "PROJ cannot transform from the working CRS to WGS84: %s",
@@ -45,6 +115,7 @@ void ct_geo_transform_destroy(ct_geo_transform *t) {
     if (!t) return;
     proj_destroy(t->to_geodetic);
     proj_destroy(t->to_ecef);
+    proj_destroy(t->geoid);
     proj_context_destroy(t->pj_ctx);
     free(t);
 }
@@ -73,11 +144,16 @@ ct_status ct_geo_to_geodetic(ct_context *ctx, ct_geo_transform *t, double *x, do
         x[i * stride] *= M_PI / 180.0;
         y[i * stride] *= M_PI / 180.0;
     }
-    return CT_OK;
+    if (t->geoid) st = run(ctx, t, t->geoid, PJ_FWD, x, y, z, stride, n);
+    return st;
 }
 
 ct_status ct_geo_from_geodetic(ct_context *ctx, ct_geo_transform *t, double *x, double *y, double *z,
                                size_t stride, size_t n) {
+    if (t->geoid) {
+        ct_status st = run(ctx, t, t->geoid, PJ_INV, x, y, z, stride, n);
+        if (st != CT_OK) return st;
+    }
     for (size_t i = 0; i < n; i++) {
         x[i * stride] *= 180.0 / M_PI;
         y[i * stride] *= 180.0 / M_PI;
@@ -87,7 +163,16 @@ ct_status ct_geo_from_geodetic(ct_context *ctx, ct_geo_transform *t, double *x, 
 
 ct_status ct_geo_to_ecef(ct_context *ctx, ct_geo_transform *t, double *x, double *y, double *z,
                          size_t stride, size_t n) {
-    return run(ctx, t, t->to_ecef, PJ_FWD, x, y, z, stride, n);
+    if (!t->geoid) return run(ctx, t, t->to_ecef, PJ_FWD, x, y, z, stride, n);
+    ct_status st = ct_geo_to_geodetic(ctx, t, x, y, z, stride, n);
+    for (size_t i = 0; st == CT_OK && i < n; i++) {
+        double e[3];
+        ct_geodetic_to_ecef(x[i * stride], y[i * stride], z[i * stride], e);
+        x[i * stride] = e[0];
+        y[i * stride] = e[1];
+        z[i * stride] = e[2];
+    }
+    return st;
 }
 
 ct_status ct_geo_from_ecef(ct_context *ctx, ct_geo_transform *t, double *x, double *y, double *z,

@@ -135,3 +135,20 @@ double ct_polygon_boundary_dist2(const ct_polygon *p, double x, double y) {
     }
     return best;
 }
+
+int ct_polygon_boundary_within(const ct_polygon *p, double x, double y, double d2) {
+    for (uint32_t r = 0; r < p->nrings; r++) {
+        uint32_t s = p->ring_start[r], n = ct_ring_size(p, r);
+        const double *xy = p->xy + 2 * (size_t)s;
+        for (uint32_t i = 0, j = n - 1; i < n; j = i++) {
+            double ax = xy[2 * j], ay = xy[2 * j + 1], ex = xy[2 * i] - ax, ey = xy[2 * i + 1] - ay;
+            double px = x - ax, py = y - ay, len2 = ex * ex + ey * ey;
+            double t = len2 > 0 ? (px * ex + py * ey) / len2 : 0.0;
+            if (t < 0) t = 0;
+            if (t > 1) t = 1;
+            double dx = px - t * ex, dy = py - t * ey;
+            if (dx * dx + dy * dy <= d2) return 1;
+        }
+    }
+    return 0;
+}

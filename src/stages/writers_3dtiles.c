@@ -18,12 +18,15 @@ typedef struct tiles_state {
     const char *path;
     size_t max_per_tile;
     int max_level;
+    const char *vertical_crs, *geoid;
 } tiles_state;
 
 static const ct_option_def options[] = {
     {"path", CT_OPT_PATH, NULL, 1, "output directory (tileset.json + tiles/)"},
     {"max_buildings_per_tile", CT_OPT_INTEGER, "200", 0, "a tile holding more buildings splits into four"},
     {"max_level", CT_OPT_INTEGER, "16", 0, "deepest quadtree level"},
+    {"vertical_crs", CT_OPT_STRING, NULL, 0, "CRS of the heights (e.g. \"EPSG:5709\"); default: the LiDAR's; none: heights are ellipsoidal"},
+    {"geoid", CT_OPT_STRING, "\"egm96_15.gtx\"", 0, "geoid grid used when PROJ has only a ballpark vertical transformation (\"none\": never)"},
     {NULL, 0, NULL, 0, NULL},
 };
 
@@ -40,6 +43,8 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
     s->path = ct_opt_string(opts, "path");
     s->max_per_tile = (size_t)per;
     s->max_level = (int)lvl;
+    s->vertical_crs = ct_opt_string(opts, "vertical_crs");
+    s->geoid = ct_opt_string(opts, "geoid");
     *state = s;
     return CT_OK;
 }
@@ -56,16 +61,47 @@ static ct_status check_input(ct_context *ctx, const ct_dataset *ds) {
     return CT_OK;
 }
 
+/* Decides how heights become ellipsoidal (once, logged), filling *o for the threads. */
+static ct_status plan_heights(ct_context *ctx, const tiles_state *s, const ct_dataset *ds, const double probe[2],
+                              ct_geo_options *o) {
+    memset(o, 0, sizeof *o);
+    o->vertical_crs = s->vertical_crs ? s->vertical_crs : ds->vertical_wkt;
+    o->geoid_grid = s->geoid;
+    o->geoid_mode = strcmp(s->geoid, "none") == 0 ? CT_GEOID_NEVER : CT_GEOID_AUTO;
+    o->probe[0] = probe[0];
+    o->probe[1] = probe[1];
+    if (!o->vertical_crs) {
+        ct_log(ctx, CT_LOG_WARN, "writers.3dtiles: no vertical CRS known for the heights: they are written as WGS84 "
+                                 "ellipsoidal heights, so buildings may float or sink by tens of metres; set the LiDAR's "
+                                 "srs (e.g. EPSG:28992+5709) or vertical_crs");
+        o->geoid_mode = CT_GEOID_NEVER;
+        return CT_OK;
+    }
+    ct_geo_transform *t = NULL;
+    ct_status st = ct_geo_transform_create_ex(ctx, ds->crs_wkt, o, &t);
+    if (st != CT_OK) return st;
+    if (ct_geo_transform_uses_geoid(t)) {
+        ct_log(ctx, CT_LOG_WARN, "writers.3dtiles: PROJ has no grid for this vertical CRS here (only a ballpark "
+                                 "transformation that leaves heights unchanged): adding the geoid %s instead "
+                                 "(about 1 m accurate); install the national geoid grid for better", s->geoid);
+        o->geoid_mode = CT_GEOID_FORCE;
+    } else {
+        o->geoid_mode = CT_GEOID_NEVER;
+    }
+    ct_geo_transform_destroy(t);
+    return CT_OK;
+}
+
 /* Builds and writes every leaf's GLB in parallel; fills out[] for leaves. */
 static ct_status write_leaves(ct_context *ctx, const ct_dataset *ds, const ct_quadtree *q, const char *dir,
-                              ct_tile_output *out) {
+                              const ct_geo_options *geo_opts, ct_tile_output *out) {
     ct_status st = CT_OK;
     size_t done = 0;
     long nt = (long)q->ntiles;
 #pragma omp parallel num_threads(ct_context_threads(ctx))
     {
         ct_geo_transform *geo = NULL;
-        ct_status tst = ct_geo_transform_create(ctx, ds->crs_wkt, &geo);
+        ct_status tst = ct_geo_transform_create_ex(ctx, ds->crs_wkt, geo_opts, &geo);
 #pragma omp for schedule(dynamic, 1)
         for (long t = 0; t < nt; t++) {
             const ct_qtile *tile = &q->tiles[t];
@@ -122,7 +158,10 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
         snprintf(tiles_dir, sizeof tiles_dir, "%s/tiles", tmp);
         st = ct_mkdirs(ctx, tiles_dir);
     }
-    if (st == CT_OK) st = write_leaves(ctx, ds, &q, tmp, out);
+    ct_geo_options geo_opts;
+    double probe[2] = {0.5 * (bbox[0] + bbox[2]), 0.5 * (bbox[1] + bbox[3])};
+    if (st == CT_OK) st = plan_heights(ctx, s, ds, probe, &geo_opts);
+    if (st == CT_OK) st = write_leaves(ctx, ds, &q, tmp, &geo_opts, out);
     if (st == CT_OK) st = ct_tileset_write(ctx, tmp, &q, out);
     if (st == CT_OK) st = ct_outdir_commit(ctx, s->path, tmp);
     else ct_outdir_abort(tmp);

@@ -1,0 +1,50 @@
+# Browser test of the viewer (tools/viewer): the sample pipeline through the CLI, the
+# tileset served by tools/viewer/serve.mjs on a free 127.0.0.1 port, and headless
+# Debian Chromium (SwiftShader) driven by npm playwright-core (tools/viewer/browser-test.mjs):
+# all tiles load, something is drawn (frame with vs without the tileset), a building
+# picked at the screen centre has an input id and the GLB's attributes, a click shows
+# them in the side panel. Screenshots: $WORK/viewer.png, $WORK/viewer-picked.png.
+# Missing chromium or tools/viewer/node_modules is a failure, never a skip.
+. "$(dirname "$0")/common.bash"
+viewer="$SRC/tools/viewer"
+need() {
+  echo "FAIL: $1: run tools/install-deps.sh (apt-get install chromium; npm ci --prefix tools/viewer)"
+  exit 1
+}
+command -v node > /dev/null 2>&1 || need "node not found"
+[ -x /usr/bin/chromium ] || need "/usr/bin/chromium missing (Debian package chromium)"
+[ -f "$viewer/node_modules/cesium/Build/Cesium/Cesium.js" ] || need "tools/viewer/node_modules/cesium missing"
+[ -d "$viewer/node_modules/playwright-core" ] || need "tools/viewer/node_modules/playwright-core missing"
+command -v ogr2ogr > /dev/null 2>&1 || need "ogr2ogr missing (Debian package gdal-bin)"
+
+out="$WORK/tiles"
+"$CLI" run "$SRC/pipelines/sample.json" --set "writers.3dtiles.path=$out" > "$WORK/run.log" 2>&1
+check "sample pipeline exits 0" test $? -eq 0
+check "tileset.json written" test -s "$out/tileset.json"
+
+# The server on a free port; its first line names the URL.
+node "$viewer/serve.mjs" "$out" > "$WORK/serve.log" 2>&1 &
+server=$!
+trap 'kill "$server" 2> /dev/null; wait "$server" 2> /dev/null' EXIT
+url=""
+for _ in $(seq 1 100); do
+  url=$(grep -o 'http://127\.0\.0\.1:[0-9]*/' "$WORK/serve.log" | head -1)
+  [ -n "$url" ] && break
+  kill -0 "$server" 2> /dev/null || break
+  sleep 0.1
+done
+check "viewer server started ($url)" test -n "$url"
+if [ -z "$url" ]; then
+  cat "$WORK/serve.log"
+  finish
+  exit 1
+fi
+
+start=$(date +%s)
+timeout 150 node "$viewer/browser-test.mjs" --url "$url" --tileset "$out" \
+  --pipeline "$SRC/pipelines/sample.json" --out "$WORK" --timeout 110 > "$WORK/browser.log" 2>&1
+rc=$?
+sed 's/^/  /' "$WORK/browser.log"
+check "browser test passes (exit $rc, $(($(date +%s) - start)) s; log $WORK/browser.log)" test "$rc" -eq 0
+check "screenshot written ($WORK/viewer.png)" test -s "$WORK/viewer.png"
+finish
