@@ -32,6 +32,21 @@ typedef ct_status (*ct_point_chunk_fn)(ct_context *ctx, void *user, size_t chunk
 ct_status ct_point_store_add_chunks(ct_context *ctx, ct_point_store *s, size_t nchunks, size_t max_chunk,
                                     ct_point_chunk_fn fn, void *user, int threads);
 
+/* Memory budget for the points (bytes). When the points of an add_chunks call (into an
+ * empty store) would exceed it, they go to an unlinked temporary file in `dir` (NULL:
+ * $TMPDIR or /tmp), each cell contiguous, and cells are loaded on demand
+ * (ct_point_store_load), so memory stays bounded by the cells in use. 0 = no limit. */
+void ct_point_store_set_memory_limit(ct_point_store *s, uint64_t bytes, const char *dir);
+/* 1 when the points live on disk (cells must be loaded before queries). */
+int ct_point_store_on_disk(const ct_point_store *s);
+/* Makes every cell that intersects bbox resident and indexed, and (on disk) frees the
+ * cells that do not. Not thread-safe: call between parallel regions. */
+ct_status ct_point_store_load(ct_context *ctx, ct_point_store *s, const double bbox[4]);
+/* Cells with points, as (cx, cy) pairs in creation order; the grid cell of (x, y) is
+ * (floor(x / cell_size), floor(y / cell_size)). */
+size_t ct_point_store_cells(const ct_point_store *s, int64_t *cx_cy, size_t max);
+double ct_point_store_cell_size(const ct_point_store *s);
+
 /* Builds the fine index of every cell (parallel over cells with `threads`).
  * Must be called after the last add and before any query; adding afterwards
  * needs another call. */
@@ -68,7 +83,9 @@ typedef struct ct_span_list {
 /* Replaces list's content with spans covering every point inside bbox (xmin, ymin,
  * xmax, ymax); spans may also hold points a little outside (up to one fine bin):
  * callers test each point. Thread-safe after ct_point_store_index. Returns
- * CT_ERR_NOMEM (without a message: ctx-free for hot loops) when the list cannot grow. */
+ * CT_ERR_NOMEM (without a message: ctx-free for hot loops) when the list cannot grow,
+ * and CT_ERR_USAGE when a cell it needs is on disk and not loaded (never a silent
+ * partial answer). */
 ct_status ct_point_store_query(const ct_point_store *s, const double bbox[4], ct_span_list *list);
 void ct_span_list_free(ct_span_list *l);
 

@@ -6,6 +6,8 @@
 extern const ct_stage_vtable ct_stage_readers_footprints;
 extern const ct_stage_vtable ct_stage_readers_lidar;
 extern const ct_stage_vtable ct_stage_filters_heights;
+extern const ct_stage_vtable ct_stage_filters_clean;
+extern const ct_stage_vtable ct_stage_filters_simplify;
 extern const ct_stage_vtable ct_stage_filters_extrude;
 extern const ct_stage_vtable ct_stage_writers_3dtiles;
 
@@ -13,6 +15,8 @@ static const ct_stage_vtable *const registry[] = {
     &ct_stage_readers_footprints,
     &ct_stage_readers_lidar,
     &ct_stage_filters_heights,
+    &ct_stage_filters_clean,
+    &ct_stage_filters_simplify,
     &ct_stage_filters_extrude,
     &ct_stage_writers_3dtiles,
     NULL,

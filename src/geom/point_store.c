@@ -7,7 +7,10 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <stdio.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 typedef struct cell {
     int64_t cx, cy;
@@ -15,6 +18,8 @@ typedef struct cell {
     ct_point_rec *pts;
     uint32_t *bin_start; /* nb*nb + 1 entries once indexed, else NULL */
     size_t cap_pending;  /* points being added by ct_point_store_add_chunks */
+    uint64_t file_off;   /* on disk: first record of the cell in the spill file */
+    int resident;        /* on disk: loaded into pts */
     int indexed;
 } cell;
 
@@ -27,6 +32,9 @@ struct ct_point_store {
     size_t nslots;
     uint64_t count, ignored;
     uint64_t class_counts[256];
+    uint64_t memory_limit; /* bytes, 0 = none */
+    char *spill_dir;
+    int spill_fd;          /* -1 unless the points live on disk */
 };
 
 ct_point_store *ct_point_store_create(double cell_size, double fine_size) {
@@ -36,6 +44,7 @@ ct_point_store *ct_point_store_create(double cell_size, double fine_size) {
     s->cell_size = cell_size;
     s->fine_size = fine_size;
     s->nb = (int)ceil(cell_size / fine_size);
+    s->spill_fd = -1;
     return s;
 }
 
@@ -47,7 +56,38 @@ void ct_point_store_destroy(ct_point_store *s) {
     }
     free(s->cells);
     free(s->slots);
+    if (s->spill_fd >= 0) close(s->spill_fd);
+    free(s->spill_dir);
     free(s);
+}
+
+void ct_point_store_set_memory_limit(ct_point_store *s, uint64_t bytes, const char *dir) {
+    s->memory_limit = bytes;
+    free(s->spill_dir);
+    s->spill_dir = dir ? strdup(dir) : NULL;
+}
+
+int ct_point_store_on_disk(const ct_point_store *s) { return s->spill_fd >= 0; }
+double ct_point_store_cell_size(const ct_point_store *s) { return s->cell_size; }
+
+size_t ct_point_store_cells(const ct_point_store *s, int64_t *cx_cy, size_t max) {
+    for (size_t i = 0; i < s->ncells && i < max; i++) {
+        cx_cy[2 * i] = s->cells[i].cx;
+        cx_cy[2 * i + 1] = s->cells[i].cy;
+    }
+    return s->ncells;
+}
+
+/* Opens an unlinked temporary file for the points (gone when closed or on a crash). */
+static int open_spill(ct_point_store *s) {
+    const char *dir = s->spill_dir ? s->spill_dir : getenv("TMPDIR");
+    if (!dir || !*dir) dir = "/tmp";
+    char path[4096];
+    snprintf(path, sizeof path, "%s/citytiler-points-XXXXXX", dir);
+    int fd = mkstemp(path);
+    if (fd < 0) return -1;
+    unlink(path);
+    return fd;
 }
 
 static uint64_t hash_cell(int64_t cx, int64_t cy) {
@@ -226,6 +266,7 @@ static chunk_cell *chunk_map_get(chunk_map *m, int64_t cx, int64_t cy) {
 typedef struct chunk_buf {
     double *x, *y, *z;
     uint8_t *cls;
+    ct_point_rec *recs; /* on disk: the chunk's points grouped by cell */
     chunk_map map;
 } chunk_buf;
 
@@ -235,11 +276,12 @@ static int chunk_buf_init(chunk_buf *b, size_t n) {
     b->y = malloc(n * sizeof *b->y);
     b->z = malloc(n * sizeof *b->z);
     b->cls = malloc(n);
-    return b->x && b->y && b->z && b->cls;
+    b->recs = malloc(n * sizeof *b->recs);
+    return b->x && b->y && b->z && b->cls && b->recs;
 }
 
 static void chunk_buf_free(chunk_buf *b) {
-    free(b->x); free(b->y); free(b->z); free(b->cls);
+    free(b->x); free(b->y); free(b->z); free(b->cls); free(b->recs);
     free(b->map.v); free(b->map.slots);
 }
 
@@ -304,7 +346,23 @@ ct_status ct_point_store_add_chunks(ct_context *ctx, ct_point_store *s, size_t n
             e->pos = ce->n + ce->cap_pending;
             ce->cap_pending += e->count;
         }
-    for (size_t i = 0; st == CT_OK && i < s->ncells; i++) {
+    /* Too many points for the memory budget (and nothing in memory yet): to disk. */
+    uint64_t incoming = 0;
+    for (size_t i = 0; i < s->ncells; i++) incoming += s->cells[i].cap_pending;
+    int spill = st == CT_OK && s->count == 0 && s->memory_limit > 0 &&
+                incoming * sizeof(ct_point_rec) > s->memory_limit;
+    if (spill) {
+        s->spill_fd = open_spill(s);
+        if (s->spill_fd < 0)
+            st = ct_error(ctx, CT_ERR_IO, "cannot create a temporary file for the points in %s: %s",
+                          s->spill_dir ? s->spill_dir : "$TMPDIR", strerror(errno));
+        uint64_t off = 0;
+        for (size_t i = 0; i < s->ncells; i++) {
+            s->cells[i].file_off = off;
+            off += s->cells[i].cap_pending;
+        }
+    }
+    for (size_t i = 0; st == CT_OK && !spill && i < s->ncells; i++) {
         cell *ce = &s->cells[i];
         if (ce->cap_pending && !cell_reserve_ex(ce, ce->n + ce->cap_pending, 1)) st = ct_error_nomem(ctx, "points of a cell");
     }
@@ -336,6 +394,13 @@ ct_status ct_point_store_add_chunks(ct_context *ctx, ct_point_store *s, size_t n
                 }
                 chunk_cell *last = NULL;
                 cell *ce = NULL;
+                /* On disk the chunk's points are grouped by cell in b->recs first. */
+                size_t run = 0;
+                if (spill)
+                    for (size_t k = 0; k < b->map.n; k++) {
+                        b->map.v[k].count = run; /* reused: start of the cell's run in recs */
+                        run += lists[c][k].count;
+                    }
                 for (size_t i = 0; i < n && !nomem; i++) {
                     double x = b->x[i], y = b->y[i];
                     if (!point_ok(x, y, b->z[i])) { ignored++; continue; }
@@ -345,13 +410,23 @@ ct_status ct_point_store_add_chunks(ct_context *ctx, ct_point_store *s, size_t n
                         if (!last) { nomem = 1; break; }
                         ce = &s->cells[last->cell];
                     }
-                    ct_point_rec *r = &ce->pts[last->pos++];
+                    ct_point_rec *r = spill ? &b->recs[last->count++] : &ce->pts[last->pos++];
                     r->x = (float)(x - (double)cx * cs);
                     r->y = (float)(y - (double)cy * cs);
                     r->z = (float)b->z[i];
                     r->cls = b->cls[i];
                     r->reserved[0] = r->reserved[1] = r->reserved[2] = 0;
                     local[b->cls[i]]++;
+                }
+                for (size_t k = 0; spill && !nomem && k < b->map.n; k++) {
+                    const chunk_cell *e = &b->map.v[k];
+                    size_t cnt = lists[c][k].count;
+                    const ct_point_rec *from = b->recs + (e->count - cnt);
+                    off_t at = (off_t)((s->cells[e->cell].file_off + e->pos) * sizeof(ct_point_rec));
+                    if (cnt && pwrite(s->spill_fd, from, cnt * sizeof *from, at) != (ssize_t)(cnt * sizeof *from)) {
+#pragma omp critical(ct_points_status)
+                        if (st == CT_OK) st = ct_error(ctx, CT_ERR_IO, "cannot write the temporary point file: %s", strerror(errno));
+                    }
                 }
             }
 #pragma omp critical(ct_points_counts)
@@ -364,6 +439,7 @@ ct_status ct_point_store_add_chunks(ct_context *ctx, ct_point_store *s, size_t n
         if (st == CT_OK) ce->n += ce->cap_pending;
         if (ce->cap_pending) ce->indexed = 0;
         ce->cap_pending = 0;
+        if (spill) ce->resident = 0;
     }
     if (st == CT_OK) {
         for (int k = 0; k < 256; k++) {
@@ -426,7 +502,9 @@ ct_status ct_point_store_index(ct_context *ctx, ct_point_store *s, int threads) 
         size_t cap = 0;
 #pragma omp for schedule(dynamic, 1)
         for (long i = 0; i < n; i++)
-            if (!s->cells[i].indexed && !index_cell(s, &s->cells[i], &scratch, &cap)) failed = 1;
+            if (!s->cells[i].indexed && (s->spill_fd < 0 || s->cells[i].resident) &&
+                !index_cell(s, &s->cells[i], &scratch, &cap))
+                failed = 1;
         free(scratch);
     }
     if (failed) return ct_error_nomem(ctx, "point index");
@@ -476,6 +554,7 @@ ct_status ct_point_store_query(const ct_point_store *s, const double bbox[4], ct
             long ci = find_cell((ct_point_store *)s, cx, cy, 0);
             if (ci < 0) continue;
             const cell *c = &s->cells[ci];
+            if (s->spill_fd >= 0 && !c->resident) return CT_ERR_USAGE;
             if (!c->bin_start) continue;
             double ox = (double)cx * cs, oy = (double)cy * cs;
             int bx0 = bin_of(s, (float)(bbox[0] - ox)), bx1 = bin_of(s, (float)(bbox[2] - ox));
@@ -492,4 +571,42 @@ ct_status ct_point_store_query(const ct_point_store *s, const double bbox[4], ct
 void ct_span_list_free(ct_span_list *l) {
     free(l->v);
     memset(l, 0, sizeof *l);
+}
+
+static int cell_hits(const ct_point_store *s, const cell *c, const double bbox[4]) {
+    double x0 = (double)c->cx * s->cell_size, y0 = (double)c->cy * s->cell_size;
+    return !(x0 > bbox[2] || y0 > bbox[3] || x0 + s->cell_size < bbox[0] || y0 + s->cell_size < bbox[1]);
+}
+
+ct_status ct_point_store_load(ct_context *ctx, ct_point_store *s, const double bbox[4]) {
+    if (s->spill_fd < 0) return CT_OK;
+    ct_point_rec *scratch = NULL;
+    size_t cap = 0;
+    ct_status st = CT_OK;
+    for (size_t i = 0; i < s->ncells && st == CT_OK; i++) {
+        cell *c = &s->cells[i];
+        int want = cell_hits(s, c, bbox);
+        if (!want && c->resident) { /* evict */
+            free(c->pts);
+            free(c->bin_start);
+            c->pts = NULL;
+            c->bin_start = NULL;
+            c->cap = 0;
+            c->resident = 0;
+            c->indexed = 0;
+        } else if (want && !c->resident) {
+            c->pts = alloc_points(c->n ? c->n : 1);
+            if (!c->pts) { st = ct_error_nomem(ctx, "a cell's points"); break; }
+            c->cap = c->n;
+            size_t bytes = c->n * sizeof(ct_point_rec);
+            if (bytes && pread(s->spill_fd, c->pts, bytes, (off_t)(c->file_off * sizeof(ct_point_rec))) != (ssize_t)bytes) {
+                st = ct_error(ctx, CT_ERR_IO, "cannot read the temporary point file: %s", strerror(errno));
+                break;
+            }
+            c->resident = 1;
+            if (!index_cell(s, c, &scratch, &cap)) st = ct_error_nomem(ctx, "point index");
+        }
+    }
+    free(scratch);
+    return st;
 }

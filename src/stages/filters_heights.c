@@ -164,6 +164,101 @@ static int apply(const heights_state *s, const ct_dataset *ds, ct_building *b, c
     return 1;
 }
 
+/* Heights of buildings idx[0..n-1] (all buildings when idx is NULL), in parallel. */
+static ct_status heights_range(ct_context *ctx, const heights_state *s, ct_dataset *ds, const ct_heights_params *prm,
+                               const size_t *idx, size_t n, const int *cols, int hcol, int scol, uint64_t counts[2]) {
+    int failed = 0;
+    uint64_t no_roof = 0, no_ground = 0;
+#pragma omp parallel num_threads(ct_context_threads(ctx)) reduction(| : failed) reduction(+ : no_roof, no_ground)
+    {
+        ct_heights_scratch scratch;
+        memset(&scratch, 0, sizeof scratch);
+#pragma omp for schedule(dynamic, 32)
+        for (long k = 0; k < (long)n; k++) {
+            if (failed) continue;
+            ct_building *b = &ds->buildings[idx ? idx[k] : (size_t)k];
+            ct_heights_result r;
+            uint64_t fb[2] = {0, 0};
+            ct_status cst = ct_heights_compute(ds->points, &b->footprint, prm, &scratch, &r);
+            if (cst != CT_OK || !apply(s, ds, b, &r, cols, hcol, scol, fb)) {
+                failed |= cst == CT_ERR_USAGE ? 2 : 1;
+                continue;
+            }
+            no_roof += fb[0];
+            no_ground += fb[1];
+        }
+        ct_heights_scratch_free(&scratch);
+    }
+    counts[0] += no_roof;
+    counts[1] += no_ground;
+    if (failed & 2) return ct_error(ctx, CT_ERR_INTERNAL, "filters.heights: a query reached a cell that was not loaded");
+    if (failed) return ct_error_nomem(ctx, "heights");
+    return CT_OK;
+}
+
+typedef struct cell_key { int64_t cx, cy; size_t i; } cell_key;
+
+static int cmp_cell_key(const void *a, const void *b) {
+    const cell_key *p = a, *q = b;
+    if (p->cy != q->cy) return p->cy < q->cy ? -1 : 1;
+    if (p->cx != q->cx) return p->cx < q->cx ? -1 : 1;
+    return (p->i > q->i) - (p->i < q->i);
+}
+
+/* Points on disk: buildings are taken one processing cell at a time (by centroid), with
+ * only the cells their footprints and ground buffers touch loaded, so memory stays
+ * bounded by a few cells whatever the size of the LiDAR. */
+static ct_status heights_by_cell(ct_context *ctx, const heights_state *s, ct_dataset *ds, const ct_heights_params *prm,
+                                 const int *cols, int hcol, int scol, uint64_t counts[2]) {
+    size_t n = ds->nbuildings;
+    double cs = ct_point_store_cell_size(ds->points);
+    cell_key *keys = malloc((n ? n : 1) * sizeof *keys);
+    size_t *idx = malloc((n ? n : 1) * sizeof *idx);
+    if (!keys || !idx) {
+        free(keys);
+        free(idx);
+        return ct_error_nomem(ctx, "heights cells");
+    }
+    for (size_t i = 0; i < n; i++) {
+        double c[2];
+        ct_footprint_centroid(&ds->buildings[i].footprint, c);
+        keys[i].cx = (int64_t)floor(c[0] / cs);
+        keys[i].cy = (int64_t)floor(c[1] / cs);
+        keys[i].i = i;
+    }
+    qsort(keys, n, sizeof *keys, cmp_cell_key);
+    ct_status st = CT_OK;
+    size_t groups = 0;
+    for (size_t g0 = 0; g0 < n && st == CT_OK;) {
+        size_t g1 = g0;
+        double bb[4] = {INFINITY, INFINITY, -INFINITY, -INFINITY};
+        while (g1 < n && keys[g1].cx == keys[g0].cx && keys[g1].cy == keys[g0].cy) {
+            double fb[4];
+            if (ct_footprint_bbox(&ds->buildings[keys[g1].i].footprint, fb)) {
+                if (fb[0] < bb[0]) bb[0] = fb[0];
+                if (fb[1] < bb[1]) bb[1] = fb[1];
+                if (fb[2] > bb[2]) bb[2] = fb[2];
+                if (fb[3] > bb[3]) bb[3] = fb[3];
+            }
+            idx[g1 - g0] = keys[g1].i;
+            g1++;
+        }
+        double m = prm->max_buffer + 1.0;
+        double q[4] = {bb[0] - m, bb[1] - m, bb[2] + m, bb[3] + m};
+        if (isfinite(bb[0])) st = ct_point_store_load(ctx, ds->points, q);
+        if (st == CT_OK) st = heights_range(ctx, s, ds, prm, idx, g1 - g0, cols, hcol, scol, counts);
+        ct_progress(ctx, "heights by cell", g1, n);
+        groups++;
+        g0 = g1;
+    }
+    double none[4] = {1, 1, 0, 0}; /* an empty box: unload everything */
+    if (st == CT_OK) st = ct_point_store_load(ctx, ds->points, none);
+    ct_log(ctx, CT_LOG_INFO, "filters.heights: points on disk: %zu buildings in %zu cells, one cell at a time", n, groups);
+    free(keys);
+    free(idx);
+    return st;
+}
+
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
@@ -218,30 +313,11 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     if (s->storeys_attribute && scol < 0)
         return ct_error(ctx, CT_ERR_USAGE, "filters.heights: storeys_attribute '%s' is not an attribute", s->storeys_attribute);
 
-    long n = (long)ds->nbuildings;
-    int nomem = 0;
-    uint64_t no_roof = 0, no_ground = 0;
-#pragma omp parallel num_threads(ct_context_threads(ctx)) reduction(| : nomem) reduction(+ : no_roof, no_ground)
-    {
-        ct_heights_scratch scratch;
-        memset(&scratch, 0, sizeof scratch);
-#pragma omp for schedule(dynamic, 32)
-        for (long i = 0; i < n; i++) {
-            if (nomem) continue;
-            ct_building *b = &ds->buildings[i];
-            ct_heights_result r;
-            uint64_t fb[2] = {0, 0};
-            if (ct_heights_compute(ds->points, &b->footprint, &prm, &scratch, &r) != CT_OK ||
-                !apply(s, ds, b, &r, cols, hcol, scol, fb)) {
-                nomem = 1;
-                continue;
-            }
-            no_roof += fb[0];
-            no_ground += fb[1];
-        }
-        ct_heights_scratch_free(&scratch);
-    }
-    if (nomem) return ct_error_nomem(ctx, "heights");
+    uint64_t counts[2] = {0, 0};
+    ct_status st = ct_point_store_on_disk(ds->points) ? heights_by_cell(ctx, s, ds, &prm, cols, hcol, scol, counts)
+                                                      : heights_range(ctx, s, ds, &prm, NULL, ds->nbuildings, cols, hcol, scol, counts);
+    if (st != CT_OK) return st;
+    uint64_t no_roof = counts[0], no_ground = counts[1];
     resolve_missing_ground(ds);
     ct_log(ctx, CT_LOG_INFO, "filters.heights: %zu buildings: %llu without enough roof points (fallback height), "
            "%llu without ground points (fallback ground)", ds->nbuildings, (unsigned long long)no_roof,

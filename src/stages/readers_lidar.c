@@ -15,7 +15,8 @@
 typedef struct lidar_state {
     json_t *opts;
     const char *srs;
-    double fine_size, crop_margin;
+    double fine_size, crop_margin, memory_limit_mb;
+    const char *temp_dir;
     int crop;
     uint8_t drop_class[256];
 } lidar_state;
@@ -27,6 +28,8 @@ static const ct_option_def options[] = {
     {"crop", CT_OPT_BOOL, "true", 0, "keep only points near the footprints read before this stage"},
     {"crop_margin", CT_OPT_NUMBER, "50", 0, "margin around the footprints' extent kept when cropping (m)"},
     {"index_size", CT_OPT_NUMBER, "2", 0, "side of the fine grid bins that index the points of a cell (m)"},
+    {"memory_limit", CT_OPT_NUMBER, "2048", 0, "MiB of points kept in memory; beyond it points go to a temporary file and cells are processed one at a time (0: no limit)"},
+    {"temp_dir", CT_OPT_STRING, NULL, 0, "folder for that temporary file (default: $TMPDIR or /tmp)"},
     {NULL, 0, NULL, 0, NULL},
 };
 
@@ -38,6 +41,8 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
     s->crop = ct_opt_bool(opts, "crop");
     s->crop_margin = ct_opt_number(opts, "crop_margin");
     s->fine_size = ct_opt_number(opts, "index_size");
+    s->memory_limit_mb = ct_opt_number(opts, "memory_limit");
+    s->temp_dir = ct_opt_string(opts, "temp_dir");
     const json_t *drop = ct_opt_get(opts, "drop_classes");
     ct_status st = CT_OK;
     for (size_t i = 0; drop && i < json_array_size(drop); i++) {
@@ -47,6 +52,8 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
     }
     if (st == CT_OK && (!(s->fine_size >= 0.1) || s->fine_size > 100))
         st = ct_error(ctx, CT_ERR_USAGE, "readers.lidar: index_size must be between 0.1 and 100 m");
+    if (st == CT_OK && !(s->memory_limit_mb >= 0))
+        st = ct_error(ctx, CT_ERR_USAGE, "readers.lidar: memory_limit must be >= 0 (MiB)");
     if (st == CT_OK && !(s->crop_margin >= 0))
         st = ct_error(ctx, CT_ERR_USAGE, "readers.lidar: crop_margin must be >= 0");
     if (st != CT_OK) {
@@ -206,6 +213,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     if (st == CT_OK && !ds->points) {
         ds->points = ct_point_store_create(ds->cell_size, s->fine_size);
         if (!ds->points) st = ct_error_nomem(ctx, "point store");
+        else ct_point_store_set_memory_limit(ds->points, (uint64_t)(s->memory_limit_mb * 1048576.0), s->temp_dir);
     }
     /* The chunk table over all files, in file order. */
     size_t nchunks = 0;
@@ -239,7 +247,9 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
         ct_log(ctx, CT_LOG_INFO, "readers.lidar: %llu points read from %zu file(s), %llu kept in %zu cells (%.1f MiB)%s",
                (unsigned long long)ct_las_source_point_count(src), ct_las_source_count(src),
                (unsigned long long)(ct_point_store_count(ds->points) - before), ct_point_store_cell_count(ds->points),
-               (double)ct_point_store_bytes(ds->points) / 1048576.0, job.same ? "" : ", reprojected to the working CRS");
+               (double)ct_point_store_bytes(ds->points) / 1048576.0,
+               ct_point_store_on_disk(ds->points) ? " in memory; the rest on disk (memory_limit)"
+                                                  : (job.same ? "" : ", reprojected to the working CRS"));
     }
     free(job.chunks);
     if (lsrs) OSRRelease(lsrs);

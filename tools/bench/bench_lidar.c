@@ -7,7 +7,11 @@
  * decoding (x, y, z, class), points/s of read + bin (the readers.lidar stage), and
  * buildings/s of filters.heights' computation, next to the raw read speed of the same
  * warm file (read(2) into a buffer, like cat > /dev/null), and the peak RSS. */
+#include <gdal.h>
 #include <jansson.h>
+#include <ogr_api.h>
+#include <ogr_srs_api.h>
+#include <unistd.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -89,6 +93,45 @@ static int append_shifted(ct_context *ctx, ct_dataset *ds, size_t b, double dx, 
     return 1;
 }
 
+/* Writes the dataset's footprints to a GeoPackage (layer "buildings", field id). */
+static int write_gpkg(const ct_dataset *ds, const char *path) {
+    GDALAllRegister();
+    GDALDriverH drv = GDALGetDriverByName("GPKG");
+    unlink(path);
+    GDALDatasetH out = drv ? GDALCreate(drv, path, 0, 0, 0, GDT_Unknown, NULL) : NULL;
+    if (!out) return 0;
+    OGRSpatialReferenceH srs = OSRNewSpatialReference(ds->crs_wkt);
+    OGRLayerH layer = GDALDatasetCreateLayer(out, "buildings", srs, wkbPolygon, NULL);
+    OGRFieldDefnH fd = OGR_Fld_Create("id", OFTString);
+    OGR_L_CreateField(layer, fd, TRUE);
+    OGR_Fld_Destroy(fd);
+    GDALDatasetStartTransaction(out, FALSE);
+    int ok = layer != NULL;
+    for (size_t i = 0; ok && i < ds->nbuildings; i++) {
+        const ct_polygon *p = &ds->buildings[i].footprint.parts[0];
+        OGRGeometryH poly = OGR_G_CreateGeometry(wkbPolygon);
+        for (uint32_t r = 0; r < p->nrings; r++) {
+            OGRGeometryH ring = OGR_G_CreateGeometry(wkbLinearRing);
+            for (uint32_t k = 0; k <= ct_ring_size(p, r); k++) {
+                uint32_t j = p->ring_start[r] + k % ct_ring_size(p, r);
+                OGR_G_AddPoint_2D(ring, p->xy[2 * j], p->xy[2 * j + 1]);
+            }
+            OGR_G_AddGeometryDirectly(poly, ring);
+        }
+        OGRFeatureH f = OGR_F_Create(OGR_L_GetLayerDefn(layer));
+        char id[32];
+        snprintf(id, sizeof id, "b%zu", i);
+        OGR_F_SetFieldString(f, 0, id);
+        OGR_F_SetGeometryDirectly(f, poly);
+        ok = OGR_L_CreateFeature(layer, f) == OGRERR_NONE;
+        OGR_F_Destroy(f);
+    }
+    GDALDatasetCommitTransaction(out);
+    OSRRelease(srs);
+    GDALClose(out);
+    return ok;
+}
+
 int main(int argc, char **argv) {
     const char *las = "data-samples/delft/delft_ahn3_every4th_epsg28992.las";
     const char *gpkg = "data-samples/delft/bgt_pand.gpkg";
@@ -160,6 +203,10 @@ int main(int argc, char **argv) {
         for (int tx = 0; tx < tiles; tx++)
             for (size_t b = 0; (tx || ty) && b < base; b++)
                 if (!append_shifted(ctx, ds, b, dx * tx, dy * ty)) return 1;
+    char tiled_gpkg[4096];
+    snprintf(tiled_gpkg, sizeof tiled_gpkg, "%s/tiled_%dx%d.gpkg", work, tiles, tiles);
+    if (!write_gpkg(ds, tiled_gpkg)) fprintf(stderr, "bench_lidar: cannot write %s\n", tiled_gpkg);
+    else printf("footprints: %zu buildings in %s (for tools/bench/memory.sh)\n", ds->nbuildings, tiled_gpkg);
     ct_heights_params prm;
     memset(&prm, 0, sizeof prm);
     prm.roof_percentile = 90;
