@@ -59,6 +59,7 @@ typedef struct ct_dataset {
     ct_reason_count *changed;   /* features repaired or altered (kept), by reason */
     size_t nchanged;
     struct ct_point_store *points; /* LiDAR binned into cells (readers.lidar), or NULL */
+    struct ct_asset_set *assets;   /* city assets and sensors (readers.assets), or NULL */
 } ct_dataset;
 
 #define CT_DEFAULT_CELL_SIZE 250.0

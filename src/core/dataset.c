@@ -1,4 +1,5 @@
 #include "citytiler/dataset.h"
+#include "citytiler/assets.h"
 #include "citytiler/points.h"
 
 #include <math.h>
@@ -37,6 +38,7 @@ void ct_dataset_destroy(ct_dataset *ds) {
     for (size_t r = 0; r < ds->nchanged; r++) free(ds->changed[r].reason);
     free(ds->changed);
     ct_point_store_destroy(ds->points);
+    ct_asset_set_destroy(ds->assets);
     free(ds->crs_wkt);
     free(ds->vertical_wkt);
     free(ds);

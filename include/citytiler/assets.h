@@ -1,0 +1,46 @@
+/* citytiler — city assets and sensors (street lights, air-quality sensors, bins, ...):
+ * points with attributes, placed on the ground and drawn as instanced symbols. */
+#ifndef CITYTILER_ASSETS_H
+#define CITYTILER_ASSETS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "citytiler/context.h"
+#include "citytiler/dataset.h"
+
+typedef struct ct_asset {
+    char *id;                 /* from the id field, or the feature id */
+    uint64_t source_record;   /* row / feature number in the source, for messages */
+    double x, y;              /* working CRS */
+    double z;                 /* base height (same vertical datum as the LiDAR); NaN until placed */
+    double height_above_ground; /* from an attribute; NaN when none */
+    double heading;           /* degrees clockwise from north; 0 when none */
+    double scale;             /* uniform symbol scale; 1 when none */
+    char *category;           /* e.g. "street_light"; never NULL ("" when unknown) */
+    ct_value *attrs;          /* one per column of the set */
+    uint32_t flags;           /* CT_ASSET_* */
+} ct_asset;
+
+enum { CT_ASSET_ON_ROOF = 1u, CT_ASSET_Z_GIVEN = 2u };
+
+typedef struct ct_asset_set {
+    ct_attr_def *attrs;
+    size_t nattrs;
+    ct_asset *items;
+    size_t n, cap;
+    uint64_t input_rows;
+    ct_reason_count *skipped; /* rows dropped, by reason */
+    size_t nskipped;
+} ct_asset_set;
+
+/* Creates an empty set; NULL when out of memory. */
+ct_asset_set *ct_asset_set_create(void);
+void ct_asset_set_destroy(ct_asset_set *s);
+/* Adds a column (null for existing assets), or returns the existing one of that name and type. */
+ct_status ct_asset_set_add_attr(ct_context *ctx, ct_asset_set *s, const char *name, ct_attr_type type, int *out);
+/* Appends a zeroed asset (attrs all null, z/height NaN, scale 1, category "") and returns it. */
+ct_status ct_asset_set_append(ct_context *ctx, ct_asset_set *s, ct_asset **out);
+/* Counts one skipped row under `reason` (copied). */
+ct_status ct_asset_set_count_skip(ct_context *ctx, ct_asset_set *s, const char *reason);
+
+#endif
