@@ -83,4 +83,65 @@ typedef struct ct_glb_features {
 ct_status ct_glb_encode(ct_context *ctx, const ct_glb_mesh_input *mesh,
                         const ct_glb_features *features, uint8_t **out, size_t *out_len);
 
+/* ---------------------------------------------------------------- compression */
+
+typedef enum ct_glb_compression {
+    CT_GLB_COMPRESSION_NONE = 0,   /* the layout described above */
+    CT_GLB_COMPRESSION_MESHOPT = 1 /* EXT_meshopt_compression + KHR_mesh_quantization, see below */
+} ct_glb_compression;
+
+/* Encoder options; a zero-initialised struct (or NULL) gives ct_glb_encode's output. */
+typedef struct ct_glb_options {
+    ct_glb_compression compression;
+    double max_position_error;     /* MESHOPT: bound in metres on the distance between an input
+                                    * position and its decoded one; 0 = 0.01 (1 cm) */
+} ct_glb_options;
+
+/* What one encode wrote (filled on success when the pointer is given). Geometry = positions,
+ * normals and indices; "raw" counts them as the uncompressed layout stores them (float32 VEC3
+ * positions and normals, UNSIGNED_SHORT/UNSIGNED_INT indices, for the input vertex count). */
+typedef struct ct_glb_stats {
+    size_t nverts;               /* vertices written (MESHOPT drops vertices no triangle uses) */
+    size_t geometry_raw;         /* bytes */
+    size_t geometry_bytes;       /* bytes in the BIN chunk (compressed streams for MESHOPT) */
+    size_t feature_id_raw;       /* _FEATURE_ID_0: 4 bytes per input vertex */
+    size_t feature_id_bytes;
+    size_t total_bytes;          /* the whole GLB */
+    int positions_quantized;     /* MESHOPT: 1 = UNSIGNED_SHORT + node scale/translation,
+                                  * 0 = FLOAT with the EXPONENTIAL filter (tile too large) */
+    double max_position_error;   /* metres: largest distance input -> decoded position */
+} ct_glb_stats;
+
+/* ct_glb_encode with options, and statistics (`stats` may be NULL).
+ *
+ * compression = CT_GLB_COMPRESSION_MESHOPT (meshoptimizer; deterministic bytes):
+ * - Reordering: triangles for the vertex cache (meshopt_optimizeVertexCache), then vertices
+ *   in first-use order (meshopt_optimizeVertexFetchRemap); positions, normals and feature IDs
+ *   move together, so every vertex keeps its feature ID. Unused vertices are dropped. The
+ *   triangle set (as vertex triples, winding kept) is unchanged; its order is not.
+ * - KHR_mesh_quantization: positions UNSIGNED_SHORT VEC3 (byteStride 8, not normalized) on
+ *   a uniform grid over the mesh's bounding box; the mesh then hangs from node 1, a child of
+ *   the root node 0 (whose matrix is unchanged), with "translation" = the box minimum and a
+ *   uniform "scale" = the grid step, so node 1 maps the integers back to the same local frame
+ *   in metres. POSITION min/max are the integer bounds. When the grid step needed for
+ *   max_position_error would not fit 16 bits (extent above ~757 m at 1 cm), positions stay
+ *   FLOAT (mesh on node 0 as without compression) and are stored with the EXPONENTIAL filter,
+ *   with just enough mantissa bits for max_position_error.
+ *   Normals: BYTE VEC3 normalized, byteStride 4 (error <= 0.5 degree). Feature IDs: as
+ *   without compression (UNSIGNED_SHORT, byteStride 4, or FLOAT).
+ * - EXT_meshopt_compression on the POSITION, NORMAL, _FEATURE_ID_0 (mode ATTRIBUTES) and
+ *   index (mode TRIANGLES) bufferViews; their uncompressed ranges point into buffer 1, a
+ *   fallback buffer without data ({"fallback": true}); the compressed bytes and the property
+ *   table stay in buffer 0 (the BIN chunk). Both extensions are listed in extensionsUsed and
+ *   extensionsRequired. Loaders need a meshopt decoder (CesiumJS has one).
+ * - The first MESHOPT call sets meshoptimizer's index codec to version 1 (the bitstream the
+ *   extension specifies, header 0xe1) with meshopt_encodeIndexVersion, once per process
+ *   (pthread_once); nothing else in the process may set it back to 0.
+ * - Limits: nverts < 2^32. meshoptimizer's own allocations are not checked (it aborts when
+ *   out of memory).
+ * Preconditions, errors and thread-safety: as ct_glb_encode. */
+ct_status ct_glb_encode_ex(ct_context *ctx, const ct_glb_mesh_input *mesh,
+                           const ct_glb_features *features, const ct_glb_options *options,
+                           uint8_t **out, size_t *out_len, ct_glb_stats *stats);
+
 #endif

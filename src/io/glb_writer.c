@@ -19,6 +19,8 @@
 #include <float.h>
 #include <jansson.h>
 #include <math.h>
+#include <meshoptimizer.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +35,7 @@
 #define GLB_BIN 0x004E4942u    /* "BIN\0" */
 
 enum {
+    GL_BYTE = 5120,
     GL_UNSIGNED_SHORT = 5123,
     GL_UNSIGNED_INT = 5125,
     GL_FLOAT = 5126,
@@ -46,15 +49,21 @@ enum {
 /* ---------------------------------------------------------------- layout */
 
 typedef struct glb_view {
-    size_t offset, length;
+    size_t offset, length; /* in the BIN chunk (buffer 0) */
     unsigned stride; /* 0 = none */
     int target;      /* 0 = none */
+    /* EXT_meshopt_compression (mode != NULL): offset/length above are the compressed bytes;
+     * the view itself is count * mo_stride bytes at fb_offset in the fallback buffer 1 */
+    const char *mode, *filter;
+    size_t count, fb_offset;
+    unsigned mo_stride;
 } glb_view;
 
 typedef struct glb_layout {
     glb_view *views;
     size_t nviews;
     size_t end;   /* bytes used so far in BIN */
+    size_t fb_end; /* bytes used so far in the fallback buffer */
     int overflow; /* a size did not fit size_t or uint32 */
 } glb_layout;
 
@@ -93,6 +102,9 @@ typedef struct col_plan {
     double nodata_r;
     int64_t nodata_i;
     size_t str_bytes;   /* STRING: total bytes of the values */
+    int omit;           /* STRING with no bytes at all in this tile: left out of the property
+                         * table (a 0-byte bufferView is invalid glTF); readers then use the
+                         * class property's default "" */
     int bv_values, bv_offsets;
 } col_plan;
 
@@ -235,6 +247,7 @@ static ct_status plan_column(ct_context *ctx, const ct_glb_features *F, col_plan
                             "glb: property \"%s\": %zu bytes of strings exceed UINT32 offsets",
                             c->pid, total);
         c->str_bytes = total;
+        c->omit = total == 0;
         return CT_OK;
     }
     size_t a = (size_t)c->src;
@@ -298,6 +311,24 @@ static json_t *jint(long long v) { return json_integer((json_int_t)v); }
 
 static json_t *json_view(int *fail, const glb_view *v) {
     json_t *o = json_object();
+    if (v->mode) {
+        json_t *ext = json_object(), *mo = json_object();
+        jset(fail, o, "buffer", jint(1));
+        jset(fail, o, "byteOffset", jint((long long)v->fb_offset));
+        jset(fail, o, "byteLength", jint((long long)(v->count * v->mo_stride)));
+        if (v->target == GL_ARRAY_BUFFER) jset(fail, o, "byteStride", jint(v->mo_stride));
+        jset(fail, o, "target", jint(v->target));
+        jset(fail, mo, "buffer", jint(0));
+        jset(fail, mo, "byteOffset", jint((long long)v->offset));
+        jset(fail, mo, "byteLength", jint((long long)v->length));
+        jset(fail, mo, "byteStride", jint(v->mo_stride));
+        jset(fail, mo, "count", jint((long long)v->count));
+        jset(fail, mo, "mode", json_string(v->mode));
+        if (v->filter) jset(fail, mo, "filter", json_string(v->filter));
+        jset(fail, ext, "EXT_meshopt_compression", mo);
+        jset(fail, o, "extensions", ext);
+        return o;
+    }
     jset(fail, o, "buffer", jint(0));
     jset(fail, o, "byteOffset", jint((long long)v->offset));
     jset(fail, o, "byteLength", jint((long long)v->length));
@@ -327,6 +358,7 @@ static json_t *json_metadata(int *fail, const char *class_id, size_t count, cons
     json_t *ext = json_object(), *schema = json_object(), *classes = json_object();
     json_t *klass = json_object(), *cprops = json_object();
     json_t *tables = json_array(), *table = json_object(), *tprops = json_object();
+    size_t in_table = 0;
     jset(fail, schema, "id", json_string("citytiler"));
     for (size_t i = 0; i < ncols; i++) {
         const col_plan *c = &cols[i];
@@ -336,6 +368,7 @@ static json_t *json_metadata(int *fail, const char *class_id, size_t count, cons
         case K_STRING:
             jset(fail, p, "type", json_string("STRING"));
             if (c->has_null) jset(fail, p, "noData", json_string(""));
+            if (c->omit) jset(fail, p, "default", json_string(""));
             break;
         case K_F64:
             jset(fail, p, "type", json_string("SCALAR"));
@@ -353,6 +386,11 @@ static json_t *json_metadata(int *fail, const char *class_id, size_t count, cons
             break;
         }
         jset(fail, cprops, c->pid, p);
+        if (c->omit) {
+            json_decref(t);
+            continue;
+        }
+        in_table++;
         jset(fail, t, "values", jint(c->bv_values));
         if (c->kind == K_STRING) {
             jset(fail, t, "stringOffsets", jint(c->bv_offsets));
@@ -367,7 +405,7 @@ static json_t *json_metadata(int *fail, const char *class_id, size_t count, cons
     jset(fail, ext, "schema", schema);
     jset(fail, table, "class", json_string(class_id));
     jset(fail, table, "count", jint((long long)count));
-    if (ncols) jset(fail, table, "properties", tprops); else json_decref(tprops);
+    if (in_table) jset(fail, table, "properties", tprops); else json_decref(tprops);
     japp(fail, tables, table);
     jset(fail, ext, "propertyTables", tables);
     return ext;
@@ -379,6 +417,7 @@ static json_t *json_metadata(int *fail, const char *class_id, size_t count, cons
 static void fill_column(uint8_t *bin, const glb_view *views, const ct_glb_features *F,
                         const col_plan *c) {
     size_t n = F->nfeatures;
+    if (c->omit) return;
     uint8_t *vals = bin + views[c->bv_values].offset;
     switch (c->kind) {
     case K_STRING: {
@@ -428,10 +467,271 @@ static void fill_column(uint8_t *bin, const glb_view *views, const ct_glb_featur
 
 static void put_u32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
 
+/* ---------------------------------------------------------------- normals */
+
+/* Unit normal for the input normal n: kept when its length is within 1e-4 of 1, else
+ * renormalised; a zero or non-finite one becomes (0,0,1) and *fixed is incremented. */
+static void unit_normal(const float *n, float out[3], size_t *fixed) {
+    out[0] = n[0];
+    out[1] = n[1];
+    out[2] = n[2];
+    float l2 = out[0] * out[0] + out[1] * out[1] + out[2] * out[2];
+    if (fabsf(l2 - 1.0f) <= 1e-4f) return;
+    float l = sqrtf(l2);
+    if (isfinite(l) && l > 1e-30f) {
+        for (int k = 0; k < 3; k++) out[k] /= l;
+    } else {
+        out[0] = out[1] = 0.0f;
+        out[2] = 1.0f;
+        (*fixed)++;
+    }
+}
+
+/* ---------------------------------------------------------------- meshopt compression
+ *
+ * mo_prepare reorders, quantises and encodes the geometry streams before the layout is
+ * planned; the encoder then only copies the compressed bytes into the BIN chunk. */
+
+typedef struct mo_stream {
+    uint8_t *data;   /* compressed bytes (malloc'd) */
+    size_t len;      /* compressed length */
+    size_t count;    /* elements */
+    unsigned stride; /* bytes per element once decoded */
+} mo_stream;
+
+typedef struct mo_geom {
+    size_t nv;                  /* vertices written */
+    int quantized;              /* positions UNSIGNED_SHORT (else FLOAT + EXPONENTIAL filter) */
+    double translation[3], scale;
+    long qmin[3], qmax[3];      /* quantized: integer bounds */
+    float pmin[3], pmax[3];     /* float: bounds of the decoded positions */
+    double max_err;             /* metres */
+    mo_stream pos, nrm, fid, idx;
+} mo_geom;
+
+static void mo_free(mo_geom *g) {
+    free(g->pos.data);
+    free(g->nrm.data);
+    free(g->fid.data);
+    free(g->idx.data);
+}
+
+static pthread_once_t mo_once = PTHREAD_ONCE_INIT;
+/* EXT_meshopt_compression's TRIANGLES bitstream is index codec version 1 (header 0xe1);
+ * meshoptimizer 0.18 encodes version 0 unless told otherwise. */
+static void mo_init(void) { meshopt_encodeIndexVersion(1); }
+
+/* Encodes `count` elements of `stride` bytes (attribute codec); 0 on success. */
+static int mo_encode_attr(mo_stream *s, const void *data, size_t count, unsigned stride) {
+    size_t cap = meshopt_encodeVertexBufferBound(count, stride);
+    s->data = malloc(cap);
+    if (!s->data) return -1;
+    s->len = meshopt_encodeVertexBuffer(s->data, cap, data, count, stride);
+    s->count = count;
+    s->stride = stride;
+    return s->len == 0 || s->data[0] != 0xa0 ? -2 : 0;
+}
+
+/* Smallest exponential-filter mantissa width K (<= 24) for which every coordinate whose
+ * vector's largest |component| is <= maxabs decodes within `err` (per coordinate). The
+ * filter stores 2^e * m with e = (frexp exponent of the vector's largest |component|) - (K-1). */
+static int mo_exp_bits(double maxabs, double err) {
+    int e;
+    (void)frexp(maxabs, &e);
+    for (int k = 1; k <= 24; k++)
+        if (ldexp(0.5, e - (k - 1)) <= err) return k;
+    return 24;
+}
+
+/* Reorders, quantises and compresses the mesh (indices and feature ids already checked). */
+static ct_status mo_prepare(ct_context *ctx, const ct_glb_mesh_input *mesh, int with_fid,
+                            int fid_float, double tol, mo_geom *g) {
+    const size_t nv = mesh->nverts, ni = mesh->nindices;
+    ct_status st = CT_OK;
+    memset(g, 0, sizeof *g);
+    if (nv > UINT32_MAX || ni > SIZE_MAX / 16 || nv > SIZE_MAX / 16)
+        return ct_error(ctx, CT_ERR_UNSUPPORTED, "glb: %zu vertices: too many to compress", nv);
+    pthread_once(&mo_once, mo_init);
+
+    unsigned int *idx = malloc(ni * sizeof *idx);
+    unsigned int *remap = malloc(nv * sizeof *remap);
+    unsigned int *src = malloc(nv * sizeof *src); /* new vertex -> input vertex */
+    void *tmp = malloc(nv * 16);                  /* one attribute stream at a time */
+    void *tmp2 = NULL;
+    if (!idx || !remap || !src || !tmp) { st = ct_error_nomem(ctx, "glb compression"); goto out; }
+
+    /* triangles for the vertex cache, then vertices in first-use order */
+    meshopt_optimizeVertexCache(idx, mesh->idx, ni, nv);
+    const size_t nv2 = meshopt_optimizeVertexFetchRemap(remap, idx, ni, nv);
+    for (size_t i = 0; i < nv; i++)
+        if (remap[i] != ~0u) src[remap[i]] = (unsigned)i;
+    for (size_t i = 0; i < ni; i++) idx[i] = remap[idx[i]];
+    g->nv = nv2;
+
+    /* positions */
+    float pmin[3], pmax[3];
+    for (int k = 0; k < 3; k++) {
+        pmin[k] = INFINITY;
+        pmax[k] = -INFINITY;
+    }
+    for (size_t i = 0; i < nv2; i++)
+        for (int k = 0; k < 3; k++) {
+            float x = mesh->pos[3 * (size_t)src[i] + k];
+            if (x < pmin[k]) pmin[k] = x;
+            if (x > pmax[k]) pmax[k] = x;
+        }
+    double extent = 0;
+    for (int k = 0; k < 3; k++) extent = fmax(extent, (double)pmax[k] - (double)pmin[k]);
+    double step = extent > 0 ? extent / 65535.0 : 1.0;
+    g->quantized = step * sqrt(3.0) / 2.0 <= tol;
+    if (g->quantized) {
+        uint16_t *q = tmp;
+        memset(q, 0, nv2 * 8);
+        for (int k = 0; k < 3; k++) {
+            g->translation[k] = pmin[k];
+            g->qmin[k] = 65535;
+            g->qmax[k] = 0;
+        }
+        g->scale = step;
+        for (size_t i = 0; i < nv2; i++) {
+            const float *p = mesh->pos + 3 * (size_t)src[i];
+            double d2 = 0;
+            for (int k = 0; k < 3; k++) {
+                double v = nearbyint(((double)p[k] - g->translation[k]) / step);
+                long qi = v < 0 ? 0 : v > 65535 ? 65535 : (long)v;
+                q[4 * i + k] = (uint16_t)qi;
+                if (qi < g->qmin[k]) g->qmin[k] = qi;
+                if (qi > g->qmax[k]) g->qmax[k] = qi;
+                double e = g->translation[k] + step * (double)qi - (double)p[k];
+                d2 += e * e;
+            }
+            g->max_err = fmax(g->max_err, sqrt(d2));
+        }
+        if (mo_encode_attr(&g->pos, q, nv2, 8) == -1) { st = ct_error_nomem(ctx, "glb compression"); goto out; }
+    } else {
+        float *f = tmp;
+        double maxabs = 0;
+        for (size_t i = 0; i < nv2; i++)
+            for (int k = 0; k < 3; k++) {
+                f[3 * i + k] = mesh->pos[3 * (size_t)src[i] + k];
+                maxabs = fmax(maxabs, fabs((double)f[3 * i + k]));
+            }
+        int bits = mo_exp_bits(maxabs, tol / sqrt(3.0));
+        tmp2 = malloc(nv2 * 12);
+        if (!tmp2) { st = ct_error_nomem(ctx, "glb compression"); goto out; }
+        meshopt_encodeFilterExp(tmp2, nv2, 12, bits, f);
+        /* decode a copy for the exact bounds and the error */
+        float *dec = malloc(nv2 * 12);
+        if (!dec) { st = ct_error_nomem(ctx, "glb compression"); goto out; }
+        memcpy(dec, tmp2, nv2 * 12);
+        meshopt_decodeFilterExp(dec, nv2, 12);
+        for (int k = 0; k < 3; k++) {
+            g->pmin[k] = INFINITY;
+            g->pmax[k] = -INFINITY;
+        }
+        for (size_t i = 0; i < nv2; i++) {
+            double d2 = 0;
+            for (int k = 0; k < 3; k++) {
+                float x = dec[3 * i + k];
+                if (x < g->pmin[k]) g->pmin[k] = x;
+                if (x > g->pmax[k]) g->pmax[k] = x;
+                double e = (double)x - (double)f[3 * i + k];
+                d2 += e * e;
+            }
+            g->max_err = fmax(g->max_err, sqrt(d2));
+        }
+        free(dec);
+        if (mo_encode_attr(&g->pos, tmp2, nv2, 12) == -1) { st = ct_error_nomem(ctx, "glb compression"); goto out; }
+    }
+    if (g->pos.len == 0 || g->pos.data[0] != 0xa0) goto codec;
+
+    /* normals: snorm8 x, y, z and a zero pad byte */
+    if (mesh->nrm) {
+        int8_t *n8 = tmp;
+        size_t fixed = 0;
+        for (size_t i = 0; i < nv2; i++) {
+            float n[3];
+            unit_normal(mesh->nrm + 3 * (size_t)src[i], n, &fixed);
+            for (int k = 0; k < 3; k++) n8[4 * i + k] = (int8_t)lroundf(n[k] * 127.0f);
+            n8[4 * i + 3] = 0;
+        }
+        if (fixed)
+            ct_log(ctx, CT_LOG_WARN, "glb: %zu zero or non-finite normals replaced by (0,0,1)", fixed);
+        int rc = mo_encode_attr(&g->nrm, n8, nv2, 4);
+        if (rc == -1) { st = ct_error_nomem(ctx, "glb compression"); goto out; }
+        if (rc) goto codec;
+    }
+
+    /* feature ids: UNSIGNED_SHORT + 2 zero bytes (little-endian uint32), or FLOAT */
+    if (with_fid) {
+        uint32_t *w = tmp;
+        for (size_t i = 0; i < nv2; i++) {
+            uint32_t id = mesh->feature_id[src[i]];
+            if (fid_float) {
+                float x = (float)id;
+                memcpy(&w[i], &x, 4);
+            } else {
+                w[i] = id;
+            }
+        }
+        int rc = mo_encode_attr(&g->fid, w, nv2, 4);
+        if (rc == -1) { st = ct_error_nomem(ctx, "glb compression"); goto out; }
+        if (rc) goto codec;
+    }
+
+    /* indices */
+    {
+        size_t cap = meshopt_encodeIndexBufferBound(ni, nv2);
+        g->idx.data = malloc(cap);
+        if (!g->idx.data) { st = ct_error_nomem(ctx, "glb compression"); goto out; }
+        g->idx.len = meshopt_encodeIndexBuffer(g->idx.data, cap, idx, ni);
+        g->idx.count = ni;
+        g->idx.stride = nv2 <= 65535 ? 2 : 4;
+        if (g->idx.len == 0 || g->idx.data[0] != 0xe1) goto codec;
+    }
+    goto out;
+
+codec:
+    st = ct_error(ctx, CT_ERR_INTERNAL,
+                  "glb: meshoptimizer produced an unexpected bitstream (codec version changed?)");
+out:
+    free(idx);
+    free(remap);
+    free(src);
+    free(tmp);
+    free(tmp2);
+    if (st != CT_OK) mo_free(g);
+    return st;
+}
+
+/* Reserves a compressed view: st->len bytes in BIN at a 4-byte boundary, and its decoded
+ * range (count * stride) in the fallback buffer at a 4-byte boundary. */
+static int layout_add_mo(glb_layout *L, const mo_stream *st, int target, const char *mode,
+                         const char *filter) {
+    int i = layout_add(L, 4, st->len, 0, target);
+    glb_view *v = &L->views[i];
+    size_t raw = mul_sz(L, st->count, st->stride);
+    size_t off = (L->fb_end + 3) & ~(size_t)3;
+    if (off < L->fb_end || off + raw < off) L->overflow = 1;
+    v->mode = mode;
+    v->filter = filter;
+    v->count = st->count;
+    v->mo_stride = st->stride;
+    v->fb_offset = off;
+    L->fb_end = off + raw;
+    return i;
+}
+
 /* ---------------------------------------------------------------- encoder */
 
 ct_status ct_glb_encode(ct_context *ctx, const ct_glb_mesh_input *mesh,
                         const ct_glb_features *features, uint8_t **out, size_t *out_len) {
+    return ct_glb_encode_ex(ctx, mesh, features, NULL, out, out_len, NULL);
+}
+
+ct_status ct_glb_encode_ex(ct_context *ctx, const ct_glb_mesh_input *mesh,
+                           const ct_glb_features *features, const ct_glb_options *options,
+                           uint8_t **out, size_t *out_len, ct_glb_stats *stats) {
     if (out) *out = NULL;
     if (out_len) *out_len = 0;
     if (!mesh || !out || !out_len)
@@ -455,6 +755,24 @@ ct_status ct_glb_encode(ct_context *ctx, const ct_glb_mesh_input *mesh,
         if (F->ndefs > 0 && (!F->defs || !F->rows))
             return ct_error(ctx, CT_ERR_USAGE, "glb: %zu columns but no defs or rows", F->ndefs);
     }
+    const int compress = options && options->compression == CT_GLB_COMPRESSION_MESHOPT;
+    if (options && options->compression != CT_GLB_COMPRESSION_NONE && !compress)
+        return ct_error(ctx, CT_ERR_USAGE, "glb: unknown compression %d", (int)options->compression);
+    double tol = options && options->max_position_error > 0 ? options->max_position_error : 0.01;
+    if (compress && !isfinite(tol))
+        return ct_error(ctx, CT_ERR_USAGE, "glb: max_position_error must be finite");
+
+    /* pass 1: indices and feature ids in range */
+    for (size_t i = 0; i < ni; i++)
+        if (mesh->idx[i] >= nv)
+            return ct_error(ctx, CT_ERR_USAGE, "glb: index %zu is %u, but there are %zu vertices", i,
+                            (unsigned)mesh->idx[i], nv);
+    if (F)
+        for (size_t i = 0; i < nv; i++)
+            if (mesh->feature_id[i] >= F->nfeatures)
+                return ct_error(ctx, CT_ERR_USAGE,
+                                "glb: vertex %zu has feature id %u, but there are %zu features", i,
+                                (unsigned)mesh->feature_id[i], F->nfeatures);
 
     /* pass 1: positions bounds */
     float pmin[3], pmax[3];
@@ -478,6 +796,8 @@ ct_status ct_glb_encode(ct_context *ctx, const ct_glb_mesh_input *mesh,
     json_t *root = NULL;
     char *text = NULL;
     uint8_t *buf = NULL;
+    mo_geom mo;
+    memset(&mo, 0, sizeof mo);
     if (F) {
         size_t maxcols = F->ndefs + 1;
         cols = calloc(maxcols, sizeof *cols);
@@ -501,22 +821,36 @@ ct_status ct_glb_encode(ct_context *ctx, const ct_glb_mesh_input *mesh,
         }
     }
 
-    /* BIN layout */
+    /* compression: reorder, quantise, encode */
     const int fid_float = F && F->nfeatures > MAX_FEATURES_USHORT;
-    const int idx_ushort = nv <= 65535; /* 65535 is the primitive restart value */
+    if (compress && (st = mo_prepare(ctx, mesh, F != NULL, fid_float, tol, &mo)) != CT_OK) goto done;
+    const size_t nvw = compress ? mo.nv : nv;       /* vertices written */
+    const int quantized = compress && mo.quantized; /* positions UNSIGNED_SHORT under node 1 */
+
+    /* BIN layout */
+    const int idx_ushort = nvw <= 65535; /* 65535 is the primitive restart value */
     glb_layout L = {0};
     views = calloc(4 + 2 * ncols, sizeof *views);
     if (!views) { st = ct_error_nomem(ctx, "glb buffer views"); goto done; }
     L.views = views;
-    const int bv_pos = layout_add(&L, 4, mul_sz(&L, nv, 12), 0, GL_ARRAY_BUFFER);
-    const int bv_nrm = mesh->nrm ? layout_add(&L, 4, mul_sz(&L, nv, 12), 0, GL_ARRAY_BUFFER) : -1;
-    const int bv_fid = F ? layout_add(&L, 4, mul_sz(&L, nv, 4), fid_float ? 0 : 4, GL_ARRAY_BUFFER) : -1;
-    const int bv_idx = layout_add(&L, 4, mul_sz(&L, ni, idx_ushort ? 2 : 4), 0, GL_ELEMENT_ARRAY_BUFFER);
+    int bv_pos, bv_nrm = -1, bv_fid = -1, bv_idx;
+    if (compress) {
+        bv_pos = layout_add_mo(&L, &mo.pos, GL_ARRAY_BUFFER, "ATTRIBUTES", quantized ? NULL : "EXPONENTIAL");
+        if (mesh->nrm) bv_nrm = layout_add_mo(&L, &mo.nrm, GL_ARRAY_BUFFER, "ATTRIBUTES", NULL);
+        if (F) bv_fid = layout_add_mo(&L, &mo.fid, GL_ARRAY_BUFFER, "ATTRIBUTES", NULL);
+        bv_idx = layout_add_mo(&L, &mo.idx, GL_ELEMENT_ARRAY_BUFFER, "TRIANGLES", NULL);
+    } else {
+        bv_pos = layout_add(&L, 4, mul_sz(&L, nv, 12), 0, GL_ARRAY_BUFFER);
+        if (mesh->nrm) bv_nrm = layout_add(&L, 4, mul_sz(&L, nv, 12), 0, GL_ARRAY_BUFFER);
+        if (F) bv_fid = layout_add(&L, 4, mul_sz(&L, nv, 4), fid_float ? 0 : 4, GL_ARRAY_BUFFER);
+        bv_idx = layout_add(&L, 4, mul_sz(&L, ni, idx_ushort ? 2 : 4), 0, GL_ELEMENT_ARRAY_BUFFER);
+    }
     for (size_t i = 0; i < ncols; i++) {
         col_plan *c = &cols[i];
         size_t n = F->nfeatures;
         switch (c->kind) {
         case K_STRING:
+            if (c->omit) break;
             c->bv_values = layout_add(&L, 8, c->str_bytes, 0, 0);
             c->bv_offsets = layout_add(&L, 8, mul_sz(&L, n + 1, 4), 0, 0);
             break;
@@ -526,7 +860,8 @@ ct_status ct_glb_encode(ct_context *ctx, const ct_glb_mesh_input *mesh,
         }
     }
     const size_t bin_len = (L.end + 3) & ~(size_t)3;
-    if (L.overflow || bin_len < L.end || bin_len > UINT32_MAX) {
+    const size_t fb_len = (L.fb_end + 3) & ~(size_t)3;
+    if (L.overflow || bin_len < L.end || bin_len > UINT32_MAX || fb_len < L.fb_end || fb_len > UINT32_MAX) {
         st = ct_error(ctx, CT_ERR_UNSUPPORTED, "glb: %zu vertices, %zu indices: over 4 GiB", nv, ni);
         goto done;
     }
@@ -541,11 +876,28 @@ ct_status ct_glb_encode(ct_context *ctx, const ct_glb_mesh_input *mesh,
         jset(&fail, asset, "version", json_string("2.0"));
         jset(&fail, asset, "generator", json_string(generator));
         jset(&fail, root, "asset", asset);
-        if (F) {
+        const int uses_quant = quantized || (compress && mesh->nrm);
+        if (F || compress) {
             json_t *used = json_array();
-            japp(&fail, used, json_string("EXT_mesh_features"));
-            japp(&fail, used, json_string("EXT_structural_metadata"));
-            jset(&fail, root, "extensionsUsed", used);
+            if (F) {
+                japp(&fail, used, json_string("EXT_mesh_features"));
+                japp(&fail, used, json_string("EXT_structural_metadata"));
+            }
+            if (compress) {
+                json_t *req = json_array();
+                japp(&fail, used, json_string("EXT_meshopt_compression"));
+                japp(&fail, req, json_string("EXT_meshopt_compression"));
+                if (uses_quant) {
+                    japp(&fail, used, json_string("KHR_mesh_quantization"));
+                    japp(&fail, req, json_string("KHR_mesh_quantization"));
+                }
+                jset(&fail, root, "extensionsUsed", used);
+                jset(&fail, root, "extensionsRequired", req);
+            } else {
+                jset(&fail, root, "extensionsUsed", used);
+            }
+        }
+        if (F) {
             json_t *ext = json_object();
             jset(&fail, ext, "EXT_structural_metadata",
                  json_metadata(&fail, class_id, F->nfeatures, cols, ncols));
@@ -560,27 +912,58 @@ ct_status ct_glb_encode(ct_context *ctx, const ct_glb_mesh_input *mesh,
 
         static const int yup_to_zup[16] = {1, 0, 0, 0, 0, 0, -1, 0, 0, 1, 0, 0, 0, 0, 0, 1};
         json_t *nodes = json_array(), *node = json_object(), *matrix = json_array();
-        jset(&fail, node, "mesh", jint(0));
-        for (int k = 0; k < 16; k++) japp(&fail, matrix, jint(yup_to_zup[k]));
-        jset(&fail, node, "matrix", matrix);
-        japp(&fail, nodes, node);
+        if (quantized) {
+            /* node 1 maps the UNSIGNED_SHORT grid back to metres in the local frame */
+            json_t *children = json_array(), *qnode = json_object();
+            json_t *tr = json_array(), *sc = json_array();
+            japp(&fail, children, jint(1));
+            jset(&fail, node, "children", children);
+            jset(&fail, qnode, "mesh", jint(0));
+            for (int k = 0; k < 3; k++) {
+                japp(&fail, tr, json_real(mo.translation[k]));
+                japp(&fail, sc, json_real(mo.scale));
+            }
+            jset(&fail, qnode, "translation", tr);
+            jset(&fail, qnode, "scale", sc);
+            for (int k = 0; k < 16; k++) japp(&fail, matrix, jint(yup_to_zup[k]));
+            jset(&fail, node, "matrix", matrix);
+            japp(&fail, nodes, node);
+            japp(&fail, nodes, qnode);
+        } else {
+            jset(&fail, node, "mesh", jint(0));
+            for (int k = 0; k < 16; k++) japp(&fail, matrix, jint(yup_to_zup[k]));
+            jset(&fail, node, "matrix", matrix);
+            japp(&fail, nodes, node);
+        }
         jset(&fail, root, "nodes", nodes);
 
         /* accessors: 0 POSITION, then NORMAL, _FEATURE_ID_0, indices as present */
         json_t *accessors = json_array(), *attrs = json_object();
         int nacc = 0;
-        json_t *acc = json_accessor(&fail, bv_pos, GL_FLOAT, nv, "VEC3");
-        jset(&fail, acc, "min", json_vec3(&fail, pmin));
-        jset(&fail, acc, "max", json_vec3(&fail, pmax));
+        json_t *acc = json_accessor(&fail, bv_pos, quantized ? GL_UNSIGNED_SHORT : GL_FLOAT, nvw, "VEC3");
+        if (quantized) {
+            json_t *qmn = json_array(), *qmx = json_array();
+            for (int k = 0; k < 3; k++) {
+                japp(&fail, qmn, jint(mo.qmin[k]));
+                japp(&fail, qmx, jint(mo.qmax[k]));
+            }
+            jset(&fail, acc, "min", qmn);
+            jset(&fail, acc, "max", qmx);
+        } else {
+            jset(&fail, acc, "min", json_vec3(&fail, compress ? mo.pmin : pmin));
+            jset(&fail, acc, "max", json_vec3(&fail, compress ? mo.pmax : pmax));
+        }
         japp(&fail, accessors, acc);
         jset(&fail, attrs, "POSITION", jint(nacc++));
         if (bv_nrm >= 0) {
-            japp(&fail, accessors, json_accessor(&fail, bv_nrm, GL_FLOAT, nv, "VEC3"));
+            json_t *an = json_accessor(&fail, bv_nrm, compress ? GL_BYTE : GL_FLOAT, nvw, "VEC3");
+            if (compress) jset(&fail, an, "normalized", json_true());
+            japp(&fail, accessors, an);
             jset(&fail, attrs, "NORMAL", jint(nacc++));
         }
         if (bv_fid >= 0) {
             japp(&fail, accessors, json_accessor(&fail, bv_fid, fid_float ? GL_FLOAT : GL_UNSIGNED_SHORT,
-                                                 nv, "SCALAR"));
+                                                 nvw, "SCALAR"));
             jset(&fail, attrs, "_FEATURE_ID_0", jint(nacc++));
         }
         japp(&fail, accessors, json_accessor(&fail, bv_idx,
@@ -632,6 +1015,15 @@ ct_status ct_glb_encode(ct_context *ctx, const ct_glb_mesh_input *mesh,
         json_t *buffers = json_array(), *buffer = json_object();
         jset(&fail, buffer, "byteLength", jint((long long)bin_len));
         japp(&fail, buffers, buffer);
+        if (compress) {
+            /* the fallback buffer: no data, only the decoded views' ranges */
+            json_t *fb = json_object(), *fbext = json_object(), *fbmo = json_object();
+            jset(&fail, fb, "byteLength", jint((long long)fb_len));
+            jset(&fail, fbmo, "fallback", json_true());
+            jset(&fail, fbext, "EXT_meshopt_compression", fbmo);
+            jset(&fail, fb, "extensions", fbext);
+            japp(&fail, buffers, fb);
+        }
         jset(&fail, root, "buffers", buffers);
 
         if (fail || !(text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER))) {
@@ -669,69 +1061,67 @@ ct_status ct_glb_encode(ct_context *ctx, const ct_glb_mesh_input *mesh,
         if (i < L.nviews) at = views[i].offset + views[i].length;
     }
 
-    memcpy(bin + views[bv_pos].offset, mesh->pos, nv * 12);
-    if (bv_nrm >= 0) {
-        uint8_t *dst = bin + views[bv_nrm].offset;
-        size_t fixed = 0;
-        for (size_t i = 0; i < nv; i++) {
-            float n[3] = {mesh->nrm[3 * i], mesh->nrm[3 * i + 1], mesh->nrm[3 * i + 2]};
-            float l2 = n[0] * n[0] + n[1] * n[1] + n[2] * n[2];
-            if (!(fabsf(l2 - 1.0f) <= 1e-4f)) {
-                float l = sqrtf(l2);
-                if (isfinite(l) && l > 1e-30f) {
-                    for (int k = 0; k < 3; k++) n[k] /= l;
+    if (compress) {
+        memcpy(bin + views[bv_pos].offset, mo.pos.data, mo.pos.len);
+        if (bv_nrm >= 0) memcpy(bin + views[bv_nrm].offset, mo.nrm.data, mo.nrm.len);
+        if (bv_fid >= 0) memcpy(bin + views[bv_fid].offset, mo.fid.data, mo.fid.len);
+        memcpy(bin + views[bv_idx].offset, mo.idx.data, mo.idx.len);
+    } else {
+        memcpy(bin + views[bv_pos].offset, mesh->pos, nv * 12);
+        if (bv_nrm >= 0) {
+            uint8_t *dst = bin + views[bv_nrm].offset;
+            size_t fixed = 0;
+            for (size_t i = 0; i < nv; i++) {
+                float n[3];
+                unit_normal(mesh->nrm + 3 * i, n, &fixed);
+                memcpy(dst + 12 * i, n, 12);
+            }
+            if (fixed)
+                ct_log(ctx, CT_LOG_WARN, "glb: %zu zero or non-finite normals replaced by (0,0,1)", fixed);
+        }
+        if (bv_fid >= 0) {
+            uint8_t *dst = bin + views[bv_fid].offset;
+            const uint32_t *fid = mesh->feature_id;
+            for (size_t i = 0; i < nv; i++) {
+                if (fid_float) {
+                    float x = (float)fid[i];
+                    memcpy(dst + 4 * i, &x, 4);
                 } else {
-                    n[0] = n[1] = 0.0f;
-                    n[2] = 1.0f;
-                    fixed++;
+                    /* little-endian: the UNSIGNED_SHORT then 2 zero bytes of stride padding */
+                    memcpy(dst + 4 * i, &fid[i], 4);
                 }
             }
-            memcpy(dst + 12 * i, n, 12);
         }
-        if (fixed)
-            ct_log(ctx, CT_LOG_WARN, "glb: %zu zero or non-finite normals replaced by (0,0,1)", fixed);
-    }
-    if (bv_fid >= 0) {
-        uint8_t *dst = bin + views[bv_fid].offset;
-        const uint32_t *fid = mesh->feature_id;
-        for (size_t i = 0; i < nv; i++) {
-            if (fid[i] >= F->nfeatures) {
-                st = ct_error(ctx, CT_ERR_USAGE, "glb: vertex %zu has feature id %u, but there are %zu features",
-                              i, (unsigned)fid[i], F->nfeatures);
-                goto done;
-            }
-            if (fid_float) {
-                float x = (float)fid[i];
-                memcpy(dst + 4 * i, &x, 4);
-            } else {
-                /* little-endian: the UNSIGNED_SHORT then 2 zero bytes of stride padding */
-                memcpy(dst + 4 * i, &fid[i], 4);
-            }
-        }
-    }
-    {
         uint8_t *dst = bin + views[bv_idx].offset;
-        const uint32_t *idx = mesh->idx;
-        for (size_t i = 0; i < ni; i++) {
-            if (idx[i] >= nv) {
-                st = ct_error(ctx, CT_ERR_USAGE, "glb: index %zu is %u, but there are %zu vertices", i,
-                              (unsigned)idx[i], nv);
-                goto done;
-            }
-            if (idx_ushort) {
-                uint16_t x = (uint16_t)idx[i];
+        if (idx_ushort) {
+            for (size_t i = 0; i < ni; i++) {
+                uint16_t x = (uint16_t)mesh->idx[i];
                 memcpy(dst + 2 * i, &x, 2);
             }
+        } else {
+            memcpy(dst, mesh->idx, ni * 4);
         }
-        if (!idx_ushort) memcpy(dst, idx, ni * 4);
     }
     for (size_t i = 0; i < ncols; i++) fill_column(bin, views, F, &cols[i]);
 
+    if (stats) {
+        memset(stats, 0, sizeof *stats);
+        stats->nverts = nvw;
+        stats->geometry_raw = nv * 12 + (mesh->nrm ? nv * 12 : 0) + ni * (nv <= 65535 ? 2 : 4);
+        stats->geometry_bytes = views[bv_pos].length + (bv_nrm >= 0 ? views[bv_nrm].length : 0) +
+                                views[bv_idx].length;
+        stats->feature_id_raw = F ? nv * 4 : 0;
+        stats->feature_id_bytes = bv_fid >= 0 ? views[bv_fid].length : 0;
+        stats->total_bytes = total;
+        stats->positions_quantized = quantized;
+        stats->max_position_error = compress ? mo.max_err : 0.0;
+    }
     *out = buf;
     *out_len = total;
     buf = NULL;
 
 done:
+    mo_free(&mo);
     free(buf);
     free(text);
     json_decref(root);

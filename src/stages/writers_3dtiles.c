@@ -9,6 +9,7 @@
 #include "citytiler/crs.h"
 #include "citytiler/stage.h"
 #include "io/outdir.h"
+#include "tiles/lod.h"
 #include "tiles/quadtree.h"
 #include "tiles/tile_content.h"
 #include "tiles/tileset_json.h"
@@ -19,12 +20,18 @@ typedef struct tiles_state {
     size_t max_per_tile;
     int max_level;
     const char *vertical_crs, *geoid;
+    int lod;
+    double lod_error_ratio;
+    size_t lod_max_buildings;
 } tiles_state;
 
 static const ct_option_def options[] = {
     {"path", CT_OPT_PATH, NULL, 1, "output directory (tileset.json + tiles/)"},
     {"max_buildings_per_tile", CT_OPT_INTEGER, "200", 0, "a tile holding more buildings splits into four"},
     {"max_level", CT_OPT_INTEGER, "16", 0, "deepest quadtree level"},
+    {"lod", CT_OPT_BOOL, "true", 0, "parent tiles carry simplified meshes of their largest buildings (HLOD, REPLACE refinement); false: empty parents, ADD"},
+    {"lod_error_ratio", CT_OPT_NUMBER, "0.0625", 0, "geometric error of a parent tile as a fraction of its side; sets its simplification bound and the size below which buildings are left out"},
+    {"lod_max_buildings", CT_OPT_INTEGER, "2000", 0, "at most this many (the largest) buildings in a parent tile"},
     {"vertical_crs", CT_OPT_STRING, NULL, 0, "CRS of the heights (e.g. \"EPSG:5709\"); default: the LiDAR's; none: heights are ellipsoidal"},
     {"geoid", CT_OPT_STRING, "\"egm96_15.gtx\"", 0, "geoid grid used when PROJ has only a ballpark vertical transformation (\"none\": never)"},
     {NULL, 0, NULL, 0, NULL},
@@ -44,6 +51,15 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
     s->max_per_tile = (size_t)per;
     s->max_level = (int)lvl;
     s->vertical_crs = ct_opt_string(opts, "vertical_crs");
+    s->lod = ct_opt_bool(opts, "lod");
+    s->lod_error_ratio = ct_opt_number(opts, "lod_error_ratio");
+    long long lmax = ct_opt_integer(opts, "lod_max_buildings");
+    s->lod_max_buildings = lmax > 0 ? (size_t)lmax : 1;
+    if (!(s->lod_error_ratio > 0 && s->lod_error_ratio <= 1) || lmax < 1) {
+        json_decref(s->opts);
+        free(s);
+        return ct_error(ctx, CT_ERR_USAGE, "writers.3dtiles: lod_error_ratio must be in (0, 1] and lod_max_buildings >= 1");
+    }
     s->geoid = ct_opt_string(opts, "geoid");
     *state = s;
     return CT_OK;
@@ -92,9 +108,115 @@ static ct_status plan_heights(ct_context *ctx, const tiles_state *s, const ct_da
     return CT_OK;
 }
 
-/* Builds and writes every leaf's GLB in parallel; fills out[] for leaves. */
-static ct_status write_leaves(ct_context *ctx, const ct_dataset *ds, const ct_quadtree *q, const char *dir,
-                              const ct_geo_options *geo_opts, ct_tile_output *out) {
+/* Geometric error of every tile: leaves 0 (full detail); a parent with coarser content
+ * lod_error_ratio x its side, one without content half its diagonal. Halving with each
+ * level, so errors fall strictly with depth; the root is never 0. */
+static void tile_errors(const tiles_state *s, const ct_quadtree *q, double *err) {
+    for (size_t t = 0; t < q->ntiles; t++) {
+        const ct_qtile *tile = &q->tiles[t];
+        double side = tile->bounds[2] - tile->bounds[0];
+        if (ct_qtile_is_leaf(tile) && t != 0) err[t] = 0.0;
+        else err[t] = s->lod ? side * s->lod_error_ratio : side * M_SQRT2 * 0.5;
+    }
+}
+
+typedef struct size_key { double size; uint32_t b; } size_key;
+
+static int cmp_size_desc(const void *pa, const void *pb) {
+    const size_key *a = pa, *b = pb;
+    if (a->size != b->size) return a->size > b->size ? -1 : 1;
+    return (a->b > b->b) - (a->b < b->b);
+}
+
+static int cmp_u32(const void *pa, const void *pb) {
+    uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
+    return (a > b) - (a < b);
+}
+
+/* The buildings a parent tile shows: those of its subtree whose size (bbox diagonal with
+ * the height) is at least its error, the largest lod_max_buildings of them, by index.
+ * Returns the count written to out (capacity tile->count). */
+static size_t parent_selection(const tiles_state *s, const ct_quadtree *q, const ct_qtile *tile, double err,
+                               const double *sizes, size_key *scratch, uint32_t *out) {
+    size_t n = 0;
+    for (size_t k = 0; k < tile->count; k++) {
+        uint32_t b = q->order[tile->first + k];
+        if (sizes[b] >= err) scratch[n++] = (size_key){sizes[b], b};
+    }
+    if (n > s->lod_max_buildings) {
+        qsort(scratch, n, sizeof *scratch, cmp_size_desc);
+        n = s->lod_max_buildings;
+    }
+    for (size_t k = 0; k < n; k++) out[k] = scratch[k].b;
+    qsort(out, n, sizeof *out, cmp_u32);
+    return n;
+}
+
+/* Builds one tile's content (full meshes for leaves, simplified for parents) and writes it. */
+static ct_status build_tile(ct_context *ctx, const tiles_state *s, const ct_dataset *ds, const ct_quadtree *q,
+                            size_t t, const double *err, const double *sizes, ct_geo_transform *geo, const char *dir,
+                            ct_tile_output *out) {
+    const ct_qtile *tile = &q->tiles[t];
+    memset(out, 0, sizeof *out);
+    const uint32_t *idx = q->order + tile->first;
+    size_t n = tile->count;
+    uint32_t *sel = NULL;
+    size_key *scratch = NULL;
+    ct_mesh *meshes = NULL;
+    ct_status st = CT_OK;
+    int leaf = ct_qtile_is_leaf(tile);
+    if (!leaf && !s->lod) return CT_OK;
+    if (!leaf) {
+        sel = malloc((n ? n : 1) * sizeof *sel);
+        scratch = malloc((n ? n : 1) * sizeof *scratch);
+        if (!sel || !scratch) st = ct_error_nomem(ctx, "parent tile");
+        if (st == CT_OK) n = parent_selection(s, q, tile, err[t], sizes, scratch, sel);
+        idx = sel;
+        if (st == CT_OK && n > 0) {
+            meshes = calloc(n, sizeof *meshes);
+            if (!meshes) st = ct_error_nomem(ctx, "parent meshes");
+            for (size_t k = 0; st == CT_OK && k < n; k++) {
+                double achieved;
+                if (ct_lod_simplify_mesh(&ds->buildings[idx[k]].mesh, 0.5 * err[t], &meshes[k], &achieved) != 0)
+                    st = ct_error_nomem(ctx, "simplified mesh");
+            }
+            /* A building simplified away entirely is left out of this level. */
+            size_t kept = 0;
+            for (size_t k = 0; st == CT_OK && k < n; k++) {
+                if (meshes[k].nindices == 0) {
+                    ct_mesh_free(&meshes[k]);
+                    continue;
+                }
+                sel[kept] = sel[k];
+                if (kept != k) {
+                    meshes[kept] = meshes[k];
+                    memset(&meshes[k], 0, sizeof meshes[k]);
+                }
+                kept++;
+            }
+            if (st == CT_OK) n = kept;
+        }
+    }
+    if (st == CT_OK && n > 0) st = ct_tile_build(ctx, geo, ds, idx, n, meshes, "building", out);
+    if (st == CT_OK && out->has_content) {
+        char name[64], path[4096];
+        ct_tile_name(tile, name, sizeof name);
+        snprintf(path, sizeof path, "%s/tiles/%s.glb", dir, name);
+        st = ct_write_file(ctx, path, out->glb, out->glb_len);
+    }
+    free(out->glb);
+    out->glb = NULL;
+    for (size_t k = 0; meshes && k < n; k++) ct_mesh_free(&meshes[k]);
+    free(meshes);
+    free(sel);
+    free(scratch);
+    return st;
+}
+
+/* Builds and writes every tile in parallel; fills out[]. */
+static ct_status write_tiles(ct_context *ctx, const tiles_state *s, const ct_dataset *ds, const ct_quadtree *q,
+                             const double *err, const double *sizes, const char *dir, const ct_geo_options *geo_opts,
+                             ct_tile_output *out) {
     ct_status st = CT_OK;
     size_t done = 0;
     long nt = (long)q->ntiles;
@@ -104,17 +226,8 @@ static ct_status write_leaves(ct_context *ctx, const ct_dataset *ds, const ct_qu
         ct_status tst = ct_geo_transform_create_ex(ctx, ds->crs_wkt, geo_opts, &geo);
 #pragma omp for schedule(dynamic, 1)
         for (long t = 0; t < nt; t++) {
-            const ct_qtile *tile = &q->tiles[t];
-            if (tst != CT_OK || !ct_qtile_is_leaf(tile)) continue;
-            tst = ct_tile_build(ctx, geo, ds, q->order + tile->first, tile->count, "building", &out[t]);
-            if (tst == CT_OK) {
-                char name[64], path[4096];
-                ct_tile_name(tile, name, sizeof name);
-                snprintf(path, sizeof path, "%s/tiles/%s.glb", dir, name);
-                tst = ct_write_file(ctx, path, out[t].glb, out[t].glb_len);
-            }
-            free(out[t].glb);
-            out[t].glb = NULL;
+            if (tst != CT_OK) continue;
+            tst = build_tile(ctx, s, ds, q, (size_t)t, err, sizes, geo, dir, &out[t]);
 #pragma omp atomic
             done++;
             if (ct_context_threads(ctx) == 1 || (done & 15) == 0) ct_progress(ctx, "writing tiles", done, (uint64_t)nt);
@@ -124,6 +237,19 @@ static ct_status write_leaves(ct_context *ctx, const ct_dataset *ds, const ct_qu
         if (tst != CT_OK && st == CT_OK) st = tst;
     }
     return st;
+}
+
+/* Size of each building for the coarse levels: footprint diagonal with the height. */
+static double *building_sizes(const ct_dataset *ds) {
+    double *sz = malloc((ds->nbuildings ? ds->nbuildings : 1) * sizeof *sz);
+    for (size_t i = 0; sz && i < ds->nbuildings; i++) {
+        const ct_building *b = &ds->buildings[i];
+        double bb[4] = {0, 0, 0, 0};
+        ct_footprint_bbox(&b->footprint, bb);
+        double dx = bb[2] - bb[0], dy = bb[3] - bb[1], h = b->top_z - b->base_z;
+        sz[i] = sqrt(dx * dx + dy * dy + (isfinite(h) ? h * h : 0.0));
+    }
+    return sz;
 }
 
 static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
@@ -151,7 +277,10 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
 
     char *tmp = NULL;
     ct_tile_output *out = calloc(q.ntiles, sizeof *out);
-    if (!out) st = ct_error_nomem(ctx, "tile results");
+    double *err = malloc(q.ntiles * sizeof *err);
+    double *sizes = building_sizes(ds);
+    if (!out || !err || !sizes) st = ct_error_nomem(ctx, "tile results");
+    else tile_errors(s, &q, err);
     if (st == CT_OK) st = ct_outdir_begin(ctx, s->path, "tileset.json", &tmp);
     char tiles_dir[4096];
     if (st == CT_OK) {
@@ -161,17 +290,20 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     ct_geo_options geo_opts;
     double probe[2] = {0.5 * (bbox[0] + bbox[2]), 0.5 * (bbox[1] + bbox[3])};
     if (st == CT_OK) st = plan_heights(ctx, s, ds, probe, &geo_opts);
-    if (st == CT_OK) st = write_leaves(ctx, ds, &q, tmp, &geo_opts, out);
-    if (st == CT_OK) st = ct_tileset_write(ctx, tmp, &q, out);
+    if (st == CT_OK) st = write_tiles(ctx, s, ds, &q, err, sizes, tmp, &geo_opts, out);
+    ct_tileset_plan plan = {&q, out, err, s->lod};
+    if (st == CT_OK) st = ct_tileset_write(ctx, tmp, &plan);
     if (st == CT_OK) st = ct_outdir_commit(ctx, s->path, tmp);
     else ct_outdir_abort(tmp);
-    size_t leaves = 0;
-    for (size_t t = 0; t < q.ntiles; t++) leaves += ct_qtile_is_leaf(&q.tiles[t]);
+    size_t with_content = 0;
+    for (size_t t = 0; out && t < q.ntiles; t++) with_content += out[t].has_content;
     if (st == CT_OK)
         ct_log(ctx, CT_LOG_INFO, "writers.3dtiles: %zu buildings in %zu tiles (%zu with content) written to %s",
-               ds->nbuildings, q.ntiles, leaves, s->path);
+               ds->nbuildings, q.ntiles, with_content, s->path);
     free(tmp);
     free(out);
+    free(err);
+    free(sizes);
     ct_quadtree_free(&q);
     return st;
 }

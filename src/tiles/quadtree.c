@@ -42,6 +42,8 @@ static int quadrant(const builder *b, uint32_t i, double mx, double my) {
  * stay ascending within each child. */
 static int split(builder *b, int32_t ti, size_t first, size_t count) {
     ct_qtile t = b->q->tiles[ti];
+    b->q->tiles[ti].first = first;
+    b->q->tiles[ti].count = count;
     if ((count <= b->max_per_leaf && t.level >= b->cell_level) || t.level >= b->max_level) {
         b->q->tiles[ti].first = first;
         b->q->tiles[ti].count = count;

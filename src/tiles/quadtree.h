@@ -13,7 +13,7 @@ typedef struct ct_qtile {
     double bounds[4];       /* square: xmin, ymin, xmax, ymax in the working CRS */
     int32_t parent;         /* -1 for the root */
     int32_t child[4];       /* -1 when absent; order SW, SE, NW, NE */
-    size_t first, count;    /* leaves: the range of `order` holding their buildings */
+    size_t first, count;    /* the range of `order` holding the buildings of the subtree */
 } ct_qtile;
 
 typedef struct ct_quadtree {

@@ -33,12 +33,13 @@ static ct_status local_jacobian(ct_context *ctx, ct_geo_transform *geo, const do
 }
 
 ct_status ct_tile_build(ct_context *ctx, ct_geo_transform *geo, const ct_dataset *ds, const uint32_t *idx,
-                        size_t n, const char *class_name, ct_tile_output *out) {
+                        size_t n, const ct_mesh *meshes, const char *class_name, ct_tile_output *out) {
+#define MESH_OF(k) (meshes ? &meshes[k] : &ds->buildings[idx[k]].mesh)
     memset(out, 0, sizeof *out);
     size_t nv = 0, ni = 0;
     for (size_t k = 0; k < n; k++) {
-        nv += ds->buildings[idx[k]].mesh.nverts;
-        ni += ds->buildings[idx[k]].mesh.nindices;
+        nv += MESH_OF(k)->nverts;
+        ni += MESH_OF(k)->nindices;
     }
     if (nv == 0 || ni == 0) return ct_error(ctx, CT_ERR_INTERNAL, "tile with no geometry");
     if (nv > UINT32_MAX) return ct_error(ctx, CT_ERR_UNSUPPORTED, "tile with more than 2^32 vertices");
@@ -57,7 +58,7 @@ ct_status ct_tile_build(ct_context *ctx, ct_geo_transform *geo, const ct_dataset
         size_t v = 0, i = 0;
         for (size_t k = 0; k < n; k++) {
             const ct_building *b = &ds->buildings[idx[k]];
-            const ct_mesh *m = &b->mesh;
+            const ct_mesh *m = MESH_OF(k);
             memcpy(geod + 3 * v, m->pos, 3 * m->nverts * sizeof(double));
             for (size_t j = 0; j < m->nverts; j++) fid[v + j] = (uint32_t)k;
             for (size_t j = 0; j < m->nindices; j++) tri[i + j] = (uint32_t)(m->idx[j] + v);
@@ -100,7 +101,7 @@ ct_status ct_tile_build(ct_context *ctx, ct_geo_transform *geo, const ct_dataset
     if (st == CT_OK) {
         size_t v = 0;
         for (size_t k = 0; k < n; k++) {
-            const ct_mesh *m = &ds->buildings[idx[k]].mesh;
+            const ct_mesh *m = MESH_OF(k);
             for (size_t j = 0; j < m->nverts; j++, v++) {
                 double e[3], l[3];
                 ct_geodetic_to_ecef(geod[3 * v], geod[3 * v + 1], geod[3 * v + 2], e);
@@ -118,5 +119,7 @@ ct_status ct_tile_build(ct_context *ctx, ct_geo_transform *geo, const ct_dataset
         st = ct_glb_encode(ctx, &mesh, &feats, &out->glb, &out->glb_len);
     }
     free(geod); free(pos); free(nrm); free(fid); free(tri); free(ids); free(rows);
+    out->has_content = st == CT_OK;
     return st;
+#undef MESH_OF
 }

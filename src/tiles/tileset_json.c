@@ -1,5 +1,6 @@
 /* tileset.json (3D Tiles 1.1): regions from the real geometry, geometric errors that
- * fall with depth (leaves 0), ADD refinement (inner tiles carry no content yet). */
+ * fall with depth (leaves 0), and per-content ENU transforms composed down the tree
+ * (a tile's transform is relative to its parent's in 3D Tiles). */
 #include "tiles/tileset_json.h"
 
 #include <jansson.h>
@@ -14,12 +15,20 @@ void ct_tile_name(const ct_qtile *t, char *buf, size_t n) {
     snprintf(buf, n, "%d_%u_%u", t->level, t->x, t->y);
 }
 
-/* Error of a tile shown without its children: half its diagonal (the content the
- * children add is at most that far away). Leaves are exact: 0. */
-static double tile_error(const ct_qtile *t, int is_root) {
-    if (ct_qtile_is_leaf(t) && !is_root) return 0.0;
-    double side = t->bounds[2] - t->bounds[0];
-    return side * M_SQRT2 * 0.5;
+void ct_rigid_inverse_times(const double a[16], const double b[16], double out[16]) {
+    /* inverse(a) = [R^T, -R^T t] */
+    double inv[16] = {0};
+    for (int r = 0; r < 3; r++)
+        for (int c = 0; c < 3; c++) inv[4 * c + r] = a[4 * r + c];
+    for (int r = 0; r < 3; r++)
+        inv[12 + r] = -(inv[r] * a[12] + inv[4 + r] * a[13] + inv[8 + r] * a[14]);
+    inv[15] = 1.0;
+    for (int c = 0; c < 4; c++)
+        for (int r = 0; r < 4; r++) {
+            double s = 0;
+            for (int k = 0; k < 4; k++) s += inv[4 * k + r] * b[4 * c + k];
+            out[4 * c + r] = s;
+        }
 }
 
 static void union_region(double *acc, const double *r, int *first) {
@@ -41,22 +50,24 @@ static json_t *number_array(const double *v, size_t n) {
     return a;
 }
 
-/* Builds the JSON of tile ti; fills region (the union of its subtree). NULL on OOM. */
-static json_t *tile_json(const ct_quadtree *q, const ct_tile_output *leaf_out, int32_t ti, double region[6]) {
-    const ct_qtile *t = &q->tiles[ti];
+/* Builds the JSON of tile ti; fills region (the union over its subtree). `frame` is the
+ * world transform its nearest ancestor with a transform set (NULL: none). */
+static json_t *tile_json(const ct_tileset_plan *p, int32_t ti, const double *frame, double region[6]) {
+    const ct_qtile *t = &p->q->tiles[ti];
+    const ct_tile_output *o = &p->tiles[ti];
     json_t *j = json_object();
     if (!j) return NULL;
-    json_t *children = NULL;
     int first = 1, ok = 1;
-    if (ct_qtile_is_leaf(t)) {
-        memcpy(region, leaf_out[ti].region, sizeof(double) * 6);
-    } else {
+    if (o->has_content) union_region(region, o->region, &first);
+    const double *child_frame = o->has_content ? o->transform : frame;
+    json_t *children = NULL;
+    if (!ct_qtile_is_leaf(t)) {
         children = json_array();
         ok = children != NULL;
         for (int k = 0; k < 4 && ok; k++) {
             if (t->child[k] < 0) continue;
             double cr[6];
-            json_t *c = tile_json(q, leaf_out, t->child[k], cr);
+            json_t *c = tile_json(p, t->child[k], child_frame, cr);
             ok = c && json_array_append_new(children, c) == 0;
             if (ok) union_region(region, cr, &first);
         }
@@ -64,19 +75,21 @@ static json_t *tile_json(const ct_quadtree *q, const ct_tile_output *leaf_out, i
     json_t *bv = json_object();
     ok = ok && bv && json_object_set_new(bv, "region", number_array(region, 6)) == 0;
     ok = ok && json_object_set_new(j, "boundingVolume", bv) == 0;
-    ok = ok && json_object_set_new(j, "geometricError", json_real(tile_error(t, ti == 0))) == 0;
-    if (ti == 0) ok = ok && json_object_set_new(j, "refine", json_string("ADD")) == 0;
-    if (ct_qtile_is_leaf(t)) {
+    ok = ok && json_object_set_new(j, "geometricError", json_real(p->errors[ti])) == 0;
+    if (ti == 0) ok = ok && json_object_set_new(j, "refine", json_string(p->replace ? "REPLACE" : "ADD")) == 0;
+    if (o->has_content) {
         char name[64], uri[96];
         ct_tile_name(t, name, sizeof name);
         snprintf(uri, sizeof uri, "tiles/%s.glb", name);
         json_t *content = json_object();
         ok = ok && content && json_object_set_new(content, "uri", json_string(uri)) == 0;
         ok = ok && json_object_set_new(j, "content", content) == 0;
-        ok = ok && json_object_set_new(j, "transform", number_array(leaf_out[ti].transform, 16)) == 0;
-    } else {
-        ok = ok && json_object_set_new(j, "children", children) == 0;
+        double rel[16];
+        if (frame) ct_rigid_inverse_times(frame, o->transform, rel);
+        else memcpy(rel, o->transform, sizeof rel);
+        ok = ok && json_object_set_new(j, "transform", number_array(rel, 16)) == 0;
     }
+    if (children) ok = ok && json_object_set_new(j, "children", children) == 0;
     if (!ok) {
         json_decref(j);
         return NULL;
@@ -84,9 +97,9 @@ static json_t *tile_json(const ct_quadtree *q, const ct_tile_output *leaf_out, i
     return j;
 }
 
-ct_status ct_tileset_write(ct_context *ctx, const char *dir, const ct_quadtree *q, const ct_tile_output *leaf_out) {
+ct_status ct_tileset_write(ct_context *ctx, const char *dir, const ct_tileset_plan *plan) {
     double region[6];
-    json_t *root = tile_json(q, leaf_out, 0, region);
+    json_t *root = tile_json(plan, 0, NULL, region);
     json_t *ts = json_object();
     json_t *asset = json_object();
     int ok = root && ts && asset;
@@ -96,7 +109,7 @@ ct_status ct_tileset_write(ct_context *ctx, const char *dir, const ct_quadtree *
     ok = ok && json_object_set_new(asset, "generator", json_string(gen)) == 0;
     ok = ok && json_object_set_new(ts, "asset", asset) == 0;
     asset = NULL;
-    ok = ok && json_object_set_new(ts, "geometricError", json_real(2.0 * tile_error(&q->tiles[0], 1))) == 0;
+    ok = ok && json_object_set_new(ts, "geometricError", json_real(2.0 * plan->errors[0])) == 0;
     ok = ok && json_object_set_new(ts, "root", root) == 0;
     root = NULL;
     ct_status st = CT_OK;

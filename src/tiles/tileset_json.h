@@ -6,11 +6,22 @@
 #include "tiles/quadtree.h"
 #include "tiles/tile_content.h"
 
-/* Writes DIR/tileset.json. leaf_out[t] holds region and transform of leaf tile t
- * (entries of inner tiles are ignored); content uris are "tiles/L_X_Y.glb". */
-ct_status ct_tileset_write(ct_context *ctx, const char *dir, const ct_quadtree *q, const ct_tile_output *leaf_out);
+typedef struct ct_tileset_plan {
+    const ct_quadtree *q;
+    const ct_tile_output *tiles; /* per tile: has_content, region, transform */
+    const double *errors;        /* per tile geometric error (leaves 0) */
+    int replace;                 /* refine REPLACE (parents carry coarser content) or ADD */
+} ct_tileset_plan;
+
+/* Writes DIR/tileset.json: content uris "tiles/L_X_Y.glb"; a tile's region is the union
+ * of its content's and its children's; tile transforms are composed so that each
+ * content lands in its own ENU frame. */
+ct_status ct_tileset_write(ct_context *ctx, const char *dir, const ct_tileset_plan *plan);
 
 /* "L_X_Y" of a tile, for its file name. */
 void ct_tile_name(const ct_qtile *t, char *buf, size_t n);
+
+/* out = inverse(a) x b for rigid transforms (column-major 4x4, a = rotation + translation). */
+void ct_rigid_inverse_times(const double a[16], const double b[16], double out[16]);
 
 #endif

@@ -61,9 +61,11 @@ static void read_input(const char *gpkg, id_list *ids, double ll[4]) {
     GDALClose(ds);
 }
 
-/* Collects the "id" strings of every content GLB under tile j. */
-static void collect_ids(const char *dir, json_t *tile, id_list *out, size_t *nglb) {
+/* Collects the "id" strings of the content GLBs under tile: leaves (full detail) into
+ * `out`, parents (coarser HLOD copies of some buildings) into `coarse`. */
+static void collect_ids(const char *dir, json_t *tile, id_list *out, id_list *coarse, size_t *nglb) {
     json_t *content = json_object_get(tile, "content");
+    id_list *dest = json_array_size(json_object_get(tile, "children")) ? coarse : out;
     if (content) {
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", dir, json_string_value(json_object_get(content, "uri")));
@@ -74,7 +76,7 @@ static void collect_ids(const char *dir, json_t *tile, id_list *out, size_t *ngl
             size_t n = 0;
             char **s = ct_glb_strings(&g, "id", &n);
             CT_CHECK_MSG(s != NULL, "%s: no id property", path);
-            for (size_t i = 0; i < n; i++) push(out, s[i]);
+            for (size_t i = 0; i < n; i++) push(dest, s[i]);
             ct_glb_free_strings(s, n);
             ct_glb_release(&g);
             (*nglb)++;
@@ -82,7 +84,7 @@ static void collect_ids(const char *dir, json_t *tile, id_list *out, size_t *ngl
     }
     size_t i;
     json_t *c;
-    json_array_foreach(json_object_get(tile, "children"), i, c) collect_ids(dir, c, out, nglb);
+    json_array_foreach(json_object_get(tile, "children"), i, c) collect_ids(dir, c, out, coarse, nglb);
 }
 
 int main(void) {
@@ -122,7 +124,7 @@ int main(void) {
     CT_CHECK_MSG(bad == 0, "%zu of %zu meshes are not closed 2-manifold solids of the right volume", bad, ds->nbuildings);
 
     /* Every input id exactly once in the output, minus reported skips. */
-    id_list in = {0}, outids = {0};
+    id_list in = {0}, outids = {0}, coarse = {0};
     double ll[4] = {0, 0, 0, 0};
     read_input(gpkg, &in, ll);
     CT_CHECK(in.n == 160);
@@ -132,7 +134,7 @@ int main(void) {
     json_t *ts = json_load_file(tileset, 0, NULL);
     CT_CHECK(ts != NULL);
     size_t nglb = 0;
-    if (ts) collect_ids(outdir, json_object_get(ts, "root"), &outids, &nglb);
+    if (ts) collect_ids(outdir, json_object_get(ts, "root"), &outids, &coarse, &nglb);
     CT_CHECK(nglb > 1);
     CT_CHECK_MSG(outids.n + ct_dataset_skipped_total(ds) == in.n, "%zu written + %llu skipped != %zu read", outids.n,
                  (unsigned long long)ct_dataset_skipped_total(ds), in.n);
@@ -141,6 +143,9 @@ int main(void) {
     for (size_t i = 1; i < outids.n; i++) CT_CHECK_MSG(strcmp(outids.v[i - 1], outids.v[i]) != 0, "id %s twice", outids.v[i]);
     for (size_t i = 0; i < outids.n; i++)
         CT_CHECK_MSG(bsearch(&outids.v[i], in.v, in.n, sizeof *in.v, cmp_str) != NULL, "id %s not in input", outids.v[i]);
+    /* Parent tiles (HLOD) only repeat input buildings. */
+    for (size_t i = 0; i < coarse.n; i++)
+        CT_CHECK_MSG(bsearch(&coarse.v[i], in.v, in.n, sizeof *in.v, cmp_str) != NULL, "coarse id %s not in input", coarse.v[i]);
 
     /* Placement: the root region's edges, in metres, within 1 m of the footprints' extent. */
     json_t *region = json_object_get(json_object_get(json_object_get(ts, "root"), "boundingVolume"), "region");
@@ -167,6 +172,7 @@ int main(void) {
     json_decref(ts);
     free_list(&in);
     free_list(&outids);
+    free_list(&coarse);
     ct_dataset_destroy(ds);
     ct_pipeline_destroy(p);
     ct_context_destroy(ctx);
