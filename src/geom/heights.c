@@ -129,7 +129,7 @@ ct_status ct_heights_compute(const ct_point_store *store, const ct_footprint *fp
     double buffer = prm->buffer;
     ct_status st = collect(store, fp, bb, buffer, prm, s, 1, &nroof, &nground);
     /* Few ground points (a building in a courtyard, a dense block): widen the search. */
-    while (st == CT_OK && nground < prm->min_ground_points && buffer * 2 <= prm->max_buffer) {
+    while (st == CT_OK && nground < prm->min_ground_points && buffer > 0 && buffer * 2 <= prm->max_buffer) {
         buffer *= 2;
         st = collect(store, fp, bb, buffer, prm, s, 0, &nroof, &nground);
     }

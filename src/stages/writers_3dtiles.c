@@ -21,6 +21,7 @@ typedef struct tiles_state {
     int max_level;
     const char *vertical_crs, *geoid;
     int lod;
+    ct_glb_options glb;
     double lod_error_ratio;
     size_t lod_max_buildings;
 } tiles_state;
@@ -32,6 +33,8 @@ static const ct_option_def options[] = {
     {"lod", CT_OPT_BOOL, "true", 0, "parent tiles carry simplified meshes of their largest buildings (HLOD, REPLACE refinement); false: empty parents, ADD"},
     {"lod_error_ratio", CT_OPT_NUMBER, "0.0625", 0, "geometric error of a parent tile as a fraction of its side; sets its simplification bound and the size below which buildings are left out"},
     {"lod_max_buildings", CT_OPT_INTEGER, "2000", 0, "at most this many (the largest) buildings in a parent tile"},
+    {"compression", CT_OPT_STRING, "\"none\"", 0, "\"meshopt\": EXT_meshopt_compression + KHR_mesh_quantization (about 4x smaller geometry); \"none\""},
+    {"position_tolerance", CT_OPT_NUMBER, "0.01", 0, "with compression: largest position error (m)"},
     {"vertical_crs", CT_OPT_STRING, NULL, 0, "CRS of the heights (e.g. \"EPSG:5709\"); default: the LiDAR's; none: heights are ellipsoidal"},
     {"geoid", CT_OPT_STRING, "\"egm96_15.gtx\"", 0, "geoid grid used when PROJ has only a ballpark vertical transformation (\"none\": never)"},
     {NULL, 0, NULL, 0, NULL},
@@ -55,6 +58,16 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
     s->lod_error_ratio = ct_opt_number(opts, "lod_error_ratio");
     long long lmax = ct_opt_integer(opts, "lod_max_buildings");
     s->lod_max_buildings = lmax > 0 ? (size_t)lmax : 1;
+    const char *comp = ct_opt_string(opts, "compression");
+    s->glb.max_position_error = ct_opt_number(opts, "position_tolerance");
+    if (strcmp(comp, "meshopt") == 0) s->glb.compression = CT_GLB_COMPRESSION_MESHOPT;
+    if ((strcmp(comp, "meshopt") != 0 && strcmp(comp, "none") != 0) ||
+        !(s->glb.max_position_error > 0 && s->glb.max_position_error <= 0.01)) {
+        json_decref(s->opts);
+        free(s);
+        return ct_error(ctx, CT_ERR_USAGE, "writers.3dtiles: compression must be \"none\" or \"meshopt\" and "
+                                           "position_tolerance in (0, 0.01] m (got \"%s\", %g)", comp, ct_opt_number(opts, "position_tolerance"));
+    }
     if (!(s->lod_error_ratio > 0 && s->lod_error_ratio <= 1) || lmax < 1) {
         json_decref(s->opts);
         free(s);
@@ -197,7 +210,7 @@ static ct_status build_tile(ct_context *ctx, const tiles_state *s, const ct_data
             if (st == CT_OK) n = kept;
         }
     }
-    if (st == CT_OK && n > 0) st = ct_tile_build(ctx, geo, ds, idx, n, meshes, "building", out);
+    if (st == CT_OK && n > 0) st = ct_tile_build(ctx, geo, ds, idx, n, meshes, "building", &s->glb, out);
     if (st == CT_OK && out->has_content) {
         char name[64], path[4096];
         ct_tile_name(tile, name, sizeof name);
@@ -295,11 +308,19 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     if (st == CT_OK) st = ct_tileset_write(ctx, tmp, &plan);
     if (st == CT_OK) st = ct_outdir_commit(ctx, s->path, tmp);
     else ct_outdir_abort(tmp);
-    size_t with_content = 0;
-    for (size_t t = 0; out && t < q.ntiles; t++) with_content += out[t].has_content;
-    if (st == CT_OK)
+    size_t with_content = 0, geo_raw = 0, geo_bytes = 0, total = 0;
+    for (size_t t = 0; out && t < q.ntiles; t++) {
+        with_content += out[t].has_content;
+        geo_raw += out[t].stats.geometry_raw;
+        geo_bytes += out[t].stats.geometry_bytes;
+        total += out[t].stats.total_bytes;
+    }
+    if (st == CT_OK) {
         ct_log(ctx, CT_LOG_INFO, "writers.3dtiles: %zu buildings in %zu tiles (%zu with content) written to %s",
                ds->nbuildings, q.ntiles, with_content, s->path);
+        ct_log(ctx, CT_LOG_INFO, "writers.3dtiles: %zu bytes of GLB; geometry %zu bytes (%zu uncompressed, ratio %.2f)",
+               total, geo_bytes, geo_raw, geo_bytes ? (double)geo_raw / (double)geo_bytes : 0.0);
+    }
     free(tmp);
     free(out);
     free(err);

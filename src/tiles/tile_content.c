@@ -33,7 +33,8 @@ static ct_status local_jacobian(ct_context *ctx, ct_geo_transform *geo, const do
 }
 
 ct_status ct_tile_build(ct_context *ctx, ct_geo_transform *geo, const ct_dataset *ds, const uint32_t *idx,
-                        size_t n, const ct_mesh *meshes, const char *class_name, ct_tile_output *out) {
+                        size_t n, const ct_mesh *meshes, const char *class_name, const ct_glb_options *glb,
+                        ct_tile_output *out) {
 #define MESH_OF(k) (meshes ? &meshes[k] : &ds->buildings[idx[k]].mesh)
     memset(out, 0, sizeof *out);
     size_t nv = 0, ni = 0;
@@ -116,7 +117,7 @@ ct_status ct_tile_build(ct_context *ctx, ct_geo_transform *geo, const ct_dataset
         }
         ct_glb_mesh_input mesh = {nv, pos, nrm, fid, ni, tri, {0, 0, 0, 0}};
         ct_glb_features feats = {class_name, n, ids, ds->attrs, ds->nattrs, rows};
-        st = ct_glb_encode(ctx, &mesh, &feats, &out->glb, &out->glb_len);
+        st = ct_glb_encode_ex(ctx, &mesh, &feats, glb, &out->glb, &out->glb_len, &out->stats);
     }
     free(geod); free(pos); free(nrm); free(fid); free(tri); free(ids); free(rows);
     out->has_content = st == CT_OK;

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include "citytiler/crs.h"
 #include "citytiler/dataset.h"
+#include "citytiler/glb.h"
 
 typedef struct ct_tile_output {
     int has_content;
@@ -14,12 +15,14 @@ typedef struct ct_tile_output {
     double transform[16]; /* ENU at the tile centre -> ECEF, column-major */
     uint8_t *glb;         /* malloc'd */
     size_t glb_len;
+    ct_glb_stats stats;   /* sizes written, for the run summary and benchmarks */
 } ct_tile_output;
 
 /* Builds the GLB of buildings ds->buildings[idx[0..n-1]]: their own meshes, or
  * meshes[i] for building idx[i] when `meshes` is given (coarser levels). Feature i of
  * the tile is building idx[i]. `geo` must belong to this thread. */
 ct_status ct_tile_build(ct_context *ctx, ct_geo_transform *geo, const ct_dataset *ds, const uint32_t *idx,
-                        size_t n, const ct_mesh *meshes, const char *class_name, ct_tile_output *out);
+                        size_t n, const ct_mesh *meshes, const char *class_name, const ct_glb_options *glb,
+                        ct_tile_output *out);
 
 #endif

@@ -17,34 +17,40 @@ command -v node > /dev/null 2>&1 || need "node not found"
 [ -d "$viewer/node_modules/playwright-core" ] || need "tools/viewer/node_modules/playwright-core missing"
 command -v ogr2ogr > /dev/null 2>&1 || need "ogr2ogr missing (Debian package gdal-bin)"
 
-out="$WORK/tiles"
-"$CLI" run "$SRC/pipelines/sample.json" --set "writers.3dtiles.path=$out" > "$WORK/run.log" 2>&1
-check "sample pipeline exits 0" test $? -eq 0
-check "tileset.json written" test -s "$out/tileset.json"
+# One run per compression setting: the viewer must decode meshopt-compressed tiles too.
+run_variant() {
+  local comp=$1 out="$WORK/tiles-$1" dir="$WORK/$1"
+  mkdir -p "$dir"
+  "$CLI" run "$SRC/pipelines/sample.json" --set "writers.3dtiles.path=$out" \
+    --set "writers.3dtiles.compression=$comp" > "$dir/run.log" 2>&1
+  check "$comp: sample pipeline exits 0" test $? -eq 0
+  check "$comp: tileset.json written" test -s "$out/tileset.json"
 
-# The server on a free port; its first line names the URL.
-node "$viewer/serve.mjs" "$out" > "$WORK/serve.log" 2>&1 &
-server=$!
-trap 'kill "$server" 2> /dev/null; wait "$server" 2> /dev/null' EXIT
-url=""
-for _ in $(seq 1 100); do
-  url=$(grep -o 'http://127\.0\.0\.1:[0-9]*/' "$WORK/serve.log" | head -1)
-  [ -n "$url" ] && break
-  kill -0 "$server" 2> /dev/null || break
-  sleep 0.1
-done
-check "viewer server started ($url)" test -n "$url"
-if [ -z "$url" ]; then
-  cat "$WORK/serve.log"
-  finish
-  exit 1
-fi
-
-start=$(date +%s)
-timeout 150 node "$viewer/browser-test.mjs" --url "$url" --tileset "$out" \
-  --pipeline "$SRC/pipelines/sample.json" --out "$WORK" --timeout 110 > "$WORK/browser.log" 2>&1
-rc=$?
-sed 's/^/  /' "$WORK/browser.log"
-check "browser test passes (exit $rc, $(($(date +%s) - start)) s; log $WORK/browser.log)" test "$rc" -eq 0
-check "screenshot written ($WORK/viewer.png)" test -s "$WORK/viewer.png"
+  # The server on a free port; its first line names the URL.
+  node "$viewer/serve.mjs" "$out" > "$dir/serve.log" 2>&1 &
+  local server=$! url=""
+  for _ in $(seq 1 100); do
+    url=$(grep -o 'http://127\.0\.0\.1:[0-9]*/' "$dir/serve.log" | head -1)
+    [ -n "$url" ] && break
+    kill -0 "$server" 2> /dev/null || break
+    sleep 0.1
+  done
+  check "$comp: viewer server started ($url)" test -n "$url"
+  if [ -n "$url" ]; then
+    local start rc
+    start=$(date +%s)
+    timeout 150 node "$viewer/browser-test.mjs" --url "$url" --tileset "$out" \
+      --pipeline "$SRC/pipelines/sample.json" --out "$dir" --timeout 110 > "$dir/browser.log" 2>&1
+    rc=$?
+    sed 's/^/  /' "$dir/browser.log"
+    check "$comp: browser test passes (exit $rc, $(($(date +%s) - start)) s; log $dir/browser.log)" test "$rc" -eq 0
+    check "$comp: screenshot written ($dir/viewer.png)" test -s "$dir/viewer.png"
+  else
+    cat "$dir/serve.log"
+  fi
+  kill "$server" 2> /dev/null
+  wait "$server" 2> /dev/null
+}
+run_variant none
+run_variant meshopt
 finish

@@ -4,6 +4,10 @@
 // Every function throws an Error with a readable message on malformed input;
 // callers turn that into a validation error.
 
+import { MeshoptDecoder } from 'meshoptimizer/decoder';
+
+await MeshoptDecoder.ready;
+
 import { identity, multiply, nodeMatrix } from './geometry.mjs';
 
 const GLB_MAGIC = 0x46546c67; // "glTF"
@@ -36,6 +40,27 @@ export function parseGlb(bytes) {
   return { json, bin };
 }
 
+/** Decodes an EXT_meshopt_compression bufferView (spec: byteLength = count * byteStride). */
+function meshoptViewBytes(gltf, bin, index, view, mo) {
+  const { count, byteStride, mode } = mo;
+  if (!Number.isInteger(count) || !Number.isInteger(byteStride) || view.byteLength !== count * byteStride) {
+    throw new Error(`bufferView ${index}: EXT_meshopt_compression count ${count} x byteStride ${byteStride} != byteLength ${view.byteLength}`);
+  }
+  const src = bufferBytes(gltf, bin, mo.buffer);
+  const start = mo.byteOffset ?? 0;
+  const end = start + mo.byteLength;
+  if (!(end <= src.byteLength)) {
+    throw new Error(`bufferView ${index}: compressed range [${start}, ${end}) exceeds buffer ${mo.buffer} (${src.byteLength} bytes)`);
+  }
+  const out = new Uint8Array(count * byteStride);
+  try {
+    MeshoptDecoder.decodeGltfBuffer(out, count, byteStride, src.subarray(start, end), mode, mo.filter ?? 'NONE');
+  } catch (e) {
+    throw new Error(`bufferView ${index}: EXT_meshopt_compression ${mode} data does not decode: ${e.message}`);
+  }
+  return out;
+}
+
 /** Bytes of buffer `index`: the GLB BIN chunk or a base64 data: URI. External files are refused. */
 function bufferBytes(gltf, bin, index) {
   const buffer = gltf.buffers?.[index];
@@ -49,10 +74,13 @@ function bufferBytes(gltf, bin, index) {
   return new Uint8Array(Buffer.from(m[1], 'base64'));
 }
 
-/** Bytes of buffer view `index` (a subarray; range-checked). */
+/** Bytes of buffer view `index` (a subarray; range-checked). A view with
+ * EXT_meshopt_compression is decoded from its compressed range (a new array). */
 export function bufferViewBytes(gltf, bin, index) {
   const view = gltf.bufferViews?.[index];
   if (!view) throw new Error(`bufferView ${index} does not exist`);
+  const mo = view.extensions?.EXT_meshopt_compression;
+  if (mo) return meshoptViewBytes(gltf, bin, index, view, mo);
   const buffer = bufferBytes(gltf, bin, view.buffer);
   const start = view.byteOffset ?? 0;
   const end = start + view.byteLength;
