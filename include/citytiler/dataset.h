@@ -60,9 +60,11 @@ typedef struct ct_dataset {
     size_t nchanged;
     struct ct_point_store *points; /* LiDAR binned into cells (readers.lidar), or NULL */
     struct ct_asset_set *assets;   /* city assets and sensors (readers.assets), or NULL */
+    struct ct_raster_set *rasters; /* DTM and/or DSM (readers.raster), or NULL */
 } ct_dataset;
 
 #define CT_DEFAULT_CELL_SIZE 250.0
+#define CT_DATASET_HAS_RASTERS 1
 
 /* Creates an empty dataset (cell_size CT_DEFAULT_CELL_SIZE); NULL when out of memory. */
 ct_dataset *ct_dataset_create(void);

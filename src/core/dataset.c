@@ -1,6 +1,7 @@
 #include "citytiler/dataset.h"
 #include "citytiler/assets.h"
 #include "citytiler/points.h"
+#include "citytiler/raster.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -39,6 +40,7 @@ void ct_dataset_destroy(ct_dataset *ds) {
     free(ds->changed);
     ct_point_store_destroy(ds->points);
     ct_asset_set_destroy(ds->assets);
+    ct_raster_set_destroy(ds->rasters);
     free(ds->crs_wkt);
     free(ds->vertical_wkt);
     free(ds);

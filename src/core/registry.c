@@ -5,6 +5,7 @@
 
 extern const ct_stage_vtable ct_stage_readers_footprints;
 extern const ct_stage_vtable ct_stage_readers_lidar;
+extern const ct_stage_vtable ct_stage_readers_raster;
 extern const ct_stage_vtable ct_stage_filters_heights;
 extern const ct_stage_vtable ct_stage_filters_clean;
 extern const ct_stage_vtable ct_stage_filters_simplify;
@@ -14,6 +15,7 @@ extern const ct_stage_vtable ct_stage_writers_3dtiles;
 static const ct_stage_vtable *const registry[] = {
     &ct_stage_readers_footprints,
     &ct_stage_readers_lidar,
+    &ct_stage_readers_raster,
     &ct_stage_filters_heights,
     &ct_stage_filters_clean,
     &ct_stage_filters_simplify,

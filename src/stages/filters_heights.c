@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "citytiler/heights.h"
+#include "citytiler/raster.h"
 #include "citytiler/stage.h"
 
 typedef struct heights_state {
@@ -13,10 +14,12 @@ typedef struct heights_state {
     ct_heights_params prm;
     const char *height_attribute, *storeys_attribute;
     double storey_height, default_height;
+    const char *source; /* "auto", "lidar" or "raster" */
     int auto_roof_classes; /* building_classes not given: class 6, or all non-ground when there is none */
 } heights_state;
 
 static const ct_option_def options[] = {
+    {"source", CT_OPT_STRING, "\"auto\"", 0, "\"lidar\" (readers.lidar), \"raster\" (readers.raster: DSM roofs, DTM ground) or \"auto\" (LiDAR when there are points, else rasters)"},
     {"roof_percentile", CT_OPT_NUMBER, "90", 0, "percentile of the points inside the footprint taken as roof height"},
     {"ground_percentile", CT_OPT_NUMBER, "10", 0, "percentile of the ground points around the footprint taken as ground"},
     {"buffer", CT_OPT_NUMBER, "3", 0, "ground points within this distance of the footprint count (m)"},
@@ -56,9 +59,12 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
     s->storeys_attribute = ct_opt_string(opts, "storeys_attribute");
     s->storey_height = ct_opt_number(opts, "storey_height");
     s->default_height = ct_opt_number(opts, "default_height");
+    s->source = ct_opt_string(opts, "source");
     s->auto_roof_classes = ct_opt_get(opts, "building_classes") == NULL;
     ct_status st = class_list(ctx, opts, "ground_classes", p->ground_class);
     if (st == CT_OK && !s->auto_roof_classes) st = class_list(ctx, opts, "building_classes", p->roof_class);
+    if (st == CT_OK && strcmp(s->source, "auto") != 0 && strcmp(s->source, "lidar") != 0 && strcmp(s->source, "raster") != 0)
+        st = ct_error(ctx, CT_ERR_USAGE, "filters.heights: source must be \"auto\", \"lidar\" or \"raster\", not \"%s\"", s->source);
     if (st == CT_OK && (!(p->roof_percentile >= 0 && p->roof_percentile <= 100) ||
                         !(p->ground_percentile >= 0 && p->ground_percentile <= 100)))
         st = ct_error(ctx, CT_ERR_USAGE, "filters.heights: percentiles must be between 0 and 100");
@@ -113,8 +119,8 @@ static void set_real(ct_value *v, double x) {
 
 /* Decides heights and flags of one building from the LiDAR result; returns 0 when out of memory. */
 static int apply(const heights_state *s, const ct_dataset *ds, ct_building *b, const ct_heights_result *r,
-                 const int *cols, int hcol, int scol, uint64_t *fallbacks) {
-    const char *source = "lidar", *flag = "";
+                 const int *cols, int hcol, int scol, uint64_t *fallbacks, const char *measured) {
+    const char *source = measured, *flag = "";
     double ground = r->ground_z, roof = r->roof_z;
     if (isnan(ground)) flag = "no_ground_points";
     if (isnan(roof)) flag = "too_few_roof_points";
@@ -166,31 +172,38 @@ static int apply(const heights_state *s, const ct_dataset *ds, ct_building *b, c
 
 /* Heights of buildings idx[0..n-1] (all buildings when idx is NULL), in parallel. */
 static ct_status heights_range(ct_context *ctx, const heights_state *s, ct_dataset *ds, const ct_heights_params *prm,
-                               const size_t *idx, size_t n, const int *cols, int hcol, int scol, uint64_t counts[2]) {
+                               const size_t *idx, size_t n, const int *cols, int hcol, int scol, uint64_t counts[2],
+                               int use_raster) {
     int failed = 0;
     uint64_t no_roof = 0, no_ground = 0;
 #pragma omp parallel num_threads(ct_context_threads(ctx)) reduction(| : failed) reduction(+ : no_roof, no_ground)
     {
         ct_heights_scratch scratch;
         memset(&scratch, 0, sizeof scratch);
+        ct_raster_scratch rscratch; /* this thread's own GDAL handles */
+        memset(&rscratch, 0, sizeof rscratch);
+        if (use_raster && ct_raster_scratch_init(ctx, ds->rasters, &rscratch) != CT_OK) failed |= 4;
 #pragma omp for schedule(dynamic, 32)
         for (long k = 0; k < (long)n; k++) {
             if (failed) continue;
             ct_building *b = &ds->buildings[idx ? idx[k] : (size_t)k];
             ct_heights_result r;
             uint64_t fb[2] = {0, 0};
-            ct_status cst = ct_heights_compute(ds->points, &b->footprint, prm, &scratch, &r);
-            if (cst != CT_OK || !apply(s, ds, b, &r, cols, hcol, scol, fb)) {
-                failed |= cst == CT_ERR_USAGE ? 2 : 1;
+            ct_status cst = use_raster ? ct_raster_heights_compute(ctx, &b->footprint, prm, &rscratch, &r)
+                                       : ct_heights_compute(ds->points, &b->footprint, prm, &scratch, &r);
+            if (cst != CT_OK || !apply(s, ds, b, &r, cols, hcol, scol, fb, use_raster ? "raster" : "lidar")) {
+                failed |= use_raster && cst != CT_OK ? 4 : cst == CT_ERR_USAGE ? 2 : 1;
                 continue;
             }
             no_roof += fb[0];
             no_ground += fb[1];
         }
         ct_heights_scratch_free(&scratch);
+        ct_raster_scratch_free(&rscratch);
     }
     counts[0] += no_roof;
     counts[1] += no_ground;
+    if (failed & 4) return ct_error_code(ctx); /* a raster error: its message names the file */
     if (failed & 2) return ct_error(ctx, CT_ERR_INTERNAL, "filters.heights: a query reached a cell that was not loaded");
     if (failed) return ct_error_nomem(ctx, "heights");
     return CT_OK;
@@ -246,7 +259,7 @@ static ct_status heights_by_cell(ct_context *ctx, const heights_state *s, ct_dat
         double m = prm->max_buffer + 1.0;
         double q[4] = {bb[0] - m, bb[1] - m, bb[2] + m, bb[3] + m};
         if (isfinite(bb[0])) st = ct_point_store_load(ctx, ds->points, q);
-        if (st == CT_OK) st = heights_range(ctx, s, ds, prm, idx, g1 - g0, cols, hcol, scol, counts);
+        if (st == CT_OK) st = heights_range(ctx, s, ds, prm, idx, g1 - g0, cols, hcol, scol, counts, 0);
         ct_progress(ctx, "heights by cell", g1, n);
         groups++;
         g0 = g1;
@@ -289,10 +302,13 @@ static void resolve_missing_ground(ct_dataset *ds) {
 
 static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     heights_state *s = state;
-    if (!ds->points)
-        return ct_error(ctx, CT_ERR_USAGE, "filters.heights: no LiDAR points: put readers.lidar before it");
+    int use_raster = strcmp(s->source, "raster") == 0 || (strcmp(s->source, "auto") == 0 && !ds->points && ds->rasters);
+    if (use_raster && !ds->rasters)
+        return ct_error(ctx, CT_ERR_USAGE, "filters.heights: source \"raster\" but no rasters: put readers.raster before it");
+    if (!use_raster && !ds->points)
+        return ct_error(ctx, CT_ERR_USAGE, "filters.heights: no LiDAR points: put readers.lidar (or readers.raster) before it");
     ct_heights_params prm = s->prm;
-    if (s->auto_roof_classes) {
+    if (!use_raster && s->auto_roof_classes) {
         const uint64_t *cc = ct_point_store_class_counts(ds->points);
         if (cc[6] > 0) {
             prm.roof_class[6] = 1;
@@ -314,8 +330,9 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
         return ct_error(ctx, CT_ERR_USAGE, "filters.heights: storeys_attribute '%s' is not an attribute", s->storeys_attribute);
 
     uint64_t counts[2] = {0, 0};
-    ct_status st = ct_point_store_on_disk(ds->points) ? heights_by_cell(ctx, s, ds, &prm, cols, hcol, scol, counts)
-                                                      : heights_range(ctx, s, ds, &prm, NULL, ds->nbuildings, cols, hcol, scol, counts);
+    ct_status st = !use_raster && ct_point_store_on_disk(ds->points)
+                       ? heights_by_cell(ctx, s, ds, &prm, cols, hcol, scol, counts)
+                       : heights_range(ctx, s, ds, &prm, NULL, ds->nbuildings, cols, hcol, scol, counts, use_raster);
     if (st != CT_OK) return st;
     uint64_t no_roof = counts[0], no_ground = counts[1];
     resolve_missing_ground(ds);

@@ -1,0 +1,124 @@
+/* Per building heights from rasters, the raster twin of heights.c: roof samples are
+ * the DSM cells whose centre is inside the footprint, ground samples the DTM cells
+ * whose centre is inside it or within `buffer` of its boundary; the same percentiles
+ * (ct_sort_floats, ct_percentile_sorted) give the heights. Only the window around the
+ * footprint is read, through the thread's own readers. */
+#include "citytiler/raster.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void ct_raster_scratch_free(ct_raster_scratch *s) {
+    ct_raster_reader_destroy(s->dtm);
+    ct_raster_reader_destroy(s->dsm);
+    ct_raster_cells_free(&s->cells);
+    free(s->roof);
+    free(s->ground);
+    memset(s, 0, sizeof *s);
+}
+
+ct_status ct_raster_scratch_init(ct_context *ctx, const ct_raster_set *set, ct_raster_scratch *s) {
+    memset(s, 0, sizeof *s);
+    ct_status st = CT_OK;
+    if (set && set->dtm) st = ct_raster_reader_create(ctx, set->dtm, &s->dtm);
+    if (st == CT_OK && set && set->dsm) st = ct_raster_reader_create(ctx, set->dsm, &s->dsm);
+    return st;
+}
+
+static int reserve(float **v, size_t *cap, size_t need) {
+    if (need <= *cap) return 1;
+    size_t c = *cap ? *cap : 256;
+    while (c < need) c *= 2;
+    float *nv = realloc(*v, c * sizeof *nv);
+    if (!nv) return 0;
+    *v = nv;
+    *cap = c;
+    return 1;
+}
+
+static int in_footprint(const ct_footprint *fp, double x, double y) {
+    for (uint32_t i = 0; i < fp->nparts; i++)
+        if (ct_polygon_contains(&fp->parts[i], x, y)) return 1;
+    return 0;
+}
+
+static int near_boundary(const ct_footprint *fp, double x, double y, double d2) {
+    for (uint32_t i = 0; i < fp->nparts; i++)
+        if (ct_polygon_boundary_within(&fp->parts[i], x, y, d2)) return 1;
+    return 0;
+}
+
+/* DSM cells inside the footprint into s->roof. */
+static ct_status collect_roof(ct_context *ctx, const ct_footprint *fp, const double bb[4], ct_raster_scratch *s,
+                              size_t *n) {
+    *n = 0;
+    ct_status st = ct_raster_read_cells(ctx, s->dsm, bb, &s->cells);
+    if (st != CT_OK) return st;
+    const ct_raster_cells *c = &s->cells;
+    if (!reserve(&s->roof, &s->roof_cap, c->n ? c->n : 1)) return ct_error_nomem(ctx, "raster roof samples");
+    for (size_t i = 0; i < c->n; i++)
+        if (in_footprint(fp, c->x[i], c->y[i])) s->roof[(*n)++] = c->z[i];
+    return CT_OK;
+}
+
+/* DTM cells inside the footprint or within `buffer` of it into s->ground. */
+static ct_status collect_ground(ct_context *ctx, const ct_footprint *fp, const double bb[4], double buffer,
+                                ct_raster_scratch *s, size_t *n) {
+    *n = 0;
+    double q[4] = {bb[0] - buffer, bb[1] - buffer, bb[2] + buffer, bb[3] + buffer};
+    ct_status st = ct_raster_read_cells(ctx, s->dtm, q, &s->cells);
+    if (st != CT_OK) return st;
+    const ct_raster_cells *c = &s->cells;
+    if (!reserve(&s->ground, &s->ground_cap, c->n ? c->n : 1)) return ct_error_nomem(ctx, "raster ground samples");
+    double b2 = buffer * buffer;
+    for (size_t i = 0; i < c->n; i++) {
+        double x = c->x[i], y = c->y[i];
+        int inside = x >= bb[0] && x <= bb[2] && y >= bb[1] && y <= bb[3] && in_footprint(fp, x, y);
+        if (inside || near_boundary(fp, x, y, b2)) s->ground[(*n)++] = c->z[i];
+    }
+    return CT_OK;
+}
+
+ct_status ct_raster_heights_compute(ct_context *ctx, const ct_footprint *fp, const ct_heights_params *prm,
+                                    ct_raster_scratch *s, ct_heights_result *out) {
+    out->ground_z = out->roof_z = out->roof_p50 = out->roof_p70 = out->roof_max = NAN;
+    out->roof_points = out->ground_points = 0;
+    out->density = 0;
+    out->ground_buffer_used = prm->buffer;
+    double bb[4];
+    if (!ct_footprint_bbox(fp, bb)) return CT_OK;
+    if (s->dsm) {
+        size_t nroof = 0;
+        ct_status st = collect_roof(ctx, fp, bb, s, &nroof);
+        if (st != CT_OK) return st;
+        double area = ct_footprint_area(fp);
+        out->roof_points = (uint32_t)nroof;
+        out->density = area > 0 ? (double)nroof / area : 0.0;
+        if (nroof >= prm->min_roof_points && nroof > 0) {
+            ct_sort_floats(s->roof, nroof);
+            out->roof_z = ct_percentile_sorted(s->roof, nroof, prm->roof_percentile);
+            out->roof_p50 = ct_percentile_sorted(s->roof, nroof, 50.0);
+            out->roof_p70 = ct_percentile_sorted(s->roof, nroof, 70.0);
+            out->roof_max = s->roof[nroof - 1];
+        }
+    }
+    if (s->dtm) {
+        size_t nground = 0;
+        double buffer = prm->buffer;
+        ct_status st = collect_ground(ctx, fp, bb, buffer, s, &nground);
+        /* Few ground cells (a courtyard, a gap in the DTM under a large block): widen the search. */
+        while (st == CT_OK && nground < prm->min_ground_points && buffer > 0 && buffer * 2 <= prm->max_buffer) {
+            buffer *= 2;
+            st = collect_ground(ctx, fp, bb, buffer, s, &nground);
+        }
+        if (st != CT_OK) return st;
+        out->ground_buffer_used = buffer;
+        out->ground_points = (uint32_t)nground;
+        if (nground >= prm->min_ground_points && nground > 0) {
+            ct_sort_floats(s->ground, nground);
+            out->ground_z = ct_percentile_sorted(s->ground, nground, prm->ground_percentile);
+        }
+    }
+    return CT_OK;
+}

@@ -1,0 +1,33 @@
+# Heights from DSM/DTM rasters instead of LiDAR points (readers.raster), end to end:
+# every building gets raster heights (or a flagged fallback) and the tiles validate.
+. "$(dirname "$0")/common.bash"
+need_validators
+cat > "$WORK/raster.json" <<JSON
+{"pipeline": [
+  {"type": "readers.footprints", "path": "$SRC/data-samples/delft/bgt_pand.gpkg", "id_field": "gml_id"},
+  {"type": "readers.raster", "dsm": "$SRC/tests/data/rasters/delft_dsm_1m.tif", "dtm": "$SRC/tests/data/rasters/delft_dtm_1m.tif"},
+  {"type": "filters.heights"},
+  {"type": "filters.extrude"},
+  {"type": "writers.3dtiles", "path": "$WORK/tiles"}]}
+JSON
+"$CLI" run "$WORK/raster.json" > "$WORK/run.log" 2>&1
+check "raster pipeline exits 0" test $? -eq 0
+check "160 buildings written" grep -q "160 buildings written" "$WORK/run.log"
+glb=$(find "$WORK/tiles" -name '*.glb' | head -1)
+check "height_source raster in the metadata" grep -aq "raster" "$glb"
+check "heights placed through the rasters' vertical CRS (geoid applied)" grep -q "geoid" "$WORK/run.log"
+node "$SRC/tools/validate/validate-glb.mjs" "$WORK/tiles" > "$WORK/glb.log" 2>&1
+check "GLBs valid" test $? -eq 0
+node "$SRC/tools/validate/validate-tileset.mjs" "$WORK/tiles" > "$WORK/ts.log" 2>&1
+check "tileset valid" test $? -eq 0
+# source "raster" without a readers.raster stage is a usage error (exit 2).
+cat > "$WORK/bad.json" <<JSON
+{"pipeline": [
+  {"type": "readers.footprints", "path": "$SRC/data-samples/delft/bgt_pand.gpkg"},
+  {"type": "filters.heights", "source": "raster"},
+  {"type": "filters.extrude"},
+  {"type": "writers.3dtiles", "path": "$WORK/bad"}]}
+JSON
+"$CLI" run "$WORK/bad.json" > "$WORK/bad.log" 2>&1
+check "source raster without rasters: exit 2" test $? -eq 2
+finish
