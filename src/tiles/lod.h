@@ -7,7 +7,7 @@
 /* Simplifies a building mesh so that it deviates from the input by at most about
  * abs_error metres (meshoptimizer's edge-collapse simplifier on the welded positions),
  * and returns it flat-shaded in *out (caller frees with ct_mesh_free). *achieved
- * receives meshoptimizer's own estimate of the error (metres). Returns 0 on success,
+ * receives the measured deviation (metres). Returns 0 on success,
  * -1 when out of memory. */
 int ct_lod_simplify_mesh(const ct_mesh *in, double abs_error, ct_mesh *out, double *achieved);
 
