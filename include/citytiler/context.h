@@ -54,4 +54,16 @@ void ct_log(ct_context *ctx, ct_log_level level, const char *fmt, ...) CT_PRINTF
 /* Reports progress (no-op without a progress callback). */
 void ct_progress(ct_context *ctx, const char *what, uint64_t done, uint64_t total);
 
+/* Stage timings of the run, for the run summary. `type` is copied (up to 63 bytes). */
+typedef struct ct_stage_timing {
+    char type[64];
+    double seconds;
+    uint64_t buildings_after;
+} ct_stage_timing;
+void ct_context_record_stage(ct_context *ctx, const char *type, double seconds, uint64_t buildings_after);
+/* The recorded timings (owned by ctx) and their count. */
+const ct_stage_timing *ct_context_stage_timings(const ct_context *ctx, size_t *n);
+/* Seconds since the context was created (monotonic clock). */
+double ct_context_elapsed(const ct_context *ctx);
+
 #endif

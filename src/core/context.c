@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct ct_context {
     pthread_mutex_t lock;
@@ -18,6 +19,9 @@ struct ct_context {
     ct_progress_fn progress_fn;
     void *progress_user;
     int threads;
+    ct_stage_timing *timings;
+    size_t ntimings;
+    struct timespec start;
 };
 
 ct_context *ct_context_create(void) {
@@ -29,12 +33,14 @@ ct_context *ct_context_create(void) {
     }
     ctx->threads = 1;
     ctx->log_max = CT_LOG_INFO;
+    clock_gettime(CLOCK_MONOTONIC, &ctx->start);
     return ctx;
 }
 
 void ct_context_destroy(ct_context *ctx) {
     if (!ctx) return;
     pthread_mutex_destroy(&ctx->lock);
+    free(ctx->timings);
     free(ctx);
 }
 
@@ -93,4 +99,25 @@ void ct_log(ct_context *ctx, ct_log_level level, const char *fmt, ...) {
 
 void ct_progress(ct_context *ctx, const char *what, uint64_t done, uint64_t total) {
     if (ctx->progress_fn) ctx->progress_fn(ctx->progress_user, what, done, total);
+}
+
+void ct_context_record_stage(ct_context *ctx, const char *type, double seconds, uint64_t buildings_after) {
+    ct_stage_timing *t = realloc(ctx->timings, (ctx->ntimings + 1) * sizeof *t);
+    if (!t) return; /* the summary then lacks this line; nothing else depends on it */
+    ctx->timings = t;
+    snprintf(t[ctx->ntimings].type, sizeof t[ctx->ntimings].type, "%s", type);
+    t[ctx->ntimings].seconds = seconds;
+    t[ctx->ntimings].buildings_after = buildings_after;
+    ctx->ntimings++;
+}
+
+const ct_stage_timing *ct_context_stage_timings(const ct_context *ctx, size_t *n) {
+    *n = ctx->ntimings;
+    return ctx->timings;
+}
+
+double ct_context_elapsed(const ct_context *ctx) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - ctx->start.tv_sec) + 1e-9 * (double)(now.tv_nsec - ctx->start.tv_nsec);
 }

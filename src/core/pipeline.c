@@ -181,9 +181,12 @@ ct_status ct_pipeline_run(ct_context *ctx, ct_pipeline *p, ct_dataset **out) {
         double t0 = now_seconds();
         ct_log(ctx, CT_LOG_INFO, "stage %zu: %s", i, p->stages[i].vt->type);
         st = p->stages[i].vt->run(ctx, p->stages[i].state, ds);
-        if (st == CT_OK)
-            ct_log(ctx, CT_LOG_INFO, "stage %zu: %s done in %.2f s (%zu buildings)", i,
-                   p->stages[i].vt->type, now_seconds() - t0, ds->nbuildings);
+        if (st == CT_OK) {
+            double secs = now_seconds() - t0;
+            ct_context_record_stage(ctx, p->stages[i].vt->type, secs, ds->nbuildings);
+            ct_log(ctx, CT_LOG_INFO, "stage %zu: %s done in %.2f s (%zu buildings)", i, p->stages[i].vt->type, secs,
+                   ds->nbuildings);
+        }
     }
     if (st == CT_OK && out) *out = ds;
     else ct_dataset_destroy(ds);

@@ -8,6 +8,7 @@
 
 #include "citytiler/crs.h"
 #include "citytiler/stage.h"
+#include "citytiler/summary.h"
 #include "io/outdir.h"
 #include "tiles/lod.h"
 #include "tiles/quadtree.h"
@@ -265,8 +266,41 @@ static double *building_sizes(const ct_dataset *ds) {
     return sz;
 }
 
+/* run-summary.json next to tileset.json: the run's inputs, outputs, skips and timings. */
+static ct_status write_summary(ct_context *ctx, const tiles_state *s, const ct_dataset *ds, const ct_quadtree *q,
+                               const ct_tile_output *out, const char *dir, double t_start) {
+    size_t with_content = 0, geo_raw = 0, geo_bytes = 0, total = 0;
+    for (size_t t = 0; t < q->ntiles; t++) {
+        with_content += out[t].has_content;
+        geo_raw += out[t].stats.geometry_raw;
+        geo_bytes += out[t].stats.geometry_bytes;
+        total += out[t].stats.total_bytes;
+    }
+    json_t *o = json_object();
+    if (!o) return ct_error_nomem(ctx, "summary");
+    json_object_set_new(o, "path", json_string(s->path));
+    json_object_set_new(o, "tiles", json_integer((json_int_t)q->ntiles));
+    json_object_set_new(o, "tiles_with_content", json_integer((json_int_t)with_content));
+    json_object_set_new(o, "glb_bytes", json_integer((json_int_t)total));
+    json_object_set_new(o, "geometry_bytes", json_integer((json_int_t)geo_bytes));
+    json_object_set_new(o, "geometry_bytes_uncompressed", json_integer((json_int_t)geo_raw));
+    json_object_set_new(o, "compression", json_string(s->glb.compression == CT_GLB_COMPRESSION_MESHOPT ? "meshopt" : "none"));
+    json_object_set_new(o, "lod", json_boolean(s->lod));
+    json_t *summary = NULL;
+    ct_status st = ct_run_summary(ctx, ds, "writers.3dtiles", ct_context_elapsed(ctx) - t_start, o, &summary);
+    json_decref(o);
+    if (st != CT_OK) return st;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/run-summary.json", dir);
+    if (json_dump_file(summary, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0)
+        st = ct_error(ctx, CT_ERR_IO, "%s: cannot write", path);
+    json_decref(summary);
+    return st;
+}
+
 static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     tiles_state *s = state;
+    double t_start = ct_context_elapsed(ctx);
     ct_status st = check_input(ctx, ds);
     if (st != CT_OK) return st;
     double *centroids = malloc(2 * ds->nbuildings * sizeof *centroids);
@@ -306,6 +340,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     if (st == CT_OK) st = write_tiles(ctx, s, ds, &q, err, sizes, tmp, &geo_opts, out);
     ct_tileset_plan plan = {&q, out, err, s->lod};
     if (st == CT_OK) st = ct_tileset_write(ctx, tmp, &plan);
+    if (st == CT_OK) st = write_summary(ctx, s, ds, &q, out, tmp, t_start);
     if (st == CT_OK) st = ct_outdir_commit(ctx, s->path, tmp);
     else ct_outdir_abort(tmp);
     size_t with_content = 0, geo_raw = 0, geo_bytes = 0, total = 0;

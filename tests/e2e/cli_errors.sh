@@ -53,6 +53,16 @@ check "--version prints a version" test $? -eq 0
 "$CLI" stages | grep -q "max_buildings_per_tile"
 check "stages lists options" test $? -eq 0
 
+# --log-format json: every log line is a JSON object with time, level and message.
+"$CLI" run "$SRC/pipelines/sample.json" --log-format json --set "writers.3dtiles.path=$WORK/jsonlog" 2> "$WORK/jsonlog.err" > /dev/null
+check "--log-format json: exit 0" test $? -eq 0
+node -e 'const lines = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n");
+  for (const l of lines) { const j = JSON.parse(l); if (!j.time || !j.level || typeof j.message !== "string") process.exit(1); }
+  process.exit(lines.length > 5 ? 0 : 1)' "$WORK/jsonlog.err"
+check "--log-format json: every line is a JSON log record" test $? -eq 0
+"$CLI" run "$SRC/pipelines/sample.json" --log-format yaml > /dev/null 2>&1
+check "--log-format yaml: exit 2" test $? -eq 2
+
 # An existing non-empty directory that is not a tileset is never replaced.
 mkdir -p "$WORK/precious" && echo keep > "$WORK/precious/notes.txt"
 "$CLI" run "$SRC/pipelines/sample.json" --set "writers.3dtiles.path=$WORK/precious" > "$WORK/precious.log" 2>&1

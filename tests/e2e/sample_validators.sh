@@ -14,6 +14,8 @@ node "$SRC/tools/validate/validate-glb.mjs" "$out" > "$WORK/glb.log" 2>&1
 check "Khronos glTF validator: 0 errors on every GLB ($(tail -1 "$WORK/glb.log"))" test $? -eq 0
 node "$SRC/tools/validate/validate-tileset.mjs" "$out" > "$WORK/tileset.log" 2>&1
 check "tileset.json valid against the 3D Tiles 1.1 schema ($(tail -1 "$WORK/tileset.log"))" test $? -eq 0
+node -e 'const s = require(process.argv[1]); process.exit(s.outputs.buildings === 160 && s.inputs.features === 160 && s.stages.length === 5 && s.peak_rss_bytes > 0 ? 0 : 1)' "$out/run-summary.json"
+check "run-summary.json: 160 features in, 160 buildings out, 5 stages timed, peak memory" test $? -eq 0
 grep -q '"version": "1.1"' "$out/tileset.json"
 check "asset.version 1.1" test $? -eq 0
 # A second run replaces the earlier output in place (no leftovers).

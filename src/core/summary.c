@@ -1,0 +1,71 @@
+/* The run summary: what went in, what came out, what was skipped and why, how long each
+ * stage took and how much memory the run needed — for batch logs and dashboards. */
+#include "citytiler/summary.h"
+
+#include <jansson.h>
+#include <sys/resource.h>
+
+#include "citytiler/assets.h"
+#include "citytiler/points.h"
+#include "citytiler/version.h"
+
+uint64_t ct_peak_rss_bytes(void) {
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
+    return (uint64_t)ru.ru_maxrss * 1024u; /* Linux reports KiB */
+}
+
+static json_t *reasons(const ct_reason_count *r, size_t n) {
+    json_t *o = json_object();
+    for (size_t i = 0; o && i < n; i++) json_object_set_new(o, r[i].reason, json_integer((json_int_t)r[i].count));
+    return o;
+}
+
+ct_status ct_run_summary(ct_context *ctx, const ct_dataset *ds, const char *current_stage, double current_seconds,
+                         json_t *output, json_t **out) {
+    json_t *j = json_object(), *in = json_object(), *res = json_object(), *stages = json_array();
+    if (!j || !in || !res || !stages) {
+        json_decref(j); json_decref(in); json_decref(res); json_decref(stages);
+        return ct_error_nomem(ctx, "run summary");
+    }
+    json_object_set_new(j, "citytiler", json_string(ct_version()));
+    json_object_set_new(j, "threads", json_integer(ct_context_threads(ctx)));
+    json_object_set_new(in, "features", json_integer((json_int_t)ds->input_features));
+    if (ds->points) {
+        json_object_set_new(in, "lidar_points_kept", json_integer((json_int_t)ct_point_store_count(ds->points)));
+        json_object_set_new(in, "lidar_cells", json_integer((json_int_t)ct_point_store_cell_count(ds->points)));
+        json_object_set_new(in, "lidar_points_on_disk", json_boolean(ct_point_store_on_disk(ds->points)));
+    }
+    if (ds->assets) {
+        json_object_set_new(in, "asset_rows", json_integer((json_int_t)ds->assets->input_rows));
+        json_object_set_new(in, "assets_kept", json_integer((json_int_t)ds->assets->n));
+        json_object_set_new(in, "assets_skipped", reasons(ds->assets->skipped, ds->assets->nskipped));
+    }
+    json_object_set_new(j, "inputs", in);
+    json_object_set_new(res, "buildings", json_integer((json_int_t)ds->nbuildings));
+    if (output) json_object_set(res, "tiles", output);
+    json_object_set_new(j, "outputs", res);
+    json_object_set_new(j, "skipped", reasons(ds->skipped, ds->nskipped));
+    json_object_set_new(j, "changed", reasons(ds->changed, ds->nchanged));
+    size_t nt = 0;
+    const ct_stage_timing *t = ct_context_stage_timings(ctx, &nt);
+    for (size_t i = 0; i < nt; i++) {
+        json_t *s = json_object();
+        json_object_set_new(s, "type", json_string(t[i].type));
+        json_object_set_new(s, "seconds", json_real(t[i].seconds));
+        json_object_set_new(s, "buildings_after", json_integer((json_int_t)t[i].buildings_after));
+        json_array_append_new(stages, s);
+    }
+    if (current_stage) {
+        json_t *s = json_object();
+        json_object_set_new(s, "type", json_string(current_stage));
+        json_object_set_new(s, "seconds", json_real(current_seconds));
+        json_object_set_new(s, "buildings_after", json_integer((json_int_t)ds->nbuildings));
+        json_array_append_new(stages, s);
+    }
+    json_object_set_new(j, "stages", stages);
+    json_object_set_new(j, "wall_seconds", json_real(ct_context_elapsed(ctx)));
+    json_object_set_new(j, "peak_rss_bytes", json_integer((json_int_t)ct_peak_rss_bytes()));
+    *out = j;
+    return CT_OK;
+}
