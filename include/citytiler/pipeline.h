@@ -21,6 +21,10 @@ ct_status ct_pipeline_load(ct_context *ctx, const char *path, const char *const 
  * returned to the caller (who destroys it), else it is destroyed. */
 ct_status ct_pipeline_run(ct_context *ctx, ct_pipeline *p, ct_dataset **out);
 
+/* Runs the stages in order on an existing dataset (e.g. to write one dataset several
+ * ways in a benchmark). */
+ct_status ct_pipeline_run_on(ct_context *ctx, ct_pipeline *p, ct_dataset *ds);
+
 size_t ct_pipeline_stage_count(const ct_pipeline *p);
 void ct_pipeline_destroy(ct_pipeline *p);
 

@@ -176,6 +176,13 @@ ct_status ct_pipeline_run(ct_context *ctx, ct_pipeline *p, ct_dataset **out) {
     ct_dataset *ds = ct_dataset_create();
     if (!ds) return ct_error_nomem(ctx, "dataset");
     if (p->cell_size > 0) ds->cell_size = p->cell_size;
+    ct_status st = ct_pipeline_run_on(ctx, p, ds);
+    if (st == CT_OK && out) *out = ds;
+    else ct_dataset_destroy(ds);
+    return st;
+}
+
+ct_status ct_pipeline_run_on(ct_context *ctx, ct_pipeline *p, ct_dataset *ds) {
     ct_status st = CT_OK;
     for (size_t i = 0; i < p->nstages && st == CT_OK; i++) {
         double t0 = now_seconds();
@@ -188,7 +195,5 @@ ct_status ct_pipeline_run(ct_context *ctx, ct_pipeline *p, ct_dataset **out) {
                    ds->nbuildings);
         }
     }
-    if (st == CT_OK && out) *out = ds;
-    else ct_dataset_destroy(ds);
     return st;
 }

@@ -6,7 +6,9 @@
 extern const ct_stage_vtable ct_stage_readers_footprints;
 extern const ct_stage_vtable ct_stage_readers_lidar;
 extern const ct_stage_vtable ct_stage_readers_raster;
+extern const ct_stage_vtable ct_stage_readers_assets;
 extern const ct_stage_vtable ct_stage_filters_heights;
+extern const ct_stage_vtable ct_stage_filters_clamp;
 extern const ct_stage_vtable ct_stage_filters_clean;
 extern const ct_stage_vtable ct_stage_filters_simplify;
 extern const ct_stage_vtable ct_stage_filters_extrude;
@@ -16,7 +18,9 @@ static const ct_stage_vtable *const registry[] = {
     &ct_stage_readers_footprints,
     &ct_stage_readers_lidar,
     &ct_stage_readers_raster,
+    &ct_stage_readers_assets,
     &ct_stage_filters_heights,
+    &ct_stage_filters_clamp,
     &ct_stage_filters_clean,
     &ct_stage_filters_simplify,
     &ct_stage_filters_extrude,

@@ -121,8 +121,8 @@ static long walk(const char *dir, json_t *tile, long *leaf_sum, int depth, long 
     json_t *content = json_object_get(tile, "content");
     long own = 0;
     if (content) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", dir, json_string_value(json_object_get(content, "uri")));
+        char path[8192];
+        snprintf(path, sizeof path, "%.4000s/%.4000s", dir, json_string_value(json_object_get(content, "uri")));
         own = glb_triangles(path);
         CT_CHECK(own > 0);
     }

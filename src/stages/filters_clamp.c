@@ -1,0 +1,450 @@
+/* filters.clamp: base height of every city asset. In order of precedence: an explicit z
+ * (readers.assets z_field); the roof of the building the asset falls in (on_roof, from
+ * filters.heights' top_z); the ground interpolated from the LiDAR ground points around
+ * it (ground.h); plus the asset's height above ground when it has one. Assets with no
+ * ground points near them are flagged (or skipped), never given a silent guess.
+ *
+ * Ground source: the binned LiDAR (dataset->points). A DTM raster would plug in at
+ * ground_of(): gather its cells around the asset into ct_ground_sample and call
+ * ct_ground_interpolate, keeping the rest of this stage unchanged. */
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "citytiler/assets.h"
+#include "citytiler/ground.h"
+#include "citytiler/stage.h"
+
+typedef struct clamp_state {
+    json_t *opts;
+    ct_ground_params prm;
+    double coverage_radius;
+    int skip_no_ground;
+} clamp_state;
+
+static const ct_option_def options[] = {
+    {"ground_classes", CT_OPT_INTEGER_LIST, "[2]", 0, "classes taken as ground (add 9, water, if wanted)"},
+    {"method", CT_OPT_STRING, "\"plane\"", 0, "\"plane\" (least-squares plane of the k nearest ground points) or \"idw\" (inverse distance)"},
+    {"k", CT_OPT_INTEGER, "12", 0, "nearest ground points used"},
+    {"radius", CT_OPT_NUMBER, "1", 0, "first search radius (m); it doubles until k ground points are found"},
+    {"max_radius", CT_OPT_NUMBER, "8", 0, "largest search radius (m); fewer than min_points within it: no ground"},
+    {"min_points", CT_OPT_INTEGER, "3", 0, "ground points needed within max_radius"},
+    {"coverage_radius", CT_OPT_NUMBER, "1", 0, "no LiDAR point of any class this close (m): the asset is outside the LiDAR coverage (clamp_flag outside_lidar); 0: no check"},
+    {"no_ground", CT_OPT_STRING, "\"flag\"", 0, "assets outside the LiDAR or without ground points: \"flag\" (kept, see clamp_flag) or \"skip\""},
+    {NULL, 0, NULL, 0, NULL},
+};
+
+static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
+    ct_ground_params p;
+    ct_ground_params_default(&p);
+    p.ground_class[2] = 0;
+    const json_t *list = ct_opt_get(opts, "ground_classes");
+    for (size_t i = 0; list && i < json_array_size(list); i++) {
+        json_int_t c = json_integer_value(json_array_get(list, i));
+        if (c < 0 || c > 255) return ct_error(ctx, CT_ERR_USAGE, "filters.clamp: ground_classes: %lld is not a class (0-255)", (long long)c);
+        p.ground_class[c] = 1;
+    }
+    const char *method = ct_opt_string(opts, "method");
+    if (strcmp(method, "plane") == 0) p.method = CT_GROUND_PLANE;
+    else if (strcmp(method, "idw") == 0) p.method = CT_GROUND_IDW;
+    else return ct_error(ctx, CT_ERR_USAGE, "filters.clamp: method '%s': expected \"plane\" or \"idw\"", method);
+    long long k = ct_opt_integer(opts, "k"), mp = ct_opt_integer(opts, "min_points");
+    p.radius = ct_opt_number(opts, "radius");
+    p.max_radius = ct_opt_number(opts, "max_radius");
+    if (k < 3 || k > 256) return ct_error(ctx, CT_ERR_USAGE, "filters.clamp: k must be from 3 to 256");
+    if (mp < 1 || mp > k) return ct_error(ctx, CT_ERR_USAGE, "filters.clamp: min_points must be from 1 to k");
+    if (!(p.radius > 0) || !(p.max_radius >= p.radius) || p.max_radius > 1000)
+        return ct_error(ctx, CT_ERR_USAGE, "filters.clamp: need 0 < radius <= max_radius <= 1000");
+    double cov = ct_opt_number(opts, "coverage_radius");
+    if (!(cov >= 0 && cov <= 1000)) return ct_error(ctx, CT_ERR_USAGE, "filters.clamp: coverage_radius must be 0 to 1000 m");
+    p.k = (uint32_t)k;
+    p.min_points = (uint32_t)mp;
+    const char *ng = ct_opt_string(opts, "no_ground");
+    if (strcmp(ng, "flag") != 0 && strcmp(ng, "skip") != 0)
+        return ct_error(ctx, CT_ERR_USAGE, "filters.clamp: no_ground '%s': expected \"flag\" or \"skip\"", ng);
+    clamp_state *s = calloc(1, sizeof *s);
+    if (!s) return ct_error_nomem(ctx, "filters.clamp");
+    s->opts = json_incref((json_t *)opts);
+    s->prm = p;
+    s->coverage_radius = ct_opt_number(opts, "coverage_radius");
+    s->skip_no_ground = strcmp(ng, "skip") == 0;
+    *state = s;
+    return CT_OK;
+}
+
+/* ---- buildings under on_roof assets: a uniform grid of building boxes ---- */
+
+typedef struct bgrid {
+    double x0, y0, cs;
+    long nx, ny;
+    size_t *start; /* nx*ny + 1 */
+    size_t *items; /* building indexes, ascending within a cell */
+} bgrid;
+
+static void bgrid_free(bgrid *g) {
+    free(g->start);
+    free(g->items);
+    memset(g, 0, sizeof *g);
+}
+
+static void cell_range(const bgrid *g, const double b[4], long r[4]) {
+    r[0] = (long)floor((b[0] - g->x0) / g->cs);
+    r[1] = (long)floor((b[1] - g->y0) / g->cs);
+    r[2] = (long)floor((b[2] - g->x0) / g->cs);
+    r[3] = (long)floor((b[3] - g->y0) / g->cs);
+    if (r[0] < 0) r[0] = 0;
+    if (r[1] < 0) r[1] = 0;
+    if (r[2] >= g->nx) r[2] = g->nx - 1;
+    if (r[3] >= g->ny) r[3] = g->ny - 1;
+}
+
+static ct_status bgrid_build(ct_context *ctx, const ct_dataset *ds, bgrid *g) {
+    memset(g, 0, sizeof *g);
+    double bb[4];
+    if (!ct_dataset_bbox(ds, bb)) return CT_OK;
+    double w = bb[2] - bb[0], h = bb[3] - bb[1];
+    double cs = sqrt((w * h) / (double)(ds->nbuildings ? ds->nbuildings : 1));
+    if (!(cs >= 5.0)) cs = 5.0;
+    while ((w / cs + 1) * (h / cs + 1) > 4.0 * (double)ds->nbuildings + 64) cs *= 1.5;
+    g->x0 = bb[0];
+    g->y0 = bb[1];
+    g->cs = cs;
+    g->nx = (long)(w / cs) + 1;
+    g->ny = (long)(h / cs) + 1;
+    size_t ncell = (size_t)g->nx * (size_t)g->ny;
+    g->start = calloc(ncell + 1, sizeof *g->start);
+    if (!g->start) return ct_error_nomem(ctx, "building grid");
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < ds->nbuildings; i++) {
+            double fb[4];
+            long r[4];
+            if (!ct_footprint_bbox(&ds->buildings[i].footprint, fb)) continue;
+            cell_range(g, fb, r);
+            for (long cy = r[1]; cy <= r[3]; cy++)
+                for (long cx = r[0]; cx <= r[2]; cx++) {
+                    size_t c = (size_t)cy * (size_t)g->nx + (size_t)cx;
+                    if (pass == 0) g->start[c + 1]++;
+                    else g->items[g->start[c]++] = i;
+                }
+        }
+        if (pass == 0) {
+            for (size_t c = 0; c < ncell; c++) g->start[c + 1] += g->start[c];
+            g->items = malloc((g->start[ncell] ? g->start[ncell] : 1) * sizeof *g->items);
+            if (!g->items) {
+                bgrid_free(g);
+                return ct_error_nomem(ctx, "building grid");
+            }
+        }
+    }
+    /* the fill pass advanced each start to the next cell's: shift back */
+    memmove(g->start + 1, g->start, ncell * sizeof *g->start);
+    g->start[0] = 0;
+    return CT_OK;
+}
+
+/* First building (dataset order) whose footprint contains (x, y), or -1. */
+static long building_at(const bgrid *g, const ct_dataset *ds, double x, double y) {
+    if (!g->start) return -1;
+    long cx = (long)floor((x - g->x0) / g->cs), cy = (long)floor((y - g->y0) / g->cs);
+    if (cx < 0 || cy < 0 || cx >= g->nx || cy >= g->ny) return -1;
+    size_t c = (size_t)cy * (size_t)g->nx + (size_t)cx;
+    for (size_t k = g->start[c]; k < g->start[c + 1]; k++) {
+        const ct_footprint *fp = &ds->buildings[g->items[k]].footprint;
+        for (uint32_t p = 0; p < fp->nparts; p++)
+            if (ct_polygon_contains(&fp->parts[p], x, y)) return (long)g->items[k];
+    }
+    return -1;
+}
+
+/* ---- ground per asset ---- */
+
+typedef struct ground_out {
+    double z;
+    uint32_t points;
+    int covered;
+} ground_out;
+
+/* The ground of one asset (the extension point for other ground sources). */
+static ct_status ground_of(const ct_dataset *ds, const ct_asset *a, const clamp_state *s, ct_ground_scratch *sc,
+                           ground_out *out) {
+    ct_ground_result r;
+    ct_status st = ct_ground_at(ds->points, a->x, a->y, &s->prm, sc, &r);
+    out->z = st == CT_OK ? r.z : NAN;
+    out->points = st == CT_OK ? r.points : 0;
+    out->covered = 1;
+    if (st == CT_OK && s->coverage_radius > 0) st = ct_points_cover(ds->points, a->x, a->y, s->coverage_radius, sc, &out->covered);
+    return st;
+}
+
+/* Ground of assets idx[0..n-1] (all when idx is NULL), in parallel; each result depends
+ * only on its asset, so any thread count gives the same numbers. */
+static ct_status ground_range(ct_context *ctx, const ct_dataset *ds, const clamp_state *p, const unsigned char *need,
+                              const size_t *idx, size_t n, ground_out *out) {
+    int failed = 0;
+#pragma omp parallel num_threads(ct_context_threads(ctx)) reduction(| : failed)
+    {
+        ct_ground_scratch sc;
+        memset(&sc, 0, sizeof sc);
+#pragma omp for schedule(dynamic, 64)
+        for (long k = 0; k < (long)n; k++) {
+            size_t i = idx ? idx[k] : (size_t)k;
+            if (failed || !need[i]) continue;
+            ct_status st = ground_of(ds, &ds->assets->items[i], p, &sc, &out[i]);
+            if (st != CT_OK) failed |= st == CT_ERR_USAGE ? 2 : 1;
+        }
+        ct_ground_scratch_free(&sc);
+    }
+    if (failed & 2) return ct_error(ctx, CT_ERR_INTERNAL, "filters.clamp: a query reached a cell that was not loaded");
+    if (failed) return ct_error_nomem(ctx, "ground interpolation");
+    return CT_OK;
+}
+
+typedef struct cell_key { int64_t cx, cy; size_t i; } cell_key;
+
+static int cmp_cell_key(const void *a, const void *b) {
+    const cell_key *p = a, *q = b;
+    if (p->cy != q->cy) return p->cy < q->cy ? -1 : 1;
+    if (p->cx != q->cx) return p->cx < q->cx ? -1 : 1;
+    return (p->i > q->i) - (p->i < q->i);
+}
+
+/* Points on disk: assets one processing cell at a time, with only the cells within
+ * max_radius of them loaded. */
+static ct_status ground_by_cell(ct_context *ctx, ct_dataset *ds, const clamp_state *s, const unsigned char *need,
+                                ground_out *out) {
+    const ct_asset_set *set = ds->assets;
+    double cs = ct_point_store_cell_size(ds->points);
+    cell_key *keys = malloc((set->n ? set->n : 1) * sizeof *keys);
+    size_t *idx = malloc((set->n ? set->n : 1) * sizeof *idx);
+    if (!keys || !idx) {
+        free(keys);
+        free(idx);
+        return ct_error_nomem(ctx, "clamp cells");
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < set->n; i++) {
+        if (!need[i]) continue;
+        keys[n].cx = (int64_t)floor(set->items[i].x / cs);
+        keys[n].cy = (int64_t)floor(set->items[i].y / cs);
+        keys[n].i = i;
+        n++;
+    }
+    qsort(keys, n, sizeof *keys, cmp_cell_key);
+    ct_status st = CT_OK;
+    size_t groups = 0;
+    for (size_t g0 = 0; g0 < n && st == CT_OK;) {
+        size_t g1 = g0;
+        while (g1 < n && keys[g1].cx == keys[g0].cx && keys[g1].cy == keys[g0].cy) {
+            idx[g1 - g0] = keys[g1].i;
+            g1++;
+        }
+        double m = (s->prm.max_radius > s->coverage_radius ? s->prm.max_radius : s->coverage_radius) + 1.0;
+        double q[4] = {(double)keys[g0].cx * cs - m, (double)keys[g0].cy * cs - m, (double)(keys[g0].cx + 1) * cs + m,
+                       (double)(keys[g0].cy + 1) * cs + m};
+        st = ct_point_store_load(ctx, ds->points, q);
+        if (st == CT_OK) st = ground_range(ctx, ds, s, need, idx, g1 - g0, out);
+        ct_progress(ctx, "clamping assets by cell", g1, n);
+        groups++;
+        g0 = g1;
+    }
+    double none[4] = {1, 1, 0, 0}; /* an empty box: unload everything */
+    if (st == CT_OK) st = ct_point_store_load(ctx, ds->points, none);
+    ct_log(ctx, CT_LOG_INFO, "filters.clamp: points on disk: %zu assets in %zu cells, one cell at a time", n, groups);
+    free(keys);
+    free(idx);
+    return st;
+}
+
+/* ---- the stage ---- */
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static ct_status set_string(ct_context *ctx, ct_value *v, const char *s) {
+    ct_value_clear(v, CT_ATTR_STRING);
+    return ct_value_set_string(ctx, v, s);
+}
+
+/* Frees the assets with keep[i] == 0 and closes the gaps, keeping order. */
+static void compact_assets(ct_asset_set *set, const unsigned char *keep) {
+    size_t w = 0;
+    for (size_t i = 0; i < set->n; i++) {
+        ct_asset *a = &set->items[i];
+        if (keep[i]) {
+            if (w != i) set->items[w] = *a;
+            w++;
+            continue;
+        }
+        free(a->id);
+        free(a->category);
+        for (size_t k = 0; k < set->nattrs; k++) ct_value_clear(&a->attrs[k], set->attrs[k].type);
+        free(a->attrs);
+    }
+    set->n = w;
+}
+
+enum { SRC_EXPLICIT, SRC_ROOF, SRC_LIDAR, SRC_FALLBACK, SRC_N };
+static const char *const src_names[SRC_N] = {"explicit", "roof", "lidar", "fallback"};
+
+static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
+    clamp_state *s = state;
+    ct_asset_set *set = ds->assets;
+    if (!set || set->n == 0) {
+        ct_log(ctx, CT_LOG_INFO, "filters.clamp: no assets to place");
+        return CT_OK;
+    }
+    size_t n = set->n;
+    int cz, csrc, cflag;
+    ct_status st = ct_asset_set_add_attr(ctx, set, "ground_z", CT_ATTR_REAL, &cz);
+    if (st == CT_OK) st = ct_asset_set_add_attr(ctx, set, "z_source", CT_ATTR_STRING, &csrc);
+    if (st == CT_OK) st = ct_asset_set_add_attr(ctx, set, "clamp_flag", CT_ATTR_STRING, &cflag);
+    if (st != CT_OK) return st;
+
+    unsigned char *need = calloc(n, 1), *keep = malloc(n);
+    long *bld = malloc(n * sizeof *bld);
+    ground_out *g = malloc(n * sizeof *g);
+    bgrid grid;
+    memset(&grid, 0, sizeof grid);
+    if (!need || !keep || !bld || !g) {
+        st = ct_error_nomem(ctx, "filters.clamp");
+        goto done;
+    }
+    memset(keep, 1, n);
+    size_t nneed = 0, nroof = 0;
+    for (size_t i = 0; i < n; i++) {
+        g[i].z = NAN;
+        g[i].points = 0;
+        g[i].covered = 1;
+        bld[i] = -1;
+        need[i] = !(set->items[i].flags & CT_ASSET_Z_GIVEN);
+        nneed += need[i];
+        nroof += need[i] && (set->items[i].flags & CT_ASSET_ON_ROOF);
+    }
+    if (nroof) {
+        st = bgrid_build(ctx, ds, &grid);
+        if (st != CT_OK) goto done;
+        for (size_t i = 0; i < n; i++)
+            if (need[i] && (set->items[i].flags & CT_ASSET_ON_ROOF)) {
+                bld[i] = building_at(&grid, ds, set->items[i].x, set->items[i].y);
+                if (bld[i] >= 0 && isfinite(ds->buildings[bld[i]].top_z)) need[i] = 0; /* on a roof: no ground needed */
+            }
+    }
+    nneed = 0;
+    for (size_t i = 0; i < n; i++) nneed += need[i];
+    if (nneed && !ds->points) {
+        st = ct_error(ctx, CT_ERR_USAGE, "filters.clamp: %zu assets need the ground but there are no LiDAR points: put "
+                      "readers.lidar before it (or give the assets a z with readers.assets z_field)", nneed);
+        goto done;
+    }
+    if (nneed)
+        st = ct_point_store_on_disk(ds->points) ? ground_by_cell(ctx, ds, s, need, g)
+                                                : ground_range(ctx, ds, s, need, NULL, n, g);
+    if (st != CT_OK) goto done;
+
+    /* Fallback ground: the median of the assets that have one, else of the buildings'. */
+    double *tmp = malloc((n + ds->nbuildings + 1) * sizeof *tmp);
+    if (!tmp) {
+        st = ct_error_nomem(ctx, "filters.clamp");
+        goto done;
+    }
+    size_t nt = 0;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(g[i].z)) tmp[nt++] = g[i].z;
+    if (nt == 0)
+        for (size_t i = 0; i < ds->nbuildings; i++)
+            if (isfinite(ds->buildings[i].base_z)) tmp[nt++] = ds->buildings[i].base_z;
+    double fallback = 0.0;
+    if (nt) {
+        qsort(tmp, nt, sizeof *tmp, cmp_double);
+        fallback = tmp[nt / 2];
+    }
+    free(tmp);
+
+    uint64_t counts[SRC_N] = {0, 0, 0, 0}, not_on_building = 0, skipped = 0, flagged = 0;
+    char skip_reason[96];
+    snprintf(skip_reason, sizeof skip_reason, "clamp: no ground points within %g m", s->prm.max_radius);
+    for (size_t i = 0; i < n && st == CT_OK; i++) {
+        ct_asset *a = &set->items[i];
+        double hag = isfinite(a->height_above_ground) ? a->height_above_ground : 0.0;
+        int src;
+        const char *flag = "";
+        if (a->flags & CT_ASSET_Z_GIVEN) {
+            src = SRC_EXPLICIT;
+        } else if (bld[i] >= 0 && isfinite(ds->buildings[bld[i]].top_z)) {
+            src = SRC_ROOF;
+            a->z = ds->buildings[bld[i]].top_z + hag;
+        } else {
+            if (a->flags & CT_ASSET_ON_ROOF) {
+                flag = bld[i] >= 0 ? "roof_height_unknown" : "not_on_a_building";
+                not_on_building++;
+                ct_log(ctx, CT_LOG_WARN, "filters.clamp: asset %s (record %llu): on_roof but %s: placed on the ground",
+                       a->id, (unsigned long long)a->source_record,
+                       bld[i] >= 0 ? "its building has no roof height" : "it is in no footprint");
+            }
+            const char *why = !g[i].covered ? "outside the LiDAR coverage" : !isfinite(g[i].z) ? "no ground points" : NULL;
+            if (why && s->skip_no_ground) {
+                ct_log(ctx, CT_LOG_WARN, "filters.clamp: asset %s (record %llu): skipped: %s", a->id,
+                       (unsigned long long)a->source_record, why);
+                keep[i] = 0;
+                skipped++;
+                st = ct_asset_set_count_skip(ctx, set, !g[i].covered ? "clamp: outside the LiDAR coverage" : skip_reason);
+                continue;
+            }
+            if (isfinite(g[i].z)) {
+                src = SRC_LIDAR;
+                a->z = g[i].z + hag;
+            } else {
+                src = SRC_FALLBACK;
+                a->z = fallback + hag;
+            }
+            if (why) {
+                flag = g[i].covered ? "no_ground_points" : "outside_lidar";
+                flagged++;
+                ct_log(ctx, CT_LOG_WARN, "filters.clamp: asset %s (record %llu): %s (no point within %g m, %u ground "
+                       "points within %g m): %s, flagged %s", a->id, (unsigned long long)a->source_record, why,
+                       s->coverage_radius, g[i].points, s->prm.max_radius,
+                       src == SRC_LIDAR ? "ground extrapolated from the nearest ground points" : "placed on the median ground",
+                       flag);
+            }
+        }
+        counts[src]++;
+        ct_value *v = a->attrs;
+        ct_value_clear(&v[cz], CT_ATTR_REAL);
+        if (isfinite(g[i].z)) {
+            v[cz].is_null = 0;
+            v[cz].v.r = g[i].z;
+        }
+        st = set_string(ctx, &v[csrc], src_names[src]);
+        if (st == CT_OK) st = set_string(ctx, &v[cflag], flag);
+    }
+    if (st == CT_OK && skipped) compact_assets(set, keep);
+    if (st == CT_OK)
+        ct_log(ctx, CT_LOG_INFO, "filters.clamp: %zu assets: %llu on the LiDAR ground, %llu explicit z, %llu on roofs, "
+               "%llu on the median ground; %llu flagged (outside the LiDAR or no ground points), %llu skipped, "
+               "%llu on_roof but not on a building", n, (unsigned long long)counts[SRC_LIDAR],
+               (unsigned long long)counts[SRC_EXPLICIT], (unsigned long long)counts[SRC_ROOF],
+               (unsigned long long)counts[SRC_FALLBACK], (unsigned long long)flagged, (unsigned long long)skipped,
+               (unsigned long long)not_on_building);
+done:
+    bgrid_free(&grid);
+    free(need);
+    free(keep);
+    free(bld);
+    free(g);
+    return st;
+}
+
+static void destroy(void *state) {
+    clamp_state *s = state;
+    json_decref(s->opts);
+    free(s);
+}
+
+const ct_stage_vtable ct_stage_filters_clamp = {
+    "filters.clamp", "base height of city assets: explicit z, roof (on_roof) or the LiDAR ground, interpolated", options,
+    create, run, destroy,
+};

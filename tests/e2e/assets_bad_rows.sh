@@ -1,0 +1,80 @@
+# Bad asset rows through `citytiler run` (tests/data/assets/, see its README.md):
+# each bad row is logged with its row (CSV: line of the file, header = row 1) or feature
+# number and its reason, in source order; the per-file summary line counts them by
+# reason; the good rows load. Run 1 reads the lon/lat CSV alone (default srs EPSG:4326,
+# working CRS chosen by the reader); run 2 reads it after the Amsterdam footprints and
+# LiDAR and clamps it; runs 3 and 4 cover a GeoJSON and a WKT CSV.
+. "$(dirname "$0")/common.bash"
+DATA="$SRC/tests/data/assets"
+AMS="$SRC/data-samples/amsterdam"
+
+# expect_line FILE TEXT: TEXT (fixed string) is a line (or part of one) of FILE.
+has() { grep -qF -- "$2" "$1"; }
+count() { grep -cF -- "$2" "$1"; }
+
+cat > "$WORK/alone.json" <<JSON
+{"pipeline": [{"type": "readers.assets", "path": "$DATA/bad_rows.csv"}]}
+JSON
+"$CLI" run "$WORK/alone.json" --threads 2 > "$WORK/alone.out" 2> "$WORK/alone.err"
+check "run 1 (assets alone) exits 0" test $? -eq 0
+log="$WORK/alone.err"
+check "row 4: missing x" has "$log" "bad_rows.csv: row 4: skipped: missing x (column 'lon' empty)"
+check "row 6: non-numeric y" has "$log" "bad_rows.csv: row 6: skipped: non-numeric y ('abc')"
+check "row 9: lon 500 outside the area of use" has "$log" "bad_rows.csv: row 9: skipped: outside the CRS's area of use (lon 500 "
+check "row 11: duplicate id" has "$log" "bad_rows.csv: row 11: skipped: duplicate id 'a02' (first at row 3)"
+check "exactly 4 rows skipped" test "$(count "$log" ": skipped: ")" -eq 4
+check "the empty line (8) is not reported" test "$(count "$log" "row 8:")" -eq 0
+check "summary: 14 read, 10 kept, 4 skipped by reason" has "$log" \
+  "bad_rows.csv: assets: 14 read, 10 kept, 4 skipped: 1 missing x, 1 non-numeric y, 1 outside the CRS's area of use, 1 duplicate id"
+check "lon/lat default srs is logged" has "$log" "longitude/latitude columns, assuming EPSG:4326"
+check "the reader chose UTM 31N as working CRS" has "$log" "working CRS WGS 84 / UTM zone 31N"
+
+cat > "$WORK/city.json" <<JSON
+{"pipeline": [
+  {"type": "readers.footprints", "path": "$AMS/bag_buildings_epsg28992.geojson"},
+  {"type": "readers.lidar", "path": ["$AMS/ahn_2386_9702_epsg28992.las", "$AMS/ahn_2397_9705_epsg28992.las"]},
+  {"type": "readers.assets", "path": "$DATA/bad_rows.csv", "height_field": "height"},
+  {"type": "filters.heights"},
+  {"type": "filters.clamp"}]}
+JSON
+"$CLI" run "$WORK/city.json" --threads 2 > "$WORK/city.out" 2> "$WORK/city.err"
+check "run 2 (footprints + LiDAR + assets + clamp) exits 0" test $? -eq 0
+log="$WORK/city.err"
+check "run 2: same summary" has "$log" \
+  "bad_rows.csv: assets: 14 read, 10 kept, 4 skipped: 1 missing x, 1 non-numeric y, 1 outside the CRS's area of use, 1 duplicate id"
+check "run 2: every kept asset placed" has "$log" "filters.clamp: 10 assets: "
+check "run 2: no new working CRS (the footprints' RD New)" test "$(count "$log" "working CRS")" -eq 0
+
+cat > "$WORK/geojson.json" <<JSON
+{"pipeline": [{"type": "readers.assets", "path": "$DATA/bad_features.geojson", "id_field": "name"}]}
+JSON
+"$CLI" run "$WORK/geojson.json" > /dev/null 2> "$WORK/geojson.err"
+check "run 3 (GeoJSON) exits 0" test $? -eq 0
+log="$WORK/geojson.err"
+check "feature 2: non-point" has "$log" "bad_features.geojson: feature 2: skipped: non-point geometry"
+check "feature 3: missing geometry" has "$log" "bad_features.geojson: feature 3: skipped: missing geometry"
+check "feature 4: duplicate id" has "$log" "bad_features.geojson: feature 4: skipped: duplicate id 'p1' (first at feature 1)"
+check "feature 6: swapped x/y outside RD New's area" has "$log" "bad_features.geojson: feature 6: skipped: outside the CRS's area of use"
+check "feature 7: missing id" has "$log" "bad_features.geojson: feature 7: skipped: missing id"
+check "GeoJSON summary" has "$log" "bad_features.geojson: assets: 8 read, 3 kept, 5 skipped: "
+
+cat > "$WORK/wkt.json" <<JSON
+{"pipeline": [{"type": "readers.assets", "path": "$DATA/wkt_points.csv", "srs": "EPSG:28992", "id_field": "asset_id", "z_field": "z"}]}
+JSON
+"$CLI" run "$WORK/wkt.json" > /dev/null 2> "$WORK/wkt.err"
+check "run 4 (WKT CSV) exits 0" test $? -eq 0
+log="$WORK/wkt.err"
+check "row 4: invalid WKT" has "$log" "wkt_points.csv: row 4: skipped: invalid WKT"
+check "row 5: non-point" has "$log" "wkt_points.csv: row 5: skipped: non-point geometry"
+check "row 6: missing geometry" has "$log" "wkt_points.csv: row 6: skipped: missing geometry"
+check "row 7: non-numeric z" has "$log" "wkt_points.csv: row 7: skipped: non-numeric z ('high')"
+check "WKT summary" has "$log" "wkt_points.csv: assets: 7 read, 3 kept, 4 skipped: "
+
+# Usage errors name the file and the field; exit code 2.
+cat > "$WORK/badfield.json" <<JSON
+{"pipeline": [{"type": "readers.assets", "path": "$DATA/bad_rows.csv", "z_field": "elevation"}]}
+JSON
+"$CLI" run "$WORK/badfield.json" > /dev/null 2> "$WORK/badfield.err"
+check "unknown z_field: exit 2" test $? -eq 2
+check "unknown z_field: message names file and field" has "$WORK/badfield.err" "bad_rows.csv: z_field 'elevation' is not a field of layer 'bad_rows'"
+finish
