@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "citytiler/assets.h"
 #include "citytiler/context.h"
 #include "citytiler/pipeline.h"
 #include "citytiler/stage.h"
@@ -91,6 +92,21 @@ static void print_summary(ct_context *ctx, const cli_output *out, const ct_datas
         for (size_t i = 0; i < n; i++) {
             snprintf(line, sizeof line, "%s %llu: %s", pass ? "changed" : "skipped", (unsigned long long)r[i].count,
                      r[i].reason);
+            if (out->json) ct_log(ctx, CT_LOG_INFO, "%s", line);
+            else fprintf(stderr, "citytiler:   %s\n", line);
+        }
+    }
+    if (ds->assets) {
+        const ct_asset_set *a = ds->assets;
+        uint64_t skipped = 0;
+        for (size_t i = 0; i < a->nskipped; i++) skipped += a->skipped[i].count;
+        snprintf(line, sizeof line, "assets: %llu read, %zu kept, %llu skipped", (unsigned long long)a->input_rows, a->n,
+                 (unsigned long long)skipped);
+        if (out->json) ct_log(ctx, CT_LOG_INFO, "%s", line);
+        else fprintf(stderr, "citytiler:   %s\n", line);
+        for (size_t i = 0; i < a->nskipped; i++) {
+            snprintf(line, sizeof line, "assets skipped %llu: %s", (unsigned long long)a->skipped[i].count,
+                     a->skipped[i].reason);
             if (out->json) ct_log(ctx, CT_LOG_INFO, "%s", line);
             else fprintf(stderr, "citytiler:   %s\n", line);
         }
