@@ -31,6 +31,12 @@ typedef struct ct_glb_mesh_input {
     const uint32_t *idx;          /* triangles (counter-clockwise seen from outside), < nverts */
     float base_color[4];          /* linear RGBA in [0,1]; all zero = light grey (0.8,0.8,0.8,1).
                                    * Alpha < 1 gives alphaMode BLEND. */
+    const double *root_matrix;    /* NULL, or a column-major 4x4 rigid transform (rotation +
+                                   * translation) mapping the z-up local frame to its parent's
+                                   * z-up frame (e.g. ENU -> ECEF, for implicit tiles, which
+                                   * have no tile transform). Node 0 then carries
+                                   * Z_UP_TO_Y_UP x root_matrix (doubles) instead of the plain
+                                   * y-up -> z-up matrix. NULL gives the output described above. */
 } ct_glb_mesh_input;
 
 /* The property table: one row per feature. Feature f is the one whose vertices

@@ -743,6 +743,9 @@ ct_status ct_glb_encode_ex(ct_context *ctx, const ct_glb_mesh_input *mesh,
         return ct_error(ctx, CT_ERR_USAGE, "glb: positions and indices are required");
     if (ni % 3 != 0)
         return ct_error(ctx, CT_ERR_USAGE, "glb: %zu indices is not a multiple of 3", ni);
+    for (int k = 0; mesh->root_matrix && k < 16; k++)
+        if (!isfinite(mesh->root_matrix[k]))
+            return ct_error(ctx, CT_ERR_USAGE, "glb: root_matrix has a non-finite element");
 
     const ct_glb_features *F = features && features->nfeatures > 0 ? features : NULL;
     if (F) {
@@ -912,6 +915,17 @@ ct_status ct_glb_encode_ex(ct_context *ctx, const ct_glb_mesh_input *mesh,
 
         static const int yup_to_zup[16] = {1, 0, 0, 0, 0, 0, -1, 0, 0, 1, 0, 0, 0, 0, 0, 1};
         json_t *nodes = json_array(), *node = json_object(), *matrix = json_array();
+        double placed[16];
+        if (mesh->root_matrix) {
+            /* yup_to_zup x root_matrix: rows of the product are rows 0, 2, -1 of root_matrix */
+            const double *r = mesh->root_matrix;
+            for (int c = 0; c < 4; c++) {
+                placed[4 * c] = r[4 * c];
+                placed[4 * c + 1] = r[4 * c + 2];
+                placed[4 * c + 2] = -r[4 * c + 1];
+                placed[4 * c + 3] = r[4 * c + 3];
+            }
+        }
         if (quantized) {
             /* node 1 maps the UNSIGNED_SHORT grid back to metres in the local frame */
             json_t *children = json_array(), *qnode = json_object();
@@ -925,13 +939,15 @@ ct_status ct_glb_encode_ex(ct_context *ctx, const ct_glb_mesh_input *mesh,
             }
             jset(&fail, qnode, "translation", tr);
             jset(&fail, qnode, "scale", sc);
-            for (int k = 0; k < 16; k++) japp(&fail, matrix, jint(yup_to_zup[k]));
+            for (int k = 0; k < 16; k++)
+                japp(&fail, matrix, mesh->root_matrix ? json_real(placed[k] + 0.0) : jint(yup_to_zup[k]));
             jset(&fail, node, "matrix", matrix);
             japp(&fail, nodes, node);
             japp(&fail, nodes, qnode);
         } else {
             jset(&fail, node, "mesh", jint(0));
-            for (int k = 0; k < 16; k++) japp(&fail, matrix, jint(yup_to_zup[k]));
+            for (int k = 0; k < 16; k++)
+                japp(&fail, matrix, mesh->root_matrix ? json_real(placed[k] + 0.0) : jint(yup_to_zup[k]));
             jset(&fail, node, "matrix", matrix);
             japp(&fail, nodes, node);
         }

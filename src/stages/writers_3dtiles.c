@@ -14,6 +14,7 @@
 #include "tiles/quadtree.h"
 #include "tiles/tile_content.h"
 #include "tiles/tileset_json.h"
+#include "tiles/implicit.h"
 
 typedef struct tiles_state {
     json_t *opts;
@@ -25,6 +26,7 @@ typedef struct tiles_state {
     ct_glb_options glb;
     double lod_error_ratio;
     size_t lod_max_buildings;
+    int implicit, subtree_levels; /* tiling "implicit": implicitTiling + .subtree files */
 } tiles_state;
 
 static const ct_option_def options[] = {
@@ -38,6 +40,8 @@ static const ct_option_def options[] = {
     {"position_tolerance", CT_OPT_NUMBER, "0.01", 0, "with compression: largest position error (m)"},
     {"vertical_crs", CT_OPT_STRING, NULL, 0, "CRS of the heights (e.g. \"EPSG:5709\"); default: the LiDAR's; none: heights are ellipsoidal"},
     {"geoid", CT_OPT_STRING, "\"egm96_15.gtx\"", 0, "geoid grid used when PROJ has only a ballpark vertical transformation (\"none\": never)"},
+    {"tiling", CT_OPT_STRING, "\"explicit\"", 0, "\"explicit\": every tile in tileset.json; \"implicit\": a QUADTREE implicitTiling over the lon/lat region with .subtree files (tile metadata gives tight volumes and errors)"},
+    {"subtree_levels", CT_OPT_INTEGER, "5", 0, "tiling implicit: levels per .subtree file (1 to 10)"},
     {NULL, 0, NULL, 0, NULL},
 };
 
@@ -75,6 +79,17 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
         return ct_error(ctx, CT_ERR_USAGE, "writers.3dtiles: lod_error_ratio must be in (0, 1] and lod_max_buildings >= 1");
     }
     s->geoid = ct_opt_string(opts, "geoid");
+    const char *tiling = ct_opt_string(opts, "tiling");
+    long long sl = ct_opt_integer(opts, "subtree_levels");
+    s->implicit = strcmp(tiling, "implicit") == 0;
+    s->subtree_levels = (int)sl;
+    if ((!s->implicit && strcmp(tiling, "explicit") != 0) || sl < 1 || sl > CT_IMPLICIT_MAX_SUBTREE_LEVELS) {
+        json_decref(s->opts);
+        free(s);
+        return ct_error(ctx, CT_ERR_USAGE, "writers.3dtiles: tiling must be \"explicit\" or \"implicit\" and "
+                                           "subtree_levels between 1 and %d (got \"%s\", %lld)",
+                        CT_IMPLICIT_MAX_SUBTREE_LEVELS, tiling, sl);
+    }
     *state = s;
     return CT_OK;
 }
@@ -211,7 +226,8 @@ static ct_status build_tile(ct_context *ctx, const tiles_state *s, const ct_data
             if (st == CT_OK) n = kept;
         }
     }
-    if (st == CT_OK && n > 0) st = ct_tile_build(ctx, geo, ds, idx, n, meshes, "building", &s->glb, out);
+    if (st == CT_OK && n > 0) st = ct_tile_build_ex(ctx, geo, ds, idx, n, meshes, "building", &s->glb,
+                                                  s->implicit ? CT_TILE_EMBED_TRANSFORM : 0, out);
     if (st == CT_OK && out->has_content) {
         char name[64], path[4096];
         ct_tile_name(tile, name, sizeof name);
@@ -318,7 +334,9 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     int cell_level = 0;
     ct_quadtree_root_for(bbox, ds->cell_size, root, &cell_level);
     ct_quadtree q;
-    st = ct_quadtree_build(ctx, centroids, ds->nbuildings, root, cell_level, s->max_per_tile, s->max_level, &q);
+    ct_implicit_grid grid;
+    if (s->implicit) st = ct_implicit_quadtree(ctx, ds, centroids, s->max_per_tile, s->max_level, &grid, &q);
+    else st = ct_quadtree_build(ctx, centroids, ds->nbuildings, root, cell_level, s->max_per_tile, s->max_level, &q);
     free(centroids);
     if (st != CT_OK) return st;
 
@@ -339,7 +357,8 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     if (st == CT_OK) st = plan_heights(ctx, s, ds, probe, &geo_opts);
     if (st == CT_OK) st = write_tiles(ctx, s, ds, &q, err, sizes, tmp, &geo_opts, out);
     ct_tileset_plan plan = {&q, out, err, s->lod};
-    if (st == CT_OK) st = ct_tileset_write(ctx, tmp, &plan);
+    ct_implicit_plan iplan = {&q, out, err, s->lod, &grid, s->subtree_levels};
+    if (st == CT_OK) st = s->implicit ? ct_implicit_write(ctx, tmp, &iplan) : ct_tileset_write(ctx, tmp, &plan);
     if (st == CT_OK) st = write_summary(ctx, s, ds, &q, out, tmp, t_start);
     if (st == CT_OK) st = ct_outdir_commit(ctx, s->path, tmp);
     else ct_outdir_abort(tmp);

@@ -32,9 +32,57 @@ static ct_status local_jacobian(ct_context *ctx, ct_geo_transform *geo, const do
     return CT_OK;
 }
 
+typedef struct pos_key { double x, y, z; uint32_t i; } pos_key;
+
+static int cmp_pos_key(const void *pa, const void *pb) {
+    const pos_key *a = pa, *b = pb;
+    if (a->x != b->x) return a->x < b->x ? -1 : 1;
+    if (a->y != b->y) return a->y < b->y ? -1 : 1;
+    if (a->z != b->z) return a->z < b->z ? -1 : 1;
+    return (a->i > b->i) - (a->i < b->i);
+}
+
+/* In place: working CRS -> geodetic for nv points (x, y, z interleaved). Flat-shaded
+ * meshes repeat each position 3-6 times, and the PROJ transformation is the writer's
+ * hot spot, so each distinct position is transformed once and copied back. */
+static ct_status geodetic_unique(ct_context *ctx, ct_geo_transform *geo, double *g, size_t nv) {
+    pos_key *keys = malloc(nv * sizeof *keys);
+    double *u = malloc(3 * nv * sizeof *u);
+    uint32_t *slot = malloc(nv * sizeof *slot);
+    if (!keys || !u || !slot) {
+        free(keys); free(u); free(slot);
+        return ct_error_nomem(ctx, "tile positions");
+    }
+    for (size_t i = 0; i < nv; i++) keys[i] = (pos_key){g[3 * i], g[3 * i + 1], g[3 * i + 2], (uint32_t)i};
+    qsort(keys, nv, sizeof *keys, cmp_pos_key);
+    size_t nu = 0;
+    for (size_t k = 0; k < nv; k++) {
+        const pos_key *p = &keys[k];
+        if (nu == 0 || u[3 * (nu - 1)] != p->x || u[3 * (nu - 1) + 1] != p->y || u[3 * (nu - 1) + 2] != p->z) {
+            u[3 * nu] = p->x;
+            u[3 * nu + 1] = p->y;
+            u[3 * nu + 2] = p->z;
+            nu++;
+        }
+        slot[p->i] = (uint32_t)(nu - 1);
+    }
+    ct_status st = ct_geo_to_geodetic(ctx, geo, u, u + 1, u + 2, 3, nu);
+    for (size_t i = 0; st == CT_OK && i < nv; i++) memcpy(g + 3 * i, u + 3 * (size_t)slot[i], 3 * sizeof *g);
+    free(keys);
+    free(u);
+    free(slot);
+    return st;
+}
+
 ct_status ct_tile_build(ct_context *ctx, ct_geo_transform *geo, const ct_dataset *ds, const uint32_t *idx,
                         size_t n, const ct_mesh *meshes, const char *class_name, const ct_glb_options *glb,
                         ct_tile_output *out) {
+    return ct_tile_build_ex(ctx, geo, ds, idx, n, meshes, class_name, glb, 0, out);
+}
+
+ct_status ct_tile_build_ex(ct_context *ctx, ct_geo_transform *geo, const ct_dataset *ds, const uint32_t *idx,
+                           size_t n, const ct_mesh *meshes, const char *class_name, const ct_glb_options *glb,
+                           unsigned flags, ct_tile_output *out) {
 #define MESH_OF(k) (meshes ? &meshes[k] : &ds->buildings[idx[k]].mesh)
     memset(out, 0, sizeof *out);
     size_t nv = 0, ni = 0;
@@ -77,7 +125,7 @@ ct_status ct_tile_build(ct_context *ctx, ct_geo_transform *geo, const ct_dataset
         cx = 0.5 * (bb[0] + bb[3]);
         cy = 0.5 * (bb[1] + bb[4]);
         cz = bb[2];
-        st = ct_geo_to_geodetic(ctx, geo, geod, geod + 1, geod + 2, 3, nv);
+        st = geodetic_unique(ctx, geo, geod, nv);
     }
     if (st == CT_OK) {
         double *r = out->region;
@@ -115,7 +163,8 @@ ct_status ct_tile_build(ct_context *ctx, ct_geo_transform *geo, const ct_dataset
                 for (int c = 0; c < 3; c++) nrm[3 * v + c] = (float)(t[c] / len);
             }
         }
-        ct_glb_mesh_input mesh = {nv, pos, nrm, fid, ni, tri, {0, 0, 0, 0}};
+        ct_glb_mesh_input mesh = {nv, pos, nrm, fid, ni, tri, {0, 0, 0, 0},
+                                  (flags & CT_TILE_EMBED_TRANSFORM) ? out->transform : NULL};
         ct_glb_features feats = {class_name, n, ids, ds->attrs, ds->nattrs, rows};
         st = ct_glb_encode_ex(ctx, &mesh, &feats, glb, &out->glb, &out->glb_len, &out->stats);
     }

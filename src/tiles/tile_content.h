@@ -25,4 +25,16 @@ ct_status ct_tile_build(ct_context *ctx, ct_geo_transform *geo, const ct_dataset
                         size_t n, const ct_mesh *meshes, const char *class_name, const ct_glb_options *glb,
                         ct_tile_output *out);
 
+/* Flags of ct_tile_build_ex. */
+enum {
+    /* The GLB places itself: its root node carries out->transform (ENU -> ECEF), so the
+     * tile needs no `transform` (implicit tiles cannot have one). */
+    CT_TILE_EMBED_TRANSFORM = 1
+};
+
+/* ct_tile_build with flags (0 = ct_tile_build, byte for byte). */
+ct_status ct_tile_build_ex(ct_context *ctx, ct_geo_transform *geo, const ct_dataset *ds, const uint32_t *idx,
+                           size_t n, const ct_mesh *meshes, const char *class_name, const ct_glb_options *glb,
+                           unsigned flags, ct_tile_output *out);
+
 #endif

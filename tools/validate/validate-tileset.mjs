@@ -20,6 +20,7 @@ import {
   identity, multiply, transformPoint, trsMatrix, Y_UP_TO_Z_UP, ecefToGeodetic,
   pointInRegion, regionInRegion, boxExcess, sphereExcess, boxCorners,
 } from './lib/geometry.mjs';
+import { expandImplicit } from './lib/implicit.mjs';
 
 const SCRIPT_DIR = path.dirname(fileURLToPath(import.meta.url));
 export const DEFAULT_SCHEMA_DIR = path.resolve(SCRIPT_DIR, '../../../shared/schema/3d-tiles');
@@ -254,12 +255,14 @@ class TilesetWalker {
     this.implicitRoots = [];
   }
 
-  walkTile(tile, ptr, parent, parentTransform) {
+  // sameTile: `tile` is the level-0 tile of the implicit root `parent` (same tile, its
+  // error may equal the parent's).
+  walkTile(tile, ptr, parent, parentTransform, sameTile = false) {
     if (!tile || typeof tile !== 'object') return;
     const r = this.report;
     const ge = tile.geometricError;
     if (typeof ge !== 'number') r.error(`${ptr}/geometricError`, 'tile has no numeric geometricError');
-    else if (parent && typeof parent.geometricError === 'number' && !(ge < parent.geometricError)) {
+    else if (parent && typeof parent.geometricError === 'number' && !(sameTile ? ge <= parent.geometricError : ge < parent.geometricError)) {
       r.error(`${ptr}/geometricError`, `child geometricError ${ge} is not less than parent's ${parent.geometricError}`);
     }
     // The schema accepts any string for extensibility; 3D Tiles 1.1 defines only these two.
@@ -274,12 +277,12 @@ class TilesetWalker {
     }
     const transform = Array.isArray(tile.transform) && tile.transform.length === 16 ? multiply(parentTransform, tile.transform) : parentTransform;
 
-    if (tile.implicitTiling) this.checkImplicitRoot(tile, ptr);
     const contents = tile.content ? [[tile.content, `${ptr}/content`]] : [];
     (tile.contents ?? []).forEach((c, i) => contents.push([c, `${ptr}/contents/${i}`]));
     for (const [content, cptr] of contents) this.checkContent(content, cptr, tile, ptr, transform);
 
-    (tile.children ?? []).forEach((child, i) => this.walkTile(child, `${ptr}/children/${i}`, tile, transform));
+    (tile.children ?? []).forEach((child, i) => this.walkTile(child, child.__ptr ?? `${ptr}/children/${i}`, tile, transform));
+    if (tile.implicitTiling) this.checkImplicitRoot(tile, ptr, transform);
   }
 
   checkContent(content, cptr, tile, tptr, transform) {
@@ -309,15 +312,25 @@ class TilesetWalker {
     }
   }
 
-  checkImplicitRoot(tile, ptr) {
+  /** Expands the implicit tree (availability, template URIs, tile metadata) and walks it
+   * like explicit tiles; the .subtree files themselves are checked in validateSubtreesOf. */
+  checkImplicitRoot(tile, ptr, transform) {
     const it = tile.implicitTiling;
     this.implicitRoots.push(it);
     const tmpl = it.subtrees?.uri;
-    this.report.note(`${ptr}/implicitTiling`, 'implicit tiling: template content URIs are not resolved; .subtree files are checked separately');
-    if (typeof tmpl !== 'string') return;
+    if (typeof tmpl !== 'string' || isUriWithScheme(tmpl)) {
+      this.report.note(`${ptr}/implicitTiling`, 'implicit tiling: non-local subtrees not expanded');
+      return;
+    }
     const rootUri = tmpl.replace(/\{(level|x|y|z)\}/g, '0');
     const file = localPath(this.dir, rootUri);
-    if (file && !fs.existsSync(file)) this.report.error(`${ptr}/implicitTiling/subtrees/uri`, `root subtree not found: ${rootUri}`);
+    if (file && !fs.existsSync(file)) {
+      this.report.error(`${ptr}/implicitTiling/subtrees/uri`, `root subtree not found: ${rootUri}`);
+      return;
+    }
+    const { tile: top, stats } = expandImplicit(tile, this.json ?? {}, this.dir, this.report, ptr);
+    this.report.note(`${ptr}/implicitTiling`, `implicit tiling expanded: ${stats.tiles} tiles, ${stats.contents} contents, ${stats.subtrees} subtrees`);
+    if (top) this.walkTile(top, top.__ptr, tile, transform, true);
   }
 }
 
@@ -351,6 +364,7 @@ export function validateTilesetFile(file, ctx, inheritedTransform = identity()) 
     return;
   }
   const walker = new TilesetWalker(ctx, file, report);
+  walker.json = json;
   try {
     checkTilesetJson(json, walker, inheritedTransform);
   } catch (e) {
