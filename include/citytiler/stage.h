@@ -18,7 +18,8 @@ typedef enum ct_option_type {
     CT_OPT_BBOX,        /* [xmin, ymin, xmax, ymax] */
     CT_OPT_STRINGS_OR_ALL, /* "all" or an array of strings */
     CT_OPT_PATHS,       /* a path or an array of paths (files, directories, globs); resolved */
-    CT_OPT_INTEGER_LIST /* array of integers */
+    CT_OPT_INTEGER_LIST, /* array of integers */
+    CT_OPT_OBJECT       /* a JSON object; members' "model" paths resolve like CT_OPT_PATH */
 } ct_option_type;
 
 typedef struct ct_option_def {

@@ -17,6 +17,7 @@ const char *ct_option_type_name(ct_option_type t) {
     case CT_OPT_STRINGS_OR_ALL: return "\"all\" or list of strings";
     case CT_OPT_PATHS: return "path or list of paths";
     case CT_OPT_INTEGER_LIST: return "list of integers";
+    case CT_OPT_OBJECT: return "object";
     }
     return "?";
 }
@@ -62,6 +63,7 @@ static int type_ok(ct_option_type t, const json_t *v) {
         json_array_foreach(v, i, e) if (!json_is_integer(e)) return 0;
         return 1;
     }
+    case CT_OPT_OBJECT: return json_is_object(v);
     case CT_OPT_STRINGS_OR_ALL:
         return is_string_list(v) || (json_is_string(v) && strcmp(json_string_value(v), "all") == 0);
     case CT_OPT_BBOX: {
@@ -126,6 +128,19 @@ ct_status ct_options_check(ct_context *ctx, const ct_stage_vtable *vt, json_t *o
             int rc = json_object_set_new(opts, d->name, json_string(abs));
             free(abs);
             if (rc != 0) return ct_error_nomem(ctx, "path option");
+        } else if (d->type == CT_OPT_OBJECT && json_is_object(v)) {
+            /* {"name": {"model": "relative/path.glb", ...}, ...}: resolve the models. */
+            const char *k;
+            json_t *member;
+            json_object_foreach(v, k, member) {
+                const char *model = json_string_value(json_object_get(member, "model"));
+                if (!model) continue;
+                char *abs = ct_resolve_path(o->base_dir, model);
+                if (!abs) return ct_error_nomem(ctx, "path");
+                int rc = json_object_set_new(member, "model", json_string(abs));
+                free(abs);
+                if (rc != 0) return ct_error_nomem(ctx, "path option");
+            }
         } else if (d->type == CT_OPT_PATHS && json_is_array(v)) {
             for (size_t i = 0; i < json_array_size(v); i++) {
                 char *abs = ct_resolve_path(o->base_dir, json_string_value(json_array_get(v, i)));

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "citytiler/assets.h"
 #include "citytiler/crs.h"
 #include "citytiler/stage.h"
 #include "citytiler/summary.h"
@@ -15,6 +16,7 @@
 #include "tiles/tile_content.h"
 #include "tiles/tileset_json.h"
 #include "tiles/implicit.h"
+#include "tiles/asset_tiles.h"
 
 typedef struct tiles_state {
     json_t *opts;
@@ -27,6 +29,9 @@ typedef struct tiles_state {
     double lod_error_ratio;
     size_t lod_max_buildings;
     int implicit, subtree_levels; /* tiling "implicit": implicitTiling + .subtree files */
+    ct_symbol_table symbols;      /* category -> symbol for the assets */
+    size_t max_assets_per_tile;
+    int assets_separate;          /* assets in DIR/assets/tileset.json instead of beside the buildings */
 } tiles_state;
 
 static const ct_option_def options[] = {
@@ -42,6 +47,9 @@ static const ct_option_def options[] = {
     {"geoid", CT_OPT_STRING, "\"egm96_15.gtx\"", 0, "geoid grid used when PROJ has only a ballpark vertical transformation (\"none\": never)"},
     {"tiling", CT_OPT_STRING, "\"explicit\"", 0, "\"explicit\": every tile in tileset.json; \"implicit\": a QUADTREE implicitTiling over the lon/lat region with .subtree files (tile metadata gives tight volumes and errors)"},
     {"subtree_levels", CT_OPT_INTEGER, "5", 0, "tiling implicit: levels per .subtree file (1 to 10)"},
+    {"symbols", CT_OPT_OBJECT, NULL, 0, "assets: {\"category\": {\"model\": FILE | \"builtin\": \"pole\"|\"box\"|\"sphere\", \"scale\", \"up_axis\", \"heading\", \"height\", \"color\"}, \"*\": {...}} (default: street lights as poles, the rest as boxes)"},
+    {"max_assets_per_tile", CT_OPT_INTEGER, "5000", 0, "assets: a tile holding more instances splits"},
+    {"assets_tileset", CT_OPT_STRING, "\"same\"", 0, "assets: \"same\" tileset as the buildings, or \"separate\" (DIR/assets/tileset.json)"},
     {NULL, 0, NULL, 0, NULL},
 };
 
@@ -89,6 +97,22 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
         return ct_error(ctx, CT_ERR_USAGE, "writers.3dtiles: tiling must be \"explicit\" or \"implicit\" and "
                                            "subtree_levels between 1 and %d (got \"%s\", %lld)",
                         CT_IMPLICIT_MAX_SUBTREE_LEVELS, tiling, sl);
+    }
+    const char *where = ct_opt_string(opts, "assets_tileset");
+    long long mapt = ct_opt_integer(opts, "max_assets_per_tile");
+    s->assets_separate = strcmp(where, "separate") == 0;
+    s->max_assets_per_tile = mapt > 0 ? (size_t)mapt : 1;
+    ct_status st = CT_OK;
+    if ((strcmp(where, "same") != 0 && !s->assets_separate) || mapt < 1 || mapt > 10000000)
+        st = ct_error(ctx, CT_ERR_USAGE, "writers.3dtiles: assets_tileset must be \"same\" or \"separate\" and "
+                                         "max_assets_per_tile from 1 to 10000000");
+    /* Models are loaded now, so a broken one stops the run before anything is written. */
+    if (st == CT_OK) st = ct_symbol_table_load(ctx, ct_opt_get(opts, "symbols"), &s->symbols);
+    if (st != CT_OK) {
+        ct_symbol_table_free(&s->symbols);
+        json_decref(s->opts);
+        free(s);
+        return st;
     }
     *state = s;
     return CT_OK;
@@ -282,6 +306,35 @@ static double *building_sizes(const ct_dataset *ds) {
     return sz;
 }
 
+/* The assets' tiles; their tree goes beside the buildings (plan->extra_root) or, when
+ * separate (or with implicit tiling, whose root cannot have explicit children), to
+ * DIR/assets/tileset.json. */
+static ct_status write_assets(ct_context *ctx, const tiles_state *s, const ct_dataset *ds, const ct_geo_options *geo,
+                              const char *dir, ct_tileset_plan *plan) {
+    json_t *root = NULL;
+    size_t ntiles = 0;
+    ct_status st = ct_asset_tiles_write(ctx, ds, &s->symbols, geo, s->max_assets_per_tile, dir, &root,
+                                        plan->extra_region, &ntiles);
+    if (st != CT_OK) return st;
+    double err = json_number_value(json_object_get(root, "geometricError"));
+    if (s->assets_separate || s->implicit) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/assets/tileset.json", dir);
+        /* Content uris are relative to that tileset.json: drop the "assets/" prefix. */
+        st = ct_asset_tiles_rebase(ctx, root);
+        if (st == CT_OK) st = ct_tileset_write_root(ctx, path, root, err > 0 ? 2.0 * err : 1.0);
+        else json_decref(root);
+        if (st == CT_OK)
+            ct_log(ctx, CT_LOG_INFO, "writers.3dtiles: %zu assets in %zu tiles: %s/assets/tileset.json", ds->assets->n,
+                   ntiles, s->path);
+        return st;
+    }
+    plan->extra_root = root;
+    plan->extra_error = err;
+    ct_log(ctx, CT_LOG_INFO, "writers.3dtiles: %zu assets in %zu tiles beside the buildings", ds->assets->n, ntiles);
+    return CT_OK;
+}
+
 /* run-summary.json next to tileset.json: the run's inputs, outputs, skips and timings. */
 static ct_status write_summary(ct_context *ctx, const tiles_state *s, const ct_dataset *ds, const ct_quadtree *q,
                                const ct_tile_output *out, const char *dir, double t_start) {
@@ -356,9 +409,12 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     double probe[2] = {0.5 * (bbox[0] + bbox[2]), 0.5 * (bbox[1] + bbox[3])};
     if (st == CT_OK) st = plan_heights(ctx, s, ds, probe, &geo_opts);
     if (st == CT_OK) st = write_tiles(ctx, s, ds, &q, err, sizes, tmp, &geo_opts, out);
-    ct_tileset_plan plan = {&q, out, err, s->lod};
+    ct_tileset_plan plan = {&q, out, err, s->lod, NULL, {0, 0, 0, 0, 0, 0}, 0};
+    if (st == CT_OK && ds->assets && ds->assets->n > 0)
+        st = write_assets(ctx, s, ds, &geo_opts, tmp, &plan);
     ct_implicit_plan iplan = {&q, out, err, s->lod, &grid, s->subtree_levels};
     if (st == CT_OK) st = s->implicit ? ct_implicit_write(ctx, tmp, &iplan) : ct_tileset_write(ctx, tmp, &plan);
+    json_decref(plan.extra_root);
     if (st == CT_OK) st = write_summary(ctx, s, ds, &q, out, tmp, t_start);
     if (st == CT_OK) st = ct_outdir_commit(ctx, s->path, tmp);
     else ct_outdir_abort(tmp);
@@ -385,6 +441,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
 
 static void destroy(void *state) {
     tiles_state *s = state;
+    ct_symbol_table_free(&s->symbols);
     json_decref(s->opts);
     free(s);
 }

@@ -97,9 +97,7 @@ static json_t *tile_json(const ct_tileset_plan *p, int32_t ti, const double *fra
     return j;
 }
 
-ct_status ct_tileset_write(ct_context *ctx, const char *dir, const ct_tileset_plan *plan) {
-    double region[6];
-    json_t *root = tile_json(plan, 0, NULL, region);
+ct_status ct_tileset_write_root(ct_context *ctx, const char *path, json_t *root, double error) {
     json_t *ts = json_object();
     json_t *asset = json_object();
     int ok = root && ts && asset;
@@ -109,17 +107,50 @@ ct_status ct_tileset_write(ct_context *ctx, const char *dir, const ct_tileset_pl
     ok = ok && json_object_set_new(asset, "generator", json_string(gen)) == 0;
     ok = ok && json_object_set_new(ts, "asset", asset) == 0;
     asset = NULL;
-    ok = ok && json_object_set_new(ts, "geometricError", json_real(2.0 * plan->errors[0])) == 0;
+    ok = ok && json_object_set_new(ts, "geometricError", json_real(error)) == 0;
     ok = ok && json_object_set_new(ts, "root", root) == 0;
     root = NULL;
     ct_status st = CT_OK;
     if (!ok) st = ct_error_nomem(ctx, "tileset.json");
-    char path[4096];
-    snprintf(path, sizeof path, "%s/tileset.json", dir);
     if (st == CT_OK && json_dump_file(ts, path, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17)) != 0)
         st = ct_error(ctx, CT_ERR_IO, "%s: cannot write", path);
     json_decref(root);
     json_decref(asset);
     json_decref(ts);
     return st;
+}
+
+ct_status ct_tileset_write(ct_context *ctx, const char *dir, const ct_tileset_plan *plan) {
+    double region[6];
+    json_t *root = tile_json(plan, 0, NULL, region);
+    double error = 2.0 * plan->errors[0];
+    if (root && plan->extra_root) {
+        /* Buildings and assets side by side under a root of their own. */
+        json_t *wrap = json_object(), *children = json_array(), *bv = json_object();
+        int first = 0;
+        union_region(region, plan->extra_region, &first);
+        double e = plan->errors[0] > plan->extra_error ? plan->errors[0] : plan->extra_error;
+        int ok = wrap && children && bv;
+        ok = ok && json_object_set_new(bv, "region", number_array(region, 6)) == 0;
+        ok = ok && json_object_set_new(wrap, "boundingVolume", bv) == 0;
+        bv = NULL;
+        ok = ok && json_object_set_new(wrap, "geometricError", json_real(2.0 * e)) == 0;
+        ok = ok && json_object_set_new(wrap, "refine", json_string("ADD")) == 0;
+        ok = ok && json_array_append_new(children, root) == 0;
+        root = NULL;
+        ok = ok && json_array_append(children, plan->extra_root) == 0;
+        ok = ok && json_object_set_new(wrap, "children", children) == 0;
+        children = NULL;
+        json_decref(bv);
+        json_decref(children);
+        if (!ok) {
+            json_decref(wrap);
+            return ct_error_nomem(ctx, "tileset.json");
+        }
+        root = wrap;
+        error = 4.0 * e;
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/tileset.json", dir);
+    return ct_tileset_write_root(ctx, path, root, error);
 }
