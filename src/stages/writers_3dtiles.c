@@ -22,6 +22,7 @@ typedef struct tiles_state {
     json_t *opts;
     const char *path;
     size_t max_per_tile;
+    uint64_t max_vertices_per_tile;
     int max_level;
     const char *vertical_crs, *geoid;
     int lod;
@@ -38,6 +39,7 @@ static const ct_option_def options[] = {
     {"path", CT_OPT_PATH, NULL, 1, "output directory (tileset.json + tiles/)"},
     {"max_buildings_per_tile", CT_OPT_INTEGER, "200", 0, "a tile holding more buildings splits into four"},
     {"max_level", CT_OPT_INTEGER, "16", 0, "deepest quadtree level"},
+    {"max_vertices_per_tile", CT_OPT_INTEGER, "0", 0, "a tile whose meshes hold more vertices splits too (0: no vertex budget)"},
     {"lod", CT_OPT_BOOL, "true", 0, "parent tiles carry simplified meshes of their largest buildings (HLOD, REPLACE refinement); false: empty parents, ADD"},
     {"lod_error_ratio", CT_OPT_NUMBER, "0.0625", 0, "geometric error of a parent tile as a fraction of its side; sets its simplification bound and the size below which buildings are left out"},
     {"lod_max_buildings", CT_OPT_INTEGER, "2000", 0, "at most this many (the largest) buildings in a parent tile"},
@@ -66,6 +68,8 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
     s->path = ct_opt_string(opts, "path");
     s->max_per_tile = (size_t)per;
     s->max_level = (int)lvl;
+    long long mv = ct_opt_integer(opts, "max_vertices_per_tile");
+    s->max_vertices_per_tile = mv > 0 ? (uint64_t)mv : 0;
     s->vertical_crs = ct_opt_string(opts, "vertical_crs");
     s->lod = ct_opt_bool(opts, "lod");
     s->lod_error_ratio = ct_opt_number(opts, "lod_error_ratio");
@@ -389,7 +393,18 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     ct_quadtree q;
     ct_implicit_grid grid;
     if (s->implicit) st = ct_implicit_quadtree(ctx, ds, centroids, s->max_per_tile, s->max_level, &grid, &q);
-    else st = ct_quadtree_build(ctx, centroids, ds->nbuildings, root, cell_level, s->max_per_tile, s->max_level, &q);
+    else {
+        uint64_t *weights = NULL;
+        if (s->max_vertices_per_tile) {
+            weights = malloc((ds->nbuildings ? ds->nbuildings : 1) * sizeof *weights);
+            if (!weights) st = ct_error_nomem(ctx, "tile budget");
+            for (size_t i = 0; weights && i < ds->nbuildings; i++) weights[i] = ds->buildings[i].mesh.nverts;
+        }
+        if (st == CT_OK)
+            st = ct_quadtree_build_weighted(ctx, centroids, weights, ds->nbuildings, root, cell_level, s->max_per_tile,
+                                            s->max_vertices_per_tile, s->max_level, &q);
+        free(weights);
+    }
     free(centroids);
     if (st != CT_OK) return st;
 

@@ -9,6 +9,8 @@ typedef struct builder {
     size_t cap;
     const double *c;
     size_t max_per_leaf;
+    const uint64_t *weights;
+    uint64_t max_weight;
     int cell_level;
     int max_level;
     uint32_t *scratch;
@@ -44,7 +46,10 @@ static int split(builder *b, int32_t ti, size_t first, size_t count) {
     ct_qtile t = b->q->tiles[ti];
     b->q->tiles[ti].first = first;
     b->q->tiles[ti].count = count;
-    if ((count <= b->max_per_leaf && t.level >= b->cell_level) || t.level >= b->max_level) {
+    uint64_t weight = 0;
+    for (size_t k = 0; b->weights && k < count; k++) weight += b->weights[b->q->order[first + k]];
+    int within = count <= b->max_per_leaf && (!b->weights || weight <= b->max_weight || count == 1);
+    if ((within && t.level >= b->cell_level) || t.level >= b->max_level) {
         b->q->tiles[ti].first = first;
         b->q->tiles[ti].count = count;
         return 1;
@@ -87,11 +92,17 @@ void ct_quadtree_root_for(const double bbox[4], double cell_size, double root[4]
 
 ct_status ct_quadtree_build(ct_context *ctx, const double *centroids, size_t n, const double root[4],
                             int cell_level, size_t max_per_leaf, int max_level, ct_quadtree *out) {
+    return ct_quadtree_build_weighted(ctx, centroids, NULL, n, root, cell_level, max_per_leaf, 0, max_level, out);
+}
+
+ct_status ct_quadtree_build_weighted(ct_context *ctx, const double *centroids, const uint64_t *weights, size_t n,
+                                     const double root[4], int cell_level, size_t max_per_leaf, uint64_t max_weight,
+                                     int max_level, ct_quadtree *out) {
     memset(out, 0, sizeof *out);
     if (n == 0) return ct_error(ctx, CT_ERR_INPUT, "quadtree: no buildings to tile");
     if (max_per_leaf < 1) max_per_leaf = 1;
     if (max_level < cell_level) max_level = cell_level;
-    builder b = {out, 0, centroids, max_per_leaf, cell_level, max_level, NULL};
+    builder b = {out, 0, centroids, max_per_leaf, weights, max_weight, cell_level, max_level, NULL};
     out->order = malloc(n * sizeof *out->order);
     b.scratch = malloc(n * sizeof *b.scratch);
     if (!out->order || !b.scratch) {

@@ -30,6 +30,12 @@ typedef struct ct_quadtree {
 ct_status ct_quadtree_build(ct_context *ctx, const double *centroids, size_t n, const double root[4],
                             int cell_level, size_t max_per_leaf, int max_level, ct_quadtree *out);
 
+/* Like ct_quadtree_build, and a tile also splits while the weights of its buildings
+ * (e.g. vertex counts) add up to more than max_weight (weights NULL: no such budget). */
+ct_status ct_quadtree_build_weighted(ct_context *ctx, const double *centroids, const uint64_t *weights, size_t n,
+                                     const double root[4], int cell_level, size_t max_per_leaf, uint64_t max_weight,
+                                     int max_level, ct_quadtree *out);
+
 /* The square root tile for a bounding box on the cell grid of size cell_size
  * (cells are aligned to multiples of cell_size in the working CRS): its side is
  * cell_size * 2^level, with *cell_level = level. */

@@ -18,6 +18,26 @@ node -e 'const s = require(process.argv[1]); process.exit(s.outputs.buildings ==
 check "run-summary.json: 160 features in, 160 buildings out, 5 stages timed, peak memory" test $? -eq 0
 grep -q '"version": "1.1"' "$out/tileset.json"
 check "asset.version 1.1" test $? -eq 0
+# A vertex budget per tile: every leaf's mesh stays within it (a single building may not).
+"$CLI" run "$SRC/pipelines/sample.json" --set "writers.3dtiles.path=$WORK/vbudget" \
+  --set writers.3dtiles.max_vertices_per_tile=3000 --set writers.3dtiles.max_buildings_per_tile=1000 > "$WORK/vbudget.log" 2>&1
+check "vertex budget run exits 0" test $? -eq 0
+node -e 'const fs = require("fs"), path = require("path");
+  const dir = process.argv[1], ts = JSON.parse(fs.readFileSync(path.join(dir, "tileset.json")));
+  let worst = 0, leaves = 0;
+  (function walk(t) {
+    if (!t.children && t.content) {
+      const b = fs.readFileSync(path.join(dir, t.content.uri)), jl = b.readUInt32LE(12);
+      const j = JSON.parse(b.subarray(20, 20 + jl));
+      worst = Math.max(worst, j.accessors[j.meshes[0].primitives[0].attributes.POSITION].count); leaves++;
+    }
+    (t.children || []).forEach(walk);
+  })(ts.root);
+  console.log("leaves", leaves, "largest", worst); process.exit(leaves > 1 && worst <= 3000 ? 0 : 1)' "$WORK/vbudget" > "$WORK/vbudget.txt"
+check "vertex budget: every leaf within 3000 vertices ($(cat "$WORK/vbudget.txt"))" test $? -eq 0
+node "$SRC/tools/validate/validate-tileset.mjs" "$WORK/vbudget" > /dev/null 2>&1
+check "vertex budget: tileset valid" test $? -eq 0
+
 # A second run replaces the earlier output in place (no leftovers).
 "$CLI" run "$SRC/pipelines/sample.json" --set "writers.3dtiles.path=$out" > "$WORK/run2.log" 2>&1
 check "rerun over an earlier output exits 0" test $? -eq 0
