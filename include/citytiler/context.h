@@ -54,6 +54,10 @@ void ct_log(ct_context *ctx, ct_log_level level, const char *fmt, ...) CT_PRINTF
 /* Reports progress (no-op without a progress callback). */
 void ct_progress(ct_context *ctx, const char *what, uint64_t done, uint64_t total);
 
+/* --resume: writers keep what an interrupted run already finished. */
+void ct_context_set_resume(ct_context *ctx, int resume);
+int ct_context_resume(const ct_context *ctx);
+
 /* Stage timings of the run, for the run summary. `type` is copied (up to 63 bytes). */
 typedef struct ct_stage_timing {
     char type[64];

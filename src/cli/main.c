@@ -122,7 +122,9 @@ static void usage(FILE *f) {
             "\n"
             "commands:\n"
             "  run PIPELINE.json [--threads N] [--set TYPE.OPTION=VALUE]... [--quiet|--verbose]\n"
-            "                    [--log-format text|json]\n"
+            "                    [--log-format text|json] [--resume]\n"
+            "        --resume keeps the tiles an interrupted run (killed, out of time) already\n"
+            "        finished in OUTPUT.partial and writes only the rest\n"
             "        run a JSON pipeline; --set overrides an option of every stage of that type,\n"
             "        e.g. --set writers.3dtiles.path=out/tiles\n"
             "  stages                 list every stage type with its options and defaults\n"
@@ -184,6 +186,8 @@ static int cmd_run(ct_context *ctx, cli_output *out, int argc, char **argv) {
                 return 2;
             }
             out->json = strcmp(f, "json") == 0;
+        } else if (strcmp(a, "--resume") == 0) {
+            ct_context_set_resume(ctx, 1);
         } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
             level = CT_LOG_WARN;
         } else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {

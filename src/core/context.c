@@ -19,6 +19,7 @@ struct ct_context {
     ct_progress_fn progress_fn;
     void *progress_user;
     int threads;
+    int resume;
     ct_stage_timing *timings;
     size_t ntimings;
     struct timespec start;
@@ -121,3 +122,6 @@ double ct_context_elapsed(const ct_context *ctx) {
     clock_gettime(CLOCK_MONOTONIC, &now);
     return (double)(now.tv_sec - ctx->start.tv_sec) + 1e-9 * (double)(now.tv_nsec - ctx->start.tv_nsec);
 }
+
+void ct_context_set_resume(ct_context *ctx, int resume) { ctx->resume = resume; }
+int ct_context_resume(const ct_context *ctx) { return ctx->resume; }

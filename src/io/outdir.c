@@ -50,7 +50,9 @@ static int dir_is_empty(const char *dir) {
     return empty;
 }
 
-ct_status ct_outdir_begin(ct_context *ctx, const char *final_path, const char *marker, char **tmp_out) {
+void ct_remove_tree(const char *path) { remove_tree(path); }
+
+ct_status ct_outdir_begin(ct_context *ctx, const char *final_path, const char *marker, int resume, char **tmp_out) {
     *tmp_out = NULL;
     struct stat sb;
     if (stat(final_path, &sb) == 0) {
@@ -70,8 +72,8 @@ ct_status ct_outdir_begin(ct_context *ctx, const char *final_path, const char *m
     size_t n = strlen(final_path) + 32;
     char *tmp = malloc(n);
     if (!tmp) return ct_error_nomem(ctx, "path");
-    snprintf(tmp, n, "%s.tmp-%ld", final_path, (long)getpid());
-    remove_tree(tmp);
+    snprintf(tmp, n, "%s.partial", final_path);
+    if (!resume) remove_tree(tmp);
     ct_status st = ct_mkdirs(ctx, tmp);
     if (st != CT_OK) {
         free(tmp);

@@ -9,8 +9,11 @@
 
 /* Checks that `final_path` is absent, empty, or an earlier output (holds `marker`,
  * e.g. "tileset.json") — anything else is refused rather than overwritten — and
- * creates the temporary directory "<final_path>.tmp-<pid>". *tmp_out is malloc'd. */
-ct_status ct_outdir_begin(ct_context *ctx, const char *final_path, const char *marker, char **tmp_out);
+ * prepares the work directory "<final_path>.partial": emptied, or, when `resume` is set,
+ * kept as an interrupted run left it. *tmp_out is malloc'd. */
+ct_status ct_outdir_begin(ct_context *ctx, const char *final_path, const char *marker, int resume, char **tmp_out);
+/* Removes a directory tree (no error when absent). */
+void ct_remove_tree(const char *path);
 /* Moves tmp into place (replacing an earlier output). */
 ct_status ct_outdir_commit(ct_context *ctx, const char *final_path, const char *tmp_path);
 /* Removes the temporary directory and everything in it. */

@@ -1,6 +1,7 @@
 /* writers.3dtiles: buildings → quadtree of GLB tiles + tileset.json (3D Tiles 1.1).
  * Everything goes to a temporary directory that replaces `path` only when complete. */
 #include <jansson.h>
+#include <signal.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "io/outdir.h"
 #include "tiles/lod.h"
 #include "tiles/quadtree.h"
+#include "tiles/tile_journal.h"
 #include "tiles/tile_content.h"
 #include "tiles/tileset_json.h"
 #include "tiles/implicit.h"
@@ -215,6 +217,10 @@ static ct_status build_tile(ct_context *ctx, const tiles_state *s, const ct_data
                             ct_tile_output *out) {
     const ct_qtile *tile = &q->tiles[t];
     memset(out, 0, sizeof *out);
+    if (ct_context_resume(ctx) && ct_journal_load(dir, tile, out)) {
+        out->resumed = 1;
+        return CT_OK;
+    }
     const uint32_t *idx = q->order + tile->first;
     size_t n = tile->count;
     uint32_t *sel = NULL;
@@ -257,11 +263,15 @@ static ct_status build_tile(ct_context *ctx, const tiles_state *s, const ct_data
     if (st == CT_OK && n > 0) st = ct_tile_build_ex(ctx, geo, ds, idx, n, meshes, "building", &s->glb,
                                                   s->implicit ? CT_TILE_EMBED_TRANSFORM : 0, out);
     if (st == CT_OK && out->has_content) {
-        char name[64], path[4096];
+        /* Written beside and renamed, so a killed run never leaves a torn GLB. */
+        char name[64], path[4096], part[4200];
         ct_tile_name(tile, name, sizeof name);
         snprintf(path, sizeof path, "%s/tiles/%s.glb", dir, name);
-        st = ct_write_file(ctx, path, out->glb, out->glb_len);
+        snprintf(part, sizeof part, "%s.part", path);
+        st = ct_write_file(ctx, part, out->glb, out->glb_len);
+        if (st == CT_OK && rename(part, path) != 0) st = ct_error(ctx, CT_ERR_IO, "%s: cannot move into place", path);
     }
+    if (st == CT_OK) st = ct_journal_save(ctx, dir, tile, out);
     free(out->glb);
     out->glb = NULL;
     for (size_t k = 0; meshes && k < n; k++) ct_mesh_free(&meshes[k]);
@@ -278,6 +288,9 @@ static ct_status write_tiles(ct_context *ctx, const tiles_state *s, const ct_dat
     ct_status st = CT_OK;
     size_t done = 0;
     long nt = (long)q->ntiles;
+    /* Tests kill the run after this many tiles (CITYTILER_TEST_KILL_AFTER_TILES). */
+    const char *kill_env = getenv("CITYTILER_TEST_KILL_AFTER_TILES");
+    size_t kill_after = kill_env ? (size_t)strtoull(kill_env, NULL, 10) : 0;
 #pragma omp parallel num_threads(ct_context_threads(ctx))
     {
         ct_geo_transform *geo = NULL;
@@ -286,8 +299,10 @@ static ct_status write_tiles(ct_context *ctx, const tiles_state *s, const ct_dat
         for (long t = 0; t < nt; t++) {
             if (tst != CT_OK) continue;
             tst = build_tile(ctx, s, ds, q, (size_t)t, err, sizes, geo, dir, &out[t]);
-#pragma omp atomic
-            done++;
+            size_t now_done;
+#pragma omp atomic capture
+            now_done = ++done;
+            if (kill_after && now_done >= kill_after) raise(SIGKILL); /* test hook: a run killed midway */
             if (ct_context_threads(ctx) == 1 || (done & 15) == 0) ct_progress(ctx, "writing tiles", done, (uint64_t)nt);
         }
         ct_geo_transform_destroy(geo);
@@ -295,6 +310,24 @@ static ct_status write_tiles(ct_context *ctx, const tiles_state *s, const ct_dat
         if (tst != CT_OK && st == CT_OK) st = tst;
     }
     return st;
+}
+
+/* What must match for --resume to reuse tiles: the writer's options, the tree, and every
+ * building's id and heights. */
+static uint64_t run_fingerprint(const tiles_state *s, const ct_dataset *ds, const ct_quadtree *q) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    char *opts = json_dumps(s->opts, JSON_COMPACT | JSON_SORT_KEYS);
+    if (opts) h = ct_fnv1a(h, opts, strlen(opts));
+    free(opts);
+    h = ct_fnv1a(h, &q->ntiles, sizeof q->ntiles);
+    for (size_t i = 0; i < ds->nbuildings; i++) {
+        const ct_building *b = &ds->buildings[i];
+        h = ct_fnv1a(h, b->id, strlen(b->id) + 1);
+        h = ct_fnv1a(h, &b->base_z, sizeof b->base_z);
+        h = ct_fnv1a(h, &b->top_z, sizeof b->top_z);
+        h = ct_fnv1a(h, &b->mesh.nverts, sizeof b->mesh.nverts);
+    }
+    return h;
 }
 
 /* Size of each building for the coarse levels: footprint diagonal with the height. */
@@ -414,7 +447,8 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     double *sizes = building_sizes(ds);
     if (!out || !err || !sizes) st = ct_error_nomem(ctx, "tile results");
     else tile_errors(s, &q, err);
-    if (st == CT_OK) st = ct_outdir_begin(ctx, s->path, "tileset.json", &tmp);
+    if (st == CT_OK) st = ct_outdir_begin(ctx, s->path, "tileset.json", ct_context_resume(ctx), &tmp);
+    if (st == CT_OK) st = ct_journal_begin(ctx, tmp, run_fingerprint(s, ds, &q), ct_context_resume(ctx));
     char tiles_dir[4096];
     if (st == CT_OK) {
         snprintf(tiles_dir, sizeof tiles_dir, "%s/tiles", tmp);
@@ -430,6 +464,11 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     ct_implicit_plan iplan = {&q, out, err, s->lod, &grid, s->subtree_levels};
     if (st == CT_OK) st = s->implicit ? ct_implicit_write(ctx, tmp, &iplan) : ct_tileset_write(ctx, tmp, &plan);
     json_decref(plan.extra_root);
+    size_t resumed = 0;
+    for (size_t t = 0; out && t < q.ntiles; t++) resumed += (size_t)out[t].resumed;
+    if (st == CT_OK && ct_context_resume(ctx))
+        ct_log(ctx, CT_LOG_INFO, "writers.3dtiles: resumed: %zu of %zu tiles kept from the interrupted run", resumed, q.ntiles);
+    if (st == CT_OK) ct_journal_end(tmp);
     if (st == CT_OK) st = write_summary(ctx, s, ds, &q, out, tmp, t_start);
     if (st == CT_OK) st = ct_outdir_commit(ctx, s->path, tmp);
     else ct_outdir_abort(tmp);

@@ -12,7 +12,7 @@ expect_error() {
   local rc=$?
   check "$name: exit code 2 (got $rc)" test "$rc" -eq 2
   check "$name: message matches /$pattern/" grep -Eq "$pattern" "$WORK/$name.log"
-  check "$name: no output written" test ! -e "$out" -a -z "$(ls -d "$out".tmp-* 2>/dev/null)"
+  check "$name: no output written" test ! -e "$out" -a -z "$(ls -d "$out".partial 2>/dev/null)"
 }
 W='{"type": "writers.3dtiles", "path": "x"}'
 E='{"type": "filters.extrude"}'

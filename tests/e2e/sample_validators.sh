@@ -9,7 +9,7 @@ check "sample pipeline exits 0" test $? -eq 0
 check "tileset.json written" test -s "$out/tileset.json"
 nglb=$(find "$out" -name '*.glb' | wc -l)
 check "GLB tiles written ($nglb)" test "$nglb" -gt 1
-check "no temporary directory left" test -z "$(ls -d "$out".tmp-* 2>/dev/null)"
+check "no temporary directory left" test -z "$(ls -d "$out".partial 2>/dev/null)"
 node "$SRC/tools/validate/validate-glb.mjs" "$out" > "$WORK/glb.log" 2>&1
 check "Khronos glTF validator: 0 errors on every GLB ($(tail -1 "$WORK/glb.log"))" test $? -eq 0
 node "$SRC/tools/validate/validate-tileset.mjs" "$out" > "$WORK/tileset.log" 2>&1
@@ -41,5 +41,5 @@ check "vertex budget: tileset valid" test $? -eq 0
 # A second run replaces the earlier output in place (no leftovers).
 "$CLI" run "$SRC/pipelines/sample.json" --set "writers.3dtiles.path=$out" > "$WORK/run2.log" 2>&1
 check "rerun over an earlier output exits 0" test $? -eq 0
-check "rerun leaves no .old or .tmp directory" test -z "$(ls -d "$out".tmp-* "$out".old-* 2>/dev/null)"
+check "rerun leaves no .old or .tmp directory" test -z "$(ls -d "$out".partial "$out".old-* 2>/dev/null)"
 finish

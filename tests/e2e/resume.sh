@@ -1,0 +1,36 @@
+# A run killed midway leaves no tileset at the output path, only OUTPUT.partial; --resume
+# keeps the tiles it finished and writes the rest; the result is the same bytes as an
+# uninterrupted run. Resuming with other options is refused.
+. "$(dirname "$0")/common.bash"
+out="$WORK/tiles"
+run() { "$CLI" run "$SRC/pipelines/sample.json" --threads 2 --set "writers.3dtiles.path=$1" \
+          --set writers.3dtiles.max_buildings_per_tile=12 "${@:2}"; }
+
+run "$WORK/reference" > "$WORK/reference.log" 2>&1
+check "uninterrupted run" test $? -eq 0
+
+CITYTILER_TEST_KILL_AFTER_TILES=5 run "$out" > "$WORK/killed.log" 2>&1
+rc=$?
+check "the run was killed (exit $rc = 128 + SIGKILL)" test "$rc" -eq 137
+check "no tileset at the output path after the kill" test ! -e "$out"
+check "the work directory is there" test -d "$out.partial"
+done_tiles=$(ls "$out.partial/.resume/" 2>/dev/null | grep -c '\.json$')
+check "at least 5 finished tiles recorded ($done_tiles)" test "$done_tiles" -ge 5
+check "no torn GLB left (only .part files may be incomplete)" test "$(ls "$out.partial/tiles/" | grep -c '\.glb$')" -ge "$done_tiles"
+
+run "$out" --resume > "$WORK/resumed.log" 2>&1
+check "resumed run exits 0" test $? -eq 0
+kept=$(sed -n 's/.*resumed: \([0-9]*\) of \([0-9]*\) tiles kept.*/\1/p' "$WORK/resumed.log")
+check "resumed run kept the finished tiles ($kept >= $done_tiles)" test "${kept:-0}" -ge "$done_tiles"
+check "work directory gone after the resumed run" test ! -e "$out.partial"
+diff -r -x run-summary.json "$WORK/reference" "$out" > "$WORK/diff.log" 2>&1
+check "resumed output is byte-identical to the uninterrupted run" test $? -eq 0
+
+# Resuming a run made with other options is refused (exit 2), and nothing is written.
+CITYTILER_TEST_KILL_AFTER_TILES=3 run "$WORK/other" > /dev/null 2>&1
+"$CLI" run "$SRC/pipelines/sample.json" --set "writers.3dtiles.path=$WORK/other" --resume \
+  --set writers.3dtiles.max_buildings_per_tile=30 > "$WORK/other.log" 2>&1
+check "resume with other options: exit 2" test $? -eq 2
+check "resume with other options: says why" grep -q "other inputs or options" "$WORK/other.log"
+check "resume with other options: no output" test ! -e "$WORK/other"
+finish
