@@ -10,7 +10,8 @@ packages=(build-essential cmake pkg-config git
   libgdal-dev gdal-bin libproj-dev proj-data proj-bin libgeos-dev
   libassimp-dev libmeshoptimizer-dev libjansson-dev
   clang
-  chromium fonts-dejavu-core)
+  chromium fonts-dejavu-core
+  openmpi-bin libopenmpi-dev)
 # Node.js: keep an installed one (e.g. a newer release); else Debian's.
 if ! command -v npm > /dev/null 2>&1; then packages+=(nodejs npm); fi
 missing=()

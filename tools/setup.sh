@@ -7,7 +7,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 tools/install-deps.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DCT_WITH_MPI=ON
 cmake --build build -j"$(nproc)"
 if [ "${CT_SETUP_SKIP_SAMPLE:-0}" != 1 ]; then
   ./build/citytiler run pipelines/sample.json

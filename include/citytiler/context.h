@@ -58,6 +58,20 @@ void ct_progress(ct_context *ctx, const char *what, uint64_t done, uint64_t tota
 void ct_context_set_resume(ct_context *ctx, int resume);
 int ct_context_resume(const ct_context *ctx);
 
+/* Work split across processes (`--partition K/N`, or MPI ranks): this process builds the
+ * tiles of partition k of n. Default 0 of 1. */
+void ct_context_set_partition(ct_context *ctx, int k, int n);
+void ct_context_partition(const ct_context *ctx, int *k, int *n);
+/* `citytiler merge`: writers take every tile from the partitions' records. */
+void ct_context_set_merge(ct_context *ctx, int merge);
+int ct_context_merge(const ct_context *ctx);
+/* A barrier across the processes of one run (MPI); none by default. Returns 0 on success. */
+typedef int (*ct_barrier_fn)(void *user);
+void ct_context_set_barrier(ct_context *ctx, ct_barrier_fn fn, void *user);
+/* 1 when a barrier is set (the processes of the run can wait for each other). */
+int ct_context_has_barrier(const ct_context *ctx);
+ct_status ct_context_barrier(ct_context *ctx);
+
 /* Stage timings of the run, for the run summary. `type` is copied (up to 63 bytes). */
 typedef struct ct_stage_timing {
     char type[64];

@@ -125,6 +125,12 @@ static void usage(FILE *f) {
             "                    [--log-format text|json] [--resume]\n"
             "        --resume keeps the tiles an interrupted run (killed, out of time) already\n"
             "        finished in OUTPUT.partial and writes only the rest\n"
+            "        --partition K/N builds only partition K of N (processing cells split\n"
+            "        deterministically), for independent processes such as Slurm array jobs\n"
+            "  merge PIPELINE.json [--set ...]   after all partitions ran: writes tileset.json\n"
+            "        from their tiles (the pipeline is run again up to the writer)\n"
+            "  mpirun -np N citytiler run PIPELINE.json   (built with CT_WITH_MPI): ranks split\n"
+            "        the cells, rank 0 writes tileset.json; same bytes as one process\n"
             "        run a JSON pipeline; --set overrides an option of every stage of that type,\n"
             "        e.g. --set writers.3dtiles.path=out/tiles\n"
             "  stages                 list every stage type with its options and defaults\n"
@@ -188,6 +194,15 @@ static int cmd_run(ct_context *ctx, cli_output *out, int argc, char **argv) {
             out->json = strcmp(f, "json") == 0;
         } else if (strcmp(a, "--resume") == 0) {
             ct_context_set_resume(ctx, 1);
+        } else if (strcmp(a, "--partition") == 0 && i + 1 < argc) {
+            int k = -1, n = 0;
+            char extra;
+            if (sscanf(argv[++i], "%d/%d%c", &k, &n, &extra) != 2 || n < 1 || n > 100000 || k < 0 || k >= n) {
+                fprintf(stderr, "citytiler run: --partition takes K/N with 0 <= K < N, got '%s'\n", argv[i]);
+                free(sets);
+                return 2;
+            }
+            ct_context_set_partition(ctx, k, n);
         } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
             level = CT_LOG_WARN;
         } else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {
@@ -226,6 +241,14 @@ static int cmd_run(ct_context *ctx, cli_output *out, int argc, char **argv) {
     return 0;
 }
 
+#ifdef CT_WITH_MPI
+#include <mpi.h>
+static int mpi_barrier(void *user) {
+    (void)user;
+    return MPI_Barrier(MPI_COMM_WORLD) == MPI_SUCCESS ? 0 : -1;
+}
+#endif
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);
@@ -251,13 +274,37 @@ int main(int argc, char **argv) {
     }
     ct_context_set_logger(ctx, log_line, &out, CT_LOG_INFO);
     ct_context_set_progress(ctx, progress_line, &out);
+#ifdef CT_WITH_MPI
+    /* Under mpirun every rank runs the whole pipeline and builds the tiles of its share
+     * of the cells; rank 0 writes tileset.json (see writers.3dtiles). */
+    /* MPI only when a launcher started us (mpirun, srun): a plain run stays MPI-free. */
+    int use_mpi = getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK") || getenv("PMI_SIZE");
+    int mpi_rank = 0, mpi_size = 1;
+    if (use_mpi) {
+        MPI_Init(&argc, &argv);
+        MPI_Comm_rank(MPI_COMM_WORLD, &mpi_rank);
+        MPI_Comm_size(MPI_COMM_WORLD, &mpi_size);
+    }
+    if (mpi_size > 1) {
+        ct_context_set_partition(ctx, mpi_rank, mpi_size);
+        ct_context_set_barrier(ctx, mpi_barrier, NULL);
+        if (mpi_rank != 0) out.tty = 0;
+    }
+#endif
     int rc;
     if (strcmp(cmd, "run") == 0) rc = cmd_run(ctx, &out, argc - 2, argv + 2);
+    else if (strcmp(cmd, "merge") == 0) {
+        ct_context_set_merge(ctx, 1);
+        rc = cmd_run(ctx, &out, argc - 2, argv + 2);
+    }
     else if (strcmp(cmd, "info") == 0) rc = ct_cli_info(ctx, argc - 2, argv + 2);
     else {
         fprintf(stderr, "citytiler: unknown command '%s' (see citytiler --help)\n", cmd);
         rc = 2;
     }
     ct_context_destroy(ctx);
+#ifdef CT_WITH_MPI
+    if (use_mpi) MPI_Finalize();
+#endif
     return rc;
 }

@@ -20,6 +20,9 @@ struct ct_context {
     void *progress_user;
     int threads;
     int resume;
+    int part_k, part_n, merge;
+    ct_barrier_fn barrier_fn;
+    void *barrier_user;
     ct_stage_timing *timings;
     size_t ntimings;
     struct timespec start;
@@ -33,6 +36,7 @@ ct_context *ct_context_create(void) {
         return NULL;
     }
     ctx->threads = 1;
+    ctx->part_n = 1;
     ctx->log_max = CT_LOG_INFO;
     clock_gettime(CLOCK_MONOTONIC, &ctx->start);
     return ctx;
@@ -125,3 +129,29 @@ double ct_context_elapsed(const ct_context *ctx) {
 
 void ct_context_set_resume(ct_context *ctx, int resume) { ctx->resume = resume; }
 int ct_context_resume(const ct_context *ctx) { return ctx->resume; }
+
+void ct_context_set_partition(ct_context *ctx, int k, int n) {
+    ctx->part_n = n < 1 ? 1 : n;
+    ctx->part_k = k < 0 || k >= ctx->part_n ? 0 : k;
+}
+
+void ct_context_partition(const ct_context *ctx, int *k, int *n) {
+    *k = ctx->part_k;
+    *n = ctx->part_n;
+}
+
+void ct_context_set_merge(ct_context *ctx, int merge) { ctx->merge = merge; }
+int ct_context_merge(const ct_context *ctx) { return ctx->merge; }
+
+void ct_context_set_barrier(ct_context *ctx, ct_barrier_fn fn, void *user) {
+    ctx->barrier_fn = fn;
+    ctx->barrier_user = user;
+}
+
+int ct_context_has_barrier(const ct_context *ctx) { return ctx->barrier_fn != NULL; }
+
+ct_status ct_context_barrier(ct_context *ctx) {
+    if (ctx->barrier_fn && ctx->barrier_fn(ctx->barrier_user) != 0)
+        return ct_error(ctx, CT_ERR_IO, "the processes of this run could not synchronise (MPI barrier failed)");
+    return CT_OK;
+}

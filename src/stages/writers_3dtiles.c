@@ -211,12 +211,45 @@ static size_t parent_selection(const tiles_state *s, const ct_quadtree *q, const
     return n;
 }
 
+/* The processing cell a tile belongs to (its ancestor at the cell level, or itself above
+ * it): partitions split the work by cell, so a partition's tiles are close together. */
+static size_t tile_owner(const ct_quadtree *q, size_t t) {
+    size_t a = t;
+    while (q->tiles[a].level > q->cell_level && q->tiles[a].parent >= 0) a = (size_t)q->tiles[a].parent;
+    return a;
+}
+
 /* Builds one tile's content (full meshes for leaves, simplified for parents) and writes it. */
 static ct_status build_tile(ct_context *ctx, const tiles_state *s, const ct_dataset *ds, const ct_quadtree *q,
                             size_t t, const double *err, const double *sizes, ct_geo_transform *geo, const char *dir,
                             ct_tile_output *out) {
     const ct_qtile *tile = &q->tiles[t];
     memset(out, 0, sizeof *out);
+    int part_k, part_n;
+    ct_context_partition(ctx, &part_k, &part_n);
+    int mine = tile_owner(q, t) % (size_t)part_n == (size_t)part_k;
+    if (ct_context_merge(ctx) || !mine) {
+        /* Another process's tile (or merging): it must be in the records. */
+        if (ct_journal_load(dir, tile, out)) return CT_OK;
+        if (ct_context_merge(ctx)) {
+            char name[64], path[4200];
+            ct_tile_name(tile, name, sizeof name);
+            /* The partitions recorded how many they were. */
+            snprintf(path, sizeof path, "%s/.resume/partitions", dir);
+            FILE *f = fopen(path, "r");
+            int n = 0;
+            if (f) {
+                if (fscanf(f, "%d", &n) != 1) n = 0;
+                fclose(f);
+            }
+            if (n < 1)
+                return ct_error(ctx, CT_ERR_INPUT, "%s: tile %s was not written by any partition", dir, name);
+            return ct_error(ctx, CT_ERR_INPUT, "%s: tile %s was not written by any partition: run partition %zu/%d again",
+                            dir, name, tile_owner(q, t) % (size_t)n, n);
+        }
+        out->foreign = 1;
+        return CT_OK;
+    }
     if (ct_context_resume(ctx) && ct_journal_load(dir, tile, out)) {
         out->resumed = 1;
         return CT_OK;
@@ -447,8 +480,26 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     double *sizes = building_sizes(ds);
     if (!out || !err || !sizes) st = ct_error_nomem(ctx, "tile results");
     else tile_errors(s, &q, err);
-    if (st == CT_OK) st = ct_outdir_begin(ctx, s->path, "tileset.json", ct_context_resume(ctx), &tmp);
-    if (st == CT_OK) st = ct_journal_begin(ctx, tmp, run_fingerprint(s, ds, &q), ct_context_resume(ctx));
+    /* Processes of one run share OUTPUT.partial: the first (or a lone one) prepares it,
+     * partitions and the merge keep what is there; the fingerprint makes sure they all
+     * worked on the same inputs and options. */
+    int part_k, part_n;
+    ct_context_partition(ctx, &part_k, &part_n);
+    int merge = ct_context_merge(ctx), mpi = ct_context_has_barrier(ctx) && part_n > 1;
+    int keep = ct_context_resume(ctx) || merge || (part_n > 1 && !(mpi && part_k == 0));
+    if (st == CT_OK && s->implicit && (part_n > 1 || merge))
+        st = ct_error(ctx, CT_ERR_USAGE, "writers.3dtiles: partitions and merge need \"tiling\": \"explicit\" for now");
+    uint64_t fingerprint = run_fingerprint(s, ds, &q);
+    if (mpi && part_k != 0 && st == CT_OK) st = ct_context_barrier(ctx); /* wait for rank 0 to prepare */
+    if (st == CT_OK) st = ct_outdir_begin(ctx, s->path, "tileset.json", keep, &tmp);
+    if (st == CT_OK) st = ct_journal_begin(ctx, tmp, fingerprint, keep);
+    if (st == CT_OK && part_n > 1) {
+        char path[4200], text[16];
+        snprintf(path, sizeof path, "%s/.resume/partitions", tmp);
+        snprintf(text, sizeof text, "%d", part_n);
+        st = ct_write_file(ctx, path, text, strlen(text));
+    }
+    if (mpi && part_k == 0 && st == CT_OK) st = ct_context_barrier(ctx);
     char tiles_dir[4096];
     if (st == CT_OK) {
         snprintf(tiles_dir, sizeof tiles_dir, "%s/tiles", tmp);
@@ -458,6 +509,34 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     double probe[2] = {0.5 * (bbox[0] + bbox[2]), 0.5 * (bbox[1] + bbox[3])};
     if (st == CT_OK) st = plan_heights(ctx, s, ds, probe, &geo_opts);
     if (st == CT_OK) st = write_tiles(ctx, s, ds, &q, err, sizes, tmp, &geo_opts, out);
+    if (mpi) {
+        ct_status bst = ct_context_barrier(ctx); /* every rank's tiles are on disk */
+        if (st == CT_OK) st = bst;
+        if (st == CT_OK && part_k == 0) {
+            /* Rank 0 gathers the other ranks' tiles from their records. */
+            for (size_t t = 0; st == CT_OK && t < q.ntiles; t++) {
+                if (!out[t].foreign) continue;
+                if (!ct_journal_load(tmp, &q.tiles[t], &out[t])) {
+                    char name[64];
+                    ct_tile_name(&q.tiles[t], name, sizeof name);
+                    st = ct_error(ctx, CT_ERR_IO, "%s: tile %s of another rank is missing", tmp, name);
+                }
+            }
+        }
+    }
+    int finisher = part_n == 1 || merge || (mpi && part_k == 0);
+    size_t mine = 0;
+    for (size_t t = 0; out && t < q.ntiles; t++) mine += !out[t].foreign;
+    if (st == CT_OK && !finisher) {
+        ct_log(ctx, CT_LOG_INFO, "writers.3dtiles: partition %d/%d: %zu of %zu tiles written to %s%s", part_k, part_n, mine,
+               q.ntiles, tmp, mpi ? "" : "; run `citytiler merge` with the same pipeline when every partition is done");
+        free(tmp);
+        free(out);
+        free(err);
+        free(sizes);
+        ct_quadtree_free(&q);
+        return CT_OK;
+    }
     ct_tileset_plan plan = {&q, out, err, s->lod, NULL, {0, 0, 0, 0, 0, 0}, 0};
     if (st == CT_OK && ds->assets && ds->assets->n > 0)
         st = write_assets(ctx, s, ds, &geo_opts, tmp, &plan);
@@ -471,7 +550,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     if (st == CT_OK) ct_journal_end(tmp);
     if (st == CT_OK) st = write_summary(ctx, s, ds, &q, out, tmp, t_start);
     if (st == CT_OK) st = ct_outdir_commit(ctx, s->path, tmp);
-    else ct_outdir_abort(tmp);
+    else if (!keep && part_n == 1) ct_outdir_abort(tmp); /* a lone run cleans up; shared work stays for a retry */
     size_t with_content = 0, geo_raw = 0, geo_bytes = 0, total = 0;
     for (size_t t = 0; out && t < q.ntiles; t++) {
         with_content += out[t].has_content;

@@ -111,6 +111,7 @@ ct_status ct_quadtree_build_weighted(ct_context *ctx, const double *centroids, c
         return ct_error_nomem(ctx, "quadtree");
     }
     out->n = n;
+    out->cell_level = cell_level;
     for (size_t i = 0; i < n; i++) out->order[i] = (uint32_t)i;
     int ok = new_tile(&b, 0, 0, 0, root, -1) == 0 && split(&b, 0, 0, n);
     free(b.scratch);

@@ -21,6 +21,7 @@ typedef struct ct_quadtree {
     size_t ntiles;
     uint32_t *order;        /* building indices grouped by leaf, ascending within a leaf */
     size_t n;
+    int cell_level;         /* the level whose tiles are the processing cells */
 } ct_quadtree;
 
 /* Builds the tree over n centroids (x0,y0,x1,y1,...) inside the square `root`

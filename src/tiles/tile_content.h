@@ -12,6 +12,7 @@
 typedef struct ct_tile_output {
     int has_content;
     int resumed;          /* taken from an interrupted run's record (--resume) */
+    int foreign;          /* another partition's tile, not built here */
     double region[6];     /* west, south, east, north (radians), min and max height (m) */
     double transform[16]; /* ENU at the tile centre -> ECEF, column-major */
     uint8_t *glb;         /* malloc'd */

@@ -1,0 +1,32 @@
+# --partition K/N for independent processes (e.g. Slurm array jobs) and `citytiler merge`:
+# three partitions then a merge give the same bytes as one process; a merge with a
+# partition missing is refused, naming it.
+. "$(dirname "$0")/common.bash"
+out="$WORK/tiles"
+run() { "$CLI" "$1" "$SRC/pipelines/sample.json" --set "writers.3dtiles.path=$2" \
+          --set writers.3dtiles.max_buildings_per_tile=12 "${@:3}"; }
+
+run run "$WORK/reference" > "$WORK/reference.log" 2>&1
+check "one-process run" test $? -eq 0
+
+for k in 0 1 2; do
+  run run "$out" --partition "$k/3" > "$WORK/part$k.log" 2>&1
+  check "partition $k/3 exits 0" test $? -eq 0
+  check "partition $k/3 wrote no tileset at the output path" test ! -e "$out/tileset.json"
+done
+check "the partitions split the tiles" grep -q "partition 1/3: [0-9]* of [0-9]* tiles written" "$WORK/part1.log"
+run merge "$out" > "$WORK/merge.log" 2>&1
+check "merge exits 0" test $? -eq 0
+diff -r -x run-summary.json "$WORK/reference" "$out" > "$WORK/diff.log" 2>&1
+check "partitions + merge give byte-identical output" test $? -eq 0
+
+# A merge with partition 2/3 missing: exit 2, names the missing tile's partition.
+run run "$WORK/incomplete" --partition 0/3 > /dev/null 2>&1
+run run "$WORK/incomplete" --partition 1/3 > /dev/null 2>&1
+run merge "$WORK/incomplete" > "$WORK/incomplete.log" 2>&1
+check "merge with a partition missing: exit 2" test $? -eq 2
+check "merge with a partition missing: names it" grep -q "was not written by any partition: run partition 2/3 again" "$WORK/incomplete.log"
+check "merge with a partition missing: no output" test ! -e "$WORK/incomplete/tileset.json"
+"$CLI" run "$SRC/pipelines/sample.json" --partition 3/3 > /dev/null 2>&1
+check "--partition 3/3: exit 2" test $? -eq 2
+finish

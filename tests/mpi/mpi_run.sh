@@ -1,0 +1,15 @@
+# mpirun -np 2 citytiler run: ranks split the cells, rank 0 writes tileset.json; the output
+# is byte-identical to a one-process run (and to --threads 1).
+. "$CT_SOURCE_DIR/tests/e2e/common.bash"
+command -v mpirun > /dev/null || { echo "FAIL: mpirun missing (Debian openmpi-bin)"; exit 1; }
+run() { "$@" "$SRC/pipelines/sample.json" --set writers.3dtiles.max_buildings_per_tile=12; }
+run "$CLI" run --threads 1 --set "writers.3dtiles.path=$WORK/one" > "$WORK/one.log" 2>&1
+check "one process, one thread" test $? -eq 0
+mpirun -np 2 --allow-run-as-root --oversubscribe "$CLI" run "$SRC/pipelines/sample.json" --threads 1 \
+  --set writers.3dtiles.max_buildings_per_tile=12 --set "writers.3dtiles.path=$WORK/mpi" > "$WORK/mpi.log" 2>&1
+check "mpirun -np 2 exits 0" test $? -eq 0
+check "rank 1 built its share" grep -q "partition 1/2: [0-9]* of [0-9]* tiles written" "$WORK/mpi.log"
+diff -r -x run-summary.json "$WORK/one" "$WORK/mpi" > "$WORK/diff.log" 2>&1
+check "mpirun -np 2 output is byte-identical to one process" test $? -eq 0
+check "no work directory left" test ! -e "$WORK/mpi.partial"
+finish
