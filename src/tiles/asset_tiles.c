@@ -140,10 +140,18 @@ static void ecef_to_geodetic(const double p[3], double *lon, double *lat, double
     *h = r / cos(la) - n;
 }
 
+/* One GLB per symbol: CesiumJS 1.140 reads a single property table per content (the
+ * first instanced node's), so several symbols in one GLB would show another symbol's
+ * attributes when picked. A tile with several symbols has several contents instead. */
+typedef struct asset_glbs {
+    uint8_t *glb[64];
+    size_t len[64];
+    size_t n;
+} asset_glbs;
+
 /* Builds one leaf: the instances of assets idx[0..n-1] grouped by symbol. */
 static ct_status asset_tile(ct_context *ctx, ct_geo_transform *geo, const ct_dataset *ds, const ct_symbol_table *sym,
-                            const uint32_t *idx, size_t n, uint8_t **glb, size_t *glb_len, double region[6],
-                            double transform[16]) {
+                            const uint32_t *idx, size_t n, asset_glbs *glbs, double region[6], double transform[16]) {
     const ct_asset_set *as = ds->assets;
     double *g = malloc(3 * n * sizeof *g);
     size_t nsym = sym->n + 1;
@@ -210,7 +218,14 @@ static ct_status asset_tile(ct_context *ctx, ct_geo_transform *geo, const ct_dat
         set->name = s < sym->n ? sym->categories[s] : "other";
     }
     ct_glb_instanced_input in = {sets, nsets, "asset", as->attrs, as->nattrs};
-    if (st == CT_OK) st = ct_glb_encode_instanced(ctx, &in, glb, glb_len);
+    if (st == CT_OK && nsets > sizeof glbs->glb / sizeof glbs->glb[0])
+        st = ct_error(ctx, CT_ERR_UNSUPPORTED, "writers.3dtiles: more than 64 symbols in one asset tile");
+    glbs->n = 0;
+    for (size_t k = 0; st == CT_OK && k < nsets; k++) {
+        ct_glb_instanced_input one = {&sets[k], 1, "asset", as->attrs, as->nattrs};
+        st = ct_glb_encode_instanced(ctx, &one, &glbs->glb[k], &glbs->len[k]);
+        if (st == CT_OK) glbs->n++;
+    }
     if (st == CT_OK) {
         /* Region: the corners of the instances' ENU box, padded by the ellipsoid's bulge. */
         double mn[3], mx[3];
@@ -266,12 +281,21 @@ static json_t *asset_tile_json(const ct_quadtree *q, const asset_out *o, int32_t
     json_object_set_new(j, "geometricError", json_real(ct_qtile_is_leaf(t) ? 0.0 : side * 0.5));
     json_object_set_new(j, "refine", json_string("ADD"));
     if (o[ti].has) {
-        char name[64], uri[96];
+        char name[64], uri[128];
         ct_tile_name(t, name, sizeof name);
-        snprintf(uri, sizeof uri, "assets/%s.glb", name);
-        json_t *content = json_object();
-        json_object_set_new(content, "uri", json_string(uri));
-        json_object_set_new(j, "content", content);
+        json_t *contents = json_array();
+        for (int k = 0; k < o[ti].has; k++) {
+            snprintf(uri, sizeof uri, "assets/%s_%d.glb", name, k);
+            json_t *content = json_object();
+            json_object_set_new(content, "uri", json_string(uri));
+            json_array_append_new(contents, content);
+        }
+        if (o[ti].has == 1) {
+            json_object_set(j, "content", json_array_get(contents, 0));
+            json_decref(contents);
+        } else {
+            json_object_set_new(j, "contents", contents);
+        }
         json_object_set_new(j, "transform", numbers(o[ti].transform, 16));
     }
     if (children) json_object_set_new(j, "children", children);
@@ -317,18 +341,18 @@ ct_status ct_asset_tiles_write(ct_context *ctx, const ct_dataset *ds, const ct_s
 #pragma omp for schedule(dynamic, 1)
         for (long t = 0; t < nt; t++) {
             if (tst != CT_OK || !ct_qtile_is_leaf(&q.tiles[t])) continue;
-            uint8_t *glb = NULL;
-            size_t len = 0;
-            tst = asset_tile(ctx, geo, ds, symbols, q.order + q.tiles[t].first, q.tiles[t].count, &glb, &len,
-                             o[t].region, o[t].transform);
-            if (tst == CT_OK) {
-                char name[64], path[4200];
+            asset_glbs g;
+            memset(&g, 0, sizeof g);
+            tst = asset_tile(ctx, geo, ds, symbols, q.order + q.tiles[t].first, q.tiles[t].count, &g, o[t].region,
+                             o[t].transform);
+            for (size_t k = 0; tst == CT_OK && k < g.n; k++) {
+                char name[64], path[4300];
                 ct_tile_name(&q.tiles[t], name, sizeof name);
-                snprintf(path, sizeof path, "%s/%s.glb", sub, name);
-                tst = ct_write_file(ctx, path, glb, len);
-                o[t].has = tst == CT_OK;
+                snprintf(path, sizeof path, "%s/%s_%zu.glb", sub, name, k);
+                tst = ct_write_file(ctx, path, g.glb[k], g.len[k]);
             }
-            free(glb);
+            if (tst == CT_OK) o[t].has = (int)g.n;
+            for (size_t k = 0; k < g.n; k++) free(g.glb[k]);
         }
         ct_geo_transform_destroy(geo);
 #pragma omp critical(ct_asset_status)
@@ -336,7 +360,7 @@ ct_status ct_asset_tiles_write(ct_context *ctx, const ct_dataset *ds, const ct_s
     }
     if (st == CT_OK) {
         *root_tile = asset_tile_json(&q, o, 0, region);
-        for (size_t t = 0; t < q.ntiles; t++) *ntiles += (size_t)o[t].has;
+        for (size_t t = 0; t < q.ntiles; t++) *ntiles += (size_t)(o[t].has > 0);
         if (!*root_tile) st = ct_error_nomem(ctx, "asset tileset");
     }
     free(o);
@@ -344,11 +368,19 @@ ct_status ct_asset_tiles_write(ct_context *ctx, const ct_dataset *ds, const ct_s
     return st;
 }
 
-ct_status ct_asset_tiles_rebase(ct_context *ctx, json_t *tile) {
-    json_t *content = json_object_get(tile, "content");
+static ct_status rebase_content(ct_context *ctx, json_t *content) {
     const char *uri = json_string_value(json_object_get(content, "uri"));
     if (uri && strncmp(uri, "assets/", 7) == 0 && json_object_set_new(content, "uri", json_string(uri + 7)) != 0)
         return ct_error_nomem(ctx, "asset uri");
+    return CT_OK;
+}
+
+ct_status ct_asset_tiles_rebase(ct_context *ctx, json_t *tile) {
+    ct_status rs = rebase_content(ctx, json_object_get(tile, "content"));
+    size_t ci;
+    json_t *cc;
+    json_array_foreach(json_object_get(tile, "contents"), ci, cc) if (rs == CT_OK) rs = rebase_content(ctx, cc);
+    if (rs != CT_OK) return rs;
     size_t i;
     json_t *c;
     json_array_foreach(json_object_get(tile, "children"), i, c) {

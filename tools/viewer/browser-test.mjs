@@ -14,9 +14,20 @@
 //      building's input footprint (within a tolerance);
 //   5. a real mouse click at that point shows the same id and attributes in the
 //      side panel.
+// With --pick-asset (a pipeline with readers.assets, assets in the same tileset), also
+//   6. for one asset of each symbol (EXT_mesh_gpu_instancing node) of the tileset's
+//      asset GLBs, the camera is put ~35 m from the instance's centre (its world
+//      position computed here from the tile transforms, the node matrices, the
+//      instance TRS and the symbol mesh's bounds), the point is projected to the
+//      screen (SceneTransforms.worldToWindowCoordinates) and picked: the hit must be
+//      of class "asset", be that very asset (its id is one of the input asset ids,
+//      read with ogr2ogr from the pipeline's readers.assets sources), and return
+//      every attribute of its GLB property-table row (type_en/category, z_source,
+//      clamp_flag, ground_z, ...); a mouse click shows it in the side panel
+//      (screenshot viewer-asset.png).
 //
 // usage: node browser-test.mjs --url http://127.0.0.1:PORT/ --tileset DIR
-//          --pipeline PIPELINE.json --out DIR [--timeout SECONDS]
+//          --pipeline PIPELINE.json --out DIR [--timeout SECONDS] [--pick-asset]
 // Exit 0 when every check passes, 1 otherwise (each failure printed as "FAIL: ...").
 
 import fs from 'node:fs';
@@ -45,11 +56,12 @@ const VIEWPORT = { width: 1280, height: 720 };
 // ---------------------------------------------------------------- arguments
 
 function parseArgs(argv) {
-  const a = { timeout: 100 };
+  const a = { timeout: 100, 'pick-asset': false };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = argv[i + 1];
-    if (['--url', '--tileset', '--pipeline', '--out', '--timeout'].includes(k) && v !== undefined) {
+    if (k === '--pick-asset') a['pick-asset'] = true;
+    else if (['--url', '--tileset', '--pipeline', '--out', '--timeout'].includes(k) && v !== undefined) {
       a[k.slice(2)] = k === '--timeout' ? Number(v) : v;
       i++;
     } else {
@@ -59,7 +71,7 @@ function parseArgs(argv) {
   }
   for (const k of ['url', 'tileset', 'pipeline', 'out']) {
     if (!a[k]) {
-      console.error(`usage: node browser-test.mjs --url URL --tileset DIR --pipeline PIPELINE.json --out DIR [--timeout S]`);
+      console.error(`usage: node browser-test.mjs --url URL --tileset DIR --pipeline PIPELINE.json --out DIR [--timeout S] [--pick-asset]`);
       process.exit(2);
     }
   }
@@ -131,7 +143,7 @@ function readGlbRows(dir) {
         for (const [name, col] of Object.entries(columns)) properties[name] = col[i];
         const id = String(properties.id);
         if (!rows.has(id)) rows.set(id, []);
-        rows.get(id).push({ file: path.relative(dir, file), properties });
+        rows.get(id).push({ file: path.relative(dir, file), className: table.class, properties });
       }
     }
   }
@@ -303,6 +315,333 @@ function sameValue(expected, got) {
 
 const show = (x) => JSON.stringify(x, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
 
+// ---------------------------------------------------------------- assets (instanced symbols)
+
+const mat = {
+  identity: () => [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1],
+  multiply(a, b) {
+    const r = new Array(16);
+    for (let c = 0; c < 4; c++) {
+      for (let row = 0; row < 4; row++) {
+        let v = 0;
+        for (let k = 0; k < 4; k++) v += a[k * 4 + row] * b[c * 4 + k];
+        r[c * 4 + row] = v;
+      }
+    }
+    return r;
+  },
+  apply: (m, [x, y, z]) => [
+    m[0] * x + m[4] * y + m[8] * z + m[12],
+    m[1] * x + m[5] * y + m[9] * z + m[13],
+    m[2] * x + m[6] * y + m[10] * z + m[14],
+  ],
+  trs(t = [0, 0, 0], q = [0, 0, 0, 1], s = [1, 1, 1]) {
+    const [x, y, z, w] = q;
+    return [
+      (1 - 2 * (y * y + z * z)) * s[0], 2 * (x * y + w * z) * s[0], 2 * (x * z - w * y) * s[0], 0,
+      2 * (x * y - w * z) * s[1], (1 - 2 * (x * x + z * z)) * s[1], 2 * (y * z + w * x) * s[1], 0,
+      2 * (x * z + w * y) * s[2], 2 * (y * z - w * x) * s[2], (1 - 2 * (x * x + y * y)) * s[2], 0,
+      t[0], t[1], t[2], 1,
+    ];
+  },
+  node: (n) => (Array.isArray(n.matrix) ? n.matrix.slice() : mat.trs(n.translation, n.rotation, n.scale)),
+};
+// glTF y-up -> 3D Tiles z-up, applied by the runtime to every glTF content.
+const Y_UP_TO_Z_UP = [1, 0, 0, 0, 0, 0, 1, 0, 0, -1, 0, 0, 0, 0, 0, 1];
+const GL_COMPONENT = { 5120: 'INT8', 5121: 'UINT8', 5122: 'INT16', 5123: 'UINT16', 5125: 'UINT32', 5126: 'FLOAT32' };
+
+/** Accessor `index` as an array of count elements (arrays of n components when n > 1). */
+function readAccessorValues(json, bin, index) {
+  const acc = json.accessors[index];
+  const n = TYPE_SIZE[acc.type];
+  const [size, getter] = COMPONENT[GL_COMPONENT[acc.componentType]];
+  const bytes = viewBytes(json, bin, acc.bufferView);
+  const stride = json.bufferViews[acc.bufferView].byteStride || size * n;
+  const dv = new DataView(bytes.buffer, bytes.byteOffset + (acc.byteOffset ?? 0));
+  const max = { INT8: 127, UINT8: 255, INT16: 32767, UINT16: 65535 }[GL_COMPONENT[acc.componentType]];
+  const out = [];
+  for (let i = 0; i < acc.count; i++) {
+    const e = [];
+    for (let c = 0; c < n; c++) {
+      let v = dv[getter](i * stride + c * size, true);
+      if (acc.normalized && max) v = Math.max(v / max, -1);
+      e.push(v);
+    }
+    out.push(n === 1 ? e[0] : e);
+  }
+  return out;
+}
+
+/**
+ * Every instance of every EXT_mesh_gpu_instancing node in the tileset's contents (tile
+ * transforms accumulated, external tilesets followed): [{file, node, symbol, table,
+ * featureId, row: {property: value}, base: ECEF, centre: ECEF (box centre),
+ * surface: ECEF (the vertex nearest the box centre), size}].
+ */
+function readAssetInstances(dir, tilesetName = 'tileset.json') {
+  const instances = [];
+  const visitTileset = (file) => {
+    const ts = JSON.parse(fs.readFileSync(file, 'utf8'));
+    const base = path.dirname(file);
+    const walk = (tile, parent) => {
+      const m = tile.transform ? mat.multiply(parent, tile.transform) : parent;
+      const contents = tile.content ? [tile.content] : tile.contents ?? [];
+      for (const c of contents) {
+        const uri = c.uri ?? c.url;
+        if (!uri) continue;
+        const p = path.join(base, decodeURIComponent(uri));
+        if (p.endsWith('.json')) visitTileset(p);
+        else if (p.endsWith('.glb')) glbInstances(p, m);
+      }
+      for (const child of tile.children ?? []) walk(child, m);
+    };
+    walk(ts.root, mat.identity());
+  };
+  const glbInstances = (file, tileMatrix) => {
+    const { json, bin } = parseGlb(fs.readFileSync(file));
+    const meta = json.extensions?.EXT_structural_metadata;
+    const classes = meta?.schema?.classes ?? {};
+    const tables = (meta?.propertyTables ?? []).map((table) => {
+      const cls = classes[table.class]?.properties ?? {};
+      const columns = {};
+      for (const [name, prop] of Object.entries(table.properties ?? {})) {
+        try {
+          columns[name] = readColumn(json, bin, cls[name], prop, table.count, meta.schema?.enums ?? {});
+        } catch {
+          /* not compared */
+        }
+      }
+      return { className: table.class, count: table.count, columns };
+    });
+    const root = mat.multiply(tileMatrix, Y_UP_TO_Z_UP);
+    const nodes = json.nodes ?? [];
+    const visit = (i, parent) => {
+      const node = nodes[i];
+      const world = mat.multiply(parent, mat.node(node));
+      const gi = node.extensions?.EXT_mesh_gpu_instancing;
+      if (gi && node.mesh !== undefined) {
+        const a = gi.attributes ?? {};
+        const t = a.TRANSLATION !== undefined ? readAccessorValues(json, bin, a.TRANSLATION) : null;
+        const r = a.ROTATION !== undefined ? readAccessorValues(json, bin, a.ROTATION) : null;
+        const sc = a.SCALE !== undefined ? readAccessorValues(json, bin, a.SCALE) : null;
+        const count = (t ?? r ?? sc ?? []).length;
+        const fidSet = node.extensions?.EXT_instance_features?.featureIds?.[0];
+        const fids = fidSet && fidSet.attribute !== undefined && a[`_FEATURE_ID_${fidSet.attribute}`] !== undefined
+          ? readAccessorValues(json, bin, a[`_FEATURE_ID_${fidSet.attribute}`]) : null;
+        // Symbol bounds (mesh frame): the union of its primitives' POSITION min/max.
+        const lo = [Infinity, Infinity, Infinity];
+        const hi = [-Infinity, -Infinity, -Infinity];
+        for (const prim of json.meshes[node.mesh].primitives) {
+          const acc = json.accessors[prim.attributes.POSITION];
+          for (let k = 0; k < 3; k++) {
+            lo[k] = Math.min(lo[k], acc.min?.[k] ?? 0);
+            hi[k] = Math.max(hi[k], acc.max?.[k] ?? 0);
+          }
+        }
+        const mid = lo.map((v, k) => (v + hi[k]) / 2);
+        // The vertex nearest the box centre: on the symbol's surface even when the box
+        // centre is in the air (a street light whose pole is off-centre, under its arm).
+        let surface = mid;
+        let best = Infinity;
+        for (const prim of json.meshes[node.mesh].primitives) {
+          for (const v of readAccessorValues(json, bin, prim.attributes.POSITION)) {
+            const d = Math.hypot(v[0] - mid[0], v[1] - mid[1], v[2] - mid[2]);
+            if (d < best) {
+              best = d;
+              surface = v;
+            }
+          }
+        }
+        const table = fidSet?.propertyTable !== undefined ? tables[fidSet.propertyTable] : null;
+        for (let k = 0; k < count; k++) {
+          const m = mat.multiply(world, mat.trs(t?.[k], r?.[k], sc?.[k]));
+          const featureId = fids ? fids[k] : k;
+          const row = {};
+          if (table) for (const [name, col] of Object.entries(table.columns)) row[name] = col[featureId];
+          instances.push({
+            file: path.relative(dir, file), node: i, symbol: node.name ?? `node ${i}`,
+            table: fidSet?.propertyTable ?? null, className: table?.className ?? null, featureId, row,
+            base: mat.apply(m, [0, 0, 0]), centre: mat.apply(m, mid), surface: mat.apply(m, surface),
+            size: ecefDistance(mat.apply(m, lo), mat.apply(m, hi)), // the symbol's bounding-box diagonal
+          });
+        }
+      }
+      for (const c of node.children ?? []) visit(c, world);
+    };
+    const scene = json.scenes?.[json.scene ?? 0];
+    for (const i of scene ? scene.nodes ?? [] : nodes.map((_, i) => i)) visit(i, root);
+  };
+  visitTileset(path.join(dir, tilesetName));
+  return instances;
+}
+
+/** Input asset ids of the pipeline's readers.assets stages (read with ogr2ogr). */
+function readInputAssetIds(pipelineFile) {
+  const pipeline = JSON.parse(fs.readFileSync(pipelineFile, 'utf8'));
+  const stages = (pipeline.pipeline ?? []).filter((s) => s.type === 'readers.assets');
+  if (stages.length === 0) throw new Error(`${pipelineFile}: no readers.assets stage`);
+  const ids = new Set();
+  const sources = [];
+  for (const stage of stages) {
+    const src = path.resolve(path.dirname(pipelineFile), stage.path);
+    sources.push(path.basename(src));
+    const ogrArgs = ['-f', 'GeoJSON', '/vsistdout/', src];
+    if (stage.layer) ogrArgs.push(stage.layer);
+    let text;
+    try {
+      text = execFileSync('ogr2ogr', ogrArgs, { encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (e) {
+      throw new Error(`ogr2ogr ${ogrArgs.join(' ')} failed: ${e.message}`);
+    }
+    JSON.parse(text).features.forEach((f, i) => {
+      // citytiler: id_field, else a field named "id", else the feature id.
+      const id = stage.id_field ? f.properties?.[stage.id_field] : f.properties?.id ?? f.id ?? i;
+      if (id !== undefined && id !== null) ids.add(String(id));
+    });
+  }
+  return { ids, sources };
+}
+
+function ecefDistance(a, b) {
+  return Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]);
+}
+
+function geodeticToEcef(lonDeg, latDeg, h) {
+  const a = 6378137.0;
+  const f = 1 / 298.257223563;
+  const e2 = f * (2 - f);
+  const lon = (lonDeg * Math.PI) / 180;
+  const lat = (latDeg * Math.PI) / 180;
+  const n = a / Math.sqrt(1 - e2 * Math.sin(lat) ** 2);
+  return [(n + h) * Math.cos(lat) * Math.cos(lon), (n + h) * Math.cos(lat) * Math.sin(lon), (n * (1 - e2) + h) * Math.sin(lat)];
+}
+
+/** The asset phase (--pick-asset): one asset per symbol, aimed at, picked, compared. */
+async function pickAssets(page) {
+  let instances;
+  let input;
+  try {
+    instances = readAssetInstances(args.tileset);
+    input = readInputAssetIds(args.pipeline);
+  } catch (e) {
+    fail(`asset instances / input asset ids read: ${e.message}`);
+    return;
+  }
+  check(`asset instances read from the tileset (${instances.length} in ${new Set(instances.map((i) => i.file)).size} GLBs)`,
+    instances.length > 0);
+  check(`input asset ids read (${input.ids.size} from ${input.sources.join(', ')})`, input.ids.size > 0);
+  if (instances.length === 0) return;
+  // One candidate per symbol node name (street_light, tree, ...): the first, in file order,
+  // that was clamped on the LiDAR ground without a flag; the others as fallbacks.
+  const bySymbol = new Map();
+  for (const inst of instances) {
+    if (!bySymbol.has(inst.symbol)) bySymbol.set(inst.symbol, []);
+    bySymbol.get(inst.symbol).push(inst);
+  }
+  const box = await page.locator('#cesiumContainer canvas').first().boundingBox();
+  const size = await page.evaluate(() => window.citytiler.canvasSize());
+  let clicked = false;
+  for (const [symbol, list] of bySymbol) {
+    list.sort((a, b) => (a.row.clamp_flag === '' ? 0 : 1) - (b.row.clamp_flag === '' ? 0 : 1));
+    let hit = null;
+    let aimed = null;
+    let wrong = null;
+    // From above the roofs first (steep), then obliquely, from four sides.
+    const views = [[20, -60], [110, -60], [200, -60], [290, -60], [20, -25], [200, -25]];
+    const tries = list.slice(0, 3).flatMap((inst) => views.map(([heading, pitch]) => ({ inst, heading, pitch })));
+    for (const { inst, heading, pitch } of tries) {
+      const range = Math.max(25, inst.size * 4);
+      await page.evaluate(([c, r, h, p]) => window.citytiler.lookAt(c[0], c[1], c[2], r, h, p), [inst.centre, range, heading, pitch]);
+      // Wait for the tiles of the new view.
+      let since = null;
+      const until = Math.min(deadline - 10000, Date.now() + 20000);
+      while (Date.now() < until) {
+        await page.evaluate(() => window.citytiler.render());
+        if (await page.evaluate(() => window.citytiler.tilesLoaded())) {
+          since ??= Date.now();
+          if (Date.now() - since >= 500) break;
+        } else since = null;
+        await page.waitForTimeout(50);
+      }
+      const spots = [];
+      for (const aim of [inst.centre, inst.surface]) {
+        const px = await page.evaluate((c) => window.citytiler.worldToWindow(c[0], c[1], c[2]), aim);
+        if (!px || px.x < 0 || px.y < 0 || px.x >= size.width || px.y >= size.height) continue;
+        for (const [dx, dy] of [[0, 0], [0, -4], [0, 4], [-3, 0], [3, 0], [0, -8], [0, 8]]) spots.push([px.x + dx, px.y + dy]);
+      }
+      for (const [sx, sy] of spots) {
+        const x = Math.round(sx);
+        const y = Math.round(sy);
+        const info = await page.evaluate(([a, b]) => window.citytiler.pickAt(a, b), [x, y]);
+        if (!info) continue;
+        if (info.className === 'asset' || String(info.id) === String(inst.row.id)) {
+          hit = { x, y, info };
+          aimed = inst;
+          break;
+        }
+        wrong ??= { x, y, info };
+      }
+      if (hit) break;
+    }
+    if (!check(`${symbol}: an asset picked where one was aimed at`, hit,
+      wrong ? `hit ${wrong.info.className ?? '?'} ${wrong.info.id} instead` : 'nothing hit at the projected points')) {
+      const miss = path.join(args.out, `viewer-asset-miss-${symbol}.png`);
+      await page.evaluate(() => window.citytiler.render());
+      await page.screenshot({ path: miss, timeout: Math.min(30000, remaining()) });
+      console.log(`screenshot of the last view aimed at: ${miss} (aimed at ${show(list[0].centre)}, ${list[0].file})`);
+      continue;
+    }
+    const { info } = hit;
+    console.log(`picked ${symbol} at ${hit.x},${hit.y}: ${show(info)}`);
+    console.log(`aimed at: ${aimed.file} node ${aimed.node} (${aimed.symbol}) property table ${aimed.table} feature ${aimed.featureId} id ${aimed.row.id}`);
+    check(`${symbol}: hit is of class "asset" (property table ${info.propertyTable}${info.instanced ? ', instanced content' : ''})`,
+      info.className === 'asset', `class ${info.className}`);
+    check(`${symbol}: picked id ${info.id} is one of the ${input.ids.size} input asset ids`, input.ids.has(String(info.id)));
+    check(`${symbol}: picked id ${info.id} is the asset aimed at (${aimed.row.id}, ${aimed.file} property table ${aimed.table} row ${aimed.featureId})`,
+      String(info.id) === String(aimed.row.id),
+      `CesiumJS returned property table ${info.propertyTable} row ${info.featureId}`);
+    const category = info.properties.type_en ?? info.properties.category;
+    check(`${symbol}: category attribute present (${category ? category.value : 'missing'})`,
+      category && typeof category.value === 'string' && category.value.length > 0);
+    check(`${symbol}: z_source present (${info.properties.z_source?.value})`,
+      ['explicit', 'roof', 'lidar', 'fallback'].includes(info.properties.z_source?.value));
+    // A column whose values are all the noData "" may be omitted from a table: then undefined.
+    check(`${symbol}: clamp_flag present ("${info.properties.clamp_flag?.value}") or omitted as no data in its GLB table too`,
+      typeof info.properties.clamp_flag?.value === 'string' || (aimed.row.clamp_flag === undefined && info.properties.clamp_flag?.value == null));
+    if (String(info.id) === String(aimed.row.id)) {
+      const mismatched = Object.entries(aimed.row)
+        .filter(([name, value]) => !sameValue(value, info.properties[name]))
+        .map(([name, value]) => `${name}: GLB ${show(value)}, viewer ${show(info.properties[name])}`);
+      check(`${symbol}: all ${Object.keys(aimed.row).length} GLB attributes of asset ${info.id} returned with their values`,
+        mismatched.length === 0, mismatched.join('; '));
+    }
+    if (info.position) {
+      const p = geodeticToEcef(info.position.lon, info.position.lat, info.position.height);
+      const d = ecefDistance(p, aimed.centre);
+      check(`${symbol}: picked point within the symbol (${d.toFixed(2)} m from its centre, bounding-box diagonal ${aimed.size.toFixed(1)} m)`,
+        d <= Math.max(2, aimed.size));
+    }
+    if (!clicked && String(info.id) === String(aimed.row.id)) {
+      clicked = true;
+      await page.mouse.click(box.x + hit.x, box.y + hit.y);
+      await page.waitForFunction((id) => document.getElementById('featureTitle').textContent.includes(`Asset ${id}`), String(info.id),
+        { timeout: 10000 }).catch(() => {});
+      const panel = await page.evaluate(() => ({
+        title: document.getElementById('featureTitle').textContent,
+        rows: Object.fromEntries([...document.querySelectorAll('#properties tr')].map((tr) => [tr.dataset.property, tr.cells[1].textContent])),
+      }));
+      check(`${symbol}: click shows asset ${info.id} in the side panel ("${panel.title}")`,
+        panel.rows.id === String(info.id) && panel.title.includes(`Asset ${info.id}`));
+      check(`${symbol}: side panel lists z_source (${panel.rows.z_source}) and the category (${panel.rows.type_en ?? panel.rows.category})`,
+        panel.rows.z_source === info.properties.z_source?.value && (panel.rows.type_en ?? panel.rows.category) === category?.value);
+      await page.evaluate(() => window.citytiler.render());
+      const shot = path.join(args.out, 'viewer-asset.png');
+      await page.screenshot({ path: shot, timeout: Math.min(30000, remaining()) });
+      console.log(`screenshot with the picked asset: ${shot}`);
+    }
+  }
+}
+
 // ---------------------------------------------------------------- the test
 
 let playwright;
@@ -387,7 +726,7 @@ async function run() {
     window.citytiler.render();
   });
 
-  const drawn = await page.evaluate(() => window.citytiler.drawnPixels());
+  const drawn = await page.evaluate(() => window.citytiler.drawnPixels(24, 8));
   const share = drawn.differing / drawn.total;
   check(`tileset drawn: ${drawn.differing} of ${drawn.total} pixels (${(100 * share).toFixed(1)}%) differ from the frame without it`,
     share >= 0.01, 'fewer than 1% of the pixels: nothing (or almost nothing) was drawn');
@@ -408,17 +747,32 @@ async function run() {
       }
     }
   }
+  // Then wherever the tileset is drawn (a tileset whose centre is empty, e.g. two
+  // districts apart), nearest to the centre first, at most 400 more tries.
+  // Only interior spots (their four grid neighbours drawn too): at an edge the 3x3-pixel
+  // pick may hit a building while scene.pickPosition reads the ground behind it.
+  const drawnSet = new Set((drawn.spots ?? []).map(([x, y]) => `${Math.round(x)},${Math.round(y)}`));
+  const interior = ([x, y]) => [[8, 0], [-8, 0], [0, 8], [0, -8]].every(([dx, dy]) => drawnSet.has(`${x + dx},${y + dy}`));
+  const spots = (drawn.spots ?? []).map(([x, y]) => [Math.round(x), Math.round(y)]).filter(interior)
+    .sort((a, b) => Math.hypot(a[0] - cx, a[1] - cy) - Math.hypot(b[0] - cx, b[1] - cy));
+  const step = Math.max(1, Math.ceil(spots.length / 400));
+  for (let i = 0; i < spots.length; i += step) candidates.push(spots[i]);
   let hit = null;
   let tries = 0;
   for (const [x, y] of candidates) {
     tries++;
     const info = await page.evaluate(([px, py]) => window.citytiler.pickAt(px, py), [x, y]);
-    if (info) {
-      hit = { x, y, info };
-      break;
+    // Buildings only here (assets, instanced symbols, have their own phase: --pick-asset).
+    // The first building with a LiDAR roof (numeric roof_z) wins; else the first building.
+    if (info && info.className !== 'asset') {
+      hit ??= { x, y, info };
+      if (typeof info.properties.roof_z?.value === 'number') {
+        hit = { x, y, info };
+        break;
+      }
     }
   }
-  if (!check(`a building picked near the screen centre (at ${hit ? `${hit.x},${hit.y}` : '-'} after ${tries} tries)`, hit)) {
+  if (!check(`a building picked near the screen centre or where the tileset is drawn (at ${hit ? `${hit.x},${hit.y}` : '-'} after ${tries} tries)`, hit)) {
     throw new Error('no feature under the screen centre');
   }
   const { info } = hit;
@@ -427,7 +781,8 @@ async function run() {
   check(`picked feature has an id property (${id})`, typeof id === 'string' && id.length > 0);
   check(`picked id is one of the ${input.footprints.size} input ids (${input.idField ?? 'FID'} in ${path.basename(input.source)})`,
     input.footprints.has(String(id)));
-  const rows = glb.rows.get(String(id)) ?? [];
+  // Rows of the picked feature's class only (asset ids may equal building ids).
+  const rows = (glb.rows.get(String(id)) ?? []).filter((r) => !info.className || r.className === info.className);
   check(`picked id is in the tileset's GLB property tables (${rows.map((r) => r.file).join(', ') || 'none'})`, rows.length > 0);
   for (const name of ['ground_z', 'roof_z']) {
     const p = info.properties[name];
@@ -473,6 +828,8 @@ async function run() {
   const picked = path.join(args.out, 'viewer-picked.png');
   await page.screenshot({ path: picked, timeout: Math.min(30000, remaining()) });
   console.log(`screenshot with the picked building: ${picked}`);
+
+  if (args['pick-asset']) await pickAssets(page);
 
   const errors = await page.evaluate(() => window.citytiler.errors.slice());
   check('no tile or render errors in the viewer', errors.length === 0, errors.join('; '));

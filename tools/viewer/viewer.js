@@ -1,7 +1,7 @@
 // citytiler viewer: CesiumJS with no Ion token, no imagery and no online services.
 // Loads ./tileset/<name> (default tileset.json; ?tileset=NAME for another file in the
 // served directory), flies to it, lights it from the camera, and shows the properties
-// of the clicked building in the side panel.
+// of the clicked building or city asset (an instanced symbol) in the side panel.
 //
 // URL parameters: tileset=NAME  duration=SECONDS (camera flight, default 1.5)
 //                 globe=0 (hide the ellipsoid)
@@ -12,9 +12,18 @@
 //   stopRendering()     stops the continuous render loop (render() draws one frame)
 //   render()            renders one frame now
 //   pickAt(x, y)        picks at canvas CSS pixel (x, y): null or
-//                       { id, properties: {name: {type, value}}, position: {lon, lat, height} | null }
+//                       { id, featureId, className, propertyTable, propertyTableName, instanced,
+//                         properties: {name: {type, value}}, position: {lon, lat, height} | null }
+//                       className: the EXT_structural_metadata class of the property table hit
+//                       ("building", "asset", ...); propertyTable: its index in the GLB
+//                       (CesiumJS uses one property table per tile content: Model.featureTableId)
+//   worldToWindow(x, y, z)  ECEF point -> canvas CSS pixel {x, y} (null when behind the camera)
+//   lookAt(x, y, z, range, headingDeg, pitchDeg)
+//                       puts the camera `range` metres from an ECEF point, looking at it
 //   select(x, y)        same as a click: picks, highlights, fills the side panel
-//   drawnPixels()       renders with and without the tileset and counts the pixels that differ
+//   drawnPixels(threshold, spotStep)
+//                       renders with and without the tileset and counts the pixels that differ
+//                       (with spotStep > 0, also `spots`: differing pixels on that grid)
 //   canvasSize()        { width, height } in CSS pixels
 //   errors              messages of tile load / render errors seen so far
 (function () {
@@ -115,13 +124,59 @@
       }
     }
     const id = properties.id ? properties.id.value : null;
-    return { id, featureId: feature.featureId, properties, position };
+    return { id, featureId: feature.featureId, ...tableInfo(feature), properties, position };
+  }
+
+  // Which property table (and class) the picked feature's attributes come from.
+  // Cesium3DTileFeature (Model3DTileContent): the content's feature table is the model's
+  // featureTableId one; ModelFeature (a Model outside a tileset): its own feature table.
+  function tableInfo(feature) {
+    const out = { className: null, propertyTable: null, propertyTableName: null, instanced: false };
+    try {
+      let table = null;
+      let model = null;
+      if (feature instanceof Cesium.Cesium3DTileFeature) {
+        table = feature.content ? feature.content.batchTable : null;
+        model = feature.content && feature.content._model ? feature.content._model : null;
+      } else if (feature instanceof Cesium.ModelFeature) {
+        table = feature._featureTable || null;
+        model = feature.primitive || null;
+      }
+      const pt = table && table._propertyTable ? table._propertyTable : null;
+      if (pt) {
+        out.className = pt.class ? pt.class.id : null;
+        out.propertyTableName = pt.name !== undefined ? pt.name : null;
+      }
+      if (model) {
+        out.propertyTable = model.featureTableId !== undefined ? model.featureTableId : null;
+        const nodes = model._sceneGraph && model._sceneGraph._components ? model._sceneGraph._components.nodes : [];
+        out.instanced = nodes.some((n) => !!n.instances);
+      }
+    } catch (e) {
+      /* internals moved: leave the fields null */
+    }
+    return out;
   }
 
   function pickFeature(x, y) {
     const picked = scene.pick(new Cesium.Cartesian2(x, y));
     if (picked instanceof Cesium.Cesium3DTileFeature) return picked;
+    if (Cesium.ModelFeature && picked instanceof Cesium.ModelFeature) return picked;
     return null;
+  }
+
+  function worldToWindow(x, y, z) {
+    const w = Cesium.SceneTransforms.worldToWindowCoordinates(scene, new Cesium.Cartesian3(x, y, z));
+    return w ? { x: w.x, y: w.y } : null;
+  }
+
+  function lookAt(x, y, z, range, headingDeg = 20, pitchDeg = -30) {
+    const target = new Cesium.Cartesian3(x, y, z);
+    scene.camera.lookAt(target, new Cesium.HeadingPitchRange(Cesium.Math.toRadians(headingDeg),
+      Cesium.Math.toRadians(pitchDeg), range));
+    // Free the camera again (lookAt locks it to the target's frame).
+    scene.camera.lookAtTransform(Cesium.Matrix4.IDENTITY);
+    scene.requestRender();
   }
 
   function pickAt(x, y) {
@@ -135,7 +190,13 @@
       titleEl.textContent = 'Click a building';
       return;
     }
-    titleEl.textContent = info.id !== null ? `Building ${info.id}` : 'Building (no id)';
+    if (info.className === 'asset') {
+      const cat = info.properties.type_en || info.properties.category;
+      const what = cat && cat.value !== null ? String(cat.value) : 'asset';
+      titleEl.textContent = info.id !== null ? `Asset ${info.id} (${what})` : `Asset (no id, ${what})`;
+    } else {
+      titleEl.textContent = info.id !== null ? `Building ${info.id}` : 'Building (no id)';
+    }
     for (const [name, { value }] of Object.entries(info.properties)) {
       const tr = document.createElement('tr');
       const k = document.createElement('td');
@@ -185,7 +246,10 @@
     return ctx.getImageData(0, 0, copy.width, copy.height).data;
   }
 
-  function drawnPixels(threshold = 24) {
+  // Renders with and without the tileset and counts the pixels that differ. With
+  // spotStep > 0 also returns `spots`: the differing pixels on a spotStep grid, in CSS
+  // pixels (where something of the tileset is drawn: candidates for picking).
+  function drawnPixels(threshold = 24, spotStep = 0) {
     if (!tileset) throw new Error('no tileset');
     const visible = tileset.show;
     tileset.show = true;
@@ -194,16 +258,28 @@
     const without = grabPixels();
     tileset.show = visible;
     viewer.render();
+    const width = scene.canvas.width;
+    const height = scene.canvas.height;
+    const ratio = scene.canvas.clientWidth > 0 ? scene.canvas.clientWidth / width : 1;
     let differing = 0;
+    const spots = [];
     for (let i = 0; i < withTiles.length; i += 4) {
       const d = Math.max(
         Math.abs(withTiles[i] - without[i]),
         Math.abs(withTiles[i + 1] - without[i + 1]),
         Math.abs(withTiles[i + 2] - without[i + 2]),
       );
-      if (d > threshold) differing++;
+      if (d > threshold) {
+        differing++;
+        const p = i / 4;
+        const x = p % width;
+        const y = Math.floor(p / width);
+        if (spotStep > 0 && x % spotStep === 0 && y % spotStep === 0) spots.push([x * ratio, y * ratio]);
+      }
     }
-    return { differing, total: withTiles.length / 4, width: scene.canvas.width, height: scene.canvas.height };
+    const out = { differing, total: withTiles.length / 4, width, height };
+    if (spotStep > 0) out.spots = spots;
+    return out;
   }
 
   async function load() {
@@ -226,7 +302,7 @@
     } finally {
       flying = false;
     }
-    setStatus(`${tilesetName} — click a building to see its attributes`);
+    setStatus(`${tilesetName} — click a building or an asset to see its attributes`);
     return true;
   }
 
@@ -253,6 +329,8 @@
     },
     pickAt,
     select,
+    worldToWindow,
+    lookAt,
     drawnPixels,
     canvasSize: () => ({ width: scene.canvas.clientWidth, height: scene.canvas.clientHeight }),
   };
