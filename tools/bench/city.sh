@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# tools/bench/city: end to end on synthetic cities (tools/synthcity): buildings/s,
+# points/s, peak RSS and per-stage seconds, for 1 and 2 threads and mpirun -np 2.
+#   tools/bench/city.sh [BUILD_DIR] [WORK_DIR] [SIZES...]      e.g. build-rel /tmp/ct-city 10000:10 100000:1
+# A size is BUILDINGS:POINTS_PER_M2. Release build with CT_WITH_MPI=ON for the MPI line.
+set -uo pipefail
+build=${1:-build-rel}
+work=${2:-/tmp/citytiler-bench-city}
+shift 2 2> /dev/null || true
+sizes=("$@")
+[ ${#sizes[@]} -gt 0 ] || sizes=(1000:10 10000:10 100000:1)
+cd "$(dirname "$0")/../.."
+mkdir -p "$work"
+printf '%-14s %-8s %8s %10s %12s %12s %9s  %s\n' city mode seconds points bldg/s Mpts/s RSS_MiB stages
+for size in "${sizes[@]}"; do
+  n=${size%%:*} d=${size##*:}
+  city="$work/city-$n-$d"
+  [ -s "$city/points.las" ] || "$build/tools/synthcity/synthcity" --buildings "$n" --density "$d" --seed 1 --out "$city" > /dev/null
+  cat > "$city/pipeline.json" <<JSON
+{"pipeline": [
+  {"type": "readers.footprints", "path": "$city/footprints.gpkg", "id_field": "id"},
+  {"type": "readers.lidar", "path": "$city/points.las", "memory_limit": 1024},
+  {"type": "filters.heights"},
+  {"type": "filters.clean"},
+  {"type": "filters.extrude"},
+  {"type": "writers.3dtiles", "path": "$city/tiles"}]}
+JSON
+  points=$("$build/citytiler" info "$city/points.las" | sed -n 's/ *"point_count": \([0-9]*\).*/\1/p' | head -1)
+  cat "$city/points.las" > /dev/null; t0=$(date +%s.%N); cat "$city/points.las" > /dev/null; t1=$(date +%s.%N)
+  catsecs=$(echo "$t1 - $t0" | bc -l)
+  for mode in 1 2 mpi2; do
+    if [ "$mode" = mpi2 ]; then
+      command -v mpirun > /dev/null || continue
+      cmd=(mpirun -np 2 --allow-run-as-root --oversubscribe "$build/citytiler" run "$city/pipeline.json" --threads 1)
+    else
+      cmd=("$build/citytiler" run "$city/pipeline.json" --threads "$mode")
+    fi
+    /usr/bin/time -v "${cmd[@]}" > /dev/null 2> "$city/log-$mode.txt"
+    secs=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$city/log-$mode.txt" | awk -F: '{ s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; print s }')
+    rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$city/log-$mode.txt")
+    stages=$(node -e 'const s = require(process.argv[1]); console.log(s.stages.map((x) => x.type.split(".")[1] + "=" + x.seconds.toFixed(2)).join(" "))' "$city/tiles/run-summary.json" 2> /dev/null)
+    printf '%-14s %-8s %8.2f %10s %12.0f %12.1f %9.0f  %s\n' "$n@$d" "$mode" "$secs" "$points" \
+      "$(echo "$n / $secs" | bc -l)" "$(echo "$points / $secs / 1000000" | bc -l)" "$(echo "$rss / 1024" | bc -l)" "$stages"
+  done
+  printf '%-14s %-8s %8.2f  (cat of the %s-byte LAS, warm)\n' "$n@$d" cat "$catsecs" "$(stat -c %s "$city/points.las")"
+done
