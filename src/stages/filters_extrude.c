@@ -1,11 +1,20 @@
 /* filters.extrude: every footprint becomes a closed prism between its ground and roof
- * heights (from filters.heights when it ran, else an attribute, else constants). */
+ * heights (from filters.heights when it ran, else an attribute, else constants).
+ *
+ * Triangulation is ear clipping with GEOS as the fallback (see src/geom/extrude.c);
+ * each roof is verified, and a footprint that cannot be triangulated is skipped with
+ * the reason. Validity: when filters.clean ran (the "clean_flags" column exists) its
+ * footprints are valid, so they are not checked again; otherwise each footprint is
+ * checked with GEOS first and an invalid one is skipped ("invalid footprint (not
+ * repaired)") rather than extruded into a self-overlapping solid. */
+#include <geos_c.h> /* before clean.h: enables its GEOS conversion declarations */
 #include <jansson.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "citytiler/clean.h"
 #include "citytiler/extrude.h"
 #include "citytiler/stage.h"
 
@@ -75,14 +84,30 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     if (!result) return ct_error_nomem(ctx, "extrusion results");
     size_t fallback = 0;
     int nomem = 0;
+    int cleaned = ct_dataset_find_attr(ds, "clean_flags") >= 0;
 #pragma omp parallel num_threads(ct_context_threads(ctx)) reduction(+ : fallback) reduction(| : nomem)
     {
         ct_extruder *ex = ct_extruder_create();
-        if (!ex) nomem = 1;
+        GEOSContextHandle_t geos = cleaned ? NULL : GEOS_init_r();
+        if (!ex || (!cleaned && !geos)) nomem = 1;
 #pragma omp for schedule(dynamic, 64)
         for (size_t i = 0; i < n; i++) {
-            if (!ex) continue;
+            if (!ex || (!cleaned && !geos)) continue;
             ct_building *b = &ds->buildings[i];
+            if (!cleaned) {
+                GEOSGeometry *g = ct_geos_from_footprint(geos, &b->footprint);
+                char v = g ? GEOSisValid_r(geos, g) : 2;
+                if (v == 0) {
+                    char *why = GEOSisValidReason_r(geos, g);
+                    ct_log(ctx, CT_LOG_WARN, "filters.extrude: building %s (record %llu): skipped: invalid polygon: %s",
+                           b->id, (unsigned long long)b->source_record, why ? why : "unknown reason");
+                    if (why) GEOSFree_r(geos, why);
+                    result[i] = CT_EXTRUDE_INVALID;
+                }
+                if (g) GEOSGeom_destroy_r(geos, g);
+                else nomem = 1;
+                if (v == 0 || !g) continue;
+            }
             double base = isnan(b->base_z) ? s->base_z : b->base_z;
             double top = b->top_z;
             if (isnan(top)) {
@@ -104,6 +129,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
                        (unsigned long long)b->source_record, ct_extruder_reason(ex));
         }
         ct_extruder_destroy(ex);
+        if (geos) GEOS_finish_r(geos);
     }
     ct_status st = CT_OK;
     if (nomem) st = ct_error_nomem(ctx, "extrusion");
