@@ -118,37 +118,33 @@ int ct_polygon_contains(const ct_polygon *p, double x, double y) {
     return inside;
 }
 
-double ct_polygon_boundary_dist2(const ct_polygon *p, double x, double y) {
+/* Squared distance from (x, y) to the segment from (ax, ay) to (bx, by). */
+static double segment_dist2(double x, double y, double ax, double ay, double bx, double by) {
+    double ex = bx - ax, ey = by - ay, px = x - ax, py = y - ay, len2 = ex * ex + ey * ey;
+    double t = len2 > 0 ? (px * ex + py * ey) / len2 : 0.0;
+    if (t < 0) t = 0;
+    if (t > 1) t = 1;
+    double dx = px - t * ex, dy = py - t * ey;
+    return dx * dx + dy * dy;
+}
+
+/* Smallest squared distance to a ring edge; stops early once one is within `enough`. */
+static double boundary_dist2(const ct_polygon *p, double x, double y, double enough) {
     double best = INFINITY;
     for (uint32_t r = 0; r < p->nrings; r++) {
         uint32_t s = p->ring_start[r], n = ct_ring_size(p, r);
         const double *xy = p->xy + 2 * (size_t)s;
         for (uint32_t i = 0, j = n - 1; i < n; j = i++) {
-            double ax = xy[2 * j], ay = xy[2 * j + 1], ex = xy[2 * i] - ax, ey = xy[2 * i + 1] - ay;
-            double px = x - ax, py = y - ay, len2 = ex * ex + ey * ey;
-            double t = len2 > 0 ? (px * ex + py * ey) / len2 : 0.0;
-            if (t < 0) t = 0;
-            if (t > 1) t = 1;
-            double dx = px - t * ex, dy = py - t * ey, d2 = dx * dx + dy * dy;
+            double d2 = segment_dist2(x, y, xy[2 * j], xy[2 * j + 1], xy[2 * i], xy[2 * i + 1]);
             if (d2 < best) best = d2;
+            if (best <= enough) return best;
         }
     }
     return best;
 }
 
+double ct_polygon_boundary_dist2(const ct_polygon *p, double x, double y) { return boundary_dist2(p, x, y, -1.0); }
+
 int ct_polygon_boundary_within(const ct_polygon *p, double x, double y, double d2) {
-    for (uint32_t r = 0; r < p->nrings; r++) {
-        uint32_t s = p->ring_start[r], n = ct_ring_size(p, r);
-        const double *xy = p->xy + 2 * (size_t)s;
-        for (uint32_t i = 0, j = n - 1; i < n; j = i++) {
-            double ax = xy[2 * j], ay = xy[2 * j + 1], ex = xy[2 * i] - ax, ey = xy[2 * i + 1] - ay;
-            double px = x - ax, py = y - ay, len2 = ex * ex + ey * ey;
-            double t = len2 > 0 ? (px * ex + py * ey) / len2 : 0.0;
-            if (t < 0) t = 0;
-            if (t > 1) t = 1;
-            double dx = px - t * ex, dy = py - t * ey;
-            if (dx * dx + dy * dy <= d2) return 1;
-        }
-    }
-    return 0;
+    return boundary_dist2(p, x, y, d2) <= d2;
 }

@@ -374,6 +374,9 @@ static json_t *jmetadata(int *fail, const ct_glb_instanced_input *in, const char
         case K_STRING:
             jset(fail, p, "type", json_string("STRING"));
             if (c->has_null) jset(fail, p, "noData", json_string(""));
+            /* A set whose values are all "" leaves the property out of its table: readers
+             * then use this default. */
+            jset(fail, p, "default", json_string(""));
             break;
         case K_F64:
             jset(fail, p, "type", json_string("SCALAR"));
