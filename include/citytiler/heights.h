@@ -31,6 +31,8 @@ typedef struct ct_heights_scratch {
     ct_span_list spans;
     float *roof, *ground;
     size_t roof_cap, ground_cap;
+    struct ct_heights_edge *edges; /* the footprint's edges, prepared for the point tests */
+    size_t edges_cap;
 } ct_heights_scratch;
 void ct_heights_scratch_free(ct_heights_scratch *s);
 
