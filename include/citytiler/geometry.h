@@ -44,5 +44,8 @@ int ct_polygon_contains(const ct_polygon *p, double x, double y);
 double ct_polygon_boundary_dist2(const ct_polygon *p, double x, double y);
 /* 1 when some ring edge is within squared distance d2 of (x, y) (stops at the first). */
 int ct_polygon_boundary_within(const ct_polygon *p, double x, double y, double d2);
+/* The same over every part of a footprint. */
+int ct_footprint_contains(const ct_footprint *f, double x, double y);
+int ct_footprint_boundary_within(const ct_footprint *f, double x, double y, double d2);
 
 #endif

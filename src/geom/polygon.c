@@ -148,3 +148,15 @@ double ct_polygon_boundary_dist2(const ct_polygon *p, double x, double y) { retu
 int ct_polygon_boundary_within(const ct_polygon *p, double x, double y, double d2) {
     return boundary_dist2(p, x, y, d2) <= d2;
 }
+
+int ct_footprint_contains(const ct_footprint *f, double x, double y) {
+    for (uint32_t i = 0; i < f->nparts; i++)
+        if (ct_polygon_contains(&f->parts[i], x, y)) return 1;
+    return 0;
+}
+
+int ct_footprint_boundary_within(const ct_footprint *f, double x, double y, double d2) {
+    for (uint32_t i = 0; i < f->nparts; i++)
+        if (ct_polygon_boundary_within(&f->parts[i], x, y, d2)) return 1;
+    return 0;
+}

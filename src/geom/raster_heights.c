@@ -37,17 +37,6 @@ static int reserve(float **v, size_t *cap, size_t need) {
     return 1;
 }
 
-static int in_footprint(const ct_footprint *fp, double x, double y) {
-    for (uint32_t i = 0; i < fp->nparts; i++)
-        if (ct_polygon_contains(&fp->parts[i], x, y)) return 1;
-    return 0;
-}
-
-static int near_boundary(const ct_footprint *fp, double x, double y, double d2) {
-    for (uint32_t i = 0; i < fp->nparts; i++)
-        if (ct_polygon_boundary_within(&fp->parts[i], x, y, d2)) return 1;
-    return 0;
-}
 
 /* DSM cells inside the footprint into s->roof. */
 static ct_status collect_roof(ct_context *ctx, const ct_footprint *fp, const double bb[4], ct_raster_scratch *s,
@@ -58,7 +47,7 @@ static ct_status collect_roof(ct_context *ctx, const ct_footprint *fp, const dou
     const ct_raster_cells *c = &s->cells;
     if (!reserve(&s->roof, &s->roof_cap, c->n ? c->n : 1)) return ct_error_nomem(ctx, "raster roof samples");
     for (size_t i = 0; i < c->n; i++)
-        if (in_footprint(fp, c->x[i], c->y[i])) s->roof[(*n)++] = c->z[i];
+        if (ct_footprint_contains(fp, c->x[i], c->y[i])) s->roof[(*n)++] = c->z[i];
     return CT_OK;
 }
 
@@ -74,8 +63,8 @@ static ct_status collect_ground(ct_context *ctx, const ct_footprint *fp, const d
     double b2 = buffer * buffer;
     for (size_t i = 0; i < c->n; i++) {
         double x = c->x[i], y = c->y[i];
-        int inside = x >= bb[0] && x <= bb[2] && y >= bb[1] && y <= bb[3] && in_footprint(fp, x, y);
-        if (inside || near_boundary(fp, x, y, b2)) s->ground[(*n)++] = c->z[i];
+        int inside = x >= bb[0] && x <= bb[2] && y >= bb[1] && y <= bb[3] && ct_footprint_contains(fp, x, y);
+        if (inside || ct_footprint_boundary_within(fp, x, y, b2)) s->ground[(*n)++] = c->z[i];
     }
     return CT_OK;
 }

@@ -151,9 +151,7 @@ static long building_at(const bgrid *g, const ct_dataset *ds, double x, double y
     if (cx < 0 || cy < 0 || cx >= g->nx || cy >= g->ny) return -1;
     size_t c = (size_t)cy * (size_t)g->nx + (size_t)cx;
     for (size_t k = g->start[c]; k < g->start[c + 1]; k++) {
-        const ct_footprint *fp = &ds->buildings[g->items[k]].footprint;
-        for (uint32_t p = 0; p < fp->nparts; p++)
-            if (ct_polygon_contains(&fp->parts[p], x, y)) return (long)g->items[k];
+        if (ct_footprint_contains(&ds->buildings[g->items[k]].footprint, x, y)) return (long)g->items[k];
     }
     return -1;
 }
