@@ -43,6 +43,10 @@ typedef struct ct_symbol_options {
                               * many metres; 0 = off */
     float color[4];          /* linear RGBA override of the base colour; all zero = from the
                               * model's materials */
+    int model_origin;        /* 0: the base centre of the bounding box stands on the point;
+                              * 1: the model's own x/y origin does (its lowest point at the
+                              * ground) — for models whose origin is their foot, e.g. a street
+                              * light whose arm would shift the box centre off the pole */
 } ct_symbol_options;
 
 /* Checks options (scale, normalize_height: 0 or finite > 0; heading finite; color in

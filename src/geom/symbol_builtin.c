@@ -93,7 +93,8 @@ ct_status ct_symbol_transform(ct_context *ctx, ct_symbol *sym, const ct_symbol_o
     }
     /* origin to the base centre */
     bbox(sym, mn, mx);
-    const double ox = 0.5 * (mn[0] + mx[0]), oy = 0.5 * (mn[1] + mx[1]), oz = mn[2];
+    const double ox = o->model_origin ? 0.0 : 0.5 * (mn[0] + mx[0]), oy = o->model_origin ? 0.0 : 0.5 * (mn[1] + mx[1]);
+    const double oz = mn[2];
     for (size_t i = 0; i < sym->nverts; i++) {
         float *p = sym->pos + 3 * i;
         p[0] = (float)(p[0] - ox);

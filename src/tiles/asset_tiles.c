@@ -21,6 +21,10 @@ static ct_status symbol_from_json(ct_context *ctx, const char *category, const j
     opt.scale = json_is_number(json_object_get(o, "scale")) ? json_number_value(json_object_get(o, "scale")) : 1.0;
     opt.heading = json_number_value(json_object_get(o, "heading"));
     opt.normalize_height = json_number_value(json_object_get(o, "height"));
+    const char *origin = json_string_value(json_object_get(o, "origin"));
+    if (origin && strcmp(origin, "model") != 0 && strcmp(origin, "base_center") != 0)
+        return ct_error(ctx, CT_ERR_USAGE, "writers.3dtiles: symbols.%s.origin must be \"base_center\" or \"model\"", category);
+    opt.model_origin = origin && strcmp(origin, "model") == 0;
     const char *up = json_string_value(json_object_get(o, "up_axis"));
     if (up && ct_symbol_up_axis_parse(up, &opt.up_axis) != 0)
         return ct_error(ctx, CT_ERR_USAGE, "writers.3dtiles: symbols.%s.up_axis must be \"y\" or \"z\"", category);
@@ -29,12 +33,12 @@ static ct_status symbol_from_json(ct_context *ctx, const char *category, const j
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)o, key, v) {
-        static const char *const known[] = {"model", "builtin", "scale", "up_axis", "heading", "height", "color", NULL};
+        static const char *const known[] = {"model", "builtin", "scale", "up_axis", "heading", "height", "color", "origin", NULL};
         int ok = 0;
         for (size_t k = 0; known[k]; k++) ok |= strcmp(known[k], key) == 0;
         if (!ok)
             return ct_error(ctx, CT_ERR_USAGE, "writers.3dtiles: symbols.%s: unknown key '%s' (model, builtin, scale, "
-                                               "up_axis, heading, height, color)", category, key);
+                                               "up_axis, heading, height, color, origin)", category, key);
     }
     char where[256];
     snprintf(where, sizeof where, "writers.3dtiles: symbols.%s", category);

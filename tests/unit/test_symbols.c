@@ -419,6 +419,34 @@ static void test_builtins(ct_context *ctx) {
     ct_error_clear(ctx);
 }
 
+/* origin "model": the street light's pole (its lowest vertices) stands on the point,
+ * where the default base-centre origin puts the middle of pole and arm there. */
+static void test_model_origin(ct_context *ctx) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/obj/streetlight.obj", g_kaykit);
+    for (int model = 0; model <= 1; model++) {
+        ct_symbol_options o;
+        memset(&o, 0, sizeof o);
+        o.normalize_height = 7.5;
+        o.model_origin = model;
+        ct_symbol s;
+        CT_CHECK(ct_symbol_load(ctx, path, &o, &s) == CT_OK);
+        double cx = 0, cy = 0;
+        size_t n = 0;
+        for (size_t i = 0; i < s.nverts; i++)
+            if (s.pos[3 * i + 2] < 0.05f) {
+                cx += s.pos[3 * i];
+                cy += s.pos[3 * i + 1];
+                n++;
+            }
+        CT_CHECK(n > 0);
+        double d = n ? hypot(cx / (double)n, cy / (double)n) : 1e9;
+        if (model) CT_CHECK_MSG(d < 0.05, "pole foot %.3f m from the point with origin model", d);
+        else CT_CHECK_MSG(d > 0.3, "pole foot %.3f m from the point: the box centre should shift it", d);
+        ct_symbol_free(&s);
+    }
+}
+
 int main(void) {
     const char *shared = ct_test_env("CT_SHARED_DATA", NULL);
     const char *src = ct_test_env("CT_SOURCE_DIR", NULL);
@@ -436,6 +464,7 @@ int main(void) {
     test_heading_direction(ctx);
     test_broken(ctx);
     test_builtins(ctx);
+    test_model_origin(ctx);
     ct_context_destroy(ctx);
     return ct_test_finish("test_symbols");
 }
