@@ -12,6 +12,7 @@
  * these are instance attributes (bufferViews without target); the component alignment (2)
  * holds. */
 #include "citytiler/glb_instanced.h"
+#include "io/glb_ident.h"
 
 #include <float.h>
 #include <jansson.h>
@@ -148,67 +149,13 @@ typedef struct column {
     int *bv_offsets;    /* per set (STRING) */
 } column;
 
-static int utf8_valid(const char *s) {
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        unsigned c = *p, n;
-        uint32_t cp;
-        if (c < 0x80) { p++; continue; }
-        if (c >= 0xC2 && c <= 0xDF) { n = 1; cp = c & 0x1F; }
-        else if (c >= 0xE0 && c <= 0xEF) { n = 2; cp = c & 0x0F; }
-        else if (c >= 0xF0 && c <= 0xF4) { n = 3; cp = c & 0x07; }
-        else return 0;
-        for (unsigned i = 1; i <= n; i++) {
-            if ((p[i] & 0xC0) != 0x80) return 0;
-            cp = (cp << 6) | (p[i] & 0x3F);
-        }
-        if ((n == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
-            return 0;
-        p += n + 1;
-    }
-    return 1;
-}
-
-/* Identifier ^[a-zA-Z_][a-zA-Z0-9_]*$ from `name`: each other character (a UTF-8 sequence
- * at a time) becomes '_', a leading digit gets a '_' prefix. malloc'd; NULL = no memory. */
-static char *ident(const char *name) {
-    if (!name) name = "";
-    size_t n = strlen(name);
-    char *o = malloc(n + 2);
-    if (!o) return NULL;
-    size_t k = 0;
-    if (name[0] >= '0' && name[0] <= '9') o[k++] = '_';
-    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
-        int ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_';
-        if (ok) o[k++] = (char)*p;
-        else if ((*p & 0xC0) != 0x80) o[k++] = '_';
-    }
-    if (k == 0) o[k++] = '_';
-    o[k] = '\0';
-    return o;
-}
-
-static int taken(const column *cols, size_t n, const char *id) {
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(cols[i].pid, id) == 0) return 1;
-    return 0;
-}
-
 static char *unique_ident(const column *cols, size_t n, const char *name) {
-    char *base = ident(name);
-    if (!base || !taken(cols, n, base)) return base;
-    size_t len = strlen(base) + 24;
-    char *cand = malloc(len);
-    if (!cand) {
-        free(base);
-        return NULL;
-    }
-    for (size_t k = 2;; k++) {
-        snprintf(cand, len, "%s_%zu", base, k);
-        if (!taken(cols, n, cand)) break;
-    }
-    free(base);
-    return cand;
+    const char **taken = malloc((n ? n : 1) * sizeof *taken);
+    if (!taken) return NULL;
+    for (size_t i = 0; i < n; i++) taken[i] = cols[i].pid;
+    char *id = ct_glb_unique_ident(name, taken, n);
+    free(taken);
+    return id;
 }
 
 static ct_status plan_column(ct_context *ctx, const ct_glb_instanced_input *in, size_t total, column *c,
@@ -558,7 +505,7 @@ ct_status ct_glb_encode_instanced(ct_context *ctx, const ct_glb_instanced_input 
 
     /* columns, planned over every set */
     cols = calloc(in->ndefs + 1, sizeof *cols);
-    class_id = ident(in->class_name ? in->class_name : "asset");
+    class_id = ct_glb_ident(in->class_name ? in->class_name : "asset");
     if (!cols || !class_id) { st = ct_error_nomem(ctx, "glb property table plan"); goto done; }
     for (long a = any_ids ? -1 : 0; a < (long)in->ndefs; a++) {
         column *c = &cols[ncols];
@@ -570,7 +517,7 @@ ct_status ct_glb_encode_instanced(ct_context *ctx, const ct_glb_instanced_input 
         c->bv_offsets = calloc(ns, sizeof *c->bv_offsets);
         ncols++;
         if (!c->pid || !c->str_bytes || !c->bv_values || !c->bv_offsets) { st = ct_error_nomem(ctx, "glb"); goto done; }
-        if (a >= 0 && strcmp(c->pid, nm) != 0 && nm[0] && utf8_valid(nm)) c->name = nm;
+        if (a >= 0 && strcmp(c->pid, nm) != 0 && nm[0] && ct_glb_utf8_valid(nm)) c->name = nm;
         if ((st = plan_column(ctx, in, total, c, a < 0 ? CT_ATTR_STRING : in->defs[a].type)) != CT_OK) goto done;
     }
 

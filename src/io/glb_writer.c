@@ -15,6 +15,7 @@
  * readers, nothing to get wrong near 2^24) and fall back to FLOAT (exact up to 2^24)
  * above 65536 features, since glTF forbids UNSIGNED_INT for vertex attributes. */
 #include "citytiler/glb.h"
+#include "io/glb_ident.h"
 
 #include <float.h>
 #include <jansson.h>
@@ -108,75 +109,14 @@ typedef struct col_plan {
     int bv_values, bv_offsets;
 } col_plan;
 
-/* Valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
-static int utf8_valid(const char *s) {
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        unsigned c = *p, n;
-        uint32_t cp;
-        if (c < 0x80) { p++; continue; }
-        if (c >= 0xC2 && c <= 0xDF) { n = 1; cp = c & 0x1F; }
-        else if (c >= 0xE0 && c <= 0xEF) { n = 2; cp = c & 0x0F; }
-        else if (c >= 0xF0 && c <= 0xF4) { n = 3; cp = c & 0x07; }
-        else return 0;
-        for (unsigned i = 1; i <= n; i++) {
-            if ((p[i] & 0xC0) != 0x80) return 0;
-            cp = (cp << 6) | (p[i] & 0x3F);
-        }
-        if ((n == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-            (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
-            return 0;
-        p += n + 1;
-    }
-    return 1;
-}
-
-static int is_ident_char(unsigned char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-}
-
-/* Makes `name` an identifier ^[a-zA-Z_][a-zA-Z0-9_]*$ (malloc'd; NULL when out of memory).
- * Each other byte run of one character (a UTF-8 lead byte and its continuation bytes)
- * becomes one '_'; a leading digit is prefixed with '_'; "" becomes "_". */
-static char *sanitize_ident(const char *name) {
-    if (!name) name = "";
-    size_t n = strlen(name);
-    char *out = malloc(n + 2);
-    if (!out) return NULL;
-    size_t k = 0;
-    if (name[0] >= '0' && name[0] <= '9') out[k++] = '_';
-    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
-        if (is_ident_char(*p)) out[k++] = (char)*p;
-        else if ((*p & 0xC0) != 0x80) out[k++] = '_'; /* continuation bytes are dropped */
-    }
-    if (k == 0) out[k++] = '_';
-    out[k] = '\0';
-    return out;
-}
-
-/* Is `id` already used by cols[0..n)? */
-static int ident_taken(const col_plan *cols, size_t n, const char *id) {
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(cols[i].pid, id) == 0) return 1;
-    return 0;
-}
-
 /* Sanitises and de-duplicates (against cols[0..n)) a property id; NULL when out of memory. */
 static char *unique_ident(const col_plan *cols, size_t n, const char *name) {
-    char *base = sanitize_ident(name);
-    if (!base || !ident_taken(cols, n, base)) return base;
-    size_t len = strlen(base) + 24;
-    char *cand = malloc(len);
-    if (!cand) {
-        free(base);
-        return NULL;
-    }
-    for (size_t k = 2;; k++) {
-        snprintf(cand, len, "%s_%zu", base, k);
-        if (!ident_taken(cols, n, cand)) break;
-    }
-    free(base);
-    return cand;
+    const char **taken = malloc((n ? n : 1) * sizeof *taken);
+    if (!taken) return NULL;
+    for (size_t i = 0; i < n; i++) taken[i] = cols[i].pid;
+    char *id = ct_glb_unique_ident(name, taken, n);
+    free(taken);
+    return id;
 }
 
 static const char *col_string(const ct_glb_features *F, long src, size_t f) {
@@ -804,7 +744,7 @@ ct_status ct_glb_encode_ex(ct_context *ctx, const ct_glb_mesh_input *mesh,
     if (F) {
         size_t maxcols = F->ndefs + 1;
         cols = calloc(maxcols, sizeof *cols);
-        class_id = sanitize_ident(F->class_name ? F->class_name : "feature");
+        class_id = ct_glb_ident(F->class_name ? F->class_name : "feature");
         if (!cols || !class_id) { st = ct_error_nomem(ctx, "glb property table plan"); goto done; }
         if (F->ids) {
             col_plan *c = &cols[ncols];
@@ -819,7 +759,7 @@ ct_status ct_glb_encode_ex(ct_context *ctx, const ct_glb_mesh_input *mesh,
             c->src = (long)a;
             if (!(c->pid = unique_ident(cols, ncols, nm))) { st = ct_error_nomem(ctx, "glb"); goto done; }
             ncols++;
-            if (strcmp(c->pid, nm) != 0 && nm[0] && utf8_valid(nm)) c->name = nm;
+            if (strcmp(c->pid, nm) != 0 && nm[0] && ct_glb_utf8_valid(nm)) c->name = nm;
             if ((st = plan_column(ctx, F, c, F->defs[a].type)) != CT_OK) goto done;
         }
     }
