@@ -51,5 +51,9 @@ double ct_opt_number(const ct_json *opts, const char *name);
 long long ct_opt_integer(const ct_json *opts, const char *name);
 int ct_opt_bool(const ct_json *opts, const char *name);
 const ct_json *ct_opt_get(const ct_json *opts, const char *name);      /* raw, NULL if absent */
+/* A CT_OPT_STRINGS_OR_ALL option: *all = 1 for "all", else *names (malloc'd array of
+ * strings owned by opts; caller frees the array) and *n. */
+ct_status ct_opt_names(ct_context *ctx, const ct_json *opts, const char *name, int *all, const char ***names,
+                       size_t *n);
 
 #endif

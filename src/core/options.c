@@ -175,3 +175,17 @@ long long ct_opt_integer(const ct_json *opts, const char *name) {
 int ct_opt_bool(const ct_json *opts, const char *name) {
     return json_is_true(json_object_get((const json_t *)opts, name));
 }
+
+ct_status ct_opt_names(ct_context *ctx, const ct_json *opts, const char *name, int *all, const char ***names,
+                       size_t *n) {
+    const json_t *v = ct_opt_get(opts, name);
+    *all = json_is_string(v);
+    *names = NULL;
+    *n = 0;
+    if (!json_is_array(v)) return CT_OK;
+    *n = json_array_size(v);
+    *names = calloc(*n ? *n : 1, sizeof **names);
+    if (!*names) return ct_error_nomem(ctx, "name list");
+    for (size_t i = 0; i < *n; i++) (*names)[i] = json_string_value(json_array_get(v, i));
+    return CT_OK;
+}

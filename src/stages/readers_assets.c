@@ -64,17 +64,10 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     o.scale_field = ct_opt_string(s->opts, "scale_field");
     o.on_roof = ct_opt_bool(s->opts, "on_roof");
     o.area_margin = ct_opt_number(s->opts, "area_margin");
-    const json_t *attrs = ct_opt_get(s->opts, "attributes");
     const char **names = NULL;
-    if (json_is_string(attrs)) {
-        o.all_fields = 1;
-    } else if (json_is_array(attrs)) {
-        o.nfields = json_array_size(attrs);
-        names = calloc(o.nfields ? o.nfields : 1, sizeof *names);
-        if (!names) return ct_error_nomem(ctx, "attribute list");
-        for (size_t i = 0; i < o.nfields; i++) names[i] = json_string_value(json_array_get(attrs, i));
-        o.fields = names;
-    }
+    ct_status ns = ct_opt_names(ctx, s->opts, "attributes", &o.all_fields, &names, &o.nfields);
+    if (ns != CT_OK) return ns;
+    o.fields = names;
     ct_status st = ct_ogr_read_assets(ctx, &o, ds);
     free(names);
     return st;
