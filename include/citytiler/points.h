@@ -47,6 +47,17 @@ ct_status ct_point_store_load(ct_context *ctx, ct_point_store *s, const double b
 size_t ct_point_store_cells(const ct_point_store *s, int64_t *cx_cy, size_t max);
 double ct_point_store_cell_size(const ct_point_store *s);
 
+/* Items grouped by processing cell (cells of side cell_size, row-major order, items in
+ * index order inside a cell): order[] holds the indices of the items with use[i] != 0
+ * (all when use is NULL), groups[g] the cell (cx, cy) and its range of order[].
+ * xy holds x0, y0, x1, y1, ... Caller frees *order and *groups. */
+typedef struct ct_cell_group {
+    int64_t cx, cy;
+    size_t first, count;
+} ct_cell_group;
+ct_status ct_group_by_cell(ct_context *ctx, const double *xy, const unsigned char *use, size_t n, double cell_size,
+                           size_t **order, ct_cell_group **groups, size_t *ngroups);
+
 /* Builds the fine index of every cell (parallel over cells with `threads`).
  * Must be called after the last add and before any query; adding afterwards
  * needs another call. */

@@ -199,59 +199,36 @@ static ct_status ground_range(ct_context *ctx, const ct_dataset *ds, const clamp
     return CT_OK;
 }
 
-typedef struct cell_key { int64_t cx, cy; size_t i; } cell_key;
-
-static int cmp_cell_key(const void *a, const void *b) {
-    const cell_key *p = a, *q = b;
-    if (p->cy != q->cy) return p->cy < q->cy ? -1 : 1;
-    if (p->cx != q->cx) return p->cx < q->cx ? -1 : 1;
-    return (p->i > q->i) - (p->i < q->i);
-}
-
 /* Points on disk: assets one processing cell at a time, with only the cells within
  * max_radius of them loaded. */
 static ct_status ground_by_cell(ct_context *ctx, ct_dataset *ds, const clamp_state *s, const unsigned char *need,
                                 ground_out *out) {
     const ct_asset_set *set = ds->assets;
     double cs = ct_point_store_cell_size(ds->points);
-    cell_key *keys = malloc((set->n ? set->n : 1) * sizeof *keys);
-    size_t *idx = malloc((set->n ? set->n : 1) * sizeof *idx);
-    if (!keys || !idx) {
-        free(keys);
-        free(idx);
-        return ct_error_nomem(ctx, "clamp cells");
+    size_t n = set->n, *order = NULL, ngroups = 0;
+    ct_cell_group *groups = NULL;
+    double *xy = malloc((n ? n : 1) * 2 * sizeof *xy);
+    if (!xy) return ct_error_nomem(ctx, "clamp cells");
+    for (size_t i = 0; i < n; i++) {
+        xy[2 * i] = set->items[i].x;
+        xy[2 * i + 1] = set->items[i].y;
     }
-    size_t n = 0;
-    for (size_t i = 0; i < set->n; i++) {
-        if (!need[i]) continue;
-        keys[n].cx = (int64_t)floor(set->items[i].x / cs);
-        keys[n].cy = (int64_t)floor(set->items[i].y / cs);
-        keys[n].i = i;
-        n++;
-    }
-    qsort(keys, n, sizeof *keys, cmp_cell_key);
-    ct_status st = CT_OK;
-    size_t groups = 0;
-    for (size_t g0 = 0; g0 < n && st == CT_OK;) {
-        size_t g1 = g0;
-        while (g1 < n && keys[g1].cx == keys[g0].cx && keys[g1].cy == keys[g0].cy) {
-            idx[g1 - g0] = keys[g1].i;
-            g1++;
-        }
-        double m = (s->prm.max_radius > s->coverage_radius ? s->prm.max_radius : s->coverage_radius) + 1.0;
-        double q[4] = {(double)keys[g0].cx * cs - m, (double)keys[g0].cy * cs - m, (double)(keys[g0].cx + 1) * cs + m,
-                       (double)(keys[g0].cy + 1) * cs + m};
+    ct_status st = ct_group_by_cell(ctx, xy, need, n, cs, &order, &groups, &ngroups);
+    free(xy);
+    double m = (s->prm.max_radius > s->coverage_radius ? s->prm.max_radius : s->coverage_radius) + 1.0;
+    for (size_t g = 0; g < ngroups && st == CT_OK; g++) {
+        const ct_cell_group *c = &groups[g];
+        double q[4] = {(double)c->cx * cs - m, (double)c->cy * cs - m, (double)(c->cx + 1) * cs + m,
+                       (double)(c->cy + 1) * cs + m};
         st = ct_point_store_load(ctx, ds->points, q);
-        if (st == CT_OK) st = ground_range(ctx, ds, s, need, idx, g1 - g0, out);
-        ct_progress(ctx, "clamping assets by cell", g1, n);
-        groups++;
-        g0 = g1;
+        if (st == CT_OK) st = ground_range(ctx, ds, s, need, order + c->first, c->count, out);
+        ct_progress(ctx, "clamping assets by cell", c->first + c->count, n);
     }
     double none[4] = {1, 1, 0, 0}; /* an empty box: unload everything */
     if (st == CT_OK) st = ct_point_store_load(ctx, ds->points, none);
-    ct_log(ctx, CT_LOG_INFO, "filters.clamp: points on disk: %zu assets in %zu cells, one cell at a time", n, groups);
-    free(keys);
-    free(idx);
+    ct_log(ctx, CT_LOG_INFO, "filters.clamp: points on disk: %zu assets in %zu cells, one cell at a time", n, ngroups);
+    free(order);
+    free(groups);
     return st;
 }
 

@@ -209,66 +209,41 @@ static ct_status heights_range(ct_context *ctx, const heights_state *s, ct_datas
     return CT_OK;
 }
 
-typedef struct cell_key { int64_t cx, cy; size_t i; } cell_key;
-
-static int cmp_cell_key(const void *a, const void *b) {
-    const cell_key *p = a, *q = b;
-    if (p->cy != q->cy) return p->cy < q->cy ? -1 : 1;
-    if (p->cx != q->cx) return p->cx < q->cx ? -1 : 1;
-    return (p->i > q->i) - (p->i < q->i);
-}
 
 /* Points on disk: buildings are taken one processing cell at a time (by centroid), with
  * only the cells their footprints and ground buffers touch loaded, so memory stays
  * bounded by a few cells whatever the size of the LiDAR. */
 static ct_status heights_by_cell(ct_context *ctx, const heights_state *s, ct_dataset *ds, const ct_heights_params *prm,
                                  const int *cols, int hcol, int scol, uint64_t counts[2]) {
-    size_t n = ds->nbuildings;
-    double cs = ct_point_store_cell_size(ds->points);
-    cell_key *keys = malloc((n ? n : 1) * sizeof *keys);
-    size_t *idx = malloc((n ? n : 1) * sizeof *idx);
-    if (!keys || !idx) {
-        free(keys);
-        free(idx);
-        return ct_error_nomem(ctx, "heights cells");
-    }
-    for (size_t i = 0; i < n; i++) {
-        double c[2];
-        ct_footprint_centroid(&ds->buildings[i].footprint, c);
-        keys[i].cx = (int64_t)floor(c[0] / cs);
-        keys[i].cy = (int64_t)floor(c[1] / cs);
-        keys[i].i = i;
-    }
-    qsort(keys, n, sizeof *keys, cmp_cell_key);
-    ct_status st = CT_OK;
-    size_t groups = 0;
-    for (size_t g0 = 0; g0 < n && st == CT_OK;) {
-        size_t g1 = g0;
+    size_t n = ds->nbuildings, *order = NULL, ngroups = 0;
+    ct_cell_group *groups = NULL;
+    double *xy = malloc((n ? n : 1) * 2 * sizeof *xy);
+    if (!xy) return ct_error_nomem(ctx, "heights cells");
+    for (size_t i = 0; i < n; i++) ct_footprint_centroid(&ds->buildings[i].footprint, xy + 2 * i);
+    ct_status st = ct_group_by_cell(ctx, xy, NULL, n, ct_point_store_cell_size(ds->points), &order, &groups, &ngroups);
+    free(xy);
+    for (size_t g = 0; g < ngroups && st == CT_OK; g++) {
+        const size_t *idx = order + groups[g].first;
         double bb[4] = {INFINITY, INFINITY, -INFINITY, -INFINITY};
-        while (g1 < n && keys[g1].cx == keys[g0].cx && keys[g1].cy == keys[g0].cy) {
+        for (size_t k = 0; k < groups[g].count; k++) {
             double fb[4];
-            if (ct_footprint_bbox(&ds->buildings[keys[g1].i].footprint, fb)) {
-                if (fb[0] < bb[0]) bb[0] = fb[0];
-                if (fb[1] < bb[1]) bb[1] = fb[1];
-                if (fb[2] > bb[2]) bb[2] = fb[2];
-                if (fb[3] > bb[3]) bb[3] = fb[3];
-            }
-            idx[g1 - g0] = keys[g1].i;
-            g1++;
+            if (!ct_footprint_bbox(&ds->buildings[idx[k]].footprint, fb)) continue;
+            bb[0] = fmin(bb[0], fb[0]);
+            bb[1] = fmin(bb[1], fb[1]);
+            bb[2] = fmax(bb[2], fb[2]);
+            bb[3] = fmax(bb[3], fb[3]);
         }
         double m = prm->max_buffer + 1.0;
         double q[4] = {bb[0] - m, bb[1] - m, bb[2] + m, bb[3] + m};
         if (isfinite(bb[0])) st = ct_point_store_load(ctx, ds->points, q);
-        if (st == CT_OK) st = heights_range(ctx, s, ds, prm, idx, g1 - g0, cols, hcol, scol, counts, 0);
-        ct_progress(ctx, "heights by cell", g1, n);
-        groups++;
-        g0 = g1;
+        if (st == CT_OK) st = heights_range(ctx, s, ds, prm, idx, groups[g].count, cols, hcol, scol, counts, 0);
+        ct_progress(ctx, "heights by cell", groups[g].first + groups[g].count, n);
     }
     double none[4] = {1, 1, 0, 0}; /* an empty box: unload everything */
     if (st == CT_OK) st = ct_point_store_load(ctx, ds->points, none);
-    ct_log(ctx, CT_LOG_INFO, "filters.heights: points on disk: %zu buildings in %zu cells, one cell at a time", n, groups);
-    free(keys);
-    free(idx);
+    ct_log(ctx, CT_LOG_INFO, "filters.heights: points on disk: %zu buildings in %zu cells, one cell at a time", n, ngroups);
+    free(order);
+    free(groups);
     return st;
 }
 
