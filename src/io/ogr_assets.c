@@ -7,6 +7,7 @@
  * "12abc" is a bad number rather than 12; attribute columns of a CSV get a type from
  * their values (integer, real or string). */
 #include "io/ogr_assets.h"
+#include "io/ogr_values.h"
 
 #include <cpl_conv.h>
 #include <cpl_vsi.h>
@@ -132,14 +133,6 @@ static char *fmt_detail(const char *fmt, const char *a, uint64_t b) {
     return strdup(buf);
 }
 
-static ct_attr_type attr_type_of(OGRFieldDefnH fd) {
-    switch (OGR_Fld_GetType(fd)) {
-    case OFTInteger: return OGR_Fld_GetSubType(fd) == OFSTBoolean ? CT_ATTR_BOOL : CT_ATTR_INT;
-    case OFTInteger64: return CT_ATTR_INT;
-    case OFTReal: return CT_ATTR_REAL;
-    default: return CT_ATTR_STRING;
-    }
-}
 
 static void free_rows(reader *r) {
     for (size_t i = 0; i < r->nrows; i++) {
@@ -324,7 +317,7 @@ static ct_status map_fields(reader *r, OGRFeatureDefnH defn) {
         if (!keep) continue;
         field_map *m = &r->maps[r->nmaps++];
         m->src = i;
-        m->type = attr_type_of(fd);
+        m->type = ct_ogr_attr_type(fd);
         m->infer = r->is_csv && m->type == CT_ATTR_STRING;
         m->dst = -1;
     }
@@ -335,27 +328,7 @@ static ct_status map_fields(reader *r, OGRFeatureDefnH defn) {
 
 static ct_status set_value(reader *r, OGRFeatureH f, const field_map *m, ct_value *v) {
     v->is_null = 1;
-    if (!OGR_F_IsFieldSetAndNotNull(f, m->src)) return CT_OK;
-    switch (m->type) {
-    case CT_ATTR_INT:
-    case CT_ATTR_BOOL:
-        v->is_null = 0;
-        v->v.i = OGR_F_GetFieldAsInteger64(f, m->src);
-        return CT_OK;
-    case CT_ATTR_REAL: {
-        double d = OGR_F_GetFieldAsDouble(f, m->src);
-        if (!isfinite(d)) return CT_OK;
-        v->is_null = 0;
-        v->v.r = d;
-        return CT_OK;
-    }
-    case CT_ATTR_STRING: {
-        const char *s = OGR_F_GetFieldAsString(f, m->src);
-        if (m->infer && !*s) return CT_OK; /* an empty CSV cell is null */
-        return ct_value_set_string(r->ctx, v, s);
-    }
-    }
-    return CT_OK;
+    return ct_ogr_read_value(r->ctx, f, m->src, m->type, m->infer, v);
 }
 
 static void reject(raw_row *w, const char *why, char *detail) {

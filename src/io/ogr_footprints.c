@@ -1,6 +1,7 @@
 /* Footprints from OGR: open, pick a layer, filter, choose the working CRS, convert
  * each (multi)polygon into ct_footprint parts, copy the chosen attributes. */
 #include "io/ogr_footprints.h"
+#include "io/ogr_values.h"
 
 #include <cpl_conv.h>
 #include <gdal.h>
@@ -17,15 +18,6 @@ typedef struct field_map {
     ct_attr_type type;
 } field_map;
 
-static ct_attr_type attr_type_of(OGRFieldDefnH fd) {
-    switch (OGR_Fld_GetType(fd)) {
-    case OFTInteger:
-        return OGR_Fld_GetSubType(fd) == OFSTBoolean ? CT_ATTR_BOOL : CT_ATTR_INT;
-    case OFTInteger64: return CT_ATTR_INT;
-    case OFTReal: return CT_ATTR_REAL;
-    default: return CT_ATTR_STRING;
-    }
-}
 
 /* Picks the working CRS: the source's when projected in metres, else the UTM zone
  * around `lonlat_hint`. Returns a new SRS the caller releases. */
@@ -135,25 +127,6 @@ static ct_status footprint_from_ogr(ct_context *ctx, OGRGeometryH g, ct_footprin
     return st;
 }
 
-static ct_status set_attr(ct_context *ctx, OGRFeatureH f, const field_map *m, ct_value *v) {
-    if (!OGR_F_IsFieldSetAndNotNull(f, m->src)) return CT_OK;
-    switch (m->type) {
-    case CT_ATTR_INT:
-    case CT_ATTR_BOOL:
-        v->is_null = 0;
-        v->v.i = OGR_F_GetFieldAsInteger64(f, m->src);
-        return CT_OK;
-    case CT_ATTR_REAL: {
-        double d = OGR_F_GetFieldAsDouble(f, m->src);
-        if (!isfinite(d)) return CT_OK; /* NaN/Inf become null: the tiles never carry NaN */
-        v->is_null = 0;
-        v->v.r = d;
-        return CT_OK;
-    }
-    case CT_ATTR_STRING: return ct_value_set_string(ctx, v, OGR_F_GetFieldAsString(f, m->src));
-    }
-    return CT_OK;
-}
 
 static ct_status open_layer(ct_context *ctx, const ct_ogr_read_options *o, GDALDatasetH *ds_out,
                             OGRLayerH *layer_out) {
@@ -216,7 +189,7 @@ static ct_status map_fields(ct_context *ctx, const ct_ogr_read_options *o, OGRFe
         if (!keep) continue;
         field_map *m = &(*maps)[(*nmaps)++];
         m->src = i;
-        m->type = attr_type_of(fd);
+        m->type = ct_ogr_attr_type(fd);
         ct_status st = ct_dataset_add_attr(ctx, ds, name, m->type, &m->dst);
         if (st != CT_OK) return st;
     }
@@ -338,7 +311,7 @@ ct_status ct_ogr_read_footprints(ct_context *ctx, const ct_ogr_read_options *o, 
                 b->id = strdup(id);
                 if (!b->id) st = ct_error_nomem(ctx, "building id");
                 for (size_t k = 0; st == CT_OK && k < nmaps; k++)
-                    st = set_attr(ctx, f, &maps[k], &b->attrs[maps[k].dst]);
+                    st = ct_ogr_read_value(ctx, f, maps[k].src, maps[k].type, 0, &b->attrs[maps[k].dst]);
             } else {
                 ct_footprint_free(&fp);
             }
