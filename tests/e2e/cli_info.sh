@@ -1,0 +1,31 @@
+# `citytiler info`: a LAS file's header as JSON (counts by class with --classes, matching
+# the header's total), an OGR source's layers, and clear refusals (LAZ, unknown files).
+. "$(dirname "$0")/common.bash"
+las="$SRC/data-samples/delft/delft_ahn3_every4th_epsg28992.las"
+"$CLI" info "$las" --classes > "$WORK/las.json" 2> "$WORK/las.err"
+check "info on a LAS file: exit 0" test $? -eq 0
+node -e 'const j = require(process.argv[1]);
+  const total = Object.values(j.classes).reduce((a, b) => a + b, 0);
+  const ok = j.version === "1.2" && j.point_format === 1 && j.point_count === 212236 && total === j.point_count &&
+    j.crs.epsg_horizontal === 28992 && j.crs.epsg_vertical === 5709 && j.classes["6"] > 0 && j.bounds.min.length === 3;
+  process.exit(ok ? 0 : 1)' "$WORK/las.json"
+check "LAS info: version, format, 212236 points, CRS 28992+5709, class counts add up" test $? -eq 0
+"$CLI" info "$SRC/data-samples/delft/bgt_pand.gpkg" > "$WORK/gpkg.json" 2> "$WORK/gpkg.err"
+check "info on a GeoPackage: exit 0" test $? -eq 0
+node -e 'const j = require(process.argv[1]); const l = j.layers[0];
+  process.exit(j.driver === "GPKG" && l.name === "bgt_pand" && l.feature_count === 160 && l.epsg === 28992 && l.fields.gml_id ? 0 : 1)' "$WORK/gpkg.json"
+check "GeoPackage info: layer bgt_pand, 160 features, EPSG:28992, fields" test $? -eq 0
+laz=$(ls "$CT_SHARED_DATA"/laz/*.laz 2> /dev/null | head -1)
+if [ -n "$laz" ]; then
+  "$CLI" info "$laz" > /dev/null 2> "$WORK/laz.err"
+  check "info on LAZ: exit 2" test $? -eq 2
+  check "info on LAZ: says not supported and how to convert" grep -q "LAZ (compressed LAS) is not supported yet.*laszip" "$WORK/laz.err"
+else
+  fail "no LAZ file in $CT_SHARED_DATA/laz (../shared/data missing?)"
+fi
+printf 'not a LAS file\n' > "$WORK/junk.bin"
+"$CLI" info "$WORK/junk.bin" > /dev/null 2> "$WORK/junk.err"
+check "info on junk: exit 2 and names the file" test $? -eq 2 -a -n "$(grep junk.bin "$WORK/junk.err")"
+"$CLI" info > /dev/null 2>&1
+check "info without FILE: exit 2" test $? -eq 2
+finish
