@@ -13,6 +13,6 @@ if [ "${CT_SETUP_SKIP_SAMPLE:-0}" != 1 ]; then
   ./build/citytiler run pipelines/sample.json
   echo
   echo "Tileset written to $here/out/sample/tileset.json"
-  echo "View it: serve $here/out/sample over HTTP and open tileset.json in a 3D Tiles 1.1 viewer"
-  echo "(CesiumJS: Cesium.Cesium3DTileset.fromUrl('http://localhost:8000/tileset.json'))."
+  echo "View it:  node tools/viewer/serve.mjs out/sample   then open the URL it prints in a browser"
+  echo "(or load tileset.json into any 3D Tiles 1.1 viewer, e.g. CesiumJS)."
 fi
