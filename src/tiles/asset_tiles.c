@@ -266,43 +266,51 @@ static json_t *numbers(const double *v, size_t n) {
 
 typedef struct asset_out { double region[6], transform[16]; int has; } asset_out;
 
+/* The JSON of asset tile ti and its subtree (region: their union); NULL when out of memory. */
 static json_t *asset_tile_json(const ct_quadtree *q, const asset_out *o, int32_t ti, double region[6]) {
     const ct_qtile *t = &q->tiles[ti];
-    json_t *j = json_object();
+    json_t *j = json_object(), *bv = json_object();
+    json_t *children = ct_qtile_is_leaf(t) ? NULL : json_array();
+    int ok = j && bv && (ct_qtile_is_leaf(t) || children);
     for (int k = 0; k < 6; k++) region[k] = (k < 2 || k == 4) ? INFINITY : -INFINITY;
     if (o[ti].has) union_region(region, o[ti].region);
-    json_t *children = ct_qtile_is_leaf(t) ? NULL : json_array();
-    for (int k = 0; k < 4 && children; k++) {
+    for (int k = 0; k < 4 && ok && children; k++) {
         if (t->child[k] < 0) continue;
         double cr[6];
-        json_array_append_new(children, asset_tile_json(q, o, t->child[k], cr));
-        union_region(region, cr);
+        json_t *c = asset_tile_json(q, o, t->child[k], cr);
+        ok = c && json_array_append_new(children, c) == 0;
+        if (ok) union_region(region, cr);
     }
-    json_t *bv = json_object();
-    json_object_set_new(bv, "region", numbers(region, 6));
-    json_object_set_new(j, "boundingVolume", bv);
+    ok = ok && json_object_set_new(bv, "region", numbers(region, 6)) == 0;
+    ok = ok && json_object_set_new(j, "boundingVolume", bv) == 0;
+    bv = NULL;
     double side = t->bounds[2] - t->bounds[0];
-    json_object_set_new(j, "geometricError", json_real(ct_qtile_is_leaf(t) ? 0.0 : side * 0.5));
-    json_object_set_new(j, "refine", json_string("ADD"));
-    if (o[ti].has) {
+    ok = ok && json_object_set_new(j, "geometricError", json_real(ct_qtile_is_leaf(t) ? 0.0 : side * 0.5)) == 0;
+    ok = ok && json_object_set_new(j, "refine", json_string("ADD")) == 0;
+    if (ok && o[ti].has) {
         char name[64], uri[128];
         ct_tile_name(t, name, sizeof name);
         json_t *contents = json_array();
-        for (int k = 0; k < o[ti].has; k++) {
+        ok = contents != NULL;
+        for (int k = 0; ok && k < o[ti].has; k++) {
             snprintf(uri, sizeof uri, "assets/%s_%d.glb", name, k);
             json_t *content = json_object();
-            json_object_set_new(content, "uri", json_string(uri));
-            json_array_append_new(contents, content);
+            ok = content && json_object_set_new(content, "uri", json_string(uri)) == 0 &&
+                 json_array_append_new(contents, content) == 0;
         }
-        if (o[ti].has == 1) {
-            json_object_set(j, "content", json_array_get(contents, 0));
-            json_decref(contents);
-        } else {
-            json_object_set_new(j, "contents", contents);
-        }
-        json_object_set_new(j, "transform", numbers(o[ti].transform, 16));
+        /* One symbol: a single "content"; several: "contents" (3D Tiles 1.1). */
+        if (ok && o[ti].has == 1) ok = json_object_set(j, "content", json_array_get(contents, 0)) == 0;
+        else if (ok) ok = json_object_set(j, "contents", contents) == 0;
+        json_decref(contents);
+        ok = ok && json_object_set_new(j, "transform", numbers(o[ti].transform, 16)) == 0;
     }
-    if (children) json_object_set_new(j, "children", children);
+    if (ok && children) ok = json_object_set(j, "children", children) == 0;
+    json_decref(children);
+    json_decref(bv);
+    if (!ok) {
+        json_decref(j);
+        return NULL;
+    }
     return j;
 }
 
