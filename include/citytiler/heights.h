@@ -41,6 +41,8 @@ void ct_sort_floats(float *v, size_t n);
 /* Value at percentile p (0..100) of the sorted v[0..n-1], with linear interpolation
  * between closest ranks (numpy's default). n must be > 0. */
 double ct_percentile_sorted(const float *v, size_t n, double p);
+/* The same value without sorting: v is reordered (a selection, O(n)). n must be > 0. */
+double ct_percentile_select(float *v, size_t n, double p);
 
 /* Computes the heights of one footprint. Thread-safe for distinct scratch.
  * Returns CT_ERR_NOMEM when a buffer cannot grow (no message is set). */

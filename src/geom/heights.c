@@ -66,6 +66,45 @@ double ct_percentile_sorted(const float *v, size_t n, double p) {
     return (double)v[lo] + f * ((double)v[lo + 1] - (double)v[lo]);
 }
 
+/* Moves the k-th smallest value to v[k], smaller ones before it, larger after
+ * (Hoare's selection with a median-of-three pivot). */
+static void select_kth(float *v, size_t n, size_t k) {
+    size_t lo = 0, hi = n - 1;
+    while (hi > lo + 16) {
+        size_t mid = lo + (hi - lo) / 2;
+        float a = v[lo], b = v[mid], c = v[hi];
+        float pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+        size_t i = lo, j = hi;
+        for (;;) {
+            while (v[i] < pivot) i++;
+            while (v[j] > pivot) j--;
+            if (i >= j) break;
+            float t = v[i];
+            v[i] = v[j];
+            v[j] = t;
+            i++;
+            j--;
+        }
+        if (k <= j) hi = j;
+        else lo = j + 1;
+    }
+    insertion_sort(v + lo, hi - lo + 1);
+}
+
+double ct_percentile_select(float *v, size_t n, double p) {
+    double rank = p / 100.0 * (double)(n - 1);
+    size_t lo = (size_t)floor(rank);
+    if (lo >= n - 1) lo = n - 1;
+    select_kth(v, n, lo);
+    double a = v[lo];
+    if (lo == n - 1) return a;
+    float b = v[lo + 1]; /* the next value: the smallest of the part after lo */
+    for (size_t i = lo + 2; i < n; i++)
+        if (v[i] < b) b = v[i];
+    double f = rank - (double)lo;
+    return a + f * ((double)b - a);
+}
+
 static int push(float **v, size_t *n, size_t *cap, float z) {
     if (*n == *cap) {
         size_t c = *cap ? *cap * 2 : 256;
@@ -203,15 +242,13 @@ ct_status ct_heights_compute(const ct_point_store *store, const ct_footprint *fp
     double area = ct_footprint_area(fp);
     out->density = area > 0 ? (double)nroof / area : 0.0;
     if (nroof >= prm->min_roof_points && nroof > 0) {
-        ct_sort_floats(s->roof, nroof);
-        out->roof_z = ct_percentile_sorted(s->roof, nroof, prm->roof_percentile);
-        out->roof_p50 = ct_percentile_sorted(s->roof, nroof, 50.0);
-        out->roof_p70 = ct_percentile_sorted(s->roof, nroof, 70.0);
-        out->roof_max = s->roof[nroof - 1];
+        out->roof_z = ct_percentile_select(s->roof, nroof, prm->roof_percentile);
+        out->roof_p50 = ct_percentile_select(s->roof, nroof, 50.0);
+        out->roof_p70 = ct_percentile_select(s->roof, nroof, 70.0);
+        out->roof_max = ct_percentile_select(s->roof, nroof, 100.0);
     }
     if (nground >= prm->min_ground_points && nground > 0) {
-        ct_sort_floats(s->ground, nground);
-        out->ground_z = ct_percentile_sorted(s->ground, nground, prm->ground_percentile);
+        out->ground_z = ct_percentile_select(s->ground, nground, prm->ground_percentile);
     }
     return CT_OK;
 }

@@ -1,7 +1,7 @@
 /* Per building heights from rasters, the raster twin of heights.c: roof samples are
  * the DSM cells whose centre is inside the footprint, ground samples the DTM cells
  * whose centre is inside it or within `buffer` of its boundary; the same percentiles
- * (ct_sort_floats, ct_percentile_sorted) give the heights. Only the window around the
+ * (ct_percentile_select) give the heights. Only the window around the
  * footprint is read, through the thread's own readers. */
 #include "citytiler/raster.h"
 
@@ -85,11 +85,10 @@ ct_status ct_raster_heights_compute(ct_context *ctx, const ct_footprint *fp, con
         out->roof_points = (uint32_t)nroof;
         out->density = area > 0 ? (double)nroof / area : 0.0;
         if (nroof >= prm->min_roof_points && nroof > 0) {
-            ct_sort_floats(s->roof, nroof);
-            out->roof_z = ct_percentile_sorted(s->roof, nroof, prm->roof_percentile);
-            out->roof_p50 = ct_percentile_sorted(s->roof, nroof, 50.0);
-            out->roof_p70 = ct_percentile_sorted(s->roof, nroof, 70.0);
-            out->roof_max = s->roof[nroof - 1];
+            out->roof_z = ct_percentile_select(s->roof, nroof, prm->roof_percentile);
+            out->roof_p50 = ct_percentile_select(s->roof, nroof, 50.0);
+            out->roof_p70 = ct_percentile_select(s->roof, nroof, 70.0);
+            out->roof_max = ct_percentile_select(s->roof, nroof, 100.0);
         }
     }
     if (s->dtm) {
@@ -105,8 +104,7 @@ ct_status ct_raster_heights_compute(ct_context *ctx, const ct_footprint *fp, con
         out->ground_buffer_used = buffer;
         out->ground_points = (uint32_t)nground;
         if (nground >= prm->min_ground_points && nground > 0) {
-            ct_sort_floats(s->ground, nground);
-            out->ground_z = ct_percentile_sorted(s->ground, nground, prm->ground_percentile);
+            out->ground_z = ct_percentile_select(s->ground, nground, prm->ground_percentile);
         }
     }
     return CT_OK;

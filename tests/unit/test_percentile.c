@@ -1,0 +1,33 @@
+/* Percentiles by selection equal percentiles of the sorted values (numpy's linear
+ * interpolation), on random arrays with ties, and on edge cases. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "citytiler/heights.h"
+#include "ct_test.h"
+
+int main(void) {
+    uint64_t seed = 12345;
+    float a[2000], b[2000];
+    static const double ps[] = {0, 1, 10, 33.3, 50, 70, 90, 99.9, 100};
+    for (int round = 0; round < 300; round++) {
+        size_t n = 1 + (size_t)(round * 7 % 1999);
+        for (size_t i = 0; i < n; i++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            a[i] = (float)((seed >> 40) % (round % 3 ? 100000 : 7)) * 0.01f; /* some rounds full of ties */
+        }
+        memcpy(b, a, n * sizeof *a);
+        ct_sort_floats(b, n);
+        for (size_t i = 1; i < n; i++) CT_CHECK(b[i - 1] <= b[i]);
+        for (size_t k = 0; k < sizeof ps / sizeof ps[0]; k++) {
+            double want = ct_percentile_sorted(b, n, ps[k]);
+            double got = ct_percentile_select(a, n, ps[k]); /* reorders a: later picks must still hold */
+            CT_CHECK_MSG(got == want, "n=%zu p=%.1f: %.9g vs %.9g", n, ps[k], got, want);
+        }
+    }
+    float one = 4.5f;
+    CT_CHECK(ct_percentile_select(&one, 1, 90) == 4.5);
+    float two[2] = {3, 1};
+    CT_CHECK(ct_percentile_select(two, 2, 50) == 2.0);
+    return ct_test_finish("test_percentile");
+}
