@@ -25,6 +25,7 @@ static const ct_option_def options[] = {
     {"path", CT_OPT_PATHS, NULL, 1, "LAS file, directory of .las files, glob, or a list of them"},
     {"srs", CT_OPT_STRING, NULL, 0, "CRS of files that carry none (e.g. \"EPSG:28992+5709\"); overrides a stored one"},
     {"drop_classes", CT_OPT_INTEGER_LIST, "[7, 18]", 0, "classes never kept (noise)"},
+    {"classes", CT_OPT_INTEGER_LIST, NULL, 0, "keep only these classes (e.g. [2, 6]: less memory and faster heights when the rest is vegetation); default: all but drop_classes"},
     {"crop", CT_OPT_BOOL, "true", 0, "keep only points near the footprints read before this stage"},
     {"crop_margin", CT_OPT_NUMBER, "50", 0, "margin around the footprints' extent kept when cropping (m)"},
     {"index_size", CT_OPT_NUMBER, "2", 0, "side of the fine grid bins that index the points of a cell (m)"},
@@ -32,6 +33,18 @@ static const ct_option_def options[] = {
     {"temp_dir", CT_OPT_STRING, NULL, 0, "folder for that temporary file (default: $TMPDIR or /tmp)"},
     {NULL, 0, NULL, 0, NULL},
 };
+
+/* flags[c] = 1 for every class c in the option's list (none when absent). */
+static ct_status class_flags(ct_context *ctx, const json_t *list, const char *name, uint8_t flags[256]) {
+    memset(flags, 0, 256);
+    for (size_t i = 0; list && i < json_array_size(list); i++) {
+        json_int_t c = json_integer_value(json_array_get(list, i));
+        if (c < 0 || c > 255)
+            return ct_error(ctx, CT_ERR_USAGE, "readers.lidar: %s: %lld is not a class (0-255)", name, (long long)c);
+        flags[c] = 1;
+    }
+    return CT_OK;
+}
 
 static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
     lidar_state *s = calloc(1, sizeof *s);
@@ -43,13 +56,12 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
     s->fine_size = ct_opt_number(opts, "index_size");
     s->memory_limit_mb = ct_opt_number(opts, "memory_limit");
     s->temp_dir = ct_opt_string(opts, "temp_dir");
-    const json_t *drop = ct_opt_get(opts, "drop_classes");
-    ct_status st = CT_OK;
-    for (size_t i = 0; drop && i < json_array_size(drop); i++) {
-        json_int_t c = json_integer_value(json_array_get(drop, i));
-        if (c < 0 || c > 255) st = ct_error(ctx, CT_ERR_USAGE, "readers.lidar: drop_classes: %lld is not a class (0-255)", (long long)c);
-        else s->drop_class[c] = 1;
-    }
+    /* Points kept: the listed classes (all by default), minus drop_classes. */
+    uint8_t listed[256], dropped[256];
+    const json_t *keep = ct_opt_get(opts, "classes");
+    ct_status st = class_flags(ctx, keep, "classes", listed);
+    if (st == CT_OK) st = class_flags(ctx, ct_opt_get(opts, "drop_classes"), "drop_classes", dropped);
+    for (int c = 0; c < 256; c++) s->drop_class[c] = (uint8_t)((keep && !listed[c]) || dropped[c]);
     if (st == CT_OK && (!(s->fine_size >= 0.1) || s->fine_size > 100))
         st = ct_error(ctx, CT_ERR_USAGE, "readers.lidar: index_size must be between 0.1 and 100 m");
     if (st == CT_OK && !(s->memory_limit_mb >= 0))

@@ -14,4 +14,16 @@ check "points-on-disk run" test $? -eq 0
 check "points-on-disk run used the disk" grep -q "on disk" "$WORK/disk.log"
 diff -r -x run-summary.json "$WORK/t1" "$WORK/disk" > "$WORK/diff-disk.log" 2>&1
 check "points on disk give byte-identical output" test $? -eq 0
+# Keeping only the classes heights use (2 ground, 6 building) changes nothing in the
+# tiles and keeps fewer points.
+"$CLI" run "$SRC/pipelines/sample.json" --threads 2 --set 'readers.lidar.classes=[2, 6]' \
+  --set "writers.3dtiles.path=$WORK/classes" > "$WORK/classes.log" 2>&1
+check "classes [2, 6] run" test $? -eq 0
+all=$(sed -n 's/.* \([0-9]*\) kept in .*/\1/p' "$WORK/t1.log")
+some=$(sed -n 's/.* \([0-9]*\) kept in .*/\1/p' "$WORK/classes.log")
+check "classes [2, 6] keep fewer points ($some < $all)" test "${some:-0}" -gt 0 -a "${some:-0}" -lt "${all:-0}"
+diff -r -x run-summary.json "$WORK/t1" "$WORK/classes" > "$WORK/diff-classes.log" 2>&1
+check "classes [2, 6] give byte-identical tiles" test $? -eq 0
+"$CLI" run "$SRC/pipelines/sample.json" --set 'readers.lidar.classes=[2, 300]' > "$WORK/badclass.log" 2>&1
+check "a class outside 0-255: exit 2" test $? -eq 2
 finish
