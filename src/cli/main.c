@@ -69,10 +69,10 @@ static void progress_line(void *user, const char *what, uint64_t done, uint64_t 
     if (total) {
         char eta[32] = "";
         if (rate > 0 && done < total) snprintf(eta, sizeof eta, ", ETA %.0f s", (double)(total - done) / rate);
-        fprintf(stderr, "\r%s: %llu / %llu (%3.0f%%)%s%s   ", what, (unsigned long long)done, (unsigned long long)total,
-                100.0 * (double)done / (double)total, rate_text, eta);
+        fprintf(stderr, "\r%s: %llu / %llu (%3.0f%%)%s%s\033[K", what, (unsigned long long)done,
+                (unsigned long long)total, 100.0 * (double)done / (double)total, rate_text, eta);
     } else {
-        fprintf(stderr, "\r%s: %llu%s   ", what, (unsigned long long)done, rate_text);
+        fprintf(stderr, "\r%s: %llu%s\033[K", what, (unsigned long long)done, rate_text);
     }
     o->progress_open = !(total && done >= total);
     if (!o->progress_open) fputc('\n', stderr);

@@ -370,6 +370,7 @@ ct_status ct_point_store_add_chunks(ct_context *ctx, ct_point_store *s, size_t n
     uint64_t counts[256];
     memset(counts, 0, sizeof counts);
     uint64_t ignored = 0;
+    size_t chunks_done = 0;
     if (st == CT_OK) {
 #pragma omp parallel num_threads(threads) reduction(| : nomem) reduction(+ : ignored)
         {
@@ -418,6 +419,11 @@ ct_status ct_point_store_add_chunks(ct_context *ctx, ct_point_store *s, size_t n
                     r->reserved[0] = r->reserved[1] = r->reserved[2] = 0;
                     local[b->cls[i]]++;
                 }
+                size_t now;
+#pragma omp atomic capture
+                now = ++chunks_done;
+                /* Progress from the thread that runs the stage only (the callback's contract). */
+                if (omp_get_thread_num() == 0) ct_progress(ctx, "binning LiDAR points", now, nchunks);
                 for (size_t k = 0; spill && !nomem && k < b->map.n; k++) {
                     const chunk_cell *e = &b->map.v[k];
                     size_t cnt = lists[c][k].count;

@@ -342,6 +342,7 @@ static ct_status write_tiles(ct_context *ctx, const tiles_state *s, const ct_dat
 #pragma omp critical(ct_writer_status)
         if (tst != CT_OK && st == CT_OK) st = tst;
     }
+    if (st == CT_OK) ct_progress(ctx, "writing tiles", (uint64_t)nt, (uint64_t)nt);
     return st;
 }
 
