@@ -54,6 +54,11 @@ void ct_log(ct_context *ctx, ct_log_level level, const char *fmt, ...) CT_PRINTF
 /* Reports progress (no-op without a progress callback). */
 void ct_progress(ct_context *ctx, const char *what, uint64_t done, uint64_t total);
 
+/* --memory-limit: MiB the run may use for bulky data (LiDAR points); 0 = the stages' own
+ * settings. Stages take the smaller of this and their option. */
+void ct_context_set_memory_limit(ct_context *ctx, double mib);
+double ct_context_memory_limit(const ct_context *ctx);
+
 /* --resume: writers keep what an interrupted run already finished. */
 void ct_context_set_resume(ct_context *ctx, int resume);
 int ct_context_resume(const ct_context *ctx);

@@ -122,7 +122,9 @@ static void usage(FILE *f) {
             "\n"
             "commands:\n"
             "  run PIPELINE.json [--threads N] [--set TYPE.OPTION=VALUE]... [--quiet|--verbose]\n"
-            "                    [--log-format text|json] [--resume]\n"
+            "                    [--log-format text|json] [--resume] [--memory-limit MiB]\n"
+            "        --memory-limit caps the memory for LiDAR points: beyond it they go to a\n"
+            "        temporary file and heights are computed one processing cell at a time\n"
             "        --resume keeps the tiles an interrupted run (killed, out of time) already\n"
             "        finished in OUTPUT.partial and writes only the rest\n"
             "        --partition K/N builds only partition K of N (processing cells split\n"
@@ -192,6 +194,15 @@ static int cmd_run(ct_context *ctx, cli_output *out, int argc, char **argv) {
                 return 2;
             }
             out->json = strcmp(f, "json") == 0;
+        } else if (strcmp(a, "--memory-limit") == 0 && i + 1 < argc) {
+            char *end = NULL;
+            double mib = strtod(argv[++i], &end);
+            if (!end || *end || !(mib > 0) || mib > 1e9) {
+                fprintf(stderr, "citytiler run: --memory-limit takes MiB (a positive number), got '%s'\n", argv[i]);
+                free(sets);
+                return 2;
+            }
+            ct_context_set_memory_limit(ctx, mib);
         } else if (strcmp(a, "--resume") == 0) {
             ct_context_set_resume(ctx, 1);
         } else if (strcmp(a, "--partition") == 0 && i + 1 < argc) {

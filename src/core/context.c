@@ -20,6 +20,7 @@ struct ct_context {
     void *progress_user;
     int threads;
     int resume;
+    double memory_limit_mib;
     int part_k, part_n, merge;
     ct_barrier_fn barrier_fn;
     void *barrier_user;
@@ -155,3 +156,6 @@ ct_status ct_context_barrier(ct_context *ctx) {
         return ct_error(ctx, CT_ERR_IO, "the processes of this run could not synchronise (MPI barrier failed)");
     return CT_OK;
 }
+
+void ct_context_set_memory_limit(ct_context *ctx, double mib) { ctx->memory_limit_mib = mib > 0 ? mib : 0; }
+double ct_context_memory_limit(const ct_context *ctx) { return ctx->memory_limit_mib; }

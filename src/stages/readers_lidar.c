@@ -225,7 +225,11 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     if (st == CT_OK && !ds->points) {
         ds->points = ct_point_store_create(ds->cell_size, s->fine_size);
         if (!ds->points) st = ct_error_nomem(ctx, "point store");
-        else ct_point_store_set_memory_limit(ds->points, (uint64_t)(s->memory_limit_mb * 1048576.0), s->temp_dir);
+        else {
+            double mib = s->memory_limit_mb, run = ct_context_memory_limit(ctx);
+            if (run > 0 && (mib == 0 || run < mib)) mib = run; /* --memory-limit caps the option */
+            ct_point_store_set_memory_limit(ds->points, (uint64_t)(mib * 1048576.0), s->temp_dir);
+        }
     }
     /* The chunk table over all files, in file order. */
     size_t nchunks = 0;

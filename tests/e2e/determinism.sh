@@ -8,7 +8,7 @@ diff -r -x run-summary.json "$WORK/t1" "$WORK/t2" > "$WORK/diff.log" 2>&1
 check "outputs of --threads 1 and --threads 2 are byte-identical" test $? -eq 0
 # Points on disk (a memory limit far below the sample's 3 MiB of points): cells are
 # processed one at a time, and the tiles are the same bytes.
-"$CLI" run "$SRC/pipelines/sample.json" --threads 2 --set readers.lidar.memory_limit=0.25 \
+"$CLI" run "$SRC/pipelines/sample.json" --threads 2 --memory-limit 0.25 \
   --set "writers.3dtiles.path=$WORK/disk" > "$WORK/disk.log" 2>&1
 check "points-on-disk run" test $? -eq 0
 check "points-on-disk run used the disk" grep -q "on disk" "$WORK/disk.log"
