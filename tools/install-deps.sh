@@ -11,7 +11,8 @@ packages=(build-essential cmake pkg-config git
   libassimp-dev libmeshoptimizer-dev libjansson-dev
   clang
   chromium fonts-dejavu-core
-  openmpi-bin libopenmpi-dev)
+  openmpi-bin libopenmpi-dev
+  postgresql postgresql-15-postgis-3)
 # Node.js: keep an installed one (e.g. a newer release); else Debian's.
 if ! command -v npm > /dev/null 2>&1; then packages+=(nodejs npm); fi
 missing=()
