@@ -61,6 +61,7 @@ typedef struct ct_dataset {
     struct ct_point_store *points; /* LiDAR binned into cells (readers.lidar), or NULL */
     struct ct_asset_set *assets;   /* city assets and sensors (readers.assets), or NULL */
     struct ct_raster_set *rasters; /* DTM and/or DSM (readers.raster), or NULL */
+    ct_mesh_arena mesh_arena;      /* memory of the buildings' meshes made by filters.extrude */
 } ct_dataset;
 
 #define CT_DEFAULT_CELL_SIZE 250.0

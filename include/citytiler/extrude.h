@@ -24,6 +24,10 @@ typedef enum ct_extrude_result {
  * On success *out holds a new mesh the caller frees with ct_mesh_free. */
 ct_extrude_result ct_extrude_footprint(ct_extruder *e, const ct_footprint *fp, double base, double top,
                                        int with_floor, ct_mesh *out);
+/* Finished meshes go into `arena` (borrowed arrays, freed with the arena) instead of their
+ * own allocations; NULL switches back. The arena must outlive the meshes. */
+void ct_extruder_set_arena(ct_extruder *e, ct_mesh_arena *arena);
+
 /* Text for the last non-OK result ("Self-intersection[x y]"). Owned by e. */
 const char *ct_extruder_reason(const ct_extruder *e);
 

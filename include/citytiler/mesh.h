@@ -13,9 +13,26 @@ typedef struct ct_mesh {
     double *pos;       /* 3 * nverts: x, y, z in the working CRS */
     float *nrm;        /* 3 * nverts: unit normals in the working CRS */
     uint32_t *idx;     /* nindices */
+    int borrowed;      /* the arrays live in a ct_mesh_arena: ct_mesh_free only forgets them */
 } ct_mesh;
 
+/* Frees the arrays (unless borrowed) and zeroes the mesh. */
 void ct_mesh_free(ct_mesh *m);
+
+/* Memory for many meshes in large blocks (marked for transparent huge pages): writing the
+ * meshes of a city into fresh small allocations spent most of filters.extrude's time in
+ * first-touch page faults (tools/bench/bench_geometry). Not thread-safe: one per thread. */
+typedef struct ct_mesh_arena {
+    void **blocks;
+    size_t nblocks, cap;
+    unsigned char *cur;
+    size_t left;
+} ct_mesh_arena;
+/* 16-byte aligned memory for `bytes`; NULL when out of memory. Lives until the arena is freed. */
+void *ct_mesh_arena_alloc(ct_mesh_arena *a, size_t bytes);
+void ct_mesh_arena_free(ct_mesh_arena *a);
+/* Moves src's blocks into dst (src becomes empty). Returns 0, or -1 when out of memory. */
+int ct_mesh_arena_adopt(ct_mesh_arena *dst, ct_mesh_arena *src);
 
 /* Topology and volume of a mesh, computed on positions welded exactly. */
 typedef struct ct_mesh_check {

@@ -41,6 +41,7 @@ void ct_dataset_destroy(ct_dataset *ds) {
     ct_point_store_destroy(ds->points);
     ct_asset_set_destroy(ds->assets);
     ct_raster_set_destroy(ds->rasters);
+    ct_mesh_arena_free(&ds->mesh_arena); /* after the buildings: their meshes borrow from it */
     free(ds->crs_wkt);
     free(ds->vertical_wkt);
     free(ds);

@@ -54,7 +54,15 @@ struct ct_extruder {
     size_t extra_cap;
     int force_geos; /* tests and benchmarks: GEOS only (environment CT_EXTRUDE_TRIANGULATOR=geos,
                      * read when the extruder is created) */
+    /* The mesh is built in these (reused, so warm) arrays and copied out at its exact size. */
+    double *spos;
+    float *snrm;
+    uint32_t *sidx;
+    size_t svcap, sicap;
+    ct_mesh_arena *arena; /* where finished meshes go, or NULL: malloc */
 };
+
+void ct_extruder_set_arena(ct_extruder *e, ct_mesh_arena *arena) { e->arena = arena; }
 
 ct_extruder *ct_extruder_create(void) {
     ct_extruder *e = calloc(1, sizeof *e);
@@ -79,6 +87,9 @@ void ct_extruder_destroy(ct_extruder *e) {
     free(e->gtris);
     free(e->seen);
     free(e->extra);
+    free(e->spos);
+    free(e->snrm);
+    free(e->sidx);
     free(e);
 }
 
@@ -170,34 +181,64 @@ static GEOSGeometry *to_geos(ct_extruder *e, const ct_polygon *p) {
 }
 
 typedef struct mesh_builder {
-    ct_mesh m;
-    size_t vcap, icap;
+    ct_mesh m;          /* arrays: the extruder's scratch */
+    ct_extruder *e;
 } mesh_builder;
 
-/* Room for nv more vertices and ni more indices. The first reservation is exact: a
- * one-part footprint allocates its mesh once, at its final size. (Writing fresh memory
- * is most of filters.extrude's time on 100k buildings: first-touch page faults, see
- * tools/bench/bench_geometry.c; exact sizes touch ~20% fewer pages than powers of two.) */
+/* Room for nv more vertices and ni more indices, in the extruder's scratch arrays (they
+ * only grow, so after the first buildings no memory is fresh); the finished mesh is copied
+ * out at its exact size (finish_mesh). */
 static int mb_reserve(mesh_builder *b, size_t nv, size_t ni) {
-    if (b->m.nverts + nv > b->vcap) {
-        size_t cap = b->vcap ? b->vcap : nv;
+    ct_extruder *e = b->e;
+    if (b->m.nverts + nv > e->svcap) {
+        size_t cap = e->svcap ? e->svcap : 256;
         while (cap < b->m.nverts + nv) cap *= 2;
-        double *p = realloc(b->m.pos, cap * 3 * sizeof *p);
+        double *p = realloc(e->spos, cap * 3 * sizeof *p);
         if (!p) return 0;
-        b->m.pos = p;
-        float *n = realloc(b->m.nrm, cap * 3 * sizeof *n);
+        e->spos = p;
+        float *n = realloc(e->snrm, cap * 3 * sizeof *n);
         if (!n) return 0;
-        b->m.nrm = n;
-        b->vcap = cap;
+        e->snrm = n;
+        e->svcap = cap;
     }
-    if (b->m.nindices + ni > b->icap) {
-        size_t cap = b->icap ? b->icap : ni;
+    if (b->m.nindices + ni > e->sicap) {
+        size_t cap = e->sicap ? e->sicap : 768;
         while (cap < b->m.nindices + ni) cap *= 2;
-        uint32_t *q = realloc(b->m.idx, cap * sizeof *q);
+        uint32_t *q = realloc(e->sidx, cap * sizeof *q);
         if (!q) return 0;
-        b->m.idx = q;
-        b->icap = cap;
+        e->sidx = q;
+        e->sicap = cap;
     }
+    b->m.pos = e->spos;
+    b->m.nrm = e->snrm;
+    b->m.idx = e->sidx;
+    return 1;
+}
+
+/* Copies the built mesh out of the scratch arrays: into the arena when one is set
+ * (borrowed arrays), else into its own allocations. Returns 0 when out of memory. */
+static int finish_mesh(ct_extruder *e, const ct_mesh *m, ct_mesh *out) {
+    size_t pb = 3 * m->nverts * sizeof(double), nb = 3 * m->nverts * sizeof(float), ib = m->nindices * sizeof(uint32_t);
+    memset(out, 0, sizeof *out);
+    if (e->arena) {
+        out->pos = ct_mesh_arena_alloc(e->arena, pb);
+        out->nrm = ct_mesh_arena_alloc(e->arena, nb);
+        out->idx = ct_mesh_arena_alloc(e->arena, ib);
+        out->borrowed = 1;
+    } else {
+        out->pos = malloc(pb ? pb : 1);
+        out->nrm = malloc(nb ? nb : 1);
+        out->idx = malloc(ib ? ib : 1);
+    }
+    if (!out->pos || !out->nrm || !out->idx) {
+        ct_mesh_free(out);
+        return 0;
+    }
+    memcpy(out->pos, m->pos, pb);
+    memcpy(out->nrm, m->nrm, nb);
+    memcpy(out->idx, m->idx, ib);
+    out->nverts = m->nverts;
+    out->nindices = m->nindices;
     return 1;
 }
 
@@ -410,6 +451,7 @@ ct_extrude_result ct_extrude_footprint(ct_extruder *e, const ct_footprint *fp, d
                                        int with_floor, ct_mesh *out) {
     mesh_builder b;
     memset(&b, 0, sizeof b);
+    b.e = e;
     memset(out, 0, sizeof *out);
     e->reason[0] = '\0';
     if (!(top > base) || !isfinite(base) || !isfinite(top)) {
@@ -427,11 +469,7 @@ ct_extrude_result ct_extrude_footprint(ct_extruder *e, const ct_footprint *fp, d
         snprintf(e->reason, sizeof e->reason, "footprint has no area");
         res = CT_EXTRUDE_INVALID;
     }
-    if (res != CT_EXTRUDE_OK) {
-        if (res == CT_EXTRUDE_NOMEM) snprintf(e->reason, sizeof e->reason, "out of memory");
-        ct_mesh_free(&b.m);
-        return res;
-    }
-    *out = b.m;
-    return CT_EXTRUDE_OK;
+    if (res == CT_EXTRUDE_OK && !finish_mesh(e, &b.m, out)) res = CT_EXTRUDE_NOMEM;
+    if (res != CT_EXTRUDE_OK && res == CT_EXTRUDE_NOMEM) snprintf(e->reason, sizeof e->reason, "out of memory");
+    return res;
 }

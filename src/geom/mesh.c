@@ -3,12 +3,65 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 void ct_mesh_free(ct_mesh *m) {
-    free(m->pos);
-    free(m->nrm);
-    free(m->idx);
+    if (!m->borrowed) {
+        free(m->pos);
+        free(m->nrm);
+        free(m->idx);
+    }
     memset(m, 0, sizeof *m);
+}
+
+enum { ARENA_BLOCK = 4u << 20 }; /* 4 MiB: two huge pages */
+
+void *ct_mesh_arena_alloc(ct_mesh_arena *a, size_t bytes) {
+    bytes = (bytes + 15) & ~(size_t)15;
+    if (bytes > a->left) {
+        size_t size = bytes > ARENA_BLOCK ? bytes : ARENA_BLOCK;
+        if (a->nblocks == a->cap) {
+            size_t cap = a->cap ? a->cap * 2 : 16;
+            void **nb = realloc(a->blocks, cap * sizeof *nb);
+            if (!nb) return NULL;
+            a->blocks = nb;
+            a->cap = cap;
+        }
+        void *block = NULL;
+        if (posix_memalign(&block, (size_t)2 << 20, size) != 0) return NULL;
+#ifdef MADV_HUGEPAGE
+        madvise(block, size, MADV_HUGEPAGE);
+#endif
+        a->blocks[a->nblocks++] = block;
+        a->cur = block;
+        a->left = size;
+    }
+    void *p = a->cur;
+    a->cur += bytes;
+    a->left -= bytes;
+    return p;
+}
+
+void ct_mesh_arena_free(ct_mesh_arena *a) {
+    for (size_t i = 0; i < a->nblocks; i++) free(a->blocks[i]);
+    free(a->blocks);
+    memset(a, 0, sizeof *a);
+}
+
+int ct_mesh_arena_adopt(ct_mesh_arena *dst, ct_mesh_arena *src) {
+    if (src->nblocks == 0) return 0;
+    if (dst->nblocks + src->nblocks > dst->cap) {
+        size_t cap = dst->nblocks + src->nblocks;
+        void **nb = realloc(dst->blocks, cap * sizeof *nb);
+        if (!nb) return -1;
+        dst->blocks = nb;
+        dst->cap = cap;
+    }
+    memcpy(dst->blocks + dst->nblocks, src->blocks, src->nblocks * sizeof *src->blocks);
+    dst->nblocks += src->nblocks;
+    free(src->blocks);
+    memset(src, 0, sizeof *src);
+    return 0;
 }
 
 typedef struct vkey { double x, y, z; uint32_t orig; } vkey;

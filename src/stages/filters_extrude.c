@@ -90,6 +90,10 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
         ct_extruder *ex = ct_extruder_create();
         GEOSContextHandle_t geos = cleaned ? NULL : GEOS_init_r();
         if (!ex || (!cleaned && !geos)) nomem = 1;
+        /* Meshes go into a per-thread arena the dataset keeps (huge pages: few page faults). */
+        ct_mesh_arena arena;
+        memset(&arena, 0, sizeof arena);
+        if (ex) ct_extruder_set_arena(ex, &arena);
 #pragma omp for schedule(dynamic, 64)
         for (size_t i = 0; i < n; i++) {
             if (!ex || (!cleaned && !geos)) continue;
@@ -130,6 +134,11 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
         }
         ct_extruder_destroy(ex);
         if (geos) GEOS_finish_r(geos);
+#pragma omp critical(ct_extrude_arena)
+        if (ct_mesh_arena_adopt(&ds->mesh_arena, &arena) != 0) {
+            nomem = 1;
+            ct_mesh_arena_free(&arena); /* unreachable meshes then: the run stops with an error */
+        }
     }
     ct_status st = CT_OK;
     if (nomem) st = ct_error_nomem(ctx, "extrusion");
