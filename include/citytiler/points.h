@@ -42,6 +42,8 @@ int ct_point_store_on_disk(const ct_point_store *s);
 /* Makes every cell that intersects bbox resident and indexed, and (on disk) frees the
  * cells that do not. Not thread-safe: call between parallel regions. */
 ct_status ct_point_store_load(ct_context *ctx, ct_point_store *s, const double bbox[4]);
+/* Frees every loaded cell of a store on disk (no-op in memory). Not thread-safe. */
+ct_status ct_point_store_unload(ct_context *ctx, ct_point_store *s);
 /* Cells with points, as (cx, cy) pairs in creation order; the grid cell of (x, y) is
  * (floor(x / cell_size), floor(y / cell_size)). */
 size_t ct_point_store_cells(const ct_point_store *s, int64_t *cx_cy, size_t max);

@@ -616,3 +616,8 @@ ct_status ct_point_store_load(ct_context *ctx, ct_point_store *s, const double b
     free(scratch);
     return st;
 }
+
+ct_status ct_point_store_unload(ct_context *ctx, ct_point_store *s) {
+    const double none[4] = {1, 1, 0, 0}; /* an empty box: no cell is wanted */
+    return ct_point_store_load(ctx, s, none);
+}

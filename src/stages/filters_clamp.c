@@ -224,8 +224,7 @@ static ct_status ground_by_cell(ct_context *ctx, ct_dataset *ds, const clamp_sta
         if (st == CT_OK) st = ground_range(ctx, ds, s, need, order + c->first, c->count, out);
         ct_progress(ctx, "clamping assets by cell", c->first + c->count, n);
     }
-    double none[4] = {1, 1, 0, 0}; /* an empty box: unload everything */
-    if (st == CT_OK) st = ct_point_store_load(ctx, ds->points, none);
+    if (st == CT_OK) st = ct_point_store_unload(ctx, ds->points);
     ct_log(ctx, CT_LOG_INFO, "filters.clamp: points on disk: %zu assets in %zu cells, one cell at a time", n, ngroups);
     free(order);
     free(groups);

@@ -239,8 +239,7 @@ static ct_status heights_by_cell(ct_context *ctx, const heights_state *s, ct_dat
         if (st == CT_OK) st = heights_range(ctx, s, ds, prm, idx, groups[g].count, cols, hcol, scol, counts, 0);
         ct_progress(ctx, "heights by cell", groups[g].first + groups[g].count, n);
     }
-    double none[4] = {1, 1, 0, 0}; /* an empty box: unload everything */
-    if (st == CT_OK) st = ct_point_store_load(ctx, ds->points, none);
+    if (st == CT_OK) st = ct_point_store_unload(ctx, ds->points);
     ct_log(ctx, CT_LOG_INFO, "filters.heights: points on disk: %zu buildings in %zu cells, one cell at a time", n, ngroups);
     free(order);
     free(groups);
