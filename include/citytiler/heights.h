@@ -31,8 +31,7 @@ typedef struct ct_heights_scratch {
     ct_span_list spans;
     float *roof, *ground;
     size_t roof_cap, ground_cap;
-    struct ct_heights_edge *edges; /* the footprint's edges, prepared for the point tests */
-    size_t edges_cap;
+    struct ct_edge_grid *grid; /* the footprint's edges bucketed for the point tests */
 } ct_heights_scratch;
 void ct_heights_scratch_free(ct_heights_scratch *s);
 
@@ -43,6 +42,10 @@ void ct_sort_floats(float *v, size_t n);
 double ct_percentile_sorted(const float *v, size_t n, double p);
 /* The same value without sorting: v is reordered (a selection, O(n)). n must be > 0. */
 double ct_percentile_select(float *v, size_t n, double p);
+/* Several percentiles p[0..k-1] (k <= CT_MAX_PERCENTILES) into out[], each as
+ * ct_percentile_select gives it, in one pass of selections over shrinking ranges. */
+#define CT_MAX_PERCENTILES 16
+void ct_percentiles_select(float *v, size_t n, const double *p, size_t k, double *out);
 
 /* Computes the heights of one footprint. Thread-safe for distinct scratch.
  * Returns CT_ERR_NOMEM when a buffer cannot grow (no message is set). */

@@ -2,6 +2,7 @@
  * are ground-class points inside it or within `buffer` of its boundary. Percentiles of
  * each give the heights (3dfier's choice: roof p90, ground p10 within 3 m). */
 #include "citytiler/heights.h"
+#include "geom/edge_grid.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -11,7 +12,8 @@ void ct_heights_scratch_free(ct_heights_scratch *s) {
     ct_span_list_free(&s->spans);
     free(s->roof);
     free(s->ground);
-    free(s->edges);
+    if (s->grid) ct_edge_grid_free(s->grid);
+    free(s->grid);
     memset(s, 0, sizeof *s);
 }
 
@@ -105,86 +107,48 @@ double ct_percentile_select(float *v, size_t n, double p) {
     return a + f * ((double)b - a);
 }
 
-static int push(float **v, size_t *n, size_t *cap, float z) {
-    if (*n == *cap) {
-        size_t c = *cap ? *cap * 2 : 256;
-        float *nv = realloc(*v, c * sizeof *nv);
-        if (!nv) return 0;
-        *v = nv;
-        *cap = c;
+/* Makes *v hold at least n floats. */
+void ct_percentiles_select(float *v, size_t n, const double *p, size_t k, double *out) {
+    /* Highest rank first: each selection leaves everything at or above its rank in
+     * place, so the next one searches only the part below. */
+    size_t order[CT_MAX_PERCENTILES];
+    for (size_t i = 0; i < k; i++) {
+        size_t j = i;
+        for (; j > 0 && p[order[j - 1]] < p[i]; j--) order[j] = order[j - 1];
+        order[j] = i;
     }
-    (*v)[(*n)++] = z;
-    return 1;
-}
-
-/* One edge a -> b of the footprint, with what the per-point tests need precomputed (the
- * hot loop of heights: measured 50% of its time in point-in-polygon and distance tests
- * with divisions per point and edge). */
-struct ct_heights_edge {
-    double ax, ay, ex, ey;   /* start and direction */
-    double inv_len2;         /* 1 / |e|², 0 for a degenerate edge */
-    double slope;            /* ex / ey, for the crossing test (unused when ey == 0) */
-    double xmin, xmax, ymin, ymax;
-};
-
-/* Fills s->edges with every ring edge of every part; returns the count, or -1 (no memory). */
-static long prepare_edges(const ct_footprint *fp, ct_heights_scratch *s) {
-    size_t n = 0;
-    for (uint32_t i = 0; i < fp->nparts; i++)
-        n += fp->parts[i].nrings ? fp->parts[i].ring_start[fp->parts[i].nrings] : 0;
-    if (n > s->edges_cap) {
-        struct ct_heights_edge *e = realloc(s->edges, n * sizeof *e);
-        if (!e) return -1;
-        s->edges = e;
-        s->edges_cap = n;
-    }
-    size_t k = 0;
-    for (uint32_t i = 0; i < fp->nparts; i++) {
-        const ct_polygon *p = &fp->parts[i];
-        for (uint32_t r = 0; r < p->nrings; r++) {
-            uint32_t st = p->ring_start[r], m = ct_ring_size(p, r);
-            const double *xy = p->xy + 2 * (size_t)st;
-            for (uint32_t a = m - 1, b = 0; b < m; a = b++) {
-                struct ct_heights_edge *e = &s->edges[k++];
-                e->ax = xy[2 * a];
-                e->ay = xy[2 * a + 1];
-                e->ex = xy[2 * b] - e->ax;
-                e->ey = xy[2 * b + 1] - e->ay;
-                double l2 = e->ex * e->ex + e->ey * e->ey;
-                e->inv_len2 = l2 > 0 ? 1.0 / l2 : 0.0;
-                e->slope = e->ey != 0 ? e->ex / e->ey : 0.0;
-                e->xmin = fmin(e->ax, e->ax + e->ex);
-                e->xmax = fmax(e->ax, e->ax + e->ex);
-                e->ymin = fmin(e->ay, e->ay + e->ey);
-                e->ymax = fmax(e->ay, e->ay + e->ey);
-            }
+    size_t hi = n;      /* v[0..hi-1] <= v[hi] <= v[hi+1..n-1] once hi < n */
+    double next = NAN;  /* the smallest value after position hi */
+    for (size_t oi = 0; oi < k; oi++) {
+        double rank = p[order[oi]] / 100.0 * (double)(n - 1);
+        size_t lo = (size_t)floor(rank);
+        if (lo >= n - 1) lo = n - 1;
+        double b;
+        if (lo < hi) {
+            select_kth(v, hi, lo);
+            float m = hi < n ? v[hi] : INFINITY;
+            for (size_t i = lo + 1; i < hi; i++)
+                if (v[i] < m) m = v[i];
+            b = m;
+        } else { /* the same position as the previous one */
+            b = next;
         }
+        double a = v[lo];
+        out[order[oi]] = lo == n - 1 ? a : a + (rank - (double)lo) * (b - a);
+        hi = lo;
+        next = b;
     }
-    return (long)k;
 }
 
-/* Even-odd over every ring of every part (parts of a valid footprint do not overlap). */
-static int inside_edges(const struct ct_heights_edge *e, size_t n, double x, double y) {
-    int in = 0;
-    for (size_t k = 0; k < n; k++) {
-        double by = e[k].ay + e[k].ey;
-        if ((e[k].ay > y) != (by > y) && x < e[k].ax + (y - e[k].ay) * e[k].slope) in = !in;
-    }
-    return in;
-}
-
-/* 1 when some edge lies within squared distance d2 (= buffer²) of the point. */
-static int near_edges(const struct ct_heights_edge *e, size_t n, double x, double y, double buffer, double d2) {
-    for (size_t k = 0; k < n; k++) {
-        if (x < e[k].xmin - buffer || x > e[k].xmax + buffer || y < e[k].ymin - buffer || y > e[k].ymax + buffer)
-            continue;
-        double px = x - e[k].ax, py = y - e[k].ay;
-        double t = (px * e[k].ex + py * e[k].ey) * e[k].inv_len2;
-        t = t < 0 ? 0 : (t > 1 ? 1 : t);
-        double dx = px - t * e[k].ex, dy = py - t * e[k].ey;
-        if (dx * dx + dy * dy <= d2) return 1;
-    }
-    return 0;
+static int reserve(float **v, size_t *cap, size_t n) {
+    if (n <= *cap) return 1;
+    size_t c = *cap ? *cap : 256;
+    while (c < n) c *= 2;
+    float *nv = realloc(*v, c * sizeof *nv);
+    if (!nv) return 0;
+    *v = nv;
+    *cap = c;
+    return 1;
 }
 
 /* Collects samples around the footprint for one buffer size. want_roof: also roof samples. */
@@ -194,28 +158,43 @@ static ct_status collect(const ct_point_store *store, const ct_footprint *fp, co
     double q[4] = {bb[0] - buffer, bb[1] - buffer, bb[2] + buffer, bb[3] + buffer};
     ct_status qs = ct_point_store_query(store, q, &s->spans);
     if (qs != CT_OK) return qs;
-    long ne = prepare_edges(fp, s);
-    if (ne < 0) return CT_ERR_NOMEM;
-    const struct ct_heights_edge *edges = s->edges;
-    double b2 = buffer * buffer;
+    if (!s->grid && !(s->grid = calloc(1, sizeof *s->grid))) return CT_ERR_NOMEM;
+    ct_edge_grid *g = s->grid;
+    if (!ct_edge_grid_build(g, fp, bb, q, buffer)) return CT_ERR_NOMEM;
     *nground = 0;
     if (want_roof) *nroof = 0;
+    if (g->nedges == 0) return CT_OK;
+    /* Room for every candidate up front: the loop below then stores without checks. */
+    size_t total = 0;
+    for (size_t k = 0; k < s->spans.n; k++) total += s->spans.v[k].n;
+    if ((want_roof && !reserve(&s->roof, &s->roof_cap, total)) || !reserve(&s->ground, &s->ground_cap, total))
+        return CT_ERR_NOMEM;
+    uint8_t want[256]; /* bit 0: roof sample, bit 1: ground sample */
+    for (int c = 0; c < 256; c++) want[c] = (uint8_t)((want_roof && prm->roof_class[c] ? 1 : 0) | (prm->ground_class[c] ? 2 : 0));
+    float *roof = want_roof ? s->roof : NULL, *ground = s->ground;
+    size_t nr = 0, ng = 0;
+    uint32_t hint = UINT32_MAX;
     for (size_t k = 0; k < s->spans.n; k++) {
         const ct_point_span *sp = &s->spans.v[k];
         for (size_t i = 0; i < sp->n; i++) {
             const ct_point_rec *pt = &sp->p[i];
-            uint8_t c = pt->cls;
-            int roof = want_roof && prm->roof_class[c], ground = prm->ground_class[c];
-            if (!roof && !ground) continue;
+            unsigned w = want[pt->cls];
+            if (!w) continue;
             double x = sp->ox + (double)pt->x, y = sp->oy + (double)pt->y;
             if (x < q[0] || x > q[2] || y < q[1] || y > q[3]) continue;
-            int inside = (x >= bb[0] && x <= bb[2] && y >= bb[1] && y <= bb[3]) && inside_edges(edges, (size_t)ne, x, y);
-            if (roof && inside && !push(&s->roof, nroof, &s->roof_cap, pt->z)) return CT_ERR_NOMEM;
-            if (ground && (inside || near_edges(edges, (size_t)ne, x, y, buffer, b2)) &&
-                !push(&s->ground, nground, &s->ground_cap, pt->z))
-                return CT_ERR_NOMEM;
+            int col = ct_edge_grid_col(g, x), row = ct_edge_grid_row(g, y);
+            unsigned inside = (unsigned)ct_edge_grid_inside(g, col, row, x, y);
+            float z = pt->z;
+            if (roof) roof[nr] = z;
+            nr += w & inside;
+            unsigned gr = (w >> 1) & inside;
+            if ((w & 2) && !inside) gr = (unsigned)ct_edge_grid_near(g, row, x, y, &hint);
+            ground[ng] = z;
+            ng += gr;
         }
     }
+    if (want_roof) *nroof = nr;
+    *nground = ng;
     return CT_OK;
 }
 
@@ -242,10 +221,13 @@ ct_status ct_heights_compute(const ct_point_store *store, const ct_footprint *fp
     double area = ct_footprint_area(fp);
     out->density = area > 0 ? (double)nroof / area : 0.0;
     if (nroof >= prm->min_roof_points && nroof > 0) {
-        out->roof_z = ct_percentile_select(s->roof, nroof, prm->roof_percentile);
-        out->roof_p50 = ct_percentile_select(s->roof, nroof, 50.0);
-        out->roof_p70 = ct_percentile_select(s->roof, nroof, 70.0);
-        out->roof_max = ct_percentile_select(s->roof, nroof, 100.0);
+        const double ps[4] = {prm->roof_percentile, 50.0, 70.0, 100.0};
+        double v[4];
+        ct_percentiles_select(s->roof, nroof, ps, 4, v);
+        out->roof_z = v[0];
+        out->roof_p50 = v[1];
+        out->roof_p70 = v[2];
+        out->roof_max = v[3];
     }
     if (nground >= prm->min_ground_points && nground > 0) {
         out->ground_z = ct_percentile_select(s->ground, nground, prm->ground_percentile);

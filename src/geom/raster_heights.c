@@ -85,10 +85,13 @@ ct_status ct_raster_heights_compute(ct_context *ctx, const ct_footprint *fp, con
         out->roof_points = (uint32_t)nroof;
         out->density = area > 0 ? (double)nroof / area : 0.0;
         if (nroof >= prm->min_roof_points && nroof > 0) {
-            out->roof_z = ct_percentile_select(s->roof, nroof, prm->roof_percentile);
-            out->roof_p50 = ct_percentile_select(s->roof, nroof, 50.0);
-            out->roof_p70 = ct_percentile_select(s->roof, nroof, 70.0);
-            out->roof_max = ct_percentile_select(s->roof, nroof, 100.0);
+            const double ps[4] = {prm->roof_percentile, 50.0, 70.0, 100.0};
+            double v[4];
+            ct_percentiles_select(s->roof, nroof, ps, 4, v);
+            out->roof_z = v[0];
+            out->roof_p50 = v[1];
+            out->roof_p70 = v[2];
+            out->roof_max = v[3];
         }
     }
     if (s->dtm) {

@@ -24,6 +24,20 @@ int main(void) {
             double got = ct_percentile_select(a, n, ps[k]); /* reorders a: later picks must still hold */
             CT_CHECK_MSG(got == want, "n=%zu p=%.1f: %.9g vs %.9g", n, ps[k], got, want);
         }
+        /* Several at once, in a mixed order with repeats, on a fresh shuffle. */
+        static const double many[] = {70, 90, 50, 100, 0, 90, 10, 99.9, 33.3, 1};
+        size_t k = 1 + (size_t)round % (sizeof many / sizeof many[0]);
+        double got[16];
+        for (size_t i = 0; i < n; i++) { /* reverse + rotate: a different order than before */
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            size_t j = (size_t)(seed >> 33) % n;
+            float t = a[i]; a[i] = a[j]; a[j] = t;
+        }
+        ct_percentiles_select(a, n, many, k, got);
+        for (size_t i = 0; i < k; i++) {
+            double want = ct_percentile_sorted(b, n, many[i]);
+            CT_CHECK_MSG(got[i] == want, "n=%zu k=%zu p=%.1f: %.9g vs %.9g", n, k, many[i], got[i], want);
+        }
     }
     float one = 4.5f;
     CT_CHECK(ct_percentile_select(&one, 1, 90) == 4.5);
