@@ -82,6 +82,8 @@ typedef struct ct_stage_timing {
     char type[64];
     double seconds;
     uint64_t buildings_after;
+    uint64_t rss_bytes;      /* resident memory when the stage ended */
+    uint64_t peak_rss_bytes; /* the process's peak so far */
 } ct_stage_timing;
 void ct_context_record_stage(ct_context *ctx, const char *type, double seconds, uint64_t buildings_after);
 /* The recorded timings (owned by ctx) and their count. */

@@ -62,6 +62,7 @@ typedef struct ct_dataset {
     struct ct_asset_set *assets;   /* city assets and sensors (readers.assets), or NULL */
     struct ct_raster_set *rasters; /* DTM and/or DSM (readers.raster), or NULL */
     ct_mesh_arena mesh_arena;      /* memory of the buildings' meshes made by filters.extrude */
+    int mesh_floor;                /* filters.extrude's floor option, for meshes rebuilt on demand */
 } ct_dataset;
 
 #define CT_DEFAULT_CELL_SIZE 250.0

@@ -16,5 +16,7 @@ ct_status ct_run_summary(ct_context *ctx, const ct_dataset *ds, const char *curr
 
 /* Peak resident set size of this process, in bytes (0 when unknown). */
 uint64_t ct_peak_rss_bytes(void);
+/* Resident set size of this process now, in bytes (0 when unknown). */
+uint64_t ct_current_rss_bytes(void);
 
 #endif

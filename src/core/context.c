@@ -1,6 +1,7 @@
 /* The run context. Errors and logging go through a mutex so that stages may
  * report from OpenMP worker threads. */
 #include "citytiler/context.h"
+#include "citytiler/summary.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -114,6 +115,8 @@ void ct_context_record_stage(ct_context *ctx, const char *type, double seconds, 
     snprintf(t[ctx->ntimings].type, sizeof t[ctx->ntimings].type, "%s", type);
     t[ctx->ntimings].seconds = seconds;
     t[ctx->ntimings].buildings_after = buildings_after;
+    t[ctx->ntimings].rss_bytes = ct_current_rss_bytes();
+    t[ctx->ntimings].peak_rss_bytes = ct_peak_rss_bytes();
     ctx->ntimings++;
 }
 

@@ -1,4 +1,5 @@
 /* Pipeline files: JSON → checked stage list → run in order on one dataset. */
+#include "citytiler/summary.h"
 #include "citytiler/pipeline.h"
 
 #include <jansson.h>
@@ -191,8 +192,9 @@ ct_status ct_pipeline_run_on(ct_context *ctx, ct_pipeline *p, ct_dataset *ds) {
         if (st == CT_OK) {
             double secs = now_seconds() - t0;
             ct_context_record_stage(ctx, p->stages[i].vt->type, secs, ds->nbuildings);
-            ct_log(ctx, CT_LOG_INFO, "stage %zu: %s done in %.2f s (%zu buildings)", i, p->stages[i].vt->type, secs,
-                   ds->nbuildings);
+            ct_log(ctx, CT_LOG_INFO, "stage %zu: %s done in %.2f s (%zu buildings; memory %.0f MiB, peak %.0f MiB)", i,
+                   p->stages[i].vt->type, secs, ds->nbuildings, (double)ct_current_rss_bytes() / 1048576.0,
+                   (double)ct_peak_rss_bytes() / 1048576.0);
         }
     }
     return st;

@@ -3,7 +3,9 @@
 #include "citytiler/summary.h"
 
 #include <jansson.h>
+#include <stdio.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "citytiler/assets.h"
 #include "citytiler/points.h"
@@ -13,6 +15,16 @@ uint64_t ct_peak_rss_bytes(void) {
     struct rusage ru;
     if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
     return (uint64_t)ru.ru_maxrss * 1024u; /* Linux reports KiB */
+}
+
+uint64_t ct_current_rss_bytes(void) {
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f) return 0;
+    unsigned long long size = 0, resident = 0;
+    int ok = fscanf(f, "%llu %llu", &size, &resident) == 2;
+    fclose(f);
+    long page = sysconf(_SC_PAGESIZE);
+    return ok && page > 0 ? (uint64_t)resident * (uint64_t)page : 0;
 }
 
 static json_t *reasons(const ct_reason_count *r, size_t n) {
@@ -54,6 +66,8 @@ ct_status ct_run_summary(ct_context *ctx, const ct_dataset *ds, const char *curr
         json_object_set_new(s, "type", json_string(t[i].type));
         json_object_set_new(s, "seconds", json_real(t[i].seconds));
         json_object_set_new(s, "buildings_after", json_integer((json_int_t)t[i].buildings_after));
+        json_object_set_new(s, "rss_bytes_after", json_integer((json_int_t)t[i].rss_bytes));
+        json_object_set_new(s, "peak_rss_bytes_after", json_integer((json_int_t)t[i].peak_rss_bytes));
         json_array_append_new(stages, s);
     }
     if (current_stage) {

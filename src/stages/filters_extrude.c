@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "citytiler/building_mesh.h"
 #include "citytiler/clean.h"
 #include "citytiler/extrude.h"
 #include "citytiler/stage.h"
@@ -22,6 +23,7 @@ typedef struct extrude_state {
     const char *height_attribute; /* owned by opts */
     double height, base_z;
     int floor;
+    long long keep_meshes_up_to;
     json_t *opts;
 } extrude_state;
 
@@ -30,6 +32,7 @@ static const ct_option_def options[] = {
     {"height", CT_OPT_NUMBER, "10", 0, "height used when neither LiDAR nor the attribute gives one (metres)"},
     {"base_z", CT_OPT_NUMBER, "0", 0, "ground height used when no ground height is known (metres)"},
     {"floor", CT_OPT_BOOL, "true", 0, "close the prism with a floor"},
+    {"keep_meshes_up_to", CT_OPT_INTEGER, "250000", 0, "with more buildings than this, meshes are not kept in memory but extruded again by the writer for each tile (same output, about 1 KB less memory per building, a little more time)"},
     {NULL, 0, NULL, 0, NULL},
 };
 
@@ -41,9 +44,12 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
     s->height = ct_opt_number(opts, "height");
     s->base_z = ct_opt_number(opts, "base_z");
     s->floor = ct_opt_bool(opts, "floor");
+    s->keep_meshes_up_to = ct_opt_integer(opts, "keep_meshes_up_to");
     ct_status st = CT_OK;
     if (!(s->height > 0) || !isfinite(s->height))
         st = ct_error(ctx, CT_ERR_USAGE, "filters.extrude: option 'height' must be a positive number of metres");
+    else if (s->keep_meshes_up_to < 0)
+        st = ct_error(ctx, CT_ERR_USAGE, "filters.extrude: option 'keep_meshes_up_to' must be >= 0");
     else if (!isfinite(s->base_z))
         st = ct_error(ctx, CT_ERR_USAGE, "filters.extrude: option 'base_z' must be finite");
     if (st != CT_OK) {
@@ -85,6 +91,11 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     size_t fallback = 0;
     int nomem = 0;
     int cleaned = ct_dataset_find_attr(ds, "clean_flags") >= 0;
+    int defer = (long long)n > s->keep_meshes_up_to; /* the writer extrudes again per tile */
+    ds->mesh_floor = s->floor;
+    if (defer)
+        ct_log(ctx, CT_LOG_INFO, "filters.extrude: %zu buildings > keep_meshes_up_to %lld: meshes are checked here and "
+               "extruded again by the writer for each tile", n, s->keep_meshes_up_to);
 #pragma omp parallel num_threads(ct_context_threads(ctx)) reduction(+ : fallback) reduction(| : nomem)
     {
         ct_extruder *ex = ct_extruder_create();
@@ -93,7 +104,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
         /* Meshes go into a per-thread arena the dataset keeps (huge pages: few page faults). */
         ct_mesh_arena arena;
         memset(&arena, 0, sizeof arena);
-        if (ex) ct_extruder_set_arena(ex, &arena);
+        if (ex && !defer) ct_extruder_set_arena(ex, &arena);
 #pragma omp for schedule(dynamic, 64)
         for (size_t i = 0; i < n; i++) {
             if (!ex || (!cleaned && !geos)) continue;
@@ -127,6 +138,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
             ct_mesh_free(&b->mesh);
             ct_extrude_result r = ct_extrude_footprint(ex, &b->footprint, base, top, s->floor, &b->mesh);
             result[i] = (unsigned char)r;
+            if (r == CT_EXTRUDE_OK && defer) ct_building_mesh_defer(b);
             if (r == CT_EXTRUDE_NOMEM) nomem = 1;
             else if (r != CT_EXTRUDE_OK)
                 ct_log(ctx, CT_LOG_WARN, "filters.extrude: building %s (record %llu): skipped: %s", b->id,

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "citytiler/assets.h"
+#include "citytiler/building_mesh.h"
 #include "citytiler/crs.h"
 #include "citytiler/stage.h"
 #include "citytiler/summary.h"
@@ -219,10 +220,16 @@ static size_t tile_owner(const ct_quadtree *q, size_t t) {
     return a;
 }
 
+static ct_status mesh_error(ct_context *ctx, const ct_building *b) {
+    return ct_error(ctx, CT_ERR_INTERNAL, "writers.3dtiles: building %s (record %llu): its mesh cannot be rebuilt "
+                                          "(out of memory, or its footprint changed after filters.extrude)",
+                    b->id, (unsigned long long)b->source_record);
+}
+
 /* Builds one tile's content (full meshes for leaves, simplified for parents) and writes it. */
 static ct_status build_tile(ct_context *ctx, const tiles_state *s, const ct_dataset *ds, const ct_quadtree *q,
-                            size_t t, const double *err, const double *sizes, ct_geo_transform *geo, const char *dir,
-                            ct_tile_output *out) {
+                            size_t t, const double *err, const double *sizes, ct_geo_transform *geo, ct_extruder *ex,
+                            const char *dir, ct_tile_output *out) {
     const ct_qtile *tile = &q->tiles[t];
     memset(out, 0, sizeof *out);
     int part_k, part_n;
@@ -273,8 +280,12 @@ static ct_status build_tile(ct_context *ctx, const tiles_state *s, const ct_data
             if (!meshes) st = ct_error_nomem(ctx, "parent meshes");
             for (size_t k = 0; st == CT_OK && k < n; k++) {
                 double achieved;
-                if (ct_lod_simplify_mesh(&ds->buildings[idx[k]].mesh, 0.5 * err[t], &meshes[k], &achieved) != 0)
+                ct_mesh tmp;
+                const ct_mesh *full = ct_building_mesh(ex, ds, &ds->buildings[idx[k]], &tmp);
+                if (!full) st = mesh_error(ctx, &ds->buildings[idx[k]]);
+                else if (ct_lod_simplify_mesh(full, 0.5 * err[t], &meshes[k], &achieved) != 0)
                     st = ct_error_nomem(ctx, "simplified mesh");
+                ct_mesh_free(&tmp);
             }
             /* A building simplified away entirely is left out of this level. */
             size_t kept = 0;
@@ -292,6 +303,13 @@ static ct_status build_tile(ct_context *ctx, const tiles_state *s, const ct_data
             }
             if (st == CT_OK) n = kept;
         }
+    }
+    if (st == CT_OK && leaf && n > 0 && ct_building_mesh_deferred(&ds->buildings[idx[0]])) {
+        /* Meshes rebuilt on demand (filters.extrude's keep_meshes_up_to): this tile's only. */
+        meshes = calloc(n, sizeof *meshes);
+        if (!meshes) st = ct_error_nomem(ctx, "tile meshes");
+        for (size_t k = 0; st == CT_OK && k < n; k++)
+            if (!ct_building_mesh(ex, ds, &ds->buildings[idx[k]], &meshes[k])) st = mesh_error(ctx, &ds->buildings[idx[k]]);
     }
     if (st == CT_OK && n > 0) st = ct_tile_build_ex(ctx, geo, ds, idx, n, meshes, "building", &s->glb,
                                                   s->implicit ? CT_TILE_EMBED_TRANSFORM : 0, out);
@@ -328,10 +346,12 @@ static ct_status write_tiles(ct_context *ctx, const tiles_state *s, const ct_dat
     {
         ct_geo_transform *geo = NULL;
         ct_status tst = ct_geo_transform_create_ex(ctx, ds->crs_wkt, geo_opts, &geo);
+        ct_extruder *ex = ct_extruder_create(); /* for meshes rebuilt on demand */
+        if (tst == CT_OK && !ex) tst = ct_error_nomem(ctx, "extruder");
 #pragma omp for schedule(dynamic, 1)
         for (long t = 0; t < nt; t++) {
             if (tst != CT_OK) continue;
-            tst = build_tile(ctx, s, ds, q, (size_t)t, err, sizes, geo, dir, &out[t]);
+            tst = build_tile(ctx, s, ds, q, (size_t)t, err, sizes, geo, ex, dir, &out[t]);
             size_t now_done;
 #pragma omp atomic capture
             now_done = ++done;
@@ -339,6 +359,7 @@ static ct_status write_tiles(ct_context *ctx, const tiles_state *s, const ct_dat
             if (ct_context_threads(ctx) == 1 || (done & 15) == 0) ct_progress(ctx, "writing tiles", done, (uint64_t)nt);
         }
         ct_geo_transform_destroy(geo);
+        ct_extruder_destroy(ex);
 #pragma omp critical(ct_writer_status)
         if (tst != CT_OK && st == CT_OK) st = tst;
     }

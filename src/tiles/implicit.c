@@ -61,17 +61,16 @@ ct_status ct_implicit_quadtree(ct_context *ctx, const ct_dataset *ds, const doub
     memset(q, 0, sizeof *q);
     size_t n = ds->nbuildings;
     if (n == 0) return ct_error(ctx, CT_ERR_INPUT, "implicit tiling: no buildings to tile");
-    /* The meshes' box in the working CRS; its outline (sampled) in lon/lat bounds the data. */
+    /* The meshes' box in the working CRS (a prism's x, y are its footprint's: the same box
+     * whether or not the meshes are in memory); its outline (sampled) in lon/lat bounds the data. */
     double bb[4] = {INFINITY, INFINITY, -INFINITY, -INFINITY};
     for (size_t i = 0; i < n; i++) {
-        const ct_mesh *me = &ds->buildings[i].mesh;
-        for (size_t v = 0; v < me->nverts; v++) {
-            const double *p = me->pos + 3 * v;
-            if (p[0] < bb[0]) bb[0] = p[0];
-            if (p[1] < bb[1]) bb[1] = p[1];
-            if (p[0] > bb[2]) bb[2] = p[0];
-            if (p[1] > bb[3]) bb[3] = p[1];
-        }
+        double fb[4];
+        if (!ct_footprint_bbox(&ds->buildings[i].footprint, fb)) continue;
+        if (fb[0] < bb[0]) bb[0] = fb[0];
+        if (fb[1] < bb[1]) bb[1] = fb[1];
+        if (fb[2] > bb[2]) bb[2] = fb[2];
+        if (fb[3] > bb[3]) bb[3] = fb[3];
     }
     if (!(bb[0] <= bb[2] && bb[1] <= bb[3])) return ct_error(ctx, CT_ERR_INPUT, "implicit tiling: no geometry");
     ct_geo_transform *t = NULL;

@@ -24,6 +24,22 @@ some=$(sed -n 's/.* \([0-9]*\) kept in .*/\1/p' "$WORK/classes.log")
 check "classes [2, 6] keep fewer points ($some < $all)" test "${some:-0}" -gt 0 -a "${some:-0}" -lt "${all:-0}"
 diff -r -x run-summary.json "$WORK/t1" "$WORK/classes" > "$WORK/diff-classes.log" 2>&1
 check "classes [2, 6] give byte-identical tiles" test $? -eq 0
+# Meshes rebuilt by the writer per tile instead of kept (what large cities do): the same
+# bytes, plain and with implicit tiling + compression (parents simplify rebuilt meshes).
+"$CLI" run "$SRC/pipelines/sample.json" --threads 2 --set filters.extrude.keep_meshes_up_to=0 \
+  --set "writers.3dtiles.path=$WORK/deferred" > "$WORK/deferred.log" 2>&1
+check "meshes-on-demand run" test $? -eq 0
+check "meshes-on-demand run said so" grep -q "extruded again by the writer" "$WORK/deferred.log"
+diff -r -x run-summary.json "$WORK/t1" "$WORK/deferred" > "$WORK/diff-deferred.log" 2>&1
+check "meshes on demand give byte-identical output" test $? -eq 0
+for keep in 0 1000; do
+  "$CLI" run "$SRC/pipelines/sample.json" --threads 2 --set filters.extrude.keep_meshes_up_to=$keep \
+    --set writers.3dtiles.tiling=implicit --set writers.3dtiles.compression=meshopt \
+    --set "writers.3dtiles.path=$WORK/implicit-$keep" > "$WORK/implicit-$keep.log" 2>&1
+  check "implicit + meshopt run, keep_meshes_up_to=$keep" test $? -eq 0
+done
+diff -r -x run-summary.json "$WORK/implicit-0" "$WORK/implicit-1000" > "$WORK/diff-implicit.log" 2>&1
+check "implicit + meshopt: meshes on demand give byte-identical output" test $? -eq 0
 "$CLI" run "$SRC/pipelines/sample.json" --set 'readers.lidar.classes=[2, 300]' > "$WORK/badclass.log" 2>&1
 check "a class outside 0-255: exit 2" test $? -eq 2
 finish
