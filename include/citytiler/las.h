@@ -184,6 +184,41 @@ ct_status ct_las_read_points(ct_context *ctx, const ct_las_reader *r, uint64_t f
 ct_status ct_las_read_raw(ct_context *ctx, const ct_las_reader *r, uint64_t first,
                           size_t count, void *buf);
 
+/* ---- binning raw records (readers.lidar's fast path) ------------------- */
+
+struct ct_point_rec;
+
+/* What readers.lidar keeps and where: a point (x, y, z, class) is kept when
+ * !drop_class[class] and crop[0] <= x <= crop[2] and crop[1] <= y <= crop[3]
+ * (x = X * scale + offset as ct_las_read_points gives it); its cell is
+ * (floor(x / cell_size), floor(y / cell_size)). */
+typedef struct ct_las_bin_params {
+    double cell_size;
+    double crop[4];
+    const uint8_t *drop_class; /* 256 flags */
+} ct_las_bin_params;
+
+/* 1 when ct_las_bin_locate / ct_las_bin_fill can read r's points (positive x and y
+ * scales, z finite for every stored value); else the caller decodes the points with
+ * ct_las_read_points. */
+int ct_las_bin_supported(const ct_las_reader *r);
+
+/* Pass 1 of ct_point_store_add_chunks_ops on points [first, first + count) of r,
+ * from the raw records (no intermediate arrays): see ct_point_chunk_ops.locate.
+ * ids holds count entries; cxy 2 * CT_CHUNK_MAX_CELLS, counts CT_CHUNK_MAX_CELLS.
+ * Points kept but with unusable coordinates (|x| or |y| >= 1e15 or not finite)
+ * are counted in *ignored. *ncells = CT_CHUNK_GENERIC when the points touch more
+ * than CT_CHUNK_MAX_CELLS cells. */
+ct_status ct_las_bin_locate(ct_context *ctx, const ct_las_reader *r, uint64_t first, size_t count,
+                            const ct_las_bin_params *p, uint8_t *ids, int64_t *cxy, uint32_t *counts,
+                            size_t *ncells, uint64_t *ignored);
+/* Pass 2: writes the records of the points with ids[i] != CT_CELL_SKIP to dst[ids[i]]
+ * (advancing), with x, y relative to their cell's corner, in input order; adds their
+ * classes to class_counts. cxy as ct_las_bin_locate returned it. */
+ct_status ct_las_bin_fill(ct_context *ctx, const ct_las_reader *r, uint64_t first, size_t count,
+                          const ct_las_bin_params *p, const uint8_t *ids, const int64_t *cxy, size_t ncells,
+                          struct ct_point_rec *const *dst, uint64_t class_counts[256]);
+
 /* ---- several files as one source ------------------------------------- */
 
 typedef struct ct_las_source ct_las_source;

@@ -8,6 +8,7 @@
 #include "citytiler/context.h"
 
 typedef struct ct_point_store ct_point_store;
+struct ct_point_rec; /* below */
 
 /* Creates an empty store of cells of side cell_size (aligned to multiples of it),
  * indexed in bins of side fine_size (cell_size must be a multiple-ish of it: the
@@ -31,6 +32,37 @@ typedef ct_status (*ct_point_chunk_fn)(ct_context *ctx, void *user, size_t chunk
  * second decodes again and writes each point straight to its final place. */
 ct_status ct_point_store_add_chunks(ct_context *ctx, ct_point_store *s, size_t nchunks, size_t max_chunk,
                                     ct_point_chunk_fn fn, void *user, int threads);
+
+/* A fast path for sources that can place their points in cells themselves (e.g. from
+ * raw LAS records, without decoding into doubles twice). Per chunk:
+ *   locate (pass 1) sets ids[i], for each of the chunk's *n points, to the index of
+ *   its cell in cxy (cx, cy pairs, first-appearance order, at most CT_CHUNK_MAX_CELLS)
+ *   or to CT_CELL_SKIP when the point is not kept; counts[k] = points of cell k;
+ *   *ncells = cells; *ignored = points not kept because their coordinates are unusable
+ *   (what ct_point_store_add ignores). The cell of (x, y) must be exactly
+ *   (floor(x / cell_size), floor(y / cell_size)). It sets *ncells = CT_CHUNK_GENERIC
+ *   when it cannot do this chunk (too many cells, a file it cannot read fast): the
+ *   chunk then goes through `points` (the generic ct_point_chunk_fn) in both passes.
+ *   fill (pass 2) gets ids, n and cxy, ncells back as locate gave them and writes the
+ *   kept points as records, in input order, the points of cell k to dst[k][0], dst[k][1], ... (x, y relative to the cell corner exactly as
+ *   ct_point_store_add computes them: (float)(x - (double)cx * cell_size)), and adds
+ *   their classes to class_counts.
+ * Both are called from several threads at once and must give the same answer for a
+ * chunk each time. Between the passes the store keeps ids: one byte per point. */
+enum { CT_CELL_SKIP = 255, CT_CHUNK_MAX_CELLS = 255 };
+#define CT_CHUNK_GENERIC ((size_t)-1)
+typedef struct ct_point_chunk_ops {
+    ct_point_chunk_fn points;
+    ct_status (*locate)(ct_context *ctx, void *user, size_t chunk, uint8_t *ids, size_t *n, int64_t *cxy,
+                        uint32_t *counts, size_t *ncells, uint64_t *ignored);
+    ct_status (*fill)(ct_context *ctx, void *user, size_t chunk, const uint8_t *ids, size_t n, const int64_t *cxy,
+                      size_t ncells, struct ct_point_rec *const *dst, uint64_t class_counts[256]);
+} ct_point_chunk_ops;
+
+/* ct_point_store_add_chunks with the fast path (ops->locate and ops->fill may be NULL:
+ * then it is ct_point_store_add_chunks with ops->points). Same result, same bytes. */
+ct_status ct_point_store_add_chunks_ops(ct_context *ctx, ct_point_store *s, size_t nchunks, size_t max_chunk,
+                                        const ct_point_chunk_ops *ops, void *user, int threads);
 
 /* Memory budget for the points (bytes). When the points of an add_chunks call (into an
  * empty store) would exceed it, they go to an unlinked temporary file in `dir` (NULL:

@@ -20,12 +20,16 @@ typedef struct cell {
     size_t cap_pending;  /* points being added by ct_point_store_add_chunks */
     uint64_t file_off;   /* on disk: first record of the cell in the spill file */
     int resident;        /* on disk: loaded into pts */
+    int in_arena;        /* pts is part of one of the store's arenas (not freed alone) */
+    int bins_in_arena;   /* bin_start likewise */
     int indexed;
 } cell;
 
 struct ct_point_store {
     double cell_size, fine_size;
     int nb;               /* bins per cell row */
+    double inv_fine;      /* 1 / fine_size (an estimate only: see bin_fast) */
+    float *bin_lo;        /* nb entries: bin_lo[k] = smallest float v with bin_of(v) == k (k >= 1) */
     cell *cells;
     size_t ncells, cap;
     int64_t *slots;       /* open-addressing table: cell index + 1, 0 = empty */
@@ -35,7 +39,25 @@ struct ct_point_store {
     uint64_t memory_limit; /* bytes, 0 = none */
     char *spill_dir;
     int spill_fd;          /* -1 unless the points live on disk */
+    void **arenas;         /* blocks holding the points of many cells (add_chunks) */
+    size_t narenas;
 };
+
+/* The smallest positive float v with (double)v / fs >= k, i.e. with bin_of(v) >= k
+ * (positive floats order like their bit patterns). */
+static float first_float_at_least(double fs, int k) {
+    uint32_t lo = 0, hi = 0x7F800000u; /* +inf: (double)inf / fs >= k */
+    while (lo < hi) {
+        uint32_t m = lo + (hi - lo) / 2;
+        float v;
+        memcpy(&v, &m, sizeof v);
+        if ((double)v / fs >= (double)k) hi = m;
+        else lo = m + 1;
+    }
+    float v;
+    memcpy(&v, &lo, sizeof v);
+    return v;
+}
 
 ct_point_store *ct_point_store_create(double cell_size, double fine_size) {
     if (!(cell_size > 0) || !(fine_size > 0) || fine_size > cell_size || cell_size / fine_size > 4096) return NULL;
@@ -45,6 +67,14 @@ ct_point_store *ct_point_store_create(double cell_size, double fine_size) {
     s->fine_size = fine_size;
     s->nb = (int)ceil(cell_size / fine_size);
     s->spill_fd = -1;
+    s->inv_fine = 1.0 / fine_size;
+    s->bin_lo = malloc((size_t)s->nb * sizeof *s->bin_lo);
+    if (!s->bin_lo) {
+        free(s);
+        return NULL;
+    }
+    s->bin_lo[0] = 0;
+    for (int k = 1; k < s->nb; k++) s->bin_lo[k] = first_float_at_least(fine_size, k);
     return s;
 }
 
@@ -52,10 +82,14 @@ void ct_point_store_destroy(ct_point_store *s) {
     if (!s) return;
     for (size_t i = 0; i < s->ncells; i++) {
         cell *c = &s->cells[i];
-        free(c->pts); free(c->bin_start);
+        if (!c->in_arena) free(c->pts);
+        if (!c->bins_in_arena) free(c->bin_start);
     }
+    for (size_t i = 0; i < s->narenas; i++) free(s->arenas[i]);
+    free(s->arenas);
     free(s->cells);
     free(s->slots);
+    free(s->bin_lo);
     if (s->spill_fd >= 0) close(s->spill_fd);
     free(s->spill_dir);
     free(s);
@@ -139,13 +173,12 @@ static long find_cell(ct_point_store *s, int64_t cx, int64_t cy, int create) {
     return (long)s->ncells++;
 }
 
-/* Point arrays of 2 MiB and more are 2 MiB-aligned and marked for transparent huge
- * pages: first-touch page faults dominated binning before (measured: 25% of the time
- * in the kernel on 4 KiB pages). */
-static ct_point_rec *alloc_points(size_t cap) {
-    size_t bytes = cap * sizeof(ct_point_rec);
+/* Arrays of 2 MiB and more are 2 MiB-aligned and marked for transparent huge pages:
+ * first-touch page faults dominated binning before (measured: 25% of the time in the
+ * kernel on 4 KiB pages; on a virtual machine a 4 KiB fault costs far more still). */
+static void *alloc_huge(size_t bytes) {
     const size_t huge = (size_t)2 << 20;
-    if (bytes < huge) return malloc(bytes ? bytes : sizeof(ct_point_rec));
+    if (bytes < huge) return malloc(bytes ? bytes : 1);
     void *p = NULL;
     bytes = (bytes + huge - 1) / huge * huge;
     if (posix_memalign(&p, huge, bytes) != 0) return NULL;
@@ -153,6 +186,11 @@ static ct_point_rec *alloc_points(size_t cap) {
     madvise(p, bytes, MADV_HUGEPAGE);
 #endif
     return p;
+}
+
+static ct_point_rec *alloc_points(size_t cap) {
+    if (cap > SIZE_MAX / sizeof(ct_point_rec)) return NULL;
+    return alloc_huge(cap ? cap * sizeof(ct_point_rec) : sizeof(ct_point_rec));
 }
 
 /* Grows the arrays to hold `need` points: exactly when exact, else doubling. */
@@ -164,10 +202,38 @@ static int cell_reserve_ex(cell *c, size_t need, int exact) {
     ct_point_rec *p = alloc_points(cap);
     if (!p) return 0;
     if (c->n) memcpy(p, c->pts, c->n * sizeof *p);
-    free(c->pts);
+    if (!c->in_arena) free(c->pts);
     c->pts = p;
     c->cap = cap;
+    c->in_arena = 0;
     return 1;
+}
+
+/* Gives every cell with points pending room for them (exactly), in one new arena. */
+static ct_status reserve_in_arena(ct_context *ctx, ct_point_store *s) {
+    size_t total = 0;
+    for (size_t i = 0; i < s->ncells; i++)
+        if (s->cells[i].cap_pending) total += s->cells[i].n + s->cells[i].cap_pending;
+    if (!total) return CT_OK;
+    void **na = realloc(s->arenas, (s->narenas + 1) * sizeof *na);
+    if (!na) return ct_error_nomem(ctx, "points of a cell");
+    s->arenas = na;
+    ct_point_rec *arena = alloc_points(total);
+    if (!arena) return ct_error_nomem(ctx, "points of a cell");
+    s->arenas[s->narenas++] = arena;
+    size_t off = 0;
+    for (size_t i = 0; i < s->ncells; i++) {
+        cell *c = &s->cells[i];
+        if (!c->cap_pending) continue;
+        ct_point_rec *p = arena + off;
+        if (c->n) memcpy(p, c->pts, c->n * sizeof *p);
+        if (!c->in_arena) free(c->pts);
+        c->pts = p;
+        c->cap = c->n + c->cap_pending;
+        c->in_arena = 1;
+        off += c->cap;
+    }
+    return CT_OK;
 }
 
 static int cell_reserve(cell *c, size_t need) { return cell_reserve_ex(c, need, 0); }
@@ -290,29 +356,85 @@ static int point_ok(double x, double y, double z) {
     return isfinite(x) && isfinite(y) && isfinite(z) && fabs(x) < 1e15 && fabs(y) < 1e15;
 }
 
+/* On disk: writes the cnt records at `from` (a run of cell `ce`'s points starting at its
+ * point pos) to their place in the spill file. */
+static int spill_write(const ct_point_store *s, const cell *ce, size_t pos, const ct_point_rec *from, size_t cnt) {
+    if (!cnt) return 1;
+    off_t at = (off_t)((ce->file_off + pos) * sizeof(ct_point_rec));
+    return pwrite(s->spill_fd, from, cnt * sizeof *from, at) == (ssize_t)(cnt * sizeof *from);
+}
+
 ct_status ct_point_store_add_chunks(ct_context *ctx, ct_point_store *s, size_t nchunks, size_t max_chunk,
                                     ct_point_chunk_fn fn, void *user, int threads) {
+    ct_point_chunk_ops ops;
+    memset(&ops, 0, sizeof ops);
+    ops.points = fn;
+    return ct_point_store_add_chunks_ops(ctx, s, nchunks, max_chunk, &ops, user, threads);
+}
+
+ct_status ct_point_store_add_chunks_ops(ct_context *ctx, ct_point_store *s, size_t nchunks, size_t max_chunk,
+                                        const ct_point_chunk_ops *ops, void *user, int threads) {
     if (threads < 1) threads = 1;
+    const int fast = ops->locate && ops->fill;
     chunk_cell **lists = calloc(nchunks ? nchunks : 1, sizeof *lists);
     size_t *lens = calloc(nchunks ? nchunks : 1, sizeof *lens);
     chunk_buf *bufs = calloc((size_t)threads, sizeof *bufs);
-    if (!lists || !lens || !bufs) {
-        free(lists); free(lens); free(bufs);
+    /* Fast-path chunks: the cell (index into lists[c]) of each point, from pass 1. */
+    uint8_t **ids = calloc(nchunks ? nchunks : 1, sizeof *ids);
+    size_t *npts = calloc(nchunks ? nchunks : 1, sizeof *npts);
+    /* One block for them (huge pages: a page fault per 64 KiB chunk was measurable). */
+    uint8_t *idbuf = NULL;
+    if (fast && nchunks && max_chunk) {
+        idbuf = max_chunk <= SIZE_MAX / nchunks ? alloc_huge(nchunks * max_chunk) : NULL;
+        if (!idbuf) { free(lists); lists = NULL; }
+    }
+    if (!lists || !lens || !bufs || !ids || !npts) {
+        free(lists); free(lens); free(bufs); free(ids); free(npts); free(idbuf);
         return ct_error_nomem(ctx, "point chunks");
     }
     const double cs = s->cell_size;
     ct_status st = CT_OK;
     int nomem = 0;
+    uint64_t ignored = 0;
     /* Pass 1: count the points of each chunk per cell. */
-#pragma omp parallel num_threads(threads) reduction(| : nomem)
+#pragma omp parallel num_threads(threads) reduction(| : nomem) reduction(+ : ignored)
     {
         chunk_buf *b = &bufs[omp_get_thread_num()];
+        int64_t cxy[2 * CT_CHUNK_MAX_CELLS];
+        uint32_t cnt[CT_CHUNK_MAX_CELLS];
         if (!chunk_buf_init(b, max_chunk)) nomem = 1;
 #pragma omp for schedule(dynamic, 1)
         for (long c = 0; c < (long)nchunks; c++) {
             size_t n = 0;
             if (nomem || st != CT_OK) continue;
-            ct_status cst = fn(ctx, user, (size_t)c, b->x, b->y, b->z, b->cls, &n);
+            if (fast) {
+                uint8_t *id = idbuf + (size_t)c * max_chunk;
+                size_t nc = 0;
+                uint64_t ign = 0;
+                ct_status cst = ops->locate(ctx, user, (size_t)c, id, &n, cxy, cnt, &nc, &ign);
+                if (cst != CT_OK) {
+#pragma omp critical(ct_points_status)
+                    if (st == CT_OK) st = cst;
+                    continue;
+                }
+                if (nc != CT_CHUNK_GENERIC) {
+                    lists[c] = malloc((nc ? nc : 1) * sizeof **lists);
+                    if (!lists[c]) { nomem = 1; continue; }
+                    for (size_t k = 0; k < nc; k++) {
+                        chunk_cell *e = &lists[c][k];
+                        memset(e, 0, sizeof *e);
+                        e->cx = cxy[2 * k];
+                        e->cy = cxy[2 * k + 1];
+                        e->count = cnt[k];
+                    }
+                    lens[c] = nc;
+                    ids[c] = id;
+                    npts[c] = n;
+                    ignored += ign;
+                    continue;
+                }
+            }
+            ct_status cst = ops->points(ctx, user, (size_t)c, b->x, b->y, b->z, b->cls, &n);
             if (cst != CT_OK) {
 #pragma omp critical(ct_points_status)
                 if (st == CT_OK) st = cst;
@@ -362,14 +484,13 @@ ct_status ct_point_store_add_chunks(ct_context *ctx, ct_point_store *s, size_t n
             off += s->cells[i].cap_pending;
         }
     }
-    for (size_t i = 0; st == CT_OK && !spill && i < s->ncells; i++) {
-        cell *ce = &s->cells[i];
-        if (ce->cap_pending && !cell_reserve_ex(ce, ce->n + ce->cap_pending, 1)) st = ct_error_nomem(ctx, "points of a cell");
-    }
+    /* In memory: one block for the points of every cell that grows (huge pages are
+     * zeroed whole when first touched: a block per cell would zero up to 2 MiB more per
+     * cell, which costs much on virtual machines). */
+    if (st == CT_OK && !spill) st = reserve_in_arena(ctx, s);
     /* Pass 2: decode again and write every point to its place. */
     uint64_t counts[256];
     memset(counts, 0, sizeof counts);
-    uint64_t ignored = 0;
     size_t chunks_done = 0;
     if (st == CT_OK) {
 #pragma omp parallel num_threads(threads) reduction(| : nomem) reduction(+ : ignored)
@@ -377,63 +498,89 @@ ct_status ct_point_store_add_chunks(ct_context *ctx, ct_point_store *s, size_t n
             chunk_buf *b = &bufs[omp_get_thread_num()];
             uint64_t local[256];
             memset(local, 0, sizeof local);
+            ct_point_rec *dst[CT_CHUNK_MAX_CELLS];
+            int64_t cxy[2 * CT_CHUNK_MAX_CELLS];
 #pragma omp for schedule(dynamic, 1)
             for (long c = 0; c < (long)nchunks; c++) {
                 size_t n = 0;
                 if (st != CT_OK) continue;
-                ct_status cst = fn(ctx, user, (size_t)c, b->x, b->y, b->z, b->cls, &n);
-                if (cst != CT_OK) {
+                int write_ok = 1;
+                if (ids[c]) {
+                    /* Fast path: the cells are known, the source writes the records. */
+                    size_t run = 0;
+                    for (size_t k = 0; k < lens[c]; k++) {
+                        const chunk_cell *e = &lists[c][k];
+                        dst[k] = spill ? b->recs + run : s->cells[e->cell].pts + e->pos;
+                        cxy[2 * k] = e->cx;
+                        cxy[2 * k + 1] = e->cy;
+                        run += e->count;
+                    }
+                    ct_status cst = ops->fill(ctx, user, (size_t)c, ids[c], npts[c], cxy, lens[c], dst, local);
+                    if (cst != CT_OK) {
 #pragma omp critical(ct_points_status)
-                    if (st == CT_OK) st = cst;
-                    continue;
-                }
-                chunk_map_reset(&b->map);
-                for (size_t k = 0; k < lens[c]; k++) {
-                    chunk_cell *e = chunk_map_get(&b->map, lists[c][k].cx, lists[c][k].cy);
-                    if (!e) { nomem = 1; break; }
-                    *e = lists[c][k];
-                }
-                chunk_cell *last = NULL;
-                cell *ce = NULL;
-                /* On disk the chunk's points are grouped by cell in b->recs first. */
-                size_t run = 0;
-                if (spill)
-                    for (size_t k = 0; k < b->map.n; k++) {
-                        b->map.v[k].count = run; /* reused: start of the cell's run in recs */
-                        run += lists[c][k].count;
+                        if (st == CT_OK) st = cst;
+                        continue;
                     }
-                for (size_t i = 0; i < n && !nomem; i++) {
-                    double x = b->x[i], y = b->y[i];
-                    if (!point_ok(x, y, b->z[i])) { ignored++; continue; }
-                    int64_t cx = (int64_t)floor(x / cs), cy = (int64_t)floor(y / cs);
-                    if (!last || last->cx != cx || last->cy != cy) {
-                        last = chunk_map_get(&b->map, cx, cy);
-                        if (!last) { nomem = 1; break; }
-                        ce = &s->cells[last->cell];
+                    run = 0;
+                    for (size_t k = 0; spill && k < lens[c]; k++) {
+                        const chunk_cell *e = &lists[c][k];
+                        if (!spill_write(s, &s->cells[e->cell], e->pos, b->recs + run, e->count)) write_ok = 0;
+                        run += e->count;
                     }
-                    ct_point_rec *r = spill ? &b->recs[last->count++] : &ce->pts[last->pos++];
-                    r->x = (float)(x - (double)cx * cs);
-                    r->y = (float)(y - (double)cy * cs);
-                    r->z = (float)b->z[i];
-                    r->cls = b->cls[i];
-                    r->reserved[0] = r->reserved[1] = r->reserved[2] = 0;
-                    local[b->cls[i]]++;
+                } else {
+                    ct_status cst = ops->points(ctx, user, (size_t)c, b->x, b->y, b->z, b->cls, &n);
+                    if (cst != CT_OK) {
+#pragma omp critical(ct_points_status)
+                        if (st == CT_OK) st = cst;
+                        continue;
+                    }
+                    chunk_map_reset(&b->map);
+                    for (size_t k = 0; k < lens[c]; k++) {
+                        chunk_cell *e = chunk_map_get(&b->map, lists[c][k].cx, lists[c][k].cy);
+                        if (!e) { nomem = 1; break; }
+                        *e = lists[c][k];
+                    }
+                    chunk_cell *last = NULL;
+                    cell *ce = NULL;
+                    /* On disk the chunk's points are grouped by cell in b->recs first. */
+                    size_t run = 0;
+                    if (spill)
+                        for (size_t k = 0; k < b->map.n; k++) {
+                            b->map.v[k].count = run; /* reused: start of the cell's run in recs */
+                            run += lists[c][k].count;
+                        }
+                    for (size_t i = 0; i < n && !nomem; i++) {
+                        double x = b->x[i], y = b->y[i];
+                        if (!point_ok(x, y, b->z[i])) { ignored++; continue; }
+                        int64_t cx = (int64_t)floor(x / cs), cy = (int64_t)floor(y / cs);
+                        if (!last || last->cx != cx || last->cy != cy) {
+                            last = chunk_map_get(&b->map, cx, cy);
+                            if (!last) { nomem = 1; break; }
+                            ce = &s->cells[last->cell];
+                        }
+                        ct_point_rec *r = spill ? &b->recs[last->count++] : &ce->pts[last->pos++];
+                        r->x = (float)(x - (double)cx * cs);
+                        r->y = (float)(y - (double)cy * cs);
+                        r->z = (float)b->z[i];
+                        r->cls = b->cls[i];
+                        r->reserved[0] = r->reserved[1] = r->reserved[2] = 0;
+                        local[b->cls[i]]++;
+                    }
+                    for (size_t k = 0; spill && !nomem && k < b->map.n; k++) {
+                        const chunk_cell *e = &b->map.v[k];
+                        size_t cnt = lists[c][k].count;
+                        if (!spill_write(s, &s->cells[e->cell], e->pos, b->recs + (e->count - cnt), cnt)) write_ok = 0;
+                    }
+                }
+                if (!write_ok) {
+#pragma omp critical(ct_points_status)
+                    if (st == CT_OK) st = ct_error(ctx, CT_ERR_IO, "cannot write the temporary point file: %s", strerror(errno));
                 }
                 size_t now;
 #pragma omp atomic capture
                 now = ++chunks_done;
                 /* Progress from the thread that runs the stage only (the callback's contract). */
                 if (omp_get_thread_num() == 0) ct_progress(ctx, "binning LiDAR points", now, nchunks);
-                for (size_t k = 0; spill && !nomem && k < b->map.n; k++) {
-                    const chunk_cell *e = &b->map.v[k];
-                    size_t cnt = lists[c][k].count;
-                    const ct_point_rec *from = b->recs + (e->count - cnt);
-                    off_t at = (off_t)((s->cells[e->cell].file_off + e->pos) * sizeof(ct_point_rec));
-                    if (cnt && pwrite(s->spill_fd, from, cnt * sizeof *from, at) != (ssize_t)(cnt * sizeof *from)) {
-#pragma omp critical(ct_points_status)
-                        if (st == CT_OK) st = ct_error(ctx, CT_ERR_IO, "cannot write the temporary point file: %s", strerror(errno));
-                    }
-                }
             }
 #pragma omp critical(ct_points_counts)
             for (int k = 0; k < 256; k++) counts[k] += local[k];
@@ -457,6 +604,9 @@ ct_status ct_point_store_add_chunks(ct_context *ctx, ct_point_store *s, size_t n
     for (size_t c = 0; c < nchunks; c++) free(lists[c]);
     free(lists);
     free(lens);
+    free(ids);
+    free(idbuf);
+    free(npts);
     for (int t = 0; t < threads; t++) chunk_buf_free(&bufs[t]);
     free(bufs);
     return st;
@@ -469,32 +619,61 @@ static int bin_of(const ct_point_store *s, float v) {
     return b;
 }
 
+/* bin_of without a division: an estimate by multiplication, corrected against the
+ * exact lower bounds of the bins (s->bin_lo[k]: the smallest float in bin k), so the
+ * result is bin_of's to the last bit. */
+static inline int bin_fast(const ct_point_store *s, float v) {
+    double q = (double)v * s->inv_fine;
+    int b = q > 0 ? (q < (double)(s->nb - 1) ? (int)q : s->nb - 1) : 0;
+    while (b + 1 < s->nb && v >= s->bin_lo[b + 1]) b++;
+    while (b > 0 && v < s->bin_lo[b]) b--;
+    return b;
+}
+
+/* Per-thread scratch of index_cell. */
+typedef struct index_scratch {
+    ct_point_rec *tmp;
+    size_t cap;
+    uint32_t *fill;
+} index_scratch;
+
+static void index_scratch_free(index_scratch *x) {
+    free(x->tmp);
+    free(x->fill);
+    memset(x, 0, sizeof *x);
+}
+
 /* Stable counting sort of one cell's points by fine bin, through the thread's scratch
- * array (so the cell keeps its already-touched memory). Returns 0 when out of memory. */
-static int index_cell(const ct_point_store *s, cell *c, ct_point_rec **scratch, size_t *scratch_cap) {
+ * array (so the cell keeps its already-touched memory); the scratch grows to at least
+ * `hint` points at once. Returns 0 when out of memory. */
+static int index_cell(const ct_point_store *s, cell *c, index_scratch *x, size_t hint, uint32_t *start_in_arena) {
     size_t nbins = (size_t)s->nb * (size_t)s->nb;
-    uint32_t *start = calloc(nbins + 1, sizeof *start);
-    if (!start) return 0;
-    if (c->n > *scratch_cap) {
-        ct_point_rec *ns = realloc(*scratch, c->n * sizeof *ns);
-        if (!ns) { free(start); return 0; }
-        *scratch = ns;
-        *scratch_cap = c->n;
+    if (!x->fill && !(x->fill = malloc(nbins * sizeof *x->fill))) return 0;
+    if (c->n > x->cap) {
+        size_t cap = hint > c->n ? hint : c->n;
+        free(x->tmp);
+        x->tmp = alloc_points(cap);
+        x->cap = x->tmp ? cap : 0;
+        if (!x->tmp) return 0;
     }
-    ct_point_rec *tmp = *scratch;
-    for (size_t i = 0; i < c->n; i++) start[bin_of(s, c->pts[i].y) * s->nb + bin_of(s, c->pts[i].x) + 1]++;
+    uint32_t *start = start_in_arena;
+    if (start) memset(start, 0, (nbins + 1) * sizeof *start);
+    else if (!(start = calloc(nbins + 1, sizeof *start))) return 0;
+    ct_point_rec *tmp = x->tmp;
+    const int nb = s->nb;
+    const ct_point_rec *pts = c->pts;
+    for (size_t i = 0; i < c->n; i++) start[bin_fast(s, pts[i].y) * nb + bin_fast(s, pts[i].x) + 1]++;
     for (size_t b = 0; b < nbins; b++) start[b + 1] += start[b];
-    uint32_t *fill = malloc(nbins * sizeof *fill);
-    if (!fill) { free(start); return 0; }
+    uint32_t *fill = x->fill;
     memcpy(fill, start, nbins * sizeof *fill);
     for (size_t i = 0; i < c->n; i++) {
-        const ct_point_rec *r = &c->pts[i];
-        tmp[fill[bin_of(s, r->y) * s->nb + bin_of(s, r->x)]++] = *r;
+        const ct_point_rec *r = &pts[i];
+        tmp[fill[bin_fast(s, r->y) * nb + bin_fast(s, r->x)]++] = *r;
     }
-    free(fill);
     memcpy(c->pts, tmp, c->n * sizeof *tmp);
-    free(c->bin_start);
+    if (!c->bins_in_arena) free(c->bin_start);
     c->bin_start = start;
+    c->bins_in_arena = start_in_arena != NULL;
     c->indexed = 1;
     return 1;
 }
@@ -502,17 +681,45 @@ static int index_cell(const ct_point_store *s, cell *c, ct_point_rec **scratch, 
 ct_status ct_point_store_index(ct_context *ctx, ct_point_store *s, int threads) {
     int failed = 0;
     long n = (long)s->ncells;
+    size_t hint = 0; /* the largest cell to index: one scratch allocation per thread */
+    size_t todo = 0;
+    for (long i = 0; i < n; i++)
+        if (!s->cells[i].indexed && (s->spill_fd < 0 || s->cells[i].resident)) {
+            todo++;
+            if (s->cells[i].n > hint) hint = s->cells[i].n;
+        }
+    /* In memory, the bin tables of all these cells in one arena (as the points). */
+    const size_t nbins1 = (size_t)s->nb * (size_t)s->nb + 1;
+    uint32_t *bins = NULL;
+    size_t *slot = NULL;
+    if (s->spill_fd < 0 && todo > 0) {
+        void **na = realloc(s->arenas, (s->narenas + 1) * sizeof *na);
+        if (!na) return ct_error_nomem(ctx, "point index");
+        s->arenas = na;
+        bins = todo <= SIZE_MAX / sizeof *bins / nbins1 ? alloc_huge(todo * nbins1 * sizeof *bins) : NULL;
+        slot = malloc(s->ncells * sizeof *slot);
+        if (!bins || !slot) {
+            free(bins);
+            free(slot);
+            return ct_error_nomem(ctx, "point index");
+        }
+        s->arenas[s->narenas++] = bins;
+        size_t k = 0;
+        for (long i = 0; i < n; i++)
+            if (!s->cells[i].indexed) slot[i] = k++;
+    }
 #pragma omp parallel num_threads(threads < 1 ? 1 : threads) reduction(| : failed)
     {
-        ct_point_rec *scratch = NULL;
-        size_t cap = 0;
+        index_scratch x;
+        memset(&x, 0, sizeof x);
 #pragma omp for schedule(dynamic, 1)
         for (long i = 0; i < n; i++)
             if (!s->cells[i].indexed && (s->spill_fd < 0 || s->cells[i].resident) &&
-                !index_cell(s, &s->cells[i], &scratch, &cap))
+                !index_cell(s, &s->cells[i], &x, hint, bins ? bins + slot[i] * nbins1 : NULL))
                 failed = 1;
-        free(scratch);
+        index_scratch_free(&x);
     }
+    free(slot);
     if (failed) return ct_error_nomem(ctx, "point index");
     if (s->cell_size / s->fine_size > 65535 || s->count > UINT32_MAX * (uint64_t)(s->ncells ? s->ncells : 1))
         return ct_error(ctx, CT_ERR_UNSUPPORTED, "point store: too many points per cell");
@@ -586,21 +793,25 @@ static int cell_hits(const ct_point_store *s, const cell *c, const double bbox[4
 
 ct_status ct_point_store_load(ct_context *ctx, ct_point_store *s, const double bbox[4]) {
     if (s->spill_fd < 0) return CT_OK;
-    ct_point_rec *scratch = NULL;
-    size_t cap = 0;
+    index_scratch x;
+    memset(&x, 0, sizeof x);
     ct_status st = CT_OK;
     for (size_t i = 0; i < s->ncells && st == CT_OK; i++) {
         cell *c = &s->cells[i];
         int want = cell_hits(s, c, bbox);
         if (!want && c->resident) { /* evict */
-            free(c->pts);
-            free(c->bin_start);
+            if (!c->in_arena) free(c->pts);
+            c->in_arena = 0;
+            if (!c->bins_in_arena) free(c->bin_start);
+            c->bins_in_arena = 0;
             c->pts = NULL;
             c->bin_start = NULL;
             c->cap = 0;
             c->resident = 0;
             c->indexed = 0;
         } else if (want && !c->resident) {
+            if (!c->in_arena) free(c->pts); /* none, normally: a cell on disk holds no points */
+            c->in_arena = 0;
             c->pts = alloc_points(c->n ? c->n : 1);
             if (!c->pts) { st = ct_error_nomem(ctx, "a cell's points"); break; }
             c->cap = c->n;
@@ -610,10 +821,10 @@ ct_status ct_point_store_load(ct_context *ctx, ct_point_store *s, const double b
                 break;
             }
             c->resident = 1;
-            if (!index_cell(s, c, &scratch, &cap)) st = ct_error_nomem(ctx, "point index");
+            if (!index_cell(s, c, &x, 0, NULL)) st = ct_error_nomem(ctx, "point index");
         }
     }
-    free(scratch);
+    index_scratch_free(&x);
     return st;
 }
 

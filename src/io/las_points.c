@@ -73,7 +73,7 @@ static const int8_t GPS_OFF[11] = {-1, 20, -1, 20, 20, 20, 22, 22, 22, 22, 22};
 static const int8_t RGB_OFF[11] = {-1, -1, 20, 28, -1, 28, -1, 30, 30, -1, 30};
 static const int8_t NIR_OFF[11] = {-1, -1, -1, -1, -1, -1, -1, -1, 36, -1, 36};
 
-static int read_fully(int fd, uint64_t off, size_t len, uint8_t *buf) {
+int ct_las_read_fully(int fd, uint64_t off, size_t len, uint8_t *buf) {
     while (len > 0) {
         ssize_t n = pread(fd, buf, len, (off_t)off);
         if (n < 0) {
@@ -156,7 +156,7 @@ static void decode_chunk(const ct_las_header *h, const uint8_t *buf, size_t n, c
     }
 }
 
-static ct_status check_range(ct_context *ctx, const ct_las_reader *r, uint64_t first, size_t count) {
+ct_status ct_las_check_range(ct_context *ctx, const ct_las_reader *r, uint64_t first, size_t count) {
     if (r->fd < 0)
         return ct_error(ctx, CT_ERR_USAGE, "%s: reader was parsed from memory and has no points to read",
                         r->path);
@@ -168,7 +168,7 @@ static ct_status check_range(ct_context *ctx, const ct_las_reader *r, uint64_t f
     return CT_OK;
 }
 
-static ct_status read_error(ct_context *ctx, const ct_las_reader *r, uint64_t rec, int err) {
+ct_status ct_las_read_error(ct_context *ctx, const ct_las_reader *r, uint64_t rec, int err) {
     if (err < 0)
         return ct_error(ctx, CT_ERR_IO, "%s: point record %llu: unexpected end of file (file changed?)",
                         r->path, (unsigned long long)rec);
@@ -178,7 +178,7 @@ static ct_status read_error(ct_context *ctx, const ct_las_reader *r, uint64_t re
 
 ct_status ct_las_read_points(ct_context *ctx, const ct_las_reader *r, uint64_t first, size_t count,
                              ct_las_points *out) {
-    ct_status s = check_range(ctx, r, first, count);
+    ct_status s = ct_las_check_range(ctx, r, first, count);
     if (s != CT_OK) return s;
     if (count > out->capacity)
         return ct_error(ctx, CT_ERR_USAGE, "%s: %zu points requested into a buffer of %zu", r->path,
@@ -195,10 +195,10 @@ ct_status ct_las_read_points(ct_context *ctx, const ct_las_reader *r, uint64_t f
     while (done < count) {
         size_t n = count - done < chunk ? count - done : chunk;
         uint64_t rec = first + done;
-        int err = read_fully(r->fd, h->offset_to_points + rec * rl, n * rl, buf);
+        int err = ct_las_read_fully(r->fd, h->offset_to_points + rec * rl, n * rl, buf);
         if (err) {
             free(buf);
-            return read_error(ctx, r, rec, err);
+            return ct_las_read_error(ctx, r, rec, err);
         }
         decode_chunk(h, buf, n, out, done);
         done += n;
@@ -210,11 +210,11 @@ ct_status ct_las_read_points(ct_context *ctx, const ct_las_reader *r, uint64_t f
 
 ct_status ct_las_read_raw(ct_context *ctx, const ct_las_reader *r, uint64_t first, size_t count,
                           void *buf) {
-    ct_status s = check_range(ctx, r, first, count);
+    ct_status s = ct_las_check_range(ctx, r, first, count);
     if (s != CT_OK) return s;
     if (count == 0) return CT_OK;
     size_t rl = r->hdr.record_length;
-    int err = read_fully(r->fd, r->hdr.offset_to_points + first * rl, count * rl, buf);
-    if (err) return read_error(ctx, r, first, err);
+    int err = ct_las_read_fully(r->fd, r->hdr.offset_to_points + first * rl, count * rl, buf);
+    if (err) return ct_las_read_error(ctx, r, first, err);
     return CT_OK;
 }

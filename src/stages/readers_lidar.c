@@ -162,6 +162,7 @@ typedef struct read_job {
     OGRSpatialReferenceH horiz, work; /* NULL transform when same */
     int same;
     double crop[4];
+    ct_las_bin_params bin; /* the fast path on raw records (same CRS) */
 } read_job;
 
 /* Decodes one chunk, brings it into the working CRS and keeps the wanted points. */
@@ -193,6 +194,23 @@ static ct_status read_chunk(ct_context *ctx, void *user, size_t c, double *x, do
     }
     *n = k;
     return CT_OK;
+}
+
+/* The fast path (no reprojection): cells found and records written from the raw LAS
+ * records; the same points, values and order as read_chunk + the generic binning. */
+static ct_status locate_chunk(ct_context *ctx, void *user, size_t c, uint8_t *ids, size_t *n, int64_t *cxy,
+                              uint32_t *counts, size_t *ncells, uint64_t *ignored) {
+    const read_job *job = user;
+    const chunk_ref *ch = &job->chunks[c];
+    *n = ch->count;
+    return ct_las_bin_locate(ctx, ch->r, ch->first, ch->count, &job->bin, ids, cxy, counts, ncells, ignored);
+}
+
+static ct_status fill_chunk(ct_context *ctx, void *user, size_t c, const uint8_t *ids, size_t n, const int64_t *cxy,
+                            size_t ncells, ct_point_rec *const *dst, uint64_t class_counts[256]) {
+    const read_job *job = user;
+    const chunk_ref *ch = &job->chunks[c];
+    return ct_las_bin_fill(ctx, ch->r, ch->first, n, &job->bin, ids, cxy, ncells, dst, class_counts);
 }
 
 static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
@@ -255,7 +273,17 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     int threads = ct_context_threads(ctx);
     if (st == CT_OK) {
         ct_progress(ctx, "reading LiDAR", 0, ct_las_source_point_count(src));
-        st = ct_point_store_add_chunks(ctx, ds->points, nchunks, CHUNK_POINTS, read_chunk, &job, threads);
+        ct_point_chunk_ops ops;
+        memset(&ops, 0, sizeof ops);
+        ops.points = read_chunk;
+        if (job.same) {
+            ops.locate = locate_chunk;
+            ops.fill = fill_chunk;
+            job.bin.cell_size = ct_point_store_cell_size(ds->points);
+            memcpy(job.bin.crop, job.crop, sizeof job.crop);
+            job.bin.drop_class = s->drop_class;
+        }
+        st = ct_point_store_add_chunks_ops(ctx, ds->points, nchunks, CHUNK_POINTS, &ops, &job, threads);
     }
     if (st == CT_OK) st = ct_point_store_index(ctx, ds->points, threads);
     if (st == CT_OK) {

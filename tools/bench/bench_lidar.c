@@ -1,12 +1,15 @@
 /* tools/bench/lidar: LAS read, read + bin, and per-building heights throughput.
  *
  *   bench_lidar [--las FILE] [--footprints GPKG] [--tiles K] [--rounds R] [--work DIR]
+ *               [--reps N] [--readbin-only]
  *
  * Makes a K x K tiled copy of a real LAS file (default: the Delft sample, K = 5: 25x
  * the sample) and of its footprints, then prints for 1 and 2 threads: points/s of
  * decoding (x, y, z, class), points/s of read + bin (the readers.lidar stage), and
  * buildings/s of filters.heights' computation, next to the raw read speed of the same
- * warm file (read(2) into a buffer, like cat > /dev/null), and the peak RSS. */
+ * warm file (read(2) into a buffer, like cat > /dev/null), and the peak RSS.
+ * --reps N: read-only and read + bin are each timed N times (best shown, range in
+ * brackets); --readbin-only: stop after read + bin (no heights). */
 #include <gdal.h>
 #include <jansson.h>
 #include <ogr_api.h>
@@ -137,20 +140,23 @@ int main(int argc, char **argv) {
     const char *las = "data-samples/delft/delft_ahn3_every4th_epsg28992.las";
     const char *gpkg = "data-samples/delft/bgt_pand.gpkg";
     const char *work = "/tmp/citytiler-bench";
-    int tiles = 5, rounds = 20;
+    int tiles = 5, rounds = 20, reps = 1, readbin_only = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--las") == 0 && i + 1 < argc) las = argv[++i];
         else if (strcmp(argv[i], "--footprints") == 0 && i + 1 < argc) gpkg = argv[++i];
         else if (strcmp(argv[i], "--tiles") == 0 && i + 1 < argc) tiles = atoi(argv[++i]);
         else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) rounds = atoi(argv[++i]);
         else if (strcmp(argv[i], "--work") == 0 && i + 1 < argc) work = argv[++i];
+        else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) reps = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--readbin-only") == 0) readbin_only = 1;
         else {
             fprintf(stderr, "usage: bench_lidar [--las FILE] [--footprints GPKG] [--tiles K] [--rounds R] [--work DIR]\n"
+                            "                   [--reps N] [--readbin-only]\n"
                             "(run from the repository root for the default inputs)\n");
             return 2;
         }
     }
-    if (tiles < 1 || rounds < 1) return 2;
+    if (tiles < 1 || rounds < 1 || reps < 1) return 2;
     mkdir(work, 0777);
     char big[4096];
     snprintf(big, sizeof big, "%s/tiled_%dx%d.las", work, tiles, tiles);
@@ -169,25 +175,46 @@ int main(int argc, char **argv) {
     ct_context *ctx = ct_context_create();
     for (int threads = 1; threads <= 2; threads++) {
         uint64_t n = 0;
-        double pps = read_only(ctx, big, threads, &n);
+        double pps = 0, lo = INFINITY;
+        for (int k = 0; k < reps; k++) {
+            double v = read_only(ctx, big, threads, &n);
+            if (v > pps) pps = v;
+            if (v < lo) lo = v;
+        }
         double rec = (double)sb.st_size / (double)n; /* bytes per point incl. header share */
-        printf("threads %d: read only       %7.1f Mpoints/s (%6.0f MB/s, %.0f%% of raw)\n", threads, pps / 1e6,
+        printf("threads %d: read only       %7.1f Mpoints/s (%6.0f MB/s, %.0f%% of raw)", threads, pps / 1e6,
                pps * rec / 1e6, 100.0 * pps * rec / raw);
+        if (reps > 1) printf(" [%.1f-%.1f]", lo / 1e6, pps / 1e6);
+        printf("\n");
     }
     for (int threads = 1; threads <= 2; threads++) {
         ct_context_set_threads(ctx, threads);
         char json[8192];
         snprintf(json, sizeof json, "{\"pipeline\": [{\"type\": \"readers.lidar\", \"path\": \"%s\"}]}", big);
-        double secs = 0;
-        ct_dataset *ds = run_pipeline(ctx, work, "readbin", json, &secs);
-        if (!ds) return 1;
+        double secs = INFINITY, worst = 0;
+        ct_dataset *ds = NULL;
+        for (int k = 0; k < reps; k++) {
+            double t = 0;
+            ct_dataset_destroy(ds);
+            ds = run_pipeline(ctx, work, "readbin", json, &t);
+            if (!ds) return 1;
+            if (t < secs) secs = t;
+            if (t > worst) worst = t;
+        }
         uint64_t n = ct_point_store_count(ds->points);
-        printf("threads %d: read + bin      %7.1f Mpoints/s (%6.0f MB/s, %.0f%% of raw), %zu cells, %.0f MiB store\n",
+        printf("threads %d: read + bin      %7.1f Mpoints/s (%6.0f MB/s, %.0f%% of raw), %zu cells, %.0f MiB store",
                threads, (double)n / secs / 1e6, (double)sb.st_size / secs / 1e6, 100.0 * (double)sb.st_size / secs / raw,
                ct_point_store_cell_count(ds->points), (double)ct_point_store_bytes(ds->points) / 1048576.0);
+        if (reps > 1) printf(" [%.1f-%.1f]", (double)n / worst / 1e6, (double)n / secs / 1e6);
+        printf("\n");
         ct_dataset_destroy(ds);
     }
 
+    if (readbin_only) {
+        ct_context_destroy(ctx);
+        printf("peak RSS: %.1f MiB\n", bench_peak_rss_mib());
+        return 0;
+    }
     /* Heights: the footprints tiled like the points, computed `rounds` times. */
     char json[16384];
     char abs_gpkg[4096];
