@@ -333,6 +333,7 @@ typedef struct chunk_buf {
     double *x, *y, *z;
     uint8_t *cls;
     ct_point_rec *recs; /* on disk: the chunk's points grouped by cell */
+    uint8_t *ids;       /* fast path, when ids are not kept between the passes */
     chunk_map map;
 } chunk_buf;
 
@@ -343,11 +344,12 @@ static int chunk_buf_init(chunk_buf *b, size_t n) {
     b->z = malloc(n * sizeof *b->z);
     b->cls = malloc(n);
     b->recs = malloc(n * sizeof *b->recs);
-    return b->x && b->y && b->z && b->cls && b->recs;
+    b->ids = malloc(n ? n : 1);
+    return b->x && b->y && b->z && b->cls && b->recs && b->ids;
 }
 
 static void chunk_buf_free(chunk_buf *b) {
-    free(b->x); free(b->y); free(b->z); free(b->cls); free(b->recs);
+    free(b->x); free(b->y); free(b->z); free(b->cls); free(b->recs); free(b->ids);
     free(b->map.v); free(b->map.slots);
 }
 
@@ -382,14 +384,18 @@ ct_status ct_point_store_add_chunks_ops(ct_context *ctx, ct_point_store *s, size
     /* Fast-path chunks: the cell (index into lists[c]) of each point, from pass 1. */
     uint8_t **ids = calloc(nchunks ? nchunks : 1, sizeof *ids);
     size_t *npts = calloc(nchunks ? nchunks : 1, sizeof *npts);
-    /* One block for them (huge pages: a page fault per 64 KiB chunk was measurable). */
+    unsigned char *fast_chunk = calloc(nchunks ? nchunks : 1, 1);
+    /* Kept for pass 2 in one block (huge pages: a page fault per 64 KiB chunk was
+     * measurable) when the points will be in memory anyway (a byte per 16-byte point);
+     * beyond the memory budget pass 2 locates again, so memory stays bounded. */
+    const int keep_ids = fast && (s->memory_limit == 0 || (uint64_t)nchunks * max_chunk <= s->memory_limit / sizeof(ct_point_rec));
     uint8_t *idbuf = NULL;
-    if (fast && nchunks && max_chunk) {
+    if (keep_ids && nchunks && max_chunk) {
         idbuf = max_chunk <= SIZE_MAX / nchunks ? alloc_huge(nchunks * max_chunk) : NULL;
         if (!idbuf) { free(lists); lists = NULL; }
     }
-    if (!lists || !lens || !bufs || !ids || !npts) {
-        free(lists); free(lens); free(bufs); free(ids); free(npts); free(idbuf);
+    if (!lists || !lens || !bufs || !ids || !npts || !fast_chunk) {
+        free(lists); free(lens); free(bufs); free(ids); free(npts); free(idbuf); free(fast_chunk);
         return ct_error_nomem(ctx, "point chunks");
     }
     const double cs = s->cell_size;
@@ -408,7 +414,7 @@ ct_status ct_point_store_add_chunks_ops(ct_context *ctx, ct_point_store *s, size
             size_t n = 0;
             if (nomem || st != CT_OK) continue;
             if (fast) {
-                uint8_t *id = idbuf + (size_t)c * max_chunk;
+                uint8_t *id = keep_ids ? idbuf + (size_t)c * max_chunk : b->ids;
                 size_t nc = 0;
                 uint64_t ign = 0;
                 ct_status cst = ops->locate(ctx, user, (size_t)c, id, &n, cxy, cnt, &nc, &ign);
@@ -428,7 +434,8 @@ ct_status ct_point_store_add_chunks_ops(ct_context *ctx, ct_point_store *s, size
                         e->count = cnt[k];
                     }
                     lens[c] = nc;
-                    ids[c] = id;
+                    ids[c] = keep_ids ? id : NULL;
+                    fast_chunk[c] = 1;
                     npts[c] = n;
                     ignored += ign;
                     continue;
@@ -505,8 +512,23 @@ ct_status ct_point_store_add_chunks_ops(ct_context *ctx, ct_point_store *s, size
                 size_t n = 0;
                 if (st != CT_OK) continue;
                 int write_ok = 1;
-                if (ids[c]) {
+                if (fast_chunk[c]) {
                     /* Fast path: the cells are known, the source writes the records. */
+                    const uint8_t *id = ids[c];
+                    if (!id) { /* not kept: locate again (the same answer as in pass 1) */
+                        size_t nc = 0, np = 0;
+                        uint32_t cnt[CT_CHUNK_MAX_CELLS];
+                        uint64_t ign = 0;
+                        ct_status cst = ops->locate(ctx, user, (size_t)c, b->ids, &np, cxy, cnt, &nc, &ign);
+                        if (cst == CT_OK && (nc != lens[c] || np != npts[c]))
+                            cst = ct_error(ctx, CT_ERR_INTERNAL, "point chunk %ld located differently twice", c);
+                        if (cst != CT_OK) {
+#pragma omp critical(ct_points_status)
+                            if (st == CT_OK) st = cst;
+                            continue;
+                        }
+                        id = b->ids;
+                    }
                     size_t run = 0;
                     for (size_t k = 0; k < lens[c]; k++) {
                         const chunk_cell *e = &lists[c][k];
@@ -515,7 +537,7 @@ ct_status ct_point_store_add_chunks_ops(ct_context *ctx, ct_point_store *s, size
                         cxy[2 * k + 1] = e->cy;
                         run += e->count;
                     }
-                    ct_status cst = ops->fill(ctx, user, (size_t)c, ids[c], npts[c], cxy, lens[c], dst, local);
+                    ct_status cst = ops->fill(ctx, user, (size_t)c, id, npts[c], cxy, lens[c], dst, local);
                     if (cst != CT_OK) {
 #pragma omp critical(ct_points_status)
                         if (st == CT_OK) st = cst;
@@ -607,6 +629,7 @@ ct_status ct_point_store_add_chunks_ops(ct_context *ctx, ct_point_store *s, size
     free(ids);
     free(idbuf);
     free(npts);
+    free(fast_chunk);
     for (int t = 0; t < threads; t++) chunk_buf_free(&bufs[t]);
     free(bufs);
     return st;
