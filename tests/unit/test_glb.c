@@ -1,6 +1,7 @@
 /* GLB encoder: encode, parse back, check the container, the glTF JSON, the BIN
  * layout and the EXT_mesh_features / EXT_structural_metadata wiring; run the
  * project's validator (Khronos glTF validator + metadata checks) when installed. */
+#include "ct_glb_read.h"
 #include "ct_test.h"
 
 #include <float.h>
@@ -16,61 +17,17 @@
 #include "citytiler/context.h"
 #include "citytiler/glb.h"
 
-static uint32_t rd32(const uint8_t *p) {
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-
-typedef struct parsed {
-    json_t *json;
-    const uint8_t *bin;
-    size_t bin_len;
-} parsed;
-
-/* Checks the container and returns the JSON (NULL when broken). */
-static int parse_glb(const uint8_t *b, size_t len, parsed *out) {
-    memset(out, 0, sizeof *out);
-    CT_CHECK(len >= 28);
-    if (len < 28) return 0;
-    CT_CHECK(rd32(b) == 0x46546C67u);
-    CT_CHECK(rd32(b + 4) == 2);
-    CT_CHECK(rd32(b + 8) == len);
-    uint32_t jl = rd32(b + 12);
-    CT_CHECK(rd32(b + 16) == 0x4E4F534Au);
-    CT_CHECK(jl % 4 == 0);
-    CT_CHECK(20 + (size_t)jl + 8 <= len);
-    if (20 + (size_t)jl + 8 > len) return 0;
-    /* padding: spaces after the JSON text */
-    size_t tl = jl;
-    while (tl > 0 && b[20 + tl - 1] == ' ') tl--;
-    CT_CHECK(jl - tl < 4);
-    const uint8_t *bc = b + 20 + jl;
-    uint32_t bl = rd32(bc);
-    CT_CHECK(rd32(bc + 4) == 0x004E4942u);
-    CT_CHECK(bl % 4 == 0);
-    CT_CHECK(20 + (size_t)jl + 8 + bl == len);
-    json_error_t err;
-    out->json = json_loadb((const char *)b + 20, jl, 0, &err);
-    CT_CHECK_MSG(out->json != NULL, "JSON: %s", err.text);
-    out->bin = bc + 8;
-    out->bin_len = bl;
-    return out->json != NULL;
-}
-
-static json_int_t jget_int(json_t *o, const char *k) { return json_integer_value(json_object_get(o, k)); }
-
 /* Checks views (bounds, alignment) and accessors; returns accessor `name` of primitive 0. */
-static json_t *check_common(const parsed *p, const float *pos, size_t nverts, size_t nindices) {
+static json_t *check_common(const ct_glb_file *p, const float *pos, size_t nverts, size_t nindices) {
     json_t *j = p->json;
     json_t *asset = json_object_get(j, "asset");
     CT_CHECK(strcmp(json_string_value(json_object_get(asset, "version")), "2.0") == 0);
     CT_CHECK(strncmp(json_string_value(json_object_get(asset, "generator")), "citytiler ", 10) == 0);
-    CT_CHECK(jget_int(j, "scene") == 0);
+    CT_CHECK(ct_glb_int(j, "scene") == 0);
     json_t *scene = json_array_get(json_object_get(j, "scenes"), 0);
     CT_CHECK(json_integer_value(json_array_get(json_object_get(scene, "nodes"), 0)) == 0);
     json_t *node = json_array_get(json_object_get(j, "nodes"), 0);
-    CT_CHECK(jget_int(node, "mesh") == 0);
+    CT_CHECK(ct_glb_int(node, "mesh") == 0);
     static const double m[16] = {1, 0, 0, 0, 0, 0, -1, 0, 0, 1, 0, 0, 0, 0, 0, 1};
     json_t *mat = json_object_get(node, "matrix");
     CT_CHECK(json_array_size(mat) == 16);
@@ -78,12 +35,12 @@ static json_t *check_common(const parsed *p, const float *pos, size_t nverts, si
 
     json_t *buffers = json_object_get(j, "buffers");
     CT_CHECK(json_array_size(buffers) == 1);
-    CT_CHECK((size_t)jget_int(json_array_get(buffers, 0), "byteLength") == p->bin_len);
+    CT_CHECK((size_t)ct_glb_int(json_array_get(buffers, 0), "byteLength") == p->bin_len);
     json_t *views = json_object_get(j, "bufferViews");
     size_t i;
     json_t *v;
     json_array_foreach(views, i, v) {
-        size_t off = (size_t)jget_int(v, "byteOffset"), len = (size_t)jget_int(v, "byteLength");
+        size_t off = (size_t)ct_glb_int(v, "byteOffset"), len = (size_t)ct_glb_int(v, "byteLength");
         CT_CHECK(off + len <= p->bin_len);
         int geometry = json_object_get(v, "target") != NULL;
         CT_CHECK_MSG(off % (geometry ? 4 : 8) == 0, "view %zu at %zu", i, off);
@@ -92,9 +49,9 @@ static json_t *check_common(const parsed *p, const float *pos, size_t nverts, si
                                                   "primitives"), 0);
     json_t *attrs = json_object_get(prim, "attributes");
     json_t *accs = json_object_get(j, "accessors");
-    json_t *apos = json_array_get(accs, (size_t)jget_int(attrs, "POSITION"));
-    CT_CHECK((size_t)jget_int(apos, "count") == nverts);
-    CT_CHECK(jget_int(apos, "componentType") == 5126);
+    json_t *apos = json_array_get(accs, (size_t)ct_glb_int(attrs, "POSITION"));
+    CT_CHECK((size_t)ct_glb_int(apos, "count") == nverts);
+    CT_CHECK(ct_glb_int(apos, "componentType") == 5126);
     float mn[3] = {INFINITY, INFINITY, INFINITY}, mx[3] = {-INFINITY, -INFINITY, -INFINITY};
     for (size_t k = 0; k < nverts; k++)
         for (int c = 0; c < 3; c++) {
@@ -106,52 +63,19 @@ static json_t *check_common(const parsed *p, const float *pos, size_t nverts, si
         CT_CHECK(json_real_value(json_array_get(json_object_get(apos, "max"), c)) == (double)mx[c]);
     }
     /* positions are stored as given */
-    json_t *pv = json_array_get(views, (size_t)jget_int(apos, "bufferView"));
-    CT_CHECK(memcmp(p->bin + jget_int(pv, "byteOffset"), pos, nverts * 12) == 0);
-    json_t *aidx = json_array_get(accs, (size_t)jget_int(prim, "indices"));
-    CT_CHECK((size_t)jget_int(aidx, "count") == nindices);
-    CT_CHECK(jget_int(aidx, "componentType") == (nverts <= 65535 ? 5123 : 5125));
-    CT_CHECK(jget_int(json_array_get(views, (size_t)jget_int(aidx, "bufferView")), "target") == 34963);
+    json_t *pv = json_array_get(views, (size_t)ct_glb_int(apos, "bufferView"));
+    CT_CHECK(memcmp(p->bin + ct_glb_int(pv, "byteOffset"), pos, nverts * 12) == 0);
+    json_t *aidx = json_array_get(accs, (size_t)ct_glb_int(prim, "indices"));
+    CT_CHECK((size_t)ct_glb_int(aidx, "count") == nindices);
+    CT_CHECK(ct_glb_int(aidx, "componentType") == (nverts <= 65535 ? 5123 : 5125));
+    CT_CHECK(ct_glb_int(json_array_get(views, (size_t)ct_glb_int(aidx, "bufferView")), "target") == 34963);
     json_t *pbr = json_object_get(json_array_get(json_object_get(j, "materials"), 0), "pbrMetallicRoughness");
     CT_CHECK(json_number_value(json_object_get(pbr, "metallicFactor")) == 0);
     CT_CHECK(json_number_value(json_object_get(pbr, "roughnessFactor")) == 1);
     return prim;
 }
 
-static const uint8_t *view_bytes(const parsed *p, json_int_t view, size_t *len) {
-    json_t *v = json_array_get(json_object_get(p->json, "bufferViews"), (size_t)view);
-    *len = (size_t)jget_int(v, "byteLength");
-    return p->bin + jget_int(v, "byteOffset");
-}
-
-/* ---------------------------------------------------------------- validator */
-
 static char out_dir[1024];
-
-static void write_file(const char *name, const uint8_t *b, size_t len, char *path, size_t cap) {
-    snprintf(path, cap, "%s/%s", out_dir, name);
-    FILE *f = fopen(path, "wb");
-    CT_CHECK(f != NULL);
-    if (!f) return;
-    CT_CHECK(fwrite(b, 1, len, f) == len);
-    fclose(f);
-}
-
-static void run_validator(const char *path) {
-    const char *src = ct_test_env("CT_SOURCE_DIR", NULL);
-    char script[1024], mods[1024], cmd[3072];
-    struct stat sb;
-    if (!src) { printf("validator not run: CT_SOURCE_DIR unset\n"); return; }
-    snprintf(script, sizeof script, "%s/tools/validate/validate-glb.mjs", src);
-    snprintf(mods, sizeof mods, "%s/tools/validate/node_modules/gltf-validator", src);
-    if (stat(script, &sb) != 0 || stat(mods, &sb) != 0 || system("node --version >/dev/null 2>&1") != 0) {
-        printf("validator not run (needs node, %s and %s): %s\n", script, mods, path);
-        return;
-    }
-    snprintf(cmd, sizeof cmd, "node '%s' '%s'", script, path);
-    int rc = system(cmd);
-    CT_CHECK_MSG(rc == 0, "validate-glb.mjs failed on %s (status %d)", path, rc);
-}
 
 /* ---------------------------------------------------------------- meshes */
 
@@ -195,8 +119,8 @@ static void test_triangle(ct_context *ctx) {
     size_t len = 0;
     CT_CHECK(ct_glb_encode(ctx, &m, NULL, &b, &len) == CT_OK);
     if (!b) return;
-    parsed p;
-    if (parse_glb(b, len, &p)) {
+    ct_glb_file p;
+    if (ct_glb_parse(b, len, &p)) {
         json_t *prim = check_common(&p, pos, 3, 3);
         CT_CHECK(json_object_get(p.json, "extensionsUsed") == NULL);
         CT_CHECK(json_object_get(json_object_get(prim, "attributes"), "NORMAL") == NULL);
@@ -206,17 +130,15 @@ static void test_triangle(ct_context *ctx) {
         CT_CHECK_NEAR(json_real_value(json_array_get(bcf, 0)), 0.8, 1e-6);
         CT_CHECK(json_real_value(json_array_get(bcf, 3)) == 1.0);
         size_t il;
-        const uint8_t *iv = view_bytes(&p, jget_int(json_array_get(json_object_get(p.json, "accessors"), 1),
+        const uint8_t *iv = ct_glb_view(&p, ct_glb_int(json_array_get(json_object_get(p.json, "accessors"), 1),
                                                     "bufferView"), &il);
         CT_CHECK(il == 6);
         uint16_t i2;
         memcpy(&i2, iv + 4, 2);
         CT_CHECK(i2 == 2);
-        json_decref(p.json);
+        ct_glb_release(&p);
     }
-    char path[1200];
-    write_file("triangle.glb", b, len, path, sizeof path);
-    run_validator(path);
+    ct_glb_save_validate(out_dir, "triangle.glb", b, len, 0);
     printf("triangle: %zu bytes\n", len);
     free(b);
 }
@@ -257,13 +179,7 @@ static void test_two_buildings(ct_context *ctx) {
     F.ndefs = NCOL;
     F.rows = rows;
 
-    ct_glb_mesh_input m = {0};
-    m.nverts = nv;
-    m.pos = pos;
-    m.nrm = nrm;
-    m.feature_id = fid;
-    m.nindices = ni;
-    m.idx = idx;
+    ct_glb_mesh_input m = {.nverts = nv, .pos = pos, .nrm = nrm, .feature_id = fid, .nindices = ni, .idx = idx};
     m.base_color[0] = 0.9f; m.base_color[1] = 0.5f; m.base_color[2] = 0.2f; m.base_color[3] = 1.0f;
 
     uint8_t *b = NULL, *b2 = NULL;
@@ -274,8 +190,8 @@ static void test_two_buildings(ct_context *ctx) {
     free(b2);
     if (!b) return;
 
-    parsed p;
-    if (parse_glb(b, len, &p)) {
+    ct_glb_file p;
+    if (ct_glb_parse(b, len, &p)) {
         json_t *j = p.json;
         json_t *prim = check_common(&p, pos, nv, ni);
         json_t *accs = json_object_get(j, "accessors");
@@ -284,14 +200,14 @@ static void test_two_buildings(ct_context *ctx) {
         CT_CHECK(json_object_get(j, "extensionsRequired") == NULL);
         json_t *attrs = json_object_get(prim, "attributes");
         CT_CHECK(json_object_get(attrs, "NORMAL") != NULL);
-        json_t *afid = json_array_get(accs, (size_t)jget_int(attrs, "_FEATURE_ID_0"));
-        CT_CHECK(jget_int(afid, "componentType") == 5123);
-        json_t *fidview = json_array_get(json_object_get(j, "bufferViews"), (size_t)jget_int(afid, "bufferView"));
-        CT_CHECK(jget_int(fidview, "byteStride") == 4);
-        CT_CHECK(jget_int(fidview, "byteLength") == (json_int_t)(4 * nv));
+        json_t *afid = json_array_get(accs, (size_t)ct_glb_int(attrs, "_FEATURE_ID_0"));
+        CT_CHECK(ct_glb_int(afid, "componentType") == 5123);
+        json_t *fidview = json_array_get(json_object_get(j, "bufferViews"), (size_t)ct_glb_int(afid, "bufferView"));
+        CT_CHECK(ct_glb_int(fidview, "byteStride") == 4);
+        CT_CHECK(ct_glb_int(fidview, "byteLength") == (json_int_t)(4 * nv));
         /* feature ids stored as given */
         size_t fl;
-        const uint8_t *fv = view_bytes(&p, jget_int(afid, "bufferView"), &fl);
+        const uint8_t *fv = ct_glb_view(&p, ct_glb_int(afid, "bufferView"), &fl);
         for (size_t i = 0; i < nv; i++) {
             uint16_t x;
             memcpy(&x, fv + 4 * i, 2);
@@ -303,10 +219,10 @@ static void test_two_buildings(ct_context *ctx) {
         json_t *fid0 = json_array_get(fids, 0);
         json_t *md = json_object_get(json_object_get(j, "extensions"), "EXT_structural_metadata");
         json_t *table = json_array_get(json_object_get(md, "propertyTables"), 0);
-        CT_CHECK(jget_int(fid0, "featureCount") == 2);
-        CT_CHECK(jget_int(fid0, "featureCount") == jget_int(table, "count"));
-        CT_CHECK(jget_int(fid0, "attribute") == 0);
-        CT_CHECK(jget_int(fid0, "propertyTable") == 0);
+        CT_CHECK(ct_glb_int(fid0, "featureCount") == 2);
+        CT_CHECK(ct_glb_int(fid0, "featureCount") == ct_glb_int(table, "count"));
+        CT_CHECK(ct_glb_int(fid0, "attribute") == 0);
+        CT_CHECK(ct_glb_int(fid0, "propertyTable") == 0);
         json_t *schema = json_object_get(md, "schema");
         CT_CHECK(strcmp(json_string_value(json_object_get(schema, "id")), "citytiler") == 0);
         CT_CHECK(strcmp(json_string_value(json_object_get(table, "class")), "building") == 0);
@@ -340,11 +256,11 @@ static void test_two_buildings(ct_context *ctx) {
         CT_CHECK(d3 && json_real_value(json_object_get(d3, "noData")) == DBL_MAX);
         json_t *st = json_object_get(cprops, "storeys");
         CT_CHECK(st && strcmp(json_string_value(json_object_get(st, "componentType")), "INT32") == 0);
-        CT_CHECK(st && jget_int(st, "noData") == INT32_MIN);
+        CT_CHECK(st && ct_glb_int(st, "noData") == INT32_MIN);
         CT_CHECK(st && json_object_get(st, "name") == NULL);
         json_t *big = json_object_get(cprops, "big");
         CT_CHECK(big && strcmp(json_string_value(json_object_get(big, "componentType")), "INT64") == 0);
-        CT_CHECK(big && jget_int(big, "noData") == INT64_MIN);
+        CT_CHECK(big && ct_glb_int(big, "noData") == INT64_MIN);
         json_t *li = json_object_get(cprops, "listed");
         CT_CHECK(li && strcmp(json_string_value(json_object_get(li, "type")), "BOOLEAN") == 0);
         CT_CHECK(li && json_object_get(li, "noData") == NULL);
@@ -361,44 +277,42 @@ static void test_two_buildings(ct_context *ctx) {
             CT_CHECK(tp && strcmp(json_string_value(json_object_get(tp, "stringOffsetType")), "UINT32") == 0);
             if (!tp) continue;
             size_t vl, ol;
-            const uint8_t *vb = view_bytes(&p, jget_int(tp, "values"), &vl);
-            const uint8_t *ob = view_bytes(&p, jget_int(tp, "stringOffsets"), &ol);
+            const uint8_t *vb = ct_glb_view(&p, ct_glb_int(tp, "values"), &vl);
+            const uint8_t *ob = ct_glb_view(&p, ct_glb_int(tp, "stringOffsets"), &ol);
             CT_CHECK(ol == 4 * 3);
-            CT_CHECK(rd32(ob) == 0);
-            CT_CHECK(rd32(ob + 8) == vl);
+            CT_CHECK(ct_glb_u32(ob) == 0);
+            CT_CHECK(ct_glb_u32(ob + 8) == vl);
             for (int f = 0; f < 2; f++) {
-                uint32_t a = rd32(ob + 4 * f), e = rd32(ob + 4 * f + 4);
+                uint32_t a = ct_glb_u32(ob + 4 * f), e = ct_glb_u32(ob + 4 * f + 4);
                 CT_CHECK(a <= e && e <= vl);
                 CT_CHECK(e - a == strlen(sc[s].want[f]) && memcmp(vb + a, sc[s].want[f], e - a) == 0);
             }
         }
         /* numbers and booleans */
         size_t l;
-        const uint8_t *x = view_bytes(&p, jget_int(json_object_get(tprops, "height_m"), "values"), &l);
+        const uint8_t *x = ct_glb_view(&p, ct_glb_int(json_object_get(tprops, "height_m"), "values"), &l);
         double d[2];
         CT_CHECK(l == 16);
         memcpy(d, x, 16);
         CT_CHECK(d[0] == 12.5 && d[1] == -DBL_MAX);
-        x = view_bytes(&p, jget_int(json_object_get(tprops, "_3d_model"), "values"), &l);
+        x = ct_glb_view(&p, ct_glb_int(json_object_get(tprops, "_3d_model"), "values"), &l);
         memcpy(d, x, 16);
         CT_CHECK(d[0] == DBL_MAX && d[1] == -DBL_MAX); /* NaN never written */
-        x = view_bytes(&p, jget_int(json_object_get(tprops, "storeys"), "values"), &l);
+        x = ct_glb_view(&p, ct_glb_int(json_object_get(tprops, "storeys"), "values"), &l);
         int32_t i32[2];
         CT_CHECK(l == 8);
         memcpy(i32, x, 8);
         CT_CHECK(i32[0] == INT32_MIN && i32[1] == 7);
-        x = view_bytes(&p, jget_int(json_object_get(tprops, "big"), "values"), &l);
+        x = ct_glb_view(&p, ct_glb_int(json_object_get(tprops, "big"), "values"), &l);
         int64_t i64[2];
         CT_CHECK(l == 16);
         memcpy(i64, x, 16);
         CT_CHECK(i64[0] == INT64_C(5000000000) && i64[1] == INT64_MIN);
-        x = view_bytes(&p, jget_int(json_object_get(tprops, "listed"), "values"), &l);
+        x = ct_glb_view(&p, ct_glb_int(json_object_get(tprops, "listed"), "values"), &l);
         CT_CHECK(l == 1 && x[0] == 0x01);
-        json_decref(j);
+        ct_glb_release(&p);
     }
-    char path[1200];
-    write_file("two_buildings.glb", b, len, path, sizeof path);
-    run_validator(path);
+    ct_glb_save_validate(out_dir, "two_buildings.glb", b, len, 0);
     printf("two buildings: %zu bytes\n", len);
     free(b);
 }
@@ -477,23 +391,17 @@ static void test_city(ct_context *ctx) {
     ct_attr_def defs[4] = {{"use", CT_ATTR_STRING}, {"height", CT_ATTR_REAL},
                            {"year", CT_ATTR_INT}, {"listed", CT_ATTR_BOOL}};
     ct_glb_features F = {"building", nb, ids, defs, 4, rows};
-    ct_glb_mesh_input m = {0};
-    m.nverts = nv;
-    m.pos = pos;
-    m.nrm = nrm;
-    m.feature_id = fid;
-    m.nindices = ni;
-    m.idx = idx;
+    ct_glb_mesh_input m = {.nverts = nv, .pos = pos, .nrm = nrm, .feature_id = fid, .nindices = ni, .idx = idx};
     uint8_t *b = NULL, *bg = NULL;
     size_t len = 0, len_geom = 0;
     CT_CHECK(ct_glb_encode(ctx, &m, &F, &b, &len) == CT_OK);
     ct_glb_mesh_input mg = m;
     mg.feature_id = NULL;
     CT_CHECK(ct_glb_encode(ctx, &mg, NULL, &bg, &len_geom) == CT_OK);
-    parsed p;
-    if (b && parse_glb(b, len, &p)) {
+    ct_glb_file p;
+    if (b && ct_glb_parse(b, len, &p)) {
         check_common(&p, pos, nv, ni);
-        json_decref(p.json);
+        ct_glb_release(&p);
     }
     if (b && bg) {
         /* per feature: 24 vertices x 4 bytes of feature id, the table row, and the JSON */
@@ -501,9 +409,7 @@ static void test_city(ct_context *ctx) {
         printf("city: %zu buildings, %zu vertices: %zu bytes with features, %zu without: "
                "%.1f bytes/feature (%.1f of them feature ids, %.1f table+JSON)\n",
                nb, nv, len, len_geom, per_feature, 24.0 * 4, per_feature - 24.0 * 4);
-        char path[1200];
-        write_file("city.glb", b, len, path, sizeof path);
-        run_validator(path);
+        ct_glb_save_validate(out_dir, "city.glb", b, len, 0);
     }
     free(b);
     free(bg);
@@ -543,22 +449,22 @@ static void test_many_features(ct_context *ctx) {
     uint8_t *b = NULL;
     size_t len = 0;
     CT_CHECK(ct_glb_encode(ctx, &m, &F, &b, &len) == CT_OK);
-    parsed p;
-    if (b && parse_glb(b, len, &p)) {
+    ct_glb_file p;
+    if (b && ct_glb_parse(b, len, &p)) {
         json_t *j = p.json;
         json_t *prim = check_common(&p, pos, 4, 6);
         json_t *accs = json_object_get(j, "accessors");
         json_t *attrs = json_object_get(prim, "attributes");
-        json_t *afid = json_array_get(accs, (size_t)jget_int(attrs, "_FEATURE_ID_0"));
-        CT_CHECK(jget_int(afid, "componentType") == 5126);
+        json_t *afid = json_array_get(accs, (size_t)ct_glb_int(attrs, "_FEATURE_ID_0"));
+        CT_CHECK(ct_glb_int(afid, "componentType") == 5126);
         size_t l;
-        const uint8_t *x = view_bytes(&p, jget_int(afid, "bufferView"), &l);
+        const uint8_t *x = ct_glb_view(&p, ct_glb_int(afid, "bufferView"), &l);
         for (int i = 0; i < 4; i++) {
             float f;
             memcpy(&f, x + 4 * i, 4);
             CT_CHECK(f == (float)fid[i]);
         }
-        x = view_bytes(&p, jget_int(json_array_get(accs, (size_t)jget_int(attrs, "NORMAL")), "bufferView"), &l);
+        x = ct_glb_view(&p, ct_glb_int(json_array_get(accs, (size_t)ct_glb_int(attrs, "NORMAL")), "bufferView"), &l);
         float n[12];
         memcpy(n, x, sizeof n);
         CT_CHECK(n[2] == 1.0f && n[5] == 1.0f && n[8] == 1.0f && n[0] == 0.0f);
@@ -569,22 +475,20 @@ static void test_many_features(ct_context *ctx) {
         json_t *h = json_object_get(json_object_get(cls, "properties"), "h_he__m_");
         CT_CHECK(h && strcmp(json_string_value(json_object_get(h, "name")), "h\xC3\xB6he (m)") == 0);
         CT_CHECK(h && strcmp(json_string_value(json_object_get(h, "componentType")), "INT32") == 0);
-        CT_CHECK(h && jget_int(h, "noData") == INT32_MAX);
+        CT_CHECK(h && ct_glb_int(h, "noData") == INT32_MAX);
         json_t *xp = json_object_get(json_object_get(cls, "properties"), "x");
         CT_CHECK(xp && json_object_get(xp, "noData") == NULL && json_object_get(xp, "name") == NULL);
         json_t *table = json_array_get(json_object_get(md, "propertyTables"), 0);
-        CT_CHECK(jget_int(table, "count") == (json_int_t)nf);
-        x = view_bytes(&p, jget_int(json_object_get(json_object_get(table, "properties"), "h_he__m_"), "values"), &l);
+        CT_CHECK(ct_glb_int(table, "count") == (json_int_t)nf);
+        x = ct_glb_view(&p, ct_glb_int(json_object_get(json_object_get(table, "properties"), "h_he__m_"), "values"), &l);
         int32_t v[3];
         CT_CHECK(l == 4 * nf);
         memcpy(v, x, sizeof v);
         CT_CHECK(v[0] == INT32_MIN && v[1] == INT32_MAX && v[2] == 2);
         json_t *mat = json_array_get(json_object_get(j, "materials"), 0);
         CT_CHECK(strcmp(json_string_value(json_object_get(mat, "alphaMode")), "BLEND") == 0);
-        json_decref(j);
-        char path[1200];
-        write_file("many_features.glb", b, len, path, sizeof path);
-        run_validator(path);
+        ct_glb_release(&p);
+        ct_glb_save_validate(out_dir, "many_features.glb", b, len, 0);
     }
     free(b);
     free(vals);

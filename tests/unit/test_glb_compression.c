@@ -6,6 +6,7 @@
  * integer POSITION bounds), deterministic bytes, the geometry size ratio (>= 3x), the
  * FLOAT + EXPONENTIAL fallback for tiles too large for a 16-bit grid, the validator, and the
  * encoding speed. */
+#include "ct_glb_read.h"
 #include "ct_test.h"
 
 #include <jansson.h>
@@ -170,32 +171,6 @@ static ct_glb_features tile_features(const tile *t) {
 
 /* ---------------------------------------------------------------- GLB reading */
 
-static uint32_t rd32(const uint8_t *p) {
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-
-typedef struct glb {
-    json_t *json;
-    const uint8_t *bin;
-    size_t bin_len;
-} glb;
-
-static int parse(const uint8_t *b, size_t len, glb *g) {
-    memset(g, 0, sizeof *g);
-    if (len < 28 || rd32(b) != 0x46546C67u || rd32(b + 8) != len) return 0;
-    uint32_t jl = rd32(b + 12);
-    if (20 + (size_t)jl + 8 > len) return 0;
-    const uint8_t *bc = b + 20 + jl;
-    g->bin_len = rd32(bc);
-    if (20 + (size_t)jl + 8 + g->bin_len != len || rd32(bc + 4) != 0x004E4942u) return 0;
-    g->bin = bc + 8;
-    g->json = json_loadb((const char *)b + 20, jl, 0, NULL);
-    return g->json != NULL;
-}
-
-static json_int_t geti(json_t *o, const char *k) { return json_integer_value(json_object_get(o, k)); }
 static json_t *at(json_t *o, const char *k, size_t i) { return json_array_get(json_object_get(o, k), i); }
 
 static int has_string(json_t *arr, const char *s) {
@@ -207,27 +182,27 @@ static int has_string(json_t *arr, const char *s) {
 
 /* Decodes the bufferView behind accessor `acc` into a malloc'd buffer of count * stride
  * bytes (the decoded view); checks the EXT_meshopt_compression wiring on the way. */
-static uint8_t *decode_view(const glb *g, json_int_t acc_index, unsigned *stride_out, size_t *count_out,
+static uint8_t *decode_view(const ct_glb_file *g, json_int_t acc_index, unsigned *stride_out, size_t *count_out,
                             const char **filter_out) {
     json_t *acc = json_array_get(json_object_get(g->json, "accessors"), (size_t)acc_index);
-    json_t *view = at(g->json, "bufferViews", (size_t)geti(acc, "bufferView"));
+    json_t *view = at(g->json, "bufferViews", (size_t)ct_glb_int(acc, "bufferView"));
     json_t *mo = json_object_get(json_object_get(view, "extensions"), "EXT_meshopt_compression");
     CT_CHECK(mo != NULL);
     if (!mo) return NULL;
-    CT_CHECK(geti(view, "buffer") == 1);
-    CT_CHECK(geti(mo, "buffer") == 0);
-    size_t count = (size_t)geti(mo, "count"), off = (size_t)geti(mo, "byteOffset");
-    size_t len = (size_t)geti(mo, "byteLength");
-    unsigned stride = (unsigned)geti(mo, "byteStride");
+    CT_CHECK(ct_glb_int(view, "buffer") == 1);
+    CT_CHECK(ct_glb_int(mo, "buffer") == 0);
+    size_t count = (size_t)ct_glb_int(mo, "count"), off = (size_t)ct_glb_int(mo, "byteOffset");
+    size_t len = (size_t)ct_glb_int(mo, "byteLength");
+    unsigned stride = (unsigned)ct_glb_int(mo, "byteStride");
     const char *mode = json_string_value(json_object_get(mo, "mode"));
     const char *filter = json_string_value(json_object_get(mo, "filter"));
-    CT_CHECK((size_t)geti(view, "byteLength") == count * stride);
-    CT_CHECK(count == (size_t)geti(acc, "count"));
+    CT_CHECK((size_t)ct_glb_int(view, "byteLength") == count * stride);
+    CT_CHECK(count == (size_t)ct_glb_int(acc, "count"));
     CT_CHECK(off % 4 == 0 && off + len <= g->bin_len);
-    CT_CHECK(geti(view, "byteOffset") % 4 == 0);
+    CT_CHECK(ct_glb_int(view, "byteOffset") % 4 == 0);
     int attributes = strcmp(mode, "ATTRIBUTES") == 0;
     if (attributes) {
-        CT_CHECK(geti(view, "byteStride") == stride && stride % 4 == 0);
+        CT_CHECK(ct_glb_int(view, "byteStride") == stride && stride % 4 == 0);
     } else {
         CT_CHECK(strcmp(mode, "TRIANGLES") == 0);
         CT_CHECK(json_object_get(view, "byteStride") == NULL);
@@ -264,20 +239,20 @@ static void free_dec(dec_mesh *d) {
 }
 
 /* Decodes a compressed GLB back to a mesh (positions through node 1's transform). */
-static int decode_glb(const glb *g, dec_mesh *d, int *quantized) {
+static int decode_glb(const ct_glb_file *g, dec_mesh *d, int *quantized) {
     memset(d, 0, sizeof *d);
     json_t *j = g->json;
     json_t *prim = at(at(j, "meshes", 0), "primitives", 0);
     json_t *attrs = json_object_get(prim, "attributes");
-    json_t *apos = at(j, "accessors", (size_t)geti(attrs, "POSITION"));
+    json_t *apos = at(j, "accessors", (size_t)ct_glb_int(attrs, "POSITION"));
     unsigned stride;
     size_t count;
     const char *filter;
-    uint8_t *raw = decode_view(g, geti(attrs, "POSITION"), &stride, &count, &filter);
+    uint8_t *raw = decode_view(g, ct_glb_int(attrs, "POSITION"), &stride, &count, &filter);
     if (!raw) return 0;
     d->nv = count;
     d->pos = malloc(count * 3 * sizeof(double));
-    *quantized = geti(apos, "componentType") == 5123;
+    *quantized = ct_glb_int(apos, "componentType") == 5123;
     json_t *node0 = at(j, "nodes", 0);
     if (*quantized) {
         CT_CHECK(stride == 8 && filter == NULL);
@@ -285,7 +260,7 @@ static int decode_glb(const glb *g, dec_mesh *d, int *quantized) {
         CT_CHECK(json_integer_value(at(node0, "children", 0)) == 1);
         CT_CHECK(json_object_get(node0, "mesh") == NULL);
         json_t *node1 = at(j, "nodes", 1);
-        CT_CHECK(geti(node1, "mesh") == 0);
+        CT_CHECK(ct_glb_int(node1, "mesh") == 0);
         double t[3], s[3];
         for (int k = 0; k < 3; k++) {
             t[k] = json_number_value(at(node1, "translation", (size_t)k));
@@ -309,9 +284,9 @@ static int decode_glb(const glb *g, dec_mesh *d, int *quantized) {
             CT_CHECK(json_is_integer(jmx) && json_integer_value(jmx) == mx[k]);
         }
     } else {
-        CT_CHECK(geti(apos, "componentType") == 5126);
+        CT_CHECK(ct_glb_int(apos, "componentType") == 5126);
         CT_CHECK(stride == 12 && filter && strcmp(filter, "EXPONENTIAL") == 0);
-        CT_CHECK(geti(node0, "mesh") == 0);
+        CT_CHECK(ct_glb_int(node0, "mesh") == 0);
         float mn[3] = {INFINITY, INFINITY, INFINITY}, mx[3] = {-INFINITY, -INFINITY, -INFINITY};
         for (size_t i = 0; i < count; i++) {
             float p[3];
@@ -333,9 +308,9 @@ static int decode_glb(const glb *g, dec_mesh *d, int *quantized) {
     for (size_t k = 0; k < 16; k++) CT_CHECK(json_number_value(at(node0, "matrix", k)) == m[k]);
 
     if (json_object_get(attrs, "NORMAL")) {
-        json_t *an = at(j, "accessors", (size_t)geti(attrs, "NORMAL"));
-        CT_CHECK(geti(an, "componentType") == 5120 && json_is_true(json_object_get(an, "normalized")));
-        raw = decode_view(g, geti(attrs, "NORMAL"), &stride, &count, &filter);
+        json_t *an = at(j, "accessors", (size_t)ct_glb_int(attrs, "NORMAL"));
+        CT_CHECK(ct_glb_int(an, "componentType") == 5120 && json_is_true(json_object_get(an, "normalized")));
+        raw = decode_view(g, ct_glb_int(attrs, "NORMAL"), &stride, &count, &filter);
         CT_CHECK(stride == 4 && count == d->nv);
         d->nrm = malloc(d->nv * 3 * sizeof(float));
         for (size_t i = 0; raw && i < d->nv; i++) {
@@ -351,12 +326,12 @@ static int decode_glb(const glb *g, dec_mesh *d, int *quantized) {
         free(raw);
     }
     if (json_object_get(attrs, "_FEATURE_ID_0")) {
-        json_t *af = at(j, "accessors", (size_t)geti(attrs, "_FEATURE_ID_0"));
-        raw = decode_view(g, geti(attrs, "_FEATURE_ID_0"), &stride, &count, &filter);
+        json_t *af = at(j, "accessors", (size_t)ct_glb_int(attrs, "_FEATURE_ID_0"));
+        raw = decode_view(g, ct_glb_int(attrs, "_FEATURE_ID_0"), &stride, &count, &filter);
         CT_CHECK(stride == 4 && count == d->nv);
         d->fid = malloc(d->nv * sizeof(uint32_t));
         for (size_t i = 0; raw && i < d->nv; i++) {
-            if (geti(af, "componentType") == 5123) {
+            if (ct_glb_int(af, "componentType") == 5123) {
                 uint16_t v[2];
                 memcpy(v, raw + 4 * i, 4);
                 CT_CHECK(v[1] == 0);
@@ -369,10 +344,10 @@ static int decode_glb(const glb *g, dec_mesh *d, int *quantized) {
         }
         free(raw);
     }
-    json_t *aidx = at(j, "accessors", (size_t)geti(prim, "indices"));
-    raw = decode_view(g, geti(prim, "indices"), &stride, &count, &filter);
+    json_t *aidx = at(j, "accessors", (size_t)ct_glb_int(prim, "indices"));
+    raw = decode_view(g, ct_glb_int(prim, "indices"), &stride, &count, &filter);
     CT_CHECK(stride == (d->nv <= 65535 ? 2u : 4u));
-    CT_CHECK(geti(aidx, "componentType") == (stride == 2 ? 5123 : 5125));
+    CT_CHECK(ct_glb_int(aidx, "componentType") == (stride == 2 ? 5123 : 5125));
     d->ni = count;
     d->idx = malloc(count * sizeof(uint32_t));
     for (size_t i = 0; raw && i < count; i++) {
@@ -481,15 +456,6 @@ static void compare_mesh(const tile *t, const dec_mesh *d, double tol, double *m
 
 /* ---------------------------------------------------------------- validator */
 
-static void write_file(const char *name, const uint8_t *b, size_t len, char *path, size_t cap) {
-    snprintf(path, cap, "%s/%s", out_dir, name);
-    FILE *f = fopen(path, "wb");
-    CT_CHECK(f != NULL);
-    if (!f) return;
-    CT_CHECK(fwrite(b, 1, len, f) == len);
-    fclose(f);
-}
-
 /* Runs tools/validate/validate-glb.mjs (or $CT_VALIDATE_GLB) with --json. Required: 0 errors
  * from the Khronos validator and 0 from our own checks, except that a validate-glb.mjs
  * that cannot decode EXT_meshopt_compression yet (it then cannot read _FEATURE_ID_0 from
@@ -566,8 +532,8 @@ static void check_tile(ct_context *ctx, const tile *t, const char *name, int exp
     CT_CHECK(r->comp.positions_quantized == expect_quantized);
     CT_CHECK(r->comp.max_position_error <= 0.01);
     CT_CHECK(r->comp.geometry_raw == r->raw.geometry_raw && r->raw.geometry_raw == r->raw.geometry_bytes);
-    glb g;
-    if (b1 && parse(b1, l1, &g)) {
+    ct_glb_file g;
+    if (b1 && ct_glb_parse(b1, l1, &g)) {
         json_t *j = g.json;
         json_t *used = json_object_get(j, "extensionsUsed"), *req = json_object_get(j, "extensionsRequired");
         CT_CHECK(has_string(used, "EXT_meshopt_compression") && has_string(req, "EXT_meshopt_compression"));
@@ -578,19 +544,19 @@ static void check_tile(ct_context *ctx, const tile *t, const char *name, int exp
         CT_CHECK(json_object_get(fb, "uri") == NULL);
         CT_CHECK(json_is_true(json_object_get(json_object_get(json_object_get(fb, "extensions"),
                                                               "EXT_meshopt_compression"), "fallback")));
-        CT_CHECK((size_t)geti(at(j, "buffers", 0), "byteLength") == g.bin_len);
+        CT_CHECK((size_t)ct_glb_int(at(j, "buffers", 0), "byteLength") == g.bin_len);
         /* every fallback view fits the fallback buffer; metadata views stay plain in buffer 0 */
         size_t i, nmo = 0, comp_bytes = 0;
         json_t *v;
         json_array_foreach(json_object_get(j, "bufferViews"), i, v) {
             json_t *e = json_object_get(json_object_get(v, "extensions"), "EXT_meshopt_compression");
-            size_t off = (size_t)geti(v, "byteOffset"), len = (size_t)geti(v, "byteLength");
+            size_t off = (size_t)ct_glb_int(v, "byteOffset"), len = (size_t)ct_glb_int(v, "byteLength");
             if (e) {
                 nmo++;
-                comp_bytes += (size_t)geti(e, "byteLength");
-                CT_CHECK(off + len <= (size_t)geti(fb, "byteLength"));
+                comp_bytes += (size_t)ct_glb_int(e, "byteLength");
+                CT_CHECK(off + len <= (size_t)ct_glb_int(fb, "byteLength"));
             } else {
-                CT_CHECK(geti(v, "buffer") == 0 && json_object_get(v, "target") == NULL);
+                CT_CHECK(ct_glb_int(v, "buffer") == 0 && json_object_get(v, "target") == NULL);
                 CT_CHECK(off % 8 == 0 && off + len <= g.bin_len);
             }
         }
@@ -598,8 +564,8 @@ static void check_tile(ct_context *ctx, const tile *t, const char *name, int exp
         CT_CHECK(comp_bytes == r->comp.geometry_bytes + r->comp.feature_id_bytes);
         /* the property table is the same as without compression */
         json_t *j0 = NULL;
-        glb g0;
-        if (parse(b0, l0, &g0)) {
+        ct_glb_file g0;
+        if (ct_glb_parse(b0, l0, &g0)) {
             j0 = g0.json;
             json_t *md0 = json_object_get(json_object_get(j0, "extensions"), "EXT_structural_metadata");
             json_t *md1 = json_object_get(json_object_get(j, "extensions"), "EXT_structural_metadata");
@@ -608,11 +574,11 @@ static void check_tile(ct_context *ctx, const tile *t, const char *name, int exp
             CT_CHECK(s0 && s1 && strcmp(s0, s1) == 0);
             free(s0);
             free(s1);
-            json_decref(j0);
+            ct_glb_release(&g0);
         }
         json_t *prim = at(at(j, "meshes", 0), "primitives", 0);
         json_t *fids = at(json_object_get(json_object_get(prim, "extensions"), "EXT_mesh_features"), "featureIds", 0);
-        CT_CHECK((size_t)geti(fids, "featureCount") == t->nf && geti(fids, "propertyTable") == 0);
+        CT_CHECK((size_t)ct_glb_int(fids, "featureCount") == t->nf && ct_glb_int(fids, "propertyTable") == 0);
 
         dec_mesh d;
         int quantized = -1;
@@ -626,14 +592,14 @@ static void check_tile(ct_context *ctx, const tile *t, const char *name, int exp
             CT_CHECK(fabs(err - r->comp.max_position_error) < 1e-6);
             free_dec(&d);
         }
-        json_decref(j);
+        ct_glb_release(&g);
     }
     char path[1200];
-    write_file(name, b1, l1, path, sizeof path);
+    ct_glb_save(out_dir, name, b1, l1, path, sizeof path);
     run_validator(path);
     char rawname[256];
     snprintf(rawname, sizeof rawname, "raw_%s", name);
-    write_file(rawname, b0, l0, path, sizeof path);
+    ct_glb_save(out_dir, rawname, b0, l0, path, sizeof path);
     free(b0);
     free(b1);
     free(b2);
@@ -727,8 +693,8 @@ static void test_small_cases(ct_context *ctx) {
     ct_glb_stats s;
     CT_CHECK(ct_glb_encode_ex(ctx, &m, NULL, &mo, &b, &l, &s) == CT_OK);
     CT_CHECK(s.nverts == 3 && s.positions_quantized);
-    glb g;
-    if (b && parse(b, l, &g)) {
+    ct_glb_file g;
+    if (b && ct_glb_parse(b, l, &g)) {
         json_t *used = json_object_get(g.json, "extensionsUsed");
         CT_CHECK(json_array_size(used) == 2 && !has_string(used, "EXT_mesh_features"));
         dec_mesh d;
@@ -744,10 +710,10 @@ static void test_small_cases(ct_context *ctx) {
                     CT_CHECK_NEAR(d.pos[3 * d.idx[(first + k) % 3] + c], pos[3 * k + c], 0.01);
             free_dec(&d);
         }
-        json_decref(g.json);
+        ct_glb_release(&g);
     }
     char path[1200];
-    write_file("triangle_meshopt.glb", b, l, path, sizeof path);
+    ct_glb_save(out_dir, "triangle_meshopt.glb", b, l, path, sizeof path);
     run_validator(path);
     free(b);
     b = NULL;

@@ -3,6 +3,7 @@
  * EXT_instance_features -> property table wiring, the metadata columns, alignment and zero
  * padding, determinism, the frame maths (an instance meant at ENU (10, 20, 0) ends there),
  * and the Khronos validator (required unless CT_ALLOW_NO_NODE=1). */
+#include "ct_glb_read.h"
 #include "ct_test.h"
 
 #include <float.h>
@@ -12,142 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "citytiler/context.h"
 #include "citytiler/glb_instanced.h"
 #include "citytiler/symbol.h"
 
 static char g_out[1024];
-
-static uint32_t rd32(const uint8_t *p) {
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-static json_int_t jint_of(json_t *o, const char *k) { return json_integer_value(json_object_get(o, k)); }
-
-typedef struct parsed {
-    json_t *json;
-    const uint8_t *bin;
-    size_t bin_len;
-} parsed;
-
-static int parse_glb(const uint8_t *b, size_t len, parsed *out) {
-    memset(out, 0, sizeof *out);
-    CT_CHECK(len >= 28);
-    if (len < 28) return 0;
-    CT_CHECK(rd32(b) == 0x46546C67u && rd32(b + 4) == 2 && rd32(b + 8) == len);
-    uint32_t jl = rd32(b + 12);
-    CT_CHECK(rd32(b + 16) == 0x4E4F534Au && jl % 4 == 0);
-    if (20 + (size_t)jl + 8 > len) { CT_CHECK(0); return 0; }
-    const uint8_t *bc = b + 20 + jl;
-    uint32_t bl = rd32(bc);
-    CT_CHECK(rd32(bc + 4) == 0x004E4942u && bl % 4 == 0 && 28 + (size_t)jl + bl == len);
-    json_error_t err;
-    out->json = json_loadb((const char *)b + 20, jl, 0, &err);
-    CT_CHECK_MSG(out->json != NULL, "JSON: %s", err.text);
-    out->bin = bc + 8;
-    out->bin_len = bl;
-    return out->json != NULL;
-}
-
-/* Bytes of accessor `acc` (tightly packed views only) and its view. */
-static const uint8_t *accessor_bytes(const parsed *p, json_int_t acc, json_t **view_out) {
-    json_t *a = json_array_get(json_object_get(p->json, "accessors"), (size_t)acc);
-    json_t *v = json_array_get(json_object_get(p->json, "bufferViews"), (size_t)jint_of(a, "bufferView"));
-    if (view_out) *view_out = v;
-    return p->bin + jint_of(v, "byteOffset") + jint_of(a, "byteOffset");
-}
-
-static void run_validator(const char *path) {
-    const char *src = ct_test_env("CT_SOURCE_DIR", NULL);
-    const int allow = strcmp(ct_test_env("CT_ALLOW_NO_NODE", "0"), "1") == 0;
-    char script[1200], mods[1200], cmd[3000];
-    struct stat sb;
-    if (!src) {
-        CT_CHECK_MSG(allow, "CT_SOURCE_DIR unset: cannot run the validator (set CT_ALLOW_NO_NODE=1 to skip)");
-        return;
-    }
-    snprintf(script, sizeof script, "%s/tools/validate/validate-glb.mjs", src);
-    snprintf(mods, sizeof mods, "%s/tools/validate/node_modules/gltf-validator", src);
-    int have_node = system("node --version >/dev/null 2>&1") == 0;
-    if (stat(script, &sb) != 0 || stat(mods, &sb) != 0 || !have_node) {
-        if (allow) {
-            printf("validator not run (CT_ALLOW_NO_NODE=1): %s\n", path);
-            return;
-        }
-        CT_CHECK_MSG(0,
-                     "validator not available (node %s; %s; %s): install node and run `npm ci --prefix "
-                     "%s/tools/validate`, or set CT_ALLOW_NO_NODE=1",
-                     have_node ? "found" : "missing", script, mods, src);
-        return;
-    }
-    snprintf(cmd, sizeof cmd, "node '%s' '%s'", script, path);
-    int rc = system(cmd);
-    CT_CHECK_MSG(rc == 0, "validate-glb.mjs found errors in %s (status %d)", path, rc);
-}
-
-static void write_out(const char *name, const uint8_t *b, size_t len, char *path, size_t cap) {
-    snprintf(path, cap, "%s/%s", g_out, name);
-    FILE *f = fopen(path, "wb");
-    CT_CHECK_MSG(f != NULL, "cannot write %s", path);
-    if (!f) return;
-    CT_CHECK(fwrite(b, 1, len, f) == len);
-    fclose(f);
-}
-
-/* Reads string property `prop` of property table `t`: malloc'd array of malloc'd strings. */
-static char **table_strings(const parsed *p, size_t t, const char *prop, size_t *n) {
-    json_t *md = json_object_get(json_object_get(p->json, "extensions"), "EXT_structural_metadata");
-    json_t *table = json_array_get(json_object_get(md, "propertyTables"), t);
-    json_t *pp = json_object_get(json_object_get(table, "properties"), prop);
-    if (!pp) return NULL;
-    size_t count = (size_t)jint_of(table, "count");
-    json_t *bvs = json_object_get(p->json, "bufferViews");
-    json_t *vv = json_array_get(bvs, (size_t)jint_of(pp, "values"));
-    json_t *vo = json_array_get(bvs, (size_t)jint_of(pp, "stringOffsets"));
-    const uint8_t *vals = p->bin + jint_of(vv, "byteOffset"), *offs = p->bin + jint_of(vo, "byteOffset");
-    CT_CHECK((size_t)jint_of(vo, "byteLength") == 4 * (count + 1));
-    CT_CHECK(rd32(offs + 4 * count) == (uint32_t)jint_of(vv, "byteLength"));
-    char **out = calloc(count, sizeof *out);
-    if (!out) return NULL;
-    for (size_t i = 0; i < count; i++) {
-        uint32_t a = rd32(offs + 4 * i), b = rd32(offs + 4 * i + 4);
-        CT_CHECK(a <= b);
-        out[i] = malloc(b - a + 1);
-        if (out[i]) {
-            memcpy(out[i], vals + a, b - a);
-            out[i][b - a] = '\0';
-        }
-    }
-    *n = count;
-    return out;
-}
-
-static void free_strings(char **s, size_t n) {
-    if (!s) return;
-    for (size_t i = 0; i < n; i++) free(s[i]);
-    free(s);
-}
-
-/* Values bufferView of property `prop` of table t. */
-static const uint8_t *table_values(const parsed *p, size_t t, const char *prop, size_t *len) {
-    json_t *md = json_object_get(json_object_get(p->json, "extensions"), "EXT_structural_metadata");
-    json_t *table = json_array_get(json_object_get(md, "propertyTables"), t);
-    json_t *pp = json_object_get(json_object_get(table, "properties"), prop);
-    CT_CHECK_MSG(pp != NULL, "table %zu has no property %s", t, prop);
-    if (!pp) return NULL;
-    json_t *v = json_array_get(json_object_get(p->json, "bufferViews"), (size_t)jint_of(pp, "values"));
-    *len = (size_t)jint_of(v, "byteLength");
-    return p->bin + jint_of(v, "byteOffset");
-}
-
-static json_t *class_prop(const parsed *p, const char *prop) {
-    json_t *md = json_object_get(json_object_get(p->json, "extensions"), "EXT_structural_metadata");
-    json_t *cls = json_object_get(json_object_get(json_object_get(md, "schema"), "classes"), "asset");
-    return json_object_get(json_object_get(cls, "properties"), prop);
-}
 
 /* ---------------------------------------------------------------- frame maths */
 
@@ -236,8 +107,8 @@ static void test_two_symbols(ct_context *ctx) {
     if (!glb) goto out;
     printf("two symbols, %d instances: %zu bytes\n", NA + NB, len);
 
-    parsed p;
-    if (!parse_glb(glb, len, &p)) goto out;
+    ct_glb_file p;
+    if (!ct_glb_parse(glb, len, &p)) goto out;
     json_t *j = p.json;
 
     /* extensions */
@@ -275,8 +146,8 @@ static void test_two_symbols(ct_context *ctx) {
     CT_CHECK(used_bytes != NULL);
     for (size_t i = 0; i < json_array_size(bvs); i++) {
         json_t *v = json_array_get(bvs, i);
-        size_t off = (size_t)jint_of(v, "byteOffset"), l = (size_t)jint_of(v, "byteLength");
-        CT_CHECK(jint_of(v, "buffer") == 0);
+        size_t off = (size_t)ct_glb_int(v, "byteOffset"), l = (size_t)ct_glb_int(v, "byteLength");
+        CT_CHECK(ct_glb_int(v, "buffer") == 0);
         CT_CHECK(off >= prev_end && off + l <= p.bin_len && off % 4 == 0);
         prev_end = off + l;
         covered += l;
@@ -288,7 +159,7 @@ static void test_two_symbols(ct_context *ctx) {
     CT_CHECK_MSG(nonzero_pad == 0, "%zu padding bytes are not zero", nonzero_pad);
     free(used_bytes);
     CT_CHECK(p.bin_len - covered < 8 * json_array_size(bvs));
-    CT_CHECK((size_t)jint_of(json_array_get(json_object_get(j, "buffers"), 0), "byteLength") == p.bin_len);
+    CT_CHECK((size_t)ct_glb_int(json_array_get(json_object_get(j, "buffers"), 0), "byteLength") == p.bin_len);
 
     json_t *accs = json_object_get(j, "accessors");
     json_t *md = json_object_get(json_object_get(j, "extensions"), "EXT_structural_metadata");
@@ -303,7 +174,7 @@ static void test_two_symbols(ct_context *ctx) {
     const ct_symbol *syms[2] = {&pole, &box};
     for (size_t s = 0; s < 2; s++) {
         json_t *node = json_array_get(nodes, s + 1);
-        CT_CHECK(jint_of(node, "mesh") == (json_int_t)s);
+        CT_CHECK(ct_glb_int(node, "mesh") == (json_int_t)s);
         CT_CHECK(json_object_get(node, "matrix") == NULL && json_object_get(node, "translation") == NULL);
         json_t *ext = json_object_get(node, "extensions");
         json_t *attrs = json_object_get(json_object_get(ext, "EXT_mesh_gpu_instancing"), "attributes");
@@ -315,17 +186,17 @@ static void test_two_symbols(ct_context *ctx) {
             json_t *ai = json_object_get(attrs, names[a]);
             CT_CHECK_MSG(json_is_integer(ai), "node %zu: no %s", s + 1, names[a]);
             json_t *acc = json_array_get(accs, (size_t)json_integer_value(ai));
-            CT_CHECK((size_t)jint_of(acc, "count") == counts[s]);
+            CT_CHECK((size_t)ct_glb_int(acc, "count") == counts[s]);
             CT_CHECK(strcmp(json_string_value(json_object_get(acc, "type")), types[a]) == 0);
             CT_CHECK(json_object_get(acc, "normalized") == NULL);
-            json_int_t ct = jint_of(acc, "componentType");
+            json_int_t ct = ct_glb_int(acc, "componentType");
             CT_CHECK(a < 3 ? ct == 5126 : ct == 5123);
             json_t *view;
-            data[a] = accessor_bytes(&p, json_integer_value(ai), &view);
+            data[a] = ct_glb_accessor(&p, (size_t)json_integer_value(ai), &view);
             CT_CHECK_MSG(json_object_get(view, "target") == NULL, "instance attribute %s view has a target", names[a]);
             CT_CHECK(json_object_get(view, "byteStride") == NULL);
             size_t elem = a == 0 || a == 2 ? 12 : a == 1 ? 16 : 2;
-            CT_CHECK((size_t)jint_of(view, "byteLength") == elem * counts[s]);
+            CT_CHECK((size_t)ct_glb_int(view, "byteLength") == elem * counts[s]);
             if (a == 0) { /* TRANSLATION min/max */
                 for (int k = 0; k < 3; k++) {
                     float mn = trans[s][k], mx = trans[s][k];
@@ -341,11 +212,11 @@ static void test_two_symbols(ct_context *ctx) {
         json_t *feats = json_object_get(json_object_get(ext, "EXT_instance_features"), "featureIds");
         CT_CHECK(json_array_size(feats) == 1);
         json_t *f0 = json_array_get(feats, 0);
-        CT_CHECK((size_t)jint_of(f0, "featureCount") == counts[s]);
-        CT_CHECK(jint_of(f0, "propertyTable") == (json_int_t)s);
-        CT_CHECK(jint_of(f0, "attribute") == 0);
+        CT_CHECK((size_t)ct_glb_int(f0, "featureCount") == counts[s]);
+        CT_CHECK(ct_glb_int(f0, "propertyTable") == (json_int_t)s);
+        CT_CHECK(ct_glb_int(f0, "attribute") == 0);
         json_t *table = json_array_get(tables, s);
-        CT_CHECK((size_t)jint_of(table, "count") == counts[s]);
+        CT_CHECK((size_t)ct_glb_int(table, "count") == counts[s]);
         CT_CHECK(strcmp(json_string_value(json_object_get(table, "class")), "asset") == 0);
 
         for (size_t i = 0; i < counts[s]; i++) {
@@ -381,8 +252,8 @@ static void test_two_symbols(ct_context *ctx) {
      * (10, 20, 0), the top of the pole 12 m above it, and a point 1 m east of the axis in
      * the model ends 2 m south of it (a clockwise quarter turn, then scale 2) */
     {
-        const uint8_t *tq = accessor_bytes(
-            &p, json_integer_value(json_object_get(
+        const uint8_t *tq = ct_glb_accessor(
+            &p, (size_t)json_integer_value(json_object_get(
                     json_object_get(json_object_get(json_object_get(json_array_get(nodes, 1), "extensions"),
                                                     "EXT_mesh_gpu_instancing"),
                                     "attributes"),
@@ -407,66 +278,66 @@ static void test_two_symbols(ct_context *ctx) {
     for (size_t s = 0; s < 2; s++) {
         json_t *prim = json_array_get(json_object_get(json_array_get(meshes, s), "primitives"), 0);
         json_t *pa = json_object_get(prim, "attributes");
-        json_t *acc = json_array_get(accs, (size_t)jint_of(pa, "POSITION"));
-        CT_CHECK((size_t)jint_of(acc, "count") == syms[s]->nverts);
+        json_t *acc = json_array_get(accs, (size_t)ct_glb_int(pa, "POSITION"));
+        CT_CHECK((size_t)ct_glb_int(acc, "count") == syms[s]->nverts);
         for (int k = 0; k < 3; k++) {
             CT_CHECK((float)json_number_value(json_array_get(json_object_get(acc, "min"), k)) == syms[s]->bbox_min[k]);
             CT_CHECK((float)json_number_value(json_array_get(json_object_get(acc, "max"), k)) == syms[s]->bbox_max[k]);
         }
-        json_t *ia = json_array_get(accs, (size_t)jint_of(prim, "indices"));
-        CT_CHECK((size_t)jint_of(ia, "count") == syms[s]->nindices);
-        CT_CHECK(jint_of(prim, "material") == (json_int_t)s);
-        json_t *view = json_array_get(bvs, (size_t)jint_of(ia, "bufferView"));
-        CT_CHECK(jint_of(view, "target") == 34963);
+        json_t *ia = json_array_get(accs, (size_t)ct_glb_int(prim, "indices"));
+        CT_CHECK((size_t)ct_glb_int(ia, "count") == syms[s]->nindices);
+        CT_CHECK(ct_glb_int(prim, "material") == (json_int_t)s);
+        json_t *view = json_array_get(bvs, (size_t)ct_glb_int(ia, "bufferView"));
+        CT_CHECK(ct_glb_int(view, "target") == 34963);
     }
 
     /* metadata: types, noData, values of both tables */
-    CT_CHECK(strcmp(json_string_value(json_object_get(class_prop(&p, "id"), "type")), "STRING") == 0);
-    CT_CHECK(strcmp(json_string_value(json_object_get(class_prop(&p, "installed"), "componentType")), "INT32") == 0);
-    CT_CHECK(json_integer_value(json_object_get(class_prop(&p, "installed"), "noData")) == INT32_MIN);
-    json_t *pw = class_prop(&p, "power_w");
+    CT_CHECK(strcmp(json_string_value(json_object_get(ct_glb_class_property(&p, "asset", "id"), "type")), "STRING") == 0);
+    CT_CHECK(strcmp(json_string_value(json_object_get(ct_glb_class_property(&p, "asset", "installed"), "componentType")), "INT32") == 0);
+    CT_CHECK(json_integer_value(json_object_get(ct_glb_class_property(&p, "asset", "installed"), "noData")) == INT32_MIN);
+    json_t *pw = ct_glb_class_property(&p, "asset", "power_w");
     CT_CHECK(strcmp(json_string_value(json_object_get(pw, "componentType")), "FLOAT64") == 0);
     CT_CHECK(json_real_value(json_object_get(pw, "noData")) == DBL_MAX); /* -DBL_MAX is a value in table 1 */
-    CT_CHECK(strcmp(json_string_value(json_object_get(class_prop(&p, "smart"), "type")), "BOOLEAN") == 0);
-    json_t *street = class_prop(&p, "naam_straat");
+    CT_CHECK(strcmp(json_string_value(json_object_get(ct_glb_class_property(&p, "asset", "smart"), "type")), "BOOLEAN") == 0);
+    json_t *street = ct_glb_class_property(&p, "asset", "naam_straat");
     CT_CHECK(street && strcmp(json_string_value(json_object_get(street, "name")), "naam straat") == 0);
-    CT_CHECK(json_object_get(class_prop(&p, "status"), "noData") != NULL);
+    CT_CHECK(json_object_get(ct_glb_class_property(&p, "asset", "status"), "noData") != NULL);
 
     size_t n;
-    char **ids0 = table_strings(&p, 0, "id", &n);
+    char **ids0 = ct_glb_table_strings(&p, 0, "id", &n);
     CT_CHECK(ids0 && n == NA && strcmp(ids0[0], "L-1") == 0 && strcmp(ids0[1], "L-2") == 0 && ids0[2][0] == '\0');
-    free_strings(ids0, n);
+    ct_glb_free_strings(ids0, n);
     /* set 1 has no ids: all null, so table 1 omits "id" (an empty bufferView is invalid) */
     CT_CHECK(json_object_get(json_object_get(json_array_get(tables, 1), "properties"), "id") == NULL);
     CT_CHECK(json_object_get(json_object_get(json_array_get(tables, 1), "properties"), "status") != NULL);
-    char **st0 = table_strings(&p, 0, "status", &n);
+    char **st0 = ct_glb_table_strings(&p, 0, "status", &n);
     CT_CHECK(st0 && n == NA && strcmp(st0[1], "broken") == 0);
-    free_strings(st0, n);
-    char **na1 = table_strings(&p, 1, "naam_straat", &n);
+    ct_glb_free_strings(st0, n);
+    char **na1 = ct_glb_table_strings(&p, 1, "naam_straat", &n);
     CT_CHECK(na1 && n == NB && strcmp(na1[1], "Kolk") == 0);
-    free_strings(na1, n);
+    ct_glb_free_strings(na1, n);
     size_t vl;
-    const uint8_t *v = table_values(&p, 0, "power_w", &vl);
+    const uint8_t *v = ct_glb_table_values(&p, 0, "power_w", &vl);
     if (v && vl == 8 * NA) {
         double d[NA];
         memcpy(d, v, sizeof d);
         CT_CHECK(d[0] == 40.5 && d[1] == DBL_MAX && d[2] == 60);
     } else CT_CHECK(0);
-    v = table_values(&p, 1, "power_w", &vl);
+    v = ct_glb_table_values(&p, 1, "power_w", &vl);
     if (v && vl == 8 * NB) {
         double d[NB];
         memcpy(d, v, sizeof d);
         CT_CHECK(d[0] == -DBL_MAX && d[1] == 1.5);
     } else CT_CHECK(0);
-    v = table_values(&p, 0, "installed", &vl);
+    v = ct_glb_table_values(&p, 0, "installed", &vl);
     if (v && vl == 4 * NA) {
         int32_t d[NA];
         memcpy(d, v, sizeof d);
         CT_CHECK(d[0] == 2019 && d[1] == 2021 && d[2] == INT32_MIN);
     } else CT_CHECK(0);
-    v = table_values(&p, 0, "smart", &vl);
+    v = ct_glb_table_values(&p, 0, "smart", &vl);
     CT_CHECK(v && vl == 1 && v[0] == 0x01); /* true, false, null -> false */
-    v = table_values(&p, 1, "smart", &vl);
+    v = ct_glb_table_values(&p, 1, "smart", &vl);
     CT_CHECK(v && vl == 1 && v[0] == 0x03);
     /* every metadata view is 8-byte aligned */
     for (size_t t = 0; t < 2; t++) {
@@ -474,10 +345,10 @@ static void test_two_symbols(ct_context *ctx) {
         const char *key;
         json_t *pv;
         json_object_foreach(props, key, pv) {
-            json_t *vv = json_array_get(bvs, (size_t)jint_of(pv, "values"));
-            CT_CHECK_MSG(jint_of(vv, "byteOffset") % 8 == 0, "table %zu %s values not 8-aligned", t, key);
+            json_t *vv = json_array_get(bvs, (size_t)ct_glb_int(pv, "values"));
+            CT_CHECK_MSG(ct_glb_int(vv, "byteOffset") % 8 == 0, "table %zu %s values not 8-aligned", t, key);
             json_t *so = json_object_get(pv, "stringOffsets");
-            if (so) CT_CHECK(jint_of(json_array_get(bvs, (size_t)json_integer_value(so)), "byteOffset") % 8 == 0);
+            if (so) CT_CHECK(ct_glb_int(json_array_get(bvs, (size_t)json_integer_value(so)), "byteOffset") % 8 == 0);
         }
     }
 
@@ -487,10 +358,8 @@ static void test_two_symbols(ct_context *ctx) {
     CT_CHECK_NEAR(bmax[2], 12.0, 1e-4); /* the pole scaled 2 at z 0: 12 m */
     CT_CHECK(bmin[2] <= -3.0 + 1e-6 && bmin[0] <= -35.25 - 0.2 && bmax[0] >= 100.0);
 
-    char path[1200];
-    write_out("instanced_two_symbols.glb", glb, len, path, sizeof path);
-    run_validator(path);
-    json_decref(p.json);
+    ct_glb_save_validate(g_out, "instanced_two_symbols.glb", glb, len, 1);
+    ct_glb_release(&p);
 out:
     free(glb);
     ct_symbol_free(&pole);
@@ -542,16 +411,16 @@ static void test_many(ct_context *ctx, size_t n, int validate) {
                "(fixed part %zu bytes)\n",
                n, strlen(ids[n - 1]), len, (double)(len - len1) / (double)(n - 1), len1);
         free(one);
-        parsed p;
-        if (parse_glb(glb, len, &p)) {
+        ct_glb_file p;
+        if (ct_glb_parse(glb, len, &p)) {
             json_t *node = json_array_get(json_object_get(p.json, "nodes"), 1);
             json_t *attrs = json_object_get(
                 json_object_get(json_object_get(node, "extensions"), "EXT_mesh_gpu_instancing"), "attributes");
             json_int_t fa = json_integer_value(json_object_get(attrs, "_FEATURE_ID_0"));
             json_t *acc = json_array_get(json_object_get(p.json, "accessors"), (size_t)fa);
             const int want_float = n > 65536;
-            CT_CHECK(jint_of(acc, "componentType") == (want_float ? 5126 : 5123));
-            const uint8_t *d = accessor_bytes(&p, fa, NULL);
+            CT_CHECK(ct_glb_int(acc, "componentType") == (want_float ? 5126 : 5123));
+            const uint8_t *d = ct_glb_accessor(&p, (size_t)fa, NULL);
             size_t bad = 0;
             for (size_t i = 0; i < n; i++) {
                 if (want_float) {
@@ -572,13 +441,12 @@ static void test_many(ct_context *ctx, size_t n, int validate) {
                                           "classes"),
                                           "sensor");
             CT_CHECK(cls != NULL);
-            json_decref(p.json);
+            ct_glb_release(&p);
         }
         if (validate) {
-            char path[1200], name[64];
+            char name[64];
             snprintf(name, sizeof name, "instanced_%zu.glb", n);
-            write_out(name, glb, len, path, sizeof path);
-            run_validator(path);
+            ct_glb_save_validate(g_out, name, glb, len, 1);
         }
     }
     free(glb);
