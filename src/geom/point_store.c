@@ -20,6 +20,7 @@ typedef struct cell {
     size_t cap_pending;  /* points being added by ct_point_store_add_chunks */
     uint64_t file_off;   /* on disk: first record of the cell in the spill file */
     int resident;        /* on disk: loaded into pts */
+    uint64_t last_used;  /* on disk: the load call that last wanted it (for eviction) */
     int in_arena;        /* pts is part of one of the store's arenas (not freed alone) */
     int bins_in_arena;   /* bin_start likewise */
     int indexed;
@@ -41,6 +42,8 @@ struct ct_point_store {
     int spill_fd;          /* -1 unless the points live on disk */
     void **arenas;         /* blocks holding the points of many cells (add_chunks) */
     size_t narenas;
+    uint64_t loads;        /* on disk: ct_point_store_load calls so far */
+    uint64_t resident_bytes; /* on disk: points and bin tables of the loaded cells */
 };
 
 /* The smallest positive float v with (double)v / fs >= k, i.e. with bin_of(v) >= k
@@ -814,44 +817,74 @@ static int cell_hits(const ct_point_store *s, const cell *c, const double bbox[4
     return !(x0 > bbox[2] || y0 > bbox[3] || x0 + s->cell_size < bbox[0] || y0 + s->cell_size < bbox[1]);
 }
 
-ct_status ct_point_store_load(ct_context *ctx, ct_point_store *s, const double bbox[4]) {
+/* Bytes a loaded cell holds (points and bin table). */
+static uint64_t cell_bytes(const ct_point_store *s, const cell *c) {
+    return (uint64_t)c->n * sizeof(ct_point_rec) + ((uint64_t)s->nb * (uint64_t)s->nb + 1) * sizeof(uint32_t);
+}
+
+static void evict(ct_point_store *s, cell *c) {
+    if (!c->in_arena) free(c->pts);
+    c->in_arena = 0;
+    if (!c->bins_in_arena) free(c->bin_start);
+    c->bins_in_arena = 0;
+    c->pts = NULL;
+    c->bin_start = NULL;
+    c->cap = 0;
+    c->resident = 0;
+    c->indexed = 0;
+    s->resident_bytes -= cell_bytes(s, c);
+}
+
+/* Cells loaded for earlier boxes stay while they fit the memory budget (a neighbouring
+ * box usually needs most of them again: without this each cell was read and indexed
+ * about three times over a city); beyond it the least recently wanted go first. */
+static ct_status load_cells(ct_context *ctx, ct_point_store *s, const double bbox[4], int keep_others) {
     if (s->spill_fd < 0) return CT_OK;
     index_scratch x;
     memset(&x, 0, sizeof x);
     ct_status st = CT_OK;
+    uint64_t tick = ++s->loads;
     for (size_t i = 0; i < s->ncells && st == CT_OK; i++) {
         cell *c = &s->cells[i];
-        int want = cell_hits(s, c, bbox);
-        if (!want && c->resident) { /* evict */
-            if (!c->in_arena) free(c->pts);
-            c->in_arena = 0;
-            if (!c->bins_in_arena) free(c->bin_start);
-            c->bins_in_arena = 0;
-            c->pts = NULL;
-            c->bin_start = NULL;
-            c->cap = 0;
-            c->resident = 0;
-            c->indexed = 0;
-        } else if (want && !c->resident) {
-            if (!c->in_arena) free(c->pts); /* none, normally: a cell on disk holds no points */
-            c->in_arena = 0;
-            c->pts = alloc_points(c->n ? c->n : 1);
-            if (!c->pts) { st = ct_error_nomem(ctx, "a cell's points"); break; }
-            c->cap = c->n;
-            size_t bytes = c->n * sizeof(ct_point_rec);
-            if (bytes && pread(s->spill_fd, c->pts, bytes, (off_t)(c->file_off * sizeof(ct_point_rec))) != (ssize_t)bytes) {
-                st = ct_error(ctx, CT_ERR_IO, "cannot read the temporary point file: %s", strerror(errno));
-                break;
-            }
-            c->resident = 1;
-            if (!index_cell(s, c, &x, 0, NULL)) st = ct_error_nomem(ctx, "point index");
+        if (!cell_hits(s, c, bbox)) {
+            if (c->resident && !keep_others) evict(s, c);
+            continue;
         }
+        c->last_used = tick;
+        if (c->resident) continue;
+        if (!c->in_arena) free(c->pts); /* none, normally: a cell on disk holds no points */
+        c->in_arena = 0;
+        c->pts = alloc_points(c->n ? c->n : 1);
+        if (!c->pts) { st = ct_error_nomem(ctx, "a cell's points"); break; }
+        c->cap = c->n;
+        size_t bytes = c->n * sizeof(ct_point_rec);
+        if (bytes && pread(s->spill_fd, c->pts, bytes, (off_t)(c->file_off * sizeof(ct_point_rec))) != (ssize_t)bytes) {
+            st = ct_error(ctx, CT_ERR_IO, "cannot read the temporary point file: %s", strerror(errno));
+            break;
+        }
+        c->resident = 1;
+        s->resident_bytes += cell_bytes(s, c);
+        if (!index_cell(s, c, &x, 0, NULL)) st = ct_error_nomem(ctx, "point index");
     }
     index_scratch_free(&x);
+    /* Over budget: evict cells not wanted now, least recently wanted first. */
+    while (st == CT_OK && keep_others && s->memory_limit > 0 && s->resident_bytes > s->memory_limit) {
+        cell *victim = NULL;
+        for (size_t i = 0; i < s->ncells; i++) {
+            cell *c = &s->cells[i];
+            if (c->resident && c->last_used != tick && (!victim || c->last_used < victim->last_used)) victim = c;
+        }
+        if (!victim) break; /* everything resident is wanted now */
+        evict(s, victim);
+    }
     return st;
+}
+
+ct_status ct_point_store_load(ct_context *ctx, ct_point_store *s, const double bbox[4]) {
+    return load_cells(ctx, s, bbox, 1);
 }
 
 ct_status ct_point_store_unload(ct_context *ctx, ct_point_store *s) {
     const double none[4] = {1, 1, 0, 0}; /* an empty box: no cell is wanted */
-    return ct_point_store_load(ctx, s, none);
+    return load_cells(ctx, s, none, 0);
 }
