@@ -3,6 +3,8 @@
 # points/s, peak RSS and per-stage seconds, for 1 and 2 threads and mpirun -np 2.
 #   tools/bench/city.sh [BUILD_DIR] [WORK_DIR] [SIZES...]      e.g. build-rel /tmp/ct-city 10000:10 100000:1
 # A size is BUILDINGS:POINTS_PER_M2. Release build with CT_WITH_MPI=ON for the MPI line.
+# CITY_MEMORY_LIMIT (MiB, default 1024): readers.lidar memory_limit (points beyond it go to
+# disk; loaded cells are cached up to it). CITY_MODES (default "1 2 mpi2"): runs to make.
 set -uo pipefail
 build=${1:-build-rel}
 work=${2:-/tmp/citytiler-bench-city}
@@ -19,7 +21,7 @@ for size in "${sizes[@]}"; do
   cat > "$city/pipeline.json" <<JSON
 {"pipeline": [
   {"type": "readers.footprints", "path": "$city/footprints.gpkg", "id_field": "id"},
-  {"type": "readers.lidar", "path": "$city/points.las", "memory_limit": 1024},
+  {"type": "readers.lidar", "path": "$city/points.las", "memory_limit": ${CITY_MEMORY_LIMIT:-1024}},
   {"type": "filters.heights"},
   {"type": "filters.clean"},
   {"type": "filters.extrude"},
@@ -28,7 +30,7 @@ JSON
   points=$("$build/citytiler" info "$city/points.las" | sed -n 's/ *"point_count": \([0-9]*\).*/\1/p' | head -1)
   cat "$city/points.las" > /dev/null; t0=$(date +%s.%N); cat "$city/points.las" > /dev/null; t1=$(date +%s.%N)
   catsecs=$(echo "$t1 - $t0" | bc -l)
-  for mode in 1 2 mpi2; do
+  for mode in ${CITY_MODES:-1 2 mpi2}; do
     if [ "$mode" = mpi2 ]; then
       command -v mpirun > /dev/null || continue
       cmd=(mpirun -np 2 --allow-run-as-root --oversubscribe "$build/citytiler" run "$city/pipeline.json" --threads 1)
