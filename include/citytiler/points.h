@@ -73,7 +73,8 @@ void ct_point_store_set_memory_limit(ct_point_store *s, uint64_t bytes, const ch
 int ct_point_store_on_disk(const ct_point_store *s);
 /* Makes every cell that intersects bbox resident and indexed. Cells loaded before stay
  * while the loaded cells fit the memory limit; beyond it those not wanted now are freed,
- * least recently wanted first. Not thread-safe: call between parallel regions. */
+ * first in row-major (cy, cx) order: sweep boxes row by row (as ct_group_by_cell orders
+ * them) and each cell is read once. Not thread-safe: call between parallel regions. */
 ct_status ct_point_store_load(ct_context *ctx, ct_point_store *s, const double bbox[4]);
 /* Frees every loaded cell of a store on disk (no-op in memory). Not thread-safe. */
 ct_status ct_point_store_unload(ct_context *ctx, ct_point_store *s);

@@ -882,7 +882,7 @@ static void evict(ct_point_store *s, cell *c) {
 
 /* Cells loaded for earlier boxes stay while they fit the memory budget (a neighbouring
  * box usually needs most of them again: without this each cell was read and indexed
- * about three times over a city); beyond it the least recently wanted go first. */
+ * about three times over a city); beyond it those not wanted now go, first in row-major order. */
 static ct_status load_cells(ct_context *ctx, ct_point_store *s, const double bbox[4], int keep_others) {
     if (s->spill_fd < 0) return CT_OK;
     ct_status st = CT_OK;
@@ -938,12 +938,17 @@ static ct_status load_cells(ct_context *ctx, ct_point_store *s, const double bbo
             s->spare_bins[k] = NULL;
         }
     }
-    /* Over budget: evict cells not wanted now, least recently wanted first. */
+    /* Over budget: evict cells not wanted now, first in row-major order first. Callers
+     * sweep boxes row by row (ct_group_by_cell's order), so those are the cells behind
+     * the sweep; least-recently-used would evict the previous row's cells still ahead
+     * of it and reload every cell three times once the budget holds less than 3 rows. */
     while (st == CT_OK && keep_others && s->memory_limit > 0 && s->resident_bytes > s->memory_limit) {
         cell *victim = NULL;
         for (size_t i = 0; i < s->ncells; i++) {
             cell *c = &s->cells[i];
-            if (c->resident && c->last_used != tick && (!victim || c->last_used < victim->last_used)) victim = c;
+            if (c->resident && c->last_used != tick &&
+                (!victim || c->cy < victim->cy || (c->cy == victim->cy && c->cx < victim->cx)))
+                victim = c;
         }
         if (!victim) break; /* everything resident is wanted now */
         evict(s, victim);
