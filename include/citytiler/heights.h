@@ -47,6 +47,12 @@ double ct_percentile_select(float *v, size_t n, double p);
 #define CT_MAX_PERCENTILES 16
 void ct_percentiles_select(float *v, size_t n, const double *p, size_t k, double *out);
 
+/* Makes *v hold at least n floats (growing by doubling). Returns 0 when out of memory. */
+int ct_floats_reserve(float **v, size_t *cap, size_t n);
+/* Fills out's roof_z (at roof_percentile), roof_p50, roof_p70 and roof_max from the n > 0
+ * samples in v (reordered). */
+void ct_heights_roof_stats(float *v, size_t n, double roof_percentile, ct_heights_result *out);
+
 /* Computes the heights of one footprint. Thread-safe for distinct scratch.
  * Returns CT_ERR_NOMEM when a buffer cannot grow (no message is set). */
 ct_status ct_heights_compute(const ct_point_store *store, const ct_footprint *fp, const ct_heights_params *prm,

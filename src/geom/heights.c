@@ -107,7 +107,6 @@ double ct_percentile_select(float *v, size_t n, double p) {
     return a + f * ((double)b - a);
 }
 
-/* Makes *v hold at least n floats. */
 void ct_percentiles_select(float *v, size_t n, const double *p, size_t k, double *out) {
     /* Highest rank first: each selection leaves everything at or above its rank in
      * place, so the next one searches only the part below. */
@@ -140,7 +139,7 @@ void ct_percentiles_select(float *v, size_t n, const double *p, size_t k, double
     }
 }
 
-static int reserve(float **v, size_t *cap, size_t n) {
+int ct_floats_reserve(float **v, size_t *cap, size_t n) {
     if (n <= *cap) return 1;
     size_t c = *cap ? *cap : 256;
     while (c < n) c *= 2;
@@ -149,6 +148,16 @@ static int reserve(float **v, size_t *cap, size_t n) {
     *v = nv;
     *cap = c;
     return 1;
+}
+
+void ct_heights_roof_stats(float *v, size_t n, double roof_percentile, ct_heights_result *out) {
+    const double ps[4] = {roof_percentile, 50.0, 70.0, 100.0};
+    double r[4];
+    ct_percentiles_select(v, n, ps, 4, r);
+    out->roof_z = r[0];
+    out->roof_p50 = r[1];
+    out->roof_p70 = r[2];
+    out->roof_max = r[3];
 }
 
 /* Collects samples around the footprint for one buffer size. want_roof: also roof samples. */
@@ -167,7 +176,7 @@ static ct_status collect(const ct_point_store *store, const ct_footprint *fp, co
     /* Room for every candidate up front: the loop below then stores without checks. */
     size_t total = 0;
     for (size_t k = 0; k < s->spans.n; k++) total += s->spans.v[k].n;
-    if ((want_roof && !reserve(&s->roof, &s->roof_cap, total)) || !reserve(&s->ground, &s->ground_cap, total))
+    if ((want_roof && !ct_floats_reserve(&s->roof, &s->roof_cap, total)) || !ct_floats_reserve(&s->ground, &s->ground_cap, total))
         return CT_ERR_NOMEM;
     uint8_t want[256]; /* bit 0: roof sample, bit 1: ground sample */
     for (int c = 0; c < 256; c++) want[c] = (uint8_t)((want_roof && prm->roof_class[c] ? 1 : 0) | (prm->ground_class[c] ? 2 : 0));
@@ -221,13 +230,7 @@ ct_status ct_heights_compute(const ct_point_store *store, const ct_footprint *fp
     double area = ct_footprint_area(fp);
     out->density = area > 0 ? (double)nroof / area : 0.0;
     if (nroof >= prm->min_roof_points && nroof > 0) {
-        const double ps[4] = {prm->roof_percentile, 50.0, 70.0, 100.0};
-        double v[4];
-        ct_percentiles_select(s->roof, nroof, ps, 4, v);
-        out->roof_z = v[0];
-        out->roof_p50 = v[1];
-        out->roof_p70 = v[2];
-        out->roof_max = v[3];
+        ct_heights_roof_stats(s->roof, nroof, prm->roof_percentile, out);
     }
     if (nground >= prm->min_ground_points && nground > 0) {
         out->ground_z = ct_percentile_select(s->ground, nground, prm->ground_percentile);

@@ -26,18 +26,6 @@ ct_status ct_raster_scratch_init(ct_context *ctx, const ct_raster_set *set, ct_r
     return st;
 }
 
-static int reserve(float **v, size_t *cap, size_t need) {
-    if (need <= *cap) return 1;
-    size_t c = *cap ? *cap : 256;
-    while (c < need) c *= 2;
-    float *nv = realloc(*v, c * sizeof *nv);
-    if (!nv) return 0;
-    *v = nv;
-    *cap = c;
-    return 1;
-}
-
-
 /* DSM cells inside the footprint into s->roof. */
 static ct_status collect_roof(ct_context *ctx, const ct_footprint *fp, const double bb[4], ct_raster_scratch *s,
                               size_t *n) {
@@ -45,7 +33,7 @@ static ct_status collect_roof(ct_context *ctx, const ct_footprint *fp, const dou
     ct_status st = ct_raster_read_cells(ctx, s->dsm, bb, &s->cells);
     if (st != CT_OK) return st;
     const ct_raster_cells *c = &s->cells;
-    if (!reserve(&s->roof, &s->roof_cap, c->n ? c->n : 1)) return ct_error_nomem(ctx, "raster roof samples");
+    if (!ct_floats_reserve(&s->roof, &s->roof_cap, c->n ? c->n : 1)) return ct_error_nomem(ctx, "raster roof samples");
     for (size_t i = 0; i < c->n; i++)
         if (ct_footprint_contains(fp, c->x[i], c->y[i])) s->roof[(*n)++] = c->z[i];
     return CT_OK;
@@ -59,7 +47,7 @@ static ct_status collect_ground(ct_context *ctx, const ct_footprint *fp, const d
     ct_status st = ct_raster_read_cells(ctx, s->dtm, q, &s->cells);
     if (st != CT_OK) return st;
     const ct_raster_cells *c = &s->cells;
-    if (!reserve(&s->ground, &s->ground_cap, c->n ? c->n : 1)) return ct_error_nomem(ctx, "raster ground samples");
+    if (!ct_floats_reserve(&s->ground, &s->ground_cap, c->n ? c->n : 1)) return ct_error_nomem(ctx, "raster ground samples");
     double b2 = buffer * buffer;
     for (size_t i = 0; i < c->n; i++) {
         double x = c->x[i], y = c->y[i];
@@ -85,13 +73,7 @@ ct_status ct_raster_heights_compute(ct_context *ctx, const ct_footprint *fp, con
         out->roof_points = (uint32_t)nroof;
         out->density = area > 0 ? (double)nroof / area : 0.0;
         if (nroof >= prm->min_roof_points && nroof > 0) {
-            const double ps[4] = {prm->roof_percentile, 50.0, 70.0, 100.0};
-            double v[4];
-            ct_percentiles_select(s->roof, nroof, ps, 4, v);
-            out->roof_z = v[0];
-            out->roof_p50 = v[1];
-            out->roof_p70 = v[2];
-            out->roof_max = v[3];
+            ct_heights_roof_stats(s->roof, nroof, prm->roof_percentile, out);
         }
     }
     if (s->dtm) {

@@ -191,10 +191,10 @@ ct_status ct_las_bin_locate(ct_context *ctx, const ct_las_reader *r, uint64_t fi
     while (done < count) {
         size_t n = count - done < block ? count - done : block;
         uint64_t rec0 = first + done;
-        int err = ct_las_read_fully(r->fd, h->offset_to_points + rec0 * rl, n * rl, buf);
-        if (err) {
+        ct_status rst = ct_las_read_raw(ctx, r, rec0, n, buf);
+        if (rst != CT_OK) {
             free(buf);
-            return ct_las_read_error(ctx, r, rec0, err);
+            return rst;
         }
         const uint8_t *q = buf;
         uint8_t *out = ids + done;
@@ -280,10 +280,10 @@ ct_status ct_las_bin_fill(ct_context *ctx, const ct_las_reader *r, uint64_t firs
             continue;
         }
         uint64_t rec0 = first + done;
-        int err = ct_las_read_fully(r->fd, h->offset_to_points + rec0 * rl, n * rl, buf);
-        if (err) {
+        ct_status rst = ct_las_read_raw(ctx, r, rec0, n, buf);
+        if (rst != CT_OK) {
             free(buf);
-            return ct_las_read_error(ctx, r, rec0, err);
+            return rst;
         }
         const uint8_t *q = buf;
         for (size_t i = 0; i < n; i++, q += rl) {

@@ -27,12 +27,8 @@ static inline double ct_led(const uint8_t *p) {
     return d;
 }
 
-/* Reads len bytes at off (pread, retried): 0, an errno value, or -1 at end of file. */
-int ct_las_read_fully(int fd, uint64_t off, size_t len, uint8_t *buf);
 /* CT_ERR_USAGE unless points [first, first + count) can be read from r. */
 ct_status ct_las_check_range(ct_context *ctx, const ct_las_reader *r, uint64_t first, size_t count);
-/* The error for a failed ct_las_read_fully (err) of point record rec. */
-ct_status ct_las_read_error(ct_context *ctx, const ct_las_reader *r, uint64_t rec, int err);
 
 /* Standard record length of point format f (0..10), 0 when unknown. */
 uint16_t ct_las_standard_length(unsigned f);

@@ -73,7 +73,7 @@ static const int8_t GPS_OFF[11] = {-1, 20, -1, 20, 20, 20, 22, 22, 22, 22, 22};
 static const int8_t RGB_OFF[11] = {-1, -1, 20, 28, -1, 28, -1, 30, 30, -1, 30};
 static const int8_t NIR_OFF[11] = {-1, -1, -1, -1, -1, -1, -1, -1, 36, -1, 36};
 
-int ct_las_read_fully(int fd, uint64_t off, size_t len, uint8_t *buf) {
+static int read_fully(int fd, uint64_t off, size_t len, uint8_t *buf) {
     while (len > 0) {
         ssize_t n = pread(fd, buf, len, (off_t)off);
         if (n < 0) {
@@ -168,7 +168,7 @@ ct_status ct_las_check_range(ct_context *ctx, const ct_las_reader *r, uint64_t f
     return CT_OK;
 }
 
-ct_status ct_las_read_error(ct_context *ctx, const ct_las_reader *r, uint64_t rec, int err) {
+static ct_status read_error(ct_context *ctx, const ct_las_reader *r, uint64_t rec, int err) {
     if (err < 0)
         return ct_error(ctx, CT_ERR_IO, "%s: point record %llu: unexpected end of file (file changed?)",
                         r->path, (unsigned long long)rec);
@@ -195,10 +195,10 @@ ct_status ct_las_read_points(ct_context *ctx, const ct_las_reader *r, uint64_t f
     while (done < count) {
         size_t n = count - done < chunk ? count - done : chunk;
         uint64_t rec = first + done;
-        int err = ct_las_read_fully(r->fd, h->offset_to_points + rec * rl, n * rl, buf);
-        if (err) {
+        ct_status rst = ct_las_read_raw(ctx, r, rec, n, buf);
+        if (rst != CT_OK) {
             free(buf);
-            return ct_las_read_error(ctx, r, rec, err);
+            return rst;
         }
         decode_chunk(h, buf, n, out, done);
         done += n;
@@ -214,7 +214,7 @@ ct_status ct_las_read_raw(ct_context *ctx, const ct_las_reader *r, uint64_t firs
     if (s != CT_OK) return s;
     if (count == 0) return CT_OK;
     size_t rl = r->hdr.record_length;
-    int err = ct_las_read_fully(r->fd, r->hdr.offset_to_points + first * rl, count * rl, buf);
-    if (err) return ct_las_read_error(ctx, r, first, err);
+    int err = read_fully(r->fd, r->hdr.offset_to_points + first * rl, count * rl, buf);
+    if (err) return read_error(ctx, r, first, err);
     return CT_OK;
 }
