@@ -56,7 +56,11 @@ struct ct_point_store {
     /* On disk: memory of evicted cells and of the index kept for the next loads (fresh
      * memory costs a page fault per 4 KiB; on a virtual machine loading a cell into new
      * memory took 4.5 ms, most of it faults). */
-    index_scratch load_scratch;
+    index_scratch *load_scratch; /* one per loading thread */
+    int nload_scratch;
+    size_t *load_todo;           /* cells being loaded (load_cap entries) */
+    size_t load_cap;
+    uint32_t **load_bins;        /* and their bin tables */
     ct_point_rec *spare_pts[SPARES];
     size_t spare_cap[SPARES];
     uint32_t *spare_bins[SPARES];
@@ -115,7 +119,10 @@ void ct_point_store_destroy(ct_point_store *s) {
         free(s->spare_pts[k]);
         free(s->spare_bins[k]);
     }
-    index_scratch_free(&s->load_scratch);
+    for (int t = 0; t < s->nload_scratch; t++) index_scratch_free(&s->load_scratch[t]);
+    free(s->load_scratch);
+    free(s->load_todo);
+    free(s->load_bins);
     if (s->spill_fd >= 0) close(s->spill_fd);
     free(s->spill_dir);
     free(s);
@@ -887,6 +894,25 @@ static ct_status load_cells(ct_context *ctx, ct_point_store *s, const double bbo
     if (s->spill_fd < 0) return CT_OK;
     ct_status st = CT_OK;
     uint64_t tick = ++s->loads;
+    int threads = ct_context_threads(ctx) < 1 ? 1 : ct_context_threads(ctx);
+    if (s->load_cap < s->ncells) {
+        size_t *todo = realloc(s->load_todo, s->ncells * sizeof *todo);
+        if (todo) s->load_todo = todo;
+        uint32_t **bins = realloc(s->load_bins, s->ncells * sizeof *bins);
+        if (bins) s->load_bins = bins;
+        if (!todo || !bins) return ct_error_nomem(ctx, "cell loading");
+        for (size_t k = s->load_cap; k < s->ncells; k++) s->load_bins[k] = NULL;
+        s->load_cap = s->ncells;
+    }
+    if (s->nload_scratch < threads) {
+        index_scratch *x = realloc(s->load_scratch, (size_t)threads * sizeof *x);
+        if (!x) return ct_error_nomem(ctx, "cell loading");
+        memset(x + s->nload_scratch, 0, (size_t)(threads - s->nload_scratch) * sizeof *x);
+        s->load_scratch = x;
+        s->nload_scratch = threads;
+    }
+    /* Which cells to load, and their memory (spares first), in cell order. */
+    size_t ntodo = 0;
     for (size_t i = 0; i < s->ncells && st == CT_OK; i++) {
         cell *c = &s->cells[i];
         if (!cell_hits(s, c, bbox)) {
@@ -910,27 +936,49 @@ static ct_status load_cells(ct_context *ctx, ct_point_store *s, const double bbo
             c->pts = alloc_cell_points(&c->cap);
         }
         if (!c->pts) { st = ct_error_nomem(ctx, "a cell's points"); break; }
-        size_t bytes = c->n * sizeof(ct_point_rec);
-        if (bytes && pread(s->spill_fd, c->pts, bytes, (off_t)(c->file_off * sizeof(ct_point_rec))) != (ssize_t)bytes) {
-            st = ct_error(ctx, CT_ERR_IO, "cannot read the temporary point file: %s", strerror(errno));
-            break;
-        }
-        c->resident = 1;
-        s->resident_bytes += cell_bytes(s, c);
         uint32_t *bins = NULL;
         for (int k = 0; k < SPARES && !bins; k++)
             if (s->spare_bins[k]) {
                 bins = s->spare_bins[k];
                 s->spare_bins[k] = NULL;
             }
-        if (!index_cell(s, c, &s->load_scratch, 0, bins)) {
-            free(bins);
-            st = ct_error_nomem(ctx, "point index");
-        }
-        c->bins_in_arena = 0; /* the table is the cell's own, spare or new */
+        if (!bins) bins = malloc(((size_t)s->nb * (size_t)s->nb + 1) * sizeof *bins);
+        if (!bins) { st = ct_error_nomem(ctx, "point index"); break; }
+        c->resident = 1;
+        s->resident_bytes += cell_bytes(s, c);
+        s->load_bins[ntodo] = bins;
+        s->load_todo[ntodo++] = i;
     }
+    /* Read and index them in parallel (a box usually brings a row or a column of cells). */
+    int failed = 0, io_errno = 0;
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1) reduction(| : failed) if (ntodo > 1)
+    for (size_t k = 0; k < ntodo; k++) {
+        cell *c = &s->cells[s->load_todo[k]];
+        size_t bytes = c->n * sizeof(ct_point_rec);
+        if (bytes && pread(s->spill_fd, c->pts, bytes, (off_t)(c->file_off * sizeof(ct_point_rec))) != (ssize_t)bytes) {
+#pragma omp critical(ct_points_load)
+            io_errno = errno ? errno : EIO;
+            failed |= 1;
+            continue;
+        }
+        if (!index_cell(s, c, &s->load_scratch[omp_get_thread_num()], 0, s->load_bins[k])) failed |= 2;
+        else s->load_bins[k] = NULL; /* the cell's own now */
+        c->bins_in_arena = 0;
+    }
+    for (size_t k = 0; k < ntodo; k++) { /* tables not taken by a cell (after a failure) */
+        free(s->load_bins[k]);
+        s->load_bins[k] = NULL;
+    }
+    if (failed && st == CT_OK)
+        st = failed & 1 ? ct_error(ctx, CT_ERR_IO, "cannot read the temporary point file: %s", strerror(io_errno))
+                        : ct_error_nomem(ctx, "point index");
+    if (failed) /* leave no half-loaded cell behind */
+        for (size_t k = 0; k < ntodo; k++) {
+            cell *c = &s->cells[s->load_todo[k]];
+            if (c->resident && !c->indexed) evict(s, c);
+        }
     if (!keep_others) { /* unloaded: nothing more to load soon */
-        index_scratch_free(&s->load_scratch);
+        for (int t = 0; t < s->nload_scratch; t++) index_scratch_free(&s->load_scratch[t]);
         for (int k = 0; k < SPARES; k++) {
             free(s->spare_pts[k]);
             free(s->spare_bins[k]);
