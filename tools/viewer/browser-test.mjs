@@ -564,6 +564,9 @@ async function pickAssets(page) {
         await page.waitForTimeout(50);
       }
       const spots = [];
+      // The box centre, then a point on the surface: the box centre of a street light
+      // whose arm shifts its box (origin "model") is in the air, and a neighbour may be
+      // behind it; only the asset aimed at counts as a hit.
       for (const aim of [inst.centre, inst.surface]) {
         const px = await page.evaluate((c) => window.citytiler.worldToWindow(c[0], c[1], c[2]), aim);
         if (!px || px.x < 0 || px.y < 0 || px.x >= size.width || px.y >= size.height) continue;
@@ -574,7 +577,7 @@ async function pickAssets(page) {
         const y = Math.round(sy);
         const info = await page.evaluate(([a, b]) => window.citytiler.pickAt(a, b), [x, y]);
         if (!info) continue;
-        if (info.className === 'asset' || String(info.id) === String(inst.row.id)) {
+        if (String(info.id) === String(inst.row.id)) { /* the asset aimed at, not a neighbour */
           hit = { x, y, info };
           aimed = inst;
           break;
