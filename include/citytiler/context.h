@@ -76,6 +76,14 @@ void ct_context_set_barrier(ct_context *ctx, ct_barrier_fn fn, void *user);
 /* 1 when a barrier is set (the processes of the run can wait for each other). */
 int ct_context_has_barrier(const ct_context *ctx);
 ct_status ct_context_barrier(ct_context *ctx);
+/* Every process of the run contributes `bytes` bytes (their number may differ); each gets
+ * all contributions concatenated in partition order in *all (malloc'd, caller frees) and
+ * their sizes in counts[0..n-1]. Returns 0 on success. None by default (MPI sets one). */
+typedef int (*ct_allgather_fn)(void *user, const void *mine, size_t bytes, void **all, size_t *counts);
+void ct_context_set_allgather(ct_context *ctx, ct_allgather_fn fn, void *user);
+int ct_context_has_allgather(const ct_context *ctx);
+/* As the callback; an error (with message) when it fails or none is set. */
+ct_status ct_context_allgather(ct_context *ctx, const void *mine, size_t bytes, void **all, size_t *counts);
 
 /* Stage timings of the run, for the run summary. `type` is copied (up to 63 bytes). */
 typedef struct ct_stage_timing {

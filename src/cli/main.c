@@ -253,10 +253,42 @@ static int cmd_run(ct_context *ctx, cli_output *out, int argc, char **argv) {
 }
 
 #ifdef CT_WITH_MPI
+#include <limits.h>
 #include <mpi.h>
 static int mpi_barrier(void *user) {
     (void)user;
     return MPI_Barrier(MPI_COMM_WORLD) == MPI_SUCCESS ? 0 : -1;
+}
+
+/* Every rank's bytes to every rank (sizes first, then MPI_Allgatherv). */
+static int mpi_allgather(void *user, const void *mine, size_t bytes, void **all, size_t *counts) {
+    (void)user;
+    int n = 0;
+    MPI_Comm_size(MPI_COMM_WORLD, &n);
+    unsigned long long b = bytes, *sizes = malloc((size_t)n * sizeof *sizes);
+    int *rc = malloc((size_t)n * sizeof *rc), *displ = malloc((size_t)n * sizeof *displ);
+    int ok = sizes && rc && displ &&
+             MPI_Allgather(&b, 1, MPI_UNSIGNED_LONG_LONG, sizes, 1, MPI_UNSIGNED_LONG_LONG, MPI_COMM_WORLD) == MPI_SUCCESS;
+    unsigned long long total = 0;
+    for (int r = 0; ok && r < n; r++) {
+        if (sizes[r] > INT_MAX || total + sizes[r] > INT_MAX) ok = 0; /* MPI counts are ints */
+        else {
+            rc[r] = (int)sizes[r];
+            displ[r] = (int)total;
+            counts[r] = (size_t)sizes[r];
+            total += sizes[r];
+        }
+    }
+    if (ok) ok = (*all = malloc(total ? (size_t)total : 1)) != NULL;
+    /* All ranks go on only if every one could allocate (else the others would wait). */
+    int all_ok = 0;
+    if (MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD) != MPI_SUCCESS) all_ok = 0;
+    ok = all_ok;
+    if (ok) ok = MPI_Allgatherv(mine, (int)bytes, MPI_BYTE, *all, rc, displ, MPI_BYTE, MPI_COMM_WORLD) == MPI_SUCCESS;
+    free(sizes);
+    free(rc);
+    free(displ);
+    return ok ? 0 : -1;
 }
 #endif
 
@@ -299,6 +331,7 @@ int main(int argc, char **argv) {
     if (mpi_size > 1) {
         ct_context_set_partition(ctx, mpi_rank, mpi_size);
         ct_context_set_barrier(ctx, mpi_barrier, NULL);
+        ct_context_set_allgather(ctx, mpi_allgather, NULL);
         if (mpi_rank != 0) out.tty = 0;
     }
 #endif

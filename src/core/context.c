@@ -25,6 +25,8 @@ struct ct_context {
     int part_k, part_n, merge;
     ct_barrier_fn barrier_fn;
     void *barrier_user;
+    ct_allgather_fn allgather_fn;
+    void *allgather_user;
     ct_stage_timing *timings;
     size_t ntimings;
     struct timespec start;
@@ -153,6 +155,25 @@ void ct_context_set_barrier(ct_context *ctx, ct_barrier_fn fn, void *user) {
 }
 
 int ct_context_has_barrier(const ct_context *ctx) { return ctx->barrier_fn != NULL; }
+
+void ct_context_set_allgather(ct_context *ctx, ct_allgather_fn fn, void *user) {
+    ctx->allgather_fn = fn;
+    ctx->allgather_user = user;
+}
+
+int ct_context_has_allgather(const ct_context *ctx) { return ctx->allgather_fn != NULL; }
+
+ct_status ct_context_allgather(ct_context *ctx, const void *mine, size_t bytes, void **all, size_t *counts) {
+    *all = NULL;
+    if (!ctx->allgather_fn)
+        return ct_error(ctx, CT_ERR_INTERNAL, "no way to exchange data between the processes of this run");
+    if (ctx->allgather_fn(ctx->allgather_user, mine, bytes, all, counts) != 0) {
+        free(*all);
+        *all = NULL;
+        return ct_error(ctx, CT_ERR_IO, "the processes of this run could not exchange their results (MPI allgather failed)");
+    }
+    return CT_OK;
+}
 
 ct_status ct_context_barrier(ct_context *ctx) {
     if (ctx->barrier_fn && ctx->barrier_fn(ctx->barrier_user) != 0)

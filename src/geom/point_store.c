@@ -511,7 +511,7 @@ ct_status ct_point_store_add_chunks_ops(ct_context *ctx, ct_point_store *s, size
             }
             lists[c] = malloc((b->map.n ? b->map.n : 1) * sizeof **lists);
             if (!lists[c]) { nomem = 1; continue; }
-            memcpy(lists[c], b->map.v, b->map.n * sizeof **lists);
+            if (b->map.n) memcpy(lists[c], b->map.v, b->map.n * sizeof **lists); /* none kept: v may be NULL */
             lens[c] = b->map.n;
         }
     }

@@ -173,7 +173,7 @@ static int apply(const heights_state *s, const ct_dataset *ds, ct_building *b, c
 /* Heights of buildings idx[0..n-1] (all buildings when idx is NULL), in parallel. */
 static ct_status heights_range(ct_context *ctx, const heights_state *s, ct_dataset *ds, const ct_heights_params *prm,
                                const size_t *idx, size_t n, const int *cols, int hcol, int scol, uint64_t counts[2],
-                               int use_raster) {
+                               int use_raster, ct_heights_result *results) {
     int failed = 0;
     uint64_t no_roof = 0, no_ground = 0;
 #pragma omp parallel num_threads(ct_context_threads(ctx)) reduction(| : failed) reduction(+ : no_roof, no_ground)
@@ -191,6 +191,10 @@ static ct_status heights_range(ct_context *ctx, const heights_state *s, ct_datas
             uint64_t fb[2] = {0, 0};
             ct_status cst = use_raster ? ct_raster_heights_compute(ctx, &b->footprint, prm, &rscratch, &r)
                                        : ct_heights_compute(ds->points, &b->footprint, prm, &scratch, &r);
+            if (cst == CT_OK && results) { /* measured only: applied after the exchange */
+                results[k] = r;
+                continue;
+            }
             if (cst != CT_OK || !apply(s, ds, b, &r, cols, hcol, scol, fb, use_raster ? "raster" : "lidar")) {
                 failed |= use_raster && cst != CT_OK ? 4 : cst == CT_ERR_USAGE ? 2 : 1;
                 continue;
@@ -210,18 +214,15 @@ static ct_status heights_range(ct_context *ctx, const heights_state *s, ct_datas
 }
 
 
-/* Points on disk: buildings are taken one processing cell at a time (by centroid), with
- * only the cells their footprints and ground buffers touch loaded, so memory stays
- * bounded by a few cells whatever the size of the LiDAR. */
-static ct_status heights_by_cell(ct_context *ctx, const heights_state *s, ct_dataset *ds, const ct_heights_params *prm,
-                                 const int *cols, int hcol, int scol, uint64_t counts[2]) {
-    size_t n = ds->nbuildings, *order = NULL, ngroups = 0;
-    ct_cell_group *groups = NULL;
+/* Buildings grouped by processing cell, by the centre of each footprint's box, not its
+ * centroid: the centroid of an invalid footprint (a bow-tie whose areas cancel) can lie
+ * kilometres away, and its cell's group would then load every cell in between (seen:
+ * 1.2 GB on a 1M-building city). */
+static ct_status group_buildings(ct_context *ctx, const ct_dataset *ds, size_t **order, ct_cell_group **groups,
+                                 size_t *ngroups) {
+    size_t n = ds->nbuildings;
     double *xy = malloc((n ? n : 1) * 2 * sizeof *xy);
     if (!xy) return ct_error_nomem(ctx, "heights cells");
-    /* By the centre of each footprint's box, not its centroid: the centroid of an invalid
-     * footprint (a bow-tie whose areas cancel) can lie kilometres away, and its cell's
-     * group would then load every cell in between (seen: 1.2 GB on a 1M-building city). */
     for (size_t i = 0; i < n; i++) {
         double fb[4];
         if (ct_footprint_bbox(&ds->buildings[i].footprint, fb)) {
@@ -231,29 +232,103 @@ static ct_status heights_by_cell(ct_context *ctx, const heights_state *s, ct_dat
             xy[2 * i] = xy[2 * i + 1] = 0;
         }
     }
-    ct_status st = ct_group_by_cell(ctx, xy, NULL, n, ct_point_store_cell_size(ds->points), &order, &groups, &ngroups);
+    ct_status st = ct_group_by_cell(ctx, xy, NULL, n, ct_point_store_cell_size(ds->points), order, groups, ngroups);
     free(xy);
+    return st;
+}
+
+/* Heights of the buildings of groups g with g % part_n == part_k, one group (processing
+ * cell) at a time; with the points on disk only the cells a group's footprints and ground
+ * buffers touch are loaded, so memory stays bounded whatever the size of the LiDAR.
+ * results: NULL to apply each result at once, else they are stored there in the order
+ * of the groups taken (and not applied). */
+static ct_status heights_by_cell(ct_context *ctx, const heights_state *s, ct_dataset *ds, const ct_heights_params *prm,
+                                 const int *cols, int hcol, int scol, uint64_t counts[2], const size_t *order,
+                                 const ct_cell_group *groups, size_t ngroups, int part_k, int part_n,
+                                 ct_heights_result *results) {
+    ct_status st = CT_OK;
+    size_t stored = 0;
     for (size_t g = 0; g < ngroups && st == CT_OK; g++) {
+        if (g % (size_t)part_n != (size_t)part_k) continue;
         const size_t *idx = order + groups[g].first;
-        double bb[4] = {INFINITY, INFINITY, -INFINITY, -INFINITY};
-        for (size_t k = 0; k < groups[g].count; k++) {
-            double fb[4];
-            if (!ct_footprint_bbox(&ds->buildings[idx[k]].footprint, fb)) continue;
-            bb[0] = fmin(bb[0], fb[0]);
-            bb[1] = fmin(bb[1], fb[1]);
-            bb[2] = fmax(bb[2], fb[2]);
-            bb[3] = fmax(bb[3], fb[3]);
+        if (ct_point_store_on_disk(ds->points)) {
+            double bb[4] = {INFINITY, INFINITY, -INFINITY, -INFINITY};
+            for (size_t k = 0; k < groups[g].count; k++) {
+                double fb[4];
+                if (!ct_footprint_bbox(&ds->buildings[idx[k]].footprint, fb)) continue;
+                bb[0] = fmin(bb[0], fb[0]);
+                bb[1] = fmin(bb[1], fb[1]);
+                bb[2] = fmax(bb[2], fb[2]);
+                bb[3] = fmax(bb[3], fb[3]);
+            }
+            double m = prm->max_buffer + 1.0;
+            double q[4] = {bb[0] - m, bb[1] - m, bb[2] + m, bb[3] + m};
+            if (isfinite(bb[0])) st = ct_point_store_load(ctx, ds->points, q);
         }
-        double m = prm->max_buffer + 1.0;
-        double q[4] = {bb[0] - m, bb[1] - m, bb[2] + m, bb[3] + m};
-        if (isfinite(bb[0])) st = ct_point_store_load(ctx, ds->points, q);
-        if (st == CT_OK) st = heights_range(ctx, s, ds, prm, idx, groups[g].count, cols, hcol, scol, counts, 0);
-        ct_progress(ctx, "heights by cell", groups[g].first + groups[g].count, n);
+        if (st == CT_OK)
+            st = heights_range(ctx, s, ds, prm, idx, groups[g].count, cols, hcol, scol, counts, 0,
+                               results ? results + stored : NULL);
+        stored += groups[g].count;
+        ct_progress(ctx, "heights by cell", groups[g].first + groups[g].count, ds->nbuildings);
     }
     if (st == CT_OK) st = ct_point_store_unload(ctx, ds->points);
-    ct_log(ctx, CT_LOG_INFO, "filters.heights: points on disk: %zu buildings in %zu cells, one cell at a time", n, ngroups);
-    free(order);
-    free(groups);
+    return st;
+}
+
+/* Several processes (MPI): each measures the buildings of every n-th processing cell,
+ * then all exchange their results, so that every process holds every building's
+ * heights (a process's parent tiles show buildings measured by others). The heights are
+ * those one process would measure: the same points, the same computation. */
+static ct_status heights_shared(ct_context *ctx, const heights_state *s, ct_dataset *ds, const ct_heights_params *prm,
+                                const int *cols, int hcol, int scol, uint64_t counts[2], const size_t *order,
+                                const ct_cell_group *groups, size_t ngroups, int part_k, int part_n) {
+    size_t mine = 0;
+    for (size_t g = (size_t)part_k; g < ngroups; g += (size_t)part_n) mine += groups[g].count;
+    ct_heights_result *res = malloc((mine ? mine : 1) * sizeof *res);
+    size_t *sizes = calloc((size_t)part_n, sizeof *sizes);
+    if (!res || !sizes) {
+        free(res);
+        free(sizes);
+        return ct_error_nomem(ctx, "heights results");
+    }
+    ct_status st = heights_by_cell(ctx, s, ds, prm, cols, hcol, scol, counts, order, groups, ngroups, part_k, part_n, res);
+    void *all = NULL;
+    /* Every process takes part in the exchange, even after an error of its own. */
+    ct_status xs = ct_context_allgather(ctx, res, st == CT_OK ? mine * sizeof *res : 0, &all, sizes);
+    free(res);
+    if (st == CT_OK) st = xs;
+    const ct_heights_result *from[256] = {0};
+    size_t left[256] = {0};
+    if (st == CT_OK && part_n > 256) st = ct_error(ctx, CT_ERR_UNSUPPORTED, "filters.heights: more than 256 processes");
+    size_t off = 0;
+    for (int r = 0; st == CT_OK && r < part_n; r++) {
+        size_t expect = 0;
+        for (size_t g = (size_t)r; g < ngroups; g += (size_t)part_n) expect += groups[g].count;
+        if (sizes[r] != expect * sizeof(ct_heights_result))
+            st = ct_error(ctx, CT_ERR_IO, "filters.heights: process %d sent %zu bytes of results, not %zu (it failed?)", r,
+                          sizes[r], expect * sizeof(ct_heights_result));
+        from[r] = (const ct_heights_result *)((const char *)all + off);
+        left[r] = expect;
+        off += sizes[r];
+    }
+    /* Applied in the same order by every process: the same attributes everywhere. */
+    for (size_t g = 0; st == CT_OK && g < ngroups; g++) {
+        int r = (int)(g % (size_t)part_n);
+        for (size_t k = 0; st == CT_OK && k < groups[g].count; k++) {
+            ct_building *b = &ds->buildings[order[groups[g].first + k]];
+            uint64_t fb[2] = {0, 0};
+            if (left[r] == 0 || !apply(s, ds, b, from[r], cols, hcol, scol, fb, "lidar")) {
+                st = ct_error_nomem(ctx, "heights");
+                break;
+            }
+            from[r]++;
+            left[r]--;
+            counts[0] += fb[0];
+            counts[1] += fb[1];
+        }
+    }
+    free(all);
+    free(sizes);
     return st;
 }
 
@@ -315,9 +390,28 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
         return ct_error(ctx, CT_ERR_USAGE, "filters.heights: storeys_attribute '%s' is not an attribute", s->storeys_attribute);
 
     uint64_t counts[2] = {0, 0};
-    ct_status st = !use_raster && ct_point_store_on_disk(ds->points)
-                       ? heights_by_cell(ctx, s, ds, &prm, cols, hcol, scol, counts)
-                       : heights_range(ctx, s, ds, &prm, NULL, ds->nbuildings, cols, hcol, scol, counts, use_raster);
+    int part_k = 0, part_n = 1;
+    ct_context_partition(ctx, &part_k, &part_n);
+    int shared = !use_raster && part_n > 1 && ct_context_has_allgather(ctx);
+    ct_status st = CT_OK;
+    if (!use_raster && (shared || ct_point_store_on_disk(ds->points))) {
+        size_t *order = NULL, ngroups = 0;
+        ct_cell_group *groups = NULL;
+        st = group_buildings(ctx, ds, &order, &groups, &ngroups);
+        if (st == CT_OK && shared) {
+            st = heights_shared(ctx, s, ds, &prm, cols, hcol, scol, counts, order, groups, ngroups, part_k, part_n);
+            ct_log(ctx, CT_LOG_INFO, "filters.heights: %zu buildings in %zu cells, every %d-th cell measured here "
+                   "(process %d of %d), results exchanged", ds->nbuildings, ngroups, part_n, part_k, part_n);
+        } else if (st == CT_OK) {
+            st = heights_by_cell(ctx, s, ds, &prm, cols, hcol, scol, counts, order, groups, ngroups, 0, 1, NULL);
+            ct_log(ctx, CT_LOG_INFO, "filters.heights: points on disk: %zu buildings in %zu cells, one cell at a time",
+                   ds->nbuildings, ngroups);
+        }
+        free(order);
+        free(groups);
+    } else {
+        st = heights_range(ctx, s, ds, &prm, NULL, ds->nbuildings, cols, hcol, scol, counts, use_raster, NULL);
+    }
     if (st != CT_OK) return st;
     uint64_t no_roof = counts[0], no_ground = counts[1];
     resolve_missing_ground(ds);

@@ -12,4 +12,14 @@ check "rank 1 built its share" grep -q "partition 1/2: [0-9]* of [0-9]* tiles wr
 diff -r -x run-summary.json "$WORK/one" "$WORK/mpi" > "$WORK/diff.log" 2>&1
 check "mpirun -np 2 output is byte-identical to one process" test $? -eq 0
 check "no work directory left" test ! -e "$WORK/mpi.partial"
+# Heights are split too: each rank measures every other cell and they exchange results.
+check "rank 0 measured its share of the heights" grep -q "measured here (process 0 of 2), results exchanged" "$WORK/mpi.log"
+check "rank 1 measured its share of the heights" grep -q "measured here (process 1 of 2), results exchanged" "$WORK/mpi.log"
+# The same with the points on disk (cells loaded per rank).
+mpirun -np 2 --allow-run-as-root --oversubscribe "$CLI" run "$SRC/pipelines/sample.json" --threads 2 --memory-limit 0.25 \
+  --set writers.3dtiles.max_buildings_per_tile=12 --set "writers.3dtiles.path=$WORK/mpi-disk" > "$WORK/mpi-disk.log" 2>&1
+check "mpirun -np 2 with points on disk exits 0" test $? -eq 0
+check "points were on disk" grep -q "on disk" "$WORK/mpi-disk.log"
+diff -r -x run-summary.json "$WORK/one" "$WORK/mpi-disk" > "$WORK/diff-disk.log" 2>&1
+check "mpirun -np 2 with points on disk is byte-identical to one process" test $? -eq 0
 finish

@@ -134,7 +134,7 @@ int main(void) {
     for (struct dirent *e; d && (e = readdir(d)) && nnames < 255;) {
         size_t len = strlen(e->d_name);
         if (len > 4 && strcmp(e->d_name + len - 4, ".las") == 0) {
-            char path[4200];
+            char path[4400];
             snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
             names[nnames++] = strdup(path);
         }
