@@ -15,6 +15,7 @@
 /* Per-thread scratch of index_cell. */
 typedef struct index_scratch {
     ct_point_rec *tmp;
+    uint32_t *bin;   /* each point's fine bin, from the counting pass */
     size_t cap;
     uint32_t *fill;
 } index_scratch;
@@ -706,6 +707,7 @@ static inline int bin_fast(const ct_point_store *s, float v) {
 
 static void index_scratch_free(index_scratch *x) {
     free(x->tmp);
+    free(x->bin);
     free(x->fill);
     memset(x, 0, sizeof *x);
 }
@@ -719,9 +721,11 @@ static int index_cell(const ct_point_store *s, cell *c, index_scratch *x, size_t
     if (c->n > x->cap) {
         size_t cap = hint > c->n ? hint : c->n;
         free(x->tmp);
+        free(x->bin);
         x->tmp = alloc_points(cap);
-        x->cap = x->tmp ? cap : 0;
-        if (!x->tmp) return 0;
+        x->bin = cap <= SIZE_MAX / sizeof *x->bin ? alloc_huge(cap * sizeof *x->bin) : NULL;
+        x->cap = x->tmp && x->bin ? cap : 0;
+        if (!x->tmp || !x->bin) return 0;
     }
     uint32_t *start = start_in_arena;
     if (start) memset(start, 0, (nbins + 1) * sizeof *start);
@@ -729,14 +733,16 @@ static int index_cell(const ct_point_store *s, cell *c, index_scratch *x, size_t
     ct_point_rec *tmp = x->tmp;
     const int nb = s->nb;
     const ct_point_rec *pts = c->pts;
-    for (size_t i = 0; i < c->n; i++) start[bin_fast(s, pts[i].y) * nb + bin_fast(s, pts[i].x) + 1]++;
+    uint32_t *bin = x->bin; /* found once: finding a bin exactly costs more than storing it */
+    for (size_t i = 0; i < c->n; i++) {
+        uint32_t b = (uint32_t)(bin_fast(s, pts[i].y) * nb + bin_fast(s, pts[i].x));
+        bin[i] = b;
+        start[b + 1]++;
+    }
     for (size_t b = 0; b < nbins; b++) start[b + 1] += start[b];
     uint32_t *fill = x->fill;
     memcpy(fill, start, nbins * sizeof *fill);
-    for (size_t i = 0; i < c->n; i++) {
-        const ct_point_rec *r = &pts[i];
-        tmp[fill[bin_fast(s, r->y) * nb + bin_fast(s, r->x)]++] = *r;
-    }
+    for (size_t i = 0; i < c->n; i++) tmp[fill[bin[i]]++] = pts[i];
     memcpy(c->pts, tmp, c->n * sizeof *tmp);
     if (!c->bins_in_arena) free(c->bin_start);
     c->bin_start = start;
