@@ -208,16 +208,17 @@ int ct_las_bin_supported(const ct_las_reader *r);
  * ids holds count entries; cxy 2 * CT_CHUNK_MAX_CELLS, counts CT_CHUNK_MAX_CELLS.
  * Points kept but with unusable coordinates (|x| or |y| >= 1e15 or not finite)
  * are counted in *ignored. *ncells = CT_CHUNK_GENERIC when the points touch more
- * than CT_CHUNK_MAX_CELLS cells. */
+ * than CT_CHUNK_MAX_CELLS cells. raw: the count records already read (as
+ * ct_las_read_raw gives them), or NULL to read them from the file. */
 ct_status ct_las_bin_locate(ct_context *ctx, const ct_las_reader *r, uint64_t first, size_t count,
                             const ct_las_bin_params *p, uint8_t *ids, int64_t *cxy, uint32_t *counts,
-                            size_t *ncells, uint64_t *ignored);
+                            size_t *ncells, uint64_t *ignored, const uint8_t *raw);
 /* Pass 2: writes the records of the points with ids[i] != CT_CELL_SKIP to dst[ids[i]]
  * (advancing), with x, y relative to their cell's corner, in input order; adds their
- * classes to class_counts. cxy as ct_las_bin_locate returned it. */
+ * classes to class_counts. cxy as ct_las_bin_locate returned it; raw as there. */
 ct_status ct_las_bin_fill(ct_context *ctx, const ct_las_reader *r, uint64_t first, size_t count,
                           const ct_las_bin_params *p, const uint8_t *ids, const int64_t *cxy, size_t ncells,
-                          struct ct_point_rec *const *dst, uint64_t class_counts[256]);
+                          struct ct_point_rec *const *dst, uint64_t class_counts[256], const uint8_t *raw);
 
 /* ---- several files as one source ------------------------------------- */
 

@@ -441,13 +441,29 @@ ct_status ct_point_store_add_chunks_ops(ct_context *ctx, ct_point_store *s, size
      * measurable) when the points will be in memory anyway (a byte per 16-byte point);
      * beyond the memory budget pass 2 locates again, so memory stays bounded. */
     const int keep_ids = fast && (s->memory_limit == 0 || (uint64_t)nchunks * max_chunk <= s->memory_limit / sizeof(ct_point_rec));
+    /* With room for the points twice, pass 1 also writes each chunk's records (grouped by
+     * cell) right after locating them, while the source still holds the chunk's bytes:
+     * pass 2 then only copies them into place instead of reading the file again. */
+    const int early = keep_ids && (s->memory_limit == 0 ||
+                                   (uint64_t)nchunks * max_chunk <= s->memory_limit / (2 * sizeof(ct_point_rec)));
+    ct_point_rec **early_recs = calloc(nchunks ? nchunks : 1, sizeof *early_recs);
+    /* One huge-page block for them: fresh 4 KiB pages fault one by one (costly on a VM). */
+    ct_point_rec *early_block = NULL;
+    int early_ok = early;
+    if (early && nchunks && max_chunk) {
+        early_block = max_chunk <= SIZE_MAX / sizeof(ct_point_rec) / nchunks ? alloc_points(nchunks * max_chunk) : NULL;
+        if (!early_block) early_ok = 0; /* then pass 2 fills as usual */
+    }
+    uint64_t early_counts[256];
+    memset(early_counts, 0, sizeof early_counts);
     uint8_t *idbuf = NULL;
+    if (!early_recs) { free(lists); lists = NULL; }
     if (keep_ids && nchunks && max_chunk) {
         idbuf = max_chunk <= SIZE_MAX / nchunks ? alloc_huge(nchunks * max_chunk) : NULL;
         if (!idbuf) { free(lists); lists = NULL; }
     }
     if (!lists || !lens || !bufs || !ids || !npts || !fast_chunk) {
-        free(lists); free(lens); free(bufs); free(ids); free(npts); free(idbuf); free(fast_chunk);
+        free(lists); free(lens); free(bufs); free(ids); free(npts); free(idbuf); free(fast_chunk); free(early_recs);
         return ct_error_nomem(ctx, "point chunks");
     }
     const double cs = s->cell_size;
@@ -460,6 +476,9 @@ ct_status ct_point_store_add_chunks_ops(ct_context *ctx, ct_point_store *s, size
         chunk_buf *b = &bufs[omp_get_thread_num()];
         int64_t cxy[2 * CT_CHUNK_MAX_CELLS];
         uint32_t cnt[CT_CHUNK_MAX_CELLS];
+        ct_point_rec *edst[CT_CHUNK_MAX_CELLS];
+        uint64_t ecounts[256];
+        memset(ecounts, 0, sizeof ecounts);
         if (!chunk_buf_init(b, max_chunk)) nomem = 1;
 #pragma omp for schedule(dynamic, 1)
         for (long c = 0; c < (long)nchunks; c++) {
@@ -489,6 +508,17 @@ ct_status ct_point_store_add_chunks_ops(ct_context *ctx, ct_point_store *s, size
                     ids[c] = keep_ids ? id : NULL;
                     fast_chunk[c] = 1;
                     npts[c] = n;
+                    if (early_ok) {
+                        ct_point_rec *recs = early_block + (size_t)c * max_chunk;
+                        for (size_t k = 0, at = 0; k < nc; at += cnt[k], k++) edst[k] = recs + at;
+                        cst = ops->fill(ctx, user, (size_t)c, id, n, cxy, nc, edst, ecounts);
+                        early_recs[c] = recs;
+                        if (cst != CT_OK) {
+#pragma omp critical(ct_points_status)
+                            if (st == CT_OK) st = cst;
+                            continue;
+                        }
+                    }
                     ignored += ign;
                     continue;
                 }
@@ -515,6 +545,8 @@ ct_status ct_point_store_add_chunks_ops(ct_context *ctx, ct_point_store *s, size
             if (b->map.n) memcpy(lists[c], b->map.v, b->map.n * sizeof **lists); /* none kept: v may be NULL */
             lens[c] = b->map.n;
         }
+#pragma omp critical(ct_points_counts)
+        for (int k = 0; k < 256; k++) early_counts[k] += ecounts[k];
     }
     if (nomem && st == CT_OK) st = ct_error_nomem(ctx, "point chunks");
     /* In chunk order: cells are created and space handed out deterministically. */
@@ -564,7 +596,20 @@ ct_status ct_point_store_add_chunks_ops(ct_context *ctx, ct_point_store *s, size
                 size_t n = 0;
                 if (st != CT_OK) continue;
                 int write_ok = 1;
-                if (fast_chunk[c]) {
+                if (early_recs[c]) {
+                    /* Written in pass 1: copied into place. */
+                    const ct_point_rec *src = early_recs[c];
+                    for (size_t k = 0; k < lens[c]; k++) {
+                        const chunk_cell *e = &lists[c][k];
+                        if (spill) {
+                            if (!spill_write(s, &s->cells[e->cell], e->pos, src, e->count)) write_ok = 0;
+                        } else if (e->count) {
+                            memcpy(s->cells[e->cell].pts + e->pos, src, e->count * sizeof *src);
+                        }
+                        src += e->count;
+                    }
+                    early_recs[c] = NULL;
+                } else if (fast_chunk[c]) {
                     /* Fast path: the cells are known, the source writes the records. */
                     const uint8_t *id = ids[c];
                     if (!id) { /* not kept: locate again (the same answer as in pass 1) */
@@ -668,6 +713,7 @@ ct_status ct_point_store_add_chunks_ops(ct_context *ctx, ct_point_store *s, size
         ce->cap_pending = 0;
         if (spill) ce->resident = 0;
     }
+    for (int k = 0; k < 256; k++) counts[k] += early_counts[k];
     if (st == CT_OK) {
         for (int k = 0; k < 256; k++) {
             s->class_counts[k] += counts[k];
@@ -682,6 +728,8 @@ ct_status ct_point_store_add_chunks_ops(ct_context *ctx, ct_point_store *s, size
     free(idbuf);
     free(npts);
     free(fast_chunk);
+    free(early_block);
+    free(early_recs);
     for (int t = 0; t < threads; t++) chunk_buf_free(&bufs[t]);
     free(bufs);
     return st;

@@ -154,7 +154,7 @@ static uint64_t hash_cell(int64_t cx, int64_t cy) {
 
 ct_status ct_las_bin_locate(ct_context *ctx, const ct_las_reader *r, uint64_t first, size_t count,
                             const ct_las_bin_params *p, uint8_t *ids, int64_t *cxy, uint32_t *counts,
-                            size_t *ncells, uint64_t *ignored) {
+                            size_t *ncells, uint64_t *ignored, const uint8_t *raw) {
     *ncells = 0;
     *ignored = 0;
     ct_status s = ct_las_check_range(ctx, r, first, count);
@@ -177,8 +177,8 @@ ct_status ct_las_bin_locate(ct_context *ctx, const ct_las_reader *r, uint64_t fi
 
     size_t per = BLOCK_BYTES / rl ? BLOCK_BYTES / rl : 1;
     size_t block = count < per ? count : per;
-    uint8_t *buf = malloc(block * rl);
-    if (!buf) return ct_error_nomem(ctx, "LAS read buffer");
+    uint8_t *buf = raw ? NULL : malloc(block * rl); /* raw: the records are given */
+    if (!raw && !buf) return ct_error_nomem(ctx, "LAS read buffer");
     uint16_t slots[MAP_SLOTS];
     memset(slots, 0, sizeof slots);
     size_t nc = 0;
@@ -191,12 +191,12 @@ ct_status ct_las_bin_locate(ct_context *ctx, const ct_las_reader *r, uint64_t fi
     while (done < count) {
         size_t n = count - done < block ? count - done : block;
         uint64_t rec0 = first + done;
-        ct_status rst = ct_las_read_raw(ctx, r, rec0, n, buf);
+        ct_status rst = raw ? CT_OK : ct_las_read_raw(ctx, r, rec0, n, buf);
         if (rst != CT_OK) {
             free(buf);
             return rst;
         }
-        const uint8_t *q = buf;
+        const uint8_t *q = raw ? raw + done * rl : buf;
         uint8_t *out = ids + done;
         for (size_t i = 0; i < n; i++, q += rl) {
             int64_t X = (int32_t)ct_le32(q), Y = (int32_t)ct_le32(q + 4);
@@ -246,7 +246,7 @@ ct_status ct_las_bin_locate(ct_context *ctx, const ct_las_reader *r, uint64_t fi
 
 ct_status ct_las_bin_fill(ct_context *ctx, const ct_las_reader *r, uint64_t first, size_t count,
                           const ct_las_bin_params *p, const uint8_t *ids, const int64_t *cxy, size_t ncells,
-                          struct ct_point_rec *const *dst, uint64_t class_counts[256]) {
+                          struct ct_point_rec *const *dst, uint64_t class_counts[256], const uint8_t *raw) {
     ct_status s = ct_las_check_range(ctx, r, first, count);
     if (s != CT_OK) return s;
     if (count == 0 || ncells == 0) return CT_OK;
@@ -267,8 +267,8 @@ ct_status ct_las_bin_fill(ct_context *ctx, const ct_las_reader *r, uint64_t firs
     }
     size_t per = BLOCK_BYTES / rl ? BLOCK_BYTES / rl : 1;
     size_t block = count < per ? count : per;
-    uint8_t *buf = malloc(block * rl);
-    if (!buf) return ct_error_nomem(ctx, "LAS read buffer");
+    uint8_t *buf = raw ? NULL : malloc(block * rl); /* raw: the records are given */
+    if (!raw && !buf) return ct_error_nomem(ctx, "LAS read buffer");
     size_t done = 0;
     while (done < count) {
         size_t n = count - done < block ? count - done : block;
@@ -280,12 +280,12 @@ ct_status ct_las_bin_fill(ct_context *ctx, const ct_las_reader *r, uint64_t firs
             continue;
         }
         uint64_t rec0 = first + done;
-        ct_status rst = ct_las_read_raw(ctx, r, rec0, n, buf);
+        ct_status rst = raw ? CT_OK : ct_las_read_raw(ctx, r, rec0, n, buf);
         if (rst != CT_OK) {
             free(buf);
             return rst;
         }
-        const uint8_t *q = buf;
+        const uint8_t *q = raw ? raw + done * rl : buf;
         for (size_t i = 0; i < n; i++, q += rl) {
             unsigned k = id[i];
             if (k == CT_CELL_SKIP) continue;

@@ -3,6 +3,7 @@
  * the processing cells (dataset->points). */
 #include <jansson.h>
 #include <math.h>
+#include <omp.h>
 #include <cpl_conv.h>
 #include <ogr_srs_api.h>
 #include <stdlib.h>
@@ -163,6 +164,12 @@ typedef struct read_job {
     int same;
     double crop[4];
     ct_las_bin_params bin; /* the fast path on raw records (same CRS) */
+    /* Per thread: the records of the chunk it located last, so that filling right after
+     * (ct_point_store_add_chunks_ops does when memory allows) reads the file once. */
+    uint8_t **raw;
+    size_t *raw_cap;
+    long *raw_chunk;
+    int nthreads;
 } read_job;
 
 /* Decodes one chunk, brings it into the working CRS and keeps the wanted points. */
@@ -203,14 +210,33 @@ static ct_status locate_chunk(ct_context *ctx, void *user, size_t c, uint8_t *id
     const read_job *job = user;
     const chunk_ref *ch = &job->chunks[c];
     *n = ch->count;
-    return ct_las_bin_locate(ctx, ch->r, ch->first, ch->count, &job->bin, ids, cxy, counts, ncells, ignored);
+    int t = omp_get_thread_num();
+    const uint8_t *raw = NULL;
+    size_t bytes = ch->count * ct_las_get_header(ch->r)->record_length;
+    if (t < job->nthreads) {
+        job->raw_chunk[t] = -1;
+        if (bytes > job->raw_cap[t]) {
+            free(job->raw[t]);
+            job->raw[t] = malloc(bytes);
+            job->raw_cap[t] = job->raw[t] ? bytes : 0;
+        }
+        if (job->raw[t]) {
+            ct_status st = ct_las_read_raw(ctx, ch->r, ch->first, ch->count, job->raw[t]);
+            if (st != CT_OK) return st;
+            raw = job->raw[t];
+            job->raw_chunk[t] = (long)c;
+        }
+    }
+    return ct_las_bin_locate(ctx, ch->r, ch->first, ch->count, &job->bin, ids, cxy, counts, ncells, ignored, raw);
 }
 
 static ct_status fill_chunk(ct_context *ctx, void *user, size_t c, const uint8_t *ids, size_t n, const int64_t *cxy,
                             size_t ncells, ct_point_rec *const *dst, uint64_t class_counts[256]) {
     const read_job *job = user;
     const chunk_ref *ch = &job->chunks[c];
-    return ct_las_bin_fill(ctx, ch->r, ch->first, n, &job->bin, ids, cxy, ncells, dst, class_counts);
+    int t = omp_get_thread_num();
+    const uint8_t *raw = t < job->nthreads && job->raw_chunk[t] == (long)c ? job->raw[t] : NULL;
+    return ct_las_bin_fill(ctx, ch->r, ch->first, n, &job->bin, ids, cxy, ncells, dst, class_counts, raw);
 }
 
 static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
@@ -276,6 +302,12 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
         ct_point_chunk_ops ops;
         memset(&ops, 0, sizeof ops);
         ops.points = read_chunk;
+        job.nthreads = threads < 1 ? 1 : threads;
+        job.raw = calloc((size_t)job.nthreads, sizeof *job.raw);
+        job.raw_cap = calloc((size_t)job.nthreads, sizeof *job.raw_cap);
+        job.raw_chunk = calloc((size_t)job.nthreads, sizeof *job.raw_chunk);
+        if (!job.raw || !job.raw_cap || !job.raw_chunk) job.nthreads = 0; /* then every fill reads the file */
+        for (int t = 0; t < job.nthreads; t++) job.raw_chunk[t] = -1;
         if (job.same) {
             ops.locate = locate_chunk;
             ops.fill = fill_chunk;
@@ -295,6 +327,10 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
                ct_point_store_on_disk(ds->points) ? " in memory; the rest on disk (memory_limit)"
                                                   : (job.same ? "" : ", reprojected to the working CRS"));
     }
+    for (int t = 0; job.raw && t < job.nthreads; t++) free(job.raw[t]);
+    free(job.raw);
+    free(job.raw_cap);
+    free(job.raw_chunk);
     free(job.chunks);
     if (lsrs) OSRRelease(lsrs);
     if (job.horiz) OSRRelease(job.horiz);
