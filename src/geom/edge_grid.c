@@ -1,5 +1,6 @@
 /* Bucketing a footprint's edges over a grid of its search box (see edge_grid.h). */
 #include "geom/edge_grid.h"
+#include "core/reserve.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -23,23 +24,11 @@ void ct_edge_grid_free(ct_edge_grid *g) {
     memset(g, 0, sizeof *g);
 }
 
-/* Makes *p hold at least n elements of size sz. */
-static int reserve(void **p, size_t *cap, size_t n, size_t sz) {
-    if (n <= *cap) return 1;
-    size_t c = *cap ? *cap : 64;
-    while (c < n) c *= 2;
-    void *np = realloc(*p, c * sz);
-    if (!np) return 0;
-    *p = np;
-    *cap = c;
-    return 1;
-}
-
 static int fill_edges(ct_edge_grid *g, const ct_footprint *fp) {
     size_t n = 0;
     for (uint32_t i = 0; i < fp->nparts; i++)
         n += fp->parts[i].nrings ? fp->parts[i].ring_start[fp->parts[i].nrings] : 0;
-    if (!reserve((void **)&g->edges, &g->edges_cap, n, sizeof *g->edges)) return 0;
+    if (!ct_reserve((void **)&g->edges, &g->edges_cap, n, sizeof *g->edges)) return 0;
     size_t k = 0;
     for (uint32_t i = 0; i < fp->nparts; i++) {
         const ct_polygon *p = &fp->parts[i];
@@ -79,7 +68,7 @@ static void span(double a, double b, double origin, double inv_g, int n, int *lo
  * (CSR: start[r]..start[r + 1] in list). A counting sort: count, then fill. */
 static int build_rows(const ct_edge_grid *g, double grow, uint32_t **start, size_t *start_cap, uint32_t **list,
                       size_t *list_cap) {
-    if (!reserve((void **)start, start_cap, (size_t)g->ny + 1, sizeof **start)) return 0;
+    if (!ct_reserve((void **)start, start_cap, (size_t)g->ny + 1, sizeof **start)) return 0;
     uint32_t *st = *start;
     memset(st, 0, ((size_t)g->ny + 1) * sizeof *st);
     for (size_t k = 0; k < g->nedges; k++) {
@@ -89,7 +78,7 @@ static int build_rows(const ct_edge_grid *g, double grow, uint32_t **start, size
     }
     for (int r = 0; r < g->ny; r++) st[r + 1] += st[r];
     uint32_t total = st[g->ny];
-    if (!reserve((void **)list, list_cap, (size_t)total + 1, sizeof **list)) return 0;
+    if (!ct_reserve((void **)list, list_cap, (size_t)total + 1, sizeof **list)) return 0;
     for (size_t e = g->nedges; e-- > 0;) { /* from the back: edges ascending in each row */
         int lo, hi;
         span(g->edges[e].ymin - grow, g->edges[e].ymax + grow, g->y0, g->inv_g, g->ny, &lo, &hi);
@@ -106,7 +95,7 @@ static int build_rows(const ct_edge_grid *g, double grow, uint32_t **start, size
  * (the same crossing test as ct_edge_grid_inside_row). Needs the row lists. */
 static int set_states(ct_edge_grid *g) {
     size_t nc = (size_t)g->nx * (size_t)g->ny;
-    if (!reserve((void **)&g->state, &g->state_cap, nc, 1)) return 0;
+    if (!ct_reserve((void **)&g->state, &g->state_cap, nc, 1)) return 0;
     memset(g->state, CT_CELL_UNKNOWN, nc);
     for (size_t k = 0; k < g->nedges; k++) {
         const ct_grid_edge *e = &g->edges[k];
@@ -119,7 +108,7 @@ static int set_states(ct_edge_grid *g) {
     for (int r = 0; r < g->ny; r++) {
         double y = g->y0 + ((double)r + 0.5) * g->g;
         size_t n = 0, from = g->row_start[r], to = g->row_start[r + 1];
-        if (!reserve((void **)&g->cross, &g->cross_cap, to - from + 1, sizeof *g->cross)) return 0;
+        if (!ct_reserve((void **)&g->cross, &g->cross_cap, to - from + 1, sizeof *g->cross)) return 0;
         for (size_t k = from; k < to; k++) {
             const ct_grid_edge *e = &g->edges[g->row_edge[k]];
             if ((e->ay > y) != (e->ay + e->ey > y)) g->cross[n++] = e->ax + (y - e->ay) * e->slope;

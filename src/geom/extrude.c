@@ -27,6 +27,7 @@
  * the parts of a footprint (parts touching at a point). The mesh then has non-manifold
  * vertices at such points but no non-manifold edge. */
 #include "citytiler/extrude.h"
+#include "core/reserve.h"
 #include "citytiler/triangulate.h"
 
 #include <geos_c.h>
@@ -95,17 +96,6 @@ void ct_extruder_destroy(ct_extruder *e) {
 
 const char *ct_extruder_reason(const ct_extruder *e) { return e->reason; }
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem) {
-    if (need <= *cap) return 1;
-    size_t n = *cap ? *cap : 64;
-    while (n < need) n *= 2;
-    void *q = realloc(*p, n * elem);
-    if (!q) return 0;
-    *p = q;
-    *cap = n;
-    return 1;
-}
-
 static int cmp_pos(const void *a, const void *b) {
     const struct pos *p = a, *q = b;
     if (p->x != q->x) return p->x < q->x ? -1 : 1;
@@ -118,8 +108,8 @@ static int cmp_pos(const void *a, const void *b) {
  * Returns 0 when out of memory. */
 static int cross_part_ranks(ct_extruder *e, const ct_polygon *p, const ct_boundary *bd) {
     uint32_t nb = bd->ring_start[bd->nrings];
-    if (!grow((void **)&e->extra, &e->extra_cap, nb ? nb : 1, sizeof *e->extra) ||
-        !grow((void **)&e->seen, &e->seen_cap, e->nseen + nb, sizeof *e->seen))
+    if (!ct_reserve((void **)&e->extra, &e->extra_cap, nb ? nb : 1, sizeof *e->extra) ||
+        !ct_reserve((void **)&e->seen, &e->seen_cap, e->nseen + nb, sizeof *e->seen))
         return 0;
     for (uint32_t k = 0; k < nb; k++) {
         double x = p->xy[2 * (size_t)bd->idx[k]], y = p->xy[2 * (size_t)bd->idx[k] + 1];
@@ -160,7 +150,7 @@ static GEOSGeometry *to_geos(ct_extruder *e, const ct_polygon *p) {
     int ok = 1;
     for (uint32_t r = 0; r < p->nrings && ok; r++) {
         uint32_t n = ct_ring_size(p, r), s = p->ring_start[r];
-        if (n == 0 || !grow((void **)&e->coords, &e->coords_cap, 2 * ((size_t)n + 1), sizeof(double))) { ok = 0; break; }
+        if (n == 0 || !ct_reserve((void **)&e->coords, &e->coords_cap, 2 * ((size_t)n + 1), sizeof(double))) { ok = 0; break; }
         memcpy(e->coords, p->xy + 2 * (size_t)s, 2 * (size_t)n * sizeof(double));
         e->coords[2 * n] = e->coords[0];
         e->coords[2 * n + 1] = e->coords[1];
@@ -349,8 +339,8 @@ static ct_extrude_result geos_triangulate(ct_extruder *e, const ct_polygon *p, c
     }
     uint32_t nb = bd->ring_start[bd->nrings];
     int ng = GEOSGetNumGeometries_r(h, tg);
-    if (!grow((void **)&e->sorted, &e->sorted_cap, nb ? nb : 1, sizeof *e->sorted) ||
-        !grow((void **)&e->gtris, &e->gtris_cap, 3 * (size_t)(ng > 0 ? ng : 1), sizeof *e->gtris)) {
+    if (!ct_reserve((void **)&e->sorted, &e->sorted_cap, nb ? nb : 1, sizeof *e->sorted) ||
+        !ct_reserve((void **)&e->gtris, &e->gtris_cap, 3 * (size_t)(ng > 0 ? ng : 1), sizeof *e->gtris)) {
         GEOSGeom_destroy_r(h, tg);
         return CT_EXTRUDE_NOMEM;
     }

@@ -2,6 +2,7 @@
  * are ground-class points inside it or within `buffer` of its boundary. Percentiles of
  * each give the heights (3dfier's choice: roof p90, ground p10 within 3 m). */
 #include "citytiler/heights.h"
+#include "core/reserve.h"
 #include "geom/edge_grid.h"
 
 #include <math.h>
@@ -139,16 +140,7 @@ void ct_percentiles_select(float *v, size_t n, const double *p, size_t k, double
     }
 }
 
-int ct_floats_reserve(float **v, size_t *cap, size_t n) {
-    if (n <= *cap) return 1;
-    size_t c = *cap ? *cap : 256;
-    while (c < n) c *= 2;
-    float *nv = realloc(*v, c * sizeof *nv);
-    if (!nv) return 0;
-    *v = nv;
-    *cap = c;
-    return 1;
-}
+int ct_floats_reserve(float **v, size_t *cap, size_t n) { return ct_reserve((void **)v, cap, n, sizeof **v); }
 
 void ct_heights_roof_stats(float *v, size_t n, double roof_percentile, ct_heights_result *out) {
     const double ps[4] = {roof_percentile, 50.0, 70.0, 100.0};

@@ -27,6 +27,7 @@
 #include <geos_c.h> /* before clean.h: enables its GEOS conversion declarations */
 
 #include "citytiler/clean.h"
+#include "core/reserve.h"
 #include "citytiler/simplify.h"
 
 #include <math.h>
@@ -72,17 +73,6 @@ struct ct_simplifier {
     uint32_t *ring_refs; /* start of each ring's refs, one more than rings */
     size_t nrings, cap_rings;
 };
-
-static int grow(void **p, size_t *cap, size_t need, size_t elem) {
-    if (need <= *cap) return 1;
-    size_t n = *cap ? *cap : 64;
-    while (n < need) n *= 2;
-    void *q = realloc(*p, n * elem);
-    if (!q) return 0;
-    *p = q;
-    *cap = n;
-    return 1;
-}
 
 static void ht_free(htab *t) {
     free(t->keys);
@@ -359,7 +349,7 @@ static ct_simplify_result snap_group(ct_simplifier *s, double snap, const ct_foo
 }
 
 static int add_points(ct_simplifier *s, const double *xy, size_t n) {
-    if (!grow((void **)&s->cpts, &s->cap_cpts, 2 * (s->ncpts + n), sizeof *s->cpts)) return 0;
+    if (!ct_reserve((void **)&s->cpts, &s->cap_cpts, 2 * (s->ncpts + n), sizeof *s->cpts)) return 0;
     memcpy(s->cpts + 2 * s->ncpts, xy, 2 * n * sizeof *xy);
     s->ncpts += n;
     return 1;
@@ -368,8 +358,8 @@ static int add_points(ct_simplifier *s, const double *xy, size_t n) {
 /* Creates the chain of ring points v[from], v[from+1], ..., `count` points (wrapping
  * around the ring of size rn starting at rs). Returns the chain id or -1 (nomem). */
 static int32_t new_chain(ct_simplifier *s, const double *ring, uint32_t rn, uint32_t from, uint32_t count) {
-    if (!grow((void **)&s->chains, &s->cap_chains, s->nchains + 1, sizeof *s->chains)) return -1;
-    if (!grow((void **)&s->cpts, &s->cap_cpts, 2 * (s->ncpts + count), sizeof *s->cpts)) return -1;
+    if (!ct_reserve((void **)&s->chains, &s->cap_chains, s->nchains + 1, sizeof *s->chains)) return -1;
+    if (!ct_reserve((void **)&s->cpts, &s->cap_cpts, 2 * (s->ncpts + count), sizeof *s->cpts)) return -1;
     chain *c = &s->chains[s->nchains];
     c->start = (uint32_t)s->ncpts;
     c->n = count;
@@ -389,7 +379,7 @@ static int32_t new_chain(ct_simplifier *s, const double *ring, uint32_t rn, uint
 }
 
 static int add_ref(ct_simplifier *s, int32_t chain_id, int reversed) {
-    if (!grow((void **)&s->refs, &s->cap_refs, s->nrefs + 1, sizeof *s->refs)) return 0;
+    if (!ct_reserve((void **)&s->refs, &s->cap_refs, s->nrefs + 1, sizeof *s->refs)) return 0;
     s->refs[s->nrefs].chain = chain_id;
     s->refs[s->nrefs].reversed = reversed;
     s->nrefs++;
@@ -448,7 +438,7 @@ static int build_chains(ct_simplifier *s, const ct_footprint *work, size_t n) {
             for (uint32_t r = 0; r < pl->nrings; r++) {
                 const double *ring = pl->xy + 2 * (size_t)pl->ring_start[r];
                 uint32_t rn = ct_ring_size(pl, r);
-                if (!grow((void **)&s->ring_refs, &s->cap_rings, s->nrings + 2, sizeof *s->ring_refs)) return -1;
+                if (!ct_reserve((void **)&s->ring_refs, &s->cap_rings, s->nrings + 2, sizeof *s->ring_refs)) return -1;
                 s->ring_refs[s->nrings++] = (uint32_t)s->nrefs;
                 /* Nodes: vertices of degree != 2. */
                 uint32_t first_node = UINT32_MAX;
@@ -513,7 +503,7 @@ static ct_simplify_result simplify_chains(ct_simplifier *s, double tolerance) {
             cuts[3] = m;
             ncut = 4;
         }
-        if (!grow((void **)&s->pieces, &s->cap_pieces, s->npieces + ncut, sizeof *s->pieces)) return CT_SIMPLIFY_NOMEM;
+        if (!ct_reserve((void **)&s->pieces, &s->cap_pieces, s->npieces + ncut, sizeof *s->pieces)) return CT_SIMPLIFY_NOMEM;
         ch->piece0 = (uint32_t)s->npieces;
         ch->npieces = ncut - 1;
         for (uint32_t k = 0; k + 1 < ncut; k++) {
@@ -565,7 +555,7 @@ static ct_simplify_result simplify_chains(ct_simplifier *s, double tolerance) {
             out = CT_SIMPLIFY_KEPT;
             break;
         }
-        if (!grow((void **)&s->spts, &s->cap_spts, 2 * (s->nspts + sz), sizeof *s->spts)) {
+        if (!ct_reserve((void **)&s->spts, &s->cap_spts, 2 * (s->nspts + sz), sizeof *s->spts)) {
             out = CT_SIMPLIFY_NOMEM;
             break;
         }
@@ -609,7 +599,7 @@ static ct_simplify_result rebuild(ct_simplifier *s, const ct_footprint *work, si
                     const chain *ch = &s->chains[rf->chain];
                     for (uint32_t k = 0; k < ch->npieces; k++) {
                         const piece *pc = &s->pieces[rf->reversed ? ch->piece0 + ch->npieces - 1 - k : ch->piece0 + k];
-                        if (!grow((void **)&buf, &cap, 2 * (npts + pc->out_n), sizeof *buf)) {
+                        if (!ct_reserve((void **)&buf, &cap, 2 * (npts + pc->out_n), sizeof *buf)) {
                             res = CT_SIMPLIFY_NOMEM;
                             break;
                         }

@@ -19,6 +19,7 @@
  *    pairs except the boundary: with every triangle strictly positive, they cover the
  *    polygon exactly once. The area sum is checked as well. */
 #include "citytiler/triangulate.h"
+#include "core/reserve.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -128,17 +129,7 @@ struct ct_triangulator {
     size_t pgid_cap;
 };
 
-static int reserve(void **p, size_t *cap, size_t need, size_t elem) {
-    if (need <= *cap) return 1;
-    size_t n = *cap ? *cap : 64;
-    while (n < need) n *= 2;
-    void *q = realloc(*p, n * elem);
-    if (!q) return 0;
-    *p = q;
-    *cap = n;
-    return 1;
-}
-#define RESERVE(t, field, capfield, need) reserve((void **)&(t)->field, &(t)->capfield, (need), sizeof *(t)->field)
+#define RESERVE(t, field, capfield, need) ct_reserve((void **)&(t)->field, &(t)->capfield, (need), sizeof *(t)->field)
 
 ct_triangulator *ct_triangulator_create(void) { return calloc(1, sizeof(ct_triangulator)); }
 
