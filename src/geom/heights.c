@@ -30,25 +30,30 @@ static void insertion_sort(float *v, size_t n) {
     }
 }
 
+/* Hoare partition of v[lo..hi] (hi > lo) around the median of its first, middle and
+ * last values: returns j with v[lo..j] <= pivot <= v[j+1..hi], lo <= j < hi. */
+static size_t partition(float *v, size_t lo, size_t hi) {
+    float a = v[lo], b = v[lo + (hi - lo) / 2], c = v[hi];
+    float pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+    size_t i = lo, j = hi;
+    for (;;) {
+        while (v[i] < pivot) i++;
+        while (v[j] > pivot) j--;
+        if (i >= j) return j;
+        float t = v[i];
+        v[i] = v[j];
+        v[j] = t;
+        i++;
+        j--;
+    }
+}
+
 /* Quicksort with a median-of-three pivot, insertion sort for short runs, recursion on
  * the smaller side only (depth O(log n)). Inline comparisons: 3-4x faster than qsort
  * with a callback, measured on the heights benchmark. Values are finite floats. */
 void ct_sort_floats(float *v, size_t n) {
     while (n > 24) {
-        float a = v[0], b = v[n / 2], c = v[n - 1];
-        float pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
-        size_t i = 0, j = n - 1;
-        for (;;) {
-            while (v[i] < pivot) i++;
-            while (v[j] > pivot) j--;
-            if (i >= j) break;
-            float t = v[i];
-            v[i] = v[j];
-            v[j] = t;
-            i++;
-            j--;
-        }
-        size_t left = j + 1; /* v[0..j] <= pivot <= v[j+1..n-1] */
+        size_t left = partition(v, 0, n - 1) + 1; /* v[0..left-1] <= pivot <= v[left..n-1] */
         if (left < n - left) {
             ct_sort_floats(v, left);
             v += left;
@@ -74,20 +79,7 @@ double ct_percentile_sorted(const float *v, size_t n, double p) {
 static void select_kth(float *v, size_t n, size_t k) {
     size_t lo = 0, hi = n - 1;
     while (hi > lo + 16) {
-        size_t mid = lo + (hi - lo) / 2;
-        float a = v[lo], b = v[mid], c = v[hi];
-        float pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
-        size_t i = lo, j = hi;
-        for (;;) {
-            while (v[i] < pivot) i++;
-            while (v[j] > pivot) j--;
-            if (i >= j) break;
-            float t = v[i];
-            v[i] = v[j];
-            v[j] = t;
-            i++;
-            j--;
-        }
+        size_t j = partition(v, lo, hi);
         if (k <= j) hi = j;
         else lo = j + 1;
     }
@@ -95,17 +87,9 @@ static void select_kth(float *v, size_t n, size_t k) {
 }
 
 double ct_percentile_select(float *v, size_t n, double p) {
-    double rank = p / 100.0 * (double)(n - 1);
-    size_t lo = (size_t)floor(rank);
-    if (lo >= n - 1) lo = n - 1;
-    select_kth(v, n, lo);
-    double a = v[lo];
-    if (lo == n - 1) return a;
-    float b = v[lo + 1]; /* the next value: the smallest of the part after lo */
-    for (size_t i = lo + 2; i < n; i++)
-        if (v[i] < b) b = v[i];
-    double f = rank - (double)lo;
-    return a + f * ((double)b - a);
+    double out;
+    ct_percentiles_select(v, n, &p, 1, &out);
+    return out;
 }
 
 void ct_percentiles_select(float *v, size_t n, const double *p, size_t k, double *out) {
