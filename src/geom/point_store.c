@@ -457,25 +457,19 @@ ct_status ct_point_store_add_chunks_ops(ct_context *ctx, ct_point_store *s, size
         early_chunks = (size_t)(budget / ((uint64_t)max_chunk * sizeof(ct_point_rec)));
         if (early_chunks > nchunks) early_chunks = nchunks;
     }
-    const int early = early_chunks > 0;
-    ct_point_rec **early_recs = calloc(nchunks ? nchunks : 1, sizeof *early_recs);
-    /* One huge-page block for them: fresh 4 KiB pages fault one by one (costly on a VM). */
-    ct_point_rec *early_block = NULL;
-    int early_ok = early;
-    if (early) {
-        early_block = alloc_points(early_chunks * max_chunk);
-        if (!early_block) early_ok = 0; /* then pass 2 fills as usual */
-    }
+    /* One huge-page block for them (fresh 4 KiB pages fault one by one, costly on a VM);
+     * chunk c < early_chunks that took the fast path has its records at c * max_chunk. */
+    ct_point_rec *early_block = early_chunks ? alloc_points(early_chunks * max_chunk) : NULL;
+    if (!early_block) early_chunks = 0; /* then pass 2 fills as usual */
     uint64_t early_counts[256];
     memset(early_counts, 0, sizeof early_counts);
     uint8_t *idbuf = NULL;
-    if (!early_recs) { free(lists); lists = NULL; }
     if (keep_ids && nchunks && max_chunk) {
         idbuf = max_chunk <= SIZE_MAX / nchunks ? alloc_huge(nchunks * max_chunk) : NULL;
         if (!idbuf) { free(lists); lists = NULL; }
     }
     if (!lists || !lens || !bufs || !ids || !npts || !fast_chunk) {
-        free(lists); free(lens); free(bufs); free(ids); free(npts); free(idbuf); free(fast_chunk); free(early_recs);
+        free(lists); free(lens); free(bufs); free(ids); free(npts); free(idbuf); free(fast_chunk); free(early_block);
         return ct_error_nomem(ctx, "point chunks");
     }
     const double cs = s->cell_size;
@@ -520,11 +514,10 @@ ct_status ct_point_store_add_chunks_ops(ct_context *ctx, ct_point_store *s, size
                     ids[c] = keep_ids ? id : NULL;
                     fast_chunk[c] = 1;
                     npts[c] = n;
-                    if (early_ok && (size_t)c < early_chunks) {
+                    if ((size_t)c < early_chunks) {
                         ct_point_rec *recs = early_block + (size_t)c * max_chunk;
                         for (size_t k = 0, at = 0; k < nc; at += cnt[k], k++) edst[k] = recs + at;
                         cst = ops->fill(ctx, user, (size_t)c, id, n, cxy, nc, edst, ecounts);
-                        early_recs[c] = recs;
                         if (cst != CT_OK) {
 #pragma omp critical(ct_points_status)
                             if (st == CT_OK) st = cst;
@@ -608,9 +601,9 @@ ct_status ct_point_store_add_chunks_ops(ct_context *ctx, ct_point_store *s, size
                 size_t n = 0;
                 if (st != CT_OK) continue;
                 int write_ok = 1;
-                if (early_recs[c]) {
+                if (fast_chunk[c] && (size_t)c < early_chunks) {
                     /* Written in pass 1: copied into place. */
-                    const ct_point_rec *src = early_recs[c];
+                    const ct_point_rec *src = early_block + (size_t)c * max_chunk;
                     for (size_t k = 0; k < lens[c]; k++) {
                         const chunk_cell *e = &lists[c][k];
                         if (spill) {
@@ -620,7 +613,6 @@ ct_status ct_point_store_add_chunks_ops(ct_context *ctx, ct_point_store *s, size
                         }
                         src += e->count;
                     }
-                    early_recs[c] = NULL;
                 } else if (fast_chunk[c]) {
                     /* Fast path: the cells are known, the source writes the records. */
                     const uint8_t *id = ids[c];
@@ -741,7 +733,6 @@ ct_status ct_point_store_add_chunks_ops(ct_context *ctx, ct_point_store *s, size
     free(npts);
     free(fast_chunk);
     free(early_block);
-    free(early_recs);
     for (int t = 0; t < threads; t++) chunk_buf_free(&bufs[t]);
     free(bufs);
     return st;
