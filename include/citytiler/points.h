@@ -115,11 +115,14 @@ typedef struct ct_point_rec {
     uint8_t reserved[3];
 } ct_point_rec;
 
-/* A run of consecutive points of one cell, offsets from (ox, oy). */
+/* A run of consecutive points of one cell, offsets from (ox, oy). Every point p of the
+ * span has xlo <= ox + (double)p->x <= xhi and ylo <= oy + (double)p->y <= yhi (as
+ * doubles, exactly; -inf/+inf where a bin is open-ended: the first and last of a row). */
 typedef struct ct_point_span {
     const ct_point_rec *p;
     size_t n;
     double ox, oy;
+    double xlo, ylo, xhi, yhi;
 } ct_point_span;
 
 typedef struct ct_span_list {
@@ -134,6 +137,9 @@ typedef struct ct_span_list {
  * and CT_ERR_USAGE when a cell it needs is on disk and not loaded (never a silent
  * partial answer). */
 ct_status ct_point_store_query(const ct_point_store *s, const double bbox[4], ct_span_list *list);
+/* The same points as ct_point_store_query, one span per non-empty fine bin, so that each
+ * span's bounds are those of its bin (callers can decide for a whole bin at once). */
+ct_status ct_point_store_query_bins(const ct_point_store *s, const double bbox[4], ct_span_list *list);
 void ct_span_list_free(ct_span_list *l);
 
 #endif

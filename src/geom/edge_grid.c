@@ -44,10 +44,11 @@ static int fill_edges(ct_edge_grid *g, const ct_footprint *fp) {
                 double l2 = e->ex * e->ex + e->ey * e->ey;
                 e->inv_len2 = l2 > 0 ? 1.0 / l2 : 0.0;
                 e->slope = e->ey != 0 ? e->ex / e->ey : 0.0;
-                e->xmin = fmin(e->ax, e->ax + e->ex);
-                e->xmax = fmax(e->ax, e->ax + e->ex);
-                e->ymin = fmin(e->ay, e->ay + e->ey);
-                e->ymax = fmax(e->ay, e->ay + e->ey);
+                double bx = e->ax + e->ex, by = e->ay + e->ey;
+                e->xmin = e->ax < bx ? e->ax : bx;
+                e->xmax = e->ax < bx ? bx : e->ax;
+                e->ymin = e->ay < by ? e->ay : by;
+                e->ymax = e->ay < by ? by : e->ay;
             }
         }
     }
@@ -59,9 +60,10 @@ static int fill_edges(ct_edge_grid *g, const ct_footprint *fp) {
  * for rounding (a wider range only costs time; a narrower one would be wrong). */
 static void span(double a, double b, double origin, double inv_g, int n, int *lo, int *hi) {
     double margin = 1e-6 + 1e-9 * fabs(origin);
-    double fa = floor((a - margin - origin) * inv_g), fb = floor((b + margin - origin) * inv_g);
-    *lo = fa < 0 ? 0 : (fa >= n ? n - 1 : (int)fa);
-    *hi = fb < 0 ? 0 : (fb >= n ? n - 1 : (int)fb);
+    double fa = (a - margin - origin) * inv_g, fb = (b + margin - origin) * inv_g;
+    /* (int) truncates: the floor for the values that are not clamped to 0 */
+    *lo = fa < 1 ? 0 : (fa >= n ? n - 1 : (int)fa);
+    *hi = fb < 1 ? 0 : (fb >= n ? n - 1 : (int)fb);
 }
 
 /* Lists, for each row of the grid, the edges whose y-range grown by `grow` meets it
@@ -99,11 +101,26 @@ static int set_states(ct_edge_grid *g) {
     memset(g->state, CT_CELL_UNKNOWN, nc);
     for (size_t k = 0; k < g->nedges; k++) {
         const ct_grid_edge *e = &g->edges[k];
-        int x0, x1, y0, y1;
-        span(e->xmin, e->xmax, g->x0, g->inv_g, g->nx, &x0, &x1);
+        int y0, y1;
         span(e->ymin, e->ymax, g->y0, g->inv_g, g->ny, &y0, &y1);
-        for (int r = y0; r <= y1; r++)
+        double margin = 1e-6 + 1e-9 * fabs(g->y0);
+        for (int r = y0; r <= y1; r++) {
+            /* The cells of this row the edge passes through: its x-range over the row's
+             * y-range (grown by the margin), not its whole box (a diagonal wall's box
+             * covers most of the building). */
+            int x0, x1;
+            double ya = g->y0 + (double)r * g->g - margin, yb = g->y0 + (double)(r + 1) * g->g + margin;
+            if (ya < e->ymin) ya = e->ymin;
+            if (yb > e->ymax) yb = e->ymax;
+            if (e->ey == 0 || !(ya <= yb)) {
+                span(e->xmin, e->xmax, g->x0, g->inv_g, g->nx, &x0, &x1);
+            } else {
+                double xa = e->ax + (ya - e->ay) * e->slope, xb = e->ax + (yb - e->ay) * e->slope;
+                double lo = xa < xb ? xa : xb, hi = xa < xb ? xb : xa;
+                span(lo < e->xmin ? e->xmin : lo, hi > e->xmax ? e->xmax : hi, g->x0, g->inv_g, g->nx, &x0, &x1);
+            }
             memset(g->state + (size_t)r * (size_t)g->nx + (size_t)x0, CT_CELL_EDGE, (size_t)(x1 - x0 + 1));
+        }
     }
     for (int r = 0; r < g->ny; r++) {
         double y = g->y0 + ((double)r + 0.5) * g->g;
@@ -153,3 +170,4 @@ int ct_edge_grid_build(ct_edge_grid *g, const ct_footprint *fp, const double bb[
     return build_rows(g, 0.0, &g->row_start, &g->row_start_cap, &g->row_edge, &g->row_edge_cap) && set_states(g) &&
            build_rows(g, buffer, &g->band_start, &g->band_start_cap, &g->band_edge, &g->band_edge_cap);
 }
+

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+
 void ct_heights_scratch_free(ct_heights_scratch *s) {
     ct_span_list_free(&s->spans);
     free(s->roof);
@@ -77,6 +78,15 @@ double ct_percentile_sorted(const float *v, size_t n, double p) {
 /* Moves the k-th smallest value to v[k], smaller ones before it, larger after
  * (Hoare's selection with a median-of-three pivot). */
 static void select_kth(float *v, size_t n, size_t k) {
+    if (k == n - 1) { /* the largest (a percentile of 100): one scan */
+        size_t m = 0;
+        for (size_t i = 1; i < n; i++)
+            if (v[i] > v[m]) m = i;
+        float t = v[m];
+        v[m] = v[n - 1];
+        v[n - 1] = t;
+        return;
+    }
     size_t lo = 0, hi = n - 1;
     while (hi > lo + 16) {
         size_t j = partition(v, lo, hi);
@@ -141,7 +151,7 @@ static ct_status collect(const ct_point_store *store, const ct_footprint *fp, co
                          const ct_heights_params *prm, ct_heights_scratch *s, int want_roof, size_t *nroof,
                          size_t *nground) {
     double q[4] = {bb[0] - buffer, bb[1] - buffer, bb[2] + buffer, bb[3] + buffer};
-    ct_status qs = ct_point_store_query(store, q, &s->spans);
+    ct_status qs = ct_point_store_query_bins(store, q, &s->spans);
     if (qs != CT_OK) return qs;
     if (!s->grid && !(s->grid = calloc(1, sizeof *s->grid))) return CT_ERR_NOMEM;
     ct_edge_grid *g = s->grid;
@@ -154,16 +164,26 @@ static ct_status collect(const ct_point_store *store, const ct_footprint *fp, co
     for (size_t k = 0; k < s->spans.n; k++) total += s->spans.v[k].n;
     if ((want_roof && !ct_floats_reserve(&s->roof, &s->roof_cap, total)) || !ct_floats_reserve(&s->ground, &s->ground_cap, total))
         return CT_ERR_NOMEM;
-    uint8_t want[256]; /* bit 0: roof sample, bit 1: ground sample */
-    for (int c = 0; c < 256; c++) want[c] = (uint8_t)((want_roof && prm->roof_class[c] ? 1 : 0) | (prm->ground_class[c] ? 2 : 0));
+    /* bit 0: roof sample, bit 1: ground sample; [1]: for bins beyond the footprint's box,
+     * where no point can be inside (roof points, most of a dense block's, skip at once) */
+    uint8_t want[2][256];
+    for (int c = 0; c < 256; c++) {
+        want[0][c] = (uint8_t)((want_roof && prm->roof_class[c] ? 1 : 0) | (prm->ground_class[c] ? 2 : 0));
+        want[1][c] = (uint8_t)(want[0][c] & 2);
+    }
     float *roof = want_roof ? s->roof : NULL, *ground = s->ground;
     size_t nr = 0, ng = 0;
     uint32_t hint = UINT32_MAX;
     for (size_t k = 0; k < s->spans.n; k++) {
         const ct_point_span *sp = &s->spans.v[k];
+        /* Spans are single fine bins: skip a bin beyond q, and test a bin beyond the
+         * footprint's box for ground points only (no point there is inside). */
+        if (sp->xhi < q[0] || sp->xlo > q[2] || sp->yhi < q[1] || sp->ylo > q[3]) continue;
+        const uint8_t *wt =
+            want[sp->xhi < g->bb[0] || sp->xlo > g->bb[2] || sp->yhi < g->bb[1] || sp->ylo > g->bb[3]];
         for (size_t i = 0; i < sp->n; i++) {
             const ct_point_rec *pt = &sp->p[i];
-            unsigned w = want[pt->cls];
+            unsigned w = wt[pt->cls];
             if (!w) continue;
             double x = sp->ox + (double)pt->x, y = sp->oy + (double)pt->y;
             if (x < q[0] || x > q[2] || y < q[1] || y > q[3]) continue;

@@ -44,6 +44,7 @@ struct ct_point_store {
     int nb;               /* bins per cell row */
     double inv_fine;      /* 1 / fine_size (an estimate only: see bin_fast) */
     float *bin_lo;        /* nb entries: bin_lo[k] = smallest float v with bin_of(v) == k (k >= 1) */
+    float *bin_hi;        /* nb entries: bin_hi[k] = largest float v with bin_of(v) == k (k < nb - 1) */
     cell *cells;
     size_t ncells, cap;
     int64_t *slots;       /* open-addressing table: cell index + 1, 0 = empty */
@@ -96,12 +97,17 @@ ct_point_store *ct_point_store_create(double cell_size, double fine_size) {
     s->spill_fd = -1;
     s->inv_fine = 1.0 / fine_size;
     s->bin_lo = malloc((size_t)s->nb * sizeof *s->bin_lo);
-    if (!s->bin_lo) {
+    s->bin_hi = malloc((size_t)s->nb * sizeof *s->bin_hi);
+    if (!s->bin_lo || !s->bin_hi) {
+        free(s->bin_lo);
+        free(s->bin_hi);
         free(s);
         return NULL;
     }
     s->bin_lo[0] = 0;
     for (int k = 1; k < s->nb; k++) s->bin_lo[k] = first_float_at_least(fine_size, k);
+    for (int k = 0; k + 1 < s->nb; k++) s->bin_hi[k] = nextafterf(s->bin_lo[k + 1], -INFINITY);
+    s->bin_hi[s->nb - 1] = INFINITY;
     return s;
 }
 
@@ -119,6 +125,7 @@ void ct_point_store_destroy(ct_point_store *s) {
     free(s->cells);
     free(s->slots);
     free(s->bin_lo);
+    free(s->bin_hi);
     for (int k = 0; k < SPARES; k++) {
         free(s->spare_pts[k]);
         free(s->spare_bins[k]);
@@ -864,7 +871,16 @@ uint64_t ct_point_store_bytes(const ct_point_store *s) {
     return b;
 }
 
-static int push_span(ct_span_list *l, const cell *c, size_t from, size_t to, double ox, double oy) {
+/* Bounds of ox + (double)v over the floats v of bins a..b (one axis). Rounding is
+ * monotone, so the bins' extreme floats give exact bounds; bin 0 also holds negative
+ * values and the last bin everything above, so those ends are open. */
+static void bin_bounds(const ct_point_store *s, double o, int a, int b, double *lo, double *hi) {
+    *lo = a == 0 ? -INFINITY : o + (double)s->bin_lo[a];
+    *hi = b == s->nb - 1 ? INFINITY : o + (double)s->bin_hi[b];
+}
+
+static int push_span(const ct_point_store *s, ct_span_list *l, const cell *c, size_t from, size_t to, double ox,
+                     double oy, int bx0, int bx1, int by) {
     if (to <= from) return 1;
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 64;
@@ -878,10 +894,13 @@ static int push_span(ct_span_list *l, const cell *c, size_t from, size_t to, dou
     sp->n = to - from;
     sp->ox = ox;
     sp->oy = oy;
+    bin_bounds(s, ox, bx0, bx1, &sp->xlo, &sp->xhi);
+    bin_bounds(s, oy, by, by, &sp->ylo, &sp->yhi);
     return 1;
 }
 
-ct_status ct_point_store_query(const ct_point_store *s, const double bbox[4], ct_span_list *list) {
+/* Spans of the points in bbox: one per bin row of each cell, or one per bin. */
+static ct_status query(const ct_point_store *s, const double bbox[4], ct_span_list *list, int per_bin) {
     list->n = 0;
     const double cs = s->cell_size;
     int64_t cx0 = (int64_t)floor(bbox[0] / cs), cx1 = (int64_t)floor(bbox[2] / cs);
@@ -897,12 +916,25 @@ ct_status ct_point_store_query(const ct_point_store *s, const double bbox[4], ct
             int bx0 = bin_of(s, (float)(bbox[0] - ox)), bx1 = bin_of(s, (float)(bbox[2] - ox));
             int by0 = bin_of(s, (float)(bbox[1] - oy)), by1 = bin_of(s, (float)(bbox[3] - oy));
             for (int by = by0; by <= by1; by++) {
-                size_t from = c->bin_start[by * s->nb + bx0], to = c->bin_start[by * s->nb + bx1 + 1];
-                if (!push_span(list, c, from, to, ox, oy)) return CT_ERR_NOMEM;
+                const uint32_t *row = c->bin_start + (size_t)by * (size_t)s->nb;
+                if (!per_bin) {
+                    if (!push_span(s, list, c, row[bx0], row[bx1 + 1], ox, oy, bx0, bx1, by)) return CT_ERR_NOMEM;
+                    continue;
+                }
+                for (int bx = bx0; bx <= bx1; bx++)
+                    if (!push_span(s, list, c, row[bx], row[bx + 1], ox, oy, bx, bx, by)) return CT_ERR_NOMEM;
             }
         }
     }
     return CT_OK;
+}
+
+ct_status ct_point_store_query(const ct_point_store *s, const double bbox[4], ct_span_list *list) {
+    return query(s, bbox, list, 0);
+}
+
+ct_status ct_point_store_query_bins(const ct_point_store *s, const double bbox[4], ct_span_list *list) {
+    return query(s, bbox, list, 1);
 }
 
 void ct_span_list_free(ct_span_list *l) {
