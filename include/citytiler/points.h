@@ -137,9 +137,11 @@ typedef struct ct_span_list {
  * and CT_ERR_USAGE when a cell it needs is on disk and not loaded (never a silent
  * partial answer). */
 ct_status ct_point_store_query(const ct_point_store *s, const double bbox[4], ct_span_list *list);
-/* The same points as ct_point_store_query, one span per non-empty fine bin, so that each
- * span's bounds are those of its bin (callers can decide for a whole bin at once). */
-ct_status ct_point_store_query_bins(const ct_point_store *s, const double bbox[4], ct_span_list *list);
+/* The same points as ct_point_store_query, each bin row cut where split's x-range
+ * (xmin, ymin, xmax, ymax) begins and ends, so that callers can tell from a span's
+ * bounds that all its points lie beyond split. */
+ct_status ct_point_store_query_split(const ct_point_store *s, const double bbox[4], const double split[4],
+                                     ct_span_list *list);
 void ct_span_list_free(ct_span_list *l);
 
 #endif

@@ -151,7 +151,7 @@ static ct_status collect(const ct_point_store *store, const ct_footprint *fp, co
                          const ct_heights_params *prm, ct_heights_scratch *s, int want_roof, size_t *nroof,
                          size_t *nground) {
     double q[4] = {bb[0] - buffer, bb[1] - buffer, bb[2] + buffer, bb[3] + buffer};
-    ct_status qs = ct_point_store_query_bins(store, q, &s->spans);
+    ct_status qs = ct_point_store_query_split(store, q, bb, &s->spans);
     if (qs != CT_OK) return qs;
     if (!s->grid && !(s->grid = calloc(1, sizeof *s->grid))) return CT_ERR_NOMEM;
     ct_edge_grid *g = s->grid;
@@ -176,9 +176,8 @@ static ct_status collect(const ct_point_store *store, const ct_footprint *fp, co
     uint32_t hint = UINT32_MAX;
     for (size_t k = 0; k < s->spans.n; k++) {
         const ct_point_span *sp = &s->spans.v[k];
-        /* Spans are single fine bins: skip a bin beyond q, and test a bin beyond the
-         * footprint's box for ground points only (no point there is inside). */
-        if (sp->xhi < q[0] || sp->xlo > q[2] || sp->yhi < q[1] || sp->ylo > q[3]) continue;
+        /* Spans are cut at the footprint's box: one beyond it is tested for ground
+         * points only (no point there is inside). */
         const uint8_t *wt =
             want[sp->xhi < g->bb[0] || sp->xlo > g->bb[2] || sp->yhi < g->bb[1] || sp->ylo > g->bb[3]];
         for (size_t i = 0; i < sp->n; i++) {

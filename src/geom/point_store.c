@@ -899,8 +899,9 @@ static int push_span(const ct_point_store *s, ct_span_list *l, const cell *c, si
     return 1;
 }
 
-/* Spans of the points in bbox: one per bin row of each cell, or one per bin. */
-static ct_status query(const ct_point_store *s, const double bbox[4], ct_span_list *list, int per_bin) {
+/* Spans of the points in bbox: one per bin row of each cell, or, with `split`, up to
+ * three: the bins left of split's x-range, those meeting it, those right of it. */
+static ct_status query(const ct_point_store *s, const double bbox[4], ct_span_list *list, const double *split) {
     list->n = 0;
     const double cs = s->cell_size;
     int64_t cx0 = (int64_t)floor(bbox[0] / cs), cx1 = (int64_t)floor(bbox[2] / cs);
@@ -915,14 +916,19 @@ static ct_status query(const ct_point_store *s, const double bbox[4], ct_span_li
             double ox = (double)cx * cs, oy = (double)cy * cs;
             int bx0 = bin_of(s, (float)(bbox[0] - ox)), bx1 = bin_of(s, (float)(bbox[2] - ox));
             int by0 = bin_of(s, (float)(bbox[1] - oy)), by1 = bin_of(s, (float)(bbox[3] - oy));
+            /* the runs of bins: [cut[0], cut[1] - 1], [cut[1], cut[2] - 1], [cut[2], cut[3] - 1] */
+            int cut[4] = {bx0, bx0, bx0, bx1 + 1};
+            if (split) {
+                int a = bin_of(s, (float)(split[0] - ox)), b = bin_of(s, (float)(split[2] - ox)) + 1;
+                cut[1] = a < bx0 ? bx0 : (a > bx1 + 1 ? bx1 + 1 : a);
+                cut[2] = b < cut[1] ? cut[1] : (b > bx1 + 1 ? bx1 + 1 : b);
+            }
             for (int by = by0; by <= by1; by++) {
                 const uint32_t *row = c->bin_start + (size_t)by * (size_t)s->nb;
-                if (!per_bin) {
-                    if (!push_span(s, list, c, row[bx0], row[bx1 + 1], ox, oy, bx0, bx1, by)) return CT_ERR_NOMEM;
-                    continue;
-                }
-                for (int bx = bx0; bx <= bx1; bx++)
-                    if (!push_span(s, list, c, row[bx], row[bx + 1], ox, oy, bx, bx, by)) return CT_ERR_NOMEM;
+                for (int k = 0; k < 3; k++)
+                    if (cut[k + 1] > cut[k] &&
+                        !push_span(s, list, c, row[cut[k]], row[cut[k + 1]], ox, oy, cut[k], cut[k + 1] - 1, by))
+                        return CT_ERR_NOMEM;
             }
         }
     }
@@ -930,11 +936,12 @@ static ct_status query(const ct_point_store *s, const double bbox[4], ct_span_li
 }
 
 ct_status ct_point_store_query(const ct_point_store *s, const double bbox[4], ct_span_list *list) {
-    return query(s, bbox, list, 0);
+    return query(s, bbox, list, NULL);
 }
 
-ct_status ct_point_store_query_bins(const ct_point_store *s, const double bbox[4], ct_span_list *list) {
-    return query(s, bbox, list, 1);
+ct_status ct_point_store_query_split(const ct_point_store *s, const double bbox[4], const double split[4],
+                                     ct_span_list *list) {
+    return query(s, bbox, list, split);
 }
 
 void ct_span_list_free(ct_span_list *l) {
