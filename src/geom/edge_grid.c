@@ -128,7 +128,7 @@ static int set_states(ct_edge_grid *g) {
         if (!ct_reserve((void **)&g->cross, &g->cross_cap, to - from + 1, sizeof *g->cross)) return 0;
         for (size_t k = from; k < to; k++) {
             const ct_grid_edge *e = &g->edges[g->row_edge[k]];
-            if ((e->ay > y) != (e->ay + e->ey > y)) g->cross[n++] = e->ax + (y - e->ay) * e->slope;
+            if (e->ymin <= y && y < e->ymax) g->cross[n++] = e->ax + (y - e->ay) * e->slope;
         }
         for (size_t i = 1; i < n; i++) { /* insertion sort: a row has few crossings */
             double v = g->cross[i];
@@ -166,6 +166,13 @@ int ct_edge_grid_build(ct_edge_grid *g, const ct_footprint *fp, const double bb[
     if ((uint64_t)g->nedges * (uint64_t)g->ny > UINT32_MAX) return 0;
     g->buffer = buffer;
     g->b2 = buffer * buffer;
+    for (size_t k = 0; k < g->nedges; k++) {
+        ct_grid_edge *e = &g->edges[k];
+        e->nx0 = e->xmin - buffer;
+        e->nx1 = e->xmax + buffer;
+        e->ny0 = e->ymin - buffer;
+        e->ny1 = e->ymax + buffer;
+    }
     memcpy(g->bb, bb, sizeof g->bb);
     return build_rows(g, 0.0, &g->row_start, &g->row_start_cap, &g->row_edge, &g->row_edge_cap) && set_states(g) &&
            build_rows(g, buffer, &g->band_start, &g->band_start_cap, &g->band_edge, &g->band_edge_cap);

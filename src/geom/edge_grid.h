@@ -19,6 +19,7 @@ typedef struct ct_grid_edge {
     double inv_len2; /* 1 / |e|², 0 for a degenerate edge */
     double slope;    /* ex / ey for the crossing test (unused when ey == 0) */
     double xmin, xmax, ymin, ymax;
+    double nx0, ny0, nx1, ny1; /* the box grown by the grid's buffer (near test) */
 } ct_grid_edge;
 
 enum { CT_CELL_UNKNOWN = 0, CT_CELL_IN = 1, CT_CELL_OUT = 2, CT_CELL_EDGE = 3 };
@@ -54,19 +55,22 @@ static inline int ct_edge_grid_inside_row(const ct_edge_grid *g, int row, double
     int in = 0;
     for (uint32_t k = g->row_start[row]; k < g->row_start[row + 1]; k++) {
         const ct_grid_edge *e = &g->edges[g->row_edge[k]];
-        double by = e->ay + e->ey;
-        if ((e->ay > y) != (by > y) && x < e->ax + (y - e->ay) * e->slope) in = !in;
+        /* the edge crosses the line at y: one end above y, the other at or below */
+        if (e->ymin <= y && y < e->ymax && x < e->ax + (y - e->ay) * e->slope) in = !in;
     }
     return in;
 }
 
+/* (Clamps written as separate selections: compiled without branches.) */
 static inline int ct_edge_grid_col(const ct_edge_grid *g, double x) {
     int c = (int)((x - g->x0) * g->inv_g);
-    return c < 0 ? 0 : (c >= g->nx ? g->nx - 1 : c);
+    c = c < 0 ? 0 : c;
+    return c >= g->nx ? g->nx - 1 : c;
 }
 static inline int ct_edge_grid_row(const ct_edge_grid *g, double y) {
     int r = (int)((y - g->y0) * g->inv_g);
-    return r < 0 ? 0 : (r >= g->ny ? g->ny - 1 : r);
+    r = r < 0 ? 0 : r;
+    return r >= g->ny ? g->ny - 1 : r;
 }
 
 /* 1 when (x, y) (inside box q) is inside the footprint. */
@@ -77,11 +81,13 @@ static inline int ct_edge_grid_inside(const ct_edge_grid *g, int col, int row, d
     return ct_edge_grid_inside_row(g, row, x, y);
 }
 
-static inline int ct_grid_edge_near(const ct_grid_edge *e, double x, double y, double buffer, double b2) {
-    if (x < e->xmin - buffer || x > e->xmax + buffer || y < e->ymin - buffer || y > e->ymax + buffer) return 0;
+static inline int ct_grid_edge_near(const ct_grid_edge *e, double x, double y, double b2) {
+    /* one branch for the box test (| not ||: the four comparisons are cheap) */
+    if ((x < e->nx0) | (x > e->nx1) | (y < e->ny0) | (y > e->ny1)) return 0;
     double px = x - e->ax, py = y - e->ay;
     double t = (px * e->ex + py * e->ey) * e->inv_len2;
-    t = t < 0 ? 0 : (t > 1 ? 1 : t);
+    t = t < 0 ? 0 : t;
+    t = t > 1 ? 1 : t;
     double dx = px - t * e->ex, dy = py - t * e->ey;
     return dx * dx + dy * dy <= b2;
 }
@@ -90,10 +96,10 @@ static inline int ct_grid_edge_near(const ct_grid_edge *e, double x, double y, d
  * last (consecutive points are neighbours, so it usually answers again); it is tried
  * first and updated. */
 static inline int ct_edge_grid_near(const ct_edge_grid *g, int row, double x, double y, uint32_t *hint) {
-    if (*hint < g->nedges && ct_grid_edge_near(&g->edges[*hint], x, y, g->buffer, g->b2)) return 1;
+    if (*hint < g->nedges && ct_grid_edge_near(&g->edges[*hint], x, y, g->b2)) return 1;
     for (uint32_t k = g->band_start[row]; k < g->band_start[row + 1]; k++) {
         uint32_t e = g->band_edge[k];
-        if (ct_grid_edge_near(&g->edges[e], x, y, g->buffer, g->b2)) {
+        if (ct_grid_edge_near(&g->edges[e], x, y, g->b2)) {
             *hint = e;
             return 1;
         }
