@@ -19,6 +19,7 @@ void ct_edge_grid_free(ct_edge_grid *g) {
     free(g->row_edge);
     free(g->band_start);
     free(g->band_edge);
+    free(g->band_box);
     free(g->state);
     free(g->cross);
     memset(g, 0, sizeof *g);
@@ -98,7 +99,9 @@ static int build_rows(const ct_edge_grid *g, double grow, uint32_t **start, size
 static int set_states(ct_edge_grid *g) {
     size_t nc = (size_t)g->nx * (size_t)g->ny;
     if (!ct_reserve((void **)&g->state, &g->state_cap, nc, 1)) return 0;
-    memset(g->state, CT_CELL_UNKNOWN, nc);
+    /* OUT by default: a cell beyond the footprint's box is outside, only those meeting
+     * it need the scanline below. */
+    memset(g->state, CT_CELL_OUT, nc);
     for (size_t k = 0; k < g->nedges; k++) {
         const ct_grid_edge *e = &g->edges[k];
         int y0, y1;
@@ -122,7 +125,10 @@ static int set_states(ct_edge_grid *g) {
             memset(g->state + (size_t)r * (size_t)g->nx + (size_t)x0, CT_CELL_EDGE, (size_t)(x1 - x0 + 1));
         }
     }
-    for (int r = 0; r < g->ny; r++) {
+    int c0, c1, r0, r1;
+    span(g->bb[0], g->bb[2], g->x0, g->inv_g, g->nx, &c0, &c1);
+    span(g->bb[1], g->bb[3], g->y0, g->inv_g, g->ny, &r0, &r1);
+    for (int r = r0; r <= r1; r++) {
         double y = g->y0 + ((double)r + 0.5) * g->g;
         size_t n = 0, from = g->row_start[r], to = g->row_start[r + 1];
         if (!ct_reserve((void **)&g->cross, &g->cross_cap, to - from + 1, sizeof *g->cross)) return 0;
@@ -138,11 +144,21 @@ static int set_states(ct_edge_grid *g) {
         }
         uint8_t *st = g->state + (size_t)r * (size_t)g->nx;
         size_t left = 0; /* crossings at or left of the centre: the rest lie right of it */
-        for (int c = 0; c < g->nx; c++) {
+        for (int c = c0; c <= c1; c++) {
             double x = g->x0 + ((double)c + 0.5) * g->g;
             while (left < n && g->cross[left] <= x) left++;
             if (st[c] != CT_CELL_EDGE) st[c] = (n - left) & 1 ? CT_CELL_IN : CT_CELL_OUT;
         }
+    }
+    return 1;
+}
+
+static int copy_band_boxes(ct_edge_grid *g) {
+    size_t n = g->band_start[g->ny];
+    if (!ct_reserve((void **)&g->band_box, &g->band_box_cap, n + 1, sizeof *g->band_box)) return 0;
+    for (size_t k = 0; k < n; k++) {
+        const ct_grid_edge *e = &g->edges[g->band_edge[k]];
+        g->band_box[k] = (ct_grid_box){e->nx0, e->nx1, e->ny0, e->ny1};
     }
     return 1;
 }
@@ -153,15 +169,19 @@ int ct_edge_grid_build(ct_edge_grid *g, const ct_footprint *fp, const double bb[
         g->nx = g->ny = 0;
         return 1;
     }
-    double w = q[2] - q[0], h = q[3] - q[1], side = fmax(w, h);
+    double side = fmax(q[2] - q[0], q[3] - q[1]);
     double cell = fmax(CELL_METRES, side / MAX_SIDE);
     if (!(cell > 0) || !isfinite(cell)) return 0;
     g->g = cell;
     g->inv_g = 1.0 / cell;
     g->x0 = q[0];
     g->y0 = q[1];
-    g->nx = (int)fmin(MAX_SIDE + 1, floor(w / cell) + 1);
-    g->ny = (int)fmin(MAX_SIDE + 1, floor(h / cell) + 1);
+    /* The expressions of ct_edge_grid_col/_row at q's far corner: every point of q
+     * then falls in a cell without clamping (at most MAX_SIDE + 1 a side, as
+     * cell >= side / MAX_SIDE, give or take a rounding). */
+    g->nx = (int)((q[2] - g->x0) * g->inv_g) + 1;
+    g->ny = (int)((q[3] - g->y0) * g->inv_g) + 1;
+    if (g->nx < 1 || g->ny < 1 || g->nx > MAX_SIDE + 2 || g->ny > MAX_SIDE + 2) return 0;
     /* Bucket sizes are 32-bit: an edge may be listed in every row. */
     if ((uint64_t)g->nedges * (uint64_t)g->ny > UINT32_MAX) return 0;
     g->buffer = buffer;
@@ -175,6 +195,7 @@ int ct_edge_grid_build(ct_edge_grid *g, const ct_footprint *fp, const double bb[
     }
     memcpy(g->bb, bb, sizeof g->bb);
     return build_rows(g, 0.0, &g->row_start, &g->row_start_cap, &g->row_edge, &g->row_edge_cap) && set_states(g) &&
-           build_rows(g, buffer, &g->band_start, &g->band_start_cap, &g->band_edge, &g->band_edge_cap);
+           build_rows(g, buffer, &g->band_start, &g->band_start_cap, &g->band_edge, &g->band_edge_cap) &&
+           copy_band_boxes(g);
 }
 

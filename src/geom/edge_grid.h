@@ -22,6 +22,11 @@ typedef struct ct_grid_edge {
     double nx0, ny0, nx1, ny1; /* the box grown by the grid's buffer (near test) */
 } ct_grid_edge;
 
+/* An edge's box grown by the buffer (x0, x1, y0, y1): no point outside it is near. */
+typedef struct ct_grid_box {
+    double x0, x1, y0, y1;
+} ct_grid_box;
+
 enum { CT_CELL_UNKNOWN = 0, CT_CELL_IN = 1, CT_CELL_OUT = 2, CT_CELL_EDGE = 3 };
 
 typedef struct ct_edge_grid {
@@ -37,6 +42,8 @@ typedef struct ct_edge_grid {
     /* bands: edges whose y-range grown by `buffer` meets the row (for the distance test) */
     uint32_t *band_start, *band_edge;
     size_t band_start_cap, band_edge_cap;
+    ct_grid_box *band_box;   /* band_box[k]: the near box of edge band_edge[k], in line */
+    size_t band_box_cap;
     uint8_t *state;          /* per cell: CT_CELL_IN, _OUT or _EDGE */
     size_t state_cap;
     double *cross;           /* scratch: crossings of one row */
@@ -61,17 +68,10 @@ static inline int ct_edge_grid_inside_row(const ct_edge_grid *g, int row, double
     return in;
 }
 
-/* (Clamps written as separate selections: compiled without branches.) */
-static inline int ct_edge_grid_col(const ct_edge_grid *g, double x) {
-    int c = (int)((x - g->x0) * g->inv_g);
-    c = c < 0 ? 0 : c;
-    return c >= g->nx ? g->nx - 1 : c;
-}
-static inline int ct_edge_grid_row(const ct_edge_grid *g, double y) {
-    int r = (int)((y - g->y0) * g->inv_g);
-    r = r < 0 ? 0 : r;
-    return r >= g->ny ? g->ny - 1 : r;
-}
+/* The cell of a point inside box q: no clamping needed, as nx and ny are computed from
+ * q by the same expressions (x0 <= x <= q[2] gives 0 <= col <= nx - 1, exactly). */
+static inline int ct_edge_grid_col(const ct_edge_grid *g, double x) { return (int)((x - g->x0) * g->inv_g); }
+static inline int ct_edge_grid_row(const ct_edge_grid *g, double y) { return (int)((y - g->y0) * g->inv_g); }
 
 /* 1 when (x, y) (inside box q) is inside the footprint. */
 static inline int ct_edge_grid_inside(const ct_edge_grid *g, int col, int row, double x, double y) {
@@ -98,6 +98,9 @@ static inline int ct_grid_edge_near(const ct_grid_edge *e, double x, double y, d
 static inline int ct_edge_grid_near(const ct_edge_grid *g, int row, double x, double y, uint32_t *hint) {
     if (*hint < g->nedges && ct_grid_edge_near(&g->edges[*hint], x, y, g->b2)) return 1;
     for (uint32_t k = g->band_start[row]; k < g->band_start[row + 1]; k++) {
+        /* the box test on the band's own copy (contiguous), the edge only when it passes */
+        const ct_grid_box *b = &g->band_box[k];
+        if ((x < b->x0) | (x > b->x1) | (y < b->y0) | (y > b->y1)) continue;
         uint32_t e = g->band_edge[k];
         if (ct_grid_edge_near(&g->edges[e], x, y, g->b2)) {
             *hint = e;
