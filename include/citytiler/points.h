@@ -137,11 +137,23 @@ typedef struct ct_span_list {
  * and CT_ERR_USAGE when a cell it needs is on disk and not loaded (never a silent
  * partial answer). */
 ct_status ct_point_store_query(const ct_point_store *s, const double bbox[4], ct_span_list *list);
-/* The same points as ct_point_store_query, each bin row cut where split's x-range
- * (xmin, ymin, xmax, ymax) begins and ends, so that callers can tell from a span's
- * bounds that all its points lie beyond split. */
-ct_status ct_point_store_query_split(const ct_point_store *s, const double bbox[4], const double split[4],
-                                     ct_span_list *list);
+/* Each cell's index keeps its points in class groups, so that a query for some classes
+ * skips the others' points: ground (class 2), building (6), and every other class,
+ * the ASPRS classes filters.heights and filters.clamp use by default. Any choice of
+ * classes stays correct (a query covers whole groups; callers test each point's
+ * class), it only reads more points when the classes share a group with others. */
+enum { CT_POINT_GROUPS = 3 };
+static inline int ct_point_group(uint8_t cls) { return cls == 2 ? 0 : (cls == 6 ? 1 : 2); }
+/* Bit g set when a class of the table (classes[c] != 0) is in group g. */
+unsigned ct_point_groups_of(const uint8_t classes[256]);
+/* Like ct_point_store_query, over the groups of wide_groups in box `wide` and the other
+ * groups of narrow_groups in box `narrow` (a group in neither is skipped), each bin row
+ * cut where split's x-range (xmin, ymin, xmax, ymax) begins and ends (split may be
+ * NULL), so that callers can tell from a span's bounds that all its points lie beyond
+ * split. Every point is in at most one span. */
+ct_status ct_point_store_query_groups(const ct_point_store *s, const double wide[4], unsigned wide_groups,
+                                      const double narrow[4], unsigned narrow_groups, const double split[4],
+                                      ct_span_list *list);
 void ct_span_list_free(ct_span_list *l);
 
 #endif

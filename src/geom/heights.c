@@ -176,7 +176,11 @@ static ct_status collect(const ct_point_store *store, const ct_footprint *fp, co
                          const ct_heights_params *prm, ct_heights_scratch *s, int want_roof, size_t *nroof,
                          size_t *nground) {
     double q[4] = {bb[0] - buffer, bb[1] - buffer, bb[2] + buffer, bb[3] + buffer};
-    ct_status qs = ct_point_store_query_split(store, q, bb, &s->spans);
+    /* Ground points are wanted in q, roof points only in the footprint's box: the groups
+     * of other classes are not read. */
+    unsigned ground_groups = ct_point_groups_of(prm->ground_class);
+    unsigned roof_groups = want_roof ? ct_point_groups_of(prm->roof_class) : 0;
+    ct_status qs = ct_point_store_query_groups(store, q, ground_groups, bb, roof_groups, bb, &s->spans);
     if (qs != CT_OK) return qs;
     if (!s->grid && !(s->grid = calloc(1, sizeof *s->grid))) return CT_ERR_NOMEM;
     ct_edge_grid *g = s->grid;

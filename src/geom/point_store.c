@@ -1,6 +1,7 @@
 /* Points binned into cells by a hash of the cell coordinates, in one pass; then per
- * cell a stable counting sort by fine bin gives a CSR index (bin -> point range), so a
- * query for a box touches only the bins it overlaps. */
+ * cell a stable counting sort by class group and fine bin gives a CSR index (group,
+ * bin -> point range), so a query for a box touches only the bins it overlaps, and
+ * only in the groups of the classes it wants. */
 #include "citytiler/points.h"
 
 #include <math.h>
@@ -29,7 +30,7 @@ typedef struct cell {
     int64_t cx, cy;
     size_t n, cap;
     ct_point_rec *pts;
-    uint32_t *bin_start; /* nb*nb + 1 entries once indexed, else NULL */
+    uint32_t *bin_start; /* nbins(s) + 1 entries once indexed, else NULL */
     size_t cap_pending;  /* points being added by ct_point_store_add_chunks */
     uint64_t file_off;   /* on disk: first record of the cell in the spill file */
     int resident;        /* on disk: loaded into pts */
@@ -70,6 +71,9 @@ struct ct_point_store {
     size_t spare_cap[SPARES];
     uint32_t *spare_bins[SPARES];
 };
+
+/* Bins of a cell's index: CT_POINT_GROUPS grids of nb x nb, group-major. */
+static size_t nbins(const ct_point_store *s) { return (size_t)CT_POINT_GROUPS * (size_t)s->nb * (size_t)s->nb; }
 
 /* The smallest positive float v with (double)v / fs >= k, i.e. with bin_of(v) >= k
  * (positive floats order like their bit patterns). */
@@ -774,8 +778,8 @@ static void index_scratch_free(index_scratch *x) {
  * array (so the cell keeps its already-touched memory); the scratch grows to at least
  * `hint` points at once. Returns 0 when out of memory. */
 static int index_cell(const ct_point_store *s, cell *c, index_scratch *x, size_t hint, uint32_t *start_in_arena) {
-    size_t nbins = (size_t)s->nb * (size_t)s->nb;
-    if (!x->fill && !(x->fill = malloc(nbins * sizeof *x->fill))) return 0;
+    const size_t nbins_all = nbins(s), per_group = (size_t)s->nb * (size_t)s->nb;
+    if (!x->fill && !(x->fill = malloc(nbins_all * sizeof *x->fill))) return 0;
     if (c->n > x->cap) {
         size_t cap = hint > c->n ? hint : c->n;
         free(x->tmp);
@@ -786,20 +790,21 @@ static int index_cell(const ct_point_store *s, cell *c, index_scratch *x, size_t
         if (!x->tmp || !x->bin) return 0;
     }
     uint32_t *start = start_in_arena;
-    if (start) memset(start, 0, (nbins + 1) * sizeof *start);
-    else if (!(start = calloc(nbins + 1, sizeof *start))) return 0;
+    if (start) memset(start, 0, (nbins_all + 1) * sizeof *start);
+    else if (!(start = calloc(nbins_all + 1, sizeof *start))) return 0;
     ct_point_rec *tmp = x->tmp;
     const int nb = s->nb;
     const ct_point_rec *pts = c->pts;
     uint32_t *bin = x->bin; /* found once: finding a bin exactly costs more than storing it */
     for (size_t i = 0; i < c->n; i++) {
-        uint32_t b = (uint32_t)(bin_fast(s, pts[i].y) * nb + bin_fast(s, pts[i].x));
+        uint32_t b = (uint32_t)((size_t)ct_point_group(pts[i].cls) * per_group +
+                                (size_t)(bin_fast(s, pts[i].y) * nb + bin_fast(s, pts[i].x)));
         bin[i] = b;
         start[b + 1]++;
     }
-    for (size_t b = 0; b < nbins; b++) start[b + 1] += start[b];
+    for (size_t b = 0; b < nbins_all; b++) start[b + 1] += start[b];
     uint32_t *fill = x->fill;
-    memcpy(fill, start, nbins * sizeof *fill);
+    memcpy(fill, start, nbins_all * sizeof *fill);
     for (size_t i = 0; i < c->n; i++) tmp[fill[bin[i]]++] = pts[i];
     memcpy(c->pts, tmp, c->n * sizeof *tmp);
     if (!c->bins_in_arena) free(c->bin_start);
@@ -820,7 +825,7 @@ ct_status ct_point_store_index(ct_context *ctx, ct_point_store *s, int threads) 
             if (s->cells[i].n > hint) hint = s->cells[i].n;
         }
     /* In memory, the bin tables of all these cells in one arena (as the points). */
-    const size_t nbins1 = (size_t)s->nb * (size_t)s->nb + 1;
+    const size_t nbins1 = nbins(s) + 1;
     uint32_t *bins = NULL;
     size_t *slot = NULL;
     if (s->spill_fd < 0 && todo > 0) {
@@ -866,7 +871,7 @@ uint64_t ct_point_store_bytes(const ct_point_store *s) {
     uint64_t b = sizeof *s + s->cap * sizeof(cell) + s->nslots * sizeof(int64_t);
     for (size_t i = 0; i < s->ncells; i++) {
         b += s->cells[i].cap * sizeof(ct_point_rec);
-        if (s->cells[i].bin_start) b += ((uint64_t)s->nb * (uint64_t)s->nb + 1) * sizeof(uint32_t);
+        if (s->cells[i].bin_start) b += ((uint64_t)nbins(s) + 1) * sizeof(uint32_t);
     }
     return b;
 }
@@ -899,36 +904,44 @@ static int push_span(const ct_point_store *s, ct_span_list *l, const cell *c, si
     return 1;
 }
 
-/* Spans of the points in bbox: one per bin row of each cell, or, with `split`, up to
- * three: the bins left of split's x-range, those meeting it, those right of it. */
-static ct_status query(const ct_point_store *s, const double bbox[4], ct_span_list *list, const double *split) {
+/* Spans of the points of group g's bins in box[g] (groups without a box skipped): one
+ * per bin row of each cell, or, with `split`, up to three: the bins left of split's
+ * x-range, those meeting it, those right of it. */
+static ct_status query(const ct_point_store *s, const double *const box[CT_POINT_GROUPS], ct_span_list *list,
+                       const double *split) {
     list->n = 0;
     const double cs = s->cell_size;
-    int64_t cx0 = (int64_t)floor(bbox[0] / cs), cx1 = (int64_t)floor(bbox[2] / cs);
-    int64_t cy0 = (int64_t)floor(bbox[1] / cs), cy1 = (int64_t)floor(bbox[3] / cs);
-    for (int64_t cy = cy0; cy <= cy1; cy++) {
-        for (int64_t cx = cx0; cx <= cx1; cx++) {
-            long ci = find_cell((ct_point_store *)s, cx, cy, 0);
-            if (ci < 0) continue;
-            const cell *c = &s->cells[ci];
-            if (s->spill_fd >= 0 && !c->resident) return CT_ERR_USAGE;
-            if (!c->bin_start) continue;
-            double ox = (double)cx * cs, oy = (double)cy * cs;
-            int bx0 = bin_of(s, (float)(bbox[0] - ox)), bx1 = bin_of(s, (float)(bbox[2] - ox));
-            int by0 = bin_of(s, (float)(bbox[1] - oy)), by1 = bin_of(s, (float)(bbox[3] - oy));
-            /* the runs of bins: [cut[0], cut[1] - 1], [cut[1], cut[2] - 1], [cut[2], cut[3] - 1] */
-            int cut[4] = {bx0, bx0, bx0, bx1 + 1};
-            if (split) {
-                int a = bin_of(s, (float)(split[0] - ox)), b = bin_of(s, (float)(split[2] - ox)) + 1;
-                cut[1] = a < bx0 ? bx0 : (a > bx1 + 1 ? bx1 + 1 : a);
-                cut[2] = b < cut[1] ? cut[1] : (b > bx1 + 1 ? bx1 + 1 : b);
-            }
-            for (int by = by0; by <= by1; by++) {
-                const uint32_t *row = c->bin_start + (size_t)by * (size_t)s->nb;
-                for (int k = 0; k < 3; k++)
-                    if (cut[k + 1] > cut[k] &&
-                        !push_span(s, list, c, row[cut[k]], row[cut[k + 1]], ox, oy, cut[k], cut[k + 1] - 1, by))
-                        return CT_ERR_NOMEM;
+    const size_t per_group = (size_t)s->nb * (size_t)s->nb;
+    for (int g = 0; g < CT_POINT_GROUPS; g++) {
+        const double *bbox = box[g];
+        if (!bbox) continue;
+        int64_t cx0 = (int64_t)floor(bbox[0] / cs), cx1 = (int64_t)floor(bbox[2] / cs);
+        int64_t cy0 = (int64_t)floor(bbox[1] / cs), cy1 = (int64_t)floor(bbox[3] / cs);
+        for (int64_t cy = cy0; cy <= cy1; cy++) {
+            for (int64_t cx = cx0; cx <= cx1; cx++) {
+                long ci = find_cell((ct_point_store *)s, cx, cy, 0);
+                if (ci < 0) continue;
+                const cell *c = &s->cells[ci];
+                if (s->spill_fd >= 0 && !c->resident) return CT_ERR_USAGE;
+                if (!c->bin_start) continue;
+                double ox = (double)cx * cs, oy = (double)cy * cs;
+                int bx0 = bin_of(s, (float)(bbox[0] - ox)), bx1 = bin_of(s, (float)(bbox[2] - ox));
+                int by0 = bin_of(s, (float)(bbox[1] - oy)), by1 = bin_of(s, (float)(bbox[3] - oy));
+                /* the runs of bins: [cut[0], cut[1] - 1], [cut[1], cut[2] - 1], [cut[2], cut[3] - 1] */
+                int cut[4] = {bx0, bx0, bx0, bx1 + 1};
+                if (split) {
+                    int a = bin_of(s, (float)(split[0] - ox)), b = bin_of(s, (float)(split[2] - ox)) + 1;
+                    cut[1] = a < bx0 ? bx0 : (a > bx1 + 1 ? bx1 + 1 : a);
+                    cut[2] = b < cut[1] ? cut[1] : (b > bx1 + 1 ? bx1 + 1 : b);
+                }
+                const uint32_t *grid = c->bin_start + (size_t)g * per_group;
+                for (int by = by0; by <= by1; by++) {
+                    const uint32_t *row = grid + (size_t)by * (size_t)s->nb;
+                    for (int k = 0; k < 3; k++)
+                        if (cut[k + 1] > cut[k] &&
+                            !push_span(s, list, c, row[cut[k]], row[cut[k + 1]], ox, oy, cut[k], cut[k + 1] - 1, by))
+                            return CT_ERR_NOMEM;
+                }
             }
         }
     }
@@ -936,12 +949,33 @@ static ct_status query(const ct_point_store *s, const double bbox[4], ct_span_li
 }
 
 ct_status ct_point_store_query(const ct_point_store *s, const double bbox[4], ct_span_list *list) {
-    return query(s, bbox, list, NULL);
+    const double *box[CT_POINT_GROUPS];
+    for (int g = 0; g < CT_POINT_GROUPS; g++) box[g] = bbox;
+    return query(s, box, list, NULL);
 }
 
-ct_status ct_point_store_query_split(const ct_point_store *s, const double bbox[4], const double split[4],
-                                     ct_span_list *list) {
-    return query(s, bbox, list, split);
+unsigned ct_point_groups_of(const uint8_t classes[256]) {
+    /* Called per building: the table is OR-ed a word at a time, classes 2 and 6 apart
+     * (the groups of ct_point_group). */
+    uint8_t first[8];
+    memcpy(first, classes, sizeof first);
+    first[2] = first[6] = 0;
+    uint64_t any, w;
+    memcpy(&any, first, sizeof any);
+    for (int k = 8; k < 256; k += 8) {
+        memcpy(&w, classes + k, sizeof w);
+        any |= w;
+    }
+    return (classes[2] ? 1u : 0u) | (classes[6] ? 2u : 0u) | (any ? 4u : 0u);
+}
+
+ct_status ct_point_store_query_groups(const ct_point_store *s, const double wide[4], unsigned wide_groups,
+                                      const double narrow[4], unsigned narrow_groups, const double split[4],
+                                      ct_span_list *list) {
+    const double *box[CT_POINT_GROUPS];
+    for (int g = 0; g < CT_POINT_GROUPS; g++)
+        box[g] = (wide_groups >> g) & 1 ? wide : ((narrow_groups >> g) & 1 ? narrow : NULL);
+    return query(s, box, list, split);
 }
 
 void ct_span_list_free(ct_span_list *l) {
@@ -956,7 +990,7 @@ static int cell_hits(const ct_point_store *s, const cell *c, const double bbox[4
 
 /* Bytes a loaded cell holds (its points' allocation and bin table). */
 static uint64_t cell_bytes(const ct_point_store *s, const cell *c) {
-    return (uint64_t)c->cap * sizeof(ct_point_rec) + ((uint64_t)s->nb * (uint64_t)s->nb + 1) * sizeof(uint32_t);
+    return (uint64_t)c->cap * sizeof(ct_point_rec) + ((uint64_t)nbins(s) + 1) * sizeof(uint32_t);
 }
 
 /* Keeps p (a cell's own points or bin table) for a later load when a slot is free. */
@@ -1038,7 +1072,7 @@ static ct_status load_cells(ct_context *ctx, ct_point_store *s, const double bbo
                 bins = s->spare_bins[k];
                 s->spare_bins[k] = NULL;
             }
-        if (!bins) bins = malloc(((size_t)s->nb * (size_t)s->nb + 1) * sizeof *bins);
+        if (!bins) bins = malloc((nbins(s) + 1) * sizeof *bins);
         if (!bins) { st = ct_error_nomem(ctx, "point index"); break; }
         c->resident = 1;
         s->resident_bytes += cell_bytes(s, c);
