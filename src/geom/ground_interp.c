@@ -159,7 +159,9 @@ ct_status ct_ground_at(const ct_point_store *store, double x, double y, const ct
     double r = p->radius > 0 ? p->radius : p->max_radius;
     for (;;) {
         double bb[4] = {x - r, y - r, x + r, y + r};
-        ct_status st = ct_point_store_query(store, bb, &scratch->spans);
+        /* only the class groups that hold ground classes */
+        ct_status st = ct_point_store_query_groups(store, bb, ct_point_groups_of(p->ground_class), NULL, 0, NULL,
+                                                   &scratch->spans);
         if (st != CT_OK) return st;
         double r2 = r * r;
         scratch->n = 0;
