@@ -2,6 +2,7 @@
  * each (multi)polygon into ct_footprint parts, copy the chosen attributes. */
 #include "io/ogr_footprints.h"
 #include "io/ogr_values.h"
+#include "io/input_file.h"
 
 #include <cpl_conv.h>
 #include <gdal.h>
@@ -130,6 +131,8 @@ static ct_status footprint_from_ogr(ct_context *ctx, OGRGeometryH g, ct_footprin
 
 static ct_status open_layer(ct_context *ctx, const ct_ogr_read_options *o, GDALDatasetH *ds_out,
                             OGRLayerH *layer_out) {
+    ct_status st = ct_input_file_check(ctx, o->path, "footprint source");
+    if (st != CT_OK) return st;
     GDALAllRegister();
     GDALDatasetH gd = GDALOpenEx(o->path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
     if (!gd)
