@@ -420,7 +420,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     if (ds->nbuildings > 0 && no_ground == ds->nbuildings)
         ct_log(ctx, CT_LOG_WARN, "filters.heights: no building has ground points (ground_classes): every building "
                "stands on filters.extrude's base_z; is the LiDAR unclassified? Set ground_classes to its ground class");
-    else if (ds->nbuildings > 0 && no_roof == ds->nbuildings)
+    if (ds->nbuildings > 0 && no_roof == ds->nbuildings)
         ct_log(ctx, CT_LOG_WARN, "filters.heights: no building has enough roof points: every building got a fallback height");
     ct_log(ctx, CT_LOG_INFO, "filters.heights: %zu buildings: %llu without enough roof points (fallback height), "
            "%llu without ground points (fallback ground)", ds->nbuildings, (unsigned long long)no_roof,
