@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "citytiler/las.h"
+#include "io/input_file.h"
 
 static int is_las(const char *path) {
     FILE *f = fopen(path, "rb");
@@ -96,6 +97,10 @@ int ct_cli_info(ct_context *ctx, int argc, char **argv) {
     }
     if (!file) {
         fprintf(stderr, "citytiler info: missing FILE (a .las file or any GDAL vector source)\n");
+        return 2;
+    }
+    if (ct_input_file_check(ctx, file, NULL) != CT_OK) {
+        fprintf(stderr, "citytiler info: %s\n", ct_error_message(ctx));
         return 2;
     }
     if (!is_las(file) && !ct_las_is_laz(file)) return ogr_info(file);

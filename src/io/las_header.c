@@ -449,18 +449,26 @@ ct_status ct_las_open_ex(ct_context *ctx, const char *path, const ct_las_open_op
         free(r);
         return ct_error_nomem(ctx, "LAS reader path");
     }
-    r->fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused just below). */
+    r->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (r->fd < 0) {
         int e = errno;
         ct_las_close(r);
-        return ct_error(ctx, e == ENOENT ? CT_ERR_INPUT : CT_ERR_IO, "%s: cannot open: %s", path,
+        int bad_input = e == ENOENT || e == EACCES || e == ENOTDIR || e == ELOOP || e == ENAMETOOLONG;
+        return ct_error(ctx, bad_input ? CT_ERR_INPUT : CT_ERR_IO, "%s: cannot open: %s", path,
                         strerror(e));
     }
     struct stat st;
-    if (fstat(r->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    int stat_ok = fstat(r->fd, &st) == 0;
+    if (!stat_ok || !S_ISREG(st.st_mode)) {
+        int dir = stat_ok && S_ISDIR(st.st_mode);
         ct_las_close(r);
-        return ct_error(ctx, CT_ERR_INPUT, "%s: not a regular file", path);
+        return ct_error(ctx, CT_ERR_INPUT, "%s: not a regular file%s", path,
+                        dir ? " (a directory)" : " (a FIFO, socket or device)");
     }
+    /* Regular file: blocking reads again (O_NONBLOCK has no effect on them, but be plain). */
+    int fl = fcntl(r->fd, F_GETFL);
+    if (fl != -1) (void)fcntl(r->fd, F_SETFL, fl & ~O_NONBLOCK);
     fd_src src = {r->fd};
     ct_status s = parse_all(ctx, path, (uint64_t)st.st_size, opts, fd_read, &src, &r->hdr);
     if (s != CT_OK) {
@@ -504,13 +512,13 @@ ct_status ct_las_parse_header_bytes(ct_context *ctx, const char *name, const voi
 
 int ct_las_is_laz(const char *path) {
     if (has_laz_extension(path)) return 1;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block */
     if (fd < 0) return 0;
     int laz = 0;
     uint8_t b[227];
     struct stat st;
     fd_src src = {fd};
-    if (fstat(fd, &st) == 0 && st.st_size >= 227 && fd_read(&src, 0, sizeof b, b) == 0 &&
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 227 && fd_read(&src, 0, sizeof b, b) == 0 &&
         memcmp(b, "LASF", 4) == 0) {
         if (b[104] & 0xC0) {
             laz = 1;

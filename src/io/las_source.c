@@ -12,8 +12,14 @@
 
 #include "io/las_internal.h"
 
+typedef struct file_id {
+    dev_t dev;
+    ino_t ino;
+} file_id;
+
 struct ct_las_source {
     ct_las_reader **readers;
+    file_id *ids;               /* of each reader's file: one file listed twice is read once */
     size_t n, cap;
     uint64_t points;
     double min[3], max[3];
@@ -28,11 +34,31 @@ static ct_status add_reader(ct_context *ctx, ct_las_source *s, const char *path)
         ct_las_reader **nr = realloc(s->readers, nc * sizeof *nr);
         if (!nr) return ct_error_nomem(ctx, "LAS source list");
         s->readers = nr;
+        file_id *ni = realloc(s->ids, nc * sizeof *ni);
+        if (!ni) return ct_error_nomem(ctx, "LAS source list");
+        s->ids = ni;
         s->cap = nc;
     }
     ct_las_reader *r = NULL;
     ct_status st = ct_las_open(ctx, path, &r);
     if (st != CT_OK) return st;
+    /* The same file reached twice (listed twice, or by a path and a glob, a directory or
+     * a link): its points would count twice in every percentile and density. */
+    struct stat fs;
+    file_id id = {0, 0};
+    if (stat(path, &fs) == 0) {
+        id.dev = fs.st_dev;
+        id.ino = fs.st_ino;
+        for (size_t i = 0; i < s->n; i++) {
+            if (s->ids[i].dev == id.dev && s->ids[i].ino == id.ino) {
+                ct_log(ctx, CT_LOG_WARN, "LAS source: %s is the same file as %s (listed twice): read once", path,
+                       s->readers[i]->path);
+                ct_las_close(r);
+                return CT_OK;
+            }
+        }
+    }
+    s->ids[s->n] = id;
     s->readers[s->n++] = r;
     return CT_OK;
 }
@@ -188,5 +214,6 @@ void ct_las_source_close(ct_las_source *s) {
     if (!s) return;
     for (size_t i = 0; i < s->n; i++) ct_las_close(s->readers[i]);
     free(s->readers);
+    free(s->ids);
     free(s);
 }

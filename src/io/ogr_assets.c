@@ -8,6 +8,7 @@
  * their values (integer, real or string). */
 #include "io/ogr_assets.h"
 #include "io/ogr_values.h"
+#include "io/input_file.h"
 
 #include <cpl_conv.h>
 #include <cpl_vsi.h>
@@ -198,6 +199,8 @@ static void scan_csv_lines(reader *r) {
 
 static ct_status open_layer(reader *r) {
     const ct_ogr_assets_options *o = r->o;
+    ct_status st = ct_input_file_check(r->ctx, o->path, "asset source");
+    if (st != CT_OK) return st;
     GDALAllRegister();
     r->gd = GDALOpenEx(o->path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
     if (!r->gd)

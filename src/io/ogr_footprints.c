@@ -2,6 +2,7 @@
  * each (multi)polygon into ct_footprint parts, copy the chosen attributes. */
 #include "io/ogr_footprints.h"
 #include "io/ogr_values.h"
+#include "io/input_file.h"
 
 #include <cpl_conv.h>
 #include <gdal.h>
@@ -17,6 +18,70 @@ typedef struct field_map {
     int dst;   /* dataset attribute index */
     ct_attr_type type;
 } field_map;
+
+/* Footprints far outside the source CRS's area of use (a coordinate of 1e12 m, x and y
+ * swapped, the wrong CRS) would otherwise be transformed into nonsense and stretch the
+ * tileset's root over the globe. Degrees allowed beyond the area (as readers.assets). */
+#define AREA_MARGIN_DEG 1.0
+
+typedef struct area_check {
+    OGRCoordinateTransformationH to_lonlat; /* source CRS -> WGS84 lon/lat; NULL when geographic */
+    int geographic;
+    int known;                              /* the CRS has an area of use */
+    double w, s, e, n;                      /* area of use (degrees) */
+} area_check;
+
+/* Sets up the check for source CRS `src` (CT_OK even when PROJ knows no area: then
+ * only the lon/lat ranges are checked). */
+static ct_status area_check_init(ct_context *ctx, OGRSpatialReferenceH src, area_check *a) {
+    memset(a, 0, sizeof *a);
+    const char *name = NULL;
+    a->known = OSRGetAreaOfUse(src, &a->w, &a->s, &a->e, &a->n, &name) && a->w >= -1000;
+    a->geographic = OSRIsGeographic(src);
+    if (a->geographic) return CT_OK;
+    OGRSpatialReferenceH wgs = OSRNewSpatialReference(NULL);
+    if (!wgs) return ct_error_nomem(ctx, "SRS");
+    if (OSRImportFromEPSG(wgs, 4326) == OGRERR_NONE) {
+        OSRSetAxisMappingStrategy(wgs, OAMS_TRADITIONAL_GIS_ORDER);
+        CPLPushErrorHandler(CPLQuietErrorHandler);
+        a->to_lonlat = OCTNewCoordinateTransformation(src, wgs);
+        CPLPopErrorHandler();
+    }
+    OSRRelease(wgs);
+    return CT_OK;
+}
+
+static void area_check_free(area_check *a) {
+    if (a->to_lonlat) OCTDestroyCoordinateTransformation(a->to_lonlat);
+    a->to_lonlat = NULL;
+}
+
+/* 1 when the box of g (source CRS) lies in the area of use plus the margin. A box with
+ * a non-finite corner passes: the per-coordinate check names that problem. */
+static int area_check_inside(const area_check *a, OGRGeometryH g) {
+    if (!g || OGR_G_IsEmpty(g)) return 1;
+    OGREnvelope env;
+    OGR_G_GetEnvelope(g, &env);
+    double x[2] = {env.MinX, env.MaxX}, y[2] = {env.MinY, env.MaxY};
+    for (int i = 0; i < 2; i++)
+        if (!isfinite(x[i]) || !isfinite(y[i])) return 1;
+    if (!a->geographic) {
+        if (!a->to_lonlat) return 1; /* no way to tell */
+        int ok[2] = {0, 0};
+        CPLPushErrorHandler(CPLQuietErrorHandler);
+        int all = OCTTransformEx(a->to_lonlat, 2, x, y, NULL, ok);
+        CPLPopErrorHandler();
+        if (!all || !ok[0] || !ok[1]) return 0;
+    }
+    const double m = AREA_MARGIN_DEG;
+    for (int i = 0; i < 2; i++) {
+        if (!isfinite(x[i]) || !isfinite(y[i]) || fabs(x[i]) > 180 + 1e-9 || fabs(y[i]) > 90 + 1e-9) return 0;
+        if (!a->known) continue;
+        int lon_ok = a->w <= a->e ? (x[i] >= a->w - m && x[i] <= a->e + m) : (x[i] >= a->w - m || x[i] <= a->e + m);
+        if (!lon_ok || y[i] < a->s - m || y[i] > a->n + m) return 0;
+    }
+    return 1;
+}
 
 
 /* Picks the working CRS: the source's when projected in metres, else the UTM zone
@@ -130,6 +195,8 @@ static ct_status footprint_from_ogr(ct_context *ctx, OGRGeometryH g, ct_footprin
 
 static ct_status open_layer(ct_context *ctx, const ct_ogr_read_options *o, GDALDatasetH *ds_out,
                             OGRLayerH *layer_out) {
+    ct_status st = ct_input_file_check(ctx, o->path, "footprint source");
+    if (st != CT_OK) return st;
     GDALAllRegister();
     GDALDatasetH gd = GDALOpenEx(o->path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
     if (!gd)
@@ -199,7 +266,7 @@ static ct_status map_fields(ct_context *ctx, const ct_ogr_read_options *o, OGRFe
 /* Sets ds->crs_wkt if needed and returns the transformation source -> working CRS
  * (NULL when they are the same). */
 static ct_status choose_crs(ct_context *ctx, const ct_ogr_read_options *o, OGRLayerH layer, ct_dataset *ds,
-                            OGRCoordinateTransformationH *ct_out) {
+                            OGRCoordinateTransformationH *ct_out, area_check *area) {
     *ct_out = NULL;
     OGRSpatialReferenceH src = NULL;
     if (o->srs) {
@@ -218,6 +285,11 @@ static ct_status choose_crs(ct_context *ctx, const ct_ogr_read_options *o, OGRLa
         if (!src) return ct_error_nomem(ctx, "SRS");
     }
     OSRSetAxisMappingStrategy(src, OAMS_TRADITIONAL_GIS_ORDER);
+    ct_status ast = area_check_init(ctx, src, area);
+    if (ast != CT_OK) {
+        OSRRelease(src);
+        return ast;
+    }
 
     OGRSpatialReferenceH work = NULL;
     if (ds->crs_wkt) {
@@ -274,13 +346,16 @@ ct_status ct_ogr_read_footprints(ct_context *ctx, const ct_ogr_read_options *o, 
     field_map *maps = NULL;
     size_t nmaps = 0;
     int id_index = -1;
-    st = choose_crs(ctx, o, layer, ds, &xform);
+    area_check area;
+    memset(&area, 0, sizeof area);
+    st = choose_crs(ctx, o, layer, ds, &xform, &area);
     if (st == CT_OK && o->where && OGR_L_SetAttributeFilter(layer, o->where) != OGRERR_NONE)
         st = ct_error(ctx, CT_ERR_USAGE, "%s: invalid where filter '%s': %s", o->path, o->where, CPLGetLastErrorMsg());
     if (st == CT_OK && o->bbox) OGR_L_SetSpatialFilterRect(layer, o->bbox[0], o->bbox[1], o->bbox[2], o->bbox[3]);
     if (st == CT_OK) st = map_fields(ctx, o, OGR_L_GetLayerDefn(layer), ds, &maps, &nmaps, &id_index);
 
     GIntBig total = st == CT_OK ? OGR_L_GetFeatureCount(layer, FALSE) : 0;
+    size_t before = ds->nbuildings; /* an earlier readers.footprints stage may have added some */
     uint64_t record = 0;
     OGR_L_ResetReading(layer);
     OGRFeatureH f;
@@ -290,7 +365,8 @@ ct_status ct_ogr_read_footprints(ct_context *ctx, const ct_ogr_read_options *o, 
         GIntBig fid = OGR_F_GetFID(f);
         OGRGeometryH g = OGR_F_GetGeometryRef(f);
         const char *why = NULL;
-        if (g && xform && OGR_G_Transform(g, xform) != OGRERR_NONE) why = "cannot reproject";
+        if (!area_check_inside(&area, g)) why = "outside the CRS's area of use";
+        if (!why && g && xform && OGR_G_Transform(g, xform) != OGRERR_NONE) why = "cannot reproject";
         ct_footprint fp;
         memset(&fp, 0, sizeof fp);
         if (!why) st = footprint_from_ogr(ctx, g, &fp, &why);
@@ -321,10 +397,11 @@ ct_status ct_ogr_read_footprints(ct_context *ctx, const ct_ogr_read_options *o, 
     }
     ct_progress(ctx, "reading footprints", record, record);
     free(maps);
+    area_check_free(&area);
     if (xform) OCTDestroyCoordinateTransformation(xform);
     GDALClose(gd);
     if (st == CT_OK)
         ct_log(ctx, CT_LOG_INFO, "%s: %llu features read, %zu buildings kept", o->path,
-               (unsigned long long)record, ds->nbuildings);
+               (unsigned long long)record, ds->nbuildings - before);
     return st;
 }

@@ -12,6 +12,7 @@
 /* struct stat64 behind GDAL's VSIStatBufL. */
 #define _LARGEFILE64_SOURCE 1
 #include "citytiler/raster.h"
+#include "io/input_file.h"
 
 #include <cpl_conv.h>
 #include <cpl_error.h>
@@ -125,6 +126,8 @@ static ct_status open_checked(ct_context *ctx, const ct_raster_open_options *o, 
     const char *path = o->path;
     VSIStatBufL sb;
     if (VSIStatL(path, &sb) != 0) return ct_error(ctx, CT_ERR_INPUT, "%s: no such file", path);
+    ct_status chk = ct_input_file_check(ctx, path, "raster");
+    if (chk != CT_OK) return chk;
     /* GeoTIFF reports only the horizontal CRS unless asked: we want the vertical one too. */
     const char *old = CPLGetThreadLocalConfigOption("GTIFF_REPORT_COMPD_CS", NULL);
     char *saved = old ? CPLStrdup(old) : NULL;

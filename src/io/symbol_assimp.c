@@ -6,6 +6,7 @@
  * ct_symbol_transform (scale, heading, base-centre origin). Assimp's logger is never
  * enabled, and the property store is per call. */
 #include "citytiler/symbol.h"
+#include "io/input_file.h"
 
 #include <assimp/cimport.h>
 #include <assimp/material.h>
@@ -129,6 +130,7 @@ ct_status ct_symbol_load(ct_context *ctx, const char *path, const ct_symbol_opti
     if (!path || !path[0]) return ct_error(ctx, CT_ERR_USAGE, "symbol: no model file given");
     if (!options) options = &defaults;
     ct_status st = ct_symbol_options_check(ctx, path, options);
+    if (st == CT_OK) st = ct_input_file_check(ctx, path, "model");
     if (st != CT_OK) return st;
 
     struct aiPropertyStore *props = aiCreatePropertyStore();

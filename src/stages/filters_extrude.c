@@ -46,12 +46,16 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
     s->floor = ct_opt_bool(opts, "floor");
     s->keep_meshes_up_to = ct_opt_integer(opts, "keep_meshes_up_to");
     ct_status st = CT_OK;
-    if (!(s->height > 0) || !isfinite(s->height))
-        st = ct_error(ctx, CT_ERR_USAGE, "filters.extrude: option 'height' must be a positive number of metres");
+    /* Bounds far beyond any building keep absurd values (1e308) from reaching PROJ and
+     * the float32 positions as infinities. */
+    if (!(s->height > 0 && s->height <= 10000))
+        st = ct_error(ctx, CT_ERR_USAGE, "filters.extrude: option 'height' must be a positive number of metres, "
+                                         "at most 10000 (got %g)", s->height);
     else if (s->keep_meshes_up_to < 0)
         st = ct_error(ctx, CT_ERR_USAGE, "filters.extrude: option 'keep_meshes_up_to' must be >= 0");
-    else if (!isfinite(s->base_z))
-        st = ct_error(ctx, CT_ERR_USAGE, "filters.extrude: option 'base_z' must be finite");
+    else if (!(fabs(s->base_z) <= 100000))
+        st = ct_error(ctx, CT_ERR_USAGE, "filters.extrude: option 'base_z' must be from -100000 to 100000 m (got %g)",
+                      s->base_z);
     if (st != CT_OK) {
         json_decref(s->opts);
         free(s);

@@ -72,8 +72,10 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
         st = ct_error(ctx, CT_ERR_USAGE, "filters.heights: need 0 <= buffer <= max_buffer <= 1000");
     if (st == CT_OK && (mr < 1 || mg < 1 || mr > 1000000 || mg > 1000000))
         st = ct_error(ctx, CT_ERR_USAGE, "filters.heights: min_roof_points and min_ground_points must be from 1 to 1000000");
-    if (st == CT_OK && (!(s->default_height > 0) || !(s->storey_height > 0)))
-        st = ct_error(ctx, CT_ERR_USAGE, "filters.heights: default_height and storey_height must be positive");
+    if (st == CT_OK && (!(s->default_height > 0 && s->default_height <= 10000) ||
+                        !(s->storey_height > 0 && s->storey_height <= 1000)))
+        st = ct_error(ctx, CT_ERR_USAGE, "filters.heights: default_height must be in (0, 10000] m and storey_height "
+                                         "in (0, 1000] m (got %g, %g)", s->default_height, s->storey_height);
     if (st != CT_OK) {
         json_decref(s->opts);
         free(s);
@@ -415,6 +417,11 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     if (st != CT_OK) return st;
     uint64_t no_roof = counts[0], no_ground = counts[1];
     resolve_missing_ground(ds);
+    if (ds->nbuildings > 0 && no_ground == ds->nbuildings)
+        ct_log(ctx, CT_LOG_WARN, "filters.heights: no building has ground points (ground_classes): every building "
+               "stands on filters.extrude's base_z; is the LiDAR unclassified? Set ground_classes to its ground class");
+    if (ds->nbuildings > 0 && no_roof == ds->nbuildings)
+        ct_log(ctx, CT_LOG_WARN, "filters.heights: no building has enough roof points: every building got a fallback height");
     ct_log(ctx, CT_LOG_INFO, "filters.heights: %zu buildings: %llu without enough roof points (fallback height), "
            "%llu without ground points (fallback ground)", ds->nbuildings, (unsigned long long)no_roof,
            (unsigned long long)no_ground);

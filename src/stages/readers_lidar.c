@@ -65,8 +65,9 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
     for (int c = 0; c < 256; c++) s->drop_class[c] = (uint8_t)((keep && !listed[c]) || dropped[c]);
     if (st == CT_OK && (!(s->fine_size >= 0.1) || s->fine_size > 100))
         st = ct_error(ctx, CT_ERR_USAGE, "readers.lidar: index_size must be between 0.1 and 100 m");
-    if (st == CT_OK && !(s->memory_limit_mb >= 0))
-        st = ct_error(ctx, CT_ERR_USAGE, "readers.lidar: memory_limit must be >= 0 (MiB)");
+    if (st == CT_OK && !(s->memory_limit_mb >= 0 && s->memory_limit_mb <= 1e9))
+        st = ct_error(ctx, CT_ERR_USAGE, "readers.lidar: memory_limit must be from 0 to 1000000000 MiB (got %g)",
+                      s->memory_limit_mb);
     if (st == CT_OK && !(s->crop_margin >= 0))
         st = ct_error(ctx, CT_ERR_USAGE, "readers.lidar: crop_margin must be >= 0");
     if (st != CT_OK) {
@@ -326,6 +327,26 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
                (double)ct_point_store_bytes(ds->points) / 1048576.0,
                ct_point_store_on_disk(ds->points) ? " in memory; the rest on disk (memory_limit)"
                                                   : (job.same ? "" : ", reprojected to the working CRS"));
+        uint64_t kept = ct_point_store_count(ds->points) - before, read = ct_las_source_point_count(src);
+        if (kept == 0 && read > 0) {
+            /* Every building would silently get a fallback height: say why loudly. */
+            double lo[3], hi[3];
+            ct_las_source_bounds(src, lo, hi);
+            if (isfinite(job.crop[0]))
+                ct_log(ctx, CT_LOG_WARN,
+                       "readers.lidar: none of the %llu points lies within crop_margin (%g m) of the footprints "
+                       "(x %.2f..%.2f, y %.2f..%.2f in the working CRS; LAS header bounds x %.2f..%.2f, y %.2f..%.2f): "
+                       "wrong srs, or LiDAR of another area? Every building gets a fallback height",
+                       (unsigned long long)read, s->crop_margin, job.crop[0] + s->crop_margin,
+                       job.crop[2] - s->crop_margin, job.crop[1] + s->crop_margin, job.crop[3] - s->crop_margin,
+                       lo[0], hi[0], lo[1], hi[1]);
+            else
+                ct_log(ctx, CT_LOG_WARN,
+                       "readers.lidar: none of the %llu points was kept (all of dropped classes, or unusable coordinates)",
+                       (unsigned long long)read);
+        } else if (read == 0) {
+            ct_log(ctx, CT_LOG_WARN, "readers.lidar: the LAS file(s) hold no points: every building gets a fallback height");
+        }
     }
     for (int t = 0; job.raw && t < job.nthreads; t++) free(job.raw[t]);
     free(job.raw);

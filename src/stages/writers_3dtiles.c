@@ -65,6 +65,9 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
         return ct_error(ctx, CT_ERR_USAGE, "writers.3dtiles: max_buildings_per_tile must be between 1 and 1000000");
     if (lvl < 0 || lvl > 24)
         return ct_error(ctx, CT_ERR_USAGE, "writers.3dtiles: max_level must be between 0 and 24");
+    if (ct_opt_integer(opts, "max_vertices_per_tile") < 0)
+        return ct_error(ctx, CT_ERR_USAGE, "writers.3dtiles: max_vertices_per_tile must be >= 0 (0: no vertex budget), got %lld",
+                        ct_opt_integer(opts, "max_vertices_per_tile"));
     tiles_state *s = calloc(1, sizeof *s);
     if (!s) return ct_error_nomem(ctx, "writers.3dtiles");
     s->opts = json_incref((json_t *)opts);

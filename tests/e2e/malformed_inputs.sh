@@ -1,0 +1,150 @@
+# Malformed inputs through `citytiler run` / `citytiler info` (the robustness audit):
+# each case gets a clear message naming the file and the problem, the expected exit
+# code, no sanitizer report, no output (or PATH.partial) left behind, and no hang.
+# Inputs are generated here: tiny LAS files (python3, no packages) and GeoJSON.
+. "$(dirname "$0")/common.bash"
+cd "$WORK" || exit 1
+
+# --- inputs ---------------------------------------------------------------------
+# mklas OUT N X0 Y0 [CLASSES]: a LAS 1.2 point format 1 file, N points on a 1 m grid.
+mklas() {
+  python3 - "$@" <<'PY'
+import struct, sys, math
+out, n, x0, y0 = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+classes = [int(c) for c in (sys.argv[5] if len(sys.argv) > 5 else "2,6").split(",")]
+side = max(1, math.isqrt(n)); s = 0.01; recs = bytearray(); xs = []; ys = []
+for i in range(n):
+    x = x0 + i % side; y = y0 + i // side; c = classes[i % len(classes)]
+    xs.append(x); ys.append(y)
+    recs += struct.pack('<iiiHBBbBHd', round(x / s), round(y / s), 1000 if c == 6 else 0, 0, 9, c, 0, 0, 0, 0.0)
+h = bytearray(227); h[0:4] = b'LASF'; h[24] = 1; h[25] = 2
+struct.pack_into('<HHHIIBHI', h, 90, 1, 2024, 227, 227, 0, 1, 28, n)
+struct.pack_into('<ddd', h, 131, s, s, s)
+struct.pack_into('<dddddd', h, 179, max(xs or [0]), min(xs or [0]), max(ys or [0]), min(ys or [0]), 10, 0)
+open(out, 'wb').write(bytes(h) + bytes(recs))
+PY
+}
+# fp OUT "x0 y0 side" ...: square footprints in EPSG:28992 (ids b1, b2, ...).
+fp() {
+  local out=$1; shift
+  python3 - "$out" "$@" <<'PY'
+import json, sys
+feats = []
+for i, a in enumerate(sys.argv[2:]):
+    x, y, s = map(float, a.split())
+    ring = [[x, y], [x + s, y], [x + s, y + s], [x, y + s], [x, y]]
+    feats.append({"type": "Feature", "properties": {"id": "b%d" % (i + 1)}, "geometry": {"type": "Polygon", "coordinates": [ring]}})
+json.dump({"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::28992"}},
+           "features": feats}, open(sys.argv[1], "w"))
+PY
+}
+mklas ok.las 400 85000 447000
+mklas far.las 400 100000 400000
+mklas zero.las 0 0 0
+mklas unclassified.las 400 85000 447000 1
+fp fp.geojson "85005 447005 10"
+fp fp_far.geojson "1e12 1e12 10" "85005 447005 10"
+mkfifo pipe.las pipe.geojson
+check "inputs generated" test -s ok.las -a -s fp.geojson -a -p pipe.las
+
+FP='{"type": "readers.footprints", "path": "fp.geojson"}'
+H='{"type": "filters.heights"}'
+E='{"type": "filters.extrude"}'
+W='{"type": "writers.3dtiles", "path": "out"}'
+lidar() { echo "{\"type\": \"readers.lidar\", \"path\": $1, \"srs\": \"EPSG:28992\"}"; }
+
+# run_case NAME WANT_RC PIPELINE_JSON: runs it (60 s at most); checks the exit code,
+# no sanitizer report, and for a failure no output directory nor PATH.partial.
+run_case() {
+  local name=$1 want=$2 json=$3
+  printf '%s\n' "$json" > "$name.json"
+  rm -rf "$name-out" "$name-out.partial"
+  timeout 60 "$CLI" run "$name.json" --threads 2 --set "writers.3dtiles.path=$name-out" > "$name.log" 2>&1
+  local rc=$?
+  check "$name: exit code $want (got $rc)" test "$rc" -eq "$want"
+  check "$name: no sanitizer report" test -z "$(grep -E 'Sanitizer|runtime error' "$name.log")"
+  if [ "$want" -ne 0 ]; then
+    check "$name: no output left behind" test ! -e "$name-out" -a ! -e "$name-out.partial"
+  fi
+}
+has() { grep -qF -- "$2" "$1"; }
+
+# A FIFO as input used to block forever in open(): refused with a message.
+run_case lidar_fifo 2 "{\"pipeline\": [$FP, $(lidar '"pipe.las"'), $H, $E, $W]}"
+check "lidar_fifo: names the file and says it is no regular file" has lidar_fifo.log "pipe.las: not a regular file (a FIFO"
+run_case footprints_fifo 2 '{"pipeline": [{"type": "readers.footprints", "path": "pipe.geojson"}, '"$E, $W]}"
+check "footprints_fifo: names the file, a FIFO" has footprints_fifo.log "pipe.geojson: footprint source is a FIFO (named pipe)"
+timeout 60 "$CLI" info pipe.las > info_fifo.log 2>&1
+rc=$?
+check "info on a FIFO: exit 2 (got $rc)" test "$rc" -eq 2
+check "info on a FIFO: message" has info_fifo.log "pipe.las: is a FIFO (named pipe)"
+
+# The same LAS file listed twice (and through a glob) is read once, with a warning.
+run_case lidar_twice 0 "{\"pipeline\": [$FP, $(lidar '["ok.las", "./ok.las", "o*.las"]'), $H, $E, $W]}"
+check "lidar_twice: warning names both paths" has lidar_twice.log "ok.las is the same file as $WORK/ok.las (listed twice): read once"
+check "lidar_twice: 400 points read from 1 file" has lidar_twice.log "readers.lidar: 400 points read from 1 file(s), 400 kept"
+
+# LiDAR of another area: every building would silently get a fallback height.
+run_case lidar_far 0 "{\"pipeline\": [$FP, $(lidar '"far.las"'), $H, $E, $W]}"
+check "lidar_far: warning gives both extents" has lidar_far.log \
+  "readers.lidar: none of the 400 points lies within crop_margin (50 m) of the footprints (x 85005.00..85015.00, y 447005.00..447015.00 in the working CRS; LAS header bounds x 100000.00..100019.00"
+check "lidar_far: heights warn that all fell back" has lidar_far.log "no building has enough roof points: every building got a fallback height"
+run_case lidar_zero 0 "{\"pipeline\": [$FP, $(lidar '"zero.las"'), $H, $E, $W]}"
+check "lidar_zero: warning" has lidar_zero.log "readers.lidar: the LAS file(s) hold no points"
+
+# Unclassified LiDAR (all class 1, z 0): no ground anywhere; warned, then the roof is
+# not above the fallback ground and the only building is skipped: nothing to write.
+run_case lidar_unclassified 2 "{\"pipeline\": [$FP, $(lidar '"unclassified.las"'), $H, $E, $W]}"
+check "lidar_unclassified: no-ground warning" has lidar_unclassified.log "filters.heights: no building has ground points"
+check "lidar_unclassified: nothing to write" has lidar_unclassified.log "writers.3dtiles: nothing to write: 1 features read, all skipped"
+
+# Bad LiDAR paths.
+mkdir -p nolas
+run_case lidar_nolas_dir 2 "{\"pipeline\": [$FP, $(lidar '"nolas"'), $H, $E, $W]}"
+check "lidar_nolas_dir: message" has lidar_nolas_dir.log "nolas: directory holds no .las file"
+run_case lidar_glob_none 2 "{\"pipeline\": [$FP, $(lidar '"none*.las"'), $H, $E, $W]}"
+check "lidar_glob_none: message" has lidar_glob_none.log "none*.las: pattern matches no file"
+: > empty.las
+run_case lidar_empty_file 2 "{\"pipeline\": [$FP, $(lidar '"empty.las"'), $H, $E, $W]}"
+check "lidar_empty_file: message" has lidar_empty_file.log "empty.las: not a LAS file: only 0 bytes"
+
+# A footprint at 1e12 m in RD New: skipped and counted instead of stretching the root
+# tile over the globe; the good one is written at a sensible depth.
+run_case footprint_far 0 '{"pipeline": [{"type": "readers.footprints", "path": "fp_far.geojson"}, '"$E, $W]}"
+check "footprint_far: skipped with its record and reason" has footprint_far.log \
+  "fp_far.geojson: feature 0 (record 1): skipped: outside the CRS's area of use"
+check "footprint_far: counted" has footprint_far.log "skipped 1: outside the CRS's area of use"
+check "footprint_far: 1 written" has footprint_far.log "done: 2 features read, 1 buildings written, 1 skipped"
+check "footprint_far: a shallow tileset (no level-30 tile)" test -z "$(ls footprint_far-out/tiles | grep '^30_')"
+
+# Out-of-range options.
+run_case extrude_height_huge 2 "{\"pipeline\": [$FP, {\"type\": \"filters.extrude\", \"height\": 1e308}, $W]}"
+check "extrude_height_huge: message" has extrude_height_huge.log "filters.extrude: option 'height' must be a positive number of metres, at most 10000 (got 1e+308)"
+run_case max_vertices_negative 2 "{\"pipeline\": [$FP, $E, {\"type\": \"writers.3dtiles\", \"path\": \"x\", \"max_vertices_per_tile\": -1}]}"
+check "max_vertices_negative: message" has max_vertices_negative.log "max_vertices_per_tile must be >= 0"
+run_case memory_limit_huge 2 "{\"pipeline\": [$FP, {\"type\": \"readers.lidar\", \"path\": \"ok.las\", \"srs\": \"EPSG:28992\", \"memory_limit\": 1e308}, $H, $E, $W]}"
+check "memory_limit_huge: message" has memory_limit_huge.log "readers.lidar: memory_limit must be from 0 to 1000000000 MiB"
+run_case percentile_150 2 "{\"pipeline\": [$FP, $(lidar '"ok.las"'), {\"type\": \"filters.heights\", \"roof_percentile\": 150}, $E, $W]}"
+check "percentile_150: message" has percentile_150.log "filters.heights: percentiles must be between 0 and 100"
+run_case cell_size_zero 2 "{\"cell_size\": 0, \"pipeline\": [$FP, $E, $W]}"
+check "cell_size_zero: message" has cell_size_zero.log "cell_size_zero.json: cell_size must be a number of metres from 1 to 1000000"
+run_case empty_pipeline 2 '{"pipeline": []}'
+check "empty_pipeline: message" has empty_pipeline.log "empty_pipeline.json: the pipeline has no stages"
+
+# Output path that is an existing file: refused, the file untouched.
+echo keep > a_file
+printf '%s\n' "{\"pipeline\": [$FP, $E, {\"type\": \"writers.3dtiles\", \"path\": \"a_file\"}]}" > out_file.json
+timeout 60 "$CLI" run out_file.json > out_file.log 2>&1
+rc=$?
+check "output path is a file: exit 2 (got $rc)" test "$rc" -eq 2
+check "output path is a file: message" has out_file.log "a_file: output path exists and is not a directory"
+check "output path is a file: untouched, no .partial" test "$(cat a_file)" = keep -a ! -e a_file.partial
+
+# Asset symbols: a model that is missing, or not a model.
+printf 'id,x,y,category\na1,85010,447010,tree\n' > assets.csv
+echo "not a model" > not_a_model.obj
+run_case model_missing 2 '{"pipeline": [{"type": "readers.assets", "path": "assets.csv", "srs": "EPSG:28992"}, {"type": "writers.3dtiles", "path": "x", "symbols": {"*": {"model": "missing.obj"}}}]}'
+check "model_missing: message" has model_missing.log "missing.obj: cannot load model"
+run_case model_not_a_model 2 '{"pipeline": [{"type": "readers.assets", "path": "assets.csv", "srs": "EPSG:28992"}, {"type": "writers.3dtiles", "path": "x", "symbols": {"*": {"model": "not_a_model.obj"}}}]}'
+check "model_not_a_model: message" has model_not_a_model.log "not_a_model.obj: cannot load model"
+finish
