@@ -304,6 +304,12 @@ static ct_status reserve_in_arena(ct_context *ctx, ct_point_store *s) {
 
 static int cell_reserve(cell *c, size_t need) { return cell_reserve_ex(c, need, 0); }
 
+/* Coordinates a point may have (others make it ignored). */
+static int point_ok(double x, double y, double z) {
+    /* |z| too: z is kept as a float (1e308 would become inf) */
+    return isfinite(x) && isfinite(y) && isfinite(z) && fabs(x) < 1e15 && fabs(y) < 1e15 && fabs(z) < 1e15;
+}
+
 ct_status ct_point_store_add(ct_context *ctx, ct_point_store *s, const double *x, const double *y, const double *z,
                              const uint8_t *cls, size_t n) {
     long last = -1;
@@ -311,7 +317,7 @@ ct_status ct_point_store_add(ct_context *ctx, ct_point_store *s, const double *x
     const double cs = s->cell_size;
     for (size_t i = 0; i < n; i++) {
         double px = x[i], py = y[i], pz = z[i];
-        if (!isfinite(px) || !isfinite(py) || !isfinite(pz) || fabs(px) > 1e15 || fabs(py) > 1e15) {
+        if (!point_ok(px, py, pz)) {
             s->ignored++;
             continue;
         }
@@ -420,9 +426,6 @@ static void chunk_buf_free(chunk_buf *b) {
 }
 
 /* 1 when the point is usable (finite, in range). */
-static int point_ok(double x, double y, double z) {
-    return isfinite(x) && isfinite(y) && isfinite(z) && fabs(x) < 1e15 && fabs(y) < 1e15;
-}
 
 /* On disk: writes the cnt records at `from` (a run of cell `ce`'s points starting at its
  * point pos) to their place in the spill file. */

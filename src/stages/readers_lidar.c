@@ -297,6 +297,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
         }
     }
     uint64_t before = st == CT_OK ? ct_point_store_count(ds->points) : 0;
+    uint64_t ignored_before = st == CT_OK ? ct_point_store_ignored(ds->points) : 0;
     int threads = ct_context_threads(ctx);
     if (st == CT_OK) {
         ct_progress(ctx, "reading LiDAR", 0, ct_las_source_point_count(src));
@@ -328,7 +329,13 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
                ct_point_store_on_disk(ds->points) ? " in memory; the rest on disk (memory_limit)"
                                                   : (job.same ? "" : ", reprojected to the working CRS"));
         uint64_t kept = ct_point_store_count(ds->points) - before, read = ct_las_source_point_count(src);
-        if (kept == 0 && read > 0) {
+        uint64_t unusable = ct_point_store_ignored(ds->points) - ignored_before;
+        if (unusable > 0)
+            ct_log(ctx, CT_LOG_WARN,
+                   "readers.lidar: %llu of the %llu points ignored: unusable coordinates (not finite, or beyond "
+                   "1e15 m: check the LAS header's scale and offset)",
+                   (unsigned long long)unusable, (unsigned long long)read);
+        if (kept == 0 && read > 0 && unusable < read) {
             /* Every building would silently get a fallback height: say why loudly. */
             double lo[3], hi[3];
             ct_las_source_bounds(src, lo, hi);

@@ -42,6 +42,8 @@ mklas ok.las 400 85000 447000
 mklas far.las 400 100000 400000
 mklas zero.las 0 0 0
 mklas unclassified.las 400 85000 447000 1
+# z offset 1e308 (header bytes 171-178): every z beyond what a point may hold
+python3 -c 'import struct,sys; b=bytearray(open("ok.las","rb").read()); struct.pack_into("<d", b, 171, 1e308); open("zoff.las","wb").write(b)'
 fp fp.geojson "85005 447005 10"
 fp fp_far.geojson "1e12 1e12 10" "85005 447005 10"
 mkfifo pipe.las pipe.geojson
@@ -91,6 +93,11 @@ check "lidar_far: warning gives both extents" has lidar_far.log \
 check "lidar_far: heights warn that all fell back" has lidar_far.log "no building has enough roof points: every building got a fallback height"
 run_case lidar_zero 0 "{\"pipeline\": [$FP, $(lidar '"zero.las"'), $H, $E, $W]}"
 check "lidar_zero: warning" has lidar_zero.log "readers.lidar: the LAS file(s) hold no points"
+
+# Unusable z (offset 1e308): the points are ignored and the log says why.
+run_case lidar_zoffset 0 "{\"pipeline\": [$FP, $(lidar '"zoff.las"'), $H, $E, $W]}"
+check "lidar_zoffset: warning says the coordinates are unusable" has lidar_zoffset.log \
+  "readers.lidar: 400 of the 400 points ignored: unusable coordinates"
 
 # Unclassified LiDAR (all class 1, z 0): no ground anywhere; warned, then the roof is
 # not above the fallback ground and the only building is skipped: nothing to write.
