@@ -43,13 +43,6 @@ static const char *const R_BAD_SCALE = "invalid scale";
 
 enum { MODE_GEOM, MODE_XY, MODE_WKT };
 
-typedef struct field_map {
-    int src;          /* OGR field index */
-    int dst;          /* asset attribute index (set when appending) */
-    ct_attr_type type;
-    int infer;        /* CSV text column: type decided from the values */
-} field_map;
-
 typedef struct raw_row {
     uint64_t fid;
     double x, y;      /* source CRS, then working CRS */
@@ -68,7 +61,7 @@ typedef struct reader {
     OGRLayerH layer;
     int is_csv, mode, lonlat_names;
     int fx, fy, fwkt, fid_field, fcat, fz, fh, fhead, fscale; /* field indexes or -1 */
-    field_map *maps;
+    ct_ogr_field_map *maps; /* dst set when appending */
     size_t nmaps;
     raw_row *rows;
     size_t nrows, cap;
@@ -280,32 +273,20 @@ static ct_status choose_mode(reader *r, OGRFeatureDefnH defn) {
 
 static ct_status map_fields(reader *r, OGRFeatureDefnH defn) {
     const ct_ogr_assets_options *o = r->o;
-    int nf = OGR_FD_GetFieldCount(defn);
-    r->maps = calloc(nf > 0 ? (size_t)nf : 1, sizeof *r->maps);
-    if (!r->maps) return ct_error_nomem(r->ctx, "asset field map");
-    for (size_t k = 0; k < o->nfields; k++) {
+    const int coords[3] = {r->fx, r->fy, r->fwkt}; /* never attributes under "all" */
+    ct_ogr_field_pick pick = {o->all_fields, coords, 3, o->fields, o->nfields, 1};
+    ct_status st = ct_ogr_pick_fields(r->ctx, defn, &pick, "asset field map", &r->maps, &r->nmaps);
+    for (size_t k = 0; k < o->nfields && st == CT_OK; k++) {
         int i;
-        ct_status st = named_field(r, defn, "attribute", o->fields[k], &i);
-        if (st != CT_OK) return st;
+        st = named_field(r, defn, "attribute", o->fields[k], &i);
     }
-    for (int i = 0; i < nf; i++) {
-        OGRFieldDefnH fd = OGR_FD_GetFieldDefn(defn, i);
-        const char *name = OGR_Fld_GetNameRef(fd);
-        int keep = o->all_fields && i != r->fx && i != r->fy && i != r->fwkt;
-        for (size_t k = 0; !keep && k < o->nfields; k++) keep = strcasecmp(o->fields[k], name) == 0;
-        if (!keep) continue;
-        field_map *m = &r->maps[r->nmaps++];
-        m->src = i;
-        m->type = ct_ogr_attr_type(fd);
-        m->infer = r->is_csv && m->type == CT_ATTR_STRING;
-        m->dst = -1;
-    }
-    return CT_OK;
+    for (size_t k = 0; k < r->nmaps; k++) r->maps[k].infer = r->is_csv && r->maps[k].type == CT_ATTR_STRING;
+    return st;
 }
 
 /* ---- reading rows ---- */
 
-static ct_status set_value(reader *r, OGRFeatureH f, const field_map *m, ct_value *v) {
+static ct_status set_value(reader *r, OGRFeatureH f, const ct_ogr_field_map *m, ct_value *v) {
     v->is_null = 1;
     return ct_ogr_read_value(r->ctx, f, m->src, m->type, m->infer, v);
 }
@@ -438,7 +419,7 @@ static ct_status read_rows(reader *r) {
 /* CSV text columns become integer or real columns when every value parses as one. */
 static ct_status infer_types(reader *r) {
     for (size_t k = 0; k < r->nmaps; k++) {
-        field_map *m = &r->maps[k];
+        ct_ogr_field_map *m = &r->maps[k];
         if (!m->infer) continue;
         int all_int = 1, all_real = 1, any = 0;
         for (size_t i = 0; i < r->nrows && (all_int || all_real); i++) {

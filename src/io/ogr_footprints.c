@@ -13,11 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct field_map {
-    int src;   /* OGR field index */
-    int dst;   /* dataset attribute index */
-    ct_attr_type type;
-} field_map;
 
 
 /* Copies one OGR ring into xy (open ring, consecutive duplicates removed).
@@ -111,11 +106,11 @@ static ct_status footprint_from_ogr(ct_context *ctx, OGRGeometryH g, ct_footprin
 
 /* Resolves which source fields become attributes, adding dataset columns. */
 static ct_status map_fields(ct_context *ctx, const ct_ogr_read_options *o, OGRFeatureDefnH defn,
-                            ct_dataset *ds, field_map **maps, size_t *nmaps, int *id_index) {
-    int nf = OGR_FD_GetFieldCount(defn);
-    *maps = calloc(nf > 0 ? (size_t)nf : 1, sizeof **maps);
-    if (!*maps) return ct_error_nomem(ctx, "field map");
-    *nmaps = 0;
+                            ct_dataset *ds, ct_ogr_field_map **maps, size_t *nmaps, int *id_index) {
+    /* Names are found ignoring case (OGR_FD_GetFieldIndex) but kept only when exact. */
+    ct_ogr_field_pick pick = {o->all_fields, NULL, 0, o->fields, o->nfields, 0};
+    ct_status st = ct_ogr_pick_fields(ctx, defn, &pick, "field map", maps, nmaps);
+    if (st != CT_OK) return st;
     *id_index = -1;
     if (o->id_field) {
         *id_index = OGR_FD_GetFieldIndex(defn, o->id_field);
@@ -127,19 +122,11 @@ static ct_status map_fields(ct_context *ctx, const ct_ogr_read_options *o, OGRFe
         if (OGR_FD_GetFieldIndex(defn, o->fields[k]) < 0)
             return ct_error(ctx, CT_ERR_INPUT, "%s: attribute '%s' is not a field of layer '%s'", o->path,
                             o->fields[k], OGR_FD_GetName(defn));
-    for (int i = 0; i < nf; i++) {
-        OGRFieldDefnH fd = OGR_FD_GetFieldDefn(defn, i);
-        const char *name = OGR_Fld_GetNameRef(fd);
-        int keep = o->all_fields;
-        for (size_t k = 0; !keep && k < o->nfields; k++) keep = strcmp(o->fields[k], name) == 0;
-        if (!keep) continue;
-        field_map *m = &(*maps)[(*nmaps)++];
-        m->src = i;
-        m->type = ct_ogr_attr_type(fd);
-        ct_status st = ct_dataset_add_attr(ctx, ds, name, m->type, &m->dst);
-        if (st != CT_OK) return st;
+    for (size_t k = 0; k < *nmaps && st == CT_OK; k++) {
+        ct_ogr_field_map *m = &(*maps)[k];
+        st = ct_dataset_add_attr(ctx, ds, OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(defn, m->src)), m->type, &m->dst);
     }
-    return CT_OK;
+    return st;
 }
 
 /* Sets ds->crs_wkt if needed and returns the transformation source -> working CRS
@@ -182,7 +169,7 @@ ct_status ct_ogr_read_footprints(ct_context *ctx, const ct_ogr_read_options *o, 
     ct_status st = ct_ogr_source_open(ctx, o->path, o->layer, &gd, &layer);
     if (st != CT_OK) return st;
     OGRCoordinateTransformationH xform = NULL;
-    field_map *maps = NULL;
+    ct_ogr_field_map *maps = NULL;
     size_t nmaps = 0;
     int id_index = -1;
     st = choose_crs(ctx, o, layer, ds, &xform);
