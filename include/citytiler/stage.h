@@ -56,4 +56,10 @@ const ct_json *ct_opt_get(const ct_json *opts, const char *name);      /* raw, N
 ct_status ct_opt_names(ct_context *ctx, const ct_json *opts, const char *name, int *all, const char ***names,
                        size_t *n);
 
+/* For a stage whose state is just its checked options (the OGR readers): as `create`
+ * (or at its end), keeps a reference to options as *state (never fails); as `destroy`,
+ * releases it. `run` then reads its options from the state with ct_opt_*. */
+ct_status ct_stage_keep_options(ct_context *ctx, const ct_json *options, void **state);
+void ct_stage_release_options(void *state);
+
 #endif

@@ -189,3 +189,11 @@ ct_status ct_opt_names(ct_context *ctx, const ct_json *opts, const char *name, i
     for (size_t i = 0; i < *n; i++) (*names)[i] = json_string_value(json_array_get(v, i));
     return CT_OK;
 }
+
+ct_status ct_stage_keep_options(ct_context *ctx, const ct_json *options, void **state) {
+    (void)ctx; /* the vtable's create signature: a reference cannot fail */
+    *state = json_incref((json_t *)options);
+    return CT_OK;
+}
+
+void ct_stage_release_options(void *state) { json_decref(state); }

@@ -7,6 +7,7 @@
  * "12abc" is a bad number rather than 12; attribute columns of a CSV get a type from
  * their values (integer, real or string). */
 #include "io/ogr_assets.h"
+#include "io/ogr_source.h"
 #include "io/ogr_values.h"
 #include "io/input_file.h"
 
@@ -43,13 +44,6 @@ static const char *const R_BAD_SCALE = "invalid scale";
 
 enum { MODE_GEOM, MODE_XY, MODE_WKT };
 
-typedef struct field_map {
-    int src;          /* OGR field index */
-    int dst;          /* asset attribute index (set when appending) */
-    ct_attr_type type;
-    int infer;        /* CSV text column: type decided from the values */
-} field_map;
-
 typedef struct raw_row {
     uint64_t fid;
     double x, y;      /* source CRS, then working CRS */
@@ -68,7 +62,7 @@ typedef struct reader {
     OGRLayerH layer;
     int is_csv, mode, lonlat_names;
     int fx, fy, fwkt, fid_field, fcat, fz, fh, fhead, fscale; /* field indexes or -1 */
-    field_map *maps;
+    ct_ogr_field_map *maps; /* dst set when appending */
     size_t nmaps;
     raw_row *rows;
     size_t nrows, cap;
@@ -198,32 +192,10 @@ static void scan_csv_lines(reader *r) {
 /* ---- opening and fields ---- */
 
 static ct_status open_layer(reader *r) {
-    const ct_ogr_assets_options *o = r->o;
-    ct_status st = ct_input_file_check(r->ctx, o->path, "asset source");
+    ct_status st = ct_input_file_check(r->ctx, r->o->path, "asset source");
     if (st != CT_OK) return st;
-    GDALAllRegister();
-    r->gd = GDALOpenEx(o->path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
-    if (!r->gd)
-        return ct_error(r->ctx, CT_ERR_INPUT, "%s: cannot open as a vector source (%s)", o->path,
-                        CPLGetLastErrorMsg()[0] ? CPLGetLastErrorMsg() : "missing file or unknown format");
-    int nl = GDALDatasetGetLayerCount(r->gd);
-    if (o->layer) {
-        r->layer = GDALDatasetGetLayerByName(r->gd, o->layer);
-        if (!r->layer) {
-            char names[512] = "";
-            size_t used = 0;
-            for (int i = 0; i < nl; i++) {
-                int w = snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "",
-                                 OGR_L_GetName(GDALDatasetGetLayer(r->gd, i)));
-                if (w < 0 || (size_t)w >= sizeof names - used) break;
-                used += (size_t)w;
-            }
-            return ct_error(r->ctx, CT_ERR_INPUT, "%s: layer '%s' not found (layers: %s)", o->path, o->layer, names);
-        }
-    } else if (nl > 0) {
-        r->layer = GDALDatasetGetLayer(r->gd, 0);
-    }
-    if (!r->layer) return ct_error(r->ctx, CT_ERR_INPUT, "%s: the source has no layer", o->path);
+    st = ct_ogr_source_open(r->ctx, r->o->path, r->o->layer, &r->gd, &r->layer);
+    if (st != CT_OK) return st;
     GDALDriverH drv = GDALGetDatasetDriver(r->gd);
     r->is_csv = drv && strcmp(GDALGetDriverShortName(drv), "CSV") == 0;
     return CT_OK;
@@ -304,32 +276,20 @@ static ct_status choose_mode(reader *r, OGRFeatureDefnH defn) {
 
 static ct_status map_fields(reader *r, OGRFeatureDefnH defn) {
     const ct_ogr_assets_options *o = r->o;
-    int nf = OGR_FD_GetFieldCount(defn);
-    r->maps = calloc(nf > 0 ? (size_t)nf : 1, sizeof *r->maps);
-    if (!r->maps) return ct_error_nomem(r->ctx, "asset field map");
-    for (size_t k = 0; k < o->nfields; k++) {
+    const int coords[3] = {r->fx, r->fy, r->fwkt}; /* never attributes under "all" */
+    ct_ogr_field_pick pick = {o->all_fields, coords, 3, o->fields, o->nfields, 1};
+    ct_status st = ct_ogr_pick_fields(r->ctx, defn, &pick, "asset field map", &r->maps, &r->nmaps);
+    for (size_t k = 0; k < o->nfields && st == CT_OK; k++) {
         int i;
-        ct_status st = named_field(r, defn, "attribute", o->fields[k], &i);
-        if (st != CT_OK) return st;
+        st = named_field(r, defn, "attribute", o->fields[k], &i);
     }
-    for (int i = 0; i < nf; i++) {
-        OGRFieldDefnH fd = OGR_FD_GetFieldDefn(defn, i);
-        const char *name = OGR_Fld_GetNameRef(fd);
-        int keep = o->all_fields && i != r->fx && i != r->fy && i != r->fwkt;
-        for (size_t k = 0; !keep && k < o->nfields; k++) keep = strcasecmp(o->fields[k], name) == 0;
-        if (!keep) continue;
-        field_map *m = &r->maps[r->nmaps++];
-        m->src = i;
-        m->type = ct_ogr_attr_type(fd);
-        m->infer = r->is_csv && m->type == CT_ATTR_STRING;
-        m->dst = -1;
-    }
-    return CT_OK;
+    for (size_t k = 0; k < r->nmaps; k++) r->maps[k].infer = r->is_csv && r->maps[k].type == CT_ATTR_STRING;
+    return st;
 }
 
 /* ---- reading rows ---- */
 
-static ct_status set_value(reader *r, OGRFeatureH f, const field_map *m, ct_value *v) {
+static ct_status set_value(reader *r, OGRFeatureH f, const ct_ogr_field_map *m, ct_value *v) {
     v->is_null = 1;
     return ct_ogr_read_value(r->ctx, f, m->src, m->type, m->infer, v);
 }
@@ -462,7 +422,7 @@ static ct_status read_rows(reader *r) {
 /* CSV text columns become integer or real columns when every value parses as one. */
 static ct_status infer_types(reader *r) {
     for (size_t k = 0; k < r->nmaps; k++) {
-        field_map *m = &r->maps[k];
+        ct_ogr_field_map *m = &r->maps[k];
         if (!m->infer) continue;
         int all_int = 1, all_real = 1, any = 0;
         for (size_t i = 0; i < r->nrows && (all_int || all_real); i++) {
@@ -498,106 +458,56 @@ static ct_status infer_types(reader *r) {
 
 /* ---- CRS ---- */
 
-static OGRSpatialReferenceH epsg(int code) {
-    OGRSpatialReferenceH s = OSRNewSpatialReference(NULL);
-    if (s && OSRImportFromEPSG(s, code) != OGRERR_NONE) {
-        OSRRelease(s);
-        return NULL;
-    }
-    if (s) OSRSetAxisMappingStrategy(s, OAMS_TRADITIONAL_GIS_ORDER);
-    return s;
-}
-
+/* The user's srs, else a point layer's CRS, else EPSG:4326 when the columns are named
+ * lon/lat or every coordinate looks like degrees. */
 static ct_status source_srs(reader *r, OGRSpatialReferenceH *out) {
     const ct_ogr_assets_options *o = r->o;
     ct_context *ctx = r->ctx;
-    OGRSpatialReferenceH src = NULL;
-    if (o->srs) {
-        src = OSRNewSpatialReference(NULL);
-        if (!src) return ct_error_nomem(ctx, "SRS");
-        if (OSRSetFromUserInput(src, o->srs) != OGRERR_NONE) {
-            OSRRelease(src);
-            return ct_error(ctx, CT_ERR_USAGE, "%s: srs '%s' is not a CRS that GDAL/PROJ understands", o->path, o->srs);
-        }
-    } else {
-        OGRSpatialReferenceH ls = r->mode == MODE_GEOM ? OGR_L_GetSpatialRef(r->layer) : NULL;
-        if (ls) {
-            src = OSRClone(ls);
-            if (!src) return ct_error_nomem(ctx, "SRS");
-        } else {
-            int degrees = 0, good = 0;
-            if (!r->lonlat_names) {
-                degrees = 1;
-                for (size_t i = 0; i < r->nrows; i++) {
-                    const raw_row *w = &r->rows[i];
-                    if (w->why) continue;
-                    good++;
-                    if (!(fabs(w->x) <= 180 && fabs(w->y) <= 90)) degrees = 0;
-                }
-            }
-            if (!r->lonlat_names && !(degrees && good))
-                return ct_error(ctx, CT_ERR_INPUT,
-                                "%s: layer '%s' has no CRS; give readers.assets an \"srs\" option (e.g. \"EPSG:28992\")",
-                                o->path, OGR_L_GetName(r->layer));
-            src = epsg(4326);
-            if (!src) return ct_error(ctx, CT_ERR_INTERNAL, "%s: cannot set up EPSG:4326", o->path);
-            if (r->lonlat_names)
-                ct_log(ctx, CT_LOG_INFO, "%s: no CRS given: longitude/latitude columns, assuming EPSG:4326 (WGS 84)", o->path);
-            else
-                ct_log(ctx, CT_LOG_WARN, "%s: no CRS given: every coordinate looks like longitude/latitude, assuming "
-                       "EPSG:4326 (WGS 84); set \"srs\" if that is wrong", o->path);
-        }
-    }
-    OSRSetAxisMappingStrategy(src, OAMS_TRADITIONAL_GIS_ORDER);
-    *out = src;
-    return CT_OK;
-}
-
-static ct_status working_srs(reader *r, ct_dataset *ds, OGRSpatialReferenceH src, OGRSpatialReferenceH *out) {
-    ct_context *ctx = r->ctx;
-    OGRSpatialReferenceH work = NULL;
-    if (ds->crs_wkt) {
-        work = OSRNewSpatialReference(ds->crs_wkt);
-    } else if (OSRIsProjected(src) && fabs(OSRGetLinearUnits(src, NULL) - 1.0) < 1e-12) {
-        work = OSRClone(src);
-        if (work && OSRIsCompound(work)) OSRStripVertical(work);
-    } else {
-        double lon0 = INFINITY, lon1 = -INFINITY, lat0 = INFINITY, lat1 = -INFINITY;
+    /* Coordinate columns carry no CRS: only a point geometry's layer has one. */
+    ct_status st = ct_ogr_source_crs(ctx, o->path, o->srs, r->mode == MODE_GEOM ? r->layer : NULL, out);
+    if (st != CT_OK || *out) return st;
+    int degrees = 0, good = 0;
+    if (!r->lonlat_names) {
+        degrees = 1;
         for (size_t i = 0; i < r->nrows; i++) {
             const raw_row *w = &r->rows[i];
             if (w->why) continue;
-            if (w->lon < lon0) lon0 = w->lon;
-            if (w->lon > lon1) lon1 = w->lon;
-            if (w->lat < lat0) lat0 = w->lat;
-            if (w->lat > lat1) lat1 = w->lat;
+            good++;
+            if (!(fabs(w->x) <= 180 && fabs(w->y) <= 90)) degrees = 0;
         }
-        double lon = isfinite(lon0) ? 0.5 * (lon0 + lon1) : 0, lat = isfinite(lat0) ? 0.5 * (lat0 + lat1) : 0;
-        int zone = (int)floor((lon + 180.0) / 6.0) + 1;
-        if (zone < 1) zone = 1;
-        if (zone > 60) zone = 60;
-        work = epsg((lat >= 0 ? 32600 : 32700) + zone);
     }
-    if (!work) return ct_error(ctx, CT_ERR_INTERNAL, "%s: cannot set up the working CRS", r->o->path);
-    OSRSetAxisMappingStrategy(work, OAMS_TRADITIONAL_GIS_ORDER);
-    if (!ds->crs_wkt) {
-        char *wkt = NULL;
-        const char *opts[] = {"FORMAT=WKT2_2019", NULL};
-        ct_status st = CT_OK;
-        if (OSRExportToWktEx(work, &wkt, opts) != OGRERR_NONE || !wkt) {
-            st = ct_error(ctx, CT_ERR_INTERNAL, "%s: cannot export the working CRS", r->o->path);
-        } else {
-            ds->crs_wkt = strdup(wkt);
-            if (!ds->crs_wkt) st = ct_error_nomem(ctx, "CRS");
-        }
-        CPLFree(wkt);
-        if (st != CT_OK) {
-            OSRRelease(work);
-            return st;
-        }
-        ct_log(ctx, CT_LOG_INFO, "%s: working CRS %s (no footprints read before)", r->o->path, OSRGetName(work));
-    }
-    *out = work;
+    if (!r->lonlat_names && !(degrees && good))
+        return ct_error(ctx, CT_ERR_INPUT,
+                        "%s: layer '%s' has no CRS; give readers.assets an \"srs\" option (e.g. \"EPSG:28992\")",
+                        o->path, OGR_L_GetName(r->layer));
+    *out = ct_ogr_epsg(4326);
+    if (!*out) return ct_error(ctx, CT_ERR_INTERNAL, "%s: cannot set up EPSG:4326", o->path);
+    if (r->lonlat_names)
+        ct_log(ctx, CT_LOG_INFO, "%s: no CRS given: longitude/latitude columns, assuming EPSG:4326 (WGS 84)", o->path);
+    else
+        ct_log(ctx, CT_LOG_WARN, "%s: no CRS given: every coordinate looks like longitude/latitude, assuming "
+               "EPSG:4326 (WGS 84); set \"srs\" if that is wrong", o->path);
     return CT_OK;
+}
+
+/* The working CRS (see ct_ogr_working_crs); the good rows' lon/lat centre picks the UTM
+ * zone when one is needed. */
+static ct_status working_srs(reader *r, ct_dataset *ds, OGRSpatialReferenceH src, OGRSpatialReferenceH *out) {
+    double lon0 = INFINITY, lon1 = -INFINITY, lat0 = INFINITY, lat1 = -INFINITY;
+    for (size_t i = 0; i < r->nrows; i++) {
+        const raw_row *w = &r->rows[i];
+        if (w->why) continue;
+        if (w->lon < lon0) lon0 = w->lon;
+        if (w->lon > lon1) lon1 = w->lon;
+        if (w->lat < lat0) lat0 = w->lat;
+        if (w->lat > lat1) lat1 = w->lat;
+    }
+    double lon = isfinite(lon0) ? 0.5 * (lon0 + lon1) : 0, lat = isfinite(lat0) ? 0.5 * (lat0 + lat1) : 0;
+    int chosen_here = ds->crs_wkt == NULL;
+    ct_status st = ct_ogr_working_crs(r->ctx, r->o->path, src, lon, lat, 1, ds, out);
+    if (st == CT_OK && chosen_here)
+        ct_log(r->ctx, CT_LOG_INFO, "%s: working CRS %s (no footprints read before)", r->o->path, OSRGetName(*out));
+    return st;
 }
 
 /* Transforms the good rows' x, y in place (or into lon/lat when to_lonlat);
@@ -821,7 +731,7 @@ ct_status ct_ogr_read_assets(ct_context *ctx, const ct_ogr_assets_options *o, ct
         ct_log(ctx, CT_LOG_DEBUG, "%s: CSV line numbers not available; rows are named by feature id", o->path);
     if (st == CT_OK) st = infer_types(&r);
     if (st == CT_OK) st = source_srs(&r, &src);
-    if (st == CT_OK && !(wgs = epsg(4326))) st = ct_error(ctx, CT_ERR_INTERNAL, "cannot set up EPSG:4326");
+    if (st == CT_OK && !(wgs = ct_ogr_epsg(4326))) st = ct_error(ctx, CT_ERR_INTERNAL, "cannot set up EPSG:4326");
     /* lon/lat for the area check (and the UTM zone when the working CRS is chosen here) */
     if (st == CT_OK) {
         for (size_t i = 0; i < r.nrows; i++) {

@@ -1,6 +1,7 @@
 /* Footprints from OGR: open, pick a layer, filter, choose the working CRS, convert
  * each (multi)polygon into ct_footprint parts, copy the chosen attributes. */
 #include "io/ogr_footprints.h"
+#include "io/ogr_source.h"
 #include "io/ogr_values.h"
 #include "io/input_file.h"
 
@@ -13,11 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct field_map {
-    int src;   /* OGR field index */
-    int dst;   /* dataset attribute index */
-    ct_attr_type type;
-} field_map;
 
 /* Footprints far outside the source CRS's area of use (a coordinate of 1e12 m, x and y
  * swapped, the wrong CRS) would otherwise be transformed into nonsense and stretch the
@@ -83,26 +79,6 @@ static int area_check_inside(const area_check *a, OGRGeometryH g) {
     return 1;
 }
 
-
-/* Picks the working CRS: the source's when projected in metres, else the UTM zone
- * around `lonlat_hint`. Returns a new SRS the caller releases. */
-static OGRSpatialReferenceH working_srs(OGRSpatialReferenceH src, double lon, double lat) {
-    if (OSRIsProjected(src)) {
-        double to_m = OSRGetLinearUnits(src, NULL);
-        if (fabs(to_m - 1.0) < 1e-12) return OSRClone(src);
-    }
-    OGRSpatialReferenceH utm = OSRNewSpatialReference(NULL);
-    if (!utm) return NULL;
-    int zone = (int)floor((lon + 180.0) / 6.0) + 1;
-    if (zone < 1) zone = 1;
-    if (zone > 60) zone = 60;
-    if (OSRImportFromEPSG(utm, (lat >= 0 ? 32600 : 32700) + zone) != OGRERR_NONE) {
-        OSRRelease(utm);
-        return NULL;
-    }
-    OSRSetAxisMappingStrategy(utm, OAMS_TRADITIONAL_GIS_ORDER);
-    return utm;
-}
 
 /* Copies one OGR ring into xy (open ring, consecutive duplicates removed).
  * Returns the number of points written, or -1 on a non-finite coordinate. */
@@ -193,50 +169,13 @@ static ct_status footprint_from_ogr(ct_context *ctx, OGRGeometryH g, ct_footprin
 }
 
 
-static ct_status open_layer(ct_context *ctx, const ct_ogr_read_options *o, GDALDatasetH *ds_out,
-                            OGRLayerH *layer_out) {
-    ct_status st = ct_input_file_check(ctx, o->path, "footprint source");
-    if (st != CT_OK) return st;
-    GDALAllRegister();
-    GDALDatasetH gd = GDALOpenEx(o->path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
-    if (!gd)
-        return ct_error(ctx, CT_ERR_INPUT, "%s: cannot open as a vector source (%s)", o->path,
-                        CPLGetLastErrorMsg()[0] ? CPLGetLastErrorMsg() : "missing file or unknown format");
-    int nl = GDALDatasetGetLayerCount(gd);
-    OGRLayerH layer = NULL;
-    if (o->layer) {
-        layer = GDALDatasetGetLayerByName(gd, o->layer);
-        if (!layer) {
-            char names[512] = "";
-            size_t used = 0;
-            for (int i = 0; i < nl; i++) {
-                int w = snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "",
-                                 OGR_L_GetName(GDALDatasetGetLayer(gd, i)));
-                if (w < 0 || (size_t)w >= sizeof names - used) break;
-                used += (size_t)w;
-            }
-            GDALClose(gd);
-            return ct_error(ctx, CT_ERR_INPUT, "%s: layer '%s' not found (layers: %s)", o->path, o->layer, names);
-        }
-    } else if (nl > 0) {
-        layer = GDALDatasetGetLayer(gd, 0);
-    }
-    if (!layer) {
-        GDALClose(gd);
-        return ct_error(ctx, CT_ERR_INPUT, "%s: the source has no layer", o->path);
-    }
-    *ds_out = gd;
-    *layer_out = layer;
-    return CT_OK;
-}
-
 /* Resolves which source fields become attributes, adding dataset columns. */
 static ct_status map_fields(ct_context *ctx, const ct_ogr_read_options *o, OGRFeatureDefnH defn,
-                            ct_dataset *ds, field_map **maps, size_t *nmaps, int *id_index) {
-    int nf = OGR_FD_GetFieldCount(defn);
-    *maps = calloc(nf > 0 ? (size_t)nf : 1, sizeof **maps);
-    if (!*maps) return ct_error_nomem(ctx, "field map");
-    *nmaps = 0;
+                            ct_dataset *ds, ct_ogr_field_map **maps, size_t *nmaps, int *id_index) {
+    /* Names are found ignoring case (OGR_FD_GetFieldIndex) but kept only when exact. */
+    ct_ogr_field_pick pick = {o->all_fields, NULL, 0, o->fields, o->nfields, 0};
+    ct_status st = ct_ogr_pick_fields(ctx, defn, &pick, "field map", maps, nmaps);
+    if (st != CT_OK) return st;
     *id_index = -1;
     if (o->id_field) {
         *id_index = OGR_FD_GetFieldIndex(defn, o->id_field);
@@ -248,19 +187,11 @@ static ct_status map_fields(ct_context *ctx, const ct_ogr_read_options *o, OGRFe
         if (OGR_FD_GetFieldIndex(defn, o->fields[k]) < 0)
             return ct_error(ctx, CT_ERR_INPUT, "%s: attribute '%s' is not a field of layer '%s'", o->path,
                             o->fields[k], OGR_FD_GetName(defn));
-    for (int i = 0; i < nf; i++) {
-        OGRFieldDefnH fd = OGR_FD_GetFieldDefn(defn, i);
-        const char *name = OGR_Fld_GetNameRef(fd);
-        int keep = o->all_fields;
-        for (size_t k = 0; !keep && k < o->nfields; k++) keep = strcmp(o->fields[k], name) == 0;
-        if (!keep) continue;
-        field_map *m = &(*maps)[(*nmaps)++];
-        m->src = i;
-        m->type = ct_ogr_attr_type(fd);
-        ct_status st = ct_dataset_add_attr(ctx, ds, name, m->type, &m->dst);
-        if (st != CT_OK) return st;
+    for (size_t k = 0; k < *nmaps && st == CT_OK; k++) {
+        ct_ogr_field_map *m = &(*maps)[k];
+        st = ct_dataset_add_attr(ctx, ds, OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(defn, m->src)), m->type, &m->dst);
     }
-    return CT_OK;
+    return st;
 }
 
 /* Sets ds->crs_wkt if needed and returns the transformation source -> working CRS
@@ -269,81 +200,48 @@ static ct_status choose_crs(ct_context *ctx, const ct_ogr_read_options *o, OGRLa
                             OGRCoordinateTransformationH *ct_out, area_check *area) {
     *ct_out = NULL;
     OGRSpatialReferenceH src = NULL;
-    if (o->srs) {
-        src = OSRNewSpatialReference(NULL);
-        if (!src) return ct_error_nomem(ctx, "SRS");
-        if (OSRSetFromUserInput(src, o->srs) != OGRERR_NONE) {
-            OSRRelease(src);
-            return ct_error(ctx, CT_ERR_USAGE, "%s: srs '%s' is not a CRS that GDAL/PROJ understands", o->path, o->srs);
-        }
-    } else {
-        OGRSpatialReferenceH ls = OGR_L_GetSpatialRef(layer);
-        if (!ls)
-            return ct_error(ctx, CT_ERR_INPUT, "%s: layer '%s' has no CRS; give the stage an \"srs\" option (e.g. \"EPSG:28992\")",
-                            o->path, OGR_L_GetName(layer));
-        src = OSRClone(ls);
-        if (!src) return ct_error_nomem(ctx, "SRS");
+    ct_status st = ct_ogr_source_crs(ctx, o->path, o->srs, layer, &src);
+    if (st != CT_OK) return st;
+    if (!src)
+        return ct_error(ctx, CT_ERR_INPUT, "%s: layer '%s' has no CRS; give the stage an \"srs\" option (e.g. \"EPSG:28992\")",
+                        o->path, OGR_L_GetName(layer));
+    double lon = 0, lat = 0; /* the extent's centre picks the UTM zone when one is needed */
+    OGREnvelope env = {0, 0, 0, 0};
+    if (!ds->crs_wkt && OGR_L_GetExtent(layer, &env, TRUE) == OGRERR_NONE) {
+        double cx = 0.5 * (env.MinX + env.MaxX), cy = 0.5 * (env.MinY + env.MaxY), cz = 0;
+        OGRSpatialReferenceH wgs = ct_ogr_epsg(4326);
+        OGRCoordinateTransformationH t = wgs ? OCTNewCoordinateTransformation(src, wgs) : NULL;
+        if (t && OCTTransform(t, 1, &cx, &cy, &cz)) { lon = cx; lat = cy; }
+        if (t) OCTDestroyCoordinateTransformation(t);
+        if (wgs) OSRRelease(wgs);
     }
-    OSRSetAxisMappingStrategy(src, OAMS_TRADITIONAL_GIS_ORDER);
     ct_status ast = area_check_init(ctx, src, area);
     if (ast != CT_OK) {
         OSRRelease(src);
         return ast;
     }
-
+    /* A compound CRS stays whole here (readers.assets drops its vertical part). */
     OGRSpatialReferenceH work = NULL;
-    if (ds->crs_wkt) {
-        work = OSRNewSpatialReference(ds->crs_wkt);
-    } else {
-        OGREnvelope env = {0, 0, 0, 0};
-        double lon = 0, lat = 0;
-        if (OGR_L_GetExtent(layer, &env, TRUE) == OGRERR_NONE) {
-            double cx = 0.5 * (env.MinX + env.MaxX), cy = 0.5 * (env.MinY + env.MaxY), cz = 0;
-            OGRSpatialReferenceH wgs = OSRNewSpatialReference(NULL);
-            if (wgs && OSRImportFromEPSG(wgs, 4326) == OGRERR_NONE) {
-                OSRSetAxisMappingStrategy(wgs, OAMS_TRADITIONAL_GIS_ORDER);
-                OGRCoordinateTransformationH t = OCTNewCoordinateTransformation(src, wgs);
-                if (t && OCTTransform(t, 1, &cx, &cy, &cz)) { lon = cx; lat = cy; }
-                if (t) OCTDestroyCoordinateTransformation(t);
-            }
-            if (wgs) OSRRelease(wgs);
-        }
-        work = working_srs(src, lon, lat);
-    }
-    if (!work) {
-        OSRRelease(src);
-        return ct_error(ctx, CT_ERR_INTERNAL, "%s: cannot set up the working CRS", o->path);
-    }
-    OSRSetAxisMappingStrategy(work, OAMS_TRADITIONAL_GIS_ORDER);
-    ct_status st = CT_OK;
-    if (!ds->crs_wkt) {
-        char *wkt = NULL;
-        const char *opts[] = {"FORMAT=WKT2_2019", NULL};
-        if (OSRExportToWktEx(work, &wkt, opts) != OGRERR_NONE || !wkt) {
-            st = ct_error(ctx, CT_ERR_INTERNAL, "%s: cannot export the working CRS", o->path);
-        } else {
-            ds->crs_wkt = strdup(wkt);
-            if (!ds->crs_wkt) st = ct_error_nomem(ctx, "CRS");
-        }
-        CPLFree(wkt);
-    }
+    st = ct_ogr_working_crs(ctx, o->path, src, lon, lat, 0, ds, &work);
     if (st == CT_OK && !OSRIsSame(src, work)) {
         *ct_out = OCTNewCoordinateTransformation(src, work);
         if (!*ct_out) st = ct_error(ctx, CT_ERR_INPUT, "%s: cannot transform from the source CRS to the working CRS", o->path);
         else ct_log(ctx, CT_LOG_INFO, "%s: reprojecting footprints to the working CRS %s", o->path, OSRGetName(work));
     }
     OSRRelease(src);
-    OSRRelease(work);
+    if (work) OSRRelease(work);
     return st;
 }
 
 ct_status ct_ogr_read_footprints(ct_context *ctx, const ct_ogr_read_options *o, ct_dataset *ds) {
     GDALDatasetH gd = NULL;
     OGRLayerH layer = NULL;
-    ct_status st = open_layer(ctx, o, &gd, &layer);
+    ct_status st = ct_input_file_check(ctx, o->path, "footprint source");
+    if (st != CT_OK) return st;
+    st = ct_ogr_source_open(ctx, o->path, o->layer, &gd, &layer);
     if (st != CT_OK) return st;
     OGRCoordinateTransformationH xform = NULL;
-    field_map *maps = NULL;
+    ct_ogr_field_map *maps = NULL;
     size_t nmaps = 0;
     int id_index = -1;
     area_check area;

@@ -1,6 +1,9 @@
 #include "io/ogr_values.h"
 
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 
 ct_attr_type ct_ogr_attr_type(OGRFieldDefnH fd) {
     switch (OGR_Fld_GetType(fd)) {
@@ -32,6 +35,33 @@ ct_status ct_ogr_read_value(ct_context *ctx, OGRFeatureH f, int field, ct_attr_t
         if (empty_is_null && !*s) return CT_OK;
         return ct_value_set_string(ctx, v, s);
     }
+    }
+    return CT_OK;
+}
+
+static int picked(const ct_ogr_field_pick *p, int i, const char *name) {
+    int skipped = 0;
+    for (size_t k = 0; k < p->nskip; k++) skipped |= p->skip[k] == i;
+    if (p->all && !skipped) return 1;
+    for (size_t k = 0; k < p->nnames; k++)
+        if ((p->ignore_case ? strcasecmp(p->names[k], name) : strcmp(p->names[k], name)) == 0) return 1;
+    return 0;
+}
+
+ct_status ct_ogr_pick_fields(ct_context *ctx, OGRFeatureDefnH defn, const ct_ogr_field_pick *pick, const char *what,
+                             ct_ogr_field_map **maps, size_t *nmaps) {
+    int nf = OGR_FD_GetFieldCount(defn);
+    *nmaps = 0;
+    *maps = calloc(nf > 0 ? (size_t)nf : 1, sizeof **maps);
+    if (!*maps) return ct_error_nomem(ctx, what);
+    for (int i = 0; i < nf; i++) {
+        OGRFieldDefnH fd = OGR_FD_GetFieldDefn(defn, i);
+        if (!picked(pick, i, OGR_Fld_GetNameRef(fd))) continue;
+        ct_ogr_field_map *m = &(*maps)[(*nmaps)++];
+        m->src = i;
+        m->dst = -1;
+        m->type = ct_ogr_attr_type(fd);
+        m->infer = 0;
     }
     return CT_OK;
 }

@@ -13,4 +13,30 @@ ct_attr_type ct_ogr_attr_type(OGRFieldDefnH fd);
 ct_status ct_ogr_read_value(ct_context *ctx, OGRFeatureH f, int field, ct_attr_type type, int empty_is_null,
                             ct_value *v);
 
+/* A source field that passes through as an attribute. */
+typedef struct ct_ogr_field_map {
+    int src;           /* OGR field index */
+    int dst;           /* attribute index in the dataset or asset set; -1 until added */
+    ct_attr_type type;
+    int infer;         /* a CSV text column whose values decide its type (readers.assets) */
+} ct_ogr_field_map;
+
+/* Which fields pass through: every field but those in skip when `all`, and the fields
+ * named in names. */
+typedef struct ct_ogr_field_pick {
+    int all;
+    const int *skip;          /* field indexes `all` leaves out (coordinate columns); -1s are ignored */
+    size_t nskip;
+    const char *const *names;
+    size_t nnames;
+    int ignore_case;          /* names compared ignoring case */
+} ct_ogr_field_pick;
+
+/* The fields of defn that `pick` chooses, in field order, with their attribute type
+ * (ct_ogr_attr_type), dst -1 and infer 0. Names that are not fields are not checked
+ * here: they match nothing. *maps (one slot per field of defn) is the caller's to free,
+ * also on error. Error: CT_ERR_NOMEM naming `what`. */
+ct_status ct_ogr_pick_fields(ct_context *ctx, OGRFeatureDefnH defn, const ct_ogr_field_pick *pick, const char *what,
+                             ct_ogr_field_map **maps, size_t *nmaps);
+
 #endif

@@ -7,10 +7,6 @@
 #include "citytiler/stage.h"
 #include "io/ogr_assets.h"
 
-typedef struct assets_state {
-    json_t *opts; /* a reference to the checked options */
-} assets_state;
-
 static const ct_option_def options[] = {
     {"path", CT_OPT_PATH, NULL, 1, "file or connection string (CSV, GeoJSON, GeoPackage, Shapefile, PG:...)"},
     {"layer", CT_OPT_STRING, NULL, 0, "layer name (default: the first layer)"},
@@ -38,34 +34,30 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
         return ct_error(ctx, CT_ERR_USAGE, "readers.assets: give both x_field and y_field");
     double m = ct_opt_number(opts, "area_margin");
     if (!(m >= 0 && m <= 360)) return ct_error(ctx, CT_ERR_USAGE, "readers.assets: area_margin must be 0 to 360 degrees");
-    assets_state *s = calloc(1, sizeof *s);
-    if (!s) return ct_error_nomem(ctx, "readers.assets");
-    s->opts = json_incref((json_t *)opts);
-    *state = s;
-    return CT_OK;
+    return ct_stage_keep_options(ctx, opts, state);
 }
 
 static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
-    assets_state *s = state;
+    const json_t *opts = state;
     ct_ogr_assets_options o;
     memset(&o, 0, sizeof o);
-    o.path = ct_opt_string(s->opts, "path");
-    o.layer = ct_opt_string(s->opts, "layer");
-    o.id_field = ct_opt_string(s->opts, "id_field");
-    o.category_field = ct_opt_string(s->opts, "category_field");
-    o.category = ct_opt_string(s->opts, "category");
-    o.x_field = ct_opt_string(s->opts, "x_field");
-    o.y_field = ct_opt_string(s->opts, "y_field");
-    o.geometry_field = ct_opt_string(s->opts, "geometry_field");
-    o.srs = ct_opt_string(s->opts, "srs");
-    o.z_field = ct_opt_string(s->opts, "z_field");
-    o.height_field = ct_opt_string(s->opts, "height_field");
-    o.heading_field = ct_opt_string(s->opts, "heading_field");
-    o.scale_field = ct_opt_string(s->opts, "scale_field");
-    o.on_roof = ct_opt_bool(s->opts, "on_roof");
-    o.area_margin = ct_opt_number(s->opts, "area_margin");
+    o.path = ct_opt_string(opts, "path");
+    o.layer = ct_opt_string(opts, "layer");
+    o.id_field = ct_opt_string(opts, "id_field");
+    o.category_field = ct_opt_string(opts, "category_field");
+    o.category = ct_opt_string(opts, "category");
+    o.x_field = ct_opt_string(opts, "x_field");
+    o.y_field = ct_opt_string(opts, "y_field");
+    o.geometry_field = ct_opt_string(opts, "geometry_field");
+    o.srs = ct_opt_string(opts, "srs");
+    o.z_field = ct_opt_string(opts, "z_field");
+    o.height_field = ct_opt_string(opts, "height_field");
+    o.heading_field = ct_opt_string(opts, "heading_field");
+    o.scale_field = ct_opt_string(opts, "scale_field");
+    o.on_roof = ct_opt_bool(opts, "on_roof");
+    o.area_margin = ct_opt_number(opts, "area_margin");
     const char **names = NULL;
-    ct_status ns = ct_opt_names(ctx, s->opts, "attributes", &o.all_fields, &names, &o.nfields);
+    ct_status ns = ct_opt_names(ctx, opts, "attributes", &o.all_fields, &names, &o.nfields);
     if (ns != CT_OK) return ns;
     o.fields = names;
     ct_status st = ct_ogr_read_assets(ctx, &o, ds);
@@ -73,13 +65,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     return st;
 }
 
-static void destroy(void *state) {
-    assets_state *s = state;
-    json_decref(s->opts);
-    free(s);
-}
-
 const ct_stage_vtable ct_stage_readers_assets = {
     "readers.assets", "read city assets and sensors (points with attributes) from any OGR source", options, create, run,
-    destroy,
+    ct_stage_release_options,
 };

@@ -6,10 +6,6 @@
 #include "citytiler/stage.h"
 #include "io/ogr_footprints.h"
 
-typedef struct footprints_state {
-    json_t *opts; /* a reference to the checked options */
-} footprints_state;
-
 static const ct_option_def options[] = {
     {"path", CT_OPT_PATH, NULL, 1, "file or connection string (GeoPackage, Shapefile, GeoJSON, FlatGeobuf, PG:...)"},
     {"layer", CT_OPT_STRING, NULL, 0, "layer name (default: the first layer)"},
@@ -21,31 +17,23 @@ static const ct_option_def options[] = {
     {NULL, 0, NULL, 0, NULL},
 };
 
-static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
-    footprints_state *s = calloc(1, sizeof *s);
-    if (!s) return ct_error_nomem(ctx, "readers.footprints");
-    s->opts = json_incref((json_t *)opts);
-    *state = s;
-    return CT_OK;
-}
-
 static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
-    footprints_state *s = state;
+    const json_t *opts = state;
     ct_ogr_read_options o;
     memset(&o, 0, sizeof o);
-    o.path = ct_opt_string(s->opts, "path");
-    o.layer = ct_opt_string(s->opts, "layer");
-    o.id_field = ct_opt_string(s->opts, "id_field");
-    o.srs = ct_opt_string(s->opts, "srs");
-    o.where = ct_opt_string(s->opts, "where");
+    o.path = ct_opt_string(opts, "path");
+    o.layer = ct_opt_string(opts, "layer");
+    o.id_field = ct_opt_string(opts, "id_field");
+    o.srs = ct_opt_string(opts, "srs");
+    o.where = ct_opt_string(opts, "where");
     double bbox[4];
-    const json_t *jb = ct_opt_get(s->opts, "bbox");
+    const json_t *jb = ct_opt_get(opts, "bbox");
     if (jb) {
         for (size_t i = 0; i < 4; i++) bbox[i] = json_number_value(json_array_get(jb, i));
         o.bbox = bbox;
     }
     const char **names = NULL;
-    ct_status ns = ct_opt_names(ctx, s->opts, "attributes", &o.all_fields, &names, &o.nfields);
+    ct_status ns = ct_opt_names(ctx, opts, "attributes", &o.all_fields, &names, &o.nfields);
     if (ns != CT_OK) return ns;
     o.fields = names;
     ct_status st = ct_ogr_read_footprints(ctx, &o, ds);
@@ -53,12 +41,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     return st;
 }
 
-static void destroy(void *state) {
-    footprints_state *s = state;
-    json_decref(s->opts);
-    free(s);
-}
-
 const ct_stage_vtable ct_stage_readers_footprints = {
-    "readers.footprints", "read building footprints from any OGR vector source", options, create, run, destroy,
+    "readers.footprints", "read building footprints from any OGR vector source", options, ct_stage_keep_options, run,
+    ct_stage_release_options,
 };

@@ -417,7 +417,7 @@ static ct_status write_assets(ct_context *ctx, const tiles_state *s, const ct_da
         snprintf(path, sizeof path, "%s/assets/tileset.json", dir);
         /* Content uris are relative to that tileset.json: drop the "assets/" prefix. */
         st = ct_asset_tiles_rebase(ctx, root);
-        if (st == CT_OK) st = ct_tileset_write_root(ctx, path, root, err > 0 ? 2.0 * err : 1.0);
+        if (st == CT_OK) st = ct_tileset_write_root(ctx, path, root, NULL, err > 0 ? 2.0 * err : 1.0);
         else json_decref(root);
         if (st == CT_OK)
             ct_log(ctx, CT_LOG_INFO, "writers.3dtiles: %zu assets in %zu tiles: %s/assets/tileset.json", ds->assets->n,

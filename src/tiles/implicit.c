@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "citytiler/crs.h"
-#include "citytiler/version.h"
 #include "io/outdir.h"
+#include "tiles/region_json.h"
 #include "tiles/tileset_json.h"
 
 #define WGS84_A 6378137.0
@@ -349,16 +349,6 @@ static ct_status encode_subtree(ct_context *ctx, const ct_implicit_plan *p, cons
 
 /* ------------------------------------------------------------------ tileset.json */
 
-static json_t *number_array(const double *v, size_t n) {
-    json_t *a = json_array();
-    for (size_t i = 0; a && i < n; i++)
-        if (!japp(a, json_real(v[i]))) {
-            json_decref(a);
-            return NULL;
-        }
-    return a;
-}
-
 static json_t *tile_class(void) {
     json_t *cls = json_object(), *props = json_object(), *reg = json_object(), *err = json_object();
     int ok = cls && props && reg && err;
@@ -384,21 +374,14 @@ static ct_status write_tileset(ct_context *ctx, const char *dir, const ct_implic
                                int available_levels, int any_content) {
     const ct_implicit_grid *g = p->grid;
     double region[6] = {g->region[0], g->region[1], g->region[2], g->region[3], tight[4], tight[5]};
-    json_t *ts = json_object(), *asset = json_object(), *schema = json_object(), *classes = json_object();
-    json_t *root = json_object(), *bv = json_object(), *it = json_object(), *subtrees = json_object();
+    json_t *schema = json_object(), *classes = json_object();
+    json_t *root = json_object(), *it = json_object(), *subtrees = json_object();
     json_t *content = any_content ? json_object() : NULL;
-    int ok = ts && asset && schema && classes && root && bv && it && subtrees && (content || !any_content);
-    char gen[64];
-    snprintf(gen, sizeof gen, "citytiler %s", ct_version());
-    ok = ok && jset(asset, "version", json_string("1.1")) && jset(asset, "generator", json_string(gen));
-    ok = put(ok, ts, "asset", &asset);
-    ok = ok && jset(ts, "geometricError", json_real(2.0 * p->errors[0]));
+    int ok = schema && classes && root && it && subtrees && (content || !any_content);
     ok = ok && jset(classes, "tile", tile_class());
     ok = ok && jset(schema, "id", json_string("citytiler_tiles"));
     ok = put(ok, schema, "classes", &classes);
-    ok = put(ok, ts, "schema", &schema);
-    ok = ok && jset(bv, "region", number_array(region, 6));
-    ok = put(ok, root, "boundingVolume", &bv);
+    ok = ok && jset(root, "boundingVolume", ct_region_volume(region));
     ok = ok && jset(root, "geometricError", json_real(p->errors[0]));
     ok = ok && jset(root, "refine", json_string(p->replace ? "REPLACE" : "ADD"));
     if (any_content) {
@@ -411,30 +394,17 @@ static ct_status write_tileset(ct_context *ctx, const char *dir, const ct_implic
     ok = ok && jset(subtrees, "uri", json_string("subtrees/{level}_{x}_{y}.subtree"));
     ok = put(ok, it, "subtrees", &subtrees);
     ok = put(ok, root, "implicitTiling", &it);
-    ok = put(ok, ts, "root", &root);
-    ct_status st = CT_OK;
-    if (!ok) st = ct_error_nomem(ctx, "tileset.json");
+    if (!ok) { /* put() has released what it did not place */
+        json_decref(root);
+        json_decref(schema);
+        return ct_error_nomem(ctx, "tileset.json");
+    }
     char path[4096];
     snprintf(path, sizeof path, "%s/tileset.json", dir);
-    if (st == CT_OK && json_dump_file(ts, path, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17)) != 0)
-        st = ct_error(ctx, CT_ERR_IO, "%s: cannot write", path);
-    json_decref(ts);
-    return st;
+    return ct_tileset_write_root(ctx, path, root, schema, 2.0 * p->errors[0]);
 }
 
 /* ------------------------------------------------------------------ the whole tileset */
-
-static void union_region(double *acc, const double *r, int *first) {
-    if (*first) {
-        memcpy(acc, r, 6 * sizeof(double));
-        *first = 0;
-        return;
-    }
-    for (int k = 0; k < 2; k++) if (r[k] < acc[k]) acc[k] = r[k];
-    for (int k = 2; k < 4; k++) if (r[k] > acc[k]) acc[k] = r[k];
-    if (r[4] < acc[4]) acc[4] = r[4];
-    if (r[5] > acc[5]) acc[5] = r[5];
-}
 
 /* Tight regions: each tile's content united with its children's (children come after
  * their parent in q->tiles). */
@@ -443,9 +413,9 @@ static ct_status tight_regions(ct_context *ctx, const ct_implicit_plan *p, doubl
     for (size_t i = q->ntiles; i-- > 0;) {
         const ct_qtile *t = &q->tiles[i];
         int first = 1;
-        if (p->tiles[i].has_content) union_region(tight + 6 * i, p->tiles[i].region, &first);
+        if (p->tiles[i].has_content) ct_region_union(tight + 6 * i, p->tiles[i].region, &first);
         for (int k = 0; k < 4; k++)
-            if (t->child[k] >= 0) union_region(tight + 6 * i, tight + 6 * (size_t)t->child[k], &first);
+            if (t->child[k] >= 0) ct_region_union(tight + 6 * i, tight + 6 * (size_t)t->child[k], &first);
         if (first)
             return ct_error(ctx, CT_ERR_INTERNAL, "implicit tiling: tile %d/%u/%u has no content and no children",
                             t->level, t->x, t->y);

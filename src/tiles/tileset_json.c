@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "citytiler/version.h"
+#include "tiles/region_json.h"
 
 void ct_tile_name(const ct_qtile *t, char *buf, size_t n) {
     snprintf(buf, n, "%d_%u_%u", t->level, t->x, t->y);
@@ -31,25 +32,6 @@ void ct_rigid_inverse_times(const double a[16], const double b[16], double out[1
         }
 }
 
-static void union_region(double *acc, const double *r, int *first) {
-    if (*first) {
-        memcpy(acc, r, 6 * sizeof(double));
-        *first = 0;
-        return;
-    }
-    for (int k = 0; k < 2; k++) if (r[k] < acc[k]) acc[k] = r[k];
-    for (int k = 2; k < 4; k++) if (r[k] > acc[k]) acc[k] = r[k];
-    if (r[4] < acc[4]) acc[4] = r[4];
-    if (r[5] > acc[5]) acc[5] = r[5];
-}
-
-static json_t *number_array(const double *v, size_t n) {
-    json_t *a = json_array();
-    for (size_t i = 0; a && i < n; i++)
-        if (json_array_append_new(a, json_real(v[i])) != 0) { json_decref(a); return NULL; }
-    return a;
-}
-
 /* Builds the JSON of tile ti; fills region (the union over its subtree). `frame` is the
  * world transform its nearest ancestor with a transform set (NULL: none). */
 static json_t *tile_json(const ct_tileset_plan *p, int32_t ti, const double *frame, double region[6]) {
@@ -58,7 +40,7 @@ static json_t *tile_json(const ct_tileset_plan *p, int32_t ti, const double *fra
     json_t *j = json_object();
     if (!j) return NULL;
     int first = 1, ok = 1;
-    if (o->has_content) union_region(region, o->region, &first);
+    if (o->has_content) ct_region_union(region, o->region, &first);
     const double *child_frame = o->has_content ? o->transform : frame;
     json_t *children = NULL;
     if (!ct_qtile_is_leaf(t)) {
@@ -69,12 +51,10 @@ static json_t *tile_json(const ct_tileset_plan *p, int32_t ti, const double *fra
             double cr[6];
             json_t *c = tile_json(p, t->child[k], child_frame, cr);
             ok = c && json_array_append_new(children, c) == 0;
-            if (ok) union_region(region, cr, &first);
+            if (ok) ct_region_union(region, cr, &first);
         }
     }
-    json_t *bv = json_object();
-    ok = ok && bv && json_object_set_new(bv, "region", number_array(region, 6)) == 0;
-    ok = ok && json_object_set_new(j, "boundingVolume", bv) == 0;
+    ok = ok && json_object_set_new(j, "boundingVolume", ct_region_volume(region)) == 0;
     ok = ok && json_object_set_new(j, "geometricError", json_real(p->errors[ti])) == 0;
     if (ti == 0) ok = ok && json_object_set_new(j, "refine", json_string(p->replace ? "REPLACE" : "ADD")) == 0;
     if (o->has_content) {
@@ -87,7 +67,7 @@ static json_t *tile_json(const ct_tileset_plan *p, int32_t ti, const double *fra
         double rel[16];
         if (frame) ct_rigid_inverse_times(frame, o->transform, rel);
         else memcpy(rel, o->transform, sizeof rel);
-        ok = ok && json_object_set_new(j, "transform", number_array(rel, 16)) == 0;
+        ok = ok && json_object_set_new(j, "transform", ct_json_reals(rel, 16)) == 0;
     }
     if (children) ok = ok && json_object_set_new(j, "children", children) == 0;
     if (!ok) {
@@ -97,24 +77,24 @@ static json_t *tile_json(const ct_tileset_plan *p, int32_t ti, const double *fra
     return j;
 }
 
-ct_status ct_tileset_write_root(ct_context *ctx, const char *path, json_t *root, double error) {
-    json_t *ts = json_object();
-    json_t *asset = json_object();
-    int ok = root && ts && asset;
-    ok = ok && json_object_set_new(asset, "version", json_string("1.1")) == 0;
+ct_status ct_tileset_write_root(ct_context *ctx, const char *path, json_t *root, json_t *schema, double error) {
+    json_t *ts = json_object(), *asset = json_object();
     char gen[64];
     snprintf(gen, sizeof gen, "citytiler %s", ct_version());
+    /* ts takes references of its own, so root, schema and asset are released below on every path. */
+    int ok = root && ts && asset;
+    ok = ok && json_object_set_new(asset, "version", json_string("1.1")) == 0;
     ok = ok && json_object_set_new(asset, "generator", json_string(gen)) == 0;
-    ok = ok && json_object_set_new(ts, "asset", asset) == 0;
-    asset = NULL;
+    ok = ok && json_object_set(ts, "asset", asset) == 0;
     ok = ok && json_object_set_new(ts, "geometricError", json_real(error)) == 0;
-    ok = ok && json_object_set_new(ts, "root", root) == 0;
-    root = NULL;
+    ok = ok && (!schema || json_object_set(ts, "schema", schema) == 0);
+    ok = ok && json_object_set(ts, "root", root) == 0;
     ct_status st = CT_OK;
     if (!ok) st = ct_error_nomem(ctx, "tileset.json");
     if (st == CT_OK && json_dump_file(ts, path, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17)) != 0)
         st = ct_error(ctx, CT_ERR_IO, "%s: cannot write", path);
     json_decref(root);
+    json_decref(schema);
     json_decref(asset);
     json_decref(ts);
     return st;
@@ -126,14 +106,12 @@ ct_status ct_tileset_write(ct_context *ctx, const char *dir, const ct_tileset_pl
     double error = 2.0 * plan->errors[0];
     if (root && plan->extra_root) {
         /* Buildings and assets side by side under a root of their own. */
-        json_t *wrap = json_object(), *children = json_array(), *bv = json_object();
+        json_t *wrap = json_object(), *children = json_array();
         int first = 0;
-        union_region(region, plan->extra_region, &first);
+        ct_region_union(region, plan->extra_region, &first);
         double e = plan->errors[0] > plan->extra_error ? plan->errors[0] : plan->extra_error;
-        int ok = wrap && children && bv;
-        ok = ok && json_object_set_new(bv, "region", number_array(region, 6)) == 0;
-        ok = ok && json_object_set_new(wrap, "boundingVolume", bv) == 0;
-        bv = NULL;
+        int ok = wrap && children;
+        ok = ok && json_object_set_new(wrap, "boundingVolume", ct_region_volume(region)) == 0;
         ok = ok && json_object_set_new(wrap, "geometricError", json_real(2.0 * e)) == 0;
         ok = ok && json_object_set_new(wrap, "refine", json_string("ADD")) == 0;
         ok = ok && json_array_append_new(children, root) == 0;
@@ -141,7 +119,6 @@ ct_status ct_tileset_write(ct_context *ctx, const char *dir, const ct_tileset_pl
         ok = ok && json_array_append(children, plan->extra_root) == 0;
         ok = ok && json_object_set_new(wrap, "children", children) == 0;
         children = NULL;
-        json_decref(bv);
         json_decref(children);
         if (!ok) {
             json_decref(wrap);
@@ -152,5 +129,5 @@ ct_status ct_tileset_write(ct_context *ctx, const char *dir, const ct_tileset_pl
     }
     char path[4096];
     snprintf(path, sizeof path, "%s/tileset.json", dir);
-    return ct_tileset_write_root(ctx, path, root, error);
+    return ct_tileset_write_root(ctx, path, root, NULL, error);
 }

@@ -22,9 +22,10 @@ typedef struct ct_tileset_plan {
  * content lands in its own ENU frame. */
 ct_status ct_tileset_write(ct_context *ctx, const char *dir, const ct_tileset_plan *plan);
 
-/* Writes PATH (a tileset.json) with `root` (a tile's JSON, taken over) and the tileset's
- * geometric error. */
-ct_status ct_tileset_write_root(ct_context *ctx, const char *path, struct json_t *root, double error);
+/* Writes PATH (a tileset.json): asset, the tileset's geometric error, `schema` (NULL:
+ * none) and `root` (a tile's JSON). Takes over root and schema, also on error. */
+ct_status ct_tileset_write_root(ct_context *ctx, const char *path, struct json_t *root, struct json_t *schema,
+                                double error);
 
 /* "L_X_Y" of a tile, for its file name. */
 void ct_tile_name(const ct_qtile *t, char *buf, size_t n);

@@ -1,0 +1,118 @@
+/* Opening an OGR vector source and choosing its CRSs, as every OGR reader does it. */
+#include "io/ogr_source.h"
+
+#include <cpl_conv.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+ct_status ct_ogr_source_open(ct_context *ctx, const char *path, const char *layer, GDALDatasetH *gd,
+                             OGRLayerH *layer_out) {
+    *gd = NULL;
+    *layer_out = NULL;
+    GDALAllRegister();
+    GDALDatasetH d = GDALOpenEx(path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
+    if (!d)
+        return ct_error(ctx, CT_ERR_INPUT, "%s: cannot open as a vector source (%s)", path,
+                        CPLGetLastErrorMsg()[0] ? CPLGetLastErrorMsg() : "missing file or unknown format");
+    int nl = GDALDatasetGetLayerCount(d);
+    OGRLayerH l = NULL;
+    if (layer) {
+        l = GDALDatasetGetLayerByName(d, layer);
+        if (!l) {
+            char names[512] = "";
+            size_t used = 0;
+            for (int i = 0; i < nl; i++) {
+                int w = snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "",
+                                 OGR_L_GetName(GDALDatasetGetLayer(d, i)));
+                if (w < 0 || (size_t)w >= sizeof names - used) break;
+                used += (size_t)w;
+            }
+            GDALClose(d);
+            return ct_error(ctx, CT_ERR_INPUT, "%s: layer '%s' not found (layers: %s)", path, layer, names);
+        }
+    } else if (nl > 0) {
+        l = GDALDatasetGetLayer(d, 0);
+    }
+    if (!l) {
+        GDALClose(d);
+        return ct_error(ctx, CT_ERR_INPUT, "%s: the source has no layer", path);
+    }
+    *gd = d;
+    *layer_out = l;
+    return CT_OK;
+}
+
+OGRSpatialReferenceH ct_ogr_epsg(int code) {
+    OGRSpatialReferenceH s = OSRNewSpatialReference(NULL);
+    if (s && OSRImportFromEPSG(s, code) != OGRERR_NONE) {
+        OSRRelease(s);
+        return NULL;
+    }
+    if (s) OSRSetAxisMappingStrategy(s, OAMS_TRADITIONAL_GIS_ORDER);
+    return s;
+}
+
+ct_status ct_ogr_source_crs(ct_context *ctx, const char *path, const char *srs, OGRLayerH layer,
+                            OGRSpatialReferenceH *out) {
+    *out = NULL;
+    OGRSpatialReferenceH src = NULL;
+    if (srs) {
+        src = OSRNewSpatialReference(NULL);
+        if (!src) return ct_error_nomem(ctx, "SRS");
+        if (OSRSetFromUserInput(src, srs) != OGRERR_NONE) {
+            OSRRelease(src);
+            return ct_error(ctx, CT_ERR_USAGE, "%s: srs '%s' is not a CRS that GDAL/PROJ understands", path, srs);
+        }
+    } else {
+        OGRSpatialReferenceH ls = layer ? OGR_L_GetSpatialRef(layer) : NULL;
+        if (!ls) return CT_OK;
+        src = OSRClone(ls);
+        if (!src) return ct_error_nomem(ctx, "SRS");
+    }
+    OSRSetAxisMappingStrategy(src, OAMS_TRADITIONAL_GIS_ORDER);
+    *out = src;
+    return CT_OK;
+}
+
+/* ds->crs_wkt, src itself or the UTM zone around (lon, lat); NULL when GDAL fails. */
+static OGRSpatialReferenceH pick_working(const ct_dataset *ds, OGRSpatialReferenceH src, double lon, double lat,
+                                         int strip_vertical) {
+    if (ds->crs_wkt) return OSRNewSpatialReference(ds->crs_wkt);
+    if (OSRIsProjected(src) && fabs(OSRGetLinearUnits(src, NULL) - 1.0) < 1e-12) {
+        OGRSpatialReferenceH work = OSRClone(src);
+        if (strip_vertical && work && OSRIsCompound(work)) OSRStripVertical(work);
+        return work;
+    }
+    int zone = (int)floor((lon + 180.0) / 6.0) + 1;
+    if (zone < 1) zone = 1;
+    if (zone > 60) zone = 60;
+    return ct_ogr_epsg((lat >= 0 ? 32600 : 32700) + zone);
+}
+
+ct_status ct_ogr_working_crs(ct_context *ctx, const char *path, OGRSpatialReferenceH src, double lon, double lat,
+                             int strip_vertical, ct_dataset *ds, OGRSpatialReferenceH *out) {
+    *out = NULL;
+    OGRSpatialReferenceH work = pick_working(ds, src, lon, lat, strip_vertical);
+    if (!work) return ct_error(ctx, CT_ERR_INTERNAL, "%s: cannot set up the working CRS", path);
+    OSRSetAxisMappingStrategy(work, OAMS_TRADITIONAL_GIS_ORDER);
+    if (!ds->crs_wkt) {
+        char *wkt = NULL;
+        const char *opts[] = {"FORMAT=WKT2_2019", NULL};
+        ct_status st = CT_OK;
+        if (OSRExportToWktEx(work, &wkt, opts) != OGRERR_NONE || !wkt) {
+            st = ct_error(ctx, CT_ERR_INTERNAL, "%s: cannot export the working CRS", path);
+        } else {
+            ds->crs_wkt = strdup(wkt);
+            if (!ds->crs_wkt) st = ct_error_nomem(ctx, "CRS");
+        }
+        CPLFree(wkt);
+        if (st != CT_OK) {
+            OSRRelease(work);
+            return st;
+        }
+    }
+    *out = work;
+    return CT_OK;
+}

@@ -1,0 +1,37 @@
+/* Internal: what the OGR readers (footprints, assets) share: opening a vector source,
+ * picking its layer, the source CRS and the dataset's working CRS. */
+#ifndef CT_IO_OGR_SOURCE_H
+#define CT_IO_OGR_SOURCE_H
+
+#include <gdal.h>
+#include <ogr_api.h>
+#include <ogr_srs_api.h>
+#include "citytiler/dataset.h"
+
+/* Opens `path` (file or connection string) read-only as a vector source and picks the
+ * layer named `layer`, or the first layer when layer is NULL. On success the caller
+ * closes *gd (GDALClose), which owns *layer_out. Errors (CT_ERR_INPUT: cannot open,
+ * layer not found (the message lists the layers), no layer) leave nothing open. */
+ct_status ct_ogr_source_open(ct_context *ctx, const char *path, const char *layer, GDALDatasetH *gd,
+                             OGRLayerH *layer_out);
+
+/* A new SRS for EPSG:code, axes in GIS order (x east / longitude), or NULL when GDAL
+ * cannot make it. The caller releases it (OSRRelease). */
+OGRSpatialReferenceH ct_ogr_epsg(int code);
+
+/* The source CRS, axes in GIS order: `srs` (user input such as "EPSG:28992" or WKT)
+ * when not NULL, else a copy of the CRS of `layer` (which may be NULL). *out is NULL
+ * when there is neither (the caller decides what then); else the caller releases it.
+ * Errors: CT_ERR_USAGE for an srs GDAL/PROJ does not understand; CT_ERR_NOMEM. */
+ct_status ct_ogr_source_crs(ct_context *ctx, const char *path, const char *srs, OGRLayerH layer,
+                            OGRSpatialReferenceH *out);
+
+/* The working CRS, axes in GIS order: ds->crs_wkt when set; else `src` when it is
+ * projected in metres (its vertical part dropped when strip_vertical), else the UTM
+ * zone around (lon, lat) in degrees; a new working CRS is stored in ds->crs_wkt
+ * (WKT2_2019). The caller releases *out. Errors (CT_ERR_INTERNAL, CT_ERR_NOMEM) name
+ * `path`; *out is then NULL. */
+ct_status ct_ogr_working_crs(ct_context *ctx, const char *path, OGRSpatialReferenceH src, double lon, double lat,
+                             int strip_vertical, ct_dataset *ds, OGRSpatialReferenceH *out);
+
+#endif
