@@ -208,8 +208,10 @@ static ct_status footprint_from_ogr(ct_context *ctx, OGRGeometryH g, ct_footprin
 /* Resolves which source fields become attributes, adding dataset columns. */
 static ct_status map_fields(ct_context *ctx, const ct_ogr_read_options *o, OGRFeatureDefnH defn,
                             ct_dataset *ds, ct_ogr_field_map **maps, size_t *nmaps, int *id_index) {
-    /* Names are found ignoring case (OGR_FD_GetFieldIndex) but kept only when exact. */
-    ct_ogr_field_pick pick = {o->all_fields, NULL, 0, o->fields, o->nfields, 0};
+    /* Names match ignoring case, as the check below (OGR_FD_GetFieldIndex) and
+     * readers.assets do: an exact-only keep test silently dropped "BGT_STATUS" when the
+     * field is "bgt_status". The attribute keeps the source's spelling. */
+    ct_ogr_field_pick pick = {o->all_fields, NULL, 0, o->fields, o->nfields, 1};
     ct_status st = ct_ogr_pick_fields(ctx, defn, &pick, "field map", maps, nmaps);
     if (st != CT_OK) return st;
     *id_index = -1;

@@ -50,6 +50,13 @@ glb=$(find "$WORK/attrs" -name '*.glb' | head -1)
 check "attribute list: bgt_status in the metadata" grep -aq '"bgt_status"' "$glb"
 check "attribute list: lokaalid not in the metadata" test -z "$(grep -a -o '"lokaalid"' "$glb")"
 
+# Attribute names match ignoring case (the check did; the keep test did not, and the
+# attribute was silently left out); the metadata keeps the source's spelling.
+run_pipeline attrs_case "{\"type\": \"readers.footprints\", \"path\": \"$gpkg\", \"layer\": \"bgt_pand\", \"attributes\": [\"BGT_Status\"]}"
+check "attribute in another case: exit 0" test $? -eq 0
+glb=$(find "$WORK/attrs_case" -name '*.glb' | head -1)
+check "attribute in another case: bgt_status in the metadata" grep -aq '"bgt_status"' "$glb"
+
 # A wrong attribute name is an error naming it.
 run_pipeline badattr "{\"type\": \"readers.footprints\", \"path\": \"$gpkg\", \"attributes\": [\"no_such_field\"]}"
 check "unknown attribute: exit 2" test $? -eq 2
