@@ -86,6 +86,10 @@ ct_status ct_dataset_append(ct_context *ctx, ct_dataset *ds, ct_building **out);
 void ct_dataset_remove(ct_dataset *ds, size_t i);
 /* Frees every building i with keep[i] == 0 and closes the gaps, keeping order. */
 void ct_dataset_compact(ct_dataset *ds, const unsigned char *keep);
+/* How many buildings carry an id an earlier building already has; *first and *second
+ * (when some do) are the indexes of the first such pair. Returns SIZE_MAX when out of
+ * memory. */
+size_t ct_dataset_duplicate_ids(const ct_dataset *ds, size_t *first, size_t *second);
 
 /* Counts one skipped feature under `reason` (copied). */
 ct_status ct_dataset_count_skip(ct_context *ctx, ct_dataset *ds, const char *reason);

@@ -4,6 +4,7 @@
 #include "citytiler/raster.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -181,4 +182,33 @@ int ct_dataset_bbox(const ct_dataset *ds, double out[4]) {
         }
     }
     return any;
+}
+
+static uint64_t hash_id(const char *s) {
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+size_t ct_dataset_duplicate_ids(const ct_dataset *ds, size_t *first, size_t *second) {
+    size_t cap = 16;
+    while (cap < 2 * ds->nbuildings + 2) cap *= 2;
+    size_t *tab = malloc(cap * sizeof *tab); /* building index + 1, 0 = empty */
+    if (!tab) return SIZE_MAX;
+    memset(tab, 0, cap * sizeof *tab);
+    size_t dups = 0;
+    for (size_t i = 0; i < ds->nbuildings; i++) {
+        const char *id = ds->buildings[i].id ? ds->buildings[i].id : "";
+        size_t h = (size_t)hash_id(id) & (cap - 1);
+        while (tab[h] && strcmp(ds->buildings[tab[h] - 1].id ? ds->buildings[tab[h] - 1].id : "", id) != 0)
+            h = (h + 1) & (cap - 1);
+        if (!tab[h]) {
+            tab[h] = i + 1;
+        } else if (dups++ == 0) {
+            *first = tab[h] - 1;
+            *second = i;
+        }
+    }
+    free(tab);
+    return dups;
 }

@@ -1,5 +1,6 @@
 /* readers.footprints: building footprints from any OGR vector source. */
 #include <jansson.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,7 +39,18 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     o.fields = names;
     ct_status st = ct_ogr_read_footprints(ctx, &o, ds);
     free(names);
-    return st;
+    if (st != CT_OK) return st;
+    /* Ids are what a viewer shows and what users join on: say when they are not unique
+     * (an id_field that is not a key, or the same source read twice). */
+    size_t a = 0, b = 0, dups = ct_dataset_duplicate_ids(ds, &a, &b);
+    if (dups == SIZE_MAX) return ct_error_nomem(ctx, "building id table");
+    if (dups > 0)
+        ct_log(ctx, CT_LOG_WARN,
+               "readers.footprints: %zu building(s) have the id of an earlier one (first: '%s', records %llu and %llu): "
+               "ids in the tiles are not unique; set id_field to a field that is",
+               dups, ds->buildings[b].id ? ds->buildings[b].id : "", (unsigned long long)ds->buildings[a].source_record,
+               (unsigned long long)ds->buildings[b].source_record);
+    return CT_OK;
 }
 
 const ct_stage_vtable ct_stage_readers_footprints = {

@@ -147,6 +147,13 @@ check "output path is a file: exit 2 (got $rc)" test "$rc" -eq 2
 check "output path is a file: message" has out_file.log "a_file: output path exists and is not a directory"
 check "output path is a file: untouched, no .partial" test "$(cat a_file)" = keep -a ! -e a_file.partial
 
+# The same footprints read twice: the ids in the tiles are not unique, and the log says so.
+run_case footprints_twice 0 "{\"pipeline\": [$FP, $FP, $E, $W]}"
+check "footprints_twice: duplicate-id warning names the first id and records" has footprints_twice.log \
+  "readers.footprints: 1 building(s) have the id of an earlier one (first: '0', records 0 and 0)"
+run_case footprints_once 0 "{\"pipeline\": [$FP, $E, $W]}"
+check "footprints_once: no duplicate-id warning" test -z "$(grep -F 'have the id of an earlier one' footprints_once.log)"
+
 # Asset symbols: a model that is missing, or not a model.
 printf 'id,x,y,category\na1,85010,447010,tree\n' > assets.csv
 echo "not a model" > not_a_model.obj
