@@ -216,6 +216,12 @@ int main(void) {
                 CT_CHECK(same_store(a, b, what));
                 points += ct_point_store_count(a);
                 compared++;
+                if (ct_point_store_on_disk(b)) { /* loaded back from the spill files: as in memory */
+                    ct_point_store *m = build(ctx, &j, 1, cell, 0);
+                    CT_CHECK_MSG(m && !ct_point_store_on_disk(m), "%s: in-memory store built", names[f]);
+                    if (m) CT_CHECK(same_store(m, b, what));
+                    ct_point_store_destroy(m);
+                }
             }
             ct_point_store_destroy(a);
             ct_point_store_destroy(b);
