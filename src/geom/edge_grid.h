@@ -27,7 +27,7 @@ typedef struct ct_grid_box {
     double x0, x1, y0, y1;
 } ct_grid_box;
 
-enum { CT_CELL_UNKNOWN = 0, CT_CELL_IN = 1, CT_CELL_OUT = 2, CT_CELL_EDGE = 3 };
+enum { CT_CELL_IN = 1, CT_CELL_OUT = 2, CT_CELL_EDGE = 3 };
 
 typedef struct ct_edge_grid {
     ct_grid_edge *edges;
