@@ -128,6 +128,28 @@ static ct_status parse_stages(ct_context *ctx, ct_pipeline *p, json_t *root) {
     return CT_OK;
 }
 
+/* Two writers with the same output path: the second would silently replace the first's
+ * tileset. Paths are compared as resolved (absolute), ignoring trailing slashes. */
+static ct_status check_outputs(ct_context *ctx, const ct_pipeline *p) {
+    for (size_t i = 0; i < p->nstages; i++) {
+        const char *a = json_string_value(json_object_get(p->stages[i].options, "path"));
+        if (!a || strncmp(p->stages[i].vt->type, "writers.", 8) != 0) continue;
+        size_t la = strlen(a);
+        while (la > 1 && a[la - 1] == '/') la--;
+        for (size_t j = i + 1; j < p->nstages; j++) {
+            const char *b = json_string_value(json_object_get(p->stages[j].options, "path"));
+            if (!b || strncmp(p->stages[j].vt->type, "writers.", 8) != 0) continue;
+            size_t lb = strlen(b);
+            while (lb > 1 && b[lb - 1] == '/') lb--;
+            if (la == lb && strncmp(a, b, la) == 0)
+                return ct_error(ctx, CT_ERR_USAGE,
+                                "%s: stages %zu and %zu both write to '%s': the second would replace the first's output",
+                                p->file, i, j, a);
+        }
+    }
+    return CT_OK;
+}
+
 ct_status ct_pipeline_load(ct_context *ctx, const char *path, const char *const *overrides,
                            size_t noverrides, ct_pipeline **out) {
     *out = NULL;
@@ -158,6 +180,7 @@ ct_status ct_pipeline_load(ct_context *ctx, const char *path, const char *const 
         if (st == CT_OK) st = p->stages[i].vt->create(ctx, p->stages[i].options, &p->stages[i].state);
     }
     free(base);
+    if (st == CT_OK) st = check_outputs(ctx, p);
     if (st != CT_OK) {
         ct_pipeline_destroy(p);
         return st;

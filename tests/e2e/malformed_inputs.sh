@@ -154,6 +154,19 @@ check "footprints_twice: duplicate-id warning names the first id and records" ha
 run_case footprints_once 0 "{\"pipeline\": [$FP, $E, $W]}"
 check "footprints_once: no duplicate-id warning" test -z "$(grep -F 'have the id of an earlier one' footprints_once.log)"
 
+# Two writers with the same path (one given with a trailing slash): the second would
+# replace the first's tileset; refused before anything runs. Other paths: fine.
+printf '%s\n' "{\"pipeline\": [$FP, $E, {\"type\": \"writers.3dtiles\", \"path\": \"w1\"}, {\"type\": \"writers.3dtiles\", \"path\": \"w1/\"}]}" > same_out.json
+timeout 60 "$CLI" run same_out.json > same_out.log 2>&1
+rc=$?
+check "two writers, same path: exit 2 (got $rc)" test "$rc" -eq 2
+check "two writers, same path: message names both stages" has same_out.log "stages 2 and 3 both write to"
+check "two writers, same path: nothing written" test ! -e w1 -a ! -e w1.partial
+printf '%s\n' "{\"pipeline\": [$FP, $E, {\"type\": \"writers.3dtiles\", \"path\": \"w2\"}, {\"type\": \"writers.3dtiles\", \"path\": \"w3\"}]}" > other_out.json
+timeout 60 "$CLI" run other_out.json > other_out.log 2>&1
+rc=$?
+check "two writers, other paths: exit 0 (got $rc), both written" test "$rc" -eq 0 -a -s w2/tileset.json -a -s w3/tileset.json
+
 # Asset symbols: a model that is missing, or not a model.
 printf 'id,x,y,category\na1,85010,447010,tree\n' > assets.csv
 echo "not a model" > not_a_model.obj
