@@ -26,7 +26,7 @@ static const ct_option_def options[] = {
     {"path", CT_OPT_PATHS, NULL, 1, "LAS file, directory of .las files, glob, or a list of them"},
     {"srs", CT_OPT_STRING, NULL, 0, "CRS of files that carry none (e.g. \"EPSG:28992+5709\"); overrides a stored one"},
     {"drop_classes", CT_OPT_INTEGER_LIST, "[7, 18]", 0, "classes never kept (noise)"},
-    {"classes", CT_OPT_INTEGER_LIST, NULL, 0, "keep only these classes (e.g. [2, 6]: less memory and faster heights when the rest is vegetation); default: all but drop_classes"},
+    {"classes", CT_OPT_INTEGER_LIST, NULL, 0, "keep only these classes (e.g. [2, 6]: less memory and less to write to disk when the rest is vegetation); default: all but drop_classes"},
     {"crop", CT_OPT_BOOL, "true", 0, "keep only points near the footprints read before this stage"},
     {"crop_margin", CT_OPT_NUMBER, "50", 0, "margin around the footprints' extent kept when cropping (m)"},
     {"index_size", CT_OPT_NUMBER, "2", 0, "side of the fine grid bins that index the points of a cell (m)"},
