@@ -14,6 +14,7 @@
 
 #include "citytiler/las.h"
 #include "io/input_file.h"
+#include "io/ogr_source.h"
 
 static int is_las(const char *path) {
     FILE *f = fopen(path, "rb");
@@ -41,10 +42,9 @@ static json_t *layer_json(OGRLayerH layer) {
     }
     OGRSpatialReferenceH srs = OGR_L_GetSpatialRef(layer);
     if (srs) {
-        char *wkt = NULL;
-        const char *opts[] = {"FORMAT=WKT2_2019", NULL};
-        if (OSRExportToWktEx(srs, &wkt, opts) == OGRERR_NONE && wkt) json_object_set_new(j, "crs_wkt", json_string(wkt));
-        CPLFree(wkt);
+        char *wkt = ct_ogr_wkt2(srs);
+        if (wkt) json_object_set_new(j, "crs_wkt", json_string(wkt));
+        free(wkt);
         const char *auth = OSRGetAuthorityName(srs, NULL), *code = OSRGetAuthorityCode(srs, NULL);
         if (auth && code && strcmp(auth, "EPSG") == 0) json_object_set_new(j, "epsg", json_integer(atoi(code)));
     } else {

@@ -98,16 +98,9 @@ ct_status ct_ogr_working_crs(ct_context *ctx, const char *path, OGRSpatialRefere
     if (!work) return ct_error(ctx, CT_ERR_INTERNAL, "%s: cannot set up the working CRS", path);
     OSRSetAxisMappingStrategy(work, OAMS_TRADITIONAL_GIS_ORDER);
     if (!ds->crs_wkt) {
-        char *wkt = NULL;
-        const char *opts[] = {"FORMAT=WKT2_2019", NULL};
         ct_status st = CT_OK;
-        if (OSRExportToWktEx(work, &wkt, opts) != OGRERR_NONE || !wkt) {
-            st = ct_error(ctx, CT_ERR_INTERNAL, "%s: cannot export the working CRS", path);
-        } else {
-            ds->crs_wkt = strdup(wkt);
-            if (!ds->crs_wkt) st = ct_error_nomem(ctx, "CRS");
-        }
-        CPLFree(wkt);
+        ds->crs_wkt = ct_ogr_wkt2(work);
+        if (!ds->crs_wkt) st = ct_error(ctx, CT_ERR_INTERNAL, "%s: cannot export the working CRS", path);
         if (st != CT_OK) {
             OSRRelease(work);
             return st;
@@ -115,4 +108,16 @@ ct_status ct_ogr_working_crs(ct_context *ctx, const char *path, OGRSpatialRefere
     }
     *out = work;
     return CT_OK;
+}
+
+char *ct_ogr_wkt2(OGRSpatialReferenceH srs) {
+    char *wkt = NULL;
+    const char *opts[] = {"FORMAT=WKT2_2019", NULL};
+    if (!srs || OSRExportToWktEx(srs, &wkt, opts) != OGRERR_NONE || !wkt) {
+        CPLFree(wkt);
+        return NULL;
+    }
+    char *copy = strdup(wkt);
+    CPLFree(wkt);
+    return copy;
 }

@@ -34,4 +34,8 @@ ct_status ct_ogr_source_crs(ct_context *ctx, const char *path, const char *srs, 
 ct_status ct_ogr_working_crs(ct_context *ctx, const char *path, OGRSpatialReferenceH src, double lon, double lat,
                              int strip_vertical, ct_dataset *ds, OGRSpatialReferenceH *out);
 
+/* srs as WKT2_2019 text (malloc'd, the caller frees it), or NULL when GDAL cannot export
+ * it or out of memory. */
+char *ct_ogr_wkt2(OGRSpatialReferenceH srs);
+
 #endif

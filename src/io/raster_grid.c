@@ -13,6 +13,7 @@
 #define _LARGEFILE64_SOURCE 1
 #include "citytiler/raster.h"
 #include "io/input_file.h"
+#include "io/ogr_source.h"
 
 #include <cpl_conv.h>
 #include <cpl_error.h>
@@ -65,14 +66,6 @@ struct ct_raster_reader {
     size_t t_cap;
 };
 
-static char *export_wkt(OGRSpatialReferenceH srs) {
-    char *wkt = NULL;
-    const char *opts[] = {"FORMAT=WKT2_2019", NULL};
-    if (OSRExportToWktEx(srs, &wkt, opts) != OGRERR_NONE || !wkt) return NULL;
-    char *copy = strdup(wkt);
-    CPLFree(wkt);
-    return copy;
-}
 
 static OGRSpatialReferenceH srs_from(const char *text) {
     OGRSpatialReferenceH s = OSRNewSpatialReference(NULL);
@@ -184,11 +177,11 @@ static ct_status open_checked(ct_context *ctx, const ct_raster_open_options *o, 
         goto done;
     }
     if (OSRIsCompound(srs)) {
-        r->vertical_wkt = export_wkt(srs);
+        r->vertical_wkt = ct_ogr_wkt2(srs);
         OSRStripVertical(horiz);
     }
     OSRSetAxisMappingStrategy(horiz, OAMS_TRADITIONAL_GIS_ORDER);
-    r->raster_wkt = export_wkt(horiz);
+    r->raster_wkt = ct_ogr_wkt2(horiz);
     if (!r->raster_wkt) {
         st = ct_error(ctx, CT_ERR_INPUT, "%s: cannot express the raster CRS as WKT (%s)", path, gdal_msg("?"));
         goto done;
@@ -200,7 +193,7 @@ static ct_status open_checked(ct_context *ctx, const ct_raster_open_options *o, 
             goto done;
         }
         if (!OSRIsSame(horiz, work)) {
-            r->work_wkt = export_wkt(work);
+            r->work_wkt = ct_ogr_wkt2(work);
             if (!r->work_wkt) {
                 st = ct_error_nomem(ctx, "working CRS");
                 goto done;

@@ -12,6 +12,7 @@
 #include "citytiler/las.h"
 #include "citytiler/points.h"
 #include "citytiler/stage.h"
+#include "io/ogr_source.h"
 
 typedef struct lidar_state {
     json_t *opts;
@@ -99,14 +100,6 @@ static ct_status lidar_srs(ct_context *ctx, const lidar_state *s, const ct_las_s
     return CT_OK;
 }
 
-static char *export_wkt(OGRSpatialReferenceH srs) {
-    char *wkt = NULL;
-    const char *opts[] = {"FORMAT=WKT2_2019", NULL};
-    if (OSRExportToWktEx(srs, &wkt, opts) != OGRERR_NONE || !wkt) return NULL;
-    char *copy = strdup(wkt);
-    CPLFree(wkt);
-    return copy;
-}
 
 /* Sets up the horizontal transformation LiDAR -> working CRS (NULL when the same),
  * records the working CRS when no footprints came first, and the vertical CRS. */
@@ -118,7 +111,7 @@ static ct_status setup_crs(ct_context *ctx, ct_dataset *ds, OGRSpatialReferenceH
         OGRSpatialReferenceH vert = OSRClone(lidar);
         /* Keep the vertical part for the ellipsoidal conversion of step 4. */
         if (vert && !ds->vertical_wkt) {
-            char *wkt = export_wkt(vert);
+            char *wkt = ct_ogr_wkt2(vert);
             ds->vertical_wkt = wkt;
         }
         if (vert) OSRRelease(vert);
@@ -131,7 +124,7 @@ static ct_status setup_crs(ct_context *ctx, ct_dataset *ds, OGRSpatialReferenceH
             return ct_error(ctx, CT_ERR_INPUT, "readers.lidar: the LiDAR CRS is not projected in metres; read the footprints first "
                                                "so that their CRS is the working CRS");
         }
-        ds->crs_wkt = export_wkt(horiz);
+        ds->crs_wkt = ct_ogr_wkt2(horiz);
         if (!ds->crs_wkt) {
             OSRRelease(horiz);
             return ct_error_nomem(ctx, "CRS");
