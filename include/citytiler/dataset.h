@@ -82,6 +82,8 @@ ct_status ct_dataset_add_attr(ct_context *ctx, ct_dataset *ds, const char *name,
 /* Appends a zeroed building (attrs allocated, all null; base/top NaN) and returns it
  * in *out. The pointer is valid until the next append. */
 ct_status ct_dataset_append(ct_context *ctx, ct_dataset *ds, ct_building **out);
+/* Frees what building b owns (id, footprint, attributes of ds's columns, mesh). */
+void ct_building_free(const ct_dataset *ds, ct_building *b);
 /* Removes building i (frees it) keeping order. */
 void ct_dataset_remove(ct_dataset *ds, size_t i);
 /* Frees every building i with keep[i] == 0 and closes the gaps, keeping order. */

@@ -52,6 +52,8 @@ int ct_floats_reserve(float **v, size_t *cap, size_t n);
 /* Fills out's roof_z (at roof_percentile), roof_p50, roof_p70 and roof_max from the n > 0
  * samples in v (reordered). */
 void ct_heights_roof_stats(float *v, size_t n, double roof_percentile, ct_heights_result *out);
+/* No heights yet: NaN heights, no points, the first ground buffer. */
+void ct_heights_result_init(ct_heights_result *out, const ct_heights_params *prm);
 
 /* Computes the heights of one footprint. Thread-safe for distinct scratch.
  * Returns CT_ERR_NOMEM when a buffer cannot grow (no message is set). */

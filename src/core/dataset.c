@@ -20,7 +20,7 @@ void ct_value_clear(ct_value *v, ct_attr_type type) {
     v->is_null = 1;
 }
 
-static void building_free(const ct_dataset *ds, ct_building *b) {
+void ct_building_free(const ct_dataset *ds, ct_building *b) {
     free(b->id);
     ct_footprint_free(&b->footprint);
     if (b->attrs)
@@ -31,7 +31,7 @@ static void building_free(const ct_dataset *ds, ct_building *b) {
 
 void ct_dataset_destroy(ct_dataset *ds) {
     if (!ds) return;
-    for (size_t i = 0; i < ds->nbuildings; i++) building_free(ds, &ds->buildings[i]);
+    for (size_t i = 0; i < ds->nbuildings; i++) ct_building_free(ds, &ds->buildings[i]);
     free(ds->buildings);
     for (size_t a = 0; a < ds->nattrs; a++) free(ds->attrs[a].name);
     free(ds->attrs);
@@ -108,7 +108,7 @@ ct_status ct_dataset_append(ct_context *ctx, ct_dataset *ds, ct_building **out) 
 
 void ct_dataset_remove(ct_dataset *ds, size_t i) {
     if (i >= ds->nbuildings) return;
-    building_free(ds, &ds->buildings[i]);
+    ct_building_free(ds, &ds->buildings[i]);
     memmove(&ds->buildings[i], &ds->buildings[i + 1], (ds->nbuildings - i - 1) * sizeof(ct_building));
     ds->nbuildings--;
 }
@@ -117,7 +117,7 @@ void ct_dataset_compact(ct_dataset *ds, const unsigned char *keep) {
     size_t kept = 0;
     for (size_t i = 0; i < ds->nbuildings; i++) {
         if (!keep[i]) {
-            building_free(ds, &ds->buildings[i]);
+            ct_building_free(ds, &ds->buildings[i]);
             continue;
         }
         if (kept != i) ds->buildings[kept] = ds->buildings[i];

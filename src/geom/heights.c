@@ -161,6 +161,13 @@ void ct_percentiles_select(float *v, size_t n, const double *p, size_t k, double
 
 int ct_floats_reserve(float **v, size_t *cap, size_t n) { return ct_reserve((void **)v, cap, n, sizeof **v); }
 
+void ct_heights_result_init(ct_heights_result *out, const ct_heights_params *prm) {
+    out->ground_z = out->roof_z = out->roof_p50 = out->roof_p70 = out->roof_max = NAN;
+    out->roof_points = out->ground_points = 0;
+    out->density = 0;
+    out->ground_buffer_used = prm->buffer;
+}
+
 void ct_heights_roof_stats(float *v, size_t n, double roof_percentile, ct_heights_result *out) {
     const double ps[4] = {roof_percentile, 50.0, 70.0, 100.0};
     double r[4];
@@ -233,10 +240,7 @@ static ct_status collect(const ct_point_store *store, const ct_footprint *fp, co
 
 ct_status ct_heights_compute(const ct_point_store *store, const ct_footprint *fp, const ct_heights_params *prm,
                              ct_heights_scratch *s, ct_heights_result *out) {
-    out->ground_z = out->roof_z = out->roof_p50 = out->roof_p70 = out->roof_max = NAN;
-    out->roof_points = out->ground_points = 0;
-    out->density = 0;
-    out->ground_buffer_used = prm->buffer;
+    ct_heights_result_init(out, prm);
     double bb[4];
     if (!ct_footprint_bbox(fp, bb)) return CT_OK;
     size_t nroof = 0, nground = 0;

@@ -59,10 +59,7 @@ static ct_status collect_ground(ct_context *ctx, const ct_footprint *fp, const d
 
 ct_status ct_raster_heights_compute(ct_context *ctx, const ct_footprint *fp, const ct_heights_params *prm,
                                     ct_raster_scratch *s, ct_heights_result *out) {
-    out->ground_z = out->roof_z = out->roof_p50 = out->roof_p70 = out->roof_max = NAN;
-    out->roof_points = out->ground_points = 0;
-    out->density = 0;
-    out->ground_buffer_used = prm->buffer;
+    ct_heights_result_init(out, prm);
     double bb[4];
     if (!ct_footprint_bbox(fp, bb)) return CT_OK;
     if (s->dsm) {

@@ -93,15 +93,6 @@ static ct_status copy_building(ct_context *ctx, const ct_dataset *ds, const ct_b
     return CT_OK;
 }
 
-static void free_building(const ct_dataset *ds, ct_building *b) {
-    free(b->id);
-    ct_footprint_free(&b->footprint);
-    if (b->attrs)
-        for (size_t a = 0; a < ds->nattrs; a++) ct_value_clear(&b->attrs[a], ds->attrs[a].type);
-    free(b->attrs);
-    ct_mesh_free(&b->mesh);
-}
-
 static int cmp_part_area(const void *a, const void *b) {
     const ct_polygon *p = a, *q = b;
     double x = ct_polygon_area(p), y = ct_polygon_area(q);
@@ -142,7 +133,7 @@ static ct_status split_parts(ct_context *ctx, ct_dataset *ds, int col) {
     }
     if (st != CT_OK) {
         if (nb)
-            for (size_t j = 0; j < total; j++) free_building(ds, &nb[j]); /* only new ones were filled */
+            for (size_t j = 0; j < total; j++) ct_building_free(ds, &nb[j]); /* only new ones were filled */
         if (newflags)
             for (size_t i = 0; i < ds->nbuildings; i++) free(newflags[i]);
         free(nb);
