@@ -128,20 +128,26 @@ static ct_status parse_stages(ct_context *ctx, ct_pipeline *p, json_t *root) {
     return CT_OK;
 }
 
+/* Stage i's output path (resolved, absolute) when it is a writer, else NULL; *len
+ * leaves out trailing slashes. */
+static const char *output_path(const ct_pipeline *p, size_t i, size_t *len) {
+    const char *a = json_string_value(json_object_get(p->stages[i].options, "path"));
+    if (!a || strncmp(p->stages[i].vt->type, "writers.", 8) != 0) return NULL;
+    *len = strlen(a);
+    while (*len > 1 && a[*len - 1] == '/') (*len)--;
+    return a;
+}
+
 /* Two writers with the same output path: the second would silently replace the first's
  * tileset. Paths are compared as resolved (absolute), ignoring trailing slashes. */
 static ct_status check_outputs(ct_context *ctx, const ct_pipeline *p) {
     for (size_t i = 0; i < p->nstages; i++) {
-        const char *a = json_string_value(json_object_get(p->stages[i].options, "path"));
-        if (!a || strncmp(p->stages[i].vt->type, "writers.", 8) != 0) continue;
-        size_t la = strlen(a);
-        while (la > 1 && a[la - 1] == '/') la--;
+        size_t la = 0, lb = 0;
+        const char *a = output_path(p, i, &la);
+        if (!a) continue;
         for (size_t j = i + 1; j < p->nstages; j++) {
-            const char *b = json_string_value(json_object_get(p->stages[j].options, "path"));
-            if (!b || strncmp(p->stages[j].vt->type, "writers.", 8) != 0) continue;
-            size_t lb = strlen(b);
-            while (lb > 1 && b[lb - 1] == '/') lb--;
-            if (la == lb && strncmp(a, b, la) == 0)
+            const char *b = output_path(p, j, &lb);
+            if (b && la == lb && strncmp(a, b, la) == 0)
                 return ct_error(ctx, CT_ERR_USAGE,
                                 "%s: stages %zu and %zu both write to '%s': the second would replace the first's output",
                                 p->file, i, j, a);

@@ -39,11 +39,9 @@ static ct_status add_reader(ct_context *ctx, ct_las_source *s, const char *path)
         s->ids = ni;
         s->cap = nc;
     }
-    ct_las_reader *r = NULL;
-    ct_status st = ct_las_open(ctx, path, &r);
-    if (st != CT_OK) return st;
     /* The same file reached twice (listed twice, or by a path and a glob, a directory or
-     * a link): its points would count twice in every percentile and density. */
+     * a link): its points would count twice in every percentile and density. Found
+     * before opening it (a second open would parse its header and VLRs for nothing). */
     struct stat fs;
     file_id id = {0, 0};
     if (stat(path, &fs) == 0) {
@@ -53,11 +51,13 @@ static ct_status add_reader(ct_context *ctx, ct_las_source *s, const char *path)
             if (s->ids[i].dev == id.dev && s->ids[i].ino == id.ino) {
                 ct_log(ctx, CT_LOG_WARN, "LAS source: %s is the same file as %s (listed twice): read once", path,
                        s->readers[i]->path);
-                ct_las_close(r);
                 return CT_OK;
             }
         }
     }
+    ct_las_reader *r = NULL;
+    ct_status st = ct_las_open(ctx, path, &r);
+    if (st != CT_OK) return st;
     s->ids[s->n] = id;
     s->readers[s->n++] = r;
     return CT_OK;
