@@ -31,11 +31,16 @@ static void insertion_sort(float *v, size_t n) {
     }
 }
 
+/* The median of v[lo], v[(lo + hi) / 2] and v[hi]: the pivot of the sort and the selection. */
+static float median_of_three(const float *v, size_t lo, size_t hi) {
+    float a = v[lo], b = v[lo + (hi - lo) / 2], c = v[hi];
+    return a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+}
+
 /* Hoare partition of v[lo..hi] (hi > lo) around the median of its first, middle and
  * last values: returns j with v[lo..j] <= pivot <= v[j+1..hi], lo <= j < hi. */
 static size_t partition(float *v, size_t lo, size_t hi) {
-    float a = v[lo], b = v[lo + (hi - lo) / 2], c = v[hi];
-    float pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+    float pivot = median_of_three(v, lo, hi);
     size_t i = lo, j = hi;
     for (;;) {
         while (v[i] < pivot) i++;
@@ -92,8 +97,7 @@ static void select_kth(float *v, size_t n, size_t k) {
     }
     size_t lo = 0, hi = n - 1;
     while (hi > lo + 16) {
-        float a = v[lo], b = v[lo + (hi - lo) / 2], c = v[hi];
-        float pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+        float pivot = median_of_three(v, lo, hi);
         /* v[lo..i-1] < pivot <= v[i..hi]; i <= hi as the pivot is one of the values */
         size_t i = lo;
         for (size_t j = lo; j <= hi; j++) {

@@ -907,9 +907,33 @@ static int push_span(const ct_point_store *s, ct_span_list *l, const cell *c, si
     return 1;
 }
 
-/* Spans of the points of group g's bins in box[g] (groups without a box skipped): one
- * per bin row of each cell, or, with `split`, up to three: the bins left of split's
- * x-range, those meeting it, those right of it. */
+/* The spans of cell c's group-g bins (its grid: `grid`) in bbox: one per bin row, or,
+ * with `split`, up to three: the bins left of split's x-range, those meeting it, those
+ * right of it. Returns 0 when the list cannot grow. */
+static int cell_spans(const ct_point_store *s, const cell *c, const uint32_t *grid, const double bbox[4],
+                      const double *split, ct_span_list *list) {
+    double ox = (double)c->cx * s->cell_size, oy = (double)c->cy * s->cell_size;
+    int bx0 = bin_of(s, (float)(bbox[0] - ox)), bx1 = bin_of(s, (float)(bbox[2] - ox));
+    int by0 = bin_of(s, (float)(bbox[1] - oy)), by1 = bin_of(s, (float)(bbox[3] - oy));
+    /* the runs of bins: [cut[0], cut[1] - 1], [cut[1], cut[2] - 1], [cut[2], cut[3] - 1] */
+    int cut[4] = {bx0, bx0, bx0, bx1 + 1};
+    if (split) {
+        int a = bin_of(s, (float)(split[0] - ox)), b = bin_of(s, (float)(split[2] - ox)) + 1;
+        cut[1] = a < bx0 ? bx0 : (a > bx1 + 1 ? bx1 + 1 : a);
+        cut[2] = b < cut[1] ? cut[1] : (b > bx1 + 1 ? bx1 + 1 : b);
+    }
+    for (int by = by0; by <= by1; by++) {
+        const uint32_t *row = grid + (size_t)by * (size_t)s->nb;
+        for (int k = 0; k < 3; k++)
+            if (cut[k + 1] > cut[k] &&
+                !push_span(s, list, c, row[cut[k]], row[cut[k + 1]], ox, oy, cut[k], cut[k + 1] - 1, by))
+                return 0;
+    }
+    return 1;
+}
+
+/* Spans of the points of group g's bins in box[g] (groups without a box skipped), as
+ * cell_spans gives them, cell by cell. */
 static ct_status query(const ct_point_store *s, const double *const box[CT_POINT_GROUPS], ct_span_list *list,
                        const double *split) {
     list->n = 0;
@@ -920,33 +944,15 @@ static ct_status query(const ct_point_store *s, const double *const box[CT_POINT
         if (!bbox) continue;
         int64_t cx0 = (int64_t)floor(bbox[0] / cs), cx1 = (int64_t)floor(bbox[2] / cs);
         int64_t cy0 = (int64_t)floor(bbox[1] / cs), cy1 = (int64_t)floor(bbox[3] / cs);
-        for (int64_t cy = cy0; cy <= cy1; cy++) {
+        for (int64_t cy = cy0; cy <= cy1; cy++)
             for (int64_t cx = cx0; cx <= cx1; cx++) {
                 long ci = find_cell((ct_point_store *)s, cx, cy, 0);
                 if (ci < 0) continue;
                 const cell *c = &s->cells[ci];
                 if (s->spill_fd >= 0 && !c->resident) return CT_ERR_USAGE;
-                if (!c->bin_start) continue;
-                double ox = (double)cx * cs, oy = (double)cy * cs;
-                int bx0 = bin_of(s, (float)(bbox[0] - ox)), bx1 = bin_of(s, (float)(bbox[2] - ox));
-                int by0 = bin_of(s, (float)(bbox[1] - oy)), by1 = bin_of(s, (float)(bbox[3] - oy));
-                /* the runs of bins: [cut[0], cut[1] - 1], [cut[1], cut[2] - 1], [cut[2], cut[3] - 1] */
-                int cut[4] = {bx0, bx0, bx0, bx1 + 1};
-                if (split) {
-                    int a = bin_of(s, (float)(split[0] - ox)), b = bin_of(s, (float)(split[2] - ox)) + 1;
-                    cut[1] = a < bx0 ? bx0 : (a > bx1 + 1 ? bx1 + 1 : a);
-                    cut[2] = b < cut[1] ? cut[1] : (b > bx1 + 1 ? bx1 + 1 : b);
-                }
-                const uint32_t *grid = c->bin_start + (size_t)g * per_group;
-                for (int by = by0; by <= by1; by++) {
-                    const uint32_t *row = grid + (size_t)by * (size_t)s->nb;
-                    for (int k = 0; k < 3; k++)
-                        if (cut[k + 1] > cut[k] &&
-                            !push_span(s, list, c, row[cut[k]], row[cut[k + 1]], ox, oy, cut[k], cut[k + 1] - 1, by))
-                            return CT_ERR_NOMEM;
-                }
+                if (c->bin_start && !cell_spans(s, c, c->bin_start + (size_t)g * per_group, bbox, split, list))
+                    return CT_ERR_NOMEM;
             }
-        }
     }
     return CT_OK;
 }

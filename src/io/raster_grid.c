@@ -66,7 +66,6 @@ struct ct_raster_reader {
     size_t t_cap;
 };
 
-
 static OGRSpatialReferenceH srs_from(const char *text) {
     OGRSpatialReferenceH s = OSRNewSpatialReference(NULL);
     if (!s) return NULL;

@@ -100,7 +100,6 @@ static ct_status lidar_srs(ct_context *ctx, const lidar_state *s, const ct_las_s
     return CT_OK;
 }
 
-
 /* Sets up the horizontal transformation LiDAR -> working CRS (NULL when the same),
  * records the working CRS when no footprints came first, and the vertical CRS. */
 static ct_status setup_crs(ct_context *ctx, ct_dataset *ds, OGRSpatialReferenceH lidar, OGRSpatialReferenceH *horiz_out,
