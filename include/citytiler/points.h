@@ -143,7 +143,8 @@ ct_status ct_point_store_query(const ct_point_store *s, const double bbox[4], ct
  * classes stays correct (a query covers whole groups; callers test each point's
  * class), it only reads more points when the classes share a group with others. */
 enum { CT_POINT_GROUPS = 3 };
-static inline int ct_point_group(uint8_t cls) { return cls == 2 ? 0 : (cls == 6 ? 1 : 2); }
+/* Without branches: classes come mixed, and the index groups every point. */
+static inline int ct_point_group(uint8_t cls) { return 2 - 2 * (cls == 2) - (cls == 6); }
 /* Bit g set when a class of the table (classes[c] != 0) is in group g. */
 unsigned ct_point_groups_of(const uint8_t classes[256]);
 /* Like ct_point_store_query, over the groups of wide_groups in box `wide` and the other
