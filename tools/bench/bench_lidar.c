@@ -1,7 +1,7 @@
 /* tools/bench/lidar: LAS read, read + bin, and per-building heights throughput.
  *
  *   bench_lidar [--las FILE] [--footprints GPKG] [--tiles K] [--rounds R] [--work DIR]
- *               [--reps N] [--readbin-only]
+ *               [--reps N] [--readbin-only] [--debug]
  *
  * Makes a K x K tiled copy of a real LAS file (default: the Delft sample, K = 5: 25x
  * the sample) and of its footprints, then prints for 1 and 2 threads: points/s of
@@ -12,7 +12,8 @@
  * untimed run that loads GDAL and PROJ (best shown, range in brackets), each run right
  * after a raw read of the file: a line's percentage is its best against the best raw
  * read of its own runs (this virtual machine's speed drifts by tens of percent within
- * minutes); --readbin-only: stop after read + bin (no heights). */
+ * minutes); --readbin-only: stop after read + bin (no heights); --debug: print the
+ * stages' debug lines (times of the binning passes and of the index). */
 #include <gdal.h>
 #include <jansson.h>
 #include <ogr_api.h>
@@ -54,6 +55,11 @@ static double read_only(ct_context *ctx, const char *path, int threads, uint64_t
     ct_las_close(r);
     *npts = n;
     return failed ? -1 : (double)n / t;
+}
+
+static void print_log(void *user, ct_log_level level, const char *message) {
+    (void)user;
+    if (level == CT_LOG_DEBUG) fprintf(stderr, "  %s\n", message);
 }
 
 /* Runs `json` as a pipeline and returns the dataset (timing in *secs). */
@@ -143,7 +149,7 @@ int main(int argc, char **argv) {
     const char *las = "data-samples/delft/delft_ahn3_every4th_epsg28992.las";
     const char *gpkg = "data-samples/delft/bgt_pand.gpkg";
     const char *work = "/tmp/citytiler-bench";
-    int tiles = 5, rounds = 20, reps = 3, readbin_only = 0;
+    int tiles = 5, rounds = 20, reps = 3, readbin_only = 0, debug = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--las") == 0 && i + 1 < argc) las = argv[++i];
         else if (strcmp(argv[i], "--footprints") == 0 && i + 1 < argc) gpkg = argv[++i];
@@ -152,9 +158,10 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[i], "--work") == 0 && i + 1 < argc) work = argv[++i];
         else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) reps = atoi(argv[++i]);
         else if (strcmp(argv[i], "--readbin-only") == 0) readbin_only = 1;
+        else if (strcmp(argv[i], "--debug") == 0) debug = 1;
         else {
             fprintf(stderr, "usage: bench_lidar [--las FILE] [--footprints GPKG] [--tiles K] [--rounds R] [--work DIR]\n"
-                            "                   [--reps N] [--readbin-only]\n"
+                            "                   [--reps N] [--readbin-only] [--debug]\n"
                             "(run from the repository root for the default inputs)\n");
             return 2;
         }
@@ -177,6 +184,7 @@ int main(int argc, char **argv) {
            "the best raw read of its own runs\n", raw / 1e6);
 
     ct_context *ctx = ct_context_create();
+    if (debug && ctx) ct_context_set_logger(ctx, print_log, NULL, CT_LOG_DEBUG);
     for (int threads = 1; threads <= 2; threads++) {
         uint64_t n = 0;
         double pps = 0, lo = INFINITY, best_raw = 0;
