@@ -21,6 +21,12 @@ typedef struct index_scratch {
     uint32_t *fill;
 } index_scratch;
 
+/* On disk: a run of a cell's points in one of the spill files (records off .. off + n). */
+typedef struct spill_run {
+    uint64_t off, n;
+    int file;
+} spill_run;
+
 /* Records written by pass 1 of add_chunks (see there): at most this many bytes. */
 #define EARLY_BYTES ((uint64_t)128 << 20)
 
@@ -32,7 +38,8 @@ typedef struct cell {
     ct_point_rec *pts;
     uint32_t *bin_start; /* nbins(s) + 1 entries once indexed, else NULL */
     size_t cap_pending;  /* points being added by ct_point_store_add_chunks */
-    uint64_t file_off;   /* on disk: first record of the cell in the spill file */
+    size_t run_first;    /* on disk: the cell's points are runs[run_first .. + nruns] */
+    size_t nruns;
     int resident;        /* on disk: loaded into pts */
     uint64_t last_used;  /* on disk: the load call that last wanted it (for eviction) */
     int in_arena;        /* pts is part of one of the store's arenas (not freed alone) */
@@ -55,7 +62,11 @@ struct ct_point_store {
     uint64_t class_counts[256];
     uint64_t memory_limit; /* bytes, 0 = none */
     char *spill_dir;
-    int spill_fd;          /* -1 unless the points live on disk */
+    int on_disk;           /* the points live in the spill files (memory_limit) */
+    int *spill_fds;        /* one unlinked temporary file per thread that wrote points */
+    uint64_t *spill_len;   /* records in each */
+    int nspill;
+    spill_run *runs;       /* on disk: where each cell's points are, cell by cell */
     void **arenas;         /* blocks holding the points of many cells (add_chunks) */
     size_t narenas;
     uint64_t loads;        /* on disk: ct_point_store_load calls so far */
@@ -99,7 +110,6 @@ ct_point_store *ct_point_store_create(double cell_size, double fine_size) {
     s->cell_size = cell_size;
     s->fine_size = fine_size;
     s->nb = (int)ceil(cell_size / fine_size);
-    s->spill_fd = -1;
     s->inv_fine = 1.0 / fine_size;
     s->bin_lo = malloc(((size_t)s->nb + 1) * sizeof *s->bin_lo);
     s->bin_hi = malloc((size_t)s->nb * sizeof *s->bin_hi);
@@ -140,7 +150,11 @@ void ct_point_store_destroy(ct_point_store *s) {
     free(s->load_scratch);
     free(s->load_todo);
     free(s->load_bins);
-    if (s->spill_fd >= 0) close(s->spill_fd);
+    for (int t = 0; t < s->nspill; t++)
+        if (s->spill_fds[t] >= 0) close(s->spill_fds[t]);
+    free(s->spill_fds);
+    free(s->spill_len);
+    free(s->runs);
     free(s->spill_dir);
     free(s);
 }
@@ -151,7 +165,7 @@ void ct_point_store_set_memory_limit(ct_point_store *s, uint64_t bytes, const ch
     s->spill_dir = dir ? strdup(dir) : NULL;
 }
 
-int ct_point_store_on_disk(const ct_point_store *s) { return s->spill_fd >= 0; }
+int ct_point_store_on_disk(const ct_point_store *s) { return s->on_disk; }
 double ct_point_store_cell_size(const ct_point_store *s) { return s->cell_size; }
 
 size_t ct_point_store_cells(const ct_point_store *s, int64_t *cx_cy, size_t max) {
@@ -429,12 +443,65 @@ static void chunk_buf_free(chunk_buf *b) {
 
 /* 1 when the point is usable (finite, in range). */
 
-/* On disk: writes the cnt records at `from` (a run of cell `ce`'s points starting at its
- * point pos) to their place in the spill file. */
-static int spill_write(const ct_point_store *s, const cell *ce, size_t pos, const ct_point_rec *from, size_t cnt) {
-    if (!cnt) return 1;
-    off_t at = (off_t)((ce->file_off + pos) * sizeof(ct_point_rec));
-    return pwrite(s->spill_fd, from, cnt * sizeof *from, at) == (ssize_t)(cnt * sizeof *from);
+/* Appends n records to thread t's spill file (opened on first use); *at becomes their
+ * offset in it, in records. Each thread writes its own file: one shared file made the
+ * threads queue on its lock (a fifth of the samples at 1M buildings). */
+static int spill_append(ct_point_store *s, int t, const ct_point_rec *from, size_t n, uint64_t *at) {
+    if (s->spill_fds[t] < 0 && (s->spill_fds[t] = open_spill(s)) < 0) return 0;
+    *at = s->spill_len[t];
+    const char *p = (const char *)from;
+    size_t left = n * sizeof *from;
+    while (left > 0) {
+        ssize_t w = write(s->spill_fds[t], p, left);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return 0;
+        p += w;
+        left -= (size_t)w;
+    }
+    s->spill_len[t] += n;
+    return 1;
+}
+
+/* Reads cnt records at offset off of spill file `file` into `to`. */
+static int spill_read(const ct_point_store *s, int file, uint64_t off, ct_point_rec *to, size_t cnt) {
+    size_t bytes = cnt * sizeof *to;
+    return !bytes || pread(s->spill_fds[file], to, bytes, (off_t)(off * sizeof *to)) == (ssize_t)bytes;
+}
+
+/* After the points went to disk: each cell's runs, in chunk order (so its points come
+ * back in the order they would have in memory). chunk_file/chunk_off: where each chunk's
+ * records (grouped by cell, in lists[c] order) were appended. */
+static ct_status build_runs(ct_context *ctx, ct_point_store *s, size_t nchunks, chunk_cell *const *lists,
+                            const size_t *lens, const int *chunk_file, const uint64_t *chunk_off) {
+    size_t total = 0;
+    for (size_t i = 0; i < s->ncells; i++) s->cells[i].nruns = 0;
+    for (size_t c = 0; c < nchunks; c++)
+        for (size_t k = 0; k < lens[c]; k++)
+            if (lists[c][k].count) {
+                s->cells[lists[c][k].cell].nruns++;
+                total++;
+            }
+    free(s->runs);
+    s->runs = malloc((total ? total : 1) * sizeof *s->runs);
+    if (!s->runs) return ct_error_nomem(ctx, "point runs");
+    size_t at = 0;
+    for (size_t i = 0; i < s->ncells; i++) {
+        s->cells[i].run_first = at;
+        at += s->cells[i].nruns;
+        s->cells[i].nruns = 0;
+    }
+    for (size_t c = 0; c < nchunks; c++) {
+        uint64_t off = chunk_off[c];
+        for (size_t k = 0; k < lens[c]; k++) {
+            const chunk_cell *e = &lists[c][k];
+            if (!e->count) continue;
+            cell *ce = &s->cells[e->cell];
+            s->runs[ce->run_first + ce->nruns++] = (spill_run){off, e->count, chunk_file[c]};
+            off += e->count;
+        }
+    }
+    ct_log(ctx, CT_LOG_DEBUG, "points: %zu cells on disk in %zu runs", s->ncells, total);
+    return CT_OK;
 }
 
 ct_status ct_point_store_add_chunks(ct_context *ctx, ct_point_store *s, size_t nchunks, size_t max_chunk,
@@ -448,7 +515,36 @@ ct_status ct_point_store_add_chunks(ct_context *ctx, ct_point_store *s, size_t n
 ct_status ct_point_store_add_chunks_ops(ct_context *ctx, ct_point_store *s, size_t nchunks, size_t max_chunk,
                                         const ct_point_chunk_ops *ops, void *user, int threads) {
     if (threads < 1) threads = 1;
+    if (s->on_disk)
+        return ct_error(ctx, CT_ERR_UNSUPPORTED, "points: more points after the first ones went to disk (memory_limit): "
+                                                 "read every LAS file in one readers.lidar stage");
     const int fast = ops->locate && ops->fill;
+    /* Beyond the memory budget (and with nothing in memory yet) the points go to disk,
+     * and then each chunk's records, grouped by cell, are appended to its thread's spill
+     * file as soon as they are made (fast chunks in pass 1): the LAS is read once. A
+     * cell's points are then the runs of them in those files, in chunk order. Whether
+     * they really go to disk is known after pass 1 (crop and classes drop points); if
+     * not, pass 2 reads the records back into place from the files. */
+    const int to_files = s->count == 0 && s->memory_limit > 0 &&
+                         (double)nchunks * (double)max_chunk * (double)sizeof(ct_point_rec) > (double)s->memory_limit;
+    int *chunk_file = to_files ? malloc((nchunks ? nchunks : 1) * sizeof *chunk_file) : NULL;
+    uint64_t *chunk_off = to_files ? calloc(nchunks ? nchunks : 1, sizeof *chunk_off) : NULL;
+    if (to_files && s->nspill < threads) {
+        int *fds = realloc(s->spill_fds, (size_t)threads * sizeof *fds);
+        if (fds) s->spill_fds = fds;
+        uint64_t *len = fds ? realloc(s->spill_len, (size_t)threads * sizeof *len) : NULL;
+        if (len) s->spill_len = len;
+        for (int t = s->nspill; fds && len && t < threads; t++) {
+            fds[t] = -1;
+            len[t] = 0;
+        }
+        if (fds && len) s->nspill = threads;
+    }
+    if (to_files && (!chunk_file || !chunk_off || s->nspill < threads)) {
+        free(chunk_file);
+        free(chunk_off);
+        return ct_error_nomem(ctx, "point chunks");
+    }
     chunk_cell **lists = calloc(nchunks ? nchunks : 1, sizeof *lists);
     size_t *lens = calloc(nchunks ? nchunks : 1, sizeof *lens);
     chunk_buf *bufs = calloc((size_t)threads, sizeof *bufs);
@@ -467,7 +563,7 @@ ct_status ct_point_store_add_chunks_ops(ct_context *ctx, ct_point_store *s, size
      * too, and beyond some 100 MB they cost more than the second read saves (measured:
      * 47.5M points read once took 0.89 s instead of 0.57-0.82 s, with 730 MiB more). */
     size_t early_chunks = 0;
-    if (keep_ids && max_chunk) {
+    if (keep_ids && max_chunk && !to_files) {
         uint64_t budget = EARLY_BYTES;
         if (s->memory_limit > 0 && s->memory_limit / 4 < budget) budget = s->memory_limit / 4;
         early_chunks = (size_t)(budget / ((uint64_t)max_chunk * sizeof(ct_point_rec)));
@@ -486,6 +582,7 @@ ct_status ct_point_store_add_chunks_ops(ct_context *ctx, ct_point_store *s, size
     }
     if (!lists || !lens || !bufs || !ids || !npts || !fast_chunk) {
         free(lists); free(lens); free(bufs); free(ids); free(npts); free(idbuf); free(fast_chunk); free(early_block);
+        free(chunk_file); free(chunk_off);
         return ct_error_nomem(ctx, "point chunks");
     }
     const double cs = s->cell_size;
@@ -531,7 +628,22 @@ ct_status ct_point_store_add_chunks_ops(ct_context *ctx, ct_point_store *s, size
                     ids[c] = keep_ids ? id : NULL;
                     fast_chunk[c] = 1;
                     npts[c] = n;
-                    if ((size_t)c < early_chunks) {
+                    if (to_files) { /* to this thread's spill file, grouped by cell */
+                        int t = omp_get_thread_num();
+                        for (size_t k = 0, at = 0; k < nc; at += cnt[k], k++) edst[k] = b->recs + at;
+                        size_t kept = 0;
+                        for (size_t k = 0; k < nc; k++) kept += cnt[k];
+                        cst = ops->fill(ctx, user, (size_t)c, id, n, cxy, nc, edst, ecounts);
+                        if (cst == CT_OK && !spill_append(s, t, b->recs, kept, &chunk_off[c]))
+                            cst = ct_error(ctx, CT_ERR_IO, "cannot write the temporary point file in %s: %s",
+                                           s->spill_dir ? s->spill_dir : "$TMPDIR", strerror(errno));
+                        chunk_file[c] = t;
+                        if (cst != CT_OK) {
+#pragma omp critical(ct_points_status)
+                            if (st == CT_OK) st = cst;
+                            continue;
+                        }
+                    } else if ((size_t)c < early_chunks) {
                         ct_point_rec *recs = early_block + (size_t)c * max_chunk;
                         for (size_t k = 0, at = 0; k < nc; at += cnt[k], k++) edst[k] = recs + at;
                         cst = ops->fill(ctx, user, (size_t)c, id, n, cxy, nc, edst, ecounts);
@@ -584,19 +696,7 @@ ct_status ct_point_store_add_chunks_ops(ct_context *ctx, ct_point_store *s, size
     /* Too many points for the memory budget (and nothing in memory yet): to disk. */
     uint64_t incoming = 0;
     for (size_t i = 0; i < s->ncells; i++) incoming += s->cells[i].cap_pending;
-    int spill = st == CT_OK && s->count == 0 && s->memory_limit > 0 &&
-                incoming * sizeof(ct_point_rec) > s->memory_limit;
-    if (spill) {
-        s->spill_fd = open_spill(s);
-        if (s->spill_fd < 0)
-            st = ct_error(ctx, CT_ERR_IO, "cannot create a temporary file for the points in %s: %s",
-                          s->spill_dir ? s->spill_dir : "$TMPDIR", strerror(errno));
-        uint64_t off = 0;
-        for (size_t i = 0; i < s->ncells; i++) {
-            s->cells[i].file_off = off;
-            off += s->cells[i].cap_pending;
-        }
-    }
+    const int spill = st == CT_OK && to_files && incoming * sizeof(ct_point_rec) > s->memory_limit;
     /* In memory: one block for the points of every cell that grows (huge pages are
      * zeroed whole when first touched: a block per cell would zero up to 2 MiB more per
      * cell, which costs much on virtual machines). */
@@ -618,17 +718,22 @@ ct_status ct_point_store_add_chunks_ops(ct_context *ctx, ct_point_store *s, size
             for (long c = 0; c < (long)nchunks; c++) {
                 size_t n = 0;
                 if (st != CT_OK) continue;
-                int write_ok = 1;
-                if (fast_chunk[c] && (size_t)c < early_chunks) {
+                const char *io_failed = NULL; /* "write" or "read" */
+                if (fast_chunk[c] && to_files) {
+                    /* Written to a spill file in pass 1: it stays there (on disk), or it
+                     * is read back into place (not that many points after all). */
+                    uint64_t off = chunk_off[c];
+                    for (size_t k = 0; !spill && k < lens[c]; k++) {
+                        const chunk_cell *e = &lists[c][k];
+                        if (!spill_read(s, chunk_file[c], off, s->cells[e->cell].pts + e->pos, e->count)) io_failed = "read";
+                        off += e->count;
+                    }
+                } else if (fast_chunk[c] && (size_t)c < early_chunks) {
                     /* Written in pass 1: copied into place. */
                     const ct_point_rec *src = early_block + (size_t)c * max_chunk;
                     for (size_t k = 0; k < lens[c]; k++) {
                         const chunk_cell *e = &lists[c][k];
-                        if (spill) {
-                            if (!spill_write(s, &s->cells[e->cell], e->pos, src, e->count)) write_ok = 0;
-                        } else if (e->count) {
-                            memcpy(s->cells[e->cell].pts + e->pos, src, e->count * sizeof *src);
-                        }
+                        if (e->count) memcpy(s->cells[e->cell].pts + e->pos, src, e->count * sizeof *src);
                         src += e->count;
                     }
                 } else if (fast_chunk[c]) {
@@ -648,25 +753,17 @@ ct_status ct_point_store_add_chunks_ops(ct_context *ctx, ct_point_store *s, size
                         }
                         id = b->ids;
                     }
-                    size_t run = 0;
-                    for (size_t k = 0; k < lens[c]; k++) {
+                    for (size_t k = 0; k < lens[c]; k++) { /* in memory: on disk they went in pass 1 */
                         const chunk_cell *e = &lists[c][k];
-                        dst[k] = spill ? b->recs + run : s->cells[e->cell].pts + e->pos;
+                        dst[k] = s->cells[e->cell].pts + e->pos;
                         cxy[2 * k] = e->cx;
                         cxy[2 * k + 1] = e->cy;
-                        run += e->count;
                     }
                     ct_status cst = ops->fill(ctx, user, (size_t)c, id, npts[c], cxy, lens[c], dst, local);
                     if (cst != CT_OK) {
 #pragma omp critical(ct_points_status)
                         if (st == CT_OK) st = cst;
                         continue;
-                    }
-                    run = 0;
-                    for (size_t k = 0; spill && k < lens[c]; k++) {
-                        const chunk_cell *e = &lists[c][k];
-                        if (!spill_write(s, &s->cells[e->cell], e->pos, b->recs + run, e->count)) write_ok = 0;
-                        run += e->count;
                     }
                 } else {
                     ct_status cst = ops->points(ctx, user, (size_t)c, b->x, b->y, b->z, b->cls, &n);
@@ -707,15 +804,17 @@ ct_status ct_point_store_add_chunks_ops(ct_context *ctx, ct_point_store *s, size
                         r->reserved[0] = r->reserved[1] = r->reserved[2] = 0;
                         local[b->cls[i]]++;
                     }
-                    for (size_t k = 0; spill && !nomem && k < b->map.n; k++) {
-                        const chunk_cell *e = &b->map.v[k];
-                        size_t cnt = lists[c][k].count;
-                        if (!spill_write(s, &s->cells[e->cell], e->pos, b->recs + (e->count - cnt), cnt)) write_ok = 0;
+                    if (spill && !nomem) { /* grouped by cell in recs: to this thread's spill file */
+                        chunk_file[c] = omp_get_thread_num();
+                        if (!spill_append(s, chunk_file[c], b->recs, run, &chunk_off[c])) io_failed = "write";
                     }
                 }
-                if (!write_ok) {
+                if (io_failed) {
+                    int err = errno;
 #pragma omp critical(ct_points_status)
-                    if (st == CT_OK) st = ct_error(ctx, CT_ERR_IO, "cannot write the temporary point file: %s", strerror(errno));
+                    if (st == CT_OK)
+                        st = ct_error(ctx, CT_ERR_IO, "cannot %s the temporary point file in %s: %s", io_failed,
+                                      s->spill_dir ? s->spill_dir : "$TMPDIR", strerror(err));
                 }
                 size_t now;
 #pragma omp atomic capture
@@ -735,6 +834,14 @@ ct_status ct_point_store_add_chunks_ops(ct_context *ctx, ct_point_store *s, size
         ce->cap_pending = 0;
         if (spill) ce->resident = 0;
     }
+    if (st == CT_OK && spill) st = build_runs(ctx, s, nchunks, lists, lens, chunk_file, chunk_off);
+    if (st == CT_OK && spill) s->on_disk = 1;
+    if (to_files && !s->on_disk) /* read back into memory (or failed): the files go */
+        for (int t = 0; t < s->nspill; t++) {
+            if (s->spill_fds[t] >= 0) close(s->spill_fds[t]);
+            s->spill_fds[t] = -1;
+            s->spill_len[t] = 0;
+        }
     for (int k = 0; k < 256; k++) counts[k] += early_counts[k];
     if (st == CT_OK) {
         for (int k = 0; k < 256; k++) {
@@ -753,6 +860,8 @@ ct_status ct_point_store_add_chunks_ops(ct_context *ctx, ct_point_store *s, size
     free(npts);
     free(fast_chunk);
     free(early_block);
+    free(chunk_file);
+    free(chunk_off);
     for (int t = 0; t < threads; t++) chunk_buf_free(&bufs[t]);
     free(bufs);
     return st;
@@ -833,7 +942,7 @@ ct_status ct_point_store_index(ct_context *ctx, ct_point_store *s, int threads) 
     size_t hint = 0; /* the largest cell to index: one scratch allocation per thread */
     size_t todo = 0;
     for (long i = 0; i < n; i++)
-        if (!s->cells[i].indexed && (s->spill_fd < 0 || s->cells[i].resident)) {
+        if (!s->cells[i].indexed && (!s->on_disk || s->cells[i].resident)) {
             todo++;
             if (s->cells[i].n > hint) hint = s->cells[i].n;
         }
@@ -841,7 +950,7 @@ ct_status ct_point_store_index(ct_context *ctx, ct_point_store *s, int threads) 
     const size_t nbins1 = nbins(s) + 1;
     uint32_t *bins = NULL;
     size_t *slot = NULL;
-    if (s->spill_fd < 0 && todo > 0) {
+    if (!s->on_disk && todo > 0) {
         void **na = realloc(s->arenas, (s->narenas + 1) * sizeof *na);
         if (!na) return ct_error_nomem(ctx, "point index");
         s->arenas = na;
@@ -863,7 +972,7 @@ ct_status ct_point_store_index(ct_context *ctx, ct_point_store *s, int threads) 
         memset(&x, 0, sizeof x);
 #pragma omp for schedule(dynamic, 1)
         for (long i = 0; i < n; i++)
-            if (!s->cells[i].indexed && (s->spill_fd < 0 || s->cells[i].resident) &&
+            if (!s->cells[i].indexed && (!s->on_disk || s->cells[i].resident) &&
                 !index_cell(s, &s->cells[i], &x, hint, bins ? bins + slot[i] * nbins1 : NULL))
                 failed = 1;
         index_scratch_free(&x);
@@ -960,7 +1069,7 @@ static ct_status query(const ct_point_store *s, const double *const box[CT_POINT
                 long ci = find_cell((ct_point_store *)s, cx, cy, 0);
                 if (ci < 0) continue;
                 const cell *c = &s->cells[ci];
-                if (s->spill_fd >= 0 && !c->resident) return CT_ERR_USAGE;
+                if (s->on_disk && !c->resident) return CT_ERR_USAGE;
                 if (c->bin_start && !cell_spans(s, c, c->bin_start + (size_t)g * per_group, bbox, split, list))
                     return CT_ERR_NOMEM;
             }
@@ -1041,7 +1150,7 @@ static void evict(ct_point_store *s, cell *c) {
  * box usually needs most of them again: without this each cell was read and indexed
  * about three times over a city); beyond it those not wanted now go, first in row-major order. */
 static ct_status load_cells(ct_context *ctx, ct_point_store *s, const double bbox[4], int keep_others) {
-    if (s->spill_fd < 0) return CT_OK;
+    if (!s->on_disk) return CT_OK;
     ct_status st = CT_OK;
     uint64_t tick = ++s->loads;
     int threads = ct_context_threads(ctx) < 1 ? 1 : ct_context_threads(ctx);
@@ -1104,8 +1213,16 @@ static ct_status load_cells(ct_context *ctx, ct_point_store *s, const double bbo
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1) reduction(| : failed) if (ntodo > 1)
     for (size_t k = 0; k < ntodo; k++) {
         cell *c = &s->cells[s->load_todo[k]];
-        size_t bytes = c->n * sizeof(ct_point_rec);
-        if (bytes && pread(s->spill_fd, c->pts, bytes, (off_t)(c->file_off * sizeof(ct_point_rec))) != (ssize_t)bytes) {
+        size_t at = 0;
+        for (size_t r = 0; r < c->nruns && at <= c->n; r++) {
+            const spill_run *run = &s->runs[c->run_first + r];
+            if (run->n > c->n - at || !spill_read(s, run->file, run->off, c->pts + at, (size_t)run->n)) {
+                at = SIZE_MAX;
+                break;
+            }
+            at += (size_t)run->n;
+        }
+        if (at != c->n) {
 #pragma omp critical(ct_points_load)
             io_errno = errno ? errno : EIO;
             failed |= 1;

@@ -167,7 +167,7 @@ int main(void) {
     snprintf(sample, sizeof sample, "%s/data-samples/delft/delft_ahn3_every4th_epsg28992.las", src);
     names[nnames++] = strdup(sample);
 
-    size_t compared = 0, fast_files = 0;
+    size_t compared = 0, fast_files = 0, read_back = 0;
     uint64_t points = 0;
     for (size_t f = 0; f < nnames; f++) {
         ct_context *ctx = ct_context_create();
@@ -190,13 +190,13 @@ int main(void) {
         }
         fast_files++;
         const double *mn = h->min, *mx = h->max;
-        for (int variant = 0; variant < 4; variant++) {
+        for (int variant = 0; variant < 5; variant++) {
             memset(j.drop, 0, sizeof j.drop);
             j.give_raw = variant >= 2;
             double w = mx[0] - mn[0], hgt = mx[1] - mn[1], side = fmax(w, hgt);
-            double cell = variant == 0 ? 100.0 : variant == 1 ? fmax(side / 600, 1e-3) : variant == 2 ? 7.3 : 1000.0;
+            double cell = variant == 0 || variant == 4 ? 100.0 : variant == 1 ? fmax(side / 600, 1e-3) : variant == 2 ? 7.3 : 1000.0;
             j.bin.cell_size = cell;
-            if (variant == 1 || variant == 3) { /* a crop through the middle, and noise dropped */
+            if (variant == 1 || variant == 3 || variant == 4) { /* a crop through the middle, and noise dropped */
                 j.bin.crop[0] = mn[0] + 0.25 * w;
                 j.bin.crop[1] = mn[1] + 0.3 * hgt;
                 j.bin.crop[2] = mn[0] + 0.8 * w;
@@ -207,7 +207,9 @@ int main(void) {
                 j.bin.crop[2] = j.bin.crop[3] = INFINITY;
             }
             uint64_t all = (uint64_t)((j.npts + CHUNK - 1) / CHUNK) * CHUNK * sizeof(ct_point_rec);
-            uint64_t limit = variant == 0 || variant == 2 ? 0 : variant == 1 ? all + all / 2 : 1;
+            /* Variant 4: more points than the limit in the files, fewer once cropped: they
+             * go to the spill files in pass 1 and are read back into memory. */
+            uint64_t limit = variant == 0 || variant == 2 ? 0 : variant == 1 ? all + all / 2 : variant == 3 ? 1 : all / 2;
             ct_point_store *a = build(ctx, &j, 0, cell, limit), *b = build(ctx, &j, 1, cell, limit);
             CT_CHECK_MSG(a && b, "%s: stores built", names[f]);
             if (a && b) {
@@ -216,6 +218,7 @@ int main(void) {
                 CT_CHECK(same_store(a, b, what));
                 points += ct_point_store_count(a);
                 compared++;
+                if (variant == 4 && !ct_point_store_on_disk(b)) read_back++;
                 if (ct_point_store_on_disk(b)) { /* loaded back from the spill files: as in memory */
                     ct_point_store *m = build(ctx, &j, 1, cell, 0);
                     CT_CHECK_MSG(m && !ct_point_store_on_disk(m), "%s: in-memory store built", names[f]);
@@ -233,6 +236,8 @@ int main(void) {
            (unsigned long long)points);
     CT_CHECK(fast_files >= 40); /* most of the conformance set, and the sample */
     CT_CHECK(points > 1000000);
+    printf("%zu files went to the spill files and back into memory\n", read_back);
+    CT_CHECK(read_back >= 10);
     for (size_t f = 0; f < nnames; f++) free(names[f]);
     return ct_test_finish("test_las_bin");
 }
