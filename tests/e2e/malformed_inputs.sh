@@ -86,6 +86,13 @@ run_case lidar_twice 0 "{\"pipeline\": [$FP, $(lidar '["ok.las", "./ok.las", "o*
 check "lidar_twice: warning names both paths" has lidar_twice.log "ok.las is the same file as $WORK/ok.las (listed twice): read once"
 check "lidar_twice: 400 points read from 1 file" has lidar_twice.log "readers.lidar: 400 points read from 1 file(s), 400 kept"
 
+# A second readers.lidar once the first one's points went to disk (memory_limit) used
+# to crash (it copied from cells not in memory): a clear error now.
+disk_lidar='{"type": "readers.lidar", "path": "ok.las", "srs": "EPSG:28992", "memory_limit": 0.001}'
+run_case lidar_second_on_disk 2 "{\"pipeline\": [$FP, $disk_lidar, $disk_lidar, $H, $E, $W]}"
+check "lidar_second_on_disk: says to read every file in one stage" has lidar_second_on_disk.log \
+  "more points after the first ones went to disk (memory_limit): read every LAS file in one readers.lidar stage"
+
 # LiDAR of another area: every building would silently get a fallback height.
 run_case lidar_far 0 "{\"pipeline\": [$FP, $(lidar '"far.las"'), $H, $E, $W]}"
 check "lidar_far: warning gives both extents" has lidar_far.log \
