@@ -184,6 +184,10 @@ ct_status ct_las_read_points(ct_context *ctx, const ct_las_reader *r, uint64_t f
 ct_status ct_las_read_raw(ct_context *ctx, const ct_las_reader *r, uint64_t first,
                           size_t count, void *buf);
 
+/* Tells the kernel that records [first, first + count) will not be read again, so it
+ * may drop them from the page cache (a hint; nothing happens where unsupported). */
+void ct_las_drop_cached(const ct_las_reader *r, uint64_t first, size_t count);
+
 /* ---- binning raw records (readers.lidar's fast path) ------------------- */
 
 struct ct_point_rec;

@@ -100,6 +100,8 @@ ct_status ct_group_by_cell(ct_context *ctx, const double *xy, const unsigned cha
 ct_status ct_point_store_index(ct_context *ctx, ct_point_store *s, int threads);
 
 uint64_t ct_point_store_count(const ct_point_store *s);
+/* The memory limit set by ct_point_store_set_memory_limit (bytes, 0 = none). */
+uint64_t ct_point_store_memory_limit(const ct_point_store *s);
 uint64_t ct_point_store_ignored(const ct_point_store *s);
 size_t ct_point_store_cell_count(const ct_point_store *s);
 /* Points per class (256 entries). */

@@ -986,6 +986,7 @@ ct_status ct_point_store_index(ct_context *ctx, ct_point_store *s, int threads) 
 }
 
 uint64_t ct_point_store_count(const ct_point_store *s) { return s->count; }
+uint64_t ct_point_store_memory_limit(const ct_point_store *s) { return s->memory_limit; }
 uint64_t ct_point_store_ignored(const ct_point_store *s) { return s->ignored; }
 size_t ct_point_store_cell_count(const ct_point_store *s) { return s->ncells; }
 const uint64_t *ct_point_store_class_counts(const ct_point_store *s) { return s->class_counts; }
@@ -995,6 +996,7 @@ uint64_t ct_point_store_bytes(const ct_point_store *s) {
     for (size_t i = 0; i < s->ncells; i++) {
         b += s->cells[i].cap * sizeof(ct_point_rec);
         if (s->cells[i].bin_start) b += ((uint64_t)nbins(s) + 1) * sizeof(uint32_t);
+        b += s->cells[i].nruns * sizeof(spill_run); /* on disk: where its points are */
     }
     return b;
 }

@@ -4,6 +4,7 @@
  * requested field is decoded in its own tight loop over the chunk at a fixed
  * byte offset (no per-point dispatch). Safe for concurrent calls on one reader. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -217,4 +218,14 @@ ct_status ct_las_read_raw(ct_context *ctx, const ct_las_reader *r, uint64_t firs
     int err = read_fully(r->fd, r->hdr.offset_to_points + first * rl, count * rl, buf);
     if (err) return read_error(ctx, r, first, err);
     return CT_OK;
+}
+
+void ct_las_drop_cached(const ct_las_reader *r, uint64_t first, size_t count) {
+#ifdef POSIX_FADV_DONTNEED
+    if (r->fd < 0 || count == 0) return;
+    size_t rl = r->hdr.record_length;
+    posix_fadvise(r->fd, (off_t)(r->hdr.offset_to_points + first * rl), (off_t)(count * rl), POSIX_FADV_DONTNEED);
+#else
+    (void)r; (void)first; (void)count;
+#endif
 }

@@ -3,6 +3,7 @@
  * the processing cells (dataset->points). */
 #include <jansson.h>
 #include <math.h>
+#include <unistd.h>
 #include <omp.h>
 #include <cpl_conv.h>
 #include <ogr_srs_api.h>
@@ -163,6 +164,7 @@ typedef struct read_job {
     size_t *raw_cap;
     long *raw_chunk;
     int nthreads;
+    int drop_cache; /* read once, too big to stay cached beside the points: drop as read */
 } read_job;
 
 /* Decodes one chunk, brings it into the working CRS and keeps the wanted points. */
@@ -216,6 +218,7 @@ static ct_status locate_chunk(ct_context *ctx, void *user, size_t c, uint8_t *id
         if (job->raw[t]) {
             ct_status st = ct_las_read_raw(ctx, ch->r, ch->first, ch->count, job->raw[t]);
             if (st != CT_OK) return st;
+            if (job->drop_cache) ct_las_drop_cached(ch->r, ch->first, ch->count);
             raw = job->raw[t];
             job->raw_chunk[t] = (long)c;
         }
@@ -230,6 +233,24 @@ static ct_status fill_chunk(ct_context *ctx, void *user, size_t c, const uint8_t
     int t = omp_get_thread_num();
     const uint8_t *raw = t < job->nthreads && job->raw_chunk[t] == (long)c ? job->raw[t] : NULL;
     return ct_las_bin_fill(ctx, ch->r, ch->first, n, &job->bin, ids, cxy, ncells, dst, class_counts, raw);
+}
+
+/* When the points go to disk they are written as the LAS is read, which is then not
+ * read again. If the LAS and the points' files cannot both stay in the page cache, the
+ * LAS's pages are dropped as they are read, so that the points stay cached for the
+ * stages that load them back (at 1M buildings, 15.6 GB of LAS pushed the 8.3 GB of
+ * points out, and filters.heights read them all from the disk). */
+static int drop_las_cache(const ct_point_store *points, const ct_las_source *src, size_t nchunks) {
+    uint64_t limit = ct_point_store_memory_limit(points);
+    double spill = (double)nchunks * CHUNK_POINTS * (double)sizeof(ct_point_rec);
+    if (limit == 0 || ct_point_store_count(points) > 0 || spill <= (double)limit) return 0; /* in memory */
+    double las = 0;
+    for (size_t f = 0; f < ct_las_source_count(src); f++) {
+        const ct_las_header *h = ct_las_get_header(ct_las_source_reader(src, f));
+        las += (double)h->point_count * (double)h->record_length;
+    }
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    return pages > 0 && page > 0 && las + spill > 0.5 * (double)pages * (double)page;
 }
 
 static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
@@ -305,6 +326,11 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
         if (job.same) {
             ops.locate = locate_chunk;
             ops.fill = fill_chunk;
+            job.drop_cache = drop_las_cache(ds->points, src, nchunks);
+            if (job.drop_cache)
+                ct_log(ctx, CT_LOG_INFO, "readers.lidar: the LAS and the points going to disk exceed half the RAM: "
+                                         "the LAS is dropped from the page cache as it is read (read once), so that "
+                                         "the points stay cached for the stages after");
             job.bin.cell_size = ct_point_store_cell_size(ds->points);
             memcpy(job.bin.crop, job.crop, sizeof job.crop);
             job.bin.drop_class = s->drop_class;
