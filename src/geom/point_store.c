@@ -851,7 +851,7 @@ ct_status ct_point_store_add_chunks_ops(ct_context *ctx, ct_point_store *s, size
         s->ignored += ignored;
     }
     ct_log(ctx, CT_LOG_DEBUG, "points: binning pass 1 %.1f ms, pass 2 %.1f ms (%zu chunks, %zu read once)",
-           (t_pass2 - t_start) * 1e3, (omp_get_wtime() - t_pass2) * 1e3, nchunks, early_chunks);
+           (t_pass2 - t_start) * 1e3, (omp_get_wtime() - t_pass2) * 1e3, nchunks, to_files ? nchunks : early_chunks);
     for (size_t c = 0; c < nchunks; c++) free(lists[c]);
     free(lists);
     free(lens);
