@@ -1,6 +1,7 @@
 #include "citytiler/dataset.h"
 #include "citytiler/assets.h"
 #include "citytiler/points.h"
+#include "core/hash.h"
 #include "citytiler/raster.h"
 
 #include <math.h>
@@ -184,12 +185,6 @@ int ct_dataset_bbox(const ct_dataset *ds, double out[4]) {
     return any;
 }
 
-static uint64_t hash_id(const char *s) {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
 size_t ct_dataset_duplicate_ids(const ct_dataset *ds, size_t *first, size_t *second) {
     size_t cap = 16;
     while (cap < 2 * ds->nbuildings + 2) cap *= 2;
@@ -199,7 +194,7 @@ size_t ct_dataset_duplicate_ids(const ct_dataset *ds, size_t *first, size_t *sec
     size_t dups = 0;
     for (size_t i = 0; i < ds->nbuildings; i++) {
         const char *id = ds->buildings[i].id ? ds->buildings[i].id : "";
-        size_t h = (size_t)hash_id(id) & (cap - 1);
+        size_t h = (size_t)ct_fnv1a_str(id) & (cap - 1);
         while (tab[h] && strcmp(ds->buildings[tab[h] - 1].id ? ds->buildings[tab[h] - 1].id : "", id) != 0)
             h = (h + 1) & (cap - 1);
         if (!tab[h]) {

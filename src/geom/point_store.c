@@ -1086,8 +1086,9 @@ ct_status ct_point_store_query(const ct_point_store *s, const double bbox[4], ct
 }
 
 unsigned ct_point_groups_of(const uint8_t classes[256]) {
-    /* Called per building: the table is OR-ed a word at a time, classes 2 and 6 apart
-     * (the groups of ct_point_group). */
+    /* Called per building: the table is OR-ed a word at a time, classes 2 and 6 (the
+     * two with groups of their own in ct_point_group) apart. unit.test_point_index
+     * compares this with ct_point_group class by class. */
     uint8_t first[8];
     memcpy(first, classes, sizeof first);
     first[2] = first[6] = 0;
@@ -1097,7 +1098,8 @@ unsigned ct_point_groups_of(const uint8_t classes[256]) {
         memcpy(&w, classes + k, sizeof w);
         any |= w;
     }
-    return (classes[2] ? 1u : 0u) | (classes[6] ? 2u : 0u) | (any ? 4u : 0u);
+    return (classes[2] ? 1u << ct_point_group(2) : 0u) | (classes[6] ? 1u << ct_point_group(6) : 0u) |
+           (any ? 1u << ct_point_group(0) : 0u);
 }
 
 ct_status ct_point_store_query_groups(const ct_point_store *s, const double wide[4], unsigned wide_groups,

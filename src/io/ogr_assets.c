@@ -10,6 +10,7 @@
 #include "io/ogr_source.h"
 #include "io/ogr_values.h"
 #include "io/input_file.h"
+#include "core/hash.h"
 
 #include <cpl_conv.h>
 #include <cpl_vsi.h>
@@ -595,12 +596,6 @@ static void check_area(reader *r, OGRSpatialReferenceH src) {
 
 /* ---- duplicate ids ---- */
 
-static uint64_t hash_str(const char *s) {
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
 typedef struct id_slot {
     const char *id;
     uint64_t rec; /* row/feature of the first one; UINT64_MAX: read by an earlier stage */
@@ -626,7 +621,7 @@ static ct_status check_duplicates(reader *r, const ct_asset_set *set, int csv_li
                 id = w->id;
                 rec = csv_lines ? r->lines[w->fid - 1] : w->fid;
             }
-            size_t h = (size_t)hash_str(id) & (cap - 1);
+            size_t h = (size_t)ct_fnv1a_str(id) & (cap - 1);
             while (tab[h].id && strcmp(tab[h].id, id) != 0) h = (h + 1) & (cap - 1);
             if (!tab[h].id) {
                 tab[h].id = id;

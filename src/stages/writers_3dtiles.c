@@ -16,6 +16,7 @@
 #include "tiles/lod.h"
 #include "tiles/quadtree.h"
 #include "tiles/tile_journal.h"
+#include "core/hash.h"
 #include "tiles/tile_content.h"
 #include "tiles/tileset_json.h"
 #include "tiles/implicit.h"
@@ -373,7 +374,7 @@ static ct_status write_tiles(ct_context *ctx, const tiles_state *s, const ct_dat
 /* What must match for --resume to reuse tiles: the writer's options, the tree, and every
  * building's id and heights. */
 static uint64_t run_fingerprint(const tiles_state *s, const ct_dataset *ds, const ct_quadtree *q) {
-    uint64_t h = 0xcbf29ce484222325ull;
+    uint64_t h = CT_FNV1A_BASIS;
     char *opts = json_dumps(s->opts, JSON_COMPACT | JSON_SORT_KEYS);
     if (opts) h = ct_fnv1a(h, opts, strlen(opts));
     free(opts);

@@ -10,15 +10,6 @@
 #include "io/outdir.h"
 #include "tiles/tileset_json.h"
 
-uint64_t ct_fnv1a(uint64_t h, const void *data, size_t len) {
-    const unsigned char *p = data;
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-
 static void record_path(const char *dir, const ct_qtile *t, char *buf, size_t n) {
     char name[64];
     ct_tile_name(t, name, sizeof name);

@@ -18,7 +18,4 @@ ct_status ct_journal_save(ct_context *ctx, const char *dir, const ct_qtile *t, c
 /* Removes DIR/.resume (before the directory becomes the output). */
 void ct_journal_end(const char *dir);
 
-/* FNV-1a, for fingerprints. */
-uint64_t ct_fnv1a(uint64_t h, const void *data, size_t len);
-
 #endif

@@ -3,7 +3,7 @@
  * its box exactly once. The points sit on the fine bins' borders (k * fine_size as a
  * float, and up to three floats either side), where a bin found one off would break the
  * bounds, and in two cells, one at negative coordinates. The points of a bin keep their
- * order of arrival. */
+ * order of arrival; ct_point_groups_of agrees with ct_point_group. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -116,5 +116,18 @@ int main(void) {
         ct_context_destroy(ctx);
         free(x); free(y); free(z); free(cls);
     }
+    /* ct_point_groups_of (a word at a time) against ct_point_group, class by class. */
+    size_t groups_wrong = 0;
+    for (int t = 0; t < 2000; t++) {
+        uint8_t classes[256];
+        memset(classes, 0, sizeof classes);
+        int k = t < 256 ? 1 : 1 + (int)(unif() * 4); /* first every class alone, then a few at random */
+        for (int j = 0; j < k; j++) classes[t < 256 ? t : (int)(unif() * 256) % 256] = 1;
+        unsigned want = 0;
+        for (int c = 0; c < 256; c++)
+            if (classes[c]) want |= 1u << ct_point_group((uint8_t)c);
+        if (ct_point_groups_of(classes) != want) groups_wrong++;
+    }
+    CT_CHECK_MSG(groups_wrong == 0, "%zu class tables with groups unlike ct_point_group's", groups_wrong);
     return ct_test_finish("test_point_index");
 }
