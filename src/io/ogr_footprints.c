@@ -6,8 +6,10 @@
 #include "io/input_file.h"
 
 #include <cpl_conv.h>
+#include <cpl_string.h>
 #include <gdal.h>
 #include <math.h>
+#include <omp.h>
 #include <ogr_api.h>
 #include <ogr_srs_api.h>
 #include <stdio.h>
@@ -267,6 +269,188 @@ static ct_status choose_crs(ct_context *ctx, const ct_ogr_read_options *o, OGRLa
     return st;
 }
 
+/* One feature converted, before it joins the dataset (the parallel reader makes these
+ * in any order and adds them in the source's). */
+typedef struct fp_result {
+    GIntBig fid;
+    const char *why; /* skipped: why (a static string) */
+    ct_footprint fp;
+    char *id;
+    ct_value *vals;  /* one per field map */
+} fp_result;
+
+static void fp_result_free(fp_result *r, const ct_ogr_field_map *maps, size_t nmaps) {
+    ct_footprint_free(&r->fp);
+    free(r->id);
+    for (size_t k = 0; r->vals && k < nmaps; k++)
+        if (maps[k].type == CT_ATTR_STRING && !r->vals[k].is_null) free(r->vals[k].v.s);
+    free(r->vals);
+    memset(r, 0, sizeof *r);
+}
+
+/* What every feature's conversion needs, read-only. */
+typedef struct fp_setup {
+    const area_check *area;
+    const ct_ogr_field_map *maps;
+    size_t nmaps;
+    int id_index;
+} fp_setup;
+
+/* Converts feature f (its geometry is transformed in place by xform, which may be NULL). */
+static ct_status convert_feature(ct_context *ctx, const fp_setup *su, OGRCoordinateTransformationH xform, OGRFeatureH f,
+                                 fp_result *r) {
+    memset(r, 0, sizeof *r);
+    r->fid = OGR_F_GetFID(f);
+    OGRGeometryH g = OGR_F_GetGeometryRef(f);
+    if (!area_check_inside(su->area, g)) r->why = "outside the CRS's area of use";
+    if (!r->why && g && xform && OGR_G_Transform(g, xform) != OGRERR_NONE) r->why = "cannot reproject";
+    ct_status st = r->why ? CT_OK : footprint_from_ogr(ctx, g, &r->fp, &r->why);
+    if (st != CT_OK || r->why) return st;
+    char fidbuf[32];
+    snprintf(fidbuf, sizeof fidbuf, "%lld", (long long)r->fid);
+    const char *id = su->id_index >= 0 && OGR_F_IsFieldSetAndNotNull(f, su->id_index)
+                         ? OGR_F_GetFieldAsString(f, su->id_index) : fidbuf;
+    r->id = strdup(id);
+    r->vals = calloc(su->nmaps ? su->nmaps : 1, sizeof *r->vals);
+    if (!r->id || !r->vals) st = ct_error_nomem(ctx, "building id");
+    for (size_t k = 0; st == CT_OK && k < su->nmaps; k++) {
+        r->vals[k].is_null = 1;
+        st = ct_ogr_read_value(ctx, f, su->maps[k].src, su->maps[k].type, 0, &r->vals[k]);
+    }
+    return st;
+}
+
+/* Adds a converted feature to ds (it is the record-th read), or counts and logs its skip;
+ * r's memory passes to ds either way. */
+static ct_status keep_result(ct_context *ctx, const ct_ogr_read_options *o, const fp_setup *su, ct_dataset *ds,
+                             fp_result *r, uint64_t record) {
+    ds->input_features++;
+    if (r->why) {
+        const char *why = r->why;
+        ct_log(ctx, CT_LOG_WARN, "%s: feature %lld (record %llu): skipped: %s", o->path, (long long)r->fid,
+               (unsigned long long)record, why);
+        fp_result_free(r, su->maps, su->nmaps);
+        return ct_dataset_count_skip(ctx, ds, why);
+    }
+    ct_building *b = NULL;
+    ct_status st = ct_dataset_append(ctx, ds, &b);
+    if (st != CT_OK) {
+        fp_result_free(r, su->maps, su->nmaps);
+        return st;
+    }
+    b->footprint = r->fp;
+    b->source_record = (uint64_t)r->fid;
+    b->id = r->id;
+    for (size_t k = 0; k < su->nmaps; k++) b->attrs[su->maps[k].dst] = r->vals[k];
+    free(r->vals);
+    memset(r, 0, sizeof *r);
+    return CT_OK;
+}
+
+/* GeoPackages from this many features on are read in FID ranges in parallel (each
+ * thread with its own handle); the ranges do not depend on the thread count, and their
+ * results join the dataset in order, so the output is the same for any thread count. */
+enum { PARALLEL_MIN_FEATURES = 4096, FID_RANGES = 32 };
+
+/* The smallest and largest FID of a GeoPackage layer; 0 when it is not one (or they
+ * cannot be found): then the layer is read in one pass. */
+static int gpkg_fid_span(GDALDatasetH gd, OGRLayerH layer, GIntBig *lo, GIntBig *hi) {
+    GDALDriverH drv = GDALGetDatasetDriver(gd);
+    const char *fidcol = OGR_L_GetFIDColumn(layer);
+    if (!drv || strcmp(GDALGetDriverShortName(drv), "GPKG") != 0 || !fidcol || !*fidcol) return 0;
+    if (strchr(fidcol, '"') || strchr(OGR_L_GetName(layer), '"')) return 0; /* not worth quoting */
+    char sql[1024];
+    snprintf(sql, sizeof sql, "SELECT MIN(\"%s\"), MAX(\"%s\") FROM \"%s\"", fidcol, fidcol, OGR_L_GetName(layer));
+    OGRLayerH res = GDALDatasetExecuteSQL(gd, sql, NULL, NULL);
+    if (!res) return 0;
+    OGRFeatureH f = OGR_L_GetNextFeature(res);
+    int ok = f && OGR_F_GetFieldCount(f) == 2 && OGR_F_IsFieldSetAndNotNull(f, 0) && OGR_F_IsFieldSetAndNotNull(f, 1);
+    if (ok) {
+        *lo = OGR_F_GetFieldAsInteger64(f, 0);
+        *hi = OGR_F_GetFieldAsInteger64(f, 1);
+        ok = *hi >= *lo;
+    }
+    if (f) OGR_F_Destroy(f);
+    GDALDatasetReleaseResultSet(gd, res);
+    return ok;
+}
+
+typedef struct fp_range {
+    fp_result *v;
+    size_t n, cap;
+} fp_range;
+
+/* Reads FID ranges [lo + k * width, ...) into ranges[k] in parallel, then adds them to ds
+ * in order. */
+static ct_status read_parallel(ct_context *ctx, const ct_ogr_read_options *o, const fp_setup *su, OGRLayerH layer,
+                               OGRCoordinateTransformationH xform, GIntBig lo, GIntBig hi, ct_dataset *ds,
+                               uint64_t total, uint64_t *record) {
+    fp_range *ranges = calloc(FID_RANGES, sizeof *ranges);
+    if (!ranges) return ct_error_nomem(ctx, "footprint ranges");
+    const GIntBig width = (hi - lo) / FID_RANGES + 1;
+    const char *layer_name = OGR_L_GetName(layer), *fidcol = OGR_L_GetFIDColumn(layer);
+    ct_status st = CT_OK;
+    uint64_t done = 0;
+#pragma omp parallel num_threads(ct_context_threads(ctx) < 1 ? 1 : ct_context_threads(ctx))
+    {
+        ct_status tst = CT_OK;
+        GDALDatasetH tgd = GDALOpenEx(o->path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
+        OGRLayerH tl = tgd ? GDALDatasetGetLayerByName(tgd, layer_name) : NULL;
+        OGRCoordinateTransformationH txf = xform ? OCTClone(xform) : NULL;
+        if (!tl || (xform && !txf))
+            tst = ct_error(ctx, CT_ERR_INPUT, "%s: cannot open it again to read in parallel (%s)", o->path,
+                           CPLGetLastErrorMsg());
+        if (tst == CT_OK && o->bbox) OGR_L_SetSpatialFilterRect(tl, o->bbox[0], o->bbox[1], o->bbox[2], o->bbox[3]);
+#pragma omp for schedule(dynamic, 1)
+        for (int k = 0; k < FID_RANGES; k++) {
+            if (tst != CT_OK) continue;
+            GIntBig a = lo + (GIntBig)k * width, b = a + width - 1;
+            char *filter = CPLStrdup(CPLSPrintf("%s%s%s\"%s\" >= " CPL_FRMT_GIB " AND \"%s\" <= " CPL_FRMT_GIB,
+                                                o->where ? "(" : "", o->where ? o->where : "", o->where ? ") AND " : "",
+                                                fidcol, a, fidcol, b));
+            if (OGR_L_SetAttributeFilter(tl, filter) != OGRERR_NONE)
+                tst = ct_error(ctx, CT_ERR_USAGE, "%s: invalid where filter '%s': %s", o->path, o->where ? o->where : "",
+                               CPLGetLastErrorMsg());
+            CPLFree(filter);
+            OGR_L_ResetReading(tl);
+            OGRFeatureH f;
+            fp_range *rg = &ranges[k];
+            while (tst == CT_OK && (f = OGR_L_GetNextFeature(tl)) != NULL) {
+                if (rg->n == rg->cap) {
+                    size_t cap = rg->cap ? 2 * rg->cap : 256;
+                    fp_result *nv = realloc(rg->v, cap * sizeof *nv);
+                    if (!nv) tst = ct_error_nomem(ctx, "footprints");
+                    else {
+                        rg->v = nv;
+                        rg->cap = cap;
+                    }
+                }
+                if (tst == CT_OK) {
+                    tst = convert_feature(ctx, su, txf, f, &rg->v[rg->n]);
+                    rg->n++; /* freed below even when half made */
+                }
+                OGR_F_Destroy(f);
+            }
+#pragma omp atomic
+            done += rg->n;
+            if (omp_get_thread_num() == 0) ct_progress(ctx, "reading footprints", done, total);
+        }
+        if (txf) OCTDestroyCoordinateTransformation(txf);
+        if (tgd) GDALClose(tgd);
+#pragma omp critical(ct_footprints_status)
+        if (tst != CT_OK && st == CT_OK) st = tst;
+    }
+    for (int k = 0; k < FID_RANGES; k++) {
+        for (size_t i = 0; i < ranges[k].n; i++) {
+            if (st == CT_OK) st = keep_result(ctx, o, su, ds, &ranges[k].v[i], ++*record);
+            else fp_result_free(&ranges[k].v[i], su->maps, su->nmaps);
+        }
+        free(ranges[k].v);
+    }
+    free(ranges);
+    return st;
+}
+
 ct_status ct_ogr_read_footprints(ct_context *ctx, const ct_ogr_read_options *o, ct_dataset *ds) {
     GDALDatasetH gd = NULL;
     OGRLayerH layer = NULL;
@@ -289,43 +473,23 @@ ct_status ct_ogr_read_footprints(ct_context *ctx, const ct_ogr_read_options *o, 
     GIntBig total = st == CT_OK ? OGR_L_GetFeatureCount(layer, FALSE) : 0;
     size_t before = ds->nbuildings; /* an earlier readers.footprints stage may have added some */
     uint64_t record = 0;
-    OGR_L_ResetReading(layer);
-    OGRFeatureH f;
-    while (st == CT_OK && (f = OGR_L_GetNextFeature(layer)) != NULL) {
-        record++;
-        ds->input_features++;
-        GIntBig fid = OGR_F_GetFID(f);
-        OGRGeometryH g = OGR_F_GetGeometryRef(f);
-        const char *why = NULL;
-        if (!area_check_inside(&area, g)) why = "outside the CRS's area of use";
-        if (!why && g && xform && OGR_G_Transform(g, xform) != OGRERR_NONE) why = "cannot reproject";
-        ct_footprint fp;
-        memset(&fp, 0, sizeof fp);
-        if (!why) st = footprint_from_ogr(ctx, g, &fp, &why);
-        if (st == CT_OK && why) {
-            ct_log(ctx, CT_LOG_WARN, "%s: feature %lld (record %llu): skipped: %s", o->path, (long long)fid,
-                   (unsigned long long)record, why);
-            st = ct_dataset_count_skip(ctx, ds, why);
-        } else if (st == CT_OK) {
-            ct_building *b = NULL;
-            st = ct_dataset_append(ctx, ds, &b);
-            if (st == CT_OK) {
-                b->footprint = fp;
-                b->source_record = (uint64_t)fid;
-                char fidbuf[32];
-                snprintf(fidbuf, sizeof fidbuf, "%lld", (long long)fid);
-                const char *id = id_index >= 0 && OGR_F_IsFieldSetAndNotNull(f, id_index)
-                                     ? OGR_F_GetFieldAsString(f, id_index) : fidbuf;
-                b->id = strdup(id);
-                if (!b->id) st = ct_error_nomem(ctx, "building id");
-                for (size_t k = 0; st == CT_OK && k < nmaps; k++)
-                    st = ct_ogr_read_value(ctx, f, maps[k].src, maps[k].type, 0, &b->attrs[maps[k].dst]);
-            } else {
-                ct_footprint_free(&fp);
-            }
+    fp_setup su = {&area, maps, nmaps, id_index};
+    GIntBig fid_lo = 0, fid_hi = -1;
+    if (st == CT_OK && total >= PARALLEL_MIN_FEATURES && gpkg_fid_span(gd, layer, &fid_lo, &fid_hi)) {
+        ct_log(ctx, CT_LOG_INFO, "%s: reading FIDs %lld..%lld in %d ranges in parallel", o->path, (long long)fid_lo,
+               (long long)fid_hi, FID_RANGES);
+        st = read_parallel(ctx, o, &su, layer, xform, fid_lo, fid_hi, ds, (uint64_t)total, &record);
+    } else if (st == CT_OK) {
+        OGR_L_ResetReading(layer);
+        OGRFeatureH f;
+        while (st == CT_OK && (f = OGR_L_GetNextFeature(layer)) != NULL) {
+            fp_result r;
+            st = convert_feature(ctx, &su, xform, f, &r);
+            if (st == CT_OK) st = keep_result(ctx, o, &su, ds, &r, ++record);
+            else fp_result_free(&r, maps, nmaps);
+            OGR_F_Destroy(f);
+            if ((record & 1023) == 0) ct_progress(ctx, "reading footprints", record, total > 0 ? (uint64_t)total : 0);
         }
-        OGR_F_Destroy(f);
-        if ((record & 1023) == 0) ct_progress(ctx, "reading footprints", record, total > 0 ? (uint64_t)total : 0);
     }
     ct_progress(ctx, "reading footprints", record, record);
     free(maps);
