@@ -78,6 +78,11 @@ int ct_point_store_on_disk(const ct_point_store *s);
 ct_status ct_point_store_load(ct_context *ctx, ct_point_store *s, const double bbox[4]);
 /* Frees every loaded cell of a store on disk (no-op in memory). Not thread-safe. */
 ct_status ct_point_store_unload(ct_context *ctx, ct_point_store *s);
+/* For a store on disk, when no later stage will query it: frees the loaded cells and
+ * closes the temporary files in a background thread (the kernel takes seconds to drop
+ * gigabytes of their cached pages, which then overlap the next stages instead of adding
+ * to the run's end). Counts stay; loading cells fails afterwards. No-op in memory. */
+void ct_point_store_release_disk(ct_point_store *s);
 /* Cells with points, as (cx, cy) pairs in creation order; the grid cell of (x, y) is
  * (floor(x / cell_size), floor(y / cell_size)). */
 size_t ct_point_store_cells(const ct_point_store *s, int64_t *cx_cy, size_t max);

@@ -6,6 +6,7 @@
 
 #include <math.h>
 #include <omp.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
@@ -67,6 +68,9 @@ struct ct_point_store {
     uint64_t *spill_len;   /* records in each */
     int nspill;
     spill_run *runs;       /* on disk: where each cell's points are, cell by cell */
+    int released;          /* ct_point_store_release_disk was called: no more loads */
+    int closing;           /* `closer` is closing the released files */
+    pthread_t closer;
     void **arenas;         /* blocks holding the points of many cells (add_chunks) */
     size_t narenas;
     uint64_t loads;        /* on disk: ct_point_store_load calls so far */
@@ -131,6 +135,7 @@ static void index_scratch_free(index_scratch *x);
 
 void ct_point_store_destroy(ct_point_store *s) {
     if (!s) return;
+    if (s->closing) pthread_join(s->closer, NULL);
     for (size_t i = 0; i < s->ncells; i++) {
         cell *c = &s->cells[i];
         if (!c->in_arena) free(c->pts);
@@ -1155,6 +1160,7 @@ static void evict(ct_point_store *s, cell *c) {
  * about three times over a city); beyond it those not wanted now go, first in row-major order. */
 static ct_status load_cells(ct_context *ctx, ct_point_store *s, const double bbox[4], int keep_others) {
     if (!s->on_disk) return CT_OK;
+    if (s->released) return ct_error(ctx, CT_ERR_USAGE, "points: a stage wants LiDAR points after they were released");
     ct_status st = CT_OK;
     uint64_t tick = ++s->loads;
     int threads = ct_context_threads(ctx) < 1 ? 1 : ct_context_threads(ctx);
@@ -1277,6 +1283,46 @@ static ct_status load_cells(ct_context *ctx, ct_point_store *s, const double bbo
 
 ct_status ct_point_store_load(ct_context *ctx, ct_point_store *s, const double bbox[4]) {
     return load_cells(ctx, s, bbox, 1);
+}
+
+typedef struct closing_files {
+    int n;
+    int fds[];
+} closing_files;
+
+static void *close_files(void *arg) {
+    closing_files *c = arg;
+    for (int t = 0; t < c->n; t++)
+        if (c->fds[t] >= 0) close(c->fds[t]);
+    free(c);
+    return NULL;
+}
+
+void ct_point_store_release_disk(ct_point_store *s) {
+    if (!s || !s->on_disk || s->released) return;
+    for (size_t i = 0; i < s->ncells; i++)
+        if (s->cells[i].resident) evict(s, &s->cells[i]);
+    for (int t = 0; t < s->nload_scratch; t++) index_scratch_free(&s->load_scratch[t]);
+    for (int k = 0; k < SPARES; k++) {
+        free(s->spare_pts[k]);
+        free(s->spare_bins[k]);
+        s->spare_pts[k] = NULL;
+        s->spare_bins[k] = NULL;
+    }
+    free(s->runs);
+    s->runs = NULL;
+    for (size_t i = 0; i < s->ncells; i++) s->cells[i].nruns = 0;
+    s->released = 1;
+    closing_files *c = malloc(sizeof *c + (size_t)(s->nspill > 0 ? s->nspill : 1) * sizeof(int));
+    for (int t = 0; t < s->nspill; t++) {
+        if (c) c->fds[t] = s->spill_fds[t];
+        else if (s->spill_fds[t] >= 0) close(s->spill_fds[t]); /* no memory: close them here */
+        s->spill_fds[t] = -1;
+    }
+    if (!c) return;
+    c->n = s->nspill;
+    if (pthread_create(&s->closer, NULL, close_files, c) == 0) s->closing = 1;
+    else close_files(c);
 }
 
 ct_status ct_point_store_unload(ct_context *ctx, ct_point_store *s) {
