@@ -1155,6 +1155,17 @@ static void evict(ct_point_store *s, cell *c) {
     c->indexed = 0;
 }
 
+/* The loading threads' index scratch and the spare cell memory. */
+static void free_load_memory(ct_point_store *s) {
+    for (int t = 0; t < s->nload_scratch; t++) index_scratch_free(&s->load_scratch[t]);
+    for (int k = 0; k < SPARES; k++) {
+        free(s->spare_pts[k]);
+        free(s->spare_bins[k]);
+        s->spare_pts[k] = NULL;
+        s->spare_bins[k] = NULL;
+    }
+}
+
 /* Cells loaded for earlier boxes stay while they fit the memory budget (a neighbouring
  * box usually needs most of them again: without this each cell was read and indexed
  * about three times over a city); beyond it those not wanted now go, first in row-major order. */
@@ -1254,15 +1265,7 @@ static ct_status load_cells(ct_context *ctx, ct_point_store *s, const double bbo
             cell *c = &s->cells[s->load_todo[k]];
             if (c->resident && !c->indexed) evict(s, c);
         }
-    if (!keep_others) { /* unloaded: nothing more to load soon */
-        for (int t = 0; t < s->nload_scratch; t++) index_scratch_free(&s->load_scratch[t]);
-        for (int k = 0; k < SPARES; k++) {
-            free(s->spare_pts[k]);
-            free(s->spare_bins[k]);
-            s->spare_pts[k] = NULL;
-            s->spare_bins[k] = NULL;
-        }
-    }
+    if (!keep_others) free_load_memory(s); /* unloaded: nothing more to load soon */
     /* Over budget: evict cells not wanted now, first in row-major order first. Callers
      * sweep boxes row by row (ct_group_by_cell's order), so those are the cells behind
      * the sweep; least-recently-used would evict the previous row's cells still ahead
@@ -1302,13 +1305,7 @@ void ct_point_store_release_disk(ct_point_store *s) {
     if (!s || !s->on_disk || s->released) return;
     for (size_t i = 0; i < s->ncells; i++)
         if (s->cells[i].resident) evict(s, &s->cells[i]);
-    for (int t = 0; t < s->nload_scratch; t++) index_scratch_free(&s->load_scratch[t]);
-    for (int k = 0; k < SPARES; k++) {
-        free(s->spare_pts[k]);
-        free(s->spare_bins[k]);
-        s->spare_pts[k] = NULL;
-        s->spare_bins[k] = NULL;
-    }
+    free_load_memory(s);
     free(s->runs);
     s->runs = NULL;
     for (size_t i = 0; i < s->ncells; i++) s->cells[i].nruns = 0;
