@@ -71,6 +71,10 @@ ct_status ct_point_store_add_chunks_ops(ct_context *ctx, ct_point_store *s, size
 void ct_point_store_set_memory_limit(ct_point_store *s, uint64_t bytes, const char *dir);
 /* 1 when the points live on disk (cells must be loaded before queries). */
 int ct_point_store_on_disk(const ct_point_store *s);
+/* 1 when ct_point_store_add_chunks_ops(s, nchunks, max_chunk, ...) writes the points to
+ * temporary files as it makes them (more than the memory limit may come, and nothing is
+ * in memory yet): the fast path's chunks are then read once, in its first pass. */
+int ct_point_store_streams_to_disk(const ct_point_store *s, size_t nchunks, size_t max_chunk);
 /* Makes every cell that intersects bbox resident and indexed. Cells loaded before stay
  * while the loaded cells fit the memory limit; beyond it those not wanted now are freed,
  * first in row-major (cy, cx) order: sweep boxes row by row (as ct_group_by_cell orders
@@ -105,8 +109,6 @@ ct_status ct_group_by_cell(ct_context *ctx, const double *xy, const unsigned cha
 ct_status ct_point_store_index(ct_context *ctx, ct_point_store *s, int threads);
 
 uint64_t ct_point_store_count(const ct_point_store *s);
-/* The memory limit set by ct_point_store_set_memory_limit (bytes, 0 = none). */
-uint64_t ct_point_store_memory_limit(const ct_point_store *s);
 uint64_t ct_point_store_ignored(const ct_point_store *s);
 size_t ct_point_store_cell_count(const ct_point_store *s);
 /* Points per class (256 entries). */

@@ -171,6 +171,11 @@ void ct_point_store_set_memory_limit(ct_point_store *s, uint64_t bytes, const ch
 }
 
 int ct_point_store_on_disk(const ct_point_store *s) { return s->on_disk; }
+
+int ct_point_store_streams_to_disk(const ct_point_store *s, size_t nchunks, size_t max_chunk) {
+    return !s->on_disk && s->count == 0 && s->memory_limit > 0 &&
+           (double)nchunks * (double)max_chunk * (double)sizeof(ct_point_rec) > (double)s->memory_limit;
+}
 double ct_point_store_cell_size(const ct_point_store *s) { return s->cell_size; }
 
 size_t ct_point_store_cells(const ct_point_store *s, int64_t *cx_cy, size_t max) {
@@ -446,8 +451,6 @@ static void chunk_buf_free(chunk_buf *b) {
     free(b->map.v); free(b->map.slots);
 }
 
-/* 1 when the point is usable (finite, in range). */
-
 /* Appends n records to thread t's spill file (opened on first use); *at becomes their
  * offset in it, in records. Each thread writes its own file: one shared file made the
  * threads queue on its lock (a fifth of the samples at 1M buildings). */
@@ -530,8 +533,7 @@ ct_status ct_point_store_add_chunks_ops(ct_context *ctx, ct_point_store *s, size
      * cell's points are then the runs of them in those files, in chunk order. Whether
      * they really go to disk is known after pass 1 (crop and classes drop points); if
      * not, pass 2 reads the records back into place from the files. */
-    const int to_files = s->count == 0 && s->memory_limit > 0 &&
-                         (double)nchunks * (double)max_chunk * (double)sizeof(ct_point_rec) > (double)s->memory_limit;
+    const int to_files = ct_point_store_streams_to_disk(s, nchunks, max_chunk);
     int *chunk_file = to_files ? malloc((nchunks ? nchunks : 1) * sizeof *chunk_file) : NULL;
     uint64_t *chunk_off = to_files ? calloc(nchunks ? nchunks : 1, sizeof *chunk_off) : NULL;
     if (to_files && s->nspill < threads) {
@@ -635,9 +637,8 @@ ct_status ct_point_store_add_chunks_ops(ct_context *ctx, ct_point_store *s, size
                     npts[c] = n;
                     if (to_files) { /* to this thread's spill file, grouped by cell */
                         int t = omp_get_thread_num();
-                        for (size_t k = 0, at = 0; k < nc; at += cnt[k], k++) edst[k] = b->recs + at;
                         size_t kept = 0;
-                        for (size_t k = 0; k < nc; k++) kept += cnt[k];
+                        for (size_t k = 0; k < nc; kept += cnt[k], k++) edst[k] = b->recs + kept;
                         cst = ops->fill(ctx, user, (size_t)c, id, n, cxy, nc, edst, ecounts);
                         if (cst == CT_OK && !spill_append(s, t, b->recs, kept, &chunk_off[c]))
                             cst = ct_error(ctx, CT_ERR_IO, "cannot write the temporary point file in %s: %s",
@@ -991,7 +992,6 @@ ct_status ct_point_store_index(ct_context *ctx, ct_point_store *s, int threads) 
 }
 
 uint64_t ct_point_store_count(const ct_point_store *s) { return s->count; }
-uint64_t ct_point_store_memory_limit(const ct_point_store *s) { return s->memory_limit; }
 uint64_t ct_point_store_ignored(const ct_point_store *s) { return s->ignored; }
 size_t ct_point_store_cell_count(const ct_point_store *s) { return s->ncells; }
 const uint64_t *ct_point_store_class_counts(const ct_point_store *s) { return s->class_counts; }

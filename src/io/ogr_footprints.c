@@ -37,15 +37,11 @@ typedef struct area_check {
  * per 100,000 footprints. */
 enum { AREA_SAMPLES = 33 };
 static void area_box(OGRSpatialReferenceH src, area_check *a) {
-    OGRSpatialReferenceH wgs = OSRNewSpatialReference(NULL);
+    OGRSpatialReferenceH wgs = ct_ogr_epsg(4326);
     if (!wgs) return;
-    OGRCoordinateTransformationH t = NULL;
-    if (OSRImportFromEPSG(wgs, 4326) == OGRERR_NONE) {
-        OSRSetAxisMappingStrategy(wgs, OAMS_TRADITIONAL_GIS_ORDER);
-        CPLPushErrorHandler(CPLQuietErrorHandler);
-        t = OCTNewCoordinateTransformation(wgs, src);
-        CPLPopErrorHandler();
-    }
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    OGRCoordinateTransformationH t = OCTNewCoordinateTransformation(wgs, src);
+    CPLPopErrorHandler();
     OSRRelease(wgs);
     if (!t) return;
     const double m = AREA_MARGIN_DEG;

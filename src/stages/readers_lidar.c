@@ -241,9 +241,8 @@ static ct_status fill_chunk(ct_context *ctx, void *user, size_t c, const uint8_t
  * stages that load them back (at 1M buildings, 15.6 GB of LAS pushed the 8.3 GB of
  * points out, and filters.heights read them all from the disk). */
 static int drop_las_cache(const ct_point_store *points, const ct_las_source *src, size_t nchunks) {
-    uint64_t limit = ct_point_store_memory_limit(points);
+    if (!ct_point_store_streams_to_disk(points, nchunks, CHUNK_POINTS)) return 0;
     double spill = (double)nchunks * CHUNK_POINTS * (double)sizeof(ct_point_rec);
-    if (limit == 0 || ct_point_store_count(points) > 0 || spill <= (double)limit) return 0; /* in memory */
     double las = 0;
     for (size_t f = 0; f < ct_las_source_count(src); f++) {
         const ct_las_header *h = ct_las_get_header(ct_las_source_reader(src, f));
