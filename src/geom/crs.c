@@ -111,6 +111,27 @@ ct_status ct_geo_transform_create_ex(ct_context *ctx, const char *src_crs, const
     return CT_OK;
 }
 
+ct_status ct_geo_transform_clone(ct_context *ctx, const ct_geo_transform *t, ct_geo_transform **out) {
+    *out = NULL;
+    ct_geo_transform *c = calloc(1, sizeof *c);
+    if (!c) return ct_error_nomem(ctx, "CRS transform");
+    c->pj_ctx = proj_context_create();
+    if (c->pj_ctx) {
+        c->to_geodetic = proj_clone(c->pj_ctx, t->to_geodetic);
+        c->to_ecef = proj_clone(c->pj_ctx, t->to_ecef);
+        if (t->geoid) c->geoid = proj_clone(c->pj_ctx, t->geoid);
+    }
+    if (!c->pj_ctx || !c->to_geodetic || !c->to_ecef || (t->geoid && !c->geoid)) {
+        const char *why = c->pj_ctx ? proj_context_errno_string(c->pj_ctx, proj_context_errno(c->pj_ctx)) : NULL;
+        ct_status st = ct_error(ctx, CT_ERR_INTERNAL, "PROJ cannot copy the transformation to WGS84%s%s", why ? ": " : "",
+                                why ? why : "");
+        ct_geo_transform_destroy(c);
+        return st;
+    }
+    *out = c;
+    return CT_OK;
+}
+
 void ct_geo_transform_destroy(ct_geo_transform *t) {
     if (!t) return;
     proj_destroy(t->to_geodetic);

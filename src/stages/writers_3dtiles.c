@@ -141,35 +141,30 @@ static ct_status check_input(ct_context *ctx, const ct_dataset *ds) {
     return CT_OK;
 }
 
-/* Decides how heights become ellipsoidal (once, logged), filling *o for the threads. */
+/* Decides how heights become ellipsoidal (once, logged) and makes the transform that
+ * every thread clones (*proto; PROJ's search for the operation runs once). */
 static ct_status plan_heights(ct_context *ctx, const tiles_state *s, const ct_dataset *ds, const double probe[2],
-                              ct_geo_options *o) {
-    memset(o, 0, sizeof *o);
-    o->vertical_crs = s->vertical_crs ? s->vertical_crs : ds->vertical_wkt;
-    o->geoid_grid = s->geoid;
-    o->geoid_mode = strcmp(s->geoid, "none") == 0 ? CT_GEOID_NEVER : CT_GEOID_AUTO;
-    o->probe[0] = probe[0];
-    o->probe[1] = probe[1];
-    if (!o->vertical_crs) {
+                              ct_geo_transform **proto) {
+    *proto = NULL;
+    ct_geo_options o;
+    memset(&o, 0, sizeof o);
+    o.vertical_crs = s->vertical_crs ? s->vertical_crs : ds->vertical_wkt;
+    o.geoid_grid = s->geoid;
+    o.geoid_mode = strcmp(s->geoid, "none") == 0 ? CT_GEOID_NEVER : CT_GEOID_AUTO;
+    o.probe[0] = probe[0];
+    o.probe[1] = probe[1];
+    if (!o.vertical_crs) {
         ct_log(ctx, CT_LOG_WARN, "writers.3dtiles: no vertical CRS known for the heights: they are written as WGS84 "
                                  "ellipsoidal heights, so buildings may float or sink by tens of metres; set the LiDAR's "
                                  "srs (e.g. EPSG:28992+5709) or vertical_crs");
-        o->geoid_mode = CT_GEOID_NEVER;
-        return CT_OK;
+        o.geoid_mode = CT_GEOID_NEVER;
     }
-    ct_geo_transform *t = NULL;
-    ct_status st = ct_geo_transform_create_ex(ctx, ds->crs_wkt, o, &t);
-    if (st != CT_OK) return st;
-    if (ct_geo_transform_uses_geoid(t)) {
+    ct_status st = ct_geo_transform_create_ex(ctx, ds->crs_wkt, &o, proto);
+    if (st == CT_OK && ct_geo_transform_uses_geoid(*proto) && o.geoid_mode == CT_GEOID_AUTO)
         ct_log(ctx, CT_LOG_WARN, "writers.3dtiles: PROJ has no grid for this vertical CRS here (only a ballpark "
                                  "transformation that leaves heights unchanged): adding the geoid %s instead "
                                  "(about 1 m accurate); install the national geoid grid for better", s->geoid);
-        o->geoid_mode = CT_GEOID_FORCE;
-    } else {
-        o->geoid_mode = CT_GEOID_NEVER;
-    }
-    ct_geo_transform_destroy(t);
-    return CT_OK;
+    return st;
 }
 
 /* Geometric error of every tile: leaves 0 (full detail); a parent with coarser content
@@ -338,7 +333,7 @@ static ct_status build_tile(ct_context *ctx, const tiles_state *s, const ct_data
 
 /* Builds and writes every tile in parallel; fills out[]. */
 static ct_status write_tiles(ct_context *ctx, const tiles_state *s, const ct_dataset *ds, const ct_quadtree *q,
-                             const double *err, const double *sizes, const char *dir, const ct_geo_options *geo_opts,
+                             const double *err, const double *sizes, const char *dir, const ct_geo_transform *proto,
                              ct_tile_output *out) {
     ct_status st = CT_OK;
     size_t done = 0;
@@ -349,7 +344,9 @@ static ct_status write_tiles(ct_context *ctx, const tiles_state *s, const ct_dat
 #pragma omp parallel num_threads(ct_context_threads(ctx))
     {
         ct_geo_transform *geo = NULL;
-        ct_status tst = ct_geo_transform_create_ex(ctx, ds->crs_wkt, geo_opts, &geo);
+        ct_status tst;
+#pragma omp critical(ct_geo_clone)
+        tst = ct_geo_transform_clone(ctx, proto, &geo);
         ct_extruder *ex = ct_extruder_create(); /* for meshes rebuilt on demand */
         if (tst == CT_OK && !ex) tst = ct_error_nomem(ctx, "extruder");
 #pragma omp for schedule(dynamic, 1)
@@ -405,7 +402,7 @@ static double *building_sizes(const ct_dataset *ds) {
 /* The assets' tiles; their tree goes beside the buildings (plan->extra_root) or, when
  * separate (or with implicit tiling, whose root cannot have explicit children), to
  * DIR/assets/tileset.json. */
-static ct_status write_assets(ct_context *ctx, const tiles_state *s, const ct_dataset *ds, const ct_geo_options *geo,
+static ct_status write_assets(ct_context *ctx, const tiles_state *s, const ct_dataset *ds, const ct_geo_transform *geo,
                               const char *dir, ct_tileset_plan *plan) {
     json_t *root = NULL;
     size_t ntiles = 0;
@@ -531,10 +528,10 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
         snprintf(tiles_dir, sizeof tiles_dir, "%s/tiles", tmp);
         st = ct_mkdirs(ctx, tiles_dir);
     }
-    ct_geo_options geo_opts;
+    ct_geo_transform *geo = NULL;
     double probe[2] = {0.5 * (bbox[0] + bbox[2]), 0.5 * (bbox[1] + bbox[3])};
-    if (st == CT_OK) st = plan_heights(ctx, s, ds, probe, &geo_opts);
-    if (st == CT_OK) st = write_tiles(ctx, s, ds, &q, err, sizes, tmp, &geo_opts, out);
+    if (st == CT_OK) st = plan_heights(ctx, s, ds, probe, &geo);
+    if (st == CT_OK) st = write_tiles(ctx, s, ds, &q, err, sizes, tmp, geo, out);
     if (mpi) {
         ct_status bst = ct_context_barrier(ctx); /* every rank's tiles are on disk */
         if (st == CT_OK) st = bst;
@@ -556,6 +553,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     if (st == CT_OK && !finisher) {
         ct_log(ctx, CT_LOG_INFO, "writers.3dtiles: partition %d/%d: %zu of %zu tiles written to %s%s", part_k, part_n, mine,
                q.ntiles, tmp, mpi ? "" : "; run `citytiler merge` with the same pipeline when every partition is done");
+        ct_geo_transform_destroy(geo);
         free(tmp);
         free(out);
         free(err);
@@ -565,7 +563,8 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     }
     ct_tileset_plan plan = {&q, out, err, s->lod, NULL, {0, 0, 0, 0, 0, 0}, 0};
     if (st == CT_OK && ds->assets && ds->assets->n > 0)
-        st = write_assets(ctx, s, ds, &geo_opts, tmp, &plan);
+        st = write_assets(ctx, s, ds, geo, tmp, &plan);
+    ct_geo_transform_destroy(geo);
     ct_implicit_plan iplan = {&q, out, err, s->lod, &grid, s->subtree_levels};
     if (st == CT_OK) st = s->implicit ? ct_implicit_write(ctx, tmp, &iplan) : ct_tileset_write(ctx, tmp, &plan);
     json_decref(plan.extra_root);

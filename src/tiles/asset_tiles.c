@@ -315,7 +315,7 @@ static json_t *asset_tile_json(const ct_quadtree *q, const asset_out *o, int32_t
 }
 
 ct_status ct_asset_tiles_write(ct_context *ctx, const ct_dataset *ds, const ct_symbol_table *symbols,
-                               const ct_geo_options *geo_opts, size_t max_per_tile, const char *dir,
+                               const ct_geo_transform *proto, size_t max_per_tile, const char *dir,
                                json_t **root_tile, double region[6], size_t *ntiles) {
     const ct_asset_set *as = ds->assets;
     *root_tile = NULL;
@@ -349,7 +349,9 @@ ct_status ct_asset_tiles_write(ct_context *ctx, const ct_dataset *ds, const ct_s
 #pragma omp parallel num_threads(ct_context_threads(ctx))
     {
         ct_geo_transform *geo = NULL;
-        ct_status tst = st == CT_OK ? ct_geo_transform_create_ex(ctx, ds->crs_wkt, geo_opts, &geo) : st;
+        ct_status tst = st;
+#pragma omp critical(ct_geo_clone)
+        if (tst == CT_OK) tst = ct_geo_transform_clone(ctx, proto, &geo);
 #pragma omp for schedule(dynamic, 1)
         for (long t = 0; t < nt; t++) {
             if (tst != CT_OK || !ct_qtile_is_leaf(&q.tiles[t])) continue;

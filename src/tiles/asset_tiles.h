@@ -24,9 +24,10 @@ void ct_symbol_table_free(ct_symbol_table *t);
 
 /* Writes DIR/assets/L_X_Y.glb for the assets of ds (all must have a finite z) in a
  * quadtree of at most max_per_tile instances per tile, and returns the JSON of its root
- * tile (refine ADD, regions from the instances' geometry) in *root_tile, and its region. */
+ * tile (refine ADD, regions from the instances' geometry) in *root_tile, and its region.
+ * Each thread transforms with its own clone of proto. */
 ct_status ct_asset_tiles_write(ct_context *ctx, const ct_dataset *ds, const ct_symbol_table *symbols,
-                               const ct_geo_options *geo_opts, size_t max_per_tile, const char *dir,
+                               const ct_geo_transform *proto, size_t max_per_tile, const char *dir,
                                json_t **root_tile, double region[6], size_t *ntiles);
 
 /* Rewrites the content uris of a tree from "assets/X.glb" to "X.glb" (for a tileset.json

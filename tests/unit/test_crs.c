@@ -1,0 +1,66 @@
+/* A cloned transform (what each writer thread uses) transforms every point to the same
+ * bits as the transform it was cloned from, with and without the geoid step, and a
+ * clone of a clone too; the clone works after the original is destroyed. */
+#include <math.h>
+#include <string.h>
+
+#include "citytiler/crs.h"
+#include "ct_test.h"
+
+/* Points around Delft in EPSG:28992 (RD New) with NAP heights. */
+static void grid(double *x, double *y, double *z, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        x[i] = 84000.0 + 137.25 * (double)(i % 17);
+        y[i] = 445000.0 + 211.5 * (double)(i / 17);
+        z[i] = -3.0 + 0.75 * (double)(i % 41);
+    }
+}
+
+static int same_bits(const double *a, const double *b, size_t n) { return memcmp(a, b, n * sizeof *a) == 0; }
+
+static void check_clone(ct_context *ctx, const ct_geo_options *o, int want_geoid) {
+    ct_geo_transform *t = NULL, *c = NULL, *cc = NULL;
+    CT_CHECK(ct_geo_transform_create_ex(ctx, "EPSG:28992", o, &t) == CT_OK);
+    if (!t) return;
+    CT_CHECK(ct_geo_transform_uses_geoid(t) == want_geoid);
+    CT_CHECK(ct_geo_transform_clone(ctx, t, &c) == CT_OK);
+    if (c) CT_CHECK(ct_geo_transform_clone(ctx, c, &cc) == CT_OK);
+    enum { N = 17 * 12 };
+    double x[3][N], y[3][N], z[3][N], h[N];
+    for (int k = 0; k < 3; k++) grid(x[k], y[k], z[k], N);
+    memcpy(h, z[0], sizeof h);
+    CT_CHECK(ct_geo_to_ecef(ctx, t, x[0], y[0], z[0], 1, N) == CT_OK);
+    ct_geo_transform_destroy(t); /* the clones own everything they use */
+    if (c) CT_CHECK(ct_geo_to_ecef(ctx, c, x[1], y[1], z[1], 1, N) == CT_OK);
+    if (cc) CT_CHECK(ct_geo_to_ecef(ctx, cc, x[2], y[2], z[2], 1, N) == CT_OK);
+    for (int k = 1; k < 3; k++) {
+        CT_CHECK_MSG(same_bits(x[0], x[k], N) && same_bits(y[0], y[k], N) && same_bits(z[0], z[k], N),
+                     "clone %d: ECEF differs from the original's", k);
+    }
+    /* ECEF of a point near Delft: about 3.9e6, 0.3e6, 5.0e6 m. */
+    CT_CHECK_NEAR(x[0][0], 3.92e6, 0.02e6);
+    CT_CHECK(isfinite(z[0][N - 1]));
+    /* Back to geodetic with the clone: the heights show whether the geoid was added
+     * (EGM96 near Delft: about 47 m) or not. */
+    if (c) {
+        double gx[N], gy[N], gz[N];
+        grid(gx, gy, gz, N);
+        CT_CHECK(ct_geo_to_geodetic(ctx, c, gx, gy, gz, 1, N) == CT_OK);
+        double dz = gz[0] - h[0];
+        if (want_geoid) CT_CHECK_MSG(dz > 40.0 && dz < 50.0, "undulation %.3f", dz);
+        else if (!o->vertical_crs) CT_CHECK_MSG(fabs(dz) < 1e-6, "heights changed by %.3f", dz);
+    }
+    ct_geo_transform_destroy(c);
+    ct_geo_transform_destroy(cc);
+}
+
+int main(void) {
+    ct_context *ctx = ct_context_create();
+    if (!ctx) return 1;
+    ct_geo_options plain = {NULL, NULL, CT_GEOID_NEVER, {0, 0}};
+    check_clone(ctx, &plain, 0);
+    ct_geo_options geoid = {"EPSG:5709", "egm96_15.gtx", CT_GEOID_FORCE, {85000.0, 446000.0}};
+    check_clone(ctx, &geoid, 1);
+    ct_context_destroy(ctx);
+    return ct_test_finish("test_crs");
+}
