@@ -462,7 +462,10 @@ static int spill_append(ct_point_store *s, int t, const ct_point_rec *from, size
     while (left > 0) {
         ssize_t w = write(s->spill_fds[t], p, left);
         if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return 0;
+        if (w <= 0) {
+            if (w == 0) errno = ENOSPC; /* (write(2) makes no progress: the disk is full) */
+            return 0;
+        }
         p += w;
         left -= (size_t)w;
     }
@@ -470,10 +473,22 @@ static int spill_append(ct_point_store *s, int t, const ct_point_rec *from, size
     return 1;
 }
 
-/* Reads cnt records at offset off of spill file `file` into `to`. */
+/* Reads cnt records at offset off of spill file `file` into `to`. Returns 0, or the
+ * error: errno's, EIO when the file ends early (never a stale errno). */
 static int spill_read(const ct_point_store *s, int file, uint64_t off, ct_point_rec *to, size_t cnt) {
-    size_t bytes = cnt * sizeof *to;
-    return !bytes || pread(s->spill_fds[file], to, bytes, (off_t)(off * sizeof *to)) == (ssize_t)bytes;
+    char *p = (char *)to;
+    size_t left = cnt * sizeof *to;
+    off_t at = (off_t)(off * sizeof *to);
+    while (left > 0) {
+        ssize_t r = pread(s->spill_fds[file], p, left, at);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return errno ? errno : EIO;
+        if (r == 0) return EIO;
+        p += r;
+        at += r;
+        left -= (size_t)r;
+    }
+    return 0;
 }
 
 /* After the points went to disk: each cell's runs, in chunk order (so its points come
@@ -725,13 +740,15 @@ ct_status ct_point_store_add_chunks_ops(ct_context *ctx, ct_point_store *s, size
                 size_t n = 0;
                 if (st != CT_OK) continue;
                 const char *io_failed = NULL; /* "write" or "read" */
+                int io_err = 0;
                 if (fast_chunk[c] && to_files) {
                     /* Written to a spill file in pass 1: it stays there (on disk), or it
                      * is read back into place (not that many points after all). */
                     uint64_t off = chunk_off[c];
                     for (size_t k = 0; !spill && k < lens[c]; k++) {
                         const chunk_cell *e = &lists[c][k];
-                        if (!spill_read(s, chunk_file[c], off, s->cells[e->cell].pts + e->pos, e->count)) io_failed = "read";
+                        int err = spill_read(s, chunk_file[c], off, s->cells[e->cell].pts + e->pos, e->count);
+                        if (err) { io_failed = "read"; io_err = err; }
                         off += e->count;
                     }
                 } else if (fast_chunk[c] && (size_t)c < early_chunks) {
@@ -812,15 +829,17 @@ ct_status ct_point_store_add_chunks_ops(ct_context *ctx, ct_point_store *s, size
                     }
                     if (spill && !nomem) { /* grouped by cell in recs: to this thread's spill file */
                         chunk_file[c] = omp_get_thread_num();
-                        if (!spill_append(s, chunk_file[c], b->recs, run, &chunk_off[c])) io_failed = "write";
+                        if (!spill_append(s, chunk_file[c], b->recs, run, &chunk_off[c])) {
+                            io_failed = "write";
+                            io_err = errno;
+                        }
                     }
                 }
                 if (io_failed) {
-                    int err = errno;
 #pragma omp critical(ct_points_status)
                     if (st == CT_OK)
                         st = ct_error(ctx, CT_ERR_IO, "cannot %s the temporary point file in %s: %s", io_failed,
-                                      s->spill_dir ? s->spill_dir : "$TMPDIR", strerror(err));
+                                      s->spill_dir ? s->spill_dir : "$TMPDIR", strerror(io_err ? io_err : EIO));
                 }
                 size_t now;
 #pragma omp atomic capture
@@ -1235,17 +1254,16 @@ static ct_status load_cells(ct_context *ctx, ct_point_store *s, const double bbo
     for (size_t k = 0; k < ntodo; k++) {
         cell *c = &s->cells[s->load_todo[k]];
         size_t at = 0;
-        for (size_t r = 0; r < c->nruns && at <= c->n; r++) {
+        int err = 0;
+        for (size_t r = 0; r < c->nruns && !err; r++) {
             const spill_run *run = &s->runs[c->run_first + r];
-            if (run->n > c->n - at || !spill_read(s, run->file, run->off, c->pts + at, (size_t)run->n)) {
-                at = SIZE_MAX;
-                break;
-            }
+            err = run->n > c->n - at ? EIO : spill_read(s, run->file, run->off, c->pts + at, (size_t)run->n);
             at += (size_t)run->n;
         }
-        if (at != c->n) {
+        if (!err && at != c->n) err = EIO; /* (the runs hold fewer points than the cell) */
+        if (err) {
 #pragma omp critical(ct_points_load)
-            io_errno = errno ? errno : EIO;
+            io_errno = err;
             failed |= 1;
             continue;
         }
