@@ -920,27 +920,34 @@ static void index_scratch_free(index_scratch *x) {
     memset(x, 0, sizeof *x);
 }
 
+/* Grows the scratch to at least `need` points (`hint` at once when larger). 0: no memory. */
+static int scratch_reserve(index_scratch *x, size_t need, size_t hint) {
+    if (need <= x->cap) return 1;
+    size_t cap = hint > need ? hint : need;
+    free(x->tmp);
+    free(x->bin);
+    x->tmp = alloc_points(cap);
+    x->bin = cap <= SIZE_MAX / sizeof *x->bin ? alloc_huge(cap * sizeof *x->bin) : NULL;
+    x->cap = x->tmp && x->bin ? cap : 0;
+    return x->cap != 0;
+}
+
 /* Stable counting sort of one cell's points by fine bin, through the thread's scratch
  * array (so the cell keeps its already-touched memory); the scratch grows to at least
- * `hint` points at once. Returns 0 when out of memory. */
-static int index_cell(const ct_point_store *s, cell *c, index_scratch *x, size_t hint, uint32_t *start_in_arena) {
+ * `hint` points at once. With `from` (the cell's points, read into x->tmp by a load),
+ * they are sorted from there straight into the cell (no copy back). Returns 0 when out
+ * of memory. */
+static int index_cell(const ct_point_store *s, cell *c, index_scratch *x, size_t hint, uint32_t *start_in_arena,
+                      const ct_point_rec *from) {
     const size_t nbins_all = nbins(s), per_group = (size_t)s->nb * (size_t)s->nb;
     if (!x->fill && !(x->fill = malloc(nbins_all * sizeof *x->fill))) return 0;
-    if (c->n > x->cap) {
-        size_t cap = hint > c->n ? hint : c->n;
-        free(x->tmp);
-        free(x->bin);
-        x->tmp = alloc_points(cap);
-        x->bin = cap <= SIZE_MAX / sizeof *x->bin ? alloc_huge(cap * sizeof *x->bin) : NULL;
-        x->cap = x->tmp && x->bin ? cap : 0;
-        if (!x->tmp || !x->bin) return 0;
-    }
+    if (!from && !scratch_reserve(x, c->n, hint)) return 0;
     uint32_t *start = start_in_arena;
     if (start) memset(start, 0, (nbins_all + 1) * sizeof *start);
     else if (!(start = calloc(nbins_all + 1, sizeof *start))) return 0;
-    ct_point_rec *tmp = x->tmp;
     const int nb = s->nb;
-    const ct_point_rec *pts = c->pts;
+    const ct_point_rec *pts = from ? from : c->pts;
+    ct_point_rec *to = from ? c->pts : x->tmp;
     uint32_t *bin = x->bin; /* found once: finding a bin exactly costs more than storing it */
     for (size_t i = 0; i < c->n; i++) {
         uint32_t b = (uint32_t)((size_t)ct_point_group(pts[i].cls) * per_group +
@@ -951,8 +958,8 @@ static int index_cell(const ct_point_store *s, cell *c, index_scratch *x, size_t
     for (size_t b = 0; b < nbins_all; b++) start[b + 1] += start[b];
     uint32_t *fill = x->fill;
     memcpy(fill, start, nbins_all * sizeof *fill);
-    for (size_t i = 0; i < c->n; i++) tmp[fill[bin[i]]++] = pts[i];
-    memcpy(c->pts, tmp, c->n * sizeof *tmp);
+    for (size_t i = 0; i < c->n; i++) to[fill[bin[i]]++] = pts[i];
+    if (!from) memcpy(c->pts, x->tmp, c->n * sizeof *x->tmp);
     if (!c->bins_in_arena) free(c->bin_start);
     c->bin_start = start;
     c->bins_in_arena = start_in_arena != NULL;
@@ -998,7 +1005,7 @@ ct_status ct_point_store_index(ct_context *ctx, ct_point_store *s, int threads) 
 #pragma omp for schedule(dynamic, 1)
         for (long i = 0; i < n; i++)
             if (!s->cells[i].indexed && (!s->on_disk || s->cells[i].resident) &&
-                !index_cell(s, &s->cells[i], &x, hint, bins ? bins + slot[i] * nbins1 : NULL))
+                !index_cell(s, &s->cells[i], &x, hint, bins ? bins + slot[i] * nbins1 : NULL, NULL))
                 failed = 1;
         index_scratch_free(&x);
     }
@@ -1253,11 +1260,16 @@ static ct_status load_cells(ct_context *ctx, ct_point_store *s, const double bbo
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1) reduction(| : failed) if (ntodo > 1)
     for (size_t k = 0; k < ntodo; k++) {
         cell *c = &s->cells[s->load_todo[k]];
+        index_scratch *x = &s->load_scratch[omp_get_thread_num()];
+        if (!scratch_reserve(x, c->n ? c->n : 1, 0)) { /* read there, then sorted into c->pts */
+            failed |= 2;
+            continue;
+        }
         size_t at = 0;
         int err = 0;
         for (size_t r = 0; r < c->nruns && !err; r++) {
             const spill_run *run = &s->runs[c->run_first + r];
-            err = run->n > c->n - at ? EIO : spill_read(s, run->file, run->off, c->pts + at, (size_t)run->n);
+            err = run->n > c->n - at ? EIO : spill_read(s, run->file, run->off, x->tmp + at, (size_t)run->n);
             at += (size_t)run->n;
         }
         if (!err && at != c->n) err = EIO; /* (the runs hold fewer points than the cell) */
@@ -1267,7 +1279,7 @@ static ct_status load_cells(ct_context *ctx, ct_point_store *s, const double bbo
             failed |= 1;
             continue;
         }
-        if (!index_cell(s, c, &s->load_scratch[omp_get_thread_num()], 0, s->load_bins[k])) failed |= 2;
+        if (!index_cell(s, c, x, 0, s->load_bins[k], x->tmp)) failed |= 2;
         else s->load_bins[k] = NULL; /* the cell's own now */
         c->bins_in_arena = 0;
     }
