@@ -32,7 +32,10 @@ static const ct_option_def options[] = {
     {"crop", CT_OPT_BOOL, "true", 0, "keep only points near the footprints read before this stage"},
     {"crop_margin", CT_OPT_NUMBER, "50", 0, "margin around the footprints' extent kept when cropping (m)"},
     {"index_size", CT_OPT_NUMBER, "2", 0, "side of the fine grid bins that index the points of a cell (m)"},
-    {"memory_limit", CT_OPT_NUMBER, "2048", 0, "MiB of points kept in memory; beyond it points go to temporary files (one per thread) as they are read, cells are processed one at a time and loaded cells are kept up to this size (0: no limit)"},
+    /* 512 MiB: on the 2-core virtual machine we measure on, streaming the 10k city's 741 MiB
+     * of points through the disk took 25-30% less CPU and wall time than holding them in
+     * fresh memory (first-touch page faults cost more there than the page cache). */
+    {"memory_limit", CT_OPT_NUMBER, "512", 0, "MiB of points kept in memory; beyond it points go to temporary files (one per thread) as they are read, cells are processed one at a time and loaded cells are kept up to this size (0: no limit)"},
     {"temp_dir", CT_OPT_STRING, NULL, 0, "folder for those temporary files (default: $TMPDIR or /tmp)"},
     {NULL, 0, NULL, 0, NULL},
 };

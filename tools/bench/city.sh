@@ -3,8 +3,8 @@
 # points/s, peak RSS and per-stage seconds, for 1 and 2 threads and mpirun -np 2.
 #   tools/bench/city.sh [BUILD_DIR] [WORK_DIR] [SIZES...]      e.g. build-rel /tmp/ct-city 10000:10 100000:1
 # A size is BUILDINGS:POINTS_PER_M2. Release build with CT_WITH_MPI=ON for the MPI line.
-# CITY_MEMORY_LIMIT (MiB, default 1024): readers.lidar memory_limit (points beyond it go to
-# disk; loaded cells are cached up to it). CITY_MODES (default "1 2 mpi2"): runs to make.
+# CITY_MEMORY_LIMIT (MiB; unset: the stage's default, 512): readers.lidar memory_limit (points
+# beyond it go to disk; loaded cells are cached up to it). CITY_MODES (default "1 2 mpi2"): runs to make.
 set -uo pipefail
 build=${1:-build-rel}
 work=${2:-/tmp/citytiler-bench-city}
@@ -18,10 +18,11 @@ for size in "${sizes[@]}"; do
   n=${size%%:*} d=${size##*:}
   city="$work/city-$n-$d"
   [ -s "$city/points.las" ] || "$build/tools/synthcity/synthcity" --buildings "$n" --density "$d" --seed 1 --out "$city" > /dev/null
+  limit=${CITY_MEMORY_LIMIT:+, \"memory_limit\": $CITY_MEMORY_LIMIT}
   cat > "$city/pipeline.json" <<JSON
 {"pipeline": [
   {"type": "readers.footprints", "path": "$city/footprints.gpkg", "id_field": "id"},
-  {"type": "readers.lidar", "path": "$city/points.las", "memory_limit": ${CITY_MEMORY_LIMIT:-1024}},
+  {"type": "readers.lidar", "path": "$city/points.las"$limit},
   {"type": "filters.heights"},
   {"type": "filters.clean"},
   {"type": "filters.extrude"},
