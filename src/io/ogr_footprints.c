@@ -243,7 +243,7 @@ static ct_status choose_crs(ct_context *ctx, const ct_ogr_read_options *o, OGRLa
                         o->path, OGR_L_GetName(layer));
     double lon = 0, lat = 0; /* the extent's centre picks the UTM zone when one is needed */
     OGREnvelope env = {0, 0, 0, 0};
-    if (!ds->crs_wkt && OGR_L_GetExtent(layer, &env, TRUE) == OGRERR_NONE) {
+    if (ct_ogr_working_crs_needs_lonlat(ds, src) && OGR_L_GetExtent(layer, &env, TRUE) == OGRERR_NONE) {
         double cx = 0.5 * (env.MinX + env.MaxX), cy = 0.5 * (env.MinY + env.MaxY), cz = 0;
         OGRSpatialReferenceH wgs = ct_ogr_epsg(4326);
         OGRCoordinateTransformationH t = wgs ? OCTNewCoordinateTransformation(src, wgs) : NULL;

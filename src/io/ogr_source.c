@@ -77,10 +77,18 @@ ct_status ct_ogr_source_crs(ct_context *ctx, const char *path, const char *srs, 
 }
 
 /* ds->crs_wkt, src itself or the UTM zone around (lon, lat); NULL when GDAL fails. */
+static int projected_in_metres(OGRSpatialReferenceH src) {
+    return OSRIsProjected(src) && fabs(OSRGetLinearUnits(src, NULL) - 1.0) < 1e-12;
+}
+
+int ct_ogr_working_crs_needs_lonlat(const ct_dataset *ds, OGRSpatialReferenceH src) {
+    return !ds->crs_wkt && !projected_in_metres(src);
+}
+
 static OGRSpatialReferenceH pick_working(const ct_dataset *ds, OGRSpatialReferenceH src, double lon, double lat,
                                          int strip_vertical) {
     if (ds->crs_wkt) return OSRNewSpatialReference(ds->crs_wkt);
-    if (OSRIsProjected(src) && fabs(OSRGetLinearUnits(src, NULL) - 1.0) < 1e-12) {
+    if (projected_in_metres(src)) {
         OGRSpatialReferenceH work = OSRClone(src);
         if (strip_vertical && work && OSRIsCompound(work)) OSRStripVertical(work);
         return work;

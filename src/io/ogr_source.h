@@ -33,6 +33,10 @@ ct_status ct_ogr_source_crs(ct_context *ctx, const char *path, const char *srs, 
  * `path`; *out is then NULL. */
 ct_status ct_ogr_working_crs(ct_context *ctx, const char *path, OGRSpatialReferenceH src, double lon, double lat,
                              int strip_vertical, ct_dataset *ds, OGRSpatialReferenceH *out);
+/* 1 when ct_ogr_working_crs(src, ...) would use lon, lat (a UTM zone is to be chosen):
+ * callers skip finding the data's centre otherwise (a transformation to WGS 84, and for
+ * some formats a scan of every feature for the extent). */
+int ct_ogr_working_crs_needs_lonlat(const ct_dataset *ds, OGRSpatialReferenceH src);
 
 /* srs as WKT2_2019 text (malloc'd, the caller frees it), or NULL when GDAL cannot export
  * it or out of memory. */
