@@ -74,6 +74,7 @@ struct ct_point_store {
     void **arenas;         /* blocks holding the points of many cells (add_chunks) */
     size_t narenas;
     uint64_t loads;        /* on disk: ct_point_store_load calls so far */
+    uint64_t cells_read;   /* on disk: cells read from the files so far (a cell may come back) */
     uint64_t resident_bytes; /* on disk: points and bin tables of the loaded cells */
     /* On disk: memory of evicted cells and of the index kept for the next loads (fresh
      * memory costs a page fault per 4 KiB; on a virtual machine loading a cell into new
@@ -1181,6 +1182,32 @@ static void evict(ct_point_store *s, cell *c) {
     c->indexed = 0;
 }
 
+/* A loaded cell behind a row-by-row sweep (in a row below cy0, the lowest of the box
+ * being loaded; not wanted now) whose memory holds `need` points: the first in
+ * row-major order, or NULL. */
+static cell *behind_sweep(ct_point_store *s, uint64_t tick, int64_t cy0, size_t need) {
+    cell *best = NULL;
+    for (size_t i = 0; i < s->ncells; i++) {
+        cell *c = &s->cells[i];
+        if (!c->resident || c->last_used == tick || c->in_arena || c->cy >= cy0 || c->cap < need) continue;
+        if (!best || c->cy < best->cy || (c->cy == best->cy && c->cx < best->cx)) best = c;
+    }
+    return best;
+}
+
+/* Evicts v and gives its memory (points, and its bin table when it has its own) to c. */
+static void take_memory(ct_point_store *s, cell *v, cell *c, uint32_t **bins) {
+    s->resident_bytes -= cell_bytes(s, v);
+    c->pts = v->pts;
+    c->cap = v->cap;
+    *bins = v->bins_in_arena ? NULL : v->bin_start;
+    v->pts = NULL;
+    v->bin_start = NULL;
+    v->cap = 0;
+    v->in_arena = v->bins_in_arena = 0;
+    v->resident = v->indexed = 0;
+}
+
 /* The loading threads' index scratch and the spare cell memory. */
 static void free_load_memory(ct_point_store *s) {
     for (int t = 0; t < s->nload_scratch; t++) index_scratch_free(&s->load_scratch[t]);
@@ -1237,12 +1264,17 @@ static ct_status load_cells(ct_context *ctx, ct_point_store *s, const double bbo
                 c->cap = s->spare_cap[k];
                 s->spare_pts[k] = NULL;
             }
+        uint32_t *bins = NULL;
+        /* Else the memory of a cell the sweep has passed: fresh memory costs page faults
+         * (on this virtual machine more than reading the cell), and the loaded cells then
+         * stay about two rows however large memory_limit is. */
+        cell *v = c->pts ? NULL : behind_sweep(s, tick, (int64_t)floor(bbox[1] / s->cell_size), need);
+        if (v) take_memory(s, v, c, &bins);
         if (!c->pts) {
             c->cap = need;
             c->pts = alloc_cell_points(&c->cap);
         }
         if (!c->pts) { st = ct_error_nomem(ctx, "a cell's points"); break; }
-        uint32_t *bins = NULL;
         for (int k = 0; k < SPARES && !bins; k++)
             if (s->spare_bins[k]) {
                 bins = s->spare_bins[k];
@@ -1255,6 +1287,7 @@ static ct_status load_cells(ct_context *ctx, ct_point_store *s, const double bbo
         s->load_bins[ntodo] = bins;
         s->load_todo[ntodo++] = i;
     }
+    s->cells_read += ntodo;
     /* Read and index them in parallel (a box usually brings a row or a column of cells). */
     int failed = 0, io_errno = 0;
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1) reduction(| : failed) if (ntodo > 1)
@@ -1295,7 +1328,11 @@ static ct_status load_cells(ct_context *ctx, ct_point_store *s, const double bbo
             cell *c = &s->cells[s->load_todo[k]];
             if (c->resident && !c->indexed) evict(s, c);
         }
-    if (!keep_others) free_load_memory(s); /* unloaded: nothing more to load soon */
+    if (!keep_others) { /* unloaded: nothing more to load soon */
+        free_load_memory(s);
+        ct_log(ctx, CT_LOG_DEBUG, "points: %llu cell reads from the temporary files so far, for %zu cells",
+               (unsigned long long)s->cells_read, s->ncells);
+    }
     /* Over budget: evict cells not wanted now, first in row-major order first. Callers
      * sweep boxes row by row (ct_group_by_cell's order), so those are the cells behind
      * the sweep; least-recently-used would evict the previous row's cells still ahead
