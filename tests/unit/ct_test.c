@@ -17,3 +17,12 @@ const char *ct_test_env(const char *name, const char *fallback) {
     const char *v = getenv(name);
     return v && *v ? v : fallback;
 }
+
+double ct_test_unif(uint64_t *state) {
+    uint64_t x = *state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    *state = x;
+    return (double)(x >> 11) / 9007199254740992.0;
+}

@@ -17,6 +17,10 @@ extern int ct_test_checks;
 
 /* Prints "N checks, F failed" and returns the exit code for main. */
 int ct_test_finish(const char *name);
+/* Uniform in [0, 1) from a xorshift64 state (any nonzero seed): the same numbers on
+ * every machine, for tests that make random inputs. */
+#include <stdint.h>
+double ct_test_unif(uint64_t *state);
 /* getenv that returns `fallback` when unset. */
 const char *ct_test_env(const char *name, const char *fallback);
 #endif

@@ -14,12 +14,7 @@
 #include "ct_test.h"
 
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
-static double unif(void) {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (double)(rng >> 11) / 9007199254740992.0;
-}
+static double unif(void) { return ct_test_unif(&rng); }
 
 /* A coordinate relative to a cell corner: a bin border or its float neighbours, or
  * uniform over the cell. */

@@ -22,12 +22,7 @@ typedef struct input {
 } input;
 
 static uint64_t rng = 0x2545F4914F6CDD1Dull;
-static double unif(void) {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (double)(rng >> 11) / 9007199254740992.0;
-}
+static double unif(void) { return ct_test_unif(&rng); }
 
 static ct_status chunk_points(ct_context *ctx, void *user, size_t chunk, double *x, double *y, double *z, uint8_t *cls,
                               size_t *n) {
