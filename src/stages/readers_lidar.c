@@ -6,6 +6,8 @@
 #include <unistd.h>
 #include <omp.h>
 #include <cpl_conv.h>
+#include <cpl_error.h>
+#include <stdio.h>
 #include <ogr_srs_api.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,6 +161,12 @@ typedef struct read_job {
     chunk_ref *chunks;
     OGRSpatialReferenceH horiz, work; /* NULL transform when same */
     int same;
+    /* Not same: one transformation per thread, made before the threads start (an
+     * OGRSpatialReference is not thread-safe: sharing horiz and work between threads
+     * leaked memory under a failing transformation, and a transformation per chunk
+     * repeated PROJ's search each time). */
+    OGRCoordinateTransformationH *xf;
+    int nxf;
     double crop[4];
     ct_las_bin_params bin; /* the fast path on raw records (same CRS) */
     /* Per thread: the records of the chunk it located last, so that filling right after
@@ -169,6 +177,19 @@ typedef struct read_job {
     int nthreads;
     int drop_cache; /* read once, too big to stay cached beside the points: drop as read */
 } read_job;
+
+/* The threads' transformations horiz -> work (see read_job), made serially. */
+static ct_status make_transforms(ct_context *ctx, read_job *job, int threads, const char *path) {
+    int n = threads > 0 ? threads : 1;
+    job->xf = calloc((size_t)n, sizeof *job->xf);
+    if (!job->xf) return ct_error_nomem(ctx, "transformations");
+    job->xf[0] = OCTNewCoordinateTransformation(job->horiz, job->work);
+    if (!job->xf[0]) return ct_error(ctx, CT_ERR_INPUT, "%s: cannot transform from the LiDAR's CRS to the working CRS", path);
+    job->nxf = 1;
+    for (; job->nxf < n; job->nxf++)
+        if (!(job->xf[job->nxf] = OCTClone(job->xf[0]))) return ct_error_nomem(ctx, "transformations");
+    return CT_OK;
+}
 
 /* Decodes one chunk, brings it into the working CRS and keeps the wanted points. */
 static ct_status read_chunk(ct_context *ctx, void *user, size_t c, double *x, double *y, double *z, uint8_t *cls,
@@ -182,11 +203,20 @@ static ct_status read_chunk(ct_context *ctx, void *user, size_t c, double *x, do
     ct_status st = ct_las_read_points(ctx, ch->r, ch->first, ch->count, &pts);
     if (st != CT_OK) return st;
     if (!job->same) {
-        OGRCoordinateTransformationH xf = OCTNewCoordinateTransformation(job->horiz, job->work);
-        int ok = xf && OCTTransform(xf, (int)ch->count, x, y, NULL);
-        if (xf) OCTDestroyCoordinateTransformation(xf);
-        if (!ok) return ct_error(ctx, CT_ERR_INPUT, "%s: cannot transform points %llu.. into the working CRS",
-                                 ct_las_path(ch->r), (unsigned long long)ch->first);
+        int t = omp_get_thread_num();
+        if (t >= job->nxf) return ct_error(ctx, CT_ERR_INTERNAL, "readers.lidar: no transformation for thread %d", t);
+        CPLPushErrorHandler(CPLQuietErrorHandler); /* (else GDAL prints a line per failed point) */
+        CPLErrorReset();
+        int ok = OCTTransform(job->xf[t], (int)ch->count, x, y, NULL);
+        char why[160];
+        snprintf(why, sizeof why, "%s", CPLGetLastErrorMsg());
+        CPLPopErrorHandler();
+        if (!ok)
+            return ct_error(ctx, CT_ERR_INPUT,
+                            "%s: cannot transform points %llu..%llu into the working CRS (%s): is the LAS's CRS right? "
+                            "readers.lidar's srs sets it",
+                            ct_las_path(ch->r), (unsigned long long)ch->first,
+                            (unsigned long long)(ch->first + ch->count - 1), why[0] ? why : "PROJ failed");
     }
     const uint8_t *drop = job->s->drop_class;
     const double *q = job->crop;
@@ -325,6 +355,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
         job.raw_chunk = calloc((size_t)job.nthreads, sizeof *job.raw_chunk);
         if (!job.raw || !job.raw_cap || !job.raw_chunk) job.nthreads = 0; /* then every fill reads the file */
         for (int t = 0; t < job.nthreads; t++) job.raw_chunk[t] = -1;
+        if (!job.same) st = make_transforms(ctx, &job, threads, ct_las_path(ct_las_source_reader(src, 0)));
         if (job.same) {
             ops.locate = locate_chunk;
             ops.fill = fill_chunk;
@@ -337,7 +368,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
             memcpy(job.bin.crop, job.crop, sizeof job.crop);
             job.bin.drop_class = s->drop_class;
         }
-        st = ct_point_store_add_chunks_ops(ctx, ds->points, nchunks, CHUNK_POINTS, &ops, &job, threads);
+        if (st == CT_OK) st = ct_point_store_add_chunks_ops(ctx, ds->points, nchunks, CHUNK_POINTS, &ops, &job, threads);
     }
     if (st == CT_OK) st = ct_point_store_index(ctx, ds->points, threads);
     if (st == CT_OK) {
@@ -375,6 +406,8 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
             ct_log(ctx, CT_LOG_WARN, "readers.lidar: the LAS file(s) hold no points: every building gets a fallback height");
         }
     }
+    for (int t = 0; t < job.nxf; t++) OCTDestroyCoordinateTransformation(job.xf[t]);
+    free(job.xf);
     for (int t = 0; job.raw && t < job.nthreads; t++) free(job.raw[t]);
     free(job.raw);
     free(job.raw_cap);

@@ -93,6 +93,15 @@ run_case lidar_second_on_disk 2 "{\"pipeline\": [$FP, $disk_lidar, $disk_lidar, 
 check "lidar_second_on_disk: says to read every file in one stage" has lidar_second_on_disk.log \
   "more points after the first ones went to disk (memory_limit): read every LAS file in one readers.lidar stage"
 
+# A wrong srs for the LAS (metres read as degrees): PROJ fails on every point. With two
+# threads this leaked (threads shared one OGRSpatialReference) and GDAL printed a line
+# per point; now one error names the file, the points and the likely cause.
+run_case lidar_wrong_srs 2 "{\"pipeline\": [$FP, {\"type\": \"readers.lidar\", \"path\": \"ok.las\", \"srs\": \"EPSG:4326\"}, $H, $E, $W]}"
+check "lidar_wrong_srs: names the file, the points and the cause" has lidar_wrong_srs.log \
+  "ok.las: cannot transform points 0..399 into the working CRS ("
+check "lidar_wrong_srs: says what to check" has lidar_wrong_srs.log "is the LAS's CRS right? readers.lidar's srs sets it"
+check "lidar_wrong_srs: no line per point from GDAL" test "$(grep -c '^ERROR' lidar_wrong_srs.log)" -le 2
+
 # LiDAR of another area: every building would silently get a fallback height.
 run_case lidar_far 0 "{\"pipeline\": [$FP, $(lidar '"far.las"'), $H, $E, $W]}"
 check "lidar_far: warning gives both extents" has lidar_far.log \
