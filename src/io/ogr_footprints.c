@@ -447,6 +447,44 @@ static ct_status read_parallel(ct_context *ctx, const ct_ogr_read_options *o, co
     return st;
 }
 
+/* GDAL's first error message, kept by set_where's error handler. */
+typedef struct first_error {
+    char msg[512];
+} first_error;
+
+static void CPL_STDCALL keep_first_error(CPLErr level, CPLErrorNum no, const char *msg) {
+    (void)no;
+    first_error *e = CPLGetErrorHandlerUserData();
+    if (e && level >= CE_Failure && !e->msg[0] && msg) snprintf(e->msg, sizeof e->msg, "%s", msg);
+}
+
+/* Sets the where filter and reads one feature through it: SQL-backed sources (GeoPackage,
+ * PostGIS) only reject bad SQL when reading, and reading then just ends, which looked
+ * like a source with no such features (the buildings went missing with exit 0). */
+static ct_status set_where(ct_context *ctx, const ct_ogr_read_options *o, OGRLayerH layer) {
+    first_error e;
+    e.msg[0] = '\0';
+    CPLPushErrorHandlerEx(keep_first_error, &e);
+    CPLErrorReset();
+    int bad = OGR_L_SetAttributeFilter(layer, o->where) != OGRERR_NONE;
+    if (!bad) {
+        OGR_L_ResetReading(layer);
+        OGRFeatureH f = OGR_L_GetNextFeature(layer);
+        bad = !f && CPLGetLastErrorType() >= CE_Failure;
+        if (f) OGR_F_Destroy(f);
+        OGR_L_ResetReading(layer);
+    }
+    CPLPopErrorHandler();
+    if (!bad) return CT_OK;
+    /* GDAL's message may quote the whole query after ": SELECT": the filter says enough. */
+    char *query = strstr(e.msg, ": SELECT");
+    if (query) *query = '\0';
+    return ct_error(ctx, CT_ERR_USAGE,
+                    "%s: readers.footprints: invalid where filter '%s' (%.200s): check its SQL and that the layer "
+                    "has the columns it names",
+                    o->path, o->where, e.msg[0] ? e.msg : "rejected by the source");
+}
+
 ct_status ct_ogr_read_footprints(ct_context *ctx, const ct_ogr_read_options *o, ct_dataset *ds) {
     GDALDatasetH gd = NULL;
     OGRLayerH layer = NULL;
@@ -461,8 +499,7 @@ ct_status ct_ogr_read_footprints(ct_context *ctx, const ct_ogr_read_options *o, 
     area_check area;
     memset(&area, 0, sizeof area);
     st = choose_crs(ctx, o, layer, ds, &xform, &area);
-    if (st == CT_OK && o->where && OGR_L_SetAttributeFilter(layer, o->where) != OGRERR_NONE)
-        st = ct_error(ctx, CT_ERR_USAGE, "%s: invalid where filter '%s': %s", o->path, o->where, CPLGetLastErrorMsg());
+    if (st == CT_OK && o->where) st = set_where(ctx, o, layer);
     if (st == CT_OK && o->bbox) OGR_L_SetSpatialFilterRect(layer, o->bbox[0], o->bbox[1], o->bbox[2], o->bbox[3]);
     if (st == CT_OK) st = map_fields(ctx, o, OGR_L_GetLayerDefn(layer), ds, &maps, &nmaps, &id_index);
 

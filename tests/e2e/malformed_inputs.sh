@@ -163,6 +163,21 @@ check "output path is a file: exit 2 (got $rc)" test "$rc" -eq 2
 check "output path is a file: message" has out_file.log "a_file: output path exists and is not a directory"
 check "output path is a file: untouched, no .partial" test "$(cat a_file)" = keep -a ! -e a_file.partial
 
+# A where filter a GeoPackage (SQLite) rejects only when reading: reading just ended, so
+# that source's buildings went missing with exit 0 when another source had some.
+ogr2ogr -f GPKG fp.gpkg fp.geojson > /dev/null 2>&1
+bad_where='{"type": "readers.footprints", "path": "fp.gpkg", "where": "id = = '"'x'"'"}'
+run_case where_invalid_gpkg 2 "{\"pipeline\": [$FP, $bad_where, $E, $W]}"
+check "where_invalid_gpkg: names the file, the stage and the filter" has where_invalid_gpkg.log \
+  "fp.gpkg: readers.footprints: invalid where filter 'id = = 'x'' ("
+nocol_where='{"type": "readers.footprints", "path": "fp.gpkg", "where": "nosuchcolumn > 3"}'
+run_case where_unknown_column_gpkg 2 "{\"pipeline\": [$nocol_where, $E, $W]}"
+check "where_unknown_column_gpkg: says to check the columns" has where_unknown_column_gpkg.log \
+  "invalid where filter 'nosuchcolumn > 3' (failed to prepare SQL): check its SQL and that the layer has the columns it names"
+ok_where='{"type": "readers.footprints", "path": "fp.gpkg", "where": "id = '"'b1'"'"}'
+run_case where_valid_gpkg 0 "{\"pipeline\": [$ok_where, $E, $W]}"
+check "where_valid_gpkg: the building it selects is written" has where_valid_gpkg.log "1 buildings written"
+
 # The same footprints read twice: the ids in the tiles are not unique, and the log says so.
 run_case footprints_twice 0 "{\"pipeline\": [$FP, $FP, $E, $W]}"
 check "footprints_twice: duplicate-id warning names the first id and records" has footprints_twice.log \
