@@ -63,6 +63,10 @@ typedef struct ct_dataset {
     struct ct_raster_set *rasters; /* DTM and/or DSM (readers.raster), or NULL */
     ct_mesh_arena mesh_arena;      /* memory of the buildings' meshes made by filters.extrude */
     int mesh_floor;                /* filters.extrude's floor option, for meshes rebuilt on demand */
+    int writers_done;              /* writer stages that finished (the run's summary says "written" only then) */
+    size_t buildings_written;      /* buildings the last of them wrote */
+    uint64_t *lidar_files;         /* (device, inode) pairs of the LAS files read so far (readers.lidar) */
+    size_t nlidar_files;
 } ct_dataset;
 
 #define CT_DEFAULT_CELL_SIZE 250.0

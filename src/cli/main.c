@@ -82,8 +82,13 @@ static void progress_line(void *user, const char *what, uint64_t done, uint64_t 
  * "citytiler:   skipped N: reason" that scripts may grep, or JSON log lines). */
 static void print_summary(ct_context *ctx, const cli_output *out, const ct_dataset *ds) {
     char line[512];
-    snprintf(line, sizeof line, "done: %llu features read, %zu buildings written, %llu skipped",
-             (unsigned long long)ds->input_features, ds->nbuildings, (unsigned long long)ct_dataset_skipped_total(ds));
+    if (ds->writers_done)
+        snprintf(line, sizeof line, "done: %llu features read, %zu buildings written, %llu skipped",
+                 (unsigned long long)ds->input_features, ds->buildings_written,
+                 (unsigned long long)ct_dataset_skipped_total(ds));
+    else /* a pipeline without a writer checks its inputs: say so rather than "written" */
+        snprintf(line, sizeof line, "done: %llu features read, %zu buildings kept, %llu skipped; nothing written (no writer stage)",
+                 (unsigned long long)ds->input_features, ds->nbuildings, (unsigned long long)ct_dataset_skipped_total(ds));
     if (out->json) ct_log(ctx, CT_LOG_INFO, "%s", line);
     else fprintf(stderr, "citytiler: %s\n", line);
     for (int pass = 0; pass < 2; pass++) {

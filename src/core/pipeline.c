@@ -157,6 +157,20 @@ static ct_status check_outputs(ct_context *ctx, const ct_pipeline *p) {
     return CT_OK;
 }
 
+/* Stages after the last writer do work nobody sees (a reader there: the summary counted its
+ * buildings as written). Warned, not refused: a pipeline may end with a stage of a user's
+ * that writes by itself. */
+static void warn_after_last_writer(ct_context *ctx, const ct_pipeline *p) {
+    size_t last = p->nstages;
+    for (size_t i = 0; i < p->nstages; i++)
+        if (strncmp(p->stages[i].vt->type, "writers.", 8) == 0) last = i;
+    if (last == p->nstages) return; /* no writer: a run that checks its inputs */
+    for (size_t i = last + 1; i < p->nstages; i++)
+        ct_log(ctx, CT_LOG_WARN, "%s: stage %zu (%s) comes after the last writer (stage %zu, %s): what it does is not "
+                                 "written; put it before the writer",
+               p->file, i, p->stages[i].vt->type, last, p->stages[last].vt->type);
+}
+
 ct_status ct_pipeline_load(ct_context *ctx, const char *path, const char *const *overrides,
                            size_t noverrides, ct_pipeline **out) {
     *out = NULL;
@@ -188,6 +202,7 @@ ct_status ct_pipeline_load(ct_context *ctx, const char *path, const char *const 
     }
     free(base);
     if (st == CT_OK) st = check_outputs(ctx, p);
+    if (st == CT_OK) warn_after_last_writer(ctx, p);
     if (st != CT_OK) {
         ct_pipeline_destroy(p);
         return st;

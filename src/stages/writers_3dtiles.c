@@ -551,6 +551,8 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     size_t mine = 0;
     for (size_t t = 0; out && t < q.ntiles; t++) mine += !out[t].foreign;
     if (st == CT_OK && !finisher) {
+        ds->writers_done++;
+        ds->buildings_written = ds->nbuildings;
         ct_log(ctx, CT_LOG_INFO, "writers.3dtiles: partition %d/%d: %zu of %zu tiles written to %s%s", part_k, part_n, mine,
                q.ntiles, tmp, mpi ? "" : "; run `citytiler merge` with the same pipeline when every partition is done");
         ct_geo_transform_destroy(geo);
@@ -584,6 +586,8 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
         total += out[t].stats.total_bytes;
     }
     if (st == CT_OK) {
+        ds->writers_done++;
+        ds->buildings_written = ds->nbuildings;
         ct_log(ctx, CT_LOG_INFO, "writers.3dtiles: %zu buildings in %zu tiles (%zu with content) written to %s",
                ds->nbuildings, q.ntiles, with_content, s->path);
         ct_log(ctx, CT_LOG_INFO, "writers.3dtiles: %zu bytes of GLB; geometry %zu bytes (%zu uncompressed, ratio %.2f)",

@@ -89,7 +89,8 @@ check "lidar_twice: 400 points read from 1 file" has lidar_twice.log "readers.li
 # A second readers.lidar once the first one's points went to disk (memory_limit) used
 # to crash (it copied from cells not in memory): a clear error now.
 disk_lidar='{"type": "readers.lidar", "path": "ok.las", "srs": "EPSG:28992", "memory_limit": 0.001}'
-run_case lidar_second_on_disk 2 "{\"pipeline\": [$FP, $disk_lidar, $disk_lidar, $H, $E, $W]}"
+disk_lidar2='{"type": "readers.lidar", "path": "unclassified.las", "srs": "EPSG:28992", "memory_limit": 0.001}'
+run_case lidar_second_on_disk 2 "{\"pipeline\": [$FP, $disk_lidar, $disk_lidar2, $H, $E, $W]}"
 check "lidar_second_on_disk: says to read every file in one stage" has lidar_second_on_disk.log \
   "more points after the first ones went to disk (memory_limit): read every LAS file in one readers.lidar stage"
 
@@ -101,6 +102,13 @@ check "lidar_wrong_srs: names the file, the points and the cause" has lidar_wron
   "ok.las: cannot transform points 0..399 into the working CRS ("
 check "lidar_wrong_srs: says what to check" has lidar_wrong_srs.log "is the LAS's CRS right? readers.lidar's srs sets it"
 check "lidar_wrong_srs: no line per point from GDAL" test "$(grep -c '^ERROR' lidar_wrong_srs.log)" -le 2
+
+# The same LAS file in two readers.lidar stages: its points were added twice (heights and
+# densities silently changed). Refused, naming the file.
+run_case lidar_two_stages_same_file 2 "{\"pipeline\": [$FP, $(lidar '"ok.las"'), $(lidar '"./ok.las"'), $H, $E, $W]}"
+check "lidar_two_stages_same_file: names the file and says why" has lidar_two_stages_same_file.log \
+  "ok.las: an earlier readers.lidar stage read this file: its points would count twice"
+run_case lidar_two_stages_two_files 0 "{\"pipeline\": [$FP, $(lidar '"ok.las"'), $(lidar '"unclassified.las"'), $H, $E, $W]}"
 
 # LiDAR of another area: every building would silently get a fallback height.
 run_case lidar_far 0 "{\"pipeline\": [$FP, $(lidar '"far.las"'), $H, $E, $W]}"
@@ -177,6 +185,20 @@ check "where_unknown_column_gpkg: says to check the columns" has where_unknown_c
 ok_where='{"type": "readers.footprints", "path": "fp.gpkg", "where": "id = '"'b1'"'"}'
 run_case where_valid_gpkg 0 "{\"pipeline\": [$ok_where, $E, $W]}"
 check "where_valid_gpkg: the building it selects is written" has where_valid_gpkg.log "1 buildings written"
+
+# No writer (a run that checks its inputs), and a reader after the writer: the summary
+# said "buildings written" for both, counting buildings no tileset holds.
+printf '%s\n' "{\"pipeline\": [$FP, $E]}" > no_writer.json
+timeout 60 "$CLI" run no_writer.json > no_writer.log 2>&1
+rc=$?
+check "no_writer: exit 0 (got $rc)" test "$rc" -eq 0
+check "no_writer: says nothing was written" has no_writer.log \
+  "done: 1 features read, 1 buildings kept, 0 skipped; nothing written (no writer stage)"
+run_case reader_after_writer 0 "{\"pipeline\": [$FP, $E, $W, $FP]}"
+check "reader_after_writer: warns, naming the stages" has reader_after_writer.log \
+  "stage 3 (readers.footprints) comes after the last writer (stage 2, writers.3dtiles): what it does is not written"
+check "reader_after_writer: counts what the writer wrote" has reader_after_writer.log \
+  "done: 2 features read, 1 buildings written, 0 skipped"
 
 # The same footprints read twice: the ids in the tiles are not unique, and the log says so.
 run_case footprints_twice 0 "{\"pipeline\": [$FP, $FP, $E, $W]}"
