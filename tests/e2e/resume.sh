@@ -26,6 +26,19 @@ check "work directory gone after the resumed run" test ! -e "$out.partial"
 diff -r -x run-summary.json "$WORK/reference" "$out" > "$WORK/diff.log" 2>&1
 check "resumed output is byte-identical to the uninterrupted run" test $? -eq 0
 
+# A finished tile whose GLB went missing or was cut (its record alone survived) is written
+# again: the resumed tileset pointed at a missing file, or kept the broken one.
+CITYTILER_TEST_KILL_AFTER_TILES=6 run "$WORK/damaged" > /dev/null 2>&1
+glbs=$(ls "$WORK/damaged.partial/tiles/" | grep '\.glb$' | sort)
+gone=$(echo "$glbs" | sed -n 1p) cut=$(echo "$glbs" | sed -n 2p)
+check "damaged: two finished GLBs to damage ($gone, $cut)" test -n "$gone" -a -n "$cut"
+rm -f "$WORK/damaged.partial/tiles/$gone"
+head -c 100 "$WORK/reference/tiles/$cut" > "$WORK/damaged.partial/tiles/$cut"
+run "$WORK/damaged" --resume > "$WORK/damaged.log" 2>&1
+check "damaged: resumed run exits 0" test $? -eq 0
+diff -r -x run-summary.json "$WORK/reference" "$WORK/damaged" > "$WORK/damaged-diff.log" 2>&1
+check "damaged: the two tiles written again, output byte-identical" test $? -eq 0
+
 # Resuming a run made with other options is refused (exit 2), and nothing is written.
 CITYTILER_TEST_KILL_AFTER_TILES=3 run "$WORK/other" > /dev/null 2>&1
 "$CLI" run "$SRC/pipelines/sample.json" --set "writers.3dtiles.path=$WORK/other" --resume \
