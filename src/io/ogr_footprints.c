@@ -165,7 +165,24 @@ static ct_status polygon_from_ogr(ct_context *ctx, OGRGeometryH poly, ct_polygon
     return CT_OK;
 }
 
-static ct_status footprint_from_ogr(ct_context *ctx, OGRGeometryH g, ct_footprint *fp, const char **why) {
+/* Vertices of every ring of every part of a (multi)polygon (a ring's closing point not counted). */
+static size_t vertex_count(OGRGeometryH mp) {
+    size_t n = 0;
+    for (int i = 0; i < OGR_G_GetGeometryCount(mp); i++) {
+        OGRGeometryH poly = OGR_G_GetGeometryRef(mp, i);
+        for (int r = 0; r < OGR_G_GetGeometryCount(poly); r++) {
+            int m = OGR_G_GetPointCount(OGR_G_GetGeometryRef(poly, r));
+            n += m > 1 ? (size_t)m - 1 : (size_t)(m > 0); /* the closing point repeats the first */
+        }
+    }
+    return n;
+}
+
+/* max_vertices: 0, or skip footprints with more (the polygon algorithms cost grows
+ * faster than the vertices on pathological shapes: a valid 1M-vertex zigzag star took
+ * 211 s to extrude). */
+static ct_status footprint_from_ogr(ct_context *ctx, OGRGeometryH g, size_t max_vertices, ct_footprint *fp,
+                                    const char **why) {
     *why = NULL;
     memset(fp, 0, sizeof *fp);
     if (!g || OGR_G_IsEmpty(g)) { *why = "empty geometry"; return CT_OK; }
@@ -176,6 +193,11 @@ static ct_status footprint_from_ogr(ct_context *ctx, OGRGeometryH g, ct_footprin
     }
     OGRGeometryH mp = OGR_G_ForceToMultiPolygon(OGR_G_Clone(g));
     if (!mp) return ct_error_nomem(ctx, "geometry");
+    if (max_vertices && vertex_count(mp) > max_vertices) {
+        OGR_G_DestroyGeometry(mp);
+        *why = "more vertices than max_vertices (readers.footprints): simplify it first";
+        return CT_OK;
+    }
     int np = OGR_G_GetGeometryCount(mp);
     fp->parts = calloc(np > 0 ? (size_t)np : 1, sizeof *fp->parts);
     if (!fp->parts) {
@@ -290,6 +312,7 @@ typedef struct fp_setup {
     const ct_ogr_field_map *maps;
     size_t nmaps;
     int id_index;
+    size_t max_vertices;
 } fp_setup;
 
 /* Converts feature f (its geometry is transformed in place by xform, which may be NULL). */
@@ -300,7 +323,7 @@ static ct_status convert_feature(ct_context *ctx, const fp_setup *su, OGRCoordin
     OGRGeometryH g = OGR_F_GetGeometryRef(f);
     if (!area_check_inside(su->area, g)) r->why = "outside the CRS's area of use";
     if (!r->why && g && xform && OGR_G_Transform(g, xform) != OGRERR_NONE) r->why = "cannot reproject";
-    ct_status st = r->why ? CT_OK : footprint_from_ogr(ctx, g, &r->fp, &r->why);
+    ct_status st = r->why ? CT_OK : footprint_from_ogr(ctx, g, su->max_vertices, &r->fp, &r->why);
     if (st != CT_OK || r->why) return st;
     char fidbuf[32];
     snprintf(fidbuf, sizeof fidbuf, "%lld", (long long)r->fid);
@@ -506,7 +529,7 @@ ct_status ct_ogr_read_footprints(ct_context *ctx, const ct_ogr_read_options *o, 
     GIntBig total = st == CT_OK ? OGR_L_GetFeatureCount(layer, FALSE) : 0;
     size_t before = ds->nbuildings; /* an earlier readers.footprints stage may have added some */
     uint64_t record = 0;
-    fp_setup su = {&area, maps, nmaps, id_index};
+    fp_setup su = {&area, maps, nmaps, id_index, o->max_vertices};
     GIntBig fid_lo = 0, fid_hi = -1;
     if (st == CT_OK && total >= PARALLEL_MIN_FEATURES && gpkg_fid_span(gd, layer, &fid_lo, &fid_hi)) {
         ct_log(ctx, CT_LOG_INFO, "%s: reading FIDs %lld..%lld in %d ranges in parallel", o->path, (long long)fid_lo,

@@ -14,6 +14,7 @@ typedef struct ct_ogr_read_options {
     const char *srs;           /* overrides the source CRS; NULL: from the data */
     const char *where;         /* OGR SQL attribute filter, or NULL */
     const double *bbox;        /* xmin, ymin, xmax, ymax in the source CRS, or NULL */
+    size_t max_vertices;       /* 0, or footprints with more vertices are skipped */
 } ct_ogr_read_options;
 
 /* Appends the polygons of the source to `ds` in the dataset's working CRS (set from

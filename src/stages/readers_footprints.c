@@ -15,6 +15,7 @@ static const ct_option_def options[] = {
     {"srs", CT_OPT_STRING, NULL, 0, "CRS of the source when it has none or it is wrong (e.g. \"EPSG:28992\")"},
     {"where", CT_OPT_STRING, NULL, 0, "OGR SQL attribute filter, e.g. \"status = 'existing'\""},
     {"bbox", CT_OPT_BBOX, NULL, 0, "[xmin, ymin, xmax, ymax] in the source CRS"},
+    {"max_vertices", CT_OPT_NUMBER, "100000", 0, "footprints with more vertices (all rings and parts) are skipped with a count, not triangulated for minutes (0: no limit)"},
     {NULL, 0, NULL, 0, NULL},
 };
 
@@ -27,6 +28,10 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     o.id_field = ct_opt_string(opts, "id_field");
     o.srs = ct_opt_string(opts, "srs");
     o.where = ct_opt_string(opts, "where");
+    double maxv = ct_opt_number(opts, "max_vertices");
+    if (!(maxv >= 0 && maxv <= 1e12))
+        return ct_error(ctx, CT_ERR_USAGE, "readers.footprints: max_vertices must be from 0 (no limit) to 1e12 (got %g)", maxv);
+    o.max_vertices = (size_t)maxv;
     double bbox[4];
     const json_t *jb = ct_opt_get(opts, "bbox");
     if (jb) {
