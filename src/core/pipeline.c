@@ -198,7 +198,22 @@ ct_status ct_pipeline_load(ct_context *ctx, const char *path, const char *const 
     for (size_t i = 0; st == CT_OK && i < p->nstages; i++) {
         ct_option_origin origin = {path, i, base};
         st = ct_options_check(ctx, p->stages[i].vt, p->stages[i].options, &origin);
-        if (st == CT_OK) st = p->stages[i].vt->create(ctx, p->stages[i].options, &p->stages[i].state);
+        if (st == CT_OK) {
+            st = p->stages[i].vt->create(ctx, p->stages[i].options, &p->stages[i].state);
+            /* A stage's own checks (ranges, combinations) name the stage type: add the file
+             * and the stage's index, as the option type checks give them. */
+            if (st != CT_OK && st != CT_ERR_NOMEM) {
+                char msg[1024];
+                snprintf(msg, sizeof msg, "%s", ct_error_message(ctx));
+                if (!strstr(msg, path)) {
+                    ct_error_clear(ctx); /* (the first error is kept: replace it by the fuller one) */
+                    const char *type = p->stages[i].vt->type, *text = msg;
+                    size_t tl = strlen(type);
+                    if (strncmp(text, type, tl) == 0 && strncmp(text + tl, ": ", 2) == 0) text += tl + 2;
+                    st = ct_error(ctx, st, "%s: stage %zu (%s): %s", path, i, type, text);
+                }
+            }
+        }
     }
     free(base);
     if (st == CT_OK) st = check_outputs(ctx, p);

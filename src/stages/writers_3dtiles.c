@@ -95,7 +95,8 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
     if (!(s->lod_error_ratio > 0 && s->lod_error_ratio <= 1) || lmax < 1) {
         json_decref(s->opts);
         free(s);
-        return ct_error(ctx, CT_ERR_USAGE, "writers.3dtiles: lod_error_ratio must be in (0, 1] and lod_max_buildings >= 1");
+        return ct_error(ctx, CT_ERR_USAGE, "writers.3dtiles: %s",
+                        lmax < 1 ? "lod_max_buildings must be at least 1" : "lod_error_ratio must be in (0, 1]");
     }
     s->geoid = ct_opt_string(opts, "geoid");
     const char *tiling = ct_opt_string(opts, "tiling");

@@ -150,13 +150,13 @@ check "footprint_far: a shallow tileset (no level-30 tile)" test -z "$(ls footpr
 
 # Out-of-range options.
 run_case extrude_height_huge 2 "{\"pipeline\": [$FP, {\"type\": \"filters.extrude\", \"height\": 1e308}, $W]}"
-check "extrude_height_huge: message" has extrude_height_huge.log "filters.extrude: option 'height' must be a positive number of metres, at most 10000 (got 1e+308)"
+check "extrude_height_huge: message" has extrude_height_huge.log "extrude_height_huge.json: stage 1 (filters.extrude): option 'height' must be a positive number of metres, at most 10000 (got 1e+308)"
 run_case max_vertices_negative 2 "{\"pipeline\": [$FP, $E, {\"type\": \"writers.3dtiles\", \"path\": \"x\", \"max_vertices_per_tile\": -1}]}"
 check "max_vertices_negative: message" has max_vertices_negative.log "max_vertices_per_tile must be >= 0"
 run_case memory_limit_huge 2 "{\"pipeline\": [$FP, {\"type\": \"readers.lidar\", \"path\": \"ok.las\", \"srs\": \"EPSG:28992\", \"memory_limit\": 1e308}, $H, $E, $W]}"
-check "memory_limit_huge: message" has memory_limit_huge.log "readers.lidar: memory_limit must be from 0 to 1000000000 MiB"
+check "memory_limit_huge: message" has memory_limit_huge.log "memory_limit_huge.json: stage 1 (readers.lidar): memory_limit must be from 0 to 1000000000 MiB"
 run_case percentile_150 2 "{\"pipeline\": [$FP, $(lidar '"ok.las"'), {\"type\": \"filters.heights\", \"roof_percentile\": 150}, $E, $W]}"
-check "percentile_150: message" has percentile_150.log "filters.heights: percentiles must be between 0 and 100"
+check "percentile_150: message" has percentile_150.log "percentile_150.json: stage 2 (filters.heights): percentiles must be between 0 and 100"
 run_case cell_size_zero 2 "{\"cell_size\": 0, \"pipeline\": [$FP, $E, $W]}"
 check "cell_size_zero: message" has cell_size_zero.log "cell_size_zero.json: cell_size must be a number of metres from 1 to 1000000"
 run_case empty_pipeline 2 '{"pipeline": []}'
