@@ -124,6 +124,9 @@ typedef struct ct_point_rec {
     uint8_t reserved[3];
 } ct_point_rec;
 
+/* Bytes a point takes in the temporary files of a store on disk (x, y, z, class). */
+#define CT_POINT_SPILL_BYTES 13
+
 /* A run of consecutive points of one cell, offsets from (ox, oy). Every point p of the
  * span has xlo <= ox + (double)p->x <= xhi and ylo <= oy + (double)p->y <= yhi (as
  * doubles, exactly; -inf/+inf where a bin is open-ended: the first and last of a row). */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -452,14 +453,48 @@ static void chunk_buf_free(chunk_buf *b) {
     free(b->map.v); free(b->map.slots);
 }
 
+/* On disk a record is x, y, z and the class: 13 bytes, not the 16 of ct_point_rec (its
+ * padding). At 1M buildings the points' files are 8.3 GB, more than the kernel keeps
+ * dirty, so binning waits for the disk: a fifth less to write. */
+enum { SPILL_REC = CT_POINT_SPILL_BYTES };
+_Static_assert(offsetof(ct_point_rec, cls) == 12 && sizeof(ct_point_rec) == 16 && SPILL_REC == 13,
+               "x, y, z are the record's first 12 bytes");
+
+/* Packs n records in place, to SPILL_REC bytes each from the start of `recs` (record i
+ * goes to bytes 13i..13i+12, never beyond the records not packed yet, which begin at 16i + 16). */
+static void spill_pack(ct_point_rec *recs, size_t n) {
+    unsigned char *out = (unsigned char *)recs;
+    for (size_t i = 0; i < n; i++) {
+        ct_point_rec r = recs[i];
+        memcpy(out + SPILL_REC * i, &r, 12); /* x, y, z: the first 12 bytes of the struct */
+        out[SPILL_REC * i + 12] = r.cls;
+    }
+}
+
+/* The inverse, in place: the n packed records sit in the last 13n of the 16n bytes at
+ * `recs`; unpacking forwards never overwrites a packed record not read yet (record i
+ * ends at 16i + 16 <= 3n + 13(i + 1), where record i + 1 begins). */
+static void spill_unpack(ct_point_rec *recs, size_t n) {
+    const unsigned char *in = (const unsigned char *)recs + 3 * n;
+    for (size_t i = 0; i < n; i++) {
+        ct_point_rec r;
+        memcpy(&r, in + SPILL_REC * i, 12);
+        r.cls = in[SPILL_REC * i + 12];
+        r.reserved[0] = r.reserved[1] = r.reserved[2] = 0;
+        recs[i] = r;
+    }
+}
+
 /* Appends n records to thread t's spill file (opened on first use); *at becomes their
- * offset in it, in records. Each thread writes its own file: one shared file made the
- * threads queue on its lock (a fifth of the samples at 1M buildings). */
-static int spill_append(ct_point_store *s, int t, const ct_point_rec *from, size_t n, uint64_t *at) {
+ * offset in it, in records. The records are packed in place (`from` is scratch after).
+ * Each thread writes its own file: one shared file made the threads queue on its lock
+ * (a fifth of the samples at 1M buildings). */
+static int spill_append(ct_point_store *s, int t, ct_point_rec *from, size_t n, uint64_t *at) {
     if (s->spill_fds[t] < 0 && (s->spill_fds[t] = open_spill(s)) < 0) return 0;
     *at = s->spill_len[t];
+    spill_pack(from, n);
     const char *p = (const char *)from;
-    size_t left = n * sizeof *from;
+    size_t left = n * SPILL_REC;
     while (left > 0) {
         ssize_t w = write(s->spill_fds[t], p, left);
         if (w < 0 && errno == EINTR) continue;
@@ -477,9 +512,9 @@ static int spill_append(ct_point_store *s, int t, const ct_point_rec *from, size
 /* Reads cnt records at offset off of spill file `file` into `to`. Returns 0, or the
  * error: errno's, EIO when the file ends early (never a stale errno). */
 static int spill_read(const ct_point_store *s, int file, uint64_t off, ct_point_rec *to, size_t cnt) {
-    char *p = (char *)to;
-    size_t left = cnt * sizeof *to;
-    off_t at = (off_t)(off * sizeof *to);
+    char *p = (char *)to + 3 * cnt; /* packed, at the end of `to` (see spill_unpack) */
+    size_t left = cnt * SPILL_REC;
+    off_t at = (off_t)(off * SPILL_REC);
     while (left > 0) {
         ssize_t r = pread(s->spill_fds[file], p, left, at);
         if (r < 0 && errno == EINTR) continue;
@@ -489,6 +524,7 @@ static int spill_read(const ct_point_store *s, int file, uint64_t off, ct_point_
         at += r;
         left -= (size_t)r;
     }
+    spill_unpack(to, cnt);
     return 0;
 }
 

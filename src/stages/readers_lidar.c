@@ -276,7 +276,7 @@ static ct_status fill_chunk(ct_context *ctx, void *user, size_t c, const uint8_t
  * points out, and filters.heights read them all from the disk). */
 static int drop_las_cache(const ct_point_store *points, const ct_las_source *src, size_t nchunks) {
     if (!ct_point_store_streams_to_disk(points, nchunks, CHUNK_POINTS)) return 0;
-    double spill = (double)nchunks * CHUNK_POINTS * (double)sizeof(ct_point_rec);
+    double spill = (double)nchunks * CHUNK_POINTS * (double)CT_POINT_SPILL_BYTES;
     double las = 0;
     for (size_t f = 0; f < ct_las_source_count(src); f++) {
         const ct_las_header *h = ct_las_get_header(ct_las_source_reader(src, f));
