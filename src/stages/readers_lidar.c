@@ -78,6 +78,11 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
                       s->memory_limit_mb);
     if (st == CT_OK && !(s->crop_margin >= 0))
         st = ct_error(ctx, CT_ERR_USAGE, "readers.lidar: crop_margin must be >= 0");
+    struct stat td;
+    if (st == CT_OK && s->temp_dir &&
+        (stat(s->temp_dir, &td) != 0 || !S_ISDIR(td.st_mode) || access(s->temp_dir, W_OK | X_OK) != 0))
+        st = ct_error(ctx, CT_ERR_USAGE, "readers.lidar: temp_dir '%s' is not a directory this process can write to",
+                      s->temp_dir);
     if (st != CT_OK) {
         json_decref(s->opts);
         free(s);

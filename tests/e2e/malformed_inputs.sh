@@ -155,6 +155,9 @@ run_case max_vertices_negative 2 "{\"pipeline\": [$FP, $E, {\"type\": \"writers.
 check "max_vertices_negative: message" has max_vertices_negative.log "max_vertices_per_tile must be >= 0"
 run_case memory_limit_huge 2 "{\"pipeline\": [$FP, {\"type\": \"readers.lidar\", \"path\": \"ok.las\", \"srs\": \"EPSG:28992\", \"memory_limit\": 1e308}, $H, $E, $W]}"
 check "memory_limit_huge: message" has memory_limit_huge.log "memory_limit_huge.json: stage 1 (readers.lidar): memory_limit must be from 0 to 1000000000 MiB"
+run_case temp_dir_missing 2 "{\"pipeline\": [$FP, {\"type\": \"readers.lidar\", \"path\": \"ok.las\", \"srs\": \"EPSG:28992\", \"temp_dir\": \"no/such/dir\"}, $H, $E, $W]}"
+check "temp_dir_missing: message names the stage and the folder" has temp_dir_missing.log \
+  "temp_dir_missing.json: stage 1 (readers.lidar): temp_dir 'no/such/dir' is not a directory this process can write to"
 run_case percentile_150 2 "{\"pipeline\": [$FP, $(lidar '"ok.las"'), {\"type\": \"filters.heights\", \"roof_percentile\": 150}, $E, $W]}"
 check "percentile_150: message" has percentile_150.log "percentile_150.json: stage 2 (filters.heights): percentiles must be between 0 and 100"
 run_case cell_size_zero 2 "{\"cell_size\": 0, \"pipeline\": [$FP, $E, $W]}"
