@@ -40,6 +40,8 @@ int ct_geo_transform_uses_geoid(const ct_geo_transform *t);
  * clone), and transforms exactly as t does. Not thread-safe on t: clone serially. */
 ct_status ct_geo_transform_clone(ct_context *ctx, const ct_geo_transform *t, ct_geo_transform **out);
 void ct_geo_transform_destroy(ct_geo_transform *t);
+/* 1 when PROJ finds the geoid grid `grid` (e.g. "egm96_15.gtx") and can use it. */
+int ct_geoid_grid_available(const char *grid);
 
 /* In place: x, y, z (each `stride` doubles apart, n points) in the working CRS become
  * longitude, latitude (radians) and ellipsoidal height. */

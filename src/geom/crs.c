@@ -132,6 +132,18 @@ ct_status ct_geo_transform_clone(ct_context *ctx, const ct_geo_transform *t, ct_
     return CT_OK;
 }
 
+int ct_geoid_grid_available(const char *grid) {
+    PJ_CONTEXT *c = proj_context_create();
+    if (!c) return 0;
+    char def[512];
+    snprintf(def, sizeof def, "+proj=vgridshift +grids=%s +multiplier=1", grid);
+    proj_log_level(c, PJ_LOG_NONE);
+    PJ *g = proj_create(c, def);
+    proj_destroy(g);
+    proj_context_destroy(c);
+    return g != NULL;
+}
+
 void ct_geo_transform_destroy(ct_geo_transform *t) {
     if (!t) return;
     proj_destroy(t->to_geodetic);

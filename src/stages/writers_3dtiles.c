@@ -99,6 +99,20 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
                         lmax < 1 ? "lod_max_buildings must be at least 1" : "lod_error_ratio must be in (0, 1]");
     }
     s->geoid = ct_opt_string(opts, "geoid");
+    /* Checked now, not after the other stages ran: the grid is loaded only when PROJ's own
+     * vertical transformation turns out to be a ballpark one, at the writer. */
+    if (strcmp(s->geoid, "none") != 0 && !ct_geoid_grid_available(s->geoid)) {
+        if (json_object_get((const json_t *)opts, "geoid")) {
+            ct_status gst = ct_error(ctx, CT_ERR_USAGE,
+                                     "writers.3dtiles: PROJ cannot find the geoid grid '%s' (a file in PROJ's data folder, "
+                                     "e.g. from Debian's proj-data; \"none\" turns it off)", s->geoid);
+            json_decref(s->opts);
+            free(s);
+            return gst;
+        }
+        ct_log(ctx, CT_LOG_WARN, "writers.3dtiles: PROJ cannot find the default geoid grid '%s' (install proj-data): "
+                                 "a run whose heights need it will fail at the writer", s->geoid);
+    }
     const char *tiling = ct_opt_string(opts, "tiling");
     long long sl = ct_opt_integer(opts, "subtree_levels");
     s->implicit = strcmp(tiling, "implicit") == 0;

@@ -158,6 +158,10 @@ check "memory_limit_huge: message" has memory_limit_huge.log "memory_limit_huge.
 run_case temp_dir_missing 2 "{\"pipeline\": [$FP, {\"type\": \"readers.lidar\", \"path\": \"ok.las\", \"srs\": \"EPSG:28992\", \"temp_dir\": \"no/such/dir\"}, $H, $E, $W]}"
 check "temp_dir_missing: message names the stage and the folder" has temp_dir_missing.log \
   "temp_dir_missing.json: stage 1 (readers.lidar): temp_dir 'no/such/dir' is not a directory this process can write to"
+run_case geoid_missing 2 "{\"pipeline\": [$FP, $E, {\"type\": \"writers.3dtiles\", \"path\": \"out\", \"geoid\": \"no_such_grid.gtx\"}]}"
+check "geoid_missing: refused before any stage runs, naming the stage and the grid" has geoid_missing.log \
+  "geoid_missing.json: stage 2 (writers.3dtiles): PROJ cannot find the geoid grid 'no_such_grid.gtx'"
+check "geoid_missing: no stage ran" test -z "$(grep -F 'stage 0: readers.footprints' geoid_missing.log)"
 run_case percentile_150 2 "{\"pipeline\": [$FP, $(lidar '"ok.las"'), {\"type\": \"filters.heights\", \"roof_percentile\": 150}, $E, $W]}"
 check "percentile_150: message" has percentile_150.log "percentile_150.json: stage 2 (filters.heights): percentiles must be between 0 and 100"
 run_case cell_size_zero 2 "{\"cell_size\": 0, \"pipeline\": [$FP, $E, $W]}"
