@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "citytiler/assets.h"
 #include "citytiler/building_mesh.h"
@@ -528,6 +529,14 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     if (st == CT_OK && s->implicit && (part_n > 1 || merge))
         st = ct_error(ctx, CT_ERR_USAGE, "writers.3dtiles: partitions and merge need \"tiling\": \"explicit\" for now");
     uint64_t fingerprint = run_fingerprint(s, ds, &q);
+    if (st == CT_OK && merge) { /* nothing to merge: say so, and leave no work directory behind */
+        char partial[4200];
+        struct stat ps;
+        snprintf(partial, sizeof partial, "%s.partial", s->path);
+        if (stat(partial, &ps) != 0 || !S_ISDIR(ps.st_mode))
+            st = ct_error(ctx, CT_ERR_USAGE, "%s: no partition has run (no %s): run `citytiler run --partition K/N` for "
+                                             "every K first", s->path, partial);
+    }
     if (mpi && part_k != 0 && st == CT_OK) st = ct_context_barrier(ctx); /* wait for rank 0 to prepare */
     if (st == CT_OK) st = ct_outdir_begin(ctx, s->path, "tileset.json", keep, &tmp);
     if (st == CT_OK) st = ct_journal_begin(ctx, tmp, fingerprint, keep);

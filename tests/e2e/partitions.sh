@@ -27,6 +27,11 @@ run merge "$WORK/incomplete" > "$WORK/incomplete.log" 2>&1
 check "merge with a partition missing: exit 2" test $? -eq 2
 check "merge with a partition missing: names it" grep -q "was not written by any partition: run partition 2/3 again" "$WORK/incomplete.log"
 check "merge with a partition missing: no output" test ! -e "$WORK/incomplete/tileset.json"
+# A merge before any partition ran: exit 2, says so, and leaves no work directory.
+run merge "$WORK/none" > "$WORK/none.log" 2>&1
+check "merge with no partition run: exit 2" test $? -eq 2
+check "merge with no partition run: says so" grep -q "no partition has run" "$WORK/none.log"
+check "merge with no partition run: nothing left behind" test ! -e "$WORK/none" -a ! -e "$WORK/none.partial"
 "$CLI" run "$SRC/pipelines/sample.json" --partition 3/3 > /dev/null 2>&1
 check "--partition 3/3: exit 2" test $? -eq 2
 finish
