@@ -1,5 +1,6 @@
 /* writers.3dtiles: buildings → quadtree of GLB tiles + tileset.json (3D Tiles 1.1).
  * Everything goes to a temporary directory that replaces `path` only when complete. */
+#include <errno.h>
 #include <jansson.h>
 #include <signal.h>
 #include <math.h>
@@ -26,6 +27,7 @@
 typedef struct tiles_state {
     json_t *opts;
     const char *path;
+    char *link_target; /* path was a symbolic link: the directory it names (path points here) */
     size_t max_per_tile;
     uint64_t max_vertices_per_tile;
     int max_level;
@@ -74,6 +76,20 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
     if (!s) return ct_error_nomem(ctx, "writers.3dtiles");
     s->opts = json_incref((json_t *)opts);
     s->path = ct_opt_string(opts, "path");
+    /* An output path that is a link: the tileset goes where it points (the link itself
+     * would be replaced by a directory, leaving the earlier tileset at the target). */
+    struct stat ls;
+    if (lstat(s->path, &ls) == 0 && S_ISLNK(ls.st_mode)) {
+        s->link_target = realpath(s->path, NULL);
+        if (!s->link_target) {
+            ct_status lst = ct_error(ctx, CT_ERR_USAGE, "writers.3dtiles: output path '%s' is a symbolic link to nothing (%s)",
+                                     s->path, strerror(errno));
+            json_decref(s->opts);
+            free(s);
+            return lst;
+        }
+        s->path = s->link_target;
+    }
     s->max_per_tile = (size_t)per;
     s->max_level = (int)lvl;
     long long mv = ct_opt_integer(opts, "max_vertices_per_tile");
@@ -89,12 +105,14 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
     if ((strcmp(comp, "meshopt") != 0 && strcmp(comp, "none") != 0) ||
         !(s->glb.max_position_error > 0 && s->glb.max_position_error <= 0.01)) {
         json_decref(s->opts);
+        free(s->link_target);
         free(s);
         return ct_error(ctx, CT_ERR_USAGE, "writers.3dtiles: compression must be \"none\" or \"meshopt\" and "
                                            "position_tolerance in (0, 0.01] m (got \"%s\", %g)", comp, ct_opt_number(opts, "position_tolerance"));
     }
     if (!(s->lod_error_ratio > 0 && s->lod_error_ratio <= 1) || lmax < 1) {
         json_decref(s->opts);
+        free(s->link_target);
         free(s);
         return ct_error(ctx, CT_ERR_USAGE, "writers.3dtiles: %s",
                         lmax < 1 ? "lod_max_buildings must be at least 1" : "lod_error_ratio must be in (0, 1]");
@@ -108,6 +126,7 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
                                      "writers.3dtiles: PROJ cannot find the geoid grid '%s' (a file in PROJ's data folder, "
                                      "e.g. from Debian's proj-data; \"none\" turns it off)", s->geoid);
             json_decref(s->opts);
+            free(s->link_target);
             free(s);
             return gst;
         }
@@ -120,6 +139,7 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
     s->subtree_levels = (int)sl;
     if ((!s->implicit && strcmp(tiling, "explicit") != 0) || sl < 1 || sl > CT_IMPLICIT_MAX_SUBTREE_LEVELS) {
         json_decref(s->opts);
+        free(s->link_target);
         free(s);
         return ct_error(ctx, CT_ERR_USAGE, "writers.3dtiles: tiling must be \"explicit\" or \"implicit\" and "
                                            "subtree_levels between 1 and %d (got \"%s\", %lld)",
@@ -138,6 +158,7 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
     if (st != CT_OK) {
         ct_symbol_table_free(&s->symbols);
         json_decref(s->opts);
+        free(s->link_target);
         free(s);
         return st;
     }
@@ -627,6 +648,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
 
 static void destroy(void *state) {
     tiles_state *s = state;
+    free(s->link_target);
     ct_symbol_table_free(&s->symbols);
     json_decref(s->opts);
     free(s);

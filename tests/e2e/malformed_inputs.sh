@@ -228,6 +228,21 @@ check "reader_after_writer: warns, naming the stages" has reader_after_writer.lo
 check "reader_after_writer: counts what the writer wrote" has reader_after_writer.log \
   "done: 2 features read, 1 buildings written, 0 skipped"
 
+# An output path that is a symbolic link: the tileset goes into the directory it names
+# (the link used to be replaced by a new directory); a link to nothing is refused.
+rm -rf link_target out_link dangling_link && mkdir link_target && ln -s link_target out_link && ln -s nowhere dangling_link
+printf '%s\n' "{\"pipeline\": [$FP, $E, {\"type\": \"writers.3dtiles\", \"path\": \"out_link\"}]}" > out_link.json
+timeout 60 "$CLI" run out_link.json > out_link.log 2>&1
+rc=$?
+check "output path a link to a directory: exit 0 (got $rc), the tileset in the target, the link kept" \
+  test "$rc" -eq 0 -a -s link_target/tileset.json -a -L out_link
+printf '%s\n' "{\"pipeline\": [$FP, $E, {\"type\": \"writers.3dtiles\", \"path\": \"dangling_link\"}]}" > dangling_link.json
+timeout 60 "$CLI" run dangling_link.json > dangling_link.log 2>&1
+rc=$?
+check "output path a link to nothing: exit 2 (got $rc)" test "$rc" -eq 2
+check "output path a link to nothing: message" has dangling_link.log "is a symbolic link to nothing"
+check "output path a link to nothing: nothing written" test ! -e dangling_link.partial -a ! -e nowhere
+
 # The same footprints read twice: the ids in the tiles are not unique, and the log says so.
 run_case footprints_twice 0 "{\"pipeline\": [$FP, $FP, $E, $W]}"
 check "footprints_twice: duplicate-id warning names the first id and records" has footprints_twice.log \
