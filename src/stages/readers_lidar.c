@@ -429,8 +429,9 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
             if (isfinite(job.crop[0]))
                 ct_log(ctx, CT_LOG_WARN,
                        "readers.lidar: none of the %llu points lies within crop_margin (%g m) of the footprints "
-                       "(x %.2f..%.2f, y %.2f..%.2f in the working CRS; LAS header bounds x %.2f..%.2f, y %.2f..%.2f): "
-                       "wrong srs, or LiDAR of another area? Every building gets a fallback height",
+                       "(x %.2f..%.2f, y %.2f..%.2f in the working CRS; LAS header bounds x %.2f..%.2f, y %.2f..%.2f) "
+                       "with a class kept: wrong srs, LiDAR of another area, or classes/drop_classes leaving none? "
+                       "Every building gets a fallback height",
                        (unsigned long long)read, s->crop_margin, job.crop[0] + s->crop_margin,
                        job.crop[2] - s->crop_margin, job.crop[1] + s->crop_margin, job.crop[3] - s->crop_margin,
                        lo[0], hi[0], lo[1], hi[1]);

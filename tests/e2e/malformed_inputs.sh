@@ -110,6 +110,10 @@ check "lidar_two_stages_same_file: names the file and says why" has lidar_two_st
   "ok.las: an earlier readers.lidar stage read this file: its points would count twice"
 run_case lidar_two_stages_two_files 0 "{\"pipeline\": [$FP, $(lidar '"ok.las"'), $(lidar '"unclassified.las"'), $H, $E, $W]}"
 
+# Every point of a class the stage drops: the warning names the classes as a cause too.
+run_case lidar_all_dropped 0 "{\"pipeline\": [$FP, {\"type\": \"readers.lidar\", \"path\": \"ok.las\", \"srs\": \"EPSG:28992\", \"classes\": [9]}, $H, $E, $W]}"
+check "lidar_all_dropped: the warning names the classes" has lidar_all_dropped.log "or classes/drop_classes leaving none?"
+
 # LiDAR of another area: every building would silently get a fallback height.
 run_case lidar_far 0 "{\"pipeline\": [$FP, $(lidar '"far.las"'), $H, $E, $W]}"
 check "lidar_far: warning gives both extents" has lidar_far.log \
