@@ -294,6 +294,7 @@ typedef struct fp_result {
     const char *why; /* skipped: why (a static string) */
     ct_footprint fp;
     char *id;
+    int id_missing;  /* id_field null or empty here: the feature id stands in */
     ct_value *vals;  /* one per field map */
 } fp_result;
 
@@ -328,7 +329,9 @@ static ct_status convert_feature(ct_context *ctx, const fp_setup *su, OGRCoordin
     char fidbuf[32];
     snprintf(fidbuf, sizeof fidbuf, "%lld", (long long)r->fid);
     const char *id = su->id_index >= 0 && OGR_F_IsFieldSetAndNotNull(f, su->id_index)
-                         ? OGR_F_GetFieldAsString(f, su->id_index) : fidbuf;
+                         ? OGR_F_GetFieldAsString(f, su->id_index) : NULL;
+    r->id_missing = su->id_index >= 0 && (!id || !id[0]);
+    if (!id || !id[0]) id = fidbuf; /* (an empty id would name nothing in a viewer) */
     r->id = strdup(id);
     r->vals = calloc(su->nmaps ? su->nmaps : 1, sizeof *r->vals);
     if (!r->id || !r->vals) st = ct_error_nomem(ctx, "building id");
@@ -362,7 +365,13 @@ static ct_status keep_result(ct_context *ctx, const ct_ogr_read_options *o, cons
     b->id = r->id;
     for (size_t k = 0; k < su->nmaps; k++) b->attrs[su->maps[k].dst] = r->vals[k];
     free(r->vals);
+    int id_missing = r->id_missing;
     memset(r, 0, sizeof *r);
+    if (id_missing) {
+        ct_log(ctx, CT_LOG_DEBUG, "%s: feature %lld (record %llu): id_field '%s' is null or empty: id '%s' (the feature id)",
+               o->path, (long long)b->source_record, (unsigned long long)record, o->id_field, b->id);
+        return ct_dataset_count_change(ctx, ds, "id_field null or empty: the feature id used");
+    }
     return CT_OK;
 }
 

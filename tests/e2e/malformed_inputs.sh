@@ -247,6 +247,19 @@ check "output path a link to nothing: exit 2 (got $rc)" test "$rc" -eq 2
 check "output path a link to nothing: message" has dangling_link.log "is a symbolic link to nothing"
 check "output path a link to nothing: nothing written" test ! -e dangling_link.partial -a ! -e nowhere
 
+# id_field null or empty: the feature id stands in, counted (an empty id was kept as is).
+python3 - <<'PY'
+import json
+sq = lambda x: [[[x, 447005], [x + 10, 447005], [x + 10, 447015], [x, 447015], [x, 447005]]]
+feats = [{"type": "Feature", "properties": {"id": v}, "geometry": {"type": "Polygon", "coordinates": sq(85005 + 20 * i)}}
+         for i, v in enumerate(["a", "", None])]
+json.dump({"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::28992"}},
+           "features": feats}, open("ids.geojson", "w"))
+PY
+run_case ids_missing 0 '{"pipeline": [{"type": "readers.footprints", "path": "ids.geojson", "id_field": "id"}, '"$E, $W]}"
+check "ids_missing: counted" has ids_missing.log "changed 2: id_field null or empty: the feature id used"
+check "ids_missing: all written" has ids_missing.log "done: 3 features read, 3 buildings written, 0 skipped"
+
 # The same footprints read twice: the ids in the tiles are not unique, and the log says so.
 run_case footprints_twice 0 "{\"pipeline\": [$FP, $FP, $E, $W]}"
 check "footprints_twice: duplicate-id warning names the first id and records" has footprints_twice.log \
