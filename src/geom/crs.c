@@ -11,7 +11,9 @@
 struct ct_geo_transform {
     PJ_CONTEXT *pj_ctx;
     PJ *to_geodetic; /* working CRS -> EPSG:4979, lon/lat order */
-    PJ *to_ecef;     /* working CRS -> EPSG:4978 */
+    PJ *to_ecef;     /* working CRS -> EPSG:4978, made on first use (the writer never needs it,
+                      * and PROJ's search for it cost as much as for to_geodetic) */
+    char *ecef_src;  /* the CRS to_ecef starts from */
     PJ *geoid;       /* vgridshift adding the undulation (radians in), or NULL */
 };
 
@@ -79,15 +81,15 @@ ct_status ct_geo_transform_create_ex(ct_context *ctx, const char *src_crs, const
         src = wkt;
     }
     t->to_geodetic = make_op(t->pj_ctx, src, "EPSG:4979");
-    t->to_ecef = make_op(t->pj_ctx, src, "EPSG:4978");
+    t->ecef_src = strdup(src);
     int want_geoid = o->geoid_mode == CT_GEOID_FORCE ||
                      (o->geoid_mode == CT_GEOID_AUTO && o->vertical_crs && t->to_geodetic && is_ballpark(t->to_geodetic, o->probe));
-    if (want_geoid && t->to_geodetic && t->to_ecef) {
+    if (want_geoid && t->to_geodetic) {
         /* Ballpark: use the horizontal-only operations and add the geoid ourselves. */
         proj_destroy(t->to_geodetic);
-        proj_destroy(t->to_ecef);
         t->to_geodetic = make_op(t->pj_ctx, src_crs, "EPSG:4979");
-        t->to_ecef = make_op(t->pj_ctx, src_crs, "EPSG:4978");
+        free(t->ecef_src);
+        t->ecef_src = strdup(src_crs);
         char def[512];
         snprintf(def, sizeof def, "+proj=vgridshift +grids=%s +multiplier=1", o->geoid_grid ? o->geoid_grid : "egm96_15.gtx");
         t->geoid = proj_create(t->pj_ctx, def);
@@ -100,7 +102,11 @@ ct_status ct_geo_transform_create_ex(ct_context *ctx, const char *src_crs, const
         }
     }
     free(wkt);
-    if (!t->to_geodetic || !t->to_ecef) {
+    if (!t->ecef_src) {
+        ct_geo_transform_destroy(t);
+        return ct_error_nomem(ctx, "CRS transform");
+    }
+    if (!t->to_geodetic) {
         int err = proj_context_errno(t->pj_ctx);
         ct_status st = ct_error(ctx, CT_ERR_INPUT, "PROJ cannot transform from the working CRS to WGS84: %s",
                                 proj_context_errno_string(t->pj_ctx, err));
@@ -118,10 +124,11 @@ ct_status ct_geo_transform_clone(ct_context *ctx, const ct_geo_transform *t, ct_
     c->pj_ctx = proj_context_create();
     if (c->pj_ctx) {
         c->to_geodetic = proj_clone(c->pj_ctx, t->to_geodetic);
-        c->to_ecef = proj_clone(c->pj_ctx, t->to_ecef);
+        if (t->to_ecef) c->to_ecef = proj_clone(c->pj_ctx, t->to_ecef);
         if (t->geoid) c->geoid = proj_clone(c->pj_ctx, t->geoid);
+        c->ecef_src = strdup(t->ecef_src);
     }
-    if (!c->pj_ctx || !c->to_geodetic || !c->to_ecef || (t->geoid && !c->geoid)) {
+    if (!c->pj_ctx || !c->to_geodetic || (t->to_ecef && !c->to_ecef) || (t->geoid && !c->geoid) || !c->ecef_src) {
         const char *why = c->pj_ctx ? proj_context_errno_string(c->pj_ctx, proj_context_errno(c->pj_ctx)) : NULL;
         ct_status st = ct_error(ctx, CT_ERR_INTERNAL, "PROJ cannot copy the transformation to WGS84%s%s", why ? ": " : "",
                                 why ? why : "");
@@ -150,6 +157,7 @@ void ct_geo_transform_destroy(ct_geo_transform *t) {
     proj_destroy(t->to_ecef);
     proj_destroy(t->geoid);
     proj_context_destroy(t->pj_ctx);
+    free(t->ecef_src);
     free(t);
 }
 
@@ -194,9 +202,21 @@ ct_status ct_geo_from_geodetic(ct_context *ctx, ct_geo_transform *t, double *x, 
     return run(ctx, t, t->to_geodetic, PJ_INV, x, y, z, stride, n);
 }
 
+/* to_ecef, made on first use. */
+static ct_status need_ecef(ct_context *ctx, ct_geo_transform *t) {
+    if (!t->to_ecef) t->to_ecef = make_op(t->pj_ctx, t->ecef_src, "EPSG:4978");
+    if (!t->to_ecef)
+        return ct_error(ctx, CT_ERR_INPUT, "PROJ cannot transform from the working CRS to ECEF: %s",
+                        proj_context_errno_string(t->pj_ctx, proj_context_errno(t->pj_ctx)));
+    return CT_OK;
+}
+
 ct_status ct_geo_to_ecef(ct_context *ctx, ct_geo_transform *t, double *x, double *y, double *z,
                          size_t stride, size_t n) {
-    if (!t->geoid) return run(ctx, t, t->to_ecef, PJ_FWD, x, y, z, stride, n);
+    if (!t->geoid) {
+        ct_status st = need_ecef(ctx, t);
+        return st != CT_OK ? st : run(ctx, t, t->to_ecef, PJ_FWD, x, y, z, stride, n);
+    }
     ct_status st = ct_geo_to_geodetic(ctx, t, x, y, z, stride, n);
     for (size_t i = 0; st == CT_OK && i < n; i++) {
         double e[3];
@@ -210,7 +230,8 @@ ct_status ct_geo_to_ecef(ct_context *ctx, ct_geo_transform *t, double *x, double
 
 ct_status ct_geo_from_ecef(ct_context *ctx, ct_geo_transform *t, double *x, double *y, double *z,
                            size_t stride, size_t n) {
-    return run(ctx, t, t->to_ecef, PJ_INV, x, y, z, stride, n);
+    ct_status st = need_ecef(ctx, t);
+    return st != CT_OK ? st : run(ctx, t, t->to_ecef, PJ_INV, x, y, z, stride, n);
 }
 
 /* WGS84 ellipsoid. */
