@@ -1231,17 +1231,15 @@ static cell *behind_sweep(ct_point_store *s, uint64_t tick, int64_t cy0, size_t 
     return best;
 }
 
-/* Evicts v and gives its memory (points, and its bin table when it has its own) to c. */
+/* Evicts v and gives its memory (points, and its bin table when it has its own) to c:
+ * evict() then finds nothing of v's to keep as spare. */
 static void take_memory(ct_point_store *s, cell *v, cell *c, uint32_t **bins) {
-    s->resident_bytes -= cell_bytes(s, v);
     c->pts = v->pts;
     c->cap = v->cap;
     *bins = v->bins_in_arena ? NULL : v->bin_start;
     v->pts = NULL;
-    v->bin_start = NULL;
-    v->cap = 0;
-    v->in_arena = v->bins_in_arena = 0;
-    v->resident = v->indexed = 0;
+    if (*bins) v->bin_start = NULL;
+    evict(s, v);
 }
 
 /* The loading threads' index scratch and the spare cell memory. */
