@@ -57,6 +57,13 @@ static int is_ballpark(PJ *op, const double probe[2]) {
     return isfinite(out.xyz.z) && fabs(out.xyz.z) < 1e-6;
 }
 
+/* The step adding the undulations of geoid grid `grid` to heights (radians in), or NULL. */
+static PJ *geoid_op(PJ_CONTEXT *c, const char *grid) {
+    char def[512];
+    snprintf(def, sizeof def, "+proj=vgridshift +grids=%s +multiplier=1", grid);
+    return proj_create(c, def);
+}
+
 ct_status ct_geo_transform_create_ex(ct_context *ctx, const char *src_crs, const ct_geo_options *o,
                                      ct_geo_transform **out) {
     *out = NULL;
@@ -90,9 +97,7 @@ ct_status ct_geo_transform_create_ex(ct_context *ctx, const char *src_crs, const
         t->to_geodetic = make_op(t->pj_ctx, src_crs, "EPSG:4979");
         free(t->ecef_src);
         t->ecef_src = strdup(src_crs);
-        char def[512];
-        snprintf(def, sizeof def, "+proj=vgridshift +grids=%s +multiplier=1", o->geoid_grid ? o->geoid_grid : "egm96_15.gtx");
-        t->geoid = proj_create(t->pj_ctx, def);
+        t->geoid = geoid_op(t->pj_ctx, o->geoid_grid ? o->geoid_grid : "egm96_15.gtx");
         if (!t->geoid) {
             free(wkt);
             ct_status st = ct_error(ctx, CT_ERR_INPUT, "PROJ cannot load the geoid grid '%s' (install proj-data)",
@@ -142,10 +147,8 @@ ct_status ct_geo_transform_clone(ct_context *ctx, const ct_geo_transform *t, ct_
 int ct_geoid_grid_available(const char *grid) {
     PJ_CONTEXT *c = proj_context_create();
     if (!c) return 0;
-    char def[512];
-    snprintf(def, sizeof def, "+proj=vgridshift +grids=%s +multiplier=1", grid);
     proj_log_level(c, PJ_LOG_NONE);
-    PJ *g = proj_create(c, def);
+    PJ *g = geoid_op(c, grid);
     proj_destroy(g);
     proj_context_destroy(c);
     return g != NULL;
