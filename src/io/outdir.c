@@ -52,6 +52,15 @@ static int dir_is_empty(const char *dir) {
 
 void ct_remove_tree(const char *path) { remove_tree(path); }
 
+/* The work directory of final_path: "<final_path>.partial". */
+static void work_path(const char *final_path, char *work, size_t n) { snprintf(work, n, "%s.partial", final_path); }
+
+int ct_outdir_work_exists(const char *final_path, char *work, size_t n) {
+    struct stat sb;
+    work_path(final_path, work, n);
+    return stat(work, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
 ct_status ct_outdir_begin(ct_context *ctx, const char *final_path, const char *marker, int resume, char **tmp_out) {
     *tmp_out = NULL;
     struct stat sb;
@@ -72,7 +81,7 @@ ct_status ct_outdir_begin(ct_context *ctx, const char *final_path, const char *m
     size_t n = strlen(final_path) + 32;
     char *tmp = malloc(n);
     if (!tmp) return ct_error_nomem(ctx, "path");
-    snprintf(tmp, n, "%s.partial", final_path);
+    work_path(final_path, tmp, n);
     if (!resume) remove_tree(tmp);
     ct_status st = ct_mkdirs(ctx, tmp);
     if (st != CT_OK) {

@@ -12,6 +12,9 @@
  * prepares the work directory "<final_path>.partial": emptied, or, when `resume` is set,
  * kept as an interrupted run left it. *tmp_out is malloc'd. */
 ct_status ct_outdir_begin(ct_context *ctx, const char *final_path, const char *marker, int resume, char **tmp_out);
+/* 1 when the work directory of `final_path` exists (runs of other partitions left it);
+ * its path goes to work (n bytes). */
+int ct_outdir_work_exists(const char *final_path, char *work, size_t n);
 /* Removes a directory tree (no error when absent). */
 void ct_remove_tree(const char *path);
 /* Moves tmp into place (replacing an earlier output). */

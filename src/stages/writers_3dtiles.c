@@ -552,9 +552,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     uint64_t fingerprint = run_fingerprint(s, ds, &q);
     if (st == CT_OK && merge) { /* nothing to merge: say so, and leave no work directory behind */
         char partial[4200];
-        struct stat ps;
-        snprintf(partial, sizeof partial, "%s.partial", s->path);
-        if (stat(partial, &ps) != 0 || !S_ISDIR(ps.st_mode))
+        if (!ct_outdir_work_exists(s->path, partial, sizeof partial))
             st = ct_error(ctx, CT_ERR_USAGE, "%s: no partition has run (no %s): run `citytiler run --partition K/N` for "
                                              "every K first", s->path, partial);
     }
