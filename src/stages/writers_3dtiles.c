@@ -351,9 +351,8 @@ static ct_status build_tile(ct_context *ctx, const tiles_state *s, const ct_data
                                                   s->implicit ? CT_TILE_EMBED_TRANSFORM : 0, out);
     if (st == CT_OK && out->has_content) {
         /* Written beside and renamed, so a killed run never leaves a torn GLB. */
-        char name[64], path[4096], part[4200];
-        ct_tile_name(tile, name, sizeof name);
-        snprintf(path, sizeof path, "%s/tiles/%s.glb", dir, name);
+        char path[4096], part[4200];
+        ct_tile_content_path(dir, tile, path, sizeof path);
         snprintf(part, sizeof part, "%s.part", path);
         st = ct_write_file(ctx, part, out->glb, out->glb_len);
         if (st == CT_OK && rename(part, path) != 0) st = ct_error(ctx, CT_ERR_IO, "%s: cannot move into place", path);

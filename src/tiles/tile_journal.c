@@ -61,10 +61,9 @@ int ct_journal_load(const char *dir, const ct_qtile *t, ct_tile_output *out) {
         /* The GLB must still be there, whole: a record alone (the GLB deleted, or cut by a
          * crash of the machine before its blocks reached the disk) made a tileset pointing
          * at a missing or broken file. Then the tile is written again. */
-        char glb[4300], name[64];
+        char glb[4300];
         struct stat fs;
-        ct_tile_name(t, name, sizeof name);
-        snprintf(glb, sizeof glb, "%s/tiles/%s.glb", dir, name);
+        ct_tile_content_path(dir, t, glb, sizeof glb);
         ok = stat(glb, &fs) == 0 && S_ISREG(fs.st_mode) && (uint64_t)fs.st_size == (uint64_t)out->stats.total_bytes;
     }
     if (!ok) memset(out, 0, sizeof *out);

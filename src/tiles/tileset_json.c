@@ -16,6 +16,12 @@ void ct_tile_name(const ct_qtile *t, char *buf, size_t n) {
     snprintf(buf, n, "%d_%u_%u", t->level, t->x, t->y);
 }
 
+void ct_tile_content_path(const char *dir, const ct_qtile *t, char *buf, size_t n) {
+    char name[64];
+    ct_tile_name(t, name, sizeof name);
+    snprintf(buf, n, "%s%stiles/%s.glb", dir ? dir : "", dir ? "/" : "", name);
+}
+
 void ct_rigid_inverse_times(const double a[16], const double b[16], double out[16]) {
     /* inverse(a) = [R^T, -R^T t] */
     double inv[16] = {0};
@@ -58,9 +64,8 @@ static json_t *tile_json(const ct_tileset_plan *p, int32_t ti, const double *fra
     ok = ok && json_object_set_new(j, "geometricError", json_real(p->errors[ti])) == 0;
     if (ti == 0) ok = ok && json_object_set_new(j, "refine", json_string(p->replace ? "REPLACE" : "ADD")) == 0;
     if (o->has_content) {
-        char name[64], uri[96];
-        ct_tile_name(t, name, sizeof name);
-        snprintf(uri, sizeof uri, "tiles/%s.glb", name);
+        char uri[96];
+        ct_tile_content_path(NULL, t, uri, sizeof uri);
         json_t *content = json_object();
         ok = ok && content && json_object_set_new(content, "uri", json_string(uri)) == 0;
         ok = ok && json_object_set_new(j, "content", content) == 0;

@@ -29,6 +29,9 @@ ct_status ct_tileset_write_root(ct_context *ctx, const char *path, struct json_t
 
 /* "L_X_Y" of a tile, for its file name. */
 void ct_tile_name(const ct_qtile *t, char *buf, size_t n);
+/* The content file of a tile: "tiles/L_X_Y.glb" (its uri in tileset.json), under `dir`
+ * when dir is not NULL. */
+void ct_tile_content_path(const char *dir, const ct_qtile *t, char *buf, size_t n);
 
 /* out = inverse(a) x b for rigid transforms (column-major 4x4, a = rotation + translation). */
 void ct_rigid_inverse_times(const double a[16], const double b[16], double out[16]);
