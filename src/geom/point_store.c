@@ -1184,9 +1184,13 @@ void ct_span_list_free(ct_span_list *l) {
     memset(l, 0, sizeof *l);
 }
 
+/* Whether a query of bbox reads cell c: the same cells as query() takes (a box whose
+ * edge lies on a cell's far edge does not need that cell: its points there belong to
+ * the next one). */
 static int cell_hits(const ct_point_store *s, const cell *c, const double bbox[4]) {
-    double x0 = (double)c->cx * s->cell_size, y0 = (double)c->cy * s->cell_size;
-    return !(x0 > bbox[2] || y0 > bbox[3] || x0 + s->cell_size < bbox[0] || y0 + s->cell_size < bbox[1]);
+    const double cs = s->cell_size, cx = (double)c->cx, cy = (double)c->cy;
+    return cx >= floor(bbox[0] / cs) && cx <= floor(bbox[2] / cs) && cy >= floor(bbox[1] / cs) &&
+           cy <= floor(bbox[3] / cs);
 }
 
 /* Bytes a loaded cell holds (its points' allocation and bin table). */
@@ -1219,14 +1223,17 @@ static void evict(ct_point_store *s, cell *c) {
 }
 
 /* A loaded cell behind a row-by-row sweep (in a row below cy0, the lowest of the box
- * being loaded; not wanted now) whose memory holds `need` points: the first in
- * row-major order, or NULL. */
+ * being loaded; not wanted now): the first in row-major order whose memory holds `need`
+ * points, else the first of any size; NULL when there is none. */
 static cell *behind_sweep(ct_point_store *s, uint64_t tick, int64_t cy0, size_t need) {
     cell *best = NULL;
     for (size_t i = 0; i < s->ncells; i++) {
         cell *c = &s->cells[i];
-        if (!c->resident || c->last_used == tick || c->in_arena || c->cy >= cy0 || c->cap < need) continue;
-        if (!best || c->cy < best->cy || (c->cy == best->cy && c->cx < best->cx)) best = c;
+        if (!c->resident || c->last_used == tick || c->in_arena || c->cy >= cy0) continue;
+        int fits = c->cap >= need, best_fits = best && best->cap >= need;
+        if (!best || fits > best_fits ||
+            (fits == best_fits && (c->cy < best->cy || (c->cy == best->cy && c->cx < best->cx))))
+            best = c;
     }
     return best;
 }
@@ -1304,6 +1311,10 @@ static ct_status load_cells(ct_context *ctx, ct_point_store *s, const double bbo
          * stay about two rows however large memory_limit is. */
         cell *v = c->pts ? NULL : behind_sweep(s, tick, (int64_t)floor(bbox[1] / s->cell_size), need);
         if (v) take_memory(s, v, c, &bins);
+        if (c->pts && c->cap < need) { /* too small: freed, so that the fresh memory below reuses its pages */
+            free(c->pts);
+            c->pts = NULL;
+        }
         if (!c->pts) {
             c->cap = need;
             c->pts = alloc_cell_points(&c->cap);
@@ -1426,6 +1437,6 @@ void ct_point_store_release_disk(ct_point_store *s) {
 }
 
 ct_status ct_point_store_unload(ct_context *ctx, ct_point_store *s) {
-    const double none[4] = {1, 1, 0, 0}; /* an empty box: no cell is wanted */
+    const double none[4] = {INFINITY, INFINITY, -INFINITY, -INFINITY}; /* no cell is wanted */
     return load_cells(ctx, s, none, 0);
 }

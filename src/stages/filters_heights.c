@@ -216,12 +216,20 @@ static ct_status heights_range(ct_context *ctx, const heights_state *s, ct_datas
 }
 
 
-/* Buildings grouped by processing cell, by the centre of each footprint's box, not its
+/* How far around a footprint its points may be wanted: the widest ground buffer, and a metre. */
+static double query_margin(const ct_heights_params *prm) { return prm->max_buffer + 1.0; }
+
+/* Buildings grouped by processing cell: the column of the centre of each footprint's
+ * box, and the row of the lowest point its query box (the footprint's box widened by
+ * `margin`) reaches. A row of groups then needs its own row of cells and the one above
+ * only (unless a box is taller than a cell), so a sweep keeps two rows of cells loaded:
+ * grouped by their centres, the buildings of a row needed the rows on both sides, and
+ * three rows stayed (10k city: 290 against 188 MB of loaded cells). The box, not the
  * centroid: the centroid of an invalid footprint (a bow-tie whose areas cancel) can lie
  * kilometres away, and its cell's group would then load every cell in between (seen:
  * 1.2 GB on a 1M-building city). */
-static ct_status group_buildings(ct_context *ctx, const ct_dataset *ds, size_t **order, ct_cell_group **groups,
-                                 size_t *ngroups) {
+static ct_status group_buildings(ct_context *ctx, const ct_dataset *ds, double margin, size_t **order,
+                                 ct_cell_group **groups, size_t *ngroups) {
     size_t n = ds->nbuildings;
     double *xy = malloc((n ? n : 1) * 2 * sizeof *xy);
     if (!xy) return ct_error_nomem(ctx, "heights cells");
@@ -229,7 +237,7 @@ static ct_status group_buildings(ct_context *ctx, const ct_dataset *ds, size_t *
         double fb[4];
         if (ct_footprint_bbox(&ds->buildings[i].footprint, fb)) {
             xy[2 * i] = 0.5 * (fb[0] + fb[2]);
-            xy[2 * i + 1] = 0.5 * (fb[1] + fb[3]);
+            xy[2 * i + 1] = fb[1] - margin;
         } else {
             xy[2 * i] = xy[2 * i + 1] = 0;
         }
@@ -278,7 +286,7 @@ static ct_status heights_by_cell(ct_context *ctx, const heights_state *s, ct_dat
                 bb[2] = fmax(bb[2], fb[2]);
                 bb[3] = fmax(bb[3], fb[3]);
             }
-            double m = prm->max_buffer + 1.0;
+            double m = query_margin(prm);
             double q[4] = {bb[0] - m, bb[1] - m, bb[2] + m, bb[3] + m};
             if (isfinite(bb[0])) st = ct_point_store_load(ctx, ds->points, q);
         }
@@ -414,7 +422,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     if (!use_raster && (shared || ct_point_store_on_disk(ds->points))) {
         size_t *order = NULL, ngroups = 0;
         ct_cell_group *groups = NULL;
-        st = group_buildings(ctx, ds, &order, &groups, &ngroups);
+        st = group_buildings(ctx, ds, query_margin(&prm), &order, &groups, &ngroups);
         if (st == CT_OK && shared) {
             st = heights_shared(ctx, s, ds, &prm, cols, hcol, scol, counts, order, groups, ngroups, part_k, part_n);
             ct_log(ctx, CT_LOG_INFO, "filters.heights: %zu buildings in %zu cells, every %d-th cell measured here "
