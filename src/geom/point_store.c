@@ -471,18 +471,21 @@ static void spill_pack(ct_point_rec *recs, size_t n) {
     }
 }
 
+/* The record packed at p. */
+static inline ct_point_rec spill_rec(const unsigned char *p) {
+    ct_point_rec r;
+    memcpy(&r, p, 12);
+    r.cls = p[12];
+    r.reserved[0] = r.reserved[1] = r.reserved[2] = 0;
+    return r;
+}
+
 /* The inverse, in place: the n packed records sit in the last 13n of the 16n bytes at
  * `recs`; unpacking forwards never overwrites a packed record not read yet (record i
  * ends at 16i + 16 <= 3n + 13(i + 1), where record i + 1 begins). */
 static void spill_unpack(ct_point_rec *recs, size_t n) {
     const unsigned char *in = (const unsigned char *)recs + 3 * n;
-    for (size_t i = 0; i < n; i++) {
-        ct_point_rec r;
-        memcpy(&r, in + SPILL_REC * i, 12);
-        r.cls = in[SPILL_REC * i + 12];
-        r.reserved[0] = r.reserved[1] = r.reserved[2] = 0;
-        recs[i] = r;
-    }
+    for (size_t i = 0; i < n; i++) recs[i] = spill_rec(in + SPILL_REC * i);
 }
 
 /* Appends n records to thread t's spill file (opened on first use); *at becomes their
@@ -509,23 +512,28 @@ static int spill_append(ct_point_store *s, int t, ct_point_rec *from, size_t n, 
     return 1;
 }
 
-/* Reads cnt records at offset off of spill file `file` into `to`. Returns 0, or the
- * error: errno's, EIO when the file ends early (never a stale errno). */
-static int spill_read(const ct_point_store *s, int file, uint64_t off, ct_point_rec *to, size_t cnt) {
-    char *p = (char *)to + 3 * cnt; /* packed, at the end of `to` (see spill_unpack) */
+/* Reads cnt packed records at offset off (in records) of spill file `file` into `to`.
+ * Returns 0, or the error: errno's, EIO when the file ends early (never a stale errno). */
+static int spill_read_packed(const ct_point_store *s, int file, uint64_t off, unsigned char *to, size_t cnt) {
     size_t left = cnt * SPILL_REC;
     off_t at = (off_t)(off * SPILL_REC);
     while (left > 0) {
-        ssize_t r = pread(s->spill_fds[file], p, left, at);
+        ssize_t r = pread(s->spill_fds[file], to, left, at);
         if (r < 0 && errno == EINTR) continue;
         if (r < 0) return errno ? errno : EIO;
         if (r == 0) return EIO;
-        p += r;
+        to += r;
         at += r;
         left -= (size_t)r;
     }
-    spill_unpack(to, cnt);
     return 0;
+}
+
+/* The same, unpacked into `to` (packed first at its end: see spill_unpack). */
+static int spill_read(const ct_point_store *s, int file, uint64_t off, ct_point_rec *to, size_t cnt) {
+    int err = spill_read_packed(s, file, off, (unsigned char *)to + 3 * cnt, cnt);
+    if (!err) spill_unpack(to, cnt);
+    return err;
 }
 
 /* After the points went to disk: each cell's runs, in chunk order (so its points come
@@ -971,32 +979,46 @@ static int scratch_reserve(index_scratch *x, size_t need, size_t hint) {
 
 /* Stable counting sort of one cell's points by fine bin, through the thread's scratch
  * array (so the cell keeps its already-touched memory); the scratch grows to at least
- * `hint` points at once. With `from` (the cell's points, read into x->tmp by a load),
- * they are sorted from there straight into the cell (no copy back). Returns 0 when out
+ * `hint` points at once. With `packed` (the cell's points as on disk, read into x->tmp
+ * by a load), they are unpacked as they are sorted straight into the cell (no unpacking
+ * pass, no copy back: 10k city, a fifth less CPU in loading cells). Returns 0 when out
  * of memory. */
 static int index_cell(const ct_point_store *s, cell *c, index_scratch *x, size_t hint, uint32_t *start_in_arena,
-                      const ct_point_rec *from) {
+                      const unsigned char *packed) {
     const size_t nbins_all = nbins(s), per_group = (size_t)s->nb * (size_t)s->nb;
     if (!x->fill && !(x->fill = malloc(nbins_all * sizeof *x->fill))) return 0;
-    if (!from && !scratch_reserve(x, c->n, hint)) return 0;
+    if (!packed && !scratch_reserve(x, c->n, hint)) return 0;
     uint32_t *start = start_in_arena;
     if (start) memset(start, 0, (nbins_all + 1) * sizeof *start);
     else if (!(start = calloc(nbins_all + 1, sizeof *start))) return 0;
     const int nb = s->nb;
-    const ct_point_rec *pts = from ? from : c->pts;
-    ct_point_rec *to = from ? c->pts : x->tmp;
+    const ct_point_rec *pts = c->pts;
     uint32_t *bin = x->bin; /* found once: finding a bin exactly costs more than storing it */
     for (size_t i = 0; i < c->n; i++) {
-        uint32_t b = (uint32_t)((size_t)ct_point_group(pts[i].cls) * per_group +
-                                (size_t)(bin_fast(s, pts[i].y) * nb + bin_fast(s, pts[i].x)));
+        float px, py;
+        uint8_t cls;
+        if (packed) {
+            memcpy(&px, packed + SPILL_REC * i, 4);
+            memcpy(&py, packed + SPILL_REC * i + 4, 4);
+            cls = packed[SPILL_REC * i + 12];
+        } else {
+            px = pts[i].x;
+            py = pts[i].y;
+            cls = pts[i].cls;
+        }
+        uint32_t b = (uint32_t)((size_t)ct_point_group(cls) * per_group + (size_t)(bin_fast(s, py) * nb + bin_fast(s, px)));
         bin[i] = b;
         start[b + 1]++;
     }
     for (size_t b = 0; b < nbins_all; b++) start[b + 1] += start[b];
     uint32_t *fill = x->fill;
     memcpy(fill, start, nbins_all * sizeof *fill);
-    for (size_t i = 0; i < c->n; i++) to[fill[bin[i]]++] = pts[i];
-    if (!from) memcpy(c->pts, x->tmp, c->n * sizeof *x->tmp);
+    if (packed) {
+        for (size_t i = 0; i < c->n; i++) c->pts[fill[bin[i]]++] = spill_rec(packed + SPILL_REC * i);
+    } else {
+        for (size_t i = 0; i < c->n; i++) x->tmp[fill[bin[i]]++] = pts[i];
+        memcpy(c->pts, x->tmp, c->n * sizeof *x->tmp);
+    }
     if (!c->bins_in_arena) free(c->bin_start);
     c->bin_start = start;
     c->bins_in_arena = start_in_arena != NULL;
@@ -1349,7 +1371,9 @@ static ct_status load_cells(ct_context *ctx, ct_point_store *s, const double bbo
         int err = 0;
         for (size_t r = 0; r < c->nruns && !err; r++) {
             const spill_run *run = &s->runs[c->run_first + r];
-            err = run->n > c->n - at ? EIO : spill_read(s, run->file, run->off, x->tmp + at, (size_t)run->n);
+            err = run->n > c->n - at ? EIO
+                                     : spill_read_packed(s, run->file, run->off, (unsigned char *)x->tmp + SPILL_REC * at,
+                                                         (size_t)run->n);
             at += (size_t)run->n;
         }
         if (!err && at != c->n) err = EIO; /* (the runs hold fewer points than the cell) */
@@ -1359,7 +1383,7 @@ static ct_status load_cells(ct_context *ctx, ct_point_store *s, const double bbo
             failed |= 1;
             continue;
         }
-        if (!index_cell(s, c, x, 0, s->load_bins[k], x->tmp)) failed |= 2;
+        if (!index_cell(s, c, x, 0, s->load_bins[k], (const unsigned char *)x->tmp)) failed |= 2;
         else s->load_bins[k] = NULL; /* the cell's own now */
         c->bins_in_arena = 0;
     }
