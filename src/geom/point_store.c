@@ -480,6 +480,16 @@ static inline ct_point_rec spill_rec(const unsigned char *p) {
     return r;
 }
 
+/* Writes the record packed at p into *d (which must not overlap p): straight into d's
+ * bytes, since a record built in a local and copied as a whole went through memory
+ * (several small stores read back by one 16-byte load, which cannot be forwarded: the
+ * sort into a loaded cell spent half its time on that load). */
+static inline void spill_rec_to(ct_point_rec *d, const unsigned char *p) {
+    const unsigned char tail[4] = {p[12], 0, 0, 0}; /* the class and the padding */
+    memcpy(d, p, 12);
+    memcpy((unsigned char *)d + 12, tail, 4);
+}
+
 /* The inverse, in place: the n packed records sit in the last 13n of the 16n bytes at
  * `recs`; unpacking forwards never overwrites a packed record not read yet (record i
  * ends at 16i + 16 <= 3n + 13(i + 1), where record i + 1 begins). */
@@ -1014,7 +1024,7 @@ static int index_cell(const ct_point_store *s, cell *c, index_scratch *x, size_t
     uint32_t *fill = x->fill;
     memcpy(fill, start, nbins_all * sizeof *fill);
     if (packed) {
-        for (size_t i = 0; i < c->n; i++) c->pts[fill[bin[i]]++] = spill_rec(packed + SPILL_REC * i);
+        for (size_t i = 0; i < c->n; i++) spill_rec_to(&c->pts[fill[bin[i]]++], packed + SPILL_REC * i);
     } else {
         for (size_t i = 0; i < c->n; i++) x->tmp[fill[bin[i]]++] = pts[i];
         memcpy(c->pts, x->tmp, c->n * sizeof *x->tmp);
