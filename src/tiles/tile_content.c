@@ -32,43 +32,67 @@ static ct_status local_jacobian(ct_context *ctx, ct_geo_transform *geo, const do
     return CT_OK;
 }
 
-typedef struct pos_key { double x, y, z; uint32_t i; } pos_key;
+/* The bits of v, the same for -0.0 and 0.0 (so equal coordinates have equal bits, and
+ * a NaN matches its own copies instead of making every lookup probe on). */
+static uint64_t coord_bits(double v) {
+    v += 0.0; /* -0.0 becomes 0.0 */
+    uint64_t b;
+    memcpy(&b, &v, sizeof b);
+    return b;
+}
 
-static int cmp_pos_key(const void *pa, const void *pb) {
-    const pos_key *a = pa, *b = pb;
-    if (a->x != b->x) return a->x < b->x ? -1 : 1;
-    if (a->y != b->y) return a->y < b->y ? -1 : 1;
-    if (a->z != b->z) return a->z < b->z ? -1 : 1;
-    return (a->i > b->i) - (a->i < b->i);
+static uint64_t pos_hash(const double *p) {
+    uint64_t h = 0;
+    for (int k = 0; k < 3; k++) {
+        h = (h ^ coord_bits(p[k])) * 0x9E3779B97F4A7C15ull;
+        h ^= h >> 29;
+    }
+    return h;
+}
+
+static int same_pos(const double *a, const double *b) {
+    return coord_bits(a[0]) == coord_bits(b[0]) && coord_bits(a[1]) == coord_bits(b[1]) &&
+           coord_bits(a[2]) == coord_bits(b[2]);
 }
 
 /* In place: working CRS -> geodetic for nv points (x, y, z interleaved). Flat-shaded
  * meshes repeat each position 3-6 times, and the PROJ transformation is the writer's
- * hot spot, so each distinct position is transformed once and copied back. */
+ * hot spot, so each distinct position is transformed once and copied back. Distinct
+ * positions are found with a hash table, in first-appearance order (a sort with a
+ * comparison callback took as long as a third of the transformations). */
 static ct_status geodetic_unique(ct_context *ctx, ct_geo_transform *geo, double *g, size_t nv) {
-    pos_key *keys = malloc(nv * sizeof *keys);
+    size_t cap = 16;
+    while (cap < 2 * nv) cap *= 2;
+    uint32_t *table = calloc(cap, sizeof *table); /* unique index + 1; 0: empty */
     double *u = malloc(3 * nv * sizeof *u);
     uint32_t *slot = malloc(nv * sizeof *slot);
-    if (!keys || !u || !slot) {
-        free(keys); free(u); free(slot);
+    if (!table || !u || !slot) {
+        free(table); free(u); free(slot);
         return ct_error_nomem(ctx, "tile positions");
     }
-    for (size_t i = 0; i < nv; i++) keys[i] = (pos_key){g[3 * i], g[3 * i + 1], g[3 * i + 2], (uint32_t)i};
-    qsort(keys, nv, sizeof *keys, cmp_pos_key);
     size_t nu = 0;
-    for (size_t k = 0; k < nv; k++) {
-        const pos_key *p = &keys[k];
-        if (nu == 0 || u[3 * (nu - 1)] != p->x || u[3 * (nu - 1) + 1] != p->y || u[3 * (nu - 1) + 2] != p->z) {
-            u[3 * nu] = p->x;
-            u[3 * nu + 1] = p->y;
-            u[3 * nu + 2] = p->z;
-            nu++;
+    for (size_t i = 0; i < nv; i++) {
+        const double *p = g + 3 * i;
+        size_t h = (size_t)pos_hash(p) & (cap - 1);
+        for (;;) {
+            uint32_t e = table[h];
+            if (e == 0) { /* new */
+                memcpy(u + 3 * nu, p, 3 * sizeof *u);
+                table[h] = (uint32_t)(++nu);
+                slot[i] = (uint32_t)(nu - 1);
+                break;
+            }
+            const double *q = u + 3 * (size_t)(e - 1);
+            if (same_pos(q, p)) {
+                slot[i] = e - 1;
+                break;
+            }
+            h = (h + 1) & (cap - 1);
         }
-        slot[p->i] = (uint32_t)(nu - 1);
     }
+    free(table);
     ct_status st = ct_geo_to_geodetic(ctx, geo, u, u + 1, u + 2, 3, nu);
     for (size_t i = 0; st == CT_OK && i < nv; i++) memcpy(g + 3 * i, u + 3 * (size_t)slot[i], 3 * sizeof *g);
-    free(keys);
     free(u);
     free(slot);
     return st;
