@@ -82,6 +82,10 @@ int ct_dataset_find_attr(const ct_dataset *ds, const char *name);
  * name and type match. Returns the index in *out. */
 ct_status ct_dataset_add_attr(ct_context *ctx, ct_dataset *ds, const char *name,
                               ct_attr_type type, int *out);
+/* ct_dataset_add_attr for n columns at once (every building's values grow once), their
+ * indices in out[0..n-1]; a name given twice gets one column. */
+ct_status ct_dataset_add_attrs(ct_context *ctx, ct_dataset *ds, const char *const *names,
+                               const ct_attr_type *types, size_t n, int *out);
 
 /* Appends a zeroed building (attrs allocated, all null; base/top NaN) and returns it
  * in *out. The pointer is valid until the next append. */

@@ -56,35 +56,66 @@ int ct_dataset_find_attr(const ct_dataset *ds, const char *name) {
     return -1;
 }
 
-ct_status ct_dataset_add_attr(ct_context *ctx, ct_dataset *ds, const char *name,
-                              ct_attr_type type, int *out) {
-    int found = ct_dataset_find_attr(ds, name);
-    if (found >= 0) {
-        if (ds->attrs[found].type != type)
-            return ct_error(ctx, CT_ERR_USAGE, "attribute '%s' already exists with another type", name);
-        *out = found;
-        return CT_OK;
+ct_status ct_dataset_add_attrs(ct_context *ctx, ct_dataset *ds, const char *const *names,
+                               const ct_attr_type *types, size_t n, int *out) {
+    size_t add = 0; /* new columns, in the order given */
+    for (size_t k = 0; k < n; k++) {
+        int found = ct_dataset_find_attr(ds, names[k]);
+        ct_attr_type t = found >= 0 ? ds->attrs[found].type : types[k];
+        for (size_t j = 0; found < 0 && j < k; j++) /* new in this call already */
+            if (out[j] >= (int)ds->nattrs && strcmp(names[j], names[k]) == 0) {
+                found = out[j];
+                t = types[j];
+            }
+        if (found >= 0) {
+            if (t != types[k]) return ct_error(ctx, CT_ERR_USAGE, "attribute '%s' already exists with another type", names[k]);
+            out[k] = found;
+        } else {
+            out[k] = (int)(ds->nattrs + add++);
+        }
     }
-    ct_attr_def *defs = realloc(ds->attrs, (ds->nattrs + 1) * sizeof *defs);
+    if (add == 0) return CT_OK;
+    ct_attr_def *defs = realloc(ds->attrs, (ds->nattrs + add) * sizeof *defs);
     if (!defs) return ct_error_nomem(ctx, "attribute definitions");
     ds->attrs = defs;
-    char *copy = strdup(name);
-    if (!copy) return ct_error_nomem(ctx, "attribute name");
-    /* Grow every building's value array first, so a failure leaves the dataset consistent. */
+    char **copies = calloc(add, sizeof *copies);
+    if (!copies) return ct_error_nomem(ctx, "attribute names");
+    for (size_t k = 0; k < n; k++)
+        if (out[k] >= (int)ds->nattrs && !copies[out[k] - (int)ds->nattrs] &&
+            !(copies[out[k] - (int)ds->nattrs] = strdup(names[k]))) {
+            for (size_t j = 0; j < add; j++) free(copies[j]);
+            free(copies);
+            return ct_error_nomem(ctx, "attribute name");
+        }
+    /* Grow every building's value array once for all the new columns (a column at a time
+     * reallocated every building's array per column), and first, so that a failure
+     * leaves the dataset consistent. */
     for (size_t i = 0; i < ds->nbuildings; i++) {
-        ct_value *vals = realloc(ds->buildings[i].attrs, (ds->nattrs + 1) * sizeof *vals);
+        ct_value *vals = realloc(ds->buildings[i].attrs, (ds->nattrs + add) * sizeof *vals);
         if (!vals) {
-            free(copy);
+            for (size_t j = 0; j < add; j++) free(copies[j]);
+            free(copies);
             return ct_error_nomem(ctx, "attribute values");
         }
-        memset(&vals[ds->nattrs], 0, sizeof *vals);
-        vals[ds->nattrs].is_null = 1;
+        memset(&vals[ds->nattrs], 0, add * sizeof *vals);
+        for (size_t j = 0; j < add; j++) vals[ds->nattrs + j].is_null = 1;
         ds->buildings[i].attrs = vals;
     }
-    defs[ds->nattrs].name = copy;
-    defs[ds->nattrs].type = type;
-    *out = (int)ds->nattrs++;
+    for (size_t k = 0; k < n; k++)
+        if (out[k] >= (int)ds->nattrs && copies[out[k] - (int)ds->nattrs]) {
+            size_t j = (size_t)out[k] - ds->nattrs;
+            defs[ds->nattrs + j].name = copies[j];
+            defs[ds->nattrs + j].type = types[k];
+            copies[j] = NULL;
+        }
+    free(copies);
+    ds->nattrs += add;
     return CT_OK;
+}
+
+ct_status ct_dataset_add_attr(ct_context *ctx, ct_dataset *ds, const char *name,
+                              ct_attr_type type, int *out) {
+    return ct_dataset_add_attrs(ctx, ds, &name, &type, 1, out);
 }
 
 ct_status ct_dataset_append(ct_context *ctx, ct_dataset *ds, ct_building **out) {

@@ -403,10 +403,8 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
         }
     }
     int cols[A_N];
-    for (int k = 0; k < A_N; k++) {
-        ct_status st = ct_dataset_add_attr(ctx, ds, col_names[k], col_types[k], &cols[k]);
-        if (st != CT_OK) return st;
-    }
+    ct_status ast = ct_dataset_add_attrs(ctx, ds, col_names, col_types, A_N, cols);
+    if (ast != CT_OK) return ast;
     int hcol = s->height_attribute ? ct_dataset_find_attr(ds, s->height_attribute) : -1;
     int scol = s->storeys_attribute ? ct_dataset_find_attr(ds, s->storeys_attribute) : -1;
     if (s->height_attribute && hcol < 0)
