@@ -89,13 +89,17 @@ ct_status ct_context_allgather(ct_context *ctx, const void *mine, size_t bytes, 
 typedef struct ct_stage_timing {
     char type[64];
     double seconds;
+    double cpu_seconds;      /* CPU time of the process (all threads) during the stage */
     uint64_t buildings_after;
     uint64_t rss_bytes;      /* resident memory when the stage ended */
     uint64_t peak_rss_bytes; /* the process's peak so far */
 } ct_stage_timing;
-void ct_context_record_stage(ct_context *ctx, const char *type, double seconds, uint64_t buildings_after);
+void ct_context_record_stage(ct_context *ctx, const char *type, double seconds, double cpu_seconds,
+                             uint64_t buildings_after);
 /* The recorded timings (owned by ctx) and their count. */
 const ct_stage_timing *ct_context_stage_timings(const ct_context *ctx, size_t *n);
+/* CPU seconds the process (all its threads) used so far. */
+double ct_process_cpu_seconds(void);
 /* Seconds since the context was created (monotonic clock). */
 double ct_context_elapsed(const ct_context *ctx);
 

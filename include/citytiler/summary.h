@@ -10,9 +10,10 @@ struct json_t;
 /* Builds the summary of the run so far: version, threads, inputs (features, LiDAR points,
  * assets), outputs (buildings, and the writer's `output` object, borrowed), skipped and
  * changed features by reason, per-stage timings (the running writer given as
- * `current_stage` with its seconds so far), wall time and peak memory. Caller owns *out. */
+ * `current_stage` with its wall and CPU seconds so far), wall time and peak memory.
+ * Caller owns *out. */
 ct_status ct_run_summary(ct_context *ctx, const ct_dataset *ds, const char *current_stage, double current_seconds,
-                         struct json_t *output, struct json_t **out);
+                         double current_cpu_seconds, struct json_t *output, struct json_t **out);
 
 /* Peak resident set size of this process, in bytes (0 when unknown). */
 uint64_t ct_peak_rss_bytes(void);

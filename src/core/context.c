@@ -110,12 +110,14 @@ void ct_progress(ct_context *ctx, const char *what, uint64_t done, uint64_t tota
     if (ctx->progress_fn) ctx->progress_fn(ctx->progress_user, what, done, total);
 }
 
-void ct_context_record_stage(ct_context *ctx, const char *type, double seconds, uint64_t buildings_after) {
+void ct_context_record_stage(ct_context *ctx, const char *type, double seconds, double cpu_seconds,
+                             uint64_t buildings_after) {
     ct_stage_timing *t = realloc(ctx->timings, (ctx->ntimings + 1) * sizeof *t);
     if (!t) return; /* the summary then lacks this line; nothing else depends on it */
     ctx->timings = t;
     snprintf(t[ctx->ntimings].type, sizeof t[ctx->ntimings].type, "%s", type);
     t[ctx->ntimings].seconds = seconds;
+    t[ctx->ntimings].cpu_seconds = cpu_seconds;
     t[ctx->ntimings].buildings_after = buildings_after;
     t[ctx->ntimings].rss_bytes = ct_current_rss_bytes();
     t[ctx->ntimings].peak_rss_bytes = ct_peak_rss_bytes();
@@ -125,6 +127,12 @@ void ct_context_record_stage(ct_context *ctx, const char *type, double seconds, 
 const ct_stage_timing *ct_context_stage_timings(const ct_context *ctx, size_t *n) {
     *n = ctx->ntimings;
     return ctx->timings;
+}
+
+double ct_process_cpu_seconds(void) {
+    struct timespec ts;
+    if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) != 0) return 0;
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 double ct_context_elapsed(const ct_context *ctx) {

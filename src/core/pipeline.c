@@ -265,12 +265,13 @@ static void release_points_after(ct_pipeline *p, size_t i, ct_dataset *ds) {
 ct_status ct_pipeline_run_on(ct_context *ctx, ct_pipeline *p, ct_dataset *ds) {
     ct_status st = CT_OK;
     for (size_t i = 0; i < p->nstages && st == CT_OK; i++) {
-        double t0 = now_seconds();
+        double t0 = now_seconds(), c0 = ct_process_cpu_seconds();
         ct_log(ctx, CT_LOG_INFO, "stage %zu: %s", i, p->stages[i].vt->type);
         st = p->stages[i].vt->run(ctx, p->stages[i].state, ds);
         if (st == CT_OK) {
             double secs = now_seconds() - t0;
-            ct_context_record_stage(ctx, p->stages[i].vt->type, secs, ds->nbuildings);
+            ct_context_record_stage(ctx, p->stages[i].vt->type, secs, ct_process_cpu_seconds() - c0,
+                                    ds->nbuildings);
             ct_log(ctx, CT_LOG_INFO, "stage %zu: %s done in %.2f s (%zu buildings; memory %.0f MiB, peak %.0f MiB)", i,
                    p->stages[i].vt->type, secs, ds->nbuildings, (double)ct_current_rss_bytes() / 1048576.0,
                    (double)ct_peak_rss_bytes() / 1048576.0);

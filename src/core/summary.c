@@ -34,7 +34,7 @@ static json_t *reasons(const ct_reason_count *r, size_t n) {
 }
 
 ct_status ct_run_summary(ct_context *ctx, const ct_dataset *ds, const char *current_stage, double current_seconds,
-                         json_t *output, json_t **out) {
+                         double current_cpu_seconds, json_t *output, json_t **out) {
     json_t *j = json_object(), *in = json_object(), *res = json_object(), *stages = json_array();
     if (!j || !in || !res || !stages) {
         json_decref(j); json_decref(in); json_decref(res); json_decref(stages);
@@ -65,6 +65,7 @@ ct_status ct_run_summary(ct_context *ctx, const ct_dataset *ds, const char *curr
         json_t *s = json_object();
         json_object_set_new(s, "type", json_string(t[i].type));
         json_object_set_new(s, "seconds", json_real(t[i].seconds));
+        json_object_set_new(s, "cpu_seconds", json_real(t[i].cpu_seconds));
         json_object_set_new(s, "buildings_after", json_integer((json_int_t)t[i].buildings_after));
         json_object_set_new(s, "rss_bytes_after", json_integer((json_int_t)t[i].rss_bytes));
         json_object_set_new(s, "peak_rss_bytes_after", json_integer((json_int_t)t[i].peak_rss_bytes));
@@ -74,6 +75,7 @@ ct_status ct_run_summary(ct_context *ctx, const ct_dataset *ds, const char *curr
         json_t *s = json_object();
         json_object_set_new(s, "type", json_string(current_stage));
         json_object_set_new(s, "seconds", json_real(current_seconds));
+        json_object_set_new(s, "cpu_seconds", json_real(current_cpu_seconds));
         json_object_set_new(s, "buildings_after", json_integer((json_int_t)ds->nbuildings));
         json_array_append_new(stages, s);
     }

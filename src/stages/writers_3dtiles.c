@@ -466,7 +466,7 @@ static ct_status write_assets(ct_context *ctx, const tiles_state *s, const ct_da
 
 /* run-summary.json next to tileset.json: the run's inputs, outputs, skips and timings. */
 static ct_status write_summary(ct_context *ctx, const tiles_state *s, const ct_dataset *ds, const ct_quadtree *q,
-                               const ct_tile_output *out, const char *dir, double t_start) {
+                               const ct_tile_output *out, const char *dir, double t_start, double cpu_start) {
     size_t with_content = 0, geo_raw = 0, geo_bytes = 0, total = 0;
     for (size_t t = 0; t < q->ntiles; t++) {
         with_content += out[t].has_content;
@@ -485,7 +485,8 @@ static ct_status write_summary(ct_context *ctx, const tiles_state *s, const ct_d
     json_object_set_new(o, "compression", json_string(s->glb.compression == CT_GLB_COMPRESSION_MESHOPT ? "meshopt" : "none"));
     json_object_set_new(o, "lod", json_boolean(s->lod));
     json_t *summary = NULL;
-    ct_status st = ct_run_summary(ctx, ds, "writers.3dtiles", ct_context_elapsed(ctx) - t_start, o, &summary);
+    ct_status st = ct_run_summary(ctx, ds, "writers.3dtiles", ct_context_elapsed(ctx) - t_start,
+                                  ct_process_cpu_seconds() - cpu_start, o, &summary);
     json_decref(o);
     if (st != CT_OK) return st;
     char path[4096];
@@ -498,7 +499,7 @@ static ct_status write_summary(ct_context *ctx, const tiles_state *s, const ct_d
 
 static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     tiles_state *s = state;
-    double t_start = ct_context_elapsed(ctx);
+    double t_start = ct_context_elapsed(ctx), cpu_start = ct_process_cpu_seconds();
     ct_status st = check_input(ctx, ds);
     if (st != CT_OK) return st;
     double *centroids = malloc(2 * ds->nbuildings * sizeof *centroids);
@@ -617,7 +618,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     if (st == CT_OK && ct_context_resume(ctx))
         ct_log(ctx, CT_LOG_INFO, "writers.3dtiles: resumed: %zu of %zu tiles kept from the interrupted run", resumed, q.ntiles);
     if (st == CT_OK) ct_journal_end(tmp);
-    if (st == CT_OK) st = write_summary(ctx, s, ds, &q, out, tmp, t_start);
+    if (st == CT_OK) st = write_summary(ctx, s, ds, &q, out, tmp, t_start, cpu_start);
     if (st == CT_OK) st = ct_outdir_commit(ctx, s->path, tmp);
     else if (!keep && part_n == 1) ct_outdir_abort(tmp); /* a lone run cleans up; shared work stays for a retry */
     size_t with_content = 0, geo_raw = 0, geo_bytes = 0, total = 0;

@@ -16,6 +16,10 @@ node "$SRC/tools/validate/validate-tileset.mjs" "$out" > "$WORK/tileset.log" 2>&
 check "tileset.json valid against the 3D Tiles 1.1 schema ($(tail -1 "$WORK/tileset.log"))" test $? -eq 0
 node -e 'const s = require(process.argv[1]); process.exit(s.outputs.buildings === 160 && s.inputs.features === 160 && s.stages.length === 5 && s.peak_rss_bytes > 0 ? 0 : 1)' "$out/run-summary.json"
 check "run-summary.json: 160 features in, 160 buildings out, 5 stages timed, peak memory" test $? -eq 0
+# CPU seconds per stage (all threads): a number for every stage, the writer too, and not
+# all zero.
+node -e 'const s = require(process.argv[1]); const c = s.stages.map((x) => x.cpu_seconds); process.exit(c.every((v) => typeof v === "number" && v >= 0) && c.reduce((a, b) => a + b, 0) > 0 ? 0 : 1)' "$out/run-summary.json"
+check "run-summary.json: CPU seconds for every stage" test $? -eq 0
 grep -q '"version": "1.1"' "$out/tileset.json"
 check "asset.version 1.1" test $? -eq 0
 # A vertex budget per tile: every leaf's mesh stays within it (a single building may not).

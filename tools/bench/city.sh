@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tools/bench/city: end to end on synthetic cities (tools/synthcity): buildings/s,
-# points/s, peak RSS and per-stage seconds, for 1 and 2 threads and mpirun -np 2.
+# points/s, peak RSS and per-stage seconds (wall/CPU of all threads), for 1 and 2 threads and mpirun -np 2.
 #   tools/bench/city.sh [BUILD_DIR] [WORK_DIR] [SIZES...]      e.g. build-rel /tmp/ct-city 10000:10 100000:1
 # A size is BUILDINGS:POINTS_PER_M2. Release build with CT_WITH_MPI=ON for the MPI line.
 # CITY_MEMORY_LIMIT (MiB; unset: the stage's default, 512): readers.lidar memory_limit (points
@@ -41,7 +41,7 @@ JSON
     /usr/bin/time -v "${cmd[@]}" > /dev/null 2> "$city/log-$mode.txt"
     secs=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$city/log-$mode.txt" | awk -F: '{ s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; print s }')
     rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$city/log-$mode.txt")
-    stages=$(node -e 'const s = require(process.argv[1]); console.log(s.stages.map((x) => x.type.split(".")[1] + "=" + x.seconds.toFixed(2)).join(" "))' "$city/tiles/run-summary.json" 2> /dev/null)
+    stages=$(node -e 'const s = require(process.argv[1]); console.log(s.stages.map((x) => x.type.split(".")[1] + "=" + x.seconds.toFixed(2) + "/" + x.cpu_seconds.toFixed(2)).join(" "))' "$city/tiles/run-summary.json" 2> /dev/null)
     printf '%-14s %-8s %8.2f %10s %12.0f %12.1f %9.0f  %s\n' "$n@$d" "$mode" "$secs" "$points" \
       "$(echo "$n / $secs" | bc -l)" "$(echo "$points / $secs / 1000000" | bc -l)" "$(echo "$rss / 1024" | bc -l)" "$stages"
   done
