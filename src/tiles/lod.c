@@ -47,9 +47,13 @@ static double dist2_tri(const float *p, const float *a, const float *b, const fl
     return (p[0] - q[0]) * (p[0] - q[0]) + (p[1] - q[1]) * (p[1] - q[1]) + (p[2] - q[2]) * (p[2] - q[2]);
 }
 
-static double dist_to_surface(const float *p, const float *pos, const unsigned int *idx, size_t ni) {
-    double best = INFINITY;
-    for (size_t t = 0; t + 2 < ni; t += 3) {
+/* Distance from p to the surface (idx, ni), or any value <= `enough` once it is known to
+ * be no more than that: the deviation is a maximum over points of these minima, so a
+ * point nearer than the largest distance so far cannot change it (the scan over the
+ * triangles stops there; the result is the same). */
+static double dist_to_surface(const float *p, const float *pos, const unsigned int *idx, size_t ni, double enough) {
+    double best = INFINITY, enough2 = enough * enough;
+    for (size_t t = 0; t + 2 < ni && best > enough2; t += 3) {
         double d = dist2_tri(p, pos + 3 * idx[t], pos + 3 * idx[t + 1], pos + 3 * idx[t + 2]);
         if (d < best) best = d;
     }
@@ -62,7 +66,7 @@ static double deviation(const float *pos, const unsigned int *a, size_t na, cons
                         size_t nverts) {
     double worst = 0;
     for (size_t v = 0; v < nverts; v++) {
-        double d = dist_to_surface(pos + 3 * v, pos, b, nb);
+        double d = dist_to_surface(pos + 3 * v, pos, b, nb, worst);
         if (d > worst) worst = d;
     }
     for (size_t t = 0; t + 2 < nb; t += 3) {
@@ -71,7 +75,7 @@ static double deviation(const float *pos, const unsigned int *a, size_t na, cons
         for (int s = 0; s < 4; s++) {
             float q[3];
             for (int k = 0; k < 3; k++) q[k] = w[s][0] * p0[k] + w[s][1] * p1[k] + w[s][2] * p2[k];
-            double d = dist_to_surface(q, pos, a, na);
+            double d = dist_to_surface(q, pos, a, na, worst);
             if (d > worst) worst = d;
         }
     }
