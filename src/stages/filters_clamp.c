@@ -200,7 +200,9 @@ static ct_status ground_range(ct_context *ctx, const ct_dataset *ds, const clamp
 }
 
 /* Points on disk: assets one processing cell at a time, with only the cells within
- * max_radius of them loaded. */
+ * max_radius of them loaded. Assets are grouped by the column of their position and the
+ * row of the lowest point they may look at (position - radius): a row of groups then
+ * needs its own row of cells and the one above, so two rows stay loaded, not three. */
 static ct_status ground_by_cell(ct_context *ctx, ct_dataset *ds, const clamp_state *s, const unsigned char *need,
                                 ground_out *out) {
     const ct_asset_set *set = ds->assets;
@@ -209,17 +211,18 @@ static ct_status ground_by_cell(ct_context *ctx, ct_dataset *ds, const clamp_sta
     ct_cell_group *groups = NULL;
     double *xy = malloc((n ? n : 1) * 2 * sizeof *xy);
     if (!xy) return ct_error_nomem(ctx, "clamp cells");
+    double m = (s->prm.max_radius > s->coverage_radius ? s->prm.max_radius : s->coverage_radius) + 1.0;
     for (size_t i = 0; i < n; i++) {
         xy[2 * i] = set->items[i].x;
-        xy[2 * i + 1] = set->items[i].y;
+        xy[2 * i + 1] = set->items[i].y - m;
     }
     ct_status st = ct_group_by_cell(ctx, xy, need, n, cs, &order, &groups, &ngroups);
     free(xy);
-    double m = (s->prm.max_radius > s->coverage_radius ? s->prm.max_radius : s->coverage_radius) + 1.0;
     for (size_t g = 0; g < ngroups && st == CT_OK; g++) {
         const ct_cell_group *c = &groups[g];
-        double q[4] = {(double)c->cx * cs - m, (double)c->cy * cs - m, (double)(c->cx + 1) * cs + m,
-                       (double)(c->cy + 1) * cs + m};
+        /* every asset of the group: x in the cell's column, y - m in its row */
+        double q[4] = {(double)c->cx * cs - m, (double)c->cy * cs, (double)(c->cx + 1) * cs + m,
+                       (double)(c->cy + 1) * cs + 2 * m};
         st = ct_point_store_load(ctx, ds->points, q);
         if (st == CT_OK) st = ground_range(ctx, ds, s, need, order + c->first, c->count, out);
         ct_progress(ctx, "clamping assets by cell", c->first + c->count, n);
