@@ -247,7 +247,14 @@ static int cmd_run(ct_context *ctx, cli_output *out, int argc, char **argv) {
     ct_dataset *ds = NULL;
     if (st == CT_OK) st = ct_pipeline_run(ctx, p, &ds);
     if (st == CT_OK && ds) print_summary(ctx, out, ds);
+#ifdef CT_FREE_AT_EXIT
     ct_dataset_destroy(ds);
+#else
+    /* The process ends right after: the kernel takes the dataset's memory back at once,
+     * where freeing a million buildings one by one took about half a second (42 ms at
+     * 100k). Sanitizer builds free it, so that leak checks still see everything. */
+    if (st != CT_OK) ct_dataset_destroy(ds);
+#endif
     ct_pipeline_destroy(p);
     free(sets);
     if (st != CT_OK) {
