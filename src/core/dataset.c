@@ -75,40 +75,40 @@ ct_status ct_dataset_add_attrs(ct_context *ctx, ct_dataset *ds, const char *cons
         }
     }
     if (add == 0) return CT_OK;
-    ct_attr_def *defs = realloc(ds->attrs, (ds->nattrs + add) * sizeof *defs);
-    if (!defs) return ct_error_nomem(ctx, "attribute definitions");
-    ds->attrs = defs;
-    char **copies = calloc(add, sizeof *copies);
-    if (!copies) return ct_error_nomem(ctx, "attribute names");
-    for (size_t k = 0; k < n; k++)
-        if (out[k] >= (int)ds->nattrs && !copies[out[k] - (int)ds->nattrs] &&
-            !(copies[out[k] - (int)ds->nattrs] = strdup(names[k]))) {
-            for (size_t j = 0; j < add; j++) free(copies[j]);
-            free(copies);
-            return ct_error_nomem(ctx, "attribute name");
+    /* The new columns' definitions, made before anything changes. */
+    ct_attr_def *fresh = calloc(add, sizeof *fresh);
+    int failed = !fresh;
+    for (size_t k = 0; !failed && k < n; k++) {
+        if (out[k] < (int)ds->nattrs) continue;
+        ct_attr_def *d = &fresh[out[k] - (int)ds->nattrs];
+        if (!d->name) {
+            d->name = strdup(names[k]);
+            d->type = types[k];
+            failed = !d->name;
         }
-    /* Grow every building's value array once for all the new columns (a column at a time
+    }
+    ct_attr_def *defs = failed ? NULL : realloc(ds->attrs, (ds->nattrs + add) * sizeof *defs);
+    if (defs) ds->attrs = defs;
+    /* Every building's values grow once for all the new columns (a column at a time
      * reallocated every building's array per column), and first, so that a failure
      * leaves the dataset consistent. */
-    for (size_t i = 0; i < ds->nbuildings; i++) {
+    for (size_t i = 0; defs && i < ds->nbuildings; i++) {
         ct_value *vals = realloc(ds->buildings[i].attrs, (ds->nattrs + add) * sizeof *vals);
         if (!vals) {
-            for (size_t j = 0; j < add; j++) free(copies[j]);
-            free(copies);
-            return ct_error_nomem(ctx, "attribute values");
+            defs = NULL;
+            break;
         }
         memset(&vals[ds->nattrs], 0, add * sizeof *vals);
         for (size_t j = 0; j < add; j++) vals[ds->nattrs + j].is_null = 1;
         ds->buildings[i].attrs = vals;
     }
-    for (size_t k = 0; k < n; k++)
-        if (out[k] >= (int)ds->nattrs && copies[out[k] - (int)ds->nattrs]) {
-            size_t j = (size_t)out[k] - ds->nattrs;
-            defs[ds->nattrs + j].name = copies[j];
-            defs[ds->nattrs + j].type = types[k];
-            copies[j] = NULL;
-        }
-    free(copies);
+    if (!defs) {
+        for (size_t j = 0; fresh && j < add; j++) free(fresh[j].name);
+        free(fresh);
+        return ct_error_nomem(ctx, "attribute columns");
+    }
+    memcpy(defs + ds->nattrs, fresh, add * sizeof *fresh);
+    free(fresh);
     ds->nattrs += add;
     return CT_OK;
 }

@@ -991,8 +991,7 @@ static int scratch_reserve(index_scratch *x, size_t need, size_t hint) {
  * array (so the cell keeps its already-touched memory); the scratch grows to at least
  * `hint` points at once. With `packed` (the cell's points as on disk, read into x->tmp
  * by a load), they are unpacked as they are sorted straight into the cell (no unpacking
- * pass, no copy back: 10k city, a fifth less CPU in loading cells). Returns 0 when out
- * of memory. */
+ * pass, no copy back). Returns 0 when out of memory. */
 static int index_cell(const ct_point_store *s, cell *c, index_scratch *x, size_t hint, uint32_t *start_in_arena,
                       const unsigned char *packed) {
     const size_t nbins_all = nbins(s), per_group = (size_t)s->nb * (size_t)s->nb;
