@@ -1,6 +1,7 @@
 /* Footprints from OGR: open, pick a layer, filter, choose the working CRS, convert
  * each (multi)polygon into ct_footprint parts, copy the chosen attributes. */
 #include "io/ogr_footprints.h"
+#include "io/ogr_next_feature.h"
 #include "io/ogr_source.h"
 #include "io/ogr_values.h"
 #include "io/input_file.h"
@@ -291,7 +292,8 @@ static ct_status choose_crs(ct_context *ctx, const ct_ogr_read_options *o, OGRLa
  * in any order and adds them in the source's). */
 typedef struct fp_result {
     GIntBig fid;
-    const char *why; /* skipped: why (a static string) */
+    const char *why; /* skipped: why (a static string, the key of its count) */
+    char *gdal_error; /* GDAL's error while reading the feature, or NULL */
     ct_footprint fp;
     char *id;
     int id_missing;  /* id_field null or empty here: the feature id stands in */
@@ -301,6 +303,7 @@ typedef struct fp_result {
 static void fp_result_free(fp_result *r, const ct_ogr_field_map *maps, size_t nmaps) {
     ct_footprint_free(&r->fp);
     free(r->id);
+    free(r->gdal_error);
     for (size_t k = 0; r->vals && k < nmaps; k++)
         if (maps[k].type == CT_ATTR_STRING && !r->vals[k].is_null) free(r->vals[k].v.s);
     free(r->vals);
@@ -316,13 +319,20 @@ typedef struct fp_setup {
     size_t max_vertices;
 } fp_setup;
 
-/* Converts feature f (its geometry is transformed in place by xform, which may be NULL). */
+/* The skip reason of a feature without geometry because GDAL could not decode it (the
+ * log line adds GDAL's message). */
+static const char *const UNREADABLE_GEOMETRY = "unreadable geometry (corrupt blob)";
+
+/* Converts feature f (its geometry is transformed in place by xform, which may be NULL);
+ * read_error: GDAL's error while reading it. */
 static ct_status convert_feature(ct_context *ctx, const fp_setup *su, OGRCoordinateTransformationH xform, OGRFeatureH f,
-                                 fp_result *r) {
+                                 const ct_ogr_read_error *read_error, fp_result *r) {
     memset(r, 0, sizeof *r);
     r->fid = OGR_F_GetFID(f);
+    if (read_error->msg[0] && !(r->gdal_error = strdup(read_error->msg))) return ct_error_nomem(ctx, "GDAL message");
     OGRGeometryH g = OGR_F_GetGeometryRef(f);
-    if (!area_check_inside(su->area, g)) r->why = "outside the CRS's area of use";
+    if (!g && r->gdal_error) r->why = UNREADABLE_GEOMETRY; /* not "empty geometry": it has one GDAL cannot read */
+    if (!r->why && !area_check_inside(su->area, g)) r->why = "outside the CRS's area of use";
     if (!r->why && g && xform && OGR_G_Transform(g, xform) != OGRERR_NONE) r->why = "cannot reproject";
     ct_status st = r->why ? CT_OK : footprint_from_ogr(ctx, g, su->max_vertices, &r->fp, &r->why);
     if (st != CT_OK || r->why) return st;
@@ -347,10 +357,18 @@ static ct_status convert_feature(ct_context *ctx, const fp_setup *su, OGRCoordin
 static ct_status keep_result(ct_context *ctx, const ct_ogr_read_options *o, const fp_setup *su, ct_dataset *ds,
                              fp_result *r, uint64_t record) {
     ds->input_features++;
+    if (r->why == UNREADABLE_GEOMETRY) {
+        ct_log(ctx, CT_LOG_WARN, "%s: feature %lld (record %llu): skipped: unreadable geometry (corrupt blob: %s)",
+               o->path, (long long)r->fid, (unsigned long long)record, r->gdal_error);
+    } else if (r->gdal_error) { /* GDAL's complaint about a feature kept or skipped for another reason */
+        ct_log(ctx, CT_LOG_WARN, "%s: feature %lld (record %llu): GDAL: %s", o->path, (long long)r->fid,
+               (unsigned long long)record, r->gdal_error);
+    }
     if (r->why) {
         const char *why = r->why;
-        ct_log(ctx, CT_LOG_WARN, "%s: feature %lld (record %llu): skipped: %s", o->path, (long long)r->fid,
-               (unsigned long long)record, why);
+        if (why != UNREADABLE_GEOMETRY)
+            ct_log(ctx, CT_LOG_WARN, "%s: feature %lld (record %llu): skipped: %s", o->path, (long long)r->fid,
+                   (unsigned long long)record, why);
         fp_result_free(r, su->maps, su->nmaps);
         return ct_dataset_count_skip(ctx, ds, why);
     }
@@ -365,6 +383,7 @@ static ct_status keep_result(ct_context *ctx, const ct_ogr_read_options *o, cons
     b->id = r->id;
     for (size_t k = 0; k < su->nmaps; k++) b->attrs[su->maps[k].dst] = r->vals[k];
     free(r->vals);
+    free(r->gdal_error);
     int id_missing = r->id_missing;
     memset(r, 0, sizeof *r);
     if (id_missing) {
@@ -442,8 +461,9 @@ static ct_status read_parallel(ct_context *ctx, const ct_ogr_read_options *o, co
             CPLFree(filter);
             OGR_L_ResetReading(tl);
             OGRFeatureH f;
+            ct_ogr_read_error read_error;
             fp_range *rg = &ranges[k];
-            while (tst == CT_OK && (f = OGR_L_GetNextFeature(tl)) != NULL) {
+            while (tst == CT_OK && (f = ct_ogr_next_feature(tl, &read_error)) != NULL) {
                 if (rg->n == rg->cap) {
                     size_t cap = rg->cap ? 2 * rg->cap : 256;
                     fp_result *nv = realloc(rg->v, cap * sizeof *nv);
@@ -454,7 +474,7 @@ static ct_status read_parallel(ct_context *ctx, const ct_ogr_read_options *o, co
                     }
                 }
                 if (tst == CT_OK) {
-                    tst = convert_feature(ctx, su, txf, f, &rg->v[rg->n]);
+                    tst = convert_feature(ctx, su, txf, f, &read_error, &rg->v[rg->n]);
                     rg->n++; /* freed below even when half made */
                 }
                 OGR_F_Destroy(f);
@@ -547,9 +567,10 @@ ct_status ct_ogr_read_footprints(ct_context *ctx, const ct_ogr_read_options *o, 
     } else if (st == CT_OK) {
         OGR_L_ResetReading(layer);
         OGRFeatureH f;
-        while (st == CT_OK && (f = OGR_L_GetNextFeature(layer)) != NULL) {
+        ct_ogr_read_error read_error;
+        while (st == CT_OK && (f = ct_ogr_next_feature(layer, &read_error)) != NULL) {
             fp_result r;
-            st = convert_feature(ctx, &su, xform, f, &r);
+            st = convert_feature(ctx, &su, xform, f, &read_error, &r);
             if (st == CT_OK) st = keep_result(ctx, o, &su, ds, &r, ++record);
             else fp_result_free(&r, maps, nmaps);
             OGR_F_Destroy(f);

@@ -280,6 +280,61 @@ timeout 60 "$CLI" run other_out.json > other_out.log 2>&1
 rc=$?
 check "two writers, other paths: exit 0 (got $rc), both written" test "$rc" -eq 0 -a -s w2/tileset.json -a -s w3/tileset.json
 
+# A GeoPackage feature whose geometry blob GDAL cannot decode (truncated, an unknown WKB
+# type) comes back from OGR without geometry: it was skipped as "empty geometry", like a
+# feature with none. Told apart now, with GDAL's message; small layers are read in one
+# pass, from 4096 features on in parallel ranges (one GDAL error state per thread).
+# corrupt_gpkg OUT N: N squares (ids b1..bN) and a null geometry; blobs 2 and 3 spoilt.
+corrupt_gpkg() {
+  python3 - "$1.geojson" "$2" <<'PY'
+import json, sys
+def sq(i):
+    x, y = 85005 + 20 * (i % 100), 447005 + 20 * (i // 100)
+    return [[[x, y], [x + 10, y], [x + 10, y + 10], [x, y + 10], [x, y]]]
+feats = [{"type": "Feature", "properties": {"id": "b%d" % (i + 1)}, "geometry": {"type": "Polygon", "coordinates": sq(i)}}
+         for i in range(int(sys.argv[2]))]
+feats.append({"type": "Feature", "properties": {"id": "null"}, "geometry": None})
+json.dump({"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::28992"}},
+           "features": feats}, open(sys.argv[1], "w"))
+PY
+  rm -f "$1"
+  ogr2ogr -f GPKG -nln fp -lco SPATIAL_INDEX=NO "$1" "$1.geojson" > /dev/null 2>&1 # (no R-tree triggers to run)
+  python3 - "$1" <<'PY'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+blob = lambda fid: c.execute("SELECT geom FROM fp WHERE fid = ?", (fid,)).fetchone()[0]
+b2, b3 = blob(2), blob(3)
+c.execute("UPDATE fp SET geom = ? WHERE fid = 2", (b2[:len(b2) // 2],))  # truncated WKB
+c.execute("UPDATE fp SET geom = ? WHERE fid = 3", (b3[:40] + b"\x01\xff\xff\xff\x7f" + bytes(20),))  # no such WKB type
+c.commit()
+PY
+}
+mkdir -p corrupt/big && corrupt_gpkg corrupt/fp.gpkg 3 && corrupt_gpkg corrupt/big/fp.gpkg 4100
+check "corrupt GeoPackages generated" test -s corrupt/fp.gpkg -a -s corrupt/big/fp.gpkg
+run_case corrupt_blob 0 '{"pipeline": [{"type": "readers.footprints", "path": "corrupt/fp.gpkg", "id_field": "id"}, '"$E, $W]}"
+check "corrupt_blob: the truncated blob is an unreadable geometry, with GDAL's message" has corrupt_blob.log \
+  "fp.gpkg: feature 2 (record 2): skipped: unreadable geometry (corrupt blob: Length of input WKB is too small)"
+check "corrupt_blob: so is the unknown WKB type" has corrupt_blob.log \
+  "fp.gpkg: feature 3 (record 3): skipped: unreadable geometry (corrupt blob: Unsupported WKB type"
+check "corrupt_blob: the null geometry is an empty geometry" has corrupt_blob.log \
+  "fp.gpkg: feature 4 (record 4): skipped: empty geometry"
+check "corrupt_blob: counted apart in the run summary" python3 -c '
+import json, sys; s = json.load(open("corrupt_blob-out/run-summary.json"))["skipped"]
+sys.exit(s != {"unreadable geometry (corrupt blob)": 2, "empty geometry": 1})'
+check "corrupt_blob: GDAL's messages are not printed besides" test -z "$(grep '^ERROR' corrupt_blob.log)"
+printf '%s\n' '{"pipeline": [{"type": "readers.footprints", "path": "corrupt/big/fp.gpkg", "id_field": "id"}]}' \
+  > corrupt_blob_parallel.json
+timeout 120 "$CLI" run corrupt_blob_parallel.json --threads 2 > corrupt_blob_parallel.log 2>&1
+rc=$?
+check "corrupt_blob_parallel: exit 0 (got $rc), read in parallel" \
+  test "$rc" -eq 0 -a -n "$(grep -F 'in parallel' corrupt_blob_parallel.log)"
+check "corrupt_blob_parallel: no sanitizer report" test -z "$(grep -E 'Sanitizer|runtime error' corrupt_blob_parallel.log)"
+check "corrupt_blob_parallel: counts" has corrupt_blob_parallel.log "done: 4101 features read, 4098 buildings kept, 3 skipped"
+check "corrupt_blob_parallel: 2 unreadable" has corrupt_blob_parallel.log "skipped 2: unreadable geometry (corrupt blob)"
+check "corrupt_blob_parallel: 1 empty" has corrupt_blob_parallel.log "skipped 1: empty geometry"
+check "corrupt_blob_parallel: GDAL's message" has corrupt_blob_parallel.log \
+  "feature 2 (record 2): skipped: unreadable geometry (corrupt blob: Length of input WKB is too small)"
+
 # Asset symbols: a model that is missing, or not a model.
 printf 'id,x,y,category\na1,85010,447010,tree\n' > assets.csv
 echo "not a model" > not_a_model.obj
