@@ -13,6 +13,7 @@
 #include "citytiler/points.h"
 #include "citytiler/stage.h"
 #include "core/options.h"
+#include "core/path_identity.h"
 
 typedef struct stage_slot {
     const ct_stage_vtable *vt;
@@ -129,29 +130,32 @@ static ct_status parse_stages(ct_context *ctx, ct_pipeline *p, json_t *root) {
     return CT_OK;
 }
 
-/* Stage i's output path (resolved, absolute) when it is a writer, else NULL; *len
- * leaves out trailing slashes. */
-static const char *output_path(const ct_pipeline *p, size_t i, size_t *len) {
+/* Stage i's output path (resolved against the pipeline's folder) when it is a writer, else NULL. */
+static const char *output_path(const ct_pipeline *p, size_t i) {
     const char *a = json_string_value(json_object_get(p->stages[i].options, "path"));
-    if (!a || strncmp(p->stages[i].vt->type, "writers.", 8) != 0) return NULL;
-    *len = strlen(a);
-    while (*len > 1 && a[*len - 1] == '/') (*len)--;
-    return a;
+    return a && strncmp(p->stages[i].vt->type, "writers.", 8) == 0 ? a : NULL;
 }
 
-/* Two writers with the same output path: the second would silently replace the first's
- * tileset. Paths are compared as resolved (absolute), ignoring trailing slashes. */
+/* Two writers with the same output directory: the second would silently replace the
+ * first's tileset. Directories are compared, not strings: "w", "w/", "x/../w" and a
+ * symbolic link to w (a writer writes into the directory a link names) are one. */
 static ct_status check_outputs(ct_context *ctx, const ct_pipeline *p) {
     for (size_t i = 0; i < p->nstages; i++) {
-        size_t la = 0, lb = 0;
-        const char *a = output_path(p, i, &la);
+        const char *a = output_path(p, i);
         if (!a) continue;
         for (size_t j = i + 1; j < p->nstages; j++) {
-            const char *b = output_path(p, j, &lb);
-            if (b && la == lb && strncmp(a, b, la) == 0)
+            const char *b = output_path(p, j);
+            int same = b ? ct_path_same(a, b) : 0;
+            if (same < 0) return ct_error_nomem(ctx, "output paths");
+            if (!same) continue;
+            if (strcmp(a, b) == 0)
                 return ct_error(ctx, CT_ERR_USAGE,
                                 "%s: stages %zu and %zu both write to '%s': the second would replace the first's output",
                                 p->file, i, j, a);
+            return ct_error(ctx, CT_ERR_USAGE,
+                            "%s: stages %zu and %zu both write to '%s' (stage %zu's path '%s' names the same directory): "
+                            "the second would replace the first's output",
+                            p->file, i, j, a, j, b);
         }
     }
     return CT_OK;

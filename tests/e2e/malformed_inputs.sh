@@ -279,6 +279,28 @@ printf '%s\n' "{\"pipeline\": [$FP, $E, {\"type\": \"writers.3dtiles\", \"path\"
 timeout 60 "$CLI" run other_out.json > other_out.log 2>&1
 rc=$?
 check "two writers, other paths: exit 0 (got $rc), both written" test "$rc" -eq 0 -a -s w2/tileset.json -a -s w3/tileset.json
+# Other spellings of one directory were compared as strings and let through: a symbolic
+# link to it, "x/../w", a folder that does not exist yet and its parent ("no/../w").
+mkdir -p w4_target sub && ln -sfn w4_target w4_link
+two_writers() { # NAME PATH1 PATH2: runs two writers; checks exit 2, the message, nothing written
+  printf '%s\n' "{\"pipeline\": [$FP, $E, {\"type\": \"writers.3dtiles\", \"path\": \"$2\"}, {\"type\": \"writers.3dtiles\", \"path\": \"$3\"}]}" > "$1.json"
+  timeout 60 "$CLI" run "$1.json" > "$1.log" 2>&1
+  local rc=$?
+  check "$1: exit 2 (got $rc)" test "$rc" -eq 2
+  check "$1: message names both stages and the second path" has "$1.log" \
+    "stages 2 and 3 both write to '$(pwd -P)/$2' (stage 3's path '$(pwd -P)/$3' names the same directory)"
+  check "$1: no stage ran" test -z "$(grep -F 'stage 0: readers.footprints' "$1.log")"
+}
+two_writers same_out_link w4_target w4_link
+check "same_out_link: nothing written" test ! -e w4_target/tileset.json -a ! -e w4_target.partial
+two_writers same_out_dotdot w5 sub/../w5
+two_writers same_out_new_dotdot w6 no/such/../../w6
+check "same_out_new_dotdot: nothing written" test ! -e w6 -a ! -e no
+printf '%s\n' "{\"pipeline\": [$FP, $E, {\"type\": \"writers.3dtiles\", \"path\": \"sub/w7\"}, {\"type\": \"writers.3dtiles\", \"path\": \"w7\"}]}" > other_out_dir.json
+timeout 60 "$CLI" run other_out_dir.json > other_out_dir.log 2>&1
+rc=$?
+check "two writers, same name in other folders: exit 0 (got $rc), both written" \
+  test "$rc" -eq 0 -a -s sub/w7/tileset.json -a -s w7/tileset.json
 
 # A GeoPackage feature whose geometry blob GDAL cannot decode (truncated, an unknown WKB
 # type) comes back from OGR without geometry: it was skipped as "empty geometry", like a
