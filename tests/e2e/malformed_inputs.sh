@@ -109,6 +109,14 @@ run_case lidar_two_stages_same_file 2 "{\"pipeline\": [$FP, $(lidar '"ok.las"'),
 check "lidar_two_stages_same_file: names the file and says why" has lidar_two_stages_same_file.log \
   "ok.las: an earlier readers.lidar stage read this file: its points would count twice"
 run_case lidar_two_stages_two_files 0 "{\"pipeline\": [$FP, $(lidar '"ok.las"'), $(lidar '"unclassified.las"'), $H, $E, $W]}"
+# Both checks are one (ct_las_source_open is given the files earlier stages read): a file
+# listed twice in a later stage is still read once, naming its first listing.
+run_case lidar_second_stage_twice 0 "{\"pipeline\": [$FP, $(lidar '"ok.las"'), $(lidar '["unclassified.las", "./unclassified.las"]'), $H, $E, $W]}"
+check "lidar_second_stage_twice: warning names both paths" has lidar_second_stage_twice.log \
+  "./unclassified.las is the same file as $WORK/unclassified.las (listed twice): read once"
+run_case lidar_second_stage_reads_first 2 "{\"pipeline\": [$FP, $(lidar '"ok.las"'), $(lidar '["unclassified.las", "o*.las"]'), $H, $E, $W]}"
+check "lidar_second_stage_reads_first: names the file and says why" has lidar_second_stage_reads_first.log \
+  "ok.las: an earlier readers.lidar stage read this file: its points would count twice"
 
 # Every point of a class the stage drops: the warning names the classes as a cause too.
 run_case lidar_all_dropped 0 "{\"pipeline\": [$FP, {\"type\": \"readers.lidar\", \"path\": \"ok.las\", \"srs\": \"EPSG:28992\", \"classes\": [9]}, $H, $E, $W]}"
