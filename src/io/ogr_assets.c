@@ -86,6 +86,9 @@ static int find_field_ci(OGRFeatureDefnH defn, const char *name) {
 static int parse_number(const char *s, double *out) {
     while (*s && isspace((unsigned char)*s)) s++;
     if (!*s) return 0;
+    /* Decimal only: strtod also reads hexadecimal ("0x1A" = 26, "0x14C12" = 85010), so a
+     * column of hex codes became numbers and a hex coordinate a position. */
+    if (strspn(s, "0123456789+-.eE \t\r\n\f\v") != strlen(s)) return -1;
     char *end = NULL;
     errno = 0;
     double v = strtod(s, &end);

@@ -365,6 +365,17 @@ check "corrupt_blob_parallel: 1 empty" has corrupt_blob_parallel.log "skipped 1:
 check "corrupt_blob_parallel: GDAL's message" has corrupt_blob_parallel.log \
   "feature 2 (record 2): skipped: unreadable geometry (corrupt blob: Length of input WKB is too small)"
 
+# CSV numbers are decimal: strtod read "0x14C12" as 85010, so a hex coordinate placed
+# an asset (and a column of hex codes became numbers).
+printf 'id,x,y,category\nh1,85010,447010,tree\nh2,0x14C12,447010,tree\nh3,85012,0x6D222,tree\n' > hex_assets.csv
+printf '%s\n' '{"pipeline": [{"type": "readers.assets", "path": "hex_assets.csv", "srs": "EPSG:28992"}]}' > assets_hex.json
+timeout 60 "$CLI" run assets_hex.json > assets_hex.log 2>&1
+rc=$?
+check "assets_hex: exit 0 (got $rc), no sanitizer report" test "$rc" -eq 0 -a -z "$(grep -E 'Sanitizer|runtime error' assets_hex.log)"
+check "assets_hex: a hex x is not a number" has assets_hex.log "hex_assets.csv: row 3: skipped: non-numeric x ('0x14C12')"
+check "assets_hex: a hex y is not a number" has assets_hex.log "hex_assets.csv: row 4: skipped: non-numeric y ('0x6D222')"
+check "assets_hex: counts" has assets_hex.log "hex_assets.csv: assets: 3 read, 1 kept, 2 skipped: 1 non-numeric x, 1 non-numeric y"
+
 # Asset symbols: a model that is missing, or not a model.
 printf 'id,x,y,category\na1,85010,447010,tree\n' > assets.csv
 echo "not a model" > not_a_model.obj
