@@ -206,9 +206,8 @@ ct_status ct_pipeline_load(ct_context *ctx, const char *path, const char *const 
             st = p->stages[i].vt->create(ctx, p->stages[i].options, &p->stages[i].state);
             /* A stage's own checks (ranges, combinations) name the stage type: add the file
              * and the stage's index, as the option type checks give them. */
-            if (st != CT_OK && st != CT_ERR_NOMEM) {
-                char msg[1024];
-                snprintf(msg, sizeof msg, "%s", ct_error_message(ctx));
+            char *msg = st != CT_OK && st != CT_ERR_NOMEM ? strdup(ct_error_message(ctx)) : NULL;
+            if (msg) { /* (out of memory: the stage's message as it is) */
                 if (!strstr(msg, path)) {
                     ct_error_clear(ctx); /* (the first error is kept: replace it by the fuller one) */
                     const char *type = p->stages[i].vt->type, *text = msg;
@@ -216,6 +215,7 @@ ct_status ct_pipeline_load(ct_context *ctx, const char *path, const char *const 
                     if (strncmp(text, type, tl) == 0 && strncmp(text + tl, ": ", 2) == 0) text += tl + 2;
                     st = ct_error(ctx, st, "%s: stage %zu (%s): %s", path, i, type, text);
                 }
+                free(msg);
             }
         }
     }

@@ -376,6 +376,26 @@ check "assets_hex: a hex x is not a number" has assets_hex.log "hex_assets.csv: 
 check "assets_hex: a hex y is not a number" has assets_hex.log "hex_assets.csv: row 4: skipped: non-numeric y ('0x6D222')"
 check "assets_hex: counts" has assets_hex.log "hex_assets.csv: assets: 3 read, 1 kept, 2 skipped: 1 non-numeric x, 1 non-numeric y"
 
+# A very long string in a message (a 100,000-character path, a 1,000,000-character layer
+# name): messages were cut at 2048 bytes, before they said what was wrong. Now the start
+# and the end are kept around a note.
+long=$(printf 'a%.0s' $(seq 100000))
+run_case long_path 2 "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"$long.geojson\"}, $E, $W]}"
+check "long_path: the message still says what is wrong" has long_path.log \
+  "aaaa.geojson: cannot open as a vector source (missing file or unknown format)"
+check "long_path: and what was left out" has long_path.log "characters left out ...]"
+check "long_path: a line of at most 2100 bytes" test "$(grep 'cannot open' long_path.log | wc -c)" -le 2100
+python3 -c 'import sys; print("{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"fp.geojson\", \"layer\": \"%s\"}]}" % ("b" * 1000000))' \
+  > long_layer.json
+timeout 60 "$CLI" run long_layer.json > long_layer.log 2>&1
+rc=$?
+check "long_layer: exit 2 (got $rc)" test "$rc" -eq 2
+check "long_layer: the message still says what is wrong" has long_layer.log "bbbb' not found (layers: fp)"
+run_case long_option 2 "{\"pipeline\": [$FP, $E, {\"type\": \"writers.3dtiles\", \"path\": \"x\", \"compression\": \"$long\"}]}"
+check "long_option: names the file, the stage and the value's end" has long_option.log \
+  "long_option.json: stage 2 (writers.3dtiles): compression must be \"none\" or \"meshopt\""
+check "long_option: the value's end" has long_option.log 'aaaa", 0.01)'
+
 # Asset symbols: a model that is missing, or not a model.
 printf 'id,x,y,category\na1,85010,447010,tree\n' > assets.csv
 echo "not a model" > not_a_model.obj
