@@ -14,6 +14,7 @@
 #include "citytiler/stage.h"
 #include "core/options.h"
 #include "core/path_identity.h"
+#include "core/utf8.h"
 
 typedef struct stage_slot {
     const ct_stage_vtable *vt;
@@ -58,6 +59,8 @@ static ct_status apply_override(ct_context *ctx, ct_pipeline *p, const char *tex
 
     json_t *v = json_loads(value, JSON_DECODE_ANY, NULL);
     if (!v) v = json_string(value);
+    if (!v && !ct_utf8_valid(value)) /* (jansson refuses it: that was "out of memory") */
+        return ct_error(ctx, CT_ERR_USAGE, "--set %s: the value is not valid UTF-8, which the pipeline's JSON cannot hold", text);
     if (!v) return ct_error_nomem(ctx, "override value");
     /* A relative path given on the command line means relative to the current directory. */
     const ct_stage_vtable *vt = ct_stage_find(type);
@@ -69,7 +72,12 @@ static ct_status apply_override(ct_context *ctx, ct_pipeline *p, const char *tex
                 char *abs = ct_resolve_path(cwd, json_string_value(v));
                 json_decref(v);
                 v = abs ? json_string(abs) : NULL;
+                ct_status st = v || !abs || ct_utf8_valid(abs) ? CT_OK
+                    : ct_error(ctx, CT_ERR_USAGE, "--set %s: the path '%s' is not valid UTF-8, which citytiler's JSON "
+                                                  "(pipeline, tileset, run summary) cannot hold: rename the folder or file",
+                               text, abs);
                 free(abs);
+                if (st != CT_OK) return st;
                 if (!v) return ct_error_nomem(ctx, "override path");
             }
         }

@@ -396,6 +396,29 @@ check "long_option: names the file, the stage and the value's end" has long_opti
   "long_option.json: stage 2 (writers.3dtiles): compression must be \"none\" or \"meshopt\""
 check "long_option: the value's end" has long_option.log 'aaaa", 0.01)'
 
+# Names and text that are not UTF-8 (Latin-1): JSON cannot hold them and jansson refuses
+# them. A pipeline in such a folder failed with "out of memory while allocating path
+# option" (exit 1), a --set path or value likewise; with --log-format json a warning quoting
+# such an id was dropped.
+mkdir -p "$(printf 'latin\351')" && cp fp.geojson "$(printf 'latin\351')/"
+printf '%s\n' "{\"pipeline\": [$FP, $E, $W]}" > "$(printf 'latin\351')/p.json"
+timeout 60 "$CLI" run "$(printf 'latin\351')/p.json" > latin_dir.log 2>&1
+rc=$?
+check "latin_dir: exit 2 (got $rc)" test "$rc" -eq 2
+check "latin_dir: says the path is not UTF-8" has latin_dir.log \
+  "p.json: stage 0 (readers.footprints): option 'path': the path '$(pwd -P)/$(printf 'latin\351')/fp.geojson' is not valid UTF-8"
+timeout 60 "$CLI" run no_writer.json --set "$(printf 'readers.footprints.path=\351.geojson')" > latin_set.log 2>&1
+rc=$?
+check "latin_set: exit 2 (got $rc)" test "$rc" -eq 2
+check "latin_set: says the value is not UTF-8" has latin_set.log "the value is not valid UTF-8"
+printf 'id,x,y,category\nb\351,85010,447010,tree\nb\351,85012,447010,tree\n' > latin_ids.csv
+printf '%s\n' '{"pipeline": [{"type": "readers.assets", "path": "latin_ids.csv", "srs": "EPSG:28992"}]}' > latin_log.json
+timeout 60 "$CLI" run latin_log.json --log-format json > latin_log.log 2>&1
+rc=$?
+check "latin_log: exit 0 (got $rc)" test "$rc" -eq 0
+check "latin_log: the warning is logged, its bad byte replaced" has latin_log.log \
+  "\"level\":\"warning\",\"message\":\"$(pwd -P)/latin_ids.csv: row 3: skipped: duplicate id 'b$(printf '\357\277\275')' (first at row 2)\"}"
+
 # Asset symbols: a model that is missing, or not a model.
 printf 'id,x,y,category\na1,85010,447010,tree\n' > assets.csv
 echo "not a model" > not_a_model.obj
