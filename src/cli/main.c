@@ -257,7 +257,7 @@ static int cmd_run(ct_context *ctx, cli_output *out, int argc, char **argv) {
     ct_pipeline_destroy(p);
     free(sets);
     if (st != CT_OK) {
-        fprintf(stderr, "citytiler: error: %s\n", ct_error_message(ctx));
+        log_line(out, CT_LOG_ERROR, ct_error_message(ctx)); /* (a JSON line with --log-format json, as every other) */
         return ct_status_exit_code(st);
     }
     return 0;
