@@ -37,13 +37,15 @@ int ct_utf8_valid(const char *s) {
     return 1;
 }
 
-char *ct_utf8_repaired(const char *s, size_t *replaced) {
+/* A copy of s with each byte that starts no valid sequence replaced: by U+FFFD, or by
+ * the code point of the same value (Latin-1). */
+static char *repaired(const char *s, int as_latin1, size_t *replaced) {
     size_t bad = 0, len = 0;
     const unsigned char *p = (const unsigned char *)s;
     for (size_t i = 0; p[i];) {
         size_t n = sequence_length(p + i);
         bad += n == 0;
-        len += n ? n : 3; /* U+FFFD is 3 bytes */
+        len += n ? n : as_latin1 ? 2 : 3;
         i += n ? n : 1;
     }
     char *out = malloc(len + 1), *o = out;
@@ -54,6 +56,10 @@ char *ct_utf8_repaired(const char *s, size_t *replaced) {
             memcpy(o, p + i, n);
             o += n;
             i += n;
+        } else if (as_latin1) { /* (a byte >= 0x80: two bytes in UTF-8) */
+            *o++ = (char)(0xC0 | (p[i] >> 6));
+            *o++ = (char)(0x80 | (p[i] & 0x3F));
+            i++;
         } else {
             memcpy(o, "\xEF\xBF\xBD", 3);
             o += 3;
@@ -64,3 +70,7 @@ char *ct_utf8_repaired(const char *s, size_t *replaced) {
     if (replaced) *replaced = bad;
     return out;
 }
+
+char *ct_utf8_repaired(const char *s, size_t *replaced) { return repaired(s, 0, replaced); }
+
+char *ct_utf8_latin1_fallback(const char *s, size_t *converted) { return repaired(s, 1, converted); }

@@ -14,4 +14,9 @@ int ct_utf8_valid(const char *s);
  * it); NULL when out of memory. */
 char *ct_utf8_repaired(const char *s, size_t *replaced);
 
+/* As ct_utf8_repaired, but such a byte is read as Latin-1 (0xE9 becomes U+00E9 'é'): the
+ * usual case of text that is not UTF-8 (a CSV saved as Latin-1 or Windows-1252) comes
+ * out right, and different texts stay different (ids). */
+char *ct_utf8_latin1_fallback(const char *s, size_t *converted);
+
 #endif

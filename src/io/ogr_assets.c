@@ -53,6 +53,7 @@ typedef struct raw_row {
     char *id, *category;
     ct_value *vals;   /* one per field map */
     const char *why;  /* NULL: good */
+    int not_utf8;     /* its id, category or a text attribute was not UTF-8: read as Latin-1 */
     char *detail;     /* optional text after the reason */
 } raw_row;
 
@@ -293,9 +294,21 @@ static ct_status map_fields(reader *r, OGRFeatureDefnH defn) {
 
 /* ---- reading rows ---- */
 
-static ct_status set_value(reader *r, OGRFeatureH f, const ct_ogr_field_map *m, ct_value *v) {
+static ct_status set_value(reader *r, OGRFeatureH f, const ct_ogr_field_map *m, ct_value *v, int *not_utf8) {
     v->is_null = 1;
-    return ct_ogr_read_value(r->ctx, f, m->src, m->type, m->infer, v);
+    return ct_ogr_read_value(r->ctx, f, m->src, m->type, m->infer, v, not_utf8);
+}
+
+/* Makes *s (malloc'd, or NULL) valid UTF-8, reading other bytes as Latin-1. 0 when out of memory. */
+static int make_utf8(char **s, int *not_utf8) {
+    if (!*s) return 1;
+    int bad = 0;
+    char *c = ct_ogr_utf8_copy(*s, &bad);
+    if (!c) return 0;
+    free(*s);
+    *s = c;
+    *not_utf8 |= bad;
+    return 1;
 }
 
 static void reject(raw_row *w, const char *why, char *detail) {
@@ -392,7 +405,7 @@ static ct_status read_rows(reader *r) {
         w->fid = (uint64_t)OGR_F_GetFID(f);
         w->vals = calloc(r->nmaps ? r->nmaps : 1, sizeof *w->vals);
         if (!w->vals) st = ct_error_nomem(ctx, "asset attributes");
-        for (size_t k = 0; st == CT_OK && k < r->nmaps; k++) st = set_value(r, f, &r->maps[k], &w->vals[k]);
+        for (size_t k = 0; st == CT_OK && k < r->nmaps; k++) st = set_value(r, f, &r->maps[k], &w->vals[k], &w->not_utf8);
         if (st == CT_OK) {
             read_coords(r, f, w);
             optional_number(w, f, r->fz, &w->z, R_BAD_Z);
@@ -414,7 +427,8 @@ static ct_status read_rows(reader *r) {
                               : r->fcat >= 0 && OGR_F_IsFieldSetAndNotNull(f, r->fcat) ? OGR_F_GetFieldAsString(f, r->fcat)
                                                                                        : "";
             w->category = trimmed_copy(cat);
-            if (!w->id || !w->category) st = ct_error_nomem(ctx, "asset id");
+            if (!w->id || !w->category || !make_utf8(&w->id, &w->not_utf8) || !make_utf8(&w->category, &w->not_utf8))
+                st = ct_error_nomem(ctx, "asset id");
         }
         OGR_F_Destroy(f);
         if ((r->nrows & 4095) == 0) ct_progress(ctx, "reading assets", r->nrows, total > 0 ? (uint64_t)total : 0);
@@ -656,9 +670,11 @@ static ct_status append_rows(reader *r, ct_asset_set *set, OGRFeatureDefnH defn,
         if (st != CT_OK) return st;
     }
     *kept = 0;
+    uint64_t not_utf8 = 0, first_not_utf8 = 0;
     for (size_t i = 0; i < r->nrows; i++) {
         raw_row *w = &r->rows[i];
         uint64_t rec = csv_lines ? r->lines[w->fid - 1] : w->fid;
+        if (w->not_utf8 && !w->why && not_utf8++ == 0) first_not_utf8 = rec;
         if (w->why) {
             ct_log(ctx, CT_LOG_WARN, "%s: %s %llu: skipped: %s%s", r->o->path, csv_lines ? "row" : "feature",
                    (unsigned long long)rec, w->why, w->detail ? w->detail : "");
@@ -691,6 +707,11 @@ static ct_status append_rows(reader *r, ct_asset_set *set, OGRFeatureDefnH defn,
         }
         (*kept)++;
     }
+    if (not_utf8)
+        ct_log(ctx, CT_LOG_WARN, "%s: %llu assets have an id, category or text attribute that is not UTF-8 (first: %s "
+               "%llu): its bytes that are not were read as Latin-1 (tile metadata must be UTF-8); save the file as UTF-8 "
+               "if it is in another encoding", r->o->path, (unsigned long long)not_utf8, csv_lines ? "row" : "feature",
+               (unsigned long long)first_not_utf8);
     return CT_OK;
 }
 

@@ -297,6 +297,7 @@ typedef struct fp_result {
     ct_footprint fp;
     char *id;
     int id_missing;  /* id_field null or empty here: the feature id stands in */
+    int not_utf8;    /* its id or a text attribute was not UTF-8: read as Latin-1 */
     ct_value *vals;  /* one per field map */
 } fp_result;
 
@@ -342,20 +343,28 @@ static ct_status convert_feature(ct_context *ctx, const fp_setup *su, OGRCoordin
                          ? OGR_F_GetFieldAsString(f, su->id_index) : NULL;
     r->id_missing = su->id_index >= 0 && (!id || !id[0]);
     if (!id || !id[0]) id = fidbuf; /* (an empty id would name nothing in a viewer) */
-    r->id = strdup(id);
+    r->id = ct_ogr_utf8_copy(id, &r->not_utf8);
     r->vals = calloc(su->nmaps ? su->nmaps : 1, sizeof *r->vals);
     if (!r->id || !r->vals) st = ct_error_nomem(ctx, "building id");
     for (size_t k = 0; st == CT_OK && k < su->nmaps; k++) {
         r->vals[k].is_null = 1;
-        st = ct_ogr_read_value(ctx, f, su->maps[k].src, su->maps[k].type, 0, &r->vals[k]);
+        st = ct_ogr_read_value(ctx, f, su->maps[k].src, su->maps[k].type, 0, &r->vals[k], &r->not_utf8);
     }
     return st;
 }
 
+/* The kept features whose text was not UTF-8: one warning per source names the first. */
+typedef struct utf8_note {
+    uint64_t count, first_record;
+    long long first_fid;
+} utf8_note;
+
+static const char *const NOT_UTF8 = "text not UTF-8: read as Latin-1";
+
 /* Adds a converted feature to ds (it is the record-th read), or counts and logs its skip;
  * r's memory passes to ds either way. */
 static ct_status keep_result(ct_context *ctx, const ct_ogr_read_options *o, const fp_setup *su, ct_dataset *ds,
-                             fp_result *r, uint64_t record) {
+                             fp_result *r, uint64_t record, utf8_note *note) {
     ds->input_features++;
     if (r->why == UNREADABLE_GEOMETRY) {
         ct_log(ctx, CT_LOG_WARN, "%s: feature %lld (record %llu): skipped: unreadable geometry (corrupt blob: %s)",
@@ -384,8 +393,18 @@ static ct_status keep_result(ct_context *ctx, const ct_ogr_read_options *o, cons
     for (size_t k = 0; k < su->nmaps; k++) b->attrs[su->maps[k].dst] = r->vals[k];
     free(r->vals);
     free(r->gdal_error);
-    int id_missing = r->id_missing;
+    int id_missing = r->id_missing, not_utf8 = r->not_utf8;
     memset(r, 0, sizeof *r);
+    if (not_utf8) {
+        if (note->count++ == 0) {
+            note->first_fid = (long long)b->source_record;
+            note->first_record = record;
+        }
+        ct_log(ctx, CT_LOG_DEBUG, "%s: feature %lld (record %llu): %s", o->path, (long long)b->source_record,
+               (unsigned long long)record, NOT_UTF8);
+        st = ct_dataset_count_change(ctx, ds, NOT_UTF8);
+        if (st != CT_OK) return st;
+    }
     if (id_missing) {
         ct_log(ctx, CT_LOG_DEBUG, "%s: feature %lld (record %llu): id_field '%s' is null or empty: id '%s' (the feature id)",
                o->path, (long long)b->source_record, (unsigned long long)record, o->id_field, b->id);
@@ -431,7 +450,7 @@ typedef struct fp_range {
  * in order. */
 static ct_status read_parallel(ct_context *ctx, const ct_ogr_read_options *o, const fp_setup *su, OGRLayerH layer,
                                OGRCoordinateTransformationH xform, GIntBig lo, GIntBig hi, ct_dataset *ds,
-                               uint64_t total, uint64_t *record) {
+                               uint64_t total, uint64_t *record, utf8_note *note) {
     fp_range *ranges = calloc(FID_RANGES, sizeof *ranges);
     if (!ranges) return ct_error_nomem(ctx, "footprint ranges");
     const GIntBig width = (hi - lo) / FID_RANGES + 1;
@@ -490,7 +509,7 @@ static ct_status read_parallel(ct_context *ctx, const ct_ogr_read_options *o, co
     }
     for (int k = 0; k < FID_RANGES; k++) {
         for (size_t i = 0; i < ranges[k].n; i++) {
-            if (st == CT_OK) st = keep_result(ctx, o, su, ds, &ranges[k].v[i], ++*record);
+            if (st == CT_OK) st = keep_result(ctx, o, su, ds, &ranges[k].v[i], ++*record, note);
             else fp_result_free(&ranges[k].v[i], su->maps, su->nmaps);
         }
         free(ranges[k].v);
@@ -558,12 +577,13 @@ ct_status ct_ogr_read_footprints(ct_context *ctx, const ct_ogr_read_options *o, 
     GIntBig total = st == CT_OK ? OGR_L_GetFeatureCount(layer, FALSE) : 0;
     size_t before = ds->nbuildings; /* an earlier readers.footprints stage may have added some */
     uint64_t record = 0;
+    utf8_note note = {0, 0, 0};
     fp_setup su = {&area, maps, nmaps, id_index, o->max_vertices};
     GIntBig fid_lo = 0, fid_hi = -1;
     if (st == CT_OK && total >= PARALLEL_MIN_FEATURES && gpkg_fid_span(gd, layer, &fid_lo, &fid_hi)) {
         ct_log(ctx, CT_LOG_INFO, "%s: reading FIDs %lld..%lld in %d ranges in parallel", o->path, (long long)fid_lo,
                (long long)fid_hi, FID_RANGES);
-        st = read_parallel(ctx, o, &su, layer, xform, fid_lo, fid_hi, ds, (uint64_t)total, &record);
+        st = read_parallel(ctx, o, &su, layer, xform, fid_lo, fid_hi, ds, (uint64_t)total, &record, &note);
     } else if (st == CT_OK) {
         OGR_L_ResetReading(layer);
         OGRFeatureH f;
@@ -571,7 +591,7 @@ ct_status ct_ogr_read_footprints(ct_context *ctx, const ct_ogr_read_options *o, 
         while (st == CT_OK && (f = ct_ogr_next_feature(layer, &read_error)) != NULL) {
             fp_result r;
             st = convert_feature(ctx, &su, xform, f, &read_error, &r);
-            if (st == CT_OK) st = keep_result(ctx, o, &su, ds, &r, ++record);
+            if (st == CT_OK) st = keep_result(ctx, o, &su, ds, &r, ++record, &note);
             else fp_result_free(&r, maps, nmaps);
             OGR_F_Destroy(f);
             if ((record & 1023) == 0) ct_progress(ctx, "reading footprints", record, total > 0 ? (uint64_t)total : 0);
@@ -581,6 +601,11 @@ ct_status ct_ogr_read_footprints(ct_context *ctx, const ct_ogr_read_options *o, 
     free(maps);
     if (xform) OCTDestroyCoordinateTransformation(xform);
     GDALClose(gd);
+    if (st == CT_OK && note.count)
+        ct_log(ctx, CT_LOG_WARN, "%s: %llu buildings have an id or text attribute that is not UTF-8 (first: feature %lld, "
+               "record %llu): its bytes that are not were read as Latin-1 (tile metadata must be UTF-8); convert the "
+               "source to UTF-8 if it is in another encoding", o->path, (unsigned long long)note.count, note.first_fid,
+               (unsigned long long)note.first_record);
     if (st == CT_OK)
         ct_log(ctx, CT_LOG_INFO, "%s: %llu features read, %zu buildings kept", o->path,
                (unsigned long long)record, ds->nbuildings - before);

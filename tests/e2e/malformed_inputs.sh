@@ -398,8 +398,8 @@ check "long_option: the value's end" has long_option.log 'aaaa", 0.01)'
 
 # Names and text that are not UTF-8 (Latin-1): JSON cannot hold them and jansson refuses
 # them. A pipeline in such a folder failed with "out of memory while allocating path
-# option" (exit 1), a --set path or value likewise; with --log-format json a warning quoting
-# such an id was dropped.
+# option" (exit 1), a --set path or value likewise; with --log-format json a line quoting
+# such text (a Latin-1 column name) was dropped.
 mkdir -p "$(printf 'latin\351')" && cp fp.geojson "$(printf 'latin\351')/"
 printf '%s\n' "{\"pipeline\": [$FP, $E, $W]}" > "$(printf 'latin\351')/p.json"
 timeout 60 "$CLI" run "$(printf 'latin\351')/p.json" > latin_dir.log 2>&1
@@ -411,13 +411,35 @@ timeout 60 "$CLI" run no_writer.json --set "$(printf 'readers.footprints.path=\3
 rc=$?
 check "latin_set: exit 2 (got $rc)" test "$rc" -eq 2
 check "latin_set: says the value is not UTF-8" has latin_set.log "the value is not valid UTF-8"
-printf 'id,x,y,category\nb\351,85010,447010,tree\nb\351,85012,447010,tree\n' > latin_ids.csv
-printf '%s\n' '{"pipeline": [{"type": "readers.assets", "path": "latin_ids.csv", "srs": "EPSG:28992"}]}' > latin_log.json
+printf 'id,x,y,na\357ve\nb1,85010,447010,1\n' > latin_names.csv
+printf '%s\n' '{"pipeline": [{"type": "readers.assets", "path": "latin_names.csv", "srs": "EPSG:28992", "id_field": "nope"}]}' > latin_log.json
 timeout 60 "$CLI" run latin_log.json --log-format json > latin_log.log 2>&1
 rc=$?
-check "latin_log: exit 0 (got $rc)" test "$rc" -eq 0
-check "latin_log: the warning is logged, its bad byte replaced" has latin_log.log \
-  "\"level\":\"warning\",\"message\":\"$(pwd -P)/latin_ids.csv: row 3: skipped: duplicate id 'b$(printf '\357\277\275')' (first at row 2)\"}"
+check "latin_log: exit 2 (got $rc)" test "$rc" -eq 2
+check "latin_log: the error is logged, its bad byte replaced" has latin_log.log \
+  "\"level\":\"error\",\"message\":\"$(pwd -P)/latin_names.csv: id_field 'nope' is not a field of layer 'latin_names' (fields: id, x, y, na$(printf '\357\277\275')ve)\"}"
+
+# Text values that are not UTF-8 (a Latin-1 CSV) went into the tiles' metadata as they
+# were: invalid glTF (METADATA_STRING_UTF8) with exit 0. Their other bytes are read as
+# Latin-1 now (Latin-1 'Stra\337e' becomes UTF-8 'Straße'), with a warning and a count.
+# glb_has FILE BYTES: the GLB holds those bytes (printf escapes).
+glb_has() { python3 -c 'import os, sys; sys.exit(os.fsencode(sys.argv[2]) not in open(sys.argv[1], "rb").read())' "$1" "$(printf "$2")"; }
+printf 'WKT,id,name\n"POLYGON((85005 447005,85015 447005,85015 447015,85005 447015,85005 447005))",b\351,Stra\337e\n' > latin_fp.csv
+run_case latin_text_fp 0 "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"latin_fp.csv\", \"srs\": \"EPSG:28992\", \"id_field\": \"id\"}, $E, $W]}"
+check "latin_text_fp: warning names the file and the first feature" has latin_text_fp.log \
+  "latin_fp.csv: 1 buildings have an id or text attribute that is not UTF-8 (first: feature 1, record 1): its bytes that are not were read as Latin-1"
+check "latin_text_fp: counted" has latin_text_fp.log "changed 1: text not UTF-8: read as Latin-1"
+check "latin_text_fp: the metadata holds UTF-8 'Straße' and 'bé'" \
+  glb_has latin_text_fp-out/tiles/0_0_0.glb 'Stra\303\237e'
+check "latin_text_fp: ... and 'bé'" glb_has latin_text_fp-out/tiles/0_0_0.glb 'b\303\251'
+check "latin_text_fp: no Latin-1 byte left" eval '! glb_has latin_text_fp-out/tiles/0_0_0.glb "Stra\337e"'
+printf 'id,x,y,category,name\na\351,85010,447010,tr\351e,Stra\337e\na2,85012,447010,tree,ok\n' > latin_assets.csv
+run_case latin_text_assets 0 "{\"pipeline\": [$FP, $(lidar '"ok.las"'), {\"type\": \"readers.assets\", \"path\": \"latin_assets.csv\", \"srs\": \"EPSG:28992\"}, $H, $E, {\"type\": \"filters.clamp\"}, $W]}"
+check "latin_text_assets: warning names the file and the first row" has latin_text_assets.log \
+  "latin_assets.csv: 1 assets have an id, category or text attribute that is not UTF-8 (first: row 2)"
+asset_glb=$(ls latin_text_assets-out/assets/*.glb 2> /dev/null | head -1)
+check "latin_text_assets: the metadata holds UTF-8 id, category and text" \
+  eval 'glb_has "$asset_glb" "a\303\251" && glb_has "$asset_glb" "tr\303\251e" && glb_has "$asset_glb" "Stra\303\237e"'
 
 # Asset symbols: a model that is missing, or not a model.
 printf 'id,x,y,category\na1,85010,447010,tree\n' > assets.csv

@@ -34,5 +34,14 @@ int main(void) {
     check_repair("\xFF\xFE\x80", "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD", 3);
     check_repair("a\xE5\x9F", "a\xEF\xBF\xBD\xEF\xBF\xBD", 2); /* each byte of a cut sequence */
     check_repair("\xC3\xA9\xC3", "\xC3\xA9\xEF\xBF\xBD", 1);
+    size_t n = 0;
+    char *l = ct_utf8_latin1_fallback("Stra\xDF" "e caf\xE9 \xC3\xA9", &n); /* Latin-1, then real UTF-8 */
+    CT_CHECK_MSG(l && strcmp(l, "Stra\xC3\x9F" "e caf\xC3\xA9 \xC3\xA9") == 0 && n == 2, "latin-1: '%s', %zu", l ? l : "", n);
+    free(l);
+    l = ct_utf8_latin1_fallback("b\xE8", NULL);
+    char *m = ct_utf8_latin1_fallback("b\xE9", NULL);
+    CT_CHECK(l && m && strcmp(l, m) != 0); /* different ids stay different */
+    free(l);
+    free(m);
     return ct_test_finish("test_utf8");
 }
