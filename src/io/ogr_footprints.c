@@ -498,6 +498,11 @@ static ct_status read_parallel(ct_context *ctx, const ct_ogr_read_options *o, co
                 }
                 OGR_F_Destroy(f);
             }
+            if (tst == CT_OK && read_error.msg[0]) /* (the reading ended on an error, not at the end) */
+                tst = ct_error(ctx, CT_ERR_INPUT,
+                               "%s: reading stopped in feature ids " CPL_FRMT_GIB ".." CPL_FRMT_GIB " (%s): the source "
+                               "is damaged; its remaining features would be missing",
+                               o->path, a, b, read_error.msg);
 #pragma omp atomic
             done += rg->n;
             if (omp_get_thread_num() == 0) ct_progress(ctx, "reading footprints", done, total);
@@ -596,11 +601,23 @@ ct_status ct_ogr_read_footprints(ct_context *ctx, const ct_ogr_read_options *o, 
             OGR_F_Destroy(f);
             if ((record & 1023) == 0) ct_progress(ctx, "reading footprints", record, total > 0 ? (uint64_t)total : 0);
         }
+        /* OGR ends the reading the same way at the end and on an error (a damaged
+         * GeoPackage page): the rest of the buildings went missing with exit 0. */
+        if (st == CT_OK && read_error.msg[0])
+            st = ct_error(ctx, CT_ERR_INPUT,
+                          "%s: reading stopped after record %llu (%s): the source is damaged; its remaining features "
+                          "would be missing",
+                          o->path, (unsigned long long)record, read_error.msg);
     }
     ct_progress(ctx, "reading footprints", record, record);
     free(maps);
     if (xform) OCTDestroyCoordinateTransformation(xform);
     GDALClose(gd);
+    /* A damaged file can also end early without any error from the driver (SQLite read
+     * a GeoPackage with a garbled b-tree page as 1866 of its 4101 features). */
+    if (st == CT_OK && !o->where && !o->bbox && total >= 0 && (uint64_t)total != record)
+        ct_log(ctx, CT_LOG_WARN, "%s: the source says it holds %lld features but %llu were read: is it damaged? "
+               "(the missing ones are not in the tiles)", o->path, (long long)total, (unsigned long long)record);
     if (st == CT_OK && note.count)
         ct_log(ctx, CT_LOG_WARN, "%s: %llu buildings have an id or text attribute that is not UTF-8 (first: feature %lld, "
                "record %llu): its bytes that are not were read as Latin-1 (tile metadata must be UTF-8); convert the "

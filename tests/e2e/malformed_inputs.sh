@@ -441,6 +441,36 @@ asset_glb=$(ls latin_text_assets-out/assets/*.glb 2> /dev/null | head -1)
 check "latin_text_assets: the metadata holds UTF-8 id, category and text" \
   eval 'glb_has "$asset_glb" "a\303\251" && glb_has "$asset_glb" "tr\303\251e" && glb_has "$asset_glb" "Stra\303\237e"'
 
+# A GeoPackage with garbled pages: OGR ends the reading as at the end of the layer, so the
+# rest of the buildings went missing with exit 0 (GDAL printed one line of its own). When
+# SQLite reports the damage the run stops, naming it; when it does not (an interior page of
+# the 4101-feature file), the feature count of the file and the features read differ: warned.
+# garble IN OUT: pages from the middle on overwritten.
+garble() { python3 -c '
+import sys; b = bytearray(open(sys.argv[1], "rb").read()); n = len(b) // 4096
+for p in range(n // 2, n // 2 + int(sys.argv[3])): b[p * 4096 + 100:p * 4096 + 4000] = bytes([0xAB]) * 3900
+open(sys.argv[2], "wb").write(b)' "$@"; }
+python3 - <<'PY'
+import json
+feats = [{"type": "Feature", "properties": {"id": "b%d" % i, "pad": "x" * 200},
+          "geometry": {"type": "Polygon", "coordinates": [[[85005 + 20 * (i % 100) + dx, 447005 + 20 * (i // 100) + dy]
+                       for dx, dy in ((0, 0), (10, 0), (10, 10), (0, 10), (0, 0))]]}} for i in range(3000)]
+json.dump({"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::28992"}},
+           "features": feats}, open("padded.geojson", "w"))
+PY
+rm -f padded.gpkg && ogr2ogr -f GPKG -nln fp padded.gpkg padded.geojson > /dev/null 2>&1
+garble padded.gpkg damaged.gpkg 5
+garble corrupt/big/fp.gpkg damaged_quiet.gpkg 3
+run_case damaged_gpkg 2 '{"pipeline": [{"type": "readers.footprints", "path": "damaged.gpkg"}, '"$E, $W]}"
+check "damaged_gpkg: says the reading stopped, why and what it means" has damaged_gpkg.log \
+  "damaged.gpkg: reading stopped after record "
+check "damaged_gpkg: ... with SQLite's message" has damaged_gpkg.log \
+  "database disk image is malformed): the source is damaged; its remaining features would be missing"
+run_case damaged_gpkg_quiet 0 '{"pipeline": [{"type": "readers.footprints", "path": "damaged_quiet.gpkg"}, '"$E, $W]}"
+check "damaged_gpkg_quiet: warns that fewer features were read than the file holds" has damaged_gpkg_quiet.log \
+  "damaged_quiet.gpkg: the source says it holds 4101 features but "
+check "damaged_gpkg_quiet: no such warning for the whole file" test -z "$(grep -F 'says it holds' corrupt_blob_parallel.log)"
+
 # Asset symbols: a model that is missing, or not a model.
 printf 'id,x,y,category\na1,85010,447010,tree\n' > assets.csv
 echo "not a model" > not_a_model.obj
