@@ -7,6 +7,7 @@
  * "12abc" is a bad number rather than 12; attribute columns of a CSV get a type from
  * their values (integer, real or string). */
 #include "io/ogr_assets.h"
+#include "io/ogr_next_feature.h"
 #include "io/ogr_source.h"
 #include "io/ogr_values.h"
 #include "io/input_file.h"
@@ -27,6 +28,7 @@
 
 /* Reasons a row is skipped (also the keys of the skip counts). */
 static const char *const R_NO_GEOM = "missing geometry";
+static const char *const R_UNREADABLE = "unreadable geometry (corrupt blob)";
 static const char *const R_NOT_POINT = "non-point geometry";
 static const char *const R_BAD_WKT = "invalid WKT";
 static const char *const R_MISSING_X = "missing x";
@@ -70,6 +72,7 @@ typedef struct reader {
     size_t nrows, cap;
     uint64_t *lines; /* CSV: line of each data record (lines[k] for FID k+1), or NULL */
     size_t nlines;
+    ct_ogr_read_error read_error; /* GDAL's error while the current feature was read */
 } reader;
 
 /* ---- small helpers ---- */
@@ -358,6 +361,11 @@ static void read_coords(reader *r, OGRFeatureH f, raw_row *w) {
         g = owned;
     } else {
         g = OGR_F_GetGeometryRef(f);
+        /* A geometry GDAL could not decode comes back as none: only its error tells. */
+        if (!g && r->read_error.msg[0]) {
+            reject(w, R_UNREADABLE, fmt_detail(" (%s)", r->read_error.msg, 0));
+            return;
+        }
     }
     if (!g || OGR_G_IsEmpty(g)) {
         reject(w, R_NO_GEOM, NULL);
@@ -386,7 +394,7 @@ static ct_status read_rows(reader *r) {
     OGR_L_ResetReading(r->layer);
     OGRFeatureH f;
     ct_status st = CT_OK;
-    while (st == CT_OK && (f = OGR_L_GetNextFeature(r->layer)) != NULL) {
+    while (st == CT_OK && (f = ct_ogr_next_feature(r->layer, &r->read_error)) != NULL) {
         if (r->nrows == r->cap) {
             size_t nc = r->cap ? r->cap * 2 : 1024;
             raw_row *v = realloc(r->rows, nc * sizeof *v);
@@ -434,6 +442,11 @@ static ct_status read_rows(reader *r) {
         if ((r->nrows & 4095) == 0) ct_progress(ctx, "reading assets", r->nrows, total > 0 ? (uint64_t)total : 0);
     }
     ct_progress(ctx, "reading assets", r->nrows, r->nrows);
+    /* OGR ends a layer the same way at its end and on an error (a damaged file). */
+    if (st == CT_OK && r->read_error.msg[0])
+        st = ct_error(ctx, CT_ERR_INPUT,
+                      "%s: reading stopped after %zu rows (%s): the source is damaged; its remaining rows would be missing",
+                      o->path, r->nrows, r->read_error.msg);
     return st;
 }
 

@@ -471,6 +471,38 @@ check "damaged_gpkg_quiet: warns that fewer features were read than the file hol
   "damaged_quiet.gpkg: the source says it holds 4101 features but "
 check "damaged_gpkg_quiet: no such warning for the whole file" test -z "$(grep -F 'says it holds' corrupt_blob_parallel.log)"
 
+# readers.assets likewise: a point whose blob GDAL cannot decode was a "missing geometry";
+# a damaged GeoPackage of assets ended early with exit 0.
+python3 - <<'PY'
+import json
+feats = [{"type": "Feature", "properties": {"id": "p%d" % i, "category": "tree"},
+          "geometry": {"type": "Point", "coordinates": [85005 + i, 447005]}} for i in range(4)]
+feats.append({"type": "Feature", "properties": {"id": "pn", "category": "tree"}, "geometry": None})
+feats += [{"type": "Feature", "properties": {"id": "q%d" % i, "category": "x" * 300},
+           "geometry": {"type": "Point", "coordinates": [85005 + i % 50, 447005 + i // 50]}} for i in range(3000)]
+json.dump({"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::28992"}},
+           "features": feats}, open("points.geojson", "w"))
+PY
+rm -f points.gpkg && ogr2ogr -f GPKG -nln pts -lco SPATIAL_INDEX=NO points.gpkg points.geojson > /dev/null 2>&1
+garble points.gpkg points_damaged.gpkg 5
+python3 -c 'import sqlite3; c = sqlite3.connect("points.gpkg"); b = c.execute("SELECT geom FROM pts WHERE fid = 2").fetchone()[0]
+c.execute("UPDATE pts SET geom = ? WHERE fid = 2", (b[:-6],)); c.commit()'
+printf '%s\n' '{"pipeline": [{"type": "readers.assets", "path": "points.gpkg"}]}' > assets_corrupt_blob.json
+timeout 60 "$CLI" run assets_corrupt_blob.json > assets_corrupt_blob.log 2>&1
+rc=$?
+check "assets_corrupt_blob: exit 0 (got $rc)" test "$rc" -eq 0
+check "assets_corrupt_blob: the corrupt blob is an unreadable geometry" has assets_corrupt_blob.log \
+  "points.gpkg: feature 2: skipped: unreadable geometry (corrupt blob) (Unable to read geometry)"
+check "assets_corrupt_blob: the null one a missing geometry" has assets_corrupt_blob.log "points.gpkg: feature 5: skipped: missing geometry"
+check "assets_corrupt_blob: counted apart" has assets_corrupt_blob.log \
+  "skipped: 1 unreadable geometry (corrupt blob), 1 missing geometry"
+printf '%s\n' '{"pipeline": [{"type": "readers.assets", "path": "points_damaged.gpkg"}]}' > assets_damaged.json
+timeout 60 "$CLI" run assets_damaged.json > assets_damaged.log 2>&1
+rc=$?
+check "assets_damaged: exit 2 (got $rc)" test "$rc" -eq 2
+check "assets_damaged: says the reading stopped and why" has assets_damaged.log \
+  "database disk image is malformed): the source is damaged; its remaining rows would be missing"
+
 # Asset symbols: a model that is missing, or not a model.
 printf 'id,x,y,category\na1,85010,447010,tree\n' > assets.csv
 echo "not a model" > not_a_model.obj
