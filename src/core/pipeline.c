@@ -126,6 +126,9 @@ static ct_status parse_stages(ct_context *ctx, ct_pipeline *p, json_t *root) {
         if (!json_is_object(st))
             return ct_error(ctx, CT_ERR_USAGE, "%s: stage %zu: expected an object with a \"type\"", p->file, i);
         const char *type = json_string_value(json_object_get(st, "type"));
+        if (!type && json_object_get(st, "type"))
+            return ct_error(ctx, CT_ERR_USAGE, "%s: stage %zu: \"type\" must be a string such as \"readers.footprints\"",
+                            p->file, i);
         if (!type) return ct_error(ctx, CT_ERR_USAGE, "%s: stage %zu: missing \"type\"", p->file, i);
         const ct_stage_vtable *vt = ct_stage_find(type);
         if (!vt)

@@ -165,6 +165,16 @@ run_case extrude_height_huge 2 "{\"pipeline\": [$FP, {\"type\": \"filters.extrud
 check "extrude_height_huge: message" has extrude_height_huge.log "extrude_height_huge.json: stage 1 (filters.extrude): option 'height' must be a positive number of metres, at most 10000 (got 1e+308)"
 run_case max_vertices_negative 2 "{\"pipeline\": [$FP, $E, {\"type\": \"writers.3dtiles\", \"path\": \"x\", \"max_vertices_per_tile\": -1}]}"
 check "max_vertices_negative: message" has max_vertices_negative.log "max_vertices_per_tile must be >= 0"
+# readers.footprints' max_vertices was checked only when the stage ran: after the stages
+# before it, and without the file or the stage index.
+run_case footprints_max_vertices_negative 2 "{\"pipeline\": [$FP, {\"type\": \"readers.footprints\", \"path\": \"fp.geojson\", \"max_vertices\": -5}, $E, $W]}"
+check "footprints_max_vertices_negative: names the file and the stage" has footprints_max_vertices_negative.log \
+  "footprints_max_vertices_negative.json: stage 1 (readers.footprints): max_vertices must be from 0 (no limit) to 1e12 (got -5)"
+check "footprints_max_vertices_negative: before any stage ran" test -z "$(grep -F 'stage 0: readers.footprints' footprints_max_vertices_negative.log)"
+# A "type" that is not a string was reported as missing.
+run_case type_not_string 2 '{"pipeline": [{"type": 5}]}'
+check "type_not_string: says what is wrong with it" has type_not_string.log \
+  "type_not_string.json: stage 0: \"type\" must be a string such as \"readers.footprints\""
 run_case memory_limit_huge 2 "{\"pipeline\": [$FP, {\"type\": \"readers.lidar\", \"path\": \"ok.las\", \"srs\": \"EPSG:28992\", \"memory_limit\": 1e308}, $H, $E, $W]}"
 check "memory_limit_huge: message" has memory_limit_huge.log "memory_limit_huge.json: stage 1 (readers.lidar): memory_limit must be from 0 to 1000000000 MiB"
 run_case temp_dir_missing 2 "{\"pipeline\": [$FP, {\"type\": \"readers.lidar\", \"path\": \"ok.las\", \"srs\": \"EPSG:28992\", \"temp_dir\": \"no/such/dir\"}, $H, $E, $W]}"
