@@ -160,6 +160,20 @@ check "footprint_far: counted" has footprint_far.log "skipped 1: outside the CRS
 check "footprint_far: 1 written" has footprint_far.log "done: 2 features read, 1 buildings written, 1 skipped"
 check "footprint_far: a shallow tileset (no level-30 tile)" test -z "$(ls footprint_far-out/tiles | grep '^30_')"
 
+# Heights from rasters that give no ground (a DSM alone) or no roof (a DTM alone, or the
+# DSM given as the DTM too): the warnings asked whether the LiDAR was unclassified.
+gdal_create -q -outsize 40 40 -ot Float32 -a_srs EPSG:28992 -a_ullr 84990 447030 85030 446990 -burn 15 dsm15.tif
+run_case raster_dsm_only 0 "{\"pipeline\": [$FP, {\"type\": \"readers.raster\", \"dsm\": \"dsm15.tif\"}, $H, $E, $W]}"
+check "raster_dsm_only: says a DTM is needed for the ground" has raster_dsm_only.log \
+  "filters.heights: no building has ground heights: every building stands on filters.extrude's base_z; give readers.raster a dtm"
+check "raster_dsm_only: no word of LiDAR" test -z "$(grep -F 'is the LiDAR unclassified' raster_dsm_only.log)"
+run_case raster_dtm_only 0 "{\"pipeline\": [$FP, {\"type\": \"readers.raster\", \"dtm\": \"dsm15.tif\"}, $H, $E, $W]}"
+check "raster_dtm_only: says a DSM is needed for roofs" has raster_dtm_only.log \
+  "filters.heights: no building has a roof height from the rasters: every building got a fallback height; give readers.raster a dsm"
+run_case raster_dsm_as_dtm 0 "{\"pipeline\": [$FP, {\"type\": \"readers.raster\", \"dsm\": \"dsm15.tif\", \"dtm\": \"dsm15.tif\"}, $H, $E, $W]}"
+check "raster_dsm_as_dtm: asks whether the DSM is a terrain model" has raster_dsm_as_dtm.log \
+  "or is it a terrain model (roofs not above the ground)?"
+
 # Out-of-range options.
 run_case extrude_height_huge 2 "{\"pipeline\": [$FP, {\"type\": \"filters.extrude\", \"height\": 1e308}, $W]}"
 check "extrude_height_huge: message" has extrude_height_huge.log "extrude_height_huge.json: stage 1 (filters.extrude): option 'height' must be a positive number of metres, at most 10000 (got 1e+308)"
