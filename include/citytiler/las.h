@@ -232,9 +232,15 @@ typedef struct ct_las_source ct_las_source;
  * *.las files, sorted by name, not recursive) or a glob pattern. All files
  * must share one CRS (compared with OGR), else CT_ERR_INPUT naming both
  * files; a file without CRS among files with one is accepted with a warning.
- * An input matching no file is an error. Caller owns *out (ct_las_source_close). */
-ct_status ct_las_source_open(ct_context *ctx, const char *const *inputs, size_t ninputs,
-                             ct_las_source **out);
+ * An input matching no file is an error. Caller owns *out (ct_las_source_close).
+ * file_ids, nfile_ids: the (device, inode) pairs of the files read before, by earlier
+ * sources (the dataset's lidar_files; *file_ids may be NULL when *nfile_ids is 0). A file
+ * reached twice is read once, with a warning; a file read before is refused
+ * (CT_ERR_USAGE naming it: its points would count twice). On success the pairs of this
+ * source's files are appended (*file_ids grows; the caller frees it); on failure
+ * *nfile_ids is as it was. */
+ct_status ct_las_source_open(ct_context *ctx, const char *const *inputs, size_t ninputs, uint64_t **file_ids,
+                             size_t *nfile_ids, ct_las_source **out);
 size_t ct_las_source_count(const ct_las_source *s);
 /* Reader i (0 <= i < count); owned by the source. */
 const ct_las_reader *ct_las_source_reader(const ct_las_source *s, size_t i);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "citytiler/las.h"
+#include "core/utf8.h"
 #include "io/input_file.h"
 #include "io/ogr_source.h"
 
@@ -25,10 +26,22 @@ static int is_las(const char *path) {
     return n == 4 && memcmp(sig, "LASF", 4) == 0;
 }
 
+/* Text from the file as UTF-8, its other bytes read as Latin-1 (as the readers do):
+ * jansson refuses text that is not UTF-8, and such a field name or file name was left out
+ * of the output without a word. The caller frees it; NULL when out of memory. */
+static char *utf8_text(const char *s) { return ct_utf8_latin1_fallback(s ? s : "", NULL); }
+
+static json_t *utf8_string(const char *s) {
+    char *c = utf8_text(s);
+    json_t *j = c ? json_string(c) : NULL;
+    free(c);
+    return j;
+}
+
 static json_t *layer_json(OGRLayerH layer) {
     json_t *j = json_object();
     OGRFeatureDefnH defn = OGR_L_GetLayerDefn(layer);
-    json_object_set_new(j, "name", json_string(OGR_L_GetName(layer)));
+    json_object_set_new(j, "name", utf8_string(OGR_L_GetName(layer)));
     json_object_set_new(j, "geometry_type", json_string(OGRGeometryTypeToName(OGR_L_GetGeomType(layer))));
     json_object_set_new(j, "feature_count", json_integer((json_int_t)OGR_L_GetFeatureCount(layer, TRUE)));
     OGREnvelope e;
@@ -53,7 +66,9 @@ static json_t *layer_json(OGRLayerH layer) {
     json_t *fields = json_object();
     for (int i = 0; i < OGR_FD_GetFieldCount(defn); i++) {
         OGRFieldDefnH fd = OGR_FD_GetFieldDefn(defn, i);
-        json_object_set_new(fields, OGR_Fld_GetNameRef(fd), json_string(OGR_GetFieldTypeName(OGR_Fld_GetType(fd))));
+        char *name = utf8_text(OGR_Fld_GetNameRef(fd));
+        if (name) json_object_set_new(fields, name, json_string(OGR_GetFieldTypeName(OGR_Fld_GetType(fd))));
+        free(name);
     }
     json_object_set_new(j, "fields", fields);
     return j;
@@ -67,7 +82,7 @@ static int ogr_info(const char *path) {
         return 2;
     }
     json_t *j = json_object();
-    json_object_set_new(j, "file", json_string(path));
+    json_object_set_new(j, "file", utf8_string(path));
     json_object_set_new(j, "driver", json_string(GDALGetDriverShortName(GDALGetDatasetDriver(ds))));
     json_t *layers = json_array();
     for (int i = 0; i < GDALDatasetGetLayerCount(ds); i++) json_array_append_new(layers, layer_json(GDALDatasetGetLayer(ds, i)));

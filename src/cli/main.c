@@ -14,6 +14,7 @@
 #include "citytiler/version.h"
 #include "cli/cli_info.h"
 #include "core/options.h"
+#include "core/utf8.h"
 
 typedef struct cli_output {
     int tty;          /* stderr is a terminal: show progress */
@@ -43,10 +44,15 @@ static void log_line(void *user, ct_log_level level, const char *msg) {
         struct tm tm;
         gmtime_r(&t, &tm);
         strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
-        json_t *j = json_pack("{s:s, s:s, s:s}", "time", stamp, "level", names[level], "message", msg);
+        /* A message quoting a file name or a value that is not UTF-8 (a Latin-1 CSV) was
+         * dropped: jansson refuses such strings. Its bad bytes become U+FFFD. */
+        char *repaired = ct_utf8_valid(msg) ? NULL : ct_utf8_repaired(msg, NULL);
+        json_t *j = json_pack("{s:s, s:s, s:s}", "time", stamp, "level", names[level], "message", repaired ? repaired : msg);
         char *text = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
         if (text) fprintf(stderr, "%s\n", text);
+        else fprintf(stderr, "citytiler: %s: %s\n", names[level], msg); /* (out of memory: never lose the line) */
         free(text);
+        free(repaired);
         json_decref(j);
         return;
     }
@@ -258,7 +264,7 @@ static int cmd_run(ct_context *ctx, cli_output *out, int argc, char **argv) {
     ct_pipeline_destroy(p);
     free(sets);
     if (st != CT_OK) {
-        fprintf(stderr, "citytiler: error: %s\n", ct_error_message(ctx));
+        log_line(out, CT_LOG_ERROR, ct_error_message(ctx)); /* (a JSON line with --log-format json, as every other) */
         return ct_status_exit_code(st);
     }
     return 0;

@@ -67,12 +67,33 @@ void ct_context_set_progress(ct_context *ctx, ct_progress_fn fn, void *user) {
 void ct_context_set_threads(ct_context *ctx, int n) { ctx->threads = n < 1 ? 1 : n; }
 int ct_context_threads(const ct_context *ctx) { return ctx->threads; }
 
+/* Formats into buf (size bytes, at least 128). A longer text keeps its start and its end,
+ * where the problem is said ("PATH: no such file"), around a note of what was left out:
+ * cut at the end only, a 100,000-character path left an error that never said what was
+ * wrong. Cuts fall between UTF-8 characters. */
+static void format_bounded(char *buf, size_t size, const char *fmt, va_list ap) {
+    va_list again;
+    va_copy(again, ap);
+    int n = vsnprintf(buf, size, fmt, ap);
+    char *full = n >= 0 && (size_t)n >= size ? malloc((size_t)n + 1) : NULL;
+    if (full) { /* (out of memory: the start alone) */
+        vsnprintf(full, (size_t)n + 1, fmt, again);
+        size_t len = (size_t)n, keep = size - 1 - 48; /* 48: room for the note */
+        size_t head = keep / 2, tail = len - (keep - head);
+        while (head > 0 && ((unsigned char)full[head] & 0xC0) == 0x80) head--;
+        while (tail < len && ((unsigned char)full[tail] & 0xC0) == 0x80) tail++;
+        snprintf(buf, size, "%.*s [... %zu characters left out ...] %s", (int)head, full, tail - head, full + tail);
+        free(full);
+    }
+    va_end(again);
+}
+
 ct_status ct_error(ct_context *ctx, ct_status code, const char *fmt, ...) {
     pthread_mutex_lock(&ctx->lock);
     if (ctx->code == CT_OK) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(ctx->message, sizeof ctx->message, fmt, ap);
+        format_bounded(ctx->message, sizeof ctx->message, fmt, ap);
         va_end(ap);
         ctx->code = code;
     }
@@ -99,7 +120,7 @@ void ct_log(ct_context *ctx, ct_log_level level, const char *fmt, ...) {
     char line[2048];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
+    format_bounded(line, sizeof line, fmt, ap);
     va_end(ap);
     pthread_mutex_lock(&ctx->lock);
     ctx->log_fn(ctx->log_user, level, line);

@@ -1,4 +1,5 @@
 #include "core/options.h"
+#include "core/utf8.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -93,6 +94,26 @@ static void known_list(const ct_stage_vtable *vt, char *buf, size_t n) {
     }
 }
 
+/* *out: a new JSON string of `value` resolved against the pipeline's folder. A folder
+ * whose name is not UTF-8 cannot go into JSON (jansson refuses it): that was reported as
+ * "out of memory". */
+static ct_status resolved_path(ct_context *ctx, const ct_option_origin *o, const char *type, const char *key,
+                               const char *value, json_t **out) {
+    char *abs = ct_resolve_path(o->base_dir, value);
+    if (!abs) return ct_error_nomem(ctx, "path");
+    *out = json_string(abs);
+    ct_status st = CT_OK;
+    if (!*out && !ct_utf8_valid(abs))
+        st = ct_error(ctx, CT_ERR_USAGE,
+                      "%s: stage %zu (%s): option '%s': the path '%s' is not valid UTF-8, which citytiler's JSON "
+                      "(pipeline, tileset, run summary) cannot hold: rename the folder or file",
+                      o->file, o->stage_index, type, key, abs);
+    else if (!*out)
+        st = ct_error_nomem(ctx, "path option");
+    free(abs);
+    return st;
+}
+
 ct_status ct_options_check(ct_context *ctx, const ct_stage_vtable *vt, json_t *opts,
                            const ct_option_origin *o) {
     const char *key;
@@ -123,11 +144,10 @@ ct_status ct_options_check(ct_context *ctx, const ct_stage_vtable *vt, json_t *o
             continue;
         }
         if ((d->type == CT_OPT_PATH || d->type == CT_OPT_PATHS) && json_is_string(v)) {
-            char *abs = ct_resolve_path(o->base_dir, json_string_value(v));
-            if (!abs) return ct_error_nomem(ctx, "path");
-            int rc = json_object_set_new(opts, d->name, json_string(abs));
-            free(abs);
-            if (rc != 0) return ct_error_nomem(ctx, "path option");
+            json_t *abs = NULL;
+            ct_status st = resolved_path(ctx, o, vt->type, d->name, json_string_value(v), &abs);
+            if (st != CT_OK) return st;
+            if (json_object_set_new(opts, d->name, abs) != 0) return ct_error_nomem(ctx, "path option");
         } else if (d->type == CT_OPT_OBJECT && json_is_object(v)) {
             /* {"name": {"model": "relative/path.glb", ...}, ...}: resolve the models. */
             const char *k;
@@ -135,19 +155,17 @@ ct_status ct_options_check(ct_context *ctx, const ct_stage_vtable *vt, json_t *o
             json_object_foreach(v, k, member) {
                 const char *model = json_string_value(json_object_get(member, "model"));
                 if (!model) continue;
-                char *abs = ct_resolve_path(o->base_dir, model);
-                if (!abs) return ct_error_nomem(ctx, "path");
-                int rc = json_object_set_new(member, "model", json_string(abs));
-                free(abs);
-                if (rc != 0) return ct_error_nomem(ctx, "path option");
+                json_t *abs = NULL;
+                ct_status st = resolved_path(ctx, o, vt->type, d->name, model, &abs);
+                if (st != CT_OK) return st;
+                if (json_object_set_new(member, "model", abs) != 0) return ct_error_nomem(ctx, "path option");
             }
         } else if (d->type == CT_OPT_PATHS && json_is_array(v)) {
             for (size_t i = 0; i < json_array_size(v); i++) {
-                char *abs = ct_resolve_path(o->base_dir, json_string_value(json_array_get(v, i)));
-                if (!abs) return ct_error_nomem(ctx, "path");
-                int rc = json_array_set_new(v, i, json_string(abs));
-                free(abs);
-                if (rc != 0) return ct_error_nomem(ctx, "path option");
+                json_t *abs = NULL;
+                ct_status st = resolved_path(ctx, o, vt->type, d->name, json_string_value(json_array_get(v, i)), &abs);
+                if (st != CT_OK) return st;
+                if (json_array_set_new(v, i, abs) != 0) return ct_error_nomem(ctx, "path option");
             }
         }
     }

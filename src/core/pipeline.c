@@ -13,6 +13,8 @@
 #include "citytiler/points.h"
 #include "citytiler/stage.h"
 #include "core/options.h"
+#include "core/path_identity.h"
+#include "core/utf8.h"
 
 typedef struct stage_slot {
     const ct_stage_vtable *vt;
@@ -57,6 +59,8 @@ static ct_status apply_override(ct_context *ctx, ct_pipeline *p, const char *tex
 
     json_t *v = json_loads(value, JSON_DECODE_ANY, NULL);
     if (!v) v = json_string(value);
+    if (!v && !ct_utf8_valid(value)) /* (jansson refuses it: that was "out of memory") */
+        return ct_error(ctx, CT_ERR_USAGE, "--set %s: the value is not valid UTF-8, which the pipeline's JSON cannot hold", text);
     if (!v) return ct_error_nomem(ctx, "override value");
     /* A relative path given on the command line means relative to the current directory. */
     const ct_stage_vtable *vt = ct_stage_find(type);
@@ -68,7 +72,12 @@ static ct_status apply_override(ct_context *ctx, ct_pipeline *p, const char *tex
                 char *abs = ct_resolve_path(cwd, json_string_value(v));
                 json_decref(v);
                 v = abs ? json_string(abs) : NULL;
+                ct_status st = v || !abs || ct_utf8_valid(abs) ? CT_OK
+                    : ct_error(ctx, CT_ERR_USAGE, "--set %s: the path '%s' is not valid UTF-8, which citytiler's JSON "
+                                                  "(pipeline, tileset, run summary) cannot hold: rename the folder or file",
+                               text, abs);
                 free(abs);
+                if (st != CT_OK) return st;
                 if (!v) return ct_error_nomem(ctx, "override path");
             }
         }
@@ -117,6 +126,9 @@ static ct_status parse_stages(ct_context *ctx, ct_pipeline *p, json_t *root) {
         if (!json_is_object(st))
             return ct_error(ctx, CT_ERR_USAGE, "%s: stage %zu: expected an object with a \"type\"", p->file, i);
         const char *type = json_string_value(json_object_get(st, "type"));
+        if (!type && json_object_get(st, "type"))
+            return ct_error(ctx, CT_ERR_USAGE, "%s: stage %zu: \"type\" must be a string such as \"readers.footprints\"",
+                            p->file, i);
         if (!type) return ct_error(ctx, CT_ERR_USAGE, "%s: stage %zu: missing \"type\"", p->file, i);
         const ct_stage_vtable *vt = ct_stage_find(type);
         if (!vt)
@@ -129,29 +141,32 @@ static ct_status parse_stages(ct_context *ctx, ct_pipeline *p, json_t *root) {
     return CT_OK;
 }
 
-/* Stage i's output path (resolved, absolute) when it is a writer, else NULL; *len
- * leaves out trailing slashes. */
-static const char *output_path(const ct_pipeline *p, size_t i, size_t *len) {
+/* Stage i's output path (resolved against the pipeline's folder) when it is a writer, else NULL. */
+static const char *output_path(const ct_pipeline *p, size_t i) {
     const char *a = json_string_value(json_object_get(p->stages[i].options, "path"));
-    if (!a || strncmp(p->stages[i].vt->type, "writers.", 8) != 0) return NULL;
-    *len = strlen(a);
-    while (*len > 1 && a[*len - 1] == '/') (*len)--;
-    return a;
+    return a && strncmp(p->stages[i].vt->type, "writers.", 8) == 0 ? a : NULL;
 }
 
-/* Two writers with the same output path: the second would silently replace the first's
- * tileset. Paths are compared as resolved (absolute), ignoring trailing slashes. */
+/* Two writers with the same output directory: the second would silently replace the
+ * first's tileset. Directories are compared, not strings: "w", "w/", "x/../w" and a
+ * symbolic link to w (a writer writes into the directory a link names) are one. */
 static ct_status check_outputs(ct_context *ctx, const ct_pipeline *p) {
     for (size_t i = 0; i < p->nstages; i++) {
-        size_t la = 0, lb = 0;
-        const char *a = output_path(p, i, &la);
+        const char *a = output_path(p, i);
         if (!a) continue;
         for (size_t j = i + 1; j < p->nstages; j++) {
-            const char *b = output_path(p, j, &lb);
-            if (b && la == lb && strncmp(a, b, la) == 0)
+            const char *b = output_path(p, j);
+            int same = b ? ct_path_same(a, b) : 0;
+            if (same < 0) return ct_error_nomem(ctx, "output paths");
+            if (!same) continue;
+            if (strcmp(a, b) == 0)
                 return ct_error(ctx, CT_ERR_USAGE,
                                 "%s: stages %zu and %zu both write to '%s': the second would replace the first's output",
                                 p->file, i, j, a);
+            return ct_error(ctx, CT_ERR_USAGE,
+                            "%s: stages %zu and %zu both write to '%s' (stage %zu's path '%s' names the same directory): "
+                            "the second would replace the first's output",
+                            p->file, i, j, a, j, b);
         }
     }
     return CT_OK;
@@ -202,9 +217,8 @@ ct_status ct_pipeline_load(ct_context *ctx, const char *path, const char *const 
             st = p->stages[i].vt->create(ctx, p->stages[i].options, &p->stages[i].state);
             /* A stage's own checks (ranges, combinations) name the stage type: add the file
              * and the stage's index, as the option type checks give them. */
-            if (st != CT_OK && st != CT_ERR_NOMEM) {
-                char msg[1024];
-                snprintf(msg, sizeof msg, "%s", ct_error_message(ctx));
+            char *msg = st != CT_OK && st != CT_ERR_NOMEM ? strdup(ct_error_message(ctx)) : NULL;
+            if (msg) { /* (out of memory: the stage's message as it is) */
                 if (!strstr(msg, path)) {
                     ct_error_clear(ctx); /* (the first error is kept: replace it by the fuller one) */
                     const char *type = p->stages[i].vt->type, *text = msg;
@@ -212,6 +226,7 @@ ct_status ct_pipeline_load(ct_context *ctx, const char *path, const char *const 
                     if (strncmp(text, type, tl) == 0 && strncmp(text + tl, ": ", 2) == 0) text += tl + 2;
                     st = ct_error(ctx, st, "%s: stage %zu (%s): %s", path, i, type, text);
                 }
+                free(msg);
             }
         }
     }

@@ -12,14 +12,8 @@
 
 #include "io/las_internal.h"
 
-typedef struct file_id {
-    dev_t dev;
-    ino_t ino;
-} file_id;
-
 struct ct_las_source {
     ct_las_reader **readers;
-    file_id *ids;               /* of each reader's file: one file listed twice is read once */
     size_t n, cap;
     uint64_t points;
     double min[3], max[3];
@@ -28,37 +22,50 @@ struct ct_las_source {
     int crs_epsg;
 };
 
-static ct_status add_reader(ct_context *ctx, ct_las_source *s, const char *path) {
+/* The files read so far, as (device, inode) pairs: first `before` of earlier sources
+ * (readers.lidar stages), then one per reader of this source, in its order. */
+typedef struct file_list {
+    uint64_t **ids;
+    size_t *n;
+    size_t before;
+} file_list;
+
+/* The same file reached twice (listed twice, or by a path and a glob, a directory or a
+ * link) would count its points twice in every percentile and density: within this
+ * source it is read once, with a warning; a file an earlier source read is refused.
+ * Found by device and inode before opening (a second open would parse its header and
+ * VLRs for nothing). */
+static ct_status add_reader(ct_context *ctx, ct_las_source *s, file_list *files, const char *path) {
+    struct stat fs;
+    if (stat(path, &fs) != 0) return ct_error(ctx, CT_ERR_INPUT, "%s: cannot open: %s", path, strerror(errno));
+    const uint64_t dev = (uint64_t)fs.st_dev, ino = (uint64_t)fs.st_ino;
+    for (size_t k = 0; k < *files->n; k++) {
+        if ((*files->ids)[2 * k] != dev || (*files->ids)[2 * k + 1] != ino) continue;
+        if (k < files->before)
+            return ct_error(ctx, CT_ERR_USAGE,
+                            "%s: an earlier readers.lidar stage read this file: its points would count twice; "
+                            "list every LAS file in one readers.lidar stage",
+                            path);
+        ct_log(ctx, CT_LOG_WARN, "LAS source: %s is the same file as %s (listed twice): read once", path,
+               s->readers[k - files->before]->path);
+        return CT_OK;
+    }
     if (s->n == s->cap) {
         size_t nc = s->cap ? 2 * s->cap : 8;
         ct_las_reader **nr = realloc(s->readers, nc * sizeof *nr);
         if (!nr) return ct_error_nomem(ctx, "LAS source list");
         s->readers = nr;
-        file_id *ni = realloc(s->ids, nc * sizeof *ni);
-        if (!ni) return ct_error_nomem(ctx, "LAS source list");
-        s->ids = ni;
         s->cap = nc;
     }
-    /* The same file reached twice (listed twice, or by a path and a glob, a directory or
-     * a link): its points would count twice in every percentile and density. Found
-     * before opening it (a second open would parse its header and VLRs for nothing). */
-    struct stat fs;
-    file_id id = {0, 0};
-    if (stat(path, &fs) == 0) {
-        id.dev = fs.st_dev;
-        id.ino = fs.st_ino;
-        for (size_t i = 0; i < s->n; i++) {
-            if (s->ids[i].dev == id.dev && s->ids[i].ino == id.ino) {
-                ct_log(ctx, CT_LOG_WARN, "LAS source: %s is the same file as %s (listed twice): read once", path,
-                       s->readers[i]->path);
-                return CT_OK;
-            }
-        }
-    }
+    uint64_t *ni = realloc(*files->ids, 2 * (*files->n + 1) * sizeof *ni);
+    if (!ni) return ct_error_nomem(ctx, "LAS file list");
+    *files->ids = ni;
     ct_las_reader *r = NULL;
     ct_status st = ct_las_open(ctx, path, &r);
     if (st != CT_OK) return st;
-    s->ids[s->n] = id;
+    ni[2 * *files->n] = dev;
+    ni[2 * *files->n + 1] = ino;
+    (*files->n)++;
     s->readers[s->n++] = r;
     return CT_OK;
 }
@@ -72,7 +79,7 @@ static int is_las_name(const char *name) {
     return n >= 4 && strcasecmp(name + n - 4, ".las") == 0;
 }
 
-static ct_status add_directory(ct_context *ctx, ct_las_source *s, const char *dir) {
+static ct_status add_directory(ct_context *ctx, ct_las_source *s, file_list *files, const char *dir) {
     DIR *d = opendir(dir);
     if (!d) return ct_error(ctx, CT_ERR_INPUT, "%s: cannot read directory: %s", dir, strerror(errno));
     char **names = NULL;
@@ -104,18 +111,18 @@ static ct_status add_directory(ct_context *ctx, ct_las_source *s, const char *di
     if (st == CT_OK && n == 0) st = ct_error(ctx, CT_ERR_INPUT, "%s: directory holds no .las file", dir);
     if (st == CT_OK) {
         qsort(names, n, sizeof *names, cmp_str);
-        for (size_t i = 0; i < n && st == CT_OK; i++) st = add_reader(ctx, s, names[i]);
+        for (size_t i = 0; i < n && st == CT_OK; i++) st = add_reader(ctx, s, files, names[i]);
     }
     for (size_t i = 0; i < n; i++) free(names[i]);
     free(names);
     return st;
 }
 
-static ct_status add_input(ct_context *ctx, ct_las_source *s, const char *in) {
+static ct_status add_input(ct_context *ctx, ct_las_source *s, file_list *files, const char *in) {
     struct stat st;
     if (stat(in, &st) == 0) {
-        if (S_ISDIR(st.st_mode)) return add_directory(ctx, s, in);
-        return add_reader(ctx, s, in);
+        if (S_ISDIR(st.st_mode)) return add_directory(ctx, s, files, in);
+        return add_reader(ctx, s, files, in);
     }
     if (strpbrk(in, "*?[") == NULL)
         return ct_error(ctx, CT_ERR_INPUT, "%s: no such file or directory", in);
@@ -128,7 +135,7 @@ static ct_status add_input(ct_context *ctx, ct_las_source *s, const char *in) {
                                   : ct_error(ctx, CT_ERR_IO, "%s: cannot expand pattern", in);
     }
     ct_status r = CT_OK;
-    for (size_t i = 0; i < g.gl_pathc && r == CT_OK; i++) r = add_reader(ctx, s, g.gl_pathv[i]);
+    for (size_t i = 0; i < g.gl_pathc && r == CT_OK; i++) r = add_reader(ctx, s, files, g.gl_pathv[i]);
     globfree(&g);
     return r;
 }
@@ -153,14 +160,15 @@ static int same_crs(const char *a, const char *b) {
     return same;
 }
 
-ct_status ct_las_source_open(ct_context *ctx, const char *const *inputs, size_t ninputs,
-                             ct_las_source **out) {
+ct_status ct_las_source_open(ct_context *ctx, const char *const *inputs, size_t ninputs, uint64_t **file_ids,
+                             size_t *nfile_ids, ct_las_source **out) {
     *out = NULL;
     if (ninputs == 0) return ct_error(ctx, CT_ERR_USAGE, "LAS source: no input given");
     ct_las_source *s = calloc(1, sizeof *s);
     if (!s) return ct_error_nomem(ctx, "LAS source");
     ct_status st = CT_OK;
-    for (size_t i = 0; i < ninputs && st == CT_OK; i++) st = add_input(ctx, s, inputs[i]);
+    file_list files = {file_ids, nfile_ids, *nfile_ids};
+    for (size_t i = 0; i < ninputs && st == CT_OK; i++) st = add_input(ctx, s, &files, inputs[i]);
     const char *nocrs_path = NULL;
     for (size_t i = 0; i < s->n && st == CT_OK; i++) {
         const ct_las_header *h = &s->readers[i]->hdr;
@@ -190,6 +198,7 @@ ct_status ct_las_source_open(ct_context *ctx, const char *const *inputs, size_t 
         ct_log(ctx, CT_LOG_WARN, "LAS source: %s has no CRS: assuming the CRS of %s", nocrs_path,
                s->crs_path);
     if (st != CT_OK) {
+        *nfile_ids = files.before; /* this source's files were not read */
         ct_las_source_close(s);
         return st;
     }
@@ -214,6 +223,5 @@ void ct_las_source_close(ct_las_source *s) {
     if (!s) return;
     for (size_t i = 0; i < s->n; i++) ct_las_close(s->readers[i]);
     free(s->readers);
-    free(s->ids);
     free(s);
 }

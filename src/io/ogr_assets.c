@@ -7,6 +7,7 @@
  * "12abc" is a bad number rather than 12; attribute columns of a CSV get a type from
  * their values (integer, real or string). */
 #include "io/ogr_assets.h"
+#include "io/ogr_next_feature.h"
 #include "io/ogr_source.h"
 #include "io/ogr_values.h"
 #include "io/input_file.h"
@@ -27,6 +28,7 @@
 
 /* Reasons a row is skipped (also the keys of the skip counts). */
 static const char *const R_NO_GEOM = "missing geometry";
+static const char *const R_UNREADABLE = "unreadable geometry (corrupt blob)";
 static const char *const R_NOT_POINT = "non-point geometry";
 static const char *const R_BAD_WKT = "invalid WKT";
 static const char *const R_MISSING_X = "missing x";
@@ -53,6 +55,7 @@ typedef struct raw_row {
     char *id, *category;
     ct_value *vals;   /* one per field map */
     const char *why;  /* NULL: good */
+    int not_utf8;     /* its id, category or a text attribute was not UTF-8: read as Latin-1 */
     char *detail;     /* optional text after the reason */
 } raw_row;
 
@@ -69,6 +72,7 @@ typedef struct reader {
     size_t nrows, cap;
     uint64_t *lines; /* CSV: line of each data record (lines[k] for FID k+1), or NULL */
     size_t nlines;
+    ct_ogr_read_error read_error; /* GDAL's error while the current feature was read */
 } reader;
 
 /* ---- small helpers ---- */
@@ -86,6 +90,9 @@ static int find_field_ci(OGRFeatureDefnH defn, const char *name) {
 static int parse_number(const char *s, double *out) {
     while (*s && isspace((unsigned char)*s)) s++;
     if (!*s) return 0;
+    /* Decimal only: strtod also reads hexadecimal ("0x1A" = 26, "0x14C12" = 85010), so a
+     * column of hex codes became numbers and a hex coordinate a position. */
+    if (strspn(s, "0123456789+-.eE \t\r\n\f\v") != strlen(s)) return -1;
     char *end = NULL;
     errno = 0;
     double v = strtod(s, &end);
@@ -290,9 +297,21 @@ static ct_status map_fields(reader *r, OGRFeatureDefnH defn) {
 
 /* ---- reading rows ---- */
 
-static ct_status set_value(reader *r, OGRFeatureH f, const ct_ogr_field_map *m, ct_value *v) {
+static ct_status set_value(reader *r, OGRFeatureH f, const ct_ogr_field_map *m, ct_value *v, int *not_utf8) {
     v->is_null = 1;
-    return ct_ogr_read_value(r->ctx, f, m->src, m->type, m->infer, v);
+    return ct_ogr_read_value(r->ctx, f, m->src, m->type, m->infer, v, not_utf8);
+}
+
+/* Makes *s (malloc'd, or NULL) valid UTF-8, reading other bytes as Latin-1. 0 when out of memory. */
+static int make_utf8(char **s, int *not_utf8) {
+    if (!*s) return 1;
+    int bad = 0;
+    char *c = ct_ogr_utf8_copy(*s, &bad);
+    if (!c) return 0;
+    free(*s);
+    *s = c;
+    *not_utf8 |= bad;
+    return 1;
 }
 
 static void reject(raw_row *w, const char *why, char *detail) {
@@ -342,6 +361,11 @@ static void read_coords(reader *r, OGRFeatureH f, raw_row *w) {
         g = owned;
     } else {
         g = OGR_F_GetGeometryRef(f);
+        /* A geometry GDAL could not decode comes back as none: only its error tells. */
+        if (!g && r->read_error.msg[0]) {
+            reject(w, R_UNREADABLE, fmt_detail(" (%s)", r->read_error.msg, 0));
+            return;
+        }
     }
     if (!g || OGR_G_IsEmpty(g)) {
         reject(w, R_NO_GEOM, NULL);
@@ -370,7 +394,7 @@ static ct_status read_rows(reader *r) {
     OGR_L_ResetReading(r->layer);
     OGRFeatureH f;
     ct_status st = CT_OK;
-    while (st == CT_OK && (f = OGR_L_GetNextFeature(r->layer)) != NULL) {
+    while (st == CT_OK && (f = ct_ogr_next_feature(r->layer, &r->read_error)) != NULL) {
         if (r->nrows == r->cap) {
             size_t nc = r->cap ? r->cap * 2 : 1024;
             raw_row *v = realloc(r->rows, nc * sizeof *v);
@@ -389,7 +413,7 @@ static ct_status read_rows(reader *r) {
         w->fid = (uint64_t)OGR_F_GetFID(f);
         w->vals = calloc(r->nmaps ? r->nmaps : 1, sizeof *w->vals);
         if (!w->vals) st = ct_error_nomem(ctx, "asset attributes");
-        for (size_t k = 0; st == CT_OK && k < r->nmaps; k++) st = set_value(r, f, &r->maps[k], &w->vals[k]);
+        for (size_t k = 0; st == CT_OK && k < r->nmaps; k++) st = set_value(r, f, &r->maps[k], &w->vals[k], &w->not_utf8);
         if (st == CT_OK) {
             read_coords(r, f, w);
             optional_number(w, f, r->fz, &w->z, R_BAD_Z);
@@ -411,12 +435,18 @@ static ct_status read_rows(reader *r) {
                               : r->fcat >= 0 && OGR_F_IsFieldSetAndNotNull(f, r->fcat) ? OGR_F_GetFieldAsString(f, r->fcat)
                                                                                        : "";
             w->category = trimmed_copy(cat);
-            if (!w->id || !w->category) st = ct_error_nomem(ctx, "asset id");
+            if (!w->id || !w->category || !make_utf8(&w->id, &w->not_utf8) || !make_utf8(&w->category, &w->not_utf8))
+                st = ct_error_nomem(ctx, "asset id");
         }
         OGR_F_Destroy(f);
         if ((r->nrows & 4095) == 0) ct_progress(ctx, "reading assets", r->nrows, total > 0 ? (uint64_t)total : 0);
     }
     ct_progress(ctx, "reading assets", r->nrows, r->nrows);
+    /* OGR ends a layer the same way at its end and on an error (a damaged file). */
+    if (st == CT_OK && r->read_error.msg[0])
+        st = ct_error(ctx, CT_ERR_INPUT,
+                      "%s: reading stopped after %zu rows (%s): the source is damaged; its remaining rows would be missing",
+                      o->path, r->nrows, r->read_error.msg);
     return st;
 }
 
@@ -653,9 +683,11 @@ static ct_status append_rows(reader *r, ct_asset_set *set, OGRFeatureDefnH defn,
         if (st != CT_OK) return st;
     }
     *kept = 0;
+    uint64_t not_utf8 = 0, first_not_utf8 = 0;
     for (size_t i = 0; i < r->nrows; i++) {
         raw_row *w = &r->rows[i];
         uint64_t rec = csv_lines ? r->lines[w->fid - 1] : w->fid;
+        if (w->not_utf8 && !w->why && not_utf8++ == 0) first_not_utf8 = rec;
         if (w->why) {
             ct_log(ctx, CT_LOG_WARN, "%s: %s %llu: skipped: %s%s", r->o->path, csv_lines ? "row" : "feature",
                    (unsigned long long)rec, w->why, w->detail ? w->detail : "");
@@ -688,6 +720,11 @@ static ct_status append_rows(reader *r, ct_asset_set *set, OGRFeatureDefnH defn,
         }
         (*kept)++;
     }
+    if (not_utf8)
+        ct_log(ctx, CT_LOG_WARN, "%s: %llu assets have an id, category or text attribute that is not UTF-8 (first: %s "
+               "%llu): its bytes that are not were read as Latin-1 (tile metadata must be UTF-8); save the file as UTF-8 "
+               "if it is in another encoding", r->o->path, (unsigned long long)not_utf8, csv_lines ? "row" : "feature",
+               (unsigned long long)first_not_utf8);
     return CT_OK;
 }
 

@@ -1,6 +1,7 @@
 /* Footprints from OGR: open, pick a layer, filter, choose the working CRS, convert
  * each (multi)polygon into ct_footprint parts, copy the chosen attributes. */
 #include "io/ogr_footprints.h"
+#include "io/ogr_next_feature.h"
 #include "io/ogr_source.h"
 #include "io/ogr_values.h"
 #include "io/input_file.h"
@@ -291,16 +292,19 @@ static ct_status choose_crs(ct_context *ctx, const ct_ogr_read_options *o, OGRLa
  * in any order and adds them in the source's). */
 typedef struct fp_result {
     GIntBig fid;
-    const char *why; /* skipped: why (a static string) */
+    const char *why; /* skipped: why (a static string, the key of its count) */
+    char *gdal_error; /* GDAL's error while reading the feature, or NULL */
     ct_footprint fp;
     char *id;
     int id_missing;  /* id_field null or empty here: the feature id stands in */
+    int not_utf8;    /* its id or a text attribute was not UTF-8: read as Latin-1 */
     ct_value *vals;  /* one per field map */
 } fp_result;
 
 static void fp_result_free(fp_result *r, const ct_ogr_field_map *maps, size_t nmaps) {
     ct_footprint_free(&r->fp);
     free(r->id);
+    free(r->gdal_error);
     for (size_t k = 0; r->vals && k < nmaps; k++)
         if (maps[k].type == CT_ATTR_STRING && !r->vals[k].is_null) free(r->vals[k].v.s);
     free(r->vals);
@@ -316,13 +320,20 @@ typedef struct fp_setup {
     size_t max_vertices;
 } fp_setup;
 
-/* Converts feature f (its geometry is transformed in place by xform, which may be NULL). */
+/* The skip reason of a feature without geometry because GDAL could not decode it (the
+ * log line adds GDAL's message). */
+static const char *const UNREADABLE_GEOMETRY = "unreadable geometry (corrupt blob)";
+
+/* Converts feature f (its geometry is transformed in place by xform, which may be NULL);
+ * read_error: GDAL's error while reading it. */
 static ct_status convert_feature(ct_context *ctx, const fp_setup *su, OGRCoordinateTransformationH xform, OGRFeatureH f,
-                                 fp_result *r) {
+                                 const ct_ogr_read_error *read_error, fp_result *r) {
     memset(r, 0, sizeof *r);
     r->fid = OGR_F_GetFID(f);
+    if (read_error->msg[0] && !(r->gdal_error = strdup(read_error->msg))) return ct_error_nomem(ctx, "GDAL message");
     OGRGeometryH g = OGR_F_GetGeometryRef(f);
-    if (!area_check_inside(su->area, g)) r->why = "outside the CRS's area of use";
+    if (!g && r->gdal_error) r->why = UNREADABLE_GEOMETRY; /* not "empty geometry": it has one GDAL cannot read */
+    if (!r->why && !area_check_inside(su->area, g)) r->why = "outside the CRS's area of use";
     if (!r->why && g && xform && OGR_G_Transform(g, xform) != OGRERR_NONE) r->why = "cannot reproject";
     ct_status st = r->why ? CT_OK : footprint_from_ogr(ctx, g, su->max_vertices, &r->fp, &r->why);
     if (st != CT_OK || r->why) return st;
@@ -332,25 +343,41 @@ static ct_status convert_feature(ct_context *ctx, const fp_setup *su, OGRCoordin
                          ? OGR_F_GetFieldAsString(f, su->id_index) : NULL;
     r->id_missing = su->id_index >= 0 && (!id || !id[0]);
     if (!id || !id[0]) id = fidbuf; /* (an empty id would name nothing in a viewer) */
-    r->id = strdup(id);
+    r->id = ct_ogr_utf8_copy(id, &r->not_utf8);
     r->vals = calloc(su->nmaps ? su->nmaps : 1, sizeof *r->vals);
     if (!r->id || !r->vals) st = ct_error_nomem(ctx, "building id");
     for (size_t k = 0; st == CT_OK && k < su->nmaps; k++) {
         r->vals[k].is_null = 1;
-        st = ct_ogr_read_value(ctx, f, su->maps[k].src, su->maps[k].type, 0, &r->vals[k]);
+        st = ct_ogr_read_value(ctx, f, su->maps[k].src, su->maps[k].type, 0, &r->vals[k], &r->not_utf8);
     }
     return st;
 }
 
+/* The kept features whose text was not UTF-8: one warning per source names the first. */
+typedef struct utf8_note {
+    uint64_t count, first_record;
+    long long first_fid;
+} utf8_note;
+
+static const char *const NOT_UTF8 = "text not UTF-8: read as Latin-1";
+
 /* Adds a converted feature to ds (it is the record-th read), or counts and logs its skip;
  * r's memory passes to ds either way. */
 static ct_status keep_result(ct_context *ctx, const ct_ogr_read_options *o, const fp_setup *su, ct_dataset *ds,
-                             fp_result *r, uint64_t record) {
+                             fp_result *r, uint64_t record, utf8_note *note) {
     ds->input_features++;
+    if (r->why == UNREADABLE_GEOMETRY) {
+        ct_log(ctx, CT_LOG_WARN, "%s: feature %lld (record %llu): skipped: unreadable geometry (corrupt blob: %s)",
+               o->path, (long long)r->fid, (unsigned long long)record, r->gdal_error);
+    } else if (r->gdal_error) { /* GDAL's complaint about a feature kept or skipped for another reason */
+        ct_log(ctx, CT_LOG_WARN, "%s: feature %lld (record %llu): GDAL: %s", o->path, (long long)r->fid,
+               (unsigned long long)record, r->gdal_error);
+    }
     if (r->why) {
         const char *why = r->why;
-        ct_log(ctx, CT_LOG_WARN, "%s: feature %lld (record %llu): skipped: %s", o->path, (long long)r->fid,
-               (unsigned long long)record, why);
+        if (why != UNREADABLE_GEOMETRY)
+            ct_log(ctx, CT_LOG_WARN, "%s: feature %lld (record %llu): skipped: %s", o->path, (long long)r->fid,
+                   (unsigned long long)record, why);
         fp_result_free(r, su->maps, su->nmaps);
         return ct_dataset_count_skip(ctx, ds, why);
     }
@@ -365,8 +392,19 @@ static ct_status keep_result(ct_context *ctx, const ct_ogr_read_options *o, cons
     b->id = r->id;
     for (size_t k = 0; k < su->nmaps; k++) b->attrs[su->maps[k].dst] = r->vals[k];
     free(r->vals);
-    int id_missing = r->id_missing;
+    free(r->gdal_error);
+    int id_missing = r->id_missing, not_utf8 = r->not_utf8;
     memset(r, 0, sizeof *r);
+    if (not_utf8) {
+        if (note->count++ == 0) {
+            note->first_fid = (long long)b->source_record;
+            note->first_record = record;
+        }
+        ct_log(ctx, CT_LOG_DEBUG, "%s: feature %lld (record %llu): %s", o->path, (long long)b->source_record,
+               (unsigned long long)record, NOT_UTF8);
+        st = ct_dataset_count_change(ctx, ds, NOT_UTF8);
+        if (st != CT_OK) return st;
+    }
     if (id_missing) {
         ct_log(ctx, CT_LOG_DEBUG, "%s: feature %lld (record %llu): id_field '%s' is null or empty: id '%s' (the feature id)",
                o->path, (long long)b->source_record, (unsigned long long)record, o->id_field, b->id);
@@ -412,7 +450,7 @@ typedef struct fp_range {
  * in order. */
 static ct_status read_parallel(ct_context *ctx, const ct_ogr_read_options *o, const fp_setup *su, OGRLayerH layer,
                                OGRCoordinateTransformationH xform, GIntBig lo, GIntBig hi, ct_dataset *ds,
-                               uint64_t total, uint64_t *record) {
+                               uint64_t total, uint64_t *record, utf8_note *note) {
     fp_range *ranges = calloc(FID_RANGES, sizeof *ranges);
     if (!ranges) return ct_error_nomem(ctx, "footprint ranges");
     const GIntBig width = (hi - lo) / FID_RANGES + 1;
@@ -442,8 +480,9 @@ static ct_status read_parallel(ct_context *ctx, const ct_ogr_read_options *o, co
             CPLFree(filter);
             OGR_L_ResetReading(tl);
             OGRFeatureH f;
+            ct_ogr_read_error read_error;
             fp_range *rg = &ranges[k];
-            while (tst == CT_OK && (f = OGR_L_GetNextFeature(tl)) != NULL) {
+            while (tst == CT_OK && (f = ct_ogr_next_feature(tl, &read_error)) != NULL) {
                 if (rg->n == rg->cap) {
                     size_t cap = rg->cap ? 2 * rg->cap : 256;
                     fp_result *nv = realloc(rg->v, cap * sizeof *nv);
@@ -454,11 +493,16 @@ static ct_status read_parallel(ct_context *ctx, const ct_ogr_read_options *o, co
                     }
                 }
                 if (tst == CT_OK) {
-                    tst = convert_feature(ctx, su, txf, f, &rg->v[rg->n]);
+                    tst = convert_feature(ctx, su, txf, f, &read_error, &rg->v[rg->n]);
                     rg->n++; /* freed below even when half made */
                 }
                 OGR_F_Destroy(f);
             }
+            if (tst == CT_OK && read_error.msg[0]) /* (the reading ended on an error, not at the end) */
+                tst = ct_error(ctx, CT_ERR_INPUT,
+                               "%s: reading stopped in feature ids " CPL_FRMT_GIB ".." CPL_FRMT_GIB " (%s): the source "
+                               "is damaged; its remaining features would be missing",
+                               o->path, a, b, read_error.msg);
 #pragma omp atomic
             done += rg->n;
             if (omp_get_thread_num() == 0) ct_progress(ctx, "reading footprints", done, total);
@@ -470,7 +514,7 @@ static ct_status read_parallel(ct_context *ctx, const ct_ogr_read_options *o, co
     }
     for (int k = 0; k < FID_RANGES; k++) {
         for (size_t i = 0; i < ranges[k].n; i++) {
-            if (st == CT_OK) st = keep_result(ctx, o, su, ds, &ranges[k].v[i], ++*record);
+            if (st == CT_OK) st = keep_result(ctx, o, su, ds, &ranges[k].v[i], ++*record, note);
             else fp_result_free(&ranges[k].v[i], su->maps, su->nmaps);
         }
         free(ranges[k].v);
@@ -538,28 +582,47 @@ ct_status ct_ogr_read_footprints(ct_context *ctx, const ct_ogr_read_options *o, 
     GIntBig total = st == CT_OK ? OGR_L_GetFeatureCount(layer, FALSE) : 0;
     size_t before = ds->nbuildings; /* an earlier readers.footprints stage may have added some */
     uint64_t record = 0;
+    utf8_note note = {0, 0, 0};
     fp_setup su = {&area, maps, nmaps, id_index, o->max_vertices};
     GIntBig fid_lo = 0, fid_hi = -1;
     if (st == CT_OK && total >= PARALLEL_MIN_FEATURES && gpkg_fid_span(gd, layer, &fid_lo, &fid_hi)) {
         ct_log(ctx, CT_LOG_INFO, "%s: reading FIDs %lld..%lld in %d ranges in parallel", o->path, (long long)fid_lo,
                (long long)fid_hi, FID_RANGES);
-        st = read_parallel(ctx, o, &su, layer, xform, fid_lo, fid_hi, ds, (uint64_t)total, &record);
+        st = read_parallel(ctx, o, &su, layer, xform, fid_lo, fid_hi, ds, (uint64_t)total, &record, &note);
     } else if (st == CT_OK) {
         OGR_L_ResetReading(layer);
         OGRFeatureH f;
-        while (st == CT_OK && (f = OGR_L_GetNextFeature(layer)) != NULL) {
+        ct_ogr_read_error read_error;
+        while (st == CT_OK && (f = ct_ogr_next_feature(layer, &read_error)) != NULL) {
             fp_result r;
-            st = convert_feature(ctx, &su, xform, f, &r);
-            if (st == CT_OK) st = keep_result(ctx, o, &su, ds, &r, ++record);
+            st = convert_feature(ctx, &su, xform, f, &read_error, &r);
+            if (st == CT_OK) st = keep_result(ctx, o, &su, ds, &r, ++record, &note);
             else fp_result_free(&r, maps, nmaps);
             OGR_F_Destroy(f);
             if ((record & 1023) == 0) ct_progress(ctx, "reading footprints", record, total > 0 ? (uint64_t)total : 0);
         }
+        /* OGR ends the reading the same way at the end and on an error (a damaged
+         * GeoPackage page): the rest of the buildings went missing with exit 0. */
+        if (st == CT_OK && read_error.msg[0])
+            st = ct_error(ctx, CT_ERR_INPUT,
+                          "%s: reading stopped after record %llu (%s): the source is damaged; its remaining features "
+                          "would be missing",
+                          o->path, (unsigned long long)record, read_error.msg);
     }
     ct_progress(ctx, "reading footprints", record, record);
     free(maps);
     if (xform) OCTDestroyCoordinateTransformation(xform);
     GDALClose(gd);
+    /* A damaged file can also end early without any error from the driver (SQLite read
+     * a GeoPackage with a garbled b-tree page as 1866 of its 4101 features). */
+    if (st == CT_OK && !o->where && !o->bbox && total >= 0 && (uint64_t)total != record)
+        ct_log(ctx, CT_LOG_WARN, "%s: the source says it holds %lld features but %llu were read: is it damaged? "
+               "(the missing ones are not in the tiles)", o->path, (long long)total, (unsigned long long)record);
+    if (st == CT_OK && note.count)
+        ct_log(ctx, CT_LOG_WARN, "%s: %llu buildings have an id or text attribute that is not UTF-8 (first: feature %lld, "
+               "record %llu): its bytes that are not were read as Latin-1 (tile metadata must be UTF-8); convert the "
+               "source to UTF-8 if it is in another encoding", o->path, (unsigned long long)note.count, note.first_fid,
+               (unsigned long long)note.first_record);
     if (st == CT_OK)
         ct_log(ctx, CT_LOG_INFO, "%s: %llu features read, %zu buildings kept", o->path,
                (unsigned long long)record, ds->nbuildings - before);

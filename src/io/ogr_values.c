@@ -1,4 +1,5 @@
 #include "io/ogr_values.h"
+#include "core/utf8.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -14,8 +15,14 @@ ct_attr_type ct_ogr_attr_type(OGRFieldDefnH fd) {
     }
 }
 
+char *ct_ogr_utf8_copy(const char *s, int *not_utf8) {
+    if (ct_utf8_valid(s)) return strdup(s);
+    *not_utf8 = 1;
+    return ct_utf8_latin1_fallback(s, NULL);
+}
+
 ct_status ct_ogr_read_value(ct_context *ctx, OGRFeatureH f, int field, ct_attr_type type, int empty_is_null,
-                            ct_value *v) {
+                            ct_value *v, int *not_utf8) {
     if (!OGR_F_IsFieldSetAndNotNull(f, field)) return CT_OK;
     switch (type) {
     case CT_ATTR_INT:
@@ -33,7 +40,11 @@ ct_status ct_ogr_read_value(ct_context *ctx, OGRFeatureH f, int field, ct_attr_t
     case CT_ATTR_STRING: {
         const char *s = OGR_F_GetFieldAsString(f, field);
         if (empty_is_null && !*s) return CT_OK;
-        return ct_value_set_string(ctx, v, s);
+        if (ct_utf8_valid(s)) return ct_value_set_string(ctx, v, s);
+        char *text = ct_ogr_utf8_copy(s, not_utf8);
+        ct_status st = text ? ct_value_set_string(ctx, v, text) : ct_error_nomem(ctx, "attribute text");
+        free(text);
+        return st;
     }
     }
     return CT_OK;

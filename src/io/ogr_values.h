@@ -9,9 +9,15 @@
 ct_attr_type ct_ogr_attr_type(OGRFieldDefnH fd);
 
 /* Sets *v from field `field` of f as `type`; unset, null and non-finite numbers stay null
- * (tiles never carry NaN), and so does "" when empty_is_null (an empty CSV cell). */
+ * (tiles never carry NaN), and so does "" when empty_is_null (an empty CSV cell). Text
+ * that is not UTF-8 (the tiles' metadata must be) has its other bytes read as Latin-1 and
+ * sets *not_utf8 to 1. */
 ct_status ct_ogr_read_value(ct_context *ctx, OGRFeatureH f, int field, ct_attr_type type, int empty_is_null,
-                            ct_value *v);
+                            ct_value *v, int *not_utf8);
+
+/* A copy of s (malloc'd, NULL when out of memory) that is valid UTF-8: other bytes are
+ * read as Latin-1, and then *not_utf8 is set to 1. */
+char *ct_ogr_utf8_copy(const char *s, int *not_utf8);
 
 /* A source field that passes through as an attribute. */
 typedef struct ct_ogr_field_map {

@@ -438,11 +438,22 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     if (st != CT_OK) return st;
     uint64_t no_roof = counts[0], no_ground = counts[1];
     resolve_missing_ground(ds);
-    if (ds->nbuildings > 0 && no_ground == ds->nbuildings)
+    /* (the causes differ for rasters: asking whether the LiDAR is unclassified misled) */
+    if (ds->nbuildings > 0 && no_ground == ds->nbuildings && !use_raster)
         ct_log(ctx, CT_LOG_WARN, "filters.heights: no building has ground points (ground_classes): every building "
                "stands on filters.extrude's base_z; is the LiDAR unclassified? Set ground_classes to its ground class");
-    if (ds->nbuildings > 0 && no_roof == ds->nbuildings)
+    else if (ds->nbuildings > 0 && no_ground == ds->nbuildings)
+        ct_log(ctx, CT_LOG_WARN, "filters.heights: no building has ground heights: every building stands on "
+               "filters.extrude's base_z; %s", ds->rasters->dtm ? "the DTM has no valid cell in or around any footprint"
+                                                                : "give readers.raster a dtm (the DSM gives only roofs)");
+    if (ds->nbuildings > 0 && no_roof == ds->nbuildings && !use_raster)
         ct_log(ctx, CT_LOG_WARN, "filters.heights: no building has enough roof points: every building got a fallback height");
+    else if (ds->nbuildings > 0 && no_roof == ds->nbuildings)
+        ct_log(ctx, CT_LOG_WARN, "filters.heights: no building has a roof height from the rasters: every building got a "
+               "fallback height; %s", ds->rasters->dsm ? "are the DSM's cells too coarse (a cell counts when its centre "
+                                                         "lies in the footprint), or is it a terrain model (roofs not "
+                                                         "above the ground)?"
+                                                       : "give readers.raster a dsm (the DTM gives only the ground)");
     ct_log(ctx, CT_LOG_INFO, "filters.heights: %zu buildings: %llu without enough roof points (fallback height), "
            "%llu without ground points (fallback ground)", ds->nbuildings, (unsigned long long)no_roof,
            (unsigned long long)no_ground);

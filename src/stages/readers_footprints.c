@@ -19,6 +19,15 @@ static const ct_option_def options[] = {
     {NULL, 0, NULL, 0, NULL},
 };
 
+/* Checked when the pipeline loads (the error then names the file and the stage, and comes
+ * before any stage ran), not when the stage runs. */
+static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
+    double maxv = ct_opt_number(opts, "max_vertices");
+    if (!(maxv >= 0 && maxv <= 1e12))
+        return ct_error(ctx, CT_ERR_USAGE, "readers.footprints: max_vertices must be from 0 (no limit) to 1e12 (got %g)", maxv);
+    return ct_stage_keep_options(ctx, opts, state);
+}
+
 static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     const json_t *opts = state;
     ct_ogr_read_options o;
@@ -28,10 +37,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     o.id_field = ct_opt_string(opts, "id_field");
     o.srs = ct_opt_string(opts, "srs");
     o.where = ct_opt_string(opts, "where");
-    double maxv = ct_opt_number(opts, "max_vertices");
-    if (!(maxv >= 0 && maxv <= 1e12))
-        return ct_error(ctx, CT_ERR_USAGE, "readers.footprints: max_vertices must be from 0 (no limit) to 1e12 (got %g)", maxv);
-    o.max_vertices = (size_t)maxv;
+    o.max_vertices = (size_t)ct_opt_number(opts, "max_vertices");
     double bbox[4];
     const json_t *jb = ct_opt_get(opts, "bbox");
     if (jb) {
@@ -59,6 +65,6 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
 }
 
 const ct_stage_vtable ct_stage_readers_footprints = {
-    "readers.footprints", "read building footprints from any OGR vector source", options, ct_stage_keep_options, run,
+    "readers.footprints", "read building footprints from any OGR vector source", options, create, run,
     ct_stage_release_options,
 };

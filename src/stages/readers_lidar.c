@@ -291,31 +291,6 @@ static int drop_las_cache(const ct_point_store *points, const ct_las_source *src
     return pages > 0 && page > 0 && las + spill > 0.5 * (double)pages * (double)page;
 }
 
-/* Refuses a LAS file an earlier readers.lidar stage read (its points would count twice in
- * every percentile and density; one stage reads a file listed twice once), and records
- * this stage's files. */
-static ct_status note_files(ct_context *ctx, const ct_las_source *src, ct_dataset *ds) {
-    size_t n = ct_las_source_count(src), have = ds->nlidar_files;
-    uint64_t *ids = realloc(ds->lidar_files, 2 * (have + n) * sizeof *ids);
-    if (!ids) return ct_error_nomem(ctx, "LAS file list");
-    ds->lidar_files = ids;
-    for (size_t f = 0; f < n; f++) {
-        const char *path = ct_las_path(ct_las_source_reader(src, f));
-        struct stat fs;
-        if (stat(path, &fs) != 0) continue;
-        for (size_t k = 0; k < have; k++)
-            if (ids[2 * k] == (uint64_t)fs.st_dev && ids[2 * k + 1] == (uint64_t)fs.st_ino)
-                return ct_error(ctx, CT_ERR_USAGE,
-                                "%s: an earlier readers.lidar stage read this file: its points would count twice; "
-                                "list every LAS file in one readers.lidar stage",
-                                path);
-        ids[2 * ds->nlidar_files] = (uint64_t)fs.st_dev;
-        ids[2 * ds->nlidar_files + 1] = (uint64_t)fs.st_ino;
-        ds->nlidar_files++;
-    }
-    return CT_OK;
-}
-
 static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     lidar_state *s = state;
     const json_t *pj = ct_opt_get(s->opts, "path");
@@ -325,14 +300,10 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     for (size_t i = 0; i < ninputs; i++)
         inputs[i] = json_is_array(pj) ? json_string_value(json_array_get(pj, i)) : json_string_value(pj);
     ct_las_source *src = NULL;
-    ct_status st = ct_las_source_open(ctx, inputs, ninputs, &src);
+    /* (a file an earlier readers.lidar stage read is refused) */
+    ct_status st = ct_las_source_open(ctx, inputs, ninputs, &ds->lidar_files, &ds->nlidar_files, &src);
     free(inputs);
     if (st != CT_OK) return st;
-    st = note_files(ctx, src, ds);
-    if (st != CT_OK) {
-        ct_las_source_close(src);
-        return st;
-    }
 
     read_job job;
     memset(&job, 0, sizeof job);

@@ -60,6 +60,15 @@ node -e 'const lines = require("fs").readFileSync(process.argv[1], "utf8").trim(
   for (const l of lines) { const j = JSON.parse(l); if (!j.time || !j.level || typeof j.message !== "string") process.exit(1); }
   process.exit(lines.length > 5 ? 0 : 1)' "$WORK/jsonlog.err"
 check "--log-format json: every line is a JSON log record" test $? -eq 0
+# A failing run's error is a JSON line too (it was printed as text, the one line of the log
+# a JSON reader could not parse).
+"$CLI" run "$SRC/pipelines/sample.json" --log-format json --set "readers.footprints.path=$WORK/none.gpkg" 2> "$WORK/jsonlog_error.err" > /dev/null
+check "--log-format json, a failing run: exit 2" test $? -eq 2
+node -e 'const lines = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n");
+  const last = JSON.parse(lines[lines.length - 1]);
+  for (const l of lines) JSON.parse(l);
+  process.exit(last.level === "error" && last.message.includes("none.gpkg") ? 0 : 1)' "$WORK/jsonlog_error.err"
+check "--log-format json, a failing run: every line, the error too, is a JSON log record" test $? -eq 0
 "$CLI" run "$SRC/pipelines/sample.json" --log-format yaml > /dev/null 2>&1
 check "--log-format yaml: exit 2" test $? -eq 2
 

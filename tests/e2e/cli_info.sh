@@ -28,4 +28,12 @@ printf 'not a LAS file\n' > "$WORK/junk.bin"
 check "info on junk: exit 2 and names the file" test $? -eq 2 -a -n "$(grep junk.bin "$WORK/junk.err")"
 "$CLI" info > /dev/null 2>&1
 check "info without FILE: exit 2" test $? -eq 2
+# A field or file name that is not UTF-8 (a Latin-1 CSV) was left out of the JSON without
+# a word (jansson refuses it); it is read as Latin-1, as the readers do.
+printf 'id,x,y,na\357ve\na1,1,2,3\n' > "$WORK/$(printf 'caf\351').csv"
+"$CLI" info "$WORK/$(printf 'caf\351').csv" > "$WORK/latin.json" 2> "$WORK/latin.err"
+check "info on a Latin-1 CSV: exit 0" test $? -eq 0
+python3 -c 'import json, sys; j = json.load(open(sys.argv[1], encoding="utf-8"))
+sys.exit(not (j["file"].endswith("caf\u00e9.csv") and list(j["layers"][0]["fields"]) == ["id", "x", "y", "na\u00efve"]))' "$WORK/latin.json"
+check "info on a Latin-1 CSV: the file name and every field, read as Latin-1" test $? -eq 0
 finish

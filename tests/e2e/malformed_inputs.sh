@@ -109,6 +109,14 @@ run_case lidar_two_stages_same_file 2 "{\"pipeline\": [$FP, $(lidar '"ok.las"'),
 check "lidar_two_stages_same_file: names the file and says why" has lidar_two_stages_same_file.log \
   "ok.las: an earlier readers.lidar stage read this file: its points would count twice"
 run_case lidar_two_stages_two_files 0 "{\"pipeline\": [$FP, $(lidar '"ok.las"'), $(lidar '"unclassified.las"'), $H, $E, $W]}"
+# Both checks are one (ct_las_source_open is given the files earlier stages read): a file
+# listed twice in a later stage is still read once, naming its first listing.
+run_case lidar_second_stage_twice 0 "{\"pipeline\": [$FP, $(lidar '"ok.las"'), $(lidar '["unclassified.las", "./unclassified.las"]'), $H, $E, $W]}"
+check "lidar_second_stage_twice: warning names both paths" has lidar_second_stage_twice.log \
+  "./unclassified.las is the same file as $WORK/unclassified.las (listed twice): read once"
+run_case lidar_second_stage_reads_first 2 "{\"pipeline\": [$FP, $(lidar '"ok.las"'), $(lidar '["unclassified.las", "o*.las"]'), $H, $E, $W]}"
+check "lidar_second_stage_reads_first: names the file and says why" has lidar_second_stage_reads_first.log \
+  "ok.las: an earlier readers.lidar stage read this file: its points would count twice"
 
 # Every point of a class the stage drops: the warning names the classes as a cause too.
 run_case lidar_all_dropped 0 "{\"pipeline\": [$FP, {\"type\": \"readers.lidar\", \"path\": \"ok.las\", \"srs\": \"EPSG:28992\", \"classes\": [9]}, $H, $E, $W]}"
@@ -152,11 +160,35 @@ check "footprint_far: counted" has footprint_far.log "skipped 1: outside the CRS
 check "footprint_far: 1 written" has footprint_far.log "done: 2 features read, 1 buildings written, 1 skipped"
 check "footprint_far: a shallow tileset (no level-30 tile)" test -z "$(ls footprint_far-out/tiles | grep '^30_')"
 
+# Heights from rasters that give no ground (a DSM alone) or no roof (a DTM alone, or the
+# DSM given as the DTM too): the warnings asked whether the LiDAR was unclassified.
+gdal_create -q -outsize 40 40 -ot Float32 -a_srs EPSG:28992 -a_ullr 84990 447030 85030 446990 -burn 15 dsm15.tif
+run_case raster_dsm_only 0 "{\"pipeline\": [$FP, {\"type\": \"readers.raster\", \"dsm\": \"dsm15.tif\"}, $H, $E, $W]}"
+check "raster_dsm_only: says a DTM is needed for the ground" has raster_dsm_only.log \
+  "filters.heights: no building has ground heights: every building stands on filters.extrude's base_z; give readers.raster a dtm"
+check "raster_dsm_only: no word of LiDAR" test -z "$(grep -F 'is the LiDAR unclassified' raster_dsm_only.log)"
+run_case raster_dtm_only 0 "{\"pipeline\": [$FP, {\"type\": \"readers.raster\", \"dtm\": \"dsm15.tif\"}, $H, $E, $W]}"
+check "raster_dtm_only: says a DSM is needed for roofs" has raster_dtm_only.log \
+  "filters.heights: no building has a roof height from the rasters: every building got a fallback height; give readers.raster a dsm"
+run_case raster_dsm_as_dtm 0 "{\"pipeline\": [$FP, {\"type\": \"readers.raster\", \"dsm\": \"dsm15.tif\", \"dtm\": \"dsm15.tif\"}, $H, $E, $W]}"
+check "raster_dsm_as_dtm: asks whether the DSM is a terrain model" has raster_dsm_as_dtm.log \
+  "or is it a terrain model (roofs not above the ground)?"
+
 # Out-of-range options.
 run_case extrude_height_huge 2 "{\"pipeline\": [$FP, {\"type\": \"filters.extrude\", \"height\": 1e308}, $W]}"
 check "extrude_height_huge: message" has extrude_height_huge.log "extrude_height_huge.json: stage 1 (filters.extrude): option 'height' must be a positive number of metres, at most 10000 (got 1e+308)"
 run_case max_vertices_negative 2 "{\"pipeline\": [$FP, $E, {\"type\": \"writers.3dtiles\", \"path\": \"x\", \"max_vertices_per_tile\": -1}]}"
 check "max_vertices_negative: message" has max_vertices_negative.log "max_vertices_per_tile must be >= 0"
+# readers.footprints' max_vertices was checked only when the stage ran: after the stages
+# before it, and without the file or the stage index.
+run_case footprints_max_vertices_negative 2 "{\"pipeline\": [$FP, {\"type\": \"readers.footprints\", \"path\": \"fp.geojson\", \"max_vertices\": -5}, $E, $W]}"
+check "footprints_max_vertices_negative: names the file and the stage" has footprints_max_vertices_negative.log \
+  "footprints_max_vertices_negative.json: stage 1 (readers.footprints): max_vertices must be from 0 (no limit) to 1e12 (got -5)"
+check "footprints_max_vertices_negative: before any stage ran" test -z "$(grep -F 'stage 0: readers.footprints' footprints_max_vertices_negative.log)"
+# A "type" that is not a string was reported as missing.
+run_case type_not_string 2 '{"pipeline": [{"type": 5}]}'
+check "type_not_string: says what is wrong with it" has type_not_string.log \
+  "type_not_string.json: stage 0: \"type\" must be a string such as \"readers.footprints\""
 run_case memory_limit_huge 2 "{\"pipeline\": [$FP, {\"type\": \"readers.lidar\", \"path\": \"ok.las\", \"srs\": \"EPSG:28992\", \"memory_limit\": 1e308}, $H, $E, $W]}"
 check "memory_limit_huge: message" has memory_limit_huge.log "memory_limit_huge.json: stage 1 (readers.lidar): memory_limit must be from 0 to 1000000000 MiB"
 run_case temp_dir_missing 2 "{\"pipeline\": [$FP, {\"type\": \"readers.lidar\", \"path\": \"ok.las\", \"srs\": \"EPSG:28992\", \"temp_dir\": \"no/such/dir\"}, $H, $E, $W]}"
@@ -279,6 +311,221 @@ printf '%s\n' "{\"pipeline\": [$FP, $E, {\"type\": \"writers.3dtiles\", \"path\"
 timeout 60 "$CLI" run other_out.json > other_out.log 2>&1
 rc=$?
 check "two writers, other paths: exit 0 (got $rc), both written" test "$rc" -eq 0 -a -s w2/tileset.json -a -s w3/tileset.json
+# Other spellings of one directory were compared as strings and let through: a symbolic
+# link to it, "x/../w", a folder that does not exist yet and its parent ("no/../w").
+mkdir -p w4_target sub && ln -sfn w4_target w4_link
+two_writers() { # NAME PATH1 PATH2: runs two writers; checks exit 2, the message, nothing written
+  printf '%s\n' "{\"pipeline\": [$FP, $E, {\"type\": \"writers.3dtiles\", \"path\": \"$2\"}, {\"type\": \"writers.3dtiles\", \"path\": \"$3\"}]}" > "$1.json"
+  timeout 60 "$CLI" run "$1.json" > "$1.log" 2>&1
+  local rc=$?
+  check "$1: exit 2 (got $rc)" test "$rc" -eq 2
+  check "$1: message names both stages and the second path" has "$1.log" \
+    "stages 2 and 3 both write to '$(pwd -P)/$2' (stage 3's path '$(pwd -P)/$3' names the same directory)"
+  check "$1: no stage ran" test -z "$(grep -F 'stage 0: readers.footprints' "$1.log")"
+}
+two_writers same_out_link w4_target w4_link
+check "same_out_link: nothing written" test ! -e w4_target/tileset.json -a ! -e w4_target.partial
+two_writers same_out_dotdot w5 sub/../w5
+two_writers same_out_new_dotdot w6 no/such/../../w6
+check "same_out_new_dotdot: nothing written" test ! -e w6 -a ! -e no
+printf '%s\n' "{\"pipeline\": [$FP, $E, {\"type\": \"writers.3dtiles\", \"path\": \"sub/w7\"}, {\"type\": \"writers.3dtiles\", \"path\": \"w7\"}]}" > other_out_dir.json
+timeout 60 "$CLI" run other_out_dir.json > other_out_dir.log 2>&1
+rc=$?
+check "two writers, same name in other folders: exit 0 (got $rc), both written" \
+  test "$rc" -eq 0 -a -s sub/w7/tileset.json -a -s w7/tileset.json
+
+# A GeoPackage feature whose geometry blob GDAL cannot decode (truncated, an unknown WKB
+# type) comes back from OGR without geometry: it was skipped as "empty geometry", like a
+# feature with none. Told apart now, with GDAL's message; small layers are read in one
+# pass, from 4096 features on in parallel ranges (one GDAL error state per thread).
+# corrupt_gpkg OUT N: N squares (ids b1..bN) and a null geometry; blobs 2 and 3 spoilt.
+corrupt_gpkg() {
+  python3 - "$1.geojson" "$2" <<'PY'
+import json, sys
+def sq(i):
+    x, y = 85005 + 20 * (i % 100), 447005 + 20 * (i // 100)
+    return [[[x, y], [x + 10, y], [x + 10, y + 10], [x, y + 10], [x, y]]]
+feats = [{"type": "Feature", "properties": {"id": "b%d" % (i + 1)}, "geometry": {"type": "Polygon", "coordinates": sq(i)}}
+         for i in range(int(sys.argv[2]))]
+feats.append({"type": "Feature", "properties": {"id": "null"}, "geometry": None})
+json.dump({"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::28992"}},
+           "features": feats}, open(sys.argv[1], "w"))
+PY
+  rm -f "$1"
+  ogr2ogr -f GPKG -nln fp -lco SPATIAL_INDEX=NO "$1" "$1.geojson" > /dev/null 2>&1 # (no R-tree triggers to run)
+  python3 - "$1" <<'PY'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+blob = lambda fid: c.execute("SELECT geom FROM fp WHERE fid = ?", (fid,)).fetchone()[0]
+b2, b3 = blob(2), blob(3)
+c.execute("UPDATE fp SET geom = ? WHERE fid = 2", (b2[:len(b2) // 2],))  # truncated WKB
+c.execute("UPDATE fp SET geom = ? WHERE fid = 3", (b3[:40] + b"\x01\xff\xff\xff\x7f" + bytes(20),))  # no such WKB type
+c.commit()
+PY
+}
+mkdir -p corrupt/big && corrupt_gpkg corrupt/fp.gpkg 3 && corrupt_gpkg corrupt/big/fp.gpkg 4100
+check "corrupt GeoPackages generated" test -s corrupt/fp.gpkg -a -s corrupt/big/fp.gpkg
+run_case corrupt_blob 0 '{"pipeline": [{"type": "readers.footprints", "path": "corrupt/fp.gpkg", "id_field": "id"}, '"$E, $W]}"
+check "corrupt_blob: the truncated blob is an unreadable geometry, with GDAL's message" has corrupt_blob.log \
+  "fp.gpkg: feature 2 (record 2): skipped: unreadable geometry (corrupt blob: Length of input WKB is too small)"
+check "corrupt_blob: so is the unknown WKB type" has corrupt_blob.log \
+  "fp.gpkg: feature 3 (record 3): skipped: unreadable geometry (corrupt blob: Unsupported WKB type"
+check "corrupt_blob: the null geometry is an empty geometry" has corrupt_blob.log \
+  "fp.gpkg: feature 4 (record 4): skipped: empty geometry"
+check "corrupt_blob: counted apart in the run summary" python3 -c '
+import json, sys; s = json.load(open("corrupt_blob-out/run-summary.json"))["skipped"]
+sys.exit(s != {"unreadable geometry (corrupt blob)": 2, "empty geometry": 1})'
+check "corrupt_blob: GDAL's messages are not printed besides" test -z "$(grep '^ERROR' corrupt_blob.log)"
+printf '%s\n' '{"pipeline": [{"type": "readers.footprints", "path": "corrupt/big/fp.gpkg", "id_field": "id"}]}' \
+  > corrupt_blob_parallel.json
+timeout 120 "$CLI" run corrupt_blob_parallel.json --threads 2 > corrupt_blob_parallel.log 2>&1
+rc=$?
+check "corrupt_blob_parallel: exit 0 (got $rc), read in parallel" \
+  test "$rc" -eq 0 -a -n "$(grep -F 'in parallel' corrupt_blob_parallel.log)"
+check "corrupt_blob_parallel: no sanitizer report" test -z "$(grep -E 'Sanitizer|runtime error' corrupt_blob_parallel.log)"
+check "corrupt_blob_parallel: counts" has corrupt_blob_parallel.log "done: 4101 features read, 4098 buildings kept, 3 skipped"
+check "corrupt_blob_parallel: 2 unreadable" has corrupt_blob_parallel.log "skipped 2: unreadable geometry (corrupt blob)"
+check "corrupt_blob_parallel: 1 empty" has corrupt_blob_parallel.log "skipped 1: empty geometry"
+check "corrupt_blob_parallel: GDAL's message" has corrupt_blob_parallel.log \
+  "feature 2 (record 2): skipped: unreadable geometry (corrupt blob: Length of input WKB is too small)"
+
+# CSV numbers are decimal: strtod read "0x14C12" as 85010, so a hex coordinate placed
+# an asset (and a column of hex codes became numbers).
+printf 'id,x,y,category\nh1,85010,447010,tree\nh2,0x14C12,447010,tree\nh3,85012,0x6D222,tree\n' > hex_assets.csv
+printf '%s\n' '{"pipeline": [{"type": "readers.assets", "path": "hex_assets.csv", "srs": "EPSG:28992"}]}' > assets_hex.json
+timeout 60 "$CLI" run assets_hex.json > assets_hex.log 2>&1
+rc=$?
+check "assets_hex: exit 0 (got $rc), no sanitizer report" test "$rc" -eq 0 -a -z "$(grep -E 'Sanitizer|runtime error' assets_hex.log)"
+check "assets_hex: a hex x is not a number" has assets_hex.log "hex_assets.csv: row 3: skipped: non-numeric x ('0x14C12')"
+check "assets_hex: a hex y is not a number" has assets_hex.log "hex_assets.csv: row 4: skipped: non-numeric y ('0x6D222')"
+check "assets_hex: counts" has assets_hex.log "hex_assets.csv: assets: 3 read, 1 kept, 2 skipped: 1 non-numeric x, 1 non-numeric y"
+
+# A very long string in a message (a 100,000-character path, a 1,000,000-character layer
+# name): messages were cut at 2048 bytes, before they said what was wrong. Now the start
+# and the end are kept around a note.
+long=$(printf 'a%.0s' $(seq 100000))
+run_case long_path 2 "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"$long.geojson\"}, $E, $W]}"
+check "long_path: the message still says what is wrong" has long_path.log \
+  "aaaa.geojson: cannot open as a vector source (missing file or unknown format)"
+check "long_path: and what was left out" has long_path.log "characters left out ...]"
+check "long_path: a line of at most 2100 bytes" test "$(grep 'cannot open' long_path.log | wc -c)" -le 2100
+python3 -c 'import sys; print("{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"fp.geojson\", \"layer\": \"%s\"}]}" % ("b" * 1000000))' \
+  > long_layer.json
+timeout 60 "$CLI" run long_layer.json > long_layer.log 2>&1
+rc=$?
+check "long_layer: exit 2 (got $rc)" test "$rc" -eq 2
+check "long_layer: the message still says what is wrong" has long_layer.log "bbbb' not found (layers: fp)"
+run_case long_option 2 "{\"pipeline\": [$FP, $E, {\"type\": \"writers.3dtiles\", \"path\": \"x\", \"compression\": \"$long\"}]}"
+check "long_option: names the file, the stage and the value's end" has long_option.log \
+  "long_option.json: stage 2 (writers.3dtiles): compression must be \"none\" or \"meshopt\""
+check "long_option: the value's end" has long_option.log 'aaaa", 0.01)'
+
+# Names and text that are not UTF-8 (Latin-1): JSON cannot hold them and jansson refuses
+# them. A pipeline in such a folder failed with "out of memory while allocating path
+# option" (exit 1), a --set path or value likewise; with --log-format json a line quoting
+# such text (a Latin-1 column name) was dropped.
+mkdir -p "$(printf 'latin\351')" && cp fp.geojson "$(printf 'latin\351')/"
+printf '%s\n' "{\"pipeline\": [$FP, $E, $W]}" > "$(printf 'latin\351')/p.json"
+timeout 60 "$CLI" run "$(printf 'latin\351')/p.json" > latin_dir.log 2>&1
+rc=$?
+check "latin_dir: exit 2 (got $rc)" test "$rc" -eq 2
+check "latin_dir: says the path is not UTF-8" has latin_dir.log \
+  "p.json: stage 0 (readers.footprints): option 'path': the path '$(pwd -P)/$(printf 'latin\351')/fp.geojson' is not valid UTF-8"
+timeout 60 "$CLI" run no_writer.json --set "$(printf 'readers.footprints.path=\351.geojson')" > latin_set.log 2>&1
+rc=$?
+check "latin_set: exit 2 (got $rc)" test "$rc" -eq 2
+check "latin_set: says the value is not UTF-8" has latin_set.log "the value is not valid UTF-8"
+printf 'id,x,y,na\357ve\nb1,85010,447010,1\n' > latin_names.csv
+printf '%s\n' '{"pipeline": [{"type": "readers.assets", "path": "latin_names.csv", "srs": "EPSG:28992", "id_field": "nope"}]}' > latin_log.json
+timeout 60 "$CLI" run latin_log.json --log-format json > latin_log.log 2>&1
+rc=$?
+check "latin_log: exit 2 (got $rc)" test "$rc" -eq 2
+check "latin_log: the error is logged, its bad byte replaced" has latin_log.log \
+  "\"level\":\"error\",\"message\":\"$(pwd -P)/latin_names.csv: id_field 'nope' is not a field of layer 'latin_names' (fields: id, x, y, na$(printf '\357\277\275')ve)\"}"
+
+# Text values that are not UTF-8 (a Latin-1 CSV) went into the tiles' metadata as they
+# were: invalid glTF (METADATA_STRING_UTF8) with exit 0. Their other bytes are read as
+# Latin-1 now (Latin-1 'Stra\337e' becomes UTF-8 'Straße'), with a warning and a count.
+# glb_has FILE BYTES: the GLB holds those bytes (printf escapes).
+glb_has() { python3 -c 'import os, sys; sys.exit(os.fsencode(sys.argv[2]) not in open(sys.argv[1], "rb").read())' "$1" "$(printf "$2")"; }
+printf 'WKT,id,name\n"POLYGON((85005 447005,85015 447005,85015 447015,85005 447015,85005 447005))",b\351,Stra\337e\n' > latin_fp.csv
+run_case latin_text_fp 0 "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"latin_fp.csv\", \"srs\": \"EPSG:28992\", \"id_field\": \"id\"}, $E, $W]}"
+check "latin_text_fp: warning names the file and the first feature" has latin_text_fp.log \
+  "latin_fp.csv: 1 buildings have an id or text attribute that is not UTF-8 (first: feature 1, record 1): its bytes that are not were read as Latin-1"
+check "latin_text_fp: counted" has latin_text_fp.log "changed 1: text not UTF-8: read as Latin-1"
+check "latin_text_fp: the metadata holds UTF-8 'Straße' and 'bé'" \
+  glb_has latin_text_fp-out/tiles/0_0_0.glb 'Stra\303\237e'
+check "latin_text_fp: ... and 'bé'" glb_has latin_text_fp-out/tiles/0_0_0.glb 'b\303\251'
+check "latin_text_fp: no Latin-1 byte left" eval '! glb_has latin_text_fp-out/tiles/0_0_0.glb "Stra\337e"'
+printf 'id,x,y,category,name\na\351,85010,447010,tr\351e,Stra\337e\na2,85012,447010,tree,ok\n' > latin_assets.csv
+run_case latin_text_assets 0 "{\"pipeline\": [$FP, $(lidar '"ok.las"'), {\"type\": \"readers.assets\", \"path\": \"latin_assets.csv\", \"srs\": \"EPSG:28992\"}, $H, $E, {\"type\": \"filters.clamp\"}, $W]}"
+check "latin_text_assets: warning names the file and the first row" has latin_text_assets.log \
+  "latin_assets.csv: 1 assets have an id, category or text attribute that is not UTF-8 (first: row 2)"
+asset_glb=$(ls latin_text_assets-out/assets/*.glb 2> /dev/null | head -1)
+check "latin_text_assets: the metadata holds UTF-8 id, category and text" \
+  eval 'glb_has "$asset_glb" "a\303\251" && glb_has "$asset_glb" "tr\303\251e" && glb_has "$asset_glb" "Stra\303\237e"'
+
+# A GeoPackage with garbled pages: OGR ends the reading as at the end of the layer, so the
+# rest of the buildings went missing with exit 0 (GDAL printed one line of its own). When
+# SQLite reports the damage the run stops, naming it; when it does not (an interior page of
+# the 4101-feature file), the feature count of the file and the features read differ: warned.
+# garble IN OUT: pages from the middle on overwritten.
+garble() { python3 -c '
+import sys; b = bytearray(open(sys.argv[1], "rb").read()); n = len(b) // 4096
+for p in range(n // 2, n // 2 + int(sys.argv[3])): b[p * 4096 + 100:p * 4096 + 4000] = bytes([0xAB]) * 3900
+open(sys.argv[2], "wb").write(b)' "$@"; }
+python3 - <<'PY'
+import json
+feats = [{"type": "Feature", "properties": {"id": "b%d" % i, "pad": "x" * 200},
+          "geometry": {"type": "Polygon", "coordinates": [[[85005 + 20 * (i % 100) + dx, 447005 + 20 * (i // 100) + dy]
+                       for dx, dy in ((0, 0), (10, 0), (10, 10), (0, 10), (0, 0))]]}} for i in range(3000)]
+json.dump({"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::28992"}},
+           "features": feats}, open("padded.geojson", "w"))
+PY
+rm -f padded.gpkg && ogr2ogr -f GPKG -nln fp padded.gpkg padded.geojson > /dev/null 2>&1
+garble padded.gpkg damaged.gpkg 5
+garble corrupt/big/fp.gpkg damaged_quiet.gpkg 3
+run_case damaged_gpkg 2 '{"pipeline": [{"type": "readers.footprints", "path": "damaged.gpkg"}, '"$E, $W]}"
+check "damaged_gpkg: says the reading stopped, why and what it means" has damaged_gpkg.log \
+  "damaged.gpkg: reading stopped after record "
+check "damaged_gpkg: ... with SQLite's message" has damaged_gpkg.log \
+  "database disk image is malformed): the source is damaged; its remaining features would be missing"
+run_case damaged_gpkg_quiet 0 '{"pipeline": [{"type": "readers.footprints", "path": "damaged_quiet.gpkg"}, '"$E, $W]}"
+check "damaged_gpkg_quiet: warns that fewer features were read than the file holds" has damaged_gpkg_quiet.log \
+  "damaged_quiet.gpkg: the source says it holds 4101 features but "
+check "damaged_gpkg_quiet: no such warning for the whole file" test -z "$(grep -F 'says it holds' corrupt_blob_parallel.log)"
+
+# readers.assets likewise: a point whose blob GDAL cannot decode was a "missing geometry";
+# a damaged GeoPackage of assets ended early with exit 0.
+python3 - <<'PY'
+import json
+feats = [{"type": "Feature", "properties": {"id": "p%d" % i, "category": "tree"},
+          "geometry": {"type": "Point", "coordinates": [85005 + i, 447005]}} for i in range(4)]
+feats.append({"type": "Feature", "properties": {"id": "pn", "category": "tree"}, "geometry": None})
+feats += [{"type": "Feature", "properties": {"id": "q%d" % i, "category": "x" * 300},
+           "geometry": {"type": "Point", "coordinates": [85005 + i % 50, 447005 + i // 50]}} for i in range(3000)]
+json.dump({"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::28992"}},
+           "features": feats}, open("points.geojson", "w"))
+PY
+rm -f points.gpkg && ogr2ogr -f GPKG -nln pts -lco SPATIAL_INDEX=NO points.gpkg points.geojson > /dev/null 2>&1
+garble points.gpkg points_damaged.gpkg 5
+python3 -c 'import sqlite3; c = sqlite3.connect("points.gpkg"); b = c.execute("SELECT geom FROM pts WHERE fid = 2").fetchone()[0]
+c.execute("UPDATE pts SET geom = ? WHERE fid = 2", (b[:-6],)); c.commit()'
+printf '%s\n' '{"pipeline": [{"type": "readers.assets", "path": "points.gpkg"}]}' > assets_corrupt_blob.json
+timeout 60 "$CLI" run assets_corrupt_blob.json > assets_corrupt_blob.log 2>&1
+rc=$?
+check "assets_corrupt_blob: exit 0 (got $rc)" test "$rc" -eq 0
+check "assets_corrupt_blob: the corrupt blob is an unreadable geometry" has assets_corrupt_blob.log \
+  "points.gpkg: feature 2: skipped: unreadable geometry (corrupt blob) (Unable to read geometry)"
+check "assets_corrupt_blob: the null one a missing geometry" has assets_corrupt_blob.log "points.gpkg: feature 5: skipped: missing geometry"
+check "assets_corrupt_blob: counted apart" has assets_corrupt_blob.log \
+  "skipped: 1 unreadable geometry (corrupt blob), 1 missing geometry"
+printf '%s\n' '{"pipeline": [{"type": "readers.assets", "path": "points_damaged.gpkg"}]}' > assets_damaged.json
+timeout 60 "$CLI" run assets_damaged.json > assets_damaged.log 2>&1
+rc=$?
+check "assets_damaged: exit 2 (got $rc)" test "$rc" -eq 2
+check "assets_damaged: says the reading stopped and why" has assets_damaged.log \
+  "database disk image is malformed): the source is damaged; its remaining rows would be missing"
 
 # Asset symbols: a model that is missing, or not a model.
 printf 'id,x,y,category\na1,85010,447010,tree\n' > assets.csv

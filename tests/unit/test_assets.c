@@ -70,10 +70,10 @@ static void test_fields_and_types(void) {
     log_buf lb = {{0}, 0};
     ct_context_set_logger(ctx, logger, &lb, CT_LOG_DEBUG);
     const char *p = write_file("fields.csv",
-                               "code,rd_x,rd_y,kind,elev,hag,dir,size,serial,level,note\n"
-                               "L1,119318.7,485146.8,lamp,,6,90,1,007,1,hello\n"
-                               "L2,119320.7,485146.8,lamp,1.25,,-90,2.5,008,2.5,\n"
-                               "L3,119322.7,485146.8,lamp,,,450,,009,3,x\n");
+                               "code,rd_x,rd_y,kind,elev,hag,dir,size,serial,level,note,colour\n"
+                               "L1,119318.7,485146.8,lamp,,6,90,1,007,1,hello,0x1A\n"
+                               "L2,119320.7,485146.8,lamp,1.25,,-90,2.5,008,2.5,,0x1B\n"
+                               "L3,119322.7,485146.8,lamp,,,450,,009,3,x,0x1C\n");
     ct_dataset *ds = rd_dataset();
     ct_ogr_assets_options o;
     memset(&o, 0, sizeof o);
@@ -113,6 +113,8 @@ static void test_fields_and_types(void) {
         CT_CHECK(v && t == CT_ATTR_REAL && v->v.r == 2.5);
         v = attr(s, &a[0], "hag", &t);
         CT_CHECK(v && t == CT_ATTR_INT && v->v.i == 6);
+        v = attr(s, &a[0], "colour", &t);
+        CT_CHECK(v && t == CT_ATTR_STRING && strcmp(v->v.s, "0x1A") == 0); /* hexadecimal is text, not 26 */
         v = attr(s, &a[1], "note", &t);
         CT_CHECK(v && t == CT_ATTR_STRING && v->is_null); /* empty cell: null */
         CT_CHECK(attr(s, &a[0], "rd_x", NULL) == NULL && attr(s, &a[0], "rd_y", NULL) == NULL);

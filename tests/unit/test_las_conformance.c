@@ -207,8 +207,11 @@ static void source_and_info(ct_context *ctx, const char *shared, logbuf *lb) {
     snprintf(g, sizeof g, "%s/las/lazperf_point*.las", shared);
     ct_las_source *s = NULL;
     const char *two[] = {a, b};
+    uint64_t *ids = NULL; /* (device, inode) pairs of the files read, as the dataset keeps them */
+    size_t nids = 0;
     ct_error_clear(ctx);
-    CT_CHECK_MSG(ct_las_source_open(ctx, two, 2, &s) == CT_OK, "source: %s", ct_error_message(ctx));
+    CT_CHECK_MSG(ct_las_source_open(ctx, two, 2, &ids, &nids, &s) == CT_OK, "source: %s", ct_error_message(ctx));
+    CT_CHECK(nids == 2);
     if (s) {
         CT_CHECK(ct_las_source_count(s) == 2);
         CT_CHECK(ct_las_source_point_count(s) == 2130);
@@ -219,15 +222,26 @@ static void source_and_info(ct_context *ctx, const char *shared, logbuf *lb) {
         CT_CHECK(mn[0] <= h0->min[0] && mx[2] >= h0->max[2]);
         ct_las_source_close(s);
     }
+    /* A file an earlier source read is refused; a failed open adds no file. */
+    const char *again[] = {c, a};
+    ct_error_clear(ctx);
+    CT_CHECK(ct_las_source_open(ctx, again, 2, &ids, &nids, &s) == CT_ERR_USAGE);
+    CT_CHECK_MSG(strstr(ct_error_message(ctx), a) && strstr(ct_error_message(ctx), "an earlier readers.lidar stage read this file"),
+                 "read before: %s", ct_error_message(ctx));
+    CT_CHECK(nids == 2);
+    free(ids);
+    ids = NULL;
+    nids = 0;
     const char *mixed[] = {a, c};
     ct_error_clear(ctx);
-    CT_CHECK(ct_las_source_open(ctx, mixed, 2, &s) == CT_ERR_INPUT);
+    CT_CHECK(ct_las_source_open(ctx, mixed, 2, &ids, &nids, &s) == CT_ERR_INPUT);
     CT_CHECK_MSG(strstr(ct_error_message(ctx), a) && strstr(ct_error_message(ctx), c) &&
                  strstr(ct_error_message(ctx), "different CRS"), "mixed CRS: %s", ct_error_message(ctx));
+    CT_CHECK(nids == 0);
     const char *glob1[] = {g};
     ct_error_clear(ctx);
     memset(lb, 0, sizeof *lb);
-    CT_CHECK_MSG(ct_las_source_open(ctx, glob1, 1, &s) == CT_OK, "glob: %s", ct_error_message(ctx));
+    CT_CHECK_MSG(ct_las_source_open(ctx, glob1, 1, &ids, &nids, &s) == CT_OK, "glob: %s", ct_error_message(ctx));
     if (s) {
         CT_CHECK(ct_las_source_count(s) == 6);
         CT_CHECK(ct_las_source_point_count(s) == 4 * 1065 + 2);
@@ -238,7 +252,7 @@ static void source_and_info(ct_context *ctx, const char *shared, logbuf *lb) {
     snprintf(dir, sizeof dir, "%s/delft", shared);
     const char *d1[] = {dir};
     ct_error_clear(ctx);
-    CT_CHECK_MSG(ct_las_source_open(ctx, d1, 1, &s) == CT_OK, "dir: %s", ct_error_message(ctx));
+    CT_CHECK_MSG(ct_las_source_open(ctx, d1, 1, &ids, &nids, &s) == CT_OK, "dir: %s", ct_error_message(ctx));
     if (s) {
         CT_CHECK(ct_las_source_count(s) >= 2);
         uint64_t sum = 0;
@@ -250,7 +264,8 @@ static void source_and_info(ct_context *ctx, const char *shared, logbuf *lb) {
     snprintf(dir, sizeof dir, "%s/las/no-such-*.las", shared);
     const char *none[] = {dir};
     ct_error_clear(ctx);
-    CT_CHECK(ct_las_source_open(ctx, none, 1, &s) == CT_ERR_INPUT);
+    CT_CHECK(ct_las_source_open(ctx, none, 1, &ids, &nids, &s) == CT_ERR_INPUT);
+    free(ids);
 
     json_t *j = NULL;
     ct_error_clear(ctx);

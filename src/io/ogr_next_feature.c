@@ -1,0 +1,22 @@
+/* OGR_L_GetNextFeature with the GDAL error it raised for that feature. */
+#include "io/ogr_next_feature.h"
+
+#include <cpl_error.h>
+#include <stdio.h>
+
+static void CPL_STDCALL keep_first_failure(CPLErr level, CPLErrorNum no, const char *msg) {
+    ct_ogr_read_error *e = CPLGetErrorHandlerUserData();
+    if (level < CE_Failure) {
+        CPLDefaultErrorHandler(level, no, msg);
+        return;
+    }
+    if (e && !e->msg[0]) snprintf(e->msg, sizeof e->msg, "%s", msg && msg[0] ? msg : "unknown GDAL error");
+}
+
+OGRFeatureH ct_ogr_next_feature(OGRLayerH layer, ct_ogr_read_error *err) {
+    err->msg[0] = '\0';
+    CPLPushErrorHandlerEx(keep_first_failure, err);
+    OGRFeatureH f = OGR_L_GetNextFeature(layer);
+    CPLPopErrorHandler();
+    return f;
+}

@@ -1,0 +1,21 @@
+/* Internal: reading a feature with GDAL's error for it, so that a feature whose geometry
+ * GDAL could not decode is told apart from one that has none. */
+#ifndef CT_IO_OGR_NEXT_FEATURE_H
+#define CT_IO_OGR_NEXT_FEATURE_H
+
+#include <ogr_api.h>
+
+/* GDAL's first error (CE_Failure or worse) while one feature was read; "" when none. */
+typedef struct ct_ogr_read_error {
+    char msg[256];
+} ct_ogr_read_error;
+
+/* As OGR_L_GetNextFeature(layer), keeping GDAL's first error of the call in *err instead
+ * of letting GDAL print it (warnings still go to GDAL's default handler). GDAL returns a
+ * feature whose geometry blob it cannot decode (a corrupt GeoPackage blob, a damaged
+ * shapefile record) without a geometry, as if it had none: only this error tells. GDAL's
+ * error handlers and error state are per thread, so threads may call this at once on
+ * layers of their own. The caller destroys the feature (OGR_F_Destroy). */
+OGRFeatureH ct_ogr_next_feature(OGRLayerH layer, ct_ogr_read_error *err);
+
+#endif
