@@ -130,8 +130,13 @@ static char *trimmed_copy(const char *s) {
 static char *fmt_detail(const char *fmt, const char *a, uint64_t b) {
     char buf[160];
     char val[64];
-    snprintf(val, sizeof val, "%s", a ? a : "");
-    if (a && strlen(a) >= sizeof val) memcpy(val + sizeof val - 4, "...", 4); /* keep messages short */
+    size_t n = a ? strlen(a) : 0;
+    if (n < sizeof val) {
+        memcpy(val, a ? a : "", n + 1);
+    } else { /* keep messages short */
+        memcpy(val, a, sizeof val - 4);
+        memcpy(val + sizeof val - 4, "...", 4);
+    }
     snprintf(buf, sizeof buf, fmt, val, (unsigned long long)b);
     return strdup(buf);
 }
