@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything citytiler builds and tests with, on Debian 12 (root or sudo):
-# compiler and CMake, GDAL, PROJ (+ proj-data), GEOS, Assimp, meshoptimizer, jansson,
+# compiler and CMake, GDAL, PROJ (+ proj-data), GEOS, Assimp, meshoptimizer, jansson, jemalloc,
 # Node.js for the test-time validators, and the validators' npm packages.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -8,7 +8,7 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
 packages=(build-essential cmake pkg-config git
   libgdal-dev gdal-bin libproj-dev proj-data proj-bin libgeos-dev
-  libassimp-dev libmeshoptimizer-dev libjansson-dev
+  libassimp-dev libmeshoptimizer-dev libjansson-dev libjemalloc-dev
   clang
   chromium fonts-dejavu-core
   openmpi-bin libopenmpi-dev
