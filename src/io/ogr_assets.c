@@ -810,6 +810,12 @@ ct_status ct_ogr_read_assets(ct_context *ctx, const ct_ogr_assets_options *o, ct
         }
         ct_log(ctx, CT_LOG_INFO, "%s: assets: %zu read, %llu kept, %llu skipped%s", o->path, r.nrows,
                (unsigned long long)kept, (unsigned long long)(r.nrows - kept), reasons);
+        /* An input that gives nothing is worth more than an info line in a batch log. */
+        if (r.nrows == 0)
+            ct_log(ctx, CT_LOG_WARN, "%s: no asset rows: the layer is empty (a CSV with a header only?)", o->path);
+        else if (kept == 0)
+            ct_log(ctx, CT_LOG_WARN, "%s: none of its %zu asset rows was kept (every one skipped, see above)", o->path,
+                   r.nrows);
     }
     if (src) OSRRelease(src);
     if (work) OSRRelease(work);

@@ -77,4 +77,18 @@ JSON
 "$CLI" run "$WORK/badfield.json" > /dev/null 2> "$WORK/badfield.err"
 check "unknown z_field: exit 2" test $? -eq 2
 check "unknown z_field: message names file and field" has "$WORK/badfield.err" "bad_rows.csv: z_field 'elevation' is not a field of layer 'bad_rows'"
+
+# An input that gives no asset (a header only; every row bad) still runs (exit 0), but
+# warns: an info line alone was easy to miss in a batch log.
+printf 'id,x,y\n' > "$WORK/header_only.csv"
+printf 'id,x,y\na,,\nb,1,\n' > "$WORK/all_bad.csv"
+for f in header_only all_bad; do
+  printf '{"pipeline": [{"type": "readers.assets", "path": "%s", "srs": "EPSG:28992"}]}\n' "$WORK/$f.csv" > "$WORK/$f.json"
+  "$CLI" run "$WORK/$f.json" > /dev/null 2> "$WORK/$f.err"
+  check "$f: exit 0" test $? -eq 0
+done
+check "header only: warns that there are no rows" has "$WORK/header_only.err" \
+  "warning: $WORK/header_only.csv: no asset rows: the layer is empty (a CSV with a header only?)"
+check "every row bad: warns that none was kept" has "$WORK/all_bad.err" \
+  "warning: $WORK/all_bad.csv: none of its 2 asset rows was kept (every one skipped, see above)"
 finish
