@@ -1,6 +1,7 @@
 /* citytiler — the command line: run a pipeline, list stages, inspect inputs. */
 #include <jansson.h>
 #include <omp.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,19 @@ static void log_line(void *user, ct_log_level level, const char *msg) {
         return;
     }
     fprintf(stderr, "citytiler: %s: %s\n", names[level], msg);
+}
+
+/* A usage error of `citytiler run` (exit code 2): its line as before, or a JSON line like
+ * every other with --log-format json. */
+__attribute__((format(printf, 2, 3))) static int run_usage(cli_output *out, const char *fmt, ...) {
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (out->json) log_line(out, CT_LOG_ERROR, msg);
+    else fprintf(stderr, "%s\n", msg);
+    return 2;
 }
 
 /* "\rreading LiDAR: 1200000 / 5300000 (23%), 4.1 M/s, ETA 1 s" on a terminal only. */
@@ -187,31 +201,31 @@ static int cmd_run(ct_context *ctx, cli_output *out, int argc, char **argv) {
         fprintf(stderr, "citytiler: out of memory\n");
         return 1;
     }
+    /* --log-format json first, so that errors in the other options are JSON lines too */
+    for (int i = 0; i + 1 < argc; i++)
+        if (strcmp(argv[i], "--log-format") == 0 && strcmp(argv[i + 1], "json") == 0) out->json = 1;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--threads") == 0 && i + 1 < argc) {
             if (!parse_threads(argv[++i], &threads)) {
-                fprintf(stderr, "citytiler: --threads needs a whole number from 1 to 1024, got '%s'\n", argv[i]);
                 free(sets);
-                return 2;
+                return run_usage(out, "citytiler: --threads needs a whole number from 1 to 1024, got '%s'", argv[i]);
             }
         } else if (strcmp(a, "--set") == 0 && i + 1 < argc) {
             sets[nsets++] = argv[++i];
         } else if (strcmp(a, "--log-format") == 0 && i + 1 < argc) {
             const char *f = argv[++i];
             if (strcmp(f, "json") != 0 && strcmp(f, "text") != 0) {
-                fprintf(stderr, "citytiler run: --log-format takes text or json, got '%s'\n", f);
                 free(sets);
-                return 2;
+                return run_usage(out, "citytiler run: --log-format takes text or json, got '%s'", f);
             }
             out->json = strcmp(f, "json") == 0;
         } else if (strcmp(a, "--memory-limit") == 0 && i + 1 < argc) {
             char *end = NULL;
             double mib = strtod(argv[++i], &end);
             if (!end || *end || !(mib > 0) || mib > 1e9) {
-                fprintf(stderr, "citytiler run: --memory-limit takes MiB (a positive number), got '%s'\n", argv[i]);
                 free(sets);
-                return 2;
+                return run_usage(out, "citytiler run: --memory-limit takes MiB (a positive number), got '%s'", argv[i]);
             }
             ct_context_set_memory_limit(ctx, mib);
         } else if (strcmp(a, "--resume") == 0) {
@@ -220,9 +234,8 @@ static int cmd_run(ct_context *ctx, cli_output *out, int argc, char **argv) {
             int k = -1, n = 0;
             char extra;
             if (sscanf(argv[++i], "%d/%d%c", &k, &n, &extra) != 2 || n < 1 || n > 100000 || k < 0 || k >= n) {
-                fprintf(stderr, "citytiler run: --partition takes K/N with 0 <= K < N, got '%s'\n", argv[i]);
                 free(sets);
-                return 2;
+                return run_usage(out, "citytiler run: --partition takes K/N with 0 <= K < N, got '%s'", argv[i]);
             }
             ct_context_set_partition(ctx, k, n);
         } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
@@ -230,21 +243,18 @@ static int cmd_run(ct_context *ctx, cli_output *out, int argc, char **argv) {
         } else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {
             level = CT_LOG_DEBUG;
         } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "citytiler run: unknown or incomplete option '%s' (see citytiler --help)\n", a);
             free(sets);
-            return 2;
+            return run_usage(out, "citytiler run: unknown or incomplete option '%s' (see citytiler --help)", a);
         } else if (!pipeline_path) {
             pipeline_path = a;
         } else {
-            fprintf(stderr, "citytiler run: one pipeline file only ('%s' and '%s')\n", pipeline_path, a);
             free(sets);
-            return 2;
+            return run_usage(out, "citytiler run: one pipeline file only ('%s' and '%s')", pipeline_path, a);
         }
     }
     if (!pipeline_path) {
-        fprintf(stderr, "citytiler run: missing PIPELINE.json (see citytiler --help)\n");
         free(sets);
-        return 2;
+        return run_usage(out, "citytiler run: missing PIPELINE.json (see citytiler --help)");
     }
     ct_context_set_logger(ctx, log_line, out, level);
     ct_context_set_threads(ctx, threads);

@@ -71,6 +71,18 @@ node -e 'const lines = require("fs").readFileSync(process.argv[1], "utf8").trim(
 check "--log-format json, a failing run: every line, the error too, is a JSON log record" test $? -eq 0
 "$CLI" run "$SRC/pipelines/sample.json" --log-format yaml > /dev/null 2>&1
 check "--log-format yaml: exit 2" test $? -eq 2
+# A bad option next to --log-format json (before or after it): the usage error is a JSON
+# line too, naming the option.
+for order in before after; do
+  if [ $order = before ]; then args=(--threads zero --log-format json); else args=(--log-format json --threads zero); fi
+  "$CLI" run "$SRC/pipelines/sample.json" "${args[@]}" > /dev/null 2> "$WORK/jsonlog_usage_$order.err"
+  check "--log-format json, bad --threads $order it: exit 2" test $? -eq 2
+  node -e 'const lines = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n");
+    const j = JSON.parse(lines[lines.length - 1]);
+    process.exit(lines.length === 1 && j.level === "error" && j.message.includes("--threads") && j.message.includes("zero") ? 0 : 1)' \
+    "$WORK/jsonlog_usage_$order.err"
+  check "--log-format json, bad --threads $order it: one JSON error line naming the option" test $? -eq 0
+done
 
 # An existing non-empty directory that is not a tileset is never replaced.
 mkdir -p "$WORK/precious" && echo keep > "$WORK/precious/notes.txt"
