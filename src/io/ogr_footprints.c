@@ -338,11 +338,13 @@ static ct_status convert_feature(ct_context *ctx, const fp_setup *su, OGRCoordin
     ct_status st = r->why ? CT_OK : footprint_from_ogr(ctx, g, su->max_vertices, &r->fp, &r->why);
     if (st != CT_OK || r->why) return st;
     char fidbuf[32];
-    snprintf(fidbuf, sizeof fidbuf, "%lld", (long long)r->fid);
     const char *id = su->id_index >= 0 && OGR_F_IsFieldSetAndNotNull(f, su->id_index)
                          ? OGR_F_GetFieldAsString(f, su->id_index) : NULL;
     r->id_missing = su->id_index >= 0 && (!id || !id[0]);
-    if (!id || !id[0]) id = fidbuf; /* (an empty id would name nothing in a viewer) */
+    if (!id || !id[0]) { /* the feature id (an empty id would name nothing in a viewer) */
+        snprintf(fidbuf, sizeof fidbuf, "%lld", (long long)r->fid);
+        id = fidbuf;
+    }
     r->id = ct_ogr_utf8_copy(id, &r->not_utf8);
     r->vals = calloc(su->nmaps ? su->nmaps : 1, sizeof *r->vals);
     if (!r->id || !r->vals) st = ct_error_nomem(ctx, "building id");
