@@ -70,6 +70,9 @@ run_case() {
   fi
 }
 has() { grep -qF -- "$2" "$1"; }
+# run_as_is NAME: runs NAME.json as written (cases without a writer, or whose writer paths
+# are the point), its log in NAME.log; rc becomes the exit code.
+run_as_is() { timeout 60 "$CLI" run "$1.json" > "$1.log" 2>&1; rc=$?; }
 
 # A FIFO as input used to block forever in open(): refused with a message.
 run_case lidar_fifo 2 "{\"pipeline\": [$FP, $(lidar '"pipe.las"'), $H, $E, $W]}"
@@ -208,8 +211,7 @@ check "empty_pipeline: message" has empty_pipeline.log "empty_pipeline.json: the
 # Output path that is an existing file: refused, the file untouched.
 echo keep > a_file
 printf '%s\n' "{\"pipeline\": [$FP, $E, {\"type\": \"writers.3dtiles\", \"path\": \"a_file\"}]}" > out_file.json
-timeout 60 "$CLI" run out_file.json > out_file.log 2>&1
-rc=$?
+run_as_is out_file
 check "output path is a file: exit 2 (got $rc)" test "$rc" -eq 2
 check "output path is a file: message" has out_file.log "a_file: output path exists and is not a directory"
 check "output path is a file: untouched, no .partial" test "$(cat a_file)" = keep -a ! -e a_file.partial
@@ -253,8 +255,7 @@ check "max_vertices_4: a square (4 vertices) is kept" has max_vertices_4.log "do
 # No writer (a run that checks its inputs), and a reader after the writer: the summary
 # said "buildings written" for both, counting buildings no tileset holds.
 printf '%s\n' "{\"pipeline\": [$FP, $E]}" > no_writer.json
-timeout 60 "$CLI" run no_writer.json > no_writer.log 2>&1
-rc=$?
+run_as_is no_writer
 check "no_writer: exit 0 (got $rc)" test "$rc" -eq 0
 check "no_writer: says nothing was written" has no_writer.log \
   "done: 1 features read, 1 buildings kept, 0 skipped; nothing written (no writer stage)"
@@ -268,13 +269,11 @@ check "reader_after_writer: counts what the writer wrote" has reader_after_write
 # (the link used to be replaced by a new directory); a link to nothing is refused.
 rm -rf link_target out_link dangling_link && mkdir link_target && ln -s link_target out_link && ln -s nowhere dangling_link
 printf '%s\n' "{\"pipeline\": [$FP, $E, {\"type\": \"writers.3dtiles\", \"path\": \"out_link\"}]}" > out_link.json
-timeout 60 "$CLI" run out_link.json > out_link.log 2>&1
-rc=$?
+run_as_is out_link
 check "output path a link to a directory: exit 0 (got $rc), the tileset in the target, the link kept" \
   test "$rc" -eq 0 -a -s link_target/tileset.json -a -L out_link
 printf '%s\n' "{\"pipeline\": [$FP, $E, {\"type\": \"writers.3dtiles\", \"path\": \"dangling_link\"}]}" > dangling_link.json
-timeout 60 "$CLI" run dangling_link.json > dangling_link.log 2>&1
-rc=$?
+run_as_is dangling_link
 check "output path a link to nothing: exit 2 (got $rc)" test "$rc" -eq 2
 check "output path a link to nothing: message" has dangling_link.log "is a symbolic link to nothing"
 check "output path a link to nothing: nothing written" test ! -e dangling_link.partial -a ! -e nowhere
@@ -302,14 +301,12 @@ check "footprints_once: no duplicate-id warning" test -z "$(grep -F 'have the id
 # Two writers with the same path (one given with a trailing slash): the second would
 # replace the first's tileset; refused before anything runs. Other paths: fine.
 printf '%s\n' "{\"pipeline\": [$FP, $E, {\"type\": \"writers.3dtiles\", \"path\": \"w1\"}, {\"type\": \"writers.3dtiles\", \"path\": \"w1/\"}]}" > same_out.json
-timeout 60 "$CLI" run same_out.json > same_out.log 2>&1
-rc=$?
+run_as_is same_out
 check "two writers, same path: exit 2 (got $rc)" test "$rc" -eq 2
 check "two writers, same path: message names both stages" has same_out.log "stages 2 and 3 both write to"
 check "two writers, same path: nothing written" test ! -e w1 -a ! -e w1.partial
 printf '%s\n' "{\"pipeline\": [$FP, $E, {\"type\": \"writers.3dtiles\", \"path\": \"w2\"}, {\"type\": \"writers.3dtiles\", \"path\": \"w3\"}]}" > other_out.json
-timeout 60 "$CLI" run other_out.json > other_out.log 2>&1
-rc=$?
+run_as_is other_out
 check "two writers, other paths: exit 0 (got $rc), both written" test "$rc" -eq 0 -a -s w2/tileset.json -a -s w3/tileset.json
 # Other spellings of one directory were compared as strings and let through: a symbolic
 # link to it, "x/../w", a folder that does not exist yet and its parent ("no/../w").
@@ -329,8 +326,7 @@ two_writers same_out_dotdot w5 sub/../w5
 two_writers same_out_new_dotdot w6 no/such/../../w6
 check "same_out_new_dotdot: nothing written" test ! -e w6 -a ! -e no
 printf '%s\n' "{\"pipeline\": [$FP, $E, {\"type\": \"writers.3dtiles\", \"path\": \"sub/w7\"}, {\"type\": \"writers.3dtiles\", \"path\": \"w7\"}]}" > other_out_dir.json
-timeout 60 "$CLI" run other_out_dir.json > other_out_dir.log 2>&1
-rc=$?
+run_as_is other_out_dir
 check "two writers, same name in other folders: exit 0 (got $rc), both written" \
   test "$rc" -eq 0 -a -s sub/w7/tileset.json -a -s w7/tileset.json
 
@@ -393,8 +389,7 @@ check "corrupt_blob_parallel: GDAL's message" has corrupt_blob_parallel.log \
 # an asset (and a column of hex codes became numbers).
 printf 'id,x,y,category\nh1,85010,447010,tree\nh2,0x14C12,447010,tree\nh3,85012,0x6D222,tree\n' > hex_assets.csv
 printf '%s\n' '{"pipeline": [{"type": "readers.assets", "path": "hex_assets.csv", "srs": "EPSG:28992"}]}' > assets_hex.json
-timeout 60 "$CLI" run assets_hex.json > assets_hex.log 2>&1
-rc=$?
+run_as_is assets_hex
 check "assets_hex: exit 0 (got $rc), no sanitizer report" test "$rc" -eq 0 -a -z "$(grep -E 'Sanitizer|runtime error' assets_hex.log)"
 check "assets_hex: a hex x is not a number" has assets_hex.log "hex_assets.csv: row 3: skipped: non-numeric x ('0x14C12')"
 check "assets_hex: a hex y is not a number" has assets_hex.log "hex_assets.csv: row 4: skipped: non-numeric y ('0x6D222')"
@@ -411,8 +406,7 @@ check "long_path: and what was left out" has long_path.log "characters left out 
 check "long_path: a line of at most 2100 bytes" test "$(grep 'cannot open' long_path.log | wc -c)" -le 2100
 python3 -c 'import sys; print("{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"fp.geojson\", \"layer\": \"%s\"}]}" % ("b" * 1000000))' \
   > long_layer.json
-timeout 60 "$CLI" run long_layer.json > long_layer.log 2>&1
-rc=$?
+run_as_is long_layer
 check "long_layer: exit 2 (got $rc)" test "$rc" -eq 2
 check "long_layer: the message still says what is wrong" has long_layer.log "bbbb' not found (layers: fp)"
 run_case long_option 2 "{\"pipeline\": [$FP, $E, {\"type\": \"writers.3dtiles\", \"path\": \"x\", \"compression\": \"$long\"}]}"
@@ -512,8 +506,7 @@ garble points.gpkg points_damaged.gpkg 5
 python3 -c 'import sqlite3; c = sqlite3.connect("points.gpkg"); b = c.execute("SELECT geom FROM pts WHERE fid = 2").fetchone()[0]
 c.execute("UPDATE pts SET geom = ? WHERE fid = 2", (b[:-6],)); c.commit()'
 printf '%s\n' '{"pipeline": [{"type": "readers.assets", "path": "points.gpkg"}]}' > assets_corrupt_blob.json
-timeout 60 "$CLI" run assets_corrupt_blob.json > assets_corrupt_blob.log 2>&1
-rc=$?
+run_as_is assets_corrupt_blob
 check "assets_corrupt_blob: exit 0 (got $rc)" test "$rc" -eq 0
 check "assets_corrupt_blob: the corrupt blob is an unreadable geometry" has assets_corrupt_blob.log \
   "points.gpkg: feature 2: skipped: unreadable geometry (corrupt blob) (Unable to read geometry)"
@@ -521,8 +514,7 @@ check "assets_corrupt_blob: the null one a missing geometry" has assets_corrupt_
 check "assets_corrupt_blob: counted apart" has assets_corrupt_blob.log \
   "skipped: 1 unreadable geometry (corrupt blob), 1 missing geometry"
 printf '%s\n' '{"pipeline": [{"type": "readers.assets", "path": "points_damaged.gpkg"}]}' > assets_damaged.json
-timeout 60 "$CLI" run assets_damaged.json > assets_damaged.log 2>&1
-rc=$?
+run_as_is assets_damaged
 check "assets_damaged: exit 2 (got $rc)" test "$rc" -eq 2
 check "assets_damaged: says the reading stopped and why" has assets_damaged.log \
   "database disk image is malformed): the source is damaged; its remaining rows would be missing"
