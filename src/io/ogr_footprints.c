@@ -525,24 +525,12 @@ static ct_status read_parallel(ct_context *ctx, const ct_ogr_read_options *o, co
     return st;
 }
 
-/* GDAL's first error message, kept by set_where's error handler. */
-typedef struct first_error {
-    char msg[512];
-} first_error;
-
-static void CPL_STDCALL keep_first_error(CPLErr level, CPLErrorNum no, const char *msg) {
-    (void)no;
-    first_error *e = CPLGetErrorHandlerUserData();
-    if (e && level >= CE_Failure && !e->msg[0] && msg) snprintf(e->msg, sizeof e->msg, "%s", msg);
-}
-
 /* Sets the where filter and reads one feature through it: SQL-backed sources (GeoPackage,
  * PostGIS) only reject bad SQL when reading, and reading then just ends, which looked
  * like a source with no such features (the buildings went missing with exit 0). */
 static ct_status set_where(ct_context *ctx, const ct_ogr_read_options *o, OGRLayerH layer) {
-    first_error e;
-    e.msg[0] = '\0';
-    CPLPushErrorHandlerEx(keep_first_error, &e);
+    ct_ogr_read_error e;
+    ct_ogr_errors_begin(&e);
     CPLErrorReset();
     int bad = OGR_L_SetAttributeFilter(layer, o->where) != OGRERR_NONE;
     if (!bad) {
@@ -552,7 +540,7 @@ static ct_status set_where(ct_context *ctx, const ct_ogr_read_options *o, OGRLay
         if (f) OGR_F_Destroy(f);
         OGR_L_ResetReading(layer);
     }
-    CPLPopErrorHandler();
+    ct_ogr_errors_end();
     if (!bad) return CT_OK;
     /* GDAL's message may quote the whole query after ": SELECT": the filter says enough. */
     char *query = strstr(e.msg, ": SELECT");

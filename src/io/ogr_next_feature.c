@@ -13,10 +13,16 @@ static void CPL_STDCALL keep_first_failure(CPLErr level, CPLErrorNum no, const c
     if (e && !e->msg[0]) snprintf(e->msg, sizeof e->msg, "%s", msg && msg[0] ? msg : "unknown GDAL error");
 }
 
-OGRFeatureH ct_ogr_next_feature(OGRLayerH layer, ct_ogr_read_error *err) {
+void ct_ogr_errors_begin(ct_ogr_read_error *err) {
     err->msg[0] = '\0';
     CPLPushErrorHandlerEx(keep_first_failure, err);
+}
+
+void ct_ogr_errors_end(void) { CPLPopErrorHandler(); }
+
+OGRFeatureH ct_ogr_next_feature(OGRLayerH layer, ct_ogr_read_error *err) {
+    ct_ogr_errors_begin(err);
     OGRFeatureH f = OGR_L_GetNextFeature(layer);
-    CPLPopErrorHandler();
+    ct_ogr_errors_end();
     return f;
 }

@@ -10,6 +10,12 @@ typedef struct ct_ogr_read_error {
     char msg[256];
 } ct_ogr_read_error;
 
+/* From ct_ogr_errors_begin to ct_ogr_errors_end (this thread's GDAL calls in between):
+ * GDAL's first error is kept in *err (cleared at begin) instead of being printed; warnings
+ * still go to GDAL's default handler. */
+void ct_ogr_errors_begin(ct_ogr_read_error *err);
+void ct_ogr_errors_end(void);
+
 /* As OGR_L_GetNextFeature(layer), keeping GDAL's first error of the call in *err instead
  * of letting GDAL print it (warnings still go to GDAL's default handler). GDAL returns a
  * feature whose geometry blob it cannot decode (a corrupt GeoPackage blob, a damaged
