@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "citytiler/building_mesh.h"
 #include "citytiler/pipeline.h"
 #include "ct_glb_read.h"
 #include "ct_test.h"
@@ -107,12 +108,20 @@ int main(void) {
     CT_CHECK_MSG(st == CT_OK, "%s", ct_error_message(ctx));
     if (!ds) return ct_test_finish("test_sample_e2e");
 
-    /* Meshes: closed, 2-manifold, volume = footprint area x height. */
+    /* Meshes (as a stage after filters.extrude gets them: kept, or extruded again when
+     * filters.extrude did not keep them): closed, 2-manifold, volume = footprint area x height. */
     size_t bad = 0;
-    for (size_t i = 0; i < ds->nbuildings; i++) {
+    ct_extruder *ex = ct_extruder_create();
+    CT_CHECK(ex != NULL);
+    for (size_t i = 0; ex && i < ds->nbuildings; i++) {
         const ct_building *b = &ds->buildings[i];
+        ct_mesh tmp;
+        const ct_mesh *m = ct_building_mesh(ex, ds, b, &tmp);
+        CT_CHECK_MSG(m != NULL, "building %s: no mesh", b->id);
+        if (!m) continue;
         ct_mesh_check c;
-        CT_CHECK(ct_mesh_check_topology(&b->mesh, &c) == 0);
+        CT_CHECK(ct_mesh_check_topology(m, &c) == 0);
+        ct_mesh_free(&tmp);
         double expect = ct_footprint_area(&b->footprint) * (b->top_z - b->base_z);
         if (c.boundary_edges || c.nonmanifold_edges || c.misoriented_edges || c.degenerate_triangles ||
             !(c.signed_volume > 0) || fabs(c.signed_volume - expect) > 1e-6 * expect) {
@@ -122,6 +131,7 @@ int main(void) {
         }
     }
     CT_CHECK_MSG(bad == 0, "%zu of %zu meshes are not closed 2-manifold solids of the right volume", bad, ds->nbuildings);
+    ct_extruder_destroy(ex);
 
     /* Every input id exactly once in the output, minus reported skips. */
     id_list in = {0}, outids = {0}, coarse = {0};
