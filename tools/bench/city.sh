@@ -20,7 +20,7 @@ sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(1000:10 10000:10 100000:1)
 cd "$(dirname "$0")/../.."
 mkdir -p "$work"
-runs_made=()
+runs_made=() ratios_cat=()
 trap 'rm -rf "${runs_made[@]}"' EXIT
 printf '%-14s %-8s %8s %10s %12s %12s %9s  %s\n' city mode seconds points bldg/s Mpts/s RSS_MiB stages
 for size in "${sizes[@]}"; do
@@ -40,6 +40,7 @@ JSON
   points=$("$build/citytiler" info "$city/points.las" | sed -n 's/ *"point_count": \([0-9]*\).*/\1/p' | head -1)
   cat "$city/points.las" > /dev/null; t0=$(date +%s.%N); cat "$city/points.las" > /dev/null; t1=$(date +%s.%N)
   catsecs=$(echo "$t1 - $t0" | bc -l)
+  last1='' ratios=()
   for mode in ${CITY_MODES:-1 2 mpi2}; do
     if [ "$mode" = mpi2 ]; then
       command -v mpirun > /dev/null || continue
@@ -58,6 +59,16 @@ JSON
     stages=$(node -e 'const s = require(process.argv[1]); console.log(s.stages.map((x) => x.type.split(".")[1] + "=" + x.seconds.toFixed(2) + "/" + x.cpu_seconds.toFixed(2)).join(" "))' "$out/run-summary.json" 2> /dev/null)
     printf '%-14s %-8s %8.2f %10s %12.0f %12.1f %9.0f  %s\n' "$n@$d" "$mode" "$secs" "$points" \
       "$(echo "$n / $secs" | bc -l)" "$(echo "$points / $secs / 1000000" | bc -l)" "$(echo "$rss / 1024" | bc -l)" "$stages"
+    # A 2-thread run right after a 1-thread run makes an adjacent pair (CITY_MODES="1 2 1 2 ...").
+    [ "$mode" = 1 ] && last1=$secs
+    if [ "$mode" = 2 ]; then
+      [ -n "$last1" ] && ratios+=("$(printf '%.2f' "$(echo "$last1 / $secs" | bc -l)")x")
+      last1=''
+      ratios_cat+=("$(printf '%.1f' "$(echo "$secs / $catsecs" | bc -l)")x")
+    fi
   done
   printf '%-14s %-8s %8.2f  (cat of the %s-byte LAS, warm)\n' "$n@$d" cat "$catsecs" "$(stat -c %s "$city/points.las")"
+  [ ${#ratios[@]} -gt 0 ] && printf '%-14s 2 threads against 1 (adjacent pairs): %s\n' "$n@$d" "${ratios[*]}"
+  [ ${#ratios_cat[@]} -gt 0 ] && printf '%-14s 2 threads against cat: %s\n' "$n@$d" "${ratios_cat[*]}"
+  ratios_cat=()
 done
