@@ -186,6 +186,27 @@ static void warn_after_last_writer(ct_context *ctx, const ct_pipeline *p) {
                p->file, i, p->stages[i].vt->type, last, p->stages[last].vt->type);
 }
 
+/* filters.extrude makes the meshes from the footprints and heights before it. A stage
+ * after it that sets heights kept the old meshes (filters.heights after it: a default
+ * 10 m box with the LiDAR's roof_z in its metadata; a second filters.extrude's height was
+ * ignored), one that changes footprints dropped them (the writer failed at the end of
+ * the run): refused before anything runs. */
+static ct_status check_extrude_last(ct_context *ctx, const ct_pipeline *p) {
+    static const char *const before[] = {"filters.heights", "filters.clean", "filters.simplify", "filters.extrude"};
+    size_t extrude = p->nstages;
+    for (size_t i = 0; i < p->nstages; i++) {
+        const char *type = p->stages[i].vt->type;
+        for (size_t k = 0; extrude < p->nstages && k < sizeof before / sizeof *before; k++)
+            if (strcmp(type, before[k]) == 0)
+                return ct_error(ctx, CT_ERR_USAGE,
+                                "%s: stage %zu (%s) comes after filters.extrude (stage %zu), which made the meshes from "
+                                "the heights and footprints before it: put it before filters.extrude",
+                                p->file, i, type, extrude);
+        if (strcmp(type, "filters.extrude") == 0) extrude = i;
+    }
+    return CT_OK;
+}
+
 ct_status ct_pipeline_load(ct_context *ctx, const char *path, const char *const *overrides,
                            size_t noverrides, ct_pipeline **out) {
     *out = NULL;
@@ -232,6 +253,7 @@ ct_status ct_pipeline_load(ct_context *ctx, const char *path, const char *const 
     }
     free(base);
     if (st == CT_OK) st = check_outputs(ctx, p);
+    if (st == CT_OK) st = check_extrude_last(ctx, p);
     if (st == CT_OK) warn_after_last_writer(ctx, p);
     if (st != CT_OK) {
         ct_pipeline_destroy(p);

@@ -1,0 +1,27 @@
+# Unusual but real inputs and pipelines (the second probe round): stage orders that
+# would write a model other than the one asked for, sources with several layers, empty
+# layers, Shapefiles missing a part, GDAL's own open errors, CSV rows with extra fields.
+# Each case: the expected exit code, a message naming the file and the problem, no
+# sanitizer report, nothing left behind on failure.
+. "$(dirname "$0")/common.bash"
+cd "$WORK" || exit 1
+. "$(dirname "$0")/inputs.bash"
+mklas ok.las 400 85000 447000
+fp fp.geojson "85005 447005 10"
+check "inputs generated" test -s ok.las -a -s fp.geojson
+
+# Stages that change what filters.extrude made its meshes from, placed after it: the
+# meshes kept the heights of before (filters.heights after it: a 10 m default box with a
+# LiDAR roof_z in its metadata; a second filters.extrude's height was ignored), exit 0.
+run_case heights_after_extrude 2 "{\"pipeline\": [$FP, $(lidar '"ok.las"'), $E, $H, $W]}"
+check "heights_after_extrude: names the file, both stages and the fix" has heights_after_extrude.log \
+  "heights_after_extrude.json: stage 3 (filters.heights) comes after filters.extrude (stage 2), which made the meshes from the heights and footprints before it: put it before filters.extrude"
+check "heights_after_extrude: no stage ran" test -z "$(grep -F 'stage 0: readers.footprints' heights_after_extrude.log)"
+run_case extrude_twice 2 "{\"pipeline\": [$FP, $E, {\"type\": \"filters.extrude\", \"height\": 20}, $W]}"
+check "extrude_twice: names both stages" has extrude_twice.log \
+  "extrude_twice.json: stage 2 (filters.extrude) comes after filters.extrude (stage 1)"
+run_case clean_after_extrude 2 "{\"pipeline\": [$FP, $E, {\"type\": \"filters.clean\"}, $W]}"
+check "clean_after_extrude: names both stages" has clean_after_extrude.log \
+  "clean_after_extrude.json: stage 2 (filters.clean) comes after filters.extrude (stage 1)"
+run_case heights_before_extrude 0 "{\"pipeline\": [$FP, $(lidar '"ok.las"'), $H, {\"type\": \"filters.clean\"}, $E, {\"type\": \"filters.clamp\"}, $W]}"
+finish
