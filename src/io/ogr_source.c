@@ -1,5 +1,6 @@
 /* Opening an OGR vector source and choosing its CRSs, as every OGR reader does it. */
 #include "io/ogr_source.h"
+#include "io/ogr_next_feature.h"
 
 #include <cpl_conv.h>
 #include <math.h>
@@ -7,28 +8,52 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The names of d's layers, ", "-separated, in buf (cut at a name that does not fit). */
+static void layer_names(GDALDatasetH d, char *buf, size_t size) {
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < GDALDatasetGetLayerCount(d); i++) {
+        int w = snprintf(buf + used, size - used, "%s%s", i ? ", " : "", OGR_L_GetName(GDALDatasetGetLayer(d, i)));
+        if (w < 0 || (size_t)w >= size - used) {
+            buf[used] = '\0';
+            break;
+        }
+        used += (size_t)w;
+    }
+}
+
+/* GDALOpenEx, GDAL's errors kept instead of printed: its last one says what failed
+ * ("Failed to read GeoJSON data"), an earlier one often where ("At line 1, character
+ * 94: Unterminated object"). *why gets both, or "" when GDAL said nothing. */
+static GDALDatasetH open_vector(const char *path, char *why, size_t size) {
+    ct_ogr_read_error first;
+    ct_ogr_errors_begin(&first);
+    CPLErrorReset();
+    GDALDatasetH d = GDALOpenEx(path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
+    const char *last = CPLGetLastErrorType() >= CE_Failure ? CPLGetLastErrorMsg() : "";
+    if (first.msg[0] && strcmp(first.msg, last) != 0 && last[0]) snprintf(why, size, "%s: %s", last, first.msg);
+    else snprintf(why, size, "%s", first.msg[0] ? first.msg : last);
+    ct_ogr_errors_end();
+    return d;
+}
+
 ct_status ct_ogr_source_open(ct_context *ctx, const char *path, const char *layer, GDALDatasetH *gd,
                              OGRLayerH *layer_out) {
     *gd = NULL;
     *layer_out = NULL;
     GDALAllRegister();
-    GDALDatasetH d = GDALOpenEx(path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
+    char why[600];
+    GDALDatasetH d = open_vector(path, why, sizeof why);
     if (!d)
         return ct_error(ctx, CT_ERR_INPUT, "%s: cannot open as a vector source (%s)", path,
-                        CPLGetLastErrorMsg()[0] ? CPLGetLastErrorMsg() : "missing file or unknown format");
+                        why[0] ? why : "missing file or unknown format");
     int nl = GDALDatasetGetLayerCount(d);
     OGRLayerH l = NULL;
+    char names[512];
     if (layer) {
         l = GDALDatasetGetLayerByName(d, layer);
         if (!l) {
-            char names[512] = "";
-            size_t used = 0;
-            for (int i = 0; i < nl; i++) {
-                int w = snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "",
-                                 OGR_L_GetName(GDALDatasetGetLayer(d, i)));
-                if (w < 0 || (size_t)w >= sizeof names - used) break;
-                used += (size_t)w;
-            }
+            layer_names(d, names, sizeof names);
             GDALClose(d);
             return ct_error(ctx, CT_ERR_INPUT, "%s: layer '%s' not found (layers: %s)", path, layer, names);
         }

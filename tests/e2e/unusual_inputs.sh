@@ -24,4 +24,16 @@ run_case clean_after_extrude 2 "{\"pipeline\": [$FP, $E, {\"type\": \"filters.cl
 check "clean_after_extrude: names both stages" has clean_after_extrude.log \
   "clean_after_extrude.json: stage 2 (filters.clean) comes after filters.extrude (stage 1)"
 run_case heights_before_extrude 0 "{\"pipeline\": [$FP, $(lidar '"ok.las"'), $H, {\"type\": \"filters.clean\"}, $E, {\"type\": \"filters.clamp\"}, $W]}"
+# GDAL's own open errors: a cut GeoJSON said only "Failed to read GeoJSON data", the line
+# and column of the fault being in an earlier GDAL message printed raw beside ours.
+printf '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"id": "a"}, "geometry":' > cut.geojson
+run_case geojson_cut 2 '{"pipeline": [{"type": "readers.footprints", "path": "cut.geojson"}, '"$E, $W]}"
+check "geojson_cut: names the file and where the JSON breaks" has geojson_cut.log \
+  "cut.geojson: cannot open as a vector source (Failed to read GeoJSON data: At line 1, character "
+check "geojson_cut: GDAL prints nothing besides" test -z "$(grep '^ERROR' geojson_cut.log)"
+ogr2ogr -f "ESRI Shapefile" noshx.shp fp.geojson > /dev/null 2>&1 && rm -f noshx.shx
+run_case shp_no_shx 2 '{"pipeline": [{"type": "readers.footprints", "path": "noshx.shp"}, '"$E, $W]}"
+check "shp_no_shx: says the .shx is missing" has shp_no_shx.log "noshx.shp: cannot open as a vector source (Unable to open "
+check "shp_no_shx: GDAL prints nothing besides" test -z "$(grep '^ERROR' shp_no_shx.log)"
+
 finish
