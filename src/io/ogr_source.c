@@ -59,6 +59,12 @@ ct_status ct_ogr_source_open(ct_context *ctx, const char *path, const char *laye
         }
     } else if (nl > 0) {
         l = GDALDatasetGetLayer(d, 0);
+        /* Which one is read matters when there are several (buildings and parcels). */
+        if (nl > 1) {
+            layer_names(d, names, sizeof names);
+            ct_log(ctx, CT_LOG_WARN, "%s: the source holds %d layers (%s): reading the first, '%s'; set \"layer\" to read "
+                   "another", path, nl, names, OGR_L_GetName(l));
+        }
     }
     if (!l) {
         GDALClose(d);

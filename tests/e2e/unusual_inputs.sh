@@ -36,4 +36,19 @@ run_case shp_no_shx 2 '{"pipeline": [{"type": "readers.footprints", "path": "nos
 check "shp_no_shx: says the .shx is missing" has shp_no_shx.log "noshx.shp: cannot open as a vector source (Unable to open "
 check "shp_no_shx: GDAL prints nothing besides" test -z "$(grep '^ERROR' shp_no_shx.log)"
 
+# A source of several layers without "layer": the first was read without a word (a
+# GeoPackage of buildings and parcels gave parcels if they came first).
+ogr2ogr -f GPKG -nln parcels two.gpkg fp.geojson > /dev/null 2>&1
+ogr2ogr -update -nln buildings two.gpkg fp.geojson > /dev/null 2>&1
+run_case two_layers 0 '{"pipeline": [{"type": "readers.footprints", "path": "two.gpkg"}, '"$E, $W]}"
+check "two_layers: warns, naming the layer read and the others" has two_layers.log \
+  "two.gpkg: the source holds 2 layers (parcels, buildings): reading the first, 'parcels'; set \"layer\" to read another"
+run_case two_layers_named 0 '{"pipeline": [{"type": "readers.footprints", "path": "two.gpkg", "layer": "buildings"}, '"$E, $W]}"
+check "two_layers_named: no such warning" test -z "$(grep -F 'layers (' two_layers_named.log)"
+printf 'id,x,y\na1,85010,447010\n' > a.csv && ogr2ogr -f GPKG -nln lights -oo X_POSSIBLE_NAMES=x -oo Y_POSSIBLE_NAMES=y -a_srs EPSG:28992 assets2.gpkg a.csv > /dev/null 2>&1
+ogr2ogr -update -nln trees -oo X_POSSIBLE_NAMES=x -oo Y_POSSIBLE_NAMES=y -a_srs EPSG:28992 assets2.gpkg a.csv > /dev/null 2>&1
+printf '%s\n' '{"pipeline": [{"type": "readers.assets", "path": "assets2.gpkg"}]}' > assets_two_layers.json
+run_as_is assets_two_layers
+check "assets_two_layers: exit 0 (got $rc), warns likewise" test "$rc" -eq 0 -a -n \
+  "$(grep -F "assets2.gpkg: the source holds 2 layers (lights, trees): reading the first, 'lights'" assets_two_layers.log)"
 finish
