@@ -600,6 +600,10 @@ ct_status ct_ogr_read_footprints(ct_context *ctx, const ct_ogr_read_options *o, 
                           o->path, (unsigned long long)record, read_error.msg);
     }
     ct_progress(ctx, "reading footprints", record, record);
+    if (st == CT_OK && record == 0) /* worth more than the info line below */
+        ct_log(ctx, CT_LOG_WARN, "%s: %s '%s' %s: no building from this source", o->path,
+               o->where || o->bbox ? "no feature of layer" : "layer", OGR_L_GetName(layer),
+               o->where || o->bbox ? "passes the where/bbox filter" : "holds no features");
     free(maps);
     if (xform) OCTDestroyCoordinateTransformation(xform);
     GDALClose(gd);

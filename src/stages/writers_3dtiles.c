@@ -168,6 +168,8 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
 
 static ct_status check_input(ct_context *ctx, const ct_dataset *ds) {
     if (!ds->crs_wkt) return ct_error(ctx, CT_ERR_USAGE, "writers.3dtiles: no reader ran before it (no CRS, no buildings)");
+    if (ds->input_features == 0)
+        return ct_error(ctx, CT_ERR_INPUT, "writers.3dtiles: nothing to write: no footprint was read (see the warnings above)");
     if (ds->nbuildings == 0)
         return ct_error(ctx, CT_ERR_INPUT, "writers.3dtiles: nothing to write: %llu features read, all skipped",
                         (unsigned long long)ds->input_features);

@@ -51,4 +51,15 @@ printf '%s\n' '{"pipeline": [{"type": "readers.assets", "path": "assets2.gpkg"}]
 run_as_is assets_two_layers
 check "assets_two_layers: exit 0 (got $rc), warns likewise" test "$rc" -eq 0 -a -n \
   "$(grep -F "assets2.gpkg: the source holds 2 layers (lights, trees): reading the first, 'lights'" assets_two_layers.log)"
+# An empty layer, or a filter that selects nothing: the reader said "0 features read" at
+# info level and the writer "nothing to write: 0 features read, all skipped".
+printf '{"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::28992"}}, "features": []}' > empty.geojson
+run_case empty_layer 2 '{"pipeline": [{"type": "readers.footprints", "path": "empty.geojson"}, '"$E, $W]}"
+check "empty_layer: the reader warns, naming the file and the layer" has empty_layer.log \
+  "empty.geojson: layer 'empty' holds no features: no building from this source"
+check "empty_layer: the writer says no footprint was read" has empty_layer.log \
+  "writers.3dtiles: nothing to write: no footprint was read (see the warnings above)"
+run_case where_selects_none 2 '{"pipeline": [{"type": "readers.footprints", "path": "fp.geojson", "where": "id = '"'nope'"'"}, '"$E, $W]}"
+check "where_selects_none: the reader says the filter selected nothing" has where_selects_none.log \
+  "fp.geojson: no feature of layer 'fp' passes the where/bbox filter: no building from this source"
 finish
