@@ -3,10 +3,12 @@
 #include "io/ogr_next_feature.h"
 
 #include <cpl_conv.h>
+#include <cpl_string.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* The names of d's layers, ", "-separated, in buf (cut at a name that does not fit). */
 static void layer_names(GDALDatasetH d, char *buf, size_t size) {
@@ -35,6 +37,24 @@ static GDALDatasetH open_vector(const char *path, char *why, size_t size) {
     else snprintf(why, size, "%s", first.msg[0] ? first.msg : last);
     ct_ogr_errors_end();
     return d;
+}
+
+/* 1 when d is a Shapefile whose layer l has no .dbf among the dataset's files: GDAL opens
+ * it as features without attributes, without a word. */
+static int shapefile_without_dbf(GDALDatasetH d, OGRLayerH l) {
+    GDALDriverH drv = GDALGetDatasetDriver(d);
+    if (!drv || strcmp(GDALGetDriverShortName(drv), "ESRI Shapefile") != 0) return 0;
+    char **files = GDALGetFileList(d);
+    const char *name = OGR_L_GetName(l);
+    size_t nl = strlen(name);
+    int found = 0;
+    for (char **f = files; f && *f && !found; f++) {
+        const char *base = strrchr(*f, '/');
+        base = base ? base + 1 : *f;
+        found = strncasecmp(base, name, nl) == 0 && strcasecmp(base + nl, ".dbf") == 0;
+    }
+    CSLDestroy(files);
+    return !found;
 }
 
 ct_status ct_ogr_source_open(ct_context *ctx, const char *path, const char *layer, GDALDatasetH *gd,
@@ -70,6 +90,9 @@ ct_status ct_ogr_source_open(ct_context *ctx, const char *path, const char *laye
         GDALClose(d);
         return ct_error(ctx, CT_ERR_INPUT, "%s: the source has no layer", path);
     }
+    if (shapefile_without_dbf(d, l))
+        ct_log(ctx, CT_LOG_WARN, "%s: layer '%s' has no .dbf file: its features have no attributes (copy the .dbf "
+               "beside the .shp)", path, OGR_L_GetName(l));
     *gd = d;
     *layer_out = l;
     return CT_OK;

@@ -62,4 +62,13 @@ check "empty_layer: the writer says no footprint was read" has empty_layer.log \
 run_case where_selects_none 2 '{"pipeline": [{"type": "readers.footprints", "path": "fp.geojson", "where": "id = '"'nope'"'"}, '"$E, $W]}"
 check "where_selects_none: the reader says the filter selected nothing" has where_selects_none.log \
   "fp.geojson: no feature of layer 'fp' passes the where/bbox filter: no building from this source"
+# A Shapefile without its .dbf opens as features without attributes: the buildings got
+# feature numbers as ids and no attributes, without a word.
+ogr2ogr -f "ESRI Shapefile" nodbf.shp fp.geojson > /dev/null 2>&1 && rm -f nodbf.dbf
+run_case shp_no_dbf 0 '{"pipeline": [{"type": "readers.footprints", "path": "nodbf.shp"}, '"$E, $W]}"
+check "shp_no_dbf: warns that the attributes are missing" has shp_no_dbf.log \
+  "nodbf.shp: layer 'nodbf' has no .dbf file: its features have no attributes (copy the .dbf beside the .shp)"
+ogr2ogr -f "ESRI Shapefile" full.shp fp.geojson > /dev/null 2>&1
+run_case shp_whole 0 '{"pipeline": [{"type": "readers.footprints", "path": "full.shp"}, '"$E, $W]}"
+check "shp_whole: no such warning" test -z "$(grep -F 'no .dbf' shp_whole.log)"
 finish
