@@ -7,6 +7,7 @@
  * "12abc" is a bad number rather than 12; attribute columns of a CSV get a type from
  * their values (integer, real or string). */
 #include "io/ogr_assets.h"
+#include "io/csv_scan.h"
 #include "io/ogr_next_feature.h"
 #include "io/ogr_source.h"
 #include "io/ogr_values.h"
@@ -70,8 +71,7 @@ typedef struct reader {
     size_t nmaps;
     raw_row *rows;
     size_t nrows, cap;
-    uint64_t *lines; /* CSV: line of each data record (lines[k] for FID k+1), or NULL */
-    size_t nlines;
+    ct_csv_scan csv; /* CSV: line (and fields) of each data record (csv.line[k] for FID k+1); csv.line NULL when not read */
     ct_ogr_read_error read_error; /* GDAL's error while the current feature was read */
 } reader;
 
@@ -156,53 +156,20 @@ static void free_rows(reader *r) {
     r->nrows = 0;
 }
 
-/* ---- CSV line numbers ---- */
-
-/* Lines at which the records of a CSV file start (GDAL skips empty lines; quoted
- * fields may span lines). The first record is the header. */
-static void scan_csv_lines(reader *r) {
-    VSILFILE *fp = VSIFOpenL(r->o->path, "rb");
-    if (!fp) return;
-    uint64_t *starts = NULL;
-    size_t n = 0, cap = 0;
-    uint64_t line = 1;
-    int open = 0, quoted = 0, ok = 1;
-    char buf[65536];
-    size_t got;
-    while (ok && (got = VSIFReadL(buf, 1, sizeof buf, fp)) > 0) {
-        for (size_t i = 0; i < got; i++) {
-            char c = buf[i];
-            if (c == '\n') {
-                if (!quoted) open = 0;
-                line++;
-                continue;
-            }
-            if (c == '\r') continue;
-            if (!open) {
-                if (n == cap) {
-                    size_t nc = cap ? cap * 2 : 1024;
-                    uint64_t *v = realloc(starts, nc * sizeof *v);
-                    if (!v) { ok = 0; break; }
-                    starts = v;
-                    cap = nc;
-                }
-                starts[n++] = line;
-                open = 1;
-            }
-            if (c == '"') quoted = !quoted;
-        }
-    }
-    VSIFCloseL(fp);
-    if (!ok || n < 1) {
-        free(starts);
-        return;
-    }
-    memmove(starts, starts + 1, (n - 1) * sizeof *starts); /* drop the header */
-    r->lines = starts;
-    r->nlines = n - 1;
-}
-
 /* ---- opening and fields ---- */
+
+/* GDAL drops the fields of a CSV row beyond the header's without a word (a value
+ * holding the delimiter, unquoted, shifts the rest): one warning names the first row. */
+static void warn_extra_fields(const reader *r) {
+    const ct_csv_scan *c = &r->csv;
+    size_t count = 0, first = 0;
+    for (size_t k = 0; c->nfields && k < c->n; k++)
+        if (c->nfields[k] > c->header_fields && count++ == 0) first = k;
+    if (count)
+        ct_log(r->ctx, CT_LOG_WARN, "%s: %zu rows have more fields than the header's %u (first: row %llu, %u fields): "
+               "their extra fields are ignored (a value holding the delimiter without quotes?)", r->o->path, count,
+               (unsigned)c->header_fields, (unsigned long long)c->line[first], (unsigned)c->nfields[first]);
+}
 
 static ct_status open_layer(reader *r) {
     ct_status st = ct_input_file_check(r->ctx, r->o->path, "asset source");
@@ -654,7 +621,7 @@ static ct_status check_duplicates(reader *r, const ct_asset_set *set, int csv_li
                 w = &r->rows[i];
                 if (w->why) continue;
                 id = w->id;
-                rec = csv_lines ? r->lines[w->fid - 1] : w->fid;
+                rec = csv_lines ? r->csv.line[w->fid - 1] : w->fid;
             }
             size_t h = (size_t)ct_fnv1a_str(id) & (cap - 1);
             while (tab[h].id && strcmp(tab[h].id, id) != 0) h = (h + 1) & (cap - 1);
@@ -691,7 +658,7 @@ static ct_status append_rows(reader *r, ct_asset_set *set, OGRFeatureDefnH defn,
     uint64_t not_utf8 = 0, first_not_utf8 = 0;
     for (size_t i = 0; i < r->nrows; i++) {
         raw_row *w = &r->rows[i];
-        uint64_t rec = csv_lines ? r->lines[w->fid - 1] : w->fid;
+        uint64_t rec = csv_lines ? r->csv.line[w->fid - 1] : w->fid;
         if (w->not_utf8 && !w->why && not_utf8++ == 0) first_not_utf8 = rec;
         if (w->why) {
             ct_log(ctx, CT_LOG_WARN, "%s: %s %llu: skipped: %s%s", r->o->path, csv_lines ? "row" : "feature",
@@ -757,13 +724,14 @@ ct_status ct_ogr_read_assets(ct_context *ctx, const ct_ogr_assets_options *o, ct
     if (st == CT_OK) st = named_field(&r, defn, "heading_field", o->heading_field, &r.fhead);
     if (st == CT_OK) st = named_field(&r, defn, "scale_field", o->scale_field, &r.fscale);
     if (st == CT_OK) st = map_fields(&r, defn);
-    if (st == CT_OK && r.is_csv) scan_csv_lines(&r);
+    if (st == CT_OK && r.is_csv) ct_csv_scan_file(o->path, (size_t)OGR_FD_GetFieldCount(defn), &r.csv);
     if (st == CT_OK) st = read_rows(&r);
     int csv_lines = 0;
-    if (st == CT_OK && r.lines && r.nlines == r.nrows) {
+    if (st == CT_OK && r.csv.line && r.csv.n == r.nrows) {
         csv_lines = 1;
-        for (size_t i = 0; i < r.nrows; i++) csv_lines &= r.rows[i].fid >= 1 && r.rows[i].fid <= r.nlines;
+        for (size_t i = 0; i < r.nrows; i++) csv_lines &= r.rows[i].fid >= 1 && (uint64_t)r.rows[i].fid <= r.csv.n;
     }
+    if (st == CT_OK && csv_lines) warn_extra_fields(&r);
     if (st == CT_OK && r.is_csv && !csv_lines)
         ct_log(ctx, CT_LOG_DEBUG, "%s: CSV line numbers not available; rows are named by feature id", o->path);
     if (st == CT_OK) st = infer_types(&r);
@@ -822,7 +790,7 @@ ct_status ct_ogr_read_assets(ct_context *ctx, const ct_ogr_assets_options *o, ct
     if (wgs) OSRRelease(wgs);
     free_rows(&r);
     free(r.maps);
-    free(r.lines);
+    ct_csv_scan_free(&r.csv);
     if (r.gd) GDALClose(r.gd);
     return st;
 }

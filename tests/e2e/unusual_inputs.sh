@@ -71,4 +71,22 @@ check "shp_no_dbf: warns that the attributes are missing" has shp_no_dbf.log \
 ogr2ogr -f "ESRI Shapefile" full.shp fp.geojson > /dev/null 2>&1
 run_case shp_whole 0 '{"pipeline": [{"type": "readers.footprints", "path": "full.shp"}, '"$E, $W]}"
 check "shp_whole: no such warning" test -z "$(grep -F 'no .dbf' shp_whole.log)"
+# CSV rows with more fields than the header (a value holding the delimiter, unquoted):
+# GDAL drops the extra fields without a word. Warned, naming the first such row; a
+# quoted delimiter, a quoted line break and a short row are not extra fields.
+printf 'id,x,y,category,name\na1,85010,447010,tree,"Oak, old"\na2,85012,447010,tree,Oak, old\na3,85014,447010,tree,"two\nlines"\n\na4,85016,447010,tree,x,y,z\na5,85018,447010\n' > extra_fields.csv
+printf '%s\n' '{"pipeline": [{"type": "readers.assets", "path": "extra_fields.csv", "srs": "EPSG:28992"}]}' > extra_fields.json
+run_as_is extra_fields
+check "extra_fields: exit 0 (got $rc)" test "$rc" -eq 0
+check "extra_fields: warns, naming the count, the first row and its fields" has extra_fields.log \
+  "extra_fields.csv: 2 rows have more fields than the header's 5 (first: row 3, 6 fields): their extra fields are ignored"
+printf 'id;x;y;category\na1;85010;447010;tree;oops\n' > extra_semicolon.csv
+printf '%s\n' '{"pipeline": [{"type": "readers.assets", "path": "extra_semicolon.csv", "srs": "EPSG:28992"}]}' > extra_semicolon.json
+run_as_is extra_semicolon
+check "extra_semicolon: exit 0 (got $rc), the ';' delimiter too" test "$rc" -eq 0 -a -n \
+  "$(grep -F "extra_semicolon.csv: 1 rows have more fields than the header's 4 (first: row 2, 5 fields)" extra_semicolon.log)"
+printf 'id,x,y,category\na1,85010,447010,tree\n' > no_extra.csv
+printf '%s\n' '{"pipeline": [{"type": "readers.assets", "path": "no_extra.csv", "srs": "EPSG:28992"}]}' > no_extra.json
+run_as_is no_extra
+check "no_extra: exit 0 (got $rc), no such warning" test "$rc" -eq 0 -a -z "$(grep -F 'more fields' no_extra.log)"
 finish
