@@ -182,18 +182,52 @@ static size_t vertex_count(OGRGeometryH mp) {
 /* max_vertices: 0, or skip footprints with more (the polygon algorithms cost grows
  * faster than the vertices on pathological shapes: a valid 1M-vertex zigzag star took
  * 211 s to extrude). */
+static const char *const NOT_A_POLYGON = "not a polygon";
+
+static int polygonal(OGRwkbGeometryType flat) {
+    return flat == wkbPolygon || flat == wkbMultiPolygon || flat == wkbCurvePolygon || flat == wkbMultiSurface;
+}
+
+/* The polygons of a geometry collection as one multipolygon (NULL: out of memory);
+ * *dropped counts its other parts that are not empty. */
+static OGRGeometryH collection_polygons(OGRGeometryH gc, int *dropped) {
+    OGRGeometryH mp = OGR_G_CreateGeometry(wkbMultiPolygon);
+    for (int i = 0; mp && i < OGR_G_GetGeometryCount(gc); i++) {
+        OGRGeometryH m = OGR_G_GetGeometryRef(gc, i);
+        if (!polygonal(wkbFlatten(OGR_G_GetGeometryType(m)))) {
+            *dropped += !OGR_G_IsEmpty(m);
+            continue;
+        }
+        OGRGeometryH part = OGR_G_ForceToMultiPolygon(OGR_G_Clone(m));
+        for (int j = 0; part && j < OGR_G_GetGeometryCount(part); j++) OGR_G_AddGeometry(mp, OGR_G_GetGeometryRef(part, j));
+        if (part) OGR_G_DestroyGeometry(part);
+        else {
+            OGR_G_DestroyGeometry(mp);
+            mp = NULL;
+        }
+    }
+    return mp;
+}
+
+/* *dropped: parts of a geometry collection that are not polygons, left out. */
 static ct_status footprint_from_ogr(ct_context *ctx, OGRGeometryH g, size_t max_vertices, ct_footprint *fp,
-                                    const char **why) {
+                                    const char **why, int *dropped) {
     *why = NULL;
     memset(fp, 0, sizeof *fp);
     if (!g || OGR_G_IsEmpty(g)) { *why = "empty geometry"; return CT_OK; }
     OGRwkbGeometryType flat = wkbFlatten(OGR_G_GetGeometryType(g));
-    if (flat != wkbPolygon && flat != wkbMultiPolygon && flat != wkbCurvePolygon && flat != wkbMultiSurface) {
-        *why = "not a polygon";
+    if (flat != wkbGeometryCollection && !polygonal(flat)) {
+        *why = NOT_A_POLYGON;
         return CT_OK;
     }
-    OGRGeometryH mp = OGR_G_ForceToMultiPolygon(OGR_G_Clone(g));
+    OGRGeometryH mp = flat == wkbGeometryCollection ? collection_polygons(g, dropped)
+                                                    : OGR_G_ForceToMultiPolygon(OGR_G_Clone(g));
     if (!mp) return ct_error_nomem(ctx, "geometry");
+    if (OGR_G_IsEmpty(mp)) {
+        OGR_G_DestroyGeometry(mp);
+        *why = NOT_A_POLYGON;
+        return CT_OK;
+    }
     if (max_vertices && vertex_count(mp) > max_vertices) {
         OGR_G_DestroyGeometry(mp);
         *why = "more vertices than max_vertices (readers.footprints): simplify it first";
@@ -298,6 +332,8 @@ typedef struct fp_result {
     char *id;
     int id_missing;  /* id_field null or empty here: the feature id stands in */
     int not_utf8;    /* its id or a text attribute was not UTF-8: read as Latin-1 */
+    int dropped;     /* parts of a geometry collection that are not polygons, left out */
+    char type[32];   /* skipped as not a polygon: its geometry type */
     ct_value *vals;  /* one per field map */
 } fp_result;
 
@@ -335,7 +371,8 @@ static ct_status convert_feature(ct_context *ctx, const fp_setup *su, OGRCoordin
     if (!g && r->gdal_error) r->why = UNREADABLE_GEOMETRY; /* not "empty geometry": it has one GDAL cannot read */
     if (!r->why && !area_check_inside(su->area, g)) r->why = "outside the CRS's area of use";
     if (!r->why && g && xform && OGR_G_Transform(g, xform) != OGRERR_NONE) r->why = "cannot reproject";
-    ct_status st = r->why ? CT_OK : footprint_from_ogr(ctx, g, su->max_vertices, &r->fp, &r->why);
+    ct_status st = r->why ? CT_OK : footprint_from_ogr(ctx, g, su->max_vertices, &r->fp, &r->why, &r->dropped);
+    if (r->why == NOT_A_POLYGON) snprintf(r->type, sizeof r->type, "%s", OGR_G_GetGeometryName(g));
     if (st != CT_OK || r->why) return st;
     char fidbuf[32];
     const char *id = su->id_index >= 0 && OGR_F_IsFieldSetAndNotNull(f, su->id_index)
@@ -378,8 +415,8 @@ static ct_status keep_result(ct_context *ctx, const ct_ogr_read_options *o, cons
     if (r->why) {
         const char *why = r->why;
         if (why != UNREADABLE_GEOMETRY)
-            ct_log(ctx, CT_LOG_WARN, "%s: feature %lld (record %llu): skipped: %s", o->path, (long long)r->fid,
-                   (unsigned long long)record, why);
+            ct_log(ctx, CT_LOG_WARN, "%s: feature %lld (record %llu): skipped: %s%s%s%s", o->path, (long long)r->fid,
+                   (unsigned long long)record, why, r->type[0] ? " (" : "", r->type, r->type[0] ? ")" : "");
         fp_result_free(r, su->maps, su->nmaps);
         return ct_dataset_count_skip(ctx, ds, why);
     }
@@ -395,8 +432,14 @@ static ct_status keep_result(ct_context *ctx, const ct_ogr_read_options *o, cons
     for (size_t k = 0; k < su->nmaps; k++) b->attrs[su->maps[k].dst] = r->vals[k];
     free(r->vals);
     free(r->gdal_error);
-    int id_missing = r->id_missing, not_utf8 = r->not_utf8;
+    int id_missing = r->id_missing, not_utf8 = r->not_utf8, dropped = r->dropped;
     memset(r, 0, sizeof *r);
+    if (dropped) {
+        ct_log(ctx, CT_LOG_DEBUG, "%s: feature %lld (record %llu): %d part(s) of its geometry collection that are not "
+               "polygons left out", o->path, (long long)b->source_record, (unsigned long long)record, dropped);
+        st = ct_dataset_count_change(ctx, ds, "geometry collection: parts that are not polygons dropped");
+        if (st != CT_OK) return st;
+    }
     if (not_utf8) {
         if (note->count++ == 0) {
             note->first_fid = (long long)b->source_record;
