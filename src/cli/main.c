@@ -15,14 +15,14 @@
 #include "citytiler/version.h"
 #include "cli/cli_info.h"
 #include "core/options.h"
+#include "core/progress_text.h"
 #include "core/utf8.h"
 
 typedef struct cli_output {
     int tty;          /* stderr is a terminal: show progress */
     int progress_open;/* a progress line is on screen */
     int json;         /* --log-format json: one JSON object per log line */
-    char what[64];    /* the step the progress line is about, and when it started */
-    double started;
+    ct_progress_text progress; /* the progress line's step and when it was drawn */
 } cli_output;
 
 static double now(void) {
@@ -77,23 +77,9 @@ __attribute__((format(printf, 2, 3))) static int run_usage(cli_output *out, cons
 static void progress_line(void *user, const char *what, uint64_t done, uint64_t total) {
     cli_output *o = user;
     if (!o->tty || o->json) return;
-    if (strncmp(o->what, what, sizeof o->what - 1) != 0) {
-        snprintf(o->what, sizeof o->what, "%s", what);
-        o->started = now();
-    }
-    double secs = now() - o->started, rate = secs > 0 ? (double)done / secs : 0;
-    char rate_text[32] = "";
-    if (rate >= 1e6) snprintf(rate_text, sizeof rate_text, ", %.1f M/s", rate / 1e6);
-    else if (rate >= 1e3) snprintf(rate_text, sizeof rate_text, ", %.1f k/s", rate / 1e3);
-    else if (rate > 0) snprintf(rate_text, sizeof rate_text, ", %.0f /s", rate);
-    if (total) {
-        char eta[32] = "";
-        if (rate > 0 && done < total) snprintf(eta, sizeof eta, ", ETA %.0f s", (double)(total - done) / rate);
-        fprintf(stderr, "\r%s: %llu / %llu (%3.0f%%)%s%s\033[K", what, (unsigned long long)done,
-                (unsigned long long)total, 100.0 * (double)done / (double)total, rate_text, eta);
-    } else {
-        fprintf(stderr, "\r%s: %llu%s\033[K", what, (unsigned long long)done, rate_text);
-    }
+    char line[256];
+    if (!ct_progress_text_format(&o->progress, what, done, total, now(), line, sizeof line)) return;
+    fprintf(stderr, "\r%s\033[K", line);
     o->progress_open = !(total && done >= total);
     if (!o->progress_open) fputc('\n', stderr);
 }

@@ -900,7 +900,7 @@ ct_status ct_point_store_add_chunks_ops(ct_context *ctx, ct_point_store *s, size
 #pragma omp atomic capture
                 now = ++chunks_done;
                 /* Progress from the thread that runs the stage only (the callback's contract). */
-                if (omp_get_thread_num() == 0) ct_progress(ctx, "binning LiDAR points", now, nchunks);
+                if (omp_get_thread_num() == 0) ct_progress(ctx, "binning LiDAR chunks", now, nchunks);
             }
 #pragma omp critical(ct_points_counts)
             for (int k = 0; k < 256; k++) counts[k] += local[k];
