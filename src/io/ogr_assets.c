@@ -7,6 +7,7 @@
  * "12abc" is a bad number rather than 12; attribute columns of a CSV get a type from
  * their values (integer, real or string). */
 #include "io/ogr_assets.h"
+#include "io/geojson_geometry.h"
 #include "io/csv_scan.h"
 #include "io/ogr_next_feature.h"
 #include "io/ogr_source.h"
@@ -30,6 +31,7 @@
 /* Reasons a row is skipped (also the keys of the skip counts). */
 static const char *const R_NO_GEOM = "missing geometry";
 static const char *const R_UNREADABLE = "unreadable geometry (corrupt blob)";
+static const char *const R_UNREADABLE_GEOJSON = "unreadable geometry (GeoJSON)";
 static const char *const R_NOT_POINT = "non-point geometry";
 static const char *const R_BAD_WKT = "invalid WKT";
 static const char *const R_MISSING_X = "missing x";
@@ -73,6 +75,9 @@ typedef struct reader {
     size_t nrows, cap;
     ct_csv_scan csv; /* CSV: line (and fields) of each data record (csv.line[k] for FID k+1); csv.line NULL when not read */
     ct_ogr_read_error read_error; /* GDAL's error while the current feature was read */
+    int geojson;                  /* GeoJSON: GDAL's messages name no feature, and a feature */
+    ct_geojson_diag diag;         /* without geometry may have one GDAL could not read */
+    char file_note[sizeof(ct_ogr_read_error)];
 } reader;
 
 /* ---- small helpers ---- */
@@ -339,7 +344,11 @@ static void read_coords(reader *r, OGRFeatureH f, raw_row *w) {
             return;
         }
     }
-    if (!g || OGR_G_IsEmpty(g)) {
+    char why[256];
+    if (!g && r->geojson && ct_geojson_diag_feature(&r->diag, (long long)OGR_F_GetFID(f), why, sizeof why)) {
+        reject(w, R_UNREADABLE_GEOJSON,
+               fmt_detail(": %s", why[0] ? why : r->file_note[0] ? r->file_note : "GDAL could not read it", 0));
+    } else if (!g || OGR_G_IsEmpty(g)) {
         reject(w, R_NO_GEOM, NULL);
     } else {
         OGRwkbGeometryType t = wkbFlatten(OGR_G_GetGeometryType(g));
@@ -366,7 +375,19 @@ static ct_status read_rows(reader *r) {
     OGR_L_ResetReading(r->layer);
     OGRFeatureH f;
     ct_status st = CT_OK;
+    r->geojson = ct_geojson_is(r->gd);
+    r->diag.path = o->path;
+    r->diag.layer = o->layer;
     while (st == CT_OK && (f = ct_ogr_next_feature(r->layer, &r->read_error)) != NULL) {
+        if (r->geojson && r->read_error.msg[0]) {
+            /* GDAL reads a GeoJSON file whole at its first feature: its message names no feature. */
+            if (!r->file_note[0]) {
+                snprintf(r->file_note, sizeof r->file_note, "%s", r->read_error.msg);
+                ct_log(ctx, CT_LOG_WARN, "%s: GDAL, reading the file: %s (the rows it concerns are named below)",
+                       o->path, r->file_note);
+            }
+            r->read_error.msg[0] = '\0';
+        }
         if (r->nrows == r->cap) {
             size_t nc = r->cap ? r->cap * 2 : 1024;
             raw_row *v = realloc(r->rows, nc * sizeof *v);
@@ -791,6 +812,7 @@ ct_status ct_ogr_read_assets(ct_context *ctx, const ct_ogr_assets_options *o, ct
     free_rows(&r);
     free(r.maps);
     ct_csv_scan_free(&r.csv);
+    ct_geojson_diag_close(&r.diag);
     if (r.gd) GDALClose(r.gd);
     return st;
 }

@@ -1,6 +1,7 @@
 /* Footprints from OGR: open, pick a layer, filter, choose the working CRS, convert
  * each (multi)polygon into ct_footprint parts, copy the chosen attributes. */
 #include "io/ogr_footprints.h"
+#include "io/geojson_geometry.h"
 #include "io/ogr_next_feature.h"
 #include "io/ogr_source.h"
 #include "io/ogr_values.h"
@@ -359,6 +360,8 @@ typedef struct fp_setup {
 /* The skip reason of a feature without geometry because GDAL could not decode it (the
  * log line adds GDAL's message). */
 static const char *const UNREADABLE_GEOMETRY = "unreadable geometry (corrupt blob)";
+/* A GeoJSON feature whose geometry GDAL dropped (gdal_error: what is wrong with it). */
+static const char *const UNREADABLE_GEOJSON = "unreadable geometry (GeoJSON)";
 
 /* Converts feature f (its geometry is transformed in place by xform, which may be NULL);
  * read_error: GDAL's error while reading it. */
@@ -405,16 +408,17 @@ static const char *const NOT_UTF8 = "text not UTF-8: read as Latin-1";
 static ct_status keep_result(ct_context *ctx, const ct_ogr_read_options *o, const fp_setup *su, ct_dataset *ds,
                              fp_result *r, uint64_t record, utf8_note *note) {
     ds->input_features++;
-    if (r->why == UNREADABLE_GEOMETRY) {
-        ct_log(ctx, CT_LOG_WARN, "%s: feature %lld (record %llu): skipped: unreadable geometry (corrupt blob: %s)",
-               o->path, (long long)r->fid, (unsigned long long)record, r->gdal_error);
+    if (r->why == UNREADABLE_GEOMETRY || r->why == UNREADABLE_GEOJSON) {
+        ct_log(ctx, CT_LOG_WARN, "%s: feature %lld (record %llu): skipped: unreadable geometry (%s%s)", o->path,
+               (long long)r->fid, (unsigned long long)record, r->why == UNREADABLE_GEOMETRY ? "corrupt blob: " : "",
+               r->gdal_error);
     } else if (r->gdal_error) { /* GDAL's complaint about a feature kept or skipped for another reason */
         ct_log(ctx, CT_LOG_WARN, "%s: feature %lld (record %llu): GDAL: %s", o->path, (long long)r->fid,
                (unsigned long long)record, r->gdal_error);
     }
     if (r->why) {
         const char *why = r->why;
-        if (why != UNREADABLE_GEOMETRY)
+        if (why != UNREADABLE_GEOMETRY && why != UNREADABLE_GEOJSON)
             ct_log(ctx, CT_LOG_WARN, "%s: feature %lld (record %llu): skipped: %s%s%s%s", o->path, (long long)r->fid,
                    (unsigned long long)record, why, r->type[0] ? " (" : "", r->type, r->type[0] ? ")" : "");
         fp_result_free(r, su->maps, su->nmaps);
@@ -594,6 +598,19 @@ static ct_status set_where(ct_context *ctx, const ct_ogr_read_options *o, OGRLay
                     o->path, o->where, e.msg[0] ? e.msg : "rejected by the source");
 }
 
+/* A GeoJSON feature GDAL gave without geometry (r: "empty geometry"): when the file holds
+ * one for it, the skip becomes "unreadable geometry" saying what is wrong with it (or,
+ * when that is not found, GDAL's message at reading the file, file_note). */
+static ct_status geojson_reason(ct_context *ctx, ct_geojson_diag *d, const char *file_note, fp_result *r) {
+    char why[256];
+    if (!r->why || strcmp(r->why, "empty geometry") != 0 || !ct_geojson_diag_feature(d, (long long)r->fid, why, sizeof why))
+        return CT_OK;
+    free(r->gdal_error);
+    r->gdal_error = strdup(why[0] ? why : file_note[0] ? file_note : "GDAL could not read it");
+    r->why = UNREADABLE_GEOJSON;
+    return r->gdal_error ? CT_OK : ct_error_nomem(ctx, "GDAL message");
+}
+
 ct_status ct_ogr_read_footprints(ct_context *ctx, const ct_ogr_read_options *o, ct_dataset *ds) {
     GDALDatasetH gd = NULL;
     OGRLayerH layer = NULL;
@@ -626,14 +643,29 @@ ct_status ct_ogr_read_footprints(ct_context *ctx, const ct_ogr_read_options *o, 
         OGR_L_ResetReading(layer);
         OGRFeatureH f;
         ct_ogr_read_error read_error;
+        const int geojson = ct_geojson_is(gd);
+        ct_geojson_diag diag = {o->path, o->layer, 0, NULL};
+        char file_note[sizeof read_error.msg] = "";
         while (st == CT_OK && (f = ct_ogr_next_feature(layer, &read_error)) != NULL) {
+            if (geojson && read_error.msg[0]) {
+                /* GDAL reads a GeoJSON file whole at its first feature: its message names
+                 * no feature (it was pinned on the first, which may be fine). */
+                if (!file_note[0]) {
+                    snprintf(file_note, sizeof file_note, "%s", read_error.msg);
+                    ct_log(ctx, CT_LOG_WARN, "%s: GDAL, reading the file: %s (the features it concerns are named "
+                           "below)", o->path, file_note);
+                }
+                read_error.msg[0] = '\0';
+            }
             fp_result r;
             st = convert_feature(ctx, &su, xform, f, &read_error, &r);
+            if (st == CT_OK && geojson && !OGR_F_GetGeometryRef(f)) st = geojson_reason(ctx, &diag, file_note, &r);
             if (st == CT_OK) st = keep_result(ctx, o, &su, ds, &r, ++record, &note);
             else fp_result_free(&r, maps, nmaps);
             OGR_F_Destroy(f);
             if ((record & 1023) == 0) ct_progress(ctx, "reading footprints", record, total > 0 ? (uint64_t)total : 0);
         }
+        ct_geojson_diag_close(&diag);
         /* OGR ends the reading the same way at the end and on an error (a damaged
          * GeoPackage page): the rest of the buildings went missing with exit 0. */
         if (st == CT_OK && read_error.msg[0])

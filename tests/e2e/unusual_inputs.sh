@@ -110,4 +110,40 @@ check "collections: the dropped point counted" has collections.log \
   "changed 1: geometry collection: parts that are not polygons dropped"
 check "collections: a skip names the geometry type" has collections.log \
   "collections.geojson: feature 3 (record 4): skipped: not a polygon (LINESTRING)"
+# A GeoJSON geometry GDAL cannot parse: GDAL reads the file whole at the first feature and
+# drops the geometry, so the feature came as "empty geometry" like a null one, and GDAL's
+# message ("Invalid 'x' coordinate") was pinned on the first feature, which was fine.
+cat > badgeom.geojson <<'JSON'
+{"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::28992"}}, "features": [
+{"type": "Feature", "properties": {"id": "ok"}, "geometry": {"type": "Polygon", "coordinates": [[[85000, 447000], [85010, 447000], [85010, 447010], [85000, 447010], [85000, 447000]]]}},
+{"type": "Feature", "properties": {"id": "short"}, "geometry": {"type": "Polygon", "coordinates": [[[85020, 447000], [85030], [85030, 447010], [85020, 447000]]]}},
+{"type": "Feature", "properties": {"id": "text"}, "geometry": {"type": "Polygon", "coordinates": [[["x", "y"], [85050, 447000], [85050, 447010], [85040, 447000]]]}},
+{"type": "Feature", "properties": {"id": "none"}, "geometry": null},
+{"type": "Feature", "properties": {"id": "typo"}, "geometry": {"type": "Polygonn", "coordinates": [[[85060, 447000], [85070, 447000], [85070, 447010], [85060, 447000]]]}}]}
+JSON
+run_case geojson_badgeom 0 '{"pipeline": [{"type": "readers.footprints", "path": "badgeom.geojson", "id_field": "id"}, '"$E, $W]}"
+check "geojson_badgeom: a position of one number is named" has geojson_badgeom.log \
+  "badgeom.geojson: feature 1 (record 2): skipped: unreadable geometry (Polygon coordinates[0][1]: a position needs at least 2 numbers, not 1)"
+check "geojson_badgeom: a string coordinate is named" has geojson_badgeom.log \
+  "badgeom.geojson: feature 2 (record 3): skipped: unreadable geometry (Polygon coordinates[0][0][0]: a coordinate must be a number)"
+check "geojson_badgeom: a null geometry stays an empty one" has geojson_badgeom.log \
+  "badgeom.geojson: feature 3 (record 4): skipped: empty geometry"
+check "geojson_badgeom: an unknown type is named" has geojson_badgeom.log \
+  "badgeom.geojson: feature 4 (record 5): skipped: unreadable geometry (\"Polygonn\" is not a GeoJSON geometry type)"
+check "geojson_badgeom: GDAL's message is the file's, not the first feature's" has geojson_badgeom.log \
+  "badgeom.geojson: GDAL, reading the file: Invalid 'x' coordinate"
+check "geojson_badgeom: no GDAL message pinned on the good feature" test -z "$(grep -F 'feature 0 (record 1)' geojson_badgeom.log)"
+check "geojson_badgeom: counted by reason" has geojson_badgeom.log "skipped 3: unreadable geometry (GeoJSON)"
+cat > badpoints.geojson <<'JSON'
+{"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::28992"}}, "features": [
+{"type": "Feature", "properties": {"id": "p1", "category": "street_light"}, "geometry": {"type": "Point", "coordinates": [85005, 447005]}},
+{"type": "Feature", "properties": {"id": "p2", "category": "street_light"}, "geometry": {"type": "Point", "coordinates": [85006]}},
+{"type": "Feature", "properties": {"id": "p3", "category": "street_light"}, "geometry": null}]}
+JSON
+printf '%s\n' '{"pipeline": [{"type": "readers.assets", "path": "badpoints.geojson", "id_field": "id"}]}' > assets_badgeom.json
+run_as_is assets_badgeom
+check "assets_badgeom: exit 0 (got $rc)" test "$rc" -eq 0
+check "assets_badgeom: the point of one number is named" has assets_badgeom.log \
+  "unreadable geometry (GeoJSON): Point coordinates: a position needs at least 2 numbers, not 1"
+check "assets_badgeom: the null one stays missing" has assets_badgeom.log "missing geometry"
 finish
