@@ -385,6 +385,36 @@ static void resolve_missing_ground(ct_dataset *ds) {
     }
 }
 
+/* The first building without a measured roof (height_source not the measurement) or, with
+ * ground, without a measured ground (ground_z null); NULL when none. */
+static const ct_building *first_unmeasured(const ct_dataset *ds, const int *cols, int ground, const char *measured) {
+    for (size_t i = 0; i < ds->nbuildings; i++) {
+        const ct_value *a = ds->buildings[i].attrs;
+        if (ground ? a[cols[A_GROUND]].is_null
+                   : (a[cols[A_SOURCE]].is_null || strcmp(a[cols[A_SOURCE]].v.s, measured) != 0))
+            return &ds->buildings[i];
+    }
+    return NULL;
+}
+
+/* Some buildings (not all: that has its own warning) fell back: a model with default-height
+ * boxes among measured ones looks right at a glance, so the log says how many and which
+ * first (LiDAR covering part of the footprints gave an info line only). */
+static void warn_some_unmeasured(ct_context *ctx, const ct_dataset *ds, const int *cols, uint64_t no_roof,
+                                 uint64_t no_ground, const char *measured) {
+    const ct_building *b;
+    const char *source = strcmp(measured, "lidar") == 0 ? "LiDAR" : "raster";
+    if (no_roof > 0 && no_roof < ds->nbuildings && (b = first_unmeasured(ds, cols, 0, measured)))
+        ct_log(ctx, CT_LOG_WARN, "filters.heights: %llu of %zu buildings have no %s roof height and got a fallback "
+               "height (first: building %s, record %llu; the \"flag\" attribute says why): does the %s cover every "
+               "footprint?", (unsigned long long)no_roof, ds->nbuildings, source, b->id,
+               (unsigned long long)b->source_record, source);
+    if (no_ground > 0 && no_ground < ds->nbuildings && (b = first_unmeasured(ds, cols, 1, measured)))
+        ct_log(ctx, CT_LOG_WARN, "filters.heights: %llu of %zu buildings have no ground points and stand on the "
+               "median ground of the others (first: building %s, record %llu)", (unsigned long long)no_ground,
+               ds->nbuildings, b->id, (unsigned long long)b->source_record);
+}
+
 static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     heights_state *s = state;
     int use_raster = strcmp(s->source, "raster") == 0 || (strcmp(s->source, "auto") == 0 && !ds->points && ds->rasters);
@@ -454,6 +484,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
                                                          "lies in the footprint), or is it a terrain model (roofs not "
                                                          "above the ground)?"
                                                        : "give readers.raster a dsm (the DTM gives only the ground)");
+    warn_some_unmeasured(ctx, ds, cols, no_roof, no_ground, use_raster ? "raster" : "lidar");
     ct_log(ctx, CT_LOG_INFO, "filters.heights: %zu buildings: %llu without enough roof points (fallback height), "
            "%llu without ground points (fallback ground)", ds->nbuildings, (unsigned long long)no_roof,
            (unsigned long long)no_ground);
