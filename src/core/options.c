@@ -134,7 +134,10 @@ ct_status ct_options_check(ct_context *ctx, const ct_stage_vtable *vt, json_t *o
     }
     for (const ct_option_def *d = vt->options; d && d->name; d++) {
         json_t *v = json_object_get(opts, d->name);
-        if (!v) {
+        /* null means the default ("--set writers.3dtiles.lod=null" takes a pipeline file's
+         * value back): stages read an option of theirs as its type, and a null string
+         * crashed them, a null number was 0 (roof_percentile null: the roof's p0). */
+        if (!v || (json_is_null(v) && d->default_json)) {
             if (d->required)
                 return ct_error(ctx, CT_ERR_USAGE, "%s: stage %zu (%s): missing required option '%s'",
                                 o->file, o->stage_index, vt->type, d->name);

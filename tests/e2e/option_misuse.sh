@@ -1,0 +1,38 @@
+# Misuse and extreme options (the third probe round): option values, --set, output paths,
+# cell sizes, partitions under mpirun, pipelines missing a stage. Each case: the expected
+# exit code, a message naming the file or option and the problem, no sanitizer report,
+# nothing left behind on failure; runs that succeed write what the default would.
+. "$(dirname "$0")/common.bash"
+cd "$WORK" || exit 1
+. "$(dirname "$0")/inputs.bash"
+S="$SRC/pipelines/sample.json"
+sanitizer_clean() { test -f "$1" && test -z "$(grep -E 'Sanitizer|runtime error' "$1")"; }
+# sample NAME ARGS...: the sample pipeline into NAME (40 buildings a tile), log NAME.log; rc.
+sample() {
+  local name=$1; shift
+  rm -rf "$name" "$name.partial"
+  timeout 300 "$CLI" run "$S" --threads 2 --set "writers.3dtiles.path=$name" "$@" > "$name.log" 2>&1; rc=$?
+}
+same_tiles() { diff -r -x run-summary.json "$1" "$2" > /dev/null 2>&1; }
+sample reference
+check "reference run" test "$rc" -eq 0
+
+# An option given as null means its default. Options that stages read as strings crashed
+# (strcmp on NULL: compression, tiling, geoid, assets_tileset); others silently took 0 or
+# false instead of the default (roof_percentile null: the p0 of the roof points; lod null:
+# no HLOD; max_level null: one tile).
+for opt in compression tiling geoid assets_tileset lod max_level lod_error_ratio; do
+  sample "null_$opt" --set "writers.3dtiles.$opt=null"
+  check "null_$opt: exit 0 (got $rc), no sanitizer report" test "$rc" -eq 0 -a -n "$(sanitizer_clean "null_$opt.log" && echo clean)"
+  check "null_$opt: the default's tiles" same_tiles reference "null_$opt"
+done
+sample null_roof_percentile --set filters.heights.roof_percentile=null --set filters.heights.ground_percentile=null
+check "null_roof_percentile: exit 0 (got $rc), the default percentiles' tiles" test "$rc" -eq 0 -a -n "$(same_tiles reference null_roof_percentile && echo same)"
+printf '%s\n' '{"pipeline": [{"type": "readers.footprints", "path": "fp.geojson", "max_vertices": null}, {"type": "filters.extrude", "height": null}, {"type": "writers.3dtiles", "path": "out", "compression": null}]}' > null_in_file.json
+fp fp.geojson "85005 447005 10"
+run_as_is null_in_file
+check "null_in_file: exit 0 (got $rc), no sanitizer report" test "$rc" -eq 0 -a -n "$(sanitizer_clean null_in_file.log && echo clean)"
+run_case null_required 2 "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": null}, $E, $W]}"
+check "null_required: a required option cannot be null" has null_required.log \
+  "null_required.json: stage 0 (readers.footprints): option 'path' must be a path"
+finish
