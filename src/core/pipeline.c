@@ -56,31 +56,39 @@ static ct_status apply_override(ct_context *ctx, ct_pipeline *p, const char *tex
     memcpy(type, text, tl); type[tl] = '\0';
     memcpy(key, dot + 1, kl); key[kl] = '\0';
     const char *value = eq + 1;
+    if (strcmp(key, "type") == 0)
+        return ct_error(ctx, CT_ERR_USAGE, "--set %s: 'type' is not an option: a stage's type cannot be changed", text);
+    const ct_stage_vtable *vt = ct_stage_find(type);
+    const ct_option_def *def = NULL;
+    for (const ct_option_def *d = vt ? vt->options : NULL; d && d->name; d++)
+        if (strcmp(d->name, key) == 0) def = d;
 
     json_t *v = json_loads(value, JSON_DECODE_ANY, NULL);
+    /* A string option given a number or true/false: the text was meant (a folder or a
+     * layer named 2024 was refused as "must be a path"). */
+    if (v && (json_is_number(v) || json_is_boolean(v)) && def &&
+        (def->type == CT_OPT_STRING || def->type == CT_OPT_PATH || def->type == CT_OPT_PATHS)) {
+        json_decref(v);
+        v = NULL;
+    }
     if (!v) v = json_string(value);
     if (!v && !ct_utf8_valid(value)) /* (jansson refuses it: that was "out of memory") */
         return ct_error(ctx, CT_ERR_USAGE, "--set %s: the value is not valid UTF-8, which the pipeline's JSON cannot hold", text);
     if (!v) return ct_error_nomem(ctx, "override value");
     /* A relative path given on the command line means relative to the current directory. */
-    const ct_stage_vtable *vt = ct_stage_find(type);
-    if (vt) {
-        for (const ct_option_def *d = vt->options; d->name; d++) {
-            if (strcmp(d->name, key) == 0 && (d->type == CT_OPT_PATH || d->type == CT_OPT_PATHS) && json_is_string(v)) {
-                char cwd[PATH_MAX];
-                if (!getcwd(cwd, sizeof cwd)) cwd[0] = '\0';
-                char *abs = ct_resolve_path(cwd, json_string_value(v));
-                json_decref(v);
-                v = abs ? json_string(abs) : NULL;
-                ct_status st = v || !abs || ct_utf8_valid(abs) ? CT_OK
-                    : ct_error(ctx, CT_ERR_USAGE, "--set %s: the path '%s' is not valid UTF-8, which citytiler's JSON "
-                                                  "(pipeline, tileset, run summary) cannot hold: rename the folder or file",
-                               text, abs);
-                free(abs);
-                if (st != CT_OK) return st;
-                if (!v) return ct_error_nomem(ctx, "override path");
-            }
-        }
+    if (def && (def->type == CT_OPT_PATH || def->type == CT_OPT_PATHS) && json_is_string(v)) {
+        char cwd[PATH_MAX];
+        if (!getcwd(cwd, sizeof cwd)) cwd[0] = '\0';
+        char *abs = ct_resolve_path(cwd, json_string_value(v));
+        json_decref(v);
+        v = abs ? json_string(abs) : NULL;
+        ct_status st = v || !abs || ct_utf8_valid(abs) ? CT_OK
+            : ct_error(ctx, CT_ERR_USAGE, "--set %s: the path '%s' is not valid UTF-8, which citytiler's JSON "
+                                          "(pipeline, tileset, run summary) cannot hold: rename the folder or file",
+                       text, abs);
+        free(abs);
+        if (st != CT_OK) return st;
+        if (!v) return ct_error_nomem(ctx, "override path");
     }
     int applied = 0;
     for (size_t i = 0; i < p->nstages; i++) {

@@ -35,4 +35,24 @@ check "null_in_file: exit 0 (got $rc), no sanitizer report" test "$rc" -eq 0 -a 
 run_case null_required 2 "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": null}, $E, $W]}"
 check "null_required: a required option cannot be null" has null_required.log \
   "null_required.json: stage 0 (readers.footprints): option 'path' must be a path"
+# --set VALUE is JSON when it parses, else text: a directory or layer named 2024 became the
+# number 2024, refused as "option 'path' must be a path". For string and path options the
+# text is taken. "type" is no option: --set filters.extrude.type=... was taken silently.
+rm -rf 2024 && timeout 300 "$CLI" run null_in_file.json --set writers.3dtiles.path=2024 > set_number_path.log 2>&1
+rc=$?
+check "set_number_path: exit 0 (got $rc), the tileset in ./2024" test "$rc" -eq 0 -a -s 2024/tileset.json
+ogr2ogr -f GPKG -nln 2024 layer2024.gpkg fp.geojson > /dev/null 2>&1
+printf '%s\n' "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"layer2024.gpkg\", \"layer\": \"x\"}, $E, $W]}" > set_number_layer.json
+timeout 300 "$CLI" run set_number_layer.json --set readers.footprints.layer=2024 --set writers.3dtiles.path=set_number_layer-out > set_number_layer.log 2>&1
+rc=$?
+check "set_number_layer: exit 0 (got $rc), layer '2024' read" test "$rc" -eq 0 -a -s set_number_layer-out/tileset.json
+timeout 300 "$CLI" run null_in_file.json --set writers.3dtiles.max_level=true > set_bool_integer.log 2>&1
+rc=$?
+check "set_bool_integer: a number option still wants a number: exit 2 (got $rc)" test "$rc" -eq 2 -a -n \
+  "$(grep -F "option 'max_level' must be a integer" set_bool_integer.log)"
+timeout 300 "$CLI" run null_in_file.json --set filters.extrude.type=writers.3dtiles > set_type.log 2>&1
+rc=$?
+check "set_type: exit 2 (got $rc)" test "$rc" -eq 2
+check "set_type: says the type is no option" has set_type.log \
+  "--set filters.extrude.type=writers.3dtiles: 'type' is not an option: a stage's type cannot be changed"
 finish
