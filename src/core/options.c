@@ -32,7 +32,7 @@ static int is_connection_string(const char *p) {
 }
 
 char *ct_resolve_path(const char *base_dir, const char *path) {
-    if (path[0] == '/' || is_connection_string(path) || !base_dir || !*base_dir) return strdup(path);
+    if (!path[0] || path[0] == '/' || is_connection_string(path) || !base_dir || !*base_dir) return strdup(path);
     size_t n = strlen(base_dir) + strlen(path) + 2;
     char *out = malloc(n);
     if (!out) return NULL;
@@ -99,6 +99,9 @@ static void known_list(const ct_stage_vtable *vt, char *buf, size_t n) {
  * "out of memory". */
 static ct_status resolved_path(ct_context *ctx, const ct_option_origin *o, const char *type, const char *key,
                                const char *value, json_t **out) {
+    if (!*value) /* (it named the pipeline's folder, or the current one with --set) */
+        return ct_error(ctx, CT_ERR_USAGE, "%s: stage %zu (%s): option '%s' is an empty path", o->file, o->stage_index,
+                        type, key);
     char *abs = ct_resolve_path(o->base_dir, value);
     if (!abs) return ct_error_nomem(ctx, "path");
     *out = json_string(abs);

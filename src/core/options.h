@@ -19,7 +19,7 @@ ct_status ct_options_check(ct_context *ctx, const ct_stage_vtable *vt, json_t *o
                            const ct_option_origin *origin);
 
 /* Joins base_dir and path unless path is absolute or a connection string such as
- * "PG:dbname=x" or "/vsizip/...". Returns a malloc'd string or NULL when out of memory. */
+ * "PG:dbname=x" or "/vsizip/..." (an empty path stays empty). Returns a malloc'd string or NULL when out of memory. */
 char *ct_resolve_path(const char *base_dir, const char *path);
 
 /* Human name of an option type ("number", "string list", ...). */

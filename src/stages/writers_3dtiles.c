@@ -19,6 +19,7 @@
 #include "tiles/quadtree.h"
 #include "tiles/tile_journal.h"
 #include "core/hash.h"
+#include "core/path_identity.h"
 #include "tiles/tile_content.h"
 #include "tiles/tileset_json.h"
 #include "tiles/implicit.h"
@@ -27,7 +28,7 @@
 typedef struct tiles_state {
     json_t *opts;
     const char *path;
-    char *link_target; /* path was a symbolic link: the directory it names (path points here) */
+    char *canonical_path; /* the directory path names (path points here) */
     size_t max_per_tile;
     uint64_t max_vertices_per_tile;
     int max_level;
@@ -76,20 +77,26 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
     if (!s) return ct_error_nomem(ctx, "writers.3dtiles");
     s->opts = json_incref((json_t *)opts);
     s->path = ct_opt_string(opts, "path");
-    /* An output path that is a link: the tileset goes where it points (the link itself
-     * would be replaced by a directory, leaving the earlier tileset at the target). */
+    /* The directory the path names, absolute, without "." or ".." or a trailing slash: the
+     * work directory of "out/" was "out/.partial", inside the output, which then could not
+     * be renamed into place (exit 1 after the whole run, the tileset left hidden in it). An
+     * output path that is a link: the tileset goes where it points (the link itself would
+     * be replaced by a directory, leaving the earlier tileset at the target). */
     struct stat ls;
-    if (lstat(s->path, &ls) == 0 && S_ISLNK(ls.st_mode)) {
-        s->link_target = realpath(s->path, NULL);
-        if (!s->link_target) {
-            ct_status lst = ct_error(ctx, CT_ERR_USAGE, "writers.3dtiles: output path '%s' is a symbolic link to nothing (%s)",
-                                     s->path, strerror(errno));
-            json_decref(s->opts);
-            free(s);
-            return lst;
-        }
-        s->path = s->link_target;
+    if (lstat(s->path, &ls) == 0 && S_ISLNK(ls.st_mode) && stat(s->path, &ls) != 0) {
+        ct_status lst = ct_error(ctx, CT_ERR_USAGE, "writers.3dtiles: output path '%s' is a symbolic link to nothing (%s)",
+                                 s->path, strerror(errno));
+        json_decref(s->opts);
+        free(s);
+        return lst;
     }
+    s->canonical_path = ct_path_canonical(s->path);
+    if (!s->canonical_path) {
+        json_decref(s->opts);
+        free(s);
+        return ct_error_nomem(ctx, "writers.3dtiles path");
+    }
+    s->path = s->canonical_path;
     s->max_per_tile = (size_t)per;
     s->max_level = (int)lvl;
     long long mv = ct_opt_integer(opts, "max_vertices_per_tile");
@@ -105,14 +112,14 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
     if ((strcmp(comp, "meshopt") != 0 && strcmp(comp, "none") != 0) ||
         !(s->glb.max_position_error > 0 && s->glb.max_position_error <= 0.01)) {
         json_decref(s->opts);
-        free(s->link_target);
+        free(s->canonical_path);
         free(s);
         return ct_error(ctx, CT_ERR_USAGE, "writers.3dtiles: compression must be \"none\" or \"meshopt\" and "
                                            "position_tolerance in (0, 0.01] m (got \"%s\", %g)", comp, ct_opt_number(opts, "position_tolerance"));
     }
     if (!(s->lod_error_ratio > 0 && s->lod_error_ratio <= 1) || lmax < 1) {
         json_decref(s->opts);
-        free(s->link_target);
+        free(s->canonical_path);
         free(s);
         return ct_error(ctx, CT_ERR_USAGE, "writers.3dtiles: %s",
                         lmax < 1 ? "lod_max_buildings must be at least 1" : "lod_error_ratio must be in (0, 1]");
@@ -126,7 +133,7 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
                                      "writers.3dtiles: PROJ cannot find the geoid grid '%s' (a file in PROJ's data folder, "
                                      "e.g. from Debian's proj-data; \"none\" turns it off)", s->geoid);
             json_decref(s->opts);
-            free(s->link_target);
+            free(s->canonical_path);
             free(s);
             return gst;
         }
@@ -139,7 +146,7 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
     s->subtree_levels = (int)sl;
     if ((!s->implicit && strcmp(tiling, "explicit") != 0) || sl < 1 || sl > CT_IMPLICIT_MAX_SUBTREE_LEVELS) {
         json_decref(s->opts);
-        free(s->link_target);
+        free(s->canonical_path);
         free(s);
         return ct_error(ctx, CT_ERR_USAGE, "writers.3dtiles: tiling must be \"explicit\" or \"implicit\" and "
                                            "subtree_levels between 1 and %d (got \"%s\", %lld)",
@@ -158,7 +165,7 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
     if (st != CT_OK) {
         ct_symbol_table_free(&s->symbols);
         json_decref(s->opts);
-        free(s->link_target);
+        free(s->canonical_path);
         free(s);
         return st;
     }
@@ -648,7 +655,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
 
 static void destroy(void *state) {
     tiles_state *s = state;
-    free(s->link_target);
+    free(s->canonical_path);
     ct_symbol_table_free(&s->symbols);
     json_decref(s->opts);
     free(s);

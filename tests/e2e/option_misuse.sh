@@ -55,4 +55,25 @@ rc=$?
 check "set_type: exit 2 (got $rc)" test "$rc" -eq 2
 check "set_type: says the type is no option" has set_type.log \
   "--set filters.extrude.type=writers.3dtiles: 'type' is not an option: a stage's type cannot be changed"
+# An output path with a trailing slash (as the shell completes a folder): its work
+# directory was "out/.partial", inside the output, which then could not be renamed into
+# place: exit 1 after the whole run, the tileset left hidden in out/.partial. "." (a run
+# from inside an earlier output) likewise; an empty path named the pipeline's folder.
+printf '%s\n' "{\"pipeline\": [$FP, $E, {\"type\": \"writers.3dtiles\", \"path\": \"slash_out/\"}]}" > trailing_slash.json
+run_as_is trailing_slash
+check "trailing_slash: exit 0 (got $rc), the tileset in slash_out, no work directory left" \
+  test "$rc" -eq 0 -a -s slash_out/tileset.json -a ! -e slash_out/.partial -a ! -e slash_out.partial
+printf '%s\n' "{\"pipeline\": [$FP, $E, $W]}" > plain.json
+timeout 300 "$CLI" run plain.json --set writers.3dtiles.path=set_slash// > set_trailing_slash.log 2>&1
+rc=$?
+check "set_trailing_slash: exit 0 (got $rc), the tileset in set_slash" test "$rc" -eq 0 -a -s set_slash/tileset.json -a ! -e set_slash/.partial
+cp plain.json fp.geojson set_slash/
+(cd set_slash && timeout 300 "$CLI" run plain.json --set writers.3dtiles.path=. > ../dot_path.log 2>&1)
+rc=$?
+check "dot_path: a run inside an earlier output, path '.': exit 0 (got $rc), the tileset replaced" \
+  test "$rc" -eq 0 -a -s set_slash/tileset.json -a ! -e set_slash/..partial -a ! -e set_slash.partial
+printf '%s\n' "{\"pipeline\": [$FP, $E, {\"type\": \"writers.3dtiles\", \"path\": \"\"}]}" > empty_path.json
+run_as_is empty_path
+check "empty_path: exit 2 (got $rc), no work directory left" test "$rc" -eq 2 -a ! -e .partial
+check "empty_path: says so" has empty_path.log "empty_path.json: stage 2 (writers.3dtiles): option 'path' is an empty path"
 finish
