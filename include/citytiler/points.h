@@ -10,9 +10,18 @@
 typedef struct ct_point_store ct_point_store;
 struct ct_point_rec; /* below */
 
+/* A processing cell holds 1 to CT_POINT_STORE_MAX_BINS index bins a side. */
+#define CT_POINT_STORE_MAX_BINS 4096
+
+/* CT_OK when a store of cells of side cell_size indexed in bins of side fine_size can be
+ * made (fine_size <= cell_size <= CT_POINT_STORE_MAX_BINS * fine_size); else a usage
+ * error naming both sizes and the cell sizes that fit. */
+ct_status ct_point_store_check_sizes(ct_context *ctx, double cell_size, double fine_size);
+
 /* Creates an empty store of cells of side cell_size (aligned to multiples of it),
  * indexed in bins of side fine_size (cell_size must be a multiple-ish of it: the
- * last bin of a row may be narrower). NULL when out of memory or bad sizes. */
+ * last bin of a row may be narrower). NULL when out of memory or bad sizes (see
+ * ct_point_store_check_sizes). */
 ct_point_store *ct_point_store_create(double cell_size, double fine_size);
 void ct_point_store_destroy(ct_point_store *s);
 

@@ -244,6 +244,11 @@ ct_status ct_pipeline_load(ct_context *ctx, const char *path, const char *const 
         st = ct_options_check(ctx, p->stages[i].vt, p->stages[i].options, &origin);
         if (st == CT_OK) {
             st = p->stages[i].vt->create(ctx, p->stages[i].options, &p->stages[i].state);
+            /* (checked at run time too; here before any stage ran: a wrong cell_size was
+             * "out of memory while allocating point store", exit 1, after the footprints) */
+            if (st == CT_OK && strcmp(p->stages[i].vt->type, "readers.lidar") == 0)
+                st = ct_point_store_check_sizes(ctx, p->cell_size > 0 ? p->cell_size : CT_DEFAULT_CELL_SIZE,
+                                                json_number_value(json_object_get(p->stages[i].options, "index_size")));
             /* A stage's own checks (ranges, combinations) name the stage type: add the file
              * and the stage's index, as the option type checks give them. */
             char *msg = st != CT_OK && st != CT_ERR_NOMEM ? strdup(ct_error_message(ctx)) : NULL;

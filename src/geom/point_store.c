@@ -109,8 +109,20 @@ static float first_float_at_least(double fs, int k) {
     return v;
 }
 
+static int sizes_ok(double cell_size, double fine_size) {
+    return cell_size > 0 && fine_size > 0 && fine_size <= cell_size && cell_size / fine_size <= CT_POINT_STORE_MAX_BINS;
+}
+
+ct_status ct_point_store_check_sizes(ct_context *ctx, double cell_size, double fine_size) {
+    if (sizes_ok(cell_size, fine_size)) return CT_OK;
+    return ct_error(ctx, CT_ERR_USAGE,
+                    "readers.lidar: index_size %g m does not fit cell_size %g m: a processing cell holds 1 to %d index "
+                    "squares a side, so with this index_size cell_size must be from %g to %g m (or change index_size)",
+                    fine_size, cell_size, CT_POINT_STORE_MAX_BINS, fine_size, fine_size * CT_POINT_STORE_MAX_BINS);
+}
+
 ct_point_store *ct_point_store_create(double cell_size, double fine_size) {
-    if (!(cell_size > 0) || !(fine_size > 0) || fine_size > cell_size || cell_size / fine_size > 4096) return NULL;
+    if (!sizes_ok(cell_size, fine_size)) return NULL;
     ct_point_store *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     s->cell_size = cell_size;

@@ -319,6 +319,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
         job.crop[0] -= s->crop_margin; job.crop[1] -= s->crop_margin;
         job.crop[2] += s->crop_margin; job.crop[3] += s->crop_margin;
     }
+    if (st == CT_OK && !ds->points) st = ct_point_store_check_sizes(ctx, ds->cell_size, s->fine_size);
     if (st == CT_OK && !ds->points) {
         ds->points = ct_point_store_create(ds->cell_size, s->fine_size);
         if (!ds->points) st = ct_error_nomem(ctx, "point store");

@@ -76,4 +76,16 @@ printf '%s\n' "{\"pipeline\": [$FP, $E, {\"type\": \"writers.3dtiles\", \"path\"
 run_as_is empty_path
 check "empty_path: exit 2 (got $rc), no work directory left" test "$rc" -eq 2 -a ! -e .partial
 check "empty_path: says so" has empty_path.log "empty_path.json: stage 2 (writers.3dtiles): option 'path' is an empty path"
+# cell_size (1 to 1000000 m) against readers.lidar's index_size (default 2 m): a cell holds
+# 1 to 4096 index squares a side. cell_size 1 or 10000 failed with "out of memory while
+# allocating point store", exit 1, after the footprints were read.
+mklas ok.las 400 85000 447000
+for cs in 1 10000; do
+  run_case "cell_size_$cs" 2 "{\"cell_size\": $cs, \"pipeline\": [$FP, $(lidar '"ok.las"'), $H, $E, $W]}"
+  check "cell_size_$cs: names the sizes and what fits" has "cell_size_$cs.log" \
+    "cell_size_$cs.json: stage 1 (readers.lidar): index_size 2 m does not fit cell_size $cs m: a processing cell holds 1 to 4096 index squares a side, so with this index_size cell_size must be from 2 to 8192 m (or change index_size)"
+  check "cell_size_$cs: no stage ran" test -z "$(grep -F 'stage 0: readers.footprints' "cell_size_$cs.log")"
+done
+run_case cell_size_1_fine 0 "{\"cell_size\": 1, \"pipeline\": [$FP, {\"type\": \"readers.lidar\", \"path\": \"ok.las\", \"srs\": \"EPSG:28992\", \"index_size\": 0.5}, $H, $E, $W]}"
+run_case cell_size_8192 0 "{\"cell_size\": 8192, \"pipeline\": [$FP, $(lidar '"ok.las"'), $H, $E, $W]}"
 finish
