@@ -169,6 +169,14 @@ static int cmd_stages(void) {
     return 0;
 }
 
+/* A usage error under mpirun, said once (by rank 0), though every rank stops with it. */
+static int mpi_usage(const ct_context *ctx, cli_output *out, const char *msg) {
+    int k, n;
+    ct_context_partition(ctx, &k, &n);
+    if (k != 0) return 2;
+    return run_usage(out, "citytiler: %s", msg);
+}
+
 static int parse_threads(const char *s, int *out) {
     char *end = NULL;
     long n = strtol(s, &end, 10);
@@ -190,6 +198,12 @@ static int cmd_run(ct_context *ctx, cli_output *out, int argc, char **argv) {
     /* --log-format json first, so that errors in the other options are JSON lines too */
     for (int i = 0; i + 1 < argc; i++)
         if (strcmp(argv[i], "--log-format") == 0 && strcmp(argv[i + 1], "json") == 0) out->json = 1;
+    if (ct_context_merge(ctx) && ct_context_has_barrier(ctx)) { /* (every rank merged, racing for the files) */
+        free(sets);
+        return mpi_usage(ctx, out, "merge runs in one process, after `citytiler run --partition K/N`; under mpirun "
+                                   "(`mpirun -np N citytiler run PIPELINE.json`) rank 0 writes tileset.json and there is "
+                                   "nothing to merge");
+    }
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--threads") == 0 && i + 1 < argc) {
@@ -217,6 +231,11 @@ static int cmd_run(ct_context *ctx, cli_output *out, int argc, char **argv) {
         } else if (strcmp(a, "--resume") == 0) {
             ct_context_set_resume(ctx, 1);
         } else if (strcmp(a, "--partition") == 0 && i + 1 < argc) {
+            if (ct_context_has_barrier(ctx)) { /* (the ranks' share was replaced: they failed on each other's results) */
+                free(sets);
+                return mpi_usage(ctx, out, "--partition K/N is for independent processes: under mpirun the ranks split "
+                                           "the cells themselves; run `mpirun -np N citytiler run PIPELINE.json` without it");
+            }
             int k = -1, n = 0;
             char extra;
             if (sscanf(argv[++i], "%d/%d%c", &k, &n, &extra) != 2 || n < 1 || n > 100000 || k < 0 || k >= n) {

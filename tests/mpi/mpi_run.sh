@@ -22,4 +22,26 @@ check "mpirun -np 2 with points on disk exits 0" test $? -eq 0
 check "points were on disk" grep -q "on disk" "$WORK/mpi-disk.log"
 diff -r -x run-summary.json "$WORK/one" "$WORK/mpi-disk" > "$WORK/diff-disk.log" 2>&1
 check "mpirun -np 2 with points on disk is byte-identical to one process" test $? -eq 0
+# --partition under mpirun replaced the ranks' share (both built partition 0/3) and they
+# failed on each other's results ("process 1 sent 2944 bytes of results, not 1408", exit 1);
+# merge under mpirun had every rank merge, racing ("run-summary.json: cannot write", exit 1).
+# Both are usage errors now, said once, and nothing is written.
+mpirun -np 2 --allow-run-as-root --oversubscribe "$CLI" run "$SRC/pipelines/sample.json" --partition 0/3 \
+  --set "writers.3dtiles.path=$WORK/mpi-part" > "$WORK/mpi-part.log" 2>&1
+check "mpirun with --partition: exit 2 (got $?)" test $? -eq 2
+check "mpirun with --partition: says why, once" test "$(grep -c 'under mpirun the ranks split the cells themselves' "$WORK/mpi-part.log")" -eq 1
+check "mpirun with --partition: nothing written" test ! -e "$WORK/mpi-part" -a ! -e "$WORK/mpi-part.partial"
+for k in 0 1; do
+  "$CLI" run "$SRC/pipelines/sample.json" --set writers.3dtiles.max_buildings_per_tile=12 --partition $k/2 \
+    --set "writers.3dtiles.path=$WORK/mpi-merge" > /dev/null 2>&1
+done
+mpirun -np 2 --allow-run-as-root --oversubscribe "$CLI" merge "$SRC/pipelines/sample.json" \
+  --set writers.3dtiles.max_buildings_per_tile=12 --set "writers.3dtiles.path=$WORK/mpi-merge" > "$WORK/mpi-merge.log" 2>&1
+check "mpirun merge: exit 2" test $? -eq 2
+check "mpirun merge: says why, once" test "$(grep -c 'merge runs in one process' "$WORK/mpi-merge.log")" -eq 1
+"$CLI" merge "$SRC/pipelines/sample.json" --set writers.3dtiles.max_buildings_per_tile=12 \
+  --set "writers.3dtiles.path=$WORK/mpi-merge" > "$WORK/mpi-merge2.log" 2>&1
+check "the partitions' work is still there for a merge in one process" test $? -eq 0
+diff -r -x run-summary.json "$WORK/one" "$WORK/mpi-merge" > /dev/null 2>&1
+check "which gives the same bytes" test $? -eq 0
 finish
