@@ -215,6 +215,29 @@ static ct_status check_extrude_last(ct_context *ctx, const ct_pipeline *p) {
     return CT_OK;
 }
 
+/* writers.3dtiles writes the meshes of buildings: without a readers.footprints and a
+ * filters.extrude before it, it failed only when it ran, after every stage before it (the
+ * LiDAR read, heights) had run. Refused before anything runs. */
+static ct_status check_writer_inputs(ct_context *ctx, const ct_pipeline *p) {
+    size_t footprints = p->nstages, extrude = p->nstages;
+    for (size_t i = 0; i < p->nstages; i++) {
+        const char *type = p->stages[i].vt->type;
+        if (strcmp(type, "readers.footprints") == 0 && footprints == p->nstages) footprints = i;
+        if (strcmp(type, "filters.extrude") == 0 && extrude == p->nstages) extrude = i;
+        if (strcmp(type, "writers.3dtiles") != 0) continue;
+        if (footprints == p->nstages)
+            return ct_error(ctx, CT_ERR_USAGE, "%s: stage %zu (writers.3dtiles) has no buildings to write: put a "
+                                               "readers.footprints stage before it (assets are written with buildings)",
+                            p->file, i);
+        if (extrude == p->nstages)
+            return ct_error(ctx, CT_ERR_USAGE, "%s: stage %zu (writers.3dtiles) writes meshes, and no filters.extrude "
+                                               "before it makes them: put one between readers.footprints (stage %zu) "
+                                               "and the writer",
+                            p->file, i, footprints);
+    }
+    return CT_OK;
+}
+
 ct_status ct_pipeline_load(ct_context *ctx, const char *path, const char *const *overrides,
                            size_t noverrides, ct_pipeline **out) {
     *out = NULL;
@@ -267,6 +290,7 @@ ct_status ct_pipeline_load(ct_context *ctx, const char *path, const char *const 
     free(base);
     if (st == CT_OK) st = check_outputs(ctx, p);
     if (st == CT_OK) st = check_extrude_last(ctx, p);
+    if (st == CT_OK) st = check_writer_inputs(ctx, p);
     if (st == CT_OK) warn_after_last_writer(ctx, p);
     if (st != CT_OK) {
         ct_pipeline_destroy(p);

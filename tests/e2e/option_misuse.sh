@@ -88,4 +88,17 @@ for cs in 1 10000; do
 done
 run_case cell_size_1_fine 0 "{\"cell_size\": 1, \"pipeline\": [$FP, {\"type\": \"readers.lidar\", \"path\": \"ok.las\", \"srs\": \"EPSG:28992\", \"index_size\": 0.5}, $H, $E, $W]}"
 run_case cell_size_8192 0 "{\"cell_size\": 8192, \"pipeline\": [$FP, $(lidar '"ok.las"'), $H, $E, $W]}"
+# A writer without buildings or meshes before it failed only when it ran, after the LiDAR
+# and heights ("building 0 has no mesh: put filters.extrude before the writer"; "nothing to
+# write: no footprint was read (see the warnings above)" with no warning above).
+run_case no_extrude 2 "{\"pipeline\": [$FP, $(lidar '"ok.las"'), $H, $W]}"
+check "no_extrude: names the file, the writer and the fix" has no_extrude.log \
+  "no_extrude.json: stage 3 (writers.3dtiles) writes meshes, and no filters.extrude before it makes them: put one between readers.footprints (stage 0) and the writer"
+check "no_extrude: no stage ran" test -z "$(grep -F 'stage 0: readers.footprints' no_extrude.log)"
+run_case no_footprints 2 "{\"pipeline\": [$(lidar '"ok.las"'), $H, $W]}"
+check "no_footprints: names the file, the writer and the fix" has no_footprints.log \
+  "no_footprints.json: stage 2 (writers.3dtiles) has no buildings to write: put a readers.footprints stage before it"
+check "no_footprints: no stage ran" test -z "$(grep -F 'stage 0: readers.lidar' no_footprints.log)"
+run_case only_writer 2 "{\"pipeline\": [$W]}"
+check "only_writer: says so" has only_writer.log "only_writer.json: stage 0 (writers.3dtiles) has no buildings to write"
 finish
