@@ -417,9 +417,15 @@ static ct_status write_tiles(ct_context *ctx, const tiles_state *s, const ct_dat
  * building's id and heights. */
 static uint64_t run_fingerprint(const tiles_state *s, const ct_dataset *ds, const ct_quadtree *q) {
     uint64_t h = CT_FNV1A_BASIS;
-    char *opts = json_dumps(s->opts, JSON_COMPACT | JSON_SORT_KEYS);
+    /* Not the path as written: the work directory found is the same one ("out/", "./out"
+     * and a run from another folder were other runs to the partitions). */
+    json_t *copy = json_copy(s->opts);
+    if (copy) json_object_del(copy, "path");
+    char *opts = copy ? json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     if (opts) h = ct_fnv1a(h, opts, strlen(opts));
+    else h = 0; /* (out of memory: a fingerprint no run matches, so nothing is resumed by mistake) */
     free(opts);
+    json_decref(copy);
     h = ct_fnv1a(h, &q->ntiles, sizeof q->ntiles);
     for (size_t i = 0; i < ds->nbuildings; i++) {
         const ct_building *b = &ds->buildings[i];
@@ -567,7 +573,8 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     }
     if (mpi && part_k != 0 && st == CT_OK) st = ct_context_barrier(ctx); /* wait for rank 0 to prepare */
     if (st == CT_OK) st = ct_outdir_begin(ctx, s->path, "tileset.json", keep, &tmp);
-    if (st == CT_OK) st = ct_journal_begin(ctx, tmp, fingerprint, keep);
+    ct_journal_mode jmode = !keep ? CT_JOURNAL_NEW : merge || part_n > 1 ? CT_JOURNAL_SHARED : CT_JOURNAL_RESUME;
+    if (st == CT_OK) st = ct_journal_begin(ctx, tmp, fingerprint, jmode);
     if (st == CT_OK && part_n > 1) {
         char path[4200], text[16];
         snprintf(path, sizeof path, "%s/.resume/partitions", tmp);

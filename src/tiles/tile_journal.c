@@ -17,19 +17,23 @@ static void record_path(const char *dir, const ct_qtile *t, char *buf, size_t n)
     snprintf(buf, n, "%s/.resume/%s.json", dir, name);
 }
 
-ct_status ct_journal_begin(ct_context *ctx, const char *dir, uint64_t fingerprint, int resume) {
+ct_status ct_journal_begin(ct_context *ctx, const char *dir, uint64_t fingerprint, ct_journal_mode mode) {
     char path[4200], want[32];
     snprintf(path, sizeof path, "%s/.resume", dir);
     ct_status st = ct_mkdirs(ctx, path);
     if (st != CT_OK) return st;
     snprintf(path, sizeof path, "%s/.resume/fingerprint", dir);
     snprintf(want, sizeof want, "%016llx", (unsigned long long)fingerprint);
-    if (resume) {
+    if (mode != CT_JOURNAL_NEW) {
         FILE *f = fopen(path, "r");
         if (f) {
             char have[32] = "";
             int ok = fgets(have, sizeof have, f) != NULL && strncmp(have, want, 16) == 0;
             fclose(f);
+            if (!ok && mode == CT_JOURNAL_SHARED) /* (it said "run again without --resume", never given) */
+                return ct_error(ctx, CT_ERR_USAGE, "%s: the partitions there were run with other inputs or options: "
+                                                   "every partition and the merge need the "
+                                                   "same pipeline and --set options; remove %s to start over", dir, dir);
             if (!ok)
                 return ct_error(ctx, CT_ERR_USAGE, "%s: the interrupted run there was made from other inputs or options; "
                                                    "run again without --resume", dir);

@@ -7,9 +7,17 @@
 #include "tiles/quadtree.h"
 #include "tiles/tile_content.h"
 
-/* Checks (resume) or records (not resume) the fingerprint of the run's inputs and
- * options in DIR/.resume/fingerprint. Resuming a different run is a usage error. */
-ct_status ct_journal_begin(ct_context *ctx, const char *dir, uint64_t fingerprint, int resume);
+/* How a run uses the work directory DIR another run may have begun. */
+typedef enum ct_journal_mode {
+    CT_JOURNAL_NEW,    /* a run of its own: DIR is new */
+    CT_JOURNAL_RESUME, /* --resume: DIR holds an interrupted run's finished tiles */
+    CT_JOURNAL_SHARED, /* --partition K/N or merge: DIR holds the other partitions' tiles */
+} ct_journal_mode;
+
+/* Checks (RESUME, SHARED) or records (NEW, or no earlier record) the fingerprint of the
+ * run's inputs and options in DIR/.resume/fingerprint. Another run's fingerprint there is
+ * a usage error saying what to do in that mode. */
+ct_status ct_journal_begin(ct_context *ctx, const char *dir, uint64_t fingerprint, ct_journal_mode mode);
 /* 1 when tile t was finished by an earlier run: *out filled from its record (no GLB
  * bytes). 0 otherwise. */
 int ct_journal_load(const char *dir, const ct_qtile *t, ct_tile_output *out);

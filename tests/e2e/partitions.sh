@@ -34,4 +34,22 @@ check "merge with no partition run: says so" grep -q "no partition has run" "$WO
 check "merge with no partition run: nothing left behind" test ! -e "$WORK/none" -a ! -e "$WORK/none.partial"
 "$CLI" run "$SRC/pipelines/sample.json" --partition 3/3 > /dev/null 2>&1
 check "--partition 3/3: exit 2" test $? -eq 2
+# A partition run with other options than the first: refused, saying so (it said "run
+# again without --resume", an option never given), and the first partition's work is kept.
+run run "$WORK/mixed" --partition 0/2 > /dev/null 2>&1
+run run "$WORK/mixed" --partition 1/2 --set writers.3dtiles.lod=false > "$WORK/mixed.log" 2>&1
+check "a partition with other options: exit 2" test $? -eq 2
+check "a partition with other options: says what to do" grep -q \
+  "the partitions there were run with other inputs or options: every partition and the merge need the same pipeline and --set options; remove .*mixed.partial to start over" "$WORK/mixed.log"
+check "a partition with other options: no mention of --resume" test -z "$(grep -F -- '--resume' "$WORK/mixed.log")"
+# The output path spelt otherwise by one partition ("DIR/", or relative from another
+# folder) is the same directory: it was "other inputs or options".
+run run "$WORK/spelt/" --partition 1/2 > "$WORK/spelt1.log" 2>&1
+check "partition 1/2 with a trailing slash: exit 0" test $? -eq 0
+(cd "$WORK" && run run spelt --partition 0/2 > "$WORK/spelt0.log" 2>&1)
+check "partition 0/2 with a relative path from another folder: exit 0" test $? -eq 0
+run merge "$WORK/./spelt" > "$WORK/spelt-merge.log" 2>&1
+check "the merge of those: exit 0" test $? -eq 0
+diff -r -x run-summary.json "$WORK/reference" "$WORK/spelt" > /dev/null 2>&1
+check "the merge of those: byte-identical to one process" test $? -eq 0
 finish
