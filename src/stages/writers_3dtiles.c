@@ -4,6 +4,7 @@
 #include <jansson.h>
 #include <signal.h>
 #include <math.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,28 @@ static const ct_option_def options[] = {
     {NULL, 0, NULL, 0, NULL},
 };
 
+/* The files the writer makes under its path must fit the system's limits: a path of 4060
+ * characters failed with "File name too long" after the whole run. The longest is about
+ * OUTPUT.partial/.resume/L_X_Y.json.part for a tile of max_level (X, Y < 2^L); checked
+ * when the pipeline loads. */
+static ct_status check_path_length(ct_context *ctx, const char *path, int max_level) {
+    char deepest[64];
+    unsigned long long last = (1ull << max_level) - 1;
+    int name = snprintf(deepest, sizeof deepest, "%d_%llu_%llu", max_level, last, last);
+    const size_t suffix = 32 + (size_t)name, name_suffix = 16; /* ".partial/.resume/" ".json.part"; ".partial", ".old" */
+    size_t longest = 0;
+    for (const char *p = path; *p;) {
+        size_t n = strcspn(p, "/");
+        if (n > longest) longest = n;
+        p += n + (p[n] == '/');
+    }
+    if (strlen(path) + suffix >= PATH_MAX || longest + name_suffix > NAME_MAX)
+        return ct_error(ctx, CT_ERR_USAGE, "writers.3dtiles: output path too long for the files written under it "
+                        "(%zu characters, a name of %zu; with max_level %d at most %zu and %zu here): %s", strlen(path),
+                        longest, max_level, (size_t)PATH_MAX - 1 - suffix, (size_t)NAME_MAX - name_suffix, path);
+    return CT_OK;
+}
+
 static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
     long long per = ct_opt_integer(opts, "max_buildings_per_tile");
     long long lvl = ct_opt_integer(opts, "max_level");
@@ -97,6 +120,13 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
         return ct_error_nomem(ctx, "writers.3dtiles path");
     }
     s->path = s->canonical_path;
+    ct_status pst = check_path_length(ctx, s->path, (int)lvl);
+    if (pst != CT_OK) {
+        json_decref(s->opts);
+        free(s->canonical_path);
+        free(s);
+        return pst;
+    }
     s->max_per_tile = (size_t)per;
     s->max_level = (int)lvl;
     long long mv = ct_opt_integer(opts, "max_vertices_per_tile");

@@ -101,4 +101,15 @@ check "no_footprints: names the file, the writer and the fix" has no_footprints.
 check "no_footprints: no stage ran" test -z "$(grep -F 'stage 0: readers.lidar' no_footprints.log)"
 run_case only_writer 2 "{\"pipeline\": [$W]}"
 check "only_writer: says so" has only_writer.log "only_writer.json: stage 0 (writers.3dtiles) has no buildings to write"
+# An output path too long for the files written under it (4080 characters) failed with
+# "File name too long" after the whole run (exit 1); now refused when the pipeline loads,
+# nothing made.
+long=$(python3 -c "import sys; w = sys.argv[1]; print(w + '/' + '/'.join(['d' * 200] * 20) + '/' + 'e' * (4080 - len(w) - 4021))" "$WORK")
+sample long_path --set "writers.3dtiles.path=$long"
+check "long_path: exit 2 (got $rc), nothing made" test "$rc" -eq 2 -a ! -e "$WORK/$(python3 -c "print('d' * 200)")"
+check "long_path: says so" has long_path.log "output path too long for the files written under it"
+name="$WORK/$(python3 -c "print('n' * 250)")"
+sample long_name --set "writers.3dtiles.path=$name"
+check "long_name: exit 2 (got $rc), a name of 250 characters refused" test "$rc" -eq 2 -a ! -e "$name.partial"
+check "long_name: says so" has long_name.log "a name of 250"
 finish
