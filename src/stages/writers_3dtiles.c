@@ -641,7 +641,11 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     for (size_t t = 0; out && t < q.ntiles; t++) mine += !out[t].foreign;
     if (st == CT_OK && !finisher) {
         ds->writers_done++;
-        ds->buildings_written = ds->nbuildings;
+        /* This partition's share: the buildings of its leaf tiles (it said all of them). */
+        ds->buildings_written = 0;
+        for (size_t t = 0; t < q.ntiles; t++)
+            if (tile_owner(&q, t) % (size_t)part_n == (size_t)part_k && ct_qtile_is_leaf(&q.tiles[t]))
+                ds->buildings_written += q.tiles[t].count;
         ct_log(ctx, CT_LOG_INFO, "writers.3dtiles: partition %d/%d: %zu of %zu tiles written to %s%s", part_k, part_n, mine,
                q.ntiles, tmp, mpi ? "" : "; run `citytiler merge` with the same pipeline when every partition is done");
         ct_geo_transform_destroy(geo);

@@ -15,6 +15,10 @@ for k in 0 1 2; do
   check "partition $k/3 wrote no tileset at the output path" test ! -e "$out/tileset.json"
 done
 check "the partitions split the tiles" grep -q "partition 1/3: [0-9]* of [0-9]* tiles written" "$WORK/part1.log"
+# Each partition's closing line gives its own share of the buildings (it said all 160).
+shares=$(sed -n 's/.*done: [0-9]* features read, \([0-9]*\) buildings written.*/\1/p' "$WORK"/part[012].log)
+check "the partitions' closing lines give their shares, which add up to the buildings" \
+  test "$(echo "$shares" | wc -l)" -eq 3 -a "$(echo "$shares" | paste -sd+ | bc)" -eq 160 -a "$(echo "$shares" | sort -n | tail -1)" -lt 160
 run merge "$out" > "$WORK/merge.log" 2>&1
 check "merge exits 0" test $? -eq 0
 diff -r -x run-summary.json "$WORK/reference" "$out" > "$WORK/diff.log" 2>&1
