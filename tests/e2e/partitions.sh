@@ -23,6 +23,11 @@ run merge "$out" > "$WORK/merge.log" 2>&1
 check "merge exits 0" test $? -eq 0
 diff -r -x run-summary.json "$WORK/reference" "$out" > "$WORK/diff.log" 2>&1
 check "partitions + merge give byte-identical output" test $? -eq 0
+# A second merge: it said "no partition has run"; now that the output is already merged.
+run merge "$out" > "$WORK/merge2.log" 2>&1
+check "a second merge: exit 2" test $? -eq 2
+check "a second merge: says it is already merged" grep -q "already merged (it holds a tileset.json" "$WORK/merge2.log"
+check "a second merge: the merged tileset stays" test -s "$out/tileset.json"
 
 # A merge with partition 2/3 missing: exit 2, names the missing tile's partition.
 run run "$WORK/incomplete" --partition 0/3 > /dev/null 2>&1
