@@ -200,10 +200,28 @@ size_t ct_point_store_cells(const ct_point_store *s, int64_t *cx_cy, size_t max)
     return s->ncells;
 }
 
+/* The folder of the temporary point files: temp_dir, else $TMPDIR, else /tmp. */
+static const char *spill_folder(const ct_point_store *s) {
+    const char *dir = s->spill_dir ? s->spill_dir : getenv("TMPDIR");
+    return dir && *dir ? dir : "/tmp";
+}
+
+/* The error of a failed read or write (what) of the temporary point files, err its errno.
+ * A full disk also says how much the points may need there and what to do (a server's
+ * small /tmp: the run stopped with "No space left on device" only). */
+static ct_status spill_error(ct_context *ctx, const ct_point_store *s, const char *what, int err, size_t nchunks,
+                             size_t max_chunk) {
+    if (err == ENOSPC || err == EDQUOT)
+        return ct_error(ctx, CT_ERR_IO, "cannot %s the temporary point file in %s: %s (the points may need up to %.0f MB "
+                        "there: give readers.lidar a temp_dir on a larger disk, or more memory_limit)", what,
+                        spill_folder(s), strerror(err), (double)nchunks * (double)max_chunk * CT_POINT_SPILL_BYTES / 1e6);
+    return ct_error(ctx, CT_ERR_IO, "cannot %s the temporary point file in %s: %s", what, spill_folder(s),
+                    strerror(err ? err : EIO));
+}
+
 /* Opens an unlinked temporary file for the points (gone when closed or on a crash). */
 static int open_spill(ct_point_store *s) {
-    const char *dir = s->spill_dir ? s->spill_dir : getenv("TMPDIR");
-    if (!dir || !*dir) dir = "/tmp";
+    const char *dir = spill_folder(s);
     char path[4096];
     snprintf(path, sizeof path, "%s/citytiler-points-XXXXXX", dir);
     int fd = mkstemp(path);
@@ -723,8 +741,7 @@ ct_status ct_point_store_add_chunks_ops(ct_context *ctx, ct_point_store *s, size
                         for (size_t k = 0; k < nc; kept += cnt[k], k++) edst[k] = b->recs + kept;
                         cst = ops->fill(ctx, user, (size_t)c, id, n, cxy, nc, edst, ecounts);
                         if (cst == CT_OK && !spill_append(s, t, b->recs, kept, &chunk_off[c]))
-                            cst = ct_error(ctx, CT_ERR_IO, "cannot write the temporary point file in %s: %s",
-                                           s->spill_dir ? s->spill_dir : "$TMPDIR", strerror(errno));
+                            cst = spill_error(ctx, s, "write", errno, nchunks, max_chunk);
                         chunk_file[c] = t;
                         if (cst != CT_OK) {
 #pragma omp critical(ct_points_status)
@@ -905,8 +922,7 @@ ct_status ct_point_store_add_chunks_ops(ct_context *ctx, ct_point_store *s, size
                 if (io_failed) {
 #pragma omp critical(ct_points_status)
                     if (st == CT_OK)
-                        st = ct_error(ctx, CT_ERR_IO, "cannot %s the temporary point file in %s: %s", io_failed,
-                                      s->spill_dir ? s->spill_dir : "$TMPDIR", strerror(io_err ? io_err : EIO));
+                        st = spill_error(ctx, s, io_failed, io_err, nchunks, max_chunk);
                 }
                 size_t now;
 #pragma omp atomic capture

@@ -1,0 +1,27 @@
+# A temp_dir too small for the points on disk (a server's small /tmp): the run stops with
+# an error that names the folder, says how much the points may need and what to do (it
+# said "No space left on device" only), exit 1, nothing left in the output path. The
+# small disk is a 1 MiB tmpfs mounted in a private mount namespace (unshare -m, as root);
+# where that is not allowed the case is reported as not run and counts for nothing.
+. "$(dirname "$0")/common.bash"
+cd "$WORK" || exit 1
+. "$(dirname "$0")/inputs.bash"
+mklas big.las 200000 85000 447000
+fp fp.geojson "85005 447005 50" "85100 447100 50" "85400 447400 40"
+check "inputs generated" test -s big.las -a -s fp.geojson
+printf '%s\n' "{\"pipeline\": [$FP, {\"type\": \"readers.lidar\", \"path\": \"big.las\", \"srs\": \"EPSG:28992\", \"memory_limit\": 1, \"temp_dir\": \"$WORK/small\"}, $H, $E, $W]}" > full.json
+mkdir -p small
+if unshare -m true 2> /dev/null; then
+  unshare -m sh -c 'mount -t tmpfs -o size=1m tmpfs small && exec "$0" run full.json --set writers.3dtiles.path=full-out' \
+    "$CLI" > full.log 2>&1
+  rc=$?
+  check "full: exit 1 (got $rc)" test "$rc" -eq 1
+  check "full: names the folder and the cause, how much and what to do" has full.log \
+    "cannot write the temporary point file in $WORK/small: No space left on device (the points may need up to"
+  check "full: says what to do" has full.log "give readers.lidar a temp_dir on a larger disk, or more memory_limit)"
+  check "full: no sanitizer report" test -z "$(grep -E 'Sanitizer|runtime error' full.log)"
+  check "full: nothing left in the output path" test ! -e full-out -a ! -e full-out.partial
+else
+  echo "not run: this machine does not allow a private mount namespace (unshare -m)"
+fi
+finish
