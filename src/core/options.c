@@ -6,6 +6,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char *ct_option_type_phrase(ct_option_type t) {
+    switch (t) {
+    case CT_OPT_INTEGER: return "an integer";
+    case CT_OPT_BBOX: return "[xmin, ymin, xmax, ymax]";
+    case CT_OPT_STRINGS_OR_ALL: return "\"all\" or a list of strings";
+    case CT_OPT_PATHS: return "a path or a list of paths";
+    case CT_OPT_OBJECT: return "an object";
+    default: break;
+    }
+    static const char *const with_a[] = {[CT_OPT_STRING] = "a string", [CT_OPT_PATH] = "a path",
+                                         [CT_OPT_NUMBER] = "a number", [CT_OPT_BOOL] = "a boolean",
+                                         [CT_OPT_STRING_LIST] = "a list of strings",
+                                         [CT_OPT_INTEGER_LIST] = "a list of integers"};
+    return (size_t)t < sizeof with_a / sizeof *with_a && with_a[t] ? with_a[t] : "?";
+}
+
 const char *ct_option_type_name(ct_option_type t) {
     switch (t) {
     case CT_OPT_STRING: return "string";
@@ -48,7 +64,7 @@ static int is_string_list(const json_t *v) {
     return 1;
 }
 
-static int type_ok(ct_option_type t, const json_t *v) {
+int ct_option_value_ok(ct_option_type t, const json_t *v) {
     switch (t) {
     case CT_OPT_STRING:
     case CT_OPT_PATH: return json_is_string(v);
@@ -84,7 +100,7 @@ static const ct_option_def *find_def(const ct_stage_vtable *vt, const char *key)
     return NULL;
 }
 
-static void known_list(const ct_stage_vtable *vt, char *buf, size_t n) {
+void ct_option_names(const ct_stage_vtable *vt, char *buf, size_t n) {
     buf[0] = '\0';
     size_t used = 0;
     for (const ct_option_def *d = vt->options; d && d->name; d++) {
@@ -126,14 +142,14 @@ ct_status ct_options_check(ct_context *ctx, const ct_stage_vtable *vt, json_t *o
         const ct_option_def *d = find_def(vt, key);
         if (!d) {
             char known[512];
-            known_list(vt, known, sizeof known);
+            ct_option_names(vt, known, sizeof known);
             return ct_error(ctx, CT_ERR_USAGE, "%s: stage %zu (%s): unknown option '%s' (options of %s: %s)",
                             o->file, o->stage_index, vt->type, key, vt->type, known);
         }
         if (json_is_null(val) && !d->required) continue;
-        if (!type_ok(d->type, val))
-            return ct_error(ctx, CT_ERR_USAGE, "%s: stage %zu (%s): option '%s' must be a %s",
-                            o->file, o->stage_index, vt->type, key, ct_option_type_name(d->type));
+        if (!ct_option_value_ok(d->type, val))
+            return ct_error(ctx, CT_ERR_USAGE, "%s: stage %zu (%s): option '%s' must be %s",
+                            o->file, o->stage_index, vt->type, key, ct_option_type_phrase(d->type));
     }
     for (const ct_option_def *d = vt->options; d && d->name; d++) {
         json_t *v = json_object_get(opts, d->name);

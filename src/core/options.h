@@ -22,7 +22,14 @@ ct_status ct_options_check(ct_context *ctx, const ct_stage_vtable *vt, json_t *o
  * "PG:dbname=x" or "/vsizip/..." (an empty path stays empty). Returns a malloc'd string or NULL when out of memory. */
 char *ct_resolve_path(const char *base_dir, const char *path);
 
+/* 1 when v is a value of option type t (JSON null is checked apart: it means the default). */
+int ct_option_value_ok(ct_option_type t, const json_t *v);
+/* vt's option names, ", "-separated, into buf (cut when it does not fit). */
+void ct_option_names(const ct_stage_vtable *vt, char *buf, size_t n);
+
 /* Human name of an option type ("number", "string list", ...). */
 const char *ct_option_type_name(ct_option_type t);
+/* The same with its article, for "must be ..." ("a number", "an integer", ...). */
+const char *ct_option_type_phrase(ct_option_type t);
 
 #endif

@@ -75,6 +75,19 @@ static ct_status apply_override(ct_context *ctx, ct_pipeline *p, const char *tex
     if (!v && !ct_utf8_valid(value)) /* (jansson refuses it: that was "out of memory") */
         return ct_error(ctx, CT_ERR_USAGE, "--set %s: the value is not valid UTF-8, which the pipeline's JSON cannot hold", text);
     if (!v) return ct_error_nomem(ctx, "override value");
+    /* Said against the argument: checked later with the pipeline's stages, the error named
+     * the pipeline file's stage, where the user would look for it in vain. */
+    if (vt && !def) {
+        char known[512];
+        ct_option_names(vt, known, sizeof known);
+        json_decref(v);
+        return ct_error(ctx, CT_ERR_USAGE, "--set %s: %s has no option '%s' (its options: %s)", text, type, key, known);
+    }
+    if (def && !json_is_null(v) && !ct_option_value_ok(def->type, v)) {
+        json_decref(v);
+        return ct_error(ctx, CT_ERR_USAGE, "--set %s: option '%s' of %s must be %s", text, key, type,
+                        ct_option_type_phrase(def->type));
+    }
     /* A relative path given on the command line means relative to the current directory. */
     if (def && (def->type == CT_OPT_PATH || def->type == CT_OPT_PATHS) && json_is_string(v)) {
         char cwd[PATH_MAX];

@@ -49,7 +49,17 @@ check "set_number_layer: exit 0 (got $rc), layer '2024' read" test "$rc" -eq 0 -
 timeout 300 "$CLI" run null_in_file.json --set writers.3dtiles.max_level=true > set_bool_integer.log 2>&1
 rc=$?
 check "set_bool_integer: a number option still wants a number: exit 2 (got $rc)" test "$rc" -eq 2 -a -n \
-  "$(grep -F "option 'max_level' must be a integer" set_bool_integer.log)"
+  "$(grep -F -- "--set writers.3dtiles.max_level=true: option 'max_level' of writers.3dtiles must be an integer" set_bool_integer.log)"
+# A wrong value or an unknown option given with --set is said against the argument: it was
+# said against the pipeline file's stage, where the user would look for it in vain.
+timeout 300 "$CLI" run null_in_file.json --set filters.extrude.height=tall > set_wrong_type.log 2>&1
+rc=$?
+check "set_wrong_type: exit 2 (got $rc), said against the argument" test "$rc" -eq 2 -a -n \
+  "$(grep -F -- "--set filters.extrude.height=tall: option 'height' of filters.extrude must be a number" set_wrong_type.log)"
+timeout 300 "$CLI" run null_in_file.json --set filters.extrude.heigth=20 > set_unknown.log 2>&1
+rc=$?
+check "set_unknown: exit 2 (got $rc), said against the argument with the options" test "$rc" -eq 2 -a -n \
+  "$(grep -F -- "--set filters.extrude.heigth=20: filters.extrude has no option 'heigth' (its options: " set_unknown.log)"
 timeout 300 "$CLI" run null_in_file.json --set filters.extrude.type=writers.3dtiles > set_type.log 2>&1
 rc=$?
 check "set_type: exit 2 (got $rc)" test "$rc" -eq 2
