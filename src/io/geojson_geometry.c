@@ -124,8 +124,26 @@ int ct_geojson_geometry_problem(const json_t *geometry, char *why, size_t size) 
     return has_position(geometry, 0);
 }
 
+void ct_geojson_diag_init(ct_geojson_diag *d, GDALDatasetH source, const char *path, const char *layer) {
+    memset(d, 0, sizeof *d);
+    d->active = ct_geojson_is(source);
+    d->path = path;
+    d->layer = layer;
+}
+
+void ct_geojson_diag_take_error(ct_context *ctx, ct_geojson_diag *d, ct_ogr_read_error *err, const char *items) {
+    if (!d->active || !err->msg[0]) return;
+    if (!d->file_note[0]) {
+        snprintf(d->file_note, sizeof d->file_note, "%s", err->msg);
+        ct_log(ctx, CT_LOG_WARN, "%s: GDAL, reading the file: %s (the %s it concerns are named below)", d->path,
+               d->file_note, items);
+    }
+    err->msg[0] = '\0';
+}
+
 int ct_geojson_diag_feature(ct_geojson_diag *d, long long fid, char *why, size_t size) {
     if (size) why[0] = '\0';
+    if (!d->active) return 0;
     if (!d->tried) {
         d->tried = 1;
         const char *const drivers[] = {"GeoJSON", NULL}, *const options[] = {"NATIVE_DATA=YES", NULL};
@@ -144,6 +162,7 @@ int ct_geojson_diag_feature(ct_geojson_diag *d, long long fid, char *why, size_t
     json_t *feature = native ? json_loads(native, 0, NULL) : NULL;
     int has = feature && ct_geojson_geometry_problem(json_object_get(feature, "geometry"), why, size);
     json_decref(feature);
+    if (has && size && !why[0]) snprintf(why, size, "%s", d->file_note[0] ? d->file_note : "GDAL could not read it");
     if (f) OGR_F_Destroy(f);
     return has;
 }

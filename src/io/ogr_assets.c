@@ -75,9 +75,7 @@ typedef struct reader {
     size_t nrows, cap;
     ct_csv_scan csv; /* CSV: line (and fields) of each data record (csv.line[k] for FID k+1); csv.line NULL when not read */
     ct_ogr_read_error read_error; /* GDAL's error while the current feature was read */
-    int geojson;                  /* GeoJSON: GDAL's messages name no feature, and a feature */
-    ct_geojson_diag diag;         /* without geometry may have one GDAL could not read */
-    char file_note[sizeof(ct_ogr_read_error)];
+    ct_geojson_diag diag;         /* GeoJSON: a feature without geometry may have one GDAL could not read */
 } reader;
 
 /* ---- small helpers ---- */
@@ -345,9 +343,8 @@ static void read_coords(reader *r, OGRFeatureH f, raw_row *w) {
         }
     }
     char why[256];
-    if (!g && r->geojson && ct_geojson_diag_feature(&r->diag, (long long)OGR_F_GetFID(f), why, sizeof why)) {
-        reject(w, R_UNREADABLE_GEOJSON,
-               fmt_detail(": %s", why[0] ? why : r->file_note[0] ? r->file_note : "GDAL could not read it", 0));
+    if (!g && ct_geojson_diag_feature(&r->diag, (long long)OGR_F_GetFID(f), why, sizeof why)) {
+        reject(w, R_UNREADABLE_GEOJSON, fmt_detail(": %s", why, 0));
     } else if (!g || OGR_G_IsEmpty(g)) {
         reject(w, R_NO_GEOM, NULL);
     } else {
@@ -375,19 +372,9 @@ static ct_status read_rows(reader *r) {
     OGR_L_ResetReading(r->layer);
     OGRFeatureH f;
     ct_status st = CT_OK;
-    r->geojson = ct_geojson_is(r->gd);
-    r->diag.path = o->path;
-    r->diag.layer = o->layer;
+    ct_geojson_diag_init(&r->diag, r->gd, o->path, o->layer);
     while (st == CT_OK && (f = ct_ogr_next_feature(r->layer, &r->read_error)) != NULL) {
-        if (r->geojson && r->read_error.msg[0]) {
-            /* GDAL reads a GeoJSON file whole at its first feature: its message names no feature. */
-            if (!r->file_note[0]) {
-                snprintf(r->file_note, sizeof r->file_note, "%s", r->read_error.msg);
-                ct_log(ctx, CT_LOG_WARN, "%s: GDAL, reading the file: %s (the rows it concerns are named below)",
-                       o->path, r->file_note);
-            }
-            r->read_error.msg[0] = '\0';
-        }
+        ct_geojson_diag_take_error(ctx, &r->diag, &r->read_error, "rows"); /* (not the first row's) */
         if (r->nrows == r->cap) {
             size_t nc = r->cap ? r->cap * 2 : 1024;
             raw_row *v = realloc(r->rows, nc * sizeof *v);

@@ -24,6 +24,10 @@
  * tileset's root over the globe. Degrees allowed beyond the area (as readers.assets). */
 #define AREA_MARGIN_DEG 1.0
 
+/* The skip of a feature without geometry (GeoJSON: unless GDAL dropped one, see
+ * geojson_reason). */
+static const char *const EMPTY_GEOMETRY = "empty geometry";
+
 typedef struct area_check {
     int geographic;
     int known;                              /* the CRS has an area of use */
@@ -138,7 +142,7 @@ static ct_status polygon_from_ogr(ct_context *ctx, OGRGeometryH poly, ct_polygon
     int nr = OGR_G_GetGeometryCount(poly);
     *why = NULL;
     memset(out, 0, sizeof *out);
-    if (nr < 1) { *why = "empty geometry"; return CT_OK; }
+    if (nr < 1) { *why = EMPTY_GEOMETRY; return CT_OK; }
     size_t total = 0;
     for (int r = 0; r < nr; r++) total += (size_t)OGR_G_GetPointCount(OGR_G_GetGeometryRef(poly, r));
     out->ring_start = malloc(((size_t)nr + 1) * sizeof *out->ring_start);
@@ -215,7 +219,7 @@ static ct_status footprint_from_ogr(ct_context *ctx, OGRGeometryH g, size_t max_
                                     const char **why, int *dropped) {
     *why = NULL;
     memset(fp, 0, sizeof *fp);
-    if (!g || OGR_G_IsEmpty(g)) { *why = "empty geometry"; return CT_OK; }
+    if (!g || OGR_G_IsEmpty(g)) { *why = EMPTY_GEOMETRY; return CT_OK; }
     OGRwkbGeometryType flat = wkbFlatten(OGR_G_GetGeometryType(g));
     if (flat != wkbGeometryCollection && !polygonal(flat)) {
         *why = NOT_A_POLYGON;
@@ -598,15 +602,13 @@ static ct_status set_where(ct_context *ctx, const ct_ogr_read_options *o, OGRLay
                     o->path, o->where, e.msg[0] ? e.msg : "rejected by the source");
 }
 
-/* A GeoJSON feature GDAL gave without geometry (r: "empty geometry"): when the file holds
- * one for it, the skip becomes "unreadable geometry" saying what is wrong with it (or,
- * when that is not found, GDAL's message at reading the file, file_note). */
-static ct_status geojson_reason(ct_context *ctx, ct_geojson_diag *d, const char *file_note, fp_result *r) {
+/* A GeoJSON feature GDAL gave without geometry (r: EMPTY_GEOMETRY): when the file holds
+ * one for it, the skip becomes "unreadable geometry" saying what is wrong with it. */
+static ct_status geojson_reason(ct_context *ctx, ct_geojson_diag *d, fp_result *r) {
     char why[256];
-    if (!r->why || strcmp(r->why, "empty geometry") != 0 || !ct_geojson_diag_feature(d, (long long)r->fid, why, sizeof why))
-        return CT_OK;
+    if (r->why != EMPTY_GEOMETRY || !ct_geojson_diag_feature(d, (long long)r->fid, why, sizeof why)) return CT_OK;
     free(r->gdal_error);
-    r->gdal_error = strdup(why[0] ? why : file_note[0] ? file_note : "GDAL could not read it");
+    r->gdal_error = strdup(why);
     r->why = UNREADABLE_GEOJSON;
     return r->gdal_error ? CT_OK : ct_error_nomem(ctx, "GDAL message");
 }
@@ -643,23 +645,13 @@ ct_status ct_ogr_read_footprints(ct_context *ctx, const ct_ogr_read_options *o, 
         OGR_L_ResetReading(layer);
         OGRFeatureH f;
         ct_ogr_read_error read_error;
-        const int geojson = ct_geojson_is(gd);
-        ct_geojson_diag diag = {o->path, o->layer, 0, NULL};
-        char file_note[sizeof read_error.msg] = "";
+        ct_geojson_diag diag;
+        ct_geojson_diag_init(&diag, gd, o->path, o->layer);
         while (st == CT_OK && (f = ct_ogr_next_feature(layer, &read_error)) != NULL) {
-            if (geojson && read_error.msg[0]) {
-                /* GDAL reads a GeoJSON file whole at its first feature: its message names
-                 * no feature (it was pinned on the first, which may be fine). */
-                if (!file_note[0]) {
-                    snprintf(file_note, sizeof file_note, "%s", read_error.msg);
-                    ct_log(ctx, CT_LOG_WARN, "%s: GDAL, reading the file: %s (the features it concerns are named "
-                           "below)", o->path, file_note);
-                }
-                read_error.msg[0] = '\0';
-            }
+            ct_geojson_diag_take_error(ctx, &diag, &read_error, "features"); /* (not the first feature's) */
             fp_result r;
             st = convert_feature(ctx, &su, xform, f, &read_error, &r);
-            if (st == CT_OK && geojson && !OGR_F_GetGeometryRef(f)) st = geojson_reason(ctx, &diag, file_note, &r);
+            if (st == CT_OK && !OGR_F_GetGeometryRef(f)) st = geojson_reason(ctx, &diag, &r);
             if (st == CT_OK) st = keep_result(ctx, o, &su, ds, &r, ++record, &note);
             else fp_result_free(&r, maps, nmaps);
             OGR_F_Destroy(f);
