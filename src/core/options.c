@@ -6,38 +6,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *ct_option_type_phrase(ct_option_type t) {
-    switch (t) {
-    case CT_OPT_INTEGER: return "an integer";
-    case CT_OPT_BBOX: return "[xmin, ymin, xmax, ymax]";
-    case CT_OPT_STRINGS_OR_ALL: return "\"all\" or a list of strings";
-    case CT_OPT_PATHS: return "a path or a list of paths";
-    case CT_OPT_OBJECT: return "an object";
-    default: break;
-    }
-    static const char *const with_a[] = {[CT_OPT_STRING] = "a string", [CT_OPT_PATH] = "a path",
-                                         [CT_OPT_NUMBER] = "a number", [CT_OPT_BOOL] = "a boolean",
-                                         [CT_OPT_STRING_LIST] = "a list of strings",
-                                         [CT_OPT_INTEGER_LIST] = "a list of integers"};
-    return (size_t)t < sizeof with_a / sizeof *with_a && with_a[t] ? with_a[t] : "?";
+/* Each option type's name, and the same as said after "must be". */
+static const struct { const char *name, *phrase; } type_names[] = {
+    [CT_OPT_STRING] = {"string", "a string"},
+    [CT_OPT_PATH] = {"path", "a path"},
+    [CT_OPT_NUMBER] = {"number", "a number"},
+    [CT_OPT_INTEGER] = {"integer", "an integer"},
+    [CT_OPT_BOOL] = {"boolean", "a boolean"},
+    [CT_OPT_STRING_LIST] = {"list of strings", "a list of strings"},
+    [CT_OPT_BBOX] = {"[xmin, ymin, xmax, ymax]", "[xmin, ymin, xmax, ymax]"},
+    [CT_OPT_STRINGS_OR_ALL] = {"\"all\" or list of strings", "\"all\" or a list of strings"},
+    [CT_OPT_PATHS] = {"path or list of paths", "a path or a list of paths"},
+    [CT_OPT_INTEGER_LIST] = {"list of integers", "a list of integers"},
+    [CT_OPT_OBJECT] = {"object", "an object"},
+};
+
+static int known_type(ct_option_type t) {
+    return (size_t)t < sizeof type_names / sizeof *type_names && type_names[t].name;
 }
 
-const char *ct_option_type_name(ct_option_type t) {
-    switch (t) {
-    case CT_OPT_STRING: return "string";
-    case CT_OPT_PATH: return "path";
-    case CT_OPT_NUMBER: return "number";
-    case CT_OPT_INTEGER: return "integer";
-    case CT_OPT_BOOL: return "boolean";
-    case CT_OPT_STRING_LIST: return "list of strings";
-    case CT_OPT_BBOX: return "[xmin, ymin, xmax, ymax]";
-    case CT_OPT_STRINGS_OR_ALL: return "\"all\" or list of strings";
-    case CT_OPT_PATHS: return "path or list of paths";
-    case CT_OPT_INTEGER_LIST: return "list of integers";
-    case CT_OPT_OBJECT: return "object";
-    }
-    return "?";
-}
+const char *ct_option_type_name(ct_option_type t) { return known_type(t) ? type_names[t].name : "?"; }
+const char *ct_option_type_phrase(ct_option_type t) { return known_type(t) ? type_names[t].phrase : "?"; }
 
 /* "PG:dbname=x", "WFS:http://..." or "/vsicurl/..." are not files to resolve. */
 static int is_connection_string(const char *p) {
