@@ -98,6 +98,14 @@ void ct_context_record_stage(ct_context *ctx, const char *type, double seconds, 
                              uint64_t buildings_after);
 /* The recorded timings (owned by ctx) and their count. */
 const ct_stage_timing *ct_context_stage_timings(const ct_context *ctx, size_t *n);
+/* The pipeline as it runs, for the run summary: {"file": ..., "stages": [...]}, each stage
+ * object with every option (defaults filled in, paths absolute, --set applied), so a
+ * summary says exactly what made the tiles and its stages can be run again. The context
+ * takes a reference (NULL clears it). */
+struct json_t;
+void ct_context_set_pipeline_json(ct_context *ctx, struct json_t *pipeline);
+/* That object (borrowed; NULL when none was set). */
+struct json_t *ct_context_pipeline_json(const ct_context *ctx);
 /* CPU seconds the process (all its threads) used so far. */
 double ct_process_cpu_seconds(void);
 /* Seconds since the context was created (monotonic clock). */

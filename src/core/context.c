@@ -3,6 +3,7 @@
 #include "citytiler/context.h"
 #include "citytiler/summary.h"
 
+#include <jansson.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -29,6 +30,7 @@ struct ct_context {
     void *allgather_user;
     ct_stage_timing *timings;
     size_t ntimings;
+    json_t *pipeline; /* as run, for the summary */
     struct timespec start;
 };
 
@@ -50,6 +52,7 @@ void ct_context_destroy(ct_context *ctx) {
     if (!ctx) return;
     pthread_mutex_destroy(&ctx->lock);
     free(ctx->timings);
+    json_decref(ctx->pipeline);
     free(ctx);
 }
 
@@ -144,6 +147,14 @@ void ct_context_record_stage(ct_context *ctx, const char *type, double seconds, 
     t[ctx->ntimings].peak_rss_bytes = ct_peak_rss_bytes();
     ctx->ntimings++;
 }
+
+void ct_context_set_pipeline_json(ct_context *ctx, json_t *pipeline) {
+    json_incref(pipeline);
+    json_decref(ctx->pipeline);
+    ctx->pipeline = pipeline;
+}
+
+json_t *ct_context_pipeline_json(const ct_context *ctx) { return ctx->pipeline; }
 
 const ct_stage_timing *ct_context_stage_timings(const ct_context *ctx, size_t *n) {
     *n = ctx->ntimings;

@@ -349,8 +349,30 @@ static void release_points_after(ct_pipeline *p, size_t i, ct_dataset *ds) {
     ct_point_store_release_disk(ds->points);
 }
 
+/* The pipeline as it runs, for the run summary (see ct_context_set_pipeline_json): the
+ * stage objects after the option checks (every default filled in, paths absolute, --set
+ * applied). NULL when out of memory (the summary then lacks it; the run goes on). */
+static json_t *pipeline_as_run(const ct_pipeline *p) {
+    char *abs = realpath(p->file, NULL);
+    json_t *j = json_object(), *stages = json_array();
+    int ok = j && stages && json_object_set_new(j, "file", json_string(abs ? abs : p->file)) == 0;
+    free(abs);
+    if (ok && p->cell_size > 0) ok = json_object_set_new(j, "cell_size", json_real(p->cell_size)) == 0;
+    for (size_t i = 0; ok && i < p->nstages; i++) ok = json_array_append(stages, p->stages[i].options) == 0;
+    if (ok && json_object_set(j, "stages", stages) == 0) {
+        json_decref(stages);
+        return j;
+    }
+    json_decref(stages);
+    json_decref(j);
+    return NULL;
+}
+
 ct_status ct_pipeline_run_on(ct_context *ctx, ct_pipeline *p, ct_dataset *ds) {
     ct_status st = CT_OK;
+    json_t *as_run = pipeline_as_run(p);
+    ct_context_set_pipeline_json(ctx, as_run);
+    json_decref(as_run);
     for (size_t i = 0; i < p->nstages && st == CT_OK; i++) {
         double t0 = now_seconds(), c0 = ct_process_cpu_seconds();
         ct_log(ctx, CT_LOG_INFO, "stage %zu: %s", i, p->stages[i].vt->type);

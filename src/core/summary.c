@@ -1,5 +1,6 @@
 /* The run summary: what went in, what came out, what was skipped and why, how long each
- * stage took and how much memory the run needed — for batch logs and dashboards. */
+ * stage took and how much memory the run needed — for batch logs and dashboards — and
+ * the pipeline as it ran (every option), to see and repeat what made the tiles. */
 #include "citytiler/summary.h"
 
 #include <jansson.h>
@@ -42,6 +43,16 @@ ct_status ct_run_summary(ct_context *ctx, const ct_dataset *ds, const char *curr
     }
     json_object_set_new(j, "citytiler", json_string(ct_version()));
     json_object_set_new(j, "threads", json_integer(ct_context_threads(ctx)));
+    int part_k = 0, part_n = 1;
+    ct_context_partition(ctx, &part_k, &part_n);
+    if (part_n > 1) {
+        char part[48];
+        snprintf(part, sizeof part, "%d/%d", part_k, part_n);
+        json_object_set_new(j, "partition", json_string(part));
+    }
+    if (ct_context_memory_limit(ctx) > 0)
+        json_object_set_new(j, "memory_limit_mib", json_real(ct_context_memory_limit(ctx)));
+    if (ct_context_resume(ctx)) json_object_set_new(j, "resumed", json_true());
     json_object_set_new(in, "features", json_integer((json_int_t)ds->input_features));
     if (ds->points) {
         json_object_set_new(in, "lidar_points_kept", json_integer((json_int_t)ct_point_store_count(ds->points)));
@@ -82,6 +93,7 @@ ct_status ct_run_summary(ct_context *ctx, const ct_dataset *ds, const char *curr
     json_object_set_new(j, "stages", stages);
     json_object_set_new(j, "wall_seconds", json_real(ct_context_elapsed(ctx)));
     json_object_set_new(j, "peak_rss_bytes", json_integer((json_int_t)ct_peak_rss_bytes()));
+    if (ct_context_pipeline_json(ctx)) json_object_set(j, "pipeline", ct_context_pipeline_json(ctx));
     *out = j;
     return CT_OK;
 }

@@ -26,6 +26,19 @@ check "asset.version 1.1" test $? -eq 0
 "$CLI" run "$SRC/pipelines/sample.json" --set "writers.3dtiles.path=$WORK/vbudget" \
   --set writers.3dtiles.max_vertices_per_tile=3000 --set writers.3dtiles.max_buildings_per_tile=1000 > "$WORK/vbudget.log" 2>&1
 check "vertex budget run exits 0" test $? -eq 0
+# The summary holds the pipeline as it ran (every option: defaults filled in, --set
+# applied), and running it again gives the same tiles.
+node -e 'const s = require(process.argv[1]), st = s.pipeline.stages, w = st[st.length - 1];
+  const ok = st.length === 5 && w.type === "writers.3dtiles" && w.max_vertices_per_tile === 3000 &&
+    w.max_buildings_per_tile === 1000 && st[2].type === "filters.heights" && st[2].max_buffer === 24 &&
+    s.pipeline.file.endsWith("/pipelines/sample.json");
+  require("fs").writeFileSync(process.argv[2], JSON.stringify({pipeline: st}));
+  process.exit(ok ? 0 : 1)' "$WORK/vbudget/run-summary.json" "$WORK/as-run.json"
+check "run-summary.json: the pipeline as it ran (--set values, defaults)" test $? -eq 0
+"$CLI" run "$WORK/as-run.json" --set "writers.3dtiles.path=$WORK/again" > "$WORK/again.log" 2>&1
+check "the summary's pipeline runs" test $? -eq 0
+diff -r -x run-summary.json "$WORK/vbudget" "$WORK/again" > /dev/null
+check "the summary's pipeline makes the same tiles" test $? -eq 0
 node -e 'const fs = require("fs"), path = require("path");
   const dir = process.argv[1], ts = JSON.parse(fs.readFileSync(path.join(dir, "tileset.json")));
   let worst = 0, leaves = 0;
