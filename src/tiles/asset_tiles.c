@@ -15,12 +15,63 @@
 #include "tiles/quadtree.h"
 #include "tiles/tileset_json.h"
 
+/* Symbol key `key` of o as a number, *out unchanged when absent (null counts as absent);
+ * a usage error when it is given and is not a number, or is not above 0 when `positive`
+ * ("scale": "2" was taken as 1, "heading": "north" as 0, "scale": 0 as the default 1). */
+static ct_status symbol_number(ct_context *ctx, const char *category, const json_t *o, const char *key, int positive,
+                               double *out) {
+    const json_t *v = json_object_get(o, key);
+    if (!v || json_is_null(v)) return CT_OK;
+    double x = json_number_value(v);
+    if (!json_is_number(v) || !isfinite(x) || (positive && !(x > 0)))
+        return ct_error(ctx, CT_ERR_USAGE, "writers.3dtiles: symbols.%s.%s must be %s", category, key,
+                        positive ? "a number above 0" : "a number");
+    *out = x;
+    return CT_OK;
+}
+
+/* "color": [r, g, b] or [r, g, b, a], linear, each in [0, 1]; alpha 1 when not given
+ * (three components left alpha 0: every asset of the category was invisible). */
+static ct_status symbol_color(ct_context *ctx, const char *category, const json_t *o, float color[4]) {
+    const json_t *c = json_object_get(o, "color");
+    if (!c || json_is_null(c)) return CT_OK;
+    size_t n = json_array_size(c);
+    int ok = json_is_array(c) && (n == 3 || n == 4);
+    float v[4] = {0, 0, 0, 1};
+    for (size_t k = 0; ok && k < n; k++) {
+        const json_t *x = json_array_get(c, k);
+        ok = json_is_number(x) && json_number_value(x) >= 0 && json_number_value(x) <= 1;
+        v[k] = (float)json_number_value(x);
+    }
+    if (!ok)
+        return ct_error(ctx, CT_ERR_USAGE, "writers.3dtiles: symbols.%s.color must be [r, g, b] or [r, g, b, a] with "
+                                           "each number from 0 to 1 (linear)", category);
+    memcpy(color, v, sizeof v);
+    return CT_OK;
+}
+
 static ct_status symbol_from_json(ct_context *ctx, const char *category, const json_t *o, ct_symbol *out) {
     ct_symbol_options opt;
     memset(&opt, 0, sizeof opt);
-    opt.scale = json_is_number(json_object_get(o, "scale")) ? json_number_value(json_object_get(o, "scale")) : 1.0;
-    opt.heading = json_number_value(json_object_get(o, "heading"));
-    opt.normalize_height = json_number_value(json_object_get(o, "height"));
+    opt.scale = 1.0;
+    ct_status st = symbol_number(ctx, category, o, "scale", 1, &opt.scale);
+    if (st == CT_OK) st = symbol_number(ctx, category, o, "heading", 0, &opt.heading);
+    if (st == CT_OK) st = symbol_number(ctx, category, o, "height", 1, &opt.normalize_height);
+    if (st == CT_OK) st = symbol_color(ctx, category, o, opt.color);
+    if (st != CT_OK) return st;
+    static const char *const text_keys[] = {"model", "builtin", "origin", "up_axis"};
+    for (size_t k = 0; k < sizeof text_keys / sizeof *text_keys; k++) {
+        const json_t *v = json_object_get(o, text_keys[k]);
+        if (v && !json_is_null(v) && !json_is_string(v)) /* (taken as not given) */
+            return ct_error(ctx, CT_ERR_USAGE, "writers.3dtiles: symbols.%s.%s must be a string", category, text_keys[k]);
+    }
+    /* Both given: one was ignored without a word (the model won; height replaced scale). */
+    if (json_string_value(json_object_get(o, "model")) && json_string_value(json_object_get(o, "builtin")))
+        return ct_error(ctx, CT_ERR_USAGE, "writers.3dtiles: symbols.%s has both a model and a builtin: give one",
+                        category);
+    if (opt.normalize_height > 0 && json_is_number(json_object_get(o, "scale")))
+        return ct_error(ctx, CT_ERR_USAGE, "writers.3dtiles: symbols.%s has both a scale and a height (which scales "
+                                           "the model to that height): give one", category);
     const char *origin = json_string_value(json_object_get(o, "origin"));
     if (origin && strcmp(origin, "model") != 0 && strcmp(origin, "base_center") != 0)
         return ct_error(ctx, CT_ERR_USAGE, "writers.3dtiles: symbols.%s.origin must be \"base_center\" or \"model\"", category);
@@ -28,8 +79,6 @@ static ct_status symbol_from_json(ct_context *ctx, const char *category, const j
     const char *up = json_string_value(json_object_get(o, "up_axis"));
     if (up && ct_symbol_up_axis_parse(up, &opt.up_axis) != 0)
         return ct_error(ctx, CT_ERR_USAGE, "writers.3dtiles: symbols.%s.up_axis must be \"y\" or \"z\"", category);
-    const json_t *color = json_object_get(o, "color");
-    for (size_t k = 0; k < 4 && json_is_array(color); k++) opt.color[k] = (float)json_number_value(json_array_get(color, k));
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)o, key, v) {
@@ -42,7 +91,7 @@ static ct_status symbol_from_json(ct_context *ctx, const char *category, const j
     }
     char where[256];
     snprintf(where, sizeof where, "writers.3dtiles: symbols.%s", category);
-    ct_status st = ct_symbol_options_check(ctx, where, &opt);
+    st = ct_symbol_options_check(ctx, where, &opt);
     if (st != CT_OK) return st;
     const char *model = json_string_value(json_object_get(o, "model"));
     const char *builtin = json_string_value(json_object_get(o, "builtin"));
