@@ -124,34 +124,73 @@ static void print_summary(ct_context *ctx, const cli_output *out, const ct_datas
     }
 }
 
+/* What `citytiler run` and `merge` take (also `citytiler run --help`). */
+static const char RUN_HELP[] =
+    "  run PIPELINE.json [--threads N] [--set TYPE.OPTION=VALUE]... [--quiet|--verbose]\n"
+    "                    [--log-format text|json] [--resume] [--memory-limit MiB]\n"
+    "                    [--partition K/N]\n"
+    "        runs a JSON pipeline (see pipelines/README.md)\n"
+    "        --threads N (default: every core) threads of this process\n"
+    "        --set overrides an option of every stage of that type,\n"
+    "        e.g. --set writers.3dtiles.path=out/tiles (repeatable)\n"
+    "        --memory-limit caps the memory for LiDAR points: beyond it they go to a\n"
+    "        temporary file and heights are computed one processing cell at a time\n"
+    "        --resume keeps the tiles an interrupted run (killed, out of time) already\n"
+    "        finished in OUTPUT.partial and writes only the rest\n"
+    "        --partition K/N builds only partition K of N (processing cells split\n"
+    "        deterministically), for independent processes such as Slurm array jobs\n"
+    "        --log-format json: one JSON object a line on stderr, for batch logs\n"
+    "  mpirun -np N citytiler run PIPELINE.json   (built with CT_WITH_MPI): ranks split\n"
+    "        the cells, rank 0 writes tileset.json; same bytes as one process\n";
+static const char MERGE_HELP[] =
+    "  merge PIPELINE.json [--set ...] [--threads N] [--log-format text|json]\n"
+    "        after all `run --partition K/N` processes ended: writes tileset.json from\n"
+    "        their tiles (the pipeline is run again up to the writer)\n";
+static const char INFO_HELP[] =
+    "  info FILE [--classes]  describe a LAS file or an OGR vector source as JSON\n"
+    "        (--classes: a LAS file's points per classification, reading every point)\n";
+static const char STAGES_HELP[] = "  stages                 list every stage type with its options and defaults\n";
+static const char EXIT_CODES[] = "exit codes: 0 success, 1 runtime failure, 2 bad usage, pipeline or input\n";
+
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: citytiler <command> [options]\n"
+            "usage: citytiler <command> [options]   (citytiler <command> --help: that command)\n"
             "\n"
             "Turns building footprints (any GDAL vector source) and LiDAR (LAS 1.0-1.4) into\n"
             "a streamable 3D city model (glTF 2.0 / OGC 3D Tiles 1.1).\n"
             "\n"
-            "commands:\n"
-            "  run PIPELINE.json [--threads N] [--set TYPE.OPTION=VALUE]... [--quiet|--verbose]\n"
-            "                    [--log-format text|json] [--resume] [--memory-limit MiB]\n"
-            "        --memory-limit caps the memory for LiDAR points: beyond it they go to a\n"
-            "        temporary file and heights are computed one processing cell at a time\n"
-            "        --resume keeps the tiles an interrupted run (killed, out of time) already\n"
-            "        finished in OUTPUT.partial and writes only the rest\n"
-            "        --partition K/N builds only partition K of N (processing cells split\n"
-            "        deterministically), for independent processes such as Slurm array jobs\n"
-            "  merge PIPELINE.json [--set ...]   after all partitions ran: writes tileset.json\n"
-            "        from their tiles (the pipeline is run again up to the writer)\n"
-            "  mpirun -np N citytiler run PIPELINE.json   (built with CT_WITH_MPI): ranks split\n"
-            "        the cells, rank 0 writes tileset.json; same bytes as one process\n"
-            "        run a JSON pipeline; --set overrides an option of every stage of that type,\n"
-            "        e.g. --set writers.3dtiles.path=out/tiles\n"
-            "  stages                 list every stage type with its options and defaults\n"
-            "  info FILE [--classes]  describe a LAS file or an OGR vector source as JSON\n"
+            "commands:\n%s%s%s%s"
             "  --help, --version\n"
             "\n"
-            "exit codes: 0 success, 1 runtime failure, 2 bad usage, pipeline or input\n"
-            "pipelines: see pipelines/README.md\n");
+            "%s"
+            "pipelines: see pipelines/README.md\n",
+            RUN_HELP, MERGE_HELP, STAGES_HELP, INFO_HELP, EXIT_CODES);
+}
+
+/* `citytiler COMMAND --help` (or `citytiler help COMMAND`): that command's part of the
+ * usage, on stdout; 0 when the command is known, else -1. */
+static int command_help(const char *cmd) {
+    const char *text = strcmp(cmd, "run") == 0      ? RUN_HELP
+                       : strcmp(cmd, "merge") == 0  ? MERGE_HELP
+                       : strcmp(cmd, "info") == 0   ? INFO_HELP
+                       : strcmp(cmd, "stages") == 0 ? STAGES_HELP
+                                                    : NULL;
+    if (!text) return -1;
+    printf("usage:\n%s\n%s", text, EXIT_CODES);
+    return 0;
+}
+
+/* 1 when an argument after the command asks for help (--help or -h; not the value of
+ * an option taking one). */
+static int asks_help(int argc, char **argv) {
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return 1;
+        if (i + 1 < argc && (strcmp(argv[i], "--set") == 0 || strcmp(argv[i], "--threads") == 0 ||
+                             strcmp(argv[i], "--log-format") == 0 || strcmp(argv[i], "--memory-limit") == 0 ||
+                             strcmp(argv[i], "--partition") == 0))
+            i++;
+    }
+    return 0;
 }
 
 static int cmd_stages(void) {
@@ -332,8 +371,14 @@ int main(int argc, char **argv) {
     }
     const char *cmd = argv[1];
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        if (argc > 2 && strcmp(cmd, "help") == 0 && command_help(argv[2]) == 0) return 0;
         usage(stdout);
         return 0;
+    }
+    if (asks_help(argc, argv)) { /* (it was "unknown or incomplete option '--help'") */
+        if (command_help(cmd) == 0) return 0;
+        fprintf(stderr, "citytiler: unknown command '%s' (see citytiler --help)\n", cmd);
+        return 2;
     }
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
         printf("citytiler %s\n", ct_version());

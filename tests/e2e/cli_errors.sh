@@ -48,6 +48,20 @@ check "--set of a stage not in the pipeline: exit 2" test $? -eq 2
 check "unknown command: exit 2" test $? -eq 2
 "$CLI" --help | grep -q "usage: citytiler"
 check "--help prints usage" test $? -eq 0
+# A command's own help (it was "unknown or incomplete option '--help'", exit 2).
+"$CLI" run --help > "$WORK/run-help.txt" 2>&1
+check "run --help: exit 0" test $? -eq 0
+check "run --help: the run options" grep -q -- "--memory-limit caps" "$WORK/run-help.txt"
+"$CLI" run "$SRC/pipelines/sample.json" --set writers.3dtiles.path=--help -h > "$WORK/run-h.txt" 2>&1
+check "run ... -h: help, nothing run" test $? -eq 0 -a ! -e "$SRC/pipelines/--help" -a -n "$(grep -- '--partition K/N builds' "$WORK/run-h.txt")"
+"$CLI" merge --help | grep -q "after all \`run --partition K/N\` processes ended"
+check "merge --help: what merge does" test $? -eq 0
+"$CLI" info --help | grep -q "info FILE \[--classes\]"
+check "info --help" test $? -eq 0
+"$CLI" help stages | grep -q "list every stage type"
+check "help stages" test $? -eq 0
+"$CLI" frobnicate --help > /dev/null 2>&1
+check "unknown command --help: exit 2" test $? -eq 2
 "$CLI" --version | grep -Eq "^citytiler [0-9]+\.[0-9]+\.[0-9]+"
 check "--version prints a version" test $? -eq 0
 "$CLI" stages | grep -q "max_buildings_per_tile"
