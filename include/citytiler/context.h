@@ -51,7 +51,8 @@ void ct_error_clear(ct_context *ctx);
 /* Logs one line through the context's logger. Thread-safe. */
 void ct_log(ct_context *ctx, ct_log_level level, const char *fmt, ...) CT_PRINTF(3, 4);
 
-/* Reports progress (no-op without a progress callback). */
+/* Reports progress (no-op without a progress callback). Thread-safe: the callback runs
+ * under the context's lock, one call at a time. */
 void ct_progress(ct_context *ctx, const char *what, uint64_t done, uint64_t total);
 
 /* --memory-limit: MiB the run may use for bulky data (LiDAR points); 0 = the stages' own

@@ -23,6 +23,8 @@ typedef struct cli_output {
     int progress_open;/* a progress line is on screen */
     int json;         /* --log-format json: one JSON object per log line */
     ct_progress_text progress; /* the progress line's step and when it was drawn */
+    double progress_interval;  /* not on a terminal (batch logs): a progress line at most this often (s), 0 never */
+    double progress_logged;    /* when the last such line was written (or the run started) */
 } cli_output;
 
 static double now(void) {
@@ -73,12 +75,43 @@ __attribute__((format(printf, 2, 3))) static int run_usage(cli_output *out, cons
     return 2;
 }
 
-/* "\rreading LiDAR: 1200000 / 5300000 (23%), 4.1 M/s, ETA 1 s" on a terminal only. */
+/* Progress in a batch log (stderr not a terminal, or JSON lines): the progress line of a
+ * step that has run progress_interval seconds, at most that often, a step's end left to the stage's
+ * own "done" line; with --log-format json, its step and counts as fields too. An
+ * overnight run's log said "stage 2: filters.heights" and nothing more for an hour. */
+static void progress_log(cli_output *o, const char *line, const char *what, uint64_t done, uint64_t total, double t) {
+    if (!(o->progress_interval > 0) || t - o->progress_logged < o->progress_interval ||
+        t - o->progress.started < o->progress_interval || (total && done >= total))
+        return; /* (not a line at the start of every step either) */
+    o->progress_logged = t;
+    if (!o->json) {
+        fprintf(stderr, "citytiler: progress: %s\n", line);
+        return;
+    }
+    char stamp[32];
+    time_t now_t = time(NULL);
+    struct tm tm;
+    gmtime_r(&now_t, &tm);
+    strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    json_t *j = json_pack("{s:s, s:s, s:s, s:{s:s, s:I, s:I}}", "time", stamp, "level", "info", "message", line,
+                          "progress", "step", what, "done", (json_int_t)done, "total", (json_int_t)total);
+    char *text = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    if (text) fprintf(stderr, "%s\n", text);
+    free(text);
+    json_decref(j);
+}
+
+/* "\rreading LiDAR: 1200000 / 5300000 (23%), 4.1 M/s, ETA 1 s" on a terminal; in batch
+ * logs, such a line now and then (progress_log). */
 static void progress_line(void *user, const char *what, uint64_t done, uint64_t total) {
     cli_output *o = user;
-    if (!o->tty || o->json) return;
     char line[256];
-    if (!ct_progress_text_format(&o->progress, what, done, total, now(), line, sizeof line)) return;
+    double t = now();
+    if (!ct_progress_text_format(&o->progress, what, done, total, t, line, sizeof line)) return;
+    if (!o->tty || o->json) {
+        progress_log(o, line, what, done, total, t);
+        return;
+    }
     fprintf(stderr, "\r%s\033[K", line);
     o->progress_open = !(total && done >= total);
     if (!o->progress_open) fputc('\n', stderr);
@@ -128,7 +161,7 @@ static void print_summary(ct_context *ctx, const cli_output *out, const ct_datas
 static const char RUN_HELP[] =
     "  run PIPELINE.json [--threads N] [--set TYPE.OPTION=VALUE]... [--quiet|--verbose]\n"
     "                    [--log-format text|json] [--resume] [--memory-limit MiB]\n"
-    "                    [--partition K/N]\n"
+    "                    [--partition K/N] [--progress-interval S]\n"
     "        runs a JSON pipeline (see pipelines/README.md)\n"
     "        --threads N (default: every core) threads of this process\n"
     "        --set overrides an option of every stage of that type,\n"
@@ -140,6 +173,8 @@ static const char RUN_HELP[] =
     "        --partition K/N builds only partition K of N (processing cells split\n"
     "        deterministically), for independent processes such as Slurm array jobs\n"
     "        --log-format json: one JSON object a line on stderr, for batch logs\n"
+    "        --progress-interval S: when stderr is no terminal (or with JSON lines), a\n"
+    "        progress line at most every S seconds (default 30; 0: none)\n"
     "  mpirun -np N citytiler run PIPELINE.json   (built with CT_WITH_MPI): ranks split\n"
     "        the cells, rank 0 writes tileset.json; same bytes as one process\n";
 static const char MERGE_HELP[] =
@@ -187,7 +222,7 @@ static int asks_help(int argc, char **argv) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return 1;
         if (i + 1 < argc && (strcmp(argv[i], "--set") == 0 || strcmp(argv[i], "--threads") == 0 ||
                              strcmp(argv[i], "--log-format") == 0 || strcmp(argv[i], "--memory-limit") == 0 ||
-                             strcmp(argv[i], "--partition") == 0))
+                             strcmp(argv[i], "--partition") == 0 || strcmp(argv[i], "--progress-interval") == 0))
             i++;
     }
     return 0;
@@ -267,6 +302,15 @@ static int cmd_run(ct_context *ctx, cli_output *out, int argc, char **argv) {
                 return run_usage(out, "citytiler run: --memory-limit takes MiB (a positive number), got '%s'", argv[i]);
             }
             ct_context_set_memory_limit(ctx, mib);
+        } else if (strcmp(a, "--progress-interval") == 0 && i + 1 < argc) {
+            char *end = NULL;
+            double secs = strtod(argv[++i], &end);
+            if (!end || *end || !(secs >= 0) || secs > 1e6) {
+                free(sets);
+                return run_usage(out, "citytiler run: --progress-interval takes seconds (0: no progress lines), got '%s'",
+                                 argv[i]);
+            }
+            out->progress_interval = secs;
         } else if (strcmp(a, "--resume") == 0) {
             ct_context_set_resume(ctx, 1);
         } else if (strcmp(a, "--partition") == 0 && i + 1 < argc) {
@@ -388,6 +432,8 @@ int main(int argc, char **argv) {
     cli_output out;
     memset(&out, 0, sizeof out);
     out.tty = isatty(STDERR_FILENO);
+    out.progress_interval = 30;
+    out.progress_logged = now();
     ct_context *ctx = ct_context_create();
     if (!ctx) {
         fprintf(stderr, "citytiler: out of memory\n");

@@ -131,7 +131,11 @@ void ct_log(ct_context *ctx, ct_log_level level, const char *fmt, ...) {
 }
 
 void ct_progress(ct_context *ctx, const char *what, uint64_t done, uint64_t total) {
-    if (ctx->progress_fn) ctx->progress_fn(ctx->progress_user, what, done, total);
+    if (!ctx->progress_fn) return;
+    /* (the writer reports from its worker threads: the callback's state is not theirs) */
+    pthread_mutex_lock(&ctx->lock);
+    ctx->progress_fn(ctx->progress_user, what, done, total);
+    pthread_mutex_unlock(&ctx->lock);
 }
 
 void ct_context_record_stage(ct_context *ctx, const char *type, double seconds, double cpu_seconds,

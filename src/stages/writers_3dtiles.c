@@ -432,7 +432,8 @@ static ct_status write_tiles(ct_context *ctx, const tiles_state *s, const ct_dat
 #pragma omp atomic capture
             now_done = ++done;
             if (kill_after && now_done >= kill_after) raise(SIGKILL); /* test hook: a run killed midway */
-            if (ct_context_threads(ctx) == 1 || (done & 15) == 0) ct_progress(ctx, "writing tiles", done, (uint64_t)nt);
+            if (ct_context_threads(ctx) == 1 || (now_done & 15) == 0)
+                ct_progress(ctx, "writing tiles", now_done, (uint64_t)nt);
         }
         ct_geo_transform_destroy(geo);
         ct_extruder_destroy(ex);

@@ -20,8 +20,9 @@ for comp in none meshopt; do
   {"type": "filters.extrude"},
   {"type": "writers.3dtiles", "path": "$WORK/tiles-$comp", "compression": "$comp"}]}
 JSON
-  "$CLI" run "$WORK/city-$comp.json" --threads 2 > "$WORK/run-$comp.log" 2>&1
+  "$CLI" run "$WORK/city-$comp.json" --threads 2 --progress-interval 0.05 > "$WORK/run-$comp.log" 2>&1
   check "$comp: pipeline exit 0" test $? -eq 0
+  check "$comp: progress lines in the log (stderr no terminal)" grep -Eq "^citytiler: progress: [a-zA-Z ]+: [0-9]+ / [0-9]+ " "$WORK/run-$comp.log"
   read_n=$(sed -n 's/.*done: \([0-9]*\) features read, \([0-9]*\) buildings written, \([0-9]*\) skipped.*/\1 \2 \3/p' "$WORK/run-$comp.log")
   set -- $read_n
   check "$comp: 10000 read = $2 written + $3 skipped" test "${1:-0}" -eq 10000 -a $(( ${2:-0} + ${3:-0} )) -eq 10000
@@ -33,9 +34,15 @@ JSON
 done
 # Points on disk (a memory limit far below the points): heights load a few cells at a
 # time, several in parallel; the tiles are the same bytes as with the points in memory.
+# Also a batch log: JSON lines, with progress lines (stderr is no terminal here).
 "$CLI" run "$WORK/city-none.json" --threads 2 --memory-limit 8 --set "writers.3dtiles.path=$WORK/tiles-disk" \
-  > "$WORK/run-disk.log" 2>&1
+  --log-format json --progress-interval 0.05 > "$WORK/run-disk.log" 2>&1
 check "points on disk: pipeline exit 0" test $? -eq 0
+node -e 'const lines = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  const p = lines.filter((l) => l.progress && l.progress.step === "heights by cell");
+  process.exit(p.length > 0 && p.every((l) => l.progress.done > 0 && l.progress.done < l.progress.total &&
+    l.progress.total === 10000 && l.message.startsWith("heights by cell: ")) ? 0 : 1)' "$WORK/run-disk.log"
+check "batch log: progress lines of the heights, as JSON with step and counts" test $? -eq 0
 check "points on disk: the points did go to disk" grep -q "the rest on disk" "$WORK/run-disk.log"
 check "points on disk: heights a few cells at a time" grep -q "points on disk: 10000 buildings in" "$WORK/run-disk.log"
 diff -r -x run-summary.json "$WORK/tiles-none" "$WORK/tiles-disk" > "$WORK/diff-disk.log" 2>&1
