@@ -1,6 +1,7 @@
 /* citytiler — the command line: run a pipeline, list stages, inspect inputs. */
 #include <jansson.h>
 #include <omp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -259,6 +260,42 @@ static int parse_threads(const char *s, int *out) {
     return 1;
 }
 
+/* A run stopped by SIGINT (Ctrl-C), SIGTERM (a batch queue's time limit, `kill`) or SIGHUP
+ * said nothing: the log ended mid-stage. It now says what is kept and how to finish, then
+ * dies of the signal as before (exit 128 + its number; the work directory stays for
+ * --resume). Only write(2) here: a handler may not format or allocate. */
+#define STOPPED_TEXT(SIG) "stopped by " SIG ": tiles already written stay in the output's .partial folder; the same " \
+                          "command with --resume finishes the run without writing them again"
+#define STOPPED_LINE(SIG) "citytiler: error: " STOPPED_TEXT(SIG) "\n"
+#define STOPPED_JSON(SIG) "{\"level\":\"error\",\"message\":\"" STOPPED_TEXT(SIG) "\"}\n"
+static void say_and_die(int sig, const char *line, size_t len) {
+    ssize_t w = write(STDERR_FILENO, line, len);
+    (void)w;
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+#define SAY_AND_DIE(sig, TEXT)                                                                                \
+    do {                                                                                                      \
+        static const char term[] = TEXT("SIGTERM"), intr[] = TEXT("SIGINT"), hup[] = TEXT("SIGHUP");          \
+        if (sig == SIGTERM) say_and_die(sig, term, sizeof term - 1);                                          \
+        else if (sig == SIGINT) say_and_die(sig, intr, sizeof intr - 1);                                      \
+        else say_and_die(sig, hup, sizeof hup - 1);                                                           \
+    } while (0)
+#define STOPPED_TTY(SIG) "\n" STOPPED_LINE(SIG) /* (ends a progress line first) */
+static void on_stop_tty(int sig) { SAY_AND_DIE(sig, STOPPED_TTY); }
+static void on_stop_text(int sig) { SAY_AND_DIE(sig, STOPPED_LINE); }
+static void on_stop_json(int sig) { SAY_AND_DIE(sig, STOPPED_JSON); }
+static void catch_stop_signals(const cli_output *out) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = out->json ? on_stop_json : out->tty ? on_stop_tty : on_stop_text;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND; /* a second signal kills at once */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
+
 static int cmd_run(ct_context *ctx, cli_output *out, int argc, char **argv) {
     const char *pipeline_path = NULL;
     const char **sets = calloc((size_t)argc + 1, sizeof *sets);
@@ -346,6 +383,7 @@ static int cmd_run(ct_context *ctx, cli_output *out, int argc, char **argv) {
     }
     ct_context_set_logger(ctx, log_line, out, level);
     ct_context_set_threads(ctx, threads);
+    catch_stop_signals(out);
     ct_pipeline *p = NULL;
     ct_status st = ct_pipeline_load(ctx, pipeline_path, sets, nsets, &p);
     ct_dataset *ds = NULL;

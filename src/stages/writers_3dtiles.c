@@ -416,6 +416,9 @@ static ct_status write_tiles(ct_context *ctx, const tiles_state *s, const ct_dat
     /* Tests kill the run after this many tiles (CITYTILER_TEST_KILL_AFTER_TILES). */
     const char *kill_env = getenv("CITYTILER_TEST_KILL_AFTER_TILES");
     size_t kill_after = kill_env ? (size_t)strtoull(kill_env, NULL, 10) : 0;
+    /* (CITYTILER_TEST_KILL_SIGNAL=TERM: by SIGTERM, as a batch queue's time limit does) */
+    const char *sig_env = getenv("CITYTILER_TEST_KILL_SIGNAL");
+    const int kill_signal = sig_env && strcmp(sig_env, "TERM") == 0 ? SIGTERM : SIGKILL;
 #pragma omp parallel num_threads(ct_context_threads(ctx))
     {
         ct_geo_transform *geo = NULL;
@@ -431,7 +434,7 @@ static ct_status write_tiles(ct_context *ctx, const tiles_state *s, const ct_dat
             size_t now_done;
 #pragma omp atomic capture
             now_done = ++done;
-            if (kill_after && now_done >= kill_after) raise(SIGKILL); /* test hook: a run killed midway */
+            if (kill_after && now_done >= kill_after) raise(kill_signal); /* test hook: a run killed midway */
             if (ct_context_threads(ctx) == 1 || (now_done & 15) == 0)
                 ct_progress(ctx, "writing tiles", now_done, (uint64_t)nt);
         }

@@ -26,6 +26,24 @@ check "work directory gone after the resumed run" test ! -e "$out.partial"
 diff -r -x run-summary.json "$WORK/reference" "$out" > "$WORK/diff.log" 2>&1
 check "resumed output is byte-identical to the uninterrupted run" test $? -eq 0
 
+# Stopped by SIGTERM (a batch queue's time limit): the log says what is kept and how to
+# finish (it ended mid-stage without a word), the exit status is still the signal's, and
+# --resume finishes. With --log-format json that line is JSON too (then bash's own
+# "Terminated").
+CITYTILER_TEST_KILL_AFTER_TILES=4 CITYTILER_TEST_KILL_SIGNAL=TERM run "$WORK/termed" --log-format json \
+  > "$WORK/termed.log" 2>&1
+rc=$?
+check "SIGTERM: exit $rc = 128 + SIGTERM" test "$rc" -eq 143
+grep '^{' "$WORK/termed.log" | tail -1 | node -e 'const l = JSON.parse(require("fs").readFileSync(0, "utf8"));
+  process.exit(l.level === "error" && l.message.startsWith("stopped by SIGTERM: tiles already written stay in the output'"'"'s .partial folder") &&
+    l.message.includes("--resume") ? 0 : 1)'
+check "SIGTERM: the log's last JSON line says what is kept and to --resume" test $? -eq 0
+check "SIGTERM: the work directory stays" test -d "$WORK/termed.partial" -a ! -e "$WORK/termed"
+run "$WORK/termed" --resume > "$WORK/termed-resumed.log" 2>&1
+check "SIGTERM: --resume finishes (exit 0)" test $? -eq 0
+diff -r -x run-summary.json "$WORK/reference" "$WORK/termed" > /dev/null 2>&1
+check "SIGTERM: resumed output is byte-identical to the uninterrupted run" test $? -eq 0
+
 # A finished tile whose GLB went missing or was cut (its record alone survived) is written
 # again: the resumed tileset pointed at a missing file, or kept the broken one.
 CITYTILER_TEST_KILL_AFTER_TILES=6 run "$WORK/damaged" > /dev/null 2>&1
