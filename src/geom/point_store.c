@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/mman.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 /* Per-thread scratch of index_cell. */
@@ -217,6 +218,21 @@ static ct_status spill_error(ct_context *ctx, const ct_point_store *s, const cha
                         spill_folder(s), strerror(err), (double)nchunks * (double)max_chunk * CT_POINT_SPILL_BYTES / 1e6);
     return ct_error(ctx, CT_ERR_IO, "cannot %s the temporary point file in %s: %s", what, spill_folder(s),
                     strerror(err ? err : EIO));
+}
+
+/* Before the points go to disk: a warning when the temporary folder has less room than
+ * they may need (an upper bound: crop and classes drop points as they are read), so a
+ * batch log says why before the run stops with a full disk, not only after. */
+static void warn_spill_room(ct_context *ctx, const ct_point_store *s, size_t nchunks, size_t max_chunk) {
+    struct statvfs v;
+    const char *dir = spill_folder(s);
+    if (statvfs(dir, &v) != 0) return; /* (a missing folder fails with its own message) */
+    double room = (double)v.f_bavail * (double)v.f_frsize;
+    double need = (double)nchunks * (double)max_chunk * CT_POINT_SPILL_BYTES;
+    if (room < need)
+        ct_log(ctx, CT_LOG_WARN, "points: the temporary folder %s has %.0f MB free and the points may need up to %.0f MB "
+               "there (less when crop or classes drop some): the run may stop with a full disk; give readers.lidar a "
+               "temp_dir on a larger disk, or more memory_limit", dir, room / 1e6, need / 1e6);
 }
 
 /* Opens an unlinked temporary file for the points (gone when closed or on a crash). */
@@ -647,6 +663,7 @@ ct_status ct_point_store_add_chunks_ops(ct_context *ctx, ct_point_store *s, size
         }
         if (fds && len) s->nspill = threads;
     }
+    if (to_files) warn_spill_room(ctx, s, nchunks, max_chunk);
     if (to_files && (!chunk_file || !chunk_off || s->nspill < threads)) {
         free(chunk_file);
         free(chunk_off);
