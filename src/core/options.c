@@ -2,9 +2,12 @@
 #include "core/utf8.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Each option type's name, and the same as said after "must be". */
 static const struct { const char *name, *phrase; } type_names[] = {
@@ -122,6 +125,34 @@ static ct_status resolved_path(ct_context *ctx, const ct_option_origin *o, const
     return st;
 }
 
+/* An input of a reader (a path option of a readers.* stage) must exist before anything
+ * runs: a missing LAS file was found after the footprints had been read (minutes, for a
+ * city), a missing glob match likewise. Connection strings ("PG:...", "https://...") and
+ * GDAL's virtual paths ("/vsizip/...") are left to GDAL; other errors (permissions) to
+ * the reader, which names them. */
+static ct_status input_exists(ct_context *ctx, const ct_option_origin *o, const ct_stage_vtable *vt, const char *key,
+                              const json_t *value) {
+    const char *path = json_string_value(value);
+    if (strncmp(vt->type, "readers.", 8) != 0 || !path || is_connection_string(path) || strncmp(path, "/vsi", 4) == 0)
+        return CT_OK;
+    if (strpbrk(path, "*?[")) { /* a glob (readers.lidar): it must match something */
+        glob_t g;
+        int r = glob(path, 0, NULL, &g);
+        size_t n = r == 0 ? g.gl_pathc : 0;
+        if (r == 0 || r == GLOB_NOMATCH) globfree(&g);
+        if (n > 0 || r != GLOB_NOMATCH) return CT_OK;
+        return ct_error(ctx, CT_ERR_USAGE, "%s: stage %zu (%s): option '%s': '%s': pattern matches no file", o->file,
+                        o->stage_index, vt->type, key, path);
+    }
+    struct stat st;
+    if (stat(path, &st) == 0 || errno != ENOENT) return CT_OK;
+    return ct_error(ctx, CT_ERR_USAGE, "%s: stage %zu (%s): option '%s': '%s' does not exist%s", o->file, o->stage_index,
+                    vt->type, key, path,
+                    o->base_dir && strncmp(path, o->base_dir, strlen(o->base_dir)) == 0
+                        ? " (a relative path is taken from the pipeline file's folder)"
+                        : "");
+}
+
 ct_status ct_options_check(ct_context *ctx, const ct_stage_vtable *vt, json_t *opts,
                            const ct_option_origin *o) {
     const char *key;
@@ -159,6 +190,8 @@ ct_status ct_options_check(ct_context *ctx, const ct_stage_vtable *vt, json_t *o
             ct_status st = resolved_path(ctx, o, vt->type, d->name, json_string_value(v), &abs);
             if (st != CT_OK) return st;
             if (json_object_set_new(opts, d->name, abs) != 0) return ct_error_nomem(ctx, "path option");
+            st = input_exists(ctx, o, vt, d->name, abs);
+            if (st != CT_OK) return st;
         } else if (d->type == CT_OPT_OBJECT && json_is_object(v)) {
             /* {"name": {"model": "relative/path.glb", ...}, ...}: resolve the models. */
             const char *k;
@@ -177,6 +210,8 @@ ct_status ct_options_check(ct_context *ctx, const ct_stage_vtable *vt, json_t *o
                 ct_status st = resolved_path(ctx, o, vt->type, d->name, json_string_value(json_array_get(v, i)), &abs);
                 if (st != CT_OK) return st;
                 if (json_array_set_new(v, i, abs) != 0) return ct_error_nomem(ctx, "path option");
+                st = input_exists(ctx, o, vt, d->name, abs);
+                if (st != CT_OK) return st;
             }
         }
     }

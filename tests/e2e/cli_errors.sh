@@ -22,7 +22,14 @@ check "missing pipeline file: exit 2" test $? -eq 2
 check "missing pipeline file: named" grep -q "does-not-exist.json" "$WORK/nofile.log"
 
 expect_error missing_input "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"$WORK/nope.gpkg\"}, $E, $W]}" \
-  "nope\.gpkg: cannot open"
+  "missing_input\.json: stage 0 \(readers\.footprints\): option 'path': '.*/nope\.gpkg' does not exist"
+# A missing LAS (or a glob matching none) after the footprints: refused before anything
+# runs, not once the footprints have been read (minutes, for a city).
+expect_error missing_lidar "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"$gpkg\"}, {\"type\": \"readers.lidar\", \"path\": [\"$SRC/data-samples/delft/delft_ahn3_every4th_epsg28992.las\", \"nope.las\"]}, $E, $W]}" \
+  "missing_lidar\.json: stage 1 \(readers\.lidar\): option 'path': '.*/nope\.las' does not exist \(a relative path is taken from the pipeline file's folder\)"
+check "missing_lidar: nothing read first" test -z "$(grep 'stage 0: readers.footprints' "$WORK/missing_lidar.log")"
+expect_error lidar_glob_none "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"$gpkg\"}, {\"type\": \"readers.lidar\", \"path\": \"$WORK/*.nolas\"}, $E, $W]}" \
+  "lidar_glob_none\.json: stage 1 \(readers\.lidar\): option 'path': '.*/\*\.nolas': pattern matches no file"
 expect_error invalid_json "{\"pipeline\": [ {\"type\": \"filters.extrude\",, } ]}" \
   "invalid_json\.json:1:[0-9]+: invalid JSON"
 expect_error unknown_stage "{\"pipeline\": [{\"type\": \"filters.levitate\"}, $W]}" \

@@ -93,7 +93,7 @@ mkdir -p nolas
 run_case lidar_nolas_dir 2 "{\"pipeline\": [$FP, $(lidar '"nolas"'), $H, $E, $W]}"
 check "lidar_nolas_dir: message" has lidar_nolas_dir.log "nolas: directory holds no .las file"
 run_case lidar_glob_none 2 "{\"pipeline\": [$FP, $(lidar '"none*.las"'), $H, $E, $W]}"
-check "lidar_glob_none: message" has lidar_glob_none.log "none*.las: pattern matches no file"
+check "lidar_glob_none: message, before anything ran" has lidar_glob_none.log "lidar_glob_none.json: stage 1 (readers.lidar): option 'path': '$(pwd)/none*.las': pattern matches no file"
 : > empty.las
 run_case lidar_empty_file 2 "{\"pipeline\": [$FP, $(lidar '"empty.las"'), $H, $E, $W]}"
 check "lidar_empty_file: message" has lidar_empty_file.log "empty.las: not a LAS file: only 0 bytes"
