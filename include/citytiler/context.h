@@ -99,6 +99,10 @@ void ct_context_record_stage(ct_context *ctx, const char *type, double seconds, 
                              uint64_t buildings_after);
 /* The recorded timings (owned by ctx) and their count. */
 const ct_stage_timing *ct_context_stage_timings(const ct_context *ctx, size_t *n);
+/* The stage running now (its type, e.g. "filters.heights"; NULL between stages), for
+ * logs that tag their lines with it. The string is the caller's and must outlive the stage. */
+void ct_context_set_current_stage(ct_context *ctx, const char *type);
+const char *ct_context_current_stage(const ct_context *ctx);
 /* The pipeline as it runs, for the run summary: {"file": ..., "stages": [...]}, each stage
  * object with every option (defaults filled in, paths absolute, --set applied), so a
  * summary says exactly what made the tiles and its stages can be run again. The context

@@ -26,6 +26,7 @@ typedef struct cli_output {
     ct_progress_text progress; /* the progress line's step and when it was drawn */
     double progress_interval;  /* not on a terminal (batch logs): a progress line at most this often (s), 0 never */
     double progress_logged;    /* when the last such line was written (or the run started) */
+    const ct_context *ctx;     /* for the stage running (JSON lines name it) */
 } cli_output;
 
 static double now(void) {
@@ -34,33 +35,45 @@ static double now(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+static const char *const LEVEL_NAMES[] = {"error", "warning", "info", "debug"};
+
+/* One JSON line of a batch log: UTC time, level, message, the stage running (when one
+ * is), and `extra`'s members (taken; may be NULL). */
+static void json_line(const cli_output *o, ct_log_level level, const char *msg, json_t *extra) {
+    char stamp[48];
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    size_t len = strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(stamp + len, sizeof stamp - len, ".%03dZ", (int)(ts.tv_nsec / 1000000)); /* (milliseconds: stages take less than a second) */
+    /* A message quoting a file name or a value that is not UTF-8 (a Latin-1 CSV) was
+     * dropped: jansson refuses such strings. Its bad bytes become U+FFFD. */
+    char *repaired = ct_utf8_valid(msg) ? NULL : ct_utf8_repaired(msg, NULL);
+    json_t *j = json_pack("{s:s, s:s, s:s}", "time", stamp, "level", LEVEL_NAMES[level], "message", repaired ? repaired : msg);
+    const char *stage = o->ctx ? ct_context_current_stage(o->ctx) : NULL;
+    if (j && stage) json_object_set_new(j, "stage", json_string(stage));
+    if (j && extra) json_object_update(j, extra);
+    json_decref(extra);
+    char *text = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    if (text) fprintf(stderr, "%s\n", text);
+    else fprintf(stderr, "citytiler: %s: %s\n", LEVEL_NAMES[level], msg); /* (out of memory: never lose the line) */
+    free(text);
+    free(repaired);
+    json_decref(j);
+}
+
 static void log_line(void *user, ct_log_level level, const char *msg) {
     cli_output *o = user;
-    static const char *const names[] = {"error", "warning", "info", "debug"};
     if (o->progress_open) {
         fputc('\n', stderr);
         o->progress_open = 0;
     }
     if (o->json) {
-        /* Batch logs: machine-readable lines with a UTC timestamp. */
-        char stamp[32];
-        time_t t = time(NULL);
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
-        /* A message quoting a file name or a value that is not UTF-8 (a Latin-1 CSV) was
-         * dropped: jansson refuses such strings. Its bad bytes become U+FFFD. */
-        char *repaired = ct_utf8_valid(msg) ? NULL : ct_utf8_repaired(msg, NULL);
-        json_t *j = json_pack("{s:s, s:s, s:s}", "time", stamp, "level", names[level], "message", repaired ? repaired : msg);
-        char *text = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-        if (text) fprintf(stderr, "%s\n", text);
-        else fprintf(stderr, "citytiler: %s: %s\n", names[level], msg); /* (out of memory: never lose the line) */
-        free(text);
-        free(repaired);
-        json_decref(j);
+        json_line(o, level, msg, NULL); /* batch logs: machine-readable lines */
         return;
     }
-    fprintf(stderr, "citytiler: %s: %s\n", names[level], msg);
+    fprintf(stderr, "citytiler: %s: %s\n", LEVEL_NAMES[level], msg);
 }
 
 /* A usage error of `citytiler run` (exit code 2): its line as before, or a JSON line like
@@ -89,17 +102,8 @@ static void progress_log(cli_output *o, const char *line, const char *what, uint
         fprintf(stderr, "citytiler: progress: %s\n", line);
         return;
     }
-    char stamp[32];
-    time_t now_t = time(NULL);
-    struct tm tm;
-    gmtime_r(&now_t, &tm);
-    strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    json_t *j = json_pack("{s:s, s:s, s:s, s:{s:s, s:I, s:I}}", "time", stamp, "level", "info", "message", line,
-                          "progress", "step", what, "done", (json_int_t)done, "total", (json_int_t)total);
-    char *text = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    if (text) fprintf(stderr, "%s\n", text);
-    free(text);
-    json_decref(j);
+    json_line(o, CT_LOG_INFO, line,
+              json_pack("{s:{s:s, s:I, s:I}}", "progress", "step", what, "done", (json_int_t)done, "total", (json_int_t)total));
 }
 
 /* "\rreading LiDAR: 1200000 / 5300000 (23%), 4.1 M/s, ETA 1 s" on a terminal; in batch
@@ -477,6 +481,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "citytiler: out of memory\n");
         return 1;
     }
+    out.ctx = ctx;
     ct_context_set_logger(ctx, log_line, &out, CT_LOG_INFO);
     ct_context_set_progress(ctx, progress_line, &out);
 #ifdef CT_WITH_MPI

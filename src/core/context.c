@@ -31,6 +31,7 @@ struct ct_context {
     ct_stage_timing *timings;
     size_t ntimings;
     json_t *pipeline; /* as run, for the summary */
+    const char *stage; /* the stage running now, or NULL */
     struct timespec start;
 };
 
@@ -159,6 +160,9 @@ void ct_context_set_pipeline_json(ct_context *ctx, json_t *pipeline) {
 }
 
 json_t *ct_context_pipeline_json(const ct_context *ctx) { return ctx->pipeline; }
+
+void ct_context_set_current_stage(ct_context *ctx, const char *type) { ctx->stage = type; }
+const char *ct_context_current_stage(const ct_context *ctx) { return ctx->stage; }
 
 const ct_stage_timing *ct_context_stage_timings(const ct_context *ctx, size_t *n) {
     *n = ctx->ntimings;

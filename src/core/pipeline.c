@@ -375,6 +375,7 @@ ct_status ct_pipeline_run_on(ct_context *ctx, ct_pipeline *p, ct_dataset *ds) {
     json_decref(as_run);
     for (size_t i = 0; i < p->nstages && st == CT_OK; i++) {
         double t0 = now_seconds(), c0 = ct_process_cpu_seconds();
+        ct_context_set_current_stage(ctx, p->stages[i].vt->type);
         ct_log(ctx, CT_LOG_INFO, "stage %zu: %s", i, p->stages[i].vt->type);
         st = p->stages[i].vt->run(ctx, p->stages[i].state, ds);
         if (st == CT_OK) {
@@ -387,5 +388,6 @@ ct_status ct_pipeline_run_on(ct_context *ctx, ct_pipeline *p, ct_dataset *ds) {
             release_points_after(p, i, ds);
         }
     }
+    if (st == CT_OK) ct_context_set_current_stage(ctx, NULL); /* (a failure's message stays tagged with its stage) */
     return st;
 }

@@ -74,13 +74,22 @@ check "--version prints a version" test $? -eq 0
 "$CLI" stages | grep -q "max_buildings_per_tile"
 check "stages lists options" test $? -eq 0
 
-# --log-format json: every log line is a JSON object with time, level and message.
+# --log-format json: every log line is a JSON object with time (UTC, milliseconds), level
+# and message, and the stage it came from while one runs.
 "$CLI" run "$SRC/pipelines/sample.json" --log-format json --set "writers.3dtiles.path=$WORK/jsonlog" 2> "$WORK/jsonlog.err" > /dev/null
 check "--log-format json: exit 0" test $? -eq 0
 node -e 'const lines = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n");
   for (const l of lines) { const j = JSON.parse(l); if (!j.time || !j.level || typeof j.message !== "string") process.exit(1); }
   process.exit(lines.length > 5 ? 0 : 1)' "$WORK/jsonlog.err"
 check "--log-format json: every line is a JSON log record" test $? -eq 0
+node -e 'const lines = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  const times = lines.every((j) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(j.time) && !isNaN(Date.parse(j.time)));
+  const h = lines.filter((j) => j.message.startsWith("filters.heights: 160 buildings"));
+  const w = lines.filter((j) => j.message.startsWith("stage 4: writers.3dtiles done"));
+  const done = lines.filter((j) => j.message.startsWith("done: "));
+  process.exit(times && h.length === 1 && h[0].stage === "filters.heights" && w.length === 1 && w[0].stage === "writers.3dtiles" &&
+    done.length === 1 && done[0].stage === undefined ? 0 : 1)' "$WORK/jsonlog.err"
+check "--log-format json: millisecond UTC times; each stage's lines name it, the closing ones none" test $? -eq 0
 # A failing run's error is a JSON line too (it was printed as text, the one line of the log
 # a JSON reader could not parse).
 "$CLI" run "$SRC/pipelines/sample.json" --log-format json --set "readers.footprints.path=$WORK/none.gpkg" 2> "$WORK/jsonlog_error.err" > /dev/null

@@ -379,7 +379,7 @@ timeout 60 "$CLI" run latin_log.json --log-format json > latin_log.log 2>&1
 rc=$?
 check "latin_log: exit 2 (got $rc)" test "$rc" -eq 2
 check "latin_log: the error is logged, its bad byte replaced" has latin_log.log \
-  "\"level\":\"error\",\"message\":\"$(pwd -P)/latin_names.csv: id_field 'nope' is not a field of layer 'latin_names' (fields: id, x, y, na$(printf '\357\277\275')ve)\"}"
+  "\"level\":\"error\",\"message\":\"$(pwd -P)/latin_names.csv: id_field 'nope' is not a field of layer 'latin_names' (fields: id, x, y, na$(printf '\357\277\275')ve)\",\"stage\":\"readers.assets\"}"
 
 # Text values that are not UTF-8 (a Latin-1 CSV) went into the tiles' metadata as they
 # were: invalid glTF (METADATA_STRING_UTF8) with exit 0. Their other bytes are read as
