@@ -67,6 +67,8 @@ typedef struct ct_dataset {
     size_t buildings_written;      /* buildings the last of them wrote */
     uint64_t *lidar_files;         /* (device, inode) pairs of the LAS files read so far (readers.lidar) */
     size_t nlidar_files;
+    struct json_t *sources;        /* what the readers read, for the run summary: an array of {"stage",
+                                    * "path", a count, "bytes"}; NULL until a reader noted one */
 } ct_dataset;
 
 #define CT_DEFAULT_CELL_SIZE 250.0
@@ -101,6 +103,11 @@ void ct_dataset_compact(ct_dataset *ds, const unsigned char *keep);
  * memory. */
 size_t ct_dataset_duplicate_ids(const ct_dataset *ds, size_t *first, size_t *second);
 
+/* Notes a source a reader read, for the run summary: {"stage": stage, "path": path,
+ * count_name: count (none when count_name is NULL), "bytes": its size (files only)}
+ * appended to ds->sources. */
+ct_status ct_dataset_note_source(ct_context *ctx, ct_dataset *ds, const char *stage, const char *path,
+                                 const char *count_name, uint64_t count);
 /* Counts one skipped feature under `reason` (copied). */
 ct_status ct_dataset_count_skip(ct_context *ctx, ct_dataset *ds, const char *reason);
 uint64_t ct_dataset_skipped_total(const ct_dataset *ds);

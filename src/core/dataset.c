@@ -3,6 +3,9 @@
 #include "citytiler/points.h"
 #include "core/hash.h"
 #include "citytiler/raster.h"
+#include "core/utf8.h"
+#include <jansson.h>
+#include <sys/stat.h>
 
 #include <math.h>
 #include <stdint.h>
@@ -46,6 +49,7 @@ void ct_dataset_destroy(ct_dataset *ds) {
     ct_mesh_arena_free(&ds->mesh_arena); /* after the buildings: their meshes borrow from it */
     free(ds->crs_wkt);
     free(ds->vertical_wkt);
+    json_decref(ds->sources);
     free(ds->lidar_files);
     free(ds);
 }
@@ -238,4 +242,24 @@ size_t ct_dataset_duplicate_ids(const ct_dataset *ds, size_t *first, size_t *sec
     }
     free(tab);
     return dups;
+}
+
+ct_status ct_dataset_note_source(ct_context *ctx, ct_dataset *ds, const char *stage, const char *path,
+                                 const char *count_name, uint64_t count) {
+    if (!ds->sources && !(ds->sources = json_array())) return ct_error_nomem(ctx, "sources");
+    json_t *o = json_object();
+    /* (a path that is not UTF-8 cannot go into JSON: its bad bytes become U+FFFD) */
+    char *repaired = ct_utf8_valid(path) ? NULL : ct_utf8_repaired(path, NULL);
+    int ok = o && json_object_set_new(o, "stage", json_string(stage)) == 0 &&
+             json_object_set_new(o, "path", json_string(repaired ? repaired : path)) == 0 &&
+             (!count_name || json_object_set_new(o, count_name, json_integer((json_int_t)count)) == 0);
+    free(repaired);
+    struct stat st;
+    if (ok && stat(path, &st) == 0 && S_ISREG(st.st_mode))
+        ok = json_object_set_new(o, "bytes", json_integer((json_int_t)st.st_size)) == 0;
+    if (!ok || json_array_append_new(ds->sources, o) != 0) {
+        if (!ok) json_decref(o);
+        return ct_error_nomem(ctx, "sources");
+    }
+    return CT_OK;
 }

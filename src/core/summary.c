@@ -64,6 +64,7 @@ ct_status ct_run_summary(ct_context *ctx, const ct_dataset *ds, const char *curr
         json_object_set_new(in, "assets_kept", json_integer((json_int_t)ds->assets->n));
         json_object_set_new(in, "assets_skipped", reasons(ds->assets->skipped, ds->assets->nskipped));
     }
+    if (ds->sources) json_object_set(in, "sources", ds->sources);
     json_object_set_new(j, "inputs", in);
     json_object_set_new(res, "buildings", json_integer((json_int_t)ds->nbuildings));
     if (output) json_object_set(res, "tiles", output);

@@ -60,8 +60,11 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     ct_status ns = ct_opt_names(ctx, opts, "attributes", &o.all_fields, &names, &o.nfields);
     if (ns != CT_OK) return ns;
     o.fields = names;
+    uint64_t before = ds->assets ? ds->assets->input_rows : 0;
     ct_status st = ct_ogr_read_assets(ctx, &o, ds);
     free(names);
+    if (st == CT_OK && ds->assets)
+        st = ct_dataset_note_source(ctx, ds, "readers.assets", o.path, "rows", ds->assets->input_rows - before);
     return st;
 }
 

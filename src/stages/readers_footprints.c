@@ -48,8 +48,10 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     ct_status ns = ct_opt_names(ctx, opts, "attributes", &o.all_fields, &names, &o.nfields);
     if (ns != CT_OK) return ns;
     o.fields = names;
+    uint64_t before = ds->input_features;
     ct_status st = ct_ogr_read_footprints(ctx, &o, ds);
     free(names);
+    if (st == CT_OK) st = ct_dataset_note_source(ctx, ds, "readers.footprints", o.path, "features", ds->input_features - before);
     if (st != CT_OK) return st;
     /* Ids are what a viewer shows and what users join on: say when they are not unique
      * (an id_field that is not a key, or the same source read twice). */

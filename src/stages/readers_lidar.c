@@ -387,6 +387,10 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
                (double)ct_point_store_bytes(ds->points) / 1048576.0,
                ct_point_store_on_disk(ds->points) ? " in memory; the rest on disk (memory_limit)"
                                                   : (job.same ? "" : ", reprojected to the working CRS"));
+        for (size_t f = 0; st == CT_OK && f < ct_las_source_count(src); f++) {
+            const ct_las_reader *r = ct_las_source_reader(src, f);
+            st = ct_dataset_note_source(ctx, ds, "readers.lidar", ct_las_path(r), "points", ct_las_get_header(r)->point_count);
+        }
         uint64_t kept = ct_point_store_count(ds->points) - before, read = ct_las_source_point_count(src);
         uint64_t unusable = ct_point_store_ignored(ds->points) - ignored_before;
         if (unusable > 0)

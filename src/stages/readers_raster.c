@@ -87,7 +87,9 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     } else {
         ds->rasters = set;
     }
-    return CT_OK;
+    ct_status nst = s->dtm ? ct_dataset_note_source(ctx, ds, "readers.raster", s->dtm, NULL, 0) : CT_OK;
+    if (nst == CT_OK && s->dsm) nst = ct_dataset_note_source(ctx, ds, "readers.raster", s->dsm, NULL, 0);
+    return nst;
 #else
     ct_raster_set_destroy(set);
     return ct_error(ctx, CT_ERR_UNSUPPORTED, "readers.raster: not wired into the dataset yet (ct_dataset.rasters)");

@@ -20,6 +20,15 @@ check "run-summary.json: 160 features in, 160 buildings out, 5 stages timed, pea
 # all zero.
 node -e 'const s = require(process.argv[1]); const c = s.stages.map((x) => x.cpu_seconds); process.exit(c.every((v) => typeof v === "number" && v >= 0) && c.reduce((a, b) => a + b, 0) > 0 ? 0 : 1)' "$out/run-summary.json"
 check "run-summary.json: CPU seconds for every stage" test $? -eq 0
+# Which files went in: each reader's sources with their counts and sizes.
+node -e 'const fs = require("fs"), s = require(process.argv[1]), src = s.inputs.sources || [];
+  const fp = src.filter((x) => x.stage === "readers.footprints"), las = src.filter((x) => x.stage === "readers.lidar");
+  const lasFile = process.argv[2] + "/data-samples/delft/delft_ahn3_every4th_epsg28992.las";
+  const lasHeaderCount = fs.readFileSync(lasFile).readUInt32LE(107);
+  process.exit(src.length === 2 && fp.length === 1 && fp[0].path.endsWith("/bgt_pand.gpkg") && fp[0].features === 160 &&
+    las.length === 1 && fs.realpathSync(las[0].path) === fs.realpathSync(lasFile) && las[0].points === lasHeaderCount &&
+    las[0].bytes === fs.statSync(lasFile).size ? 0 : 1)' "$out/run-summary.json" "$SRC"
+check "run-summary.json: the sources read (paths, counts, bytes)" test $? -eq 0
 grep -q '"version": "1.1"' "$out/tileset.json"
 check "asset.version 1.1" test $? -eq 0
 # A vertex budget per tile: every leaf's mesh stays within it (a single building may not).
