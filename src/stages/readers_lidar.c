@@ -326,7 +326,9 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
         else {
             double mib = s->memory_limit_mb, run = ct_context_memory_limit(ctx);
             if (run > 0 && (mib == 0 || run < mib)) mib = run; /* --memory-limit caps the option */
-            ct_point_store_set_memory_limit(ds->points, (uint64_t)(mib * 1048576.0), s->temp_dir);
+            uint64_t bytes = (uint64_t)(mib * 1048576.0);
+            if (mib > 0 && bytes == 0) bytes = 1; /* (below a byte it became 0: no limit at all) */
+            ct_point_store_set_memory_limit(ds->points, bytes, s->temp_dir);
         }
     }
     /* The chunk table over all files, in file order. */

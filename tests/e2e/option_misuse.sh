@@ -122,4 +122,11 @@ name="$WORK/$(python3 -c "print('n' * 250)")"
 sample long_name --set "writers.3dtiles.path=$name"
 check "long_name: exit 2 (got $rc), a name of 250 characters refused" test "$rc" -eq 2 -a ! -e "$name.partial"
 check "long_name: says so" has long_name.log "a name of 250"
+# A memory limit below a byte (--memory-limit 1e-9) became 0 bytes, which means no limit:
+# every point stayed in memory. It is now the smallest limit: the points go to disk, and
+# the tiles are the same.
+sample tiny_memory_limit --memory-limit 1e-9 --verbose
+check "tiny_memory_limit: exit 0 (got $rc)" test "$rc" -eq 0
+check "tiny_memory_limit: the points went to disk" has tiny_memory_limit.log "the rest on disk (memory_limit)"
+check "tiny_memory_limit: the same tiles" same_tiles reference tiny_memory_limit
 finish
