@@ -423,10 +423,11 @@ static ct_status read_rows(reader *r) {
     }
     ct_progress(ctx, "reading assets", r->nrows, r->nrows);
     /* OGR ends a layer the same way at its end and on an error (a damaged file). */
-    if (st == CT_OK && r->read_error.msg[0])
-        st = ct_error(ctx, CT_ERR_INPUT,
-                      "%s: reading stopped after %zu rows (%s): the source is damaged; its remaining rows would be missing",
-                      o->path, r->nrows, r->read_error.msg);
+    if (st == CT_OK && r->read_error.msg[0]) {
+        char where[64];
+        snprintf(where, sizeof where, "after %zu rows", r->nrows);
+        st = ct_ogr_reading_stopped(ctx, o->path, where, "rows", &r->read_error);
+    }
     return st;
 }
 

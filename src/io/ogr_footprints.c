@@ -551,11 +551,11 @@ static ct_status read_parallel(ct_context *ctx, const ct_ogr_read_options *o, co
                 }
                 OGR_F_Destroy(f);
             }
-            if (tst == CT_OK && read_error.msg[0]) /* (the reading ended on an error, not at the end) */
-                tst = ct_error(ctx, CT_ERR_INPUT,
-                               "%s: reading stopped in feature ids " CPL_FRMT_GIB ".." CPL_FRMT_GIB " (%s): the source "
-                               "is damaged; its remaining features would be missing",
-                               o->path, a, b, read_error.msg);
+            if (tst == CT_OK && read_error.msg[0]) { /* (the reading ended on an error, not at the end) */
+                char where[96];
+                snprintf(where, sizeof where, "in feature ids " CPL_FRMT_GIB ".." CPL_FRMT_GIB, a, b);
+                tst = ct_ogr_reading_stopped(ctx, o->path, where, "features", &read_error);
+            }
 #pragma omp atomic
             done += rg->n;
             if (omp_get_thread_num() == 0) ct_progress(ctx, "reading footprints", done, total);
@@ -660,11 +660,11 @@ ct_status ct_ogr_read_footprints(ct_context *ctx, const ct_ogr_read_options *o, 
         ct_geojson_diag_close(&diag);
         /* OGR ends the reading the same way at the end and on an error (a damaged
          * GeoPackage page): the rest of the buildings went missing with exit 0. */
-        if (st == CT_OK && read_error.msg[0])
-            st = ct_error(ctx, CT_ERR_INPUT,
-                          "%s: reading stopped after record %llu (%s): the source is damaged; its remaining features "
-                          "would be missing",
-                          o->path, (unsigned long long)record, read_error.msg);
+        if (st == CT_OK && read_error.msg[0]) {
+            char where[64];
+            snprintf(where, sizeof where, "after record %llu", (unsigned long long)record);
+            st = ct_ogr_reading_stopped(ctx, o->path, where, "features", &read_error);
+        }
     }
     ct_progress(ctx, "reading footprints", record, record);
     if (st == CT_OK && record == 0) /* worth more than the info line below */

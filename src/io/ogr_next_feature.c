@@ -26,3 +26,9 @@ OGRFeatureH ct_ogr_next_feature(OGRLayerH layer, ct_ogr_read_error *err) {
     ct_ogr_errors_end();
     return f;
 }
+
+ct_status ct_ogr_reading_stopped(ct_context *ctx, const char *path, const char *where, const char *items,
+                                 const ct_ogr_read_error *err) {
+    return ct_error(ctx, CT_ERR_INPUT, "%s: reading stopped %s (%s): the source is damaged; its remaining %s would be missing",
+                    path, where, err->msg, items);
+}

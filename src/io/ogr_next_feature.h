@@ -5,6 +5,8 @@
 
 #include <ogr_api.h>
 
+#include "citytiler/context.h"
+
 /* GDAL's first error (CE_Failure or worse) while one feature was read; "" when none. */
 typedef struct ct_ogr_read_error {
     char msg[256];
@@ -23,5 +25,11 @@ void ct_ogr_errors_end(void);
  * error handlers and error state are per thread, so threads may call this at once on
  * layers of their own. The caller destroys the feature (OGR_F_Destroy). */
 OGRFeatureH ct_ogr_next_feature(OGRLayerH layer, ct_ogr_read_error *err);
+
+/* OGR ends a layer the same way at its end and on an error (a damaged file): the error
+ * for a reading that stopped on err, "PATH: reading stopped WHERE (GDAL's message): the
+ * source is damaged; its remaining ITEMS would be missing" (where: "after record 12"). */
+ct_status ct_ogr_reading_stopped(ct_context *ctx, const char *path, const char *where, const char *items,
+                                 const ct_ogr_read_error *err);
 
 #endif
