@@ -21,7 +21,9 @@ typedef enum ct_geoid_mode {
 } ct_geoid_mode;
 
 typedef struct ct_geo_options {
-    const char *vertical_crs; /* CRS of the heights (e.g. "EPSG:5709"); NULL: heights are ellipsoidal */
+    const char *vertical_crs; /* CRS of the heights (e.g. "EPSG:5709"); NULL: heights are ellipsoidal.
+                               * Heights are metres whatever its unit (EPSG:6360, NAVD88 height
+                               * in US feet, is taken as NAVD88 in metres) */
     const char *geoid_grid;   /* PROJ grid of geoid undulations, e.g. "egm96_15.gtx" */
     ct_geoid_mode geoid_mode;
     double probe[2];          /* a point of the data (working CRS) to detect ballpark operations */
@@ -56,6 +58,21 @@ ct_status ct_geo_from_ecef(ct_context *ctx, ct_geo_transform *t, double *x, doub
 /* In place: geodetic radians/metres -> working CRS. */
 ct_status ct_geo_from_geodetic(ct_context *ctx, ct_geo_transform *t, double *x, double *y, double *z,
                                size_t stride, size_t n);
+
+/* The unit of the heights (z) of a CRS. */
+typedef struct ct_height_unit {
+    double metres_per_unit; /* 1 for metres, 0.3048006096... for US survey feet */
+    char name[64];          /* as PROJ names it: "metre", "US survey foot", ... */
+    int assumed;            /* 1: the CRS has no vertical axis (a 2D projected CRS) and the
+                             * unit is its easting's (LAS files in feet carry z in feet) */
+} ct_height_unit;
+
+/* The unit of the heights of `crs` (anything PROJ accepts): that of the vertical part of a
+ * compound CRS, of a vertical CRS or of a 3D CRS's third axis; for a 2D projected CRS its
+ * easting's (out->assumed = 1); metres for a 2D geographic CRS. CT_ERR_INPUT when PROJ
+ * cannot read it. Heights everywhere after the readers are metres: transforms made with a
+ * vertical CRS in another unit take its heights as metres (see ct_geo_options). */
+ct_status ct_crs_height_unit(ct_context *ctx, const char *crs, ct_height_unit *out);
 
 /* The column-major 4x4 matrix mapping a local east-north-up frame with origin at
  * (lon, lat radians, height metres on WGS84) to ECEF. */

@@ -249,6 +249,10 @@ uint64_t ct_las_source_point_count(const ct_las_source *s);
 void ct_las_source_bounds(const ct_las_source *s, double min[3], double max[3]);
 /* The shared CRS (WKT) or NULL; owned by the source. */
 const char *ct_las_source_crs_wkt(const ct_las_source *s);
+/* Heights in metres from here on: multiplies the z scale, offset and bounds of every
+ * file's header (and the source's bounds) by metres_per_unit (> 0), so that every z read
+ * from the source's readers after is in metres. For a CRS whose heights are in feet. */
+void ct_las_source_set_z_unit(ct_las_source *s, double metres_per_unit);
 void ct_las_source_close(ct_las_source *s);
 
 /* ---- info ------------------------------------------------------------ */

@@ -32,7 +32,33 @@ ct_status ct_geo_transform_create(ct_context *ctx, const char *src_crs, ct_geo_t
 
 int ct_geo_transform_uses_geoid(const ct_geo_transform *t) { return t->geoid != NULL; }
 
-/* The compound of the working CRS and the heights' vertical CRS, as PROJ text. */
+/* Metres per unit of axis `axis` of crs's coordinate system, 0 when unknown; its name
+ * goes into name[size] when name is not NULL. */
+static double axis_unit(PJ_CONTEXT *c, const PJ *crs, int axis, char *name, size_t size) {
+    PJ *cs = proj_crs_get_coordinate_system(c, crs);
+    double f = 0;
+    const char *unit = NULL;
+    if (!cs || axis >= proj_cs_get_axis_count(c, cs) ||
+        !proj_cs_get_axis_info(c, cs, axis, NULL, NULL, NULL, &f, &unit, NULL, NULL))
+        f = 0;
+    if (name) snprintf(name, size, "%s", unit && f > 0 ? unit : "unknown");
+    proj_destroy(cs); /* (unit belongs to cs) */
+    return f;
+}
+
+/* v itself when its heights are in metres, else the same vertical CRS (datum, name) with
+ * the metre as its unit: the heights of the pipeline are metres (readers.lidar converts
+ * z in feet), and PROJ finds the same operations for it (it carries no EPSG code that
+ * would bring back the unit change). NULL (v destroyed) when PROJ cannot make it. */
+static PJ *vertical_in_metres(PJ_CONTEXT *c, PJ *v) {
+    double f = axis_unit(c, v, 0, NULL, 0);
+    if (f == 1.0) return v;
+    PJ *m = proj_crs_alter_cs_linear_unit(c, v, "metre", 1.0, "EPSG", "9001");
+    proj_destroy(v);
+    return m;
+}
+
+/* The compound of the working CRS and the heights' vertical CRS (in metres), as PROJ text. */
 static PJ *compound_crs(PJ_CONTEXT *c, const char *horiz, const char *vert) {
     PJ *h = proj_create(c, horiz), *v = proj_create(c, vert), *cc = NULL;
     if (v && proj_get_type(v) == PJ_TYPE_COMPOUND_CRS) { /* keep only its vertical part */
@@ -44,6 +70,7 @@ static PJ *compound_crs(PJ_CONTEXT *c, const char *horiz, const char *vert) {
         proj_destroy(v);
         v = NULL;
     }
+    if (v) v = vertical_in_metres(c, v);
     if (h && v) cc = proj_create_compound_crs(c, "working CRS + heights", h, v);
     proj_destroy(h);
     proj_destroy(v);
@@ -259,4 +286,42 @@ void ct_enu_to_ecef_matrix(double lon, double lat, double h, double m[16]) {
     m[4] = -sp * cl; m[5] = -sp * sl; m[6] = cp;   m[7] = 0.0;
     m[8] = cp * cl;  m[9] = cp * sl;  m[10] = sp;  m[11] = 0.0;
     m[12] = o[0];    m[13] = o[1];    m[14] = o[2]; m[15] = 1.0;
+}
+
+/* The CRS's axis carrying heights: the vertical part of a compound, a vertical CRS, the
+ * third axis of a 3D CRS; for a 2D projected CRS its easting (assumed); else metres. */
+static double height_unit_of(PJ_CONTEXT *c, PJ *crs, ct_height_unit *out) {
+    PJ_TYPE t = proj_get_type(crs);
+    if (t == PJ_TYPE_BOUND_CRS || t == PJ_TYPE_COMPOUND_CRS) {
+        PJ *sub = t == PJ_TYPE_BOUND_CRS ? proj_get_source_crs(c, crs) : proj_crs_get_sub_crs(c, crs, 1);
+        double f = sub ? height_unit_of(c, sub, out) : 0;
+        proj_destroy(sub);
+        return f;
+    }
+    if (t == PJ_TYPE_VERTICAL_CRS) return axis_unit(c, crs, 0, out->name, sizeof out->name);
+    PJ *cs = proj_crs_get_coordinate_system(c, crs);
+    int naxes = cs ? proj_cs_get_axis_count(c, cs) : 0;
+    proj_destroy(cs);
+    if (naxes >= 3) return axis_unit(c, crs, 2, out->name, sizeof out->name);
+    if (t == PJ_TYPE_PROJECTED_CRS) {
+        out->assumed = 1;
+        return axis_unit(c, crs, 0, out->name, sizeof out->name);
+    }
+    snprintf(out->name, sizeof out->name, "metre");
+    return 1.0;
+}
+
+ct_status ct_crs_height_unit(ct_context *ctx, const char *crs, ct_height_unit *out) {
+    memset(out, 0, sizeof *out);
+    PJ_CONTEXT *c = proj_context_create();
+    if (!c) return ct_error_nomem(ctx, "PROJ context");
+    proj_log_level(c, PJ_LOG_NONE);
+    PJ *p = proj_create(c, crs);
+    double f = p ? height_unit_of(c, p, out) : 0;
+    proj_destroy(p);
+    proj_context_destroy(c);
+    if (!(f > 0) || !isfinite(f))
+        return ct_error(ctx, CT_ERR_INPUT, "PROJ cannot tell the unit of the heights of the CRS '%.80s'", crs);
+    out->metres_per_unit = f;
+    return CT_OK;
 }

@@ -219,6 +219,18 @@ void ct_las_source_bounds(const ct_las_source *s, double min[3], double max[3]) 
 }
 const char *ct_las_source_crs_wkt(const ct_las_source *s) { return s->crs_wkt; }
 
+void ct_las_source_set_z_unit(ct_las_source *s, double metres_per_unit) {
+    for (size_t i = 0; i < s->n; i++) {
+        ct_las_header *h = &s->readers[i]->hdr;
+        h->scale[2] *= metres_per_unit;
+        h->offset[2] *= metres_per_unit;
+        h->min[2] *= metres_per_unit;
+        h->max[2] *= metres_per_unit;
+    }
+    s->min[2] *= metres_per_unit;
+    s->max[2] *= metres_per_unit;
+}
+
 void ct_las_source_close(ct_las_source *s) {
     if (!s) return;
     for (size_t i = 0; i < s->n; i++) ct_las_close(s->readers[i]);

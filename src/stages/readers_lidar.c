@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "citytiler/crs.h"
 #include "citytiler/las.h"
 #include "citytiler/points.h"
 #include "citytiler/stage.h"
@@ -109,6 +110,31 @@ static ct_status lidar_srs(ct_context *ctx, const lidar_state *s, const ct_las_s
     }
     OSRSetAxisMappingStrategy(srs, OAMS_TRADITIONAL_GIS_ORDER);
     *out = srs;
+    return CT_OK;
+}
+
+/* Heights in metres: z of a CRS in feet is converted as the points are read (heights,
+ * roof_z/ground_z, fallbacks and the writer all work in metres). A CRS without a
+ * vertical part says nothing of z: it is taken in the unit of x and y, with a warning. */
+static ct_status heights_to_metres(ct_context *ctx, OGRSpatialReferenceH lidar, ct_las_source *src, const char *what) {
+    char *wkt = ct_ogr_wkt2(lidar);
+    if (!wkt) return ct_error_nomem(ctx, "CRS");
+    ct_height_unit u;
+    ct_status st = ct_crs_height_unit(ctx, wkt, &u);
+    free(wkt);
+    if (st != CT_OK || u.metres_per_unit == 1.0) return st;
+    ct_las_source_set_z_unit(src, u.metres_per_unit);
+    if (u.assumed) {
+        const char *code = OSRGetAuthorityCode(lidar, NULL);
+        ct_log(ctx, CT_LOG_WARN,
+               "%s: the LiDAR CRS has no vertical CRS and its x and y are in %s: z is taken to be in %s too "
+               "and converted to metres (if z is in metres, give readers.lidar an \"srs\" with a vertical CRS in "
+               "metres, e.g. \"EPSG:%s+5703\" for NAVD88 heights)",
+               what, u.name, u.name, code ? code : "XXXX");
+    } else {
+        ct_log(ctx, CT_LOG_INFO, "%s: heights in %s (the LiDAR's vertical CRS) converted to metres (x %.10g)", what,
+               u.name, u.metres_per_unit);
+    }
     return CT_OK;
 }
 
@@ -311,6 +337,8 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     job.same = 1;
     OGRSpatialReferenceH lsrs = NULL;
     st = lidar_srs(ctx, s, src, ct_las_path(ct_las_source_reader(src, 0)), &lsrs);
+    if (st == CT_OK)
+        st = heights_to_metres(ctx, lsrs, src, s->srs ? "readers.lidar" : ct_las_path(ct_las_source_reader(src, 0)));
     if (st == CT_OK) st = setup_crs(ctx, ds, lsrs, &job.horiz, &job.work, &job.same);
 
     job.crop[0] = job.crop[1] = -INFINITY;

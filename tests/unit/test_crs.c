@@ -54,6 +54,48 @@ static void check_clone(ct_context *ctx, const ct_geo_options *o, int want_geoid
     ct_geo_transform_destroy(cc);
 }
 
+/* The unit of a CRS's heights: the vertical part's, or (2D projected) the easting's. */
+static void check_height_units(ct_context *ctx) {
+    static const struct { const char *crs; double f; int assumed; const char *name; } cases[] = {
+        {"EPSG:2263+6360", 1200.0 / 3937.0, 0, "US survey foot"}, /* NY Long Island ftUS + NAVD88 ftUS */
+        {"EPSG:2263+5703", 1.0, 0, "metre"},                        /* feet x, y; metre heights */
+        {"EPSG:6360", 1200.0 / 3937.0, 0, "US survey foot"},
+        {"EPSG:2263", 1200.0 / 3937.0, 1, "US survey foot"},       /* no vertical CRS: assumed */
+        {"EPSG:28992+5709", 1.0, 0, "metre"},
+        {"EPSG:28992", 1.0, 1, "metre"},
+        {"EPSG:4326", 1.0, 0, "metre"},
+        {"EPSG:4979", 1.0, 0, "metre"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ct_height_unit u;
+        CT_CHECK_MSG(ct_crs_height_unit(ctx, cases[i].crs, &u) == CT_OK, "%s", cases[i].crs);
+        CT_CHECK_MSG(fabs(u.metres_per_unit - cases[i].f) < 1e-12 && u.assumed == cases[i].assumed &&
+                         strcmp(u.name, cases[i].name) == 0,
+                     "%s: %.12g '%s' assumed %d", cases[i].crs, u.metres_per_unit, u.name, u.assumed);
+    }
+    ct_height_unit u;
+    CT_CHECK(ct_crs_height_unit(ctx, "not a CRS", &u) == CT_ERR_INPUT);
+}
+
+/* Heights are metres whatever the unit of the vertical CRS: NAVD88 in US feet (6360)
+ * gives the ellipsoidal heights of NAVD88 in metres (5703) for the same numbers. */
+static void check_vertical_in_feet(ct_context *ctx, ct_geoid_mode mode) {
+    ct_geo_options ft = {"EPSG:6360", "egm96_15.gtx", mode, {585675.0, 4512388.0}};
+    ct_geo_options m = {"EPSG:5703", "egm96_15.gtx", mode, {585675.0, 4512388.0}};
+    ct_geo_transform *tf = NULL, *tm = NULL;
+    CT_CHECK(ct_geo_transform_create_ex(ctx, "EPSG:32618", &ft, &tf) == CT_OK);
+    CT_CHECK(ct_geo_transform_create_ex(ctx, "EPSG:32618", &m, &tm) == CT_OK);
+    if (tf && tm) {
+        double x[2] = {585675.0, 585675.0}, y[2] = {4512388.0, 4512388.0}, z[2] = {30.0, 30.0};
+        CT_CHECK(ct_geo_to_geodetic(ctx, tf, x, y, z, 1, 1) == CT_OK);
+        CT_CHECK(ct_geo_to_geodetic(ctx, tm, x + 1, y + 1, z + 1, 1, 1) == CT_OK);
+        CT_CHECK_MSG(fabs(z[0] - z[1]) < 1e-6, "geoid mode %d: %.6f from feet, %.6f from metres", (int)mode, z[0], z[1]);
+        CT_CHECK_MSG(fabs(z[1] - 30.0) < 40.0, "geoid undulation in New York %.3f", z[1] - 30.0);
+    }
+    ct_geo_transform_destroy(tf);
+    ct_geo_transform_destroy(tm);
+}
+
 int main(void) {
     ct_context *ctx = ct_context_create();
     if (!ctx) return 1;
@@ -61,6 +103,9 @@ int main(void) {
     check_clone(ctx, &plain, 0);
     ct_geo_options geoid = {"EPSG:5709", "egm96_15.gtx", CT_GEOID_FORCE, {85000.0, 446000.0}};
     check_clone(ctx, &geoid, 1);
+    check_height_units(ctx);
+    check_vertical_in_feet(ctx, CT_GEOID_AUTO);
+    check_vertical_in_feet(ctx, CT_GEOID_NEVER);
     ct_context_destroy(ctx);
     return ct_test_finish("test_crs");
 }

@@ -1,0 +1,113 @@
+# LAS files at the edges of what readers.lidar meets in practice: heights in feet, the
+# classification flags, several files of different formats. Inputs are generated here
+# (python3, no packages). Each case says what a user saw before it was fixed.
+. "$(dirname "$0")/common.bash"
+cd "$WORK" || exit 1
+. "$(dirname "$0")/inputs.bash"
+
+# mkbox OUT UNIT X0 Y0: a LAS 1.2 (format 1) file around one 10 m square building whose
+# lower-left corner is (X0, Y0): ground (class 2) 10 m, roof (class 6) 30 m, one point a
+# square metre; coordinates in UNIT (m, or ft: US survey feet).
+mkbox() {
+  python3 - "$@" <<'PY'
+import struct, sys
+out, unit, x0, y0 = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
+f = 1200 / 3937 if unit == 'ft' else 1.0  # metres per unit
+s = 0.01; recs = bytearray(); xs = []; ys = []; zs = []
+for i in range(-15, 26):
+    for j in range(-15, 26):
+        xm, ym = i + 0.5, j + 0.5
+        roof = 0 < xm < 10 and 0 < ym < 10
+        x, y, z = x0 + xm / f, y0 + ym / f, (30.0 if roof else 10.0) / f
+        xs.append(x); ys.append(y); zs.append(z)
+        recs += struct.pack('<iiiHBBbBHd', round(x / s), round(y / s), round(z / s), 0, 9, 6 if roof else 2, 0, 0, 0, 0.0)
+h = bytearray(227); h[0:4] = b'LASF'; h[24] = 1; h[25] = 2
+struct.pack_into('<HHHIIBHI', h, 90, 1, 2024, 227, 227, 0, 1, 28, len(xs))
+struct.pack_into('<ddd', h, 131, s, s, s)
+struct.pack_into('<dddddd', h, 179, max(xs), min(xs), max(ys), min(ys), max(zs), min(zs))
+open(out, 'wb').write(bytes(h) + bytes(recs))
+PY
+}
+# fpbox OUT EPSG UNIT X0 Y0: that building's footprint.
+fpbox() {
+  python3 - "$@" <<'PY'
+import json, sys
+out, epsg, unit, x, y = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]), float(sys.argv[5])
+s = 10 / (1200 / 3937 if unit == 'ft' else 1.0)
+ring = [[x, y], [x + s, y], [x + s, y + s], [x, y + s], [x, y]]
+json.dump({"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::" + epsg}},
+           "features": [{"type": "Feature", "properties": {"id": "b1"},
+                         "geometry": {"type": "Polygon", "coordinates": [ring]}}]}, open(out, "w"))
+PY
+}
+# heights NAME: "ground_z roof_z bottom top" of the only building of NAME-out: its
+# attributes, and the root region's heights (WGS84 ellipsoidal, metres).
+heights() {
+  python3 - "$1-out" <<'PY'
+import glob, json, struct, sys
+d = sys.argv[1]
+r = json.load(open(d + "/tileset.json"))["root"]["boundingVolume"]["region"]
+b = open(glob.glob(d + "/tiles/*.glb")[0], "rb").read()
+jl = struct.unpack_from("<I", b, 12)[0]
+j = json.loads(b[20:20 + jl]); binary = b[20 + jl + 8:]
+props = j["extensions"]["EXT_structural_metadata"]["propertyTables"][0]["properties"]
+def f64(name):
+    v = j["bufferViews"][props[name]["values"]]
+    return struct.unpack_from("<d", binary, v.get("byteOffset", 0))[0]
+print("%.3f %.3f %.3f %.3f" % (f64("ground_z"), f64("roof_z"), r[4], r[5]))
+PY
+}
+near() { python3 -c 'import sys; a, b, t = map(float, sys.argv[1:]); sys.exit(abs(a - b) > t)' "$@"; }
+run_heights() { # run_heights NAME FOOTPRINTS LAS SRS
+  run_case "$1" 0 "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"$2\"}, {\"type\": \"readers.lidar\", \"path\": \"$3\", \"srs\": \"$4\"}, $H, $E, $W]}"
+  read -r g r lo hi <<< "$(heights "$1" 2>/dev/null || echo x x x x)"
+}
+
+# Heights in feet (New York: EPSG:2263, NAVD88 height in US feet EPSG:6360). z was used
+# as if in metres: a 20 m building came out 65.6 m tall, 3.28x too high, its roof_z and
+# ground_z in feet, and placed with the geoid added to feet. Now z is converted to
+# metres as it is read: the same model as the metre twin (UTM 18N + NAVD88 in metres).
+mkbox m.las m 585675 4512388 && fpbox fp_m.geojson 32618 m 585675 4512388
+mkbox ft.las ft 988405 215436 && fpbox fp_ft.geojson 2263 ft 988405 215436
+check "feet inputs generated" test -s m.las -a -s ft.las -a -s fp_m.geojson -a -s fp_ft.geojson
+run_heights metres fp_m.geojson m.las "EPSG:32618+5703"
+mg=$g mlo=$lo mhi=$hi
+check "metres: roof_z 30 (got $r)" near "$r" 30 0.05
+check "metres: ground_z 10 (got $g)" near "$g" 10 0.05
+check "metres: 20 m between bottom and top of the region (got $lo..$hi)" near "$(python3 -c "print($hi - $lo)" 2>/dev/null || echo x)" 20 0.05
+for c in "feet_heights fp_ft.geojson" "feet_heights_metre_footprints fp_m.geojson"; do
+  set -- $c
+  run_heights "$1" "$2" ft.las "EPSG:2263+6360"
+  check "$1: roof_z 30 m and ground_z 10 m (got $r and $g)" near "$r" 30 0.05
+  check "$1: ground_z in metres (got $g)" near "$g" 10 0.05
+  check "$1: region bottom $mlo as in metres (got $lo)" near "$lo" "$mlo" 0.05
+  check "$1: region top as in metres (got $hi)" near "$hi" "$mhi" 0.05
+  check "$1: says the heights were converted" has "$1.log" "readers.lidar: heights in US survey foot (the LiDAR's vertical CRS) converted to metres"
+done
+# A 2D CRS in feet says nothing of z: it is taken in feet, with a warning saying so.
+run_heights feet_2d fp_ft.geojson ft.las "EPSG:2263"
+check "feet_2d: roof_z 30 m and ground_z 10 m (got $r and $g)" near "$r" 30 0.05
+check "feet_2d: ground_z in metres (got $g)" near "$g" 10 0.05
+check "feet_2d: region 10..30 m (ellipsoidal: no vertical CRS; got $lo..$hi)" near "$hi" 30 0.05
+check "feet_2d: warns that z is taken in feet" has feet_2d.log \
+  'readers.lidar: the LiDAR CRS has no vertical CRS and its x and y are in US survey foot: z is taken to be in US survey foot too and converted to metres'
+# A compound of a CRS in feet with heights in metres: z stays as it is.
+mkbox ftm.las m 0 0 && python3 - <<'PY'
+import struct
+# the metre file's x, y moved into EPSG:2263 feet, z left in metres
+b = bytearray(open("ftm.las", "rb").read())
+f = 1200 / 3937
+n = struct.unpack_from("<I", b, 107)[0]
+for i in range(n):
+    o = 227 + 28 * i
+    x, y = struct.unpack_from("<ii", b, o)
+    struct.pack_into("<ii", b, o, round((988405 + x * 0.01 / f) / 0.01), round((215436 + y * 0.01 / f) / 0.01))
+open("ftm.las", "wb").write(b)
+PY
+run_heights feet_xy_metre_z fp_ft.geojson ftm.las "EPSG:2263+5703"
+check "feet_xy_metre_z: roof_z 30 m (got $r)" near "$r" 30 0.05
+check "feet_xy_metre_z: ground_z 10 m (got $g)" near "$g" 10 0.05
+check "feet_xy_metre_z: region as in metres (got $lo..$hi)" near "$hi" "$mhi" 0.05
+check "feet_xy_metre_z: no conversion said" test -z "$(grep -F 'converted to metres' feet_xy_metre_z.log)"
+
+finish
