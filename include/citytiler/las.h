@@ -200,7 +200,11 @@ typedef struct ct_las_bin_params {
     double cell_size;
     double crop[4];
     const uint8_t *drop_class; /* 256 flags */
+    int drop_withheld;         /* 1: points flagged withheld are not kept */
 } ct_las_bin_params;
+
+/* The withheld bit in class_flags (ct_las_points), in every point format. */
+#define CT_LAS_WITHHELD 0x04u
 
 /* 1 when ct_las_bin_locate / ct_las_bin_fill can read r's points (positive x and y
  * scales, z finite for every stored value); else the caller decodes the points with

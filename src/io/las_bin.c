@@ -147,6 +147,13 @@ static void class_field(const ct_las_header *h, size_t *off, unsigned *mask) {
     *mask = h->point_format >= 6 ? 0xFFu : 0x1Fu;
 }
 
+/* The withheld flag in byte 15 of a record (formats 0-5: bit 7 beside the class; 6-10:
+ * bit 2 of the classification flags); 0 when withheld points are kept. */
+static unsigned withheld_mask(const ct_las_header *h, const ct_las_bin_params *p) {
+    if (!p->drop_withheld) return 0;
+    return h->point_format >= 6 ? 0x04u : 0x80u;
+}
+
 enum { MAP_SLOTS = 512 };
 
 static uint64_t hash_cell(int64_t cx, int64_t cy) {
@@ -172,6 +179,7 @@ ct_status ct_las_bin_locate(ct_context *ctx, const ct_las_reader *r, uint64_t fi
     size_t cls_off;
     unsigned cls_mask;
     class_field(h, &cls_off, &cls_mask);
+    const unsigned wh_mask = withheld_mask(h, p);
     axis_bounds ax, ay;
     axis_bounds_init(&ax, h->scale[0], h->offset[0], p->crop[0], p->crop[2]);
     axis_bounds_init(&ay, h->scale[1], h->offset[1], p->crop[1], p->crop[3]);
@@ -203,7 +211,8 @@ ct_status ct_las_bin_locate(ct_context *ctx, const ct_las_reader *r, uint64_t fi
         for (size_t i = 0; i < n; i++, q += rl) {
             int64_t X = (int32_t)ct_le32(q), Y = (int32_t)ct_le32(q + 4);
             unsigned c = q[cls_off] & cls_mask;
-            if (X >= lo_x && X <= hi_x && Y >= lo_y && Y <= hi_y && !drop[c]) {
+            int withheld = (q[15] & wh_mask) != 0;
+            if (X >= lo_x && X <= hi_x && Y >= lo_y && Y <= hi_y && !drop[c] && !withheld) {
                 out[i] = (uint8_t)id;
                 counts[id]++;
                 continue;
@@ -211,7 +220,7 @@ ct_status ct_las_bin_locate(ct_context *ctx, const ct_las_reader *r, uint64_t fi
             /* The slow path, in the generic path's order: class and crop drop a point,
              * unusable coordinates make it ignored. */
             out[i] = CT_CELL_SKIP;
-            if (drop[c] || X < ax.crop_lo || X > ax.crop_hi || Y < ay.crop_lo || Y > ay.crop_hi) continue;
+            if (drop[c] || withheld || X < ax.crop_lo || X > ax.crop_hi || Y < ay.crop_lo || Y > ay.crop_hi) continue;
             if (X < ax.ok_lo || X > ax.ok_hi || Y < ay.ok_lo || Y > ay.ok_hi) {
                 ign++;
                 continue;

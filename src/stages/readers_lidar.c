@@ -24,7 +24,7 @@ typedef struct lidar_state {
     const char *srs;
     double fine_size, crop_margin, memory_limit_mb;
     const char *temp_dir;
-    int crop;
+    int crop, keep_withheld;
     uint8_t drop_class[256];
 } lidar_state;
 
@@ -33,6 +33,7 @@ static const ct_option_def options[] = {
     {"srs", CT_OPT_STRING, NULL, 0, "CRS of files that carry none (e.g. \"EPSG:28992+5709\"); overrides a stored one"},
     {"drop_classes", CT_OPT_INTEGER_LIST, "[7, 18]", 0, "classes never kept (noise)"},
     {"classes", CT_OPT_INTEGER_LIST, NULL, 0, "keep only these classes (e.g. [2, 6]: less memory and less to write to disk when the rest is vegetation); default: all but drop_classes"},
+    {"keep_withheld", CT_OPT_BOOL, "false", 0, "keep points flagged withheld (the LAS flag for points not to be used, e.g. noise or duplicates)"},
     {"crop", CT_OPT_BOOL, "true", 0, "keep only points near the footprints read before this stage"},
     {"crop_margin", CT_OPT_NUMBER, "50", 0, "margin around the footprints' extent kept when cropping (m)"},
     {"index_size", CT_OPT_NUMBER, "2", 0, "side of the fine grid bins that index the points of a cell (m)"},
@@ -62,6 +63,7 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
     s->opts = json_incref((json_t *)opts);
     s->srs = ct_opt_string(opts, "srs");
     s->crop = ct_opt_bool(opts, "crop");
+    s->keep_withheld = ct_opt_bool(opts, "keep_withheld");
     s->crop_margin = ct_opt_number(opts, "crop_margin");
     s->fine_size = ct_opt_number(opts, "index_size");
     s->memory_limit_mb = ct_opt_number(opts, "memory_limit");
@@ -207,6 +209,8 @@ typedef struct read_job {
     size_t *raw_cap;
     long *raw_chunk;
     int nthreads;
+    uint8_t **flags; /* per thread: the classification flags of a chunk (to drop withheld points) */
+    int nflags;
     int drop_cache; /* read once, too big to stay cached beside the points: drop as read */
 } read_job;
 
@@ -223,6 +227,16 @@ static ct_status make_transforms(ct_context *ctx, read_job *job, int threads, co
     return CT_OK;
 }
 
+/* The threads' buffers of classification flags (read_chunk drops withheld points). */
+static ct_status make_flag_buffers(ct_context *ctx, read_job *job, int threads) {
+    int n = threads > 0 ? threads : 1;
+    job->flags = calloc((size_t)n, sizeof *job->flags);
+    if (!job->flags) return ct_error_nomem(ctx, "LAS flag buffers");
+    for (; job->nflags < n; job->nflags++)
+        if (!(job->flags[job->nflags] = malloc(CHUNK_POINTS))) return ct_error_nomem(ctx, "LAS flag buffers");
+    return CT_OK;
+}
+
 /* Decodes one chunk, brings it into the working CRS and keeps the wanted points. */
 static ct_status read_chunk(ct_context *ctx, void *user, size_t c, double *x, double *y, double *z, uint8_t *cls,
                             size_t *n) {
@@ -232,6 +246,12 @@ static ct_status read_chunk(ct_context *ctx, void *user, size_t c, double *x, do
     memset(&pts, 0, sizeof pts);
     pts.capacity = CHUNK_POINTS;
     pts.x = x; pts.y = y; pts.z = z; pts.cls = cls;
+    if (!job->s->keep_withheld) {
+        int t = omp_get_thread_num();
+        if (t >= job->nflags)
+            return ct_error(ctx, CT_ERR_INTERNAL, "readers.lidar: no flag buffer for thread %d", t);
+        pts.class_flags = job->flags[t];
+    }
     ct_status st = ct_las_read_points(ctx, ch->r, ch->first, ch->count, &pts);
     if (st != CT_OK) return st;
     if (!job->same) {
@@ -252,10 +272,11 @@ static ct_status read_chunk(ct_context *ctx, void *user, size_t c, double *x, do
     }
     const uint8_t *drop = job->s->drop_class;
     const double *q = job->crop;
+    const uint8_t *flags = pts.class_flags;
     size_t k = 0;
     for (size_t i = 0; i < ch->count; i++) {
         double px = x[i], py = y[i];
-        if (drop[cls[i]] || px < q[0] || px > q[2] || py < q[1] || py > q[3]) continue;
+        if (drop[cls[i]] || (flags && (flags[i] & CT_LAS_WITHHELD)) || px < q[0] || px > q[2] || py < q[1] || py > q[3]) continue;
         x[k] = px; y[k] = py; z[k] = z[i]; cls[k] = cls[i];
         k++;
     }
@@ -394,6 +415,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
         if (!job.raw || !job.raw_cap || !job.raw_chunk) job.nthreads = 0; /* then every fill reads the file */
         for (int t = 0; t < job.nthreads; t++) job.raw_chunk[t] = -1;
         if (!job.same) st = make_transforms(ctx, &job, threads, ct_las_path(ct_las_source_reader(src, 0)));
+        if (st == CT_OK && !s->keep_withheld) st = make_flag_buffers(ctx, &job, threads);
         if (job.same) {
             ops.locate = locate_chunk;
             ops.fill = fill_chunk;
@@ -405,6 +427,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
             job.bin.cell_size = ct_point_store_cell_size(ds->points);
             memcpy(job.bin.crop, job.crop, sizeof job.crop);
             job.bin.drop_class = s->drop_class;
+            job.bin.drop_withheld = !s->keep_withheld;
         }
         if (st == CT_OK) st = ct_point_store_add_chunks_ops(ctx, ds->points, nchunks, CHUNK_POINTS, &ops, &job, threads);
     }
@@ -455,6 +478,8 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     free(job.raw);
     free(job.raw_cap);
     free(job.raw_chunk);
+    for (int t = 0; t < job.nflags; t++) free(job.flags[t]);
+    free(job.flags);
     free(job.chunks);
     if (lsrs) OSRRelease(lsrs);
     if (job.horiz) OSRRelease(job.horiz);

@@ -5,24 +5,41 @@
 cd "$WORK" || exit 1
 . "$(dirname "$0")/inputs.bash"
 
-# mkbox OUT UNIT X0 Y0: a LAS 1.2 (format 1) file around one 10 m square building whose
-# lower-left corner is (X0, Y0): ground (class 2) 10 m, roof (class 6) 30 m, one point a
-# square metre; coordinates in UNIT (m, or ft: US survey feet).
+# mkbox OUT UNIT X0 Y0 [FORMAT [WITHHELD]]: a LAS file around one 10 m square building
+# whose lower-left corner is (X0, Y0): ground (class 2) 10 m, roof (class 6) 30 m, one
+# point a square metre; coordinates in UNIT (m, or ft: US survey feet). FORMAT 1 (LAS
+# 1.2, the default) or 6 (LAS 1.4). WITHHELD 1: each point also has a twin flagged
+# withheld, 50 m higher on the roof and 30 m lower on the ground.
 mkbox() {
   python3 - "$@" <<'PY'
 import struct, sys
 out, unit, x0, y0 = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
+fmt = int(sys.argv[5]) if len(sys.argv) > 5 else 1
+withheld = len(sys.argv) > 6 and sys.argv[6] == "1"
 f = 1200 / 3937 if unit == 'ft' else 1.0  # metres per unit
 s = 0.01; recs = bytearray(); xs = []; ys = []; zs = []
+def rec(x, y, z, c, wh):
+    xs.append(x); ys.append(y); zs.append(z)
+    X, Y, Z = round(x / s), round(y / s), round(z / s)
+    if fmt == 6:  # flags: withheld is bit 2 of the classification flags
+        return struct.pack('<iiiHBBBBhHd', X, Y, Z, 0, 0x11, 4 if wh else 0, c, 0, 0, 0, 0.0)
+    return struct.pack('<iiiHBBbBHd', X, Y, Z, 0, 9, c | (0x80 if wh else 0), 0, 0, 0, 0.0)  # withheld: bit 7
 for i in range(-15, 26):
     for j in range(-15, 26):
         xm, ym = i + 0.5, j + 0.5
         roof = 0 < xm < 10 and 0 < ym < 10
         x, y, z = x0 + xm / f, y0 + ym / f, (30.0 if roof else 10.0) / f
-        xs.append(x); ys.append(y); zs.append(z)
-        recs += struct.pack('<iiiHBBbBHd', round(x / s), round(y / s), round(z / s), 0, 9, 6 if roof else 2, 0, 0, 0, 0.0)
-h = bytearray(227); h[0:4] = b'LASF'; h[24] = 1; h[25] = 2
-struct.pack_into('<HHHIIBHI', h, 90, 1, 2024, 227, 227, 0, 1, 28, len(xs))
+        recs += rec(x, y, z, 6 if roof else 2, False)
+        if withheld:
+            recs += rec(x, y, z + (50.0 if roof else -30.0) / f, 6 if roof else 2, True)
+n = len(xs)
+if fmt == 6:
+    h = bytearray(375); h[0:4] = b'LASF'; h[24] = 1; h[25] = 4
+    struct.pack_into('<HHHIIBHI', h, 90, 1, 2024, 375, 375, 0, 6, 30, 0)
+    struct.pack_into('<QIQ', h, 235, 0, 0, n)
+else:
+    h = bytearray(227); h[0:4] = b'LASF'; h[24] = 1; h[25] = 2
+    struct.pack_into('<HHHIIBHI', h, 90, 1, 2024, 227, 227, 0, 1, 28, n)
 struct.pack_into('<ddd', h, 131, s, s, s)
 struct.pack_into('<dddddd', h, 179, max(xs), min(xs), max(ys), min(ys), max(zs), min(zs))
 open(out, 'wb').write(bytes(h) + bytes(recs))
@@ -109,5 +126,24 @@ check "feet_xy_metre_z: roof_z 30 m (got $r)" near "$r" 30 0.05
 check "feet_xy_metre_z: ground_z 10 m (got $g)" near "$g" 10 0.05
 check "feet_xy_metre_z: region as in metres (got $lo..$hi)" near "$hi" "$mhi" 0.05
 check "feet_xy_metre_z: no conversion said" test -z "$(grep -F 'converted to metres' feet_xy_metre_z.log)"
+
+# Withheld points (the LAS flag meaning "not to be used", synonymous with deleted) were
+# used like any other: with a withheld twin of each point the roof came out at 80 m and
+# the ground at -20 m. Now they are not kept, in both point layouts (formats 0-5: bit 7
+# of the class byte; 6-10: bit 2 of the classification flags), whether the points are
+# binned from the raw records (same CRS) or decoded and reprojected (UTM on NAD83).
+for fmt in 1 6; do
+  mkbox "withheld$fmt.las" m 585675 4512388 "$fmt" 1
+  for srs in EPSG:32618 EPSG:26918; do
+    name=withheld_format${fmt}_${srs#EPSG:}
+    run_heights "$name" fp_m.geojson "withheld$fmt.las" "$srs"
+    check "$name: roof_z 30 (got $r)" near "$r" 30 0.05
+    check "$name: ground_z 10 (got $g)" near "$g" 10 0.05
+  done
+done
+# keep_withheld: true keeps them (the roof's 90th percentile then lies among the twins).
+run_case withheld_kept 0 "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"fp_m.geojson\"}, {\"type\": \"readers.lidar\", \"path\": \"withheld6.las\", \"srs\": \"EPSG:32618\", \"keep_withheld\": true}, $H, $E, $W]}"
+read -r g r lo hi <<< "$(heights withheld_kept 2>/dev/null || echo x x x x)"
+check "withheld_kept: roof_z 80 (got $r)" near "$r" 80 0.05
 
 finish
