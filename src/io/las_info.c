@@ -1,10 +1,12 @@
 /* `citytiler info FILE`: a LAS file described as JSON. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
+#include "core/utf8.h"
 #include "io/las_internal.h"
 
 #define CLASS_CHUNK 65536u
@@ -16,7 +18,18 @@ static void put(json_t *o, const char *k, json_t *v, int *bad) {
 static void push(json_t *a, json_t *v, int *bad) {
     if (!v || json_array_append_new(a, v) != 0) *bad = 1;
 }
-static json_t *vec3(const double v[3]) { return json_pack("[f,f,f]", v[0], v[1], v[2]); }
+/* A number of the header; null when it is NaN or infinite (JSON has no such numbers, and
+ * jansson refuses them: a header with NaN bounds made the whole description fail). */
+static json_t *number(double v) { return isfinite(v) ? json_real(v) : json_null(); }
+static json_t *vec3(const double v[3]) { return json_pack("[o,o,o]", number(v[0]), number(v[1]), number(v[2])); }
+/* Text of the file as UTF-8, any other byte read as Latin-1 (as `info` does for vector
+ * sources): jansson refuses text that is not UTF-8. */
+static json_t *text(const char *s) {
+    char *c = ct_utf8_latin1_fallback(s ? s : "", NULL);
+    json_t *j = c ? json_string(c) : NULL;
+    free(c);
+    return j;
+}
 
 static json_t *vlr_list(const ct_las_vlr *v, size_t n, int *bad) {
     json_t *a = json_array();
@@ -30,10 +43,10 @@ static json_t *vlr_list(const ct_las_vlr *v, size_t n, int *bad) {
             *bad = 1;
             break;
         }
-        put(o, "user_id", json_string(v[i].user_id), bad);
+        put(o, "user_id", text(v[i].user_id), bad);
         put(o, "record_id", json_integer(v[i].record_id), bad);
         put(o, "length", json_integer((json_int_t)v[i].length), bad);
-        put(o, "description", json_string(v[i].description), bad);
+        put(o, "description", text(v[i].description), bad);
         put(o, "offset", json_integer((json_int_t)v[i].data_offset), bad);
         push(a, o, bad);
     }
@@ -71,7 +84,7 @@ ct_status ct_las_info_json(ct_context *ctx, const char *path, int with_classes, 
     }
     char ver[16];
     snprintf(ver, sizeof ver, "%u.%u", h->version_major, h->version_minor);
-    put(o, "file", json_string(path), &bad);
+    put(o, "file", text(path), &bad);
     put(o, "file_size", json_integer((json_int_t)h->file_size), &bad);
     put(o, "version", json_string(ver), &bad);
     put(o, "point_format", json_integer(h->point_format), &bad);
@@ -87,8 +100,8 @@ ct_status ct_las_info_json(ct_context *ctx, const char *path, int with_classes, 
     put(o, "offset_to_points", json_integer(h->offset_to_points), &bad);
     put(o, "global_encoding", json_integer(h->global_encoding), &bad);
     put(o, "file_source_id", json_integer(h->file_source_id), &bad);
-    put(o, "system_id", json_string(h->system_id), &bad);
-    put(o, "generating_software", json_string(h->generating_software), &bad);
+    put(o, "system_id", text(h->system_id), &bad);
+    put(o, "generating_software", text(h->generating_software), &bad);
     put(o, "creation", json_pack("{s:i,s:i}", "day", h->creation_day, "year", h->creation_year), &bad);
     put(o, "scale", vec3(h->scale), &bad);
     put(o, "offset", vec3(h->offset), &bad);
@@ -96,7 +109,7 @@ ct_status ct_las_info_json(ct_context *ctx, const char *path, int with_classes, 
     json_t *crs = json_object();
     if (crs) {
         put(crs, "source", json_string(h->crs_source ? h->crs_source : "none"), &bad);
-        put(crs, "wkt", h->crs_wkt ? json_string(h->crs_wkt) : json_null(), &bad);
+        put(crs, "wkt", h->crs_wkt ? text(h->crs_wkt) : json_null(), &bad);
         put(crs, "epsg_horizontal", h->epsg_horizontal ? json_integer(h->epsg_horizontal) : json_null(), &bad);
         put(crs, "epsg_vertical", h->epsg_vertical ? json_integer(h->epsg_vertical) : json_null(), &bad);
     }
@@ -106,10 +119,10 @@ ct_status ct_las_info_json(ct_context *ctx, const char *path, int with_classes, 
     json_t *eb = json_array();
     for (size_t i = 0; eb && i < h->nextra_dims; i++) {
         const ct_las_extra_dim *e = &h->extra_dims[i];
-        json_t *d = json_pack("{s:s,s:i,s:i,s:i}", "name", e->name, "data_type", e->data_type,
+        json_t *d = json_pack("{s:o,s:i,s:i,s:i}", "name", text(e->name), "data_type", e->data_type,
                               "size", (json_int_t)e->size, "offset", (json_int_t)e->offset);
-        if (d && e->has_scale) put(d, "scale", json_real(e->scale), &bad);
-        if (d && e->has_offset) put(d, "offset_value", json_real(e->offset_value), &bad);
+        if (d && e->has_scale) put(d, "scale", number(e->scale), &bad);
+        if (d && e->has_offset) put(d, "offset_value", number(e->offset_value), &bad);
         push(eb, d, &bad);
     }
     put(o, "extra_dimensions", eb, &bad);
