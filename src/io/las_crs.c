@@ -5,6 +5,7 @@
  * user-defined keys (32767) are handed to GDAL by writing a 1x1 GeoTIFF holding
  * exactly those keys into /vsimem/ and reading back its SRS. No CRS database
  * of our own. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include <cpl_vsi.h>
 #include <gdal.h>
 #include <ogr_srs_api.h>
+#include <proj.h>
 
 #include "io/las_internal.h"
 
@@ -22,6 +24,7 @@
 typedef struct geokeys {
     int present;
     int model, proj, geog, vert;   /* 0 when absent */
+    int vert_units;                /* VerticalUnitsGeoKey: EPSG unit of z, 0 when absent */
     uint8_t *dir;                  /* raw payloads (owned) */
     size_t ndir;
     uint8_t *dbl;
@@ -121,6 +124,7 @@ static void parse_keys(geokeys *g) {
         case 2048: g->geog = (int)val; break;
         case 3072: g->proj = (int)val; break;
         case 4096: g->vert = (int)val; break;
+        case 4099: g->vert_units = (int)val; break;
         default: break;
         }
     }
@@ -220,6 +224,47 @@ static OGRSpatialReferenceH srs_from_gdal(const geokeys *g, const void *tag) {
 
 static int is_code(int v) { return v > 0 && v < 32767; }
 
+/* The EPSG linear unit `code` from PROJ's database: 1 and its name and metres per unit. */
+static int linear_unit(int code, char *name, size_t size, double *metres) {
+    PJ_CONTEXT *c = proj_context_create();
+    if (!c) return 0;
+    proj_log_level(c, PJ_LOG_NONE);
+    char text[16];
+    snprintf(text, sizeof text, "%d", code);
+    const char *n = NULL, *category = NULL;
+    int ok = proj_uom_get_info_from_database(c, "EPSG", text, &n, metres, &category) && n && category &&
+             strcmp(category, "linear") == 0 && *metres > 0 && isfinite(*metres);
+    if (ok) snprintf(name, size, "%s", n);
+    proj_context_destroy(c);
+    return ok;
+}
+
+/* VerticalUnitsGeoKey gives the unit of z. An EPSG vertical CRS in another unit takes it:
+ * NAVD88 height (5703, metres) with z in US feet (9003) is how much US LiDAR is written,
+ * and reading those feet as metres made buildings 3.28 times too tall. */
+static void apply_vertical_units(ct_context *ctx, const char *path, const geokeys *g, OGRSpatialReferenceH srs) {
+    if (!is_code(g->vert_units) || !is_code(g->vert)) return;
+    char name[64];
+    double want = 0;
+    if (!linear_unit(g->vert_units, name, sizeof name, &want)) {
+        ct_log(ctx, CT_LOG_WARN, "%s: GeoTIFF VerticalUnitsGeoKey %d is not an EPSG linear unit: ignored", path,
+               g->vert_units);
+        return;
+    }
+    char *have_name = NULL;
+    double have = OSRGetTargetLinearUnits(srs, "VERT_CS", &have_name);
+    if (fabs(have - want) <= 1e-12 * want) return;
+    char was[64];
+    snprintf(was, sizeof was, "%s", have_name ? have_name : "unknown unit");
+    if (OSRSetTargetLinearUnits(srs, "VERT_CS", name, want) != OGRERR_NONE) {
+        ct_log(ctx, CT_LOG_WARN, "%s: GeoTIFF VerticalUnitsGeoKey %d (%s) cannot be given to vertical CRS EPSG:%d: "
+               "heights taken in %s", path, g->vert_units, name, g->vert, was);
+        return;
+    }
+    ct_log(ctx, CT_LOG_INFO, "%s: GeoTIFF VerticalUnitsGeoKey %d (%s) for vertical CRS EPSG:%d (in %s): heights "
+           "taken in %s", path, g->vert_units, name, g->vert, was, name);
+}
+
 /* CRS from GeoTIFF keys. On success sets *srs (caller destroys). */
 static void geokeys_srs(ct_context *ctx, const char *path, const geokeys *g, const void *tag,
                         OGRSpatialReferenceH *srs) {
@@ -235,6 +280,7 @@ static void geokeys_srs(ct_context *ctx, const char *path, const geokeys *g, con
         else snprintf(def, sizeof def, "EPSG:%d", horiz ? horiz : vert);
         OGRSpatialReferenceH s = OSRNewSpatialReference(NULL);
         if (s && OSRSetFromUserInput(s, def) == OGRERR_NONE) {
+            if (vert) apply_vertical_units(ctx, path, g, s);
             *srs = s;
             return;
         }

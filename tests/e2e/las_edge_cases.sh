@@ -74,6 +74,19 @@ def f64(name):
 print("%.3f %.3f %.3f %.3f" % (f64("ground_z"), f64("roof_z"), r[4], r[5]))
 PY
 }
+# geokeys IN OUT KEY=VALUE...: IN (no VLR) with a GeoTIFF key directory VLR of those keys.
+geokeys() {
+  python3 - "$@" <<'PY'
+import struct, sys
+b = open(sys.argv[1], 'rb').read()
+keys = [tuple(map(int, kv.split('='))) for kv in sys.argv[3:]]
+d = struct.pack('<4H', 1, 1, 0, len(keys)) + b''.join(struct.pack('<4H', k, 0, 1, v) for k, v in keys)
+vlr = struct.pack('<H16sHH32s', 0, b'LASF_Projection', 34735, len(d), b'GeoKeyDirectoryTag') + d
+hs, off, n = struct.unpack_from('<HII', b, 94)
+h = bytearray(b[:hs]); struct.pack_into('<II', h, 96, off + len(vlr), n + 1)
+open(sys.argv[2], 'wb').write(bytes(h) + vlr + b[off:])
+PY
+}
 near() { python3 -c 'import sys; a, b, t = map(float, sys.argv[1:]); sys.exit(abs(a - b) > t)' "$@" 2>/dev/null; }
 run_heights() { # run_heights NAME FOOTPRINTS LAS SRS
   run_case "$1" 0 "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"$2\"}, {\"type\": \"readers.lidar\", \"path\": \"$3\", \"srs\": \"$4\"}, $H, $E, $W]}"
@@ -126,6 +139,20 @@ check "feet_xy_metre_z: roof_z 30 m (got $r)" near "$r" 30 0.05
 check "feet_xy_metre_z: ground_z 10 m (got $g)" near "$g" 10 0.05
 check "feet_xy_metre_z: region as in metres (got $lo..$hi)" near "$hi" "$mhi" 0.05
 check "feet_xy_metre_z: no conversion said" test -z "$(grep -F 'converted to metres' feet_xy_metre_z.log)"
+# The CRS in the file's GeoTIFF keys: NAVD88 in feet (6360), or NAVD88 (5703, a CRS in
+# metres) with VerticalUnitsGeoKey (4099) saying US survey feet (9003), as much US LiDAR
+# is written. The unit key was ignored: z in feet was taken as metres (65.6 m tall).
+geokeys ft.las ft_6360.las 1024=1 3072=2263 4096=6360
+geokeys ft.las ft_5703_units.las 1024=1 3072=2263 4096=5703 4099=9003
+for c in ft_6360 ft_5703_units; do
+  run_case "$c" 0 "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"fp_ft.geojson\"}, {\"type\": \"readers.lidar\", \"path\": \"$c.las\"}, $H, $E, $W]}"
+  read -r g r lo hi <<< "$(heights "$c" 2>/dev/null || echo x x x x)"
+  check "$c: roof_z 30 m and ground_z 10 m (got $r and $g)" near "$r" 30 0.05
+  check "$c: ground_z in metres (got $g)" near "$g" 10 0.05
+  check "$c: region top as in metres (got $hi)" near "$hi" "$mhi" 0.05
+done
+check "ft_5703_units: says which unit the key gave" has ft_5703_units.log \
+  "ft_5703_units.las: GeoTIFF VerticalUnitsGeoKey 9003 (US survey foot) for vertical CRS EPSG:5703 (in metre): heights taken in US survey foot"
 
 # Withheld points (the LAS flag meaning "not to be used", synonymous with deleted) were
 # used like any other: with a withheld twin of each point the roof came out at 80 m and
