@@ -73,6 +73,9 @@ typedef struct ct_las_header {
     char *crs_wkt;
     int epsg_horizontal, epsg_vertical;
     const char *crs_source;
+    /* Metres per unit of z as the GeoTIFF VerticalUnitsGeoKey gives it (0 when absent):
+     * the unit of z of a file whose CRS has no vertical part. */
+    double z_units_key;
     uint64_t file_size;
 } ct_las_header;
 
@@ -257,6 +260,9 @@ const char *ct_las_source_crs_wkt(const ct_las_source *s);
  * file's header (and the source's bounds) by metres_per_unit (> 0), so that every z read
  * from the source's readers after is in metres. For a CRS whose heights are in feet. */
 void ct_las_source_set_z_unit(ct_las_source *s, double metres_per_unit);
+/* The unit of z the files' GeoTIFF keys name (z_units_key of the first file that has
+ * one; 0 when none has); *path (when not NULL) gets that file's path. */
+double ct_las_source_z_units_key(const ct_las_source *s, const char **path);
 void ct_las_source_close(ct_las_source *s);
 
 /* ---- info ------------------------------------------------------------ */

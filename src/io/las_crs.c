@@ -381,6 +381,8 @@ ct_status ct_las_parse_crs(ct_context *ctx, const char *path, ct_las_header *h, 
             if (st != CT_OK) goto done;
         }
         parse_keys(&g);
+        char unit[64];
+        if (is_code(g.vert_units) && !linear_unit(g.vert_units, unit, sizeof unit, &h->z_units_key)) h->z_units_key = 0;
         /* with a usable WKT flagged by the encoding bit, the keys are not needed */
         if (g.dir && !(wkt_bit && wkt_srs)) geokeys_srs(ctx, path, &g, h, &key_srs);
     }

@@ -231,6 +231,16 @@ void ct_las_source_set_z_unit(ct_las_source *s, double metres_per_unit) {
     s->max[2] *= metres_per_unit;
 }
 
+double ct_las_source_z_units_key(const ct_las_source *s, const char **path) {
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->readers[i]->hdr.z_units_key > 0) {
+            if (path) *path = s->readers[i]->path;
+            return s->readers[i]->hdr.z_units_key;
+        }
+    }
+    return 0;
+}
+
 void ct_las_source_close(ct_las_source *s) {
     if (!s) return;
     for (size_t i = 0; i < s->n; i++) ct_las_close(s->readers[i]);

@@ -117,14 +117,26 @@ static ct_status lidar_srs(ct_context *ctx, const lidar_state *s, const ct_las_s
 
 /* Heights in metres: z of a CRS in feet is converted as the points are read (heights,
  * roof_z/ground_z, fallbacks and the writer all work in metres). A CRS without a
- * vertical part says nothing of z: it is taken in the unit of x and y, with a warning. */
+ * vertical part says nothing of z: it is taken in the unit the files' GeoTIFF
+ * VerticalUnitsGeoKey names, else in the unit of x and y, with a warning. */
 static ct_status heights_to_metres(ct_context *ctx, OGRSpatialReferenceH lidar, ct_las_source *src, const char *what) {
     char *wkt = ct_ogr_wkt2(lidar);
     if (!wkt) return ct_error_nomem(ctx, "CRS");
     ct_height_unit u;
     ct_status st = ct_crs_height_unit(ctx, wkt, &u);
     free(wkt);
-    if (st != CT_OK || u.metres_per_unit == 1.0) return st;
+    if (st != CT_OK) return st;
+    const char *key_path = NULL;
+    double key = u.assumed ? ct_las_source_z_units_key(src, &key_path) : 0;
+    if (key > 0) {
+        if (key != 1.0) {
+            ct_las_source_set_z_unit(src, key);
+            ct_log(ctx, CT_LOG_INFO, "%s: the LiDAR CRS has no vertical CRS: z taken in the unit of the GeoTIFF "
+                   "VerticalUnitsGeoKey (%.10g m) and converted to metres", key_path, key);
+        }
+        return CT_OK;
+    }
+    if (u.metres_per_unit == 1.0) return CT_OK;
     ct_las_source_set_z_unit(src, u.metres_per_unit);
     if (u.assumed) {
         const char *code = OSRGetAuthorityCode(lidar, NULL);

@@ -153,6 +153,27 @@ for c in ft_6360 ft_5703_units; do
 done
 check "ft_5703_units: says which unit the key gave" has ft_5703_units.log \
   "ft_5703_units.las: GeoTIFF VerticalUnitsGeoKey 9003 (US survey foot) for vertical CRS EPSG:5703 (in metre): heights taken in US survey foot"
+# No vertical CRS but VerticalUnitsGeoKey: z is in the unit the key names, not in that of
+# x and y (feet x, y with metre z; metre x, y with feet z, as the laspy and PDAL samples
+# laspy_file_with_both_wkt_and_geotiff_vlrs.las and pdal_mvk-thin.las are written).
+geokeys ftm.las ftxy_mz.las 1024=1 3072=2263 4099=9001
+python3 - <<'PY'
+import struct
+b = bytearray(open("m.las", "rb").read())  # metre x, y; z into US feet
+f = 1200 / 3937
+for i in range(struct.unpack_from("<I", b, 107)[0]):
+    o = 227 + 28 * i + 8
+    struct.pack_into("<i", b, o, round(struct.unpack_from("<i", b, o)[0] / f))
+open("mxy_ftz_raw.las", "wb").write(b)
+PY
+geokeys mxy_ftz_raw.las mxy_ftz.las 1024=1 3072=32618 4099=9003
+for c in "ftxy_mz fp_ft.geojson" "mxy_ftz fp_m.geojson"; do
+  set -- $c
+  run_case "$1" 0 "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"$2\"}, {\"type\": \"readers.lidar\", \"path\": \"$1.las\"}, $H, $E, $W]}"
+  read -r g r lo hi <<< "$(heights "$1" 2>/dev/null || echo x x x x)"
+  check "$1: roof_z 30 m (got $r)" near "$r" 30 0.05
+  check "$1: ground_z 10 m (got $g)" near "$g" 10 0.05
+done
 
 # Withheld points (the LAS flag meaning "not to be used", synonymous with deleted) were
 # used like any other: with a withheld twin of each point the roof came out at 80 m and
