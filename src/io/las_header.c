@@ -372,6 +372,15 @@ static ct_status parse_all(ct_context *ctx, const char *path, uint64_t file_size
                "%s: truncated: header says %llu points but the file holds %llu complete records: "
                "reading those", path, (unsigned long long)h->point_count, (unsigned long long)fits);
         h->point_count = fits;
+    } else if (fits > h->point_count && h->evlr_count == 0 && !(h->global_encoding & 2)) {
+        /* Whole records past the count, with no EVLR or waveform data to explain them: a
+         * count a writer never updated (one that stopped early leaves 0). They are not
+         * read: say so, else "no points" or thin heights have no visible cause. */
+        ct_log(ctx, CT_LOG_WARN,
+               "%s: header says %llu points but %llu complete records follow the point data offset "
+               "(a point count not updated by the writer?): reading %llu",
+               path, (unsigned long long)h->point_count, (unsigned long long)fits,
+               (unsigned long long)h->point_count);
     }
 
     /* EVLRs (LAS 1.4) */

@@ -113,6 +113,9 @@ static void m_vlr_overrun(unsigned char *b, size_t *n) {
     unsigned hs = b[94] | (b[95] << 8);
     put16(b + hs + 20, 0xFFFF);
 }
+/* a writer that stopped before it wrote the count (0), or wrote a stale one */
+static void m_count_zero(unsigned char *b, size_t *n) { (void)n; put32(b + 107, 0); }
+static void m_count_stale(unsigned char *b, size_t *n) { (void)n; put32(b + 107, 1000); }
 static void m_vlr_count(unsigned char *b, size_t *n) { (void)n; put32(b + 100, 0x7FFFFFFF); }
 static void m_laszip_vlr(unsigned char *b, size_t *n) {
     (void)n; /* rename the first VLR to the laszip one */
@@ -277,6 +280,8 @@ int main(void) {
         /* tolerated with a warning, as PDAL/LAStools do */
         expect(a, na, "vlr_overrun", m_vlr_overrun, CT_OK, W("VLR 0", "past the point data"));
         expect(a, na, "vlr_count", m_vlr_count, CT_OK, W("2147483647 VLRs"));
+        expect(a, na, "count_zero", m_count_zero, CT_OK, W("header says 0 points but 1065 complete records", "reading 0"));
+        expect(a, na, "count_stale", m_count_stale, CT_OK, W("header says 1000 points but 1065 complete records"));
         expect(b, nb, "count64_huge", m_count64_huge, CT_ERR_INPUT, W("truncated", "4611686018427387904"));
         expect(b, nb, "evlr_past_end", m_evlr_past_end, CT_OK, W("EVLRs", "ignoring"));
         expect(b, nb, "evlr_length", m_evlr_length, CT_OK, W("EVLR 0", "past the end"));
