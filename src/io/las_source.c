@@ -19,7 +19,7 @@ struct ct_las_source {
     double min[3], max[3];
     const char *crs_wkt;        /* points into the reader that defined it */
     const char *crs_path;
-    int crs_epsg;
+    const ct_las_header *crs_header;
 };
 
 /* The files read so far, as (device, inode) pairs: first `before` of earlier sources
@@ -140,6 +140,14 @@ static ct_status add_input(ct_context *ctx, ct_las_source *s, file_list *files, 
     return r;
 }
 
+/* "EPSG:h+v", "EPSG:h", "EPSG:?+v" or "a CRS without EPSG code" of a header, for messages. */
+static void crs_label(const ct_las_header *h, char *out, size_t size) {
+    if (h->epsg_horizontal && h->epsg_vertical) snprintf(out, size, "EPSG:%d+%d", h->epsg_horizontal, h->epsg_vertical);
+    else if (h->epsg_horizontal) snprintf(out, size, "EPSG:%d", h->epsg_horizontal);
+    else if (h->epsg_vertical) snprintf(out, size, "EPSG:?+%d", h->epsg_vertical);
+    else snprintf(out, size, "a CRS without EPSG code");
+}
+
 /* 1 when both WKT strings denote the same CRS. */
 static int same_crs(const char *a, const char *b) {
     if (strcmp(a, b) == 0) return 1;
@@ -176,13 +184,17 @@ ct_status ct_las_source_open(ct_context *ctx, const char *const *inputs, size_t 
             if (!s->crs_wkt) {
                 s->crs_wkt = h->crs_wkt;
                 s->crs_path = s->readers[i]->path;
-                s->crs_epsg = h->epsg_horizontal;
+                s->crs_header = h;
             } else if (!same_crs(s->crs_wkt, h->crs_wkt)) {
+                /* With the vertical part: files that differ only there said "EPSG:2263 vs EPSG:2263". */
+                char a[48], b[48];
+                crs_label(s->crs_header, a, sizeof a);
+                crs_label(h, b, sizeof b);
                 st = ct_error(ctx, CT_ERR_INPUT,
-                              "LAS source: %s and %s have different CRSs (EPSG:%d vs EPSG:%d); "
+                              "LAS source: %s and %s have different CRSs (%s vs %s%s); "
                               "reproject them to one CRS first",
-                              s->crs_path, s->readers[i]->path,
-                              s->crs_epsg, h->epsg_horizontal);
+                              s->crs_path, s->readers[i]->path, a, b,
+                              strcmp(a, b) == 0 ? ": they differ in more than the EPSG codes, see citytiler info" : "");
             }
         } else if (!nocrs_path) {
             nocrs_path = s->readers[i]->path;

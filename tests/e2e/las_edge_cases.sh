@@ -174,6 +174,12 @@ for c in "ftxy_mz fp_ft.geojson" "mxy_ftz fp_m.geojson"; do
   check "$1: roof_z 30 m (got $r)" near "$r" 30 0.05
   check "$1: ground_z 10 m (got $g)" near "$g" 10 0.05
 done
+# Two files whose CRSs differ only in the vertical part (NAVD88 in feet and in metres):
+# refused, said as "different CRSs (EPSG:2263 vs EPSG:2263)". Now the codes are whole.
+mkdir -p two_vertical && cp ft_6360.las two_vertical/a.las && geokeys ft.las two_vertical/b.las 1024=1 3072=2263 4096=5703
+run_case two_vertical 2 "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"fp_ft.geojson\"}, {\"type\": \"readers.lidar\", \"path\": \"two_vertical\"}, $H, $E, $W]}"
+check "two_vertical: names both files and both CRSs whole" has two_vertical.log \
+  "two_vertical/a.las and $WORK/two_vertical/b.las have different CRSs (EPSG:2263+6360 vs EPSG:2263+5703); reproject them to one CRS first"
 
 # Withheld points (the LAS flag meaning "not to be used", synonymous with deleted) were
 # used like any other: with a withheld twin of each point the roof came out at 80 m and
