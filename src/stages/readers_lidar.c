@@ -105,10 +105,28 @@ static ct_status lidar_srs(ct_context *ctx, const lidar_state *s, const ct_las_s
                         first_path);
     OGRSpatialReferenceH srs = OSRNewSpatialReference(NULL);
     if (!srs) return ct_error_nomem(ctx, "SRS");
-    if (OSRSetFromUserInput(srs, text) != OGRERR_NONE) {
+    const char *who = s->srs ? "readers.lidar: srs" : first_path;
+    ct_status err = s->srs ? CT_ERR_USAGE : CT_ERR_INPUT;
+    CPLPushErrorHandler(CPLQuietErrorHandler); /* (GDAL printed "ERROR 1: PROJ: ... crs not found" besides ours) */
+    CPLErrorReset();
+    int ok = OSRSetFromUserInput(srs, text) == OGRERR_NONE;
+    char why[200];
+    snprintf(why, sizeof why, "%s", CPLGetLastErrorMsg());
+    CPLPopErrorHandler();
+    if (!ok) {
         OSRRelease(srs);
-        return ct_error(ctx, s->srs ? CT_ERR_USAGE : CT_ERR_INPUT, "%s: CRS '%.80s' is not understood by GDAL/PROJ",
-                        s->srs ? "readers.lidar: srs" : first_path, text);
+        return ct_error(ctx, err, "%s: CRS '%.80s' is not understood by GDAL/PROJ%s%s", who, text, why[0] ? ": " : "",
+                        why);
+    }
+    /* A vertical CRS alone (EPSG:5709) or a geocentric one cannot place the points: it
+     * failed later as "cannot transform points ... (utm: Invalid latitude)". */
+    if (!OSRIsProjected(srs) && !OSRIsGeographic(srs)) {
+        const char *kind = OSRIsVertical(srs) ? "a vertical CRS only" : OSRIsGeocentric(srs) ? "geocentric" : "not a map CRS";
+        OSRRelease(srs);
+        return ct_error(ctx, err,
+                        "%s: CRS '%.80s' has no horizontal part (%s): give the horizontal CRS of the points, with "
+                        "the vertical one after a '+' (e.g. \"EPSG:28992+5709\")",
+                        who, text, kind);
     }
     OSRSetAxisMappingStrategy(srs, OAMS_TRADITIONAL_GIS_ORDER);
     *out = srs;

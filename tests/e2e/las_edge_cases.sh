@@ -180,6 +180,22 @@ mkdir -p two_vertical && cp ft_6360.las two_vertical/a.las && geokeys ft.las two
 run_case two_vertical 2 "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"fp_ft.geojson\"}, {\"type\": \"readers.lidar\", \"path\": \"two_vertical\"}, $H, $E, $W]}"
 check "two_vertical: names both files and both CRSs whole" has two_vertical.log \
   "two_vertical/a.las and $WORK/two_vertical/b.las have different CRSs (EPSG:2263+6360 vs EPSG:2263+5703); reproject them to one CRS first"
+# srs that cannot place the points. A vertical CRS alone failed on the first chunk as
+# "cannot transform points 0..1680 into the working CRS (PROJ: utm: Invalid latitude)";
+# an unknown code had GDAL print "ERROR 1: PROJ: proj_create_from_database: crs not
+# found" beside the message. The same for a file whose GeoTIFF keys hold only a
+# vertical CRS.
+run_case srs_vertical_only 2 "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"fp_m.geojson\"}, {\"type\": \"readers.lidar\", \"path\": \"m.las\", \"srs\": \"EPSG:5703\"}, $H, $E, $W]}"
+check "srs_vertical_only: says the srs has no horizontal part" has srs_vertical_only.log \
+  "readers.lidar: srs: CRS 'EPSG:5703' has no horizontal part (a vertical CRS only): give the horizontal CRS of the points"
+geokeys m.las vertical_only.las 4096=5703
+run_case file_vertical_only 2 "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"fp_m.geojson\"}, {\"type\": \"readers.lidar\", \"path\": \"vertical_only.las\"}, $H, $E, $W]}"
+check "file_vertical_only: names the file, says the CRS has no horizontal part" has file_vertical_only.log \
+  "vertical_only.las: CRS '"
+check "file_vertical_only: ... (a vertical CRS only)" has file_vertical_only.log "has no horizontal part (a vertical CRS only)"
+run_case srs_unknown 2 "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"fp_m.geojson\"}, {\"type\": \"readers.lidar\", \"path\": \"m.las\", \"srs\": \"EPSG:99999\"}, $H, $E, $W]}"
+check "srs_unknown: says the srs is not understood" has srs_unknown.log "readers.lidar: srs: CRS 'EPSG:99999' is not understood by GDAL/PROJ"
+check "srs_unknown: GDAL prints nothing besides" test -z "$(grep '^ERROR' srs_unknown.log)"
 
 # Withheld points (the LAS flag meaning "not to be used", synonymous with deleted) were
 # used like any other: with a withheld twin of each point the roof came out at 80 m and
