@@ -11,6 +11,7 @@
  * transformation is done at all. */
 /* struct stat64 behind GDAL's VSIStatBufL. */
 #define _LARGEFILE64_SOURCE 1
+#include "citytiler/crs.h"
 #include "citytiler/raster.h"
 #include "io/input_file.h"
 #include "io/ogr_source.h"
@@ -24,6 +25,7 @@
 #include <ogr_srs_api.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Each reader keeps the last CACHE_CHUNKS chunks of CHUNK x CHUNK cells it read, as
  * floats with NaN for invalid cells (2 MiB per reader). Footprints then read from the
@@ -45,6 +47,7 @@ struct ct_raster {
     char *vertical_wkt; /* the raster's compound CRS, or NULL */
     double cell_size;   /* in working units */
     double extent[4];   /* working CRS */
+    double z_scale, z_offset; /* a cell's height in metres: stored value * z_scale + z_offset */
 };
 
 struct ct_raster_reader {
@@ -113,6 +116,42 @@ static void pixel_to_geo(const double gt[6], double px, double py, double *x, do
     *y = gt[3] + px * gt[4] + py * gt[5];
 }
 
+/* Metres per unit of a band's unit type ("m", "ft", "US survey foot", ...); 0 when it
+ * names none (an empty or unknown unit). */
+static double unit_type_metres(const char *u) {
+    static const struct { const char *name; double metres; } units[] = {
+        {"m", 1.0}, {"metre", 1.0}, {"meter", 1.0}, {"metres", 1.0}, {"meters", 1.0},
+        {"ft", 0.3048}, {"foot", 0.3048}, {"feet", 0.3048}, {"international foot", 0.3048},
+        {"us-ft", 1200.0 / 3937.0}, {"ftUS", 1200.0 / 3937.0}, {"US survey foot", 1200.0 / 3937.0},
+        {"us_survey_foot", 1200.0 / 3937.0}, {"US survey feet", 1200.0 / 3937.0},
+    };
+    for (size_t k = 0; u && k < sizeof units / sizeof *units; k++)
+        if (strcasecmp(u, units[k].name) == 0) return units[k].metres;
+    return 0;
+}
+
+/* The heights of the pipeline are metres (readers.lidar converts z in feet; the writer
+ * takes any vertical CRS's heights as metres): a DTM or DSM in feet, by its vertical CRS
+ * or else by its band's unit, is converted as it is read, as are the band's scale and
+ * offset (a DEM stored as integer centimetres with scale 0.01 was read as centimetres). */
+static ct_status heights_in_metres(ct_context *ctx, ct_raster *r, GDALRasterBandH band) {
+    double f = 0;
+    const char *from = NULL;
+    ct_height_unit u;
+    if (r->vertical_wkt && ct_crs_height_unit(ctx, r->vertical_wkt, &u) == CT_OK && !u.assumed) {
+        f = u.metres_per_unit;
+        from = u.name;
+    }
+    ct_error_clear(ctx); /* (a CRS PROJ cannot read: its heights are taken as metres, as before) */
+    const char *band_unit = GDALGetRasterUnitType(band);
+    if (!(f > 0) && (f = unit_type_metres(band_unit)) > 0) from = band_unit;
+    if (!(f > 0) || f == 1.0) return CT_OK;
+    r->z_scale *= f;
+    r->z_offset *= f;
+    ct_log(ctx, CT_LOG_INFO, "%s: heights in %s converted to metres (x %.10g)", r->path, from, f);
+    return CT_OK;
+}
+
 /* Everything that needs the GDAL dataset; runs with a quiet error handler. */
 static ct_status open_checked(ct_context *ctx, const ct_raster_open_options *o, ct_raster *r) {
     const char *path = o->path;
@@ -147,6 +186,13 @@ static ct_status open_checked(ct_context *ctx, const ct_raster_open_options *o, 
     }
     GDALRasterBandH band = GDALGetRasterBand(ds, r->band);
     r->nodata = GDALGetRasterNoDataValue(band, &r->has_nodata);
+    r->z_scale = GDALGetRasterScale(band, NULL);
+    r->z_offset = GDALGetRasterOffset(band, NULL);
+    if (!(isfinite(r->z_scale) && r->z_scale != 0 && isfinite(r->z_offset))) {
+        st = ct_error(ctx, CT_ERR_INPUT, "%s: band %d has an unusable scale %g / offset %g", path, r->band, r->z_scale,
+                      r->z_offset);
+        goto done;
+    }
     int mflags = GDALGetMaskFlags(band);
     r->use_mask = !(mflags & (GMF_ALL_VALID | GMF_NODATA));
 
@@ -179,6 +225,8 @@ static ct_status open_checked(ct_context *ctx, const ct_raster_open_options *o, 
         r->vertical_wkt = ct_ogr_wkt2(srs);
         OSRStripVertical(horiz);
     }
+    st = heights_in_metres(ctx, r, band);
+    if (st != CT_OK) goto done;
     OSRSetAxisMappingStrategy(horiz, OAMS_TRADITIONAL_GIS_ORDER);
     r->raster_wkt = ct_ogr_wkt2(horiz);
     if (!r->raster_wkt) {
@@ -430,7 +478,9 @@ static const struct chunk *get_chunk(ct_context *ctx, ct_raster_reader *rd, int 
     if (!ok) return NULL;
     size_t n = (size_t)w * (size_t)h;
     for (size_t i = 0; i < n; i++)
-        victim->v[i] = valid_value(r, rd->buf[i]) && (!rd->mask || rd->mbuf[i]) ? (float)rd->buf[i] : NAN;
+        victim->v[i] = valid_value(r, rd->buf[i]) && (!rd->mask || rd->mbuf[i])
+                           ? (float)(rd->buf[i] * r->z_scale + r->z_offset)
+                           : NAN;
     victim->cx = cx, victim->cy = cy, victim->w = w, victim->h = h;
     victim->used = ++rd->clock;
     return victim;

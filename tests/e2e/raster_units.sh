@@ -1,0 +1,51 @@
+# readers.raster: heights in metres whatever the DTM and DSM store. A raster whose vertical
+# CRS is in feet (EPSG:6360, NAVD88 height in US feet) gave roof_z 98.4 for a 30 m roof (its
+# values taken as metres), and a DEM stored as integer centimetres with a band scale of 0.01
+# gave 3000 (GDAL's scale was not applied). The same terrain (ground 10 m, a 20 x 20 m roof
+# at 30 m) is written in metres, in US feet and in scaled centimetres: every version gives
+# ground_z 10 and roof_z 30.
+. "$(dirname "$0")/common.bash"
+cd "$WORK" || exit 1
+. "$(dirname "$0")/inputs.bash"
+check "gdal_translate available (gdal-bin)" command -v gdal_translate
+python3 - <<'PY'
+def grid(path, ground, roof, fmt="%.4f"):
+    rows = []
+    for r in range(100):
+        y = 447100 - r - 0.5
+        rows.append(" ".join(fmt % (roof if 85040 <= 85000 + c + 0.5 <= 85060 and 447040 <= y <= 447060 else ground)
+                             for c in range(100)))
+    open(path, "w").write("ncols 100\nnrows 100\nxllcorner 85000\nyllcorner 447000\ncellsize 1\nNODATA_value -9999\n" +
+                          "\n".join(rows) + "\n")
+ft = 3937.0 / 1200.0  # US survey feet per metre
+grid("dtm_m.asc", 10, 10); grid("dsm_m.asc", 10, 30)
+grid("dtm_ft.asc", 10 * ft, 10 * ft); grid("dsm_ft.asc", 10 * ft, 30 * ft)
+grid("dtm_cm.asc", 1000, 1000, "%d"); grid("dsm_cm.asc", 1000, 3000, "%d")
+PY
+for k in dtm dsm; do gdal_translate -q -ot Int32 -a_scale 0.01 -a_srs EPSG:28992+5709 "${k}_cm.asc" "${k}_cm.tif"; done
+check "scaled rasters made" test -s dtm_cm.tif -a -s dsm_cm.tif
+fp fp.geojson "85042 447042 16"
+# heights NAME: "ground_z roof_z" of the only building of NAME-out.
+heights() {
+  python3 - "$1-out" <<'PY'
+import glob, json, struct, sys
+b = open(glob.glob(sys.argv[1] + "/tiles/*.glb")[0], "rb").read()
+jl = struct.unpack_from("<I", b, 12)[0]
+j = json.loads(b[20:20 + jl]); binary = b[20 + jl + 8:]
+props = j["extensions"]["EXT_structural_metadata"]["propertyTables"][0]["properties"]
+def f64(name):
+    v = j["bufferViews"][props[name]["values"]]
+    return struct.unpack_from("<d", binary, v.get("byteOffset", 0))[0]
+print("%.3f %.3f" % (f64("ground_z"), f64("roof_z")))
+PY
+}
+# raster NAME DTM DSM [, "srs": ...]
+raster() {
+  run_case "$1" 0 "{\"pipeline\": [$FP, {\"type\": \"readers.raster\", \"dtm\": \"$2\", \"dsm\": \"$3\"${4:-}}, $H, $E, $W]}"
+  check "$1: ground_z 10 and roof_z 30 ($(heights "$1" 2>&1))" test "$(heights "$1" 2>/dev/null)" = "10.000 30.000"
+}
+raster metres dtm_m.asc dsm_m.asc ', "srs": "EPSG:28992+5709"'
+raster us_feet dtm_ft.asc dsm_ft.asc ', "srs": "EPSG:28992+6360"'
+check "us_feet: says the heights were converted" has us_feet.log "heights in US survey foot converted to metres"
+raster scaled_cm dtm_cm.tif dsm_cm.tif
+finish
