@@ -13,6 +13,7 @@
 #include "citytiler/glb_instanced.h"
 #include "io/outdir.h"
 #include "tiles/quadtree.h"
+#include "tiles/region_json.h"
 #include "tiles/tileset_json.h"
 
 /* Symbol key `key` of o as a number, *out unchanged when absent (null counts as absent);
@@ -281,18 +282,18 @@ static ct_status asset_tile(ct_context *ctx, ct_geo_transform *geo, const ct_dat
     }
     if (st == CT_OK) {
         /* Region: the corners of the instances' ENU box, padded by the ellipsoid's bulge. */
-        double mn[3], mx[3];
+        double mn[3], mx[3], lons[8];
         ct_glb_instanced_bounds(&in, mn, mx);
-        region[0] = region[1] = region[4] = INFINITY;
-        region[2] = region[3] = region[5] = -INFINITY;
+        region[1] = region[4] = INFINITY;
+        region[3] = region[5] = -INFINITY;
         for (int c = 0; c < 8; c++) {
-            double l[3] = {c & 1 ? mx[0] : mn[0], c & 2 ? mx[1] : mn[1], c & 4 ? mx[2] : mn[2]}, e[3], lon, lat, h;
+            double l[3] = {c & 1 ? mx[0] : mn[0], c & 2 ? mx[1] : mn[1], c & 4 ? mx[2] : mn[2]}, e[3], lat, h;
             enu_to_ecef(transform, l, e);
-            ecef_to_geodetic(e, &lon, &lat, &h);
-            region[0] = fmin(region[0], lon); region[2] = fmax(region[2], lon);
+            ecef_to_geodetic(e, &lons[c], &lat, &h);
             region[1] = fmin(region[1], lat); region[3] = fmax(region[3], lat);
             region[4] = fmin(region[4], h); region[5] = fmax(region[5], h);
         }
+        ct_lon_range(lons, 8, 1, &region[0], &region[2]);
         double d = fmax(mx[0] - mn[0], mx[1] - mn[1]);
         region[4] -= 0.01 + d * d / 6.3e6;
         region[5] += 0.01 + d * d / 6.3e6;
@@ -301,9 +302,17 @@ static ct_status asset_tile(ct_context *ctx, ct_geo_transform *geo, const ct_dat
     return st;
 }
 
+/* acc becomes its union with r (either empty: west infinite). */
 static void union_region(double *acc, const double *r) {
-    acc[0] = fmin(acc[0], r[0]); acc[1] = fmin(acc[1], r[1]);
-    acc[2] = fmax(acc[2], r[2]); acc[3] = fmax(acc[3], r[3]);
+    if (isinf(r[0])) return;
+    if (isinf(acc[0])) {
+        acc[0] = r[0];
+        acc[2] = r[2];
+    } else {
+        ct_lon_union(&acc[0], &acc[2], r[0], r[2]); /* across the antimeridian too */
+    }
+    acc[1] = fmin(acc[1], r[1]);
+    acc[3] = fmax(acc[3], r[3]);
     acc[4] = fmin(acc[4], r[4]); acc[5] = fmax(acc[5], r[5]);
 }
 

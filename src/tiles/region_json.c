@@ -2,7 +2,60 @@
 #include "tiles/region_json.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <string.h>
+
+#define TWO_PI (2.0 * M_PI)
+
+/* The east end of [w, e] counted on from w (e + 2 pi when the interval crosses). */
+static double unwrapped_east(double w, double e) { return e >= w ? e : e + TWO_PI; }
+
+void ct_lon_union(double *west, double *east, double w, double e) {
+    double aw = *west, ae = unwrapped_east(*west, *east), be = unwrapped_east(w, e);
+    /* [w, e] placed one turn west, as is and one turn east of [*west, *east]: the
+     * placement that gives the shortest union wins (as is on a tie). The ends kept are
+     * the input values themselves, so no rounding creeps in. */
+    double best = INFINITY, bw = *west, bee = *east;
+    static const double turns[3] = {0.0, -1.0, 1.0};
+    for (int k = 0; k < 3; k++) {
+        double sw = w + turns[k] * TWO_PI, se = be + turns[k] * TWO_PI;
+        double lo = aw <= sw ? aw : sw, hi = ae >= se ? ae : se;
+        if (hi - lo < best) {
+            best = hi - lo;
+            bw = aw <= sw ? *west : w;
+            bee = ae >= se ? *east : e;
+        }
+    }
+    if (best >= TWO_PI) { /* nothing shorter than the whole circle */
+        bw = -M_PI;
+        bee = M_PI;
+    }
+    *west = bw;
+    *east = bee;
+}
+
+void ct_lon_range(const double *lon, size_t n, size_t stride, double *west, double *east) {
+    double lo = lon[0], hi = lon[0];
+    for (size_t i = 1; i < n; i++) {
+        double v = lon[i * stride];
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+    }
+    *west = lo;
+    *east = hi;
+    if (hi - lo <= M_PI) return;
+    /* Across the antimeridian: negative longitudes count one turn on. */
+    double ulo = INFINITY, uhi = -INFINITY, w = lo, e = hi;
+    for (size_t i = 0; i < n; i++) {
+        double v = lon[i * stride], u = v < 0 ? v + TWO_PI : v;
+        if (u < ulo) { ulo = u; w = v; }
+        if (u > uhi) { uhi = u; e = v; }
+    }
+    if (uhi - ulo < hi - lo) {
+        *west = w;
+        *east = e;
+    }
+}
 
 void ct_region_union(double acc[6], const double r[6], int *first) {
     if (*first) {
@@ -10,8 +63,9 @@ void ct_region_union(double acc[6], const double r[6], int *first) {
         *first = 0;
         return;
     }
-    for (int k = 0; k < 2; k++) if (r[k] < acc[k]) acc[k] = r[k];
-    for (int k = 2; k < 4; k++) if (r[k] > acc[k]) acc[k] = r[k];
+    ct_lon_union(&acc[0], &acc[2], r[0], r[2]);
+    if (r[1] < acc[1]) acc[1] = r[1];
+    if (r[3] > acc[3]) acc[3] = r[3];
     if (r[4] < acc[4]) acc[4] = r[4];
     if (r[5] > acc[5]) acc[5] = r[5];
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "citytiler/glb.h"
+#include "tiles/region_json.h"
 
 /* ECEF -> ENU with the frame m (columns east, north, up, origin). */
 static void ecef_to_enu(const double m[16], const double p[3], double out[3]) {
@@ -165,6 +166,7 @@ ct_status ct_tile_build_ex(ct_context *ctx, ct_geo_transform *geo, const ct_data
             if (g[2] < r[4]) r[4] = g[2];
             if (g[2] > r[5]) r[5] = g[2];
         }
+        if (r[2] - r[0] > M_PI) ct_lon_range(geod, nv, 3, &r[0], &r[2]); /* across the antimeridian */
         double origin[3] = {cx, cy, cz};
         st = ct_geo_to_geodetic(ctx, geo, origin, origin + 1, origin + 2, 1, 1);
         if (st == CT_OK) ct_enu_to_ecef_matrix(origin[0], origin[1], origin[2], out->transform);

@@ -1,0 +1,104 @@
+# Where on Earth and how large: footprints in lon/lat across the antimeridian, near the
+# poles, in feet, with extreme sizes and heights. Every run through both validators
+# (Khronos glTF on every GLB; 3D Tiles 1.1 schema + structure, which includes every vertex
+# inside its tile's volume), and the buildings measured where they landed
+# (geo_buildings.mjs: tile transforms, node matrices and feature ids, back to lon/lat
+# and metres) against the footprints written.
+. "$(dirname "$0")/common.bash"
+need_validators
+cd "$WORK" || exit 1
+VAL="$SRC/tools/validate"
+GEO="$SRC/tests/e2e/geo_buildings.mjs"
+
+# footprints OUT CRS "x y sx sy" ...: rectangles (ids b1, b2, ...) in CRS (none: no crs
+# member, GeoJSON's lon/lat).
+footprints() {
+  python3 - "$@" <<'PY'
+import json, sys
+out, crs = sys.argv[1], sys.argv[2]
+feats = []
+for i, a in enumerate(sys.argv[3:]):
+    x, y, sx, sy = map(float, a.split())
+    ring = [[x, y], [x + sx, y], [x + sx, y + sy], [x, y + sy], [x, y]]
+    feats.append({"type": "Feature", "properties": {"id": "b%d" % (i + 1)}, "geometry": {"type": "Polygon", "coordinates": [ring]}})
+d = {"type": "FeatureCollection", "features": feats}
+if crs != "none":
+    d["crs"] = {"type": "name", "properties": {"name": crs}}
+json.dump(d, open(out, "w"))
+PY
+}
+
+# run_geo NAME PIPELINE_JSON: runs it into NAME-out (exit 0, no sanitizer report), both
+# validators, and writes NAME.buildings (geo_buildings.mjs).
+run_geo() {
+  local name=$1
+  printf '%s\n' "$2" > "$name.json"
+  timeout 120 "$CLI" run "$name.json" --threads 2 --set "writers.3dtiles.path=$name-out" > "$name.log" 2>&1
+  local rc=$?
+  check "$name: exit 0 (got $rc)" test "$rc" -eq 0
+  check "$name: no sanitizer report" test -z "$(grep -E 'Sanitizer|runtime error' "$name.log")"
+  node "$VAL/validate-glb.mjs" "$name-out" > "$name-glb.log" 2>&1
+  check "$name: Khronos glTF validator, 0 errors ($(tail -1 "$name-glb.log"))" test $? -eq 0
+  node "$VAL/validate-tileset.mjs" "$name-out" > "$name-tileset.log" 2>&1
+  rc=$?
+  grep ERROR "$name-tileset.log" | head -5
+  check "$name: tileset.json valid (3D Tiles 1.1 schema + structure)" test "$rc" -eq 0
+  node "$GEO" "$name-out" > "$name.buildings" 2> "$name.buildings.err"
+}
+
+# max_lon_width DIR: the widest longitude interval of any region in DIR/tileset.json, in
+# radians (west > east is an interval across the antimeridian).
+max_lon_width() {
+  node -e 'const t = JSON.parse(require("fs").readFileSync(process.argv[1] + "/tileset.json", "utf8"));
+    let worst = 0;
+    (function walk(x) {
+      const r = x.boundingVolume?.region;
+      if (r) worst = Math.max(worst, r[2] >= r[0] ? r[2] - r[0] : r[2] - r[0] + 2 * Math.PI);
+      (x.children ?? []).forEach(walk);
+    })(t.root);
+    console.log(worst.toPrecision(3))' "$1"
+}
+
+# landed NAME ID LON LAT EAST NORTH HMIN HMAX: building ID of NAME.buildings has its centre
+# within 1e-6 degrees of (LON, LAT), its extent within 1 cm of EAST x NORTH metres and its
+# heights within 1 cm of HMIN..HMAX.
+landed() {
+  node -e 'const [file, id, ...w] = process.argv.slice(1); const [lon, lat, e, n, h0, h1] = w.map(Number);
+    const b = require("fs").readFileSync(file, "utf8").trim().split("\n").map(JSON.parse).find((x) => x.id === id);
+    if (!b) { console.log("not found"); process.exit(1); }
+    const dlon = Math.abs(((b.lon - lon + 540) % 360) - 180);
+    const ok = dlon < 1e-6 && Math.abs(b.lat - lat) < 1e-6 && Math.abs(b.east - e) < 0.01 && Math.abs(b.north - n) < 0.01 &&
+      Math.abs(b.hMin - h0) < 0.01 && Math.abs(b.hMax - h1) < 0.01;
+    console.log(`lon ${b.lon.toFixed(7)} lat ${b.lat.toFixed(7)} ${b.east.toFixed(3)} x ${b.north.toFixed(3)} m, h ${b.hMin.toFixed(3)}..${b.hMax.toFixed(3)}`);
+    process.exit(ok ? 0 : 1)' "$NAME.buildings" "$@"
+}
+check_landed() { local what=$1; shift; local r; r=$(landed "$@"); check "$what ($r)" test $? -eq 0; }
+
+WRITER='{"type": "writers.3dtiles", "path": "out", "max_buildings_per_tile": 1000}'
+
+# --- A town across the antimeridian (Taveuni, Fiji: lon 180 at lat -16.8): 24
+# buildings, half each side, all in one tile, with street lights among them. Every
+# region was min/max of longitudes, so the root and any tile holding both sides spanned
+# the globe ([-3.14157, 3.14156] rad: a band around the Earth at that latitude) instead
+# of the 60 m between its houses; assets likewise.
+args=()
+for i in 0 1 2 3 4 5 6 7 8 9 10 11; do
+  args+=("$(python3 -c "print(179.9995 + 0.00004 * $i, -16.8, 0.00002, 0.00001)")")
+  args+=("$(python3 -c "print(-179.9999 + 0.00004 * $i, -16.8003, 0.00002, 0.00001)")")
+done
+footprints am.geojson none "${args[@]}"
+printf 'id,lon,lat,z,category\nl1,179.99995,-16.80015,0,street_light\nl2,-179.99995,-16.80015,0,street_light\n' > am_lights.csv
+NAME=am
+run_geo am "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"am.geojson\", \"id_field\": \"id\"},
+  {\"type\": \"readers.assets\", \"path\": \"am_lights.csv\", \"z_field\": \"z\"}, {\"type\": \"filters.extrude\"}, $WRITER]}"
+w=$(max_lon_width am-out)
+check "am: every region spans the town, not the globe (widest $w rad < 1e-4)" \
+  node -e 'process.exit(Number(process.argv[1]) < 1e-4 ? 0 : 1)' "$w"
+check "am: the root region crosses the antimeridian (west > east)" \
+  node -e 'const r = require(process.argv[1] + "/tileset.json").root.boundingVolume.region; process.exit(r[0] > 0 && r[2] < 0 && r[0] > r[2] ? 0 : 1)' "$PWD/am-out"
+check_landed "am: b1 east of the antimeridian lands there" b1 179.99951 -16.799995 2.1320 1.1067 0 10
+check_landed "am: b2 west of it lands there" b2 -179.99989 -16.800295 2.1320 1.1067 0 10
+check_landed "am: b24 lands there" b24 -179.99945 -16.800295 2.1320 1.1067 0 10
+check "am: no triangle wound against its normal" grep -q '"insideOut":0}' am.buildings
+
+finish
