@@ -33,6 +33,27 @@ void ct_implicit_grid_for(const double extent[4], ct_implicit_grid *g) {
     g->region[3] = cy + half / g->ky;
     if (g->region[1] < -M_PI_2) g->region[1] = -M_PI_2;
     if (g->region[3] > M_PI_2) g->region[3] = M_PI_2;
+    if (g->region[2] - g->region[0] >= 2 * M_PI) { /* (data around the globe) */
+        g->region[0] = -M_PI;
+        g->region[2] = M_PI;
+    }
+}
+
+/* A grid longitude (it may run past pi, see ct_implicit_quadtree) as a region's: in
+ * [-pi, pi], so a grid across the antimeridian is written with west > east. */
+static double region_lon(double lon) {
+    if (lon > M_PI) return lon - 2 * M_PI;
+    if (lon < -M_PI) return lon + 2 * M_PI;
+    return lon;
+}
+
+/* 1 when the longitude interval [w, e] (a region's: west > east across the
+ * antimeridian) lies within the grid's [gw, ge] (gw <= ge, possibly past pi). */
+static int lon_within_grid(double w, double e, double gw, double ge) {
+    const double tol = 1e-12;
+    double width = e >= w ? e - w : e - w + 2 * M_PI;
+    if (w < gw - tol) w += 2 * M_PI;
+    return w >= gw - tol && w + width <= ge + tol;
 }
 
 ct_status ct_implicit_quadtree_lonlat(ct_context *ctx, const ct_implicit_grid *g, const double *lonlat,
@@ -54,6 +75,20 @@ ct_status ct_implicit_quadtree_lonlat(ct_context *ctx, const ct_implicit_grid *g
     ct_status st = ct_quadtree_build(ctx, m, n, root, 0, max_per_leaf, max_level, q);
     free(m);
     return st;
+}
+
+/* Implicit subdivision is uniform in longitude from the root's west edge, across the
+ * antimeridian too (a root region with west > east). For data across it, longitudes
+ * west of it count one turn on (past pi), so the grid and the tree see one continuous
+ * range instead of the whole globe. outline: nout points, ll: n points (lon, lat, h). */
+static void unwrap_across_antimeridian(double *outline, size_t nout, double *ll, size_t n) {
+    double w, e;
+    ct_lon_range(outline, nout, 3, &w, &e);
+    if (!(w > e)) return;
+    for (size_t k = 0; k < nout; k++)
+        if (outline[3 * k] < 0) outline[3 * k] += 2 * M_PI;
+    for (size_t i = 0; i < n; i++)
+        if (ll[3 * i] < 0) ll[3 * i] += 2 * M_PI;
 }
 
 ct_status ct_implicit_quadtree(ct_context *ctx, const ct_dataset *ds, const double *centroids,
@@ -95,6 +130,7 @@ ct_status ct_implicit_quadtree(ct_context *ctx, const ct_dataset *ds, const doub
         ll[3 * i + 2] = 0;
     }
     if (st == CT_OK) st = ct_geo_to_geodetic(ctx, t, ll, ll + 1, ll + 2, 3, n);
+    if (st == CT_OK) unwrap_across_antimeridian(outline, 4 * EDGE_SAMPLES, ll, n);
     if (st == CT_OK) {
         double ext[4] = {INFINITY, INFINITY, -INFINITY, -INFINITY};
         for (int k = 0; k < 4 * EDGE_SAMPLES; k++) {
@@ -373,7 +409,7 @@ static json_t *tile_class(void) {
 static ct_status write_tileset(ct_context *ctx, const char *dir, const ct_implicit_plan *p, const double *tight,
                                int available_levels, int any_content) {
     const ct_implicit_grid *g = p->grid;
-    double region[6] = {g->region[0], g->region[1], g->region[2], g->region[3], tight[4], tight[5]};
+    double region[6] = {region_lon(g->region[0]), g->region[1], region_lon(g->region[2]), g->region[3], tight[4], tight[5]};
     json_t *schema = json_object(), *classes = json_object();
     json_t *root = json_object(), *it = json_object(), *subtrees = json_object();
     json_t *content = any_content ? json_object() : NULL;
@@ -421,7 +457,7 @@ static ct_status tight_regions(ct_context *ctx, const ct_implicit_plan *p, doubl
                             t->level, t->x, t->y);
     }
     const double *r = tight, *g = p->grid->region;
-    if (!(r[0] >= g[0] && r[1] >= g[1] && r[2] <= g[2] && r[3] <= g[3]))
+    if (!(lon_within_grid(r[0], r[2], g[0], g[2]) && r[1] >= g[1] && r[3] <= g[3]))
         return ct_error(ctx, CT_ERR_INTERNAL, "implicit tiling: content [%.9f, %.9f, %.9f, %.9f] outside the root region "
                                               "[%.9f, %.9f, %.9f, %.9f]", r[0], r[1], r[2], r[3], g[0], g[1], g[2], g[3]);
     return CT_OK;

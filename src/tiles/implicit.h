@@ -25,7 +25,9 @@
 /* The subdivision frame: the root region's horizontal extent and a local
  * equirectangular scale, so that quadtree bounds are in (approximate) metres. */
 typedef struct ct_implicit_grid {
-    double region[4]; /* west, south, east, north (radians) of the implicit root */
+    double region[4]; /* west, south, east, north (radians) of the implicit root; west <= east,
+                       * so across the antimeridian east runs past pi (tileset.json gets it
+                       * back in [-pi, pi]: west > east) */
     double kx, ky;    /* metres per radian of longitude / latitude at the centre */
 } ct_implicit_grid;
 

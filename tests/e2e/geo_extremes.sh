@@ -101,4 +101,17 @@ check_landed "am: b2 west of it lands there" b2 -179.99989 -16.800295 2.1320 1.1
 check_landed "am: b24 lands there" b24 -179.99945 -16.800295 2.1320 1.1067 0 10
 check "am: no triangle wound against its normal" grep -q '"insideOut":0}' am.buildings
 
+# The same town as an implicit tileset (4 buildings a tile): the root region was the whole
+# globe and beyond ([-3.2044, 3.2044] rad in longitude: outside [-pi, pi]; latitude
+# -pi/2..pi/2), 17 levels deep, and the quadtree stopped at max_level with 12 buildings
+# in each of 2 tiles. Now the root crosses the antimeridian (west > east) around the town.
+run_geo am_implicit "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"am.geojson\", \"id_field\": \"id\"},
+  {\"type\": \"filters.extrude\"}, {\"type\": \"writers.3dtiles\", \"path\": \"out\", \"max_buildings_per_tile\": 4, \"tiling\": \"implicit\"}]}"
+check "am_implicit: the root region crosses the antimeridian around the town ($(max_lon_width am_implicit-out) rad)" \
+  node -e 'const r = require(process.argv[1] + "/tileset.json").root.boundingVolume.region;
+    process.exit(r.slice(0, 4).every((v) => Math.abs(v) <= Math.PI) && r[0] > r[2] && r[2] - r[0] + 2 * Math.PI < 1e-4 && r[3] - r[1] < 1e-4 ? 0 : 1)' "$PWD/am_implicit-out"
+levels=$(node -e 'console.log(require(process.argv[1] + "/tileset.json").root.implicitTiling.availableLevels)' "$PWD/am_implicit-out")
+nglb=$(find am_implicit-out/tiles -name '*.glb' | wc -l)
+check "am_implicit: a few levels ($levels), at least 6 tiles for 24 buildings at 4 a tile ($nglb)" test "$levels" -le 6 -a "$nglb" -ge 6
+
 finish

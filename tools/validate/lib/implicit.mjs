@@ -64,9 +64,13 @@ export function implicitVolume(rootBv, octree, level, x, y, z) {
   const div = 2 ** level;
   if (rootBv.region) {
     const [w, s, e, n, h0, h1] = rootBv.region;
-    const dl = (e - w) / div, dp = (n - s) / div;
+    // A root with west > east crosses the antimeridian: its width runs on past pi, and
+    // children's longitudes come back into [-pi, pi] (as CesiumJS's deriveBoundingRegion).
+    const width = e >= w ? e - w : e - w + 2 * Math.PI;
+    const wrap = (lon) => (lon > Math.PI ? lon - 2 * Math.PI : lon);
+    const dl = width / div, dp = (n - s) / div;
     const heights = octree ? [h0 + ((h1 - h0) / div) * z, h0 + ((h1 - h0) / div) * (z + 1)] : [h0, h1];
-    return { region: [w + dl * x, s + dp * y, w + dl * (x + 1), s + dp * (y + 1), ...heights] };
+    return { region: [wrap(w + dl * x), s + dp * y, wrap(w + dl * (x + 1)), s + dp * (y + 1), ...heights] };
   }
   if (rootBv.box) {
     const b = rootBv.box;
