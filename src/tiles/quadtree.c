@@ -40,6 +40,18 @@ static int quadrant(const builder *b, uint32_t i, double mx, double my) {
     return (b->c[2 * i] >= mx ? 1 : 0) + (b->c[2 * i + 1] >= my ? 2 : 0);
 }
 
+/* 1 when the count centroids ord[0..count) are all the same point: no split can part
+ * them (the same footprint given 300 times went down to max_level, one child a level,
+ * each parent carrying the same HLOD meshes). */
+static int all_at_one_point(const builder *b, const uint32_t *ord, size_t count) {
+    const double *p0 = b->c + 2 * (size_t)ord[0];
+    for (size_t k = 1; k < count; k++) {
+        const double *p = b->c + 2 * (size_t)ord[k];
+        if (p[0] != p0[0] || p[1] != p0[1]) return 0;
+    }
+    return 1;
+}
+
 /* Splits tile `ti`, whose buildings are order[first, first+count). Stable, so indices
  * stay ascending within each child. */
 static int split(builder *b, int32_t ti, size_t first, size_t count) {
@@ -49,7 +61,8 @@ static int split(builder *b, int32_t ti, size_t first, size_t count) {
     uint64_t weight = 0;
     for (size_t k = 0; b->weights && k < count; k++) weight += b->weights[b->q->order[first + k]];
     int within = count <= b->max_per_leaf && (!b->weights || weight <= b->max_weight || count == 1);
-    if ((within && t.level >= b->cell_level) || t.level >= b->max_level) {
+    if ((within && t.level >= b->cell_level) || t.level >= b->max_level ||
+        (t.level >= b->cell_level && all_at_one_point(b, b->q->order + first, count))) {
         b->q->tiles[ti].first = first;
         b->q->tiles[ti].count = count;
         return 1;

@@ -27,7 +27,7 @@ typedef struct ct_quadtree {
 /* Builds the tree over n centroids (x0,y0,x1,y1,...) inside the square `root`
  * (xmin, ymin, xmax, ymax). Tiles always split down to `cell_level` (so that every
  * leaf lies in one processing cell); below it a tile holding more than max_per_leaf
- * centroids splits, down to max_level. */
+ * centroids splits, down to max_level, unless they are all one point (no split parts them). */
 ct_status ct_quadtree_build(ct_context *ctx, const double *centroids, size_t n, const double root[4],
                             int cell_level, size_t max_per_leaf, int max_level, ct_quadtree *out);
 
