@@ -33,6 +33,24 @@ static ct_status local_jacobian(ct_context *ctx, ct_geo_transform *geo, const do
     return CT_OK;
 }
 
+/* 1 when the working CRS's axes are a mirror image of east, north, up (a negative
+ * Jacobian determinant): EPSG:2065 (S-JTSK) as GDAL reads it, southing then westing. */
+static int mirrors(const double jac[9]) {
+    double det = jac[0] * (jac[4] * jac[8] - jac[5] * jac[7]) - jac[3] * (jac[1] * jac[8] - jac[2] * jac[7]) +
+                 jac[6] * (jac[1] * jac[5] - jac[2] * jac[4]);
+    return det < 0;
+}
+
+/* Meshes are wound counter-clockwise seen from outside in the working CRS; in a mirrored
+ * one that is clockwise on the Earth, and viewers cull the outside of every face. */
+static void wind_the_other_way(uint32_t *tri, size_t ni) {
+    for (size_t i = 0; i + 2 < ni; i += 3) {
+        uint32_t t = tri[i + 1];
+        tri[i + 1] = tri[i + 2];
+        tri[i + 2] = t;
+    }
+}
+
 /* The bits of v, the same for -0.0 and 0.0 (so equal coordinates have equal bits, and
  * a NaN matches its own copies instead of making every lookup probe on). */
 static uint64_t coord_bits(double v) {
@@ -173,6 +191,7 @@ ct_status ct_tile_build_ex(ct_context *ctx, ct_geo_transform *geo, const ct_data
     }
     double jac[9];
     if (st == CT_OK) st = local_jacobian(ctx, geo, out->transform, cx, cy, cz, jac);
+    if (st == CT_OK && mirrors(jac)) wind_the_other_way(tri, ni);
     if (st == CT_OK) {
         size_t v = 0;
         for (size_t k = 0; k < n; k++) {

@@ -135,4 +135,24 @@ deepest=$(ls stack-out/tiles | sed 's/_.*//' | sort -n | tail -1)
 check "stack: the stack stays a leaf once apart from the others (deepest level $deepest, $(ls stack-out/tiles | wc -l) tiles)" test "$deepest" -le 6
 check "stack: all 340 buildings in the leaves" test "$(grep -c '"id"' stack.buildings)" -eq 340
 
+# --- S-JTSK / Krovak EPSG:2065 (Prague): GDAL reads its coordinates southing, then
+# westing, a mirror image of east, north. The building landed right, but every triangle
+# was wound clockwise seen from outside (12 of 12 against their normals): viewers cull
+# the outside and show the inside of each building. Now a tile whose working CRS mirrors
+# gets its triangles wound the other way.
+footprints krovak.geojson urn:ogc:def:crs:EPSG::2065 "1043823 743011 20 10"
+NAME=krovak
+run_geo krovak '{"pipeline": [{"type": "readers.footprints", "path": "krovak.geojson", "id_field": "id"}, {"type": "filters.extrude"},
+  {"type": "writers.3dtiles", "path": "out", "lod": false}]}'
+check "krovak: no triangle wound against its normal ($(tail -1 krovak.buildings))" grep -q '"insideOut":0}' krovak.buildings
+# (cs2cs EPSG:2065 EPSG:4326 of the centre, 1043833 743016: 50.0799073 14.4199595)
+r=$(node -e 'const b = JSON.parse(require("fs").readFileSync("krovak.buildings", "utf8").split("\n")[0]);
+  console.log(b.lon.toFixed(7), b.lat.toFixed(7)); process.exit(Math.abs(b.lon - 14.4199595) < 1e-6 && Math.abs(b.lat - 50.0799073) < 1e-6 ? 0 : 1)')
+check "krovak: lands in Prague where PROJ puts it ($r)" test $? -eq 0
+# The same with meshopt compression and HLOD parents (one tile splits: 2 per tile).
+footprints krovak3.geojson urn:ogc:def:crs:EPSG::2065 "1043823 743011 20 10" "1043843 743011 20 10" "1043823 743031 20 10" "1043863 743051 8 8"
+run_geo krovak_meshopt '{"pipeline": [{"type": "readers.footprints", "path": "krovak3.geojson", "id_field": "id"}, {"type": "filters.extrude"},
+  {"type": "writers.3dtiles", "path": "out", "compression": "meshopt", "max_buildings_per_tile": 2}]}'
+check "krovak_meshopt: no triangle wound against its normal ($(tail -1 krovak_meshopt.buildings))" grep -q '"insideOut":0}' krovak_meshopt.buildings
+
 finish
