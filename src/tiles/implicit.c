@@ -51,6 +51,7 @@ static double region_lon(double lon) {
  * antimeridian) lies within the grid's [gw, ge] (gw <= ge, possibly past pi). */
 static int lon_within_grid(double w, double e, double gw, double ge) {
     const double tol = 1e-12;
+    if (ge - gw >= 2 * M_PI - tol) return 1; /* the whole circle */
     double width = e >= w ? e - w : e - w + 2 * M_PI;
     if (w < gw - tol) w += 2 * M_PI;
     return w >= gw - tol && w + width <= ge + tol;
@@ -82,8 +83,10 @@ ct_status ct_implicit_quadtree_lonlat(ct_context *ctx, const ct_implicit_grid *g
  * west of it count one turn on (past pi), so the grid and the tree see one continuous
  * range instead of the whole globe. outline: nout points, ll: n points (lon, lat, h). */
 static void unwrap_across_antimeridian(double *outline, size_t nout, double *ll, size_t n) {
-    double w, e;
+    double w, e, cw, ce;
     ct_lon_range(outline, nout, 3, &w, &e);
+    ct_lon_range(ll, n, 3, &cw, &ce);
+    ct_lon_union(&w, &e, cw, ce);
     if (!(w > e)) return;
     for (size_t k = 0; k < nout; k++)
         if (outline[3 * k] < 0) outline[3 * k] += 2 * M_PI;
@@ -140,11 +143,19 @@ ct_status ct_implicit_quadtree(ct_context *ctx, const ct_dataset *ds, const doub
             if (p[0] > ext[2]) ext[2] = p[0];
             if (p[1] > ext[3]) ext[3] = p[1];
         }
+        /* The centroids too: around a pole the box's outline need not hold them. */
         for (size_t i = 0; i < n; i++) {
             lonlat[2 * i] = ll[3 * i];
             lonlat[2 * i + 1] = ll[3 * i + 1];
+            if (ll[3 * i] < ext[0]) ext[0] = ll[3 * i];
+            if (ll[3 * i + 1] < ext[1]) ext[1] = ll[3 * i + 1];
+            if (ll[3 * i] > ext[2]) ext[2] = ll[3 * i];
+            if (ll[3 * i + 1] > ext[3]) ext[3] = ll[3 * i + 1];
         }
         ct_implicit_grid_for(ext, grid);
+        if (grid->region[0] == -M_PI && grid->region[2] == M_PI) /* around the globe: no turn counted on */
+            for (size_t i = 0; i < n; i++)
+                if (lonlat[2 * i] > M_PI) lonlat[2 * i] -= 2 * M_PI;
         st = ct_implicit_quadtree_lonlat(ctx, grid, lonlat, n, max_per_leaf, max_level, q);
     }
     free(ll);

@@ -3,6 +3,7 @@
  * Normals are turned by the local Jacobian of that map at the tile centre. */
 #include "tiles/tile_content.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,40 @@ static ct_status local_jacobian(ct_context *ctx, ct_geo_transform *geo, const do
     for (int c = 0; c < 3; c++)
         for (int r = 0; r < 3; r++) jac[3 * c + r] = enu[c + 1][r] - enu[0][r];
     return CT_OK;
+}
+
+/* The largest distance (m) float32 rounding moved the nv positions pos from the exact ones:
+ * a unit in the last place of the largest coordinate, for each of the three. */
+static double float_rounding(const float *pos, size_t nv) {
+    float big = 0.0f;
+    for (size_t i = 0; i < 3 * nv; i++) big = fmaxf(big, fabsf(pos[i]));
+    return 3.0 * (double)big * FLT_EPSILON;
+}
+
+/* The region grown by err metres every way: the positions written moved up to err from
+ * the exact ones the region was made of (float32 rounding, compression). Near a pole a
+ * millimetre is a wide angle of longitude (89.9 degrees: 5e-7 rad), more than any
+ * reader's rounding room. */
+static void grow_region(double r[6], double err) {
+    const double radius = 6335439.0; /* WGS84's smallest radius of curvature: the widest angle */
+    double dlat = err / radius;
+    double lat = fmax(fabs(r[1]), fabs(r[3])) + dlat;
+    double parallel = lat < M_PI_2 ? radius * cos(lat) : 0.0;
+    double width = r[2] >= r[0] ? r[2] - r[0] : r[2] - r[0] + 2 * M_PI;
+    double dlon = parallel > 0 ? err / parallel : INFINITY;
+    if (!(width + 2 * dlon < 2 * M_PI)) { /* (around a pole) */
+        r[0] = -M_PI;
+        r[2] = M_PI;
+    } else {
+        r[0] -= dlon;
+        r[2] += dlon;
+        if (r[0] < -M_PI) r[0] += 2 * M_PI; /* across the antimeridian now: west > east */
+        if (r[2] > M_PI) r[2] -= 2 * M_PI;
+    }
+    r[1] = fmax(r[1] - dlat, -M_PI_2);
+    r[3] = fmin(r[3] + dlat, M_PI_2);
+    r[4] -= err;
+    r[5] += err;
 }
 
 /* 1 when the working CRS's axes are a mirror image of east, north, up (a negative
@@ -212,6 +247,7 @@ ct_status ct_tile_build_ex(ct_context *ctx, ct_geo_transform *geo, const ct_data
                                   (flags & CT_TILE_EMBED_TRANSFORM) ? out->transform : NULL};
         ct_glb_features feats = {class_name, n, ids, ds->attrs, ds->nattrs, rows};
         st = ct_glb_encode_ex(ctx, &mesh, &feats, glb, &out->glb, &out->glb_len, &out->stats);
+        if (st == CT_OK) grow_region(out->region, float_rounding(pos, nv) + out->stats.max_position_error);
     }
     free(geod); free(pos); free(nrm); free(fid); free(tri); free(ids); free(rows);
     out->has_content = st == CT_OK;

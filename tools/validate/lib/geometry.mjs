@@ -108,7 +108,10 @@ export function regionInRegion(inner, outer, tolRad, tolM) {
   const problems = [];
   const ie2 = unwrapEast(iw, ie);
   const oe2 = unwrapEast(ow, oe);
-  const lonOk = [-TWO_PI, 0, TWO_PI].some((k) => iw + k >= ow - tolRad && ie2 + k <= oe2 + tolRad);
+  // An outer region around the whole circle holds any longitude interval, across the
+  // antimeridian too.
+  const lonOk = oe2 - ow >= TWO_PI - tolRad ||
+    [-TWO_PI, 0, TWO_PI].some((k) => iw + k >= ow - tolRad && ie2 + k <= oe2 + tolRad);
   if (!lonOk) problems.push(`longitude [${iw}, ${ie}] not within [${ow}, ${oe}]`);
   if (is < os - tolRad) problems.push(`south ${is} < ${os}`);
   if (in_ > on + tolRad) problems.push(`north ${in_} > ${on}`);
