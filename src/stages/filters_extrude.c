@@ -40,6 +40,21 @@ static const ct_option_def options[] = {
     {NULL, 0, NULL, 0, NULL},
 };
 
+/* The tallest building height taken (m), from the option or from a footprint: a height
+ * attribute in millimetres, or a sentinel such as 999999999, made a building reach past
+ * the Moon, and its float32 positions then left its tile's region. */
+#define MAX_HEIGHT_M 10000.0
+
+/* h when it is a building height in metres, else NaN; *absurd = h when h is a number
+ * beyond MAX_HEIGHT_M. */
+static double usable_height(double h, double *absurd) {
+    if (isfinite(h) && h > MAX_HEIGHT_M) {
+        *absurd = h;
+        return NAN;
+    }
+    return isfinite(h) && h > 0 ? h : NAN;
+}
+
 static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
     extrude_state *s = calloc(1, sizeof *s);
     if (!s) return ct_error_nomem(ctx, "filters.extrude");
@@ -52,7 +67,7 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
     ct_status st = CT_OK;
     /* Bounds far beyond any building keep absurd values (1e308) from reaching PROJ and
      * the float32 positions as infinities. */
-    if (!(s->height > 0 && s->height <= 10000))
+    if (!(s->height > 0 && s->height <= MAX_HEIGHT_M))
         st = ct_error(ctx, CT_ERR_USAGE, "filters.extrude: option 'height' must be a positive number of metres, "
                                          "at most 10000 (got %g)", s->height);
     else if (s->keep_meshes_up_to < 0)
@@ -69,8 +84,9 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
     return CT_OK;
 }
 
-/* The height above ground from the attribute column, or NaN when absent/unusable. */
-static double attr_height(const ct_dataset *ds, const ct_building *b, int col) {
+/* The height above ground from the attribute column, or NaN when absent/unusable (then
+ * *absurd is set when it was a number beyond MAX_HEIGHT_M). */
+static double attr_height(const ct_dataset *ds, const ct_building *b, int col, double *absurd) {
     if (col < 0 || b->attrs[col].is_null) return NAN;
     const ct_value *v = &b->attrs[col];
     double h = NAN;
@@ -81,7 +97,19 @@ static double attr_height(const ct_dataset *ds, const ct_building *b, int col) {
         h = strtod(v->v.s, &end);
         if (end == v->v.s) h = NAN;
     }
-    return isfinite(h) && h > 0 ? h : NAN;
+    return usable_height(h, absurd);
+}
+
+/* One warning for the n buildings whose height was beyond MAX_HEIGHT_M, naming the first
+ * (b), its height and where it came from. */
+static void log_absurd_heights(ct_context *ctx, const extrude_state *s, const ct_dataset *ds, size_t n,
+                               const ct_building *b, int col) {
+    double h = b->fallback_height;
+    if (isnan(h)) (void)attr_height(ds, b, col, &h);
+    ct_log(ctx, CT_LOG_WARN, "filters.extrude: %zu buildings have a height above %.0f m (first: building %s, record %llu: "
+           "%g m %s%s%s): they got the default %.1f m instead (is the attribute in metres?)", n, MAX_HEIGHT_M, b->id,
+           (unsigned long long)b->source_record, h, isnan(b->fallback_height) ? "in attribute '" : "from filters.heights",
+           isnan(b->fallback_height) ? s->height_attribute : "", isnan(b->fallback_height) ? "'" : "", s->height);
 }
 
 static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
@@ -96,7 +124,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     size_t n = ds->nbuildings;
     unsigned char *result = calloc(n ? n : 1, 1);
     if (!result) return ct_error_nomem(ctx, "extrusion results");
-    size_t fallback = 0;
+    size_t fallback = 0, absurd_count = 0, first_absurd = SIZE_MAX; /* heights beyond MAX_HEIGHT_M */
     int nomem = 0;
     int cleaned = ct_dataset_find_attr(ds, "clean_flags") >= 0;
     int defer = (long long)n > s->keep_meshes_up_to; /* the writer extrudes again per tile */
@@ -104,7 +132,8 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     if (defer)
         ct_log(ctx, CT_LOG_INFO, "filters.extrude: %zu buildings (keep_meshes_up_to %lld): meshes are checked here and "
                "extruded again by the writer for each tile", n, s->keep_meshes_up_to);
-#pragma omp parallel num_threads(ct_context_threads(ctx)) reduction(+ : fallback) reduction(| : nomem)
+#pragma omp parallel num_threads(ct_context_threads(ctx)) reduction(+ : fallback, absurd_count) reduction(| : nomem) \
+    reduction(min : first_absurd)
     {
         ct_extruder *ex = ct_extruder_create();
         GEOSContextHandle_t geos = cleaned ? NULL : GEOS_init_r();
@@ -134,7 +163,13 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
             double base = isnan(b->base_z) ? s->base_z : b->base_z;
             double top = b->top_z;
             if (isnan(top)) {
-                double h = isnan(b->fallback_height) ? attr_height(ds, b, col) : b->fallback_height;
+                double absurd = NAN;
+                double h = isnan(b->fallback_height) ? attr_height(ds, b, col, &absurd)
+                                                     : usable_height(b->fallback_height, &absurd);
+                if (!isnan(absurd)) {
+                    absurd_count++;
+                    if (i < first_absurd) first_absurd = i;
+                }
                 if (isnan(h)) {
                     h = s->height;
                     fallback++;
@@ -160,6 +195,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
             ct_mesh_arena_free(&arena); /* unreachable meshes then: the run stops with an error */
         }
     }
+    if (absurd_count) log_absurd_heights(ctx, s, ds, absurd_count, &ds->buildings[first_absurd], col);
     ct_status st = CT_OK;
     if (nomem) st = ct_error_nomem(ctx, "extrusion");
     /* Count what could not be extruded by reason, then drop it keeping order. */

@@ -175,4 +175,28 @@ r=$(node -e 'const bs = require("fs").readFileSync("pole_meshopt.buildings", "ut
   console.log(bad.length ? "misplaced: " + bad.map((x) => x[0]) : "all 4 in place"); process.exit(bad.length ? 1 : 0)')
 check "pole_meshopt: the huts land at their lon/lat, 10 m high ($r)" test $? -eq 0
 
+# --- Heights: an 800 m tower on ground 3,500 m up, and a height attribute of 1e9 (a
+# column in millimetres, a sentinel). The option 'height' stops at 10,000 m, but the
+# attribute was taken as it came: a building a million kilometres tall, whose float32
+# positions left its tile's region (12 of 192 vertices; validate-tileset.mjs failed),
+# without a word. Now a height beyond 10,000 m is no height: the default, and a warning
+# naming the building, the record, the value and the attribute.
+python3 - <<'PY'
+import json
+sq = lambda x, y, s: [[[x, y], [x + s, y], [x + s, y + s], [x, y + s], [x, y]]]
+hs = {"tower": 800, "mm": 1e9, "low": 12}
+feats = [{"type": "Feature", "properties": {"id": k, "h": h}, "geometry": {"type": "Polygon", "coordinates": sq(85000 + 40 * i, 447000, 30)}}
+         for i, (k, h) in enumerate(hs.items())]
+json.dump({"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::28992"}},
+           "features": feats}, open("heights.geojson", "w"))
+PY
+NAME=heights
+run_geo heights '{"pipeline": [{"type": "readers.footprints", "path": "heights.geojson", "id_field": "id"},
+  {"type": "filters.extrude", "height_attribute": "h", "base_z": 3500}, {"type": "writers.3dtiles", "path": "out"}]}'
+check "heights: the 1e9 m attribute is named in a warning" grep -qF \
+  "filters.extrude: 1 buildings have a height above 10000 m (first: building mm, record 1: 1e+09 m in attribute 'h'): they got the default 10.0 m instead" heights.log
+hmax() { node -e 'const b = require("fs").readFileSync("heights.buildings", "utf8").trim().split("\n").map(JSON.parse).find((x) => x.id === process.argv[1]); console.log(b ? b.hMax.toFixed(2) : "none")' "$1"; }
+check "heights: the 800 m tower stands 3500..4300 m ($(hmax tower))" test "$(hmax tower)" = "4300.00"
+check "heights: the 1e9 one got the default 10 m ($(hmax mm))" test "$(hmax mm)" = "3510.00"
+
 finish
