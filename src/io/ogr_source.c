@@ -125,6 +125,19 @@ ct_status ct_ogr_source_crs(ct_context *ctx, const char *path, const char *srs, 
         src = OSRClone(ls);
         if (!src) return ct_error_nomem(ctx, "SRS");
     }
+    if (OSRIsLocal(src)) {
+        /* A site grid (LOCAL_CS, ENGCRS) has no link to the Earth: PROJ then failed to
+         * find a transformation, printed two raw errors naming a UTM zone picked at lon 0,
+         * and the reader said only "cannot transform". */
+        const char *name = OSRGetName(src);
+        ct_status st = ct_error(ctx, srs ? CT_ERR_USAGE : CT_ERR_INPUT,
+                                "%s: the %s '%s' is a local engineering CRS, with no link to the Earth: the features "
+                                "cannot be placed on the globe; set %s\"srs\" to the CRS the coordinates are really in "
+                                "(e.g. \"EPSG:28992\"), or georeference the source first", path,
+                                srs ? "srs" : "source's CRS", name ? name : "unnamed", srs ? "" : "the stage's ");
+        OSRRelease(src);
+        return st;
+    }
     OSRSetAxisMappingStrategy(src, OAMS_TRADITIONAL_GIS_ORDER);
     *out = src;
     return CT_OK;

@@ -22,7 +22,8 @@ OGRSpatialReferenceH ct_ogr_epsg(int code);
 /* The source CRS, axes in GIS order: `srs` (user input such as "EPSG:28992" or WKT)
  * when not NULL, else a copy of the CRS of `layer` (which may be NULL). *out is NULL
  * when there is neither (the caller decides what then); else the caller releases it.
- * Errors: CT_ERR_USAGE for an srs GDAL/PROJ does not understand; CT_ERR_NOMEM. */
+ * Errors: CT_ERR_USAGE for an srs GDAL/PROJ does not understand; a local engineering
+ * CRS (no link to the Earth): CT_ERR_USAGE when it is `srs`, else CT_ERR_INPUT; CT_ERR_NOMEM. */
 ct_status ct_ogr_source_crs(ct_context *ctx, const char *path, const char *srs, OGRLayerH layer,
                             OGRSpatialReferenceH *out);
 

@@ -199,4 +199,25 @@ hmax() { node -e 'const b = require("fs").readFileSync("heights.buildings", "utf
 check "heights: the 800 m tower stands 3500..4300 m ($(hmax tower))" test "$(hmax tower)" = "4300.00"
 check "heights: the 1e9 one got the default 10 m ($(hmax mm))" test "$(hmax mm)" = "3510.00"
 
+# --- A site grid (a local engineering CRS, LOCAL_CS / ENGCRS) has no link to the Earth:
+# GDAL printed two raw "ERROR 6: Cannot find coordinate operations ... to `EPSG:32631'"
+# (a UTM zone picked at lon 0) and the reader said only "cannot transform from the source
+# CRS to the working CRS". Now one message says what the CRS is and what to do, for the
+# footprints' source CRS and for an assets srs alike.
+footprints site.geojson none "100 100 20 10"
+ogr2ogr -f GPKG site.gpkg site.geojson -a_srs 'LOCAL_CS["site grid",LOCAL_DATUM["x",0],UNIT["metre",1],AXIS["X",EAST],AXIS["Y",NORTH]]' > /dev/null 2>&1
+printf '%s\n' '{"pipeline": [{"type": "readers.footprints", "path": "site.gpkg"}, {"type": "filters.extrude"}, {"type": "writers.3dtiles", "path": "site-out"}]}' > site.json
+timeout 60 "$CLI" run site.json > site.log 2>&1
+check "site: exit 2 (got $?)" test $? -eq 2
+check "site: says the CRS has no link to the Earth and what to do" grep -qF \
+  "site.gpkg: the source's CRS 'site grid' is a local engineering CRS, with no link to the Earth: the features cannot be placed on the globe; set the stage's \"srs\" to the CRS the coordinates are really in" site.log
+check "site: no raw GDAL error printed" test -z "$(grep '^ERROR' site.log)"
+check "site: nothing written" test ! -e site-out -a ! -e site-out.partial
+printf 'id,x,y\na1,10,10\n' > site.csv
+printf '%s\n' '{"pipeline": [{"type": "readers.assets", "path": "site.csv", "srs": "LOCAL_CS[\"site\",LOCAL_DATUM[\"x\",0],UNIT[\"metre\",1],AXIS[\"X\",EAST],AXIS[\"Y\",NORTH]]"}]}' > site_assets.json
+timeout 60 "$CLI" run site_assets.json > site_assets.log 2>&1
+check "site_assets: exit 2 (got $?)" test $? -eq 2
+check "site_assets: says the srs has no link to the Earth" grep -qF \
+  "site.csv: the srs 'site' is a local engineering CRS, with no link to the Earth" site_assets.log
+
 finish
