@@ -76,6 +76,21 @@ check_landed() { local what=$1; shift; local r; r=$(landed "$@"); check "$what (
 
 WRITER='{"type": "writers.3dtiles", "path": "out", "max_buildings_per_tile": 1000}'
 
+# --- Axis order and units (these worked; kept so they stay so): lon/lat GeoJSON (no crs
+# member) and the same as a GeoPackage (EPSG:4326, whose axes are lat, lon) land in Delft;
+# 100 x 50 ft in New York's EPSG:2263 (US feet) is 30.48 x 15.24 m on the ground.
+footprints wgs.geojson none "4.3571 52.0116 0.0002 0.0001"
+ogr2ogr -f GPKG wgs.gpkg wgs.geojson > /dev/null 2>&1
+footprints feet.geojson urn:ogc:def:crs:EPSG::2263 "987000 211000 100 50"
+for c in wgs.geojson wgs.gpkg feet.geojson; do
+  NAME=${c%.*}_${c#*.}
+  run_geo "$NAME" "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"$c\", \"id_field\": \"id\"}, {\"type\": \"filters.extrude\"}, $WRITER]}"
+done
+NAME=wgs_geojson; check_landed "wgs_geojson: lands in Delft, 13.73 x 11.13 m" b1 4.3572 52.01165 13.7321 11.1268 0 10
+NAME=wgs_gpkg; check_landed "wgs_gpkg: the same" b1 4.3572 52.01165 13.7321 11.1268 0 10
+# (cs2cs EPSG:2263 EPSG:4326 of the centre 987050 211025: 40.7458910 -73.9898950)
+NAME=feet_geojson; check_landed "feet_geojson: lands in Manhattan, 100 x 50 ft" b1 -73.9898950 40.7458910 30.482 15.244 0 10
+
 # --- A town across the antimeridian (Taveuni, Fiji: lon 180 at lat -16.8): 24
 # buildings, half each side, all in one tile, with street lights among them. Every
 # region was min/max of longitudes, so the root and any tile holding both sides spanned
