@@ -5,12 +5,13 @@
 //  (ellipsoidal metres), "east", "north" (its extent in metres along the local east and
 //  north axes)}. Positions go through the tile transforms, the glTF node matrices and
 // the feature ids of _FEATURE_ID_0 to the "id" column of the property table, so a test
-// can compare them with the footprints it wrote. The last line: {"triangles", "insideOut"}
-// (triangles wound against their normals).
+// can compare them with the footprints it wrote. The last line: {"triangles",
+// "facesOutside" (triangles with a point inside them outside their tile's region),
+// "insideOut" (triangles wound against their normals)}.
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseGlb, readAccessor, bufferViewBytes, forEachNode } from '../../tools/validate/lib/gltf.mjs';
-import { identity, multiply, transformPoint, ecefToGeodetic, Y_UP_TO_Z_UP } from '../../tools/validate/lib/geometry.mjs';
+import { identity, multiply, transformPoint, ecefToGeodetic, Y_UP_TO_Z_UP, pointInRegion } from '../../tools/validate/lib/geometry.mjs';
 
 const dir = process.argv[2];
 const tileset = JSON.parse(fs.readFileSync(path.join(dir, 'tileset.json'), 'utf8'));
@@ -31,7 +32,20 @@ function stringColumn(gltf, bin, table, name) {
 
 // Triangles whose winding (counter-clockwise seen from the front, glTF's default) does
 // not agree with their vertices' normals: a viewer culls their front faces.
-let insideOut = 0, triangles = 0;
+let insideOut = 0, triangles = 0, facesOut = 0;
+// Points inside the faces (each triangle's centre and edge midpoints, world positions
+// through m) outside the tile's region: the validator checks only the vertices.
+function countFacesOutside(gltf, bin, prim, pos, m, region) {
+  if (!region || prim.indices === undefined) return;
+  const idx = readAccessor(gltf, bin, prim.indices).data;
+  const p = (i) => [pos.data[3 * i], pos.data[3 * i + 1], pos.data[3 * i + 2]];
+  const mix = (ws, ps) => [0, 1, 2].map((k) => ps.reduce((s, q, j) => s + ws[j] * q[k], 0));
+  for (let t = 0; t + 2 < idx.length; t += 3) {
+    const ps = [p(idx[t]), p(idx[t + 1]), p(idx[t + 2])];
+    const samples = [mix([1 / 3, 1 / 3, 1 / 3], ps), mix([0.5, 0.5, 0], ps), mix([0, 0.5, 0.5], ps), mix([0.5, 0, 0.5], ps)];
+    if (samples.some((q) => !pointInRegion(ecefToGeodetic(...transformPoint(m, ...q)), region, 1e-10, 1e-3))) facesOut++;
+  }
+}
 function countInsideOut(gltf, bin, prim, pos) {
   if (prim.indices === undefined || prim.attributes.NORMAL === undefined) return;
   const idx = readAccessor(gltf, bin, prim.indices).data;
@@ -47,7 +61,7 @@ function countInsideOut(gltf, bin, prim, pos) {
   }
 }
 
-function buildingsOf(file, tileMatrix) {
+function buildingsOf(file, tileMatrix, region) {
   const { json: gltf, bin } = parseGlb(fs.readFileSync(path.join(dir, file)));
   const table = gltf.extensions?.EXT_structural_metadata?.propertyTables?.[0];
   const ids = table ? stringColumn(gltf, bin, table, 'id') : null;
@@ -59,6 +73,7 @@ function buildingsOf(file, tileMatrix) {
       const pos = readAccessor(gltf, bin, prim.attributes.POSITION);
       const fid = prim.attributes._FEATURE_ID_0 !== undefined ? readAccessor(gltf, bin, prim.attributes._FEATURE_ID_0) : null;
       countInsideOut(gltf, bin, prim, pos);
+      countFacesOutside(gltf, bin, prim, pos, m, region);
       for (let i = 0; i < pos.count; i++) {
         const f = fid ? fid.data[i] : 0;
         if (!byFeature.has(f)) byFeature.set(f, []);
@@ -83,7 +98,7 @@ function buildingsOf(file, tileMatrix) {
 
 (function walk(tile, parent) {
   const m = tile.transform ? multiply(parent, tile.transform) : parent;
-  if (!tile.children?.length && tile.content?.uri?.endsWith('.glb')) buildingsOf(tile.content.uri, m);
+  if (!tile.children?.length && tile.content?.uri?.endsWith('.glb')) buildingsOf(tile.content.uri, m, tile.boundingVolume?.region);
   for (const c of tile.children ?? []) walk(c, m);
 })(tileset.root, identity());
-console.log(JSON.stringify({ triangles, insideOut }));
+console.log(JSON.stringify({ triangles, facesOutside: facesOut, insideOut }));

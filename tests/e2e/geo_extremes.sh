@@ -114,7 +114,7 @@ check "am: the root region crosses the antimeridian (west > east)" \
 check_landed "am: b1 east of the antimeridian lands there" b1 179.99951 -16.799995 2.1320 1.1067 0 10
 check_landed "am: b2 west of it lands there" b2 -179.99989 -16.800295 2.1320 1.1067 0 10
 check_landed "am: b24 lands there" b24 -179.99945 -16.800295 2.1320 1.1067 0 10
-check "am: no triangle wound against its normal" grep -q '"insideOut":0}' am.buildings
+check "am: no triangle wound against its normal, every face in its region ($(tail -1 am.buildings))" grep -q '"facesOutside":0,"insideOut":0}' am.buildings
 
 # The same town as an implicit tileset (4 buildings a tile): the root region was the whole
 # globe and beyond ([-3.2044, 3.2044] rad in longitude: outside [-pi, pi]; latitude
@@ -213,6 +213,24 @@ check "heights: the 1e9 m attribute is named in a warning" grep -qF \
 hmax() { node -e 'const b = require("fs").readFileSync("heights.buildings", "utf8").trim().split("\n").map(JSON.parse).find((x) => x.id === process.argv[1]); console.log(b ? b.hMax.toFixed(2) : "none")' "$1"; }
 check "heights: the 800 m tower stands 3500..4300 m ($(hmax tower))" test "$(hmax tower)" = "4300.00"
 check "heights: the 1e9 one got the default 10 m ($(hmax mm))" test "$(hmax mm)" = "3510.00"
+
+# --- Faces, not only corners, inside their tile's region. A region was the box of the
+# vertices' lon/lat/height, but a flat face between them sags below the ellipsoid they
+# stand on (a 2 km hall's floor: 0.2 m under its corners), and near a pole an edge passes
+# closer to the pole than its ends, or a face holds the pole itself (the South Pole
+# station, in EPSG:3031): its region stopped 11 m short of the pole and spanned 233 of
+# the 360 degrees of longitude (validate-tileset.mjs: 6 of 48 vertices outside). Now the
+# region grows by the sag of the longest edge and takes in the pole when a face may hold
+# it. geo_buildings.mjs counts the faces with a point (centre, edge midpoints) outside.
+footprints southpole.geojson urn:ogc:def:crs:EPSG::3031 "-10 -5 20 10" "100 100 10 10"
+footprints hall.geojson urn:ogc:def:crs:EPSG::28992 "85000 447000 2000 2000" "87100 447000 30 30"
+for c in southpole hall; do
+  run_geo "$c" "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"$c.geojson\", \"id_field\": \"id\"}, {\"type\": \"filters.extrude\"}, $WRITER]}"
+  check "$c: every face inside its tile's region ($(tail -1 "$c.buildings"))" grep -q '"facesOutside":0,' "$c.buildings"
+done
+check "southpole: the region reaches the pole, all longitudes" \
+  node -e 'const r = require(process.argv[1] + "/tileset.json").root.boundingVolume.region;
+    process.exit(r[1] === -Math.PI / 2 && r[0] === -Math.PI && r[2] === Math.PI ? 0 : 1)' "$PWD/southpole-out"
 
 # --- A site grid (a local engineering CRS, LOCAL_CS / ENGCRS) has no link to the Earth:
 # GDAL printed two raw "ERROR 6: Cannot find coordinate operations ... to `EPSG:32631'"
