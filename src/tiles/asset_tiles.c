@@ -297,6 +297,9 @@ static ct_status asset_tile(ct_context *ctx, ct_geo_transform *geo, const ct_dat
         double d = fmax(mx[0] - mn[0], mx[1] - mn[1]);
         region[4] -= 0.01 + d * d / 6.3e6;
         region[5] += 0.01 + d * d / 6.3e6;
+        /* near a pole the corners do not bound the box's lon/lat: it may hold the pole */
+        ct_region_hold_faces(region, sqrt((mx[0] - mn[0]) * (mx[0] - mn[0]) + (mx[1] - mn[1]) * (mx[1] - mn[1]) +
+                                          (mx[2] - mn[2]) * (mx[2] - mn[2])));
     }
     free(g); free(count); free(start); free(by_sym); free(t); free(sc); free(hd); free(ids); free(rows); free(sets);
     return st;

@@ -57,6 +57,28 @@ void ct_lon_range(const double *lon, size_t n, size_t stride, double *west, doub
     }
 }
 
+/* A flat face whose longest edge is l sags below the ellipsoid its corners stand on, by
+ * up to l^2 / 6R (a 2 km building's floor: 0.2 m below its corners), and near a pole an
+ * edge passes closer to the pole than its ends (10 m walls 100 m from the South Pole:
+ * 0.12 m), or over it. */
+void ct_region_hold_faces(double r[6], double l) {
+    const double radius = 6335439.0; /* WGS84's smallest radius of curvature */
+    r[4] -= l * l / (6 * radius);
+    int north = fabs(r[3]) >= fabs(r[1]);
+    double rho = radius * cos(north ? r[3] : r[1]); /* distance to the axis at the polar-most corner */
+    if (rho <= l / sqrt(3.0)) { /* a face may hold the pole (every point of a triangle is within
+                                 * longest edge / sqrt 3 of a corner) */
+        if (north) r[3] = M_PI_2;
+        else r[1] = -M_PI_2;
+        r[0] = -M_PI;
+        r[2] = M_PI;
+        return;
+    }
+    double dlat = (rho - sqrt(rho * rho - 0.25 * l * l)) / radius;
+    if (north) r[3] = fmin(r[3] + dlat, M_PI_2);
+    else r[1] = fmax(r[1] - dlat, -M_PI_2);
+}
+
 void ct_region_union(double acc[6], const double r[6], int *first) {
     if (*first) {
         memcpy(acc, r, 6 * sizeof(double));

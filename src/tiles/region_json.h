@@ -27,6 +27,13 @@ void ct_lon_union(double *west, double *east, double w, double e);
  * are input values, bit for bit. */
 void ct_lon_range(const double *lon, size_t n, size_t stride, double *west, double *east);
 
+/* r, a region made of the corners of flat faces (triangles, boxes) no two points of which
+ * are more than l metres apart, grown to hold the faces themselves: its minimum height
+ * drops by their sag below the ellipsoid, its polar-most latitude by how much closer to
+ * the pole an edge can pass, and it takes in the pole (all longitudes) when a face may
+ * hold it. */
+void ct_region_hold_faces(double r[6], double l);
+
 /* A JSON array of the n numbers v (reals), or NULL when out of memory. */
 struct json_t *ct_json_reals(const double *v, size_t n);
 

@@ -81,29 +81,6 @@ static double longest_edge(const float *pos, const uint32_t *tri, size_t ni) {
     return sqrt(worst);
 }
 
-/* The region, made of the vertices, grown to hold the faces between them: a flat face
- * whose longest edge is l sags below the ellipsoid its corners stand on, by up to
- * l^2 / 6R (a 2 km building's floor: 0.2 m below its corners), and near a pole an edge
- * passes closer to the pole than its ends (10 m walls 100 m from the South Pole: 0.12 m),
- * or over it. */
-static void grow_for_flat_faces(double r[6], double l) {
-    const double radius = 6335439.0; /* WGS84's smallest radius of curvature */
-    r[4] -= l * l / (6 * radius);
-    int north = fabs(r[3]) >= fabs(r[1]);
-    double rho = radius * cos(north ? r[3] : r[1]); /* distance to the axis at the polar-most corner */
-    if (rho <= l / sqrt(3.0)) { /* a face may hold the pole (every point of a triangle is within
-                                 * longest edge / sqrt 3 of a corner) */
-        if (north) r[3] = M_PI_2;
-        else r[1] = -M_PI_2;
-        r[0] = -M_PI;
-        r[2] = M_PI;
-        return;
-    }
-    double dlat = (rho - sqrt(rho * rho - 0.25 * l * l)) / radius;
-    if (north) r[3] = fmin(r[3] + dlat, M_PI_2);
-    else r[1] = fmax(r[1] - dlat, -M_PI_2);
-}
-
 /* 1 when the working CRS's axes are a mirror image of east, north, up (a negative
  * Jacobian determinant): EPSG:2065 (S-JTSK) as GDAL reads it, southing then westing. */
 static int mirrors(const double jac[9]) {
@@ -284,7 +261,7 @@ ct_status ct_tile_build_ex(ct_context *ctx, ct_geo_transform *geo, const ct_data
         ct_glb_features feats = {class_name, n, ids, ds->attrs, ds->nattrs, rows};
         st = ct_glb_encode_ex(ctx, &mesh, &feats, glb, &out->glb, &out->glb_len, &out->stats);
         if (st == CT_OK) grow_region(out->region, float_rounding(pos, nv) + out->stats.max_position_error);
-        if (st == CT_OK) grow_for_flat_faces(out->region, longest_edge(pos, tri, ni));
+        if (st == CT_OK) ct_region_hold_faces(out->region, longest_edge(pos, tri, ni));
     }
     free(geod); free(pos); free(nrm); free(fid); free(tri); free(ids); free(rows);
     out->has_content = st == CT_OK;

@@ -67,7 +67,7 @@ function buildingsOf(file, tileMatrix, region) {
   const ids = table ? stringColumn(gltf, bin, table, 'id') : null;
   const byFeature = new Map();
   forEachNode(gltf, (_, node, world) => {
-    if (node.mesh === undefined) return;
+    if (node.mesh === undefined || node.extensions?.EXT_mesh_gpu_instancing) return; // (assets: not buildings)
     const m = multiply(multiply(tileMatrix, Y_UP_TO_Z_UP), world); // 3D Tiles: glTF is y-up
     for (const prim of gltf.meshes[node.mesh].primitives) {
       const pos = readAccessor(gltf, bin, prim.attributes.POSITION);
