@@ -143,15 +143,25 @@ ct_status ct_ogr_source_crs(ct_context *ctx, const char *path, const char *srs, 
     return CT_OK;
 }
 
-/* ds->crs_wkt, src itself or the UTM zone around (lon, lat); NULL when GDAL fails. */
+/* 1 for a (normal or ellipsoidal) Mercator: its metres are metres on the ground only at
+ * its standard parallel. In Delft a Web Mercator (EPSG:3857) metre is 0.62 m, so
+ * cell_size, buffers, tolerances and areas, all in working CRS units, were 1.6 times too
+ * large there (2.9 at 70 degrees). Transverse and oblique Mercators keep scale near 1. */
+static int is_mercator(OGRSpatialReferenceH src) {
+    const char *p = OSRGetAttrValue(src, "PROJECTION", 0);
+    return p && strstr(p, "Mercator") && !strstr(p, "Transverse") && !strstr(p, "Oblique");
+}
+
+/* 1 when src can be the working CRS: projected, in metres that are about ground metres. */
 static int projected_in_metres(OGRSpatialReferenceH src) {
-    return OSRIsProjected(src) && fabs(OSRGetLinearUnits(src, NULL) - 1.0) < 1e-12;
+    return OSRIsProjected(src) && fabs(OSRGetLinearUnits(src, NULL) - 1.0) < 1e-12 && !is_mercator(src);
 }
 
 int ct_ogr_working_crs_needs_lonlat(const ct_dataset *ds, OGRSpatialReferenceH src) {
     return !ds->crs_wkt && !projected_in_metres(src);
 }
 
+/* ds->crs_wkt, src itself or the UTM zone around (lon, lat); NULL when GDAL fails. */
 static OGRSpatialReferenceH pick_working(const ct_dataset *ds, OGRSpatialReferenceH src, double lon, double lat,
                                          int strip_vertical) {
     if (ds->crs_wkt) return OSRNewSpatialReference(ds->crs_wkt);

@@ -238,6 +238,20 @@ check "southpole: the region reaches the pole, all longitudes" \
   node -e 'const r = require(process.argv[1] + "/tileset.json").root.boundingVolume.region;
     process.exit(r[1] === -Math.PI / 2 && r[0] === -Math.PI && r[2] === Math.PI ? 0 : 1)' "$PWD/southpole-out"
 
+# --- Web Mercator (EPSG:3857) footprints: its "metres" are ground metres only at the
+# equator (0.62 m in Delft), yet it was kept as the working CRS, so every option in metres
+# (cell_size, buffers, tolerances, min_area) was 1.6 times too large there: a shed of
+# 1.2 x 1.2 units (0.55 m2 on the ground) passed filters.clean's min_area of 1 m2. Now a
+# Mercator source is reprojected to its UTM zone like lon/lat; the buildings are the same.
+footprints webmerc.geojson urn:ogc:def:crs:EPSG::3857 "485041.14 6799036.12 20 10" "485071.14 6799036.12 1.2 1.2"
+NAME=webmerc
+run_geo webmerc "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"webmerc.geojson\", \"id_field\": \"id\"},
+  {\"type\": \"filters.clean\"}, {\"type\": \"filters.extrude\"}, $WRITER]}"
+check "webmerc: reprojected to UTM" grep -qF "webmerc.geojson: reprojecting footprints to the working CRS WGS 84 / UTM zone 31N" webmerc.log
+check "webmerc: the 0.55 m2 shed is below min_area 1 m2" grep -qF "done: 2 features read, 1 buildings written, 1 skipped" webmerc.log
+# (cs2cs EPSG:3857 EPSG:4326 of the centre 485051.14 6799041.12: 51.9940026 4.3572885)
+check_landed "webmerc: 20 x 10 units are 12.34 x 6.15 m in Delft" b1 4.3572885 51.9940026 12.3406 6.1546 0 10
+
 # --- A site grid (a local engineering CRS, LOCAL_CS / ENGCRS) has no link to the Earth:
 # GDAL printed two raw "ERROR 6: Cannot find coordinate operations ... to `EPSG:32631'"
 # (a UTM zone picked at lon 0) and the reader said only "cannot transform from the source
