@@ -514,7 +514,7 @@ static ct_status working_srs(reader *r, ct_dataset *ds, OGRSpatialReferenceH src
         if (w->lat < lat0) lat0 = w->lat;
         if (w->lat > lat1) lat1 = w->lat;
     }
-    double lon = isfinite(lon0) ? 0.5 * (lon0 + lon1) : 0, lat = isfinite(lat0) ? 0.5 * (lat0 + lat1) : 0;
+    double lon = isfinite(lon0) ? ct_lon_middle(lon0, lon1) : 0, lat = isfinite(lat0) ? 0.5 * (lat0 + lat1) : 0;
     int chosen_here = ds->crs_wkt == NULL;
     ct_status st = ct_ogr_working_crs(r->ctx, r->o->path, src, lon, lat, 1, ds, out);
     if (st == CT_OK && chosen_here)

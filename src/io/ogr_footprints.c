@@ -306,10 +306,15 @@ static ct_status choose_crs(ct_context *ctx, const ct_ogr_read_options *o, OGRLa
     double lon = 0, lat = 0; /* the extent's centre picks the UTM zone when one is needed */
     OGREnvelope env = {0, 0, 0, 0};
     if (ct_ogr_working_crs_needs_lonlat(ds, src) && OGR_L_GetExtent(layer, &env, TRUE) == OGRERR_NONE) {
-        double cx = 0.5 * (env.MinX + env.MaxX), cy = 0.5 * (env.MinY + env.MaxY), cz = 0;
+        /* The extent's west and east edges at its middle latitude, in lon/lat: across the
+         * antimeridian the middle is found on the circle (ct_lon_middle). */
+        double cx[2] = {env.MinX, env.MaxX}, my = 0.5 * (env.MinY + env.MaxY), cy[2] = {my, my};
         OGRSpatialReferenceH wgs = ct_ogr_epsg(4326);
         OGRCoordinateTransformationH t = wgs ? OCTNewCoordinateTransformation(src, wgs) : NULL;
-        if (t && OCTTransform(t, 1, &cx, &cy, &cz)) { lon = cx; lat = cy; }
+        if (t && OCTTransform(t, 2, cx, cy, NULL)) {
+            lon = ct_lon_middle(fmin(cx[0], cx[1]), fmax(cx[0], cx[1]));
+            lat = 0.5 * (cy[0] + cy[1]);
+        }
         if (t) OCTDestroyCoordinateTransformation(t);
         if (wgs) OSRRelease(wgs);
     }

@@ -206,3 +206,9 @@ char *ct_ogr_wkt2(OGRSpatialReferenceH srs) {
     CPLFree(wkt);
     return copy;
 }
+
+double ct_lon_middle(double lon0, double lon1) {
+    if (!(lon1 - lon0 > 180.0)) return 0.5 * (lon0 + lon1);
+    double mid = 0.5 * (lon0 + 360.0 + lon1); /* the middle of lon1 .. lon0 + 360, eastwards */
+    return mid > 180.0 ? mid - 360.0 : mid;
+}

@@ -34,6 +34,10 @@ ct_status ct_ogr_source_crs(ct_context *ctx, const char *path, const char *srs, 
  * `path`; *out is then NULL. */
 ct_status ct_ogr_working_crs(ct_context *ctx, const char *path, OGRSpatialReferenceH src, double lon, double lat,
                              int strip_vertical, ct_dataset *ds, OGRSpatialReferenceH *out);
+/* The middle longitude (degrees) of data from lon0 to lon1 (lon0 <= lon1): data more than
+ * 180 degrees wide is taken to cross the antimeridian (a town on Fiji's lon 180 spans
+ * -180..180, whose plain middle, 0, chose UTM zone 31 on the other side of the Earth). */
+double ct_lon_middle(double lon0, double lon1);
 /* 1 when ct_ogr_working_crs(src, ...) would use lon, lat (a UTM zone is to be chosen):
  * callers skip finding the data's centre otherwise (a transformation to WGS 84, and for
  * some formats a scan of every feature for the extent). */

@@ -115,6 +115,10 @@ check_landed "am: b1 east of the antimeridian lands there" b1 179.99951 -16.7999
 check_landed "am: b2 west of it lands there" b2 -179.99989 -16.800295 2.1320 1.1067 0 10
 check_landed "am: b24 lands there" b24 -179.99945 -16.800295 2.1320 1.1067 0 10
 check "am: no triangle wound against its normal, every face in its region ($(tail -1 am.buildings))" grep -q '"facesOutside":0,"insideOut":0}' am.buildings
+# Its working CRS: the UTM zone at lon 180, not zone 31 on the other side of the Earth
+# (the plain middle of -180..180 is 0; there the town's metres were distorted).
+check "am: working CRS around the antimeridian ($(grep -o 'UTM zone [0-9]*[NS]' am.log | head -1))" \
+  grep -Eq "working CRS WGS 84 / UTM zone (1|60)S" am.log
 
 # The same town as an implicit tileset (4 buildings a tile): the root region was the whole
 # globe and beyond ([-3.2044, 3.2044] rad in longitude: outside [-pi, pi]; latitude
