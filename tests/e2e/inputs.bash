@@ -57,3 +57,21 @@ has() { grep -qF -- "$2" "$1"; }
 # run_as_is NAME: runs NAME.json as written (cases without a writer, or whose writer paths
 # are the point), its log in NAME.log; rc becomes the exit code.
 run_as_is() { timeout 60 "$CLI" run "$1.json" > "$1.log" 2>&1; rc=$?; }
+# heights_of DIR: "ground_z roof_z bottom top" of the only building of the tileset DIR: its
+# attributes (the first GLB's property table) and the root region's heights (WGS84
+# ellipsoidal, metres).
+heights_of() {
+  python3 - "$1" <<'PY'
+import glob, json, struct, sys
+d = sys.argv[1]
+r = json.load(open(d + "/tileset.json"))["root"]["boundingVolume"]["region"]
+b = open(glob.glob(d + "/tiles/*.glb")[0], "rb").read()
+jl = struct.unpack_from("<I", b, 12)[0]
+j = json.loads(b[20:20 + jl]); binary = b[20 + jl + 8:]
+props = j["extensions"]["EXT_structural_metadata"]["propertyTables"][0]["properties"]
+def f64(name):
+    v = j["bufferViews"][props[name]["values"]]
+    return struct.unpack_from("<d", binary, v.get("byteOffset", 0))[0]
+print("%.3f %.3f %.3f %.3f" % (f64("ground_z"), f64("roof_z"), r[4], r[5]))
+PY
+}

@@ -57,23 +57,8 @@ json.dump({"type": "FeatureCollection", "crs": {"type": "name", "properties": {"
                          "geometry": {"type": "Polygon", "coordinates": [ring]}}]}, open(out, "w"))
 PY
 }
-# heights NAME: "ground_z roof_z bottom top" of the only building of NAME-out: its
-# attributes, and the root region's heights (WGS84 ellipsoidal, metres).
-heights() {
-  python3 - "$1-out" <<'PY'
-import glob, json, struct, sys
-d = sys.argv[1]
-r = json.load(open(d + "/tileset.json"))["root"]["boundingVolume"]["region"]
-b = open(glob.glob(d + "/tiles/*.glb")[0], "rb").read()
-jl = struct.unpack_from("<I", b, 12)[0]
-j = json.loads(b[20:20 + jl]); binary = b[20 + jl + 8:]
-props = j["extensions"]["EXT_structural_metadata"]["propertyTables"][0]["properties"]
-def f64(name):
-    v = j["bufferViews"][props[name]["values"]]
-    return struct.unpack_from("<d", binary, v.get("byteOffset", 0))[0]
-print("%.3f %.3f %.3f %.3f" % (f64("ground_z"), f64("roof_z"), r[4], r[5]))
-PY
-}
+# heights NAME: "ground_z roof_z bottom top" of the only building of NAME-out.
+heights() { heights_of "$1-out"; }
 # geokeys IN OUT KEY=VALUE...: IN (no VLR) with a GeoTIFF key directory VLR of those keys.
 geokeys() {
   python3 - "$@" <<'PY'

@@ -26,19 +26,7 @@ for k in dtm dsm; do gdal_translate -q -ot Int32 -a_scale 0.01 -a_srs EPSG:28992
 check "scaled rasters made" test -s dtm_cm.tif -a -s dsm_cm.tif
 fp fp.geojson "85042 447042 16"
 # heights NAME: "ground_z roof_z" of the only building of NAME-out.
-heights() {
-  python3 - "$1-out" <<'PY'
-import glob, json, struct, sys
-b = open(glob.glob(sys.argv[1] + "/tiles/*.glb")[0], "rb").read()
-jl = struct.unpack_from("<I", b, 12)[0]
-j = json.loads(b[20:20 + jl]); binary = b[20 + jl + 8:]
-props = j["extensions"]["EXT_structural_metadata"]["propertyTables"][0]["properties"]
-def f64(name):
-    v = j["bufferViews"][props[name]["values"]]
-    return struct.unpack_from("<d", binary, v.get("byteOffset", 0))[0]
-print("%.3f %.3f" % (f64("ground_z"), f64("roof_z")))
-PY
-}
+heights() { heights_of "$1-out" | cut -d' ' -f1,2; }
 # raster NAME DTM DSM [, "srs": ...]
 raster() {
   run_case "$1" 0 "{\"pipeline\": [$FP, {\"type\": \"readers.raster\", \"dtm\": \"$2\", \"dsm\": \"$3\"${4:-}}, $H, $E, $W]}"
