@@ -89,6 +89,13 @@ ct_status ct_dataset_add_attr(ct_context *ctx, ct_dataset *ds, const char *name,
 ct_status ct_dataset_add_attrs(ct_context *ctx, ct_dataset *ds, const char *const *names,
                                const ct_attr_type *types, size_t n, int *out);
 
+/* For a stage's own output columns: ct_dataset_add_attrs, after any column of those
+ * names that is already there (an input attribute named roof_z, say) lost all its values
+ * and took the stage's type, with one warning naming `stage` and those columns: a name
+ * clash failed the run ("already exists with another type"), or left the input's values
+ * beside the stage's where it set none. */
+ct_status ct_dataset_claim_attrs(ct_context *ctx, ct_dataset *ds, const char *stage, const char *const *names,
+                                 const ct_attr_type *types, size_t n, int *out);
 /* Appends a zeroed building (attrs allocated, all null; base/top NaN) and returns it
  * in *out. The pointer is valid until the next append. */
 ct_status ct_dataset_append(ct_context *ctx, ct_dataset *ds, ct_building **out);

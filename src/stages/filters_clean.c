@@ -172,7 +172,9 @@ static ct_status split_parts(ct_context *ctx, ct_dataset *ds, int col) {
 static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     clean_state *s = state;
     int col = -1;
-    ct_status st = ct_dataset_add_attr(ctx, ds, "clean_flags", CT_ATTR_STRING, &col);
+    static const char *const name = "clean_flags";
+    static const ct_attr_type type = CT_ATTR_STRING;
+    ct_status st = ct_dataset_claim_attrs(ctx, ds, "filters.clean", &name, &type, 1, &col);
     if (st != CT_OK) return st;
     size_t n = ds->nbuildings;
     item *items = calloc(n ? n : 1, sizeof *items);

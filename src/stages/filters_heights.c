@@ -433,7 +433,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
         }
     }
     int cols[A_N];
-    ct_status ast = ct_dataset_add_attrs(ctx, ds, col_names, col_types, A_N, cols);
+    ct_status ast = ct_dataset_claim_attrs(ctx, ds, "filters.heights", col_names, col_types, A_N, cols);
     if (ast != CT_OK) return ast;
     int hcol = s->height_attribute ? ct_dataset_find_attr(ds, s->height_attribute) : -1;
     int scol = s->storeys_attribute ? ct_dataset_find_attr(ds, s->storeys_attribute) : -1;

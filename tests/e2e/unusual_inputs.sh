@@ -146,4 +146,22 @@ check "assets_badgeom: exit 0 (got $rc)" test "$rc" -eq 0
 check "assets_badgeom: the point of one number is named" has assets_badgeom.log \
   "unreadable geometry (GeoJSON): Point coordinates: a position needs at least 2 numbers, not 1"
 check "assets_badgeom: the null one stays missing" has assets_badgeom.log "missing geometry"
+# Footprints carrying attributes named like filters.heights' own columns (a dataset
+# exported by an earlier run, say): roof_z as text stopped the run after the LiDAR read
+# ("attribute 'roof_z' already exists with another type", no stage, no file); of the same
+# type, a building without a measured roof kept the input's roof_z beside measured ones.
+# The stage's columns replace them, with one warning naming them.
+python3 - <<'PY'
+import json
+ring = [[85005, 447005], [85015, 447005], [85015, 447015], [85005, 447015], [85005, 447005]]
+props = {"id": "b1", "roof_z": "tall", "flag": 7, "point_count": "many", "ground_z": 99.5}
+json.dump({"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::28992"}},
+           "features": [{"type": "Feature", "properties": props, "geometry": {"type": "Polygon", "coordinates": [ring]}}]},
+          open("fp_named_like_heights.geojson", "w"))
+PY
+run_case attrs_named_like_heights 0 "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"fp_named_like_heights.geojson\"}, $(lidar '"ok.las"'), $H, $E, $W]}"
+check "attrs_named_like_heights: one warning names the replaced attributes" has attrs_named_like_heights.log \
+  "filters.heights: the attributes ground_z, roof_z, point_count, flag of the input are replaced by what this stage computes"
+check "attrs_named_like_heights: ground_z and roof_z are the measured ones ($(heights_of attrs_named_like_heights-out 2>&1 | cut -d' ' -f1,2))" \
+  test "$(heights_of attrs_named_like_heights-out 2>/dev/null | cut -d' ' -f1,2)" = "0.000 10.000"
 finish
