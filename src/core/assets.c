@@ -52,6 +52,18 @@ ct_status ct_asset_set_add_attr(ct_context *ctx, ct_asset_set *s, const char *na
     return CT_OK;
 }
 
+ct_status ct_asset_set_claim_attr(ct_context *ctx, ct_asset_set *s, const char *name, ct_attr_type type, int *out,
+                                  int *replaced) {
+    *replaced = 0;
+    for (size_t k = 0; k < s->nattrs; k++)
+        if (strcmp(s->attrs[k].name, name) == 0) {
+            for (size_t i = 0; i < s->n; i++) ct_value_clear(&s->items[i].attrs[k], s->attrs[k].type);
+            s->attrs[k].type = type;
+            *replaced = 1;
+        }
+    return ct_asset_set_add_attr(ctx, s, name, type, out);
+}
+
 ct_status ct_asset_set_append(ct_context *ctx, ct_asset_set *s, ct_asset **out) {
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 256;

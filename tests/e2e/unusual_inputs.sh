@@ -164,4 +164,10 @@ check "attrs_named_like_heights: one warning names the replaced attributes" has 
   "filters.heights: the attributes ground_z, roof_z, point_count, flag of the input are replaced by what this stage computes"
 check "attrs_named_like_heights: ground_z and roof_z are the measured ones ($(heights_of attrs_named_like_heights-out 2>&1 | cut -d' ' -f1,2))" \
   test "$(heights_of attrs_named_like_heights-out 2>/dev/null | cut -d' ' -f1,2)" = "0.000 10.000"
+# Likewise asset columns named like filters.clamp's: ground_z as text stopped the run
+# ("asset attribute 'ground_z' already exists with another type").
+printf 'id,x,y,ground_z,clamp_flag\na1,85010,447002,high,3\n' > assets_named_like_clamp.csv
+run_case assets_named_like_clamp 0 "{\"pipeline\": [$FP, $(lidar '"ok.las"'), {\"type\": \"readers.assets\", \"path\": \"assets_named_like_clamp.csv\", \"srs\": \"EPSG:28992\"}, $H, {\"type\": \"filters.clamp\"}, $E, $W]}"
+check "assets_named_like_clamp: one warning names the replaced attributes" has assets_named_like_clamp.log \
+  "filters.clamp: the assets' input attribute(s) ground_z clamp_flag are replaced by what this stage computes"
 finish
