@@ -251,6 +251,37 @@ static ct_status check_writer_inputs(ct_context *ctx, const ct_pipeline *p) {
     return CT_OK;
 }
 
+/* filters.heights measures from the LiDAR (readers.lidar) or rasters (readers.raster)
+ * before it, by its `source`: without them it failed when it ran, after the footprints
+ * were read (minutes, for a country). Refused before anything runs, unless a stage
+ * that is not built in comes first (a researcher's reader may bring points). */
+static ct_status check_heights_inputs(ct_context *ctx, const ct_pipeline *p) {
+    static const char *const no_heights[] = {"readers.footprints", "readers.assets", "filters.clean", "filters.simplify",
+                                             "filters.clamp", "filters.heights"};
+    int lidar = 0, raster = 0, unknown = 0;
+    for (size_t i = 0; i < p->nstages; i++) {
+        const char *type = p->stages[i].vt->type;
+        if (strcmp(type, "filters.heights") == 0 && !unknown) {
+            const char *source = json_string_value(json_object_get(p->stages[i].options, "source"));
+            if (!source) source = "auto";
+            int ok = strcmp(source, "lidar") == 0 ? lidar : strcmp(source, "raster") == 0 ? raster : lidar || raster;
+            if (!ok)
+                return ct_error(ctx, CT_ERR_USAGE, "%s: stage %zu (filters.heights, source \"%s\") has nothing to measure "
+                                "heights from: put %s before it", p->file, i, source,
+                                strcmp(source, "lidar") == 0    ? "readers.lidar"
+                                : strcmp(source, "raster") == 0 ? "readers.raster"
+                                                                : "readers.lidar (or readers.raster)");
+        }
+        lidar |= strcmp(type, "readers.lidar") == 0;
+        raster |= strcmp(type, "readers.raster") == 0;
+        int known = lidar || raster;
+        for (size_t k = 0; k < sizeof no_heights / sizeof *no_heights; k++) known |= strcmp(type, no_heights[k]) == 0;
+        known |= strncmp(type, "writers.", 8) == 0 || strcmp(type, "filters.extrude") == 0;
+        unknown |= !known;
+    }
+    return CT_OK;
+}
+
 ct_status ct_pipeline_load(ct_context *ctx, const char *path, const char *const *overrides,
                            size_t noverrides, ct_pipeline **out) {
     *out = NULL;
@@ -304,6 +335,7 @@ ct_status ct_pipeline_load(ct_context *ctx, const char *path, const char *const 
     if (st == CT_OK) st = check_outputs(ctx, p);
     if (st == CT_OK) st = check_extrude_last(ctx, p);
     if (st == CT_OK) st = check_writer_inputs(ctx, p);
+    if (st == CT_OK) st = check_heights_inputs(ctx, p);
     if (st == CT_OK) warn_after_last_writer(ctx, p);
     if (st != CT_OK) {
         ct_pipeline_destroy(p);

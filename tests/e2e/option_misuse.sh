@@ -129,4 +129,15 @@ sample tiny_memory_limit --memory-limit 1e-9 --verbose
 check "tiny_memory_limit: exit 0 (got $rc)" test "$rc" -eq 0
 check "tiny_memory_limit: the points went to disk" has tiny_memory_limit.log "the rest on disk (memory_limit)"
 check "tiny_memory_limit: the same tiles" same_tiles reference tiny_memory_limit
+# filters.heights with nothing to measure from (no readers.lidar or readers.raster before
+# it, or not the one its source names): it failed when it ran, after the footprints had
+# been read. Refused before anything runs.
+printf '%s\n' "{\"pipeline\": [$FP, $H, $E, $W]}" > heights_no_input.json
+fp fp.geojson "85005 447005 10"
+run_as_is heights_no_input
+check "heights_no_input: exit 2 (got $rc), nothing read" test "$rc" -eq 2 -a -z "$(grep 'stage 0: readers.footprints' heights_no_input.log)"
+check "heights_no_input: says what to put before it" has heights_no_input.log \
+  "heights_no_input.json: stage 1 (filters.heights, source \"auto\") has nothing to measure heights from: put readers.lidar (or readers.raster) before it"
+sample heights_raster_missing --set filters.heights.source=raster
+check "heights_raster_missing: exit 2 (got $rc), names readers.raster" test "$rc" -eq 2 -a -n "$(grep 'put readers.raster before it' heights_raster_missing.log)"
 finish
