@@ -111,7 +111,9 @@ static int area_check_inside(const area_check *a, OGRGeometryH g) {
     }
     const double m = AREA_MARGIN_DEG;
     for (int i = 0; i < 2; i++) {
-        if (fabs(x[i]) > 180 + 1e-9 || fabs(y[i]) > 90 + 1e-9) return 0;
+        /* (a footprint across the antimeridian given with longitudes past 180, as 180.0001,
+         * not cut there as RFC 7946 asks: PROJ wraps them; it was skipped as outside) */
+        if (fabs(x[i]) > 180 + m || fabs(y[i]) > 90 + 1e-9) return 0;
         if (!a->known) continue;
         int lon_ok = a->w <= a->e ? (x[i] >= a->w - m && x[i] <= a->e + m) : (x[i] >= a->w - m || x[i] <= a->e + m);
         if (!lon_ok || y[i] < a->s - m || y[i] > a->n + m) return 0;

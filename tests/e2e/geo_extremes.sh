@@ -120,6 +120,16 @@ check "am: no triangle wound against its normal, every face in its region ($(tai
 check "am: working CRS around the antimeridian ($(grep -o 'UTM zone [0-9]*[NS]' am.log | head -1))" \
   grep -Eq "working CRS WGS 84 / UTM zone (1|60)S" am.log
 
+# A house across the antimeridian given with longitudes past 180 (179.9998..180.0001: not
+# cut at the antimeridian as RFC 7946 asks) was skipped as "outside the CRS's area of
+# use"; PROJ wraps such longitudes, and it lands where it is, 32 m wide.
+footprints am_past.geojson none "179.9998 -16.8 0.0003 0.0001"
+NAME=am_past
+run_geo am_past "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"am_past.geojson\", \"id_field\": \"id\"},
+  {\"type\": \"filters.extrude\"}, $WRITER]}"
+check "am_past: not skipped" grep -q "1 buildings written, 0 skipped" am_past.log
+check_landed "am_past: b1 lands across the antimeridian" b1 179.99995 -16.79995 31.980 11.067 0 10
+
 # The same town as an implicit tileset (4 buildings a tile): the root region was the whole
 # globe and beyond ([-3.2044, 3.2044] rad in longitude: outside [-pi, pi]; latitude
 # -pi/2..pi/2), 17 levels deep, and the quadtree stopped at max_level with 12 buildings
