@@ -251,13 +251,28 @@ static ct_status check_writer_inputs(ct_context *ctx, const ct_pipeline *p) {
     return CT_OK;
 }
 
+/* The built-in stage types, and whether each reads the LiDAR points; a stage added by a
+ * user is none of them (it may read points, or bring them). */
+typedef struct builtin_stage {
+    const char *type;
+    int reads_points;
+} builtin_stage;
+static const builtin_stage BUILTIN_STAGES[] = {
+    {"readers.footprints", 0}, {"readers.assets", 0}, {"readers.raster", 0}, {"readers.lidar", 1},
+    {"filters.heights", 1},    {"filters.clamp", 1},  {"filters.clean", 0},  {"filters.extrude", 0},
+    {"filters.simplify", 0},   {"writers.3dtiles", 0},
+};
+static const builtin_stage *find_builtin(const char *type) {
+    for (size_t k = 0; k < sizeof BUILTIN_STAGES / sizeof *BUILTIN_STAGES; k++)
+        if (strcmp(type, BUILTIN_STAGES[k].type) == 0) return &BUILTIN_STAGES[k];
+    return NULL;
+}
+
 /* filters.heights measures from the LiDAR (readers.lidar) or rasters (readers.raster)
  * before it, by its `source`: without them it failed when it ran, after the footprints
  * were read (minutes, for a country). Refused before anything runs, unless a stage
  * that is not built in comes first (a researcher's reader may bring points). */
 static ct_status check_heights_inputs(ct_context *ctx, const ct_pipeline *p) {
-    static const char *const no_heights[] = {"readers.footprints", "readers.assets", "filters.clean", "filters.simplify",
-                                             "filters.clamp", "filters.heights"};
     int lidar = 0, raster = 0, unknown = 0;
     for (size_t i = 0; i < p->nstages; i++) {
         const char *type = p->stages[i].vt->type;
@@ -274,10 +289,7 @@ static ct_status check_heights_inputs(ct_context *ctx, const ct_pipeline *p) {
         }
         lidar |= strcmp(type, "readers.lidar") == 0;
         raster |= strcmp(type, "readers.raster") == 0;
-        int known = lidar || raster;
-        for (size_t k = 0; k < sizeof no_heights / sizeof *no_heights; k++) known |= strcmp(type, no_heights[k]) == 0;
-        known |= strncmp(type, "writers.", 8) == 0 || strcmp(type, "filters.extrude") == 0;
-        unknown |= !known;
+        unknown |= !(lidar || raster || find_builtin(type) || strncmp(type, "writers.", 8) == 0);
     }
     return CT_OK;
 }
@@ -365,11 +377,8 @@ ct_status ct_pipeline_run(ct_context *ctx, ct_pipeline *p, ct_dataset **out) {
 /* Built-in stages that never read LiDAR points. Any other (readers.lidar, filters.heights,
  * filters.clamp, and stages added by users) may. */
 static int stage_reads_points(const char *type) {
-    static const char *const never[] = {"readers.footprints", "readers.assets", "readers.raster", "filters.clean",
-                                        "filters.extrude", "filters.simplify", "writers.3dtiles"};
-    for (size_t k = 0; k < sizeof never / sizeof *never; k++)
-        if (strcmp(type, never[k]) == 0) return 0;
-    return 1;
+    const builtin_stage *b = find_builtin(type);
+    return !b || b->reads_points;
 }
 
 /* Points on disk that no later stage reads: their files are closed in the background
