@@ -86,6 +86,8 @@ static ct_status check_path_length(ct_context *ctx, const char *path, int max_le
     return CT_OK;
 }
 
+static void destroy(void *state); /* (a create that fails frees what it made with it) */
+
 static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
     long long per = ct_opt_integer(opts, "max_buildings_per_tile");
     long long lvl = ct_opt_integer(opts, "max_level");
@@ -109,22 +111,18 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
     if (lstat(s->path, &ls) == 0 && S_ISLNK(ls.st_mode) && stat(s->path, &ls) != 0) {
         ct_status lst = ct_error(ctx, CT_ERR_USAGE, "writers.3dtiles: output path '%s' is a symbolic link to nothing (%s)",
                                  s->path, strerror(errno));
-        json_decref(s->opts);
-        free(s);
+        destroy(s);
         return lst;
     }
     s->canonical_path = ct_path_canonical(s->path);
     if (!s->canonical_path) {
-        json_decref(s->opts);
-        free(s);
+        destroy(s);
         return ct_error_nomem(ctx, "writers.3dtiles path");
     }
     s->path = s->canonical_path;
     ct_status pst = check_path_length(ctx, s->path, (int)lvl);
     if (pst != CT_OK) {
-        json_decref(s->opts);
-        free(s->canonical_path);
-        free(s);
+        destroy(s);
         return pst;
     }
     s->max_per_tile = (size_t)per;
@@ -141,16 +139,12 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
     if (strcmp(comp, "meshopt") == 0) s->glb.compression = CT_GLB_COMPRESSION_MESHOPT;
     if ((strcmp(comp, "meshopt") != 0 && strcmp(comp, "none") != 0) ||
         !(s->glb.max_position_error > 0 && s->glb.max_position_error <= 0.01)) {
-        json_decref(s->opts);
-        free(s->canonical_path);
-        free(s);
+        destroy(s);
         return ct_error(ctx, CT_ERR_USAGE, "writers.3dtiles: compression must be \"none\" or \"meshopt\" and "
                                            "position_tolerance in (0, 0.01] m (got \"%s\", %g)", comp, ct_opt_number(opts, "position_tolerance"));
     }
     if (!(s->lod_error_ratio > 0 && s->lod_error_ratio <= 1) || lmax < 1) {
-        json_decref(s->opts);
-        free(s->canonical_path);
-        free(s);
+        destroy(s);
         return ct_error(ctx, CT_ERR_USAGE, "writers.3dtiles: %s",
                         lmax < 1 ? "lod_max_buildings must be at least 1" : "lod_error_ratio must be in (0, 1]");
     }
@@ -162,9 +156,7 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
             ct_status gst = ct_error(ctx, CT_ERR_USAGE,
                                      "writers.3dtiles: PROJ cannot find the geoid grid '%s' (a file in PROJ's data folder, "
                                      "e.g. from Debian's proj-data; \"none\" turns it off)", s->geoid);
-            json_decref(s->opts);
-            free(s->canonical_path);
-            free(s);
+            destroy(s);
             return gst;
         }
         ct_log(ctx, CT_LOG_WARN, "writers.3dtiles: PROJ cannot find the default geoid grid '%s' (install proj-data): "
@@ -175,9 +167,7 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
     s->implicit = strcmp(tiling, "implicit") == 0;
     s->subtree_levels = (int)sl;
     if ((!s->implicit && strcmp(tiling, "explicit") != 0) || sl < 1 || sl > CT_IMPLICIT_MAX_SUBTREE_LEVELS) {
-        json_decref(s->opts);
-        free(s->canonical_path);
-        free(s);
+        destroy(s);
         return ct_error(ctx, CT_ERR_USAGE, "writers.3dtiles: tiling must be \"explicit\" or \"implicit\" and "
                                            "subtree_levels between 1 and %d (got \"%s\", %lld)",
                         CT_IMPLICIT_MAX_SUBTREE_LEVELS, tiling, sl);
@@ -193,10 +183,7 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
     /* Models are loaded now, so a broken one stops the run before anything is written. */
     if (st == CT_OK) st = ct_symbol_table_load(ctx, ct_opt_get(opts, "symbols"), &s->symbols);
     if (st != CT_OK) {
-        ct_symbol_table_free(&s->symbols);
-        json_decref(s->opts);
-        free(s->canonical_path);
-        free(s);
+        destroy(s);
         return st;
     }
     *state = s;
