@@ -226,10 +226,22 @@ static ct_status parse_all(ct_context *ctx, const char *path, uint64_t file_size
                         "%s: LAS version %u.%u is newer than this reader supports (LAS 1.0 to 1.4)",
                         path, h->version_major, h->version_minor);
     unsigned need_hdr = h->version_minor >= 4 ? 375u : h->version_minor == 3 ? 235u : 227u;
-    if (h->header_size < need_hdr)
+    if (h->header_size < LAS_HEADER_MIN)
         return ct_error(ctx, CT_ERR_INPUT,
                         "%s: header size field is %u bytes, LAS 1.%u needs at least %u", path,
                         (unsigned)h->header_size, h->version_minor, need_hdr);
+    if (h->header_size < need_hdr) {
+        /* Some writers give a LAS 1.3 or 1.4 file the 227-byte header of 1.0-1.2 (as
+         * LAStools does, read it with a warning): the bytes past it are the VLRs, not
+         * the newer fields, which are taken as absent. */
+        ct_log(ctx, CT_LOG_WARN,
+               "%s: header size field is %u bytes, LAS 1.%u specifies %u: reading it as a shorter header, "
+               "without the fields past byte %u (waveform%s)", path, (unsigned)h->header_size,
+               h->version_minor, need_hdr, (unsigned)h->header_size,
+               h->version_minor >= 4 ? ", EVLRs and the 64-bit point counts" : "");
+        unsigned whole = h->header_size >= 235u ? 235u : LAS_HEADER_MIN; /* fields wholly inside */
+        memset(b + whole, 0, sizeof b - whole);
+    }
     if (h->header_size > file_size)
         return ct_error(ctx, CT_ERR_INPUT,
                         "%s: header size field (%u bytes) is larger than the file (%llu bytes)",

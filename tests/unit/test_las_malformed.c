@@ -106,6 +106,7 @@ static void m_version_15(unsigned char *b, size_t *n) { (void)n; b[25] = 5; }
 static void m_format_11(unsigned char *b, size_t *n) { (void)n; b[104] = 11; }
 static void m_laz_bit(unsigned char *b, size_t *n) { (void)n; b[104] |= 0x80; }
 static void m_header_size(unsigned char *b, size_t *n) { (void)n; put16(b + 94, 100); }
+static void m_v13_short_header(unsigned char *b, size_t *n) { (void)n; b[25] = 3; } /* header stays 227 bytes */
 static void m_tiny(unsigned char *b, size_t *n) { (void)b; *n = 100; }
 static void m_empty(unsigned char *b, size_t *n) { (void)b; *n = 0; }
 static void m_vlr_overrun(unsigned char *b, size_t *n) {
@@ -281,6 +282,18 @@ int main(void) {
         expect(a, na, "vlr_overrun", m_vlr_overrun, CT_OK, W("VLR 0", "past the point data"));
         expect(a, na, "vlr_count", m_vlr_count, CT_OK, W("2147483647 VLRs"));
         expect(a, na, "count_zero", m_count_zero, CT_OK, W("header says 0 points but 1065 complete records", "reading 0"));
+        expect(a, na, "v13_short_header", m_v13_short_header, CT_OK, W("header size field is 227", "LAS 1.3 specifies 235"));
+        { /* and its points are read as from the LAS 1.2 file it was */
+            snprintf(path, sizeof path, "%s/v13_short_header.las", outdir);
+            ct_las_reader *r13 = NULL;
+            ct_error_clear(ctx);
+            CT_CHECK(ct_las_open(ctx, path, &r13) == CT_OK);
+            if (r13) {
+                CT_CHECK(ct_las_get_header(r13)->point_count == 1065 && ct_las_get_header(r13)->waveform_offset == 0 &&
+                         ct_las_get_header(r13)->nvlrs == 4);
+                ct_las_close(r13);
+            }
+        }
         expect(a, na, "count_stale", m_count_stale, CT_OK, W("header says 1000 points but 1065 complete records"));
         expect(b, nb, "count64_huge", m_count64_huge, CT_ERR_INPUT, W("truncated", "4611686018427387904"));
         expect(b, nb, "evlr_past_end", m_evlr_past_end, CT_OK, W("EVLRs", "ignoring"));
