@@ -260,9 +260,11 @@ const char *ct_las_source_crs_wkt(const ct_las_source *s);
  * file's header (and the source's bounds) by metres_per_unit (> 0), so that every z read
  * from the source's readers after is in metres. For a CRS whose heights are in feet. */
 void ct_las_source_set_z_unit(ct_las_source *s, double metres_per_unit);
-/* The unit of z the files' GeoTIFF keys name (z_units_key of the first file that has
- * one; 0 when none has); *path (when not NULL) gets that file's path. */
-double ct_las_source_z_units_key(const ct_las_source *s, const char **path);
+/* The unit of z the files' GeoTIFF keys name, in *key (metres a unit; 0 when no file has
+ * the key); *path (when not NULL) gets the first file with it. Files whose keys differ:
+ * CT_ERR_INPUT naming two of them. Files without the key among files with one are taken
+ * in that unit, with a warning. */
+ct_status ct_las_source_z_units_key(ct_context *ctx, const ct_las_source *s, double *key, const char **path);
 void ct_las_source_close(ct_las_source *s);
 
 /* ---- info ------------------------------------------------------------ */

@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <glob.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -243,14 +244,29 @@ void ct_las_source_set_z_unit(ct_las_source *s, double metres_per_unit) {
     s->max[2] *= metres_per_unit;
 }
 
-double ct_las_source_z_units_key(const ct_las_source *s, const char **path) {
+ct_status ct_las_source_z_units_key(ct_context *ctx, const ct_las_source *s, double *key, const char **path) {
+    const ct_las_reader *with = NULL, *without = NULL;
     for (size_t i = 0; i < s->n; i++) {
-        if (s->readers[i]->hdr.z_units_key > 0) {
-            if (path) *path = s->readers[i]->path;
-            return s->readers[i]->hdr.z_units_key;
+        const ct_las_reader *r = s->readers[i];
+        double k = r->hdr.z_units_key;
+        if (!(k > 0)) {
+            if (!without) without = r;
+        } else if (!with) {
+            with = r;
+        } else if (fabs(k - with->hdr.z_units_key) > 1e-9 * k) {
+            *key = 0;
+            return ct_error(ctx, CT_ERR_INPUT,
+                            "LAS source: %s and %s give z in different units (GeoTIFF VerticalUnitsGeoKey: %.10g m "
+                            "vs %.10g m a unit); convert them to one unit or read them in separate readers.lidar stages",
+                            with->path, r->path, with->hdr.z_units_key, k);
         }
     }
-    return 0;
+    *key = with ? with->hdr.z_units_key : 0;
+    if (path) *path = with ? with->path : NULL;
+    if (with && without && *key != 1.0)
+        ct_log(ctx, CT_LOG_WARN, "LAS source: %s has no VerticalUnitsGeoKey: its z is taken in the unit of %s's "
+               "(%.10g m)", without->path, with->path, *key);
+    return CT_OK;
 }
 
 void ct_las_source_close(ct_las_source *s) {

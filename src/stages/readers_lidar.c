@@ -145,7 +145,8 @@ static ct_status heights_to_metres(ct_context *ctx, OGRSpatialReferenceH lidar, 
     free(wkt);
     if (st != CT_OK) return st;
     const char *key_path = NULL;
-    double key = u.assumed ? ct_las_source_z_units_key(src, &key_path) : 0;
+    double key = 0;
+    if (u.assumed && (st = ct_las_source_z_units_key(ctx, src, &key, &key_path)) != CT_OK) return st;
     if (key > 0) {
         if (key != 1.0) {
             ct_las_source_set_z_unit(src, key);

@@ -159,6 +159,21 @@ for c in "ftxy_mz fp_ft.geojson" "mxy_ftz fp_m.geojson"; do
   check "$1: roof_z 30 m (got $r)" near "$r" 30 0.05
   check "$1: ground_z 10 m (got $g)" near "$g" 10 0.05
 done
+# Several files without a vertical CRS whose VerticalUnitsGeoKeys differ (feet and
+# metres): the first file's key was applied to all, and the metre file's roofs came out
+# 3.28x too low. Refused now, naming both. A file without the key among files with one
+# is taken in their unit, with a warning (as a file without CRS is).
+mkdir -p keys_differ keys_missing && cp mxy_ftz.las keys_differ/a.las && geokeys m.las keys_differ/b.las 1024=1 3072=32618 4099=9001
+run_case keys_differ 2 "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"fp_m.geojson\"}, {\"type\": \"readers.lidar\", \"path\": \"keys_differ\"}, $H, $E, $W]}"
+check "keys_differ: names both files and both units" has keys_differ.log \
+  "keys_differ/a.las and $WORK/keys_differ/b.las give z in different units (GeoTIFF VerticalUnitsGeoKey: 0.3048006096 m vs 1 m a unit)"
+cp mxy_ftz.las keys_missing/a.las && geokeys mxy_ftz_raw.las keys_missing/b.las 1024=1 3072=32618
+run_case keys_missing 0 "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"fp_m.geojson\"}, {\"type\": \"readers.lidar\", \"path\": \"keys_missing\"}, $H, $E, $W]}"
+read -r g r lo hi <<< "$(heights keys_missing 2>/dev/null || echo x x x x)"
+check "keys_missing: roof_z 30 m and ground_z 10 m from both feet files (got $r and $g)" near "$r" 30 0.05
+check "keys_missing: ground_z 10 m (got $g)" near "$g" 10 0.05
+check "keys_missing: warns that b.las is taken in a.las's unit" has keys_missing.log \
+  "keys_missing/b.las has no VerticalUnitsGeoKey: its z is taken in the unit of $WORK/keys_missing/a.las's (0.3048006096 m)"
 # Two files whose CRSs differ only in the vertical part (NAVD88 in feet and in metres):
 # refused, said as "different CRSs (EPSG:2263 vs EPSG:2263)". Now the codes are whole.
 mkdir -p two_vertical && cp ft_6360.las two_vertical/a.las && geokeys ft.las two_vertical/b.las 1024=1 3072=2263 4096=5703
