@@ -588,8 +588,13 @@ static void check_area(reader *r, OGRSpatialReferenceH src) {
         raw_row *row = &r->rows[i];
         if (row->why) continue;
         double lon = row->lon, lat = row->lat;
+        /* A longitude up to the margin past 180 (a point beside the antimeridian given as
+         * 180.0001, as footprints across it are): PROJ wraps it, and so does this check. */
+        if (lon > 180 && lon <= 180 + m) lon -= 360;
+        else if (lon < -180 && lon >= -180 - m) lon += 360;
+        row->lon = lon; /* (for the UTM zone of the working CRS) */
         int inside = fabs(lat) <= 90 && fabs(lon) <= 180;
-        if (geographic) inside = inside && fabs(row->x) <= 180 && fabs(row->y) <= 90 + 1e-9;
+        if (geographic) inside = inside && fabs(row->x) <= 180 + m && fabs(row->y) <= 90 + 1e-9;
         if (inside && known) {
             int lon_ok = w <= e ? (lon >= w - m && lon <= e + m) : (lon >= w - m || lon <= e + m);
             inside = lon_ok && lat >= s - m && lat <= n + m;

@@ -123,11 +123,17 @@ check "am: working CRS around the antimeridian ($(grep -o 'UTM zone [0-9]*[NS]' 
 # A house across the antimeridian given with longitudes past 180 (179.9998..180.0001: not
 # cut at the antimeridian as RFC 7946 asks) was skipped as "outside the CRS's area of
 # use"; PROJ wraps such longitudes, and it lands where it is, 32 m wide.
+# Likewise a street light beside it at lon 180.00005.
 footprints am_past.geojson none "179.9998 -16.8 0.0003 0.0001"
+printf 'id,lon,lat,z,category\nl1,180.00005,-16.80015,0,street_light\nl2,-179.99995,-16.80015,0,street_light\n' > am_past_lights.csv
 NAME=am_past
 run_geo am_past "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"am_past.geojson\", \"id_field\": \"id\"},
-  {\"type\": \"filters.extrude\"}, $WRITER]}"
+  {\"type\": \"readers.assets\", \"path\": \"am_past_lights.csv\", \"z_field\": \"z\"}, {\"type\": \"filters.extrude\"}, $WRITER]}"
 check "am_past: not skipped" grep -q "1 buildings written, 0 skipped" am_past.log
+check "am_past: the light past 180 is kept" grep -q "assets: 2 read, 2 kept, 0 skipped" am_past.log
+w=$(max_lon_width am_past-out)
+check "am_past: every region, the lights' included, spans the house, not the globe (widest $w rad < 1e-4)" \
+  node -e 'process.exit(Number(process.argv[1]) < 1e-4 ? 0 : 1)' "$w"
 check_landed "am_past: b1 lands across the antimeridian" b1 179.99995 -16.79995 31.980 11.067 0 10
 
 # The same town as an implicit tileset (4 buildings a tile): the root region was the whole
