@@ -10,7 +10,7 @@
 
 typedef struct ct_asset {
     char *id;                 /* from the id field, or the feature id */
-    uint64_t source_record;   /* row / feature number in the source, for messages */
+    uint64_t source_record;   /* CSV row (CT_ASSET_FROM_ROW) or feature id in the source, for messages */
     double x, y;              /* working CRS */
     double z;                 /* base height (same vertical datum as the LiDAR); NaN until placed */
     double height_above_ground; /* from an attribute; NaN when none */
@@ -21,7 +21,13 @@ typedef struct ct_asset {
     uint32_t flags;           /* CT_ASSET_* */
 } ct_asset;
 
-enum { CT_ASSET_ON_ROOF = 1u, CT_ASSET_Z_GIVEN = 2u };
+enum { CT_ASSET_ON_ROOF = 1u, CT_ASSET_Z_GIVEN = 2u, CT_ASSET_FROM_ROW = 4u };
+
+/* How messages name source_record, as the reader's own messages do: "row" (a CSV line)
+ * or "feature" (an OGR feature id). */
+static inline const char *ct_asset_record_word(const ct_asset *a) {
+    return a->flags & CT_ASSET_FROM_ROW ? "row" : "feature";
+}
 
 typedef struct ct_asset_set {
     ct_attr_def *attrs;

@@ -685,6 +685,7 @@ static ct_status append_rows(reader *r, ct_asset_set *set, OGRFeatureDefnH defn,
         ct_status st = ct_asset_set_append(ctx, set, &a);
         if (st != CT_OK) return st;
         a->source_record = rec;
+        if (csv_lines) a->flags |= CT_ASSET_FROM_ROW;
         a->x = w->x;
         a->y = w->y;
         if (!isnan(w->z)) {

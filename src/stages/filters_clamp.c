@@ -367,14 +367,14 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
             if (a->flags & CT_ASSET_ON_ROOF) {
                 flag = bld[i] >= 0 ? "roof_height_unknown" : "not_on_a_building";
                 not_on_building++;
-                ct_log(ctx, CT_LOG_WARN, "filters.clamp: asset %s (record %llu): on_roof but %s: placed on the ground",
-                       a->id, (unsigned long long)a->source_record,
+                ct_log(ctx, CT_LOG_WARN, "filters.clamp: asset %s (%s %llu): on_roof but %s: placed on the ground",
+                       a->id, ct_asset_record_word(a), (unsigned long long)a->source_record,
                        bld[i] >= 0 ? "its building has no roof height" : "it is in no footprint");
             }
             const char *why = !g[i].covered ? "outside the LiDAR coverage" : !isfinite(g[i].z) ? "no ground points" : NULL;
             if (why && s->skip_no_ground) {
-                ct_log(ctx, CT_LOG_WARN, "filters.clamp: asset %s (record %llu): skipped: %s", a->id,
-                       (unsigned long long)a->source_record, why);
+                ct_log(ctx, CT_LOG_WARN, "filters.clamp: asset %s (%s %llu): skipped: %s", a->id,
+                       ct_asset_record_word(a), (unsigned long long)a->source_record, why);
                 keep[i] = 0;
                 skipped++;
                 st = ct_asset_set_count_skip(ctx, set, !g[i].covered ? "clamp: outside the LiDAR coverage" : skip_reason);
@@ -390,8 +390,9 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
             if (why) {
                 flag = g[i].covered ? "no_ground_points" : "outside_lidar";
                 flagged++;
-                ct_log(ctx, CT_LOG_WARN, "filters.clamp: asset %s (record %llu): %s (no point within %g m, %u ground "
-                       "points within %g m): %s, flagged %s", a->id, (unsigned long long)a->source_record, why,
+                ct_log(ctx, CT_LOG_WARN, "filters.clamp: asset %s (%s %llu): %s (no point within %g m, %u ground "
+                       "points within %g m): %s, flagged %s", a->id, ct_asset_record_word(a),
+                       (unsigned long long)a->source_record, why,
                        s->coverage_radius, g[i].points, s->prm.max_radius,
                        src == SRC_LIDAR ? "ground extrapolated from the nearest ground points" : "placed on the median ground",
                        flag);

@@ -212,7 +212,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
         ct_building *b = &ds->buildings[i];
         if (it->result == CT_CLEAN_SKIPPED) {
             int invalid = strcmp(it->reason, "invalid geometry") == 0 || strcmp(it->reason, "could not be repaired") == 0;
-            ct_log(ctx, CT_LOG_WARN, "filters.clean: building %s (record %llu): skipped: %s%s%s%s", b->id,
+            ct_log(ctx, CT_LOG_WARN, "filters.clean: building %s (feature %llu): skipped: %s%s%s%s", b->id,
                    (unsigned long long)b->source_record, it->reason, it->detail ? " (" : "",
                    it->detail ? it->detail : "", it->detail ? ")" : "");
             st = count_reason(ctx, ds, 1, it->reason, invalid ? it->kind : NULL);
@@ -228,11 +228,11 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
             if (bit == 0) {
                 /* "clean: made valid" + the GEOS kind */
                 st = count_reason(ctx, ds, 0, "made valid", it->kind);
-                ct_log(ctx, CT_LOG_INFO, "filters.clean: building %s (record %llu): repaired: %s", b->id,
+                ct_log(ctx, CT_LOG_INFO, "filters.clean: building %s (feature %llu): repaired: %s", b->id,
                        (unsigned long long)b->source_record, it->detail ? it->detail : "invalid");
             } else {
                 st = ct_dataset_count_change(ctx, ds, ct_clean_flag_reason(bit));
-                ct_log(ctx, CT_LOG_DEBUG, "filters.clean: building %s (record %llu): %s", b->id,
+                ct_log(ctx, CT_LOG_DEBUG, "filters.clean: building %s (feature %llu): %s", b->id,
                        (unsigned long long)b->source_record, ct_clean_flag_reason(bit) + 7);
             }
         }

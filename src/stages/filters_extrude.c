@@ -106,7 +106,7 @@ static void log_absurd_heights(ct_context *ctx, const extrude_state *s, const ct
                                const ct_building *b, int col) {
     double h = b->fallback_height;
     if (isnan(h)) (void)attr_height(ds, b, col, &h);
-    ct_log(ctx, CT_LOG_WARN, "filters.extrude: %zu buildings have a height above %.0f m (first: building %s, record %llu: "
+    ct_log(ctx, CT_LOG_WARN, "filters.extrude: %zu buildings have a height above %.0f m (first: building %s, feature %llu: "
            "%g m %s%s%s): they got the default %.1f m instead (is the attribute in metres?)", n, MAX_HEIGHT_M, b->id,
            (unsigned long long)b->source_record, h, isnan(b->fallback_height) ? "in attribute '" : "from filters.heights",
            isnan(b->fallback_height) ? s->height_attribute : "", isnan(b->fallback_height) ? "'" : "", s->height);
@@ -151,7 +151,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
                 char v = g ? GEOSisValid_r(geos, g) : 2;
                 if (v == 0) {
                     char *why = GEOSisValidReason_r(geos, g);
-                    ct_log(ctx, CT_LOG_WARN, "filters.extrude: building %s (record %llu): skipped: invalid polygon: %s",
+                    ct_log(ctx, CT_LOG_WARN, "filters.extrude: building %s (feature %llu): skipped: invalid polygon: %s",
                            b->id, (unsigned long long)b->source_record, why ? why : "unknown reason");
                     if (why) GEOSFree_r(geos, why);
                     result[i] = CT_EXTRUDE_INVALID;
@@ -184,7 +184,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
             if (r == CT_EXTRUDE_OK && defer) ct_building_mesh_defer(b);
             if (r == CT_EXTRUDE_NOMEM) nomem = 1;
             else if (r != CT_EXTRUDE_OK)
-                ct_log(ctx, CT_LOG_WARN, "filters.extrude: building %s (record %llu): skipped: %s", b->id,
+                ct_log(ctx, CT_LOG_WARN, "filters.extrude: building %s (feature %llu): skipped: %s", b->id,
                        (unsigned long long)b->source_record, ct_extruder_reason(ex));
         }
         ct_extruder_destroy(ex);

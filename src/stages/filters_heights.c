@@ -406,12 +406,12 @@ static void warn_some_unmeasured(ct_context *ctx, const ct_dataset *ds, const in
     const char *source = strcmp(measured, "lidar") == 0 ? "LiDAR" : "raster";
     if (no_roof > 0 && no_roof < ds->nbuildings && (b = first_unmeasured(ds, cols, 0, measured)))
         ct_log(ctx, CT_LOG_WARN, "filters.heights: %llu of %zu buildings have no %s roof height and got a fallback "
-               "height (first: building %s, record %llu; the \"flag\" attribute says why): does the %s cover every "
+               "height (first: building %s, feature %llu; the \"flag\" attribute says why): does the %s cover every "
                "footprint?", (unsigned long long)no_roof, ds->nbuildings, source, b->id,
                (unsigned long long)b->source_record, source);
     if (no_ground > 0 && no_ground < ds->nbuildings && (b = first_unmeasured(ds, cols, 1, measured)))
         ct_log(ctx, CT_LOG_WARN, "filters.heights: %llu of %zu buildings have no ground points and stand on the "
-               "median ground of the others (first: building %s, record %llu)", (unsigned long long)no_ground,
+               "median ground of the others (first: building %s, feature %llu)", (unsigned long long)no_ground,
                ds->nbuildings, b->id, (unsigned long long)b->source_record);
 }
 

@@ -138,7 +138,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
         char reason[320];
         if (it->result == CT_SIMPLIFY_KEPT) {
             snprintf(reason, sizeof reason, "simplify: kept unsimplified (%s)", it->reason ? it->reason : "");
-            ct_log(ctx, CT_LOG_INFO, "filters.simplify: building %s (record %llu): kept unsimplified: %s", b->id,
+            ct_log(ctx, CT_LOG_INFO, "filters.simplify: building %s (feature %llu): kept unsimplified: %s", b->id,
                    (unsigned long long)b->source_record, it->reason ? it->reason : "");
             st = ct_dataset_count_change(ctx, ds, reason);
             continue;

@@ -59,7 +59,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     if (dups == SIZE_MAX) return ct_error_nomem(ctx, "building id table");
     if (dups > 0)
         ct_log(ctx, CT_LOG_WARN,
-               "readers.footprints: %zu building(s) have the id of an earlier one (first: '%s', records %llu and %llu): "
+               "readers.footprints: %zu building(s) have the id of an earlier one (first: '%s', features %llu and %llu): "
                "ids in the tiles are not unique; set id_field to a field that is",
                dups, ds->buildings[b].id ? ds->buildings[b].id : "", (unsigned long long)ds->buildings[a].source_record,
                (unsigned long long)ds->buildings[b].source_record);

@@ -283,7 +283,7 @@ static size_t tile_owner(const ct_quadtree *q, size_t t) {
 }
 
 static ct_status mesh_error(ct_context *ctx, const ct_building *b) {
-    return ct_error(ctx, CT_ERR_INTERNAL, "writers.3dtiles: building %s (record %llu): its mesh cannot be rebuilt "
+    return ct_error(ctx, CT_ERR_INTERNAL, "writers.3dtiles: building %s (feature %llu): its mesh cannot be rebuilt "
                                           "(out of memory, or its footprint changed after filters.extrude)",
                     b->id, (unsigned long long)b->source_record);
 }

@@ -229,7 +229,7 @@ NAME=heights
 run_geo heights '{"pipeline": [{"type": "readers.footprints", "path": "heights.geojson", "id_field": "id"},
   {"type": "filters.extrude", "height_attribute": "h", "base_z": 3500}, {"type": "writers.3dtiles", "path": "out"}]}'
 check "heights: the 1e9 m attribute is named in a warning" grep -qF \
-  "filters.extrude: 1 buildings have a height above 10000 m (first: building mm, record 1: 1e+09 m in attribute 'h'): they got the default 10.0 m instead" heights.log
+  "filters.extrude: 1 buildings have a height above 10000 m (first: building mm, feature 1: 1e+09 m in attribute 'h'): they got the default 10.0 m instead" heights.log
 hmax() { node -e 'const b = require("fs").readFileSync("heights.buildings", "utf8").trim().split("\n").map(JSON.parse).find((x) => x.id === process.argv[1]); console.log(b ? b.hMax.toFixed(2) : "none")' "$1"; }
 check "heights: the 800 m tower stands 3500..4300 m ($(hmax tower))" test "$(hmax tower)" = "4300.00"
 check "heights: the 1e9 one got the default 10 m ($(hmax mm))" test "$(hmax mm)" = "3510.00"

@@ -10,9 +10,9 @@ fp inside.geojson "85005 447005 10"
 check "inputs generated" test -s part.las -a -s cover.geojson -a -s inside.geojson
 run_case partial 0 "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"cover.geojson\", \"id_field\": \"id\"}, $(lidar '"part.las"'), $H, $E, $W]}"
 check "partial: warns how many fell back and names the first" has partial.log \
-  "filters.heights: 2 of 3 buildings have no LiDAR roof height and got a fallback height (first: building b2, record 1; the \"flag\" attribute says why): does the LiDAR cover every footprint?"
+  "filters.heights: 2 of 3 buildings have no LiDAR roof height and got a fallback height (first: building b2, feature 1; the \"flag\" attribute says why): does the LiDAR cover every footprint?"
 run_case covered 0 "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"inside.geojson\"}, $(lidar '"part.las"'), $H, $E, $W]}"
 check "partial: warns that they stand on the others' ground" has partial.log \
-  "filters.heights: 2 of 3 buildings have no ground points and stand on the median ground of the others (first: building b2, record 1)"
+  "filters.heights: 2 of 3 buildings have no ground points and stand on the median ground of the others (first: building b2, feature 1)"
 check "covered: no such warning" test -z "$(grep -F 'fallback height (first' covered.log)"
 finish

@@ -238,7 +238,7 @@ check "ids_missing: all written" has ids_missing.log "done: 3 features read, 3 b
 # The same footprints read twice: the ids in the tiles are not unique, and the log says so.
 run_case footprints_twice 0 "{\"pipeline\": [$FP, $FP, $E, $W]}"
 check "footprints_twice: duplicate-id warning names the first id and records" has footprints_twice.log \
-  "readers.footprints: 1 building(s) have the id of an earlier one (first: '0', records 0 and 0)"
+  "readers.footprints: 1 building(s) have the id of an earlier one (first: '0', features 0 and 0)"
 run_case footprints_once 0 "{\"pipeline\": [$FP, $E, $W]}"
 check "footprints_once: no duplicate-id warning" test -z "$(grep -F 'have the id of an earlier one' footprints_once.log)"
 

@@ -61,8 +61,8 @@ const log = fs.readFileSync(logFile, 'utf8');
 const summary = /^citytiler:\s+assets: (\d+) read, (\d+) kept, (\d+) skipped/m.exec(log);
 if (!check(`CLI closing summary found ("${summary?.[0]}")`, summary)) process.exit(1);
 const [nRead, nKept, nSkipped] = summary.slice(1).map(Number);
-const loggedFlagged = new Set([...log.matchAll(/filters\.clamp: asset (\S+) \(record \d+\): outside the LiDAR coverage \(/g)].map((m) => m[1]));
-const loggedSkipped = new Set([...log.matchAll(/filters\.clamp: asset (\S+) \(record \d+\): skipped: /g)].map((m) => m[1]));
+const loggedFlagged = new Set([...log.matchAll(/filters\.clamp: asset (\S+) \((?:row|feature) \d+\): outside the LiDAR coverage \(/g)].map((m) => m[1]));
+const loggedSkipped = new Set([...log.matchAll(/filters\.clamp: asset (\S+) \((?:row|feature) \d+\): skipped: /g)].map((m) => m[1]));
 
 // Property-table columns (strings, scalars; noData not needed for these checks).
 function column(json, bin, cls, prop, count) {

@@ -170,4 +170,9 @@ printf 'id,x,y,ground_z,clamp_flag\na1,85010,447002,high,3\n' > assets_named_lik
 run_case assets_named_like_clamp 0 "{\"pipeline\": [$FP, $(lidar '"ok.las"'), {\"type\": \"readers.assets\", \"path\": \"assets_named_like_clamp.csv\", \"srs\": \"EPSG:28992\"}, $H, {\"type\": \"filters.clamp\"}, $E, $W]}"
 check "assets_named_like_clamp: one warning names the replaced attributes" has assets_named_like_clamp.log \
   "filters.clamp: the assets' input attribute(s) ground_z clamp_flag are replaced by what this stage computes"
+# filters.clamp names an asset as readers.assets does: by its CSV row (it said "record 3",
+# the word the footprint reader uses for its read order).
+printf 'id,x,y\na1,85010,447002\na2,95000,447002\n' > assets_far.csv
+run_case assets_far 0 "{\"pipeline\": [$FP, $(lidar '"ok.las"'), {\"type\": \"readers.assets\", \"path\": \"assets_far.csv\", \"srs\": \"EPSG:28992\"}, $H, {\"type\": \"filters.clamp\"}, $E, $W]}"
+check "assets_far: the clamp warning names the CSV row" has assets_far.log "filters.clamp: asset a2 (row 3): outside the LiDAR coverage"
 finish
