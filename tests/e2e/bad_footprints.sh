@@ -60,8 +60,8 @@ for id in $ids; do
   else
     who=$(echo "$e" | cut -d'|' -f2); why=$(echo "$e" | cut -d'|' -f3)
     check "$id: not in the output" test -z "$(grep -a -l "$prefix" $out/tiles/*.glb 2>/dev/null)"
-    check "$id: skipped with reason '$why'" grep -q -F "$who (record" "$WORK/run.err"
-    grep -F "$who (record" "$WORK/run.err" | grep -q -F "skipped: $why"
+    check "$id: skipped with reason '$why'" grep -q -F "$who (" "$WORK/run.err"
+    grep -F "$who (" "$WORK/run.err" | grep -q -F "skipped: $why"
     check "$id: warning names the reason" test $? -eq 0
   fi
 done
