@@ -18,11 +18,14 @@ ct_status ct_pipeline_load(ct_context *ctx, const char *path, const char *const 
                            size_t noverrides, ct_pipeline **out);
 
 /* Runs the stages in order on a fresh dataset. If `out` is not NULL the dataset is
- * returned to the caller (who destroys it), else it is destroyed. */
+ * returned to the caller (who destroys it), else it is destroyed. A pipeline that cannot
+ * work from nothing (writers.3dtiles without readers.footprints and filters.extrude
+ * before it, filters.heights without a reader of what it measures) is refused before
+ * any stage runs (CT_ERR_USAGE). */
 ct_status ct_pipeline_run(ct_context *ctx, ct_pipeline *p, ct_dataset **out);
 
 /* Runs the stages in order on an existing dataset (e.g. to write one dataset several
- * ways in a benchmark). */
+ * ways in a benchmark: a pipeline of writers.3dtiles alone is fine here). */
 ct_status ct_pipeline_run_on(ct_context *ctx, ct_pipeline *p, ct_dataset *ds);
 
 size_t ct_pipeline_stage_count(const ct_pipeline *p);

@@ -346,8 +346,6 @@ ct_status ct_pipeline_load(ct_context *ctx, const char *path, const char *const 
     free(base);
     if (st == CT_OK) st = check_outputs(ctx, p);
     if (st == CT_OK) st = check_extrude_last(ctx, p);
-    if (st == CT_OK) st = check_writer_inputs(ctx, p);
-    if (st == CT_OK) st = check_heights_inputs(ctx, p);
     if (st == CT_OK) warn_after_last_writer(ctx, p);
     if (st != CT_OK) {
         ct_pipeline_destroy(p);
@@ -365,6 +363,12 @@ static double now_seconds(void) {
 
 ct_status ct_pipeline_run(ct_context *ctx, ct_pipeline *p, ct_dataset **out) {
     if (out) *out = NULL;
+    /* From an empty dataset the stages must bring their own inputs: said before any stage
+     * runs. (Not at load: ct_pipeline_run_on may run a writer alone on a dataset made
+     * by another pipeline, as tools/bench/bench_tiles does.) */
+    ct_status cst = check_writer_inputs(ctx, p);
+    if (cst == CT_OK) cst = check_heights_inputs(ctx, p);
+    if (cst != CT_OK) return cst;
     ct_dataset *ds = ct_dataset_create();
     if (!ds) return ct_error_nomem(ctx, "dataset");
     if (p->cell_size > 0) ds->cell_size = p->cell_size;
