@@ -1,5 +1,5 @@
 /* A tile's positions: every vertex of a built tile, taken through the tile's ENU frame
- * back to ECEF, lies within 5 mm of a vertex of its own building transformed on its own
+ * back to ECEF, lies within 0.1 mm of a vertex of its own building transformed on its own
  * (working CRS -> geodetic -> ECEF), and every vertex of every building is in the tile.
  * The writer transforms each distinct position once and copies the result to its
  * repeats (flat-shaded walls repeat every corner, and neighbours share walls here); a
@@ -63,7 +63,9 @@ int main(void) {
         snprintf(id, sizeof id, "b%d", k);
         b->id = strdup(id);
         CT_CHECK(b->id != NULL);
-        ngon(3 + k, 6 + k, at[k][0], at[k][1], -1.5 + 0.25 * k, 12 + 3 * k, &b->mesh);
+        /* the last a 300 m tower: in RD New a 3D Helmert turns the position 1.5 mm in
+         * 100 m of height, which the writer carries from the floor to the roof */
+        ngon(3 + k, 6 + k, at[k][0], at[k][1], -1.5 + 0.25 * k, k == NB - 1 ? 300 : 12 + 3 * k, &b->mesh);
     }
     uint32_t idx[NB];
     for (int k = 0; k < NB; k++) idx[k] = (uint32_t)(NB - 1 - k); /* feature k is building idx[k] */
@@ -119,12 +121,12 @@ int main(void) {
             expected_ecef(ctx, geo, mesh->pos + 3 * j, x);
             double d = dist3(e, x);
             if (d < best) best = d;
-            if (d < 0.005) seen[first + j] = 1;
+            if (d < 0.0001) seen[first + j] = 1;
         }
         if (best > worst) worst = best;
     }
     printf("%zu vertices of %d buildings: largest distance to their own building's vertices %.4f mm\n", nv, NB, worst * 1e3);
-    CT_CHECK_MSG(worst < 0.005, "a vertex lies %.3f m from every vertex of its building", worst);
+    CT_CHECK_MSG(worst < 0.0001, "a vertex lies %.6f m from every vertex of its building", worst);
     size_t missing = 0;
     for (size_t j = 0; j < want; j++) missing += !seen[j];
     CT_CHECK_MSG(missing == 0, "%zu mesh vertices have no tile vertex near them", missing);
