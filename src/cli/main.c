@@ -222,13 +222,21 @@ static int command_help(const char *cmd) {
 
 /* 1 when an argument after the command asks for help (--help or -h; not the value of
  * an option taking one). */
+/* The options of `run` (and merge) that take a value: the one list both asks_help and
+ * cmd_run read, so that a value is never taken for an option (`--set --help` sets). */
+static const char *const VALUE_OPTIONS[] = {"--threads", "--set", "--log-format", "--memory-limit",
+                                            "--progress-interval", "--partition", NULL};
+
+static int takes_value(const char *a) {
+    for (size_t k = 0; VALUE_OPTIONS[k]; k++)
+        if (strcmp(a, VALUE_OPTIONS[k]) == 0) return 1;
+    return 0;
+}
+
 static int asks_help(int argc, char **argv) {
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return 1;
-        if (i + 1 < argc && (strcmp(argv[i], "--set") == 0 || strcmp(argv[i], "--threads") == 0 ||
-                             strcmp(argv[i], "--log-format") == 0 || strcmp(argv[i], "--memory-limit") == 0 ||
-                             strcmp(argv[i], "--partition") == 0 || strcmp(argv[i], "--progress-interval") == 0))
-            i++;
+        if (i + 1 < argc && takes_value(argv[i])) i++;
     }
     return 0;
 }
@@ -321,40 +329,45 @@ static int cmd_run(ct_context *ctx, cli_output *out, int argc, char **argv) {
     }
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "--threads") == 0 && i + 1 < argc) {
-            if (!parse_threads(argv[++i], &threads)) {
+        const char *val = takes_value(a) && i + 1 < argc ? argv[++i] : NULL; /* (NULL: none, or missing) */
+        if (takes_value(a) && !val) {
+            free(sets);
+            return run_usage(out, "citytiler run: option '%s' needs a value (see citytiler --help)", a);
+        }
+        if (strcmp(a, "--threads") == 0) {
+            if (!parse_threads(val, &threads)) {
                 free(sets);
-                return run_usage(out, "citytiler: --threads needs a whole number from 1 to 1024, got '%s'", argv[i]);
+                return run_usage(out, "citytiler: --threads needs a whole number from 1 to 1024, got '%s'", val);
             }
-        } else if (strcmp(a, "--set") == 0 && i + 1 < argc) {
-            sets[nsets++] = argv[++i];
-        } else if (strcmp(a, "--log-format") == 0 && i + 1 < argc) {
-            const char *f = argv[++i];
+        } else if (strcmp(a, "--set") == 0) {
+            sets[nsets++] = val;
+        } else if (strcmp(a, "--log-format") == 0) {
+            const char *f = val;
             if (strcmp(f, "json") != 0 && strcmp(f, "text") != 0) {
                 free(sets);
                 return run_usage(out, "citytiler run: --log-format takes text or json, got '%s'", f);
             }
             out->json = strcmp(f, "json") == 0;
-        } else if (strcmp(a, "--memory-limit") == 0 && i + 1 < argc) {
+        } else if (strcmp(a, "--memory-limit") == 0) {
             char *end = NULL;
-            double mib = strtod(argv[++i], &end);
+            double mib = strtod(val, &end);
             if (!end || *end || !(mib > 0) || mib > 1e9) {
                 free(sets);
-                return run_usage(out, "citytiler run: --memory-limit takes MiB (a positive number), got '%s'", argv[i]);
+                return run_usage(out, "citytiler run: --memory-limit takes MiB (a positive number), got '%s'", val);
             }
             ct_context_set_memory_limit(ctx, mib);
-        } else if (strcmp(a, "--progress-interval") == 0 && i + 1 < argc) {
+        } else if (strcmp(a, "--progress-interval") == 0) {
             char *end = NULL;
-            double secs = strtod(argv[++i], &end);
+            double secs = strtod(val, &end);
             if (!end || *end || !(secs >= 0) || secs > 1e6) {
                 free(sets);
                 return run_usage(out, "citytiler run: --progress-interval takes seconds (0: no progress lines), got '%s'",
-                                 argv[i]);
+                                 val);
             }
             out->progress_interval = secs;
         } else if (strcmp(a, "--resume") == 0) {
             ct_context_set_resume(ctx, 1);
-        } else if (strcmp(a, "--partition") == 0 && i + 1 < argc) {
+        } else if (strcmp(a, "--partition") == 0) {
             if (ct_context_has_barrier(ctx)) { /* (the ranks' share was replaced: they failed on each other's results) */
                 free(sets);
                 return mpi_usage(ctx, out, "--partition K/N is for independent processes: under mpirun the ranks split "
@@ -362,9 +375,9 @@ static int cmd_run(ct_context *ctx, cli_output *out, int argc, char **argv) {
             }
             int k = -1, n = 0;
             char extra;
-            if (sscanf(argv[++i], "%d/%d%c", &k, &n, &extra) != 2 || n < 1 || n > 100000 || k < 0 || k >= n) {
+            if (sscanf(val, "%d/%d%c", &k, &n, &extra) != 2 || n < 1 || n > 100000 || k < 0 || k >= n) {
                 free(sets);
-                return run_usage(out, "citytiler run: --partition takes K/N with 0 <= K < N, got '%s'", argv[i]);
+                return run_usage(out, "citytiler run: --partition takes K/N with 0 <= K < N, got '%s'", val);
             }
             ct_context_set_partition(ctx, k, n);
         } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {

@@ -49,6 +49,9 @@ expect_error no_crs "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\"
 # Command-line mistakes.
 "$CLI" run "$SRC/pipelines/sample.json" --threads zero > "$WORK/threads.log" 2>&1
 check "--threads zero: exit 2" test $? -eq 2
+# An option whose value is missing says so (it was "unknown or incomplete option").
+"$CLI" run "$SRC/pipelines/sample.json" --memory-limit > "$WORK/novalue.log" 2>&1
+check "--memory-limit without a value: exit 2, named" test $? -eq 2 -a -n "$(grep -F "option '--memory-limit' needs a value" "$WORK/novalue.log")"
 "$CLI" run "$SRC/pipelines/sample.json" --set filters.nothing.x=1 > "$WORK/set.log" 2>&1
 check "--set of a stage not in the pipeline: exit 2" test $? -eq 2
 "$CLI" frobnicate > /dev/null 2>&1
