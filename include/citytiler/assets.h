@@ -44,11 +44,11 @@ ct_asset_set *ct_asset_set_create(void);
 void ct_asset_set_destroy(ct_asset_set *s);
 /* Adds a column (null for existing assets), or returns the existing one of that name and type. */
 ct_status ct_asset_set_add_attr(ct_context *ctx, ct_asset_set *s, const char *name, ct_attr_type type, int *out);
-/* For a stage's own output column: ct_asset_set_add_attr after a column of that name
- * already there (an input attribute) lost all its values and took `type`; *replaced is
- * then 1 (else 0), for the stage's warning. */
-ct_status ct_asset_set_claim_attr(ct_context *ctx, ct_asset_set *s, const char *name, ct_attr_type type, int *out,
-                                  int *replaced);
+/* A stage's own output columns, as ct_dataset_claim_attrs for buildings: input
+ * attributes of those names lose all their values and take the stage's types, with one
+ * warning naming them; out[k] gets the column of names[k]. */
+ct_status ct_asset_set_claim_attrs(ct_context *ctx, ct_asset_set *s, const char *stage, const char *const *names,
+                                   const ct_attr_type *types, size_t n, int *out);
 /* Appends a zeroed asset (attrs all null, z/height NaN, scale 1, category "") and returns it. */
 ct_status ct_asset_set_append(ct_context *ctx, ct_asset_set *s, ct_asset **out);
 /* Counts one skipped row under `reason` (copied). */

@@ -1,4 +1,5 @@
 #include "citytiler/assets.h"
+#include "core/claimed_columns.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -52,16 +53,21 @@ ct_status ct_asset_set_add_attr(ct_context *ctx, ct_asset_set *s, const char *na
     return CT_OK;
 }
 
-ct_status ct_asset_set_claim_attr(ct_context *ctx, ct_asset_set *s, const char *name, ct_attr_type type, int *out,
-                                  int *replaced) {
-    *replaced = 0;
-    for (size_t k = 0; k < s->nattrs; k++)
-        if (strcmp(s->attrs[k].name, name) == 0) {
-            for (size_t i = 0; i < s->n; i++) ct_value_clear(&s->items[i].attrs[k], s->attrs[k].type);
-            s->attrs[k].type = type;
-            *replaced = 1;
-        }
-    return ct_asset_set_add_attr(ctx, s, name, type, out);
+ct_status ct_asset_set_claim_attrs(ct_context *ctx, ct_asset_set *s, const char *stage, const char *const *names,
+                                   const ct_attr_type *types, size_t n, int *out) {
+    ct_claimed_columns taken = {0};
+    ct_status st = CT_OK;
+    for (size_t j = 0; j < n && st == CT_OK; j++) {
+        for (size_t k = 0; k < s->nattrs; k++)
+            if (strcmp(s->attrs[k].name, names[j]) == 0) {
+                for (size_t i = 0; i < s->n; i++) ct_value_clear(&s->items[i].attrs[k], s->attrs[k].type);
+                s->attrs[k].type = types[j];
+                ct_claimed_columns_add(&taken, names[j]);
+            }
+        st = ct_asset_set_add_attr(ctx, s, names[j], types[j], &out[j]);
+    }
+    if (st == CT_OK) ct_claimed_columns_log(ctx, &taken, stage, "assets'");
+    return st;
 }
 
 ct_status ct_asset_set_append(ct_context *ctx, ct_asset_set *s, ct_asset **out) {

@@ -1,4 +1,5 @@
 #include "citytiler/dataset.h"
+#include "core/claimed_columns.h"
 #include "citytiler/assets.h"
 #include "citytiler/points.h"
 #include "core/hash.h"
@@ -119,8 +120,7 @@ ct_status ct_dataset_add_attrs(ct_context *ctx, ct_dataset *ds, const char *cons
 
 ct_status ct_dataset_claim_attrs(ct_context *ctx, ct_dataset *ds, const char *stage, const char *const *names,
                                  const ct_attr_type *types, size_t n, int *out) {
-    char taken[512] = "";
-    size_t len = 0, ntaken = 0;
+    ct_claimed_columns taken = {0};
     for (size_t k = 0; k < n; k++) {
         int col = ct_dataset_find_attr(ds, names[k]);
         if (col < 0) continue;
@@ -128,12 +128,9 @@ ct_status ct_dataset_claim_attrs(ct_context *ctx, ct_dataset *ds, const char *st
          * input's: a footprint's roof_z beside measured ones), and it takes the stage's type. */
         for (size_t i = 0; i < ds->nbuildings; i++) ct_value_clear(&ds->buildings[i].attrs[col], ds->attrs[col].type);
         ds->attrs[col].type = types[k];
-        if (len < sizeof taken) len += (size_t)snprintf(taken + len, sizeof taken - len, "%s%s", ntaken ? ", " : "", names[k]);
-        ntaken++;
+        ct_claimed_columns_add(&taken, names[k]);
     }
-    if (ntaken)
-        ct_log(ctx, CT_LOG_WARN, "%s: the attribute%s %s of the input %s replaced by what this stage computes (rename "
-               "the input's to keep it)", stage, ntaken > 1 ? "s" : "", taken, ntaken > 1 ? "are" : "is");
+    ct_claimed_columns_log(ctx, &taken, stage, "buildings'");
     return ct_dataset_add_attrs(ctx, ds, names, types, n, out);
 }
 

@@ -279,15 +279,9 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
      * an earlier run: "ground_z" as text stopped the run). */
     static const char *const names[3] = {"ground_z", "z_source", "clamp_flag"};
     static const ct_attr_type types[3] = {CT_ATTR_REAL, CT_ATTR_STRING, CT_ATTR_STRING};
-    int cols[3], replaced[3] = {0, 0, 0};
-    ct_status st = CT_OK;
-    for (int k = 0; k < 3 && st == CT_OK; k++)
-        st = ct_asset_set_claim_attr(ctx, set, names[k], types[k], &cols[k], &replaced[k]);
+    int cols[3];
+    ct_status st = ct_asset_set_claim_attrs(ctx, set, "filters.clamp", names, types, 3, cols);
     if (st != CT_OK) return st;
-    if (replaced[0] || replaced[1] || replaced[2])
-        ct_log(ctx, CT_LOG_WARN, "filters.clamp: the assets' input attribute(s)%s%s%s are replaced by what this "
-               "stage computes (rename the input's to keep it)", replaced[0] ? " ground_z" : "", replaced[1] ? " z_source" : "",
-               replaced[2] ? " clamp_flag" : "");
     const int cz = cols[0], csrc = cols[1], cflag = cols[2];
 
     unsigned char *need = calloc(n, 1), *keep = malloc(n);

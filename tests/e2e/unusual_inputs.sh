@@ -161,7 +161,7 @@ json.dump({"type": "FeatureCollection", "crs": {"type": "name", "properties": {"
 PY
 run_case attrs_named_like_heights 0 "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"fp_named_like_heights.geojson\"}, $(lidar '"ok.las"'), $H, $E, $W]}"
 check "attrs_named_like_heights: one warning names the replaced attributes" has attrs_named_like_heights.log \
-  "filters.heights: the attributes ground_z, roof_z, point_count, flag of the input are replaced by what this stage computes"
+  "filters.heights: the buildings' input attributes ground_z, roof_z, point_count, flag are replaced by what this stage computes"
 check "attrs_named_like_heights: ground_z and roof_z are the measured ones ($(heights_of attrs_named_like_heights-out 2>&1 | cut -d' ' -f1,2))" \
   test "$(heights_of attrs_named_like_heights-out 2>/dev/null | cut -d' ' -f1,2)" = "0.000 10.000"
 # Likewise asset columns named like filters.clamp's: ground_z as text stopped the run
@@ -169,7 +169,7 @@ check "attrs_named_like_heights: ground_z and roof_z are the measured ones ($(he
 printf 'id,x,y,ground_z,clamp_flag\na1,85010,447002,high,3\n' > assets_named_like_clamp.csv
 run_case assets_named_like_clamp 0 "{\"pipeline\": [$FP, $(lidar '"ok.las"'), {\"type\": \"readers.assets\", \"path\": \"assets_named_like_clamp.csv\", \"srs\": \"EPSG:28992\"}, $H, {\"type\": \"filters.clamp\"}, $E, $W]}"
 check "assets_named_like_clamp: one warning names the replaced attributes" has assets_named_like_clamp.log \
-  "filters.clamp: the assets' input attribute(s) ground_z clamp_flag are replaced by what this stage computes"
+  "filters.clamp: the assets' input attributes ground_z, clamp_flag are replaced by what this stage computes"
 # filters.clamp names an asset as readers.assets does: by its CSV row (it said "record 3",
 # the word the footprint reader uses for its read order).
 printf 'id,x,y\na1,85010,447002\na2,95000,447002\n' > assets_far.csv
