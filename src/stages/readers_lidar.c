@@ -133,6 +133,48 @@ static ct_status lidar_srs(ct_context *ctx, const lidar_state *s, const ct_las_s
     return CT_OK;
 }
 
+/* When no point was kept: a file whose first points all lie far outside its own header's
+ * bounds (farther than the box's size, and 1 km) has damaged scale or offset fields. An
+ * x scale of 1e300 put every point at infinity, and the run went on with a warning that
+ * the LiDAR is of another area and fallback heights for every building. CT_ERR_INPUT
+ * naming the file, its first point and both. */
+static ct_status check_points_match_header(ct_context *ctx, const ct_las_source *src) {
+    enum { SAMPLE = 64 };
+    ct_las_points p;
+    ct_status st = ct_las_points_alloc(ctx, SAMPLE, CT_LAS_XYZ, &p);
+    for (size_t f = 0; st == CT_OK && f < ct_las_source_count(src); f++) {
+        const ct_las_reader *r = ct_las_source_reader(src, f);
+        const ct_las_header *h = ct_las_get_header(r);
+        int bounded = 1;
+        for (int k = 0; k < 3; k++) bounded &= isfinite(h->min[k]) && isfinite(h->max[k]) && h->min[k] <= h->max[k];
+        uint64_t n = h->point_count < SAMPLE ? h->point_count : SAMPLE;
+        if (!bounded || n == 0) continue;
+        if (ct_las_read_points(ctx, r, 0, n, &p) != CT_OK) {
+            ct_error_clear(ctx); /* (reading them was judged when the points were binned) */
+            continue;
+        }
+        size_t outside = 0;
+        for (size_t i = 0; i < p.count; i++) {
+            const double v[3] = {p.x[i], p.y[i], p.z[i]};
+            int out = 0;
+            for (int k = 0; k < 3; k++) {
+                double room = fmax(1000.0, h->max[k] - h->min[k]);
+                out |= !(v[k] >= h->min[k] - room && v[k] <= h->max[k] + room);
+            }
+            outside += (size_t)out;
+        }
+        if (p.count > 0 && outside == p.count)
+            st = ct_error(ctx, CT_ERR_INPUT,
+                          "%s: its points lie far outside its own header's bounds (point 0 at x %g, y %g, z %g; header "
+                          "x %.2f..%.2f, y %.2f..%.2f, z %.2f..%.2f): the header's scale or offset fields are damaged "
+                          "(scale %g %g %g, offset %g %g %g)",
+                          ct_las_path(r), p.x[0], p.y[0], p.z[0], h->min[0], h->max[0], h->min[1], h->max[1], h->min[2],
+                          h->max[2], h->scale[0], h->scale[1], h->scale[2], h->offset[0], h->offset[1], h->offset[2]);
+    }
+    ct_las_points_free(&p);
+    return st;
+}
+
 /* Heights in metres: z of a CRS in feet is converted as the points are read (heights,
  * roof_z/ground_z, fallbacks and the writer all work in metres). A CRS without a
  * vertical part says nothing of z: it is taken in the unit the files' GeoTIFF
@@ -482,7 +524,10 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
                    "readers.lidar: %llu of the %llu points ignored: unusable coordinates (not finite, or beyond "
                    "1e15 m: check the LAS header's scale and offset)",
                    (unsigned long long)unusable, (unsigned long long)read);
-        if (kept == 0 && read > 0 && unusable < read) {
+        if (kept == 0 && read > 0) st = check_points_match_header(ctx, src);
+        if (st != CT_OK) {
+            /* (said above: a damaged header, not LiDAR of another area) */
+        } else if (kept == 0 && read > 0 && unusable < read) {
             /* Every building would silently get a fallback height: say why loudly. */
             double lo[3], hi[3];
             ct_las_source_bounds(src, lo, hi);

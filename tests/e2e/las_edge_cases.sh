@@ -174,6 +174,19 @@ check "keys_missing: roof_z 30 m and ground_z 10 m from both feet files (got $r 
 check "keys_missing: ground_z 10 m (got $g)" near "$g" 10 0.05
 check "keys_missing: warns that b.las is taken in a.las's unit" has keys_missing.log \
   "keys_missing/b.las has no VerticalUnitsGeoKey: its z is taken in the unit of $WORK/keys_missing/a.las's (0.3048006096 m)"
+# A header whose x scale is damaged (1e300: every point at infinity, far outside the
+# header's own bounds): the run went on, warning that the LiDAR is of another area, and
+# gave every building a fallback height. Now refused, naming the file and the damage.
+python3 - <<'PY'
+import struct
+b = bytearray(open("m.las", "rb").read())
+struct.pack_into("<d", b, 131, 1e300)
+open("x_scale_1e300.las", "wb").write(b)
+PY
+run_case damaged_scale 2 "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"fp_m.geojson\"}, {\"type\": \"readers.lidar\", \"path\": \"x_scale_1e300.las\", \"srs\": \"EPSG:32618+5703\"}, $H, $E, $W]}"
+check "damaged_scale: names the file and the damaged header" has damaged_scale.log \
+  "x_scale_1e300.las: its points lie far outside its own header's bounds (point 0 at x 5.8566e+307"
+check "damaged_scale: and the scale" has damaged_scale.log "the header's scale or offset fields are damaged (scale 1e+300 0.01 0.01"
 # Two files whose CRSs differ only in the vertical part (NAVD88 in feet and in metres):
 # refused, said as "different CRSs (EPSG:2263 vs EPSG:2263)". Now the codes are whole.
 mkdir -p two_vertical && cp ft_6360.las two_vertical/a.las && geokeys ft.las two_vertical/b.las 1024=1 3072=2263 4096=5703
