@@ -37,6 +37,42 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
     return ct_stage_keep_options(ctx, opts, state);
 }
 
+/* Assets far from every footprint (farther than the footprints' extent, and 10 km):
+ * latitude given as x, or a wrong srs, put street lights of Delft in the Indian Ocean
+ * without a word, and the tileset's root then spanned both. One warning, with the first. */
+static void warn_far_assets(ct_context *ctx, const ct_dataset *ds, size_t first, const char *path) {
+    const ct_asset_set *set = ds->assets;
+    double bb[4] = {INFINITY, INFINITY, -INFINITY, -INFINITY};
+    for (size_t i = 0; i < ds->nbuildings; i++) {
+        double fb[4];
+        if (!ct_footprint_bbox(&ds->buildings[i].footprint, fb)) continue;
+        bb[0] = fmin(bb[0], fb[0]);
+        bb[1] = fmin(bb[1], fb[1]);
+        bb[2] = fmax(bb[2], fb[2]);
+        bb[3] = fmax(bb[3], fb[3]);
+    }
+    if (!set || !isfinite(bb[0])) return; /* (no footprints read before: nothing to compare with) */
+    double limit = fmax(10000.0, hypot(bb[2] - bb[0], bb[3] - bb[1]));
+    size_t far = 0, worst = 0;
+    double first_d = 0;
+    for (size_t i = first; i < set->n; i++) {
+        const ct_asset *a = &set->items[i];
+        double dx = fmax(fmax(bb[0] - a->x, a->x - bb[2]), 0), dy = fmax(fmax(bb[1] - a->y, a->y - bb[3]), 0);
+        double d = hypot(dx, dy);
+        if (!(d > limit)) continue;
+        if (far++ == 0) {
+            worst = i;
+            first_d = d;
+        }
+    }
+    if (far)
+        ct_log(ctx, CT_LOG_WARN,
+               "readers.assets: %s: %zu of its %zu assets lie more than %.0f km from the footprints (first: %s, %s %llu, "
+               "%.0f km away): latitude given as x, or a wrong srs? They are kept, and the tileset reaches out to them",
+               path, far, set->n - first, limit / 1000.0, set->items[worst].id, ct_asset_record_word(&set->items[worst]),
+               (unsigned long long)set->items[worst].source_record, first_d / 1000.0);
+}
+
 static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     const json_t *opts = state;
     ct_ogr_assets_options o;
@@ -61,8 +97,10 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     if (ns != CT_OK) return ns;
     o.fields = names;
     uint64_t before = ds->assets ? ds->assets->input_rows : 0;
+    size_t first = ds->assets ? ds->assets->n : 0;
     ct_status st = ct_ogr_read_assets(ctx, &o, ds);
     free(names);
+    if (st == CT_OK) warn_far_assets(ctx, ds, first, o.path);
     if (st == CT_OK && ds->assets)
         st = ct_dataset_note_source(ctx, ds, "readers.assets", o.path, "rows", ds->assets->input_rows - before);
     return st;

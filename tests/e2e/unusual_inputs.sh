@@ -175,4 +175,11 @@ check "assets_named_like_clamp: one warning names the replaced attributes" has a
 printf 'id,x,y\na1,85010,447002\na2,95000,447002\n' > assets_far.csv
 run_case assets_far 0 "{\"pipeline\": [$FP, $(lidar '"ok.las"'), {\"type\": \"readers.assets\", \"path\": \"assets_far.csv\", \"srs\": \"EPSG:28992\"}, $H, {\"type\": \"filters.clamp\"}, $E, $W]}"
 check "assets_far: the clamp warning names the CSV row" has assets_far.log "filters.clamp: asset a2 (row 3): outside the LiDAR coverage"
+# Latitude given as x (lon/lat columns named x, y in the wrong order): the light landed
+# in the Indian Ocean, 7,600 km from the footprints, without a word from the reader.
+printf 'id,x,y\na1,51.9936,4.3530\n' > assets_lat_first.csv
+run_case assets_lat_first 0 "{\"pipeline\": [$FP, $(lidar '"ok.las"'), {\"type\": \"readers.assets\", \"path\": \"assets_lat_first.csv\"}, $H, {\"type\": \"filters.clamp\"}, $E, $W]}"
+check "assets_lat_first: warns that it lies far from the footprints" has assets_lat_first.log \
+  "assets_lat_first.csv: 1 of its 1 assets lie more than 10 km from the footprints (first: a1, row 2,"
+check "assets_far: 10 km away, no such warning" test -z "$(grep -F 'from the footprints (first' assets_far.log)"
 finish
