@@ -77,10 +77,13 @@ check "lidar_far: heights warn that all fell back" has lidar_far.log "no buildin
 run_case lidar_zero 0 "{\"pipeline\": [$FP, $(lidar '"zero.las"'), $H, $E, $W]}"
 check "lidar_zero: warning" has lidar_zero.log "readers.lidar: the LAS file(s) hold no points"
 
-# Unusable z (offset 1e308): the points are ignored and the log says why.
-run_case lidar_zoffset 0 "{\"pipeline\": [$FP, $(lidar '"zoff.las"'), $H, $E, $W]}"
+# Unusable z (offset 1e308): the points are ignored and the log says why; with none
+# kept, the file is refused as damaged (it went on with fallback heights for all).
+run_case lidar_zoffset 2 "{\"pipeline\": [$FP, $(lidar '"zoff.las"'), $H, $E, $W]}"
 check "lidar_zoffset: warning says the coordinates are unusable" has lidar_zoffset.log \
   "readers.lidar: 400 of the 400 points ignored: unusable coordinates"
+check "lidar_zoffset: the file is named damaged" has lidar_zoffset.log \
+  "zoff.las: its points lie far outside its own header's bounds (point 0 at x 85000, y 447000, z 1e+308"
 
 # Unclassified LiDAR (all class 1, z 0): no ground anywhere; warned, then the roof is
 # not above the fallback ground and the only building is skipped: nothing to write.
