@@ -46,7 +46,8 @@ void ct_geo_transform_destroy(ct_geo_transform *t);
 int ct_geoid_grid_available(const char *grid);
 
 /* In place: x, y, z (each `stride` doubles apart, n points) in the working CRS become
- * longitude, latitude (radians) and ellipsoidal height. */
+ * longitude, latitude (radians) and ellipsoidal height. ctx may be NULL (a probe): a
+ * failure then returns CT_ERR_INPUT without a message. */
 ct_status ct_geo_to_geodetic(ct_context *ctx, ct_geo_transform *t, double *x, double *y, double *z,
                              size_t stride, size_t n);
 /* In place: working CRS -> ECEF metres (EPSG:4978). */

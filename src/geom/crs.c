@@ -198,12 +198,14 @@ static ct_status run(ct_context *ctx, ct_geo_transform *t, PJ *op, PJ_DIRECTION 
     size_t done = proj_trans_generic(op, dir, x, bytes, n, y, bytes, n, z, bytes, n, NULL, 0, 0);
     int err = proj_errno(op);
     if (done != n || err) {
+        if (!ctx) return CT_ERR_INPUT; /* (a probe: no message) */
         return ct_error(ctx, CT_ERR_INPUT, "PROJ transformation failed for %zu of %zu points: %s", n - done, n,
                         proj_context_errno_string(t->pj_ctx, err));
     }
     for (size_t i = 0; i < n; i++)
         if (!isfinite(x[i * stride]) || !isfinite(y[i * stride]) || !isfinite(z[i * stride]))
-            return ct_error(ctx, CT_ERR_INPUT, "PROJ transformation gave a non-finite coordinate (point %zu)", i);
+            return ctx ? ct_error(ctx, CT_ERR_INPUT, "PROJ transformation gave a non-finite coordinate (point %zu)", i)
+                       : CT_ERR_INPUT;
     return CT_OK;
 }
 

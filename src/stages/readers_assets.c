@@ -53,24 +53,25 @@ static void warn_far_assets(ct_context *ctx, const ct_dataset *ds, size_t first,
     }
     if (!set || !isfinite(bb[0])) return; /* (no footprints read before: nothing to compare with) */
     double limit = fmax(10000.0, hypot(bb[2] - bb[0], bb[3] - bb[1]));
-    size_t far = 0, worst = 0;
-    double first_d = 0;
+    size_t far = 0, first_far = 0;
+    double first_far_m = 0;
     for (size_t i = first; i < set->n; i++) {
         const ct_asset *a = &set->items[i];
         double dx = fmax(fmax(bb[0] - a->x, a->x - bb[2]), 0), dy = fmax(fmax(bb[1] - a->y, a->y - bb[3]), 0);
         double d = hypot(dx, dy);
         if (!(d > limit)) continue;
         if (far++ == 0) {
-            worst = i;
-            first_d = d;
+            first_far = i;
+            first_far_m = d;
         }
     }
     if (far)
         ct_log(ctx, CT_LOG_WARN,
                "readers.assets: %s: %zu of its %zu assets lie more than %.0f km from the footprints (first: %s, %s %llu, "
                "%.0f km away): latitude given as x, or a wrong srs? They are kept, and the tileset reaches out to them",
-               path, far, set->n - first, limit / 1000.0, set->items[worst].id, ct_asset_record_word(&set->items[worst]),
-               (unsigned long long)set->items[worst].source_record, first_d / 1000.0);
+               path, far, set->n - first, limit / 1000.0, set->items[first_far].id,
+               ct_asset_record_word(&set->items[first_far]), (unsigned long long)set->items[first_far].source_record,
+               first_far_m / 1000.0);
 }
 
 static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {

@@ -130,15 +130,13 @@ static int same_pos(const double *a, const double *b, int dims) {
  * A projected CRS gives (0, 0, 1) (a geoid too); a 3D Helmert between datums turns the
  * position a little with the height (Amersfoort to WGS 84: 1.5 mm in 100 m), the same
  * way across a tile. */
-static int height_slope(ct_context *ctx, ct_geo_transform *geo, const double *g, size_t nv, double zlo,
-                        double zhi, double d[3]) {
+static int height_slope(ct_geo_transform *geo, const double *g, size_t nv, double zlo, double zhi, double d[3]) {
     double dz = zhi - zlo > 10.0 ? zhi - zlo : 10.0;
     const double *a = g, *b = g + 3 * (nv - 1);
     double px[4] = {a[0], a[0], b[0], b[0]}, py[4] = {a[1], a[1], b[1], b[1]}, pz[4] = {zlo, zlo + dz, zlo, zlo + dz};
-    if (ct_geo_to_geodetic(ctx, geo, px, py, pz, 1, 4) != CT_OK) {
-        ct_error_clear(ctx); /* (the exact path meets it again and reports it) */
-        return 0;
-    }
+    /* (no context: a failure here is no error, the exact path meets it again and says it;
+     * clearing the shared context's error would race with the other tiles' threads) */
+    if (ct_geo_to_geodetic(NULL, geo, px, py, pz, 1, 4) != CT_OK) return 0;
     d[0] = (px[1] - px[0]) / dz;
     d[1] = (py[1] - py[0]) / dz;
     d[2] = (pz[1] - pz[0]) / dz;
@@ -153,13 +151,13 @@ static int height_slope(ct_context *ctx, ct_geo_transform *geo, const double *g,
  * each distinct (x, y) is transformed once, at zlo, and a vertex gets that plus its
  * height above zlo times the slope: an extruded building's floor and roof share their
  * (x, y), which halves the transformations again (within 6 micrometres of transforming
- * each: the slope is checked at two corners of the tile). Distinct positions are found with a hash table, in
- * first-appearance order (a sort with a comparison callback took as long as a third of
- * the transformations). */
+ * each: the slope is checked at two corners of the tile). Distinct positions are found
+ * with a hash table, in first-appearance order (a sort with a comparison callback took
+ * as long as a third of the transformations). */
 static ct_status geodetic_unique(ct_context *ctx, ct_geo_transform *geo, double *g, size_t nv, double zlo,
                                  double zhi) {
     double slope[3] = {0, 0, 0};
-    const int dims = nv > 0 && height_slope(ctx, geo, g, nv, zlo, zhi, slope) ? 2 : 3;
+    const int dims = nv > 0 && height_slope(geo, g, nv, zlo, zhi, slope) ? 2 : 3;
     size_t cap = 16;
     while (cap < 2 * nv) cap *= 2;
     uint32_t *table = calloc(cap, sizeof *table); /* unique index + 1; 0: empty */
