@@ -376,12 +376,13 @@ static ct_status build_tile(ct_context *ctx, const tiles_state *s, const ct_data
     if (st == CT_OK && n > 0) st = ct_tile_build_ex(ctx, geo, ds, idx, n, meshes, "building", &s->glb,
                                                   s->implicit ? CT_TILE_EMBED_TRANSFORM : 0, out);
     if (st == CT_OK && out->has_content) {
-        /* Written beside and renamed, so a killed run never leaves a torn GLB. */
-        char path[4096], part[4200];
+        /* Written in place: the tile's record, written after it, is what says the GLB is
+         * whole (a killed run's unrecorded tiles are written again by --resume). Writing
+         * beside and renaming took a second operation under the directory's lock a tile:
+         * 100k city, 2 threads, tiles 0.93-1.33 s against 1.04-1.54 s. */
+        char path[4096];
         ct_tile_content_path(dir, tile, path, sizeof path);
-        snprintf(part, sizeof part, "%s.part", path);
-        st = ct_write_file(ctx, part, out->glb, out->glb_len);
-        if (st == CT_OK && rename(part, path) != 0) st = ct_error(ctx, CT_ERR_IO, "%s: cannot move into place", path);
+        st = ct_write_file(ctx, path, out->glb, out->glb_len);
     }
     if (st == CT_OK) st = ct_journal_save(ctx, dir, tile, out);
     free(out->glb);

@@ -1,5 +1,6 @@
-/* Each finished tile's GLB is moved into place first and its record written after, both
- * through a rename, so a record always means a complete GLB, whenever the run is killed. */
+/* Each finished tile's GLB is written first and its record after it, through a rename,
+ * so a record always means a complete GLB, whenever the run is killed (a GLB without a
+ * record is written again). */
 #include "tiles/tile_journal.h"
 
 #include <jansson.h>
