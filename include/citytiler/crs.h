@@ -71,8 +71,9 @@ typedef struct ct_height_unit {
 /* The unit of the heights of `crs` (anything PROJ accepts): that of the vertical part of a
  * compound CRS, of a vertical CRS or of a 3D CRS's third axis; for a 2D projected CRS its
  * easting's (out->assumed = 1); metres for a 2D geographic CRS. CT_ERR_INPUT when PROJ
- * cannot read it. Heights everywhere after the readers are metres: transforms made with a
- * vertical CRS in another unit take its heights as metres (see ct_geo_options). */
+ * cannot read it (without a message when ctx is NULL). Heights everywhere after the
+ * readers are metres: transforms made with a vertical CRS in another unit take its heights
+ * as metres (see ct_geo_options). */
 ct_status ct_crs_height_unit(ct_context *ctx, const char *crs, ct_height_unit *out);
 
 /* The column-major 4x4 matrix mapping a local east-north-up frame with origin at

@@ -316,14 +316,15 @@ static double height_unit_of(PJ_CONTEXT *c, PJ *crs, ct_height_unit *out) {
 ct_status ct_crs_height_unit(ct_context *ctx, const char *crs, ct_height_unit *out) {
     memset(out, 0, sizeof *out);
     PJ_CONTEXT *c = proj_context_create();
-    if (!c) return ct_error_nomem(ctx, "PROJ context");
+    if (!c) return ctx ? ct_error_nomem(ctx, "PROJ context") : CT_ERR_NOMEM;
     proj_log_level(c, PJ_LOG_NONE);
     PJ *p = proj_create(c, crs);
     double f = p ? height_unit_of(c, p, out) : 0;
     proj_destroy(p);
     proj_context_destroy(c);
     if (!(f > 0) || !isfinite(f))
-        return ct_error(ctx, CT_ERR_INPUT, "PROJ cannot tell the unit of the heights of the CRS '%.80s'", crs);
+        return ctx ? ct_error(ctx, CT_ERR_INPUT, "PROJ cannot tell the unit of the heights of the CRS '%.80s'", crs)
+                   : CT_ERR_INPUT;
     out->metres_per_unit = f;
     return CT_OK;
 }

@@ -25,6 +25,8 @@ typedef struct geokeys {
     int present;
     int model, proj, geog, vert;   /* 0 when absent */
     int vert_units;                /* VerticalUnitsGeoKey: EPSG unit of z, 0 when absent */
+    char vert_unit_name[64];       /* that unit as PROJ names it, "" when it is none */
+    double vert_unit_metres;       /* metres per unit of it, 0 when it is none */
     uint8_t *dir;                  /* raw payloads (owned) */
     size_t ndir;
     uint8_t *dbl;
@@ -244,9 +246,9 @@ static int linear_unit(int code, char *name, size_t size, double *metres) {
  * and reading those feet as metres made buildings 3.28 times too tall. */
 static void apply_vertical_units(ct_context *ctx, const char *path, const geokeys *g, OGRSpatialReferenceH srs) {
     if (!is_code(g->vert_units) || !is_code(g->vert)) return;
-    char name[64];
-    double want = 0;
-    if (!linear_unit(g->vert_units, name, sizeof name, &want)) {
+    const char *name = g->vert_unit_name;
+    double want = g->vert_unit_metres;
+    if (!(want > 0)) {
         ct_log(ctx, CT_LOG_WARN, "%s: GeoTIFF VerticalUnitsGeoKey %d is not an EPSG linear unit: ignored", path,
                g->vert_units);
         return;
@@ -381,8 +383,12 @@ ct_status ct_las_parse_crs(ct_context *ctx, const char *path, ct_las_header *h, 
             if (st != CT_OK) goto done;
         }
         parse_keys(&g);
-        char unit[64];
-        if (is_code(g.vert_units) && !linear_unit(g.vert_units, unit, sizeof unit, &h->z_units_key)) h->z_units_key = 0;
+        /* The unit of z, looked up once: the header keeps it (for a CRS without a vertical
+         * part) and geokeys_srs gives it to the vertical CRS. */
+        if (is_code(g.vert_units) &&
+            !linear_unit(g.vert_units, g.vert_unit_name, sizeof g.vert_unit_name, &g.vert_unit_metres))
+            g.vert_unit_metres = 0;
+        h->z_units_key = g.vert_unit_metres;
         /* with a usable WKT flagged by the encoding bit, the keys are not needed */
         if (g.dir && !(wkt_bit && wkt_srs)) geokeys_srs(ctx, path, &g, h, &key_srs);
     }

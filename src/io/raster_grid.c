@@ -138,11 +138,12 @@ static ct_status heights_in_metres(ct_context *ctx, ct_raster *r, GDALRasterBand
     double f = 0;
     const char *from = NULL;
     ct_height_unit u;
-    if (r->vertical_wkt && ct_crs_height_unit(ctx, r->vertical_wkt, &u) == CT_OK && !u.assumed) {
+    /* (no context: a CRS PROJ cannot read is no error, its heights are taken as metres as
+     * before; clearing the context's error afterwards would also wipe one made earlier) */
+    if (r->vertical_wkt && ct_crs_height_unit(NULL, r->vertical_wkt, &u) == CT_OK && !u.assumed) {
         f = u.metres_per_unit;
         from = u.name;
     }
-    ct_error_clear(ctx); /* (a CRS PROJ cannot read: its heights are taken as metres, as before) */
     const char *band_unit = GDALGetRasterUnitType(band);
     if (!(f > 0) && (f = unit_type_metres(band_unit)) > 0) from = band_unit;
     if (!(f > 0) || f == 1.0) return CT_OK;
