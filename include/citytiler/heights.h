@@ -60,4 +60,20 @@ void ct_heights_result_init(ct_heights_result *out, const ct_heights_params *prm
 ct_status ct_heights_compute(const ct_point_store *store, const ct_footprint *fp, const ct_heights_params *prm,
                              ct_heights_scratch *scratch, ct_heights_result *out);
 
+/* The parts of ct_heights_compute, for ct_heights_sweep (src/geom/heights_sweep.c),
+ * which gathers the same samples cell by cell: */
+/* roof_points, density and (with min_roof_points samples) the roof percentiles from the
+ * nroof roof samples (reordered). */
+void ct_heights_set_roof(ct_heights_result *out, const ct_footprint *fp, float *roof, size_t nroof,
+                         const ct_heights_params *prm);
+/* ground_points, ground_buffer_used = buffer and (with min_ground_points samples) ground_z. */
+void ct_heights_set_ground(ct_heights_result *out, float *ground, size_t nground, double buffer,
+                           const ct_heights_params *prm);
+/* 1 when nground samples within prm->buffer are too few and the search would widen. */
+int ct_heights_needs_widening(const ct_heights_params *prm, size_t nground);
+/* The widened search of ct_heights_compute for a result whose ground_points were counted
+ * within prm->buffer (its roof is kept): sets the ground as ct_heights_compute does. */
+ct_status ct_heights_widen_ground(const ct_point_store *store, const ct_footprint *fp, const ct_heights_params *prm,
+                                  ct_heights_scratch *scratch, ct_heights_result *out);
+
 #endif

@@ -89,6 +89,15 @@ int ct_point_store_streams_to_disk(const ct_point_store *s, size_t nchunks, size
  * first in row-major (cy, cx) order: sweep boxes row by row (as ct_group_by_cell orders
  * them) and each cell is read once. Not thread-safe: call between parallel regions. */
 ct_status ct_point_store_load(ct_context *ctx, ct_point_store *s, const double bbox[4]);
+/* The points of cell (cx, cy) as records of CT_POINT_SPILL_BYTES (x, y, z as in
+ * ct_point_rec, then the class) into *buf (grown to hold them: the caller frees it with
+ * free(); *cap its capacity in points), *n of them (0 for a cell without points), always
+ * in the same order. A store on disk reads them from its temporary files (in the order
+ * they were read) without loading the cell, so threads may read cells at once (between
+ * loads and unloads, which are not thread-safe). Returns 0, or an errno value (ENOMEM,
+ * EIO when the files end early). */
+int ct_point_store_read_cell(const ct_point_store *s, int64_t cx, int64_t cy, unsigned char **buf, size_t *cap,
+                             size_t *n);
 /* Frees every loaded cell of a store on disk (no-op in memory). Not thread-safe. */
 ct_status ct_point_store_unload(ct_context *ctx, ct_point_store *s);
 /* For a store on disk, when no later stage will query it: frees the loaded cells and

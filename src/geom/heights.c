@@ -242,30 +242,56 @@ static ct_status collect(const ct_point_store *store, const ct_footprint *fp, co
     return CT_OK;
 }
 
+int ct_heights_needs_widening(const ct_heights_params *prm, size_t nground) {
+    return nground < prm->min_ground_points && prm->buffer > 0 && prm->buffer * 2 <= prm->max_buffer;
+}
+
+void ct_heights_set_roof(ct_heights_result *out, const ct_footprint *fp, float *roof, size_t nroof,
+                         const ct_heights_params *prm) {
+    out->roof_points = (uint32_t)nroof;
+    double area = ct_footprint_area(fp);
+    out->density = area > 0 ? (double)nroof / area : 0.0;
+    if (nroof >= prm->min_roof_points && nroof > 0) ct_heights_roof_stats(roof, nroof, prm->roof_percentile, out);
+}
+
+void ct_heights_set_ground(ct_heights_result *out, float *ground, size_t nground, double buffer,
+                           const ct_heights_params *prm) {
+    out->ground_buffer_used = buffer;
+    out->ground_points = (uint32_t)nground;
+    if (nground >= prm->min_ground_points && nground > 0)
+        out->ground_z = ct_percentile_select(ground, nground, prm->ground_percentile);
+}
+
+/* Few ground points within prm->buffer (a building in a courtyard, a dense block): the
+ * search widens, the buffer doubling up to max_buffer; then the ground is set. */
+static ct_status widen_ground(const ct_point_store *store, const ct_footprint *fp, const double bb[4],
+                              const ct_heights_params *prm, ct_heights_scratch *s, size_t nground, ct_heights_result *out) {
+    double buffer = prm->buffer;
+    size_t unused = 0;
+    ct_status st = CT_OK;
+    while (st == CT_OK && nground < prm->min_ground_points && buffer > 0 && buffer * 2 <= prm->max_buffer) {
+        buffer *= 2;
+        st = collect(store, fp, bb, buffer, prm, s, 0, &unused, &nground);
+    }
+    if (st == CT_OK) ct_heights_set_ground(out, s->ground, nground, buffer, prm);
+    return st;
+}
+
+ct_status ct_heights_widen_ground(const ct_point_store *store, const ct_footprint *fp, const ct_heights_params *prm,
+                                  ct_heights_scratch *s, ct_heights_result *out) {
+    double bb[4];
+    if (!ct_footprint_bbox(fp, bb)) return CT_OK;
+    return widen_ground(store, fp, bb, prm, s, out->ground_points, out);
+}
+
 ct_status ct_heights_compute(const ct_point_store *store, const ct_footprint *fp, const ct_heights_params *prm,
                              ct_heights_scratch *s, ct_heights_result *out) {
     ct_heights_result_init(out, prm);
     double bb[4];
     if (!ct_footprint_bbox(fp, bb)) return CT_OK;
     size_t nroof = 0, nground = 0;
-    double buffer = prm->buffer;
-    ct_status st = collect(store, fp, bb, buffer, prm, s, 1, &nroof, &nground);
-    /* Few ground points (a building in a courtyard, a dense block): widen the search. */
-    while (st == CT_OK && nground < prm->min_ground_points && buffer > 0 && buffer * 2 <= prm->max_buffer) {
-        buffer *= 2;
-        st = collect(store, fp, bb, buffer, prm, s, 0, &nroof, &nground);
-    }
+    ct_status st = collect(store, fp, bb, prm->buffer, prm, s, 1, &nroof, &nground);
     if (st != CT_OK) return st;
-    out->ground_buffer_used = buffer;
-    out->roof_points = (uint32_t)nroof;
-    out->ground_points = (uint32_t)nground;
-    double area = ct_footprint_area(fp);
-    out->density = area > 0 ? (double)nroof / area : 0.0;
-    if (nroof >= prm->min_roof_points && nroof > 0) {
-        ct_heights_roof_stats(s->roof, nroof, prm->roof_percentile, out);
-    }
-    if (nground >= prm->min_ground_points && nground > 0) {
-        out->ground_z = ct_percentile_select(s->ground, nground, prm->ground_percentile);
-    }
-    return CT_OK;
+    ct_heights_set_roof(out, fp, s->roof, nroof, prm);
+    return widen_ground(store, fp, bb, prm, s, nground, out);
 }

@@ -1476,6 +1476,41 @@ static ct_status load_cells(ct_context *ctx, ct_point_store *s, const double bbo
     return st;
 }
 
+int ct_point_store_read_cell(const ct_point_store *s, int64_t cx, int64_t cy, unsigned char **buf, size_t *cap,
+                             size_t *n) {
+    *n = 0;
+    if (s->released) return EBADF;
+    long ci = find_cell((ct_point_store *)s, cx, cy, 0);
+    if (ci < 0) return 0;
+    const cell *c = &s->cells[ci];
+    if (c->n > *cap) {
+        unsigned char *p = c->n <= SIZE_MAX / SPILL_REC ? alloc_huge(c->n * SPILL_REC) : NULL;
+        if (!p) return ENOMEM;
+        free(*buf);
+        *buf = p;
+        *cap = c->n;
+    }
+    if (!s->on_disk) {
+        for (size_t i = 0; i < c->n; i++) {
+            memcpy(*buf + SPILL_REC * i, &c->pts[i], 12);
+            (*buf)[SPILL_REC * i + 12] = c->pts[i].cls;
+        }
+        *n = c->n;
+        return 0;
+    }
+    size_t at = 0;
+    for (size_t r = 0; r < c->nruns; r++) {
+        const spill_run *run = &s->runs[c->run_first + r];
+        if (run->n > c->n - at) return EIO;
+        int err = spill_read_packed(s, run->file, run->off, *buf + SPILL_REC * at, (size_t)run->n);
+        if (err) return err;
+        at += (size_t)run->n;
+    }
+    if (at != c->n) return EIO;
+    *n = at;
+    return 0;
+}
+
 ct_status ct_point_store_load(ct_context *ctx, ct_point_store *s, const double bbox[4]) {
     return load_cells(ctx, s, bbox, 1);
 }

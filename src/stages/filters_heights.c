@@ -8,6 +8,7 @@
 #include "citytiler/heights.h"
 #include "citytiler/raster.h"
 #include "citytiler/stage.h"
+#include "geom/heights_sweep.h"
 
 typedef struct heights_state {
     json_t *opts;
@@ -172,10 +173,11 @@ static int apply(const heights_state *s, const ct_dataset *ds, ct_building *b, c
     return 1;
 }
 
-/* Heights of buildings idx[0..n-1] (all buildings when idx is NULL), in parallel. */
+/* Heights of buildings idx[0..n-1] (all buildings when idx is NULL), in parallel.
+ * widen_of (indexed by building): only the widened ground search of those results. */
 static ct_status heights_range(ct_context *ctx, const heights_state *s, ct_dataset *ds, const ct_heights_params *prm,
                                const size_t *idx, size_t n, const int *cols, int hcol, int scol, uint64_t counts[2],
-                               int use_raster, ct_heights_result *results) {
+                               int use_raster, ct_heights_result *results, ct_heights_result *widen_of) {
     int failed = 0;
     uint64_t no_roof = 0, no_ground = 0;
 #pragma omp parallel num_threads(ct_context_threads(ctx)) reduction(| : failed) reduction(+ : no_roof, no_ground)
@@ -189,6 +191,12 @@ static ct_status heights_range(ct_context *ctx, const heights_state *s, ct_datas
         for (long k = 0; k < (long)n; k++) {
             if (failed) continue;
             ct_building *b = &ds->buildings[idx ? idx[k] : (size_t)k];
+            if (widen_of) {
+                if (ct_heights_widen_ground(ds->points, &b->footprint, prm, &scratch, &widen_of[idx ? idx[k] : (size_t)k]) !=
+                    CT_OK)
+                    failed |= 1;
+                continue;
+            }
             ct_heights_result r;
             uint64_t fb[2] = {0, 0};
             ct_status cst = use_raster ? ct_raster_heights_compute(ctx, &b->footprint, prm, &rscratch, &r)
@@ -228,8 +236,8 @@ static double query_margin(const ct_heights_params *prm) { return prm->max_buffe
  * centroid: the centroid of an invalid footprint (a bow-tie whose areas cancel) can lie
  * kilometres away, and its cell's group would then load every cell in between (seen:
  * 1.2 GB on a 1M-building city). */
-static ct_status group_buildings(ct_context *ctx, const ct_dataset *ds, double margin, size_t **order,
-                                 ct_cell_group **groups, size_t *ngroups) {
+static ct_status group_buildings(ct_context *ctx, const ct_dataset *ds, double margin, const unsigned char *use,
+                                 size_t **order, ct_cell_group **groups, size_t *ngroups) {
     size_t n = ds->nbuildings;
     double *xy = malloc((n ? n : 1) * 2 * sizeof *xy);
     if (!xy) return ct_error_nomem(ctx, "heights cells");
@@ -242,7 +250,7 @@ static ct_status group_buildings(ct_context *ctx, const ct_dataset *ds, double m
             xy[2 * i] = xy[2 * i + 1] = 0;
         }
     }
-    ct_status st = ct_group_by_cell(ctx, xy, NULL, n, ct_point_store_cell_size(ds->points), order, groups, ngroups);
+    ct_status st = ct_group_by_cell(ctx, xy, use, n, ct_point_store_cell_size(ds->points), order, groups, ngroups);
     free(xy);
     return st;
 }
@@ -252,11 +260,12 @@ static ct_status group_buildings(ct_context *ctx, const ct_dataset *ds, double m
  * of a row at a time; only the cells their footprints and ground buffers touch are
  * loaded, so memory stays bounded whatever the size of the LiDAR.
  * results: NULL to apply each result at once, else they are stored there in the order
- * of the groups taken (and not applied). */
+ * of the groups taken (and not applied). widen_of: the widened ground search only, of
+ * these results (indexed by building; see heights_range). */
 static ct_status heights_by_cell(ct_context *ctx, const heights_state *s, ct_dataset *ds, const ct_heights_params *prm,
                                  const int *cols, int hcol, int scol, uint64_t counts[2], const size_t *order,
                                  const ct_cell_group *groups, size_t ngroups, int part_k, int part_n,
-                                 ct_heights_result *results) {
+                                 ct_heights_result *results, ct_heights_result *widen_of) {
     ct_status st = CT_OK;
     size_t stored = 0;
     const int on_disk = ct_point_store_on_disk(ds->points);
@@ -291,9 +300,14 @@ static ct_status heights_by_cell(ct_context *ctx, const heights_state *s, ct_dat
             if (isfinite(bb[0])) st = ct_point_store_load(ctx, ds->points, q);
         }
         if (st == CT_OK)
-            st = heights_range(ctx, s, ds, prm, idx, count, cols, hcol, scol, counts, 0, results ? results + stored : NULL);
+            st = heights_range(ctx, s, ds, prm, idx, count, cols, hcol, scol, counts, 0, results ? results + stored : NULL,
+                               widen_of);
         stored += count;
-        ct_progress(ctx, "heights by cell", groups[g_last].first + groups[g_last].count, ds->nbuildings);
+        if (widen_of)
+            ct_progress(ctx, "heights: wider ground search", groups[g_last].first + groups[g_last].count,
+                        groups[ngroups - 1].first + groups[ngroups - 1].count);
+        else
+            ct_progress(ctx, "heights by cell", groups[g_last].first + groups[g_last].count, ds->nbuildings);
         g = g_last;
     }
     if (st == CT_OK) st = ct_point_store_unload(ctx, ds->points);
@@ -316,7 +330,8 @@ static ct_status heights_shared(ct_context *ctx, const heights_state *s, ct_data
         free(sizes);
         return ct_error_nomem(ctx, "heights results");
     }
-    ct_status st = heights_by_cell(ctx, s, ds, prm, cols, hcol, scol, counts, order, groups, ngroups, part_k, part_n, res);
+    ct_status st =
+        heights_by_cell(ctx, s, ds, prm, cols, hcol, scol, counts, order, groups, ngroups, part_k, part_n, res, NULL);
     void *all = NULL;
     /* Every process takes part in the exchange, even after an error of its own. */
     ct_status xs = ct_context_allgather(ctx, res, st == CT_OK ? mine * sizeof *res : 0, &all, sizes);
@@ -354,6 +369,60 @@ static ct_status heights_shared(ct_context *ctx, const heights_state *s, ct_data
     }
     free(all);
     free(sizes);
+    return st;
+}
+
+/* Points on disk, one process: every cell read once (ct_heights_sweep: no cell loaded or
+ * indexed, no two rows of cells in memory), then the widened ground search of the few
+ * buildings with too few ground points nearby, whose cells are loaded as heights_by_cell
+ * loads them; then the results applied. The heights are those of ct_heights_compute. */
+static ct_status heights_swept(ct_context *ctx, const heights_state *s, ct_dataset *ds, const ct_heights_params *prm,
+                               const int *cols, int hcol, int scol, uint64_t counts[2]) {
+    const size_t n = ds->nbuildings;
+    const ct_footprint **fps = malloc((n ? n : 1) * sizeof *fps);
+    ct_heights_result *res = malloc((n ? n : 1) * sizeof *res);
+    unsigned char *widen = malloc(n ? n : 1);
+    if (!fps || !res || !widen) {
+        free(fps);
+        free(res);
+        free(widen);
+        return ct_error_nomem(ctx, "heights");
+    }
+    for (size_t i = 0; i < n; i++) fps[i] = &ds->buildings[i].footprint;
+    size_t nwiden = 0;
+    ct_status st = ct_heights_sweep(ctx, ds->points, fps, n, prm, ct_context_threads(ctx), "heights by cell", res, widen,
+                                    &nwiden);
+    if (st == CT_OK && nwiden > 0) {
+        size_t *order = NULL, ngroups = 0;
+        ct_cell_group *groups = NULL;
+        st = group_buildings(ctx, ds, query_margin(prm), widen, &order, &groups, &ngroups);
+        if (st == CT_OK)
+            st = heights_by_cell(ctx, s, ds, prm, cols, hcol, scol, counts, order, groups, ngroups, 0, 1, NULL, res);
+        free(order);
+        free(groups);
+        if (st == CT_OK)
+            ct_log(ctx, CT_LOG_INFO, "filters.heights: %zu buildings with fewer than %u ground points within %g m: "
+                   "searched up to %g m around them", nwiden, (unsigned)prm->min_ground_points, prm->buffer,
+                   prm->max_buffer);
+    }
+    int failed = 0;
+    uint64_t no_roof = 0, no_ground = 0;
+    if (st == CT_OK) {
+#pragma omp parallel for num_threads(ct_context_threads(ctx)) schedule(static) reduction(| : failed) \
+    reduction(+ : no_roof, no_ground)
+        for (long i = 0; i < (long)n; i++) {
+            uint64_t fb[2] = {0, 0};
+            if (!apply(s, ds, &ds->buildings[i], &res[i], cols, hcol, scol, fb, "lidar")) failed = 1;
+            no_roof += fb[0];
+            no_ground += fb[1];
+        }
+        if (failed) st = ct_error_nomem(ctx, "heights");
+    }
+    counts[0] += no_roof;
+    counts[1] += no_ground;
+    free(fps);
+    free(res);
+    free(widen);
     return st;
 }
 
@@ -447,23 +516,24 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     ct_context_partition(ctx, &part_k, &part_n);
     int shared = !use_raster && part_n > 1 && ct_context_has_allgather(ctx);
     ct_status st = CT_OK;
-    if (!use_raster && (shared || ct_point_store_on_disk(ds->points))) {
+    if (!use_raster && !shared && ct_point_store_on_disk(ds->points)) {
+        st = heights_swept(ctx, s, ds, &prm, cols, hcol, scol, counts);
+        if (st == CT_OK)
+            ct_log(ctx, CT_LOG_INFO, "filters.heights: points on disk: %zu buildings in %zu cells, each cell read once",
+                   ds->nbuildings, ct_point_store_cell_count(ds->points));
+    } else if (shared) {
         size_t *order = NULL, ngroups = 0;
         ct_cell_group *groups = NULL;
-        st = group_buildings(ctx, ds, query_margin(&prm), &order, &groups, &ngroups);
-        if (st == CT_OK && shared) {
+        st = group_buildings(ctx, ds, query_margin(&prm), NULL, &order, &groups, &ngroups);
+        if (st == CT_OK) {
             st = heights_shared(ctx, s, ds, &prm, cols, hcol, scol, counts, order, groups, ngroups, part_k, part_n);
             ct_log(ctx, CT_LOG_INFO, "filters.heights: %zu buildings in %zu cells, every %d-th cell measured here "
                    "(process %d of %d), results exchanged", ds->nbuildings, ngroups, part_n, part_k, part_n);
-        } else if (st == CT_OK) {
-            st = heights_by_cell(ctx, s, ds, &prm, cols, hcol, scol, counts, order, groups, ngroups, 0, 1, NULL);
-            ct_log(ctx, CT_LOG_INFO, "filters.heights: points on disk: %zu buildings in %zu cells, a few cells at a time",
-                   ds->nbuildings, ngroups);
         }
         free(order);
         free(groups);
     } else {
-        st = heights_range(ctx, s, ds, &prm, NULL, ds->nbuildings, cols, hcol, scol, counts, use_raster, NULL);
+        st = heights_range(ctx, s, ds, &prm, NULL, ds->nbuildings, cols, hcol, scol, counts, use_raster, NULL, NULL);
     }
     if (st != CT_OK) return st;
     uint64_t no_roof = counts[0], no_ground = counts[1];
