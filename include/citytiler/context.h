@@ -39,7 +39,8 @@ int ct_context_threads(const ct_context *ctx);
 
 /* Records an error (the first one wins until ct_error_clear) and returns `code`,
  * so a caller can write `return ct_error(ctx, CT_ERR_INPUT, "%s: ...", path);`.
- * Thread-safe. */
+ * Thread-safe. With ctx NULL nothing is recorded (for probes: a function called with a
+ * NULL context fails with its code and no message, and leaves every context alone). */
 ct_status ct_error(ct_context *ctx, ct_status code, const char *fmt, ...) CT_PRINTF(3, 4);
 /* Shortcut for an allocation failure, naming what was being allocated. */
 ct_status ct_error_nomem(ct_context *ctx, const char *what);

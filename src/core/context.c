@@ -93,6 +93,7 @@ static void format_bounded(char *buf, size_t size, const char *fmt, va_list ap) 
 }
 
 ct_status ct_error(ct_context *ctx, ct_status code, const char *fmt, ...) {
+    if (!ctx) return code; /* a probe whose failure is not an error of the run */
     pthread_mutex_lock(&ctx->lock);
     if (ctx->code == CT_OK) {
         va_list ap;

@@ -192,9 +192,9 @@ static ct_status heights_range(ct_context *ctx, const heights_state *s, ct_datas
             if (failed) continue;
             ct_building *b = &ds->buildings[idx ? idx[k] : (size_t)k];
             if (widen_of) {
-                if (ct_heights_widen_ground(ds->points, &b->footprint, prm, &scratch, &widen_of[idx ? idx[k] : (size_t)k]) !=
-                    CT_OK)
-                    failed |= 1;
+                ct_status wst = ct_heights_widen_ground(ds->points, &b->footprint, prm, &scratch,
+                                                        &widen_of[idx ? idx[k] : (size_t)k]);
+                if (wst != CT_OK) failed |= wst == CT_ERR_USAGE ? 2 : 1;
                 continue;
             }
             ct_heights_result r;

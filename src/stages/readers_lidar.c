@@ -149,10 +149,9 @@ static ct_status check_points_match_header(ct_context *ctx, const ct_las_source 
         for (int k = 0; k < 3; k++) bounded &= isfinite(h->min[k]) && isfinite(h->max[k]) && h->min[k] <= h->max[k];
         uint64_t n = h->point_count < SAMPLE ? h->point_count : SAMPLE;
         if (!bounded || n == 0) continue;
-        if (ct_las_read_points(ctx, r, 0, n, &p) != CT_OK) {
-            ct_error_clear(ctx); /* (reading them was judged when the points were binned) */
-            continue;
-        }
+        /* (without the context: reading them was judged when the points were binned, and
+         * a failure here must not leave or wipe an error there) */
+        if (ct_las_read_points(NULL, r, 0, n, &p) != CT_OK) continue;
         size_t outside = 0;
         for (size_t i = 0; i < p.count; i++) {
             const double v[3] = {p.x[i], p.y[i], p.z[i]};
