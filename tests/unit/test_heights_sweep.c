@@ -13,54 +13,15 @@
 #include "citytiler/heights.h"
 #include "citytiler/points.h"
 #include "ct_test.h"
+#include "ct_test_points.h"
 #include "geom/heights_sweep.h"
 
 static const double CELL = 40.0;
 static const double OX = 85000.0, OY = 447000.0; /* RD-like coordinates: rounding as in real data */
-enum { NB = 60, CHUNK = 997 };
+enum { NB = 60 };
 
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
 static double unif(void) { return ct_test_unif(&rng); }
-
-typedef struct input {
-    double *x, *y, *z;
-    uint8_t *cls;
-    size_t n, cap;
-} input;
-
-static int add_point(input *in, double x, double y, double z, uint8_t cls) {
-    if (in->n == in->cap) {
-        size_t cap = in->cap ? 2 * in->cap : 4096;
-        double *nx = realloc(in->x, cap * sizeof *nx);
-        if (nx) in->x = nx;
-        double *ny = realloc(in->y, cap * sizeof *ny);
-        if (ny) in->y = ny;
-        double *nz = realloc(in->z, cap * sizeof *nz);
-        if (nz) in->z = nz;
-        uint8_t *nc = realloc(in->cls, cap);
-        if (nc) in->cls = nc;
-        if (!nx || !ny || !nz || !nc) return 0;
-        in->cap = cap;
-    }
-    in->x[in->n] = x;
-    in->y[in->n] = y;
-    in->z[in->n] = z;
-    in->cls[in->n++] = cls;
-    return 1;
-}
-
-static ct_status chunk_points(ct_context *ctx, void *user, size_t chunk, double *x, double *y, double *z, uint8_t *cls,
-                              size_t *n) {
-    (void)ctx;
-    const input *in = user;
-    size_t first = chunk * CHUNK, k = in->n - first < CHUNK ? in->n - first : CHUNK;
-    memcpy(x, in->x + first, k * sizeof *x);
-    memcpy(y, in->y + first, k * sizeof *y);
-    memcpy(z, in->z + first, k * sizeof *z);
-    memcpy(cls, in->cls + first, k);
-    *n = k;
-    return CT_OK;
-}
 
 /* Footprint storage: one polygon of one ring per building. */
 typedef struct bldg {
@@ -93,6 +54,18 @@ static int same(const ct_heights_result *a, const ct_heights_result *b) {
            a->ground_buffer_used == b->ground_buffer_used;
 }
 
+/* filters.heights' defaults: roof p90 of class 6, ground p10 of class 2 within 3 m (up to 24). */
+static void default_params(ct_heights_params *prm) {
+    memset(prm, 0, sizeof *prm);
+    prm->roof_percentile = 90;
+    prm->ground_percentile = 10;
+    prm->buffer = 3;
+    prm->max_buffer = 24;
+    prm->min_roof_points = 5;
+    prm->min_ground_points = 3;
+    prm->ground_class[2] = prm->roof_class[6] = 1;
+}
+
 int main(void) {
     /* Buildings: a grid of rectangles of 3-30 m (many across the 40 m cells' borders),
      * one 150 m long (five cells), one of zero area, one far from every point, one with its
@@ -114,28 +87,28 @@ int main(void) {
 
     /* Points over 250 x 170 m at 4 per m²: classes 2 (ground), 6 (building), 1, 9; a
      * band x in [255, 280] with no ground near building NB + 3 (its ground lies farther). */
-    input in = {0};
+    ct_test_points in = {.chunk = 997};
     for (size_t i = 0; i < 250 * 170 * 4; i++) {
         double x = OX + 290 * unif(), y = OY + 170 * unif(), u = unif();
         uint8_t cls = (uint8_t)(u < 0.45 ? 2 : (u < 0.85 ? 6 : (u < 0.95 ? 1 : 9)));
         if (cls == 2 && x > OX + 250 && x < OX + 280 && y > OY + 50 && y < OY + 78) cls = 1;
-        if (!add_point(&in, x, y, round((u < 0.45 ? 1 + unif() : 5 + 20 * unif()) * 1000) / 1000, cls)) return 1;
+        if (!ct_test_points_add(&in, x, y, round((u < 0.45 ? 1 + unif() : 5 + 20 * unif()) * 1000) / 1000, cls)) return 1;
     }
     /* points on the rectangles' corners and edges */
     for (size_t i = 0; i < NB; i++) {
         const double *v = bl[i].xy;
-        if (!add_point(&in, v[0], v[1], 9, 6) || !add_point(&in, 0.5 * (v[2] + v[4]), 0.5 * (v[3] + v[5]), 2, 2)) return 1;
+        if (!ct_test_points_add(&in, v[0], v[1], 9, 6) || !ct_test_points_add(&in, 0.5 * (v[2] + v[4]), 0.5 * (v[3] + v[5]), 2, 2)) return 1;
     }
 
     ct_context *ctx = ct_context_create();
     ct_point_store *mem = ct_point_store_create(CELL, 2.0), *disk = ct_point_store_create(CELL, 2.0);
     CT_CHECK(ctx && mem && disk);
     if (!ctx || !mem || !disk) return 1;
-    size_t nchunks = (in.n + CHUNK - 1) / CHUNK;
-    CT_CHECK(ct_point_store_add_chunks(ctx, mem, nchunks, CHUNK, chunk_points, &in, 2) == CT_OK);
+    size_t nchunks = ct_test_points_chunks(&in);
+    CT_CHECK(ct_point_store_add_chunks(ctx, mem, nchunks, in.chunk, ct_test_points_chunk, &in, 2) == CT_OK);
     CT_CHECK(ct_point_store_index(ctx, mem, 2) == CT_OK);
     ct_point_store_set_memory_limit(disk, 64 * 1024, NULL);
-    CT_CHECK(ct_point_store_add_chunks(ctx, disk, nchunks, CHUNK, chunk_points, &in, 2) == CT_OK);
+    CT_CHECK(ct_point_store_add_chunks(ctx, disk, nchunks, in.chunk, ct_test_points_chunk, &in, 2) == CT_OK);
     CT_CHECK(ct_point_store_on_disk(disk) && !ct_point_store_on_disk(mem));
 
     ct_heights_result *ref = calloc(nb, sizeof *ref), *got = calloc(nb, sizeof *got);
@@ -145,19 +118,11 @@ int main(void) {
     size_t mismatches = 0, widened_total = 0, spanning_checked = 0;
     for (int config = 0; config < 3; config++) {
         ct_heights_params prm;
-        memset(&prm, 0, sizeof prm);
-        prm.roof_percentile = 90;
-        prm.ground_percentile = 10;
-        prm.buffer = config == 2 ? 0.0 : 3.0;
-        prm.max_buffer = 24;
-        prm.min_roof_points = 5;
-        prm.min_ground_points = 3;
-        prm.ground_class[2] = 1;
+        default_params(&prm);
+        if (config == 2) prm.buffer = 0; /* no widening */
         if (config == 1) { /* water as ground; every other class as roof (classes 1 and 9 share a group) */
             prm.ground_class[9] = 1;
             for (int c = 0; c < 256; c++) prm.roof_class[c] = !prm.ground_class[c];
-        } else {
-            prm.roof_class[6] = 1;
         }
         ct_heights_scratch scratch;
         memset(&scratch, 0, sizeof scratch);
@@ -202,14 +167,7 @@ int main(void) {
     /* A cell whose points cannot be read: the error names the temporary file, no crash. */
     ct_point_store_release_disk(disk);
     ct_heights_params prm;
-    memset(&prm, 0, sizeof prm);
-    prm.roof_percentile = 90;
-    prm.ground_percentile = 10;
-    prm.buffer = 3;
-    prm.max_buffer = 24;
-    prm.min_roof_points = 5;
-    prm.min_ground_points = 3;
-    prm.ground_class[2] = prm.roof_class[6] = 1;
+    default_params(&prm);
     size_t nwiden = 0;
     CT_CHECK(ct_heights_sweep(ctx, disk, fps, nb, &prm, 2, NULL, got, widen, &nwiden) == CT_ERR_IO);
     CT_CHECK(strstr(ct_error_message(ctx), "temporary point file") != NULL);
@@ -222,9 +180,6 @@ int main(void) {
     free(widen);
     free(bl);
     free(fps);
-    free(in.x);
-    free(in.y);
-    free(in.z);
-    free(in.cls);
+    ct_test_points_free(&in);
     return ct_test_finish("test_heights_sweep");
 }

@@ -11,35 +11,17 @@
 #include "citytiler/context.h"
 #include "citytiler/points.h"
 #include "ct_test.h"
+#include "ct_test_points.h"
 
 enum { GRID = 7, CHUNK = 1000 };
 static const double CELL = 50.0;
 
-typedef struct input {
-    double *x, *y, *z;
-    uint8_t *cls;
-    size_t n;
-} input;
-
 static uint64_t rng = 0x2545F4914F6CDD1Dull;
 static double unif(void) { return ct_test_unif(&rng); }
 
-static ct_status chunk_points(ct_context *ctx, void *user, size_t chunk, double *x, double *y, double *z, uint8_t *cls,
-                              size_t *n) {
-    (void)ctx;
-    const input *in = user;
-    size_t first = chunk * CHUNK, k = in->n - first < CHUNK ? in->n - first : CHUNK;
-    memcpy(x, in->x + first, k * sizeof *x);
-    memcpy(y, in->y + first, k * sizeof *y);
-    memcpy(z, in->z + first, k * sizeof *z);
-    memcpy(cls, in->cls + first, k);
-    *n = k;
-    return CT_OK;
-}
-
 /* Queries box b and compares with the input: returns the number of wrong points
  * (missed, returned twice, or returned from outside the spans' cells). */
-static size_t check_box(ct_context *ctx, ct_point_store *s, const input *in, const double b[4], unsigned char *seen,
+static size_t check_box(ct_context *ctx, ct_point_store *s, const ct_test_points *in, const double b[4], unsigned char *seen,
                         ct_span_list *list) {
     size_t wrong = 0;
     if (ct_point_store_load(ctx, s, b) != CT_OK) return in->n;
@@ -59,24 +41,15 @@ static size_t check_box(ct_context *ctx, ct_point_store *s, const input *in, con
 int main(void) {
     /* Cells of 20 to about 1500 points, in a scan-like order (row by row, with runs that
      * cross cell borders), so each cell is a few runs in the temporary files. */
-    input in = {0};
-    size_t cap = 0;
+    ct_test_points in = {.chunk = CHUNK};
     for (int cy = 0; cy < GRID; cy++)
         for (int cx = 0; cx < GRID; cx++) {
             size_t m = 20 + (size_t)((cx * 7 + cy * 13) % 11) * 140;
-            if (in.n + m > cap) {
-                cap = (in.n + m) * 2;
-                in.x = realloc(in.x, cap * sizeof *in.x);
-                in.y = realloc(in.y, cap * sizeof *in.y);
-                in.z = realloc(in.z, cap * sizeof *in.z);
-                in.cls = realloc(in.cls, cap);
-                if (!in.x || !in.y || !in.z || !in.cls) return 1;
-            }
-            for (size_t i = 0; i < m; i++, in.n++) {
-                in.x[in.n] = (cx + unif()) * CELL;
-                in.y[in.n] = (cy + unif()) * CELL;
-                in.z[in.n] = (double)in.n; /* identifies the point */
-                in.cls[in.n] = (uint8_t)(in.n % 3 == 0 ? 2 : (in.n % 3 == 1 ? 6 : 1));
+            for (size_t i = 0; i < m; i++) {
+                double x = (cx + unif()) * CELL, y = (cy + unif()) * CELL;
+                /* z identifies the point */
+                if (!ct_test_points_add(&in, x, y, (double)in.n, (uint8_t)(in.n % 3 == 0 ? 2 : (in.n % 3 == 1 ? 6 : 1))))
+                    return 1;
             }
         }
     ct_context *ctx = ct_context_create();
@@ -88,7 +61,7 @@ int main(void) {
     /* About 6 average cells' points loaded at once: fewer than two rows of 7. */
     ct_point_store_set_memory_limit(s, 6 * (in.n / (GRID * GRID)) * sizeof(ct_point_rec), NULL);
     size_t nchunks = (in.n + CHUNK - 1) / CHUNK;
-    CT_CHECK(ct_point_store_add_chunks(ctx, s, nchunks, CHUNK, chunk_points, &in, 2) == CT_OK);
+    CT_CHECK(ct_point_store_add_chunks(ctx, s, nchunks, CHUNK, ct_test_points_chunk, &in, 2) == CT_OK);
     CT_CHECK(ct_point_store_on_disk(s));
     CT_CHECK(ct_point_store_count(s) == in.n);
 
@@ -120,6 +93,6 @@ int main(void) {
     ct_point_store_destroy(s);
     ct_context_destroy(ctx);
     free(seen);
-    free(in.x); free(in.y); free(in.z); free(in.cls);
+    ct_test_points_free(&in);
     return ct_test_finish("test_point_sweep");
 }
