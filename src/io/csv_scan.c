@@ -1,5 +1,6 @@
 /* Record starts and field counts of a CSV file (see csv_scan.h). */
 #include "io/csv_scan.h"
+#include "core/reserve.h"
 
 #include <cpl_vsi.h>
 #include <stdlib.h>
@@ -10,7 +11,7 @@ enum { NDELIMS = sizeof DELIMS };
 
 typedef struct scan_state {
     ct_csv_scan *out;
-    size_t cap;
+    size_t line_cap, nfields_cap;
     int in_record, quoted, in_header, delim; /* delim: index in DELIMS, -1 unknown */
     uint32_t header_count[NDELIMS];          /* fields of the header per candidate */
     size_t expected;
@@ -39,15 +40,9 @@ static int start_record(scan_state *s, uint64_t line) {
         return 0;
     }
     ct_csv_scan *o = s->out;
-    if (o->n == s->cap) {
-        size_t nc = s->cap ? 2 * s->cap : 1024;
-        uint64_t *l = realloc(o->line, nc * sizeof *l);
-        if (l) o->line = l;
-        uint32_t *f = l ? realloc(o->nfields, nc * sizeof *f) : NULL;
-        if (!f) return -1;
-        o->nfields = f;
-        s->cap = nc;
-    }
+    if (!ct_reserve((void **)&o->line, &s->line_cap, o->n + 1, sizeof *o->line) ||
+        !ct_reserve((void **)&o->nfields, &s->nfields_cap, o->n + 1, sizeof *o->nfields))
+        return -1;
     o->line[o->n] = line;
     o->nfields[o->n++] = 1;
     return 0;
