@@ -282,6 +282,53 @@ static size_t tile_owner(const ct_quadtree *q, size_t t) {
     return a;
 }
 
+typedef struct cell_load {
+    size_t count, tile;
+} cell_load;
+
+static int cmp_cell_load(const void *a, const void *b) { /* most buildings first, then by tile */
+    const cell_load *p = a, *q = b;
+    if (p->count != q->count) return p->count > q->count ? -1 : 1;
+    return (p->tile > q->tile) - (p->tile < q->tile);
+}
+
+/* The partition (of n) of every tile: processing cells (the tiles at the cell level) go
+ * largest first, each to the partition with the fewest buildings so far (ties: the
+ * lowest), so that partitions get about equal work (cells round robin gave the 1k
+ * synthetic city's three partitions 420, 333 and 247 buildings); a tile below the cell
+ * level goes with its cell, one above it round robin by index. It depends on the tree
+ * only, so every process finds the same. NULL when out of memory. */
+static int *tile_partitions(const ct_quadtree *q, int n) {
+    int *part = malloc((q->ntiles ? q->ntiles : 1) * sizeof *part);
+    cell_load *cells = malloc((q->ntiles ? q->ntiles : 1) * sizeof *cells);
+    uint64_t *load = calloc((size_t)(n > 0 ? n : 1), sizeof *load);
+    if (!part || !cells || !load || n < 1) {
+        free(part);
+        free(cells);
+        free(load);
+        return NULL;
+    }
+    size_t nc = 0;
+    for (size_t t = 0; t < q->ntiles; t++)
+        if (q->tiles[t].level == q->cell_level) cells[nc++] = (cell_load){q->tiles[t].count, t};
+    qsort(cells, nc, sizeof *cells, cmp_cell_load);
+    for (size_t c = 0; c < nc; c++) {
+        int best = 0;
+        for (int k = 1; k < n; k++)
+            if (load[k] < load[best]) best = k;
+        part[cells[c].tile] = best;
+        load[best] += cells[c].count;
+    }
+    for (size_t t = 0; t < q->ntiles; t++) {
+        size_t owner = tile_owner(q, t);
+        if (q->tiles[owner].level != q->cell_level) part[t] = (int)(owner % (size_t)n);
+        else if (owner != t) part[t] = part[owner];
+    }
+    free(cells);
+    free(load);
+    return part;
+}
+
 static ct_status mesh_error(ct_context *ctx, const ct_building *b) {
     return ct_error(ctx, CT_ERR_INTERNAL, "writers.3dtiles: building %s (feature %llu): its mesh cannot be rebuilt "
                                           "(out of memory, or its footprint changed after filters.extrude)",
@@ -290,13 +337,13 @@ static ct_status mesh_error(ct_context *ctx, const ct_building *b) {
 
 /* Builds one tile's content (full meshes for leaves, simplified for parents) and writes it. */
 static ct_status build_tile(ct_context *ctx, const tiles_state *s, const ct_dataset *ds, const ct_quadtree *q,
-                            size_t t, const double *err, const double *sizes, ct_geo_transform *geo, ct_extruder *ex,
-                            const char *dir, ct_tile_output *out) {
+                            const int *part_of, size_t t, const double *err, const double *sizes, ct_geo_transform *geo,
+                            ct_extruder *ex, const char *dir, ct_tile_output *out) {
     const ct_qtile *tile = &q->tiles[t];
     memset(out, 0, sizeof *out);
     int part_k, part_n;
     ct_context_partition(ctx, &part_k, &part_n);
-    int mine = tile_owner(q, t) % (size_t)part_n == (size_t)part_k;
+    int mine = !part_of || part_of[t] == part_k;
     if (ct_context_merge(ctx) || !mine) {
         /* Another process's tile (or merging): it must be in the records. */
         if (ct_journal_load(dir, tile, out)) return CT_OK;
@@ -311,10 +358,13 @@ static ct_status build_tile(ct_context *ctx, const tiles_state *s, const ct_data
                 if (fscanf(f, "%d", &n) != 1) n = 0;
                 fclose(f);
             }
-            if (n < 1)
+            int *parts = n >= 1 ? tile_partitions(q, n) : NULL;
+            if (!parts)
                 return ct_error(ctx, CT_ERR_INPUT, "%s: tile %s was not written by any partition", dir, name);
-            return ct_error(ctx, CT_ERR_INPUT, "%s: tile %s was not written by any partition: run partition %zu/%d again",
-                            dir, name, tile_owner(q, t) % (size_t)n, n);
+            int k = parts[t];
+            free(parts);
+            return ct_error(ctx, CT_ERR_INPUT, "%s: tile %s was not written by any partition: run partition %d/%d again",
+                            dir, name, k, n);
         }
         out->foreign = 1;
         return CT_OK;
@@ -396,8 +446,8 @@ static ct_status build_tile(ct_context *ctx, const tiles_state *s, const ct_data
 
 /* Builds and writes every tile in parallel; fills out[]. */
 static ct_status write_tiles(ct_context *ctx, const tiles_state *s, const ct_dataset *ds, const ct_quadtree *q,
-                             const double *err, const double *sizes, const char *dir, const ct_geo_transform *proto,
-                             ct_tile_output *out) {
+                             const int *part_of, const double *err, const double *sizes, const char *dir,
+                             const ct_geo_transform *proto, ct_tile_output *out) {
     ct_status st = CT_OK;
     size_t done = 0;
     long nt = (long)q->ntiles;
@@ -418,7 +468,7 @@ static ct_status write_tiles(ct_context *ctx, const tiles_state *s, const ct_dat
 #pragma omp for schedule(dynamic, 1)
         for (long t = 0; t < nt; t++) {
             if (tst != CT_OK) continue;
-            tst = build_tile(ctx, s, ds, q, (size_t)t, err, sizes, geo, ex, dir, &out[t]);
+            tst = build_tile(ctx, s, ds, q, part_of, (size_t)t, err, sizes, geo, ex, dir, &out[t]);
             size_t now_done;
 #pragma omp atomic capture
             now_done = ++done;
@@ -618,7 +668,10 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     ct_geo_transform *geo = NULL;
     double probe[2] = {0.5 * (bbox[0] + bbox[2]), 0.5 * (bbox[1] + bbox[3])};
     if (st == CT_OK) st = plan_heights(ctx, s, ds, probe, &geo);
-    if (st == CT_OK) st = write_tiles(ctx, s, ds, &q, err, sizes, tmp, geo, out);
+    int *part_of = NULL; /* (one process: every tile is its own) */
+    if (st == CT_OK && part_n > 1 && !merge && !(part_of = tile_partitions(&q, part_n)))
+        st = ct_error_nomem(ctx, "partitions");
+    if (st == CT_OK) st = write_tiles(ctx, s, ds, &q, part_of, err, sizes, tmp, geo, out);
     if (mpi) {
         ct_status bst = ct_context_barrier(ctx); /* every rank's tiles are on disk */
         if (st == CT_OK) st = bst;
@@ -635,20 +688,21 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
         }
     }
     int finisher = part_n == 1 || merge || (mpi && part_k == 0);
-    size_t mine = 0;
-    for (size_t t = 0; out && t < q.ntiles; t++) mine += !out[t].foreign;
+    size_t mine = 0; /* the tiles of this process's partition */
+    for (size_t t = 0; out && t < q.ntiles; t++) mine += !part_of || part_of[t] == part_k;
     if (st == CT_OK && !finisher) {
         ds->writers_done++;
         /* This partition's share: the buildings of its leaf tiles (it said all of them). */
         ds->buildings_written = 0;
         for (size_t t = 0; t < q.ntiles; t++)
-            if (tile_owner(&q, t) % (size_t)part_n == (size_t)part_k && ct_qtile_is_leaf(&q.tiles[t]))
+            if (part_of[t] == part_k && ct_qtile_is_leaf(&q.tiles[t]))
                 ds->buildings_written += q.tiles[t].count;
         ct_log(ctx, CT_LOG_INFO, "writers.3dtiles: partition %d/%d: %zu of %zu tiles written to %s%s", part_k, part_n, mine,
                q.ntiles, tmp, mpi ? "" : "; run `citytiler merge` with the same pipeline when every partition is done");
         ct_geo_transform_destroy(geo);
         free(tmp);
         free(out);
+        free(part_of);
         free(err);
         free(sizes);
         ct_quadtree_free(&q);
@@ -686,6 +740,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     }
     free(tmp);
     free(out);
+    free(part_of);
     free(err);
     free(sizes);
     ct_quadtree_free(&q);

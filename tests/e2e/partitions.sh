@@ -19,6 +19,9 @@ check "the partitions split the tiles" grep -q "partition 1/3: [0-9]* of [0-9]* 
 shares=$(sed -n 's/.*done: [0-9]* features read, \([0-9]*\) buildings written.*/\1/p' "$WORK"/part[012].log)
 check "the partitions' closing lines give their shares, which add up to the buildings" \
   test "$(echo "$shares" | wc -l)" -eq 3 -a "$(echo "$shares" | paste -sd+ | bc)" -eq 160 -a "$(echo "$shares" | sort -n | tail -1)" -lt 160
+# Cells go to partitions largest first, each to the least loaded one: none is left
+# idle (cells round robin gave partition 0 none of the sample's 4 cells' buildings).
+check "every partition has buildings to write ($(echo $shares))" test "$(echo "$shares" | sort -n | head -1)" -gt 0
 run merge "$out" > "$WORK/merge.log" 2>&1
 check "merge exits 0" test $? -eq 0
 diff -r -x run-summary.json "$WORK/reference" "$out" > "$WORK/diff.log" 2>&1
