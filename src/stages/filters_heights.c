@@ -8,6 +8,7 @@
 #include "citytiler/heights.h"
 #include "citytiler/raster.h"
 #include "citytiler/stage.h"
+#include "core/balance.h"
 #include "geom/heights_sweep.h"
 
 typedef struct heights_state {
@@ -255,8 +256,8 @@ static ct_status group_buildings(ct_context *ctx, const ct_dataset *ds, double m
     return st;
 }
 
-/* Heights of the buildings of groups g with g % part_n == part_k, a group (processing
- * cell) at a time, or with the points on disk and one process a few neighbouring groups
+/* Heights of the buildings of groups g with owner[g] == part_k (every group when owner
+ * is NULL), a group (processing cell) at a time, or with the points on disk and one process a few neighbouring groups
  * of a row at a time; only the cells their footprints and ground buffers touch are
  * loaded, so memory stays bounded whatever the size of the LiDAR.
  * results: NULL to apply each result at once, else they are stored there in the order
@@ -264,7 +265,7 @@ static ct_status group_buildings(ct_context *ctx, const ct_dataset *ds, double m
  * these results (indexed by building; see heights_range). */
 static ct_status heights_by_cell(ct_context *ctx, const heights_state *s, ct_dataset *ds, const ct_heights_params *prm,
                                  const int *cols, int hcol, int scol, uint64_t counts[2], const size_t *order,
-                                 const ct_cell_group *groups, size_t ngroups, int part_k, int part_n,
+                                 const ct_cell_group *groups, size_t ngroups, const int *owner, int part_k,
                                  ct_heights_result *results, ct_heights_result *widen_of) {
     ct_status st = CT_OK;
     size_t stored = 0;
@@ -275,9 +276,9 @@ static ct_status heights_by_cell(ct_context *ctx, const heights_state *s, ct_dat
      * balance: the 10k city's heights took 0.55-0.86 s with 4 per thread against
      * 0.82-0.97 s with 1 (6 alternating pairs, 2 threads), the same memory. */
     const size_t batch_max =
-        on_disk && part_n == 1 ? 4 * (size_t)(ct_context_threads(ctx) > 1 ? ct_context_threads(ctx) : 1) : 1;
+        on_disk && !owner ? 4 * (size_t)(ct_context_threads(ctx) > 1 ? ct_context_threads(ctx) : 1) : 1;
     for (size_t g = 0; g < ngroups && st == CT_OK; g++) {
-        if (g % (size_t)part_n != (size_t)part_k) continue;
+        if (owner && owner[g] != part_k) continue;
         const size_t *idx = order + groups[g].first;
         size_t count = groups[g].count, g_last = g;
         while (g_last + 1 < ngroups && g_last + 1 - g < batch_max && groups[g_last + 1].cy == groups[g].cy &&
@@ -314,24 +315,32 @@ static ct_status heights_by_cell(ct_context *ctx, const heights_state *s, ct_dat
     return st;
 }
 
-/* Several processes (MPI): each measures the buildings of every n-th processing cell,
+/* Several processes (MPI): each measures the buildings of its share of the processing cells,
  * then all exchange their results, so that every process holds every building's
  * heights (a process's parent tiles show buildings measured by others). The heights are
  * those one process would measure: the same points, the same computation. */
 static ct_status heights_shared(ct_context *ctx, const heights_state *s, ct_dataset *ds, const ct_heights_params *prm,
                                 const int *cols, int hcol, int scol, uint64_t counts[2], const size_t *order,
                                 const ct_cell_group *groups, size_t ngroups, int part_k, int part_n) {
+    /* The groups split by their buildings (every process computes the same split): every
+     * n-th group gave the 10k city's 3 processes 3820, 2930 and 3250 buildings. */
+    int *owner = malloc((ngroups ? ngroups : 1) * sizeof *owner);
+    uint64_t *weight = malloc((ngroups ? ngroups : 1) * sizeof *weight);
+    for (size_t g = 0; weight && g < ngroups; g++) weight[g] = groups[g].count;
+    int split = owner && weight && ct_balance_by_weight(weight, ngroups, part_n, owner);
+    free(weight);
     size_t mine = 0;
-    for (size_t g = (size_t)part_k; g < ngroups; g += (size_t)part_n) mine += groups[g].count;
+    for (size_t g = 0; split && g < ngroups; g++) mine += owner[g] == part_k ? groups[g].count : 0;
     ct_heights_result *res = malloc((mine ? mine : 1) * sizeof *res);
     size_t *sizes = calloc((size_t)part_n, sizeof *sizes);
-    if (!res || !sizes) {
+    if (!split || !res || !sizes) {
+        free(owner);
         free(res);
         free(sizes);
         return ct_error_nomem(ctx, "heights results");
     }
     ct_status st =
-        heights_by_cell(ctx, s, ds, prm, cols, hcol, scol, counts, order, groups, ngroups, part_k, part_n, res, NULL);
+        heights_by_cell(ctx, s, ds, prm, cols, hcol, scol, counts, order, groups, ngroups, owner, part_k, res, NULL);
     void *all = NULL;
     /* Every process takes part in the exchange, even after an error of its own. */
     ct_status xs = ct_context_allgather(ctx, res, st == CT_OK ? mine * sizeof *res : 0, &all, sizes);
@@ -343,7 +352,7 @@ static ct_status heights_shared(ct_context *ctx, const heights_state *s, ct_data
     size_t off = 0;
     for (int r = 0; st == CT_OK && r < part_n; r++) {
         size_t expect = 0;
-        for (size_t g = (size_t)r; g < ngroups; g += (size_t)part_n) expect += groups[g].count;
+        for (size_t g = 0; g < ngroups; g++) expect += owner[g] == r ? groups[g].count : 0;
         if (sizes[r] != expect * sizeof(ct_heights_result))
             st = ct_error(ctx, CT_ERR_IO, "filters.heights: process %d sent %zu bytes of results, not %zu (it failed?)", r,
                           sizes[r], expect * sizeof(ct_heights_result));
@@ -353,7 +362,7 @@ static ct_status heights_shared(ct_context *ctx, const heights_state *s, ct_data
     }
     /* Applied in the same order by every process: the same attributes everywhere. */
     for (size_t g = 0; st == CT_OK && g < ngroups; g++) {
-        int r = (int)(g % (size_t)part_n);
+        int r = owner[g];
         for (size_t k = 0; st == CT_OK && k < groups[g].count; k++) {
             ct_building *b = &ds->buildings[order[groups[g].first + k]];
             uint64_t fb[2] = {0, 0};
@@ -369,6 +378,7 @@ static ct_status heights_shared(ct_context *ctx, const heights_state *s, ct_data
     }
     free(all);
     free(sizes);
+    free(owner);
     return st;
 }
 
@@ -397,7 +407,7 @@ static ct_status heights_swept(ct_context *ctx, const heights_state *s, ct_datas
         ct_cell_group *groups = NULL;
         st = group_buildings(ctx, ds, query_margin(prm), widen, &order, &groups, &ngroups);
         if (st == CT_OK)
-            st = heights_by_cell(ctx, s, ds, prm, cols, hcol, scol, counts, order, groups, ngroups, 0, 1, NULL, res);
+            st = heights_by_cell(ctx, s, ds, prm, cols, hcol, scol, counts, order, groups, ngroups, NULL, 0, NULL, res);
         free(order);
         free(groups);
         if (st == CT_OK)
@@ -527,8 +537,8 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
         st = group_buildings(ctx, ds, query_margin(&prm), NULL, &order, &groups, &ngroups);
         if (st == CT_OK) {
             st = heights_shared(ctx, s, ds, &prm, cols, hcol, scol, counts, order, groups, ngroups, part_k, part_n);
-            ct_log(ctx, CT_LOG_INFO, "filters.heights: %zu buildings in %zu cells, every %d-th cell measured here "
-                   "(process %d of %d), results exchanged", ds->nbuildings, ngroups, part_n, part_k, part_n);
+            ct_log(ctx, CT_LOG_INFO, "filters.heights: %zu buildings in %zu cells, a share of them (by buildings) "
+                   "measured here (process %d of %d), results exchanged", ds->nbuildings, ngroups, part_k, part_n);
         }
         free(order);
         free(groups);

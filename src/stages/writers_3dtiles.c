@@ -19,6 +19,7 @@
 #include "tiles/lod.h"
 #include "tiles/quadtree.h"
 #include "tiles/tile_journal.h"
+#include "core/balance.h"
 #include "core/hash.h"
 #include "core/path_identity.h"
 #include "tiles/tile_content.h"
@@ -282,50 +283,38 @@ static size_t tile_owner(const ct_quadtree *q, size_t t) {
     return a;
 }
 
-typedef struct cell_load {
-    size_t count, tile;
-} cell_load;
-
-static int cmp_cell_load(const void *a, const void *b) { /* most buildings first, then by tile */
-    const cell_load *p = a, *q = b;
-    if (p->count != q->count) return p->count > q->count ? -1 : 1;
-    return (p->tile > q->tile) - (p->tile < q->tile);
-}
-
 /* The partition (of n) of every tile: processing cells (the tiles at the cell level) go
- * largest first, each to the partition with the fewest buildings so far (ties: the
- * lowest), so that partitions get about equal work (cells round robin gave the 1k
- * synthetic city's three partitions 420, 333 and 247 buildings); a tile below the cell
- * level goes with its cell, one above it round robin by index. It depends on the tree
- * only, so every process finds the same. NULL when out of memory. */
+ * by their buildings to the partitions (ct_balance_by_weight), so that partitions get
+ * about equal work (cells round robin gave the 1k synthetic city's three partitions 420,
+ * 333 and 247 buildings); a tile below the cell level goes with its cell, one above it
+ * round robin by index. It depends on the tree only, so every process finds the same.
+ * NULL when out of memory. */
 static int *tile_partitions(const ct_quadtree *q, int n) {
-    int *part = malloc((q->ntiles ? q->ntiles : 1) * sizeof *part);
-    cell_load *cells = malloc((q->ntiles ? q->ntiles : 1) * sizeof *cells);
-    uint64_t *load = calloc((size_t)(n > 0 ? n : 1), sizeof *load);
-    if (!part || !cells || !load || n < 1) {
-        free(part);
-        free(cells);
-        free(load);
-        return NULL;
-    }
+    const size_t nt = q->ntiles ? q->ntiles : 1;
+    int *part = malloc(nt * sizeof *part), *cell_part = malloc(nt * sizeof *cell_part);
+    uint64_t *weight = calloc(nt, sizeof *weight);
+    size_t *cell_tile = malloc(nt * sizeof *cell_tile);
     size_t nc = 0;
-    for (size_t t = 0; t < q->ntiles; t++)
-        if (q->tiles[t].level == q->cell_level) cells[nc++] = (cell_load){q->tiles[t].count, t};
-    qsort(cells, nc, sizeof *cells, cmp_cell_load);
-    for (size_t c = 0; c < nc; c++) {
-        int best = 0;
-        for (int k = 1; k < n; k++)
-            if (load[k] < load[best]) best = k;
-        part[cells[c].tile] = best;
-        load[best] += cells[c].count;
-    }
-    for (size_t t = 0; t < q->ntiles; t++) {
+    int ok = part && cell_part && weight && cell_tile && n >= 1;
+    for (size_t t = 0; ok && t < q->ntiles; t++)
+        if (q->tiles[t].level == q->cell_level) {
+            cell_tile[nc] = t;
+            weight[nc++] = q->tiles[t].count;
+        }
+    ok = ok && ct_balance_by_weight(weight, nc, n, cell_part);
+    for (size_t c = 0; ok && c < nc; c++) part[cell_tile[c]] = cell_part[c];
+    for (size_t t = 0; ok && t < q->ntiles; t++) {
         size_t owner = tile_owner(q, t);
         if (q->tiles[owner].level != q->cell_level) part[t] = (int)(owner % (size_t)n);
         else if (owner != t) part[t] = part[owner];
     }
-    free(cells);
-    free(load);
+    free(cell_part);
+    free(weight);
+    free(cell_tile);
+    if (!ok) {
+        free(part);
+        return NULL;
+    }
     return part;
 }
 

@@ -1,0 +1,15 @@
+/* citytiler (internal) — work split between processes by weight. */
+#ifndef CITYTILER_BALANCE_H
+#define CITYTILER_BALANCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Items 0..n-1 of weight[i] split among `parts` processes: heaviest first (ties: the
+ * lower index), each to the process with the least weight so far (ties: the lower one),
+ * so that processes get about equal work; part[i] receives the process of item i.
+ * Deterministic: every process that calls it with the same weights gets the same split.
+ * Returns 0 when out of memory (part unchanged). */
+int ct_balance_by_weight(const uint64_t *weight, size_t n, int parts, int *part);
+
+#endif
