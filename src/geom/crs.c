@@ -198,14 +198,12 @@ static ct_status run(ct_context *ctx, ct_geo_transform *t, PJ *op, PJ_DIRECTION 
     size_t done = proj_trans_generic(op, dir, x, bytes, n, y, bytes, n, z, bytes, n, NULL, 0, 0);
     int err = proj_errno(op);
     if (done != n || err) {
-        if (!ctx) return CT_ERR_INPUT; /* (a probe: no message) */
         return ct_error(ctx, CT_ERR_INPUT, "PROJ transformation failed for %zu of %zu points: %s", n - done, n,
                         proj_context_errno_string(t->pj_ctx, err));
     }
     for (size_t i = 0; i < n; i++)
         if (!isfinite(x[i * stride]) || !isfinite(y[i * stride]) || !isfinite(z[i * stride]))
-            return ctx ? ct_error(ctx, CT_ERR_INPUT, "PROJ transformation gave a non-finite coordinate (point %zu)", i)
-                       : CT_ERR_INPUT;
+            return ct_error(ctx, CT_ERR_INPUT, "PROJ transformation gave a non-finite coordinate (point %zu)", i);
     return CT_OK;
 }
 
@@ -316,15 +314,14 @@ static double height_unit_of(PJ_CONTEXT *c, PJ *crs, ct_height_unit *out) {
 ct_status ct_crs_height_unit(ct_context *ctx, const char *crs, ct_height_unit *out) {
     memset(out, 0, sizeof *out);
     PJ_CONTEXT *c = proj_context_create();
-    if (!c) return ctx ? ct_error_nomem(ctx, "PROJ context") : CT_ERR_NOMEM;
+    if (!c) return ct_error_nomem(ctx, "PROJ context");
     proj_log_level(c, PJ_LOG_NONE);
     PJ *p = proj_create(c, crs);
     double f = p ? height_unit_of(c, p, out) : 0;
     proj_destroy(p);
     proj_context_destroy(c);
     if (!(f > 0) || !isfinite(f))
-        return ctx ? ct_error(ctx, CT_ERR_INPUT, "PROJ cannot tell the unit of the heights of the CRS '%.80s'", crs)
-                   : CT_ERR_INPUT;
+        return ct_error(ctx, CT_ERR_INPUT, "PROJ cannot tell the unit of the heights of the CRS '%.80s'", crs);
     out->metres_per_unit = f;
     return CT_OK;
 }
