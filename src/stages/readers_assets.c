@@ -42,16 +42,8 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
  * without a word, and the tileset's root then spanned both. One warning, with the first. */
 static void warn_far_assets(ct_context *ctx, const ct_dataset *ds, size_t first, const char *path) {
     const ct_asset_set *set = ds->assets;
-    double bb[4] = {INFINITY, INFINITY, -INFINITY, -INFINITY};
-    for (size_t i = 0; i < ds->nbuildings; i++) {
-        double fb[4];
-        if (!ct_footprint_bbox(&ds->buildings[i].footprint, fb)) continue;
-        bb[0] = fmin(bb[0], fb[0]);
-        bb[1] = fmin(bb[1], fb[1]);
-        bb[2] = fmax(bb[2], fb[2]);
-        bb[3] = fmax(bb[3], fb[3]);
-    }
-    if (!set || !isfinite(bb[0])) return; /* (no footprints read before: nothing to compare with) */
+    double bb[4];
+    if (!set || !ct_dataset_bbox(ds, bb)) return; /* (no footprints read before: nothing to compare with) */
     double limit = fmax(10000.0, hypot(bb[2] - bb[0], bb[3] - bb[1]));
     size_t far = 0, first_far = 0;
     double first_far_m = 0;
