@@ -220,8 +220,6 @@ static int command_help(const char *cmd) {
     return 0;
 }
 
-/* 1 when an argument after the command asks for help (--help or -h; not the value of
- * an option taking one). */
 /* The options of `run` (and merge) that take a value: the one list both asks_help and
  * cmd_run read, so that a value is never taken for an option (`--set --help` sets). */
 static const char *const VALUE_OPTIONS[] = {"--threads", "--set", "--log-format", "--memory-limit",
@@ -233,6 +231,8 @@ static int takes_value(const char *a) {
     return 0;
 }
 
+/* 1 when an argument after the command asks for help (--help or -h; not the value of
+ * an option taking one). */
 static int asks_help(int argc, char **argv) {
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return 1;

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "citytiler/pipeline.h"
+#include "io/outdir.h"
 #include "util.h"
 
 static ct_pipeline *load(ct_context *ctx, const char *work, const char *name, const char *json) {
@@ -111,9 +112,12 @@ int main(int argc, char **argv) {
                    bytes / 1e6);
         }
     }
-    char cmd[4300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'/tiles-*", work);
-    if (system(cmd) != 0) fprintf(stderr, "bench_tiles: cannot remove %s/tiles-*\n", work);
+    for (int m = 0; m < 2; m++)
+        for (int threads = 1; threads <= 2; threads++)
+            for (int r = 0; r < rounds; r++) {
+                snprintf(out, sizeof out, "%s/tiles-%s-%d-%d", work, modes[m], threads, r);
+                ct_remove_tree(out);
+            }
     ct_dataset_destroy(ds);
     ct_pipeline_destroy(prep);
     ct_context_destroy(ctx);
