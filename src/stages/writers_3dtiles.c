@@ -67,13 +67,13 @@ static const ct_option_def options[] = {
 
 /* The files the writer makes under its path must fit the system's limits: a path of 4060
  * characters failed with "File name too long" after the whole run. The longest is about
- * OUTPUT.partial/.resume/L_X_Y.json.part for a tile of max_level (X, Y < 2^L); checked
- * when the pipeline loads. */
+ * OUTPUT.partial/assets/L_X_Y_K.glb for a tile of max_level (X, Y < 2^L), within the 32
+ * characters allowed beside the name; checked when the pipeline loads. */
 static ct_status check_path_length(ct_context *ctx, const char *path, int max_level) {
     char deepest[64];
     unsigned long long last = (1ull << max_level) - 1;
     int name = snprintf(deepest, sizeof deepest, "%d_%llu_%llu", max_level, last, last);
-    const size_t suffix = 32 + (size_t)name, name_suffix = 16; /* ".partial/.resume/" ".json.part"; ".partial", ".old" */
+    const size_t suffix = 32 + (size_t)name, name_suffix = 16; /* ".partial/assets/" "_K.glb"; ".partial", ".old" */
     size_t longest = 0;
     for (const char *p = path; *p;) {
         size_t n = strcspn(p, "/");
@@ -327,7 +327,7 @@ static ct_status mesh_error(ct_context *ctx, const ct_building *b) {
 /* Builds one tile's content (full meshes for leaves, simplified for parents) and writes it. */
 static ct_status build_tile(ct_context *ctx, const tiles_state *s, const ct_dataset *ds, const ct_quadtree *q,
                             const int *part_of, size_t t, const double *err, const double *sizes, ct_geo_transform *geo,
-                            ct_extruder *ex, const char *dir, ct_tile_output *out) {
+                            ct_extruder *ex, const char *dir, ct_journal *jr, ct_tile_output *out) {
     const ct_qtile *tile = &q->tiles[t];
     memset(out, 0, sizeof *out);
     int part_k, part_n;
@@ -335,7 +335,7 @@ static ct_status build_tile(ct_context *ctx, const tiles_state *s, const ct_data
     int mine = !part_of || part_of[t] == part_k;
     if (ct_context_merge(ctx) || !mine) {
         /* Another process's tile (or merging): it must be in the records. */
-        if (ct_journal_load(dir, tile, out)) return CT_OK;
+        if (ct_journal_load(jr, tile, out)) return CT_OK;
         if (ct_context_merge(ctx)) {
             char name[64], path[4200];
             ct_tile_name(tile, name, sizeof name);
@@ -358,7 +358,7 @@ static ct_status build_tile(ct_context *ctx, const tiles_state *s, const ct_data
         out->foreign = 1;
         return CT_OK;
     }
-    if (ct_context_resume(ctx) && ct_journal_load(dir, tile, out)) {
+    if (ct_context_resume(ctx) && ct_journal_load(jr, tile, out)) {
         out->resumed = 1;
         return CT_OK;
     }
@@ -423,7 +423,7 @@ static ct_status build_tile(ct_context *ctx, const tiles_state *s, const ct_data
         ct_tile_content_path(dir, tile, path, sizeof path);
         st = ct_write_file(ctx, path, out->glb, out->glb_len);
     }
-    if (st == CT_OK) st = ct_journal_save(ctx, dir, tile, out);
+    if (st == CT_OK) st = ct_journal_save(ctx, jr, tile, out);
     free(out->glb);
     out->glb = NULL;
     for (size_t k = 0; meshes && k < n; k++) ct_mesh_free(&meshes[k]);
@@ -436,7 +436,7 @@ static ct_status build_tile(ct_context *ctx, const tiles_state *s, const ct_data
 /* Builds and writes every tile in parallel; fills out[]. */
 static ct_status write_tiles(ct_context *ctx, const tiles_state *s, const ct_dataset *ds, const ct_quadtree *q,
                              const int *part_of, const double *err, const double *sizes, const char *dir,
-                             const ct_geo_transform *proto, ct_tile_output *out) {
+                             const ct_geo_transform *proto, ct_journal *jr, ct_tile_output *out) {
     ct_status st = CT_OK;
     size_t done = 0;
     long nt = (long)q->ntiles;
@@ -457,7 +457,7 @@ static ct_status write_tiles(ct_context *ctx, const tiles_state *s, const ct_dat
 #pragma omp for schedule(dynamic, 1)
         for (long t = 0; t < nt; t++) {
             if (tst != CT_OK) continue;
-            tst = build_tile(ctx, s, ds, q, part_of, (size_t)t, err, sizes, geo, ex, dir, &out[t]);
+            tst = build_tile(ctx, s, ds, q, part_of, (size_t)t, err, sizes, geo, ex, dir, jr, &out[t]);
             size_t now_done;
 #pragma omp atomic capture
             now_done = ++done;
@@ -641,7 +641,8 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     if (mpi && part_k != 0 && st == CT_OK) st = ct_context_barrier(ctx); /* wait for rank 0 to prepare */
     if (st == CT_OK) st = ct_outdir_begin(ctx, s->path, "tileset.json", keep, &tmp);
     ct_journal_mode jmode = !keep ? CT_JOURNAL_NEW : merge || part_n > 1 ? CT_JOURNAL_SHARED : CT_JOURNAL_RESUME;
-    if (st == CT_OK) st = ct_journal_begin(ctx, tmp, fingerprint, jmode);
+    ct_journal *jr = NULL;
+    if (st == CT_OK) st = ct_journal_begin(ctx, tmp, fingerprint, jmode, part_k, &jr);
     if (st == CT_OK && part_n > 1) {
         char path[4200], text[16];
         snprintf(path, sizeof path, "%s/.resume/partitions", tmp);
@@ -660,15 +661,16 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     int *part_of = NULL; /* (one process: every tile is its own) */
     if (st == CT_OK && part_n > 1 && !merge && !(part_of = tile_partitions(&q, part_n)))
         st = ct_error_nomem(ctx, "partitions");
-    if (st == CT_OK) st = write_tiles(ctx, s, ds, &q, part_of, err, sizes, tmp, geo, out);
+    if (st == CT_OK) st = write_tiles(ctx, s, ds, &q, part_of, err, sizes, tmp, geo, jr, out);
     if (mpi) {
         ct_status bst = ct_context_barrier(ctx); /* every rank's tiles are on disk */
         if (st == CT_OK) st = bst;
         if (st == CT_OK && part_k == 0) {
             /* Rank 0 gathers the other ranks' tiles from their records. */
+            st = ct_journal_reload(ctx, jr);
             for (size_t t = 0; st == CT_OK && t < q.ntiles; t++) {
                 if (!out[t].foreign) continue;
-                if (!ct_journal_load(tmp, &q.tiles[t], &out[t])) {
+                if (!ct_journal_load(jr, &q.tiles[t], &out[t])) {
                     char name[64];
                     ct_tile_name(&q.tiles[t], name, sizeof name);
                     st = ct_error(ctx, CT_ERR_IO, "%s: tile %s of another rank is missing", tmp, name);
@@ -689,6 +691,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
         ct_log(ctx, CT_LOG_INFO, "writers.3dtiles: partition %d/%d: %zu of %zu tiles written to %s%s", part_k, part_n, mine,
                q.ntiles, tmp, mpi ? "" : "; run `citytiler merge` with the same pipeline when every partition is done");
         ct_geo_transform_destroy(geo);
+        ct_journal_close(jr);
         free(tmp);
         free(out);
         free(part_of);
@@ -708,7 +711,8 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     for (size_t t = 0; out && t < q.ntiles; t++) resumed += (size_t)out[t].resumed;
     if (st == CT_OK && ct_context_resume(ctx))
         ct_log(ctx, CT_LOG_INFO, "writers.3dtiles: resumed: %zu of %zu tiles kept from the interrupted run", resumed, q.ntiles);
-    if (st == CT_OK) ct_journal_end(tmp);
+    if (st == CT_OK) ct_journal_end(jr);
+    ct_journal_close(jr);
     if (st == CT_OK) st = write_summary(ctx, s, ds, &q, out, tmp, t_start, cpu_start);
     if (st == CT_OK) st = ct_outdir_commit(ctx, s->path, tmp);
     else if (!keep && part_n == 1) ct_outdir_abort(tmp); /* a lone run cleans up; shared work stays for a retry */

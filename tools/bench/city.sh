@@ -7,7 +7,8 @@
 # beyond it go to disk; loaded cells are cached up to it). CITY_MODES (default "1 2 mpi2"): runs to make.
 # Each run writes a new output directory (CITY/runs/MODE-N); all are removed when the script ends.
 # Writing over the previous run's tileset instead measures ext4 more than citytiler: replacing
-# it deletes its ~1,200 files (100k city), and for minutes after a mass deletion ext4 scans
+# it deletes its ~1,200 files (100k city), and for minutes after a mass deletion ext4 without a
+# journal (this VM's disk; ialloc.c find_inode_bit checks recently deleted inodes only then) scans
 # past the freed inodes (recently_deleted) whenever it creates a file, under the directory's
 # lock, so back-to-back runs into one path slow the writer run after run (100k city, 2
 # threads: tiles 1.3-2.1 s against 0.9-1.1 s into fresh directories). A nightly rebuild does
