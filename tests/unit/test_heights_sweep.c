@@ -13,6 +13,7 @@
 #include "citytiler/heights.h"
 #include "citytiler/points.h"
 #include "ct_test.h"
+#include "ct_test_heights.h"
 #include "ct_test_points.h"
 #include "geom/heights_sweep.h"
 
@@ -52,18 +53,6 @@ static int same(const ct_heights_result *a, const ct_heights_result *b) {
            memcmp(&a->roof_max, &b->roof_max, sizeof a->roof_max) == 0 && a->roof_points == b->roof_points &&
            a->ground_points == b->ground_points && memcmp(&a->density, &b->density, sizeof a->density) == 0 &&
            a->ground_buffer_used == b->ground_buffer_used;
-}
-
-/* filters.heights' defaults: roof p90 of class 6, ground p10 of class 2 within 3 m (up to 24). */
-static void default_params(ct_heights_params *prm) {
-    memset(prm, 0, sizeof *prm);
-    prm->roof_percentile = 90;
-    prm->ground_percentile = 10;
-    prm->buffer = 3;
-    prm->max_buffer = 24;
-    prm->min_roof_points = 5;
-    prm->min_ground_points = 3;
-    prm->ground_class[2] = prm->roof_class[6] = 1;
 }
 
 int main(void) {
@@ -118,7 +107,7 @@ int main(void) {
     size_t mismatches = 0, widened_total = 0, spanning_checked = 0;
     for (int config = 0; config < 3; config++) {
         ct_heights_params prm;
-        default_params(&prm);
+        ct_test_heights_defaults(&prm);
         if (config == 2) prm.buffer = 0; /* no widening */
         if (config == 1) { /* water as ground; every other class as roof (classes 1 and 9 share a group) */
             prm.ground_class[9] = 1;
@@ -169,7 +158,7 @@ int main(void) {
     /* A cell whose points cannot be read: the error names the temporary file, no crash. */
     ct_point_store_release_disk(disk);
     ct_heights_params prm;
-    default_params(&prm);
+    ct_test_heights_defaults(&prm);
     size_t nwiden = 0;
     CT_CHECK(ct_heights_sweep(ctx, disk, fps, nb, &prm, 2, NULL, got, widen, &nwiden) == CT_ERR_IO);
     CT_CHECK(strstr(ct_error_message(ctx), "temporary point file") != NULL);

@@ -19,6 +19,7 @@
 #include "citytiler/pipeline.h"
 #include "citytiler/raster.h"
 #include "ct_test.h"
+#include "ct_test_heights.h"
 
 #define NODATA (-9999.0)
 
@@ -62,16 +63,6 @@ static ct_footprint ring_footprint(ct_polygon *poly, uint32_t *starts, double *x
     poly->xy = xy;
     ct_footprint fp = {1, poly};
     return fp;
-}
-
-static void default_params(ct_heights_params *p) {
-    memset(p, 0, sizeof *p);
-    p->roof_percentile = 90;
-    p->ground_percentile = 10;
-    p->buffer = 3;
-    p->max_buffer = 24;
-    p->min_roof_points = 5;
-    p->min_ground_points = 3;
 }
 
 /* ---- 1. synthetic rasters ---- */
@@ -118,7 +109,7 @@ static void synthetic(ct_context *ctx, char *dtm, char *dsm, size_t cap) {
     st = ct_raster_scratch_init(ctx, set, &sc);
     CT_CHECK_MSG(st == CT_OK, "%s", ct_error_message(ctx));
     ct_heights_params prm;
-    default_params(&prm);
+    ct_test_heights_defaults(&prm);
 
     ct_polygon poly;
     uint32_t starts[2];
@@ -266,7 +257,7 @@ static void delft(ct_context *ctx) {
     CT_CHECK(set && ct_raster_same_crs(set->dsm) && ct_raster_vertical_wkt(set->dsm) &&
              strstr(ct_raster_vertical_wkt(set->dsm), "NAP"));
     ct_heights_params prm;
-    default_params(&prm);
+    ct_test_heights_defaults(&prm);
     size_t n = ds->nbuildings;
     ct_heights_result *r1 = calloc(n, sizeof *r1), *r2 = calloc(n, sizeof *r2);
     double *droof = calloc(n, sizeof *droof), *dground = calloc(n, sizeof *dground);
