@@ -337,16 +337,9 @@ static ct_status build_tile(ct_context *ctx, const tiles_state *s, const ct_data
         /* Another process's tile (or merging): it must be in the records. */
         if (ct_journal_load(jr, tile, out)) return CT_OK;
         if (ct_context_merge(ctx)) {
-            char name[64], path[4200];
+            char name[64];
             ct_tile_name(tile, name, sizeof name);
-            /* The partitions recorded how many they were. */
-            snprintf(path, sizeof path, "%s/.resume/partitions", dir);
-            FILE *f = fopen(path, "r");
-            int n = 0;
-            if (f) {
-                if (fscanf(f, "%d", &n) != 1) n = 0;
-                fclose(f);
-            }
+            int n = ct_journal_partitions(jr); /* (the partitions recorded how many they were) */
             int *parts = n >= 1 ? tile_partitions(q, n) : NULL;
             if (!parts)
                 return ct_error(ctx, CT_ERR_INPUT, "%s: tile %s was not written by any partition", dir, name);
@@ -642,13 +635,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     if (st == CT_OK) st = ct_outdir_begin(ctx, s->path, "tileset.json", keep, &tmp);
     ct_journal_mode jmode = !keep ? CT_JOURNAL_NEW : merge || part_n > 1 ? CT_JOURNAL_SHARED : CT_JOURNAL_RESUME;
     ct_journal *jr = NULL;
-    if (st == CT_OK) st = ct_journal_begin(ctx, tmp, fingerprint, jmode, part_k, &jr);
-    if (st == CT_OK && part_n > 1) {
-        char path[4200], text[16];
-        snprintf(path, sizeof path, "%s/.resume/partitions", tmp);
-        snprintf(text, sizeof text, "%d", part_n);
-        st = ct_write_file(ctx, path, text, strlen(text));
-    }
+    if (st == CT_OK) st = ct_journal_begin(ctx, tmp, fingerprint, jmode, part_k, part_n, &jr);
     if (mpi && part_k == 0 && st == CT_OK) st = ct_context_barrier(ctx);
     char tiles_dir[4096];
     if (st == CT_OK) {

@@ -35,6 +35,7 @@ struct ct_journal {
     char *path;
     record *recs; /* sorted by name, one per name */
     size_t nrecs, cap;
+    int partitions; /* DIR/.resume/partitions, 0 when absent */
 };
 
 static int cmp_record(const void *a, const void *b) {
@@ -106,6 +107,13 @@ static int cmp_name(const void *a, const void *b) {
 
 ct_status ct_journal_reload(ct_context *ctx, ct_journal *j) {
     char path[4200];
+    snprintf(path, sizeof path, "%s/.resume/partitions", j->dir);
+    FILE *f = fopen(path, "r");
+    j->partitions = 0;
+    if (f) {
+        if (fscanf(f, "%d", &j->partitions) != 1 || j->partitions < 0) j->partitions = 0;
+        fclose(f);
+    }
     snprintf(path, sizeof path, "%s/.resume", j->dir);
     j->nrecs = 0;
     DIR *d = opendir(path);
@@ -164,12 +172,18 @@ static ct_status check_fingerprint(ct_context *ctx, const char *dir, uint64_t fi
 }
 
 ct_status ct_journal_begin(ct_context *ctx, const char *dir, uint64_t fingerprint, ct_journal_mode mode, int writer,
-                           ct_journal **out) {
+                           int partitions, ct_journal **out) {
     *out = NULL;
     char path[4200];
     snprintf(path, sizeof path, "%s/.resume", dir);
     ct_status st = ct_mkdirs(ctx, path);
     if (st == CT_OK) st = check_fingerprint(ctx, dir, fingerprint, mode);
+    if (st == CT_OK && partitions > 1) {
+        char text[16];
+        snprintf(path, sizeof path, "%s/.resume/partitions", dir);
+        snprintf(text, sizeof text, "%d", partitions);
+        st = ct_write_file(ctx, path, text, strlen(text));
+    }
     if (st != CT_OK) return st;
     ct_journal *j = calloc(1, sizeof *j);
     if (!j || !(j->dir = strdup(dir))) {
@@ -191,6 +205,8 @@ ct_status ct_journal_begin(ct_context *ctx, const char *dir, uint64_t fingerprin
     *out = j;
     return CT_OK;
 }
+
+int ct_journal_partitions(const ct_journal *j) { return j->partitions; }
 
 int ct_journal_load(const ct_journal *j, const ct_qtile *t, ct_tile_output *out) {
     record key;

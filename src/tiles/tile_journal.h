@@ -19,12 +19,16 @@ typedef struct ct_journal ct_journal;
 
 /* Checks (RESUME, SHARED) or records (NEW, or no earlier record) the fingerprint of the
  * run's inputs and options in DIR/.resume/fingerprint (another run's fingerprint there is
- * a usage error saying what to do in that mode), reads the records already there, and
- * opens DIR/.resume/records-WRITER.jsonl to append this process's own. */
+ * a usage error saying what to do in that mode), records how many partitions the run has
+ * when more than 1 (DIR/.resume/partitions, for the merge), reads the records already
+ * there, and opens DIR/.resume/records-WRITER.jsonl to append this process's own. */
 ct_status ct_journal_begin(ct_context *ctx, const char *dir, uint64_t fingerprint, ct_journal_mode mode, int writer,
-                           ct_journal **out);
+                           int partitions, ct_journal **out);
 /* Reads every process's records again (after the others finished theirs). */
 ct_status ct_journal_reload(ct_context *ctx, ct_journal *j);
+/* The number of partitions the run's processes recorded when the records were read; 0
+ * when none did. */
+int ct_journal_partitions(const ct_journal *j);
 /* 1 when tile t was finished (by an earlier run, or another process) and its GLB is still
  * there, whole: *out filled from its record (no GLB bytes). 0 otherwise. */
 int ct_journal_load(const ct_journal *j, const ct_qtile *t, ct_tile_output *out);
