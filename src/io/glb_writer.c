@@ -270,25 +270,35 @@ ct_status ct_glb_encode(ct_context *ctx, const ct_glb_mesh_input *mesh,
     return ct_glb_encode_ex(ctx, mesh, features, NULL, out, out_len, NULL);
 }
 
-ct_status ct_glb_encode_ex(ct_context *ctx, const ct_glb_mesh_input *mesh,
-                           const ct_glb_features *features, const ct_glb_options *options,
-                           uint8_t **out, size_t *out_len, ct_glb_stats *stats) {
-    if (out) *out = NULL;
-    if (out_len) *out_len = 0;
-    if (!mesh || !out || !out_len)
-        return ct_error(ctx, CT_ERR_USAGE, "glb: mesh, out and out_len are required");
-    const size_t nv = mesh->nverts, ni = mesh->nindices;
-    if (nv == 0 || ni == 0)
-        return ct_error(ctx, CT_ERR_USAGE, "glb: empty mesh (%zu vertices, %zu indices)", nv, ni);
+/* One encoding: the input, the choices made from it, and the BIN chunk's views. */
+typedef struct encode_job {
+    const ct_glb_mesh_input *mesh;
+    const ct_glb_features *F; /* NULL without features */
+    size_t nv, ni;            /* input vertices and indices */
+    size_t nvw;               /* vertices written (meshopt may drop duplicates) */
+    int compress;             /* EXT_meshopt_compression */
+    int quantized;            /* positions UNSIGNED_SHORT under node 1 */
+    int fid_float;            /* feature ids as FLOAT (over 65536 features) */
+    int idx_ushort;           /* indices as UNSIGNED_SHORT */
+    double tol;               /* compress: the largest position error allowed (m) */
+    float pmin[3], pmax[3];   /* bounds of the input positions */
+    mo_geom mo;               /* compress: the encoded streams */
+    int bv_pos, bv_nrm, bv_fid, bv_idx; /* buffer views (-1: none) */
+} encode_job;
+
+/* The input's shape and options (pass 1 begins: nothing is read per vertex yet). */
+static ct_status check_options(ct_context *ctx, encode_job *e, const ct_glb_options *options) {
+    const ct_glb_mesh_input *mesh = e->mesh;
+    if (e->nv == 0 || e->ni == 0)
+        return ct_error(ctx, CT_ERR_USAGE, "glb: empty mesh (%zu vertices, %zu indices)", e->nv, e->ni);
     if (!mesh->pos || !mesh->idx)
         return ct_error(ctx, CT_ERR_USAGE, "glb: positions and indices are required");
-    if (ni % 3 != 0)
-        return ct_error(ctx, CT_ERR_USAGE, "glb: %zu indices is not a multiple of 3", ni);
+    if (e->ni % 3 != 0)
+        return ct_error(ctx, CT_ERR_USAGE, "glb: %zu indices is not a multiple of 3", e->ni);
     for (int k = 0; mesh->root_matrix && k < 16; k++)
         if (!isfinite(mesh->root_matrix[k]))
             return ct_error(ctx, CT_ERR_USAGE, "glb: root_matrix has a non-finite element");
-
-    const ct_glb_features *F = features && features->nfeatures > 0 ? features : NULL;
+    const ct_glb_features *F = e->F;
     if (F) {
         if (!mesh->feature_id)
             return ct_error(ctx, CT_ERR_USAGE, "glb: %zu features but no per-vertex feature_id",
@@ -299,119 +309,97 @@ ct_status ct_glb_encode_ex(ct_context *ctx, const ct_glb_mesh_input *mesh,
         if (F->ndefs > 0 && (!F->defs || !F->rows))
             return ct_error(ctx, CT_ERR_USAGE, "glb: %zu columns but no defs or rows", F->ndefs);
     }
-    const int compress = options && options->compression == CT_GLB_COMPRESSION_MESHOPT;
-    if (options && options->compression != CT_GLB_COMPRESSION_NONE && !compress)
+    e->compress = options && options->compression == CT_GLB_COMPRESSION_MESHOPT;
+    if (options && options->compression != CT_GLB_COMPRESSION_NONE && !e->compress)
         return ct_error(ctx, CT_ERR_USAGE, "glb: unknown compression %d", (int)options->compression);
-    double tol = options && options->max_position_error > 0 ? options->max_position_error : 0.01;
-    if (compress && !isfinite(tol))
+    e->tol = options && options->max_position_error > 0 ? options->max_position_error : 0.01;
+    if (e->compress && !isfinite(e->tol))
         return ct_error(ctx, CT_ERR_USAGE, "glb: max_position_error must be finite");
+    e->fid_float = F && F->nfeatures > MAX_FEATURES_USHORT;
+    return CT_OK;
+}
 
-    /* pass 1: indices and feature ids in range */
-    for (size_t i = 0; i < ni; i++)
-        if (mesh->idx[i] >= nv)
+/* Pass 1 over the arrays: indices and feature ids in range, positions finite, and
+ * their bounds. */
+static ct_status check_arrays(ct_context *ctx, encode_job *e) {
+    const ct_glb_mesh_input *mesh = e->mesh;
+    for (size_t i = 0; i < e->ni; i++)
+        if (mesh->idx[i] >= e->nv)
             return ct_error(ctx, CT_ERR_USAGE, "glb: index %zu is %u, but there are %zu vertices", i,
-                            (unsigned)mesh->idx[i], nv);
-    if (F)
-        for (size_t i = 0; i < nv; i++)
-            if (mesh->feature_id[i] >= F->nfeatures)
+                            (unsigned)mesh->idx[i], e->nv);
+    if (e->F)
+        for (size_t i = 0; i < e->nv; i++)
+            if (mesh->feature_id[i] >= e->F->nfeatures)
                 return ct_error(ctx, CT_ERR_USAGE,
                                 "glb: vertex %zu has feature id %u, but there are %zu features", i,
-                                (unsigned)mesh->feature_id[i], F->nfeatures);
-
-    /* pass 1: positions bounds */
-    float pmin[3], pmax[3];
-    for (int k = 0; k < 3; k++) pmin[k] = pmax[k] = mesh->pos[k];
-    for (size_t i = 0; i < nv; i++) {
+                                (unsigned)mesh->feature_id[i], e->F->nfeatures);
+    for (int k = 0; k < 3; k++) e->pmin[k] = e->pmax[k] = mesh->pos[k];
+    for (size_t i = 0; i < e->nv; i++) {
         const float *p = mesh->pos + 3 * i;
         for (int k = 0; k < 3; k++) {
             if (!isfinite(p[k]))
                 return ct_error(ctx, CT_ERR_USAGE, "glb: vertex %zu has a non-finite coordinate", i);
-            if (p[k] < pmin[k]) pmin[k] = p[k];
-            if (p[k] > pmax[k]) pmax[k] = p[k];
+            if (p[k] < e->pmin[k]) e->pmin[k] = p[k];
+            if (p[k] > e->pmax[k]) e->pmax[k] = p[k];
         }
     }
+    return CT_OK;
+}
 
-    /* pass 1: metadata columns */
-    ct_status st = CT_OK;
-    ct_glb_metadata md;
-    memset(&md, 0, sizeof md);
-    ct_glb_view *views = NULL;
-    json_t *root = NULL;
-    uint8_t *buf = NULL;
-    mo_geom mo;
-    memset(&mo, 0, sizeof mo);
-    const ct_glb_table_rows table = {F ? F->nfeatures : 0, F ? F->ids : NULL, F ? F->rows : NULL};
-    if (F && (st = ct_glb_metadata_plan(ctx, &md, F->class_name, "feature", F->ids != NULL, F->defs, F->ndefs,
-                                        &table, 1)) != CT_OK)
-        goto done;
-
-    /* compression: reorder, quantise, encode */
-    const int fid_float = F && F->nfeatures > MAX_FEATURES_USHORT;
-    if (compress && (st = mo_prepare(ctx, mesh, F != NULL, fid_float, tol, &mo)) != CT_OK) goto done;
-    const size_t nvw = compress ? mo.nv : nv;       /* vertices written */
-    const int quantized = compress && mo.quantized; /* positions UNSIGNED_SHORT under node 1 */
-
-    /* BIN layout */
-    const int idx_ushort = nvw <= 65535; /* 65535 is the primitive restart value */
-    ct_glb_layout L = {0};
-    views = calloc(4 + ct_glb_metadata_nviews(&md), sizeof *views);
-    if (!views) { st = ct_error_nomem(ctx, "glb buffer views"); goto done; }
-    L.views = views;
-    int bv_pos, bv_nrm = -1, bv_fid = -1, bv_idx;
-    if (compress) {
-        bv_pos = layout_add_mo(&L, &mo.pos, GL_ARRAY_BUFFER, "ATTRIBUTES", quantized ? NULL : "EXPONENTIAL");
-        if (mesh->nrm) bv_nrm = layout_add_mo(&L, &mo.nrm, GL_ARRAY_BUFFER, "ATTRIBUTES", NULL);
-        if (F) bv_fid = layout_add_mo(&L, &mo.fid, GL_ARRAY_BUFFER, "ATTRIBUTES", NULL);
-        bv_idx = layout_add_mo(&L, &mo.idx, GL_ELEMENT_ARRAY_BUFFER, "TRIANGLES", NULL);
+/* The geometry's buffer views, in the order the BIN chunk holds them. */
+static void plan_geometry(encode_job *e, ct_glb_layout *L) {
+    const size_t nv = e->nv;
+    e->bv_nrm = e->bv_fid = -1;
+    if (e->compress) {
+        e->bv_pos = layout_add_mo(L, &e->mo.pos, GL_ARRAY_BUFFER, "ATTRIBUTES", e->quantized ? NULL : "EXPONENTIAL");
+        if (e->mesh->nrm) e->bv_nrm = layout_add_mo(L, &e->mo.nrm, GL_ARRAY_BUFFER, "ATTRIBUTES", NULL);
+        if (e->F) e->bv_fid = layout_add_mo(L, &e->mo.fid, GL_ARRAY_BUFFER, "ATTRIBUTES", NULL);
+        e->bv_idx = layout_add_mo(L, &e->mo.idx, GL_ELEMENT_ARRAY_BUFFER, "TRIANGLES", NULL);
     } else {
-        bv_pos = ct_glb_layout_add(&L, 4, ct_glb_mul(&L, nv, 12), 0, GL_ARRAY_BUFFER);
-        if (mesh->nrm) bv_nrm = ct_glb_layout_add(&L, 4, ct_glb_mul(&L, nv, 12), 0, GL_ARRAY_BUFFER);
-        if (F) bv_fid = ct_glb_layout_add(&L, 4, ct_glb_mul(&L, nv, 4), fid_float ? 0 : 4, GL_ARRAY_BUFFER);
-        bv_idx = ct_glb_layout_add(&L, 4, ct_glb_mul(&L, ni, idx_ushort ? 2 : 4), 0, GL_ELEMENT_ARRAY_BUFFER);
+        e->bv_pos = ct_glb_layout_add(L, 4, ct_glb_mul(L, nv, 12), 0, GL_ARRAY_BUFFER);
+        if (e->mesh->nrm) e->bv_nrm = ct_glb_layout_add(L, 4, ct_glb_mul(L, nv, 12), 0, GL_ARRAY_BUFFER);
+        if (e->F) e->bv_fid = ct_glb_layout_add(L, 4, ct_glb_mul(L, nv, 4), e->fid_float ? 0 : 4, GL_ARRAY_BUFFER);
+        e->bv_idx = ct_glb_layout_add(L, 4, ct_glb_mul(L, e->ni, e->idx_ushort ? 2 : 4), 0, GL_ELEMENT_ARRAY_BUFFER);
     }
-    ct_glb_metadata_layout(&md, &L);
-    const size_t bin_len = ct_glb_pad4(L.end);
-    const size_t fb_len = ct_glb_pad4(L.fb_end);
-    if (L.overflow || bin_len < L.end || bin_len > UINT32_MAX || fb_len < L.fb_end || fb_len > UINT32_MAX) {
-        st = ct_error(ctx, CT_ERR_UNSUPPORTED, "glb: %zu vertices, %zu indices: over 4 GiB", nv, ni);
-        goto done;
-    }
+}
 
-    /* JSON */
-    int fail = 0;
-    root = ct_glb_json_root(&fail);
-    const int uses_quant = quantized || (compress && mesh->nrm);
-    if (F || compress) {
+/* extensionsUsed / extensionsRequired, and the property table's root extension. */
+static void json_extensions(int *fail, json_t *root, const encode_job *e, const ct_glb_metadata *md) {
+    const int uses_quant = e->quantized || (e->compress && e->mesh->nrm);
+    if (e->F || e->compress) {
         json_t *used = json_array();
-        if (F) {
-            ct_glb_japp(&fail, used, json_string("EXT_mesh_features"));
-            ct_glb_japp(&fail, used, json_string("EXT_structural_metadata"));
+        if (e->F) {
+            ct_glb_japp(fail, used, json_string("EXT_mesh_features"));
+            ct_glb_japp(fail, used, json_string("EXT_structural_metadata"));
         }
-        if (compress) {
+        if (e->compress) {
             json_t *req = json_array();
-            ct_glb_japp(&fail, used, json_string("EXT_meshopt_compression"));
-            ct_glb_japp(&fail, req, json_string("EXT_meshopt_compression"));
+            ct_glb_japp(fail, used, json_string("EXT_meshopt_compression"));
+            ct_glb_japp(fail, req, json_string("EXT_meshopt_compression"));
             if (uses_quant) {
-                ct_glb_japp(&fail, used, json_string("KHR_mesh_quantization"));
-                ct_glb_japp(&fail, req, json_string("KHR_mesh_quantization"));
+                ct_glb_japp(fail, used, json_string("KHR_mesh_quantization"));
+                ct_glb_japp(fail, req, json_string("KHR_mesh_quantization"));
             }
-            ct_glb_jset(&fail, root, "extensionsUsed", used);
-            ct_glb_jset(&fail, root, "extensionsRequired", req);
+            ct_glb_jset(fail, root, "extensionsUsed", used);
+            ct_glb_jset(fail, root, "extensionsRequired", req);
         } else {
-            ct_glb_jset(&fail, root, "extensionsUsed", used);
+            ct_glb_jset(fail, root, "extensionsUsed", used);
         }
     }
-    if (F) {
+    if (e->F) {
         json_t *ext = json_object();
-        ct_glb_jset(&fail, ext, "EXT_structural_metadata", ct_glb_metadata_json(&fail, &md));
-        ct_glb_jset(&fail, root, "extensions", ext);
+        ct_glb_jset(fail, ext, "EXT_structural_metadata", ct_glb_metadata_json(fail, md));
+        ct_glb_jset(fail, root, "extensions", ext);
     }
-    ct_glb_json_scene(&fail, root);
+}
 
+/* Node 0 (y-up to z-up, times root_matrix), and with quantized positions node 1, which
+ * maps the UNSIGNED_SHORT grid back to metres in the local frame. */
+static void json_nodes(int *fail, json_t *root, const encode_job *e) {
     json_t *nodes = json_array(), *node = json_object(), *matrix;
-    if (mesh->root_matrix) {
+    if (e->mesh->root_matrix) {
         /* yup_to_zup x root_matrix: rows of the product are rows 0, 2, -1 of root_matrix */
-        const double *r = mesh->root_matrix;
+        const double *r = e->mesh->root_matrix;
         double placed[16];
         for (int c = 0; c < 4; c++) {
             placed[4 * c] = r[4 * c];
@@ -420,148 +408,217 @@ ct_status ct_glb_encode_ex(ct_context *ctx, const ct_glb_mesh_input *mesh,
             placed[4 * c + 3] = r[4 * c + 3];
         }
         matrix = json_array();
-        for (int k = 0; k < 16; k++) ct_glb_japp(&fail, matrix, json_real(placed[k] + 0.0));
+        for (int k = 0; k < 16; k++) ct_glb_japp(fail, matrix, json_real(placed[k] + 0.0));
     } else {
-        matrix = ct_glb_json_yup_to_zup(&fail);
+        matrix = ct_glb_json_yup_to_zup(fail);
     }
-    if (quantized) {
-        /* node 1 maps the UNSIGNED_SHORT grid back to metres in the local frame */
+    if (e->quantized) {
         json_t *children = json_array(), *qnode = json_object();
         json_t *tr = json_array(), *sc = json_array();
-        ct_glb_japp(&fail, children, ct_glb_jint(1));
-        ct_glb_jset(&fail, node, "children", children);
-        ct_glb_jset(&fail, qnode, "mesh", ct_glb_jint(0));
+        ct_glb_japp(fail, children, ct_glb_jint(1));
+        ct_glb_jset(fail, node, "children", children);
+        ct_glb_jset(fail, qnode, "mesh", ct_glb_jint(0));
         for (int k = 0; k < 3; k++) {
-            ct_glb_japp(&fail, tr, json_real(mo.translation[k]));
-            ct_glb_japp(&fail, sc, json_real(mo.scale));
+            ct_glb_japp(fail, tr, json_real(e->mo.translation[k]));
+            ct_glb_japp(fail, sc, json_real(e->mo.scale));
         }
-        ct_glb_jset(&fail, qnode, "translation", tr);
-        ct_glb_jset(&fail, qnode, "scale", sc);
-        ct_glb_jset(&fail, node, "matrix", matrix);
-        ct_glb_japp(&fail, nodes, node);
-        ct_glb_japp(&fail, nodes, qnode);
+        ct_glb_jset(fail, qnode, "translation", tr);
+        ct_glb_jset(fail, qnode, "scale", sc);
+        ct_glb_jset(fail, node, "matrix", matrix);
+        ct_glb_japp(fail, nodes, node);
+        ct_glb_japp(fail, nodes, qnode);
     } else {
-        ct_glb_jset(&fail, node, "mesh", ct_glb_jint(0));
-        ct_glb_jset(&fail, node, "matrix", matrix);
-        ct_glb_japp(&fail, nodes, node);
+        ct_glb_jset(fail, node, "mesh", ct_glb_jint(0));
+        ct_glb_jset(fail, node, "matrix", matrix);
+        ct_glb_japp(fail, nodes, node);
     }
-    ct_glb_jset(&fail, root, "nodes", nodes);
+    ct_glb_jset(fail, root, "nodes", nodes);
+}
 
-    /* accessors: 0 POSITION, then NORMAL, _FEATURE_ID_0, indices as present */
-    json_t *accessors = json_array(), *attrs = json_object();
+/* The accessors (0 POSITION, then NORMAL, _FEATURE_ID_0, indices as present), appended
+ * to `accessors`, and the mesh of one primitive with its material. */
+static void json_mesh(int *fail, json_t *root, json_t *accessors, const encode_job *e) {
+    json_t *attrs = json_object();
     int nacc = 0;
-    json_t *acc = ct_glb_json_accessor(&fail, bv_pos, quantized ? GL_UNSIGNED_SHORT : GL_FLOAT, nvw, "VEC3");
-    if (quantized) {
+    json_t *acc = ct_glb_json_accessor(fail, e->bv_pos, e->quantized ? GL_UNSIGNED_SHORT : GL_FLOAT, e->nvw, "VEC3");
+    if (e->quantized) {
         json_t *qmn = json_array(), *qmx = json_array();
         for (int k = 0; k < 3; k++) {
-            ct_glb_japp(&fail, qmn, ct_glb_jint(mo.qmin[k]));
-            ct_glb_japp(&fail, qmx, ct_glb_jint(mo.qmax[k]));
+            ct_glb_japp(fail, qmn, ct_glb_jint(e->mo.qmin[k]));
+            ct_glb_japp(fail, qmx, ct_glb_jint(e->mo.qmax[k]));
         }
-        ct_glb_jset(&fail, acc, "min", qmn);
-        ct_glb_jset(&fail, acc, "max", qmx);
+        ct_glb_jset(fail, acc, "min", qmn);
+        ct_glb_jset(fail, acc, "max", qmx);
     } else {
-        ct_glb_jset(&fail, acc, "min", ct_glb_json_vec3(&fail, compress ? mo.pmin : pmin));
-        ct_glb_jset(&fail, acc, "max", ct_glb_json_vec3(&fail, compress ? mo.pmax : pmax));
+        ct_glb_jset(fail, acc, "min", ct_glb_json_vec3(fail, e->compress ? e->mo.pmin : e->pmin));
+        ct_glb_jset(fail, acc, "max", ct_glb_json_vec3(fail, e->compress ? e->mo.pmax : e->pmax));
     }
-    ct_glb_japp(&fail, accessors, acc);
-    ct_glb_jset(&fail, attrs, "POSITION", ct_glb_jint(nacc++));
-    if (bv_nrm >= 0) {
-        json_t *an = ct_glb_json_accessor(&fail, bv_nrm, compress ? GL_BYTE : GL_FLOAT, nvw, "VEC3");
-        if (compress) ct_glb_jset(&fail, an, "normalized", json_true());
-        ct_glb_japp(&fail, accessors, an);
-        ct_glb_jset(&fail, attrs, "NORMAL", ct_glb_jint(nacc++));
+    ct_glb_japp(fail, accessors, acc);
+    ct_glb_jset(fail, attrs, "POSITION", ct_glb_jint(nacc++));
+    if (e->bv_nrm >= 0) {
+        json_t *an = ct_glb_json_accessor(fail, e->bv_nrm, e->compress ? GL_BYTE : GL_FLOAT, e->nvw, "VEC3");
+        if (e->compress) ct_glb_jset(fail, an, "normalized", json_true());
+        ct_glb_japp(fail, accessors, an);
+        ct_glb_jset(fail, attrs, "NORMAL", ct_glb_jint(nacc++));
     }
-    if (bv_fid >= 0) {
-        ct_glb_japp(&fail, accessors,
-                    ct_glb_json_accessor(&fail, bv_fid, fid_float ? GL_FLOAT : GL_UNSIGNED_SHORT, nvw, "SCALAR"));
-        ct_glb_jset(&fail, attrs, "_FEATURE_ID_0", ct_glb_jint(nacc++));
+    if (e->bv_fid >= 0) {
+        ct_glb_japp(fail, accessors, ct_glb_json_accessor(fail, e->bv_fid, e->fid_float ? GL_FLOAT : GL_UNSIGNED_SHORT,
+                                                          e->nvw, "SCALAR"));
+        ct_glb_jset(fail, attrs, "_FEATURE_ID_0", ct_glb_jint(nacc++));
     }
-    ct_glb_japp(&fail, accessors,
-                ct_glb_json_accessor(&fail, bv_idx, idx_ushort ? GL_UNSIGNED_SHORT : GL_UNSIGNED_INT, ni, "SCALAR"));
+    ct_glb_japp(fail, accessors, ct_glb_json_accessor(fail, e->bv_idx, e->idx_ushort ? GL_UNSIGNED_SHORT : GL_UNSIGNED_INT,
+                                                      e->ni, "SCALAR"));
     const int acc_idx = nacc++;
 
     json_t *prim = json_object();
-    ct_glb_jset(&fail, prim, "attributes", attrs);
-    ct_glb_jset(&fail, prim, "indices", ct_glb_jint(acc_idx));
-    ct_glb_jset(&fail, prim, "material", ct_glb_jint(0));
-    if (F) {
+    ct_glb_jset(fail, prim, "attributes", attrs);
+    ct_glb_jset(fail, prim, "indices", ct_glb_jint(acc_idx));
+    ct_glb_jset(fail, prim, "material", ct_glb_jint(0));
+    if (e->F) {
         json_t *pext = json_object(), *mf = json_object(), *fids = json_array(), *fid = json_object();
-        ct_glb_jset(&fail, fid, "featureCount", ct_glb_jint((long long)F->nfeatures));
-        ct_glb_jset(&fail, fid, "attribute", ct_glb_jint(0));
-        ct_glb_jset(&fail, fid, "propertyTable", ct_glb_jint(0));
-        ct_glb_japp(&fail, fids, fid);
-        ct_glb_jset(&fail, mf, "featureIds", fids);
-        ct_glb_jset(&fail, pext, "EXT_mesh_features", mf);
-        ct_glb_jset(&fail, prim, "extensions", pext);
+        ct_glb_jset(fail, fid, "featureCount", ct_glb_jint((long long)e->F->nfeatures));
+        ct_glb_jset(fail, fid, "attribute", ct_glb_jint(0));
+        ct_glb_jset(fail, fid, "propertyTable", ct_glb_jint(0));
+        ct_glb_japp(fail, fids, fid);
+        ct_glb_jset(fail, mf, "featureIds", fids);
+        ct_glb_jset(fail, pext, "EXT_mesh_features", mf);
+        ct_glb_jset(fail, prim, "extensions", pext);
     }
     json_t *meshes = json_array(), *jmesh = json_object(), *prims = json_array();
-    ct_glb_japp(&fail, prims, prim);
-    ct_glb_jset(&fail, jmesh, "primitives", prims);
-    ct_glb_japp(&fail, meshes, jmesh);
-    ct_glb_jset(&fail, root, "meshes", meshes);
+    ct_glb_japp(fail, prims, prim);
+    ct_glb_jset(fail, jmesh, "primitives", prims);
+    ct_glb_japp(fail, meshes, jmesh);
+    ct_glb_jset(fail, root, "meshes", meshes);
     json_t *materials = json_array();
-    ct_glb_japp(&fail, materials, ct_glb_json_material(&fail, mesh->base_color));
-    ct_glb_jset(&fail, root, "materials", materials);
+    ct_glb_japp(fail, materials, ct_glb_json_material(fail, e->mesh->base_color));
+    ct_glb_jset(fail, root, "materials", materials);
+}
 
-    ct_glb_json_buffers(&fail, root, accessors, &L, bin_len, compress);
+/* Pass 2: the geometry into the BIN chunk (compressed streams copied; else positions,
+ * unit normals, feature ids and indices written). */
+static void fill_geometry(ct_context *ctx, const encode_job *e, uint8_t *bin, const ct_glb_view *views) {
+    const ct_glb_mesh_input *mesh = e->mesh;
+    const size_t nv = e->nv;
+    if (e->compress) {
+        memcpy(bin + views[e->bv_pos].offset, e->mo.pos.data, e->mo.pos.len);
+        if (e->bv_nrm >= 0) memcpy(bin + views[e->bv_nrm].offset, e->mo.nrm.data, e->mo.nrm.len);
+        if (e->bv_fid >= 0) memcpy(bin + views[e->bv_fid].offset, e->mo.fid.data, e->mo.fid.len);
+        memcpy(bin + views[e->bv_idx].offset, e->mo.idx.data, e->mo.idx.len);
+        return;
+    }
+    memcpy(bin + views[e->bv_pos].offset, mesh->pos, nv * 12);
+    if (e->bv_nrm >= 0) {
+        uint8_t *dst = bin + views[e->bv_nrm].offset;
+        size_t fixed = 0;
+        for (size_t i = 0; i < nv; i++) {
+            float n[3];
+            ct_glb_unit_normal(mesh->nrm + 3 * i, n, &fixed);
+            memcpy(dst + 12 * i, n, 12);
+        }
+        if (fixed) ct_log(ctx, CT_LOG_WARN, "glb: %zu zero or non-finite normals replaced by (0,0,1)", fixed);
+    }
+    if (e->bv_fid >= 0) {
+        uint8_t *dst = bin + views[e->bv_fid].offset;
+        const uint32_t *fid = mesh->feature_id;
+        for (size_t i = 0; i < nv; i++) {
+            if (e->fid_float) {
+                float x = (float)fid[i];
+                memcpy(dst + 4 * i, &x, 4);
+            } else {
+                /* little-endian: the UNSIGNED_SHORT then 2 zero bytes of stride padding */
+                memcpy(dst + 4 * i, &fid[i], 4);
+            }
+        }
+    }
+    ct_glb_put_indices(bin + views[e->bv_idx].offset, mesh->idx, e->ni, e->idx_ushort);
+}
+
+static void fill_stats(ct_glb_stats *stats, const encode_job *e, const ct_glb_view *views, size_t total) {
+    const size_t nv = e->nv;
+    memset(stats, 0, sizeof *stats);
+    stats->nverts = e->nvw;
+    stats->geometry_raw = nv * 12 + (e->mesh->nrm ? nv * 12 : 0) + e->ni * (nv <= 65535 ? 2 : 4);
+    stats->geometry_bytes = views[e->bv_pos].length + (e->bv_nrm >= 0 ? views[e->bv_nrm].length : 0) +
+                            views[e->bv_idx].length;
+    stats->feature_id_raw = e->F ? nv * 4 : 0;
+    stats->feature_id_bytes = e->bv_fid >= 0 ? views[e->bv_fid].length : 0;
+    stats->total_bytes = total;
+    stats->positions_quantized = e->quantized;
+    stats->max_position_error = e->compress ? e->mo.max_err : 0.0;
+}
+
+ct_status ct_glb_encode_ex(ct_context *ctx, const ct_glb_mesh_input *mesh,
+                           const ct_glb_features *features, const ct_glb_options *options,
+                           uint8_t **out, size_t *out_len, ct_glb_stats *stats) {
+    if (out) *out = NULL;
+    if (out_len) *out_len = 0;
+    if (!mesh || !out || !out_len)
+        return ct_error(ctx, CT_ERR_USAGE, "glb: mesh, out and out_len are required");
+    encode_job e;
+    memset(&e, 0, sizeof e);
+    e.mesh = mesh;
+    e.F = features && features->nfeatures > 0 ? features : NULL;
+    e.nv = mesh->nverts;
+    e.ni = mesh->nindices;
+    ct_status st = check_options(ctx, &e, options);
+    if (st == CT_OK) st = check_arrays(ctx, &e);
+    if (st != CT_OK) return st;
+
+    /* pass 1: metadata columns */
+    const ct_glb_features *F = e.F;
+    ct_glb_metadata md;
+    memset(&md, 0, sizeof md);
+    ct_glb_view *views = NULL;
+    json_t *root = NULL;
+    uint8_t *buf = NULL;
+    const ct_glb_table_rows table = {F ? F->nfeatures : 0, F ? F->ids : NULL, F ? F->rows : NULL};
+    if (F && (st = ct_glb_metadata_plan(ctx, &md, F->class_name, "feature", F->ids != NULL, F->defs, F->ndefs,
+                                        &table, 1)) != CT_OK)
+        goto done;
+
+    /* compression: reorder, quantise, encode */
+    if (e.compress && (st = mo_prepare(ctx, mesh, F != NULL, e.fid_float, e.tol, &e.mo)) != CT_OK) goto done;
+    e.nvw = e.compress ? e.mo.nv : e.nv;
+    e.quantized = e.compress && e.mo.quantized;
+    e.idx_ushort = e.nvw <= 65535; /* 65535 is the primitive restart value */
+
+    /* BIN layout */
+    ct_glb_layout L = {0};
+    views = calloc(4 + ct_glb_metadata_nviews(&md), sizeof *views);
+    if (!views) { st = ct_error_nomem(ctx, "glb buffer views"); goto done; }
+    L.views = views;
+    plan_geometry(&e, &L);
+    ct_glb_metadata_layout(&md, &L);
+    const size_t bin_len = ct_glb_pad4(L.end);
+    const size_t fb_len = ct_glb_pad4(L.fb_end);
+    if (L.overflow || bin_len < L.end || bin_len > UINT32_MAX || fb_len < L.fb_end || fb_len > UINT32_MAX) {
+        st = ct_error(ctx, CT_ERR_UNSUPPORTED, "glb: %zu vertices, %zu indices: over 4 GiB", e.nv, e.ni);
+        goto done;
+    }
+
+    /* JSON */
+    int fail = 0;
+    root = ct_glb_json_root(&fail);
+    json_extensions(&fail, root, &e, &md);
+    ct_glb_json_scene(&fail, root);
+    json_nodes(&fail, root, &e);
+    json_t *accessors = json_array();
+    json_mesh(&fail, root, accessors, &e);
+    ct_glb_json_buffers(&fail, root, accessors, &L, bin_len, e.compress);
 
     /* allocate once, then pass 2: fill */
     size_t total;
     uint8_t *bin;
     if ((st = ct_glb_container(ctx, root, fail, &L, bin_len, &buf, &total, &bin)) != CT_OK) goto done;
-    if (compress) {
-        memcpy(bin + views[bv_pos].offset, mo.pos.data, mo.pos.len);
-        if (bv_nrm >= 0) memcpy(bin + views[bv_nrm].offset, mo.nrm.data, mo.nrm.len);
-        if (bv_fid >= 0) memcpy(bin + views[bv_fid].offset, mo.fid.data, mo.fid.len);
-        memcpy(bin + views[bv_idx].offset, mo.idx.data, mo.idx.len);
-    } else {
-        memcpy(bin + views[bv_pos].offset, mesh->pos, nv * 12);
-        if (bv_nrm >= 0) {
-            uint8_t *dst = bin + views[bv_nrm].offset;
-            size_t fixed = 0;
-            for (size_t i = 0; i < nv; i++) {
-                float n[3];
-                ct_glb_unit_normal(mesh->nrm + 3 * i, n, &fixed);
-                memcpy(dst + 12 * i, n, 12);
-            }
-            if (fixed)
-                ct_log(ctx, CT_LOG_WARN, "glb: %zu zero or non-finite normals replaced by (0,0,1)", fixed);
-        }
-        if (bv_fid >= 0) {
-            uint8_t *dst = bin + views[bv_fid].offset;
-            const uint32_t *fid = mesh->feature_id;
-            for (size_t i = 0; i < nv; i++) {
-                if (fid_float) {
-                    float x = (float)fid[i];
-                    memcpy(dst + 4 * i, &x, 4);
-                } else {
-                    /* little-endian: the UNSIGNED_SHORT then 2 zero bytes of stride padding */
-                    memcpy(dst + 4 * i, &fid[i], 4);
-                }
-            }
-        }
-        ct_glb_put_indices(bin + views[bv_idx].offset, mesh->idx, ni, idx_ushort);
-    }
+    fill_geometry(ctx, &e, bin, views);
     if (F) ct_glb_metadata_fill(&md, 0, bin, views);
-
-    if (stats) {
-        memset(stats, 0, sizeof *stats);
-        stats->nverts = nvw;
-        stats->geometry_raw = nv * 12 + (mesh->nrm ? nv * 12 : 0) + ni * (nv <= 65535 ? 2 : 4);
-        stats->geometry_bytes = views[bv_pos].length + (bv_nrm >= 0 ? views[bv_nrm].length : 0) +
-                                views[bv_idx].length;
-        stats->feature_id_raw = F ? nv * 4 : 0;
-        stats->feature_id_bytes = bv_fid >= 0 ? views[bv_fid].length : 0;
-        stats->total_bytes = total;
-        stats->positions_quantized = quantized;
-        stats->max_position_error = compress ? mo.max_err : 0.0;
-    }
+    if (stats) fill_stats(stats, &e, views, total);
     *out = buf;
     *out_len = total;
     buf = NULL;
 
 done:
-    mo_free(&mo);
+    mo_free(&e.mo);
     free(buf);
     json_decref(root);
     free(views);
