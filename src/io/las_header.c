@@ -168,18 +168,27 @@ static ct_status parse_extra_bytes(ct_context *ctx, const char *path, ct_las_hea
     return CT_OK;
 }
 
-/* The core parser over any byte source of `file_size` bytes. */
-static ct_status parse_all(ct_context *ctx, const char *path, uint64_t file_size,
-                           const ct_las_open_options *opts, ct_las_read_fn rd, void *user,
-                           ct_las_header *h) {
-    uint8_t b[375];
-    memset(b, 0, sizeof b);
-    h->file_size = file_size;
-    h->crs_source = "none";
+/* The longest fixed header (LAS 1.4). */
+enum { LAS_HEADER_MAX = 375 };
+
+/* Where the parser reads from: `file_size` bytes through rd(user, ...). */
+typedef struct las_source {
+    ct_context *ctx;
+    const char *path;
+    uint64_t file_size;
+    ct_las_read_fn rd;
+    void *user;
+} las_source;
+
+/* The signature, then the fixed header's bytes into b. */
+static ct_status read_header_bytes(const las_source *src, uint8_t b[LAS_HEADER_MAX]) {
+    ct_context *ctx = src->ctx;
+    const char *path = src->path;
+    const uint64_t file_size = src->file_size;
     if (file_size < 4)
         return ct_error(ctx, CT_ERR_INPUT, "%s: not a LAS file: only %llu bytes", path,
                         (unsigned long long)file_size);
-    if (rd(user, 0, 4, b) != 0) return ct_error(ctx, CT_ERR_IO, "%s: cannot read the header", path);
+    if (src->rd(src->user, 0, 4, b) != 0) return ct_error(ctx, CT_ERR_IO, "%s: cannot read the header", path);
     if (memcmp(b, "LASF", 4) != 0) {
         char sig[5];
         copy_field(sig, b, 4);
@@ -191,9 +200,13 @@ static ct_status parse_all(ct_context *ctx, const char *path, uint64_t file_size
         return ct_error(ctx, CT_ERR_INPUT,
                         "%s: truncated header: file has %llu bytes, a LAS header needs at least %u",
                         path, (unsigned long long)file_size, LAS_HEADER_MIN);
-    size_t avail = file_size < sizeof b ? (size_t)file_size : sizeof b;
-    if (rd(user, 0, avail, b) != 0) return ct_error(ctx, CT_ERR_IO, "%s: cannot read the header", path);
+    size_t avail = file_size < (size_t)LAS_HEADER_MAX ? (size_t)file_size : (size_t)LAS_HEADER_MAX;
+    if (src->rd(src->user, 0, avail, b) != 0) return ct_error(ctx, CT_ERR_IO, "%s: cannot read the header", path);
+    return CT_OK;
+}
 
+/* The fields every LAS version has (the first 227 bytes). */
+static void decode_header(const uint8_t *b, ct_las_header *h, uint32_t *nvlr, uint8_t *fmt_byte) {
     h->file_source_id = ct_le16(b + 4);
     h->global_encoding = ct_le16(b + 6);
     memcpy(h->project_guid, b + 8, 16);
@@ -205,8 +218,8 @@ static ct_status parse_all(ct_context *ctx, const char *path, uint64_t file_size
     h->creation_year = ct_le16(b + 92);
     h->header_size = ct_le16(b + 94);
     h->offset_to_points = ct_le32(b + 96);
-    uint32_t nvlr = ct_le32(b + 100);
-    uint8_t fmt_byte = b[104];
+    *nvlr = ct_le32(b + 100);
+    *fmt_byte = b[104];
     h->record_length = ct_le16(b + 105);
     h->legacy_point_count = ct_le32(b + 107);
     for (int i = 0; i < 5; i++) h->points_by_return[i] = ct_le32(b + 111 + 4 * i);
@@ -216,7 +229,15 @@ static ct_status parse_all(ct_context *ctx, const char *path, uint64_t file_size
         h->max[i] = ct_led(b + 179 + 16 * i);
         h->min[i] = ct_led(b + 187 + 16 * i);
     }
+}
 
+/* The version and the header size; then the fields of LAS 1.3 and 1.4 (absent from a
+ * shorter header than its version specifies: zeroed in b). */
+static ct_status check_version(const las_source *src, ct_las_header *h, uint8_t b[LAS_HEADER_MAX],
+                               uint64_t *count64) {
+    ct_context *ctx = src->ctx;
+    const char *path = src->path;
+    const uint64_t file_size = src->file_size;
     if (h->version_major != 1)
         return ct_error(ctx, CT_ERR_UNSUPPORTED,
                         "%s: LAS version %u.%u is not supported (only LAS 1.0 to 1.4)", path,
@@ -240,21 +261,27 @@ static ct_status parse_all(ct_context *ctx, const char *path, uint64_t file_size
                h->version_minor, need_hdr, (unsigned)h->header_size,
                h->version_minor >= 4 ? ", EVLRs and the 64-bit point counts" : "");
         unsigned whole = h->header_size >= 235u ? 235u : LAS_HEADER_MIN; /* fields wholly inside */
-        memset(b + whole, 0, sizeof b - whole);
+        memset(b + whole, 0, (size_t)LAS_HEADER_MAX - whole);
     }
     if (h->header_size > file_size)
         return ct_error(ctx, CT_ERR_INPUT,
                         "%s: header size field (%u bytes) is larger than the file (%llu bytes)",
                         path, (unsigned)h->header_size, (unsigned long long)file_size);
     if (h->version_minor >= 3) h->waveform_offset = ct_le64(b + 227);
-    uint64_t count64 = 0;
+    *count64 = 0;
     if (h->version_minor >= 4) {
         h->evlr_offset = ct_le64(b + 235);
         h->evlr_count = ct_le32(b + 243);
-        count64 = ct_le64(b + 247);
+        *count64 = ct_le64(b + 247);
         for (int i = 0; i < 15; i++) h->points_by_return[i] = ct_le64(b + 255 + 8 * i);
     }
+    return CT_OK;
+}
 
+/* The point format and record length, the scales and offsets. */
+static ct_status check_format(const las_source *src, ct_las_header *h, uint8_t fmt_byte) {
+    ct_context *ctx = src->ctx;
+    const char *path = src->path;
     if (fmt_byte & 0xC0)
         return ct_error(ctx, CT_ERR_UNSUPPORTED,
                         "%s: point format byte %u has the compression bit set: %s", path,
@@ -283,8 +310,13 @@ static ct_status parse_all(ct_context *ctx, const char *path, uint64_t file_size
             return ct_error(ctx, CT_ERR_INPUT, "%s: %c offset is %g (must be finite)", path, axis[i],
                             h->offset[i]);
     }
+    return CT_OK;
+}
 
-    /* point count: LAS 1.4 rules */
+/* The point count: LAS 1.4 rules (the 64-bit count first, else the legacy one). */
+static void resolve_point_count(const las_source *src, ct_las_header *h, uint64_t count64) {
+    ct_context *ctx = src->ctx;
+    const char *path = src->path;
     if (h->version_minor >= 4) {
         if (count64 != 0) {
             if (h->legacy_point_count != 0 && h->legacy_point_count != count64)
@@ -302,7 +334,13 @@ static ct_status parse_all(ct_context *ctx, const char *path, uint64_t file_size
     } else {
         h->point_count = h->legacy_point_count;
     }
+}
 
+/* The VLRs: they must lie between the header and the point data. */
+static ct_status read_vlrs(const las_source *src, ct_las_header *h, uint32_t nvlr) {
+    ct_context *ctx = src->ctx;
+    const char *path = src->path;
+    const uint64_t file_size = src->file_size;
     if (h->offset_to_points < h->header_size)
         return ct_error(ctx, CT_ERR_INPUT, "%s: offset to point data (%u) is inside the %u-byte header",
                         path, h->offset_to_points, (unsigned)h->header_size);
@@ -311,7 +349,6 @@ static ct_status parse_all(ct_context *ctx, const char *path, uint64_t file_size
                         "%s: offset to point data (%u) is past the end of the file (%llu bytes)", path,
                         h->offset_to_points, (unsigned long long)file_size);
 
-    /* VLRs: they must lie between the header and the point data. */
     uint64_t room = h->offset_to_points - h->header_size;
     uint64_t max_vlrs = room / VLR_HEADER;
     size_t cap = nvlr < max_vlrs ? nvlr : (size_t)max_vlrs;
@@ -330,7 +367,7 @@ static ct_status parse_all(ct_context *ctx, const char *path, uint64_t file_size
                    path, nvlr, i, (unsigned long long)pos, h->offset_to_points, i);
             break;
         }
-        if (rd(user, pos, VLR_HEADER, v) != 0) return ct_error(ctx, CT_ERR_IO, "%s: cannot read VLR %u", path, i);
+        if (src->rd(src->user, pos, VLR_HEADER, v) != 0) return ct_error(ctx, CT_ERR_IO, "%s: cannot read VLR %u", path, i);
         ct_las_vlr *r = &h->vlrs[h->nvlrs];
         copy_field(r->user_id, v + 2, 16);
         r->record_id = ct_le16(v + 18);
@@ -358,8 +395,14 @@ static ct_status parse_all(ct_context *ctx, const char *path, uint64_t file_size
                "%s: %llu bytes between the last VLR and the point data (skipped)", path,
                (unsigned long long)gap);
     }
+    return CT_OK;
+}
 
-    /* points must be in the file */
+/* The points must be in the file (with allow_truncated, as many whole records as it holds). */
+static ct_status check_point_room(const las_source *src, ct_las_header *h, const ct_las_open_options *opts) {
+    ct_context *ctx = src->ctx;
+    const char *path = src->path;
+    const uint64_t file_size = src->file_size;
     uint64_t data_room = file_size - h->offset_to_points;
     uint64_t fits = data_room / h->record_length;
     if (h->point_count > fits) {
@@ -394,8 +437,14 @@ static ct_status parse_all(ct_context *ctx, const char *path, uint64_t file_size
                path, (unsigned long long)h->point_count, (unsigned long long)fits,
                (unsigned long long)h->point_count);
     }
+    return CT_OK;
+}
 
-    /* EVLRs (LAS 1.4) */
+/* The EVLRs of LAS 1.4: those whole inside the file, after the points. */
+static ct_status read_evlrs(const las_source *src, ct_las_header *h) {
+    ct_context *ctx = src->ctx;
+    const char *path = src->path;
+    const uint64_t file_size = src->file_size;
     if (h->version_minor >= 4 && h->evlr_count > 0) {
         uint64_t pts_end = h->offset_to_points + h->point_count * h->record_length;
         if (h->evlr_offset < pts_end || h->evlr_offset > file_size) {
@@ -419,7 +468,7 @@ static ct_status parse_all(ct_context *ctx, const char *path, uint64_t file_size
                            path, i, (unsigned long long)ep, i, h->evlr_count);
                     break;
                 }
-                if (rd(user, ep, EVLR_HEADER, v) != 0)
+                if (src->rd(src->user, ep, EVLR_HEADER, v) != 0)
                     return ct_error(ctx, CT_ERR_IO, "%s: cannot read EVLR %u", path, i);
                 ct_las_vlr *r = &h->evlrs[h->nevlrs];
                 copy_field(r->user_id, v + 2, 16);
@@ -442,8 +491,31 @@ static ct_status parse_all(ct_context *ctx, const char *path, uint64_t file_size
             }
         }
     }
+    return CT_OK;
+}
 
-    ct_status st = parse_extra_bytes(ctx, path, h, rd, user);
+/* The core parser over any byte source of `file_size` bytes. */
+static ct_status parse_all(ct_context *ctx, const char *path, uint64_t file_size,
+                           const ct_las_open_options *opts, ct_las_read_fn rd, void *user,
+                           ct_las_header *h) {
+    const las_source src = {ctx, path, file_size, rd, user};
+    uint8_t b[LAS_HEADER_MAX];
+    memset(b, 0, sizeof b);
+    h->file_size = file_size;
+    h->crs_source = "none";
+    uint32_t nvlr = 0;
+    uint8_t fmt_byte = 0;
+    uint64_t count64 = 0;
+    ct_status st = read_header_bytes(&src, b);
+    if (st != CT_OK) return st;
+    decode_header(b, h, &nvlr, &fmt_byte);
+    if ((st = check_version(&src, h, b, &count64)) != CT_OK) return st;
+    if ((st = check_format(&src, h, fmt_byte)) != CT_OK) return st;
+    resolve_point_count(&src, h, count64);
+    if ((st = read_vlrs(&src, h, nvlr)) != CT_OK) return st;
+    if ((st = check_point_room(&src, h, opts)) != CT_OK) return st;
+    if ((st = read_evlrs(&src, h)) != CT_OK) return st;
+    st = parse_extra_bytes(ctx, path, h, rd, user);
     if (st != CT_OK) return st;
     if (!opts->skip_crs) {
         st = ct_las_parse_crs(ctx, path, h, rd, user);
