@@ -129,6 +129,150 @@ static ct_status check_set(ct_context *ctx, const ct_glb_instanced_input *in, si
     return CT_OK;
 }
 
+/* The BIN layout: every set's mesh, then every set's instance attributes (then the
+ * metadata, laid out by the caller). */
+static void plan_views(const ct_glb_instanced_input *in, set_plan *plans, ct_glb_layout *L) {
+    for (size_t s = 0; s < in->nsets; s++) {
+        const ct_symbol *sym = in->sets[s].symbol;
+        set_plan *P = &plans[s];
+        P->bv_pos = ct_glb_layout_add(L, 4, ct_glb_mul(L, sym->nverts, 12), 0, GL_ARRAY_BUFFER);
+        P->bv_nrm = ct_glb_layout_add(L, 4, ct_glb_mul(L, sym->nverts, 12), 0, GL_ARRAY_BUFFER);
+        P->bv_idx = ct_glb_layout_add(L, 4, ct_glb_mul(L, sym->nindices, P->idx_ushort ? 2 : 4), 0,
+                                      GL_ELEMENT_ARRAY_BUFFER);
+    }
+    for (size_t s = 0; s < in->nsets; s++) {
+        const size_t n = in->sets[s].ninstances;
+        set_plan *P = &plans[s];
+        P->bv_t = ct_glb_layout_add(L, 4, ct_glb_mul(L, n, 12), 0, 0);
+        P->bv_r = ct_glb_layout_add(L, 4, ct_glb_mul(L, n, 16), 0, 0);
+        P->bv_s = ct_glb_layout_add(L, 4, ct_glb_mul(L, n, 12), 0, 0);
+        P->bv_fid = ct_glb_layout_add(L, 4, ct_glb_mul(L, n, P->fid_ushort ? 2 : 4), 0, 0);
+    }
+}
+
+/* The extensions used and required, and the property tables' root extension. */
+static void json_extensions(int *fail, json_t *root, const ct_glb_metadata *md) {
+    json_t *used = json_array(), *req = json_array();
+    ct_glb_japp(fail, used, json_string("EXT_mesh_gpu_instancing"));
+    ct_glb_japp(fail, used, json_string("EXT_instance_features"));
+    ct_glb_japp(fail, used, json_string("EXT_structural_metadata"));
+    ct_glb_japp(fail, req, json_string("EXT_mesh_gpu_instancing"));
+    ct_glb_jset(fail, root, "extensionsUsed", used);
+    ct_glb_jset(fail, root, "extensionsRequired", req);
+    json_t *ext = json_object();
+    ct_glb_jset(fail, ext, "EXT_structural_metadata", ct_glb_metadata_json(fail, md));
+    ct_glb_jset(fail, root, "extensions", ext);
+}
+
+/* Set s's mesh (its accessors from *nacc on, its material) and its node of instances. */
+static void json_set(int *fail, const ct_glb_instances *set, size_t s, const set_plan *P, json_t *accessors,
+                     json_t *meshes, json_t *materials, json_t *nodes, int *nacc) {
+    const ct_symbol *sym = set->symbol;
+    /* mesh */
+    json_t *attrs = json_object(), *acc = ct_glb_json_accessor(fail, P->bv_pos, GL_FLOAT, sym->nverts, "VEC3");
+    ct_glb_jset(fail, acc, "min", ct_glb_json_vec3(fail, P->pmin));
+    ct_glb_jset(fail, acc, "max", ct_glb_json_vec3(fail, P->pmax));
+    ct_glb_japp(fail, accessors, acc);
+    ct_glb_jset(fail, attrs, "POSITION", ct_glb_jint((*nacc)++));
+    ct_glb_japp(fail, accessors, ct_glb_json_accessor(fail, P->bv_nrm, GL_FLOAT, sym->nverts, "VEC3"));
+    ct_glb_jset(fail, attrs, "NORMAL", ct_glb_jint((*nacc)++));
+    ct_glb_japp(fail, accessors,
+                ct_glb_json_accessor(fail, P->bv_idx, P->idx_ushort ? GL_UNSIGNED_SHORT : GL_UNSIGNED_INT,
+                                     sym->nindices, "SCALAR"));
+    json_t *prim = json_object(), *prims = json_array(), *mesh = json_object();
+    ct_glb_jset(fail, prim, "attributes", attrs);
+    ct_glb_jset(fail, prim, "indices", ct_glb_jint((*nacc)++));
+    ct_glb_jset(fail, prim, "material", ct_glb_jint((long long)s));
+    ct_glb_japp(fail, prims, prim);
+    if (set->name) ct_glb_jset(fail, mesh, "name", json_string(set->name));
+    ct_glb_jset(fail, mesh, "primitives", prims);
+    ct_glb_japp(fail, meshes, mesh);
+    ct_glb_japp(fail, materials, ct_glb_json_material(fail, sym->base_color));
+    /* instances */
+    json_t *iattrs = json_object();
+    const size_t n = set->ninstances;
+    json_t *tacc = ct_glb_json_accessor(fail, P->bv_t, GL_FLOAT, n, "VEC3");
+    ct_glb_jset(fail, tacc, "min", ct_glb_json_vec3(fail, P->tmin));
+    ct_glb_jset(fail, tacc, "max", ct_glb_json_vec3(fail, P->tmax));
+    ct_glb_japp(fail, accessors, tacc);
+    ct_glb_jset(fail, iattrs, "TRANSLATION", ct_glb_jint((*nacc)++));
+    ct_glb_japp(fail, accessors, ct_glb_json_accessor(fail, P->bv_r, GL_FLOAT, n, "VEC4"));
+    ct_glb_jset(fail, iattrs, "ROTATION", ct_glb_jint((*nacc)++));
+    ct_glb_japp(fail, accessors, ct_glb_json_accessor(fail, P->bv_s, GL_FLOAT, n, "VEC3"));
+    ct_glb_jset(fail, iattrs, "SCALE", ct_glb_jint((*nacc)++));
+    ct_glb_japp(fail, accessors,
+                ct_glb_json_accessor(fail, P->bv_fid, P->fid_ushort ? GL_UNSIGNED_SHORT : GL_FLOAT, n, "SCALAR"));
+    ct_glb_jset(fail, iattrs, "_FEATURE_ID_0", ct_glb_jint((*nacc)++));
+    json_t *node = json_object(), *next = json_object(), *inst = json_object(), *feat = json_object();
+    json_t *fids = json_array(), *fid = json_object();
+    if (set->name) ct_glb_jset(fail, node, "name", json_string(set->name));
+    ct_glb_jset(fail, node, "mesh", ct_glb_jint((long long)s));
+    ct_glb_jset(fail, inst, "attributes", iattrs);
+    ct_glb_jset(fail, next, "EXT_mesh_gpu_instancing", inst);
+    ct_glb_jset(fail, fid, "featureCount", ct_glb_jint((long long)n));
+    ct_glb_jset(fail, fid, "propertyTable", ct_glb_jint((long long)s));
+    ct_glb_jset(fail, fid, "attribute", ct_glb_jint(0));
+    ct_glb_japp(fail, fids, fid);
+    ct_glb_jset(fail, feat, "featureIds", fids);
+    ct_glb_jset(fail, next, "EXT_instance_features", feat);
+    ct_glb_jset(fail, node, "extensions", next);
+    ct_glb_japp(fail, nodes, node);
+}
+
+/* The glTF document: node 0 turns y-up to z-up and holds one node of instances per set. */
+static json_t *json_document(int *fail, const ct_glb_instanced_input *in, const set_plan *plans,
+                             const ct_glb_metadata *md, const ct_glb_layout *L, size_t bin_len) {
+    json_t *root = ct_glb_json_root(fail);
+    json_extensions(fail, root, md);
+    ct_glb_json_scene(fail, root);
+    json_t *nodes = json_array(), *rootnode = json_object(), *children = json_array();
+    for (size_t s = 0; s < in->nsets; s++) ct_glb_japp(fail, children, ct_glb_jint((long long)s + 1));
+    ct_glb_jset(fail, rootnode, "children", children);
+    ct_glb_jset(fail, rootnode, "matrix", ct_glb_json_yup_to_zup(fail));
+    ct_glb_japp(fail, nodes, rootnode);
+    json_t *accessors = json_array(), *meshes = json_array(), *materials = json_array();
+    int nacc = 0;
+    for (size_t s = 0; s < in->nsets; s++)
+        json_set(fail, &in->sets[s], s, &plans[s], accessors, meshes, materials, nodes, &nacc);
+    ct_glb_jset(fail, root, "nodes", nodes);
+    ct_glb_jset(fail, root, "meshes", meshes);
+    ct_glb_jset(fail, root, "materials", materials);
+    ct_glb_json_buffers(fail, root, accessors, L, bin_len, 0);
+    return root;
+}
+
+/* Set s's mesh and instance attributes into the BIN chunk. */
+static void fill_set(const ct_glb_instances *set, const set_plan *P, uint8_t *bin, const ct_glb_view *views) {
+    const ct_symbol *sym = set->symbol;
+    memcpy(bin + views[P->bv_pos].offset, sym->pos, sym->nverts * 12);
+    uint8_t *dn = bin + views[P->bv_nrm].offset;
+    size_t fixed = 0; /* not reported: symbols are checked when they are loaded */
+    for (size_t i = 0; i < sym->nverts; i++) {
+        float n[3];
+        ct_glb_unit_normal(sym->nrm + 3 * i, n, &fixed);
+        memcpy(dn + 12 * i, n, 12);
+    }
+    ct_glb_put_indices(bin + views[P->bv_idx].offset, sym->idx, sym->nindices, P->idx_ushort);
+    const size_t n = set->ninstances;
+    memcpy(bin + views[P->bv_t].offset, set->translation, n * 12);
+    uint8_t *dr = bin + views[P->bv_r].offset, *ds = bin + views[P->bv_s].offset;
+    uint8_t *df = bin + views[P->bv_fid].offset;
+    for (size_t i = 0; i < n; i++) {
+        float q[4];
+        ct_glb_heading_quat(set->heading ? set->heading[i] : 0.0, q);
+        memcpy(dr + 16 * i, q, 16);
+        static const float one[3] = {1.0f, 1.0f, 1.0f};
+        memcpy(ds + 12 * i, set->scale ? set->scale + 3 * i : one, 12);
+        if (P->fid_ushort) {
+            uint16_t x = (uint16_t)i;
+            memcpy(df + 2 * i, &x, 2);
+        } else {
+            float x = (float)i;
+            memcpy(df + 4 * i, &x, 4);
+        }
+    }
+}
+
 ct_status ct_glb_encode_instanced(ct_context *ctx, const ct_glb_instanced_input *in, uint8_t **out,
                                   size_t *out_len) {
     if (out) *out = NULL;
@@ -171,22 +315,7 @@ ct_status ct_glb_encode_instanced(ct_context *ctx, const ct_glb_instanced_input 
     views = calloc(ns * 7 + ct_glb_metadata_nviews(&md), sizeof *views);
     if (!views) { st = ct_error_nomem(ctx, "glb buffer views"); goto done; }
     L.views = views;
-    for (size_t s = 0; s < ns; s++) {
-        const ct_symbol *sym = in->sets[s].symbol;
-        set_plan *P = &plans[s];
-        P->bv_pos = ct_glb_layout_add(&L, 4, ct_glb_mul(&L, sym->nverts, 12), 0, GL_ARRAY_BUFFER);
-        P->bv_nrm = ct_glb_layout_add(&L, 4, ct_glb_mul(&L, sym->nverts, 12), 0, GL_ARRAY_BUFFER);
-        P->bv_idx = ct_glb_layout_add(&L, 4, ct_glb_mul(&L, sym->nindices, P->idx_ushort ? 2 : 4), 0,
-                                      GL_ELEMENT_ARRAY_BUFFER);
-    }
-    for (size_t s = 0; s < ns; s++) {
-        const size_t n = in->sets[s].ninstances;
-        set_plan *P = &plans[s];
-        P->bv_t = ct_glb_layout_add(&L, 4, ct_glb_mul(&L, n, 12), 0, 0);
-        P->bv_r = ct_glb_layout_add(&L, 4, ct_glb_mul(&L, n, 16), 0, 0);
-        P->bv_s = ct_glb_layout_add(&L, 4, ct_glb_mul(&L, n, 12), 0, 0);
-        P->bv_fid = ct_glb_layout_add(&L, 4, ct_glb_mul(&L, n, P->fid_ushort ? 2 : 4), 0, 0);
-    }
+    plan_views(in, plans, &L);
     ct_glb_metadata_layout(&md, &L);
     const size_t bin_len = ct_glb_pad4(L.end);
     if (L.overflow || bin_len < L.end || bin_len > UINT32_MAX) {
@@ -194,126 +323,17 @@ ct_status ct_glb_encode_instanced(ct_context *ctx, const ct_glb_instanced_input 
         goto done;
     }
 
-    /* JSON */
     int fail = 0;
-    root = ct_glb_json_root(&fail);
-    json_t *used = json_array(), *req = json_array();
-    ct_glb_japp(&fail, used, json_string("EXT_mesh_gpu_instancing"));
-    ct_glb_japp(&fail, used, json_string("EXT_instance_features"));
-    ct_glb_japp(&fail, used, json_string("EXT_structural_metadata"));
-    ct_glb_japp(&fail, req, json_string("EXT_mesh_gpu_instancing"));
-    ct_glb_jset(&fail, root, "extensionsUsed", used);
-    ct_glb_jset(&fail, root, "extensionsRequired", req);
-    json_t *ext = json_object();
-    ct_glb_jset(&fail, ext, "EXT_structural_metadata", ct_glb_metadata_json(&fail, &md));
-    ct_glb_jset(&fail, root, "extensions", ext);
-    ct_glb_json_scene(&fail, root);
-
-    json_t *nodes = json_array(), *rootnode = json_object(), *children = json_array();
-    for (size_t s = 0; s < ns; s++) ct_glb_japp(&fail, children, ct_glb_jint((long long)s + 1));
-    ct_glb_jset(&fail, rootnode, "children", children);
-    ct_glb_jset(&fail, rootnode, "matrix", ct_glb_json_yup_to_zup(&fail));
-    ct_glb_japp(&fail, nodes, rootnode);
-
-    json_t *accessors = json_array(), *meshes = json_array(), *materials = json_array();
-    int nacc = 0;
-    for (size_t s = 0; s < ns; s++) {
-        const ct_glb_instances *set = &in->sets[s];
-        const ct_symbol *sym = set->symbol;
-        const set_plan *P = &plans[s];
-        /* mesh */
-        json_t *attrs = json_object(), *acc = ct_glb_json_accessor(&fail, P->bv_pos, GL_FLOAT, sym->nverts, "VEC3");
-        ct_glb_jset(&fail, acc, "min", ct_glb_json_vec3(&fail, P->pmin));
-        ct_glb_jset(&fail, acc, "max", ct_glb_json_vec3(&fail, P->pmax));
-        ct_glb_japp(&fail, accessors, acc);
-        ct_glb_jset(&fail, attrs, "POSITION", ct_glb_jint(nacc++));
-        ct_glb_japp(&fail, accessors, ct_glb_json_accessor(&fail, P->bv_nrm, GL_FLOAT, sym->nverts, "VEC3"));
-        ct_glb_jset(&fail, attrs, "NORMAL", ct_glb_jint(nacc++));
-        ct_glb_japp(&fail, accessors,
-                    ct_glb_json_accessor(&fail, P->bv_idx, P->idx_ushort ? GL_UNSIGNED_SHORT : GL_UNSIGNED_INT,
-                                         sym->nindices, "SCALAR"));
-        json_t *prim = json_object(), *prims = json_array(), *mesh = json_object();
-        ct_glb_jset(&fail, prim, "attributes", attrs);
-        ct_glb_jset(&fail, prim, "indices", ct_glb_jint(nacc++));
-        ct_glb_jset(&fail, prim, "material", ct_glb_jint((long long)s));
-        ct_glb_japp(&fail, prims, prim);
-        if (set->name) ct_glb_jset(&fail, mesh, "name", json_string(set->name));
-        ct_glb_jset(&fail, mesh, "primitives", prims);
-        ct_glb_japp(&fail, meshes, mesh);
-        ct_glb_japp(&fail, materials, ct_glb_json_material(&fail, sym->base_color));
-        /* instances */
-        json_t *iattrs = json_object();
-        const size_t n = set->ninstances;
-        json_t *tacc = ct_glb_json_accessor(&fail, P->bv_t, GL_FLOAT, n, "VEC3");
-        ct_glb_jset(&fail, tacc, "min", ct_glb_json_vec3(&fail, P->tmin));
-        ct_glb_jset(&fail, tacc, "max", ct_glb_json_vec3(&fail, P->tmax));
-        ct_glb_japp(&fail, accessors, tacc);
-        ct_glb_jset(&fail, iattrs, "TRANSLATION", ct_glb_jint(nacc++));
-        ct_glb_japp(&fail, accessors, ct_glb_json_accessor(&fail, P->bv_r, GL_FLOAT, n, "VEC4"));
-        ct_glb_jset(&fail, iattrs, "ROTATION", ct_glb_jint(nacc++));
-        ct_glb_japp(&fail, accessors, ct_glb_json_accessor(&fail, P->bv_s, GL_FLOAT, n, "VEC3"));
-        ct_glb_jset(&fail, iattrs, "SCALE", ct_glb_jint(nacc++));
-        ct_glb_japp(&fail, accessors,
-                    ct_glb_json_accessor(&fail, P->bv_fid, P->fid_ushort ? GL_UNSIGNED_SHORT : GL_FLOAT, n, "SCALAR"));
-        ct_glb_jset(&fail, iattrs, "_FEATURE_ID_0", ct_glb_jint(nacc++));
-        json_t *node = json_object(), *next = json_object(), *inst = json_object(), *feat = json_object();
-        json_t *fids = json_array(), *fid = json_object();
-        if (set->name) ct_glb_jset(&fail, node, "name", json_string(set->name));
-        ct_glb_jset(&fail, node, "mesh", ct_glb_jint((long long)s));
-        ct_glb_jset(&fail, inst, "attributes", iattrs);
-        ct_glb_jset(&fail, next, "EXT_mesh_gpu_instancing", inst);
-        ct_glb_jset(&fail, fid, "featureCount", ct_glb_jint((long long)n));
-        ct_glb_jset(&fail, fid, "propertyTable", ct_glb_jint((long long)s));
-        ct_glb_jset(&fail, fid, "attribute", ct_glb_jint(0));
-        ct_glb_japp(&fail, fids, fid);
-        ct_glb_jset(&fail, feat, "featureIds", fids);
-        ct_glb_jset(&fail, next, "EXT_instance_features", feat);
-        ct_glb_jset(&fail, node, "extensions", next);
-        ct_glb_japp(&fail, nodes, node);
-    }
-    ct_glb_jset(&fail, root, "nodes", nodes);
-    ct_glb_jset(&fail, root, "meshes", meshes);
-    ct_glb_jset(&fail, root, "materials", materials);
-    ct_glb_json_buffers(&fail, root, accessors, &L, bin_len, 0);
+    root = json_document(&fail, in, plans, &md, &L, bin_len);
 
     /* allocate once, then fill */
     size_t glb_len;
     uint8_t *bin;
     if ((st = ct_glb_container(ctx, root, fail, &L, bin_len, &buf, &glb_len, &bin)) != CT_OK) goto done;
     for (size_t s = 0; s < ns; s++) {
-        const ct_glb_instances *set = &in->sets[s];
-        const ct_symbol *sym = set->symbol;
-        const set_plan *P = &plans[s];
-        memcpy(bin + views[P->bv_pos].offset, sym->pos, sym->nverts * 12);
-        uint8_t *dn = bin + views[P->bv_nrm].offset;
-        size_t fixed = 0; /* not reported: symbols are checked when they are loaded */
-        for (size_t i = 0; i < sym->nverts; i++) {
-            float n[3];
-            ct_glb_unit_normal(sym->nrm + 3 * i, n, &fixed);
-            memcpy(dn + 12 * i, n, 12);
-        }
-        ct_glb_put_indices(bin + views[P->bv_idx].offset, sym->idx, sym->nindices, P->idx_ushort);
-        const size_t n = set->ninstances;
-        memcpy(bin + views[P->bv_t].offset, set->translation, n * 12);
-        uint8_t *dr = bin + views[P->bv_r].offset, *ds = bin + views[P->bv_s].offset;
-        uint8_t *df = bin + views[P->bv_fid].offset;
-        for (size_t i = 0; i < n; i++) {
-            float q[4];
-            ct_glb_heading_quat(set->heading ? set->heading[i] : 0.0, q);
-            memcpy(dr + 16 * i, q, 16);
-            static const float one[3] = {1.0f, 1.0f, 1.0f};
-            memcpy(ds + 12 * i, set->scale ? set->scale + 3 * i : one, 12);
-            if (P->fid_ushort) {
-                uint16_t x = (uint16_t)i;
-                memcpy(df + 2 * i, &x, 2);
-            } else {
-                float x = (float)i;
-                memcpy(df + 4 * i, &x, 4);
-            }
-        }
+        fill_set(&in->sets[s], &plans[s], bin, views);
         ct_glb_metadata_fill(&md, s, bin, views);
     }
-
     *out = buf;
     *out_len = glb_len;
     buf = NULL;
