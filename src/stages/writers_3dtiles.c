@@ -566,15 +566,48 @@ static ct_status write_summary(ct_context *ctx, const tiles_state *s, const ct_d
     return st;
 }
 
-static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
-    tiles_state *s = state;
-    double t_start = ct_context_elapsed(ctx), cpu_start = ct_process_cpu_seconds();
-    ct_status st = check_input(ctx, ds);
-    if (st != CT_OK) return st;
+/* One run of the writer: what its steps share. */
+typedef struct write_run {
+    ct_context *ctx;
+    tiles_state *s;
+    ct_dataset *ds;
+    double bbox[4];        /* of the buildings' centroids */
+    ct_quadtree q;
+    ct_implicit_grid grid; /* "tiling": "implicit" */
+    ct_tile_output *out;   /* per tile */
+    double *err;           /* per tile: its geometric error */
+    double *sizes;         /* per building */
+    int part_k, part_n;    /* this process's partition (0, 1: a lone run) */
+    int merge, mpi;        /* `citytiler merge`; ranks of mpirun */
+    int keep;              /* OUTPUT.partial is kept from before or shared */
+    char *tmp;             /* OUTPUT.partial */
+    ct_journal *jr;
+    ct_geo_transform *geo;
+    int *part_of;          /* per tile: its partition (NULL: every tile is this process's) */
+} write_run;
+
+static void write_run_free(write_run *w) {
+    ct_geo_transform_destroy(w->geo);
+    ct_journal_close(w->jr);
+    free(w->tmp);
+    free(w->out);
+    free(w->part_of);
+    free(w->err);
+    free(w->sizes);
+}
+
+/* The tiles: a quadtree over the buildings' centroids (or the implicit grid's). */
+static ct_status plan_tiles(write_run *w) {
+    ct_context *ctx = w->ctx;
+    const tiles_state *s = w->s;
+    const ct_dataset *ds = w->ds;
+    ct_status st = CT_OK;
     double *centroids = malloc(2 * ds->nbuildings * sizeof *centroids);
     if (!centroids) return ct_error_nomem(ctx, "centroids");
     for (size_t i = 0; i < ds->nbuildings; i++) ct_footprint_centroid(&ds->buildings[i].footprint, centroids + 2 * i);
-    double bbox[4] = {INFINITY, INFINITY, -INFINITY, -INFINITY};
+    double *bbox = w->bbox;
+    bbox[0] = bbox[1] = INFINITY;
+    bbox[2] = bbox[3] = -INFINITY;
     for (size_t i = 0; i < ds->nbuildings; i++) {
         const double *c = centroids + 2 * i;
         if (c[0] < bbox[0]) bbox[0] = c[0];
@@ -585,9 +618,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     double root[4];
     int cell_level = 0;
     ct_quadtree_root_for(bbox, ds->cell_size, root, &cell_level);
-    ct_quadtree q;
-    ct_implicit_grid grid;
-    if (s->implicit) st = ct_implicit_quadtree(ctx, ds, centroids, s->max_per_tile, s->max_level, &grid, &q);
+    if (s->implicit) st = ct_implicit_quadtree(ctx, ds, centroids, s->max_per_tile, s->max_level, &w->grid, &w->q);
     else {
         uint64_t *weights = NULL;
         if (s->max_vertices_per_tile) {
@@ -597,29 +628,24 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
         }
         if (st == CT_OK)
             st = ct_quadtree_build_weighted(ctx, centroids, weights, ds->nbuildings, root, cell_level, s->max_per_tile,
-                                            s->max_vertices_per_tile, s->max_level, &q);
+                                            s->max_vertices_per_tile, s->max_level, &w->q);
         free(weights);
     }
     free(centroids);
-    if (st != CT_OK) return st;
+    return st;
+}
 
-    char *tmp = NULL;
-    ct_tile_output *out = calloc(q.ntiles, sizeof *out);
-    double *err = malloc(q.ntiles * sizeof *err);
-    double *sizes = building_sizes(ds);
-    if (!out || !err || !sizes) st = ct_error_nomem(ctx, "tile results");
-    else tile_errors(s, &q, err);
-    /* Processes of one run share OUTPUT.partial: the first (or a lone one) prepares it,
-     * partitions and the merge keep what is there; the fingerprint makes sure they all
-     * worked on the same inputs and options. */
-    int part_k, part_n;
-    ct_context_partition(ctx, &part_k, &part_n);
-    int merge = ct_context_merge(ctx), mpi = ct_context_has_barrier(ctx) && part_n > 1;
-    int keep = ct_context_resume(ctx) || merge || (part_n > 1 && !(mpi && part_k == 0));
-    if (st == CT_OK && s->implicit && (part_n > 1 || merge))
+/* OUTPUT.partial and its journal, ready for tiles. Processes of one run share it: the
+ * first (or a lone one) prepares it, partitions and the merge keep what is there; the
+ * fingerprint makes sure they all worked on the same inputs and options. */
+static ct_status begin_output(write_run *w) {
+    ct_context *ctx = w->ctx;
+    const tiles_state *s = w->s;
+    ct_status st = CT_OK;
+    if (s->implicit && (w->part_n > 1 || w->merge))
         st = ct_error(ctx, CT_ERR_USAGE, "writers.3dtiles: partitions and merge need \"tiling\": \"explicit\" for now");
-    uint64_t fingerprint = run_fingerprint(s, ds, &q);
-    if (st == CT_OK && merge) { /* nothing to merge: say so, and leave no work directory behind */
+    uint64_t fingerprint = run_fingerprint(s, w->ds, &w->q);
+    if (st == CT_OK && w->merge) { /* nothing to merge: say so, and leave no work directory behind */
         char partial[4200];
         char done[4200];
         struct stat done_st;
@@ -631,99 +657,134 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
                      : ct_error(ctx, CT_ERR_USAGE, "%s: no partition has run (no %s): run `citytiler run --partition "
                                                    "K/N` for every K first", s->path, partial);
     }
-    if (mpi && part_k != 0 && st == CT_OK) st = ct_context_barrier(ctx); /* wait for rank 0 to prepare */
-    if (st == CT_OK) st = ct_outdir_begin(ctx, s->path, "tileset.json", keep, &tmp);
-    ct_journal_mode jmode = !keep ? CT_JOURNAL_NEW : merge || part_n > 1 ? CT_JOURNAL_SHARED : CT_JOURNAL_RESUME;
-    ct_journal *jr = NULL;
-    if (st == CT_OK) st = ct_journal_begin(ctx, tmp, fingerprint, jmode, part_k, part_n, &jr);
-    if (mpi && part_k == 0 && st == CT_OK) st = ct_context_barrier(ctx);
-    char tiles_dir[4096];
+    if (w->mpi && w->part_k != 0 && st == CT_OK) st = ct_context_barrier(ctx); /* wait for rank 0 to prepare */
+    if (st == CT_OK) st = ct_outdir_begin(ctx, s->path, "tileset.json", w->keep, &w->tmp);
+    ct_journal_mode jmode = !w->keep ? CT_JOURNAL_NEW
+                            : w->merge || w->part_n > 1 ? CT_JOURNAL_SHARED
+                                                        : CT_JOURNAL_RESUME;
+    if (st == CT_OK) st = ct_journal_begin(ctx, w->tmp, fingerprint, jmode, w->part_k, w->part_n, &w->jr);
+    if (w->mpi && w->part_k == 0 && st == CT_OK) st = ct_context_barrier(ctx);
     if (st == CT_OK) {
-        snprintf(tiles_dir, sizeof tiles_dir, "%s/tiles", tmp);
+        char tiles_dir[4096];
+        snprintf(tiles_dir, sizeof tiles_dir, "%s/tiles", w->tmp);
         st = ct_mkdirs(ctx, tiles_dir);
     }
-    ct_geo_transform *geo = NULL;
-    double probe[2] = {0.5 * (bbox[0] + bbox[2]), 0.5 * (bbox[1] + bbox[3])};
-    if (st == CT_OK) st = plan_heights(ctx, s, ds, probe, &geo);
-    int *part_of = NULL; /* (one process: every tile is its own) */
-    if (st == CT_OK && part_n > 1 && !merge && !(part_of = tile_partitions(&q, part_n)))
-        st = ct_error_nomem(ctx, "partitions");
-    if (st == CT_OK) st = write_tiles(ctx, s, ds, &q, part_of, err, sizes, tmp, geo, jr, out);
-    if (mpi) {
-        ct_status bst = ct_context_barrier(ctx); /* every rank's tiles are on disk */
-        if (st == CT_OK) st = bst;
-        if (st == CT_OK && part_k == 0) {
-            /* Rank 0 gathers the other ranks' tiles from their records. */
-            st = ct_journal_reload(ctx, jr);
-            for (size_t t = 0; st == CT_OK && t < q.ntiles; t++) {
-                if (!out[t].foreign) continue;
-                if (!ct_journal_load(jr, &q.tiles[t], &out[t])) {
-                    char name[64];
-                    ct_tile_name(&q.tiles[t], name, sizeof name);
-                    st = ct_error(ctx, CT_ERR_IO, "%s: tile %s of another rank is missing", tmp, name);
-                }
+    return st;
+}
+
+/* Under mpirun, once every rank's tiles are on disk: rank 0 takes the other ranks'
+ * tiles from their records. */
+static ct_status gather_ranks(write_run *w, ct_status st) {
+    ct_status bst = ct_context_barrier(w->ctx);
+    if (st == CT_OK) st = bst;
+    if (st == CT_OK && w->part_k == 0) {
+        st = ct_journal_reload(w->ctx, w->jr);
+        for (size_t t = 0; st == CT_OK && t < w->q.ntiles; t++) {
+            if (!w->out[t].foreign) continue;
+            if (!ct_journal_load(w->jr, &w->q.tiles[t], &w->out[t])) {
+                char name[64];
+                ct_tile_name(&w->q.tiles[t], name, sizeof name);
+                st = ct_error(w->ctx, CT_ERR_IO, "%s: tile %s of another rank is missing", w->tmp, name);
             }
         }
     }
-    int finisher = part_n == 1 || merge || (mpi && part_k == 0);
+    return st;
+}
+
+/* A partition that does not write tileset.json: its share of the buildings, and what to do next. */
+static void finish_partition(write_run *w) {
+    const ct_quadtree *q = &w->q;
     size_t mine = 0; /* the tiles of this process's partition */
-    for (size_t t = 0; out && t < q.ntiles; t++) mine += !part_of || part_of[t] == part_k;
-    if (st == CT_OK && !finisher) {
-        ds->writers_done++;
-        /* This partition's share: the buildings of its leaf tiles (it said all of them). */
-        ds->buildings_written = 0;
-        for (size_t t = 0; t < q.ntiles; t++)
-            if (part_of[t] == part_k && ct_qtile_is_leaf(&q.tiles[t]))
-                ds->buildings_written += q.tiles[t].count;
-        ct_log(ctx, CT_LOG_INFO, "writers.3dtiles: partition %d/%d: %zu of %zu tiles written to %s%s", part_k, part_n, mine,
-               q.ntiles, tmp, mpi ? "" : "; run `citytiler merge` with the same pipeline when every partition is done");
-        ct_geo_transform_destroy(geo);
-        ct_journal_close(jr);
-        free(tmp);
-        free(out);
-        free(part_of);
-        free(err);
-        free(sizes);
-        ct_quadtree_free(&q);
-        return CT_OK;
-    }
-    ct_tileset_plan plan = {&q, out, err, s->lod, NULL, {0, 0, 0, 0, 0, 0}, 0};
-    if (st == CT_OK && ds->assets && ds->assets->n > 0)
-        st = write_assets(ctx, s, ds, geo, tmp, &plan);
-    ct_geo_transform_destroy(geo);
-    ct_implicit_plan iplan = {&q, out, err, s->lod, &grid, s->subtree_levels};
-    if (st == CT_OK) st = s->implicit ? ct_implicit_write(ctx, tmp, &iplan) : ct_tileset_write(ctx, tmp, &plan);
+    for (size_t t = 0; t < q->ntiles; t++) mine += w->part_of[t] == w->part_k;
+    w->ds->writers_done++;
+    /* This partition's share: the buildings of its leaf tiles (it said all of them). */
+    w->ds->buildings_written = 0;
+    for (size_t t = 0; t < q->ntiles; t++)
+        if (w->part_of[t] == w->part_k && ct_qtile_is_leaf(&q->tiles[t])) w->ds->buildings_written += q->tiles[t].count;
+    ct_log(w->ctx, CT_LOG_INFO, "writers.3dtiles: partition %d/%d: %zu of %zu tiles written to %s%s", w->part_k,
+           w->part_n, mine, q->ntiles, w->tmp,
+           w->mpi ? "" : "; run `citytiler merge` with the same pipeline when every partition is done");
+}
+
+/* The process that finishes the run: the assets' tiles, tileset.json, run-summary.json,
+ * then OUTPUT.partial renamed to OUTPUT (or, failing, removed by a lone run). */
+static ct_status finish_tileset(write_run *w, ct_status st, double t_start, double cpu_start) {
+    ct_context *ctx = w->ctx;
+    const tiles_state *s = w->s;
+    ct_tileset_plan plan = {&w->q, w->out, w->err, s->lod, NULL, {0, 0, 0, 0, 0, 0}, 0};
+    if (st == CT_OK && w->ds->assets && w->ds->assets->n > 0) st = write_assets(ctx, s, w->ds, w->geo, w->tmp, &plan);
+    ct_geo_transform_destroy(w->geo);
+    w->geo = NULL;
+    ct_implicit_plan iplan = {&w->q, w->out, w->err, s->lod, &w->grid, s->subtree_levels};
+    if (st == CT_OK) st = s->implicit ? ct_implicit_write(ctx, w->tmp, &iplan) : ct_tileset_write(ctx, w->tmp, &plan);
     json_decref(plan.extra_root);
     size_t resumed = 0;
-    for (size_t t = 0; out && t < q.ntiles; t++) resumed += (size_t)out[t].resumed;
+    for (size_t t = 0; w->out && t < w->q.ntiles; t++) resumed += (size_t)w->out[t].resumed;
     if (st == CT_OK && ct_context_resume(ctx))
-        ct_log(ctx, CT_LOG_INFO, "writers.3dtiles: resumed: %zu of %zu tiles kept from the interrupted run", resumed, q.ntiles);
-    if (st == CT_OK) ct_journal_end(jr);
-    ct_journal_close(jr);
-    if (st == CT_OK) st = write_summary(ctx, s, ds, &q, out, tmp, t_start, cpu_start);
-    if (st == CT_OK) st = ct_outdir_commit(ctx, s->path, tmp);
-    else if (!keep && part_n == 1) ct_outdir_abort(tmp); /* a lone run cleans up; shared work stays for a retry */
+        ct_log(ctx, CT_LOG_INFO, "writers.3dtiles: resumed: %zu of %zu tiles kept from the interrupted run", resumed,
+               w->q.ntiles);
+    if (st == CT_OK) ct_journal_end(w->jr);
+    ct_journal_close(w->jr);
+    w->jr = NULL;
+    if (st == CT_OK) st = write_summary(ctx, s, w->ds, &w->q, w->out, w->tmp, t_start, cpu_start);
+    if (st == CT_OK) st = ct_outdir_commit(ctx, s->path, w->tmp);
+    else if (!w->keep && w->part_n == 1) ct_outdir_abort(w->tmp); /* a lone run cleans up; shared work stays for a retry */
+    return st;
+}
+
+/* What was written: tiles, bytes, the compression's ratio. */
+static void log_written(const write_run *w) {
     size_t with_content = 0, geo_raw = 0, geo_bytes = 0, total = 0;
-    for (size_t t = 0; out && t < q.ntiles; t++) {
-        with_content += out[t].has_content;
-        geo_raw += out[t].stats.geometry_raw;
-        geo_bytes += out[t].stats.geometry_bytes;
-        total += out[t].stats.total_bytes;
+    for (size_t t = 0; t < w->q.ntiles; t++) {
+        with_content += w->out[t].has_content;
+        geo_raw += w->out[t].stats.geometry_raw;
+        geo_bytes += w->out[t].stats.geometry_bytes;
+        total += w->out[t].stats.total_bytes;
     }
-    if (st == CT_OK) {
+    ct_log(w->ctx, CT_LOG_INFO, "writers.3dtiles: %zu buildings in %zu tiles (%zu with content) written to %s",
+           w->ds->nbuildings, w->q.ntiles, with_content, w->s->path);
+    ct_log(w->ctx, CT_LOG_INFO, "writers.3dtiles: %zu bytes of GLB; geometry %zu bytes (%zu uncompressed, ratio %.2f)",
+           total, geo_bytes, geo_raw, geo_bytes ? (double)geo_raw / (double)geo_bytes : 0.0);
+}
+
+static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
+    tiles_state *s = state;
+    double t_start = ct_context_elapsed(ctx), cpu_start = ct_process_cpu_seconds();
+    ct_status st = check_input(ctx, ds);
+    if (st != CT_OK) return st;
+    write_run w;
+    memset(&w, 0, sizeof w);
+    w.ctx = ctx;
+    w.s = s;
+    w.ds = ds;
+    if ((st = plan_tiles(&w)) != CT_OK) return st;
+    const ct_quadtree *q = &w.q;
+    w.out = calloc(q->ntiles, sizeof *w.out);
+    w.err = malloc(q->ntiles * sizeof *w.err);
+    w.sizes = building_sizes(ds);
+    if (!w.out || !w.err || !w.sizes) st = ct_error_nomem(ctx, "tile results");
+    else tile_errors(s, q, w.err);
+    ct_context_partition(ctx, &w.part_k, &w.part_n);
+    w.merge = ct_context_merge(ctx);
+    w.mpi = ct_context_has_barrier(ctx) && w.part_n > 1;
+    w.keep = ct_context_resume(ctx) || w.merge || (w.part_n > 1 && !(w.mpi && w.part_k == 0));
+    if (st == CT_OK) st = begin_output(&w);
+    double probe[2] = {0.5 * (w.bbox[0] + w.bbox[2]), 0.5 * (w.bbox[1] + w.bbox[3])};
+    if (st == CT_OK) st = plan_heights(ctx, s, ds, probe, &w.geo);
+    if (st == CT_OK && w.part_n > 1 && !w.merge && !(w.part_of = tile_partitions(q, w.part_n)))
+        st = ct_error_nomem(ctx, "partitions");
+    if (st == CT_OK) st = write_tiles(ctx, s, ds, q, w.part_of, w.err, w.sizes, w.tmp, w.geo, w.jr, w.out);
+    if (w.mpi) st = gather_ranks(&w, st);
+    int finisher = w.part_n == 1 || w.merge || (w.mpi && w.part_k == 0);
+    if (st == CT_OK && !finisher) finish_partition(&w);
+    else st = finish_tileset(&w, st, t_start, cpu_start);
+    if (st == CT_OK && finisher) {
         ds->writers_done++;
         ds->buildings_written = ds->nbuildings;
-        ct_log(ctx, CT_LOG_INFO, "writers.3dtiles: %zu buildings in %zu tiles (%zu with content) written to %s",
-               ds->nbuildings, q.ntiles, with_content, s->path);
-        ct_log(ctx, CT_LOG_INFO, "writers.3dtiles: %zu bytes of GLB; geometry %zu bytes (%zu uncompressed, ratio %.2f)",
-               total, geo_bytes, geo_raw, geo_bytes ? (double)geo_raw / (double)geo_bytes : 0.0);
+        log_written(&w);
     }
-    free(tmp);
-    free(out);
-    free(part_of);
-    free(err);
-    free(sizes);
-    ct_quadtree_free(&q);
+    write_run_free(&w);
+    ct_quadtree_free(&w.q);
     return st;
 }
 
