@@ -410,37 +410,31 @@ static int drop_las_cache(const ct_point_store *points, const ct_las_source *src
     return pages > 0 && page > 0 && las + spill > 0.5 * (double)pages * (double)page;
 }
 
-static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
-    lidar_state *s = state;
+/* The LAS files of the stage's path (one, or an array), opened as one source. */
+static ct_status open_inputs(ct_context *ctx, const lidar_state *s, ct_dataset *ds, ct_las_source **src) {
     const json_t *pj = ct_opt_get(s->opts, "path");
     size_t ninputs = json_is_array(pj) ? json_array_size(pj) : 1;
     const char **inputs = calloc(ninputs, sizeof *inputs);
     if (!inputs) return ct_error_nomem(ctx, "inputs");
     for (size_t i = 0; i < ninputs; i++)
         inputs[i] = json_is_array(pj) ? json_string_value(json_array_get(pj, i)) : json_string_value(pj);
-    ct_las_source *src = NULL;
     /* (a file an earlier readers.lidar stage read is refused) */
-    ct_status st = ct_las_source_open(ctx, inputs, ninputs, &ds->lidar_files, &ds->nlidar_files, &src);
+    ct_status st = ct_las_source_open(ctx, inputs, ninputs, &ds->lidar_files, &ds->nlidar_files, src);
     free(inputs);
-    if (st != CT_OK) return st;
+    return st;
+}
 
-    read_job job;
-    memset(&job, 0, sizeof job);
-    job.s = s;
-    job.same = 1;
-    OGRSpatialReferenceH lsrs = NULL;
-    st = lidar_srs(ctx, s, src, ct_las_path(ct_las_source_reader(src, 0)), &lsrs);
-    if (st == CT_OK)
-        st = heights_to_metres(ctx, lsrs, src, s->srs ? "readers.lidar" : ct_las_path(ct_las_source_reader(src, 0)));
-    if (st == CT_OK) st = setup_crs(ctx, ds, lsrs, &job.horiz, &job.work, &job.same);
-
-    job.crop[0] = job.crop[1] = -INFINITY;
-    job.crop[2] = job.crop[3] = INFINITY;
-    if (st == CT_OK && s->crop && ds->nbuildings && ct_dataset_bbox(ds, job.crop)) {
-        job.crop[0] -= s->crop_margin; job.crop[1] -= s->crop_margin;
-        job.crop[2] += s->crop_margin; job.crop[3] += s->crop_margin;
+/* The crop box (the footprints' box grown by crop_margin; infinite without crop or
+ * footprints), and the dataset's point store with its memory limit. */
+static ct_status prepare_store(ct_context *ctx, const lidar_state *s, ct_dataset *ds, read_job *job) {
+    ct_status st = CT_OK;
+    job->crop[0] = job->crop[1] = -INFINITY;
+    job->crop[2] = job->crop[3] = INFINITY;
+    if (s->crop && ds->nbuildings && ct_dataset_bbox(ds, job->crop)) {
+        job->crop[0] -= s->crop_margin; job->crop[1] -= s->crop_margin;
+        job->crop[2] += s->crop_margin; job->crop[3] += s->crop_margin;
     }
-    if (st == CT_OK && !ds->points) st = ct_point_store_check_sizes(ctx, ds->cell_size, s->fine_size);
+    if (!ds->points) st = ct_point_store_check_sizes(ctx, ds->cell_size, s->fine_size);
     if (st == CT_OK && !ds->points) {
         ds->points = ct_point_store_create(ds->cell_size, s->fine_size);
         if (!ds->points) st = ct_error_nomem(ctx, "point store");
@@ -452,113 +446,154 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
             ct_point_store_set_memory_limit(ds->points, bytes, s->temp_dir);
         }
     }
-    /* The chunk table over all files, in file order. */
-    size_t nchunks = 0;
-    for (size_t f = 0; st == CT_OK && f < ct_las_source_count(src); f++) {
+    return st;
+}
+
+/* The chunk table over all files, in file order (*nchunks of CHUNK_POINTS points or fewer). */
+static ct_status plan_chunks(ct_context *ctx, const ct_las_source *src, read_job *job, size_t *nchunks) {
+    size_t n_all = 0;
+    for (size_t f = 0; f < ct_las_source_count(src); f++) {
         uint64_t n = ct_las_get_header(ct_las_source_reader(src, f))->point_count;
-        nchunks += (size_t)((n + CHUNK_POINTS - 1) / CHUNK_POINTS);
+        n_all += (size_t)((n + CHUNK_POINTS - 1) / CHUNK_POINTS);
     }
-    if (st == CT_OK) {
-        job.chunks = calloc(nchunks ? nchunks : 1, sizeof *job.chunks);
-        if (!job.chunks) st = ct_error_nomem(ctx, "chunk table");
-    }
+    job->chunks = calloc(n_all ? n_all : 1, sizeof *job->chunks);
+    if (!job->chunks) return ct_error_nomem(ctx, "chunk table");
     size_t c = 0;
-    for (size_t f = 0; st == CT_OK && f < ct_las_source_count(src); f++) {
+    for (size_t f = 0; f < ct_las_source_count(src); f++) {
         const ct_las_reader *r = ct_las_source_reader(src, f);
         uint64_t n = ct_las_get_header(r)->point_count;
         for (uint64_t first = 0; first < n; first += CHUNK_POINTS, c++) {
-            job.chunks[c].r = r;
-            job.chunks[c].first = first;
-            job.chunks[c].count = (size_t)(n - first < CHUNK_POINTS ? n - first : CHUNK_POINTS);
+            job->chunks[c].r = r;
+            job->chunks[c].first = first;
+            job->chunks[c].count = (size_t)(n - first < CHUNK_POINTS ? n - first : CHUNK_POINTS);
         }
     }
+    *nchunks = n_all;
+    return CT_OK;
+}
+
+/* Every chunk's points into the store: straight from the LAS records (the fast path)
+ * when no reprojection is needed, else decoded and transformed per chunk. */
+static ct_status bin_points(ct_context *ctx, const lidar_state *s, ct_dataset *ds, const ct_las_source *src,
+                            read_job *job, size_t nchunks) {
+    ct_status st = CT_OK;
+    int threads = ct_context_threads(ctx);
+    ct_progress(ctx, "reading LiDAR", 0, ct_las_source_point_count(src));
+    ct_point_chunk_ops ops;
+    memset(&ops, 0, sizeof ops);
+    ops.points = read_chunk;
+    job->nthreads = threads < 1 ? 1 : threads;
+    job->raw = calloc((size_t)job->nthreads, sizeof *job->raw);
+    job->raw_cap = calloc((size_t)job->nthreads, sizeof *job->raw_cap);
+    job->raw_chunk = calloc((size_t)job->nthreads, sizeof *job->raw_chunk);
+    if (!job->raw || !job->raw_cap || !job->raw_chunk) job->nthreads = 0; /* then every fill reads the file */
+    for (int t = 0; t < job->nthreads; t++) job->raw_chunk[t] = -1;
+    if (!job->same) st = make_transforms(ctx, job, threads, ct_las_path(ct_las_source_reader(src, 0)));
+    if (st == CT_OK && !s->keep_withheld) st = make_flag_buffers(ctx, job, threads);
+    if (job->same) {
+        ops.locate = locate_chunk;
+        ops.fill = fill_chunk;
+        job->drop_cache = drop_las_cache(ds->points, src, nchunks);
+        if (job->drop_cache)
+            ct_log(ctx, CT_LOG_INFO, "readers.lidar: the LAS and the points going to disk exceed half the RAM: "
+                                     "the LAS is dropped from the page cache as it is read (read once), so that "
+                                     "the points stay cached for the stages after");
+        job->bin.cell_size = ct_point_store_cell_size(ds->points);
+        memcpy(job->bin.crop, job->crop, sizeof job->crop);
+        job->bin.drop_class = s->drop_class;
+        job->bin.drop_withheld = !s->keep_withheld;
+    }
+    if (st == CT_OK) st = ct_point_store_add_chunks_ops(ctx, ds->points, nchunks, CHUNK_POINTS, &ops, job, threads);
+    if (st == CT_OK) st = ct_point_store_index(ctx, ds->points, threads);
+    return st;
+}
+
+/* What was read and kept, the sources noted in the dataset, and a warning when no point
+ * was kept (every building would silently get a fallback height). before/ignored_before:
+ * the store's counts before this stage. */
+static ct_status report_points(ct_context *ctx, const lidar_state *s, ct_dataset *ds, const ct_las_source *src,
+                               const read_job *job, uint64_t before, uint64_t ignored_before) {
+    ct_status st = CT_OK;
+    ct_progress(ctx, "reading LiDAR", ct_las_source_point_count(src), ct_las_source_point_count(src));
+    ct_log(ctx, CT_LOG_INFO, "readers.lidar: %llu points read from %zu file(s), %llu kept in %zu cells (%.1f MiB)%s",
+           (unsigned long long)ct_las_source_point_count(src), ct_las_source_count(src),
+           (unsigned long long)(ct_point_store_count(ds->points) - before), ct_point_store_cell_count(ds->points),
+           (double)ct_point_store_bytes(ds->points) / 1048576.0,
+           ct_point_store_on_disk(ds->points) ? " in memory; the rest on disk (memory_limit)"
+                                              : (job->same ? "" : ", reprojected to the working CRS"));
+    for (size_t f = 0; st == CT_OK && f < ct_las_source_count(src); f++) {
+        const ct_las_reader *r = ct_las_source_reader(src, f);
+        st = ct_dataset_note_source(ctx, ds, "readers.lidar", ct_las_path(r), "points", ct_las_get_header(r)->point_count);
+    }
+    uint64_t kept = ct_point_store_count(ds->points) - before, read = ct_las_source_point_count(src);
+    uint64_t unusable = ct_point_store_ignored(ds->points) - ignored_before;
+    if (unusable > 0)
+        ct_log(ctx, CT_LOG_WARN,
+               "readers.lidar: %llu of the %llu points ignored: unusable coordinates (not finite, or beyond "
+               "1e15 m: check the LAS header's scale and offset)",
+               (unsigned long long)unusable, (unsigned long long)read);
+    if (kept == 0 && read > 0) st = check_points_match_header(ctx, src);
+    if (st != CT_OK) {
+        /* (said above: a damaged header, not LiDAR of another area) */
+    } else if (kept == 0 && read > 0 && unusable < read) {
+        double lo[3], hi[3];
+        ct_las_source_bounds(src, lo, hi);
+        if (isfinite(job->crop[0]))
+            ct_log(ctx, CT_LOG_WARN,
+                   "readers.lidar: none of the %llu points lies within crop_margin (%g m) of the footprints "
+                   "(x %.2f..%.2f, y %.2f..%.2f in the working CRS; LAS header bounds x %.2f..%.2f, y %.2f..%.2f) "
+                   "with a class kept: wrong srs, LiDAR of another area, or classes/drop_classes leaving none? "
+                   "Every building gets a fallback height",
+                   (unsigned long long)read, s->crop_margin, job->crop[0] + s->crop_margin,
+                   job->crop[2] - s->crop_margin, job->crop[1] + s->crop_margin, job->crop[3] - s->crop_margin,
+                   lo[0], hi[0], lo[1], hi[1]);
+        else
+            ct_log(ctx, CT_LOG_WARN,
+                   "readers.lidar: none of the %llu points was kept (all of dropped classes, or unusable coordinates)",
+                   (unsigned long long)read);
+    } else if (read == 0) {
+        ct_log(ctx, CT_LOG_WARN, "readers.lidar: the LAS file(s) hold no points: every building gets a fallback height");
+    }
+    return st;
+}
+
+static void read_job_free(read_job *job) {
+    for (int t = 0; t < job->nxf; t++) OCTDestroyCoordinateTransformation(job->xf[t]);
+    free(job->xf);
+    for (int t = 0; job->raw && t < job->nthreads; t++) free(job->raw[t]);
+    free(job->raw);
+    free(job->raw_cap);
+    free(job->raw_chunk);
+    for (int t = 0; t < job->nflags; t++) free(job->flags[t]);
+    free(job->flags);
+    free(job->chunks);
+    if (job->horiz) OSRRelease(job->horiz);
+    if (job->work) OSRRelease(job->work);
+}
+
+static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
+    lidar_state *s = state;
+    ct_las_source *src = NULL;
+    ct_status st = open_inputs(ctx, s, ds, &src);
+    if (st != CT_OK) return st;
+    read_job job;
+    memset(&job, 0, sizeof job);
+    job.s = s;
+    job.same = 1;
+    OGRSpatialReferenceH lsrs = NULL;
+    const char *first_path = ct_las_path(ct_las_source_reader(src, 0));
+    st = lidar_srs(ctx, s, src, first_path, &lsrs);
+    if (st == CT_OK) st = heights_to_metres(ctx, lsrs, src, s->srs ? "readers.lidar" : first_path);
+    if (st == CT_OK) st = setup_crs(ctx, ds, lsrs, &job.horiz, &job.work, &job.same);
+    if (st == CT_OK) st = prepare_store(ctx, s, ds, &job);
+    size_t nchunks = 0;
+    if (st == CT_OK) st = plan_chunks(ctx, src, &job, &nchunks);
     uint64_t before = st == CT_OK ? ct_point_store_count(ds->points) : 0;
     uint64_t ignored_before = st == CT_OK ? ct_point_store_ignored(ds->points) : 0;
-    int threads = ct_context_threads(ctx);
-    if (st == CT_OK) {
-        ct_progress(ctx, "reading LiDAR", 0, ct_las_source_point_count(src));
-        ct_point_chunk_ops ops;
-        memset(&ops, 0, sizeof ops);
-        ops.points = read_chunk;
-        job.nthreads = threads < 1 ? 1 : threads;
-        job.raw = calloc((size_t)job.nthreads, sizeof *job.raw);
-        job.raw_cap = calloc((size_t)job.nthreads, sizeof *job.raw_cap);
-        job.raw_chunk = calloc((size_t)job.nthreads, sizeof *job.raw_chunk);
-        if (!job.raw || !job.raw_cap || !job.raw_chunk) job.nthreads = 0; /* then every fill reads the file */
-        for (int t = 0; t < job.nthreads; t++) job.raw_chunk[t] = -1;
-        if (!job.same) st = make_transforms(ctx, &job, threads, ct_las_path(ct_las_source_reader(src, 0)));
-        if (st == CT_OK && !s->keep_withheld) st = make_flag_buffers(ctx, &job, threads);
-        if (job.same) {
-            ops.locate = locate_chunk;
-            ops.fill = fill_chunk;
-            job.drop_cache = drop_las_cache(ds->points, src, nchunks);
-            if (job.drop_cache)
-                ct_log(ctx, CT_LOG_INFO, "readers.lidar: the LAS and the points going to disk exceed half the RAM: "
-                                         "the LAS is dropped from the page cache as it is read (read once), so that "
-                                         "the points stay cached for the stages after");
-            job.bin.cell_size = ct_point_store_cell_size(ds->points);
-            memcpy(job.bin.crop, job.crop, sizeof job.crop);
-            job.bin.drop_class = s->drop_class;
-            job.bin.drop_withheld = !s->keep_withheld;
-        }
-        if (st == CT_OK) st = ct_point_store_add_chunks_ops(ctx, ds->points, nchunks, CHUNK_POINTS, &ops, &job, threads);
-    }
-    if (st == CT_OK) st = ct_point_store_index(ctx, ds->points, threads);
-    if (st == CT_OK) {
-        ct_progress(ctx, "reading LiDAR", ct_las_source_point_count(src), ct_las_source_point_count(src));
-        ct_log(ctx, CT_LOG_INFO, "readers.lidar: %llu points read from %zu file(s), %llu kept in %zu cells (%.1f MiB)%s",
-               (unsigned long long)ct_las_source_point_count(src), ct_las_source_count(src),
-               (unsigned long long)(ct_point_store_count(ds->points) - before), ct_point_store_cell_count(ds->points),
-               (double)ct_point_store_bytes(ds->points) / 1048576.0,
-               ct_point_store_on_disk(ds->points) ? " in memory; the rest on disk (memory_limit)"
-                                                  : (job.same ? "" : ", reprojected to the working CRS"));
-        for (size_t f = 0; st == CT_OK && f < ct_las_source_count(src); f++) {
-            const ct_las_reader *r = ct_las_source_reader(src, f);
-            st = ct_dataset_note_source(ctx, ds, "readers.lidar", ct_las_path(r), "points", ct_las_get_header(r)->point_count);
-        }
-        uint64_t kept = ct_point_store_count(ds->points) - before, read = ct_las_source_point_count(src);
-        uint64_t unusable = ct_point_store_ignored(ds->points) - ignored_before;
-        if (unusable > 0)
-            ct_log(ctx, CT_LOG_WARN,
-                   "readers.lidar: %llu of the %llu points ignored: unusable coordinates (not finite, or beyond "
-                   "1e15 m: check the LAS header's scale and offset)",
-                   (unsigned long long)unusable, (unsigned long long)read);
-        if (kept == 0 && read > 0) st = check_points_match_header(ctx, src);
-        if (st != CT_OK) {
-            /* (said above: a damaged header, not LiDAR of another area) */
-        } else if (kept == 0 && read > 0 && unusable < read) {
-            /* Every building would silently get a fallback height: say why loudly. */
-            double lo[3], hi[3];
-            ct_las_source_bounds(src, lo, hi);
-            if (isfinite(job.crop[0]))
-                ct_log(ctx, CT_LOG_WARN,
-                       "readers.lidar: none of the %llu points lies within crop_margin (%g m) of the footprints "
-                       "(x %.2f..%.2f, y %.2f..%.2f in the working CRS; LAS header bounds x %.2f..%.2f, y %.2f..%.2f) "
-                       "with a class kept: wrong srs, LiDAR of another area, or classes/drop_classes leaving none? "
-                       "Every building gets a fallback height",
-                       (unsigned long long)read, s->crop_margin, job.crop[0] + s->crop_margin,
-                       job.crop[2] - s->crop_margin, job.crop[1] + s->crop_margin, job.crop[3] - s->crop_margin,
-                       lo[0], hi[0], lo[1], hi[1]);
-            else
-                ct_log(ctx, CT_LOG_WARN,
-                       "readers.lidar: none of the %llu points was kept (all of dropped classes, or unusable coordinates)",
-                       (unsigned long long)read);
-        } else if (read == 0) {
-            ct_log(ctx, CT_LOG_WARN, "readers.lidar: the LAS file(s) hold no points: every building gets a fallback height");
-        }
-    }
-    for (int t = 0; t < job.nxf; t++) OCTDestroyCoordinateTransformation(job.xf[t]);
-    free(job.xf);
-    for (int t = 0; job.raw && t < job.nthreads; t++) free(job.raw[t]);
-    free(job.raw);
-    free(job.raw_cap);
-    free(job.raw_chunk);
-    for (int t = 0; t < job.nflags; t++) free(job.flags[t]);
-    free(job.flags);
-    free(job.chunks);
+    if (st == CT_OK) st = bin_points(ctx, s, ds, src, &job, nchunks);
+    if (st == CT_OK) st = report_points(ctx, s, ds, src, &job, before, ignored_before);
+    read_job_free(&job);
     if (lsrs) OSRRelease(lsrs);
-    if (job.horiz) OSRRelease(job.horiz);
-    if (job.work) OSRRelease(job.work);
     ct_las_source_close(src);
     return st;
 }
