@@ -267,6 +267,111 @@ static void compact_assets(ct_asset_set *set, const unsigned char *keep) {
 enum { SRC_EXPLICIT, SRC_ROOF, SRC_LIDAR, SRC_FALLBACK, SRC_N };
 static const char *const src_names[SRC_N] = {"explicit", "roof", "lidar", "fallback"};
 
+/* The on_roof assets still needing a z: the building each stands in (bld[i], -1: none),
+ * and those on a building with a roof height need no ground. */
+static ct_status find_roof_buildings(ct_context *ctx, const ct_dataset *ds, unsigned char *need, long *bld,
+                                     bgrid *grid) {
+    const ct_asset_set *set = ds->assets;
+    ct_status st = bgrid_build(ctx, ds, grid);
+    if (st != CT_OK) return st;
+    for (size_t i = 0; i < set->n; i++)
+        if (need[i] && (set->items[i].flags & CT_ASSET_ON_ROOF)) {
+            bld[i] = building_at(grid, ds, set->items[i].x, set->items[i].y);
+            if (bld[i] >= 0 && isfinite(ds->buildings[bld[i]].top_z)) need[i] = 0; /* on a roof: no ground needed */
+        }
+    return CT_OK;
+}
+
+/* Fallback ground: the median of the assets that have one, else of the buildings' (0
+ * without either). */
+static ct_status fallback_ground(ct_context *ctx, const ct_dataset *ds, const ground_out *g, double *fallback) {
+    const size_t n = ds->assets->n;
+    double *tmp = malloc((n + ds->nbuildings + 1) * sizeof *tmp);
+    if (!tmp) return ct_error_nomem(ctx, "filters.clamp");
+    size_t nt = 0;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(g[i].z)) tmp[nt++] = g[i].z;
+    if (nt == 0)
+        for (size_t i = 0; i < ds->nbuildings; i++)
+            if (isfinite(ds->buildings[i].base_z)) tmp[nt++] = ds->buildings[i].base_z;
+    *fallback = 0.0;
+    if (nt) {
+        qsort(tmp, nt, sizeof *tmp, cmp_double);
+        *fallback = tmp[nt / 2];
+    }
+    free(tmp);
+    return CT_OK;
+}
+
+/* How the assets were placed. */
+typedef struct clamp_tally {
+    uint64_t counts[SRC_N]; /* by source of z */
+    uint64_t not_on_building, skipped, flagged;
+} clamp_tally;
+
+/* Asset i's z and its columns (cols: ground_z, z_source, clamp_flag); keep[i] = 0 when
+ * it is skipped. */
+static ct_status place_asset(ct_context *ctx, const clamp_state *s, ct_dataset *ds, size_t i, const long *bld,
+                             const ground_out *g, double fallback, const int cols[3], unsigned char *keep,
+                             clamp_tally *tally) {
+    ct_asset_set *set = ds->assets;
+    ct_asset *a = &set->items[i];
+    double hag = isfinite(a->height_above_ground) ? a->height_above_ground : 0.0;
+    int src;
+    const char *flag = "";
+    if (a->flags & CT_ASSET_Z_GIVEN) {
+        src = SRC_EXPLICIT;
+    } else if (bld[i] >= 0 && isfinite(ds->buildings[bld[i]].top_z)) {
+        src = SRC_ROOF;
+        a->z = ds->buildings[bld[i]].top_z + hag;
+    } else {
+        if (a->flags & CT_ASSET_ON_ROOF) {
+            flag = bld[i] >= 0 ? "roof_height_unknown" : "not_on_a_building";
+            tally->not_on_building++;
+            ct_log(ctx, CT_LOG_WARN, "filters.clamp: asset %s (%s %llu): on_roof but %s: placed on the ground",
+                   a->id, ct_asset_record_word(a), (unsigned long long)a->source_record,
+                   bld[i] >= 0 ? "its building has no roof height" : "it is in no footprint");
+        }
+        const char *why = !g[i].covered ? "outside the LiDAR coverage" : !isfinite(g[i].z) ? "no ground points" : NULL;
+        if (why && s->skip_no_ground) {
+            ct_log(ctx, CT_LOG_WARN, "filters.clamp: asset %s (%s %llu): skipped: %s", a->id,
+                   ct_asset_record_word(a), (unsigned long long)a->source_record, why);
+            keep[i] = 0;
+            tally->skipped++;
+            char skip_reason[96];
+            snprintf(skip_reason, sizeof skip_reason, "clamp: no ground points within %g m", s->prm.max_radius);
+            return ct_asset_set_count_skip(ctx, set, !g[i].covered ? "clamp: outside the LiDAR coverage" : skip_reason);
+        }
+        if (isfinite(g[i].z)) {
+            src = SRC_LIDAR;
+            a->z = g[i].z + hag;
+        } else {
+            src = SRC_FALLBACK;
+            a->z = fallback + hag;
+        }
+        if (why) {
+            flag = g[i].covered ? "no_ground_points" : "outside_lidar";
+            tally->flagged++;
+            ct_log(ctx, CT_LOG_WARN, "filters.clamp: asset %s (%s %llu): %s (no point within %g m, %u ground "
+                   "points within %g m): %s, flagged %s", a->id, ct_asset_record_word(a),
+                   (unsigned long long)a->source_record, why,
+                   s->coverage_radius, g[i].points, s->prm.max_radius,
+                   src == SRC_LIDAR ? "ground extrapolated from the nearest ground points" : "placed on the median ground",
+                   flag);
+        }
+    }
+    tally->counts[src]++;
+    ct_value *v = a->attrs;
+    ct_value_clear(&v[cols[0]], CT_ATTR_REAL);
+    if (isfinite(g[i].z)) {
+        v[cols[0]].is_null = 0;
+        v[cols[0]].v.r = g[i].z;
+    }
+    ct_status st = set_string(ctx, &v[cols[1]], src_names[src]);
+    if (st == CT_OK) st = set_string(ctx, &v[cols[2]], flag);
+    return st;
+}
+
 static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     clamp_state *s = state;
     ct_asset_set *set = ds->assets;
@@ -282,7 +387,6 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     int cols[3];
     ct_status st = ct_asset_set_claim_attrs(ctx, set, "filters.clamp", names, types, 3, cols);
     if (st != CT_OK) return st;
-    const int cz = cols[0], csrc = cols[1], cflag = cols[2];
 
     unsigned char *need = calloc(n, 1), *keep = malloc(n);
     long *bld = malloc(n * sizeof *bld);
@@ -294,26 +398,17 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
         goto done;
     }
     memset(keep, 1, n);
-    size_t nneed = 0, nroof = 0;
+    size_t nroof = 0;
     for (size_t i = 0; i < n; i++) {
         g[i].z = NAN;
         g[i].points = 0;
         g[i].covered = 1;
         bld[i] = -1;
         need[i] = !(set->items[i].flags & CT_ASSET_Z_GIVEN);
-        nneed += need[i];
         nroof += need[i] && (set->items[i].flags & CT_ASSET_ON_ROOF);
     }
-    if (nroof) {
-        st = bgrid_build(ctx, ds, &grid);
-        if (st != CT_OK) goto done;
-        for (size_t i = 0; i < n; i++)
-            if (need[i] && (set->items[i].flags & CT_ASSET_ON_ROOF)) {
-                bld[i] = building_at(&grid, ds, set->items[i].x, set->items[i].y);
-                if (bld[i] >= 0 && isfinite(ds->buildings[bld[i]].top_z)) need[i] = 0; /* on a roof: no ground needed */
-            }
-    }
-    nneed = 0;
+    if (nroof && (st = find_roof_buildings(ctx, ds, need, bld, &grid)) != CT_OK) goto done;
+    size_t nneed = 0;
     for (size_t i = 0; i < n; i++) nneed += need[i];
     if (nneed && !ds->points) {
         st = ct_error(ctx, CT_ERR_USAGE, "filters.clamp: %zu assets need the ground but there are no LiDAR points: put "
@@ -323,93 +418,19 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     if (nneed)
         st = ct_point_store_on_disk(ds->points) ? ground_by_cell(ctx, ds, s, need, g)
                                                 : ground_range(ctx, ds, s, need, NULL, n, g);
-    if (st != CT_OK) goto done;
-
-    /* Fallback ground: the median of the assets that have one, else of the buildings'. */
-    double *tmp = malloc((n + ds->nbuildings + 1) * sizeof *tmp);
-    if (!tmp) {
-        st = ct_error_nomem(ctx, "filters.clamp");
-        goto done;
-    }
-    size_t nt = 0;
-    for (size_t i = 0; i < n; i++)
-        if (isfinite(g[i].z)) tmp[nt++] = g[i].z;
-    if (nt == 0)
-        for (size_t i = 0; i < ds->nbuildings; i++)
-            if (isfinite(ds->buildings[i].base_z)) tmp[nt++] = ds->buildings[i].base_z;
     double fallback = 0.0;
-    if (nt) {
-        qsort(tmp, nt, sizeof *tmp, cmp_double);
-        fallback = tmp[nt / 2];
-    }
-    free(tmp);
-
-    uint64_t counts[SRC_N] = {0, 0, 0, 0}, not_on_building = 0, skipped = 0, flagged = 0;
-    char skip_reason[96];
-    snprintf(skip_reason, sizeof skip_reason, "clamp: no ground points within %g m", s->prm.max_radius);
-    for (size_t i = 0; i < n && st == CT_OK; i++) {
-        ct_asset *a = &set->items[i];
-        double hag = isfinite(a->height_above_ground) ? a->height_above_ground : 0.0;
-        int src;
-        const char *flag = "";
-        if (a->flags & CT_ASSET_Z_GIVEN) {
-            src = SRC_EXPLICIT;
-        } else if (bld[i] >= 0 && isfinite(ds->buildings[bld[i]].top_z)) {
-            src = SRC_ROOF;
-            a->z = ds->buildings[bld[i]].top_z + hag;
-        } else {
-            if (a->flags & CT_ASSET_ON_ROOF) {
-                flag = bld[i] >= 0 ? "roof_height_unknown" : "not_on_a_building";
-                not_on_building++;
-                ct_log(ctx, CT_LOG_WARN, "filters.clamp: asset %s (%s %llu): on_roof but %s: placed on the ground",
-                       a->id, ct_asset_record_word(a), (unsigned long long)a->source_record,
-                       bld[i] >= 0 ? "its building has no roof height" : "it is in no footprint");
-            }
-            const char *why = !g[i].covered ? "outside the LiDAR coverage" : !isfinite(g[i].z) ? "no ground points" : NULL;
-            if (why && s->skip_no_ground) {
-                ct_log(ctx, CT_LOG_WARN, "filters.clamp: asset %s (%s %llu): skipped: %s", a->id,
-                       ct_asset_record_word(a), (unsigned long long)a->source_record, why);
-                keep[i] = 0;
-                skipped++;
-                st = ct_asset_set_count_skip(ctx, set, !g[i].covered ? "clamp: outside the LiDAR coverage" : skip_reason);
-                continue;
-            }
-            if (isfinite(g[i].z)) {
-                src = SRC_LIDAR;
-                a->z = g[i].z + hag;
-            } else {
-                src = SRC_FALLBACK;
-                a->z = fallback + hag;
-            }
-            if (why) {
-                flag = g[i].covered ? "no_ground_points" : "outside_lidar";
-                flagged++;
-                ct_log(ctx, CT_LOG_WARN, "filters.clamp: asset %s (%s %llu): %s (no point within %g m, %u ground "
-                       "points within %g m): %s, flagged %s", a->id, ct_asset_record_word(a),
-                       (unsigned long long)a->source_record, why,
-                       s->coverage_radius, g[i].points, s->prm.max_radius,
-                       src == SRC_LIDAR ? "ground extrapolated from the nearest ground points" : "placed on the median ground",
-                       flag);
-            }
-        }
-        counts[src]++;
-        ct_value *v = a->attrs;
-        ct_value_clear(&v[cz], CT_ATTR_REAL);
-        if (isfinite(g[i].z)) {
-            v[cz].is_null = 0;
-            v[cz].v.r = g[i].z;
-        }
-        st = set_string(ctx, &v[csrc], src_names[src]);
-        if (st == CT_OK) st = set_string(ctx, &v[cflag], flag);
-    }
-    if (st == CT_OK && skipped) compact_assets(set, keep);
+    if (st == CT_OK) st = fallback_ground(ctx, ds, g, &fallback);
+    clamp_tally tally;
+    memset(&tally, 0, sizeof tally);
+    for (size_t i = 0; i < n && st == CT_OK; i++) st = place_asset(ctx, s, ds, i, bld, g, fallback, cols, keep, &tally);
+    if (st == CT_OK && tally.skipped) compact_assets(set, keep);
     if (st == CT_OK)
         ct_log(ctx, CT_LOG_INFO, "filters.clamp: %zu assets: %llu on the LiDAR ground, %llu explicit z, %llu on roofs, "
                "%llu on the median ground; %llu flagged (outside the LiDAR or no ground points), %llu skipped, "
-               "%llu on_roof but not on a building", n, (unsigned long long)counts[SRC_LIDAR],
-               (unsigned long long)counts[SRC_EXPLICIT], (unsigned long long)counts[SRC_ROOF],
-               (unsigned long long)counts[SRC_FALLBACK], (unsigned long long)flagged, (unsigned long long)skipped,
-               (unsigned long long)not_on_building);
+               "%llu on_roof but not on a building", n, (unsigned long long)tally.counts[SRC_LIDAR],
+               (unsigned long long)tally.counts[SRC_EXPLICIT], (unsigned long long)tally.counts[SRC_ROOF],
+               (unsigned long long)tally.counts[SRC_FALLBACK], (unsigned long long)tally.flagged,
+               (unsigned long long)tally.skipped, (unsigned long long)tally.not_on_building);
 done:
     bgrid_free(&grid);
     free(need);
