@@ -57,20 +57,25 @@ static void mo_free(mo_geom *g) {
     free(g->idx.data);
 }
 
+/* What the mo_ steps return: 0, or out of memory, or a bitstream not of the version
+ * EXT_meshopt_compression reads. */
+enum { MO_OK = 0, MO_NOMEM = -1, MO_CODEC = -2 };
+
 static pthread_once_t mo_once = PTHREAD_ONCE_INIT;
 /* EXT_meshopt_compression's TRIANGLES bitstream is index codec version 1 (header 0xe1);
  * meshoptimizer 0.18 encodes version 0 unless told otherwise. */
 static void mo_init(void) { meshopt_encodeIndexVersion(1); }
 
-/* Encodes `count` elements of `stride` bytes (attribute codec); 0 on success. */
+/* Encodes `count` elements of `stride` bytes (attribute codec): MO_OK, MO_NOMEM, or
+ * MO_CODEC when the bitstream is not the version expected. */
 static int mo_encode_attr(mo_stream *s, const void *data, size_t count, unsigned stride) {
     size_t cap = meshopt_encodeVertexBufferBound(count, stride);
     s->data = malloc(cap);
-    if (!s->data) return -1;
+    if (!s->data) return MO_NOMEM;
     s->len = meshopt_encodeVertexBuffer(s->data, cap, data, count, stride);
     s->count = count;
     s->stride = stride;
-    return s->len == 0 || s->data[0] != 0xa0 ? -2 : 0;
+    return s->len == 0 || s->data[0] != 0xa0 ? MO_CODEC : MO_OK;
 }
 
 /* Smallest exponential-filter mantissa width K (<= 24) for which every coordinate whose
@@ -84,32 +89,81 @@ static int mo_exp_bits(double maxabs, double err) {
     return 24;
 }
 
-/* Reorders, quantises and compresses the mesh (indices and feature ids already checked). */
-static ct_status mo_prepare(ct_context *ctx, const ct_glb_mesh_input *mesh, int with_fid,
-                            int fid_float, double tol, mo_geom *g) {
-    const size_t nv = mesh->nverts, ni = mesh->nindices;
-    ct_status st = CT_OK;
-    memset(g, 0, sizeof *g);
-    if (nv > UINT32_MAX || ni > SIZE_MAX / 16 || nv > SIZE_MAX / 16)
-        return ct_error(ctx, CT_ERR_UNSUPPORTED, "glb: %zu vertices: too many to compress", nv);
-    pthread_once(&mo_once, mo_init);
+/* Positions on a UNSIGNED_SHORT grid of step extent / 65535 (node 1 maps it back). */
+static int mo_positions_quantized(const ct_glb_mesh_input *mesh, const unsigned *src, size_t nv2, double step,
+                                  const float pmin[3], void *tmp, mo_geom *g) {
+    uint16_t *q = tmp;
+    memset(q, 0, nv2 * 8);
+    for (int k = 0; k < 3; k++) {
+        g->translation[k] = pmin[k];
+        g->qmin[k] = 65535;
+        g->qmax[k] = 0;
+    }
+    g->scale = step;
+    for (size_t i = 0; i < nv2; i++) {
+        const float *p = mesh->pos + 3 * (size_t)src[i];
+        double d2 = 0;
+        for (int k = 0; k < 3; k++) {
+            double v = nearbyint(((double)p[k] - g->translation[k]) / step);
+            long qi = v < 0 ? 0 : v > 65535 ? 65535 : (long)v;
+            q[4 * i + k] = (uint16_t)qi;
+            if (qi < g->qmin[k]) g->qmin[k] = qi;
+            if (qi > g->qmax[k]) g->qmax[k] = qi;
+            double e = g->translation[k] + step * (double)qi - (double)p[k];
+            d2 += e * e;
+        }
+        g->max_err = fmax(g->max_err, sqrt(d2));
+    }
+    return mo_encode_attr(&g->pos, q, nv2, 8);
+}
 
-    unsigned int *idx = malloc(ni * sizeof *idx);
-    unsigned int *remap = malloc(nv * sizeof *remap);
-    unsigned int *src = malloc(nv * sizeof *src); /* new vertex -> input vertex */
-    void *tmp = malloc(nv * 16);                  /* one attribute stream at a time */
-    void *tmp2 = NULL;
-    if (!idx || !remap || !src || !tmp) { st = ct_error_nomem(ctx, "glb compression"); goto out; }
+/* Positions as FLOAT through the exponential filter, with the fewest mantissa bits that
+ * keep every vertex within tol; the bounds and the error from a decoded copy. */
+static int mo_positions_filtered(const ct_glb_mesh_input *mesh, const unsigned *src, size_t nv2, double tol,
+                                 void *tmp, mo_geom *g) {
+    float *f = tmp;
+    double maxabs = 0;
+    for (size_t i = 0; i < nv2; i++)
+        for (int k = 0; k < 3; k++) {
+            f[3 * i + k] = mesh->pos[3 * (size_t)src[i] + k];
+            maxabs = fmax(maxabs, fabs((double)f[3 * i + k]));
+        }
+    int bits = mo_exp_bits(maxabs, tol / sqrt(3.0));
+    void *filtered = malloc(nv2 * 12);
+    float *dec = malloc(nv2 * 12);
+    if (!filtered || !dec) {
+        free(filtered);
+        free(dec);
+        return MO_NOMEM;
+    }
+    meshopt_encodeFilterExp(filtered, nv2, 12, bits, f);
+    memcpy(dec, filtered, nv2 * 12);
+    meshopt_decodeFilterExp(dec, nv2, 12);
+    for (int k = 0; k < 3; k++) {
+        g->pmin[k] = INFINITY;
+        g->pmax[k] = -INFINITY;
+    }
+    for (size_t i = 0; i < nv2; i++) {
+        double d2 = 0;
+        for (int k = 0; k < 3; k++) {
+            float x = dec[3 * i + k];
+            if (x < g->pmin[k]) g->pmin[k] = x;
+            if (x > g->pmax[k]) g->pmax[k] = x;
+            double e = (double)x - (double)f[3 * i + k];
+            d2 += e * e;
+        }
+        g->max_err = fmax(g->max_err, sqrt(d2));
+    }
+    free(dec);
+    int rc = mo_encode_attr(&g->pos, filtered, nv2, 12);
+    free(filtered);
+    return rc;
+}
 
-    /* triangles for the vertex cache, then vertices in first-use order */
-    meshopt_optimizeVertexCache(idx, mesh->idx, ni, nv);
-    const size_t nv2 = meshopt_optimizeVertexFetchRemap(remap, idx, ni, nv);
-    for (size_t i = 0; i < nv; i++)
-        if (remap[i] != ~0u) src[remap[i]] = (unsigned)i;
-    for (size_t i = 0; i < ni; i++) idx[i] = remap[idx[i]];
-    g->nv = nv2;
-
-    /* positions */
+/* Positions: quantised when the grid of extent / 65535 keeps every vertex within tol
+ * (KHR_mesh_quantization), else filtered floats. */
+static int mo_positions(const ct_glb_mesh_input *mesh, const unsigned *src, size_t nv2, double tol, void *tmp,
+                        mo_geom *g) {
     float pmin[3], pmax[3];
     for (int k = 0; k < 3; k++) {
         pmin[k] = INFINITY;
@@ -125,124 +179,87 @@ static ct_status mo_prepare(ct_context *ctx, const ct_glb_mesh_input *mesh, int 
     for (int k = 0; k < 3; k++) extent = fmax(extent, (double)pmax[k] - (double)pmin[k]);
     double step = extent > 0 ? extent / 65535.0 : 1.0;
     g->quantized = step * sqrt(3.0) / 2.0 <= tol;
-    if (g->quantized) {
-        uint16_t *q = tmp;
-        memset(q, 0, nv2 * 8);
-        for (int k = 0; k < 3; k++) {
-            g->translation[k] = pmin[k];
-            g->qmin[k] = 65535;
-            g->qmax[k] = 0;
-        }
-        g->scale = step;
-        for (size_t i = 0; i < nv2; i++) {
-            const float *p = mesh->pos + 3 * (size_t)src[i];
-            double d2 = 0;
-            for (int k = 0; k < 3; k++) {
-                double v = nearbyint(((double)p[k] - g->translation[k]) / step);
-                long qi = v < 0 ? 0 : v > 65535 ? 65535 : (long)v;
-                q[4 * i + k] = (uint16_t)qi;
-                if (qi < g->qmin[k]) g->qmin[k] = qi;
-                if (qi > g->qmax[k]) g->qmax[k] = qi;
-                double e = g->translation[k] + step * (double)qi - (double)p[k];
-                d2 += e * e;
-            }
-            g->max_err = fmax(g->max_err, sqrt(d2));
-        }
-        if (mo_encode_attr(&g->pos, q, nv2, 8) == -1) { st = ct_error_nomem(ctx, "glb compression"); goto out; }
-    } else {
-        float *f = tmp;
-        double maxabs = 0;
-        for (size_t i = 0; i < nv2; i++)
-            for (int k = 0; k < 3; k++) {
-                f[3 * i + k] = mesh->pos[3 * (size_t)src[i] + k];
-                maxabs = fmax(maxabs, fabs((double)f[3 * i + k]));
-            }
-        int bits = mo_exp_bits(maxabs, tol / sqrt(3.0));
-        tmp2 = malloc(nv2 * 12);
-        if (!tmp2) { st = ct_error_nomem(ctx, "glb compression"); goto out; }
-        meshopt_encodeFilterExp(tmp2, nv2, 12, bits, f);
-        /* decode a copy for the exact bounds and the error */
-        float *dec = malloc(nv2 * 12);
-        if (!dec) { st = ct_error_nomem(ctx, "glb compression"); goto out; }
-        memcpy(dec, tmp2, nv2 * 12);
-        meshopt_decodeFilterExp(dec, nv2, 12);
-        for (int k = 0; k < 3; k++) {
-            g->pmin[k] = INFINITY;
-            g->pmax[k] = -INFINITY;
-        }
-        for (size_t i = 0; i < nv2; i++) {
-            double d2 = 0;
-            for (int k = 0; k < 3; k++) {
-                float x = dec[3 * i + k];
-                if (x < g->pmin[k]) g->pmin[k] = x;
-                if (x > g->pmax[k]) g->pmax[k] = x;
-                double e = (double)x - (double)f[3 * i + k];
-                d2 += e * e;
-            }
-            g->max_err = fmax(g->max_err, sqrt(d2));
-        }
-        free(dec);
-        if (mo_encode_attr(&g->pos, tmp2, nv2, 12) == -1) { st = ct_error_nomem(ctx, "glb compression"); goto out; }
-    }
-    if (g->pos.len == 0 || g->pos.data[0] != 0xa0) goto codec;
+    return g->quantized ? mo_positions_quantized(mesh, src, nv2, step, pmin, tmp, g)
+                        : mo_positions_filtered(mesh, src, nv2, tol, tmp, g);
+}
 
-    /* normals: snorm8 x, y, z and a zero pad byte */
-    if (mesh->nrm) {
-        int8_t *n8 = tmp;
-        size_t fixed = 0;
-        for (size_t i = 0; i < nv2; i++) {
-            float n[3];
-            ct_glb_unit_normal(mesh->nrm + 3 * (size_t)src[i], n, &fixed);
-            for (int k = 0; k < 3; k++) n8[4 * i + k] = (int8_t)lroundf(n[k] * 127.0f);
-            n8[4 * i + 3] = 0;
+/* Normals: snorm8 x, y, z and a zero pad byte. */
+static int mo_normals(ct_context *ctx, const ct_glb_mesh_input *mesh, const unsigned *src, size_t nv2, void *tmp,
+                      mo_geom *g) {
+    int8_t *n8 = tmp;
+    size_t fixed = 0;
+    for (size_t i = 0; i < nv2; i++) {
+        float n[3];
+        ct_glb_unit_normal(mesh->nrm + 3 * (size_t)src[i], n, &fixed);
+        for (int k = 0; k < 3; k++) n8[4 * i + k] = (int8_t)lroundf(n[k] * 127.0f);
+        n8[4 * i + 3] = 0;
+    }
+    if (fixed) ct_log(ctx, CT_LOG_WARN, "glb: %zu zero or non-finite normals replaced by (0,0,1)", fixed);
+    return mo_encode_attr(&g->nrm, n8, nv2, 4);
+}
+
+/* Feature ids: UNSIGNED_SHORT + 2 zero bytes (little-endian uint32), or FLOAT. */
+static int mo_feature_ids(const ct_glb_mesh_input *mesh, const unsigned *src, size_t nv2, int fid_float, void *tmp,
+                          mo_geom *g) {
+    uint32_t *w = tmp;
+    for (size_t i = 0; i < nv2; i++) {
+        uint32_t id = mesh->feature_id[src[i]];
+        if (fid_float) {
+            float x = (float)id;
+            memcpy(&w[i], &x, 4);
+        } else {
+            w[i] = id;
         }
-        if (fixed)
-            ct_log(ctx, CT_LOG_WARN, "glb: %zu zero or non-finite normals replaced by (0,0,1)", fixed);
-        int rc = mo_encode_attr(&g->nrm, n8, nv2, 4);
-        if (rc == -1) { st = ct_error_nomem(ctx, "glb compression"); goto out; }
-        if (rc) goto codec;
     }
+    return mo_encode_attr(&g->fid, w, nv2, 4);
+}
 
-    /* feature ids: UNSIGNED_SHORT + 2 zero bytes (little-endian uint32), or FLOAT */
-    if (with_fid) {
-        uint32_t *w = tmp;
-        for (size_t i = 0; i < nv2; i++) {
-            uint32_t id = mesh->feature_id[src[i]];
-            if (fid_float) {
-                float x = (float)id;
-                memcpy(&w[i], &x, 4);
-            } else {
-                w[i] = id;
-            }
-        }
-        int rc = mo_encode_attr(&g->fid, w, nv2, 4);
-        if (rc == -1) { st = ct_error_nomem(ctx, "glb compression"); goto out; }
-        if (rc) goto codec;
+/* The reordered indices (index codec). */
+static int mo_indices(const unsigned *idx, size_t ni, size_t nv2, mo_geom *g) {
+    size_t cap = meshopt_encodeIndexBufferBound(ni, nv2);
+    g->idx.data = malloc(cap);
+    if (!g->idx.data) return MO_NOMEM;
+    g->idx.len = meshopt_encodeIndexBuffer(g->idx.data, cap, idx, ni);
+    g->idx.count = ni;
+    g->idx.stride = nv2 <= 65535 ? 2 : 4;
+    return g->idx.len == 0 || g->idx.data[0] != 0xe1 ? MO_CODEC : MO_OK;
+}
+
+/* Reorders, quantises and compresses the mesh (indices and feature ids already checked). */
+static ct_status mo_prepare(ct_context *ctx, const ct_glb_mesh_input *mesh, int with_fid,
+                            int fid_float, double tol, mo_geom *g) {
+    const size_t nv = mesh->nverts, ni = mesh->nindices;
+    memset(g, 0, sizeof *g);
+    if (nv > UINT32_MAX || ni > SIZE_MAX / 16 || nv > SIZE_MAX / 16)
+        return ct_error(ctx, CT_ERR_UNSUPPORTED, "glb: %zu vertices: too many to compress", nv);
+    pthread_once(&mo_once, mo_init);
+
+    unsigned int *idx = malloc(ni * sizeof *idx);
+    unsigned int *remap = malloc(nv * sizeof *remap);
+    unsigned int *src = malloc(nv * sizeof *src); /* new vertex -> input vertex */
+    void *tmp = malloc(nv * 16);                  /* one attribute stream at a time */
+    int rc = idx && remap && src && tmp ? MO_OK : MO_NOMEM;
+    if (rc == MO_OK) {
+        /* triangles for the vertex cache, then vertices in first-use order */
+        meshopt_optimizeVertexCache(idx, mesh->idx, ni, nv);
+        const size_t nv2 = meshopt_optimizeVertexFetchRemap(remap, idx, ni, nv);
+        for (size_t i = 0; i < nv; i++)
+            if (remap[i] != ~0u) src[remap[i]] = (unsigned)i;
+        for (size_t i = 0; i < ni; i++) idx[i] = remap[idx[i]];
+        g->nv = nv2;
+        rc = mo_positions(mesh, src, nv2, tol, tmp, g);
+        if (rc == MO_OK && mesh->nrm) rc = mo_normals(ctx, mesh, src, nv2, tmp, g);
+        if (rc == MO_OK && with_fid) rc = mo_feature_ids(mesh, src, nv2, fid_float, tmp, g);
+        if (rc == MO_OK) rc = mo_indices(idx, ni, nv2, g);
     }
-
-    /* indices */
-    {
-        size_t cap = meshopt_encodeIndexBufferBound(ni, nv2);
-        g->idx.data = malloc(cap);
-        if (!g->idx.data) { st = ct_error_nomem(ctx, "glb compression"); goto out; }
-        g->idx.len = meshopt_encodeIndexBuffer(g->idx.data, cap, idx, ni);
-        g->idx.count = ni;
-        g->idx.stride = nv2 <= 65535 ? 2 : 4;
-        if (g->idx.len == 0 || g->idx.data[0] != 0xe1) goto codec;
-    }
-    goto out;
-
-codec:
-    st = ct_error(ctx, CT_ERR_INTERNAL,
-                  "glb: meshoptimizer produced an unexpected bitstream (codec version changed?)");
-out:
     free(idx);
     free(remap);
     free(src);
     free(tmp);
-    free(tmp2);
-    if (st != CT_OK) mo_free(g);
-    return st;
+    if (rc == MO_OK) return CT_OK;
+    mo_free(g);
+    if (rc == MO_NOMEM) return ct_error_nomem(ctx, "glb compression");
+    return ct_error(ctx, CT_ERR_INTERNAL, "glb: meshoptimizer produced an unexpected bitstream (codec version changed?)");
 }
 
 /* Reserves a compressed view: st->len bytes in BIN at a 4-byte boundary, and its decoded
