@@ -503,17 +503,11 @@ static int is_ear(const node *nd, uint32_t ib, int zmode, double zx, double zy, 
     return 1;
 }
 
-ct_tri_status ct_triangulate_earclip(ct_triangulator *t, const ct_polygon *p, const ct_boundary *b,
-                                     const uint32_t **tris, size_t *ntris) {
-    *tris = NULL;
-    *ntris = 0;
-    t->reason[0] = '\0';
-    uint32_t nb = b->ring_start[b->nrings];
-    size_t cap = (size_t)nb + 2 * (size_t)b->nrings;
-    if (!RESERVE(t, nodes, nodes_cap, cap) || !RESERVE(t, gfirst, gfirst_cap, nb) ||
-        !RESERVE(t, tris, tris_cap, 3 * cap))
-        return CT_TRI_NOMEM;
+/* The boundary's rings as linked node lists, and each position group's nodes in
+ * entry order (deterministic). */
+static void init_nodes(ct_triangulator *t, const ct_polygon *p, const ct_boundary *b) {
     node *nd = t->nodes;
+    const uint32_t nb = b->ring_start[b->nrings];
     for (uint32_t g = 0; g < nb; g++) t->gfirst[g] = NONE;
     for (uint32_t r = 0; r < b->nrings; r++) {
         uint32_t s = b->ring_start[r], e = b->ring_start[r + 1];
@@ -531,125 +525,148 @@ ct_tri_status ct_triangulate_earclip(ct_triangulator *t, const ct_polygon *p, co
             q->z = 0;
         }
     }
-    /* Group lists in entry order (deterministic). */
     for (uint32_t k = nb; k-- > 0;) {
         nd[k].gnext = t->gfirst[nd[k].gid];
         t->gfirst[nd[k].gid] = k;
     }
-    uint32_t nn = nb;
-    if (b->nrings > 1) {
-        /* Holes that touch form components (union-find over shared positions). The
-         * shell's component is spliced in; every other component is bridged once,
-         * from its rightmost point, by decreasing rightmost x (so the ray only meets
-         * what is already joined), and its other holes spliced: no cycle of
-         * connections, so the joined ring stays weakly simple. */
-        uint32_t nr = b->nrings;
-        if (!RESERVE(t, order, order_cap, 3 * (size_t)nr)) return CT_TRI_NOMEM;
-        uint32_t *parent = t->order, *list = t->order + nr, *done = t->order + 2 * nr;
-        for (uint32_t r = 0; r < nr; r++) parent[r] = r, done[r] = r == 0;
-        if (b->touching)
-            for (uint32_t k = 0; k < nb; k++)
-                for (uint32_t q = nd[k].gnext; q != NONE; q = nd[q].gnext) {
-                    uint32_t x = nd[k].ring, y = nd[q].ring;
-                    while (parent[x] != x) x = parent[x] = parent[parent[x]];
-                    while (parent[y] != y) y = parent[y] = parent[parent[y]];
-                    if (x != y) parent[x > y ? x : y] = x < y ? x : y; /* the smaller ring is the root */
-                }
-        for (uint32_t r = 0; r < nr; r++) {
-            uint32_t x = r;
-            while (parent[x] != x) x = parent[x];
-            parent[r] = x;
-        }
-        /* Components' rightmost points; components other than the shell's by
-         * decreasing rightmost x (ties: root order). */
-        uint32_t nl = 0;
-        for (uint32_t r = 1; r < nr; r++)
-            if (parent[r] == r) list[nl++] = r;
-        double *cx = NULL;
-        uint32_t *cm = NULL;
-        if (nl) {
-            cx = malloc(nr * sizeof *cx);
-            cm = malloc(nr * sizeof *cm);
-            if (!cx || !cm) {
-                free(cx);
-                free(cm);
-                return CT_TRI_NOMEM;
+}
+
+/* Holes that touch form components (union-find over shared positions): parent[r] is
+ * the root of ring r's component, the smallest ring in it (0: the shell's). */
+static void hole_components(const ct_triangulator *t, const ct_boundary *b, uint32_t *parent) {
+    const node *nd = t->nodes;
+    const uint32_t nr = b->nrings, nb = b->ring_start[nr];
+    for (uint32_t r = 0; r < nr; r++) parent[r] = r;
+    if (b->touching)
+        for (uint32_t k = 0; k < nb; k++)
+            for (uint32_t q = nd[k].gnext; q != NONE; q = nd[q].gnext) {
+                uint32_t x = nd[k].ring, y = nd[q].ring;
+                while (parent[x] != x) x = parent[x] = parent[parent[x]];
+                while (parent[y] != y) y = parent[y] = parent[parent[y]];
+                if (x != y) parent[x > y ? x : y] = x < y ? x : y; /* the smaller ring is the root */
             }
-            for (uint32_t r = 0; r < nr; r++) cx[r] = -INFINITY, cm[r] = NONE;
-            for (uint32_t r = 1; r < nr; r++)
-                for (uint32_t k = b->ring_start[r]; k < b->ring_start[r + 1]; k++)
-                    if (nd[k].x > cx[parent[r]] || (nd[k].x == cx[parent[r]] && cm[parent[r]] != NONE &&
-                                                    nd[k].y < nd[cm[parent[r]]].y)) {
-                        cx[parent[r]] = nd[k].x;
-                        cm[parent[r]] = k;
-                    }
-            for (uint32_t i = 1; i < nl; i++) { /* insertion sort: few components */
-                uint32_t r = list[i], j = i;
-                while (j > 0 && cx[list[j - 1]] < cx[r]) {
-                    list[j] = list[j - 1];
-                    j--;
-                }
-                list[j] = r;
-            }
-        }
-        int ok = 1;
-        for (uint32_t c = 0; c <= nl && ok; c++) {
-            uint32_t root = c == 0 ? 0 : list[c - 1];
-            if (c > 0) {
-                uint32_t m = cm[root], r = nd[m].ring;
-                if (bridge_hole(t, &nn, b->ring_start[r], b->ring_start[r + 1], 0) != 0) ok = 0;
-                nd = t->nodes;
-                done[r] = 1;
-            }
-            /* Splice the component's other holes, each once it touches what is joined. */
-            for (int progress = 1; progress && ok;) {
-                progress = 0;
-                int left = 0;
-                for (uint32_t r = 1; r < nr; r++) {
-                    if (done[r] || parent[r] != root) continue;
-                    if (splice_hole(t, b->ring_start[r], b->ring_start[r + 1])) done[r] = 1, progress = 1;
-                    else left = 1;
-                }
-                if (!progress && left) ok = 0;
-            }
-        }
-        free(cx);
-        free(cm);
-        if (!ok) return fail(t, "a hole is not inside the shell");
+    for (uint32_t r = 0; r < nr; r++) {
+        uint32_t x = r;
+        while (parent[x] != x) x = parent[x];
+        parent[r] = x;
     }
-    /* z-order list for long rings. */
-    int zmode = nn > CT_TRI_ZORDER_MIN;
-    double zx = 0, zy = 0, zinv = 0;
-    if (zmode) {
-        double x0 = INFINITY, y0 = INFINITY, x1 = -INFINITY, y1 = -INFINITY;
-        for (uint32_t k = 0; k < nn; k++) {
-            x0 = fmin(x0, nd[k].x); x1 = fmax(x1, nd[k].x);
-            y0 = fmin(y0, nd[k].y); y1 = fmax(y1, nd[k].y);
+}
+
+/* The components other than the shell's (their roots into list, *nl of them), by
+ * decreasing rightmost x (ties: root order), and each one's rightmost point cm[root]
+ * (the lowest of equals). cx, cm: nr entries. */
+static void order_components(const ct_triangulator *t, const ct_boundary *b, const uint32_t *parent, uint32_t *list,
+                             uint32_t *nl, double *cx, uint32_t *cm) {
+    const node *nd = t->nodes;
+    const uint32_t nr = b->nrings;
+    *nl = 0;
+    for (uint32_t r = 1; r < nr; r++)
+        if (parent[r] == r) list[(*nl)++] = r;
+    for (uint32_t r = 0; r < nr; r++) cx[r] = -INFINITY, cm[r] = NONE;
+    for (uint32_t r = 1; r < nr; r++)
+        for (uint32_t k = b->ring_start[r]; k < b->ring_start[r + 1]; k++)
+            if (nd[k].x > cx[parent[r]] ||
+                (nd[k].x == cx[parent[r]] && cm[parent[r]] != NONE && nd[k].y < nd[cm[parent[r]]].y)) {
+                cx[parent[r]] = nd[k].x;
+                cm[parent[r]] = k;
+            }
+    for (uint32_t i = 1; i < *nl; i++) { /* insertion sort: few components */
+        uint32_t r = list[i], j = i;
+        while (j > 0 && cx[list[j - 1]] < cx[r]) {
+            list[j] = list[j - 1];
+            j--;
         }
-        double span = fmax(x1 - x0, y1 - y0);
-        zx = x0;
-        zy = y0;
-        zinv = span > 0 ? 65535.0 / span : 0;
-        if (!RESERVE(t, order, order_cap, nn)) return CT_TRI_NOMEM;
-        for (uint32_t k = 0; k < nn; k++) nd[k].z = morton(nd[k].x, nd[k].y, zx, zy, zinv);
-        /* Radix sort of node ids by z (stable: ties keep id order). */
-        /* gfirst is scratch now: the position groups are no longer needed. */
-        if (!RESERVE(t, gfirst, gfirst_cap, nn)) return CT_TRI_NOMEM;
-        uint32_t *src = t->order, *dst = t->gfirst;
-        for (uint32_t k = 0; k < nn; k++) src[k] = k;
-        for (int shift = 0; shift < 32; shift += 8) {
-            uint32_t cnt[257] = {0};
-            for (uint32_t k = 0; k < nn; k++) cnt[((nd[src[k]].z >> shift) & 255) + 1]++;
-            for (int d = 0; d < 256; d++) cnt[d + 1] += cnt[d];
-            for (uint32_t k = 0; k < nn; k++) dst[cnt[(nd[src[k]].z >> shift) & 255]++] = src[k];
-            uint32_t *sw = src; src = dst; dst = sw;
+        list[j] = r;
+    }
+}
+
+/* The holes joined to the shell into one weakly simple ring of *nn nodes. The shell's
+ * component is spliced in; every other component is bridged once, from its rightmost
+ * point, by decreasing rightmost x (so the ray only meets what is already joined), and
+ * its other holes spliced: no cycle of connections. */
+static ct_tri_status join_holes(ct_triangulator *t, const ct_boundary *b, uint32_t *nn) {
+    uint32_t nr = b->nrings;
+    if (!RESERVE(t, order, order_cap, 3 * (size_t)nr)) return CT_TRI_NOMEM;
+    uint32_t *parent = t->order, *list = t->order + nr, *done = t->order + 2 * nr;
+    hole_components(t, b, parent);
+    for (uint32_t r = 0; r < nr; r++) done[r] = r == 0;
+    uint32_t nl = 0;
+    for (uint32_t r = 1; r < nr; r++) nl += parent[r] == r;
+    double *cx = NULL;
+    uint32_t *cm = NULL;
+    if (nl) { /* (no component of its own: every hole touches the shell's) */
+        cx = malloc(nr * sizeof *cx);
+        cm = malloc(nr * sizeof *cm);
+        if (!cx || !cm) {
+            free(cx);
+            free(cm);
+            return CT_TRI_NOMEM;
         }
-        for (uint32_t k = 0; k < nn; k++) {
-            nd[src[k]].pz = k ? src[k - 1] : NONE;
-            nd[src[k]].nz = k + 1 < nn ? src[k + 1] : NONE;
+        order_components(t, b, parent, list, &nl, cx, cm);
+    }
+    int ok = 1;
+    for (uint32_t c = 0; c <= nl && ok; c++) {
+        uint32_t root = c == 0 ? 0 : list[c - 1];
+        if (c > 0) {
+            uint32_t m = cm[root], r = t->nodes[m].ring;
+            if (bridge_hole(t, nn, b->ring_start[r], b->ring_start[r + 1], 0) != 0) ok = 0;
+            done[r] = 1;
+        }
+        /* Splice the component's other holes, each once it touches what is joined. */
+        for (int progress = 1; progress && ok;) {
+            progress = 0;
+            int left = 0;
+            for (uint32_t r = 1; r < nr; r++) {
+                if (done[r] || parent[r] != root) continue;
+                if (splice_hole(t, b->ring_start[r], b->ring_start[r + 1])) done[r] = 1, progress = 1;
+                else left = 1;
+            }
+            if (!progress && left) ok = 0;
         }
     }
-    /* Clip. */
+    free(cx);
+    free(cm);
+    return ok ? CT_TRI_OK : fail(t, "a hole is not inside the shell");
+}
+
+/* The z-order (Morton) list of the nn nodes, for finding an ear's candidates fast:
+ * *zx, *zy, *zinv map coordinates to the 16-bit grid. */
+static int build_zorder(ct_triangulator *t, uint32_t nn, double *zx, double *zy, double *zinv) {
+    node *nd = t->nodes;
+    double x0 = INFINITY, y0 = INFINITY, x1 = -INFINITY, y1 = -INFINITY;
+    for (uint32_t k = 0; k < nn; k++) {
+        x0 = fmin(x0, nd[k].x); x1 = fmax(x1, nd[k].x);
+        y0 = fmin(y0, nd[k].y); y1 = fmax(y1, nd[k].y);
+    }
+    double span = fmax(x1 - x0, y1 - y0);
+    *zx = x0;
+    *zy = y0;
+    *zinv = span > 0 ? 65535.0 / span : 0;
+    if (!RESERVE(t, order, order_cap, nn)) return 0;
+    for (uint32_t k = 0; k < nn; k++) nd[k].z = morton(nd[k].x, nd[k].y, *zx, *zy, *zinv);
+    /* Radix sort of node ids by z (stable: ties keep id order). gfirst is scratch now:
+     * the position groups are no longer needed. */
+    if (!RESERVE(t, gfirst, gfirst_cap, nn)) return 0;
+    uint32_t *src = t->order, *dst = t->gfirst;
+    for (uint32_t k = 0; k < nn; k++) src[k] = k;
+    for (int shift = 0; shift < 32; shift += 8) {
+        uint32_t cnt[257] = {0};
+        for (uint32_t k = 0; k < nn; k++) cnt[((nd[src[k]].z >> shift) & 255) + 1]++;
+        for (int d = 0; d < 256; d++) cnt[d + 1] += cnt[d];
+        for (uint32_t k = 0; k < nn; k++) dst[cnt[(nd[src[k]].z >> shift) & 255]++] = src[k];
+        uint32_t *sw = src; src = dst; dst = sw;
+    }
+    for (uint32_t k = 0; k < nn; k++) {
+        nd[src[k]].pz = k ? src[k - 1] : NONE;
+        nd[src[k]].nz = k + 1 < nn ? src[k + 1] : NONE;
+    }
+    return 1;
+}
+
+/* Clips ears off the ring of nn nodes (starting at node 0) into t->tris, *nt triangles. */
+static ct_tri_status clip_ears(ct_triangulator *t, uint32_t nn, int zmode, double zx, double zy, double zinv,
+                               size_t *nt_out) {
+    node *nd = t->nodes;
     size_t nt = 0;
     uint32_t left = nn, ear = 0, stop = 0;
     while (left > 3) {
@@ -673,15 +690,36 @@ ct_tri_status ct_triangulate_earclip(ct_triangulator *t, const ct_polygon *p, co
         ear = c;
         if (ear == stop) return fail(t, "ear clipping found no ear");
     }
-    {
-        uint32_t a = nd[ear].prev, c = nd[ear].next;
-        if (!(orient(nd[a].x, nd[a].y, nd[ear].x, nd[ear].y, nd[c].x, nd[c].y) > 0))
-            return fail(t, "ear clipping left a triangle without area");
-        t->tris[3 * nt] = nd[a].idx;
-        t->tris[3 * nt + 1] = nd[ear].idx;
-        t->tris[3 * nt + 2] = nd[c].idx;
-        nt++;
-    }
+    uint32_t a = nd[ear].prev, c = nd[ear].next;
+    if (!(orient(nd[a].x, nd[a].y, nd[ear].x, nd[ear].y, nd[c].x, nd[c].y) > 0))
+        return fail(t, "ear clipping left a triangle without area");
+    t->tris[3 * nt] = nd[a].idx;
+    t->tris[3 * nt + 1] = nd[ear].idx;
+    t->tris[3 * nt + 2] = nd[c].idx;
+    nt++;
+    *nt_out = nt;
+    return CT_TRI_OK;
+}
+
+ct_tri_status ct_triangulate_earclip(ct_triangulator *t, const ct_polygon *p, const ct_boundary *b,
+                                     const uint32_t **tris, size_t *ntris) {
+    *tris = NULL;
+    *ntris = 0;
+    t->reason[0] = '\0';
+    uint32_t nb = b->ring_start[b->nrings];
+    size_t cap = (size_t)nb + 2 * (size_t)b->nrings;
+    if (!RESERVE(t, nodes, nodes_cap, cap) || !RESERVE(t, gfirst, gfirst_cap, nb) ||
+        !RESERVE(t, tris, tris_cap, 3 * cap))
+        return CT_TRI_NOMEM;
+    init_nodes(t, p, b);
+    uint32_t nn = nb;
+    ct_tri_status ts = b->nrings > 1 ? join_holes(t, b, &nn) : CT_TRI_OK;
+    if (ts != CT_TRI_OK) return ts;
+    int zmode = nn > CT_TRI_ZORDER_MIN;
+    double zx = 0, zy = 0, zinv = 0;
+    if (zmode && !build_zorder(t, nn, &zx, &zy, &zinv)) return CT_TRI_NOMEM;
+    size_t nt = 0;
+    if ((ts = clip_ears(t, nn, zmode, zx, zy, zinv, &nt)) != CT_TRI_OK) return ts;
     int v = ct_triangulation_verify(t, p, b, t->tris, nt, 0);
     if (v < 0) return CT_TRI_NOMEM;
     if (v == 0) return CT_TRI_FAILED;
