@@ -184,15 +184,11 @@ static double ring_area2(const ct_polygon *p, const uint32_t *ix, uint32_t n, do
     return s;
 }
 
-ct_tri_status ct_boundary_build(ct_triangulator *t, const ct_polygon *p, ct_boundary *b) {
-    memset(b, 0, sizeof *b);
-    t->reason[0] = '\0';
-    if (p->nrings == 0 || p->ring_start[p->nrings] < 3) return fail(t, "shell has no area");
-    uint32_t total = p->ring_start[p->nrings];
-    if (!RESERVE(t, dstart, dstart_cap, (size_t)p->nrings + 1) || !RESERVE(t, didx, d_cap, (size_t)total + 1))
-        return CT_TRI_NOMEM;
+/* The rings without consecutive repeats, the shell counter-clockwise and the holes
+ * clockwise, into didx (ring r at dstart[r]); rings without area dropped (the shell
+ * without area fails). *nr rings, *used entries. */
+static ct_tri_status dedupe_and_orient(ct_triangulator *t, const ct_polygon *p, uint32_t *nr_out, uint32_t *used_out) {
     double ox = PX(p, 0), oy = PY(p, 0);
-    /* Deduplicate and orient. */
     uint32_t nr = 0, used = 0;
     for (uint32_t r = 0; r < p->nrings; r++) {
         uint32_t s = p->ring_start[r], n = ct_ring_size(p, r), m = 0;
@@ -216,48 +212,133 @@ ct_tri_status ct_boundary_build(ct_triangulator *t, const ct_polygon *p, ct_boun
         used += m;
     }
     t->dstart[nr] = used;
+    *nr_out = nr;
+    *used_out = used;
+    return CT_TRI_OK;
+}
 
-    /* Points of one ring inside an edge of another (only possible with holes). */
+/* Points of one ring inside an edge of another (only possible with holes), as
+ * insertions into t->insv sorted by edge and position along it: *nins of them. */
+static ct_tri_status find_insertions(ct_triangulator *t, const ct_polygon *p, uint32_t nr, uint32_t used,
+                                     size_t *nins_out) {
     size_t nins = 0;
-    if (!RESERVE(t, sorted, sorted_cap, used)) return CT_TRI_NOMEM;
-    if (nr > 1) {
-        for (uint32_t e = 0; e < used; e++) {
-            t->sorted[e].x = PX(p, t->didx[e]);
-            t->sorted[e].y = PY(p, t->didx[e]);
-            t->sorted[e].e = e;
-        }
-        qsort(t->sorted, used, sizeof *t->sorted, cmp_pent);
-        for (uint32_t r = 0; r < nr; r++) {
-            uint32_t s = t->dstart[r], n = t->dstart[r + 1] - s;
-            for (uint32_t k = 0; k < n; k++) {
-                uint32_t ia = t->didx[s + k], ib = t->didx[s + (k + 1) % n];
-                double ax = PX(p, ia), ay = PY(p, ia), bx = PX(p, ib), by = PY(p, ib);
-                double x0 = ax < bx ? ax : bx, x1 = ax < bx ? bx : ax, y0 = ay < by ? ay : by, y1 = ay < by ? by : ay;
-                size_t lo = 0, hi = used;
-                while (lo < hi) {
-                    size_t mid = (lo + hi) / 2;
-                    if (t->sorted[mid].x < x0) lo = mid + 1;
-                    else hi = mid;
-                }
-                double lastx = NAN, lasty = NAN;
-                for (size_t q = lo; q < used && t->sorted[q].x <= x1; q++) {
-                    double wx = t->sorted[q].x, wy = t->sorted[q].y;
-                    if (wy < y0 || wy > y1) continue;
-                    if ((wx == ax && wy == ay) || (wx == bx && wy == by)) continue;
-                    if (wx == lastx && wy == lasty) continue; /* one insertion per position */
-                    if (orient(ax, ay, bx, by, wx, wy) != 0) continue;
-                    if (!RESERVE(t, insv, ins_cap, nins + 1)) return CT_TRI_NOMEM;
-                    t->insv[nins].after = s + k;
-                    t->insv[nins].t = (wx - ax) * (bx - ax) + (wy - ay) * (by - ay);
-                    t->insv[nins].idx = t->didx[t->sorted[q].e];
-                    nins++;
-                    lastx = wx;
-                    lasty = wy;
-                }
+    for (uint32_t e = 0; e < used; e++) {
+        t->sorted[e].x = PX(p, t->didx[e]);
+        t->sorted[e].y = PY(p, t->didx[e]);
+        t->sorted[e].e = e;
+    }
+    qsort(t->sorted, used, sizeof *t->sorted, cmp_pent);
+    for (uint32_t r = 0; r < nr; r++) {
+        uint32_t s = t->dstart[r], n = t->dstart[r + 1] - s;
+        for (uint32_t k = 0; k < n; k++) {
+            uint32_t ia = t->didx[s + k], ib = t->didx[s + (k + 1) % n];
+            double ax = PX(p, ia), ay = PY(p, ia), bx = PX(p, ib), by = PY(p, ib);
+            double x0 = ax < bx ? ax : bx, x1 = ax < bx ? bx : ax, y0 = ay < by ? ay : by, y1 = ay < by ? by : ay;
+            size_t lo = 0, hi = used;
+            while (lo < hi) {
+                size_t mid = (lo + hi) / 2;
+                if (t->sorted[mid].x < x0) lo = mid + 1;
+                else hi = mid;
+            }
+            double lastx = NAN, lasty = NAN;
+            for (size_t q = lo; q < used && t->sorted[q].x <= x1; q++) {
+                double wx = t->sorted[q].x, wy = t->sorted[q].y;
+                if (wy < y0 || wy > y1) continue;
+                if ((wx == ax && wy == ay) || (wx == bx && wy == by)) continue;
+                if (wx == lastx && wy == lasty) continue; /* one insertion per position */
+                if (orient(ax, ay, bx, by, wx, wy) != 0) continue;
+                if (!RESERVE(t, insv, ins_cap, nins + 1)) return CT_TRI_NOMEM;
+                t->insv[nins].after = s + k;
+                t->insv[nins].t = (wx - ax) * (bx - ax) + (wy - ay) * (by - ay);
+                t->insv[nins].idx = t->didx[t->sorted[q].e];
+                nins++;
+                lastx = wx;
+                lasty = wy;
             }
         }
-        if (nins > 1) qsort(t->insv, nins, sizeof *t->insv, cmp_ins);
     }
+    if (nins > 1) qsort(t->insv, nins, sizeof *t->insv, cmp_ins);
+    *nins_out = nins;
+    return CT_TRI_OK;
+}
+
+/* Position groups and ranks of the nb boundary entries: gid = the group's first entry
+ * in position order (or, for small polygons, in entry order), rank = order of entries
+ * within the group, gsize = entries in the group. 1 when some position is shared. */
+static int group_positions(ct_triangulator *t, const ct_polygon *p, size_t nb) {
+    int touching = 0;
+    if (nb <= 32) { /* quadratic, but cheaper than sorting for a typical footprint */
+        for (size_t e = 0; e < nb; e++) {
+            double x = PX(p, t->bidx[e]), y = PY(p, t->bidx[e]);
+            uint32_t g = (uint32_t)e, rank = 0;
+            for (size_t f = 0; f < e; f++)
+                if (PX(p, t->bidx[f]) == x && PY(p, t->bidx[f]) == y) {
+                    if (!rank) g = t->bgid[f];
+                    rank++;
+                }
+            t->bgid[e] = g;
+            t->brank[e] = rank;
+            t->gsize[g] = rank + 1;
+            if (rank) touching = 1;
+        }
+        return touching;
+    }
+    for (size_t e = 0; e < nb; e++) {
+        t->sorted[e].x = PX(p, t->bidx[e]);
+        t->sorted[e].y = PY(p, t->bidx[e]);
+        t->sorted[e].e = (uint32_t)e;
+    }
+    qsort(t->sorted, nb, sizeof *t->sorted, cmp_pent);
+    uint32_t g = 0, rank = 0;
+    for (size_t q = 0; q < nb; q++) {
+        if (q > 0 && (t->sorted[q].x != t->sorted[q - 1].x || t->sorted[q].y != t->sorted[q - 1].y)) {
+            t->gsize[g] = rank;
+            g = (uint32_t)q;
+            rank = 0;
+        }
+        if (rank) touching = 1;
+        t->brank[t->sorted[q].e] = rank++;
+        t->bgid[t->sorted[q].e] = g;
+    }
+    if (nb) t->gsize[g] = rank;
+    return touching;
+}
+
+/* Two rings sharing a segment (both ends shared, and an edge between them in each) is
+ * an invalid polygon: its walls would overlap. */
+static ct_tri_status check_shared_segments(ct_triangulator *t, uint32_t nr) {
+    size_t ne = 0;
+    for (uint32_t r = 0; r < nr; r++)
+        for (uint32_t e = t->rs[r]; e < t->rs[r + 1]; e++) {
+            uint32_t f = e + 1 < t->rs[r + 1] ? e + 1 : t->rs[r];
+            uint32_t ga = t->bgid[e], gb = t->bgid[f];
+            if (t->gsize[ga] < 2 || t->gsize[gb] < 2) continue;
+            if (!RESERVE(t, edges, edges_cap, ne + 1)) return CT_TRI_NOMEM;
+            t->edges[ne].a = ga < gb ? ga : gb;
+            t->edges[ne].b = ga < gb ? gb : ga;
+            t->edges[ne].s = 0;
+            ne++;
+        }
+    if (ne > 1) qsort(t->edges, ne, sizeof *t->edges, cmp_ekey);
+    for (size_t q = 1; q < ne; q++)
+        if (t->edges[q].a == t->edges[q - 1].a && t->edges[q].b == t->edges[q - 1].b)
+            return fail(t, "two rings share a segment");
+    return CT_TRI_OK;
+}
+
+ct_tri_status ct_boundary_build(ct_triangulator *t, const ct_polygon *p, ct_boundary *b) {
+    memset(b, 0, sizeof *b);
+    t->reason[0] = '\0';
+    if (p->nrings == 0 || p->ring_start[p->nrings] < 3) return fail(t, "shell has no area");
+    uint32_t total = p->ring_start[p->nrings];
+    if (!RESERVE(t, dstart, dstart_cap, (size_t)p->nrings + 1) || !RESERVE(t, didx, d_cap, (size_t)total + 1))
+        return CT_TRI_NOMEM;
+    uint32_t nr = 0, used = 0;
+    ct_tri_status ts = dedupe_and_orient(t, p, &nr, &used);
+    if (ts != CT_TRI_OK) return ts;
+    size_t nins = 0;
+    if (!RESERVE(t, sorted, sorted_cap, used)) return CT_TRI_NOMEM;
+    if (nr > 1 && (ts = find_insertions(t, p, nr, used, &nins)) != CT_TRI_OK) return ts;
 
     /* Final boundary with the insertions. */
     size_t nb = used + nins;
@@ -274,65 +355,9 @@ ct_tri_status ct_boundary_build(ct_triangulator *t, const ct_polygon *p, ct_boun
     }
     t->rs[nr] = (uint32_t)k;
 
-    /* Position groups and ranks: gid = the group's first entry in position order (or,
-     * for small polygons, in entry order), rank = order of entries within the group. */
     if (!RESERVE(t, sorted, sorted_cap, nb) || !RESERVE(t, gsize, gsize_cap, nb)) return CT_TRI_NOMEM;
-    int touching = 0;
-    if (nb <= 32) { /* quadratic, but cheaper than sorting for a typical footprint */
-        for (size_t e = 0; e < nb; e++) {
-            double x = PX(p, t->bidx[e]), y = PY(p, t->bidx[e]);
-            uint32_t g = (uint32_t)e, rank = 0;
-            for (size_t f = 0; f < e; f++)
-                if (PX(p, t->bidx[f]) == x && PY(p, t->bidx[f]) == y) {
-                    if (!rank) g = t->bgid[f];
-                    rank++;
-                }
-            t->bgid[e] = g;
-            t->brank[e] = rank;
-            t->gsize[g] = rank + 1;
-            if (rank) touching = 1;
-        }
-    } else {
-        for (size_t e = 0; e < nb; e++) {
-            t->sorted[e].x = PX(p, t->bidx[e]);
-            t->sorted[e].y = PY(p, t->bidx[e]);
-            t->sorted[e].e = (uint32_t)e;
-        }
-        qsort(t->sorted, nb, sizeof *t->sorted, cmp_pent);
-        uint32_t g = 0, rank = 0;
-        for (size_t q = 0; q < nb; q++) {
-            if (q > 0 && (t->sorted[q].x != t->sorted[q - 1].x || t->sorted[q].y != t->sorted[q - 1].y)) {
-                t->gsize[g] = rank;
-                g = (uint32_t)q;
-                rank = 0;
-            }
-            if (rank) touching = 1;
-            t->brank[t->sorted[q].e] = rank++;
-            t->bgid[t->sorted[q].e] = g;
-        }
-        if (nb) t->gsize[g] = rank;
-    }
-
-    /* Two rings sharing a segment (both ends shared, and an edge between them in each)
-     * is an invalid polygon: its walls would overlap. */
-    if (touching) {
-        size_t ne = 0;
-        for (uint32_t r = 0; r < nr; r++)
-            for (uint32_t e = t->rs[r]; e < t->rs[r + 1]; e++) {
-                uint32_t f = e + 1 < t->rs[r + 1] ? e + 1 : t->rs[r];
-                uint32_t ga = t->bgid[e], gb = t->bgid[f];
-                if (t->gsize[ga] < 2 || t->gsize[gb] < 2) continue;
-                if (!RESERVE(t, edges, edges_cap, ne + 1)) return CT_TRI_NOMEM;
-                t->edges[ne].a = ga < gb ? ga : gb;
-                t->edges[ne].b = ga < gb ? gb : ga;
-                t->edges[ne].s = 0;
-                ne++;
-            }
-        if (ne > 1) qsort(t->edges, ne, sizeof *t->edges, cmp_ekey);
-        for (size_t q = 1; q < ne; q++)
-            if (t->edges[q].a == t->edges[q - 1].a && t->edges[q].b == t->edges[q - 1].b)
-                return fail(t, "two rings share a segment");
-    }
+    int touching = group_positions(t, p, nb);
+    if (touching && (ts = check_shared_segments(t, nr)) != CT_TRI_OK) return ts;
     b->nrings = nr;
     b->ring_start = t->rs;
     b->idx = t->bidx;
