@@ -153,9 +153,9 @@ static ct_status heights_in_metres(ct_context *ctx, ct_raster *r, GDALRasterBand
     return CT_OK;
 }
 
-/* Everything that needs the GDAL dataset; runs with a quiet error handler. */
-static ct_status open_checked(ct_context *ctx, const ct_raster_open_options *o, ct_raster *r) {
-    const char *path = o->path;
+/* The raster at path, opened read-only (NULL with an error set). */
+static ct_status open_dataset(ct_context *ctx, const char *path, GDALDatasetH *out) {
+    *out = NULL;
     VSIStatBufL sb;
     if (VSIStatL(path, &sb) != 0) return ct_error(ctx, CT_ERR_INPUT, "%s: no such file", path);
     ct_status chk = ct_input_file_check(ctx, path, "raster");
@@ -164,92 +164,82 @@ static ct_status open_checked(ct_context *ctx, const ct_raster_open_options *o, 
     const char *old = CPLGetThreadLocalConfigOption("GTIFF_REPORT_COMPD_CS", NULL);
     char *saved = old ? CPLStrdup(old) : NULL;
     CPLSetThreadLocalConfigOption("GTIFF_REPORT_COMPD_CS", "YES");
-    GDALDatasetH ds = GDALOpenEx(path, GDAL_OF_RASTER | GDAL_OF_READONLY, NULL, NULL, NULL);
+    *out = GDALOpenEx(path, GDAL_OF_RASTER | GDAL_OF_READONLY, NULL, NULL, NULL);
     CPLSetThreadLocalConfigOption("GTIFF_REPORT_COMPD_CS", saved);
     CPLFree(saved);
-    if (!ds) return ct_error(ctx, CT_ERR_INPUT, "%s: not a raster GDAL can read (%s)", path, gdal_msg("no GDAL raster driver recognises it"));
-    ct_status st = CT_OK;
-    OGRSpatialReferenceH srs = NULL, work = NULL, horiz = NULL;
+    if (!*out)
+        return ct_error(ctx, CT_ERR_INPUT, "%s: not a raster GDAL can read (%s)", path,
+                        gdal_msg("no GDAL raster driver recognises it"));
+    return CT_OK;
+}
+
+/* The size, the geotransform, and the band's nodata, scale, offset and mask. */
+static ct_status read_band(ct_context *ctx, const char *path, GDALDatasetH ds, ct_raster *r, GDALRasterBandH *band) {
     int nb = GDALGetRasterCount(ds);
     r->width = GDALGetRasterXSize(ds);
     r->height = GDALGetRasterYSize(ds);
-    if (nb < 1 || r->width < 1 || r->height < 1) {
-        st = ct_error(ctx, CT_ERR_INPUT, "%s: not a raster (no band)", path);
-        goto done;
-    }
-    if (r->band > nb) {
-        st = ct_error(ctx, CT_ERR_USAGE, "%s: band %d does not exist (the raster has %d)", path, r->band, nb);
-        goto done;
-    }
-    if (GDALGetGeoTransform(ds, r->gt) != CE_None || !GDALInvGeoTransform(r->gt, r->inv)) {
-        st = ct_error(ctx, CT_ERR_INPUT, "%s: the raster is not georeferenced (no geotransform)", path);
-        goto done;
-    }
-    GDALRasterBandH band = GDALGetRasterBand(ds, r->band);
-    r->nodata = GDALGetRasterNoDataValue(band, &r->has_nodata);
-    r->z_scale = GDALGetRasterScale(band, NULL);
-    r->z_offset = GDALGetRasterOffset(band, NULL);
-    if (!(isfinite(r->z_scale) && r->z_scale != 0 && isfinite(r->z_offset))) {
-        st = ct_error(ctx, CT_ERR_INPUT, "%s: band %d has an unusable scale %g / offset %g", path, r->band, r->z_scale,
-                      r->z_offset);
-        goto done;
-    }
-    int mflags = GDALGetMaskFlags(band);
+    if (nb < 1 || r->width < 1 || r->height < 1) return ct_error(ctx, CT_ERR_INPUT, "%s: not a raster (no band)", path);
+    if (r->band > nb)
+        return ct_error(ctx, CT_ERR_USAGE, "%s: band %d does not exist (the raster has %d)", path, r->band, nb);
+    if (GDALGetGeoTransform(ds, r->gt) != CE_None || !GDALInvGeoTransform(r->gt, r->inv))
+        return ct_error(ctx, CT_ERR_INPUT, "%s: the raster is not georeferenced (no geotransform)", path);
+    *band = GDALGetRasterBand(ds, r->band);
+    r->nodata = GDALGetRasterNoDataValue(*band, &r->has_nodata);
+    r->z_scale = GDALGetRasterScale(*band, NULL);
+    r->z_offset = GDALGetRasterOffset(*band, NULL);
+    if (!(isfinite(r->z_scale) && r->z_scale != 0 && isfinite(r->z_offset)))
+        return ct_error(ctx, CT_ERR_INPUT, "%s: band %d has an unusable scale %g / offset %g", path, r->band,
+                        r->z_scale, r->z_offset);
+    int mflags = GDALGetMaskFlags(*band);
     r->use_mask = !(mflags & (GMF_ALL_VALID | GMF_NODATA));
+    return CT_OK;
+}
 
+/* The raster's CRS (the srs option, else the file's): its horizontal part (*horiz, and
+ * r->raster_wkt), its vertical one (r->vertical_wkt), the heights' unit, and the working
+ * CRS (*work; r->work_wkt when it differs). */
+static ct_status raster_crs(ct_context *ctx, const ct_raster_open_options *o, GDALDatasetH ds, GDALRasterBandH band,
+                            ct_raster *r, OGRSpatialReferenceH *srs, OGRSpatialReferenceH *horiz,
+                            OGRSpatialReferenceH *work) {
+    const char *path = o->path;
     if (o->srs) {
-        srs = srs_from(o->srs);
-        if (!srs) {
-            st = ct_error(ctx, CT_ERR_USAGE, "%s: srs '%.80s' is not a CRS GDAL/PROJ understands", path, o->srs);
-            goto done;
-        }
+        *srs = srs_from(o->srs);
+        if (!*srs) return ct_error(ctx, CT_ERR_USAGE, "%s: srs '%.80s' is not a CRS GDAL/PROJ understands", path, o->srs);
     } else {
         OGRSpatialReferenceH s = GDALGetSpatialRef(ds);
-        if (!s) {
-            st = ct_error(ctx, CT_ERR_INPUT,
-                          "%s: the raster has no CRS; give readers.raster an \"srs\" option (e.g. \"EPSG:28992\")", path);
-            goto done;
-        }
-        srs = OSRClone(s);
-        if (!srs) {
-            st = ct_error_nomem(ctx, "raster CRS");
-            goto done;
-        }
-        OSRSetAxisMappingStrategy(srs, OAMS_TRADITIONAL_GIS_ORDER);
+        if (!s)
+            return ct_error(ctx, CT_ERR_INPUT,
+                            "%s: the raster has no CRS; give readers.raster an \"srs\" option (e.g. \"EPSG:28992\")", path);
+        *srs = OSRClone(s);
+        if (!*srs) return ct_error_nomem(ctx, "raster CRS");
+        OSRSetAxisMappingStrategy(*srs, OAMS_TRADITIONAL_GIS_ORDER);
     }
-    horiz = OSRClone(srs);
-    if (!horiz) {
-        st = ct_error_nomem(ctx, "raster CRS");
-        goto done;
+    *horiz = OSRClone(*srs);
+    if (!*horiz) return ct_error_nomem(ctx, "raster CRS");
+    if (OSRIsCompound(*srs)) {
+        r->vertical_wkt = ct_ogr_wkt2(*srs);
+        OSRStripVertical(*horiz);
     }
-    if (OSRIsCompound(srs)) {
-        r->vertical_wkt = ct_ogr_wkt2(srs);
-        OSRStripVertical(horiz);
-    }
-    st = heights_in_metres(ctx, r, band);
-    if (st != CT_OK) goto done;
-    OSRSetAxisMappingStrategy(horiz, OAMS_TRADITIONAL_GIS_ORDER);
-    r->raster_wkt = ct_ogr_wkt2(horiz);
-    if (!r->raster_wkt) {
-        st = ct_error(ctx, CT_ERR_INPUT, "%s: cannot express the raster CRS as WKT (%s)", path, gdal_msg("?"));
-        goto done;
-    }
+    ct_status st = heights_in_metres(ctx, r, band);
+    if (st != CT_OK) return st;
+    OSRSetAxisMappingStrategy(*horiz, OAMS_TRADITIONAL_GIS_ORDER);
+    r->raster_wkt = ct_ogr_wkt2(*horiz);
+    if (!r->raster_wkt)
+        return ct_error(ctx, CT_ERR_INPUT, "%s: cannot express the raster CRS as WKT (%s)", path, gdal_msg("?"));
     if (o->working_crs) {
-        work = srs_from(o->working_crs);
-        if (!work) {
-            st = ct_error(ctx, CT_ERR_INTERNAL, "%s: cannot read the working CRS", path);
-            goto done;
-        }
-        if (!OSRIsSame(horiz, work)) {
-            r->work_wkt = ct_ogr_wkt2(work);
-            if (!r->work_wkt) {
-                st = ct_error_nomem(ctx, "working CRS");
-                goto done;
-            }
+        *work = srs_from(o->working_crs);
+        if (!*work) return ct_error(ctx, CT_ERR_INTERNAL, "%s: cannot read the working CRS", path);
+        if (!OSRIsSame(*horiz, *work)) {
+            r->work_wkt = ct_ogr_wkt2(*work);
+            if (!r->work_wkt) return ct_error_nomem(ctx, "working CRS");
         }
     }
+    return CT_OK;
+}
 
-    /* Extent and cell size in the working CRS. */
+/* The raster's extent and cell size in the working CRS. */
+static ct_status raster_extent(ct_context *ctx, const char *path, OGRSpatialReferenceH horiz,
+                               OGRSpatialReferenceH work, ct_raster *r) {
     double xs[4], ys[4];
     pixel_to_geo(r->gt, 0, 0, &xs[0], &ys[0]);
     pixel_to_geo(r->gt, r->width, 0, &xs[1], &ys[1]);
@@ -263,11 +253,9 @@ static ct_status open_checked(ct_context *ctx, const ct_raster_open_options *o, 
     r->cell_size = sqrt(fabs(r->gt[1] * r->gt[5] - r->gt[2] * r->gt[4]));
     if (r->work_wkt) {
         OGRCoordinateTransformationH xf = OCTNewCoordinateTransformation(horiz, work);
-        if (!xf) {
-            st = ct_error(ctx, CT_ERR_INPUT, "%s: no transformation from the raster CRS to the working CRS (%s)", path,
-                          gdal_msg("?"));
-            goto done;
-        }
+        if (!xf)
+            return ct_error(ctx, CT_ERR_INPUT, "%s: no transformation from the raster CRS to the working CRS (%s)", path,
+                            gdal_msg("?"));
         double e[4];
         int ok = OCTTransformBounds(xf, ext[0], ext[1], ext[2], ext[3], &e[0], &e[1], &e[2], &e[3], 21);
         /* Cell size: the centre cell's diagonal neighbours, transformed. */
@@ -276,16 +264,26 @@ static ct_status open_checked(ct_context *ctx, const ct_raster_open_options *o, 
         pixel_to_geo(r->gt, r->width / 2 + 1, r->height / 2 + 1, &cx[1], &cy[1]);
         int ok2 = OCTTransform(xf, 2, cx, cy, NULL);
         OCTDestroyCoordinateTransformation(xf);
-        if (!ok) {
-            st = ct_error(ctx, CT_ERR_INPUT, "%s: cannot transform the raster's extent into the working CRS (%s)", path,
-                          gdal_msg("?"));
-            goto done;
-        }
+        if (!ok)
+            return ct_error(ctx, CT_ERR_INPUT, "%s: cannot transform the raster's extent into the working CRS (%s)",
+                            path, gdal_msg("?"));
         memcpy(ext, e, sizeof e);
         if (ok2) r->cell_size = hypot(cx[1] - cx[0], cy[1] - cy[0]) / sqrt(2.0);
     }
     memcpy(r->extent, ext, sizeof ext);
-done:
+    return CT_OK;
+}
+
+/* Everything that needs the GDAL dataset; runs with a quiet error handler. */
+static ct_status open_checked(ct_context *ctx, const ct_raster_open_options *o, ct_raster *r) {
+    GDALDatasetH ds = NULL;
+    ct_status st = open_dataset(ctx, o->path, &ds);
+    if (st != CT_OK) return st;
+    OGRSpatialReferenceH srs = NULL, work = NULL, horiz = NULL;
+    GDALRasterBandH band = NULL;
+    st = read_band(ctx, o->path, ds, r, &band);
+    if (st == CT_OK) st = raster_crs(ctx, o, ds, band, r, &srs, &horiz, &work);
+    if (st == CT_OK) st = raster_extent(ctx, o->path, horiz, work, r);
     if (srs) OSRRelease(srs);
     if (horiz) OSRRelease(horiz);
     if (work) OSRRelease(work);
