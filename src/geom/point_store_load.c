@@ -83,15 +83,8 @@ void ps_free_load_memory(ct_point_store *s) {
     }
 }
 
-/* Cells loaded for earlier boxes stay while they fit the memory budget (a neighbouring
- * box usually needs most of them again: without this each cell was read and indexed
- * about three times over a city); beyond it those not wanted now go, first in row-major order. */
-static ct_status load_cells(ct_context *ctx, ct_point_store *s, const double bbox[4], int keep_others) {
-    if (!s->on_disk) return CT_OK;
-    if (s->released) return ct_error(ctx, CT_ERR_USAGE, "points: a stage wants LiDAR points after they were released");
-    ct_status st = CT_OK;
-    uint64_t tick = ++s->loads;
-    int threads = ct_context_threads(ctx) < 1 ? 1 : ct_context_threads(ctx);
+/* Room for one entry per cell in the load lists, and index scratch for each thread. */
+static ct_status reserve_load_memory(ct_context *ctx, ct_point_store *s, int threads) {
     if (s->load_cap < s->ncells) {
         size_t *todo = realloc(s->load_todo, s->ncells * sizeof *todo);
         if (todo) s->load_todo = todo;
@@ -108,7 +101,15 @@ static ct_status load_cells(ct_context *ctx, ct_point_store *s, const double bbo
         s->load_scratch = x;
         s->nload_scratch = threads;
     }
-    /* Which cells to load, and their memory (spares first), in cell order. */
+    return CT_OK;
+}
+
+/* Which cells to load for bbox, and their memory (spares first), in cell order:
+ * s->load_todo[0 .. *ntodo - 1] with their bin tables in s->load_bins. Cells not wanted
+ * are evicted unless keep_others. */
+static ct_status pick_cells(ct_context *ctx, ct_point_store *s, const double bbox[4], int keep_others, uint64_t tick,
+                            size_t *ntodo_out) {
+    ct_status st = CT_OK;
     size_t ntodo = 0;
     for (size_t i = 0; i < s->ncells && st == CT_OK; i++) {
         cell *c = &s->cells[i];
@@ -155,8 +156,14 @@ static ct_status load_cells(ct_context *ctx, ct_point_store *s, const double bbo
         s->load_bins[ntodo] = bins;
         s->load_todo[ntodo++] = i;
     }
-    s->cells_read += ntodo;
-    /* Read and index them in parallel (a box usually brings a row or a column of cells). */
+    *ntodo_out = ntodo;
+    return st;
+}
+
+/* Reads and indexes the ntodo picked cells in parallel (a box usually brings a row or a
+ * column of cells); a failure leaves no half-loaded cell behind. st: the status so far
+ * (an earlier error is kept, and its message). */
+static ct_status read_cells(ct_context *ctx, ct_point_store *s, size_t ntodo, int threads, ct_status st) {
     int failed = 0, io_errno = 0;
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1) reduction(| : failed) if (ntodo > 1)
     for (size_t k = 0; k < ntodo; k++) {
@@ -173,8 +180,8 @@ static ct_status load_cells(ct_context *ctx, ct_point_store *s, const double bbo
         for (size_t r = 0; r < c->nruns && !err; r++) {
             const spill_run *run = &s->runs[c->run_first + r];
             err = run->n > c->n - at ? EIO
-                                     : ps_spill_read_packed(s, run->file, run->off, (unsigned char *)x->tmp + SPILL_REC * at,
-                                                         (size_t)run->n);
+                                     : ps_spill_read_packed(s, run->file, run->off,
+                                                            (unsigned char *)x->tmp + SPILL_REC * at, (size_t)run->n);
             at += (size_t)run->n;
         }
         if (!err && at != c->n) err = EIO; /* (the runs hold fewer points than the cell) */
@@ -195,21 +202,20 @@ static ct_status load_cells(ct_context *ctx, ct_point_store *s, const double bbo
     if (failed && st == CT_OK)
         st = failed & 1 ? ct_error(ctx, CT_ERR_IO, "cannot read the temporary point file: %s", strerror(io_errno))
                         : ct_error_nomem(ctx, "point index");
-    if (failed) /* leave no half-loaded cell behind */
+    if (failed)
         for (size_t k = 0; k < ntodo; k++) {
             cell *c = &s->cells[s->load_todo[k]];
             if (c->resident && !c->indexed) ps_evict(s, c);
         }
-    if (!keep_others) { /* unloaded: nothing more to load soon */
-        ps_free_load_memory(s);
-        ct_log(ctx, CT_LOG_DEBUG, "points: %llu cell reads from the temporary files so far, for %zu cells",
-               (unsigned long long)s->cells_read, s->ncells);
-    }
-    /* Over budget: evict cells not wanted now, first in row-major order first. Callers
-     * sweep boxes row by row (ct_group_by_cell's order), so those are the cells behind
-     * the sweep; least-recently-used would evict the previous row's cells still ahead
-     * of it and reload every cell three times once the budget holds less than 3 rows. */
-    while (st == CT_OK && keep_others && s->memory_limit > 0 && s->resident_bytes > s->memory_limit) {
+    return st;
+}
+
+/* Over budget: evicts cells not wanted now (the load `tick`), first in row-major order.
+ * Callers sweep boxes row by row (ct_group_by_cell's order), so those are the cells
+ * behind the sweep; least-recently-used would evict the previous row's cells still ahead
+ * of it and reload every cell three times once the budget holds less than 3 rows. */
+static void evict_over_budget(ct_point_store *s, uint64_t tick) {
+    while (s->memory_limit > 0 && s->resident_bytes > s->memory_limit) {
         cell *victim = NULL;
         for (size_t i = 0; i < s->ncells; i++) {
             cell *c = &s->cells[i];
@@ -220,6 +226,28 @@ static ct_status load_cells(ct_context *ctx, ct_point_store *s, const double bbo
         if (!victim) break; /* everything resident is wanted now */
         ps_evict(s, victim);
     }
+}
+
+/* Cells loaded for earlier boxes stay while they fit the memory budget (a neighbouring
+ * box usually needs most of them again: without this each cell was read and indexed
+ * about three times over a city); beyond it those not wanted now go, first in row-major order. */
+static ct_status load_cells(ct_context *ctx, ct_point_store *s, const double bbox[4], int keep_others) {
+    if (!s->on_disk) return CT_OK;
+    if (s->released) return ct_error(ctx, CT_ERR_USAGE, "points: a stage wants LiDAR points after they were released");
+    uint64_t tick = ++s->loads;
+    int threads = ct_context_threads(ctx) < 1 ? 1 : ct_context_threads(ctx);
+    ct_status st = reserve_load_memory(ctx, s, threads);
+    if (st != CT_OK) return st;
+    size_t ntodo = 0;
+    st = pick_cells(ctx, s, bbox, keep_others, tick, &ntodo);
+    s->cells_read += ntodo;
+    st = read_cells(ctx, s, ntodo, threads, st);
+    if (!keep_others) { /* unloaded: nothing more to load soon */
+        ps_free_load_memory(s);
+        ct_log(ctx, CT_LOG_DEBUG, "points: %llu cell reads from the temporary files so far, for %zu cells",
+               (unsigned long long)s->cells_read, s->ncells);
+    }
+    if (st == CT_OK && keep_others) evict_over_budget(s, tick);
     return st;
 }
 
