@@ -112,8 +112,11 @@ static void progress_line(void *user, const char *what, uint64_t done, uint64_t 
     cli_output *o = user;
     char line[256];
     double t = now();
+    /* A batch log's lines come every progress_interval: more often than a terminal's redraw if asked. */
+    const int batch = !o->tty || o->json;
+    o->progress.redraw = batch && o->progress_interval > 0 && o->progress_interval < 0.1 ? o->progress_interval : 0;
     if (!ct_progress_text_format(&o->progress, what, done, total, t, line, sizeof line)) return;
-    if (!o->tty || o->json) {
+    if (batch) {
         progress_log(o, line, what, done, total, t);
         return;
     }

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-enum { REDRAW_MS = 100, RATE_AFTER_MS = 500 };
+enum { REDRAW_MS = 100, RATE_AFTER_MS = 500 }; /* REDRAW_MS: unless p->redraw says otherwise */
 
 int ct_progress_text_format(ct_progress_text *p, const char *what, uint64_t done, uint64_t total, double t,
                             char *buf, size_t size) {
@@ -17,7 +17,8 @@ int ct_progress_text_format(ct_progress_text *p, const char *what, uint64_t done
         p->started = t;
         p->done0 = done;
     }
-    if (!first && !last && t - p->drawn < REDRAW_MS / 1000.0) return 0;
+    double redraw = p->redraw > 0 ? p->redraw : REDRAW_MS / 1000.0;
+    if (!first && !last && t - p->drawn < redraw) return 0;
     p->drawn = t;
     p->finished = last;
     double secs = t - p->started;

@@ -51,6 +51,14 @@ int main(void) {
     CT_CHECK(ct_progress_text_format(&p, "reading assets", 700, 0, 201.0, buf, sizeof buf) == 1);
     CT_CHECK_MSG(strcmp(buf, "reading assets: 700, 600 /s") == 0, "got '%s'", buf);
 
+    /* A shorter redraw (a batch log's --progress-interval): updates drawn that often. */
+    p.redraw = 0.002;
+    CT_CHECK(ct_progress_text_format(&p, "heights by cell", 1, 100, 400.0, buf, sizeof buf) == 1);
+    CT_CHECK(ct_progress_text_format(&p, "heights by cell", 2, 100, 400.001, buf, sizeof buf) == 0);
+    CT_CHECK(ct_progress_text_format(&p, "heights by cell", 3, 100, 400.003, buf, sizeof buf) == 1);
+    CT_CHECK_MSG(strcmp(buf, "heights by cell: 3 / 100 (  3%)") == 0, "got '%s'", buf);
+    p.redraw = 0;
+
     /* A count beyond the total (a source that grew) shows 100%, not more. */
     CT_CHECK(ct_progress_text_format(&p, "writing tiles", 12, 10, 300.0, buf, sizeof buf) == 1);
     CT_CHECK_MSG(strncmp(buf, "writing tiles: 12 / 10 (100%)", 29) == 0, "got '%s'", buf);
