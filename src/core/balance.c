@@ -1,4 +1,5 @@
-/* Longest-processing-time-first split of weighted items (see balance.h). */
+/* Splits of weighted items between processes (see balance.h): longest processing time
+ * first, or in runs of consecutive items. */
 #include "core/balance.h"
 
 #include <stdlib.h>
@@ -34,5 +35,22 @@ int ct_balance_by_weight(const uint64_t *weight, size_t n, int parts, int *part)
     }
     free(items);
     free(load);
+    return 1;
+}
+
+int ct_balance_in_runs(const uint64_t *weight, size_t n, int parts, int *part) {
+    if (parts < 1) return 0;
+    uint64_t total = 0;
+    for (size_t i = 0; i < n; i++) total += weight[i];
+    const int counted = total == 0; /* (every weight 0: by count) */
+    if (counted) total = n;
+    uint64_t before = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t w = counted ? 1 : weight[i];
+        /* the process whose share [k, k + 1) * total / parts holds before + w / 2 */
+        uint64_t k = total ? (2 * before + w) * (uint64_t)parts / (2 * total) : 0;
+        part[i] = k >= (uint64_t)parts ? parts - 1 : (int)k;
+        before += w;
+    }
     return 1;
 }

@@ -315,6 +315,61 @@ static ct_status heights_by_cell(ct_context *ctx, const heights_state *s, ct_dat
     return st;
 }
 
+/* One process's share of the buildings (MPI), the points on disk: its buildings (those of
+ * groups g with owner[g] == part_k, in group order) swept as one process sweeps all of
+ * them (each cell they reach read once), then the widened ground search of the few with
+ * too few ground points; their results into res, in that order. */
+static ct_status heights_share_swept(ct_context *ctx, const heights_state *s, ct_dataset *ds,
+                                     const ct_heights_params *prm, const int *cols, int hcol, int scol,
+                                     uint64_t counts[2], const size_t *order, const ct_cell_group *groups,
+                                     size_t ngroups, const int *owner, int part_k, size_t mine,
+                                     ct_heights_result *res) {
+    const size_t n = ds->nbuildings;
+    size_t *idx = malloc((mine ? mine : 1) * sizeof *idx);
+    const ct_footprint **fps = malloc((mine ? mine : 1) * sizeof *fps);
+    unsigned char *widen = malloc(mine ? mine : 1);
+    unsigned char *widen_all = calloc(n ? n : 1, 1);
+    ct_heights_result *by_building = malloc((n ? n : 1) * sizeof *by_building);
+    ct_status st = CT_OK;
+    if (!idx || !fps || !widen || !widen_all || !by_building) st = ct_error_nomem(ctx, "heights");
+    size_t m = 0;
+    for (size_t g = 0; st == CT_OK && g < ngroups; g++)
+        for (size_t k = 0; owner[g] == part_k && k < groups[g].count; k++) {
+            idx[m] = order[groups[g].first + k];
+            fps[m] = &ds->buildings[idx[m]].footprint;
+            m++;
+        }
+    size_t nwiden = 0;
+    if (st == CT_OK)
+        st = ct_heights_sweep(ctx, ds->points, fps, m, prm, ct_context_threads(ctx), "heights by cell", res, widen,
+                              &nwiden);
+    if (st == CT_OK && nwiden > 0) {
+        for (size_t j = 0; j < m; j++) {
+            by_building[idx[j]] = res[j];
+            widen_all[idx[j]] = widen[j];
+        }
+        size_t *worder = NULL, nwgroups = 0;
+        ct_cell_group *wgroups = NULL;
+        st = group_buildings(ctx, ds, query_margin(prm), widen_all, &worder, &wgroups, &nwgroups);
+        if (st == CT_OK)
+            st = heights_by_cell(ctx, s, ds, prm, cols, hcol, scol, counts, worder, wgroups, nwgroups, NULL, 0, NULL,
+                                 by_building);
+        free(worder);
+        free(wgroups);
+        for (size_t j = 0; st == CT_OK && j < m; j++) res[j] = by_building[idx[j]];
+        if (st == CT_OK)
+            ct_log(ctx, CT_LOG_INFO, "filters.heights: %zu of this process's %zu buildings with fewer than %u ground "
+                   "points within %g m: searched up to %g m around them", nwiden, m, (unsigned)prm->min_ground_points,
+                   prm->buffer, prm->max_buffer);
+    }
+    free(idx);
+    free(fps);
+    free(widen);
+    free(widen_all);
+    free(by_building);
+    return st;
+}
+
 /* Several processes (MPI): each measures the buildings of its share of the processing cells,
  * then all exchange their results, so that every process holds every building's
  * heights (a process's parent tiles show buildings measured by others). The heights are
@@ -322,13 +377,14 @@ static ct_status heights_by_cell(ct_context *ctx, const heights_state *s, ct_dat
 static ct_status heights_shared(ct_context *ctx, const heights_state *s, ct_dataset *ds, const ct_heights_params *prm,
                                 const int *cols, int hcol, int scol, uint64_t counts[2], const size_t *order,
                                 const ct_cell_group *groups, size_t ngroups, int part_k, int part_n) {
-    /* The groups split by their buildings (every process computes the same split): the
-     * 10k city's 3 processes measure 3334, 3333 and 3333 buildings, where every n-th
-     * group gave them 3436, 3184 and 3380. */
+    /* The groups (cells, row by row) split in runs of about equal buildings (every
+     * process computes the same split): each process then reads its own band of cells
+     * and the edge of the next, where a split by weight alone scattered every process's
+     * cells over the whole city and each read nearly all of them. */
     int *owner = malloc((ngroups ? ngroups : 1) * sizeof *owner);
     uint64_t *weight = malloc((ngroups ? ngroups : 1) * sizeof *weight);
     for (size_t g = 0; weight && g < ngroups; g++) weight[g] = groups[g].count;
-    int split = owner && weight && ct_balance_by_weight(weight, ngroups, part_n, owner);
+    int split = owner && weight && ct_balance_in_runs(weight, ngroups, part_n, owner);
     free(weight);
     size_t mine = 0;
     for (size_t g = 0; split && g < ngroups; g++) mine += owner[g] == part_k ? groups[g].count : 0;
@@ -341,7 +397,11 @@ static ct_status heights_shared(ct_context *ctx, const heights_state *s, ct_data
         return ct_error_nomem(ctx, "heights results");
     }
     ct_status st =
-        heights_by_cell(ctx, s, ds, prm, cols, hcol, scol, counts, order, groups, ngroups, owner, part_k, res, NULL);
+        ct_point_store_on_disk(ds->points)
+            ? heights_share_swept(ctx, s, ds, prm, cols, hcol, scol, counts, order, groups, ngroups, owner, part_k,
+                                  mine, res)
+            : heights_by_cell(ctx, s, ds, prm, cols, hcol, scol, counts, order, groups, ngroups, owner, part_k, res,
+                              NULL);
     void *all = NULL;
     /* Every process takes part in the exchange, even after an error of its own. */
     ct_status xs = ct_context_allgather(ctx, res, st == CT_OK ? mine * sizeof *res : 0, &all, sizes);
@@ -538,8 +598,9 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
         st = group_buildings(ctx, ds, query_margin(&prm), NULL, &order, &groups, &ngroups);
         if (st == CT_OK) {
             st = heights_shared(ctx, s, ds, &prm, cols, hcol, scol, counts, order, groups, ngroups, part_k, part_n);
-            ct_log(ctx, CT_LOG_INFO, "filters.heights: %zu buildings in %zu cells, a share of them (by buildings) "
-                   "measured here (process %d of %d), results exchanged", ds->nbuildings, ngroups, part_k, part_n);
+            ct_log(ctx, CT_LOG_INFO, "filters.heights: %zu buildings in %zu cells, a share of them (a run of cells of "
+                   "about equal buildings) measured here (process %d of %d), results exchanged", ds->nbuildings, ngroups,
+                   part_k, part_n);
         }
         free(order);
         free(groups);

@@ -12,7 +12,7 @@ check "rank 1 built its share" grep -q "partition 1/2: [0-9]* of [0-9]* tiles wr
 diff -r -x run-summary.json "$WORK/one" "$WORK/mpi" > "$WORK/diff.log" 2>&1
 check "mpirun -np 2 output is byte-identical to one process" test $? -eq 0
 check "no work directory left" test ! -e "$WORK/mpi.partial"
-# Heights are split too: each rank measures every other cell and they exchange results.
+# Heights are split too: each rank measures a run of cells and they exchange results.
 check "rank 0 measured its share of the heights" grep -q "measured here (process 0 of 2), results exchanged" "$WORK/mpi.log"
 check "rank 1 measured its share of the heights" grep -q "measured here (process 1 of 2), results exchanged" "$WORK/mpi.log"
 # The same with the points on disk (cells loaded per rank).
@@ -22,6 +22,20 @@ check "mpirun -np 2 with points on disk exits 0" test $? -eq 0
 check "points were on disk" grep -q "on disk" "$WORK/mpi-disk.log"
 diff -r -x run-summary.json "$WORK/one" "$WORK/mpi-disk" > "$WORK/diff-disk.log" 2>&1
 check "mpirun -np 2 with points on disk is byte-identical to one process" test $? -eq 0
+# Each rank sweeps its own buildings; those with too few ground points search wider
+# (min_ground_points 400: most of the sample's) as one process does.
+for run in one-wide mpi-wide; do
+  launch=()
+  [ $run = mpi-wide ] && launch=(mpirun -np 2 --allow-run-as-root --oversubscribe)
+  "${launch[@]}" "$CLI" run "$SRC/pipelines/sample.json" --threads 2 --memory-limit 0.25 \
+    --set filters.heights.min_ground_points=400 --set writers.3dtiles.max_buildings_per_tile=12 \
+    --set "writers.3dtiles.path=$WORK/$run" > "$WORK/$run.log" 2>&1
+  check "$run: exit 0" test $? -eq 0
+done
+check "both ranks searched wider around some of their buildings" \
+  test "$(grep -c "of this process's [0-9]* buildings with fewer than 400 ground points" "$WORK/mpi-wide.log")" -eq 2
+diff -r -x run-summary.json "$WORK/one-wide" "$WORK/mpi-wide" > "$WORK/diff-wide.log" 2>&1
+check "mpirun -np 2, wider ground searches: byte-identical to one process" test $? -eq 0
 # --partition under mpirun replaced the ranks' share (both built partition 0/3) and they
 # failed on each other's results ("process 1 sent 2944 bytes of results, not 1408", exit 1);
 # merge under mpirun had every rank merge, racing ("run-summary.json: cannot write", exit 1).

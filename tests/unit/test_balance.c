@@ -50,6 +50,32 @@ int main(void) {
     CT_CHECK(all0);
     CT_CHECK(ct_balance_by_weight(rw, 0, 3, rp));
     CT_CHECK(!ct_balance_by_weight(rw, N, 0, rp));
+
+    /* In runs: consecutive items, processes in order, each within one item of its share. */
+    CT_CHECK(ct_balance_in_runs(rw, N, P, rp));
+    uint64_t rl[P] = {0};
+    int ordered = rp[0] == 0 && rp[N - 1] == P - 1;
+    for (int i = 0; i < N; i++) {
+        rl[rp[i]] += rw[i];
+        if (i > 0) ordered &= rp[i] == rp[i - 1] || rp[i] == rp[i - 1] + 1;
+    }
+    CT_CHECK_MSG(ordered, "runs not consecutive");
+    for (int k = 0; k < P; k++)
+        CT_CHECK_MSG(rl[k] * P <= total + (uint64_t)P * heaviest && rl[k] * P + (uint64_t)P * heaviest >= total,
+                     "run %d: %llu of %llu", k, (unsigned long long)rl[k], (unsigned long long)total);
+    /* The skewed example: 118 | 17 25 0 40 | 40 40 3 (shares of 94.3: middles 59, 127.5, ...). */
+    CT_CHECK(ct_balance_in_runs(w, 8, 3, part));
+    const int expect[8] = {0, 1, 1, 1, 1, 2, 2, 2};
+    CT_CHECK(memcmp(part, expect, sizeof part) == 0);
+    /* Every weight 0: by count; one process; no process. */
+    const uint64_t zero[6] = {0, 0, 0, 0, 0, 0};
+    CT_CHECK(ct_balance_in_runs(zero, 6, 2, part));
+    CT_CHECK(part[0] == 0 && part[2] == 0 && part[3] == 1 && part[5] == 1);
+    CT_CHECK(ct_balance_in_runs(rw, N, 1, rp));
+    all0 = 1;
+    for (int i = 0; i < N; i++) all0 &= rp[i] == 0;
+    CT_CHECK(all0);
+    CT_CHECK(!ct_balance_in_runs(rw, N, 0, rp));
     free(rw);
     free(rp);
     return ct_test_finish("test_balance");
