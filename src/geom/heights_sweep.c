@@ -233,31 +233,12 @@ static void bin_range(double lo, double hi, double inv, int nb, int *a, int *b) 
     *b = fb < 0 ? 0 : (fb > nb - 1 ? nb - 1 : (int)fb);
 }
 
-/* Hands the points of cell c to its k buildings: their samples, grouped by building in
- * wk->vals (roof at wk->first[j], ground at nroof + wk->first[k + 1 + j]). Returns 0, or
- * an errno value. */
-static int dispatch(const sweep *w, worker *wk, size_t c, size_t *nroof_out, size_t *nground_out) {
-    const size_t *who = w->who + w->cell_first[c];
-    const unsigned char *roof_cell = w->roof_cell + w->cell_first[c];
-    const size_t k = w->cell_first[c + 1] - w->cell_first[c];
-    const int64_t cx = w->cxy[2 * c], cy = w->cxy[2 * c + 1];
-    size_t np = 0;
-    int err = ct_point_store_read_cell(w->store, cx, cy, &wk->recs, &wk->recs_cap, &np);
-    if (err) return err;
-    if (k > wk->grids_cap) {
-        ct_edge_grid *g = realloc(wk->grids, k * sizeof *g);
-        if (!g) return ENOMEM;
-        memset(g + wk->grids_cap, 0, (k - wk->grids_cap) * sizeof *g);
-        wk->grids = g;
-        wk->grids_cap = k;
-    }
-    if (!ct_reserve((void **)&wk->hint, &wk->hint_cap, k, sizeof *wk->hint) ||
-        !ct_reserve((void **)&wk->q, &wk->q_cap, 4 * k, sizeof *wk->q) ||
-        !ct_reserve((void **)&wk->first, &wk->first_cap, 2 * k + 2, sizeof *wk->first))
-        return ENOMEM;
-    const double cs = w->cs, ox = (double)cx * cs, oy = (double)cy * cs;
-    const int nb = coarse_bins(cs);
-    const double inv = (double)nb / cs;
+/* Building grid j of the cell's k buildings (who) and the cell's coarse grid of nb x nb
+ * bins (inv: bins per metre; ox, oy: the cell's corner): the buildings whose search boxes
+ * may reach each bin, bin_who[bin_start[i] .. bin_start[i + 1]], in building order.
+ * Returns 0, or an errno value. */
+static int build_coarse_grid(const sweep *w, worker *wk, const size_t *who, size_t k, double ox, double oy, int nb,
+                             double inv) {
     const size_t nbins = (size_t)nb * (size_t)nb;
     if (!ct_reserve((void **)&wk->bin_start, &wk->bin_start_cap, nbins + 1, sizeof *wk->bin_start)) return ENOMEM;
     memset(wk->bin_start, 0, (nbins + 1) * sizeof *wk->bin_start);
@@ -290,6 +271,58 @@ static int dispatch(const sweep *w, worker *wk, size_t c, size_t *nroof_out, siz
     }
     for (size_t i = nbins; i > 0; i--) wk->bin_start[i] = wk->bin_start[i - 1];
     wk->bin_start[0] = 0;
+    return 0;
+}
+
+/* The cell's nr roof and ng ground samples grouped by building, in point order (a
+ * stable counting sort): roof at wk->first[j], ground at nr + wk->first[k + 1 + j].
+ * Returns 0 when out of memory. */
+static int group_samples(worker *wk, size_t k, size_t nr, size_t ng) {
+    if (!ct_reserve((void **)&wk->vals, &wk->vals_cap, nr + ng ? nr + ng : 1, sizeof *wk->vals)) return 0;
+    uint32_t *rf = wk->first, *gf = wk->first + k + 1;
+    memset(wk->first, 0, (2 * k + 2) * sizeof *wk->first);
+    for (size_t i = 0; i < nr; i++) rf[wk->roof[i].who + 1]++;
+    for (size_t i = 0; i < ng; i++) gf[wk->ground[i].who + 1]++;
+    for (size_t j = 0; j < k; j++) {
+        rf[j + 1] += rf[j];
+        gf[j + 1] += gf[j];
+    }
+    for (size_t i = 0; i < nr; i++) wk->vals[rf[wk->roof[i].who]++] = wk->roof[i].z;
+    for (size_t i = 0; i < ng; i++) wk->vals[nr + gf[wk->ground[i].who]++] = wk->ground[i].z;
+    for (size_t j = k; j > 0; j--) { /* back to the starts */
+        rf[j] = rf[j - 1];
+        gf[j] = gf[j - 1];
+    }
+    rf[0] = gf[0] = 0;
+    return 1;
+}
+
+/* Hands the points of cell c to its k buildings: their samples, grouped by building in
+ * wk->vals (roof at wk->first[j], ground at nroof + wk->first[k + 1 + j]). Returns 0, or
+ * an errno value. */
+static int dispatch(const sweep *w, worker *wk, size_t c, size_t *nroof_out, size_t *nground_out) {
+    const size_t *who = w->who + w->cell_first[c];
+    const unsigned char *roof_cell = w->roof_cell + w->cell_first[c];
+    const size_t k = w->cell_first[c + 1] - w->cell_first[c];
+    const int64_t cx = w->cxy[2 * c], cy = w->cxy[2 * c + 1];
+    size_t np = 0;
+    int err = ct_point_store_read_cell(w->store, cx, cy, &wk->recs, &wk->recs_cap, &np);
+    if (err) return err;
+    if (k > wk->grids_cap) {
+        ct_edge_grid *g = realloc(wk->grids, k * sizeof *g);
+        if (!g) return ENOMEM;
+        memset(g + wk->grids_cap, 0, (k - wk->grids_cap) * sizeof *g);
+        wk->grids = g;
+        wk->grids_cap = k;
+    }
+    if (!ct_reserve((void **)&wk->hint, &wk->hint_cap, k, sizeof *wk->hint) ||
+        !ct_reserve((void **)&wk->q, &wk->q_cap, 4 * k, sizeof *wk->q) ||
+        !ct_reserve((void **)&wk->first, &wk->first_cap, 2 * k + 2, sizeof *wk->first))
+        return ENOMEM;
+    const double cs = w->cs, ox = (double)cx * cs, oy = (double)cy * cs;
+    const int nb = coarse_bins(cs);
+    const double inv = (double)nb / cs;
+    if ((err = build_coarse_grid(w, wk, who, k, ox, oy, nb, inv)) != 0) return err;
 
     size_t nr = 0, ng = 0;
     const double *qs = wk->q;
@@ -332,26 +365,9 @@ static int dispatch(const sweep *w, worker *wk, size_t c, size_t *nroof_out, siz
             }
         }
     }
-    /* Grouped by building, in point order (a stable counting sort). */
-    if (!ct_reserve((void **)&wk->vals, &wk->vals_cap, nr + ng ? nr + ng : 1, sizeof *wk->vals)) return ENOMEM;
-    uint32_t *rf = wk->first, *gf = wk->first + k + 1;
-    memset(wk->first, 0, (2 * k + 2) * sizeof *wk->first);
-    for (size_t i = 0; i < nr; i++) rf[wk->roof[i].who + 1]++;
-    for (size_t i = 0; i < ng; i++) gf[wk->ground[i].who + 1]++;
-    for (size_t j = 0; j < k; j++) {
-        rf[j + 1] += rf[j];
-        gf[j + 1] += gf[j];
-    }
-    for (size_t i = 0; i < nr; i++) wk->vals[rf[wk->roof[i].who]++] = wk->roof[i].z;
-    for (size_t i = 0; i < ng; i++) wk->vals[nr + gf[wk->ground[i].who]++] = wk->ground[i].z;
-    for (size_t j = k; j > 0; j--) { /* back to the starts */
-        rf[j] = rf[j - 1];
-        gf[j] = gf[j - 1];
-    }
-    rf[0] = gf[0] = 0;
+    if (!group_samples(wk, k, nr, ng)) return ENOMEM;
     *nroof_out = nr;
     *nground_out = ng;
-
     return 0;
 }
 
