@@ -311,101 +311,102 @@ static void catch_stop_signals(const cli_output *out) {
     sigaction(SIGHUP, &sa, NULL);
 }
 
-static int cmd_run(ct_context *ctx, cli_output *out, int argc, char **argv) {
-    const char *pipeline_path = NULL;
-    const char **sets = calloc((size_t)argc + 1, sizeof *sets);
-    size_t nsets = 0;
-    int threads = omp_get_num_procs();
-    ct_log_level level = CT_LOG_INFO;
-    if (!sets) {
-        fprintf(stderr, "citytiler: out of memory\n");
-        return 1;
+/* What `citytiler run` was asked. */
+typedef struct run_args {
+    const char *pipeline_path;
+    const char **sets; /* the --set values (room for argc) */
+    size_t nsets;
+    int threads;
+    ct_log_level level;
+} run_args;
+
+/* Option a of `citytiler run` (val: its value, when it takes one): -1 when taken, else
+ * the exit code of its usage error (said). */
+static int run_option(ct_context *ctx, cli_output *out, const char *a, const char *val, run_args *r) {
+    if (strcmp(a, "--threads") == 0) {
+        if (!parse_threads(val, &r->threads))
+            return run_usage(out, "citytiler: --threads needs a whole number from 1 to 1024, got '%s'", val);
+    } else if (strcmp(a, "--set") == 0) {
+        r->sets[r->nsets++] = val;
+    } else if (strcmp(a, "--log-format") == 0) {
+        if (strcmp(val, "json") != 0 && strcmp(val, "text") != 0)
+            return run_usage(out, "citytiler run: --log-format takes text or json, got '%s'", val);
+        out->json = strcmp(val, "json") == 0;
+    } else if (strcmp(a, "--memory-limit") == 0) {
+        char *end = NULL;
+        double mib = strtod(val, &end);
+        if (!end || *end || !(mib > 0) || mib > 1e9)
+            return run_usage(out, "citytiler run: --memory-limit takes MiB (a positive number), got '%s'", val);
+        ct_context_set_memory_limit(ctx, mib);
+    } else if (strcmp(a, "--progress-interval") == 0) {
+        char *end = NULL;
+        double secs = strtod(val, &end);
+        if (!end || *end || !(secs >= 0) || secs > 1e6)
+            return run_usage(out, "citytiler run: --progress-interval takes seconds (0: no progress lines), got '%s'",
+                             val);
+        out->progress_interval = secs;
+    } else if (strcmp(a, "--resume") == 0) {
+        ct_context_set_resume(ctx, 1);
+    } else if (strcmp(a, "--partition") == 0) {
+        if (ct_context_has_barrier(ctx)) /* (the ranks' share was replaced: they failed on each other's results) */
+            return mpi_usage(ctx, out, "--partition K/N is for independent processes: under mpirun the ranks split "
+                                       "the cells themselves; run `mpirun -np N citytiler run PIPELINE.json` without it");
+        int k = -1, n = 0;
+        char extra;
+        if (sscanf(val, "%d/%d%c", &k, &n, &extra) != 2 || n < 1 || n > 100000 || k < 0 || k >= n)
+            return run_usage(out, "citytiler run: --partition takes K/N with 0 <= K < N, got '%s'", val);
+        ct_context_set_partition(ctx, k, n);
+    } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
+        r->level = CT_LOG_WARN;
+    } else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {
+        r->level = CT_LOG_DEBUG;
+    } else if (a[0] == '-' && a[1]) {
+        return run_usage(out, "citytiler run: unknown or incomplete option '%s' (see citytiler --help)", a);
+    } else if (!r->pipeline_path) {
+        r->pipeline_path = a;
+    } else {
+        return run_usage(out, "citytiler run: one pipeline file only ('%s' and '%s')", r->pipeline_path, a);
     }
+    return -1;
+}
+
+/* The arguments of `citytiler run` into r: -1 when they make a run, else the exit code
+ * of the usage error (said). */
+static int parse_run_args(ct_context *ctx, cli_output *out, int argc, char **argv, run_args *r) {
     /* --log-format json first, so that errors in the other options are JSON lines too */
     for (int i = 0; i + 1 < argc; i++)
         if (strcmp(argv[i], "--log-format") == 0 && strcmp(argv[i + 1], "json") == 0) out->json = 1;
-    if (ct_context_merge(ctx) && ct_context_has_barrier(ctx)) { /* (every rank merged, racing for the files) */
-        free(sets);
+    if (ct_context_merge(ctx) && ct_context_has_barrier(ctx)) /* (every rank merged, racing for the files) */
         return mpi_usage(ctx, out, "merge runs in one process, after `citytiler run --partition K/N`; under mpirun "
                                    "(`mpirun -np N citytiler run PIPELINE.json`) rank 0 writes tileset.json and there is "
                                    "nothing to merge");
-    }
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         const char *val = takes_value(a) && i + 1 < argc ? argv[++i] : NULL; /* (NULL: none, or missing) */
-        if (takes_value(a) && !val) {
-            free(sets);
-            return run_usage(out, "citytiler run: option '%s' needs a value (see citytiler --help)", a);
-        }
-        if (strcmp(a, "--threads") == 0) {
-            if (!parse_threads(val, &threads)) {
-                free(sets);
-                return run_usage(out, "citytiler: --threads needs a whole number from 1 to 1024, got '%s'", val);
-            }
-        } else if (strcmp(a, "--set") == 0) {
-            sets[nsets++] = val;
-        } else if (strcmp(a, "--log-format") == 0) {
-            const char *f = val;
-            if (strcmp(f, "json") != 0 && strcmp(f, "text") != 0) {
-                free(sets);
-                return run_usage(out, "citytiler run: --log-format takes text or json, got '%s'", f);
-            }
-            out->json = strcmp(f, "json") == 0;
-        } else if (strcmp(a, "--memory-limit") == 0) {
-            char *end = NULL;
-            double mib = strtod(val, &end);
-            if (!end || *end || !(mib > 0) || mib > 1e9) {
-                free(sets);
-                return run_usage(out, "citytiler run: --memory-limit takes MiB (a positive number), got '%s'", val);
-            }
-            ct_context_set_memory_limit(ctx, mib);
-        } else if (strcmp(a, "--progress-interval") == 0) {
-            char *end = NULL;
-            double secs = strtod(val, &end);
-            if (!end || *end || !(secs >= 0) || secs > 1e6) {
-                free(sets);
-                return run_usage(out, "citytiler run: --progress-interval takes seconds (0: no progress lines), got '%s'",
-                                 val);
-            }
-            out->progress_interval = secs;
-        } else if (strcmp(a, "--resume") == 0) {
-            ct_context_set_resume(ctx, 1);
-        } else if (strcmp(a, "--partition") == 0) {
-            if (ct_context_has_barrier(ctx)) { /* (the ranks' share was replaced: they failed on each other's results) */
-                free(sets);
-                return mpi_usage(ctx, out, "--partition K/N is for independent processes: under mpirun the ranks split "
-                                           "the cells themselves; run `mpirun -np N citytiler run PIPELINE.json` without it");
-            }
-            int k = -1, n = 0;
-            char extra;
-            if (sscanf(val, "%d/%d%c", &k, &n, &extra) != 2 || n < 1 || n > 100000 || k < 0 || k >= n) {
-                free(sets);
-                return run_usage(out, "citytiler run: --partition takes K/N with 0 <= K < N, got '%s'", val);
-            }
-            ct_context_set_partition(ctx, k, n);
-        } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
-            level = CT_LOG_WARN;
-        } else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {
-            level = CT_LOG_DEBUG;
-        } else if (a[0] == '-' && a[1]) {
-            free(sets);
-            return run_usage(out, "citytiler run: unknown or incomplete option '%s' (see citytiler --help)", a);
-        } else if (!pipeline_path) {
-            pipeline_path = a;
-        } else {
-            free(sets);
-            return run_usage(out, "citytiler run: one pipeline file only ('%s' and '%s')", pipeline_path, a);
-        }
+        if (takes_value(a) && !val) return run_usage(out, "citytiler run: option '%s' needs a value (see citytiler --help)", a);
+        int rc = run_option(ctx, out, a, val, r);
+        if (rc >= 0) return rc;
     }
-    if (!pipeline_path) {
-        free(sets);
-        return run_usage(out, "citytiler run: missing PIPELINE.json (see citytiler --help)");
+    if (!r->pipeline_path) return run_usage(out, "citytiler run: missing PIPELINE.json (see citytiler --help)");
+    return -1;
+}
+
+static int cmd_run(ct_context *ctx, cli_output *out, int argc, char **argv) {
+    run_args r = {NULL, calloc((size_t)argc + 1, sizeof *r.sets), 0, omp_get_num_procs(), CT_LOG_INFO};
+    if (!r.sets) {
+        fprintf(stderr, "citytiler: out of memory\n");
+        return 1;
     }
-    ct_context_set_logger(ctx, log_line, out, level);
-    ct_context_set_threads(ctx, threads);
+    int rc = parse_run_args(ctx, out, argc, argv, &r);
+    if (rc >= 0) {
+        free(r.sets);
+        return rc;
+    }
+    ct_context_set_logger(ctx, log_line, out, r.level);
+    ct_context_set_threads(ctx, r.threads);
     catch_stop_signals(out);
     ct_pipeline *p = NULL;
-    ct_status st = ct_pipeline_load(ctx, pipeline_path, sets, nsets, &p);
+    ct_status st = ct_pipeline_load(ctx, r.pipeline_path, r.sets, r.nsets, &p);
     ct_dataset *ds = NULL;
     if (st == CT_OK) st = ct_pipeline_run(ctx, p, &ds);
     if (st == CT_OK && ds) print_summary(ctx, out, ds);
@@ -418,7 +419,7 @@ static int cmd_run(ct_context *ctx, cli_output *out, int argc, char **argv) {
     if (st != CT_OK) ct_dataset_destroy(ds);
 #endif
     ct_pipeline_destroy(p);
-    free(sets);
+    free(r.sets);
     if (st != CT_OK) {
         log_line(out, CT_LOG_ERROR, ct_error_message(ctx)); /* (a JSON line with --log-format json, as every other) */
         return ct_status_exit_code(st);
