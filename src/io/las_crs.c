@@ -329,70 +329,57 @@ static void free_keys(geokeys *g) {
     free(g->asc);
 }
 
-ct_status ct_las_parse_crs(ct_context *ctx, const char *path, ct_las_header *h, ct_las_read_fn rd,
-                           void *user) {
+/* The OGC WKT record (VLR or EVLR 2112), when there is one: its text (trimmed) into
+ * *raw, and the CRS OGR reads from it into *srs (NULL, with a warning, when it cannot). */
+static ct_status read_wkt_record(ct_context *ctx, const char *path, const ct_las_vlr *vw, ct_las_read_fn rd,
+                                 void *user, uint8_t **raw, OGRSpatialReferenceH *srs) {
+    size_t len = 0;
+    ct_status st = load_payload(ctx, path, vw, rd, user, raw, &len);
+    if (st != CT_OK || !*raw) return st;
+    uint8_t *w = *raw;
+    /* trim trailing NULs / blanks */
+    size_t n = strlen((char *)w);
+    while (n > 0 && (w[n - 1] == ' ' || w[n - 1] == '\n' || w[n - 1] == '\r' || w[n - 1] == '\t')) w[--n] = 0;
+    OGRSpatialReferenceH s = OSRNewSpatialReference(NULL);
+    if (!s) return ct_error_nomem(ctx, "OGR spatial reference");
+    char *p = (char *)w;
+    if (n > 0 && OSRImportFromWkt(s, &p) == OGRERR_NONE) {
+        *srs = s;
+    } else {
+        OSRDestroySpatialReference(s);
+        ct_log(ctx, CT_LOG_WARN, "%s: OGC WKT record (%s %u) is not a CRS OGR can read ('%.40s%s')", path,
+               vw->extended ? "EVLR" : "VLR", (unsigned)vw->record_id, (char *)w, n > 40 ? "..." : "");
+    }
+    return CT_OK;
+}
+
+/* The GeoTIFF keys (VLR 34735, with 34736 and 34737): the unit of z into the header, and
+ * the CRS they give into *srs unless keys_needed is 0 (a usable WKT flagged by the
+ * encoding bit makes them unnecessary). */
+static ct_status read_geokeys(ct_context *ctx, const char *path, ct_las_header *h, const ct_las_vlr *vk,
+                              ct_las_read_fn rd, void *user, int keys_needed, geokeys *g, OGRSpatialReferenceH *srs) {
+    g->present = 1;
+    ct_status st = load_payload(ctx, path, vk, rd, user, &g->dir, &g->ndir);
+    if (st != CT_OK) return st;
+    const ct_las_vlr *vd = find_vlr(h, 34736, 1), *va = find_vlr(h, 34737, 1);
+    if (vd && (st = load_payload(ctx, path, vd, rd, user, &g->dbl, &g->ndbl)) != CT_OK) return st;
+    if (va && (st = load_payload(ctx, path, va, rd, user, &g->asc, &g->nasc)) != CT_OK) return st;
+    parse_keys(g);
+    /* The unit of z, looked up once: the header keeps it (for a CRS without a vertical
+     * part) and geokeys_srs gives it to the vertical CRS. */
+    if (is_code(g->vert_units) &&
+        !linear_unit(g->vert_units, g->vert_unit_name, sizeof g->vert_unit_name, &g->vert_unit_metres))
+        g->vert_unit_metres = 0;
+    h->z_units_key = g->vert_unit_metres;
+    if (g->dir && keys_needed) geokeys_srs(ctx, path, g, h, srs);
+    return CT_OK;
+}
+
+/* The CRS the file's records give (the WKT when the encoding bit says so or when there
+ * are no keys, else the keys) into the header: its source, EPSG codes and WKT. */
+static ct_status use_crs(ct_context *ctx, const char *path, ct_las_header *h, OGRSpatialReferenceH wkt_srs,
+                         const uint8_t *wkt_raw, OGRSpatialReferenceH key_srs, int wkt_bit, int any_record) {
     ct_status st = CT_OK;
-    geokeys g;
-    memset(&g, 0, sizeof g);
-    uint8_t *wkt_raw = NULL;
-    size_t wkt_len = 0;
-    OGRSpatialReferenceH wkt_srs = NULL, key_srs = NULL;
-    const int wkt_bit = (h->global_encoding >> 4) & 1;
-
-    CPLPushErrorHandler(CPLQuietErrorHandler);
-
-    const ct_las_vlr *vw = find_vlr(h, 2112, 1);
-    if (vw) {
-        st = load_payload(ctx, path, vw, rd, user, &wkt_raw, &wkt_len);
-        if (st != CT_OK) goto done;
-    }
-    if (wkt_raw) {
-        /* trim trailing NULs / blanks */
-        size_t n = strlen((char *)wkt_raw);
-        while (n > 0 && (wkt_raw[n - 1] == ' ' || wkt_raw[n - 1] == '\n' || wkt_raw[n - 1] == '\r' ||
-                         wkt_raw[n - 1] == '\t'))
-            wkt_raw[--n] = 0;
-        OGRSpatialReferenceH s = OSRNewSpatialReference(NULL);
-        if (!s) {
-            st = ct_error_nomem(ctx, "OGR spatial reference");
-            goto done;
-        }
-        char *p = (char *)wkt_raw;
-        if (n > 0 && OSRImportFromWkt(s, &p) == OGRERR_NONE) {
-            wkt_srs = s;
-        } else {
-            OSRDestroySpatialReference(s);
-            ct_log(ctx, CT_LOG_WARN, "%s: OGC WKT record (%s %u) is not a CRS OGR can read ('%.40s%s')",
-                   path, vw->extended ? "EVLR" : "VLR", (unsigned)vw->record_id, (char *)wkt_raw,
-                   n > 40 ? "..." : "");
-        }
-    }
-
-    const ct_las_vlr *vk = find_vlr(h, 34735, 1);
-    if (vk) {
-        g.present = 1;
-        st = load_payload(ctx, path, vk, rd, user, &g.dir, &g.ndir);
-        if (st != CT_OK) goto done;
-        const ct_las_vlr *vd = find_vlr(h, 34736, 1), *va = find_vlr(h, 34737, 1);
-        if (vd) {
-            st = load_payload(ctx, path, vd, rd, user, &g.dbl, &g.ndbl);
-            if (st != CT_OK) goto done;
-        }
-        if (va) {
-            st = load_payload(ctx, path, va, rd, user, &g.asc, &g.nasc);
-            if (st != CT_OK) goto done;
-        }
-        parse_keys(&g);
-        /* The unit of z, looked up once: the header keeps it (for a CRS without a vertical
-         * part) and geokeys_srs gives it to the vertical CRS. */
-        if (is_code(g.vert_units) &&
-            !linear_unit(g.vert_units, g.vert_unit_name, sizeof g.vert_unit_name, &g.vert_unit_metres))
-            g.vert_unit_metres = 0;
-        h->z_units_key = g.vert_unit_metres;
-        /* with a usable WKT flagged by the encoding bit, the keys are not needed */
-        if (g.dir && !(wkt_bit && wkt_srs)) geokeys_srs(ctx, path, &g, h, &key_srs);
-    }
-
     OGRSpatialReferenceH use = NULL;
     if (wkt_bit && wkt_srs) {
         use = wkt_srs;
@@ -415,7 +402,7 @@ ct_status ct_las_parse_crs(ct_context *ctx, const char *path, ct_las_header *h, 
     if (use) {
         srs_codes(use, &h->epsg_horizontal, &h->epsg_vertical);
         if (use == wkt_srs) {
-            h->crs_wkt = strdup((char *)wkt_raw);
+            h->crs_wkt = strdup((const char *)wkt_raw);
             if (!h->crs_wkt) st = ct_error_nomem(ctx, "CRS WKT");
         } else {
             st = export_wkt(ctx, use, &h->crs_wkt);
@@ -425,11 +412,25 @@ ct_status ct_las_parse_crs(ct_context *ctx, const char *path, ct_las_header *h, 
                 h->epsg_horizontal = h->epsg_vertical = 0;
             }
         }
-    } else if (h->point_format >= 6 && h->version_minor >= 4 && !vw && !vk) {
+    } else if (h->point_format >= 6 && h->version_minor >= 4 && !any_record) {
         ct_log(ctx, CT_LOG_DEBUG, "%s: no CRS record", path);
     }
+    return st;
+}
 
-done:
+ct_status ct_las_parse_crs(ct_context *ctx, const char *path, ct_las_header *h, ct_las_read_fn rd,
+                           void *user) {
+    geokeys g;
+    memset(&g, 0, sizeof g);
+    uint8_t *wkt_raw = NULL;
+    OGRSpatialReferenceH wkt_srs = NULL, key_srs = NULL;
+    const int wkt_bit = (h->global_encoding >> 4) & 1;
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    ct_status st = CT_OK;
+    const ct_las_vlr *vw = find_vlr(h, 2112, 1), *vk = find_vlr(h, 34735, 1);
+    if (vw) st = read_wkt_record(ctx, path, vw, rd, user, &wkt_raw, &wkt_srs);
+    if (st == CT_OK && vk) st = read_geokeys(ctx, path, h, vk, rd, user, !(wkt_bit && wkt_srs), &g, &key_srs);
+    if (st == CT_OK) st = use_crs(ctx, path, h, wkt_srs, wkt_raw, key_srs, wkt_bit, vw || vk);
     CPLPopErrorHandler();
     if (wkt_srs) OSRDestroySpatialReference(wkt_srs);
     if (key_srs) OSRDestroySpatialReference(key_srs);
