@@ -315,57 +315,74 @@ static ct_status heights_by_cell(ct_context *ctx, const heights_state *s, ct_dat
     return st;
 }
 
+/* Points on disk: buildings idx[0..m-1] (every building when idx is NULL, m = n) swept
+ * (ct_heights_sweep: each cell they reach read once, none loaded or indexed), then the
+ * widened ground search of those with too few ground points nearby, whose cells are
+ * loaded as heights_by_cell loads them. Their results go to res, indexed by building
+ * (n entries), not applied. The heights are those of ct_heights_compute. */
+static ct_status sweep_buildings(ct_context *ctx, const heights_state *s, ct_dataset *ds, const ct_heights_params *prm,
+                                 const int *cols, int hcol, int scol, uint64_t counts[2], const size_t *idx, size_t m,
+                                 ct_heights_result *res) {
+    const size_t n = ds->nbuildings;
+    const ct_footprint **fps = malloc((m ? m : 1) * sizeof *fps);
+    unsigned char *widen = calloc(n ? n : 1, 1); /* by building */
+    /* A share's results and flags come in its order, then go to their buildings. */
+    ct_heights_result *share_res = idx ? malloc((m ? m : 1) * sizeof *share_res) : res;
+    unsigned char *share_widen = idx ? malloc(m ? m : 1) : widen;
+    ct_status st = fps && widen && share_res && share_widen ? CT_OK : ct_error_nomem(ctx, "heights");
+    for (size_t j = 0; st == CT_OK && j < m; j++) fps[j] = &ds->buildings[idx ? idx[j] : j].footprint;
+    size_t nwiden = 0;
+    if (st == CT_OK)
+        st = ct_heights_sweep(ctx, ds->points, fps, m, prm, ct_context_threads(ctx), "heights by cell", share_res,
+                              share_widen, &nwiden);
+    for (size_t j = 0; st == CT_OK && idx && j < m; j++) {
+        res[idx[j]] = share_res[j];
+        widen[idx[j]] = share_widen[j];
+    }
+    if (st == CT_OK && nwiden > 0) {
+        size_t *order = NULL, ngroups = 0;
+        ct_cell_group *groups = NULL;
+        st = group_buildings(ctx, ds, query_margin(prm), widen, &order, &groups, &ngroups);
+        if (st == CT_OK)
+            st = heights_by_cell(ctx, s, ds, prm, cols, hcol, scol, counts, order, groups, ngroups, NULL, 0, NULL, res);
+        free(order);
+        free(groups);
+        if (st == CT_OK && idx)
+            ct_log(ctx, CT_LOG_INFO, "filters.heights: %zu of this process's %zu buildings with fewer than %u ground "
+                   "points within %g m: searched up to %g m around them", nwiden, m, (unsigned)prm->min_ground_points,
+                   prm->buffer, prm->max_buffer);
+        else if (st == CT_OK)
+            ct_log(ctx, CT_LOG_INFO, "filters.heights: %zu buildings with fewer than %u ground points within %g m: "
+                   "searched up to %g m around them", nwiden, (unsigned)prm->min_ground_points, prm->buffer,
+                   prm->max_buffer);
+    }
+    free(fps);
+    free(widen);
+    if (idx) {
+        free(share_res);
+        free(share_widen);
+    }
+    return st;
+}
+
 /* One process's share of the buildings (MPI), the points on disk: its buildings (those of
  * groups g with owner[g] == part_k, in group order) swept as one process sweeps all of
- * them (each cell they reach read once), then the widened ground search of the few with
- * too few ground points; their results into res, in that order. */
+ * them; their results into res, in that order. */
 static ct_status heights_share_swept(ct_context *ctx, const heights_state *s, ct_dataset *ds,
                                      const ct_heights_params *prm, const int *cols, int hcol, int scol,
                                      uint64_t counts[2], const size_t *order, const ct_cell_group *groups,
                                      size_t ngroups, const int *owner, int part_k, size_t mine,
                                      ct_heights_result *res) {
     const size_t n = ds->nbuildings;
-    size_t *idx = malloc((mine ? mine : 1) * sizeof *idx);
-    const ct_footprint **fps = malloc((mine ? mine : 1) * sizeof *fps);
-    unsigned char *widen = malloc(mine ? mine : 1);
-    unsigned char *widen_all = calloc(n ? n : 1, 1);
+    size_t *idx = calloc(mine ? mine : 1, sizeof *idx); /* (calloc: GCC cannot see the loop fills m entries) */
     ct_heights_result *by_building = malloc((n ? n : 1) * sizeof *by_building);
-    ct_status st = CT_OK;
-    if (!idx || !fps || !widen || !widen_all || !by_building) st = ct_error_nomem(ctx, "heights");
+    ct_status st = idx && by_building ? CT_OK : ct_error_nomem(ctx, "heights");
     size_t m = 0;
     for (size_t g = 0; st == CT_OK && g < ngroups; g++)
-        for (size_t k = 0; owner[g] == part_k && k < groups[g].count; k++) {
-            idx[m] = order[groups[g].first + k];
-            fps[m] = &ds->buildings[idx[m]].footprint;
-            m++;
-        }
-    size_t nwiden = 0;
-    if (st == CT_OK)
-        st = ct_heights_sweep(ctx, ds->points, fps, m, prm, ct_context_threads(ctx), "heights by cell", res, widen,
-                              &nwiden);
-    if (st == CT_OK && nwiden > 0) {
-        for (size_t j = 0; j < m; j++) {
-            by_building[idx[j]] = res[j];
-            widen_all[idx[j]] = widen[j];
-        }
-        size_t *worder = NULL, nwgroups = 0;
-        ct_cell_group *wgroups = NULL;
-        st = group_buildings(ctx, ds, query_margin(prm), widen_all, &worder, &wgroups, &nwgroups);
-        if (st == CT_OK)
-            st = heights_by_cell(ctx, s, ds, prm, cols, hcol, scol, counts, worder, wgroups, nwgroups, NULL, 0, NULL,
-                                 by_building);
-        free(worder);
-        free(wgroups);
-        for (size_t j = 0; st == CT_OK && j < m; j++) res[j] = by_building[idx[j]];
-        if (st == CT_OK)
-            ct_log(ctx, CT_LOG_INFO, "filters.heights: %zu of this process's %zu buildings with fewer than %u ground "
-                   "points within %g m: searched up to %g m around them", nwiden, m, (unsigned)prm->min_ground_points,
-                   prm->buffer, prm->max_buffer);
-    }
+        for (size_t k = 0; owner[g] == part_k && k < groups[g].count; k++) idx[m++] = order[groups[g].first + k];
+    if (st == CT_OK) st = sweep_buildings(ctx, s, ds, prm, cols, hcol, scol, counts, idx, m, by_building);
+    for (size_t j = 0; st == CT_OK && j < m; j++) res[j] = by_building[idx[j]];
     free(idx);
-    free(fps);
-    free(widen);
-    free(widen_all);
     free(by_building);
     return st;
 }
@@ -443,39 +460,14 @@ static ct_status heights_shared(ct_context *ctx, const heights_state *s, ct_data
     return st;
 }
 
-/* Points on disk, one process: every cell read once (ct_heights_sweep: no cell loaded or
- * indexed, no two rows of cells in memory), then the widened ground search of the few
- * buildings with too few ground points nearby, whose cells are loaded as heights_by_cell
- * loads them; then the results applied. The heights are those of ct_heights_compute. */
+/* Points on disk, one process: every building swept (sweep_buildings), then the results
+ * applied. */
 static ct_status heights_swept(ct_context *ctx, const heights_state *s, ct_dataset *ds, const ct_heights_params *prm,
                                const int *cols, int hcol, int scol, uint64_t counts[2]) {
     const size_t n = ds->nbuildings;
-    const ct_footprint **fps = malloc((n ? n : 1) * sizeof *fps);
     ct_heights_result *res = malloc((n ? n : 1) * sizeof *res);
-    unsigned char *widen = malloc(n ? n : 1);
-    if (!fps || !res || !widen) {
-        free(fps);
-        free(res);
-        free(widen);
-        return ct_error_nomem(ctx, "heights");
-    }
-    for (size_t i = 0; i < n; i++) fps[i] = &ds->buildings[i].footprint;
-    size_t nwiden = 0;
-    ct_status st = ct_heights_sweep(ctx, ds->points, fps, n, prm, ct_context_threads(ctx), "heights by cell", res, widen,
-                                    &nwiden);
-    if (st == CT_OK && nwiden > 0) {
-        size_t *order = NULL, ngroups = 0;
-        ct_cell_group *groups = NULL;
-        st = group_buildings(ctx, ds, query_margin(prm), widen, &order, &groups, &ngroups);
-        if (st == CT_OK)
-            st = heights_by_cell(ctx, s, ds, prm, cols, hcol, scol, counts, order, groups, ngroups, NULL, 0, NULL, res);
-        free(order);
-        free(groups);
-        if (st == CT_OK)
-            ct_log(ctx, CT_LOG_INFO, "filters.heights: %zu buildings with fewer than %u ground points within %g m: "
-                   "searched up to %g m around them", nwiden, (unsigned)prm->min_ground_points, prm->buffer,
-                   prm->max_buffer);
-    }
+    if (!res) return ct_error_nomem(ctx, "heights");
+    ct_status st = sweep_buildings(ctx, s, ds, prm, cols, hcol, scol, counts, NULL, n, res);
     int failed = 0;
     uint64_t no_roof = 0, no_ground = 0;
     if (st == CT_OK) {
@@ -491,9 +483,7 @@ static ct_status heights_swept(ct_context *ctx, const heights_state *s, ct_datas
     }
     counts[0] += no_roof;
     counts[1] += no_ground;
-    free(fps);
     free(res);
-    free(widen);
     return st;
 }
 

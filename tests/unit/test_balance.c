@@ -1,6 +1,7 @@
 /* ct_balance_by_weight: every item gets a process; heaviest first to the least loaded
  * process, so no process carries more than the ideal share plus the heaviest item;
- * the split is the same on every call (every process computes it alone). */
+ * the split is the same on every call (every process computes it alone).
+ * ct_balance_in_runs: consecutive items in order, each process within one item of its share. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
