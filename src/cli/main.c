@@ -112,11 +112,8 @@ static void progress_line(void *user, const char *what, uint64_t done, uint64_t 
     cli_output *o = user;
     char line[256];
     double t = now();
-    /* A batch log's lines come every progress_interval: more often than a terminal's redraw if asked. */
-    const int batch = !o->tty || o->json;
-    o->progress.redraw = batch && o->progress_interval > 0 && o->progress_interval < 0.1 ? o->progress_interval : 0;
     if (!ct_progress_text_format(&o->progress, what, done, total, t, line, sizeof line)) return;
-    if (batch) {
+    if (!o->tty || o->json) {
         progress_log(o, line, what, done, total, t);
         return;
     }
@@ -402,6 +399,10 @@ static int cmd_run(ct_context *ctx, cli_output *out, int argc, char **argv) {
         free(r.sets);
         return rc;
     }
+    /* A batch log's progress lines come every progress_interval: more often than a
+     * terminal's redraw (0.1 s) if asked. */
+    if ((!out->tty || out->json) && out->progress_interval > 0 && out->progress_interval < 0.1)
+        out->progress.redraw = out->progress_interval;
     ct_context_set_logger(ctx, log_line, out, r.level);
     ct_context_set_threads(ctx, r.threads);
     catch_stop_signals(out);
