@@ -1,6 +1,7 @@
 /* readers.lidar: LAS files (a file, several, a directory or a glob) read in parallel
  * chunks, brought into the working CRS, cropped to the footprints, and binned once into
- * the processing cells (dataset->points). */
+ * the processing cells (dataset->points). Files wholly outside the crop by their headers
+ * are passed over unread. */
 #include <jansson.h>
 #include <math.h>
 #include <sys/stat.h>
@@ -284,6 +285,9 @@ typedef struct read_job {
     uint8_t **flags; /* per thread: the classification flags of a chunk (to drop withheld points) */
     int nflags;
     int drop_cache; /* read once, too big to stay cached beside the points: drop as read */
+    unsigned char *skip; /* per file: outside the crop box by its header, passed over unread */
+    size_t nskipped;
+    uint64_t to_read;    /* the points of the files read */
 } read_job;
 
 /* The threads' transformations horiz -> work (see read_job), made serially. */
@@ -449,11 +453,34 @@ static ct_status prepare_store(ct_context *ctx, const lidar_state *s, ct_dataset
     return st;
 }
 
-/* The chunk table over all files, in file order (*nchunks of CHUNK_POINTS points or fewer). */
+/* The files whose points all lie outside the crop box by their headers (a directory of
+ * tiles around the footprints' area): passed over unread. Only when the points need no
+ * reprojection (the headers' bounds are in the LiDAR's CRS). */
+static ct_status plan_skips(ct_context *ctx, const ct_las_source *src, read_job *job) {
+    const size_t nf = ct_las_source_count(src);
+    job->skip = calloc(nf ? nf : 1, 1);
+    if (!job->skip) return ct_error_nomem(ctx, "file list");
+    int cropped = isfinite(job->crop[0]) && isfinite(job->crop[1]) && isfinite(job->crop[2]) && isfinite(job->crop[3]);
+    for (size_t f = 0; f < nf; f++) {
+        const ct_las_reader *r = ct_las_source_reader(src, f);
+        job->skip[f] = (unsigned char)(job->same && cropped && ct_las_outside_box(r, job->crop));
+        if (job->skip[f]) {
+            job->nskipped++;
+            ct_log(ctx, CT_LOG_DEBUG, "readers.lidar: %s: passed over (its header's bounds lie outside the crop box)",
+                   ct_las_path(r));
+        } else {
+            job->to_read += ct_las_get_header(r)->point_count;
+        }
+    }
+    return CT_OK;
+}
+
+/* The chunk table over the files read, in file order (*nchunks of CHUNK_POINTS points or
+ * fewer). */
 static ct_status plan_chunks(ct_context *ctx, const ct_las_source *src, read_job *job, size_t *nchunks) {
     size_t n_all = 0;
     for (size_t f = 0; f < ct_las_source_count(src); f++) {
-        uint64_t n = ct_las_get_header(ct_las_source_reader(src, f))->point_count;
+        uint64_t n = job->skip[f] ? 0 : ct_las_get_header(ct_las_source_reader(src, f))->point_count;
         n_all += (size_t)((n + CHUNK_POINTS - 1) / CHUNK_POINTS);
     }
     job->chunks = calloc(n_all ? n_all : 1, sizeof *job->chunks);
@@ -461,7 +488,7 @@ static ct_status plan_chunks(ct_context *ctx, const ct_las_source *src, read_job
     size_t c = 0;
     for (size_t f = 0; f < ct_las_source_count(src); f++) {
         const ct_las_reader *r = ct_las_source_reader(src, f);
-        uint64_t n = ct_las_get_header(r)->point_count;
+        uint64_t n = job->skip[f] ? 0 : ct_las_get_header(r)->point_count;
         for (uint64_t first = 0; first < n; first += CHUNK_POINTS, c++) {
             job->chunks[c].r = r;
             job->chunks[c].first = first;
@@ -478,7 +505,7 @@ static ct_status bin_points(ct_context *ctx, const lidar_state *s, ct_dataset *d
                             read_job *job, size_t nchunks) {
     ct_status st = CT_OK;
     int threads = ct_context_threads(ctx);
-    ct_progress(ctx, "reading LiDAR", 0, ct_las_source_point_count(src));
+    ct_progress(ctx, "reading LiDAR", 0, job->to_read);
     ct_point_chunk_ops ops;
     memset(&ops, 0, sizeof ops);
     ops.points = read_chunk;
@@ -514,9 +541,15 @@ static ct_status bin_points(ct_context *ctx, const lidar_state *s, ct_dataset *d
 static ct_status report_points(ct_context *ctx, const lidar_state *s, ct_dataset *ds, const ct_las_source *src,
                                const read_job *job, uint64_t before, uint64_t ignored_before) {
     ct_status st = CT_OK;
-    ct_progress(ctx, "reading LiDAR", ct_las_source_point_count(src), ct_las_source_point_count(src));
+    ct_progress(ctx, "reading LiDAR", job->to_read, job->to_read);
+    if (job->nskipped > 0)
+        ct_log(ctx, CT_LOG_INFO,
+               "readers.lidar: %zu of the %zu files (%llu points) passed over unread: their header's bounds lie "
+               "outside the footprints' extent plus crop_margin (--verbose names them)",
+               job->nskipped, ct_las_source_count(src),
+               (unsigned long long)(ct_las_source_point_count(src) - job->to_read));
     ct_log(ctx, CT_LOG_INFO, "readers.lidar: %llu points read from %zu file(s), %llu kept in %zu cells (%.1f MiB)%s",
-           (unsigned long long)ct_las_source_point_count(src), ct_las_source_count(src),
+           (unsigned long long)job->to_read, ct_las_source_count(src) - job->nskipped,
            (unsigned long long)(ct_point_store_count(ds->points) - before), ct_point_store_cell_count(ds->points),
            (double)ct_point_store_bytes(ds->points) / 1048576.0,
            ct_point_store_on_disk(ds->points) ? " in memory; the rest on disk (memory_limit)"
@@ -567,6 +600,7 @@ static void read_job_free(read_job *job) {
     for (int t = 0; t < job->nflags; t++) free(job->flags[t]);
     free(job->flags);
     free(job->chunks);
+    free(job->skip);
     if (job->horiz) OSRRelease(job->horiz);
     if (job->work) OSRRelease(job->work);
 }
@@ -587,6 +621,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     if (st == CT_OK) st = setup_crs(ctx, ds, lsrs, &job.horiz, &job.work, &job.same);
     if (st == CT_OK) st = prepare_store(ctx, s, ds, &job);
     size_t nchunks = 0;
+    if (st == CT_OK) st = plan_skips(ctx, src, &job);
     if (st == CT_OK) st = plan_chunks(ctx, src, &job, &nchunks);
     uint64_t before = st == CT_OK ? ct_point_store_count(ds->points) : 0;
     uint64_t ignored_before = st == CT_OK ? ct_point_store_ignored(ds->points) : 0;

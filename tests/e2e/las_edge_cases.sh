@@ -229,6 +229,39 @@ run_case withheld_kept 0 "{\"pipeline\": [{\"type\": \"readers.footprints\", \"p
 read -r g r lo hi <<< "$(heights withheld_kept 2>/dev/null || echo x x x x)"
 check "withheld_kept: roof_z 80 (got $r)" near "$r" 80 0.05
 
+# A directory of tiles around the footprints' area (a council's LiDAR archive): the
+# files whose header bounds lie outside the footprints' extent plus crop_margin are
+# passed over unread. One was read through, every point cropped away. A file whose
+# header bounds are stale (they say 10 km away, its points lie under the building) is
+# read: the header is trusted only when a sample of its points lies within its bounds.
+mkbox far.las m 595675 4522388
+python3 - <<'PY'
+import struct
+far = open("far.las", "rb").read()
+b = bytearray(open("m.las", "rb").read())
+b[179:227] = far[179:227]  # the far file's bounds over the near file's points
+open("stale_bounds.las", "wb").write(b)
+PY
+mkdir -p tiles_dir && cp m.las tiles_dir/a.las && cp far.las tiles_dir/b.las
+for c in "tiles_dir tiles_dir 1" "stale_bounds stale_bounds.las 0" "stale_and_far [\"stale_bounds.las\",\"far.las\"] 1"; do
+  set -- $c
+  p=$2; case $p in \[*) ;; *) p="\"$p\"" ;; esac
+  run_case "$1" 0 "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"fp_m.geojson\"}, {\"type\": \"readers.lidar\", \"path\": $p, \"srs\": \"EPSG:32618+5703\"}, $H, $E, $W]}"
+  read -r g r lo hi <<< "$(heights "$1" 2>/dev/null || echo x x x x)"
+  check "$1: roof_z 30 and ground_z 10 (got $r and $g)" near "$r" 30 0.05
+  check "$1: ground_z 10 (got $g)" near "$g" 10 0.05
+  if [ "$3" = 1 ]; then
+    check "$1: says the far file was passed over" has "$1.log" \
+      "readers.lidar: 1 of the 2 files (1681 points) passed over unread: their header's bounds lie outside the footprints' extent plus crop_margin"
+    check "$1: read the other one only" has "$1.log" "readers.lidar: 1681 points read from 1 file(s), 1681 kept"
+  else
+    check "$1: passes nothing over" test -z "$(grep -F 'passed over' "$1.log")"
+  fi
+done
+"$CLI" run tiles_dir.json --verbose --set writers.3dtiles.path=tiles_dir_v-out > tiles_dir_v.log 2>&1
+check "tiles_dir: --verbose names the file passed over" has tiles_dir_v.log \
+  "readers.lidar: $WORK/tiles_dir/b.las: passed over (its header's bounds lie outside the crop box)"
+
 # `citytiler info` on header fields JSON cannot hold as they are: NaN bounds, and text
 # that is not UTF-8 (a Latin-1 system identifier, a VLR description in Windows-1252).
 # It said "out of memory while allocating info JSON" and printed nothing (exit 1). Now
