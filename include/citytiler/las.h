@@ -187,12 +187,14 @@ ct_status ct_las_read_points(ct_context *ctx, const ct_las_reader *r, uint64_t f
 ct_status ct_las_read_raw(ct_context *ctx, const ct_las_reader *r, uint64_t first,
                           size_t count, void *buf);
 
-/* 1 when every point of r lies outside box (xmin, ymin, xmax, ymax; the file's CRS) by
- * its header's bounds, so that a crop to the box may pass the file over unread; 0 when
- * they meet the box, or when the header cannot be trusted for that: bounds not finite,
- * or a sample of 64 records spread over the file not all within them (a header left
- * stale after its points changed). Reads at most those 64 records; thread-safe. */
-int ct_las_outside_box(const ct_las_reader *r, const double box[4]);
+/* The box of r's header bounds (xmin, ymin, xmax, ymax; the file's CRS), grown by their
+ * rounding (a few units of the scale). 0 when they are not finite or min > max. */
+int ct_las_header_box(const ct_las_reader *r, double box[4]);
+/* 1 when r's header bounds can be trusted to hold its points, so that a crop may pass the
+ * file over by them unread: 64 of its records, spread over the file (the first and the
+ * last among them), lie within ct_las_header_box. 0 for a header left stale after its
+ * points changed, or a damaged one. Reads those records only; thread-safe. */
+int ct_las_points_within_header(const ct_las_reader *r);
 
 /* Tells the kernel that records [first, first + count) will not be read again, so it
  * may drop them from the page cache (a hint; nothing happens where unsupported). */

@@ -1,7 +1,7 @@
 /* readers.lidar: LAS files (a file, several, a directory or a glob) read in parallel
  * chunks, brought into the working CRS, cropped to the footprints, and binned once into
  * the processing cells (dataset->points). Files wholly outside the crop by their headers
- * are passed over unread. */
+ * are passed over unread (the crop box taken into the LiDAR CRS for their headers). */
 #include <jansson.h>
 #include <math.h>
 #include <sys/stat.h>
@@ -453,17 +453,43 @@ static ct_status prepare_store(ct_context *ctx, const lidar_state *s, ct_dataset
     return st;
 }
 
+/* 1 when file r's points all lie outside the crop box by its header: its bounds (taken
+ * into the working CRS, their box grown by 1% a side for the curvature the densified
+ * edges miss) do not meet the crop box, and a sample of its points lies within them. A
+ * header box that cannot be transformed (a wrong srs) is read, and the reading says why. */
+static int outside_crop(const read_job *job, OGRCoordinateTransformationH to_work, const ct_las_reader *r) {
+    double b[4];
+    if (!ct_las_header_box(r, b)) return 0;
+    if (to_work) {
+        double e[4];
+        if (!OCTTransformBounds(to_work, b[0], b[1], b[2], b[3], &e[0], &e[1], &e[2], &e[3], 21)) return 0;
+        for (int k = 0; k < 4; k++)
+            if (!isfinite(e[k])) return 0;
+        if (!(e[0] <= e[2]) || !(e[1] <= e[3])) return 0;
+        double gx = 0.01 * (e[2] - e[0]), gy = 0.01 * (e[3] - e[1]);
+        b[0] = e[0] - gx;
+        b[1] = e[1] - gy;
+        b[2] = e[2] + gx;
+        b[3] = e[3] + gy;
+    }
+    const double *c = job->crop;
+    if (!(b[2] < c[0] || b[0] > c[2] || b[3] < c[1] || b[1] > c[3])) return 0;
+    return ct_las_points_within_header(r);
+}
+
 /* The files whose points all lie outside the crop box by their headers (a directory of
- * tiles around the footprints' area): passed over unread. Only when the points need no
- * reprojection (the headers' bounds are in the LiDAR's CRS). */
+ * tiles around the footprints' area): passed over unread. */
 static ct_status plan_skips(ct_context *ctx, const ct_las_source *src, read_job *job) {
     const size_t nf = ct_las_source_count(src);
     job->skip = calloc(nf ? nf : 1, 1);
     if (!job->skip) return ct_error_nomem(ctx, "file list");
     int cropped = isfinite(job->crop[0]) && isfinite(job->crop[1]) && isfinite(job->crop[2]) && isfinite(job->crop[3]);
+    OGRCoordinateTransformationH to_work = NULL;
+    if (cropped && !job->same && !(to_work = OCTNewCoordinateTransformation(job->horiz, job->work)))
+        cropped = 0; /* (bin_points says why) */
     for (size_t f = 0; f < nf; f++) {
         const ct_las_reader *r = ct_las_source_reader(src, f);
-        job->skip[f] = (unsigned char)(job->same && cropped && ct_las_outside_box(r, job->crop));
+        job->skip[f] = (unsigned char)(cropped && outside_crop(job, to_work, r));
         if (job->skip[f]) {
             job->nskipped++;
             ct_log(ctx, CT_LOG_DEBUG, "readers.lidar: %s: passed over (its header's bounds lie outside the crop box)",
@@ -472,6 +498,7 @@ static ct_status plan_skips(ct_context *ctx, const ct_las_source *src, read_job 
             job->to_read += ct_las_get_header(r)->point_count;
         }
     }
+    if (to_work) OCTDestroyCoordinateTransformation(to_work);
     return CT_OK;
 }
 

@@ -258,6 +258,16 @@ for c in "tiles_dir tiles_dir 1" "stale_bounds stale_bounds.las 0" "stale_and_fa
     check "$1: passes nothing over" test -z "$(grep -F 'passed over' "$1.log")"
   fi
 done
+# The same when the LiDAR is in another CRS (New York State Plane in feet, footprints in
+# UTM): the crop box goes into the LiDAR's CRS for the headers.
+mkbox farft.las ft 1020000 247000
+mkdir -p tiles_ft && cp ft.las tiles_ft/a.las && cp farft.las tiles_ft/b.las
+run_case tiles_ft 0 "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"fp_m.geojson\"}, {\"type\": \"readers.lidar\", \"path\": \"tiles_ft\", \"srs\": \"EPSG:2263+6360\"}, $H, $E, $W]}"
+read -r g r lo hi <<< "$(heights tiles_ft 2>/dev/null || echo x x x x)"
+check "tiles_ft: roof_z 30 m and ground_z 10 m (got $r and $g)" near "$r" 30 0.05
+check "tiles_ft: ground_z 10 m (got $g)" near "$g" 10 0.05
+check "tiles_ft: says the far file was passed over" has tiles_ft.log \
+  "readers.lidar: 1 of the 2 files (1681 points) passed over unread"
 "$CLI" run tiles_dir.json --verbose --set writers.3dtiles.path=tiles_dir_v-out > tiles_dir_v.log 2>&1
 check "tiles_dir: --verbose names the file passed over" has tiles_dir_v.log \
   "readers.lidar: $WORK/tiles_dir/b.las: passed over (its header's bounds lie outside the crop box)"

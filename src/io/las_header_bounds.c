@@ -1,0 +1,50 @@
+/* A LAS file's header bounds, and whether its points keep within them (see las.h): what
+ * lets a crop pass a file over unread. */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "citytiler/las.h"
+
+/* Records sampled, spread evenly over the file (the first and the last among them). */
+enum { SAMPLES = 64 };
+
+/* The margin of axis k: the stored bounds are rounded by the writer (a few units of the
+ * scale) and by the coordinates' own rounding. */
+static double tolerance(const ct_las_header *h, int k) {
+    return 4.0 * fabs(h->scale[k]) + 1e-9 * fmax(fabs(h->min[k]), fabs(h->max[k])) + 1e-6;
+}
+
+int ct_las_header_box(const ct_las_reader *r, double box[4]) {
+    const ct_las_header *h = ct_las_get_header(r);
+    for (int k = 0; k < 2; k++) {
+        if (!isfinite(h->min[k]) || !isfinite(h->max[k]) || !(h->min[k] <= h->max[k])) return 0;
+        box[k] = h->min[k] - tolerance(h, k);
+        box[k + 2] = h->max[k] + tolerance(h, k);
+    }
+    return 1;
+}
+
+/* x (or y) of a raw record, as ct_las_read_points computes it. */
+static double coord(const unsigned char *rec, int axis, const ct_las_header *h) {
+    const unsigned char *p = rec + 4 * axis;
+    int32_t v = (int32_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
+    return (double)v * h->scale[axis] + h->offset[axis];
+}
+
+int ct_las_points_within_header(const ct_las_reader *r) {
+    const ct_las_header *h = ct_las_get_header(r);
+    double box[4];
+    if (!ct_las_header_box(r, box) || h->record_length < 8 || h->record_length > 1024) return 0;
+    unsigned char rec[1024];
+    uint64_t n = h->point_count, step = n > SAMPLES ? (n - 1) / (SAMPLES - 1) : 1;
+    for (uint64_t i = 0, taken = 0; i < n && taken < SAMPLES; i += step, taken++) {
+        uint64_t at = taken == SAMPLES - 1 ? n - 1 : i;
+        if (ct_las_read_raw(NULL, r, at, 1, rec) != CT_OK) return 0; /* (the reading says why) */
+        for (int k = 0; k < 2; k++) {
+            double v = coord(rec, k, h);
+            if (!(v >= box[k] && v <= box[k + 2])) return 0;
+        }
+    }
+    return 1;
+}
