@@ -115,6 +115,8 @@ size_t ct_dataset_duplicate_ids(const ct_dataset *ds, size_t *first, size_t *sec
  * appended to ds->sources. */
 ct_status ct_dataset_note_source(ct_context *ctx, ct_dataset *ds, const char *stage, const char *path,
                                  const char *count_name, uint64_t count);
+/* Adds key: text to the source noted last (nothing when none was). */
+ct_status ct_dataset_note_source_detail(ct_context *ctx, ct_dataset *ds, const char *key, const char *text);
 /* Counts one skipped feature under `reason` (copied). */
 ct_status ct_dataset_count_skip(ct_context *ctx, ct_dataset *ds, const char *reason);
 uint64_t ct_dataset_skipped_total(const ct_dataset *ds);

@@ -280,3 +280,11 @@ ct_status ct_dataset_note_source(ct_context *ctx, ct_dataset *ds, const char *st
     }
     return CT_OK;
 }
+
+ct_status ct_dataset_note_source_detail(ct_context *ctx, ct_dataset *ds, const char *key, const char *text) {
+    size_t n = ds->sources ? json_array_size(ds->sources) : 0;
+    if (n == 0) return CT_OK;
+    if (json_object_set_new(json_array_get(ds->sources, n - 1), key, json_string(text)) != 0)
+        return ct_error_nomem(ctx, "sources");
+    return CT_OK;
+}

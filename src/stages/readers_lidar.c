@@ -584,6 +584,9 @@ static ct_status report_points(ct_context *ctx, const lidar_state *s, ct_dataset
     for (size_t f = 0; st == CT_OK && f < ct_las_source_count(src); f++) {
         const ct_las_reader *r = ct_las_source_reader(src, f);
         st = ct_dataset_note_source(ctx, ds, "readers.lidar", ct_las_path(r), "points", ct_las_get_header(r)->point_count);
+        if (st == CT_OK && job->skip[f])
+            st = ct_dataset_note_source_detail(ctx, ds, "passed_over",
+                                               "its header's bounds lie outside the footprints' extent plus crop_margin");
     }
     uint64_t kept = ct_point_store_count(ds->points) - before, read = ct_las_source_point_count(src);
     uint64_t unusable = ct_point_store_ignored(ds->points) - ignored_before;

@@ -268,6 +268,11 @@ check "tiles_ft: roof_z 30 m and ground_z 10 m (got $r and $g)" near "$r" 30 0.0
 check "tiles_ft: ground_z 10 m (got $g)" near "$g" 10 0.05
 check "tiles_ft: says the far file was passed over" has tiles_ft.log \
   "readers.lidar: 1 of the 2 files (1681 points) passed over unread"
+check "tiles_dir: run-summary.json says which file was passed over, and why" python3 -c '
+import json, sys
+s = json.load(open("tiles_dir-out/run-summary.json"))["inputs"]["sources"]
+why = {x["path"].split("/")[-1]: x.get("passed_over") for x in s if x["stage"] == "readers.lidar"}
+sys.exit(not (why == {"a.las": None, "b.las": "its header\x27s bounds lie outside the footprints\x27 extent plus crop_margin"}))'
 "$CLI" run tiles_dir.json --verbose --set writers.3dtiles.path=tiles_dir_v-out > tiles_dir_v.log 2>&1
 check "tiles_dir: --verbose names the file passed over" has tiles_dir_v.log \
   "readers.lidar: $WORK/tiles_dir/b.las: passed over (its header's bounds lie outside the crop box)"
