@@ -1,7 +1,7 @@
 /* readers.lidar: LAS files (a file, several, a directory or a glob) read in parallel
  * chunks, brought into the working CRS, cropped to the footprints, and binned once into
  * the processing cells (dataset->points). Files wholly outside the crop by their headers
- * are passed over unread (the crop box taken into the LiDAR CRS for their headers). */
+ * are passed over unread. */
 #include <jansson.h>
 #include <math.h>
 #include <sys/stat.h>
