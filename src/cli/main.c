@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -468,7 +469,21 @@ static int mpi_allgather(void *user, const void *mine, size_t bytes, void **all,
 }
 #endif
 
+/* readers.lidar holds every LAS file of its stage open (a directory of tiles may hold
+ * thousands), and the soft limit of open files is often 1024 where the hard one is far
+ * higher: the soft limit goes up to the hard one (nothing here uses select()). */
+static void allow_open_files(void) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max) return;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0 && rl.rlim_max > 1048576) { /* (Linux caps it at nr_open) */
+        rl.rlim_cur = 1048576;
+        (void)setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
 int main(int argc, char **argv) {
+    allow_open_files();
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -548,8 +548,10 @@ ct_status ct_las_open_ex(ct_context *ctx, const char *path, const ct_las_open_op
         int e = errno;
         ct_las_close(r);
         int bad_input = e == ENOENT || e == EACCES || e == ENOTDIR || e == ELOOP || e == ENAMETOOLONG;
-        return ct_error(ctx, bad_input ? CT_ERR_INPUT : CT_ERR_IO, "%s: cannot open: %s", path,
-                        strerror(e));
+        const char *hint = e == EMFILE || e == ENFILE ? " (the LAS files of a readers.lidar stage are held open together: "
+                                                        "raise the limit of open files above their number, ulimit -n)"
+                                                      : "";
+        return ct_error(ctx, bad_input ? CT_ERR_INPUT : CT_ERR_IO, "%s: cannot open: %s%s", path, strerror(e), hint);
     }
     struct stat st;
     int stat_ok = fstat(r->fd, &st) == 0;

@@ -273,6 +273,35 @@ import json, sys
 s = json.load(open("tiles_dir-out/run-summary.json"))["inputs"]["sources"]
 why = {x["path"].split("/")[-1]: x.get("passed_over") for x in s if x["stage"] == "readers.lidar"}
 sys.exit(not (why == {"a.las": None, "b.las": "its header\x27s bounds lie outside the footprints\x27 extent plus crop_margin"}))'
+# More files than the soft limit of open files (1024 on many systems; a directory of a
+# national archive's tiles): "cannot open: Too many open files". The soft limit now goes
+# up to the hard one; where the hard one is too low, the error says what to raise.
+mkdir -p many_tiles && cp m.las many_tiles/a.las && python3 - <<'PY'
+import struct
+for t in range(120):
+    x0, y0, s = 600000 + (t % 12) * 100, 4520000 + (t // 12) * 100, 0.01
+    pts = [(x0 + i * 10 + 0.5, y0 + j * 10 + 0.5, 10.0) for i in range(10) for j in range(10)]
+    h = bytearray(227); h[0:4] = b'LASF'; h[24] = 1; h[25] = 2
+    struct.pack_into('<HHHIIBHI', h, 90, 1, 2024, 227, 227, 0, 1, 28, len(pts))
+    struct.pack_into('<ddd', h, 131, s, s, s)
+    xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+    struct.pack_into('<dddddd', h, 179, max(xs), min(xs), max(ys), min(ys), 10.0, 10.0)
+    recs = b''.join(struct.pack('<iiiHBBbBHd', round(x / s), round(y / s), round(z / s), 0, 9, 2, 0, 0, 0, 0.0) for x, y, z in pts)
+    open('many_tiles/t%03d.las' % t, 'wb').write(bytes(h) + recs)
+PY
+many='{"pipeline": [{"type": "readers.footprints", "path": "fp_m.geojson"}, {"type": "readers.lidar", "path": "many_tiles", "srs": "EPSG:32618+5703"}, '"$H, $E, $W]}"
+printf '%s\n' "$many" > many_tiles.json
+(ulimit -Sn 64; timeout 60 "$CLI" run many_tiles.json --set writers.3dtiles.path=many_tiles-out > many_tiles.log 2>&1); rc=$?
+check "many_tiles: 121 files under a soft limit of 64 open files: exit 0 (got $rc)" test "$rc" -eq 0
+check "many_tiles: the 120 far ones passed over" has many_tiles.log "readers.lidar: 120 of the 121 files (12000 points) passed over unread"
+read -r g r lo hi <<< "$(heights many_tiles 2>/dev/null || echo x x x x)"
+check "many_tiles: roof_z 30 and ground_z 10 (got $r and $g)" near "$r" 30 0.05
+rm -rf many_tiles_hard-out
+(ulimit -n 64; timeout 60 "$CLI" run many_tiles.json --set writers.3dtiles.path=many_tiles_hard-out > many_tiles_hard.log 2>&1); rc=$?
+check "many_tiles_hard: a hard limit of 64 open files: exit 1 (got $rc)" test "$rc" -eq 1
+check "many_tiles_hard: says which limit to raise" has many_tiles_hard.log \
+  ".las: cannot open: Too many open files (the LAS files of a readers.lidar stage are held open together: raise the limit of open files above their number, ulimit -n)"
+check "many_tiles_hard: no sanitizer report, no output" test -z "$(grep -E 'Sanitizer|runtime error' many_tiles_hard.log)" -a ! -e many_tiles_hard-out -a ! -e many_tiles_hard-out.partial
 "$CLI" run tiles_dir.json --verbose --set writers.3dtiles.path=tiles_dir_v-out > tiles_dir_v.log 2>&1
 check "tiles_dir: --verbose names the file passed over" has tiles_dir_v.log \
   "readers.lidar: $WORK/tiles_dir/b.las: passed over (its header's bounds lie outside the crop box)"
