@@ -402,11 +402,13 @@ static ct_status fill_chunk(ct_context *ctx, void *user, size_t c, const uint8_t
  * LAS's pages are dropped as they are read, so that the points stay cached for the
  * stages that load them back (at 1M buildings, 15.6 GB of LAS pushed the 8.3 GB of
  * points out, and filters.heights read them all from the disk). */
-static int drop_las_cache(const ct_point_store *points, const ct_las_source *src, size_t nchunks) {
+static int drop_las_cache(const ct_point_store *points, const ct_las_source *src, const unsigned char *skip,
+                          size_t nchunks) {
     if (!ct_point_store_streams_to_disk(points, nchunks, CHUNK_POINTS)) return 0;
     double spill = (double)nchunks * CHUNK_POINTS * (double)CT_POINT_SPILL_BYTES;
     double las = 0;
     for (size_t f = 0; f < ct_las_source_count(src); f++) {
+        if (skip[f]) continue; /* (passed over: never read) */
         const ct_las_header *h = ct_las_get_header(ct_las_source_reader(src, f));
         las += (double)h->point_count * (double)h->record_length;
     }
@@ -547,7 +549,7 @@ static ct_status bin_points(ct_context *ctx, const lidar_state *s, ct_dataset *d
     if (job->same) {
         ops.locate = locate_chunk;
         ops.fill = fill_chunk;
-        job->drop_cache = drop_las_cache(ds->points, src, nchunks);
+        job->drop_cache = drop_las_cache(ds->points, src, job->skip, nchunks);
         if (job->drop_cache)
             ct_log(ctx, CT_LOG_INFO, "readers.lidar: the LAS and the points going to disk exceed half the RAM: "
                                      "the LAS is dropped from the page cache as it is read (read once), so that "
