@@ -18,7 +18,7 @@
 #define EVLR_HEADER 60u
 #define EB_DESCRIPTOR 192u
 
-static const char LAZ_HINT[] =
+const char ct_las_laz_hint[] =
     "LAZ (compressed LAS) is not supported yet; decompress it first, e.g. "
     "`laszip -i in.laz -o out.las` or `pdal translate in.laz out.las`";
 
@@ -285,7 +285,7 @@ static ct_status check_format(const las_source *src, ct_las_header *h, uint8_t f
     if (fmt_byte & 0xC0)
         return ct_error(ctx, CT_ERR_UNSUPPORTED,
                         "%s: point format byte %u has the compression bit set: %s", path,
-                        (unsigned)fmt_byte, LAZ_HINT);
+                        (unsigned)fmt_byte, ct_las_laz_hint);
     h->point_format = fmt_byte & 0x3F;
     if (h->point_format > 10)
         return ct_error(ctx, CT_ERR_UNSUPPORTED,
@@ -388,7 +388,7 @@ static ct_status read_vlrs(const las_source *src, ct_las_header *h, uint32_t nvl
         pos = r->data_offset + r->length;
     }
     if (laz)
-        return ct_error(ctx, CT_ERR_UNSUPPORTED, "%s: has a 'laszip encoded' VLR: %s", path, LAZ_HINT);
+        return ct_error(ctx, CT_ERR_UNSUPPORTED, "%s: has a 'laszip encoded' VLR: %s", path, ct_las_laz_hint);
     if (h->nvlrs == nvlr && pos < h->offset_to_points) {
         uint64_t gap = h->offset_to_points - pos;
         ct_log(ctx, gap == 2 ? CT_LOG_DEBUG : CT_LOG_INFO,

@@ -75,20 +75,21 @@ static int cmp_str(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int is_las_name(const char *name) {
+static int has_extension(const char *name, const char *ext) {
     size_t n = strlen(name);
-    return n >= 4 && strcasecmp(name + n - 4, ".las") == 0;
+    return n >= 4 && strcasecmp(name + n - 4, ext) == 0;
 }
 
 static ct_status add_directory(ct_context *ctx, ct_las_source *s, file_list *files, const char *dir) {
     DIR *d = opendir(dir);
     if (!d) return ct_error(ctx, CT_ERR_INPUT, "%s: cannot read directory: %s", dir, strerror(errno));
     char **names = NULL;
-    size_t n = 0, cap = 0;
+    size_t n = 0, cap = 0, nlaz = 0;
     ct_status st = CT_OK;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        if (!is_las_name(e->d_name)) continue;
+        nlaz += (size_t)has_extension(e->d_name, ".laz");
+        if (!has_extension(e->d_name, ".las")) continue;
         if (n == cap) {
             size_t nc = cap ? 2 * cap : 16;
             char **nn = realloc(names, nc * sizeof *nn);
@@ -109,7 +110,16 @@ static ct_status add_directory(ct_context *ctx, ct_las_source *s, file_list *fil
         n++;
     }
     closedir(d);
-    if (st == CT_OK && n == 0) st = ct_error(ctx, CT_ERR_INPUT, "%s: directory holds no .las file", dir);
+    /* LAZ files beside (or instead of) LAS ones: the areas they cover would get fallback
+     * heights with nothing saying why. */
+    if (st == CT_OK && n == 0 && nlaz > 0)
+        st = ct_error(ctx, CT_ERR_UNSUPPORTED, "%s: directory holds no .las file, only %zu .laz file(s): %s", dir, nlaz,
+                      ct_las_laz_hint);
+    else if (st == CT_OK && n == 0)
+        st = ct_error(ctx, CT_ERR_INPUT, "%s: directory holds no .las file", dir);
+    else if (st == CT_OK && nlaz > 0)
+        ct_log(ctx, CT_LOG_WARN, "%s: %zu .laz file(s) there are not read (only its %zu .las files are): %s", dir, nlaz, n,
+               ct_las_laz_hint);
     if (st == CT_OK) {
         qsort(names, n, sizeof *names, cmp_str);
         for (size_t i = 0; i < n && st == CT_OK; i++) st = add_reader(ctx, s, files, names[i]);

@@ -302,6 +302,16 @@ check "many_tiles_hard: a hard limit of 64 open files: exit 1 (got $rc)" test "$
 check "many_tiles_hard: says which limit to raise" has many_tiles_hard.log \
   ".las: cannot open: Too many open files (the LAS files of a readers.lidar stage are held open together: raise the limit of open files above their number, ulimit -n)"
 check "many_tiles_hard: no sanitizer report, no output" test -z "$(grep -E 'Sanitizer|runtime error' many_tiles_hard.log)" -a ! -e many_tiles_hard-out -a ! -e many_tiles_hard-out.partial
+# A directory of tiles some of which are LAZ: the .laz files were ignored without a word
+# (the buildings over them got fallback heights), and a directory of LAZ only was
+# "holds no .las file". Now a warning names them, or the error says they are LAZ.
+mkdir -p mixed_laz only_laz && cp m.las mixed_laz/a.las && cp far.las mixed_laz/b.laz && cp far.las only_laz/b.LAZ
+run_case mixed_laz 0 "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"fp_m.geojson\"}, {\"type\": \"readers.lidar\", \"path\": \"mixed_laz\", \"srs\": \"EPSG:32618+5703\"}, $H, $E, $W]}"
+check "mixed_laz: warns that the .laz file is not read, and how to convert it" has mixed_laz.log \
+  "mixed_laz: 1 .laz file(s) there are not read (only its 1 .las files are): LAZ (compressed LAS) is not supported yet; decompress it first"
+run_case only_laz 2 "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"fp_m.geojson\"}, {\"type\": \"readers.lidar\", \"path\": \"only_laz\", \"srs\": \"EPSG:32618+5703\"}, $H, $E, $W]}"
+check "only_laz: says the directory holds only LAZ, and how to convert it" has only_laz.log \
+  "only_laz: directory holds no .las file, only 1 .laz file(s): LAZ (compressed LAS) is not supported yet"
 "$CLI" run tiles_dir.json --verbose --set writers.3dtiles.path=tiles_dir_v-out > tiles_dir_v.log 2>&1
 check "tiles_dir: --verbose names the file passed over" has tiles_dir_v.log \
   "readers.lidar: $WORK/tiles_dir/b.las: passed over (its header's bounds lie outside the crop box)"
