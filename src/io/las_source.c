@@ -88,6 +88,9 @@ static ct_status add_directory(ct_context *ctx, ct_las_source *s, file_list *fil
     ct_status st = CT_OK;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
+        /* Hidden files are not tiles: "._tile.las" is the AppleDouble companion a Mac
+         * leaves beside "tile.las" on a shared disk (a glob passes over them too). */
+        if (e->d_name[0] == '.') continue;
         nlaz += (size_t)has_extension(e->d_name, ".laz");
         if (!has_extension(e->d_name, ".las")) continue;
         if (n == cap) {

@@ -243,6 +243,8 @@ b[179:227] = far[179:227]  # the far file's bounds over the near file's points
 open("stale_bounds.las", "wb").write(b)
 PY
 mkdir -p tiles_dir && cp m.las tiles_dir/a.las && cp far.las tiles_dir/b.las
+# (and the "._a.las" a Mac leaves beside a.las on a shared disk: not LAS, it failed the run)
+printf '\0\5\26\7\0\2\0\0Mac OS X        ' > tiles_dir/._a.las
 for c in "tiles_dir tiles_dir 1" "stale_bounds stale_bounds.las 0" "stale_and_far [\"stale_bounds.las\",\"far.las\"] 1"; do
   set -- $c
   p=$2; case $p in \[*) ;; *) p="\"$p\"" ;; esac
