@@ -22,6 +22,7 @@
 /* A building's search: the box q of its ground points (its footprint's box bb widened by
  * the buffer; NaN when it has no box), whose cells (as a query takes them) it reads. */
 typedef struct search {
+    double bb[4];  /* the footprint's box (computed once: a building is met in each of its cells) */
     double q[4];
     size_t cells; /* cells with points among them */
     size_t left;  /* of them not read yet (under the critical section) */
@@ -185,7 +186,7 @@ static int plan(sweep *w, size_t n) {
         search *s = &w->srch[b];
         memset(s, 0, sizeof *s);
         ct_heights_result_init(&w->results[b], w->prm);
-        double bb[4];
+        double *bb = s->bb;
         if (!ct_footprint_bbox(w->fps[b], bb)) { /* (ct_heights_compute's answer: nothing) */
             s->q[0] = NAN;
             continue;
@@ -209,9 +210,8 @@ static int plan(sweep *w, size_t n) {
     }
     memcpy(fill, w->cell_first, w->ncells * sizeof *fill);
     for (size_t b = 0; b < n; b++) {
-        double bb[4];
-        if (isnan(w->srch[b].q[0]) || !ct_footprint_bbox(w->fps[b], bb)) continue;
-        put_arg a = {fill, cells_of(bb, w->cs)};
+        if (isnan(w->srch[b].q[0])) continue;
+        put_arg a = {fill, cells_of(w->srch[b].bb, w->cs)};
         for_cells(w, b, put_pair, &a);
     }
     free(fill);
@@ -246,9 +246,7 @@ static int build_coarse_grid(const sweep *w, worker *wk, const size_t *who, size
     size_t entries = 0;
     for (size_t j = 0; j < k; j++) {
         const search *s = &w->srch[who[j]];
-        double bb[4];
-        if (!ct_footprint_bbox(w->fps[who[j]], bb)) return EINVAL; /* (it had a box when planned) */
-        if (!ct_edge_grid_build(&wk->grids[j], w->fps[who[j]], bb, s->q, w->prm->buffer)) return ENOMEM;
+        if (!ct_edge_grid_build(&wk->grids[j], w->fps[who[j]], s->bb, s->q, w->prm->buffer)) return ENOMEM;
         wk->hint[j] = UINT32_MAX;
         memcpy(wk->q + 4 * j, s->q, sizeof s->q);
         int a0, a1, b0, b1;
