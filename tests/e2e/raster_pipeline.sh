@@ -20,6 +20,19 @@ node "$SRC/tools/validate/validate-glb.mjs" "$WORK/tiles" > "$WORK/glb.log" 2>&1
 check "GLBs valid" test $? -eq 0
 node "$SRC/tools/validate/validate-tileset.mjs" "$WORK/tiles" > "$WORK/ts.log" 2>&1
 check "tileset valid" test $? -eq 0
+# A DSM and a DTM in tiles, given as GDAL VRTs of them (how pipelines/README says to give
+# tiles): the same tiles, byte for byte, as from the whole rasters.
+for m in dsm dtm; do
+  gdal_translate -q -srcwin 0 0 150 230 "$SRC/tests/data/rasters/delft_${m}_1m.tif" "$WORK/${m}_a.tif" &&
+    gdal_translate -q -srcwin 150 0 115 230 "$SRC/tests/data/rasters/delft_${m}_1m.tif" "$WORK/${m}_b.tif" &&
+    gdalbuildvrt -q "$WORK/$m.vrt" "$WORK/${m}_a.tif" "$WORK/${m}_b.tif"
+done
+sed -e "s|$SRC/tests/data/rasters/delft_dsm_1m.tif|$WORK/dsm.vrt|" -e "s|$SRC/tests/data/rasters/delft_dtm_1m.tif|$WORK/dtm.vrt|" \
+  -e "s|$WORK/tiles|$WORK/tiles_vrt|" "$WORK/raster.json" > "$WORK/raster_vrt.json"
+check "VRT pipeline names the VRTs" grep -q "dtm.vrt" "$WORK/raster_vrt.json"
+"$CLI" run "$WORK/raster_vrt.json" > "$WORK/run_vrt.log" 2>&1
+check "rasters in tiles through VRTs: exit 0" test $? -eq 0
+check "rasters in tiles through VRTs: the same tiles as the whole rasters" diff -r -x run-summary.json "$WORK/tiles" "$WORK/tiles_vrt"
 # source "raster" without a readers.raster stage is a usage error (exit 2).
 cat > "$WORK/bad.json" <<JSON
 {"pipeline": [
