@@ -11,6 +11,7 @@
 #include <ogr_srs_api.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "citytiler/las.h"
 #include "core/utf8.h"
@@ -78,7 +79,10 @@ static int ogr_info(const char *path) {
     GDALAllRegister();
     GDALDatasetH ds = GDALOpenEx(path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
     if (!ds) {
-        fprintf(stderr, "citytiler info: %s: neither a LAS file nor a vector source GDAL can open\n", path);
+        struct stat sb;
+        int dir = stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+        fprintf(stderr, "citytiler info: %s: neither a LAS file nor a vector source GDAL can open%s\n", path,
+                dir ? " (a directory: info describes one LAS file at a time, e.g. citytiler info DIR/TILE.las)" : "");
         return 2;
     }
     json_t *j = json_object();

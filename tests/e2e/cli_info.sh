@@ -28,6 +28,11 @@ printf 'not a LAS file\n' > "$WORK/junk.bin"
 check "info on junk: exit 2 and names the file" test $? -eq 2 -a -n "$(grep junk.bin "$WORK/junk.err")"
 "$CLI" info > /dev/null 2>&1
 check "info without FILE: exit 2" test $? -eq 2
+# A directory of LAS tiles (readers.lidar takes one): info describes one file at a time.
+mkdir -p "$WORK/tiles" && cp "$las" "$WORK/tiles/a.las"
+"$CLI" info "$WORK/tiles" > /dev/null 2> "$WORK/dir.err"
+check "info on a directory of tiles: exit 2" test $? -eq 2
+check "info on a directory of tiles: says to give one of its files" grep -q "a directory: info describes one LAS file at a time" "$WORK/dir.err"
 # A field or file name that is not UTF-8 (a Latin-1 CSV) was left out of the JSON without
 # a word (jansson refuses it); it is read as Latin-1, as the readers do.
 printf 'id,x,y,na\357ve\na1,1,2,3\n' > "$WORK/$(printf 'caf\351').csv"
