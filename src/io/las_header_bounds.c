@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "citytiler/las.h"
+#include "io/las_internal.h"
 
 /* Records sampled, spread evenly over the file (the first and the last among them). */
 enum { SAMPLES = 64 };
@@ -27,9 +28,7 @@ int ct_las_header_box(const ct_las_reader *r, double box[4]) {
 
 /* x (or y) of a raw record, as ct_las_read_points computes it. */
 static double coord(const unsigned char *rec, int axis, const ct_las_header *h) {
-    const unsigned char *p = rec + 4 * axis;
-    int32_t v = (int32_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
-    return (double)v * h->scale[axis] + h->offset[axis];
+    return (double)(int32_t)ct_le32(rec + 4 * axis) * h->scale[axis] + h->offset[axis];
 }
 
 int ct_las_points_within_header(const ct_las_reader *r) {

@@ -27,10 +27,10 @@ static inline double ct_led(const uint8_t *p) {
     return d;
 }
 
-/* CT_ERR_USAGE unless points [first, first + count) can be read from r. */
 /* What to do with a LAZ file (the end of the messages that refuse one). */
 extern const char ct_las_laz_hint[];
 
+/* CT_ERR_USAGE unless points [first, first + count) can be read from r. */
 ct_status ct_las_check_range(ct_context *ctx, const ct_las_reader *r, uint64_t first, size_t count);
 
 /* Standard record length of point format f (0..10), 0 when unknown. */

@@ -76,8 +76,8 @@ static int cmp_str(const void *a, const void *b) {
 }
 
 static int has_extension(const char *name, const char *ext) {
-    size_t n = strlen(name);
-    return n >= 4 && strcasecmp(name + n - 4, ext) == 0;
+    size_t n = strlen(name), m = strlen(ext);
+    return n >= m && strcasecmp(name + n - m, ext) == 0;
 }
 
 static ct_status add_directory(ct_context *ctx, ct_las_source *s, file_list *files, const char *dir) {
