@@ -84,13 +84,16 @@ static ct_status add_directory(ct_context *ctx, ct_las_source *s, file_list *fil
     DIR *d = opendir(dir);
     if (!d) return ct_error(ctx, CT_ERR_INPUT, "%s: cannot read directory: %s", dir, strerror(errno));
     char **names = NULL;
-    size_t n = 0, cap = 0, nlaz = 0;
+    size_t n = 0, cap = 0, nlaz = 0, nhidden = 0;
     ct_status st = CT_OK;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         /* Hidden files are not tiles: "._tile.las" is the AppleDouble companion a Mac
          * leaves beside "tile.las" on a shared disk (a glob passes over them too). */
-        if (e->d_name[0] == '.') continue;
+        if (e->d_name[0] == '.') {
+            nhidden += (size_t)has_extension(e->d_name, ".las");
+            continue;
+        }
         nlaz += (size_t)has_extension(e->d_name, ".laz");
         if (!has_extension(e->d_name, ".las")) continue;
         if (n == cap) {
@@ -123,6 +126,9 @@ static ct_status add_directory(ct_context *ctx, ct_las_source *s, file_list *fil
     else if (st == CT_OK && nlaz > 0)
         ct_log(ctx, CT_LOG_WARN, "%s: %zu .laz file(s) there are not read (only its %zu .las files are): %s", dir, nlaz, n,
                ct_las_laz_hint);
+    if (st == CT_OK && nhidden > 0)
+        ct_log(ctx, CT_LOG_INFO, "%s: %zu hidden file(s) named .las passed over (such as the '._' companions a Mac "
+               "leaves beside files)", dir, nhidden);
     if (st == CT_OK) {
         qsort(names, n, sizeof *names, cmp_str);
         for (size_t i = 0; i < n && st == CT_OK; i++) st = add_reader(ctx, s, files, names[i]);

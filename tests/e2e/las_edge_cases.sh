@@ -270,6 +270,8 @@ check "tiles_ft: roof_z 30 m and ground_z 10 m (got $r and $g)" near "$r" 30 0.0
 check "tiles_ft: ground_z 10 m (got $g)" near "$g" 10 0.05
 check "tiles_ft: says the far file was passed over" has tiles_ft.log \
   "readers.lidar: 1 of the 2 files (1681 points) passed over unread"
+check "tiles_dir: says the hidden ._a.las was passed over" has tiles_dir.log \
+  "tiles_dir: 1 hidden file(s) named .las passed over (such as the '._' companions a Mac leaves beside files)"
 check "tiles_dir: run-summary.json says which file was passed over, and why" python3 -c '
 import json, sys
 s = json.load(open("tiles_dir-out/run-summary.json"))["inputs"]["sources"]
