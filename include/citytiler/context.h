@@ -87,6 +87,16 @@ int ct_context_has_allgather(const ct_context *ctx);
 /* As the callback; an error (with message) when it fails or none is set. */
 ct_status ct_context_allgather(ct_context *ctx, const void *mine, size_t bytes, void **all, size_t *counts);
 
+/* How far around a building or asset a stage reads LiDAR points (m), declared by the
+ * stage's create. Under MPI, readers.lidar keeps on each process only the points of its
+ * band of the city widened by the largest reach declared. NAN: anywhere (a stage that
+ * reads points without declaring is taken so: every process then keeps every point). */
+void ct_context_declare_point_reach(ct_context *ctx, double metres);
+/* The largest reach declared (0 when none); NAN when some stage reads points anywhere. */
+double ct_context_point_reach(const ct_context *ctx);
+/* How many declarations were made so far (the pipeline checks that point readers made one). */
+int ct_context_point_reach_declarations(const ct_context *ctx);
+
 /* Stage timings of the run, for the run summary. `type` is copied (up to 63 bytes). */
 typedef struct ct_stage_timing {
     char type[64];

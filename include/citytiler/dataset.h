@@ -69,6 +69,8 @@ typedef struct ct_dataset {
     size_t nlidar_files;
     struct json_t *sources;        /* what the readers read, for the run summary: an array of {"stage",
                                     * "path", a count, "bytes"}; NULL until a reader noted one */
+    struct ct_rank_band *band;     /* under MPI, this process's band of the city (readers.lidar
+                                    * keeps only its points), or NULL */
 } ct_dataset;
 
 #define CT_DEFAULT_CELL_SIZE 250.0

@@ -127,6 +127,8 @@ ct_status ct_group_by_cell(ct_context *ctx, const double *xy, const unsigned cha
 ct_status ct_point_store_index(ct_context *ctx, ct_point_store *s, int threads);
 
 uint64_t ct_point_store_count(const ct_point_store *s);
+/* The points of the cells of rows [row0, row1) (row: floor(y / cell_size)). */
+uint64_t ct_point_store_count_rows(const ct_point_store *s, int64_t row0, int64_t row1);
 uint64_t ct_point_store_ignored(const ct_point_store *s);
 size_t ct_point_store_cell_count(const ct_point_store *s);
 /* Points per class (256 entries). */

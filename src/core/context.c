@@ -4,6 +4,7 @@
 #include "citytiler/summary.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,6 +29,8 @@ struct ct_context {
     void *barrier_user;
     ct_allgather_fn allgather_fn;
     void *allgather_user;
+    double point_reach; /* the largest declared (NAN: anywhere) */
+    int point_reach_declarations;
     ct_stage_timing *timings;
     size_t ntimings;
     json_t *pipeline; /* as run, for the summary */
@@ -211,6 +214,16 @@ void ct_context_set_allgather(ct_context *ctx, ct_allgather_fn fn, void *user) {
 }
 
 int ct_context_has_allgather(const ct_context *ctx) { return ctx->allgather_fn != NULL; }
+
+void ct_context_declare_point_reach(ct_context *ctx, double metres) {
+    ctx->point_reach_declarations++;
+    if (isnan(ctx->point_reach)) return;
+    if (!(metres >= 0) || isinf(metres)) ctx->point_reach = NAN;
+    else if (metres > ctx->point_reach) ctx->point_reach = metres;
+}
+
+double ct_context_point_reach(const ct_context *ctx) { return ctx->point_reach; }
+int ct_context_point_reach_declarations(const ct_context *ctx) { return ctx->point_reach_declarations; }
 
 ct_status ct_context_allgather(ct_context *ctx, const void *mine, size_t bytes, void **all, size_t *counts) {
     *all = NULL;

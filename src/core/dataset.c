@@ -1,5 +1,6 @@
 #include "citytiler/dataset.h"
 #include "core/claimed_columns.h"
+#include "core/rank_band.h"
 #include "citytiler/assets.h"
 #include "citytiler/points.h"
 #include "core/hash.h"
@@ -45,6 +46,7 @@ void ct_dataset_destroy(ct_dataset *ds) {
     for (size_t r = 0; r < ds->nchanged; r++) free(ds->changed[r].reason);
     free(ds->changed);
     ct_point_store_destroy(ds->points);
+    ct_rank_band_free(ds->band);
     ct_asset_set_destroy(ds->assets);
     ct_raster_set_destroy(ds->rasters);
     ct_mesh_arena_free(&ds->mesh_arena); /* after the buildings: their meshes borrow from it */

@@ -3,6 +3,7 @@
 #include "citytiler/pipeline.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -322,7 +323,14 @@ ct_status ct_pipeline_load(ct_context *ctx, const char *path, const char *const 
         ct_option_origin origin = {path, i, base};
         st = ct_options_check(ctx, p->stages[i].vt, p->stages[i].options, &origin);
         if (st == CT_OK) {
+            int declared = ct_context_point_reach_declarations(ctx);
             st = p->stages[i].vt->create(ctx, p->stages[i].options, &p->stages[i].state);
+            /* A stage that may read the points and did not say how far around its items:
+             * under MPI every process then keeps every point (see rank_band.h). */
+            const builtin_stage *bs = find_builtin(p->stages[i].vt->type);
+            if (st == CT_OK && (!bs || bs->reads_points) && strcmp(p->stages[i].vt->type, "readers.lidar") != 0 &&
+                ct_context_point_reach_declarations(ctx) == declared)
+                ct_context_declare_point_reach(ctx, NAN);
             /* (checked at run time too; here before any stage ran: a wrong cell_size was
              * "out of memory while allocating point store", exit 1, after the footprints) */
             if (st == CT_OK && strcmp(p->stages[i].vt->type, "readers.lidar") == 0)

@@ -11,6 +11,7 @@
 #include "citytiler/assets.h"
 #include "citytiler/points.h"
 #include "citytiler/version.h"
+#include "core/rank_band.h"
 
 uint64_t ct_peak_rss_bytes(void) {
     struct rusage ru;
@@ -55,7 +56,12 @@ ct_status ct_run_summary(ct_context *ctx, const ct_dataset *ds, const char *curr
     if (ct_context_resume(ctx)) json_object_set_new(j, "resumed", json_true());
     json_object_set_new(in, "features", json_integer((json_int_t)ds->input_features));
     if (ds->points) {
-        json_object_set_new(in, "lidar_points_kept", json_integer((json_int_t)ct_point_store_count(ds->points)));
+        /* (under MPI bands, the points of every process, each counted once, as one process keeps them) */
+        json_object_set_new(in, "lidar_points_kept", json_integer((json_int_t)(ds->band ? ds->band->kept_all
+                                                                                        : ct_point_store_count(ds->points))));
+        if (ds->band)
+            json_object_set_new(in, "lidar_points_kept_by_this_process",
+                                json_integer((json_int_t)ct_point_store_count(ds->points)));
         json_object_set_new(in, "lidar_cells", json_integer((json_int_t)ct_point_store_cell_count(ds->points)));
         json_object_set_new(in, "lidar_points_on_disk", json_boolean(ct_point_store_on_disk(ds->points)));
     }

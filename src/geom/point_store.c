@@ -279,6 +279,13 @@ ct_status ct_point_store_add(ct_context *ctx, ct_point_store *s, const double *x
 
 uint64_t ct_point_store_count(const ct_point_store *s) { return s->count; }
 uint64_t ct_point_store_ignored(const ct_point_store *s) { return s->ignored; }
+
+uint64_t ct_point_store_count_rows(const ct_point_store *s, int64_t row0, int64_t row1) {
+    uint64_t n = 0;
+    for (size_t i = 0; i < s->ncells; i++)
+        if (s->cells[i].cy >= row0 && s->cells[i].cy < row1) n += s->cells[i].n;
+    return n;
+}
 size_t ct_point_store_cell_count(const ct_point_store *s) { return s->ncells; }
 const uint64_t *ct_point_store_class_counts(const ct_point_store *s) { return s->class_counts; }
 

@@ -16,6 +16,7 @@
 #include "citytiler/assets.h"
 #include "citytiler/ground.h"
 #include "citytiler/stage.h"
+#include "core/rank_band.h"
 
 typedef struct clamp_state {
     json_t *opts;
@@ -70,6 +71,8 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
     s->prm = p;
     s->coverage_radius = ct_opt_number(opts, "coverage_radius");
     s->skip_no_ground = strcmp(ng, "skip") == 0;
+    /* (an asset's searches reach max_radius, and coverage_radius; ground_by_cell's margin) */
+    ct_context_declare_point_reach(ctx, (p.max_radius > cov ? p.max_radius : cov) + 1.0);
     *state = s;
     return CT_OK;
 }
@@ -231,6 +234,82 @@ static ct_status ground_by_cell(ct_context *ctx, ct_dataset *ds, const clamp_sta
     ct_log(ctx, CT_LOG_INFO, "filters.clamp: points on disk: %zu assets in %zu cells, one cell at a time", n, ngroups);
     free(order);
     free(groups);
+    return st;
+}
+
+/* An asset's ground as the processes exchange it. */
+typedef struct indexed_ground {
+    uint64_t asset;
+    ground_out g;
+} indexed_ground;
+
+/* Several processes (MPI) with bands (ds->band: each kept only the LiDAR of its band of
+ * the city): each measures the ground of the assets of its band (by their row), then all
+ * exchange, so that every process holds every asset's ground, the same as one process
+ * measures (rank_band.h). */
+static ct_status ground_banded(ct_context *ctx, ct_dataset *ds, const clamp_state *s, const unsigned char *need,
+                               ground_out *out) {
+    const ct_asset_set *set = ds->assets;
+    const size_t n = set->n;
+    const double m = (s->prm.max_radius > s->coverage_radius ? s->prm.max_radius : s->coverage_radius) + 1.0;
+    unsigned char *mine = calloc(n ? n : 1, 1);
+    size_t nm = 0;
+    ct_status st = mine ? CT_OK : ct_error_nomem(ctx, "filters.clamp");
+    for (size_t i = 0; st == CT_OK && i < n; i++) {
+        const ct_asset *a = &set->items[i];
+        if (!need[i] || ct_rank_band_owner(ds->band, a->y) != ds->band->k) continue;
+        mine[i] = 1;
+        nm++;
+        if (!ct_rank_band_covers(ds->band, a->y - m, a->y + m))
+            st = ct_error(ctx, CT_ERR_INTERNAL, "filters.clamp: asset %s (%s %llu) lies beyond the LiDAR this process "
+                          "kept (y %.1f to %.1f)", a->id, ct_asset_record_word(a),
+                          (unsigned long long)a->source_record, ds->band->keep[0], ds->band->keep[1]);
+    }
+    if (st == CT_OK)
+        st = ct_point_store_on_disk(ds->points) ? ground_by_cell(ctx, ds, s, mine, out)
+                                                : ground_range(ctx, ds, s, mine, NULL, n, out);
+    indexed_ground *send = st == CT_OK ? malloc((nm ? nm : 1) * sizeof *send) : NULL;
+    if (st == CT_OK && !send) st = ct_error_nomem(ctx, "filters.clamp");
+    size_t j = 0;
+    for (size_t i = 0; st == CT_OK && i < n; i++)
+        if (mine[i]) {
+            memset(&send[j], 0, sizeof send[j]); /* (no padding sent uninitialised) */
+            send[j].asset = i;
+            send[j++].g = out[i];
+        }
+    void *all = NULL;
+    size_t sizes[256] = {0};
+    /* Every process takes part in the exchange, even after an error of its own. */
+    ct_status xs = ct_context_allgather(ctx, send, st == CT_OK ? nm * sizeof *send : 0, &all, sizes);
+    free(send);
+    if (st == CT_OK) st = xs;
+    /* mine[i]: 1 measured here, 2 once its ground came in the exchange (this process's too) */
+    size_t off = 0;
+    for (int r = 0; st == CT_OK && r < ds->band->n; r++) {
+        if (sizes[r] % sizeof(indexed_ground) != 0)
+            st = ct_error(ctx, CT_ERR_IO, "filters.clamp: process %d sent %zu bytes of ground", r, sizes[r]);
+        for (size_t k = 0; st == CT_OK && k < sizes[r] / sizeof(indexed_ground); k++) {
+            indexed_ground ig;
+            memcpy(&ig, (const char *)all + off + k * sizeof ig, sizeof ig);
+            if (ig.asset >= n || !need[ig.asset] || mine[ig.asset] == 2 || (mine[ig.asset] == 1 && r != ds->band->k)) {
+                st = ct_error(ctx, CT_ERR_IO, "filters.clamp: process %d sent the ground of asset %llu", r,
+                              (unsigned long long)ig.asset);
+                break;
+            }
+            mine[ig.asset] = 2;
+            out[ig.asset] = ig.g;
+        }
+        off += sizes[r];
+    }
+    free(all);
+    for (size_t i = 0; st == CT_OK && i < n; i++)
+        if (need[i] && mine[i] != 2)
+            st = ct_error(ctx, CT_ERR_IO, "filters.clamp: no process measured the ground of asset %s (one failed?)",
+                          set->items[i].id);
+    free(mine);
+    if (st == CT_OK)
+        ct_log(ctx, CT_LOG_INFO, "filters.clamp: the assets of this process's band of the city (%zu) measured here "
+               "(process %d of %d), results exchanged", nm, ds->band->k, ds->band->n);
     return st;
 }
 
@@ -415,7 +494,10 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
                       "readers.lidar before it (or give the assets a z with readers.assets z_field)", nneed);
         goto done;
     }
-    if (nneed)
+    /* (with bands every process takes part in the exchange, with assets to place or not) */
+    if (ds->band && ct_context_has_allgather(ctx) && ds->points)
+        st = ground_banded(ctx, ds, s, need, g);
+    else if (nneed)
         st = ct_point_store_on_disk(ds->points) ? ground_by_cell(ctx, ds, s, need, g)
                                                 : ground_range(ctx, ds, s, need, NULL, n, g);
     double fallback = 0.0;

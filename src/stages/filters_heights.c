@@ -9,6 +9,7 @@
 #include "citytiler/raster.h"
 #include "citytiler/stage.h"
 #include "core/balance.h"
+#include "core/rank_band.h"
 #include "geom/heights_sweep.h"
 
 typedef struct heights_state {
@@ -85,6 +86,8 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
     }
     p->min_roof_points = (uint32_t)mr;
     p->min_ground_points = (uint32_t)mg;
+    /* (its searches reach max_buffer around a footprint's box: query_margin below) */
+    ct_context_declare_point_reach(ctx, strcmp(s->source, "raster") == 0 ? 0.0 : p->max_buffer + 1.0);
     *state = s;
     return CT_OK;
 }
@@ -460,6 +463,140 @@ static ct_status heights_shared(ct_context *ctx, const heights_state *s, ct_data
     return st;
 }
 
+/* A building's result as the processes exchange it. */
+typedef struct indexed_result {
+    uint64_t building;
+    ct_heights_result r;
+} indexed_result;
+
+/* This process's buildings under MPI bands (mine[i]), measured; their results, with their
+ * indices, into out[0..m-1] in index order. Each must reach only points this process kept:
+ * checked (a building added after readers.lidar planned the bands may not). */
+static ct_status measure_mine(ct_context *ctx, const heights_state *s, ct_dataset *ds, const ct_heights_params *prm,
+                              const int *cols, int hcol, int scol, uint64_t counts[2], const unsigned char *mine,
+                              size_t m, indexed_result *out) {
+    const size_t n = ds->nbuildings;
+    const double qm = query_margin(prm);
+    size_t *idx = malloc((m ? m : 1) * sizeof *idx);
+    ct_heights_result *by_building = malloc((n ? n : 1) * sizeof *by_building);
+    ct_status st = idx && by_building ? CT_OK : ct_error_nomem(ctx, "heights");
+    size_t j = 0;
+    for (size_t i = 0; st == CT_OK && i < n; i++) {
+        if (!mine[i]) continue;
+        idx[j++] = i;
+        double bb[4];
+        const ct_building *b = &ds->buildings[i];
+        if (ct_footprint_bbox(&b->footprint, bb) && !ct_rank_band_covers(ds->band, bb[1] - qm, bb[3] + qm))
+            st = ct_error(ctx, CT_ERR_USAGE, "filters.heights: building %s (feature %llu) lies beyond the LiDAR this "
+                          "process kept (y %.1f to %.1f, its band of the city): put every readers.footprints before "
+                          "readers.lidar", b->id, (unsigned long long)b->source_record, ds->band->keep[0],
+                          ds->band->keep[1]);
+    }
+    if (st == CT_OK && ct_point_store_on_disk(ds->points)) {
+        st = sweep_buildings(ctx, s, ds, prm, cols, hcol, scol, counts, idx, m, by_building);
+    } else if (st == CT_OK) {
+        size_t *order = NULL, ngroups = 0;
+        ct_cell_group *groups = NULL;
+        ct_heights_result *res = malloc((m ? m : 1) * sizeof *res);
+        st = res ? group_buildings(ctx, ds, qm, mine, &order, &groups, &ngroups) : ct_error_nomem(ctx, "heights");
+        if (st == CT_OK)
+            st = heights_by_cell(ctx, s, ds, prm, cols, hcol, scol, counts, order, groups, ngroups, NULL, 0, res, NULL);
+        /* (the results come in the groups' order) */
+        size_t t = 0;
+        for (size_t g = 0; st == CT_OK && g < ngroups; g++)
+            for (size_t k = 0; k < groups[g].count; k++) by_building[order[groups[g].first + k]] = res[t++];
+        free(res);
+        free(order);
+        free(groups);
+    }
+    for (j = 0; st == CT_OK && j < m; j++) {
+        out[j].building = idx[j];
+        out[j].r = by_building[idx[j]];
+    }
+    free(idx);
+    free(by_building);
+    return st;
+}
+
+/* Several processes (MPI) with bands (ds->band: each kept only the LiDAR of its band of
+ * the city): each measures the buildings of its band, then all exchange the results, and
+ * every process applies every building's. The heights are those one process measures:
+ * each building's search finds the same points (rank_band.h). */
+static ct_status heights_banded(ct_context *ctx, const heights_state *s, ct_dataset *ds, const ct_heights_params *prm,
+                                const int *cols, int hcol, int scol, uint64_t counts[2]) {
+    const size_t n = ds->nbuildings;
+    unsigned char *mine = calloc(n ? n : 1, 1);
+    size_t m = 0;
+    for (size_t i = 0; mine && i < n; i++)
+        m += mine[i] = (unsigned char)(ct_rank_band_building_owner(ds->band, &ds->buildings[i]) == ds->band->k);
+    indexed_result *out = malloc((m ? m : 1) * sizeof *out);
+    ct_status st = mine && out ? measure_mine(ctx, s, ds, prm, cols, hcol, scol, counts, mine, m, out)
+                               : ct_error_nomem(ctx, "heights");
+    free(mine);
+    void *all = NULL;
+    size_t sizes[256] = {0};
+    /* Every process takes part in the exchange, even after an error of its own. */
+    ct_status xs = ct_context_allgather(ctx, out, st == CT_OK ? m * sizeof *out : 0, &all, sizes);
+    free(out);
+    if (st == CT_OK) st = xs;
+    ct_heights_result *res = st == CT_OK ? malloc((n ? n : 1) * sizeof *res) : NULL;
+    unsigned char *got = st == CT_OK ? calloc(n ? n : 1, 1) : NULL;
+    if (st == CT_OK && (!res || !got)) st = ct_error_nomem(ctx, "heights");
+    size_t off = 0;
+    for (int r = 0; st == CT_OK && r < ds->band->n; r++) {
+        if (sizes[r] % sizeof(indexed_result) != 0)
+            st = ct_error(ctx, CT_ERR_IO, "filters.heights: process %d sent %zu bytes of results", r, sizes[r]);
+        for (size_t j = 0; st == CT_OK && j < sizes[r] / sizeof(indexed_result); j++) {
+            indexed_result ir;
+            memcpy(&ir, (const char *)all + off + j * sizeof ir, sizeof ir);
+            if (ir.building >= n || got[ir.building]) {
+                st = ct_error(ctx, CT_ERR_IO, "filters.heights: process %d sent a result for building %llu", r,
+                              (unsigned long long)ir.building);
+                break;
+            }
+            got[ir.building] = 1;
+            res[ir.building] = ir.r;
+        }
+        off += sizes[r];
+    }
+    free(all);
+    for (size_t i = 0; st == CT_OK && i < n; i++)
+        if (!got[i])
+            st = ct_error(ctx, CT_ERR_IO, "filters.heights: no process measured building %s (one failed?)",
+                          ds->buildings[i].id);
+    free(got);
+    int failed = 0;
+    uint64_t no_roof = 0, no_ground = 0;
+    if (st == CT_OK) {
+#pragma omp parallel for num_threads(ct_context_threads(ctx)) schedule(static) reduction(| : failed) \
+    reduction(+ : no_roof, no_ground)
+        for (long i = 0; i < (long)n; i++) {
+            uint64_t fb[2] = {0, 0};
+            if (!apply(s, ds, &ds->buildings[i], &res[i], cols, hcol, scol, fb, "lidar")) failed = 1;
+            no_roof += fb[0];
+            no_ground += fb[1];
+        }
+        if (failed) st = ct_error_nomem(ctx, "heights");
+    }
+    counts[0] += no_roof;
+    counts[1] += no_ground;
+    free(res);
+    return st;
+}
+
+/* Under MPI bands each process holds the points of its band only: whether any process
+ * has points of class 6, so that all take the same roof classes. */
+static ct_status class6_anywhere(ct_context *ctx, const ct_dataset *ds, int *any) {
+    unsigned char mine = ct_point_store_class_counts(ds->points)[6] > 0;
+    void *all = NULL;
+    size_t sizes[256] = {0};
+    ct_status st = ct_context_allgather(ctx, &mine, 1, &all, sizes);
+    *any = 0;
+    for (int r = 0; st == CT_OK && r < ds->band->n; r++) *any |= sizes[r] == 1 && ((unsigned char *)all)[r];
+    free(all);
+    return st;
+}
+
 /* Points on disk, one process: every building swept (sweep_buildings), then the results
  * applied. */
 static ct_status heights_swept(ct_context *ctx, const heights_state *s, ct_dataset *ds, const ct_heights_params *prm,
@@ -554,8 +691,12 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
         return ct_error(ctx, CT_ERR_USAGE, "filters.heights: no LiDAR points: put readers.lidar (or readers.raster) before it");
     ct_heights_params prm = s->prm;
     if (!use_raster && s->auto_roof_classes) {
-        const uint64_t *cc = ct_point_store_class_counts(ds->points);
-        if (cc[6] > 0) {
+        int class6 = ct_point_store_class_counts(ds->points)[6] > 0;
+        if (ds->band && ct_context_has_allgather(ctx)) {
+            ct_status cst = class6_anywhere(ctx, ds, &class6);
+            if (cst != CT_OK) return cst;
+        }
+        if (class6) {
             prm.roof_class[6] = 1;
         } else {
             for (int c = 0; c < 256; c++) prm.roof_class[c] = !prm.ground_class[c];
@@ -582,6 +723,11 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
         if (st == CT_OK)
             ct_log(ctx, CT_LOG_INFO, "filters.heights: points on disk: %zu buildings in %zu cells, each cell read once",
                    ds->nbuildings, ct_point_store_cell_count(ds->points));
+    } else if (shared && ds->band) {
+        st = heights_banded(ctx, s, ds, &prm, cols, hcol, scol, counts);
+        if (st == CT_OK)
+            ct_log(ctx, CT_LOG_INFO, "filters.heights: %zu buildings, those of this process's band of the city "
+                   "measured here (process %d of %d), results exchanged", ds->nbuildings, part_k, part_n);
     } else if (shared) {
         size_t *order = NULL, ngroups = 0;
         ct_cell_group *groups = NULL;

@@ -18,6 +18,7 @@
 #include "citytiler/las.h"
 #include "citytiler/points.h"
 #include "citytiler/stage.h"
+#include "core/rank_band.h"
 #include "io/ogr_source.h"
 
 typedef struct lidar_state {
@@ -274,7 +275,8 @@ typedef struct read_job {
      * repeated PROJ's search each time). */
     OGRCoordinateTransformationH *xf;
     int nxf;
-    double crop[4];
+    double crop[4];        /* the points kept: the footprints' crop box, and this process's band (MPI) */
+    double global_crop[4]; /* the footprints' crop box alone */
     ct_las_bin_params bin; /* the fast path on raw records (same CRS) */
     /* Per thread: the records of the chunk it located last, so that filling right after
      * (ct_point_store_add_chunks_ops does when memory allows) reads the file once. */
@@ -285,7 +287,9 @@ typedef struct read_job {
     uint8_t **flags; /* per thread: the classification flags of a chunk (to drop withheld points) */
     int nflags;
     int drop_cache; /* read once, too big to stay cached beside the points: drop as read */
-    unsigned char *skip; /* per file: outside the crop box by its header, passed over unread */
+    unsigned char *skip; /* per file, passed over unread by its header: 1 outside the footprints' crop box,
+                          * 2 outside this process's band only */
+    size_t nskipped_band; /* of nskipped, those of skip 2 */
     size_t nskipped;
     uint64_t to_read;    /* the points of the files read */
 } read_job;
@@ -430,15 +434,34 @@ static ct_status open_inputs(ct_context *ctx, const lidar_state *s, ct_dataset *
     return st;
 }
 
+/* Under MPI, this process's band of the city (planned by the first readers.lidar that
+ * has footprints to plan it by): the points it keeps. None when a stage after may read
+ * points anywhere (ct_context_point_reach), or without the exchange between processes. */
+static ct_status plan_band(ct_context *ctx, ct_dataset *ds) {
+    int k = 0, n = 1;
+    ct_context_partition(ctx, &k, &n);
+    double reach = ct_context_point_reach(ctx);
+    if (ds->band || n < 2 || n > 256 || !ct_context_has_allgather(ctx) || !isfinite(reach) || ds->nbuildings == 0)
+        return CT_OK;
+    ds->band = ct_rank_band_plan(ds, ds->cell_size, k, n, reach);
+    return ds->band ? CT_OK : ct_error_nomem(ctx, "process bands");
+}
+
 /* The crop box (the footprints' box grown by crop_margin; infinite without crop or
- * footprints), and the dataset's point store with its memory limit. */
+ * footprints; under MPI cut to this process's band), and the dataset's point store with
+ * its memory limit. */
 static ct_status prepare_store(ct_context *ctx, const lidar_state *s, ct_dataset *ds, read_job *job) {
-    ct_status st = CT_OK;
+    ct_status st = plan_band(ctx, ds);
     job->crop[0] = job->crop[1] = -INFINITY;
     job->crop[2] = job->crop[3] = INFINITY;
     if (s->crop && ds->nbuildings && ct_dataset_bbox(ds, job->crop)) {
         job->crop[0] -= s->crop_margin; job->crop[1] -= s->crop_margin;
         job->crop[2] += s->crop_margin; job->crop[3] += s->crop_margin;
+    }
+    memcpy(job->global_crop, job->crop, sizeof job->crop);
+    if (ds->band) {
+        job->crop[1] = fmax(job->crop[1], ds->band->keep[0]);
+        job->crop[3] = fmin(job->crop[3], ds->band->keep[1]);
     }
     if (!ds->points) st = ct_point_store_check_sizes(ctx, ds->cell_size, s->fine_size);
     if (st == CT_OK && !ds->points) {
@@ -455,7 +478,11 @@ static ct_status prepare_store(ct_context *ctx, const lidar_state *s, ct_dataset
     return st;
 }
 
-/* 1 when file r's points all lie outside the crop box by its header: its bounds (taken
+/* 1 when box b does not meet box c. */
+static int apart(const double b[4], const double c[4]) { return b[2] < c[0] || b[0] > c[2] || b[3] < c[1] || b[1] > c[3]; }
+
+/* 1 when file r's points all lie outside the crop box by its header (2 when they lie
+ * within the footprints' crop box but outside this process's band): its bounds (taken
  * into the working CRS, their box grown by 1% a side for the curvature the densified
  * edges miss) do not meet the crop box, and a sample of its points lies within them. A
  * header box that cannot be transformed (a wrong srs) is read, and the reading says why. */
@@ -474,9 +501,8 @@ static int outside_crop(const read_job *job, OGRCoordinateTransformationH to_wor
         b[2] = e[2] + gx;
         b[3] = e[3] + gy;
     }
-    const double *c = job->crop;
-    if (!(b[2] < c[0] || b[0] > c[2] || b[3] < c[1] || b[1] > c[3])) return 0;
-    return ct_las_points_within_header(r);
+    if (!apart(b, job->crop) || !ct_las_points_within_header(r)) return 0;
+    return apart(b, job->global_crop) ? 1 : 2;
 }
 
 /* The files whose points all lie outside the crop box by their headers (a directory of
@@ -491,11 +517,12 @@ static ct_status plan_skips(ct_context *ctx, const ct_las_source *src, read_job 
         cropped = 0; /* (bin_points says why) */
     for (size_t f = 0; f < nf; f++) {
         const ct_las_reader *r = ct_las_source_reader(src, f);
-        job->skip[f] = (unsigned char)(cropped && outside_crop(job, to_work, r));
+        job->skip[f] = (unsigned char)(cropped ? outside_crop(job, to_work, r) : 0);
         if (job->skip[f]) {
             job->nskipped++;
-            ct_log(ctx, CT_LOG_DEBUG, "readers.lidar: %s: passed over (its header's bounds lie outside the crop box)",
-                   ct_las_path(r));
+            job->nskipped_band += job->skip[f] == 2;
+            ct_log(ctx, CT_LOG_DEBUG, "readers.lidar: %s: passed over (its header's bounds lie outside %s)",
+                   ct_las_path(r), job->skip[f] == 2 ? "this process's band of the city" : "the crop box");
         } else {
             job->to_read += ct_las_get_header(r)->point_count;
         }
@@ -564,33 +591,75 @@ static ct_status bin_points(ct_context *ctx, const lidar_state *s, ct_dataset *d
     return st;
 }
 
+/* The points of this process's own rows (its band without the reach), which the
+ * processes keep once between them. */
+static uint64_t own_rows_count(const ct_dataset *ds) {
+    const ct_rank_band *b = ds->band;
+    return ds->points ? ct_point_store_count_rows(ds->points, b->first_row[b->k], b->first_row[b->k + 1]) : 0;
+}
+
+/* Under MPI with bands: the points kept by all processes together (this stage's in
+ * *kept), and whether every process read its LiDAR (else all stop here, where a process
+ * that failed alone left the others waiting at the next exchange). Every process takes
+ * part, even after an error of its own (st). own_before: own_rows_count before the stage. */
+static ct_status exchange_counts(ct_context *ctx, ct_dataset *ds, uint64_t own_before, ct_status st, uint64_t *kept) {
+    uint64_t mine[3] = {st == CT_OK, own_before, st == CT_OK ? own_rows_count(ds) : 0}, before = 0, after = 0;
+    void *all = NULL;
+    size_t counts[256] = {0};
+    int n = ds->band->n, failed = -1;
+    ct_status xs = n <= 256 ? ct_context_allgather(ctx, mine, sizeof mine, &all, counts)
+                            : ct_error(ctx, CT_ERR_UNSUPPORTED, "readers.lidar: more than 256 processes");
+    for (int r = 0; xs == CT_OK && r < n; r++) {
+        uint64_t v[3] = {0, 0, 0};
+        if (counts[r] == sizeof v) memcpy(v, (const char *)all + (size_t)r * sizeof v, sizeof v);
+        if (!v[0] && failed < 0) failed = r;
+        before += v[1];
+        after += v[2];
+    }
+    free(all);
+    if (st != CT_OK) return st;
+    if (xs != CT_OK) return xs;
+    if (failed >= 0)
+        return ct_error(ctx, CT_ERR_IO, "readers.lidar: process %d of %d failed to read the LiDAR (its log says why)",
+                        failed, n);
+    ds->band->kept_all = after;
+    *kept = after - before;
+    return CT_OK;
+}
+
 /* What was read and kept, the sources noted in the dataset, and a warning when no point
- * was kept (every building would silently get a fallback height). before/ignored_before:
- * the store's counts before this stage. */
+ * was kept (every building would silently get a fallback height). kept: this stage's
+ * points (of every process under MPI); ignored_before: the store's count before this stage. */
 static ct_status report_points(ct_context *ctx, const lidar_state *s, ct_dataset *ds, const ct_las_source *src,
-                               const read_job *job, uint64_t before, uint64_t ignored_before) {
+                               const read_job *job, uint64_t kept, uint64_t kept_here, uint64_t ignored_before) {
     ct_status st = CT_OK;
     ct_progress(ctx, "reading LiDAR", job->to_read, job->to_read);
-    if (job->nskipped > 0)
+    uint64_t outside = 0; /* the points of the files outside the footprints' crop box */
+    for (size_t f = 0; f < ct_las_source_count(src); f++)
+        if (job->skip[f] == 1) outside += ct_las_get_header(ct_las_source_reader(src, f))->point_count;
+    if (job->nskipped > job->nskipped_band)
         ct_log(ctx, CT_LOG_INFO,
                "readers.lidar: %zu of the %zu files (%llu points) passed over unread: their header's bounds lie "
                "outside the footprints' extent plus crop_margin (--verbose names them)",
-               job->nskipped, ct_las_source_count(src),
-               (unsigned long long)(ct_las_source_point_count(src) - job->to_read));
+               job->nskipped - job->nskipped_band, ct_las_source_count(src), (unsigned long long)outside);
     ct_log(ctx, CT_LOG_INFO, "readers.lidar: %llu points read from %zu file(s), %llu kept in %zu cells (%.1f MiB)%s",
            (unsigned long long)job->to_read, ct_las_source_count(src) - job->nskipped,
-           (unsigned long long)(ct_point_store_count(ds->points) - before), ct_point_store_cell_count(ds->points),
+           (unsigned long long)kept_here, ct_point_store_cell_count(ds->points),
            (double)ct_point_store_bytes(ds->points) / 1048576.0,
            ct_point_store_on_disk(ds->points) ? " in memory; the rest on disk (memory_limit)"
                                               : (job->same ? "" : ", reprojected to the working CRS"));
+    if (ds->band)
+        ct_log(ctx, CT_LOG_INFO, "readers.lidar: process %d of %d keeps the points of its band of the city (y %.1f to "
+               "%.1f; %zu files passed over for lying outside it): %llu points kept by all processes", ds->band->k,
+               ds->band->n, job->crop[1], job->crop[3], job->nskipped_band, (unsigned long long)kept);
     for (size_t f = 0; st == CT_OK && f < ct_las_source_count(src); f++) {
         const ct_las_reader *r = ct_las_source_reader(src, f);
         st = ct_dataset_note_source(ctx, ds, "readers.lidar", ct_las_path(r), "points", ct_las_get_header(r)->point_count);
-        if (st == CT_OK && job->skip[f])
+        if (st == CT_OK && job->skip[f] == 1)
             st = ct_dataset_note_source_detail(ctx, ds, "passed_over",
                                                "its header's bounds lie outside the footprints' extent plus crop_margin");
     }
-    uint64_t kept = ct_point_store_count(ds->points) - before, read = ct_las_source_point_count(src);
+    uint64_t read = ct_las_source_point_count(src);
     uint64_t unusable = ct_point_store_ignored(ds->points) - ignored_before;
     if (unusable > 0)
         ct_log(ctx, CT_LOG_WARN,
@@ -657,8 +726,11 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     if (st == CT_OK) st = plan_chunks(ctx, src, &job, &nchunks);
     uint64_t before = st == CT_OK ? ct_point_store_count(ds->points) : 0;
     uint64_t ignored_before = st == CT_OK ? ct_point_store_ignored(ds->points) : 0;
+    uint64_t own_before = st == CT_OK && ds->band ? own_rows_count(ds) : 0;
     if (st == CT_OK) st = bin_points(ctx, s, ds, src, &job, nchunks);
-    if (st == CT_OK) st = report_points(ctx, s, ds, src, &job, before, ignored_before);
+    uint64_t kept_here = st == CT_OK ? ct_point_store_count(ds->points) - before : 0, kept = kept_here;
+    if (ds->band) st = exchange_counts(ctx, ds, own_before, st, &kept);
+    if (st == CT_OK) st = report_points(ctx, s, ds, src, &job, kept, kept_here, ignored_before);
     read_job_free(&job);
     if (lsrs) OSRRelease(lsrs);
     ct_las_source_close(src);
