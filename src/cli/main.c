@@ -548,6 +548,14 @@ int main(int argc, char **argv) {
     }
     ct_context_destroy(ctx);
 #ifdef CT_WITH_MPI
+    /* A rank that failed alone (its output folder unwritable, a file it alone reads)
+     * left the others waiting at their next barrier or exchange, and MPI_Finalize then
+     * waited for them: the run hung. A failed rank ends them all, with its exit code. */
+    if (use_mpi && mpi_size > 1 && rc != 0) {
+        fflush(stdout);
+        fflush(stderr);
+        MPI_Abort(MPI_COMM_WORLD, rc);
+    }
     if (use_mpi) MPI_Finalize();
 #endif
     return rc;

@@ -58,4 +58,14 @@ check "mpirun merge: says why, once" test "$(grep -c 'merge runs in one process'
 check "the partitions' work is still there for a merge in one process" test $? -eq 0
 diff -r -x run-summary.json "$WORK/one" "$WORK/mpi-merge" > /dev/null 2>&1
 check "which gives the same bytes" test $? -eq 0
+# A rank that fails alone (here rank 0, which prepares the output folder, under a file)
+# left the others waiting at their next barrier, and the run hung until killed. Now it
+# ends them all: exit 1, its message said.
+touch "$WORK/a_file"
+timeout 300 mpirun -np 2 --allow-run-as-root --oversubscribe "$CLI" run "$SRC/pipelines/sample.json" --threads 1 \
+  --set "writers.3dtiles.path=$WORK/a_file/out" > "$WORK/mpi-fail.log" 2>&1
+rc=$?
+check "a rank failing alone: the run ends, exit 1 (got $rc; 124: it hung)" test $rc -eq 1
+check "a rank failing alone: says why" grep -q "a_file/out.partial: cannot create directory: Not a directory" \
+  "$WORK/mpi-fail.log"
 finish
