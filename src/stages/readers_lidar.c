@@ -648,7 +648,11 @@ static ct_status report_points(ct_context *ctx, const lidar_state *s, ct_dataset
            (double)ct_point_store_bytes(ds->points) / 1048576.0,
            ct_point_store_on_disk(ds->points) ? " in memory; the rest on disk (memory_limit)"
                                               : (job->same ? "" : ", reprojected to the working CRS"));
-    if (ds->band)
+    if (ds->band && !(job->crop[1] <= job->crop[3]))
+        ct_log(ctx, CT_LOG_INFO, "readers.lidar: process %d of %d keeps no points (its band of the city holds no "
+               "footprint: more processes than rows of cells with buildings; %zu files passed over): %llu points "
+               "kept by all processes", ds->band->k, ds->band->n, job->nskipped_band, (unsigned long long)kept);
+    else if (ds->band)
         ct_log(ctx, CT_LOG_INFO, "readers.lidar: process %d of %d keeps the points of its band of the city (y %.1f to "
                "%.1f; %zu files passed over for lying outside it): %llu points kept by all processes", ds->band->k,
                ds->band->n, job->crop[1], job->crop[3], job->nskipped_band, (unsigned long long)kept);

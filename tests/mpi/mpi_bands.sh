@@ -59,6 +59,14 @@ done
 check "m3: a rank passed over the tiles outside its band" \
   grep -Eq "\(y [0-9.]+ to [0-9.]+; [1-9] files passed over for lying outside it\)" "$WORK/m3.log"
 check "m3-disk: points on disk" grep -q "the rest on disk" "$WORK/m3-disk.log"
+# More ranks than rows of cells with buildings (the city is about 5 cells tall): the
+# ranks left without a band keep no point, measure nothing, and the bytes are the same.
+mpi 8 "$CLI" run "$WORK/p.json" --threads 1 --set "writers.3dtiles.path=$WORK/m8" > "$WORK/m8.log" 2>&1
+check "m8: exit 0" test $? -eq 0
+check "m8: byte-identical to one process" same m8
+check "m8: some ranks keep no point" grep -q "keeps no points (its band of the city holds no footprint" "$WORK/m8.log"
+check "m8: all 8 ranks say all kept $total together" \
+  test "$(grep -c ": $total points kept by all processes" "$WORK/m8.log")" -eq 8
 # Buildings with too few ground points search up to 24 m around them: across a band's
 # edge too (min_ground_points 400: most buildings), points in memory and on disk (where
 # the log counts them).
