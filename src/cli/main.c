@@ -437,31 +437,56 @@ static int mpi_barrier(void *user) {
     return MPI_Barrier(MPI_COMM_WORLD) == MPI_SUCCESS ? 0 : -1;
 }
 
-/* Every rank's bytes to every rank (sizes first, then MPI_Allgatherv). */
+/* Every rank's bytes to every rank: sizes first, then MPI_Allgatherv in rounds of at most
+ * CHUNK bytes a rank (MPI counts and displacements are ints: the heights of 30 million
+ * buildings, 72 bytes each, did not fit in one call). */
 static int mpi_allgather(void *user, const void *mine, size_t bytes, void **all, size_t *counts) {
     (void)user;
     int n = 0;
     MPI_Comm_size(MPI_COMM_WORLD, &n);
     unsigned long long b = bytes, *sizes = malloc((size_t)n * sizeof *sizes);
     int *rc = malloc((size_t)n * sizeof *rc), *displ = malloc((size_t)n * sizeof *displ);
-    int ok = sizes && rc && displ &&
+    int ok = sizes && rc && displ && n > 0 &&
              MPI_Allgather(&b, 1, MPI_UNSIGNED_LONG_LONG, sizes, 1, MPI_UNSIGNED_LONG_LONG, MPI_COMM_WORLD) == MPI_SUCCESS;
-    unsigned long long total = 0;
+    unsigned long long chunk = n > 0 ? (unsigned long long)(INT_MAX / 2) / (unsigned long long)n : 1;
+    const char *test_chunk = getenv("CITYTILER_TEST_MPI_CHUNK"); /* test hook: rounds of fewer bytes */
+    if (test_chunk && atoll(test_chunk) > 0 && (unsigned long long)atoll(test_chunk) < chunk)
+        chunk = (unsigned long long)atoll(test_chunk);
+    unsigned long long total = 0, most = 0;
     for (int r = 0; ok && r < n; r++) {
-        if (sizes[r] > INT_MAX || total + sizes[r] > INT_MAX) ok = 0; /* MPI counts are ints */
-        else {
-            rc[r] = (int)sizes[r];
-            displ[r] = (int)total;
-            counts[r] = (size_t)sizes[r];
-            total += sizes[r];
-        }
+        counts[r] = (size_t)sizes[r];
+        total += sizes[r];
+        if (sizes[r] > most) most = sizes[r];
     }
+    const unsigned long long rounds = ok && most > 0 ? (most + chunk - 1) / chunk : 0;
+    char *round_buf = NULL;
     if (ok) ok = (*all = malloc(total ? (size_t)total : 1)) != NULL;
+    if (ok && rounds > 1) ok = (round_buf = malloc((size_t)chunk * (size_t)n)) != NULL;
     /* All ranks go on only if every one could allocate (else the others would wait). */
     int all_ok = 0;
     if (MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD) != MPI_SUCCESS) all_ok = 0;
     ok = all_ok;
-    if (ok) ok = MPI_Allgatherv(mine, (int)bytes, MPI_BYTE, *all, rc, displ, MPI_BYTE, MPI_COMM_WORLD) == MPI_SUCCESS;
+    for (unsigned long long k = 0; ok && k < rounds; k++) {
+        /* round k: bytes [k * chunk, (k + 1) * chunk) of every rank's contribution */
+        unsigned long long at = 0;
+        for (int r = 0; r < n; r++) {
+            unsigned long long from = k * chunk, left = sizes[r] > from ? sizes[r] - from : 0;
+            rc[r] = (int)(left < chunk ? left : chunk);
+            displ[r] = (int)at;
+            at += (unsigned long long)rc[r];
+        }
+        unsigned long long from = k * chunk < bytes ? k * chunk : bytes, left = bytes - from;
+        int send = (int)(left < chunk ? left : chunk);
+        char *dst = rounds > 1 ? round_buf : (char *)*all;
+        ok = MPI_Allgatherv((const char *)mine + from, send, MPI_BYTE, dst, rc, displ, MPI_BYTE, MPI_COMM_WORLD) ==
+             MPI_SUCCESS;
+        unsigned long long base = 0; /* where rank r's contribution begins in *all */
+        for (int r = 0; ok && rounds > 1 && r < n; r++) {
+            if (rc[r] > 0) memcpy((char *)*all + base + k * chunk, round_buf + displ[r], (size_t)rc[r]);
+            base += sizes[r];
+        }
+    }
+    free(round_buf);
     free(sizes);
     free(rc);
     free(displ);
