@@ -463,6 +463,25 @@ static ct_status heights_shared(ct_context *ctx, const heights_state *s, ct_data
     return st;
 }
 
+/* Every building's LiDAR result (res, indexed by building) applied, in parallel. */
+static ct_status apply_all(ct_context *ctx, const heights_state *s, ct_dataset *ds, const ct_heights_result *res,
+                           const int *cols, int hcol, int scol, uint64_t counts[2]) {
+    const size_t n = ds->nbuildings;
+    int failed = 0;
+    uint64_t no_roof = 0, no_ground = 0;
+#pragma omp parallel for num_threads(ct_context_threads(ctx)) schedule(static) reduction(| : failed) \
+    reduction(+ : no_roof, no_ground)
+    for (long i = 0; i < (long)n; i++) {
+        uint64_t fb[2] = {0, 0};
+        if (!apply(s, ds, &ds->buildings[i], &res[i], cols, hcol, scol, fb, "lidar")) failed = 1;
+        no_roof += fb[0];
+        no_ground += fb[1];
+    }
+    counts[0] += no_roof;
+    counts[1] += no_ground;
+    return failed ? ct_error_nomem(ctx, "heights") : CT_OK;
+}
+
 /* A building's result as the processes exchange it. */
 typedef struct indexed_result {
     uint64_t building;
@@ -565,21 +584,7 @@ static ct_status heights_banded(ct_context *ctx, const heights_state *s, ct_data
             st = ct_error(ctx, CT_ERR_IO, "filters.heights: no process measured building %s (one failed?)",
                           ds->buildings[i].id);
     free(got);
-    int failed = 0;
-    uint64_t no_roof = 0, no_ground = 0;
-    if (st == CT_OK) {
-#pragma omp parallel for num_threads(ct_context_threads(ctx)) schedule(static) reduction(| : failed) \
-    reduction(+ : no_roof, no_ground)
-        for (long i = 0; i < (long)n; i++) {
-            uint64_t fb[2] = {0, 0};
-            if (!apply(s, ds, &ds->buildings[i], &res[i], cols, hcol, scol, fb, "lidar")) failed = 1;
-            no_roof += fb[0];
-            no_ground += fb[1];
-        }
-        if (failed) st = ct_error_nomem(ctx, "heights");
-    }
-    counts[0] += no_roof;
-    counts[1] += no_ground;
+    if (st == CT_OK) st = apply_all(ctx, s, ds, res, cols, hcol, scol, counts);
     free(res);
     return st;
 }
@@ -605,21 +610,7 @@ static ct_status heights_swept(ct_context *ctx, const heights_state *s, ct_datas
     ct_heights_result *res = malloc((n ? n : 1) * sizeof *res);
     if (!res) return ct_error_nomem(ctx, "heights");
     ct_status st = sweep_buildings(ctx, s, ds, prm, cols, hcol, scol, counts, NULL, n, res);
-    int failed = 0;
-    uint64_t no_roof = 0, no_ground = 0;
-    if (st == CT_OK) {
-#pragma omp parallel for num_threads(ct_context_threads(ctx)) schedule(static) reduction(| : failed) \
-    reduction(+ : no_roof, no_ground)
-        for (long i = 0; i < (long)n; i++) {
-            uint64_t fb[2] = {0, 0};
-            if (!apply(s, ds, &ds->buildings[i], &res[i], cols, hcol, scol, fb, "lidar")) failed = 1;
-            no_roof += fb[0];
-            no_ground += fb[1];
-        }
-        if (failed) st = ct_error_nomem(ctx, "heights");
-    }
-    counts[0] += no_roof;
-    counts[1] += no_ground;
+    if (st == CT_OK) st = apply_all(ctx, s, ds, res, cols, hcol, scol, counts);
     free(res);
     return st;
 }
