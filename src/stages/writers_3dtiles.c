@@ -535,7 +535,8 @@ static ct_status write_assets(ct_context *ctx, const tiles_state *s, const ct_da
 
 /* run-summary.json next to tileset.json: the run's inputs, outputs, skips and timings. */
 static ct_status write_summary(ct_context *ctx, const tiles_state *s, const ct_dataset *ds, const ct_quadtree *q,
-                               const ct_tile_output *out, const char *dir, double t_start, double cpu_start) {
+                               const ct_tile_output *out, const char *dir, double t_start, double cpu_start,
+                               json_t *processes) {
     size_t with_content = 0, geo_raw = 0, geo_bytes = 0, total = 0;
     for (size_t t = 0; t < q->ntiles; t++) {
         with_content += out[t].has_content;
@@ -558,6 +559,7 @@ static ct_status write_summary(ct_context *ctx, const tiles_state *s, const ct_d
                                   ct_process_cpu_seconds() - cpu_start, o, &summary);
     json_decref(o);
     if (st != CT_OK) return st;
+    if (processes) json_object_set(summary, "processes", processes);
     char path[4096];
     snprintf(path, sizeof path, "%s/run-summary.json", dir);
     if (json_dump_file(summary, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0)
@@ -584,9 +586,11 @@ typedef struct write_run {
     ct_journal *jr;
     ct_geo_transform *geo;
     int *part_of;          /* per tile: its partition (NULL: every tile is this process's) */
+    json_t *processes;     /* under mpirun, on rank 0: every rank's memory and time, for the summary */
 } write_run;
 
 static void write_run_free(write_run *w) {
+    json_decref(w->processes);
     ct_geo_transform_destroy(w->geo);
     ct_journal_close(w->jr);
     free(w->tmp);
@@ -691,6 +695,40 @@ static ct_status gather_ranks(write_run *w, ct_status st) {
     return st;
 }
 
+/* Under mpirun: every rank's peak memory and CPU time so far, for rank 0's run summary
+ * (its own say nothing of the others': the largest rank is the one a cluster job must
+ * fit). Only after success: a rank that failed ends the run (main's MPI_Abort), where
+ * taking part here paired its exchange with another rank's barrier and the run hung. */
+static ct_status gather_process_stats(write_run *w, ct_status st) {
+    if (st != CT_OK) return st;
+    double mine[3] = {(double)ct_peak_rss_bytes(), ct_process_cpu_seconds(), ct_context_elapsed(w->ctx)};
+    void *all = NULL;
+    size_t sizes[256] = {0};
+    ct_status xs = w->part_n <= 256 ? ct_context_allgather(w->ctx, mine, sizeof mine, &all, sizes) : CT_OK;
+    if (st == CT_OK && xs == CT_OK && all && w->part_k == 0) {
+        json_t *arr = json_array();
+        size_t off = 0;
+        for (int r = 0; arr && r < w->part_n; r++) {
+            double v[3] = {0, 0, 0};
+            if (sizes[r] == sizeof v) memcpy(v, (const char *)all + off, sizeof v);
+            off += sizes[r];
+            json_t *o = json_object();
+            if (!o || json_array_append_new(arr, o) != 0) {
+                json_decref(arr);
+                arr = NULL;
+                break;
+            }
+            json_object_set_new(o, "rank", json_integer(r));
+            json_object_set_new(o, "peak_rss_bytes", json_integer((json_int_t)v[0]));
+            json_object_set_new(o, "cpu_seconds", json_real(v[1]));
+            json_object_set_new(o, "seconds", json_real(v[2]));
+        }
+        w->processes = arr; /* (out of memory: the summary goes without it) */
+    }
+    free(all);
+    return st == CT_OK ? xs : st;
+}
+
 /* A partition that does not write tileset.json: its share of the buildings, and what to do next. */
 static void finish_partition(write_run *w) {
     const ct_quadtree *q = &w->q;
@@ -726,7 +764,7 @@ static ct_status finish_tileset(write_run *w, ct_status st, double t_start, doub
     if (st == CT_OK) ct_journal_end(w->jr);
     ct_journal_close(w->jr);
     w->jr = NULL;
-    if (st == CT_OK) st = write_summary(ctx, s, w->ds, &w->q, w->out, w->tmp, t_start, cpu_start);
+    if (st == CT_OK) st = write_summary(ctx, s, w->ds, &w->q, w->out, w->tmp, t_start, cpu_start, w->processes);
     if (st == CT_OK) st = ct_outdir_commit(ctx, s->path, w->tmp);
     else if (!w->keep && w->part_n == 1) ct_outdir_abort(w->tmp); /* a lone run cleans up; shared work stays for a retry */
     return st;
@@ -775,6 +813,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
         st = ct_error_nomem(ctx, "partitions");
     if (st == CT_OK) st = write_tiles(ctx, s, ds, q, w.part_of, w.err, w.sizes, w.tmp, w.geo, w.jr, w.out);
     if (w.mpi) st = gather_ranks(&w, st);
+    if (w.mpi) st = gather_process_stats(&w, st);
     int finisher = w.part_n == 1 || w.merge || (w.mpi && w.part_k == 0);
     if (st == CT_OK && !finisher) finish_partition(&w);
     else st = finish_tileset(&w, st, t_start, cpu_start);

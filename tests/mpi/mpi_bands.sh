@@ -56,6 +56,10 @@ for c in "m2 2" "m3 3" "m3-disk 3 --memory-limit 1" "m2-nocrop 2 --set readers.l
   check "$name: run-summary.json passes over no tile (the bands' tiles are not the run's)" \
     test "$(json "$WORK/$name/run-summary.json" 'j.inputs.sources.filter(s => s.passed_over).length')" = 0
 done
+check "m3: run-summary.json gives each of the 3 ranks' peak memory and times" \
+  test "$(json "$WORK/m3/run-summary.json" 'j.processes.map(p => p.rank + ":" + (p.peak_rss_bytes > 1e6 && p.cpu_seconds > 0 && p.seconds > 0)).join(",")')" \
+  = "0:true,1:true,2:true"
+check "one process: no processes in run-summary.json" test "$(json "$WORK/one/run-summary.json" 'j.processes === undefined')" = true
 check "m3: a rank passed over the tiles outside its band" \
   grep -Eq "\(y [0-9.]+ to [0-9.]+; [1-9] files passed over for lying outside it\)" "$WORK/m3.log"
 check "m3-disk: points on disk" grep -q "the rest on disk" "$WORK/m3-disk.log"
