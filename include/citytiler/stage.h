@@ -35,7 +35,10 @@ typedef struct ct_stage_vtable {
     const char *summary;              /* one line for `citytiler stages` */
     const ct_option_def *options;     /* terminated by an entry with name NULL */
     /* Checks and keeps the options (already validated against `options`, defaults
-     * filled, paths resolved). Must not touch output paths. */
+     * filled, paths resolved). Must not touch output paths. A stage that reads the
+     * LiDAR points (dataset->points) around buildings or assets says here how far
+     * (ct_context_declare_point_reach): under mpirun each rank then keeps only its band
+     * of the city plus that reach; without it every rank keeps every point. */
     ct_status (*create)(ct_context *ctx, const ct_json *options, void **state);
     ct_status (*run)(ct_context *ctx, void *state, ct_dataset *data);
     void (*destroy)(void *state);
