@@ -118,6 +118,10 @@ const char *ct_las_path(const ct_las_reader *r);
 
 /* Closes the reader and frees everything it owns. NULL is a no-op. */
 void ct_las_close(ct_las_reader *r);
+/* Closes r's file and keeps its header and path (a file passed over unread: its
+ * descriptor is not held while the others are read). Reading points from r after it
+ * fails with a message. */
+void ct_las_release_file(ct_las_reader *r);
 
 /* Returns 1 when `path` looks like LAZ: a .laz extension, compression bits
  * (7 or 6) set in the point format byte, or a "laszip encoded" VLR.
@@ -260,6 +264,8 @@ ct_status ct_las_source_open(ct_context *ctx, const char *const *inputs, size_t 
 size_t ct_las_source_count(const ct_las_source *s);
 /* Reader i (0 <= i < count); owned by the source. */
 const ct_las_reader *ct_las_source_reader(const ct_las_source *s, size_t i);
+/* ct_las_release_file of reader i. */
+void ct_las_source_release_file(ct_las_source *s, size_t i);
 uint64_t ct_las_source_point_count(const ct_las_source *s);
 /* Union of the header bounds: min[3], max[3]. */
 void ct_las_source_bounds(const ct_las_source *s, double min[3], double max[3]);

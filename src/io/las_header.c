@@ -83,6 +83,12 @@ void ct_las_close(ct_las_reader *r) {
     free(r);
 }
 
+void ct_las_release_file(ct_las_reader *r) {
+    if (!r || r->fd < 0) return;
+    close(r->fd);
+    r->fd = -1;
+}
+
 const ct_las_header *ct_las_get_header(const ct_las_reader *r) { return &r->hdr; }
 const char *ct_las_path(const ct_las_reader *r) { return r->path; }
 

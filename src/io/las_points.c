@@ -159,7 +159,7 @@ static void decode_chunk(const ct_las_header *h, const uint8_t *buf, size_t n, c
 
 ct_status ct_las_check_range(ct_context *ctx, const ct_las_reader *r, uint64_t first, size_t count) {
     if (r->fd < 0)
-        return ct_error(ctx, CT_ERR_USAGE, "%s: reader was parsed from memory and has no points to read",
+        return ct_error(ctx, CT_ERR_USAGE, "%s: no file to read points from (a reader parsed from memory, or a file passed over)",
                         r->path);
     if (first > r->hdr.point_count || count > r->hdr.point_count - first)
         return ct_error(ctx, CT_ERR_USAGE,

@@ -242,6 +242,9 @@ size_t ct_las_source_count(const ct_las_source *s) { return s->n; }
 const ct_las_reader *ct_las_source_reader(const ct_las_source *s, size_t i) {
     return i < s->n ? s->readers[i] : NULL;
 }
+void ct_las_source_release_file(ct_las_source *s, size_t i) {
+    if (i < s->n) ct_las_release_file(s->readers[i]);
+}
 uint64_t ct_las_source_point_count(const ct_las_source *s) { return s->points; }
 void ct_las_source_bounds(const ct_las_source *s, double min[3], double max[3]) {
     for (int k = 0; k < 3; k++) {

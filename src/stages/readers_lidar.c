@@ -507,7 +507,7 @@ static int outside_crop(const read_job *job, OGRCoordinateTransformationH to_wor
 
 /* The files whose points all lie outside the crop box by their headers (a directory of
  * tiles around the footprints' area): passed over unread. */
-static ct_status plan_skips(ct_context *ctx, const ct_las_source *src, read_job *job) {
+static ct_status plan_skips(ct_context *ctx, ct_las_source *src, read_job *job) {
     const size_t nf = ct_las_source_count(src);
     job->skip = calloc(nf ? nf : 1, 1);
     if (!job->skip) return ct_error_nomem(ctx, "file list");
@@ -528,6 +528,10 @@ static ct_status plan_skips(ct_context *ctx, const ct_las_source *src, read_job 
         }
     }
     if (to_work) OCTDestroyCoordinateTransformation(to_work);
+    /* (their descriptors are not held while the others are read: under mpirun a rank
+     * passes over most tiles of a large directory) */
+    for (size_t f = 0; f < nf; f++)
+        if (job->skip[f]) ct_las_source_release_file(src, f);
     return CT_OK;
 }
 

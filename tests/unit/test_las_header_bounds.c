@@ -99,6 +99,31 @@ static void made_here(ct_context *ctx, const char *dir) {
     for (size_t odd = 0; odd < 50; odd += 7)
         CT_CHECK_MSG(trusted(ctx, path, 50, x0, y0, small, odd, box, &has) == 0, "point %zu of 50 outside", odd);
     CT_CHECK(trusted(ctx, path, 50, x0, y0, small, 50, box, &has) == 1);
+    /* A file passed over gives its descriptor back (ct_las_release_file): its header
+     * stays, reading its points fails with a message, and the descriptor is free. */
+    CT_CHECK(trusted(ctx, path, n, x0, y0, right, n, box, &has) == 1);
+    ct_las_reader *r = NULL;
+    CT_CHECK(ct_las_open(ctx, path, &r) == CT_OK);
+    if (r) {
+        ct_las_points p;
+        CT_CHECK(ct_las_points_alloc(ctx, 8, CT_LAS_XYZ, &p) == CT_OK);
+        CT_CHECK(ct_las_read_points(ctx, r, 0, 8, &p) == CT_OK && p.count == 8);
+        int probe = dup(0), next_before = probe; /* (the lowest free descriptor now) */
+        if (probe >= 0) close(probe);
+        ct_las_release_file(r);
+        probe = dup(0);
+        CT_CHECK_MSG(probe >= 0 && probe < next_before, "descriptor %d free after the release (before: %d)", probe,
+                     next_before);
+        if (probe >= 0) close(probe);
+        ct_las_release_file(r); /* (twice: nothing more) */
+        CT_CHECK(ct_las_get_header(r)->point_count == n && strcmp(ct_las_path(r), path) == 0);
+        ct_error_clear(ctx);
+        CT_CHECK(ct_las_read_points(ctx, r, 0, 8, &p) == CT_ERR_USAGE);
+        CT_CHECK(strstr(ct_error_message(ctx), "a file passed over") != NULL);
+        ct_error_clear(ctx);
+        ct_las_points_free(&p);
+        ct_las_close(r);
+    }
     /* NaN bounds, inverted bounds: no box, not trusted. */
     const double nan_b[4] = {NAN, y0, x0 + 39.0, y0 + 24.0};
     CT_CHECK(trusted(ctx, path, n, x0, y0, nan_b, n, box, &has) == 0 && !has);
