@@ -28,6 +28,7 @@ typedef struct cli_output {
     double progress_interval;  /* not on a terminal (batch logs): a progress line at most this often (s), 0 never */
     double progress_logged;    /* when the last such line was written (or the run started) */
     const ct_context *ctx;     /* for the stage running (JSON lines name it) */
+    int mpi;                   /* one rank of several under mpirun */
 } cli_output;
 
 static double now(void) {
@@ -295,13 +296,22 @@ static void say_and_die(int sig, const char *line, size_t len) {
         else say_and_die(sig, hup, sizeof hup - 1);                                                           \
     } while (0)
 #define STOPPED_TTY(SIG) "\n" STOPPED_LINE(SIG) /* (ends a progress line first) */
+/* Under mpirun the signal usually comes from mpirun ending the job after another rank
+ * failed (MPI_Abort), whose error is the one to read. */
+#define STOPPED_MPI_TEXT(SIG) "stopped by " SIG " (under mpirun: another rank failed, its error says why, or the job " \
+                              "was stopped); tiles already written stay in the output's .partial folder"
+#define STOPPED_MPI_LINE(SIG) "citytiler: error: " STOPPED_MPI_TEXT(SIG) "\n"
+#define STOPPED_MPI_JSON(SIG) "{\"level\":\"error\",\"message\":\"" STOPPED_MPI_TEXT(SIG) "\"}\n"
 static void on_stop_tty(int sig) { SAY_AND_DIE(sig, STOPPED_TTY); }
 static void on_stop_text(int sig) { SAY_AND_DIE(sig, STOPPED_LINE); }
 static void on_stop_json(int sig) { SAY_AND_DIE(sig, STOPPED_JSON); }
+static void on_stop_mpi_text(int sig) { SAY_AND_DIE(sig, STOPPED_MPI_LINE); }
+static void on_stop_mpi_json(int sig) { SAY_AND_DIE(sig, STOPPED_MPI_JSON); }
 static void catch_stop_signals(const cli_output *out) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = out->json ? on_stop_json : out->tty ? on_stop_tty : on_stop_text;
+    sa.sa_handler = out->mpi ? (out->json ? on_stop_mpi_json : on_stop_mpi_text)
+                             : out->json ? on_stop_json : out->tty ? on_stop_tty : on_stop_text;
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = SA_RESETHAND; /* a second signal kills at once */
     sigaction(SIGINT, &sa, NULL);
@@ -558,6 +568,7 @@ int main(int argc, char **argv) {
         ct_context_set_barrier(ctx, mpi_barrier, NULL);
         ct_context_set_allgather(ctx, mpi_allgather, NULL);
         if (mpi_rank != 0) out.tty = 0;
+        out.mpi = 1;
     }
 #endif
     int rc;

@@ -1,6 +1,7 @@
 # mpirun -np 2 citytiler run: ranks split the cells, rank 0 writes tileset.json; the output
 # is byte-identical to a one-process run (and to --threads 1).
 . "$CT_SOURCE_DIR/tests/e2e/common.bash"
+not_has() { ! grep -q -- "$2" "$1"; }
 command -v mpirun > /dev/null || { echo "FAIL: mpirun missing (Debian openmpi-bin)"; exit 1; }
 run() { "$@" "$SRC/pipelines/sample.json" --set writers.3dtiles.max_buildings_per_tile=12; }
 run "$CLI" run --threads 1 --set "writers.3dtiles.path=$WORK/one" > "$WORK/one.log" 2>&1
@@ -68,4 +69,6 @@ rc=$?
 check "a rank failing alone: the run ends, exit 1 (got $rc; 124: it hung)" test $rc -eq 1
 check "a rank failing alone: says why" grep -q "a_file/out.partial: cannot create directory: Not a directory" \
   "$WORK/mpi-fail.log"
+# The ranks mpirun then stops do not say that --resume finishes the run (nothing to resume).
+check "a rank failing alone: the others do not point to --resume" not_has "$WORK/mpi-fail.log" "with --resume finishes"
 finish
