@@ -28,7 +28,8 @@ typedef struct cli_output {
     double progress_interval;  /* not on a terminal (batch logs): a progress line at most this often (s), 0 never */
     double progress_logged;    /* when the last such line was written (or the run started) */
     const ct_context *ctx;     /* for the stage running (JSON lines name it) */
-    int mpi;                   /* one rank of several under mpirun */
+    int mpi;                   /* one rank of several under mpirun: lines name it (their logs interleave) */
+    int rank;
 } cli_output;
 
 static double now(void) {
@@ -55,6 +56,7 @@ static void json_line(const cli_output *o, ct_log_level level, const char *msg, 
     json_t *j = json_pack("{s:s, s:s, s:s}", "time", stamp, "level", LEVEL_NAMES[level], "message", repaired ? repaired : msg);
     const char *stage = o->ctx ? ct_context_current_stage(o->ctx) : NULL;
     if (j && stage) json_object_set_new(j, "stage", json_string(stage));
+    if (j && o->mpi) json_object_set_new(j, "rank", json_integer(o->rank));
     if (j && extra) json_object_update(j, extra);
     json_decref(extra);
     char *text = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
@@ -75,7 +77,8 @@ static void log_line(void *user, ct_log_level level, const char *msg) {
         json_line(o, level, msg, NULL); /* batch logs: machine-readable lines */
         return;
     }
-    fprintf(stderr, "citytiler: %s: %s\n", LEVEL_NAMES[level], msg);
+    if (o->mpi) fprintf(stderr, "citytiler[%d]: %s: %s\n", o->rank, LEVEL_NAMES[level], msg);
+    else fprintf(stderr, "citytiler: %s: %s\n", LEVEL_NAMES[level], msg);
 }
 
 /* A usage error of `citytiler run` (exit code 2): its line as before, or a JSON line like
@@ -101,7 +104,8 @@ static void progress_log(cli_output *o, const char *line, const char *what, uint
         return; /* (not a line at the start of every step either) */
     o->progress_logged = t;
     if (!o->json) {
-        fprintf(stderr, "citytiler: progress: %s\n", line);
+        if (o->mpi) fprintf(stderr, "citytiler[%d]: progress: %s\n", o->rank, line);
+        else fprintf(stderr, "citytiler: progress: %s\n", line);
         return;
     }
     json_line(o, CT_LOG_INFO, line,
@@ -569,6 +573,7 @@ int main(int argc, char **argv) {
         ct_context_set_allgather(ctx, mpi_allgather, NULL);
         if (mpi_rank != 0) out.tty = 0;
         out.mpi = 1;
+        out.rank = mpi_rank;
     }
 #endif
     int rc;

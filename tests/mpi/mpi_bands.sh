@@ -63,6 +63,16 @@ check "one process: no processes in run-summary.json" test "$(json "$WORK/one/ru
 check "m3: a rank passed over the tiles outside its band" \
   grep -Eq "\(y [0-9.]+ to [0-9.]+; [1-9] files passed over for lying outside it\)" "$WORK/m3.log"
 check "m3-disk: points on disk" grep -q "the rest on disk" "$WORK/m3-disk.log"
+# The ranks' logs interleave: each line names its rank (text and JSON lines).
+check "m3: each line names its rank" grep -q "^citytiler\[2\]: info: readers.lidar: process 2 of 3 keeps" "$WORK/m3.log"
+mpi 2 "$CLI" run "$WORK/p.json" --threads 1 --log-format json --set "writers.3dtiles.path=$WORK/m2-json" \
+  > /dev/null 2> "$WORK/m2-json.log"
+check "m2-json: exit 0" test $? -eq 0
+check "m2-json: every JSON line has the rank that wrote it, both ranks" test "$(node -e '
+  const lines = require("fs").readFileSync(process.argv[1], "utf8").split("\n").filter(l => l.startsWith("{"));
+  const ranks = new Set(lines.map(l => JSON.parse(l).rank));
+  console.log(lines.length > 20 && lines.every(l => JSON.parse(l).rank !== undefined) ? [...ranks].sort().join(",") : "no");
+' "$WORK/m2-json.log")" = "0,1"
 # The exchanges in rounds of at most 1000 bytes a rank (the rounds that keep MPI's int
 # counts below 2 GiB for tens of millions of buildings): the same bytes.
 CITYTILER_TEST_MPI_CHUNK=1000 mpi 3 -x CITYTILER_TEST_MPI_CHUNK "$CLI" run "$WORK/p.json" --threads 1 \
