@@ -16,6 +16,7 @@
 #include "citytiler/assets.h"
 #include "citytiler/ground.h"
 #include "citytiler/stage.h"
+#include "core/indexed_exchange.h"
 #include "core/rank_band.h"
 
 typedef struct clamp_state {
@@ -237,12 +238,6 @@ static ct_status ground_by_cell(ct_context *ctx, ct_dataset *ds, const clamp_sta
     return st;
 }
 
-/* An asset's ground as the processes exchange it. */
-typedef struct indexed_ground {
-    uint64_t asset;
-    ground_out g;
-} indexed_ground;
-
 /* Several processes (MPI) with bands (ds->band: each kept only the LiDAR of its band of
  * the city): each measures the ground of the assets of its band (by their row), then all
  * exchange, so that every process holds every asset's ground, the same as one process
@@ -252,14 +247,16 @@ static ct_status ground_banded(ct_context *ctx, ct_dataset *ds, const clamp_stat
     const ct_asset_set *set = ds->assets;
     const size_t n = set->n;
     const double m = (s->prm.max_radius > s->coverage_radius ? s->prm.max_radius : s->coverage_radius) + 1.0;
-    unsigned char *mine = calloc(n ? n : 1, 1);
+    unsigned char *mine = calloc(n ? n : 1, 1), *got = malloc(n ? n : 1);
+    size_t *idx = malloc((n ? n : 1) * sizeof *idx);
+    ground_out *res = malloc((n ? n : 1) * sizeof *res);
     size_t nm = 0;
-    ct_status st = mine ? CT_OK : ct_error_nomem(ctx, "filters.clamp");
+    ct_status st = mine && got && idx && res ? CT_OK : ct_error_nomem(ctx, "filters.clamp");
     for (size_t i = 0; st == CT_OK && i < n; i++) {
         const ct_asset *a = &set->items[i];
         if (!need[i] || ct_rank_band_owner(ds->band, a->y) != ds->band->k) continue;
         mine[i] = 1;
-        nm++;
+        idx[nm++] = i;
         if (!ct_rank_band_covers(ds->band, a->y - m, a->y + m))
             st = ct_error(ctx, CT_ERR_INTERNAL, "filters.clamp: asset %s (%s %llu) lies beyond the LiDAR this process "
                           "kept (y %.1f to %.1f)", a->id, ct_asset_record_word(a),
@@ -268,45 +265,19 @@ static ct_status ground_banded(ct_context *ctx, ct_dataset *ds, const clamp_stat
     if (st == CT_OK)
         st = ct_point_store_on_disk(ds->points) ? ground_by_cell(ctx, ds, s, mine, out)
                                                 : ground_range(ctx, ds, s, mine, NULL, n, out);
-    indexed_ground *send = st == CT_OK ? malloc((nm ? nm : 1) * sizeof *send) : NULL;
-    if (st == CT_OK && !send) st = ct_error_nomem(ctx, "filters.clamp");
-    size_t j = 0;
+    for (size_t j = 0; st == CT_OK && j < nm; j++) res[j] = out[idx[j]];
+    /* (every process takes part, even after an error of its own) */
+    st = ct_exchange_by_index(ctx, st, idx, res, nm, sizeof *res, n, out, got, "filters.clamp");
     for (size_t i = 0; st == CT_OK && i < n; i++)
-        if (mine[i]) {
-            memset(&send[j], 0, sizeof send[j]); /* (no padding sent uninitialised) */
-            send[j].asset = i;
-            send[j++].g = out[i];
-        }
-    void *all = NULL;
-    size_t sizes[256] = {0};
-    /* Every process takes part in the exchange, even after an error of its own. */
-    ct_status xs = ct_context_allgather(ctx, send, st == CT_OK ? nm * sizeof *send : 0, &all, sizes);
-    free(send);
-    if (st == CT_OK) st = xs;
-    /* mine[i]: 1 measured here, 2 once its ground came in the exchange (this process's too) */
-    size_t off = 0;
-    for (int r = 0; st == CT_OK && r < ds->band->n; r++) {
-        if (sizes[r] % sizeof(indexed_ground) != 0)
-            st = ct_error(ctx, CT_ERR_IO, "filters.clamp: process %d sent %zu bytes of ground", r, sizes[r]);
-        for (size_t k = 0; st == CT_OK && k < sizes[r] / sizeof(indexed_ground); k++) {
-            indexed_ground ig;
-            memcpy(&ig, (const char *)all + off + k * sizeof ig, sizeof ig);
-            if (ig.asset >= n || !need[ig.asset] || mine[ig.asset] == 2 || (mine[ig.asset] == 1 && r != ds->band->k)) {
-                st = ct_error(ctx, CT_ERR_IO, "filters.clamp: process %d sent the ground of asset %llu", r,
-                              (unsigned long long)ig.asset);
-                break;
-            }
-            mine[ig.asset] = 2;
-            out[ig.asset] = ig.g;
-        }
-        off += sizes[r];
-    }
-    free(all);
-    for (size_t i = 0; st == CT_OK && i < n; i++)
-        if (need[i] && mine[i] != 2)
-            st = ct_error(ctx, CT_ERR_IO, "filters.clamp: no process measured the ground of asset %s (one failed?)",
-                          set->items[i].id);
+        if (got[i] != need[i])
+            st = need[i] ? ct_error(ctx, CT_ERR_IO, "filters.clamp: no process measured the ground of asset %s (one "
+                                    "failed?)", set->items[i].id)
+                         : ct_error(ctx, CT_ERR_IO, "filters.clamp: a process sent the ground of asset %s, which "
+                                    "needs none", set->items[i].id);
     free(mine);
+    free(got);
+    free(idx);
+    free(res);
     if (st == CT_OK)
         ct_log(ctx, CT_LOG_INFO, "filters.clamp: the assets of this process's band of the city (%zu) measured here "
                "(process %d of %d), results exchanged", nm, ds->band->k, ds->band->n);

@@ -9,6 +9,7 @@
 #include "citytiler/raster.h"
 #include "citytiler/stage.h"
 #include "core/balance.h"
+#include "core/indexed_exchange.h"
 #include "core/rank_band.h"
 #include "geom/heights_sweep.h"
 
@@ -482,23 +483,17 @@ static ct_status apply_all(ct_context *ctx, const heights_state *s, ct_dataset *
     return failed ? ct_error_nomem(ctx, "heights") : CT_OK;
 }
 
-/* A building's result as the processes exchange it. */
-typedef struct indexed_result {
-    uint64_t building;
-    ct_heights_result r;
-} indexed_result;
-
-/* This process's buildings under MPI bands (mine[i]), measured; their results, with their
- * indices, into out[0..m-1] in index order. Each must reach only points this process kept:
- * checked (a building added after readers.lidar planned the bands may not). */
+/* This process's buildings under MPI bands (mine[i]), measured: their indices into
+ * idx[0..m-1] (ascending) and their results into res[0..m-1]. Each must reach only points
+ * this process kept: checked (a building added after readers.lidar planned the bands may
+ * not). */
 static ct_status measure_mine(ct_context *ctx, const heights_state *s, ct_dataset *ds, const ct_heights_params *prm,
                               const int *cols, int hcol, int scol, uint64_t counts[2], const unsigned char *mine,
-                              size_t m, indexed_result *out) {
+                              size_t m, size_t *idx, ct_heights_result *res) {
     const size_t n = ds->nbuildings;
     const double qm = query_margin(prm);
-    size_t *idx = malloc((m ? m : 1) * sizeof *idx);
     ct_heights_result *by_building = malloc((n ? n : 1) * sizeof *by_building);
-    ct_status st = idx && by_building ? CT_OK : ct_error_nomem(ctx, "heights");
+    ct_status st = by_building ? CT_OK : ct_error_nomem(ctx, "heights");
     size_t j = 0;
     for (size_t i = 0; st == CT_OK && i < n; i++) {
         if (!mine[i]) continue;
@@ -516,23 +511,16 @@ static ct_status measure_mine(ct_context *ctx, const heights_state *s, ct_datase
     } else if (st == CT_OK) {
         size_t *order = NULL, ngroups = 0;
         ct_cell_group *groups = NULL;
-        ct_heights_result *res = malloc((m ? m : 1) * sizeof *res);
-        st = res ? group_buildings(ctx, ds, qm, mine, &order, &groups, &ngroups) : ct_error_nomem(ctx, "heights");
-        if (st == CT_OK)
+        st = group_buildings(ctx, ds, qm, mine, &order, &groups, &ngroups);
+        if (st == CT_OK) /* (the results come in the groups' order) */
             st = heights_by_cell(ctx, s, ds, prm, cols, hcol, scol, counts, order, groups, ngroups, NULL, 0, res, NULL);
-        /* (the results come in the groups' order) */
         size_t t = 0;
         for (size_t g = 0; st == CT_OK && g < ngroups; g++)
             for (size_t k = 0; k < groups[g].count; k++) by_building[order[groups[g].first + k]] = res[t++];
-        free(res);
         free(order);
         free(groups);
     }
-    for (j = 0; st == CT_OK && j < m; j++) {
-        out[j].building = idx[j];
-        out[j].r = by_building[idx[j]];
-    }
-    free(idx);
+    for (j = 0; st == CT_OK && j < m; j++) res[j] = by_building[idx[j]];
     free(by_building);
     return st;
 }
@@ -548,37 +536,17 @@ static ct_status heights_banded(ct_context *ctx, const heights_state *s, ct_data
     size_t m = 0;
     for (size_t i = 0; mine && i < n; i++)
         m += mine[i] = (unsigned char)(ct_rank_band_building_owner(ds->band, &ds->buildings[i]) == ds->band->k);
-    indexed_result *out = malloc((m ? m : 1) * sizeof *out);
-    ct_status st = mine && out ? measure_mine(ctx, s, ds, prm, cols, hcol, scol, counts, mine, m, out)
-                               : ct_error_nomem(ctx, "heights");
+    size_t *idx = malloc((m ? m : 1) * sizeof *idx);
+    ct_heights_result *res_mine = malloc((m ? m : 1) * sizeof *res_mine), *res = malloc((n ? n : 1) * sizeof *res);
+    unsigned char *got = malloc(n ? n : 1);
+    ct_status st = mine && idx && res_mine && res && got
+                       ? measure_mine(ctx, s, ds, prm, cols, hcol, scol, counts, mine, m, idx, res_mine)
+                       : ct_error_nomem(ctx, "heights");
     free(mine);
-    void *all = NULL;
-    size_t sizes[256] = {0};
-    /* Every process takes part in the exchange, even after an error of its own. */
-    ct_status xs = ct_context_allgather(ctx, out, st == CT_OK ? m * sizeof *out : 0, &all, sizes);
-    free(out);
-    if (st == CT_OK) st = xs;
-    ct_heights_result *res = st == CT_OK ? malloc((n ? n : 1) * sizeof *res) : NULL;
-    unsigned char *got = st == CT_OK ? calloc(n ? n : 1, 1) : NULL;
-    if (st == CT_OK && (!res || !got)) st = ct_error_nomem(ctx, "heights");
-    size_t off = 0;
-    for (int r = 0; st == CT_OK && r < ds->band->n; r++) {
-        if (sizes[r] % sizeof(indexed_result) != 0)
-            st = ct_error(ctx, CT_ERR_IO, "filters.heights: process %d sent %zu bytes of results", r, sizes[r]);
-        for (size_t j = 0; st == CT_OK && j < sizes[r] / sizeof(indexed_result); j++) {
-            indexed_result ir;
-            memcpy(&ir, (const char *)all + off + j * sizeof ir, sizeof ir);
-            if (ir.building >= n || got[ir.building]) {
-                st = ct_error(ctx, CT_ERR_IO, "filters.heights: process %d sent a result for building %llu", r,
-                              (unsigned long long)ir.building);
-                break;
-            }
-            got[ir.building] = 1;
-            res[ir.building] = ir.r;
-        }
-        off += sizes[r];
-    }
-    free(all);
+    /* (every process takes part, even after an error of its own) */
+    st = ct_exchange_by_index(ctx, st, idx, res_mine, m, sizeof *res_mine, n, res, got, "filters.heights");
+    free(idx);
+    free(res_mine);
     for (size_t i = 0; st == CT_OK && i < n; i++)
         if (!got[i])
             st = ct_error(ctx, CT_ERR_IO, "filters.heights: no process measured building %s (one failed?)",
