@@ -28,8 +28,9 @@ typedef struct cli_output {
     double progress_interval;  /* not on a terminal (batch logs): a progress line at most this often (s), 0 never */
     double progress_logged;    /* when the last such line was written (or the run started) */
     const ct_context *ctx;     /* for the stage running (JSON lines name it) */
-    int mpi;                   /* one rank of several under mpirun: lines name it (their logs interleave) */
+    int mpi;                   /* one rank of several under mpirun */
     int rank;
+    char name[32];             /* "citytiler", or "citytiler[RANK]" under mpirun (the ranks' logs interleave) */
 } cli_output;
 
 static double now(void) {
@@ -77,8 +78,7 @@ static void log_line(void *user, ct_log_level level, const char *msg) {
         json_line(o, level, msg, NULL); /* batch logs: machine-readable lines */
         return;
     }
-    if (o->mpi) fprintf(stderr, "citytiler[%d]: %s: %s\n", o->rank, LEVEL_NAMES[level], msg);
-    else fprintf(stderr, "citytiler: %s: %s\n", LEVEL_NAMES[level], msg);
+    fprintf(stderr, "%s: %s: %s\n", o->name, LEVEL_NAMES[level], msg);
 }
 
 /* A usage error of `citytiler run` (exit code 2): its line as before, or a JSON line like
@@ -104,8 +104,7 @@ static void progress_log(cli_output *o, const char *line, const char *what, uint
         return; /* (not a line at the start of every step either) */
     o->progress_logged = t;
     if (!o->json) {
-        if (o->mpi) fprintf(stderr, "citytiler[%d]: progress: %s\n", o->rank, line);
-        else fprintf(stderr, "citytiler: progress: %s\n", line);
+        fprintf(stderr, "%s: progress: %s\n", o->name, line);
         return;
     }
     json_line(o, CT_LOG_INFO, line,
@@ -545,6 +544,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "stages") == 0) return cmd_stages();
     cli_output out;
     memset(&out, 0, sizeof out);
+    snprintf(out.name, sizeof out.name, "citytiler");
     out.tty = isatty(STDERR_FILENO);
     out.progress_interval = 30;
     out.progress_logged = now();
@@ -574,6 +574,7 @@ int main(int argc, char **argv) {
         if (mpi_rank != 0) out.tty = 0;
         out.mpi = 1;
         out.rank = mpi_rank;
+        snprintf(out.name, sizeof out.name, "citytiler[%d]", mpi_rank);
     }
 #endif
     int rc;
