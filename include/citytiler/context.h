@@ -97,6 +97,20 @@ double ct_context_point_reach(const ct_context *ctx);
 /* How many declarations were made so far (the pipeline checks that point readers made one). */
 int ct_context_point_reach_declarations(const ct_context *ctx);
 
+/* The directory the processes of one run share, for --partition and merge: the output's
+ * work directory (OUTPUT.partial), set by the writer's create; NULL when none. The path
+ * is copied; returns 0 when out of memory. */
+int ct_context_set_work_dir(ct_context *ctx, const char *dir);
+const char *ct_context_work_dir(const ct_context *ctx);
+/* Stages that read the LiDAR points declare in their create whether partitions leave
+ * their results for the merge (src/core/partition_results.h): the key the results go
+ * under (copied), or NULL when the merge cannot take them (then it reads the LiDAR).
+ * The pipeline declares NULL for a point reader that said nothing. Returns 0 when out of
+ * memory. */
+int ct_context_declare_partition_results(ct_context *ctx, const char *key);
+/* The keys declared so far, in order (NULL entries included), and their number. */
+const char *const *ct_context_partition_results(const ct_context *ctx, size_t *n);
+
 /* Stage timings of the run, for the run summary. `type` is copied (up to 63 bytes). */
 typedef struct ct_stage_timing {
     char type[64];

@@ -71,6 +71,10 @@ typedef struct ct_dataset {
                                     * "path", a count, "bytes"}; NULL until a reader noted one */
     struct ct_rank_band *band;     /* under MPI, this process's band of the city (readers.lidar
                                     * keeps only its points), or NULL */
+    uint64_t lidar_run_hash;       /* the run and the LAS files read so far, for the results partitions
+                                    * leave to the merge (readers.lidar; 0 when unknown) */
+    int points_from_partitions;    /* merge: readers.lidar read no point, as every stage after it that
+                                    * reads points takes the partitions' results */
 } ct_dataset;
 
 #define CT_DEFAULT_CELL_SIZE 250.0

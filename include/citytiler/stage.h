@@ -38,7 +38,9 @@ typedef struct ct_stage_vtable {
      * filled, paths resolved). Must not touch output paths. A stage that reads the
      * LiDAR points (dataset->points) around buildings or assets says here how far
      * (ct_context_declare_point_reach): under mpirun each rank then keeps only its band
-     * of the city plus that reach; without it every rank keeps every point. */
+     * of the city plus that reach; without it every rank keeps every point. With a
+     * stage added by a user in the pipeline, `citytiler merge` reads the LiDAR again
+     * (the built-in ones leave what they measured to it: ct_context_declare_partition_results). */
     ct_status (*create)(ct_context *ctx, const ct_json *options, void **state);
     ct_status (*run)(ct_context *ctx, void *state, ct_dataset *data);
     void (*destroy)(void *state);

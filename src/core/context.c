@@ -31,6 +31,9 @@ struct ct_context {
     void *allgather_user;
     double point_reach; /* the largest declared (NAN: anywhere) */
     int point_reach_declarations;
+    char *work_dir;         /* shared by partitions and the merge, or NULL */
+    char **result_keys;     /* ct_context_declare_partition_results (NULL entries: cannot) */
+    size_t nresult_keys;
     ct_stage_timing *timings;
     size_t ntimings;
     json_t *pipeline; /* as run, for the summary */
@@ -56,6 +59,9 @@ void ct_context_destroy(ct_context *ctx) {
     if (!ctx) return;
     pthread_mutex_destroy(&ctx->lock);
     free(ctx->timings);
+    free(ctx->work_dir);
+    for (size_t i = 0; i < ctx->nresult_keys; i++) free(ctx->result_keys[i]);
+    free(ctx->result_keys);
     json_decref(ctx->pipeline);
     free(ctx);
 }
@@ -224,6 +230,34 @@ void ct_context_declare_point_reach(ct_context *ctx, double metres) {
 
 double ct_context_point_reach(const ct_context *ctx) { return ctx->point_reach; }
 int ct_context_point_reach_declarations(const ct_context *ctx) { return ctx->point_reach_declarations; }
+
+int ct_context_set_work_dir(ct_context *ctx, const char *dir) {
+    char *copy = dir ? strdup(dir) : NULL;
+    if (dir && !copy) return 0;
+    free(ctx->work_dir);
+    ctx->work_dir = copy;
+    return 1;
+}
+
+const char *ct_context_work_dir(const ct_context *ctx) { return ctx->work_dir; }
+
+int ct_context_declare_partition_results(ct_context *ctx, const char *key) {
+    char *copy = key ? strdup(key) : NULL;
+    char **keys = realloc(ctx->result_keys, (ctx->nresult_keys + 1) * sizeof *keys);
+    if ((key && !copy) || !keys) {
+        free(copy);
+        if (keys) ctx->result_keys = keys;
+        return 0;
+    }
+    keys[ctx->nresult_keys++] = copy;
+    ctx->result_keys = keys;
+    return 1;
+}
+
+const char *const *ct_context_partition_results(const ct_context *ctx, size_t *n) {
+    *n = ctx->nresult_keys;
+    return (const char *const *)ctx->result_keys;
+}
 
 ct_status ct_context_allgather(ct_context *ctx, const void *mine, size_t bytes, void **all, size_t *counts) {
     *all = NULL;

@@ -331,6 +331,10 @@ ct_status ct_pipeline_load(ct_context *ctx, const char *path, const char *const 
             if (st == CT_OK && (!bs || bs->reads_points) && strcmp(p->stages[i].vt->type, "readers.lidar") != 0 &&
                 ct_context_point_reach_declarations(ctx) == declared)
                 ct_context_declare_point_reach(ctx, NAN);
+            /* A stage not built in may read the points, and leaves no results for the
+             * merge: `citytiler merge` then reads the LiDAR (core/partition_results.h). */
+            if (st == CT_OK && !bs && !ct_context_declare_partition_results(ctx, NULL))
+                st = ct_error_nomem(ctx, "pipeline");
             /* (checked at run time too; here before any stage ran: a wrong cell_size was
              * "out of memory while allocating point store", exit 1, after the footprints) */
             if (st == CT_OK && strcmp(p->stages[i].vt->type, "readers.lidar") == 0)

@@ -52,12 +52,11 @@ static int dir_is_empty(const char *dir) {
 
 void ct_remove_tree(const char *path) { remove_tree(path); }
 
-/* The work directory of final_path: "<final_path>.partial". */
-static void work_path(const char *final_path, char *work, size_t n) { snprintf(work, n, "%s.partial", final_path); }
+void ct_outdir_work_path(const char *final_path, char *work, size_t n) { snprintf(work, n, "%s.partial", final_path); }
 
 int ct_outdir_work_exists(const char *final_path, char *work, size_t n) {
     struct stat sb;
-    work_path(final_path, work, n);
+    ct_outdir_work_path(final_path, work, n);
     return stat(work, &sb) == 0 && S_ISDIR(sb.st_mode);
 }
 
@@ -81,7 +80,7 @@ ct_status ct_outdir_begin(ct_context *ctx, const char *final_path, const char *m
     size_t n = strlen(final_path) + 32;
     char *tmp = malloc(n);
     if (!tmp) return ct_error_nomem(ctx, "path");
-    work_path(final_path, tmp, n);
+    ct_outdir_work_path(final_path, tmp, n);
     if (!resume) remove_tree(tmp);
     ct_status st = ct_mkdirs(ctx, tmp);
     if (st != CT_OK) {

@@ -12,6 +12,8 @@
  * prepares the work directory "<final_path>.partial": emptied, or, when `resume` is set,
  * kept as an interrupted run left it. *tmp_out is malloc'd. */
 ct_status ct_outdir_begin(ct_context *ctx, const char *final_path, const char *marker, int resume, char **tmp_out);
+/* The work directory of final_path: "<final_path>.partial" (into work, n bytes). */
+void ct_outdir_work_path(const char *final_path, char *work, size_t n);
 /* 1 when the work directory of `final_path` exists (runs of other partitions left it);
  * its path goes to work (n bytes). */
 int ct_outdir_work_exists(const char *final_path, char *work, size_t n);

@@ -17,6 +17,7 @@
 #include "citytiler/ground.h"
 #include "citytiler/stage.h"
 #include "core/indexed_exchange.h"
+#include "core/partition_results.h"
 #include "core/rank_band.h"
 
 typedef struct clamp_state {
@@ -24,6 +25,7 @@ typedef struct clamp_state {
     ct_ground_params prm;
     double coverage_radius;
     int skip_no_ground;
+    char key[96]; /* its results' key for the merge (partition_results.h) */
 } clamp_state;
 
 static const ct_option_def options[] = {
@@ -74,6 +76,11 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
     s->skip_no_ground = strcmp(ng, "skip") == 0;
     /* (an asset's searches reach max_radius, and coverage_radius; ground_by_cell's margin) */
     ct_context_declare_point_reach(ctx, (p.max_radius > cov ? p.max_radius : cov) + 1.0);
+    if (!ct_partition_results_declare(ctx, "filters.clamp", s->key, sizeof s->key)) {
+        json_decref(s->opts);
+        free(s);
+        return ct_error_nomem(ctx, "filters.clamp");
+    }
     *state = s;
     return CT_OK;
 }
@@ -422,12 +429,25 @@ static ct_status place_asset(ct_context *ctx, const clamp_state *s, ct_dataset *
     return st;
 }
 
+/* Under --partition: every asset's ground as measured, saved for the merge (before the
+ * assets are placed: the merge checks it measured the same). */
+static ct_status save_for_merge(ct_context *ctx, const clamp_state *s, const ct_dataset *ds, const ground_out *g) {
+    int k = 0, n = 1;
+    ct_context_partition(ctx, &k, &n);
+    if (n < 2 || ct_context_merge(ctx) || ct_context_has_allgather(ctx) || !ds->points) return CT_OK;
+    const size_t count = ds->assets ? ds->assets->n : 0;
+    return ct_partition_results_save(ctx, s->key, ds->lidar_run_hash, ct_partition_results_assets_hash(ds->assets), g,
+                                     sizeof *g, count);
+}
+
 static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     clamp_state *s = state;
     ct_asset_set *set = ds->assets;
+    /* A merge whose partitions left every asset's ground (readers.lidar read no point). */
+    const int from_partitions = ds->points_from_partitions && !ds->points;
     if (!set || set->n == 0) {
         ct_log(ctx, CT_LOG_INFO, "filters.clamp: no assets to place");
-        return CT_OK;
+        return save_for_merge(ctx, s, ds, NULL);
     }
     size_t n = set->n;
     /* Its columns replace input attributes of the same names (an asset table exported by
@@ -460,17 +480,25 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     if (nroof && (st = find_roof_buildings(ctx, ds, need, bld, &grid)) != CT_OK) goto done;
     size_t nneed = 0;
     for (size_t i = 0; i < n; i++) nneed += need[i];
-    if (nneed && !ds->points) {
+    if (nneed && !ds->points && !from_partitions) {
         st = ct_error(ctx, CT_ERR_USAGE, "filters.clamp: %zu assets need the ground but there are no LiDAR points: put "
                       "readers.lidar before it (or give the assets a z with readers.assets z_field)", nneed);
         goto done;
     }
     /* (with bands every process takes part in the exchange, with assets to place or not) */
-    if (ds->band && ct_context_has_allgather(ctx) && ds->points)
+    if (from_partitions) {
+        st = ct_partition_results_load(ctx, s->key, ds->lidar_run_hash, ct_partition_results_assets_hash(set), g,
+                                       sizeof *g, n, "assets");
+        if (st == CT_OK)
+            ct_log(ctx, CT_LOG_INFO, "filters.clamp: merge: the ground of %zu assets taken from the partitions' "
+                   "results", nneed);
+    } else if (ds->band && ct_context_has_allgather(ctx) && ds->points) {
         st = ground_banded(ctx, ds, s, need, g);
-    else if (nneed)
+    } else if (nneed) {
         st = ct_point_store_on_disk(ds->points) ? ground_by_cell(ctx, ds, s, need, g)
                                                 : ground_range(ctx, ds, s, need, NULL, n, g);
+    }
+    if (st == CT_OK && !from_partitions) st = save_for_merge(ctx, s, ds, g);
     double fallback = 0.0;
     if (st == CT_OK) st = fallback_ground(ctx, ds, g, &fallback);
     clamp_tally tally;

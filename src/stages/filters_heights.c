@@ -10,6 +10,7 @@
 #include "citytiler/stage.h"
 #include "core/balance.h"
 #include "core/indexed_exchange.h"
+#include "core/partition_results.h"
 #include "core/rank_band.h"
 #include "geom/heights_sweep.h"
 
@@ -20,6 +21,7 @@ typedef struct heights_state {
     double storey_height, default_height;
     const char *source; /* "auto", "lidar" or "raster" */
     int auto_roof_classes; /* building_classes not given: class 6, or all non-ground when there is none */
+    char key[96];          /* its results' key for the merge (partition_results.h); "" with rasters */
 } heights_state;
 
 static const ct_option_def options[] = {
@@ -89,6 +91,11 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
     p->min_ground_points = (uint32_t)mg;
     /* (its searches reach max_buffer around a footprint's box: query_margin below) */
     ct_context_declare_point_reach(ctx, strcmp(s->source, "raster") == 0 ? 0.0 : p->max_buffer + 1.0);
+    if (strcmp(s->source, "raster") != 0 && !ct_partition_results_declare(ctx, "filters.heights", s->key, sizeof s->key)) {
+        json_decref(s->opts);
+        free(s);
+        return ct_error_nomem(ctx, "filters.heights");
+    }
     *state = s;
     return CT_OK;
 }
@@ -570,16 +577,38 @@ static ct_status class6_anywhere(ct_context *ctx, const ct_dataset *ds, int *any
     return st;
 }
 
-/* Points on disk, one process: every building swept (sweep_buildings), then the results
- * applied. */
-static ct_status heights_swept(ct_context *ctx, const heights_state *s, ct_dataset *ds, const ct_heights_params *prm,
-                               const int *cols, int hcol, int scol, uint64_t counts[2]) {
+/* One process: every building measured (points on disk: swept, sweep_buildings), the
+ * results applied, and, under --partition, saved for the merge. */
+static ct_status heights_all(ct_context *ctx, const heights_state *s, ct_dataset *ds, const ct_heights_params *prm,
+                             const int *cols, int hcol, int scol, uint64_t counts[2], int save) {
     const size_t n = ds->nbuildings;
     ct_heights_result *res = malloc((n ? n : 1) * sizeof *res);
     if (!res) return ct_error_nomem(ctx, "heights");
-    ct_status st = sweep_buildings(ctx, s, ds, prm, cols, hcol, scol, counts, NULL, n, res);
+    ct_status st = ct_point_store_on_disk(ds->points)
+                       ? sweep_buildings(ctx, s, ds, prm, cols, hcol, scol, counts, NULL, n, res)
+                       : heights_range(ctx, s, ds, prm, NULL, n, cols, hcol, scol, counts, 0, res, NULL);
+    if (st == CT_OK) st = apply_all(ctx, s, ds, res, cols, hcol, scol, counts);
+    if (st == CT_OK && save)
+        st = ct_partition_results_save(ctx, s->key, ds->lidar_run_hash, ct_partition_results_buildings_hash(ds), res,
+                                       sizeof *res, n);
+    free(res);
+    return st;
+}
+
+/* A merge whose partitions left their heights (readers.lidar read no point): taken, and
+ * applied as measured. */
+static ct_status heights_from_partitions(ct_context *ctx, const heights_state *s, ct_dataset *ds, const int *cols,
+                                         int hcol, int scol, uint64_t counts[2]) {
+    const size_t n = ds->nbuildings;
+    ct_heights_result *res = malloc((n ? n : 1) * sizeof *res);
+    if (!res) return ct_error_nomem(ctx, "heights");
+    ct_status st = ct_partition_results_load(ctx, s->key, ds->lidar_run_hash, ct_partition_results_buildings_hash(ds),
+                                             res, sizeof *res, n, "buildings");
     if (st == CT_OK) st = apply_all(ctx, s, ds, res, cols, hcol, scol, counts);
     free(res);
+    if (st == CT_OK)
+        ct_log(ctx, CT_LOG_INFO, "filters.heights: merge: the heights of %zu buildings taken from the partitions' "
+               "results", n);
     return st;
 }
 
@@ -643,13 +672,15 @@ static void warn_some_unmeasured(ct_context *ctx, const ct_dataset *ds, const in
 
 static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     heights_state *s = state;
-    int use_raster = strcmp(s->source, "raster") == 0 || (strcmp(s->source, "auto") == 0 && !ds->points && ds->rasters);
+    const int partitions_measured = ds->points_from_partitions && !ds->points && s->key[0];
+    const int have_points = ds->points || partitions_measured;
+    int use_raster = strcmp(s->source, "raster") == 0 || (strcmp(s->source, "auto") == 0 && !have_points && ds->rasters);
     if (use_raster && !ds->rasters)
         return ct_error(ctx, CT_ERR_USAGE, "filters.heights: source \"raster\" but no rasters: put readers.raster before it");
-    if (!use_raster && !ds->points)
+    if (!use_raster && !have_points)
         return ct_error(ctx, CT_ERR_USAGE, "filters.heights: no LiDAR points: put readers.lidar (or readers.raster) before it");
     ct_heights_params prm = s->prm;
-    if (!use_raster && s->auto_roof_classes) {
+    if (!use_raster && ds->points && s->auto_roof_classes) {
         int class6 = ct_point_store_class_counts(ds->points)[6] > 0;
         if (ds->band && ct_context_has_allgather(ctx)) {
             ct_status cst = class6_anywhere(ctx, ds, &class6);
@@ -676,12 +707,20 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     int part_k = 0, part_n = 1;
     ct_context_partition(ctx, &part_k, &part_n);
     int shared = !use_raster && part_n > 1 && ct_context_has_allgather(ctx);
+    /* (a partition saves what it measured for the merge) */
+    int save = !use_raster && !shared && part_n > 1 && !ct_context_merge(ctx) && ct_context_work_dir(ctx) &&
+               ds->lidar_run_hash != 0 && s->key[0];
     ct_status st = CT_OK;
-    if (!use_raster && !shared && ct_point_store_on_disk(ds->points)) {
-        st = heights_swept(ctx, s, ds, &prm, cols, hcol, scol, counts);
-        if (st == CT_OK)
+    if (!use_raster && partitions_measured) {
+        st = heights_from_partitions(ctx, s, ds, cols, hcol, scol, counts);
+    } else if (!use_raster && !shared && (save || ct_point_store_on_disk(ds->points))) {
+        st = heights_all(ctx, s, ds, &prm, cols, hcol, scol, counts, save);
+        if (st == CT_OK && ct_point_store_on_disk(ds->points))
             ct_log(ctx, CT_LOG_INFO, "filters.heights: points on disk: %zu buildings in %zu cells, each cell read once",
                    ds->nbuildings, ct_point_store_cell_count(ds->points));
+        if (st == CT_OK && save)
+            ct_log(ctx, CT_LOG_INFO, "filters.heights: partition: the heights of the %zu buildings left for the merge "
+                   "(this partition's share)", ds->nbuildings);
     } else if (shared && ds->band) {
         st = heights_banded(ctx, s, ds, &prm, cols, hcol, scol, counts);
         if (st == CT_OK)

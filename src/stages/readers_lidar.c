@@ -18,6 +18,7 @@
 #include "citytiler/las.h"
 #include "citytiler/points.h"
 #include "citytiler/stage.h"
+#include "core/partition_results.h"
 #include "core/rank_band.h"
 #include "io/ogr_source.h"
 
@@ -714,11 +715,52 @@ static void read_job_free(read_job *job) {
     if (job->work) OSRRelease(job->work);
 }
 
+/* The run's hash for the partitions' results (partition_results.h), with these files. */
+static ct_status note_run_hash(ct_context *ctx, ct_dataset *ds, const ct_las_source *src) {
+    size_t n = ct_las_source_count(src);
+    const char **paths = malloc((n ? n : 1) * sizeof *paths);
+    if (!paths) return ct_error_nomem(ctx, "readers.lidar");
+    for (size_t f = 0; f < n; f++) paths[f] = ct_las_path(ct_las_source_reader(src, f));
+    int first = ds->nlidar_files == n; /* (no readers.lidar before this one) */
+    uint64_t h = first || ds->lidar_run_hash ? ct_partition_results_run_hash(ctx, ds->lidar_run_hash, paths, n) : 0;
+    ds->lidar_run_hash = h;
+    free(paths);
+    return CT_OK;
+}
+
+/* In a merge: 1 when every stage that reads points took part in the partitions' results
+ * and every partition left them for this run (then no point need be read). */
+static int partitions_left_results(const ct_context *ctx, const ct_dataset *ds) {
+    size_t n = 0;
+    const char *const *keys = ct_context_partition_results(ctx, &n);
+    if (!ct_context_merge(ctx) || n == 0 || ds->lidar_run_hash == 0) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!keys[i] || !ct_partition_results_ready(ctx, keys[i], ds->lidar_run_hash, 0)) return 0;
+    return 1;
+}
+
+/* A merge whose partitions left every result measured from the points: the files noted
+ * (the run summary lists them), none read. */
+static ct_status skip_for_merge(ct_context *ctx, ct_dataset *ds, const ct_las_source *src) {
+    ds->points_from_partitions = 1;
+    ct_status st = CT_OK;
+    for (size_t f = 0; st == CT_OK && f < ct_las_source_count(src); f++) {
+        const ct_las_reader *r = ct_las_source_reader(src, f);
+        st = ct_dataset_note_source(ctx, ds, "readers.lidar", ct_las_path(r), "points", ct_las_get_header(r)->point_count);
+        if (st == CT_OK)
+            st = ct_dataset_note_source_detail(ctx, ds, "not_read", "merge: the partitions' measurements were taken");
+    }
+    ct_log(ctx, CT_LOG_INFO, "readers.lidar: merge: the %zu LAS file(s) are not read: every partition left what the "
+           "stages after this one measured from the points", ct_las_source_count(src));
+    return st;
+}
+
 static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     lidar_state *s = state;
     ct_las_source *src = NULL;
     ct_status st = open_inputs(ctx, s, ds, &src);
     if (st != CT_OK) return st;
+    st = note_run_hash(ctx, ds, src);
     read_job job;
     memset(&job, 0, sizeof job);
     job.s = s;
@@ -728,6 +770,13 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     st = lidar_srs(ctx, s, src, first_path, &lsrs);
     if (st == CT_OK) st = heights_to_metres(ctx, lsrs, src, s->srs ? "readers.lidar" : first_path);
     if (st == CT_OK) st = setup_crs(ctx, ds, lsrs, &job.horiz, &job.work, &job.same);
+    if (st == CT_OK && !ds->points && partitions_left_results(ctx, ds)) {
+        st = skip_for_merge(ctx, ds, src);
+        if (lsrs) OSRRelease(lsrs);
+        read_job_free(&job);
+        ct_las_source_close(src);
+        return st;
+    }
     if (st == CT_OK) st = prepare_store(ctx, s, ds, &job);
     size_t nchunks = 0;
     if (st == CT_OK) st = plan_skips(ctx, src, &job);

@@ -126,6 +126,17 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
         destroy(s);
         return pst;
     }
+    /* Partitions leave their measurements there for the merge (core/partition_results.h). */
+    int part_k = 0, part_n = 1;
+    ct_context_partition(ctx, &part_k, &part_n);
+    if ((part_n > 1 && !ct_context_has_allgather(ctx)) || ct_context_merge(ctx)) {
+        char work[4200];
+        ct_outdir_work_path(s->path, work, sizeof work);
+        if (!ct_context_set_work_dir(ctx, work)) {
+            destroy(s);
+            return ct_error_nomem(ctx, "writers.3dtiles path");
+        }
+    }
     s->max_per_tile = (size_t)per;
     s->max_level = (int)lvl;
     long long mv = ct_opt_integer(opts, "max_vertices_per_tile");

@@ -26,6 +26,15 @@ run merge "$out" > "$WORK/merge.log" 2>&1
 check "merge exits 0" test $? -eq 0
 diff -r -x run-summary.json "$WORK/reference" "$out" > "$WORK/diff.log" 2>&1
 check "partitions + merge give byte-identical output" test $? -eq 0
+# The partitions leave their heights for the merge, which reads no LiDAR point (it read
+# and measured everything again: as long as a whole run, after every partition).
+check "each partition left its share of the heights" \
+  test "$(grep -l "filters.heights: partition: the heights of the 160 buildings left for the merge" "$WORK"/part[012].log | wc -l)" -eq 3
+check "the merge reads no LiDAR" grep -q "readers.lidar: merge: the 1 LAS file(s) are not read" "$WORK/merge.log"
+check "the merge takes the partitions' heights" \
+  grep -q "filters.heights: merge: the heights of 160 buildings taken from the partitions' results" "$WORK/merge.log"
+check "the merge's run summary says the LAS was not read" grep -q '"not_read": "merge: ' "$out/run-summary.json"
+check "no partition's results left in the output" test -z "$(find "$out" -name 'results-*')"
 # A second merge: it said "no partition has run"; now that the output is already merged.
 run merge "$out" > "$WORK/merge2.log" 2>&1
 check "a second merge: exit 2" test $? -eq 2
@@ -64,4 +73,40 @@ run merge "$WORK/./spelt" > "$WORK/spelt-merge.log" 2>&1
 check "the merge of those: exit 0" test $? -eq 0
 diff -r -x run-summary.json "$WORK/reference" "$WORK/spelt" > /dev/null 2>&1
 check "the merge of those: byte-identical to one process" test $? -eq 0
+# The LAS changed since the partitions ran (touched): the merge reads it and measures again
+# (same points: same bytes); a partition's results damaged: the merge says which to rerun.
+las="$WORK/points.las"
+cp "$SRC/data-samples/delft/delft_ahn3_every4th_epsg28992.las" "$las"
+for k in 0 1; do run run "$WORK/touched" --partition "$k/2" --set "readers.lidar.path=$las" > /dev/null 2>&1; done
+touch -d '2001-01-01' "$las"
+run merge "$WORK/touched" --set "readers.lidar.path=$las" > "$WORK/touched.log" 2>&1
+check "merge after the LAS changed: exit 0" test $? -eq 0
+check "merge after the LAS changed: reads it" grep -q "readers.lidar: 212236 points read from 1 file" "$WORK/touched.log"
+check "merge after the LAS changed: no partition heights taken" test -z "$(grep -F "taken from the partitions" "$WORK/touched.log")"
+diff -r -x run-summary.json "$WORK/reference" "$WORK/touched" > /dev/null 2>&1
+check "merge after the LAS changed: byte-identical to one process" test $? -eq 0
+for k in 0 1; do run run "$WORK/damaged" --partition "$k/2" > /dev/null 2>&1; done
+share="$WORK/damaged.partial/.resume/results-filters.heights-0-1-of-2.bin"
+check "partition 1/2 left its heights" test -s "$share"
+printf '\xff\xff\xff\xff' | dd of="$share" bs=1 seek=100 conv=notrunc 2> /dev/null
+run merge "$WORK/damaged" > "$WORK/damaged.log" 2>&1
+check "merge with damaged partition results: exit 2" test $? -eq 2
+check "merge with damaged partition results: names the file and the partition to rerun" \
+  grep -q "results-filters.heights-0-1-of-2.bin: partition 1/2's results for the merge are damaged (checksum): run partition 1/2 again" "$WORK/damaged.log"
+check "merge with damaged partition results: no output" test ! -e "$WORK/damaged/tileset.json"
+
+# With assets: filters.clamp's grounds are left for the merge too.
+"$CLI" run "$SRC/pipelines/smart-city.json" --set "writers.3dtiles.path=$WORK/city-ref" > /dev/null 2>&1
+check "smart-city, one process: exit 0" test $? -eq 0
+for k in 0 1; do
+  "$CLI" run "$SRC/pipelines/smart-city.json" --set "writers.3dtiles.path=$WORK/city" --partition "$k/2" > /dev/null 2>&1
+  check "smart-city partition $k/2: exit 0" test $? -eq 0
+done
+"$CLI" merge "$SRC/pipelines/smart-city.json" --set "writers.3dtiles.path=$WORK/city" > "$WORK/city-merge.log" 2>&1
+check "smart-city merge: exit 0" test $? -eq 0
+check "smart-city merge: the assets' ground taken from the partitions" \
+  grep -q "filters.clamp: merge: the ground of [0-9]* assets taken from the partitions' results" "$WORK/city-merge.log"
+check "smart-city merge: reads no LiDAR" grep -q "readers.lidar: merge: the 2 LAS file(s) are not read" "$WORK/city-merge.log"
+diff -r -x run-summary.json "$WORK/city-ref" "$WORK/city" > /dev/null 2>&1
+check "smart-city partitions + merge: byte-identical to one process" test $? -eq 0
 finish
