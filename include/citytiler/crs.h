@@ -75,6 +75,11 @@ typedef struct ct_height_unit {
  * readers are metres: transforms made with a vertical CRS in another unit take its heights
  * as metres (see ct_geo_options). */
 ct_status ct_crs_height_unit(ct_context *ctx, const char *crs, ct_height_unit *out);
+/* Metres per unit of the linear unit `name` as PROJ's database names it, by its name or
+ * short name, any case ("metre", "m", "foot", "ft", "US survey foot", "us-ft",
+ * "decimetre"), also plural ("metres", "feet") or with '_' for ' '; "meter" and "ftUS" are
+ * taken for "metre" and "us-ft". 0 when it names none (empty, unknown, not linear). */
+double ct_linear_unit_metres(const char *name);
 
 /* The column-major 4x4 matrix mapping a local east-north-up frame with origin at
  * (lon, lat radians, height metres on WGS84) to ECEF. */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 struct ct_geo_transform {
     PJ_CONTEXT *pj_ctx;
@@ -324,4 +325,46 @@ ct_status ct_crs_height_unit(ct_context *ctx, const char *crs, ct_height_unit *o
         return ct_error(ctx, CT_ERR_INPUT, "PROJ cannot tell the unit of the heights of the CRS '%.80s'", crs);
     out->metres_per_unit = f;
     return CT_OK;
+}
+
+/* u matches PROJ unit info entry e by name or short name (any case). */
+static int unit_named(const PROJ_UNIT_INFO *e, const char *u) {
+    return (e->name && strcasecmp(e->name, u) == 0) || (e->proj_short_name && strcasecmp(e->proj_short_name, u) == 0);
+}
+
+/* The spellings of `name` to look up, in order: as given; with '_' as ' ' (and "meter",
+ * "ftUS" as PROJ spells them); that singular. */
+static int unit_spellings(const char *name, char out[3][96]) {
+    size_t len = strlen(name);
+    if (len == 0 || len >= 90) return 0;
+    memcpy(out[0], name, len + 1);
+    char *s = out[1];
+    memcpy(s, name, len + 1);
+    for (char *c = s; *c; c++)
+        if (*c == '_') *c = ' ';
+    if (strcasecmp(s, "meter") == 0 || strcasecmp(s, "meters") == 0) memcpy(s, "metre", 6);
+    else if (strcasecmp(s, "ftUS") == 0) memcpy(s, "us-ft", 6);
+    char *one = out[2];
+    size_t l = strlen(s);
+    memcpy(one, s, l + 1);
+    if (l >= 4 && strcasecmp(one + l - 4, "feet") == 0) memcpy(one + l - 4, "foot", 5);
+    else if (l > 1 && (one[l - 1] == 's' || one[l - 1] == 'S')) one[l - 1] = 0;
+    return 3;
+}
+
+double ct_linear_unit_metres(const char *name) {
+    char spell[3][96];
+    int ns = name ? unit_spellings(name, spell) : 0;
+    if (ns == 0) return 0;
+    PJ_CONTEXT *c = proj_context_create();
+    if (!c) return 0;
+    int n = 0;
+    PROJ_UNIT_INFO **list = proj_get_units_from_database(c, NULL, "linear", 0, &n);
+    double f = 0;
+    for (int k = 0; list && k < ns && f == 0; k++)
+        for (int i = 0; i < n && f == 0; i++)
+            if (unit_named(list[i], spell[k]) && list[i]->conv_factor > 0) f = list[i]->conv_factor;
+    proj_unit_list_destroy(list);
+    proj_context_destroy(c);
+    return f;
 }

@@ -116,20 +116,6 @@ static void pixel_to_geo(const double gt[6], double px, double py, double *x, do
     *y = gt[3] + px * gt[4] + py * gt[5];
 }
 
-/* Metres per unit of a band's unit type ("m", "ft", "US survey foot", ...); 0 when it
- * names none (an empty or unknown unit). */
-static double unit_type_metres(const char *u) {
-    static const struct { const char *name; double metres; } units[] = {
-        {"m", 1.0}, {"metre", 1.0}, {"meter", 1.0}, {"metres", 1.0}, {"meters", 1.0},
-        {"ft", 0.3048}, {"foot", 0.3048}, {"feet", 0.3048}, {"international foot", 0.3048},
-        {"us-ft", 1200.0 / 3937.0}, {"ftUS", 1200.0 / 3937.0}, {"US survey foot", 1200.0 / 3937.0},
-        {"us_survey_foot", 1200.0 / 3937.0}, {"US survey feet", 1200.0 / 3937.0},
-    };
-    for (size_t k = 0; u && k < sizeof units / sizeof *units; k++)
-        if (strcasecmp(u, units[k].name) == 0) return units[k].metres;
-    return 0;
-}
-
 /* The heights of the pipeline are metres (readers.lidar converts z in feet; the writer
  * takes any vertical CRS's heights as metres): a DTM or DSM in feet, by its vertical CRS
  * or else by its band's unit, is converted as it is read, as are the band's scale and
@@ -145,7 +131,7 @@ static ct_status heights_in_metres(ct_context *ctx, ct_raster *r, GDALRasterBand
         from = u.name;
     }
     const char *band_unit = GDALGetRasterUnitType(band);
-    if (!(f > 0) && (f = unit_type_metres(band_unit)) > 0) from = band_unit;
+    if (!(f > 0) && (f = ct_linear_unit_metres(band_unit)) > 0) from = band_unit;
     if (!(f > 0) || f == 1.0) return CT_OK;
     r->z_scale *= f;
     r->z_offset *= f;

@@ -21,6 +21,21 @@ ft = 3937.0 / 1200.0  # US survey feet per metre
 grid("dtm_m.asc", 10, 10); grid("dsm_m.asc", 10, 30)
 grid("dtm_ft.asc", 10 * ft, 10 * ft); grid("dsm_ft.asc", 10 * ft, 30 * ft)
 grid("dtm_cm.asc", 1000, 1000, "%d"); grid("dsm_cm.asc", 1000, 3000, "%d")
+# Rasters that say their unit only in the band's unit type (no vertical CRS): VRTs over
+# grids in international feet, US survey feet and centimetres.
+intl = 1 / 0.3048
+grid("dtm_intl.asc", 10 * intl, 10 * intl); grid("dsm_intl.asc", 10 * intl, 30 * intl)
+def vrt(path, src, unit):
+    open(path, "w").write(
+        '<VRTDataset rasterXSize="100" rasterYSize="100"><SRS>EPSG:28992</SRS>'
+        '<GeoTransform>85000, 1, 0, 447100, 0, -1</GeoTransform>'
+        '<VRTRasterBand dataType="Float32" band="1"><NoDataValue>-9999</NoDataValue><UnitType>%s</UnitType>'
+        '<SimpleSource><SourceFilename relativeToVRT="1">%s</SourceFilename><SourceBand>1</SourceBand></SimpleSource>'
+        '</VRTRasterBand></VRTDataset>\n' % (unit, src))
+for k in ("dtm", "dsm"):
+    vrt(k + "_unit_ft.vrt", k + "_intl.asc", "ft")
+    vrt(k + "_unit_usft.vrt", k + "_ft.asc", "US survey feet")
+    vrt(k + "_unit_cm.vrt", k + "_cm.asc", "centimetre")
 PY
 for k in dtm dsm; do gdal_translate -q -ot Int32 -a_scale 0.01 -a_srs EPSG:28992+5709 "${k}_cm.asc" "${k}_cm.tif"; done
 check "scaled rasters made" test -s dtm_cm.tif -a -s dsm_cm.tif
@@ -36,4 +51,12 @@ raster metres dtm_m.asc dsm_m.asc ', "srs": "EPSG:28992+5709"'
 raster us_feet dtm_ft.asc dsm_ft.asc ', "srs": "EPSG:28992+6360"'
 check "us_feet: says the heights were converted" has us_feet.log "heights in US survey foot converted to metres"
 raster scaled_cm dtm_cm.tif dsm_cm.tif
+# The band's unit type, looked up in PROJ's units (a hand-written table knew only metres and
+# two feet, so centimetres were taken as metres).
+raster unit_ft dtm_unit_ft.vrt dsm_unit_ft.vrt
+check "unit_ft: says the heights were converted" has unit_ft.log "heights in ft converted to metres (x 0.3048)"
+raster unit_usft dtm_unit_usft.vrt dsm_unit_usft.vrt
+check "unit_usft: says the heights were converted" has unit_usft.log "heights in US survey feet converted to metres"
+raster unit_cm dtm_unit_cm.vrt dsm_unit_cm.vrt
+check "unit_cm: says the heights were converted" has unit_cm.log "heights in centimetre converted to metres (x 0.01)"
 finish

@@ -96,7 +96,25 @@ static void check_vertical_in_feet(ct_context *ctx, ct_geoid_mode mode) {
     ct_geo_transform_destroy(tm);
 }
 
+/* Band unit types (GDALGetRasterUnitType) by PROJ's database: names, short names,
+ * plurals; nothing for what is not a linear unit. */
+static void check_linear_units(void) {
+    const double usft = 1200.0 / 3937.0;
+    struct { const char *name; double metres; } cases[] = {
+        {"m", 1}, {"metre", 1}, {"Metres", 1}, {"meter", 1}, {"meters", 1}, {"ft", 0.3048}, {"foot", 0.3048},
+        {"feet", 0.3048}, {"us-ft", usft}, {"ftUS", usft}, {"US survey foot", usft}, {"us_survey_foot", usft},
+        {"US survey feet", usft}, {"millimetre", 0.001}, {"centimetres", 0.01}, {"km", 1000}, {"yard", 0.9144},
+        {"", 0}, {"degree", 0}, {"furlongs per fortnight", 0}, {"s", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        double f = ct_linear_unit_metres(cases[i].name);
+        CT_CHECK_MSG(fabs(f - cases[i].metres) < 1e-12, "'%s': %.15g, expected %.15g", cases[i].name, f, cases[i].metres);
+    }
+    CT_CHECK(ct_linear_unit_metres(NULL) == 0);
+}
+
 int main(void) {
+    check_linear_units();
     ct_context *ctx = ct_context_create();
     if (!ctx) return 1;
     ct_geo_options plain = {NULL, NULL, CT_GEOID_NEVER, {0, 0}};
