@@ -106,4 +106,35 @@ for name in m2-wide m2-wide-disk; do
   diff -r -x run-summary.json "$WORK/one-wide" "$WORK/$name" > /dev/null 2>&1
   check "$name: byte-identical to one process" test $? -eq 0
 done
+# Footprints read after readers.lidar planned the bands: a building taller than its band
+# (1.2 km north from the middle of the city) would search beyond the LiDAR its rank kept.
+# One process measures it; under mpirun its rank stops with the building named and what
+# to do, rather than measuring it from part of its points.
+cat > "$WORK/tall.geojson" <<JSON
+{"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::28992"}},
+ "features": [{"type": "Feature", "properties": {"id": "tall"}, "geometry": {"type": "Polygon",
+   "coordinates": [[[85300, 445300], [85310, 445300], [85310, 446500], [85300, 446500], [85300, 445300]]]}}]}
+JSON
+cat > "$WORK/late.json" <<JSON
+{"pipeline": [
+  {"type": "readers.footprints", "path": "city/footprints.gpkg", "id_field": "id"},
+  {"type": "readers.lidar", "path": "tiles"},
+  {"type": "readers.footprints", "path": "tall.geojson", "id_field": "id"},
+  {"type": "filters.heights"},
+  {"type": "filters.extrude"},
+  {"type": "writers.3dtiles", "path": "late"}]}
+JSON
+"$CLI" run "$WORK/late.json" --threads 1 --set "writers.3dtiles.path=$WORK/late-one" > "$WORK/late-one.log" 2>&1
+check "footprints after readers.lidar, one process: exit 0" test $? -eq 0
+timeout 300 mpirun -np 3 --allow-run-as-root --oversubscribe "$CLI" run "$WORK/late.json" --threads 1 \
+  --set "writers.3dtiles.path=$WORK/late-m3" > "$WORK/late-m3.log" 2>&1
+# (exit 2 from every rank: the others stop with the failed rank's status, so mpirun's
+# code does not depend on which rank ends the run first; they said exit 1 before)
+check "footprints after readers.lidar, 3 ranks: exit 2 (not a hang, not a wrong height)" test $? -eq 2
+check "footprints after readers.lidar, 3 ranks: names the building and what to do" grep -q \
+  "filters.heights: building tall (feature [0-9]*) lies beyond the LiDAR this process kept (y [0-9.]* to [0-9.]*, its band of the city): put every readers.footprints before readers.lidar" \
+  "$WORK/late-m3.log"
+check "footprints after readers.lidar, 3 ranks: the others say which process failed" \
+  grep -q "filters.heights: process [0-2] of 3 failed (its error says why)" "$WORK/late-m3.log"
+check "footprints after readers.lidar, 3 ranks: no output" test ! -e "$WORK/late-m3/tileset.json"
 finish
