@@ -608,16 +608,22 @@ static uint64_t own_rows_count(const ct_dataset *ds) {
  * that failed alone left the others waiting at the next exchange). Every process takes
  * part, even after an error of its own (st). own_before: own_rows_count before the stage. */
 static ct_status exchange_counts(ct_context *ctx, ct_dataset *ds, uint64_t own_before, ct_status st, uint64_t *kept) {
-    uint64_t mine[3] = {st == CT_OK, own_before, st == CT_OK ? own_rows_count(ds) : 0}, before = 0, after = 0;
+    /* (the status: the others stop with a failed process's, so every process exits with
+     * its code whichever ends the run first) */
+    uint64_t mine[3] = {(uint64_t)st, own_before, st == CT_OK ? own_rows_count(ds) : 0}, before = 0, after = 0;
     void *all = NULL;
     size_t counts[256] = {0};
     int n = ds->band->n, failed = -1;
+    ct_status failed_with = CT_ERR_IO;
     ct_status xs = n <= 256 ? ct_context_allgather(ctx, mine, sizeof mine, &all, counts)
                             : ct_error(ctx, CT_ERR_UNSUPPORTED, "readers.lidar: more than 256 processes");
     for (int r = 0; xs == CT_OK && r < n; r++) {
-        uint64_t v[3] = {0, 0, 0};
+        uint64_t v[3] = {CT_ERR_IO, 0, 0};
         if (counts[r] == sizeof v) memcpy(v, (const char *)all + (size_t)r * sizeof v, sizeof v);
-        if (!v[0] && failed < 0) failed = r;
+        if (v[0] != CT_OK && failed < 0) {
+            failed = r;
+            if (v[0] <= 255) failed_with = (ct_status)v[0];
+        }
         before += v[1];
         after += v[2];
     }
@@ -625,7 +631,7 @@ static ct_status exchange_counts(ct_context *ctx, ct_dataset *ds, uint64_t own_b
     if (st != CT_OK) return st;
     if (xs != CT_OK) return xs;
     if (failed >= 0)
-        return ct_error(ctx, CT_ERR_IO, "readers.lidar: process %d of %d failed to read the LiDAR (its log says why)",
+        return ct_error(ctx, failed_with, "readers.lidar: process %d of %d failed to read the LiDAR (its error says why)",
                         failed, n);
     ds->band->kept_all = after;
     *kept = after - before;
