@@ -4,7 +4,8 @@
 #   tools/bench/city.sh [BUILD_DIR] [WORK_DIR] [SIZES...]      e.g. build-rel /tmp/ct-city 10000:10 100000:1
 # A size is BUILDINGS:POINTS_PER_M2. Release build with CT_WITH_MPI=ON for the MPI line.
 # CITY_MEMORY_LIMIT (MiB; unset: the stage's default, 512): readers.lidar memory_limit (points
-# beyond it go to disk; loaded cells are cached up to it). CITY_MODES (default "1 2 mpi2"): runs to make.
+# beyond it go to disk; loaded cells are cached up to it). CITY_MODES (default "1 2 mpi2"): runs to make
+# (also part2: --partition 0/2, then 1/2, then merge, each with 2 threads, one line of the three).
 # Each run writes a new output directory (CITY/runs/MODE-N); all are removed when the script ends.
 # Writing over the previous run's tileset instead measures ext4 more than citytiler: replacing
 # it deletes its ~1,200 files (100k city), and for minutes after a mass deletion ext4 without a
@@ -43,6 +44,21 @@ JSON
   catsecs=$(echo "$t1 - $t0" | bc -l)
   last1='' ratios=()
   for mode in ${CITY_MODES:-1 2 mpi2}; do
+    if [ "$mode" = part2 ]; then # two --partition processes one after the other, then the merge
+      out="$city/runs/part2-$$-${#runs_made[@]}"
+      runs_made+=("$out" "$out.partial")
+      line=''
+      for step in "run --partition 0/2" "run --partition 1/2" merge; do
+        # shellcheck disable=SC2086
+        /usr/bin/time -v "$build/citytiler" $step "$city/pipeline.json" --threads 2 --set "writers.3dtiles.path=$out" \
+          > /dev/null 2> "$city/log-part2.txt"
+        secs=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$city/log-part2.txt" | awk -F: '{ s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; print s }')
+        rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$city/log-part2.txt")
+        line+=$(printf '%s: %.2f s, %.0f MiB; ' "${step#run --}" "$secs" "$(echo "$rss / 1024" | bc -l)")
+      done
+      printf '%-14s %-8s %s\n' "$n@$d" part2 "$line"
+      continue
+    fi
     if [ "$mode" = mpi2 ]; then
       command -v mpirun > /dev/null || continue
       cmd=(mpirun -np 2 --allow-run-as-root --oversubscribe "$build/citytiler" run "$city/pipeline.json" --threads 1)
