@@ -26,6 +26,7 @@
 #include "citytiler/stage.h"
 #include "core/options.h"
 #include "ct_test.h"
+#include "ct_test_building.h"
 
 static double plane_z(double x, double y) { return 0.02 * x - 0.01 * y + 5.0; }
 
@@ -188,19 +189,10 @@ static void synthetic(void) {
     ct_dataset *ds = ct_dataset_create();
     ds->points = store;
     ds->assets = ct_asset_set_create();
-    ct_building *b = NULL;
-    CT_CHECK(ct_dataset_append(ctx, ds, &b) == CT_OK);
-    static uint32_t rs[2] = {0, 4};
-    static double bxy[8] = {260, 0, 270, 0, 270, 10, 260, 10};
-    ct_polygon *part = calloc(1, sizeof *part);
-    part->nrings = 1;
-    part->ring_start = malloc(sizeof rs);
-    part->xy = malloc(sizeof bxy);
-    memcpy(part->ring_start, rs, sizeof rs);
-    memcpy(part->xy, bxy, sizeof bxy);
-    b->footprint.nparts = 1;
-    b->footprint.parts = part;
-    b->id = strdup("b1");
+    static const double bxy[8] = {260, 0, 270, 0, 270, 10, 260, 10};
+    ct_building *b = ct_test_add_building(ctx, ds, "b1", bxy, 4);
+    CT_CHECK(b != NULL);
+    if (!b) return;
     b->top_z = 22.5;
     b->base_z = 5.0;
     struct { const char *id; double x, y, z, hag; uint32_t flags; } in[] = {

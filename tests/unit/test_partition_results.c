@@ -19,6 +19,7 @@
 #include "citytiler/dataset.h"
 #include "core/partition_results.h"
 #include "ct_test.h"
+#include "ct_test_building.h"
 
 static char work[512];
 
@@ -186,20 +187,11 @@ static void check_run_hash(void) {
 static void check_data_hashes(void) {
     ct_context *ctx = ct_context_create();
     ct_dataset *ds = ct_dataset_create();
-    ct_building *b = NULL;
-    CT_CHECK(ds && ct_dataset_append(ctx, ds, &b) == CT_OK);
-    if (!b) return;
-    static const uint32_t rs[2] = {0, 4};
     static const double xy[8] = {0, 0, 10, 0, 10, 10, 0, 10};
-    ct_polygon *part = calloc(1, sizeof *part);
-    part->nrings = 1;
-    part->ring_start = malloc(sizeof rs);
-    part->xy = malloc(sizeof xy);
-    memcpy(part->ring_start, rs, sizeof rs);
-    memcpy(part->xy, xy, sizeof xy);
-    b->footprint.nparts = 1;
-    b->footprint.parts = part;
-    b->id = strdup("b1");
+    ct_building *b = ds ? ct_test_add_building(ctx, ds, "b1", xy, 4) : NULL;
+    CT_CHECK(b != NULL);
+    if (!b) return;
+    ct_polygon *part = b->footprint.parts;
     uint64_t h = ct_partition_results_buildings_hash(ds);
     CT_CHECK(h == ct_partition_results_buildings_hash(ds));
     part->xy[5] = 10.001;
