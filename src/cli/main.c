@@ -190,7 +190,8 @@ static const char RUN_HELP[] =
 static const char MERGE_HELP[] =
     "  merge PIPELINE.json [--set ...] [--threads N] [--log-format text|json]\n"
     "        after all `run --partition K/N` processes ended: writes tileset.json from\n"
-    "        their tiles (the pipeline is run again up to the writer)\n";
+    "        their tiles (the pipeline is run again up to the writer, with the heights\n"
+    "        the partitions measured: the LiDAR is not read unless it changed since)\n";
 static const char INFO_HELP[] =
     "  info FILE [--classes]  describe a LAS file or an OGR vector source as JSON\n"
     "        (--classes: a LAS file's points per classification, reading every point)\n";
