@@ -69,6 +69,12 @@ int ct_context_resume(const ct_context *ctx);
  * tiles of partition k of n. Default 0 of 1. */
 void ct_context_set_partition(ct_context *ctx, int k, int n);
 void ct_context_partition(const ct_context *ctx, int *k, int *n);
+/* --measure-only (with --partition K/N): the run keeps only the LiDAR of partition K's
+ * band of the city, its stages measure only that band's buildings and assets, leave the
+ * results for the partitions run after and the merge, and the pipeline stops after the
+ * last stage that reads points. */
+void ct_context_set_measure_only(ct_context *ctx, int on);
+int ct_context_measure_only(const ct_context *ctx);
 /* `citytiler merge`: writers take every tile from the partitions' records. */
 void ct_context_set_merge(ct_context *ctx, int merge);
 int ct_context_merge(const ct_context *ctx);

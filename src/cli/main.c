@@ -135,6 +135,10 @@ static void print_summary(ct_context *ctx, const cli_output *out, const ct_datas
         snprintf(line, sizeof line, "done: %llu features read, %zu buildings written, %llu skipped",
                  (unsigned long long)ds->input_features, ds->buildings_written,
                  (unsigned long long)ct_dataset_skipped_total(ds));
+    else if (ct_context_measure_only(ctx))
+        snprintf(line, sizeof line, "done: %llu features read, %zu buildings kept, %llu skipped; measured only "
+                 "(--measure-only): no tile written", (unsigned long long)ds->input_features, ds->nbuildings,
+                 (unsigned long long)ct_dataset_skipped_total(ds));
     else /* a pipeline without a writer checks its inputs: say so rather than "written" */
         snprintf(line, sizeof line, "done: %llu features read, %zu buildings kept, %llu skipped; nothing written (no writer stage)",
                  (unsigned long long)ds->input_features, ds->nbuildings, (unsigned long long)ct_dataset_skipped_total(ds));
@@ -171,7 +175,7 @@ static void print_summary(ct_context *ctx, const cli_output *out, const ct_datas
 static const char RUN_HELP[] =
     "  run PIPELINE.json [--threads N] [--set TYPE.OPTION=VALUE]... [--quiet|--verbose]\n"
     "                    [--log-format text|json] [--resume] [--memory-limit MiB]\n"
-    "                    [--partition K/N] [--progress-interval S]\n"
+    "                    [--partition K/N [--measure-only]] [--progress-interval S]\n"
     "        runs a JSON pipeline (see pipelines/README.md)\n"
     "        --threads N (default: every core) threads of this process\n"
     "        --set overrides an option of every stage of that type,\n"
@@ -182,6 +186,9 @@ static const char RUN_HELP[] =
     "        finished in OUTPUT.partial and writes only the rest\n"
     "        --partition K/N builds only partition K of N (processing cells split\n"
     "        deterministically), for independent processes such as Slurm array jobs\n"
+    "        --measure-only (with --partition K/N) reads only the LiDAR of partition K's\n"
+    "        band of the city, measures its buildings and assets, and stops; once every\n"
+    "        partition did, `run --partition K/N` takes their measurements (no LiDAR)\n"
     "        --log-format json: one JSON object a line on stderr, for batch logs\n"
     "        --progress-interval S: when stderr is no terminal (or with JSON lines), a\n"
     "        progress line at most every S seconds (default 30; 0: none)\n"
@@ -368,6 +375,10 @@ static int run_option(ct_context *ctx, cli_output *out, const char *a, const cha
         if (sscanf(val, "%d/%d%c", &k, &n, &extra) != 2 || n < 1 || n > 100000 || k < 0 || k >= n)
             return run_usage(out, "citytiler run: --partition takes K/N with 0 <= K < N, got '%s'", val);
         ct_context_set_partition(ctx, k, n);
+    } else if (strcmp(a, "--measure-only") == 0) {
+        if (ct_context_merge(ctx))
+            return run_usage(out, "citytiler merge: --measure-only is for `citytiler run --partition K/N`");
+        ct_context_set_measure_only(ctx, 1);
     } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
         r->level = CT_LOG_WARN;
     } else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {
@@ -400,6 +411,11 @@ static int parse_run_args(ct_context *ctx, cli_output *out, int argc, char **arg
         if (rc >= 0) return rc;
     }
     if (!r->pipeline_path) return run_usage(out, "citytiler run: missing PIPELINE.json (see citytiler --help)");
+    int k = 0, n = 1;
+    ct_context_partition(ctx, &k, &n);
+    if (ct_context_measure_only(ctx) && (n < 2 || ct_context_has_barrier(ctx)))
+        return run_usage(out, "citytiler run: --measure-only goes with --partition K/N (independent processes; under "
+                              "mpirun the ranks exchange what they measure)");
     return -1;
 }
 

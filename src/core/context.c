@@ -25,6 +25,7 @@ struct ct_context {
     int resume;
     double memory_limit_mib;
     int part_k, part_n, merge;
+    int measure_only;
     ct_barrier_fn barrier_fn;
     void *barrier_user;
     ct_allgather_fn allgather_fn;
@@ -230,6 +231,9 @@ void ct_context_declare_point_reach(ct_context *ctx, double metres) {
 
 double ct_context_point_reach(const ct_context *ctx) { return ctx->point_reach; }
 int ct_context_point_reach_declarations(const ct_context *ctx) { return ctx->point_reach_declarations; }
+
+void ct_context_set_measure_only(ct_context *ctx, int on) { ctx->measure_only = on != 0; }
+int ct_context_measure_only(const ct_context *ctx) { return ctx->measure_only; }
 
 int ct_context_set_work_dir(ct_context *ctx, const char *dir) {
     char *copy = dir ? strdup(dir) : NULL;

@@ -11,19 +11,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum { RESULTS_VERSION = 1 };
+enum { RESULTS_VERSION = 2 };
 static const char MAGIC[8] = {'C', 'T', 'P', 'R', 'E', 'S', 'U', 'L'};
 
 /* The file's header (written as it lies in memory: the merge runs the same binary's
- * layout, and a file of another layout fails the magic, version or size checks). */
+ * layout, and a file of another layout fails the magic, version or size checks), then
+ * `count` records of an item's index (uint64_t) and its result (rec_size bytes), then a
+ * checksum of both. */
 typedef struct results_header {
     char magic[8];
     uint32_t version, rec_size;
-    uint64_t run_hash, data_hash, total, first, count;
+    uint64_t run_hash, data_hash, total, count;
     uint32_t k, n;
 } results_header;
 
-/* The first record of partition k of n (of total). */
+/* The first item of partition k's share of total (n partitions). */
 static uint64_t share_first(uint64_t total, int k, int n) {
     return total / (uint64_t)n * (uint64_t)k + total % (uint64_t)n * (uint64_t)k / (uint64_t)n;
 }
@@ -105,16 +107,41 @@ static void file_path(const char *dir, const char *key, int k, int n, char *out,
     snprintf(out, size, "%s/.resume/results-%s-%d-of-%d.bin", dir, key, k, n);
 }
 
-static uint64_t checksum(const results_header *h, const void *recs, size_t bytes) {
-    return ct_fnv1a(ct_fnv1a(CT_FNV1A_BASIS, h, sizeof *h), recs, bytes);
+static uint64_t checksum(const results_header *h, const void *body, size_t bytes) {
+    return ct_fnv1a(ct_fnv1a(CT_FNV1A_BASIS, h, sizeof *h), body, bytes);
+}
+
+int ct_partition_results_taken(const ct_context *ctx) {
+    int k = 0, n = 1;
+    ct_context_partition(ctx, &k, &n);
+    return ct_context_work_dir(ctx) && (ct_context_merge(ctx) || (n > 1 && !ct_context_has_allgather(ctx)));
+}
+
+/* The number of partitions: this run's, or in a merge the one the journal recorded
+ * (.resume/partitions; 0 when none). */
+static int partitions_of(const ct_context *ctx, const char *dir) {
+    int k = 0, n = 1;
+    ct_context_partition(ctx, &k, &n);
+    if (!ct_context_merge(ctx)) return n > 1 ? n : 0;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/.resume/partitions", dir);
+    FILE *f = fopen(path, "r");
+    n = 0;
+    if (!f) return 0;
+    if (fscanf(f, "%d", &n) != 1 || n < 2 || n > 1000000) n = 0;
+    fclose(f);
+    return n;
 }
 
 ct_status ct_partition_results_save(ct_context *ctx, const char *key, uint64_t run_hash, uint64_t data_hash,
-                                    const void *recs, size_t rec_size, size_t total) {
+                                    const size_t *idx, const void *recs, size_t m, size_t rec_size, size_t total) {
     const char *dir = ct_context_work_dir(ctx);
     int k = 0, n = 1;
     ct_context_partition(ctx, &k, &n);
     if (!dir || n < 2 || ct_context_merge(ctx) || ct_context_has_allgather(ctx) || run_hash == 0) return CT_OK;
+    const uint64_t first = idx ? 0 : share_first(total, k, n);
+    const size_t count = idx ? m : (size_t)(share_first(total, k + 1, n) - first);
+    const size_t rec = sizeof(uint64_t) + rec_size;
     results_header h;
     memset(&h, 0, sizeof h);
     memcpy(h.magic, MAGIC, sizeof MAGIC);
@@ -123,24 +150,36 @@ ct_status ct_partition_results_save(ct_context *ctx, const char *key, uint64_t r
     h.run_hash = run_hash;
     h.data_hash = data_hash;
     h.total = total;
-    h.first = share_first(total, k, n);
-    h.count = share_first(total, k + 1, n) - h.first;
+    h.count = count;
     h.k = (uint32_t)k;
     h.n = (uint32_t)n;
-    const size_t bytes = (size_t)h.count * rec_size;
-    const unsigned char *mine = bytes ? (const unsigned char *)recs + h.first * rec_size : NULL;
-    uint64_t sum = checksum(&h, mine, bytes);
+    unsigned char *body = malloc(count ? count * rec : 1);
+    if (!body) return ct_error_nomem(ctx, "partition results");
+    for (size_t j = 0; j < count; j++) {
+        uint64_t i = idx ? idx[j] : first + j;
+        memcpy(body + j * rec, &i, sizeof i);
+        memcpy(body + j * rec + sizeof i, (const unsigned char *)recs + (idx ? j : (size_t)i) * rec_size, rec_size);
+    }
+    const size_t bytes = count * rec;
+    uint64_t sum = checksum(&h, body, bytes);
     char resume[4200], path[4400], tmp[4500];
     snprintf(resume, sizeof resume, "%s/.resume", dir);
     file_path(dir, key, k, n, path, sizeof path);
     snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
     ct_status st = ct_mkdirs(ctx, resume);
-    if (st != CT_OK) return st;
+    if (st != CT_OK) {
+        free(body);
+        return st;
+    }
     /* Written aside, then renamed: a partition killed while writing leaves no torn file. */
     FILE *f = fopen(tmp, "wb");
-    if (!f) return ct_error(ctx, CT_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
-    int ok = fwrite(&h, sizeof h, 1, f) == 1 && (bytes == 0 || fwrite(mine, 1, bytes, f) == bytes) &&
+    if (!f) {
+        free(body);
+        return ct_error(ctx, CT_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
+    }
+    int ok = fwrite(&h, sizeof h, 1, f) == 1 && (bytes == 0 || fwrite(body, 1, bytes, f) == bytes) &&
              fwrite(&sum, sizeof sum, 1, f) == 1;
+    free(body);
     int err = errno;
     if (fclose(f) != 0 && ok) {
         ok = 0;
@@ -158,21 +197,10 @@ ct_status ct_partition_results_save(ct_context *ctx, const char *key, uint64_t r
     return CT_OK;
 }
 
-/* The partitions the work directory's journal recorded (0 when none). */
-static int recorded_partitions(const char *dir) {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/.resume/partitions", dir);
-    FILE *f = fopen(path, "r");
-    int n = 0;
-    if (!f) return 0;
-    if (fscanf(f, "%d", &n) != 1 || n < 2 || n > 1000000) n = 0;
-    fclose(f);
-    return n;
-}
-
 /* Opens partition k's file and checks its header against the run and rec_size (0: any),
  * 0 and *why when it does not fit; the file stays open in *out otherwise. */
-static int open_share(const char *dir, const char *key, int k, int n, uint64_t run_hash, size_t rec_size, results_header *h, FILE **out, char *path, size_t psize, const char **why) {
+static int open_share(const char *dir, const char *key, int k, int n, uint64_t run_hash, size_t rec_size,
+                      results_header *h, FILE **out, char *path, size_t psize, const char **why) {
     file_path(dir, key, k, n, path, psize);
     *out = NULL;
     FILE *f = fopen(path, "rb");
@@ -183,9 +211,9 @@ static int open_share(const char *dir, const char *key, int k, int n, uint64_t r
     struct stat st;
     *why = "damaged (not such a file, or cut short)";
     if (fread(h, sizeof *h, 1, f) != 1 || memcmp(h->magic, MAGIC, sizeof MAGIC) != 0 || h->version != RESULTS_VERSION ||
-        (rec_size && h->rec_size != rec_size) || h->k != (uint32_t)k || h->n != (uint32_t)n || h->first != share_first(h->total, k, n) ||
-        h->count != share_first(h->total, k + 1, n) - h->first || fstat(fileno(f), &st) != 0 ||
-        (uint64_t)st.st_size != sizeof *h + h->count * h->rec_size + sizeof(uint64_t)) {
+        (rec_size && h->rec_size != rec_size) || h->k != (uint32_t)k || h->n != (uint32_t)n || h->count > h->total ||
+        fstat(fileno(f), &st) != 0 ||
+        (uint64_t)st.st_size != sizeof *h + h->count * (sizeof(uint64_t) + h->rec_size) + sizeof(uint64_t)) {
         fclose(f);
         return 0;
     }
@@ -200,9 +228,9 @@ static int open_share(const char *dir, const char *key, int k, int n, uint64_t r
 
 int ct_partition_results_ready(const ct_context *ctx, const char *key, uint64_t run_hash, size_t rec_size) {
     const char *dir = ct_context_work_dir(ctx);
-    if (!dir || !ct_context_merge(ctx) || run_hash == 0) return 0;
-    int n = recorded_partitions(dir);
-    uint64_t total = 0;
+    if (!dir || !ct_partition_results_taken(ctx) || run_hash == 0) return 0;
+    int n = partitions_of(ctx, dir);
+    uint64_t total = 0, counted = 0;
     for (int k = 0; k < n; k++) { /* (every share must give the total the first gave) */
         results_header h;
         FILE *f = NULL;
@@ -212,38 +240,76 @@ int ct_partition_results_ready(const ct_context *ctx, const char *key, uint64_t 
         fclose(f);
         if (k > 0 && h.total != total) return 0;
         total = h.total;
+        counted += h.count;
     }
-    return n > 0;
+    return n > 0 && counted == total; /* (an item given twice and another never: load says so) */
 }
 
 ct_status ct_partition_results_load(ct_context *ctx, const char *key, uint64_t run_hash, uint64_t data_hash, void *recs,
                                     size_t rec_size, size_t total, const char *what) {
     const char *dir = ct_context_work_dir(ctx);
-    int n = dir ? recorded_partitions(dir) : 0;
+    int n = dir ? partitions_of(ctx, dir) : 0;
     if (n < 2) return ct_error(ctx, CT_ERR_INPUT, "%s: no partition recorded its results for the merge", dir ? dir : "?");
-    for (int k = 0; k < n; k++) {
+    const size_t rec = sizeof(uint64_t) + rec_size;
+    unsigned char *got = calloc(total ? total : 1, 1);
+    unsigned char *body = NULL;
+    size_t body_cap = 0;
+    ct_status st = got ? CT_OK : ct_error_nomem(ctx, "partition results");
+    for (int k = 0; st == CT_OK && k < n; k++) {
         results_header h;
         FILE *f = NULL;
         char path[4400];
         const char *why = NULL;
-        if (!open_share(dir, key, k, n, run_hash, rec_size, &h, &f, path, sizeof path, &why))
-            return ct_error(ctx, CT_ERR_INPUT, "%s: partition %d/%d's results for the merge are %s: run partition %d/%d "
-                            "again", path, k, n, why, k, n);
+        if (!open_share(dir, key, k, n, run_hash, rec_size, &h, &f, path, sizeof path, &why)) {
+            st = ct_error(ctx, CT_ERR_INPUT, "%s: partition %d/%d's results are %s: run partition %d/%d again", path, k,
+                          n, why, k, n);
+            break;
+        }
         if (h.total != total || h.data_hash != data_hash) {
             fclose(f);
-            return ct_error(ctx, CT_ERR_USAGE, "%s: partition %d/%d measured other %s (%llu) than this merge has (%zu): "
-                            "did an input change since the partitions ran? Run every partition again", path, k, n,
-                            what, (unsigned long long)h.total, total);
+            st = ct_error(ctx, CT_ERR_USAGE, "%s: partition %d/%d measured other %s (%llu) than this run has (%zu): "
+                          "did an input change since the partitions ran? Run every partition again", path, k, n, what,
+                          (unsigned long long)h.total, total);
+            break;
         }
-        const size_t bytes = (size_t)h.count * rec_size;
-        unsigned char *into = bytes ? (unsigned char *)recs + h.first * rec_size : NULL;
+        const size_t bytes = (size_t)h.count * rec;
+        if (bytes > body_cap) {
+            unsigned char *grown = realloc(body, bytes);
+            if (!grown) {
+                fclose(f);
+                st = ct_error_nomem(ctx, "partition results");
+                break;
+            }
+            body = grown;
+            body_cap = bytes;
+        }
         uint64_t sum = 0;
-        int ok = (bytes == 0 || fread(into, 1, bytes, f) == bytes) && fread(&sum, sizeof sum, 1, f) == 1 &&
-                 sum == checksum(&h, into, bytes);
+        int ok = (bytes == 0 || fread(body, 1, bytes, f) == bytes) && fread(&sum, sizeof sum, 1, f) == 1 &&
+                 sum == checksum(&h, body, bytes);
         fclose(f);
-        if (!ok)
-            return ct_error(ctx, CT_ERR_INPUT, "%s: partition %d/%d's results for the merge are damaged (checksum): run "
-                            "partition %d/%d again", path, k, n, k, n);
+        if (!ok) {
+            st = ct_error(ctx, CT_ERR_INPUT, "%s: partition %d/%d's results are damaged (checksum): run partition %d/%d "
+                          "again", path, k, n, k, n);
+            break;
+        }
+        for (size_t j = 0; j < h.count; j++) {
+            uint64_t i;
+            memcpy(&i, body + j * rec, sizeof i);
+            if (i >= total || got[i]) {
+                st = ct_error(ctx, CT_ERR_INPUT, "%s: partition %d/%d gave the result of %s %llu %s: were the "
+                              "partitions run alike? Run every partition again", path, k, n, what,
+                              (unsigned long long)i, i >= total ? "(no such item)" : "twice");
+                break;
+            }
+            got[i] = 1;
+            memcpy((unsigned char *)recs + i * rec_size, body + j * rec + sizeof i, rec_size);
+        }
     }
-    return CT_OK;
+    for (size_t i = 0; st == CT_OK && i < total; i++)
+        if (!got[i])
+            st = ct_error(ctx, CT_ERR_INPUT, "%s: no partition measured %s %zu: were the partitions run alike? Run "
+                          "every partition again", dir, what, i);
+    free(got);
+    free(body);
+    return st;
 }

@@ -430,7 +430,17 @@ ct_status ct_pipeline_run_on(ct_context *ctx, ct_pipeline *p, ct_dataset *ds) {
     json_t *as_run = pipeline_as_run(p);
     ct_context_set_pipeline_json(ctx, as_run);
     json_decref(as_run);
-    for (size_t i = 0; i < p->nstages && st == CT_OK; i++) {
+    /* --measure-only: up to the last stage that reads the points */
+    size_t last = p->nstages;
+    if (ct_context_measure_only(ctx)) {
+        last = 0;
+        for (size_t i = 0; i < p->nstages; i++)
+            if (stage_reads_points(p->stages[i].vt->type)) last = i + 1;
+        if (last == 0 || !ct_context_work_dir(ctx))
+            return ct_error(ctx, CT_ERR_USAGE, "%s: --measure-only: the pipeline %s", p->file,
+                            last == 0 ? "reads no LiDAR points" : "has no writers.3dtiles to leave the results with");
+    }
+    for (size_t i = 0; i < last && st == CT_OK; i++) {
         double t0 = now_seconds(), c0 = ct_process_cpu_seconds();
         ct_context_set_current_stage(ctx, p->stages[i].vt->type);
         ct_log(ctx, CT_LOG_INFO, "stage %zu: %s", i, p->stages[i].vt->type);
@@ -446,5 +456,12 @@ ct_status ct_pipeline_run_on(ct_context *ctx, ct_pipeline *p, ct_dataset *ds) {
         }
     }
     if (st == CT_OK) ct_context_set_current_stage(ctx, NULL); /* (a failure's message stays tagged with its stage) */
+    if (st == CT_OK && last < p->nstages) {
+        int k = 0, n = 1;
+        ct_context_partition(ctx, &k, &n);
+        ct_log(ctx, CT_LOG_INFO, "--measure-only: partition %d/%d measured its band of the city and stops before stage "
+               "%zu (%s); when every partition has, `citytiler run --partition K/N` for each K takes the measurements "
+               "(the LiDAR is not read again), then `citytiler merge`", k, n, last, p->stages[last].vt->type);
+    }
     return st;
 }

@@ -436,8 +436,42 @@ static ct_status save_for_merge(ct_context *ctx, const clamp_state *s, const ct_
     ct_context_partition(ctx, &k, &n);
     if (n < 2 || ct_context_merge(ctx) || ct_context_has_allgather(ctx) || !ds->points) return CT_OK;
     const size_t count = ds->assets ? ds->assets->n : 0;
-    return ct_partition_results_save(ctx, s->key, ds->lidar_run_hash, ct_partition_results_assets_hash(ds->assets), g,
-                                     sizeof *g, count);
+    return ct_partition_results_save(ctx, s->key, ds->lidar_run_hash, ct_partition_results_assets_hash(ds->assets), NULL,
+                                     g, count, sizeof *g, count);
+}
+
+/* --measure-only: the ground of the assets of this partition's band of the city (those
+ * that need one: the others' as they are), left for the partitions run after and the
+ * merge. */
+static ct_status ground_measure_only(ct_context *ctx, ct_dataset *ds, const clamp_state *s, const unsigned char *need,
+                                     ground_out *g) {
+    const ct_asset_set *set = ds->assets;
+    const size_t n = set->n;
+    unsigned char *mine = calloc(n ? n : 1, 1);
+    size_t *idx = malloc((n ? n : 1) * sizeof *idx);
+    ground_out *res = malloc((n ? n : 1) * sizeof *res);
+    size_t m = 0, measured = 0;
+    ct_status st = mine && idx && res ? CT_OK : ct_error_nomem(ctx, "filters.clamp");
+    for (size_t i = 0; st == CT_OK && i < n; i++) {
+        if (ct_rank_band_owner(ds->band, set->items[i].y) != ds->band->k) continue;
+        idx[m++] = i;
+        mine[i] = need[i];
+        measured += need[i];
+    }
+    if (st == CT_OK && measured)
+        st = ct_point_store_on_disk(ds->points) ? ground_by_cell(ctx, ds, s, mine, g)
+                                                : ground_range(ctx, ds, s, mine, NULL, n, g);
+    for (size_t j = 0; st == CT_OK && j < m; j++) res[j] = g[idx[j]];
+    if (st == CT_OK)
+        st = ct_partition_results_save(ctx, s->key, ds->lidar_run_hash, ct_partition_results_assets_hash(set), idx,
+                                       res, m, sizeof *res, n);
+    if (st == CT_OK)
+        ct_log(ctx, CT_LOG_INFO, "filters.clamp: partition %d/%d measured the ground of the %zu assets of its band of "
+               "the city that need one (of %zu)", ds->band->k, ds->band->n, measured, n);
+    free(mine);
+    free(idx);
+    free(res);
+    return st;
 }
 
 static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
@@ -490,8 +524,11 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
         st = ct_partition_results_load(ctx, s->key, ds->lidar_run_hash, ct_partition_results_assets_hash(set), g,
                                        sizeof *g, n, "assets");
         if (st == CT_OK)
-            ct_log(ctx, CT_LOG_INFO, "filters.clamp: merge: the ground of %zu assets taken from the partitions' "
-                   "results", nneed);
+            ct_log(ctx, CT_LOG_INFO, "filters.clamp: %s: the ground of %zu assets taken from the partitions' "
+                   "results", ct_context_merge(ctx) ? "merge" : "partition", nneed);
+    } else if (ds->band && ct_context_measure_only(ctx) && ds->points) {
+        st = ground_measure_only(ctx, ds, s, need, g);
+        goto done; /* (the run stops after the measuring stages) */
     } else if (ds->band && ct_context_has_allgather(ctx) && ds->points) {
         st = ground_banded(ctx, ds, s, need, g);
     } else if (nneed) {

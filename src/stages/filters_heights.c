@@ -589,8 +589,8 @@ static ct_status heights_all(ct_context *ctx, const heights_state *s, ct_dataset
                        : heights_range(ctx, s, ds, prm, NULL, n, cols, hcol, scol, counts, 0, res, NULL);
     if (st == CT_OK) st = apply_all(ctx, s, ds, res, cols, hcol, scol, counts);
     if (st == CT_OK && save)
-        st = ct_partition_results_save(ctx, s->key, ds->lidar_run_hash, ct_partition_results_buildings_hash(ds), res,
-                                       sizeof *res, n);
+        st = ct_partition_results_save(ctx, s->key, ds->lidar_run_hash, ct_partition_results_buildings_hash(ds), NULL,
+                                       res, n, sizeof *res, n);
     free(res);
     return st;
 }
@@ -607,8 +607,34 @@ static ct_status heights_from_partitions(ct_context *ctx, const heights_state *s
     if (st == CT_OK) st = apply_all(ctx, s, ds, res, cols, hcol, scol, counts);
     free(res);
     if (st == CT_OK)
-        ct_log(ctx, CT_LOG_INFO, "filters.heights: merge: the heights of %zu buildings taken from the partitions' "
-               "results", n);
+        ct_log(ctx, CT_LOG_INFO, "filters.heights: %s: the heights of %zu buildings taken from the partitions' "
+               "results", ct_context_merge(ctx) ? "merge" : "partition", n);
+    return st;
+}
+
+/* --measure-only: the buildings of this partition's band of the city measured, and left
+ * for the partitions run after and the merge (nothing applied: the run stops). */
+static ct_status heights_measure_only(ct_context *ctx, const heights_state *s, ct_dataset *ds,
+                                      const ct_heights_params *prm, const int *cols, int hcol, int scol,
+                                      uint64_t counts[2]) {
+    const size_t n = ds->nbuildings;
+    unsigned char *mine = calloc(n ? n : 1, 1);
+    size_t m = 0;
+    for (size_t i = 0; mine && i < n; i++)
+        m += mine[i] = (unsigned char)(ct_rank_band_building_owner(ds->band, &ds->buildings[i]) == ds->band->k);
+    size_t *idx = malloc((m ? m : 1) * sizeof *idx);
+    ct_heights_result *res = malloc((m ? m : 1) * sizeof *res);
+    ct_status st = mine && idx && res ? measure_mine(ctx, s, ds, prm, cols, hcol, scol, counts, mine, m, idx, res)
+                                      : ct_error_nomem(ctx, "heights");
+    if (st == CT_OK)
+        st = ct_partition_results_save(ctx, s->key, ds->lidar_run_hash, ct_partition_results_buildings_hash(ds), idx,
+                                       res, m, sizeof *res, n);
+    if (st == CT_OK)
+        ct_log(ctx, CT_LOG_INFO, "filters.heights: partition %d/%d measured the %zu buildings of its band of the city "
+               "(of %zu)", ds->band->k, ds->band->n, m, n);
+    free(mine);
+    free(idx);
+    free(res);
     return st;
 }
 
@@ -670,6 +696,13 @@ static void warn_some_unmeasured(ct_context *ctx, const ct_dataset *ds, const in
                ds->nbuildings, b->id, (unsigned long long)b->source_record);
 }
 
+/* 1 when this process's band of the city holds a building. */
+static int owns_a_building(const ct_dataset *ds) {
+    for (size_t i = 0; i < ds->nbuildings; i++)
+        if (ct_rank_band_building_owner(ds->band, &ds->buildings[i]) == ds->band->k) return 1;
+    return 0;
+}
+
 static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     heights_state *s = state;
     const int partitions_measured = ds->points_from_partitions && !ds->points && s->key[0];
@@ -685,6 +718,10 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
         if (ds->band && ct_context_has_allgather(ctx)) {
             ct_status cst = class6_anywhere(ctx, ds, &class6);
             if (cst != CT_OK) return cst;
+        } else if (ds->band && !class6 && owns_a_building(ds)) { /* (--measure-only: the others' points are not known) */
+            return ct_error(ctx, CT_ERR_USAGE, "filters.heights: --measure-only: no point of this partition's band of "
+                            "the city has class 6 (building), so it cannot tell whether the other partitions' have: "
+                            "set building_classes (e.g. [6], or the classes of your roofs)");
         }
         if (class6) {
             prm.roof_class[6] = 1;
@@ -713,6 +750,8 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     ct_status st = CT_OK;
     if (!use_raster && partitions_measured) {
         st = heights_from_partitions(ctx, s, ds, cols, hcol, scol, counts);
+    } else if (!use_raster && ds->band && ct_context_measure_only(ctx)) {
+        return heights_measure_only(ctx, s, ds, &prm, cols, hcol, scol, counts);
     } else if (!use_raster && !shared && (save || ct_point_store_on_disk(ds->points))) {
         st = heights_all(ctx, s, ds, &prm, cols, hcol, scol, counts, save);
         if (st == CT_OK && ct_point_store_on_disk(ds->points))

@@ -435,15 +435,16 @@ static ct_status open_inputs(ct_context *ctx, const lidar_state *s, ct_dataset *
     return st;
 }
 
-/* Under MPI, this process's band of the city (planned by the first readers.lidar that
- * has footprints to plan it by): the points it keeps. None when a stage after may read
- * points anywhere (ct_context_point_reach), or without the exchange between processes. */
+/* Under MPI (or a partition's --measure-only), this process's band of the city (planned
+ * by the first readers.lidar that has footprints to plan it by): the points it keeps.
+ * None when a stage after may read points anywhere (ct_context_point_reach), or without
+ * the exchange between processes (or the partitions' results files). */
 static ct_status plan_band(ct_context *ctx, ct_dataset *ds) {
     int k = 0, n = 1;
     ct_context_partition(ctx, &k, &n);
     double reach = ct_context_point_reach(ctx);
-    if (ds->band || n < 2 || n > 256 || !ct_context_has_allgather(ctx) || !isfinite(reach) || ds->nbuildings == 0)
-        return CT_OK;
+    const int exchange = ct_context_has_allgather(ctx) || ct_context_measure_only(ctx);
+    if (ds->band || n < 2 || n > 256 || !exchange || !isfinite(reach) || ds->nbuildings == 0) return CT_OK;
     ds->band = ct_rank_band_plan(ds, ds->cell_size, k, n, reach);
     return ds->band ? CT_OK : ct_error_nomem(ctx, "process bands");
 }
@@ -659,10 +660,18 @@ static ct_status report_points(ct_context *ctx, const lidar_state *s, ct_dataset
            (double)ct_point_store_bytes(ds->points) / 1048576.0,
            ct_point_store_on_disk(ds->points) ? " in memory; the rest on disk (memory_limit)"
                                               : (job->same ? "" : ", reprojected to the working CRS"));
-    if (ds->band && !(job->crop[1] <= job->crop[3]))
+    if (ds->band && !(job->crop[1] <= job->crop[3]) && ct_context_measure_only(ctx))
+        ct_log(ctx, CT_LOG_INFO, "readers.lidar: partition %d/%d keeps no points (its band of the city holds no "
+               "footprint: more partitions than rows of cells with buildings; %zu files passed over)", ds->band->k,
+               ds->band->n, job->nskipped_band);
+    else if (ds->band && !(job->crop[1] <= job->crop[3]))
         ct_log(ctx, CT_LOG_INFO, "readers.lidar: process %d of %d keeps no points (its band of the city holds no "
                "footprint: more processes than rows of cells with buildings; %zu files passed over): %llu points "
                "kept by all processes", ds->band->k, ds->band->n, job->nskipped_band, (unsigned long long)kept);
+    else if (ds->band && ct_context_measure_only(ctx))
+        ct_log(ctx, CT_LOG_INFO, "readers.lidar: partition %d/%d keeps the points of its band of the city (y %.1f to "
+               "%.1f; %zu files passed over for lying outside it)", ds->band->k, ds->band->n, job->crop[1], job->crop[3],
+               job->nskipped_band);
     else if (ds->band)
         ct_log(ctx, CT_LOG_INFO, "readers.lidar: process %d of %d keeps the points of its band of the city (y %.1f to "
                "%.1f; %zu files passed over for lying outside it): %llu points kept by all processes", ds->band->k,
@@ -734,12 +743,13 @@ static ct_status note_run_hash(ct_context *ctx, ct_dataset *ds, const ct_las_sou
     return CT_OK;
 }
 
-/* In a merge: 1 when every stage that reads points took part in the partitions' results
- * and every partition left them for this run (then no point need be read). */
+/* In a merge or a partition: 1 when every stage that reads points took part in the
+ * partitions' results and every partition left them for this run (then no point need be
+ * read). */
 static int partitions_left_results(const ct_context *ctx, const ct_dataset *ds) {
     size_t n = 0;
     const char *const *keys = ct_context_partition_results(ctx, &n);
-    if (!ct_context_merge(ctx) || n == 0 || ds->lidar_run_hash == 0) return 0;
+    if (!ct_partition_results_taken(ctx) || ct_context_measure_only(ctx) || n == 0 || ds->lidar_run_hash == 0) return 0;
     for (size_t i = 0; i < n; i++)
         if (!keys[i] || !ct_partition_results_ready(ctx, keys[i], ds->lidar_run_hash, 0)) return 0;
     return 1;
@@ -754,10 +764,11 @@ static ct_status skip_for_merge(ct_context *ctx, ct_dataset *ds, const ct_las_so
         const ct_las_reader *r = ct_las_source_reader(src, f);
         st = ct_dataset_note_source(ctx, ds, "readers.lidar", ct_las_path(r), "points", ct_las_get_header(r)->point_count);
         if (st == CT_OK)
-            st = ct_dataset_note_source_detail(ctx, ds, "not_read", "merge: the partitions' measurements were taken");
+            st = ct_dataset_note_source_detail(ctx, ds, "not_read", "the partitions' measurements were taken");
     }
-    ct_log(ctx, CT_LOG_INFO, "readers.lidar: merge: the %zu LAS file(s) are not read: every partition left what the "
-           "stages after this one measured from the points", ct_las_source_count(src));
+    ct_log(ctx, CT_LOG_INFO, "readers.lidar: %s: the %zu LAS file(s) are not read: every partition left what the "
+           "stages after this one measured from the points", ct_context_merge(ctx) ? "merge" : "partition",
+           ct_las_source_count(src));
     return st;
 }
 
@@ -792,7 +803,8 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     uint64_t own_before = st == CT_OK && ds->band ? own_rows_count(ds) : 0;
     if (st == CT_OK) st = bin_points(ctx, s, ds, src, &job, nchunks);
     uint64_t kept_here = st == CT_OK ? ct_point_store_count(ds->points) - before : 0, kept = kept_here;
-    if (ds->band) st = exchange_counts(ctx, ds, own_before, st, &kept);
+    if (ds->band && ct_context_has_allgather(ctx)) st = exchange_counts(ctx, ds, own_before, st, &kept);
+    else if (ds->band && st == CT_OK) ds->band->kept_all = ct_point_store_count(ds->points); /* (--measure-only) */
     if (st == CT_OK) st = report_points(ctx, s, ds, src, &job, kept, kept_here, ignored_before);
     read_job_free(&job);
     if (lsrs) OSRRelease(lsrs);

@@ -33,7 +33,7 @@ check "each partition left its share of the heights" \
 check "the merge reads no LiDAR" grep -q "readers.lidar: merge: the 1 LAS file(s) are not read" "$WORK/merge.log"
 check "the merge takes the partitions' heights" \
   grep -q "filters.heights: merge: the heights of 160 buildings taken from the partitions' results" "$WORK/merge.log"
-check "the merge's run summary says the LAS was not read" grep -q '"not_read": "merge: ' "$out/run-summary.json"
+check "the merge's run summary says the LAS was not read" grep -q '"not_read": "the partitions' "$out/run-summary.json"
 check "no partition's results left in the output" test -z "$(find "$out" -name 'results-*')"
 # A second merge: it said "no partition has run"; now that the output is already merged.
 run merge "$out" > "$WORK/merge2.log" 2>&1
@@ -92,7 +92,7 @@ printf '\xff\xff\xff\xff' | dd of="$share" bs=1 seek=100 conv=notrunc 2> /dev/nu
 run merge "$WORK/damaged" > "$WORK/damaged.log" 2>&1
 check "merge with damaged partition results: exit 2" test $? -eq 2
 check "merge with damaged partition results: names the file and the partition to rerun" \
-  grep -q "results-filters.heights-0-1-of-2.bin: partition 1/2's results for the merge are damaged (checksum): run partition 1/2 again" "$WORK/damaged.log"
+  grep -q "results-filters.heights-0-1-of-2.bin: partition 1/2's results are damaged (checksum): run partition 1/2 again" "$WORK/damaged.log"
 check "merge with damaged partition results: no output" test ! -e "$WORK/damaged/tileset.json"
 
 # With assets: filters.clamp's grounds are left for the merge too.
@@ -109,4 +109,64 @@ check "smart-city merge: the assets' ground taken from the partitions" \
 check "smart-city merge: reads no LiDAR" grep -q "readers.lidar: merge: the 2 LAS file(s) are not read" "$WORK/city-merge.log"
 diff -r -x run-summary.json "$WORK/city-ref" "$WORK/city" > /dev/null 2>&1
 check "smart-city partitions + merge: byte-identical to one process" test $? -eq 0
+# --measure-only: each partition reads only the LiDAR of its band of the city and measures
+# its buildings; then each partition takes every partition's measurements (no LiDAR read)
+# and writes its tiles; then the merge. The same bytes as one process.
+measured=0
+for k in 0 1 2; do
+  run run "$WORK/banded" --partition "$k/3" --measure-only > "$WORK/measure$k.log" 2>&1
+  check "measure-only $k/3: exit 0" test $? -eq 0
+  check "measure-only $k/3: keeps its band's points (or none)" \
+    grep -Eq "readers.lidar: partition $k/3 keeps (the points of its band|no points)" "$WORK/measure$k.log"
+  check "measure-only $k/3: stops after measuring, saying what comes next" \
+    grep -q -- "--measure-only: partition $k/3 measured its band of the city and stops before stage 3 (filters.extrude)" \
+    "$WORK/measure$k.log"
+  m=$(sed -n "s/.*filters.heights: partition $k\/3 measured the \([0-9]*\) buildings of its band.*/\1/p" "$WORK/measure$k.log")
+  measured=$((measured + ${m:-0}))
+done
+check "measure-only: the bands' buildings add up to the 160 ($measured)" test "$measured" -eq 160
+check "measure-only: one partition measured fewer than all" \
+  grep -Eq "filters.heights: partition [0-2]/3 measured the ([1-9]|[1-9][0-9]|1[0-5][0-9]) buildings of its band" "$WORK"/measure[012].log
+check "measure-only: no tiles yet" test -z "$(find "$WORK/banded.partial" -name '*.glb')" -a ! -e "$WORK/banded"
+check "measure-only: the closing line says nothing was written" grep -q "measured only (--measure-only): no tile written" "$WORK/measure0.log"
+for k in 0 1 2; do
+  run run "$WORK/banded" --partition "$k/3" > "$WORK/banded$k.log" 2>&1
+  check "after measure-only, partition $k/3: exit 0" test $? -eq 0
+  check "after measure-only, partition $k/3: reads no LiDAR" \
+    grep -q "readers.lidar: partition: the 1 LAS file(s) are not read" "$WORK/banded$k.log"
+  check "after measure-only, partition $k/3: takes the heights" \
+    grep -q "filters.heights: partition: the heights of 160 buildings taken from the partitions' results" "$WORK/banded$k.log"
+done
+run merge "$WORK/banded" > "$WORK/banded-merge.log" 2>&1
+check "after measure-only, merge: exit 0" test $? -eq 0
+diff -r -x run-summary.json "$WORK/reference" "$WORK/banded" > /dev/null 2>&1
+check "measure-only, partitions, merge: byte-identical to one process" test $? -eq 0
+# A partition run before every partition measured: it reads the LiDAR itself.
+run run "$WORK/early" --partition 0/2 --measure-only > /dev/null 2>&1
+run run "$WORK/early" --partition 1/2 > "$WORK/early1.log" 2>&1
+check "partition before every measure-only: exit 0" test $? -eq 0
+check "partition before every measure-only: reads the LiDAR" grep -q "readers.lidar: 212236 points read" "$WORK/early1.log"
+# Smart-city (assets on the ground and on roofs): the same with filters.clamp.
+for k in 0 1; do
+  "$CLI" run "$SRC/pipelines/smart-city.json" --set "writers.3dtiles.path=$WORK/city-banded" --partition "$k/2" \
+    --measure-only > "$WORK/city-measure$k.log" 2>&1
+  check "smart-city measure-only $k/2: exit 0, the assets' ground measured" \
+    grep -q "filters.clamp: partition $k/2 measured the ground of the [0-9]* assets of its band" "$WORK/city-measure$k.log"
+done
+for k in 0 1; do
+  "$CLI" run "$SRC/pipelines/smart-city.json" --set "writers.3dtiles.path=$WORK/city-banded" --partition "$k/2" \
+    > "$WORK/city-banded$k.log" 2>&1
+  check "smart-city after measure-only, partition $k/2: takes the assets' ground" \
+    grep -q "filters.clamp: partition: the ground of [0-9]* assets taken from the partitions' results" "$WORK/city-banded$k.log"
+done
+"$CLI" merge "$SRC/pipelines/smart-city.json" --set "writers.3dtiles.path=$WORK/city-banded" > /dev/null 2>&1
+check "smart-city after measure-only, merge: exit 0" test $? -eq 0
+diff -r -x run-summary.json "$WORK/city-ref" "$WORK/city-banded" > /dev/null 2>&1
+check "smart-city measure-only, partitions, merge: byte-identical to one process" test $? -eq 0
+# Misuse: --measure-only without --partition, or with merge.
+"$CLI" run "$SRC/pipelines/sample.json" --measure-only > "$WORK/mo-alone.log" 2>&1
+check "--measure-only without --partition: exit 2" test $? -eq 2
+check "--measure-only without --partition: says what it goes with" grep -q -- "--measure-only goes with --partition K/N" "$WORK/mo-alone.log"
+"$CLI" merge "$SRC/pipelines/sample.json" --measure-only > "$WORK/mo-merge.log" 2>&1
+check "merge --measure-only: exit 2" test $? -eq 2
 finish

@@ -40,7 +40,7 @@ static ct_context *merge_ctx(void) {
 static void save_all(const char *key, uint64_t run, uint64_t data, const uint64_t *recs, size_t total, int n) {
     for (int k = 0; k < n; k++) {
         ct_context *ctx = partition_ctx(k, n);
-        CT_CHECK(ct_partition_results_save(ctx, key, run, data, recs, sizeof *recs, total) == CT_OK);
+        CT_CHECK(ct_partition_results_save(ctx, key, run, data, NULL, recs, total, sizeof *recs, total) == CT_OK);
         ct_context_destroy(ctx);
     }
 }
@@ -86,8 +86,8 @@ static void check_shares(void) {
 
     /* Not a partition, or under MPI's exchange, or a merge: nothing saved. */
     ct_context *lone = partition_ctx(0, 1), *merging = merge_ctx();
-    CT_CHECK(ct_partition_results_save(lone, "k", 42, 7, recs, sizeof *recs, TOTAL) == CT_OK);
-    CT_CHECK(ct_partition_results_save(merging, "k", 42, 7, recs, sizeof *recs, TOTAL) == CT_OK);
+    CT_CHECK(ct_partition_results_save(lone, "k", 42, 7, NULL, recs, TOTAL, sizeof *recs, TOTAL) == CT_OK);
+    CT_CHECK(ct_partition_results_save(merging, "k", 42, 7, NULL, recs, TOTAL, sizeof *recs, TOTAL) == CT_OK);
     ct_context_destroy(lone);
     ct_context_destroy(merging);
     char resume[1024];
@@ -138,7 +138,7 @@ static void check_shares(void) {
     CT_CHECK(unlink(p2) == 0);
     CT_CHECK(!ready("k", 42, 0));
     CT_CHECK(load("k", 42, 7, back, TOTAL, msg, sizeof msg) == CT_ERR_INPUT);
-    CT_CHECK_MSG(strstr(msg, "partition 2/3's results for the merge are missing"), "%s", msg);
+    CT_CHECK_MSG(strstr(msg, "partition 2/3's results are missing"), "%s", msg);
 
     /* Fewer records than partitions, and none: every share still fits. */
     save_all("few", 42, 7, recs, 2, 3);
@@ -148,6 +148,36 @@ static void check_shares(void) {
     save_all("none", 42, 7, NULL, 0, 3);
     CT_CHECK(ready("none", 42, sizeof *recs));
     CT_CHECK(load("none", 42, 7, NULL, 0, msg, sizeof msg) == CT_OK);
+    /* --measure-only: each partition its own items (here every third), by index. */
+    for (int k = 0; k < 3; k++) {
+        size_t idx[TOTAL];
+        uint64_t vals[TOTAL];
+        size_t m = 0;
+        for (size_t i = (size_t)k; i < TOTAL; i += 3) {
+            idx[m] = i;
+            vals[m++] = recs[i];
+        }
+        ct_context *ctx = partition_ctx(k, 3);
+        CT_CHECK(ct_partition_results_save(ctx, "band", 42, 7, idx, vals, m, sizeof *vals, TOTAL) == CT_OK);
+        /* (the same items again under another key, partition 2 giving item 0 instead of its own 2) */
+        if (k == 2) idx[0] = 0;
+        CT_CHECK(ct_partition_results_save(ctx, "twice", 42, 7, idx, vals, m, sizeof *vals, TOTAL) == CT_OK);
+        ct_context_destroy(ctx);
+    }
+    CT_CHECK(ready("band", 42, sizeof *recs));
+    memset(back, 0, sizeof back);
+    CT_CHECK(load("band", 42, 7, back, TOTAL, msg, sizeof msg) == CT_OK);
+    CT_CHECK(memcmp(back, recs, sizeof recs) == 0);
+    CT_CHECK(load("twice", 42, 7, back, TOTAL, msg, sizeof msg) == CT_ERR_INPUT);
+    CT_CHECK_MSG(strstr(msg, "partition 2/3 gave the result of buildings 0 twice"), "%s", msg);
+    /* A partition run (not a merge) takes the shares of its own number of partitions. */
+    ct_context *part = partition_ctx(1, 3);
+    CT_CHECK(ct_partition_results_ready(part, "band", 42, sizeof *recs));
+    ct_context_destroy(part);
+    part = partition_ctx(1, 2);
+    CT_CHECK(!ct_partition_results_ready(part, "band", 42, sizeof *recs));
+    ct_context_destroy(part);
+
     /* Shares of runs with other numbers of partitions are other files. */
     CT_CHECK(!file_exists("few", 0, 2));
 }
