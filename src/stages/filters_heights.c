@@ -532,6 +532,26 @@ static ct_status measure_mine(ct_context *ctx, const heights_state *s, ct_datase
     return st;
 }
 
+/* The buildings of this process's band of the city (ds->band) measured: their indices
+ * (ascending) into *idx and their results into *res (m of each, malloc'd; the caller
+ * frees them, also after an error). */
+static ct_status measure_band(ct_context *ctx, const heights_state *s, ct_dataset *ds, const ct_heights_params *prm,
+                              const int *cols, int hcol, int scol, uint64_t counts[2], size_t **idx,
+                              ct_heights_result **res, size_t *m) {
+    const size_t n = ds->nbuildings;
+    unsigned char *mine = calloc(n ? n : 1, 1);
+    *m = 0;
+    for (size_t i = 0; mine && i < n; i++)
+        *m += mine[i] = (unsigned char)(ct_rank_band_building_owner(ds->band, &ds->buildings[i]) == ds->band->k);
+    *idx = malloc((*m ? *m : 1) * sizeof **idx);
+    *res = malloc((*m ? *m : 1) * sizeof **res);
+    ct_status st = mine && *idx && *res ? measure_mine(ctx, s, ds, prm, cols, hcol, scol, counts, mine, *m, *idx, *res)
+                                        : ct_error_nomem(ctx, "heights");
+    free(mine);
+    if (st != CT_OK) *m = 0; /* (nothing of it is sent) */
+    return st;
+}
+
 /* Several processes (MPI) with bands (ds->band: each kept only the LiDAR of its band of
  * the city): each measures the buildings of its band, then all exchange the results, and
  * every process applies every building's. The heights are those one process measures:
@@ -539,17 +559,11 @@ static ct_status measure_mine(ct_context *ctx, const heights_state *s, ct_datase
 static ct_status heights_banded(ct_context *ctx, const heights_state *s, ct_dataset *ds, const ct_heights_params *prm,
                                 const int *cols, int hcol, int scol, uint64_t counts[2]) {
     const size_t n = ds->nbuildings;
-    unsigned char *mine = calloc(n ? n : 1, 1);
-    size_t m = 0;
-    for (size_t i = 0; mine && i < n; i++)
-        m += mine[i] = (unsigned char)(ct_rank_band_building_owner(ds->band, &ds->buildings[i]) == ds->band->k);
-    size_t *idx = malloc((m ? m : 1) * sizeof *idx);
-    ct_heights_result *res_mine = malloc((m ? m : 1) * sizeof *res_mine), *res = malloc((n ? n : 1) * sizeof *res);
+    size_t m = 0, *idx = NULL;
+    ct_heights_result *res_mine = NULL, *res = malloc((n ? n : 1) * sizeof *res);
     unsigned char *got = malloc(n ? n : 1);
-    ct_status st = mine && idx && res_mine && res && got
-                       ? measure_mine(ctx, s, ds, prm, cols, hcol, scol, counts, mine, m, idx, res_mine)
-                       : ct_error_nomem(ctx, "heights");
-    free(mine);
+    ct_status st = measure_band(ctx, s, ds, prm, cols, hcol, scol, counts, &idx, &res_mine, &m);
+    if (st == CT_OK && (!res || !got)) st = ct_error_nomem(ctx, "heights");
     /* (every process takes part, even after an error of its own) */
     st = ct_exchange_by_index(ctx, st, idx, res_mine, m, sizeof *res_mine, n, res, got, "filters.heights");
     free(idx);
@@ -618,21 +632,15 @@ static ct_status heights_measure_only(ct_context *ctx, const heights_state *s, c
                                       const ct_heights_params *prm, const int *cols, int hcol, int scol,
                                       uint64_t counts[2]) {
     const size_t n = ds->nbuildings;
-    unsigned char *mine = calloc(n ? n : 1, 1);
-    size_t m = 0;
-    for (size_t i = 0; mine && i < n; i++)
-        m += mine[i] = (unsigned char)(ct_rank_band_building_owner(ds->band, &ds->buildings[i]) == ds->band->k);
-    size_t *idx = malloc((m ? m : 1) * sizeof *idx);
-    ct_heights_result *res = malloc((m ? m : 1) * sizeof *res);
-    ct_status st = mine && idx && res ? measure_mine(ctx, s, ds, prm, cols, hcol, scol, counts, mine, m, idx, res)
-                                      : ct_error_nomem(ctx, "heights");
+    size_t m = 0, *idx = NULL;
+    ct_heights_result *res = NULL;
+    ct_status st = measure_band(ctx, s, ds, prm, cols, hcol, scol, counts, &idx, &res, &m);
     if (st == CT_OK)
         st = ct_partition_results_save(ctx, s->key, ds->lidar_run_hash, ct_partition_results_buildings_hash(ds), idx,
                                        res, m, sizeof *res, n);
     if (st == CT_OK)
         ct_log(ctx, CT_LOG_INFO, "filters.heights: partition %d/%d measured the %zu buildings of its band of the city "
                "(of %zu)", ds->band->k, ds->band->n, m, n);
-    free(mine);
     free(idx);
     free(res);
     return st;
