@@ -111,6 +111,13 @@ static uint64_t checksum(const results_header *h, const void *body, size_t bytes
     return ct_fnv1a(ct_fnv1a(CT_FNV1A_BASIS, h, sizeof *h), body, bytes);
 }
 
+void ct_partition_results_share(const ct_context *ctx, size_t total, size_t *first, size_t *count) {
+    int k = 0, n = 1;
+    ct_context_partition(ctx, &k, &n);
+    *first = (size_t)share_first(total, k, n);
+    *count = (size_t)share_first(total, k + 1, n) - *first;
+}
+
 int ct_partition_results_taken(const ct_context *ctx) {
     int k = 0, n = 1;
     ct_context_partition(ctx, &k, &n);

@@ -40,6 +40,10 @@ uint64_t ct_partition_results_assets_hash(const struct ct_asset_set *set);
  * a --partition run (not under MPI), with a work directory. */
 int ct_partition_results_taken(const ct_context *ctx);
 
+/* This partition's share of total items when every partition measures every item:
+ * items [*first, *first + *count). */
+void ct_partition_results_share(const ct_context *ctx, size_t total, size_t *first, size_t *count);
+
 /* Under --partition K/N with a work directory (ct_context_work_dir): writes what this
  * partition measured, m results of rec_size bytes at recs, result j being item idx[j]'s
  * (of total); with idx NULL, recs holds every item's and this partition's share of them

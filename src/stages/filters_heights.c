@@ -591,8 +591,20 @@ static ct_status class6_anywhere(ct_context *ctx, const ct_dataset *ds, int *any
     return st;
 }
 
+/* What partitions leave of a building (core/partition_results.h): its result, and under
+ * --measure-only with automatic roof classes in a band without class 6 points, also its
+ * result with every non-ground point as roof, for the run that takes them to choose as
+ * one process does: class 6 alone is roof when any point of the city has it. */
+enum { SHARED_DECIDED = 1, SHARED_CLASS6_SEEN = 2 };
+typedef struct shared_heights {
+    ct_heights_result chosen;    /* final (SHARED_DECIDED), measured with class 6 points seen
+                                  * (SHARED_CLASS6_SEEN), or with class 6 alone as roof (0) */
+    ct_heights_result nonground; /* flags 0: with every non-ground point as roof */
+    uint32_t flags, unused;
+} shared_heights;
+
 /* One process: every building measured (points on disk: swept, sweep_buildings), the
- * results applied, and, under --partition, saved for the merge. */
+ * results applied, and, under --partition, this partition's share saved for the merge. */
 static ct_status heights_all(ct_context *ctx, const heights_state *s, ct_dataset *ds, const ct_heights_params *prm,
                              const int *cols, int hcol, int scol, uint64_t counts[2], int save) {
     const size_t n = ds->nbuildings;
@@ -602,23 +614,47 @@ static ct_status heights_all(ct_context *ctx, const heights_state *s, ct_dataset
                        ? sweep_buildings(ctx, s, ds, prm, cols, hcol, scol, counts, NULL, n, res)
                        : heights_range(ctx, s, ds, prm, NULL, n, cols, hcol, scol, counts, 0, res, NULL);
     if (st == CT_OK) st = apply_all(ctx, s, ds, res, cols, hcol, scol, counts);
+    size_t first = 0, m = 0;
+    ct_partition_results_share(ctx, n, &first, &m);
+    size_t *idx = save ? malloc((m ? m : 1) * sizeof *idx) : NULL;
+    shared_heights *out = save ? calloc(m ? m : 1, sizeof *out) : NULL;
+    if (st == CT_OK && save && (!idx || !out)) st = ct_error_nomem(ctx, "heights");
+    for (size_t j = 0; st == CT_OK && save && j < m; j++) {
+        idx[j] = first + j;
+        out[j].chosen = res[first + j];
+        out[j].flags = SHARED_DECIDED;
+    }
     if (st == CT_OK && save)
-        st = ct_partition_results_save(ctx, s->key, ds->lidar_run_hash, ct_partition_results_buildings_hash(ds), NULL,
-                                       res, n, sizeof *res, n);
+        st = ct_partition_results_save(ctx, s->key, ds->lidar_run_hash, ct_partition_results_buildings_hash(ds), idx,
+                                       out, m, sizeof *out, n);
+    free(idx);
+    free(out);
     free(res);
     return st;
 }
 
-/* A merge whose partitions left their heights (readers.lidar read no point): taken, and
- * applied as measured. */
+/* A merge or partition whose partitions left their heights (readers.lidar read no
+ * point): taken, chosen as one process would measure them, and applied. */
 static ct_status heights_from_partitions(ct_context *ctx, const heights_state *s, ct_dataset *ds, const int *cols,
                                          int hcol, int scol, uint64_t counts[2]) {
     const size_t n = ds->nbuildings;
+    shared_heights *in = malloc((n ? n : 1) * sizeof *in);
     ct_heights_result *res = malloc((n ? n : 1) * sizeof *res);
-    if (!res) return ct_error_nomem(ctx, "heights");
-    ct_status st = ct_partition_results_load(ctx, s->key, ds->lidar_run_hash, ct_partition_results_buildings_hash(ds),
-                                             res, sizeof *res, n, "buildings");
+    ct_status st = in && res ? ct_partition_results_load(ctx, s->key, ds->lidar_run_hash,
+                                                         ct_partition_results_buildings_hash(ds), in, sizeof *in, n,
+                                                         "buildings")
+                             : ct_error_nomem(ctx, "heights");
+    int class6 = 0, nonground = 0;
+    for (size_t i = 0; st == CT_OK && i < n; i++) class6 |= (in[i].flags & SHARED_CLASS6_SEEN) != 0;
+    for (size_t i = 0; st == CT_OK && i < n; i++) {
+        int take_nonground = !(in[i].flags & (SHARED_DECIDED | SHARED_CLASS6_SEEN)) && !class6;
+        res[i] = take_nonground ? in[i].nonground : in[i].chosen;
+        nonground |= take_nonground;
+    }
+    if (st == CT_OK && nonground)
+        ct_log(ctx, CT_LOG_INFO, "filters.heights: no point has class 6 (building): every non-ground point counts as roof");
     if (st == CT_OK) st = apply_all(ctx, s, ds, res, cols, hcol, scol, counts);
+    free(in);
     free(res);
     if (st == CT_OK)
         ct_log(ctx, CT_LOG_INFO, "filters.heights: %s: the heights of %zu buildings taken from the partitions' "
@@ -627,22 +663,47 @@ static ct_status heights_from_partitions(ct_context *ctx, const heights_state *s
 }
 
 /* --measure-only: the buildings of this partition's band of the city measured, and left
- * for the partitions run after and the merge (nothing applied: the run stops). */
+ * for the partitions run after and the merge (nothing applied: the run stops). With
+ * automatic roof classes and no class 6 point in the band (variants), measured twice:
+ * with every non-ground point as roof (prm), and with class 6 alone (what one process
+ * measures when another band has class 6 points). */
 static ct_status heights_measure_only(ct_context *ctx, const heights_state *s, ct_dataset *ds,
                                       const ct_heights_params *prm, const int *cols, int hcol, int scol,
-                                      uint64_t counts[2]) {
+                                      uint64_t counts[2], int variants) {
     const size_t n = ds->nbuildings;
-    size_t m = 0, *idx = NULL;
-    ct_heights_result *res = NULL;
+    size_t m = 0, m6 = 0, *idx = NULL, *idx6 = NULL;
+    ct_heights_result *res = NULL, *res6 = NULL;
+    shared_heights *out = NULL;
     ct_status st = measure_band(ctx, s, ds, prm, cols, hcol, scol, counts, &idx, &res, &m);
+    if (st == CT_OK && variants) {
+        ct_heights_params prm6 = *prm;
+        for (int c = 0; c < 256; c++) prm6.roof_class[c] = c == 6;
+        st = measure_band(ctx, s, ds, &prm6, cols, hcol, scol, counts, &idx6, &res6, &m6);
+    }
+    if (st == CT_OK && !(out = calloc(m ? m : 1, sizeof *out))) st = ct_error_nomem(ctx, "heights");
+    for (size_t j = 0; st == CT_OK && j < m; j++) {
+        if (variants) {
+            out[j].chosen = res6[j]; /* (the same buildings in the same order: measure_band) */
+            out[j].nonground = res[j];
+        } else {
+            out[j].chosen = res[j];
+            out[j].flags = s->auto_roof_classes ? SHARED_CLASS6_SEEN : SHARED_DECIDED;
+        }
+    }
     if (st == CT_OK)
         st = ct_partition_results_save(ctx, s->key, ds->lidar_run_hash, ct_partition_results_buildings_hash(ds), idx,
-                                       res, m, sizeof *res, n);
+                                       out, m, sizeof *out, n);
     if (st == CT_OK)
         ct_log(ctx, CT_LOG_INFO, "filters.heights: partition %d/%d measured the %zu buildings of its band of the city "
-               "(of %zu)", ds->band->k, ds->band->n, m, n);
+               "(of %zu)%s", ds->band->k, ds->band->n, m, n,
+               variants ? "; no point of its band has class 6, so both ways (class 6 alone as roof, or every "
+                          "non-ground point): the run that takes them chooses as one process would"
+                        : "");
     free(idx);
+    free(idx6);
     free(res);
+    free(res6);
+    free(out);
     return st;
 }
 
@@ -704,13 +765,6 @@ static void warn_some_unmeasured(ct_context *ctx, const ct_dataset *ds, const in
                ds->nbuildings, b->id, (unsigned long long)b->source_record);
 }
 
-/* 1 when this process's band of the city holds a building. */
-static int owns_a_building(const ct_dataset *ds) {
-    for (size_t i = 0; i < ds->nbuildings; i++)
-        if (ct_rank_band_building_owner(ds->band, &ds->buildings[i]) == ds->band->k) return 1;
-    return 0;
-}
-
 static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     heights_state *s = state;
     const int partitions_measured = ds->points_from_partitions && !ds->points && s->key[0];
@@ -721,21 +775,22 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     if (!use_raster && !have_points)
         return ct_error(ctx, CT_ERR_USAGE, "filters.heights: no LiDAR points: put readers.lidar (or readers.raster) before it");
     ct_heights_params prm = s->prm;
+    int variants = 0; /* --measure-only without class 6 in the band: both roof classes measured */
     if (!use_raster && ds->points && s->auto_roof_classes) {
         int class6 = ct_point_store_class_counts(ds->points)[6] > 0;
         if (ds->band && ct_context_has_allgather(ctx)) {
             ct_status cst = class6_anywhere(ctx, ds, &class6);
             if (cst != CT_OK) return cst;
-        } else if (ds->band && !class6 && owns_a_building(ds)) { /* (--measure-only: the others' points are not known) */
-            return ct_error(ctx, CT_ERR_USAGE, "filters.heights: --measure-only: no point of this partition's band of "
-                            "the city has class 6 (building), so it cannot tell whether the other partitions' have: "
-                            "set building_classes (e.g. [6], or the classes of your roofs)");
+        } else if (ds->band && !class6 && ct_context_measure_only(ctx)) { /* (the other bands' points are not here) */
+            variants = 1;
         }
         if (class6) {
             prm.roof_class[6] = 1;
         } else {
             for (int c = 0; c < 256; c++) prm.roof_class[c] = !prm.ground_class[c];
-            ct_log(ctx, CT_LOG_INFO, "filters.heights: no point has class 6 (building): every non-ground point counts as roof");
+            if (!variants)
+                ct_log(ctx, CT_LOG_INFO, "filters.heights: no point has class 6 (building): every non-ground point "
+                       "counts as roof");
         }
     }
     int cols[A_N];
@@ -759,7 +814,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     if (!use_raster && partitions_measured) {
         st = heights_from_partitions(ctx, s, ds, cols, hcol, scol, counts);
     } else if (!use_raster && ds->band && ct_context_measure_only(ctx)) {
-        return heights_measure_only(ctx, s, ds, &prm, cols, hcol, scol, counts);
+        return heights_measure_only(ctx, s, ds, &prm, cols, hcol, scol, counts, variants);
     } else if (!use_raster && !shared && (save || ct_point_store_on_disk(ds->points))) {
         st = heights_all(ctx, s, ds, &prm, cols, hcol, scol, counts, save);
         if (st == CT_OK && ct_point_store_on_disk(ds->points))

@@ -163,6 +163,58 @@ done
 check "smart-city after measure-only, merge: exit 0" test $? -eq 0
 diff -r -x run-summary.json "$WORK/city-ref" "$WORK/city-banded" > /dev/null 2>&1
 check "smart-city measure-only, partitions, merge: byte-identical to one process" test $? -eq 0
+# Automatic roof classes (building_classes unset): one process takes class 6 alone as roof
+# when any point has class 6, else every non-ground point. A band without class 6 points
+# cannot tell, so it measures both ways and the runs after choose as one process does.
+# The synthetic 1k city's LiDAR in 8 tiles: class 6 made 1 in the lower 4 tiles ("half"),
+# or in all ("none").
+"$CT_BINARY_DIR/tools/synthcity/synthcity" --buildings 1000 --seed 7 --density 2 --out "$WORK/synth" > /dev/null
+python3 "$SRC/tests/mpi/split_las.py" "$WORK/synth/points.las" "$WORK/synth/tiles" 8
+python3 - "$WORK/synth" <<'PY'
+import glob, shutil, struct, sys
+def strip6(path):  # class 6 -> 1 (PDRF 6: the class is byte 16 of a record)
+    b = bytearray(open(path, 'rb').read())
+    off, rl = struct.unpack_from('<I', b, 96)[0], struct.unpack_from('<H', b, 105)[0]
+    for i in range(struct.unpack_from('<Q', b, 247)[0]):
+        if b[off + i * rl + 16] == 6:
+            b[off + i * rl + 16] = 1
+    open(path, 'wb').write(bytes(b))
+d = sys.argv[1]
+for name, count in (("half", 4), ("none", 8)):
+    shutil.copytree(d + "/tiles", d + "/" + name)
+    for f in sorted(glob.glob(d + "/" + name + "/*.las"))[:count]:
+        strip6(f)
+PY
+for c in half none; do
+  cat > "$WORK/synth-$c.json" <<JSON
+{"pipeline": [
+  {"type": "readers.footprints", "path": "synth/footprints.gpkg", "id_field": "id"},
+  {"type": "readers.lidar", "path": "synth/$c"},
+  {"type": "filters.heights"},
+  {"type": "filters.extrude"},
+  {"type": "writers.3dtiles", "path": "synth-$c-one", "max_buildings_per_tile": 40}]}
+JSON
+  "$CLI" run "$WORK/synth-$c.json" > "$WORK/synth-$c-one.log" 2>&1
+  check "$c: one process: exit 0" test $? -eq 0
+  for step in "run --partition 0/3 --measure-only" "run --partition 1/3 --measure-only" "run --partition 2/3 --measure-only" \
+    "run --partition 0/3" "run --partition 1/3" "run --partition 2/3" merge; do
+    # shellcheck disable=SC2086
+    "$CLI" $step "$WORK/synth-$c.json" --set "writers.3dtiles.path=$WORK/synth-$c-parts" >> "$WORK/synth-$c-parts.log" 2>&1
+    check "$c: $step: exit 0" test $? -eq 0
+  done
+  diff -r -x run-summary.json "$WORK/synth-$c-one" "$WORK/synth-$c-parts" > /dev/null 2>&1
+  check "$c: measure-only, partitions, merge: byte-identical to one process" test $? -eq 0
+done
+check "half: the lower band measured both ways" grep -q "partition 0/3 measured the [0-9]* buildings of its band of the city (of 1000); no point of its band has class 6, so both ways" "$WORK/synth-half-parts.log"
+check "half: an upper band has class 6" grep -q "partition 2/3 measured the [0-9]* buildings of its band of the city (of 1000)$" "$WORK/synth-half-parts.log"
+check "none: the merge says every non-ground point counts as roof, as one process does" \
+  test "$(grep -c "no point has class 6 (building): every non-ground point counts as roof" "$WORK/synth-none-parts.log")" -ge 1
+# (the choice matters: with the lower tiles' points as roof, half's heights differ)
+"$CLI" run "$WORK/synth-half.json" --set filters.heights.building_classes=[1,6] \
+  --set "writers.3dtiles.path=$WORK/synth-half-as-roof" > /dev/null 2>&1
+check "half: taking the lower band's points as roof gives other tiles" \
+  test -n "$(diff -r -q -x run-summary.json "$WORK/synth-half-one" "$WORK/synth-half-as-roof" 2>&1)"
+
 # Misuse: --measure-only without --partition, or with merge.
 "$CLI" run "$SRC/pipelines/sample.json" --measure-only > "$WORK/mo-alone.log" 2>&1
 check "--measure-only without --partition: exit 2" test $? -eq 2
