@@ -755,9 +755,9 @@ static int partitions_left_results(const ct_context *ctx, const ct_dataset *ds) 
     return 1;
 }
 
-/* A merge whose partitions left every result measured from the points: the files noted
- * (the run summary lists them), none read. */
-static ct_status skip_for_merge(ct_context *ctx, ct_dataset *ds, const ct_las_source *src) {
+/* A merge or partition whose partitions left every result measured from the points: the
+ * files noted (the run summary lists them), none read. */
+static ct_status skip_points(ct_context *ctx, ct_dataset *ds, const ct_las_source *src) {
     ds->points_from_partitions = 1;
     ct_status st = CT_OK;
     for (size_t f = 0; st == CT_OK && f < ct_las_source_count(src); f++) {
@@ -784,11 +784,11 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     job.same = 1;
     OGRSpatialReferenceH lsrs = NULL;
     const char *first_path = ct_las_path(ct_las_source_reader(src, 0));
-    st = lidar_srs(ctx, s, src, first_path, &lsrs);
+    if (st == CT_OK) st = lidar_srs(ctx, s, src, first_path, &lsrs);
     if (st == CT_OK) st = heights_to_metres(ctx, lsrs, src, s->srs ? "readers.lidar" : first_path);
     if (st == CT_OK) st = setup_crs(ctx, ds, lsrs, &job.horiz, &job.work, &job.same);
     if (st == CT_OK && !ds->points && partitions_left_results(ctx, ds)) {
-        st = skip_for_merge(ctx, ds, src);
+        st = skip_points(ctx, ds, src);
         if (lsrs) OSRRelease(lsrs);
         read_job_free(&job);
         ct_las_source_close(src);
