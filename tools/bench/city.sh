@@ -5,7 +5,8 @@
 # A size is BUILDINGS:POINTS_PER_M2. Release build with CT_WITH_MPI=ON for the MPI line.
 # CITY_MEMORY_LIMIT (MiB; unset: the stage's default, 512): readers.lidar memory_limit (points
 # beyond it go to disk; loaded cells are cached up to it). CITY_MODES (default "1 2 mpi2"): runs to make
-# (also part2: --partition 0/2, then 1/2, then merge, each with 2 threads, one line of the three).
+# (also part2: --partition 0/2, then 1/2, then merge, each with 2 threads, one line of the three;
+# part2m: the same after --partition 0/2 and 1/2 --measure-only).
 # Each run writes a new output directory (CITY/runs/MODE-N); all are removed when the script ends.
 # Writing over the previous run's tileset instead measures ext4 more than citytiler: replacing
 # it deletes its ~1,200 files (100k city), and for minutes after a mass deletion ext4 without a
@@ -44,11 +45,13 @@ JSON
   catsecs=$(echo "$t1 - $t0" | bc -l)
   last1='' ratios=()
   for mode in ${CITY_MODES:-1 2 mpi2}; do
-    if [ "$mode" = part2 ]; then # two --partition processes one after the other, then the merge
-      out="$city/runs/part2-$$-${#runs_made[@]}"
+    if [ "$mode" = part2 ] || [ "$mode" = part2m ]; then # partitions one after the other, then the merge
+      out="$city/runs/$mode-$$-${#runs_made[@]}"
       runs_made+=("$out" "$out.partial")
       line=''
-      for step in "run --partition 0/2" "run --partition 1/2" merge; do
+      steps=("run --partition 0/2" "run --partition 1/2" merge)
+      [ "$mode" = part2m ] && steps=("run --partition 0/2 --measure-only" "run --partition 1/2 --measure-only" "${steps[@]}")
+      for step in "${steps[@]}"; do
         # shellcheck disable=SC2086
         /usr/bin/time -v "$build/citytiler" $step "$city/pipeline.json" --threads 2 --set "writers.3dtiles.path=$out" \
           > /dev/null 2> "$city/log-part2.txt"
@@ -56,7 +59,7 @@ JSON
         rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$city/log-part2.txt")
         line+=$(printf '%s: %.2f s, %.0f MiB; ' "${step#run --}" "$secs" "$(echo "$rss / 1024" | bc -l)")
       done
-      printf '%-14s %-8s %s\n' "$n@$d" part2 "$line"
+      printf '%-14s %-8s %s\n' "$n@$d" "$mode" "$line"
       continue
     fi
     if [ "$mode" = mpi2 ]; then
