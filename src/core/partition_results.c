@@ -178,6 +178,19 @@ ct_status ct_partition_results_save(ct_context *ctx, const char *key, uint64_t r
         free(body);
         return st;
     }
+    /* The number of partitions, for the merge (the writer's journal records it too; a
+     * merge after --measure-only alone then names the partitions still to run). */
+    char parts[4300];
+    snprintf(parts, sizeof parts, "%s/partitions", resume);
+    if (access(parts, F_OK) != 0) {
+        char text[32];
+        int len = snprintf(text, sizeof text, "%d", n);
+        st = ct_write_file(ctx, parts, text, (size_t)len);
+        if (st != CT_OK) {
+            free(body);
+            return st;
+        }
+    }
     /* Written aside, then renamed: a partition killed while writing leaves no torn file. */
     FILE *f = fopen(tmp, "wb");
     if (!f) {

@@ -353,11 +353,12 @@ static ct_status build_tile(ct_context *ctx, const tiles_state *s, const ct_data
             int n = ct_journal_partitions(jr); /* (the partitions recorded how many they were) */
             int *parts = n >= 1 ? tile_partitions(q, n) : NULL;
             if (!parts)
-                return ct_error(ctx, CT_ERR_INPUT, "%s: tile %s was not written by any partition", dir, name);
+                return ct_error(ctx, CT_ERR_INPUT, "%s: tile %s was not written by any partition: run `citytiler run "
+                                "--partition K/N` for every K first", dir, name);
             int k = parts[t];
             free(parts);
-            return ct_error(ctx, CT_ERR_INPUT, "%s: tile %s was not written by any partition: run partition %d/%d again",
-                            dir, name, k, n);
+            return ct_error(ctx, CT_ERR_INPUT, "%s: tile %s was not written by any partition: run partition %d/%d again "
+                            "(`citytiler run --partition %d/%d`, without --measure-only)", dir, name, k, n, k, n);
         }
         out->foreign = 1;
         return CT_OK;

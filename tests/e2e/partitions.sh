@@ -129,6 +129,13 @@ check "measure-only: one partition measured fewer than all" \
   grep -Eq "filters.heights: partition [0-2]/3 measured the ([1-9]|[1-9][0-9]|1[0-5][0-9]) buildings of its band" "$WORK"/measure[012].log
 check "measure-only: no tiles yet" test -z "$(find "$WORK/banded.partial" -name '*.glb')" -a ! -e "$WORK/banded"
 check "measure-only: the closing line says nothing was written" grep -q "measured only (--measure-only): no tile written" "$WORK/measure0.log"
+# A merge right after the measuring: exit 2, naming a partition still to run (and it
+# spoils nothing: the bytes below are still one process's).
+run merge "$WORK/banded" > "$WORK/banded-early-merge.log" 2>&1
+check "merge after --measure-only alone: exit 2" test $? -eq 2
+check "merge after --measure-only alone: says which partition to run, without --measure-only" grep -q \
+  "was not written by any partition: run partition [0-2]/3 again (\`citytiler run --partition [0-2]/3\`, without --measure-only)" \
+  "$WORK/banded-early-merge.log"
 for k in 0 1 2; do
   run run "$WORK/banded" --partition "$k/3" > "$WORK/banded$k.log" 2>&1
   check "after measure-only, partition $k/3: exit 0" test $? -eq 0

@@ -96,10 +96,16 @@ static void check_shares(void) {
 
     save_all("k", 42, 7, recs, TOTAL, 3);
     for (int k = 0; k < 3; k++) CT_CHECK(file_exists("k", k, 3));
-    /* The journal records the partitions (.resume/partitions): none recorded, not ready. */
-    CT_CHECK(!ready("k", 42, sizeof *recs));
-    char parts[1024];
+    /* The partitions' number is recorded (.resume/partitions, as the writer's journal does)
+     * for the merge: without it, not ready. */
+    char parts[1024], text[16] = "";
     snprintf(parts, sizeof parts, "%s/.resume/partitions", work);
+    FILE *pf = fopen(parts, "r");
+    CT_CHECK(pf && fgets(text, sizeof text, pf) && strcmp(text, "3") == 0);
+    if (pf) fclose(pf);
+    CT_CHECK(ready("k", 42, sizeof *recs));
+    CT_CHECK(unlink(parts) == 0);
+    CT_CHECK(!ready("k", 42, sizeof *recs));
     write_text(parts, "3");
     CT_CHECK(ready("k", 42, sizeof *recs));
     CT_CHECK(ready("k", 42, 0));
