@@ -130,14 +130,8 @@ static int partitions_of(const ct_context *ctx, const char *dir) {
     int k = 0, n = 1;
     ct_context_partition(ctx, &k, &n);
     if (!ct_context_merge(ctx)) return n > 1 ? n : 0;
-    char path[4200];
-    snprintf(path, sizeof path, "%s/.resume/partitions", dir);
-    FILE *f = fopen(path, "r");
-    n = 0;
-    if (!f) return 0;
-    if (fscanf(f, "%d", &n) != 1 || n < 2 || n > 1000000) n = 0;
-    fclose(f);
-    return n;
+    n = ct_outdir_partitions(dir);
+    return n >= 2 && n <= 1000000 ? n : 0;
 }
 
 ct_status ct_partition_results_save(ct_context *ctx, const char *key, uint64_t run_hash, uint64_t data_hash,
@@ -180,16 +174,9 @@ ct_status ct_partition_results_save(ct_context *ctx, const char *key, uint64_t r
     }
     /* The number of partitions, for the merge (the writer's journal records it too; a
      * merge after --measure-only alone then names the partitions still to run). */
-    char parts[4300];
-    snprintf(parts, sizeof parts, "%s/partitions", resume);
-    if (access(parts, F_OK) != 0) {
-        char text[32];
-        int len = snprintf(text, sizeof text, "%d", n);
-        st = ct_write_file(ctx, parts, text, (size_t)len);
-        if (st != CT_OK) {
-            free(body);
-            return st;
-        }
+    if (ct_outdir_partitions(dir) == 0 && (st = ct_outdir_record_partitions(ctx, dir, n)) != CT_OK) {
+        free(body);
+        return st;
     }
     /* Written aside, then renamed: a partition killed while writing leaves no torn file. */
     FILE *f = fopen(tmp, "wb");

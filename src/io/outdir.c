@@ -124,3 +124,25 @@ ct_status ct_write_file(ct_context *ctx, const char *path, const void *data, siz
     if (bad) return ct_error(ctx, CT_ERR_IO, "%s: write failed: %s", path, strerror(errno));
     return CT_OK;
 }
+
+static void partitions_path(const char *work, char *out, size_t size) {
+    snprintf(out, size, "%s/.resume/partitions", work);
+}
+
+int ct_outdir_partitions(const char *work) {
+    char path[4200];
+    partitions_path(work, path, sizeof path);
+    FILE *f = fopen(path, "r");
+    int n = 0;
+    if (!f) return 0;
+    if (fscanf(f, "%d", &n) != 1 || n < 0) n = 0;
+    fclose(f);
+    return n;
+}
+
+ct_status ct_outdir_record_partitions(ct_context *ctx, const char *work, int n) {
+    char path[4200], text[16];
+    partitions_path(work, path, sizeof path);
+    int len = snprintf(text, sizeof text, "%d", n);
+    return ct_write_file(ctx, path, text, (size_t)len);
+}

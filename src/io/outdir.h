@@ -14,6 +14,11 @@
 ct_status ct_outdir_begin(ct_context *ctx, const char *final_path, const char *marker, int resume, char **tmp_out);
 /* The work directory of final_path: "<final_path>.partial" (into work, n bytes). */
 void ct_outdir_work_path(const char *final_path, char *work, size_t n);
+/* The number of partitions the processes of a run recorded in WORK/.resume/partitions
+ * (for the merge); 0 when none is recorded or the record is unreadable. */
+int ct_outdir_partitions(const char *work);
+/* Records n there (WORK/.resume must exist). */
+ct_status ct_outdir_record_partitions(ct_context *ctx, const char *work, int n);
 /* 1 when the work directory of `final_path` exists (runs of other partitions left it);
  * its path goes to work (n bytes). */
 int ct_outdir_work_exists(const char *final_path, char *work, size_t n);

@@ -107,13 +107,7 @@ static int cmp_name(const void *a, const void *b) {
 
 ct_status ct_journal_reload(ct_context *ctx, ct_journal *j) {
     char path[4200];
-    snprintf(path, sizeof path, "%s/.resume/partitions", j->dir);
-    FILE *f = fopen(path, "r");
-    j->partitions = 0;
-    if (f) {
-        if (fscanf(f, "%d", &j->partitions) != 1 || j->partitions < 0) j->partitions = 0;
-        fclose(f);
-    }
+    j->partitions = ct_outdir_partitions(j->dir);
     snprintf(path, sizeof path, "%s/.resume", j->dir);
     j->nrecs = 0;
     DIR *d = opendir(path);
@@ -178,12 +172,7 @@ ct_status ct_journal_begin(ct_context *ctx, const char *dir, uint64_t fingerprin
     snprintf(path, sizeof path, "%s/.resume", dir);
     ct_status st = ct_mkdirs(ctx, path);
     if (st == CT_OK) st = check_fingerprint(ctx, dir, fingerprint, mode);
-    if (st == CT_OK && partitions > 1) {
-        char text[16];
-        snprintf(path, sizeof path, "%s/.resume/partitions", dir);
-        snprintf(text, sizeof text, "%d", partitions);
-        st = ct_write_file(ctx, path, text, strlen(text));
-    }
+    if (st == CT_OK && partitions > 1) st = ct_outdir_record_partitions(ctx, dir, partitions);
     if (st != CT_OK) return st;
     ct_journal *j = calloc(1, sizeof *j);
     if (!j || !(j->dir = strdup(dir))) {
