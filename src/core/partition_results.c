@@ -118,6 +118,12 @@ void ct_partition_results_share(const ct_context *ctx, size_t total, size_t *fir
     *count = (size_t)share_first(total, k + 1, n) - *first;
 }
 
+int ct_partition_results_saving(const ct_context *ctx) {
+    int k = 0, n = 1;
+    ct_context_partition(ctx, &k, &n);
+    return ct_context_work_dir(ctx) && n > 1 && !ct_context_merge(ctx) && !ct_context_has_allgather(ctx);
+}
+
 int ct_partition_results_taken(const ct_context *ctx) {
     int k = 0, n = 1;
     ct_context_partition(ctx, &k, &n);
@@ -139,7 +145,7 @@ ct_status ct_partition_results_save(ct_context *ctx, const char *key, uint64_t r
     const char *dir = ct_context_work_dir(ctx);
     int k = 0, n = 1;
     ct_context_partition(ctx, &k, &n);
-    if (!dir || n < 2 || ct_context_merge(ctx) || ct_context_has_allgather(ctx) || run_hash == 0) return CT_OK;
+    if (!ct_partition_results_saving(ctx) || run_hash == 0) return CT_OK;
     const uint64_t first = idx ? 0 : share_first(total, k, n);
     const size_t count = idx ? m : (size_t)(share_first(total, k + 1, n) - first);
     const size_t rec = sizeof(uint64_t) + rec_size;

@@ -40,6 +40,10 @@ uint64_t ct_partition_results_assets_hash(const struct ct_asset_set *set);
  * a --partition run (not under MPI), with a work directory. */
 int ct_partition_results_taken(const ct_context *ctx);
 
+/* 1 when this run leaves its results: a --partition run (not a merge, not under MPI)
+ * with a work directory. */
+int ct_partition_results_saving(const ct_context *ctx);
+
 /* This partition's share of total items when every partition measures every item:
  * items [*first, *first + *count). */
 void ct_partition_results_share(const ct_context *ctx, size_t total, size_t *first, size_t *count);

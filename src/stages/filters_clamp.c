@@ -432,9 +432,7 @@ static ct_status place_asset(ct_context *ctx, const clamp_state *s, ct_dataset *
 /* Under --partition: every asset's ground as measured, saved for the merge (before the
  * assets are placed: the merge checks it measured the same). */
 static ct_status save_for_merge(ct_context *ctx, const clamp_state *s, const ct_dataset *ds, const ground_out *g) {
-    int k = 0, n = 1;
-    ct_context_partition(ctx, &k, &n);
-    if (n < 2 || ct_context_merge(ctx) || ct_context_has_allgather(ctx) || !ds->points) return CT_OK;
+    if (!ds->points) return CT_OK; /* (nothing measured from points) */
     const size_t count = ds->assets ? ds->assets->n : 0;
     return ct_partition_results_save(ctx, s->key, ds->lidar_run_hash, ct_partition_results_assets_hash(ds->assets), NULL,
                                      g, count, sizeof *g, count);

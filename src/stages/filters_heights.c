@@ -808,8 +808,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     ct_context_partition(ctx, &part_k, &part_n);
     int shared = !use_raster && part_n > 1 && ct_context_has_allgather(ctx);
     /* (a partition saves what it measured for the merge) */
-    int save = !use_raster && !shared && part_n > 1 && !ct_context_merge(ctx) && ct_context_work_dir(ctx) &&
-               ds->lidar_run_hash != 0 && s->key[0];
+    int save = !use_raster && ct_partition_results_saving(ctx) && ds->lidar_run_hash != 0 && s->key[0];
     ct_status st = CT_OK;
     if (!use_raster && partitions_measured) {
         st = heights_from_partitions(ctx, s, ds, cols, hcol, scol, counts);

@@ -730,8 +730,11 @@ static void read_job_free(read_job *job) {
     if (job->work) OSRRelease(job->work);
 }
 
-/* The run's hash for the partitions' results (partition_results.h), with these files. */
+/* The run's hash for the partitions' results (partition_results.h), with these files:
+ * only for a merge or a partition, which take (and a partition leaves) them; other runs
+ * would stat every LAS file and print the pipeline for nothing. */
 static ct_status note_run_hash(ct_context *ctx, ct_dataset *ds, const ct_las_source *src) {
+    if (!ct_partition_results_taken(ctx)) return CT_OK;
     size_t n = ct_las_source_count(src);
     const char **paths = malloc((n ? n : 1) * sizeof *paths);
     if (!paths) return ct_error_nomem(ctx, "readers.lidar");
