@@ -25,6 +25,8 @@ typedef struct clamp_state {
     ct_ground_params prm;
     double coverage_radius;
     int skip_no_ground;
+    double reach; /* how far around an asset its searches read points: max_radius or
+                   * coverage_radius, and a metre */
     char key[96]; /* its results' key for the merge (partition_results.h) */
 } clamp_state;
 
@@ -72,10 +74,10 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
     if (!s) return ct_error_nomem(ctx, "filters.clamp");
     s->opts = json_incref((json_t *)opts);
     s->prm = p;
-    s->coverage_radius = ct_opt_number(opts, "coverage_radius");
+    s->coverage_radius = cov;
     s->skip_no_ground = strcmp(ng, "skip") == 0;
-    /* (an asset's searches reach max_radius, and coverage_radius; ground_by_cell's margin) */
-    ct_context_declare_point_reach(ctx, (p.max_radius > cov ? p.max_radius : cov) + 1.0);
+    s->reach = (p.max_radius > cov ? p.max_radius : cov) + 1.0;
+    ct_context_declare_point_reach(ctx, s->reach); /* (also ground_by_cell's margin, and the bands' guard) */
     if (!ct_partition_results_declare(ctx, "filters.clamp", s->key, sizeof s->key)) {
         json_decref(s->opts);
         free(s);
@@ -222,7 +224,7 @@ static ct_status ground_by_cell(ct_context *ctx, ct_dataset *ds, const clamp_sta
     ct_cell_group *groups = NULL;
     double *xy = malloc((n ? n : 1) * 2 * sizeof *xy);
     if (!xy) return ct_error_nomem(ctx, "clamp cells");
-    double m = (s->prm.max_radius > s->coverage_radius ? s->prm.max_radius : s->coverage_radius) + 1.0;
+    const double m = s->reach;
     for (size_t i = 0; i < n; i++) {
         xy[2 * i] = set->items[i].x;
         xy[2 * i + 1] = set->items[i].y - m;
@@ -245,6 +247,14 @@ static ct_status ground_by_cell(ct_context *ctx, ct_dataset *ds, const clamp_sta
     return st;
 }
 
+/* The ground of the assets with want[i] into out: one cell at a time from the points on
+ * disk, else by ranges from those in memory. */
+static ct_status measure_ground(ct_context *ctx, ct_dataset *ds, const clamp_state *s, const unsigned char *want,
+                                ground_out *out) {
+    return ct_point_store_on_disk(ds->points) ? ground_by_cell(ctx, ds, s, want, out)
+                                              : ground_range(ctx, ds, s, want, NULL, ds->assets->n, out);
+}
+
 /* Several processes (MPI) with bands (ds->band: each kept only the LiDAR of its band of
  * the city): each measures the ground of the assets of its band (by their row), then all
  * exchange, so that every process holds every asset's ground, the same as one process
@@ -253,7 +263,7 @@ static ct_status ground_banded(ct_context *ctx, ct_dataset *ds, const clamp_stat
                                ground_out *out) {
     const ct_asset_set *set = ds->assets;
     const size_t n = set->n;
-    const double m = (s->prm.max_radius > s->coverage_radius ? s->prm.max_radius : s->coverage_radius) + 1.0;
+    const double m = s->reach;
     unsigned char *mine = calloc(n ? n : 1, 1), *got = malloc(n ? n : 1);
     size_t *idx = malloc((n ? n : 1) * sizeof *idx);
     ground_out *res = malloc((n ? n : 1) * sizeof *res);
@@ -269,9 +279,7 @@ static ct_status ground_banded(ct_context *ctx, ct_dataset *ds, const clamp_stat
                           "kept (y %.1f to %.1f)", a->id, ct_asset_record_word(a),
                           (unsigned long long)a->source_record, ds->band->keep[0], ds->band->keep[1]);
     }
-    if (st == CT_OK)
-        st = ct_point_store_on_disk(ds->points) ? ground_by_cell(ctx, ds, s, mine, out)
-                                                : ground_range(ctx, ds, s, mine, NULL, n, out);
+    if (st == CT_OK) st = measure_ground(ctx, ds, s, mine, out);
     for (size_t j = 0; st == CT_OK && j < nm; j++) res[j] = out[idx[j]];
     /* (every process takes part, even after an error of its own) */
     st = ct_exchange_by_index(ctx, st, idx, res, nm, sizeof *res, n, out, got, "filters.clamp");
@@ -456,9 +464,7 @@ static ct_status ground_measure_only(ct_context *ctx, ct_dataset *ds, const clam
         mine[i] = need[i];
         measured += need[i];
     }
-    if (st == CT_OK && measured)
-        st = ct_point_store_on_disk(ds->points) ? ground_by_cell(ctx, ds, s, mine, g)
-                                                : ground_range(ctx, ds, s, mine, NULL, n, g);
+    if (st == CT_OK && measured) st = measure_ground(ctx, ds, s, mine, g);
     for (size_t j = 0; st == CT_OK && j < m; j++) res[j] = g[idx[j]];
     if (st == CT_OK)
         st = ct_partition_results_save(ctx, s->key, ds->lidar_run_hash, ct_partition_results_assets_hash(set), idx,
@@ -530,8 +536,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     } else if (ds->band && ct_context_has_allgather(ctx) && ds->points) {
         st = ground_banded(ctx, ds, s, need, g);
     } else if (nneed) {
-        st = ct_point_store_on_disk(ds->points) ? ground_by_cell(ctx, ds, s, need, g)
-                                                : ground_range(ctx, ds, s, need, NULL, n, g);
+        st = measure_ground(ctx, ds, s, need, g);
     }
     if (st == CT_OK && !from_partitions) st = save_for_merge(ctx, s, ds, g);
     double fallback = 0.0;
