@@ -717,7 +717,7 @@ static ct_status gather_process_stats(write_run *w, ct_status st) {
     void *all = NULL;
     size_t sizes[256] = {0};
     ct_status xs = w->part_n <= 256 ? ct_context_allgather(w->ctx, mine, sizeof mine, &all, sizes) : CT_OK;
-    if (st == CT_OK && xs == CT_OK && all && w->part_k == 0) {
+    if (xs == CT_OK && all && w->part_k == 0) {
         json_t *arr = json_array();
         size_t off = 0;
         for (int r = 0; arr && r < w->part_n; r++) {
@@ -738,7 +738,7 @@ static ct_status gather_process_stats(write_run *w, ct_status st) {
         w->processes = arr; /* (out of memory: the summary goes without it) */
     }
     free(all);
-    return st == CT_OK ? xs : st;
+    return xs;
 }
 
 /* A partition that does not write tileset.json: its share of the buildings, and what to do next. */
