@@ -660,22 +660,21 @@ static ct_status report_points(ct_context *ctx, const lidar_state *s, ct_dataset
            (double)ct_point_store_bytes(ds->points) / 1048576.0,
            ct_point_store_on_disk(ds->points) ? " in memory; the rest on disk (memory_limit)"
                                               : (job->same ? "" : ", reprojected to the working CRS"));
-    if (ds->band && !(job->crop[1] <= job->crop[3]) && ct_context_measure_only(ctx))
-        ct_log(ctx, CT_LOG_INFO, "readers.lidar: partition %d/%d keeps no points (its band of the city holds no "
-               "footprint: more partitions than rows of cells with buildings; %zu files passed over)", ds->band->k,
-               ds->band->n, job->nskipped_band);
-    else if (ds->band && !(job->crop[1] <= job->crop[3]))
-        ct_log(ctx, CT_LOG_INFO, "readers.lidar: process %d of %d keeps no points (its band of the city holds no "
-               "footprint: more processes than rows of cells with buildings; %zu files passed over): %llu points "
-               "kept by all processes", ds->band->k, ds->band->n, job->nskipped_band, (unsigned long long)kept);
-    else if (ds->band && ct_context_measure_only(ctx))
-        ct_log(ctx, CT_LOG_INFO, "readers.lidar: partition %d/%d keeps the points of its band of the city (y %.1f to "
-               "%.1f; %zu files passed over for lying outside it)", ds->band->k, ds->band->n, job->crop[1], job->crop[3],
-               job->nskipped_band);
-    else if (ds->band)
-        ct_log(ctx, CT_LOG_INFO, "readers.lidar: process %d of %d keeps the points of its band of the city (y %.1f to "
-               "%.1f; %zu files passed over for lying outside it): %llu points kept by all processes", ds->band->k,
-               ds->band->n, job->crop[1], job->crop[3], job->nskipped_band, (unsigned long long)kept);
+    if (ds->band) {
+        /* (MPI: "process K of N", and what all kept; --measure-only: "partition K/N", alone) */
+        const int part = ct_context_measure_only(ctx);
+        const char *who = part ? "partition" : "process", *of = part ? "/" : " of ";
+        char all[80] = "";
+        if (!part) snprintf(all, sizeof all, ": %llu points kept by all processes", (unsigned long long)kept);
+        if (!(job->crop[1] <= job->crop[3]))
+            ct_log(ctx, CT_LOG_INFO, "readers.lidar: %s %d%s%d keeps no points (its band of the city holds no "
+                   "footprint: more %s than rows of cells with buildings; %zu files passed over)%s", who, ds->band->k,
+                   of, ds->band->n, part ? "partitions" : "processes", job->nskipped_band, all);
+        else
+            ct_log(ctx, CT_LOG_INFO, "readers.lidar: %s %d%s%d keeps the points of its band of the city (y %.1f to "
+                   "%.1f; %zu files passed over for lying outside it)%s", who, ds->band->k, of, ds->band->n,
+                   job->crop[1], job->crop[3], job->nskipped_band, all);
+    }
     for (size_t f = 0; st == CT_OK && f < ct_las_source_count(src); f++) {
         const ct_las_reader *r = ct_las_source_reader(src, f);
         st = ct_dataset_note_source(ctx, ds, "readers.lidar", ct_las_path(r), "points", ct_las_get_header(r)->point_count);
