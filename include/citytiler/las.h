@@ -199,6 +199,16 @@ int ct_las_header_box(const ct_las_reader *r, double box[4]);
  * last among them), lie within ct_las_header_box. 0 for a header left stale after its
  * points changed, or a damaged one. Reads those records only; thread-safe. */
 int ct_las_points_within_header(const ct_las_reader *r);
+/* 1 when one of the same 64 records lies beyond r's header z bounds by more than their
+ * extent and 10 units: the z scale or offset is damaged (a z scale 10 times too large
+ * made every roof 10 times too tall, without a word), or the bounds were not updated
+ * when the heights changed. *index and xyz (as ct_las_read_points gives them) name the
+ * first such record. Bounds not finite, or both zero (never filled in), are not checked;
+ * bounds written in record units (Z instead of z, a writer's bug) are taken as such.
+ * (x and y are not: a tile whose stale x/y bounds lie elsewhere still has its points
+ * where the footprints are; readers.lidar refuses a file only when none was kept.)
+ * Reads those records only; thread-safe. */
+int ct_las_z_beyond_header(const ct_las_reader *r, uint64_t *index, double xyz[3]);
 
 /* Tells the kernel that records [first, first + count) will not be read again, so it
  * may drop them from the page cache (a hint; nothing happens where unsupported). */

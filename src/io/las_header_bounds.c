@@ -47,3 +47,48 @@ int ct_las_points_within_header(const ct_las_reader *r) {
     }
     return 1;
 }
+
+/* 1 when every z lies within [lo - room, hi + room]. */
+static int all_within(const double *z, size_t n, double lo, double hi, double room) {
+    for (size_t i = 0; i < n; i++)
+        if (!(z[i] >= lo - room && z[i] <= hi + room)) return 0;
+    return 1;
+}
+
+int ct_las_z_beyond_header(const ct_las_reader *r, uint64_t *index, double xyz[3]) {
+    const ct_las_header *h = ct_las_get_header(r);
+    /* (bounds left at zero: a writer that never filled them in, not a claim) */
+    if (!isfinite(h->min[2]) || !isfinite(h->max[2]) || !(h->min[2] <= h->max[2]) || (h->min[2] == 0 && h->max[2] == 0))
+        return 0;
+    double x[SAMPLES], y[SAMPLES], z[SAMPLES];
+    uint64_t at[SAMPLES];
+    size_t got = 0;
+    ct_las_points p;
+    memset(&p, 0, sizeof p);
+    p.capacity = 1;
+    uint64_t n = h->point_count, step = n > SAMPLES ? (n - 1) / (SAMPLES - 1) : 1;
+    for (uint64_t i = 0, taken = 0; i < n && taken < SAMPLES; i += step, taken++) {
+        at[got] = taken == SAMPLES - 1 ? n - 1 : i;
+        p.x = &x[got];
+        p.y = &y[got];
+        p.z = &z[got];
+        if (ct_las_read_points(NULL, r, at[got], 1, &p) != CT_OK || p.count != 1) return 0; /* (the reading says why) */
+        got++;
+    }
+    const double room = fmax(10.0, h->max[2] - h->min[2]);
+    if (all_within(z, got, h->min[2], h->max[2], room)) return 0;
+    /* Bounds written in record units (Z, not Z * scale + offset), a writer's bug seen in
+     * real surveys (laspy's simple1_3.las): whole numbers, which hold the points exactly
+     * once scaled. */
+    if (h->min[2] == floor(h->min[2]) && h->max[2] == floor(h->max[2])) {
+        double a = h->min[2] * h->scale[2] + h->offset[2], b = h->max[2] * h->scale[2] + h->offset[2];
+        if (all_within(z, got, fmin(a, b), fmax(a, b), tolerance(h, 2))) return 0;
+    }
+    size_t k = 0;
+    while (k + 1 < got && z[k] >= h->min[2] - room && z[k] <= h->max[2] + room) k++;
+    *index = at[k];
+    xyz[0] = x[k];
+    xyz[1] = y[k];
+    xyz[2] = z[k];
+    return 1;
+}

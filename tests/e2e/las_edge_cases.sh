@@ -149,6 +149,8 @@ f = 1200 / 3937
 for i in range(struct.unpack_from("<I", b, 107)[0]):
     o = 227 + 28 * i + 8
     struct.pack_into("<i", b, o, round(struct.unpack_from("<i", b, o)[0] / f))
+for o in (211, 219):  # the header's max and min z, in feet too (else they no longer hold the points)
+    struct.pack_into("<d", b, o, struct.unpack_from("<d", b, o)[0] / f)
 open("mxy_ftz_raw.las", "wb").write(b)
 PY
 geokeys mxy_ftz_raw.las mxy_ftz.las 1024=1 3072=32618 4099=9003

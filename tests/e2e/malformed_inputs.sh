@@ -13,6 +13,8 @@ mklas zero.las 0 0 0
 mklas unclassified.las 400 85000 447000 1
 # z offset 1e308 (header bytes 171-178): every z beyond what a point may hold
 python3 -c 'import struct,sys; b=bytearray(open("ok.las","rb").read()); struct.pack_into("<d", b, 171, 1e308); open("zoff.las","wb").write(b)'
+# z scale 10 times too large (header bytes 147-154), the bounds left at 0..10 m: roofs at 100 m
+python3 -c 'import struct,sys; b=bytearray(open("ok.las","rb").read()); struct.pack_into("<d", b, 147, 0.1); open("zscale.las","wb").write(b)'
 fp fp.geojson "85005 447005 10"
 fp fp_far.geojson "1e12 1e12 10" "85005 447005 10"
 mkfifo pipe.las pipe.geojson
@@ -84,6 +86,15 @@ check "lidar_zoffset: warning says the coordinates are unusable" has lidar_zoffs
   "readers.lidar: 400 of the 400 points ignored: unusable coordinates"
 check "lidar_zoffset: the file is named damaged" has lidar_zoffset.log \
   "zoff.las: its points lie far outside its own header's bounds (point 0 at x 85000, y 447000, z 1e+308"
+
+# A z scale 10 times too large: x and y put the points on the footprints, so it went
+# into the model without a word (a 100 m roof where the LiDAR says 10 m). Refused before
+# reading, naming the file, a point and the header's bounds; check_z_bounds false reads it.
+run_case lidar_zscale 2 "{\"pipeline\": [$FP, $(lidar '"zscale.las"'), $H, $E, $W]}"
+check "lidar_zscale: names the file, the point and the bounds" has lidar_zscale.log \
+  "zscale.las: point 399 (x 85019.00, y 447019.00) lies at z 100, far outside its own header's z bounds 0.00..10.00: the header's z scale or offset is damaged (scale 0.1, offset 0)"
+run_case lidar_zscale_unchecked 0 "{\"pipeline\": [$FP, {\"type\": \"readers.lidar\", \"path\": \"zscale.las\", \"srs\": \"EPSG:28992\", \"check_z_bounds\": false}, $H, $E, $W]}"
+check "lidar_zscale_unchecked: read as it is (100 m roofs)" has lidar_zscale_unchecked.log "filters.heights: 1 buildings: 0 without enough roof points"
 
 # Unclassified LiDAR (all class 1, z 0): no ground anywhere; warned, then the roof is
 # not above the fallback ground and the only building is skipped: nothing to write.

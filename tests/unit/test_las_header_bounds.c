@@ -3,7 +3,8 @@
  * the points, stale bounds, the last point outside them, NaN or inverted bounds, no
  * points) and on every readable file of the LAS conformance set, where the sample must
  * agree with a scan of every point (exactly, for files of 64 points or fewer; a file
- * whose points all lie within its bounds must always be trusted). */
+ * whose points all lie within its bounds must always be trusted). Also
+ * ct_las_z_beyond_header: damaged z scale or offset found, no real file refused. */
 #include <dirent.h>
 #include <math.h>
 #include <stdint.h>
@@ -134,6 +135,61 @@ static void made_here(ct_context *ctx, const char *dir) {
     unlink(path);
 }
 
+/* A LAS 1.2 file of format 1 with 1000 points (z = 0 to 25 m at scale 0.01, raw) whose
+ * header says z scale zscale, z offset zoff and z bounds zmin..zmax; then
+ * ct_las_z_beyond_header on it (-1: not made or opened). */
+static int z_beyond(ct_context *ctx, const char *path, double zscale, double zoff, double zmin, double zmax,
+                    uint64_t *at, double v[3]) {
+    const double b[4] = {85000.0, 447000.0, 85039.0, 447024.0};
+    if (!write_las(path, 1000, b[0], b[1], b, 1000)) return -1;
+    FILE *f = fopen(path, "r+b");
+    unsigned char rec[4];
+    int ok = f != NULL;
+    for (size_t i = 0; ok && i < 1000; i++) { /* z of point i: (i % 26) m */
+        put_u32(rec, (uint32_t)((i % 26) * 100));
+        ok = fseek(f, (long)(227 + 28 * i + 8), SEEK_SET) == 0 && fwrite(rec, 1, 4, f) == 4;
+    }
+    unsigned char h[8];
+    const struct { long at; double v; } fields[] = {{147, zscale}, {171, zoff}, {211, zmax}, {219, zmin}};
+    for (size_t k = 0; ok && k < 4; k++) {
+        put_f64(h, fields[k].v);
+        ok = fseek(f, fields[k].at, SEEK_SET) == 0 && fwrite(h, 1, 8, f) == 8;
+    }
+    if (f && fclose(f) != 0) ok = 0;
+    ct_las_reader *r = NULL;
+    if (!ok || ct_las_open(ctx, path, &r) != CT_OK) return -1;
+    int beyond = ct_las_z_beyond_header(r, at, v);
+    ct_las_close(r);
+    return beyond;
+}
+
+/* ct_las_z_beyond_header: damaged z scale or offset against bounds that hold the points. */
+static void z_bounds(ct_context *ctx, const char *dir) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/z.las", dir);
+    uint64_t at = 0;
+    double v[3] = {0, 0, 0};
+    /* The header right: not beyond. */
+    CT_CHECK(z_beyond(ctx, path, 0.01, 0, 0, 25, &at, v) == 0);
+    /* Bounds a few metres off (writers round, tools crop): still not. */
+    CT_CHECK(z_beyond(ctx, path, 0.01, 0, 3, 20, &at, v) == 0);
+    /* z scale 10 times too large: roofs up to 250 m against bounds 0..25. The first sampled
+     * point beyond 25 + 25 m is named: point 15 (every 15th is sampled; z 15 m, 150 m read). */
+    CT_CHECK(z_beyond(ctx, path, 0.1, 0, 0, 25, &at, v) == 1);
+    CT_CHECK_MSG(at == 15 && fabs(v[2] - 150.0) < 1e-9 && fabs(v[0] - 85015.0) < 1e-6, "point %llu at z %g",
+                 (unsigned long long)at, v[2]);
+    /* An offset of 1e5 m, up or down. */
+    CT_CHECK(z_beyond(ctx, path, 0.01, 1e5, 0, 25, &at, v) == 1 && at == 0 && fabs(v[2] - 1e5) < 1e-6);
+    CT_CHECK(z_beyond(ctx, path, 0.01, -1e5, 0, 25, &at, v) == 1 && at == 0);
+    /* Bounds in record units (0..2500 for 0..25 m at scale 0.01): taken as such. */
+    CT_CHECK(z_beyond(ctx, path, 0.01, 0, 0, 2500, &at, v) == 0);
+    /* Bounds never filled in (both zero), NaN or inverted: not checked. */
+    CT_CHECK(z_beyond(ctx, path, 0.1, 0, 0, 0, &at, v) == 0);
+    CT_CHECK(z_beyond(ctx, path, 0.1, 0, NAN, 25, &at, v) == 0);
+    CT_CHECK(z_beyond(ctx, path, 0.1, 0, 25, 0, &at, v) == 0);
+    unlink(path);
+}
+
 /* Every readable LAS file of the conformance set: the sample against a scan of every point. */
 static void conformance(ct_context *ctx, const char *dir) {
     DIR *d = opendir(dir);
@@ -180,6 +236,12 @@ static void conformance(ct_context *ctx, const char *dir) {
             CT_CHECK_MSG(t == 0, "%s: %llu points, some outside its bounds, yet trusted", e->d_name,
                          (unsigned long long)n);
         if (!has) CT_CHECK_MSG(t == 0, "%s: no usable bounds, yet trusted", e->d_name);
+        /* Real surveys' heights are never refused (laspy_simple1_3.las has its bounds in
+         * record units: taken as such). */
+        uint64_t at = 0;
+        double v[3];
+        CT_CHECK_MSG(!ct_las_z_beyond_header(r, &at, v), "%s: point %llu at z %g refused against header z %g..%g",
+                     e->d_name, (unsigned long long)at, v[2], h->min[2], h->max[2]);
         ct_las_close(r);
     }
     closedir(d);
@@ -194,6 +256,7 @@ int main(void) {
     char dir[] = "/tmp/ct_las_bounds_XXXXXX";
     CT_CHECK(mkdtemp(dir) != NULL);
     made_here(ctx, dir);
+    z_bounds(ctx, dir);
     rmdir(dir);
     const char *shared = ct_test_env("CT_SHARED_DATA", NULL);
     struct stat sb;
