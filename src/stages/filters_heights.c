@@ -18,7 +18,7 @@ typedef struct heights_state {
     json_t *opts;
     ct_heights_params prm;
     const char *height_attribute, *storeys_attribute;
-    double storey_height, default_height;
+    double storey_height, default_height, max_height;
     const char *source; /* "auto", "lidar" or "raster" */
     int auto_roof_classes; /* building_classes not given: class 6, or all non-ground when there is none */
     char key[96];          /* its results' key for the merge (partition_results.h); "" with rasters */
@@ -38,6 +38,7 @@ static const ct_option_def options[] = {
     {"storeys_attribute", CT_OPT_STRING, NULL, 0, "fallback: attribute with the number of storeys"},
     {"storey_height", CT_OPT_NUMBER, "3", 0, "metres per storey for storeys_attribute"},
     {"default_height", CT_OPT_NUMBER, "10", 0, "fallback height when nothing else gives one (m)"},
+    {"max_height", CT_OPT_NUMBER, "1000", 0, "a roof measured more than this above its ground (m) counts as no measurement (noise points, a wrong class, damaged LiDAR): fallback height, flagged roof_too_high"},
     {NULL, 0, NULL, 0, NULL},
 };
 
@@ -65,6 +66,7 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
     s->storeys_attribute = ct_opt_string(opts, "storeys_attribute");
     s->storey_height = ct_opt_number(opts, "storey_height");
     s->default_height = ct_opt_number(opts, "default_height");
+    s->max_height = ct_opt_number(opts, "max_height");
     s->source = ct_opt_string(opts, "source");
     s->auto_roof_classes = ct_opt_get(opts, "building_classes") == NULL;
     ct_status st = class_list(ctx, opts, "ground_classes", p->ground_class);
@@ -82,6 +84,8 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
                         !(s->storey_height > 0 && s->storey_height <= 1000)))
         st = ct_error(ctx, CT_ERR_USAGE, "filters.heights: default_height must be in (0, 10000] m and storey_height "
                                          "in (0, 1000] m (got %g, %g)", s->default_height, s->storey_height);
+    if (st == CT_OK && !(s->max_height > 0.5 && s->max_height <= 100000))
+        st = ct_error(ctx, CT_ERR_USAGE, "filters.heights: max_height must be in (0.5, 100000] m (got %g)", s->max_height);
     if (st != CT_OK) {
         json_decref(s->opts);
         free(s);
@@ -118,6 +122,21 @@ static double attr_number(const ct_dataset *ds, const ct_building *b, int col) {
     return isfinite(v) && v > 0 ? v : NAN;
 }
 
+/* The height of b without a roof measurement: its height attribute, else its storeys
+ * times storey_height, else default_height; *source says which. */
+static double fallback_height(const heights_state *s, const ct_dataset *ds, const ct_building *b, int hcol, int scol,
+                              const char **source) {
+    double h = attr_number(ds, b, hcol);
+    double storeys = attr_number(ds, b, scol);
+    *source = "attribute";
+    if (isnan(h) && !isnan(storeys)) h = storeys * s->storey_height;
+    if (isnan(h)) {
+        h = s->default_height;
+        *source = "default";
+    }
+    return h;
+}
+
 /* Columns written by this stage, in this order. */
 enum { A_GROUND, A_ROOF, A_P50, A_P70, A_MAX, A_COUNT, A_DENSITY, A_SOURCE, A_FLAG, A_N };
 static const char *const col_names[A_N] = {"ground_z", "roof_z", "roof_p50", "roof_p70", "roof_max",
@@ -144,18 +163,10 @@ static int apply(const heights_state *s, const ct_dataset *ds, ct_building *b, c
         roof = NAN;
     }
     if (isnan(roof)) {
-        double h = attr_number(ds, b, hcol);
-        double storeys = attr_number(ds, b, scol);
-        source = "attribute";
-        if (isnan(h) && !isnan(storeys)) h = storeys * s->storey_height;
-        if (isnan(h)) {
-            h = s->default_height;
-            source = "default";
-        }
         fallbacks[0]++;
         b->base_z = ground;
         b->top_z = NAN;
-        b->fallback_height = h; /* resolved against the ground after the parallel loop */
+        b->fallback_height = fallback_height(s, ds, b, hcol, scol, &source); /* resolved against the ground after the parallel loop */
     } else {
         b->base_z = ground;
         b->top_z = roof;
@@ -707,6 +718,49 @@ static ct_status heights_measure_only(ct_context *ctx, const heights_state *s, c
     return st;
 }
 
+/* Attribute col of b set to a copy of text; 0 when out of memory. */
+static int set_string(ct_building *b, int col, const char *text) {
+    char *copy = strdup(text);
+    if (!copy) return 0;
+    ct_value_clear(&b->attrs[col], CT_ATTR_STRING);
+    b->attrs[col].is_null = 0;
+    b->attrs[col].v.s = copy;
+    return 1;
+}
+
+/* Roofs measured more than max_height above the ground they stand on (after
+ * resolve_missing_ground): noise points taken as roof, a wrong class, a damaged file. A
+ * LAS with stray points at 2,147 km gave buildings that tall without a word. They get
+ * their fallback height instead, flagged roof_too_high (roof_z keeps what was measured),
+ * and one warning names how many and the first. *n counts them. */
+static ct_status refuse_too_high(ct_context *ctx, const heights_state *s, ct_dataset *ds, const int *cols, int hcol,
+                                 int scol, const char *measured, uint64_t *n) {
+    *n = 0;
+    size_t first = SIZE_MAX;
+    double first_height = 0;
+    for (size_t i = 0; i < ds->nbuildings; i++) {
+        ct_building *b = &ds->buildings[i];
+        const ct_value *src = &b->attrs[cols[A_SOURCE]];
+        if (!(b->top_z - b->base_z > s->max_height) || src->is_null || strcmp(src->v.s, measured) != 0) continue;
+        if (first == SIZE_MAX) {
+            first = i;
+            first_height = b->top_z - b->base_z;
+        }
+        const char *source = measured;
+        b->top_z = b->base_z + fallback_height(s, ds, b, hcol, scol, &source);
+        if (!set_string(b, cols[A_SOURCE], source) || !set_string(b, cols[A_FLAG], "roof_too_high"))
+            return ct_error_nomem(ctx, "filters.heights");
+        ++*n;
+    }
+    if (*n)
+        ct_log(ctx, CT_LOG_WARN, "filters.heights: %llu buildings measured more than max_height (%g m) above their "
+               "ground got a fallback height instead (first: building %s, feature %llu, %.1f m; flag roof_too_high): "
+               "noise points taken as roof (readers.lidar drop_classes, building_classes), or damaged LiDAR?",
+               (unsigned long long)*n, s->max_height, ds->buildings[first].id,
+               (unsigned long long)ds->buildings[first].source_record, first_height);
+    return CT_OK;
+}
+
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
@@ -735,13 +789,15 @@ static void resolve_missing_ground(ct_dataset *ds) {
     }
 }
 
-/* The first building without a measured roof (height_source not the measurement) or, with
- * ground, without a measured ground (ground_z null); NULL when none. */
+/* The first building without a measured roof (height_source not the measurement, not for
+ * being too high: refuse_too_high named those) or, with ground, without a measured ground
+ * (ground_z null); NULL when none. */
 static const ct_building *first_unmeasured(const ct_dataset *ds, const int *cols, int ground, const char *measured) {
     for (size_t i = 0; i < ds->nbuildings; i++) {
         const ct_value *a = ds->buildings[i].attrs;
         if (ground ? a[cols[A_GROUND]].is_null
-                   : (a[cols[A_SOURCE]].is_null || strcmp(a[cols[A_SOURCE]].v.s, measured) != 0))
+                   : (a[cols[A_SOURCE]].is_null || strcmp(a[cols[A_SOURCE]].v.s, measured) != 0) &&
+                         (a[cols[A_FLAG]].is_null || strcmp(a[cols[A_FLAG]].v.s, "roof_too_high") != 0))
             return &ds->buildings[i];
     }
     return NULL;
@@ -843,8 +899,10 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
         st = heights_range(ctx, s, ds, &prm, NULL, ds->nbuildings, cols, hcol, scol, counts, use_raster, NULL, NULL);
     }
     if (st != CT_OK) return st;
-    uint64_t no_roof = counts[0], no_ground = counts[1];
+    uint64_t no_roof = counts[0], no_ground = counts[1], too_high = 0;
     resolve_missing_ground(ds);
+    st = refuse_too_high(ctx, s, ds, cols, hcol, scol, use_raster ? "raster" : "lidar", &too_high);
+    if (st != CT_OK) return st;
     /* (the causes differ for rasters: asking whether the LiDAR is unclassified misled) */
     if (ds->nbuildings > 0 && no_ground == ds->nbuildings && !use_raster)
         ct_log(ctx, CT_LOG_WARN, "filters.heights: no building has ground points (ground_classes): every building "
@@ -862,9 +920,12 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
                                                          "above the ground)?"
                                                        : "give readers.raster a dsm (the DTM gives only the ground)");
     warn_some_unmeasured(ctx, ds, cols, no_roof, no_ground, use_raster ? "raster" : "lidar");
+    char high[96] = "";
+    if (too_high)
+        snprintf(high, sizeof high, ", %llu measured above max_height (fallback height)", (unsigned long long)too_high);
     ct_log(ctx, CT_LOG_INFO, "filters.heights: %zu buildings: %llu without enough roof points (fallback height), "
-           "%llu without ground points (fallback ground)", ds->nbuildings, (unsigned long long)no_roof,
-           (unsigned long long)no_ground);
+           "%llu without ground points (fallback ground)%s", ds->nbuildings, (unsigned long long)no_roof,
+           (unsigned long long)no_ground, high);
     return CT_OK;
 }
 

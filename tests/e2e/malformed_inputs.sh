@@ -15,6 +15,16 @@ mklas unclassified.las 400 85000 447000 1
 python3 -c 'import struct,sys; b=bytearray(open("ok.las","rb").read()); struct.pack_into("<d", b, 171, 1e308); open("zoff.las","wb").write(b)'
 # z scale 10 times too large (header bytes 147-154), the bounds left at 0..10 m: roofs at 100 m
 python3 -c 'import struct,sys; b=bytearray(open("ok.las","rb").read()); struct.pack_into("<d", b, 147, 0.1); open("zscale.las","wb").write(b)'
+# roof points (class 6) at 5000 m, the header's bounds saying so: a measured 5 km building
+python3 - <<'PY'
+import struct
+b = bytearray(open("ok.las", "rb").read())
+for i in range(400):
+    if b[227 + 28 * i + 15] == 6:
+        struct.pack_into("<i", b, 227 + 28 * i + 8, 500000)
+struct.pack_into("<d", b, 211, 5000.0)
+open("tall.las", "wb").write(b)
+PY
 fp fp.geojson "85005 447005 10"
 fp fp_far.geojson "1e12 1e12 10" "85005 447005 10"
 mkfifo pipe.las pipe.geojson
@@ -95,6 +105,18 @@ check "lidar_zscale: names the file, the point and the bounds" has lidar_zscale.
   "zscale.las: point 399 (x 85019.00, y 447019.00) lies at z 100, far outside its own header's z bounds 0.00..10.00: the header's z scale or offset is damaged (scale 0.1, offset 0)"
 run_case lidar_zscale_unchecked 0 "{\"pipeline\": [$FP, {\"type\": \"readers.lidar\", \"path\": \"zscale.las\", \"srs\": \"EPSG:28992\", \"check_z_bounds\": false}, $H, $E, $W]}"
 check "lidar_zscale_unchecked: read as it is (100 m roofs)" has lidar_zscale_unchecked.log "filters.heights: 1 buildings: 0 without enough roof points"
+
+# Roof points 5 km up, with a header that agrees: a 5 km building went into the model
+# without a word. Over max_height (1000 m) above its ground: the fallback height, flagged.
+run_case lidar_too_tall 0 "{\"pipeline\": [$FP, $(lidar '"tall.las"'), $H, $E, $W]}"
+check "lidar_too_tall: warned, naming the building and its height" has lidar_too_tall.log \
+  "filters.heights: 1 buildings measured more than max_height (1000 m) above their ground got a fallback height instead (first: building 0, feature 0, 5000.0 m; flag roof_too_high)"
+check "lidar_too_tall: counted in the summary" has lidar_too_tall.log "0 without ground points (fallback ground), 1 measured above max_height (fallback height)"
+run_case lidar_too_tall_allowed 0 "{\"pipeline\": [$FP, $(lidar '"tall.las"'), {\"type\": \"filters.heights\", \"max_height\": 6000}, $E, $W]}"
+check "lidar_too_tall_allowed: max_height 6000 keeps the 5 km roof" has lidar_too_tall_allowed.log \
+  "filters.heights: 1 buildings: 0 without enough roof points (fallback height), 0 without ground points (fallback ground)"
+run_case heights_max_height_bad 2 "{\"pipeline\": [$FP, $(lidar '"ok.las"'), {\"type\": \"filters.heights\", \"max_height\": 0}, $E, $W]}"
+check "heights_max_height_bad: says the range" has heights_max_height_bad.log "stage 2 (filters.heights): max_height must be in (0.5, 100000] m (got 0)"
 
 # Unclassified LiDAR (all class 1, z 0): no ground anywhere; warned, then the roof is
 # not above the fallback ground and the only building is skipped: nothing to write.
