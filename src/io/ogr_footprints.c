@@ -195,23 +195,37 @@ static int polygonal(OGRwkbGeometryType flat) {
     return flat == wkbPolygon || flat == wkbMultiPolygon || flat == wkbCurvePolygon || flat == wkbMultiSurface;
 }
 
-/* The polygons of a geometry collection as one multipolygon (NULL: out of memory);
- * *dropped counts its other parts that are not empty. */
-static OGRGeometryH collection_polygons(OGRGeometryH gc, int *dropped) {
-    OGRGeometryH mp = OGR_G_CreateGeometry(wkbMultiPolygon);
-    for (int i = 0; mp && i < OGR_G_GetGeometryCount(gc); i++) {
+/* The polygons of collection gc added to mp, those of collections within it too (a
+ * GeometryCollection holding a GeometryCollection of polygons lost them all, skipped as
+ * "not a polygon"); *dropped counts the members that are neither. Returns 0 when out of
+ * memory. (GDAL's readers limit the nesting; depth guards the recursion anyway.) */
+static int add_collection_polygons(OGRGeometryH mp, OGRGeometryH gc, int *dropped, int depth) {
+    for (int i = 0; i < OGR_G_GetGeometryCount(gc); i++) {
         OGRGeometryH m = OGR_G_GetGeometryRef(gc, i);
-        if (!polygonal(wkbFlatten(OGR_G_GetGeometryType(m)))) {
+        OGRwkbGeometryType t = wkbFlatten(OGR_G_GetGeometryType(m));
+        if (t == wkbGeometryCollection && depth < 64) {
+            if (!add_collection_polygons(mp, m, dropped, depth + 1)) return 0;
+            continue;
+        }
+        if (!polygonal(t)) {
             *dropped += !OGR_G_IsEmpty(m);
             continue;
         }
         OGRGeometryH part = OGR_G_ForceToMultiPolygon(OGR_G_Clone(m));
-        for (int j = 0; part && j < OGR_G_GetGeometryCount(part); j++) OGR_G_AddGeometry(mp, OGR_G_GetGeometryRef(part, j));
-        if (part) OGR_G_DestroyGeometry(part);
-        else {
-            OGR_G_DestroyGeometry(mp);
-            mp = NULL;
-        }
+        if (!part) return 0;
+        for (int j = 0; j < OGR_G_GetGeometryCount(part); j++) OGR_G_AddGeometry(mp, OGR_G_GetGeometryRef(part, j));
+        OGR_G_DestroyGeometry(part);
+    }
+    return 1;
+}
+
+/* The polygons of a geometry collection as one multipolygon (NULL: out of memory);
+ * *dropped counts its other parts that are not empty. */
+static OGRGeometryH collection_polygons(OGRGeometryH gc, int *dropped) {
+    OGRGeometryH mp = OGR_G_CreateGeometry(wkbMultiPolygon);
+    if (mp && !add_collection_polygons(mp, gc, dropped, 0)) {
+        OGR_G_DestroyGeometry(mp);
+        mp = NULL;
     }
     return mp;
 }

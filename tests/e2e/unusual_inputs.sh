@@ -90,7 +90,8 @@ printf '%s\n' '{"pipeline": [{"type": "readers.assets", "path": "no_extra.csv", 
 run_as_is no_extra
 check "no_extra: exit 0 (got $rc), no such warning" test "$rc" -eq 0 -a -z "$(grep -F 'more fields' no_extra.log)"
 # GeometryCollections of polygons (ST_Collect, some CAD exports) were skipped as "not a
-# polygon": their polygons are kept now, other parts dropped with a count.
+# polygon": their polygons are kept now, also within a collection in a collection,
+# other parts dropped with a count.
 python3 - <<'PY2'
 import json
 sq = lambda x: [[x, 447005], [x + 10, 447005], [x + 10, 447015], [x, 447015], [x, 447005]]
@@ -98,16 +99,17 @@ pt = {"type": "Point", "coordinates": [85000, 447000]}
 gc = lambda *g: {"type": "GeometryCollection", "geometries": list(g)}
 geoms = [gc({"type": "Polygon", "coordinates": [sq(85005)]}),
          gc({"type": "Polygon", "coordinates": [sq(85025)]}, pt),
-         gc(pt), {"type": "LineString", "coordinates": [[85000, 447000], [85010, 447010]]}]
+         gc(pt), {"type": "LineString", "coordinates": [[85000, 447000], [85010, 447010]]},
+         gc(gc({"type": "Polygon", "coordinates": [sq(85045)]}), pt)]  # nested: its polygon was lost
 feats = [{"type": "Feature", "properties": {"id": "g%d" % i}, "geometry": g} for i, g in enumerate(geoms)]
 json.dump({"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::28992"}},
            "features": feats}, open("collections.geojson", "w"))
 PY2
 run_case collections 0 '{"pipeline": [{"type": "readers.footprints", "path": "collections.geojson", "id_field": "id"}, '"$E, $W]}"
 check "collections: the two with polygons written, the others skipped" has collections.log \
-  "done: 4 features read, 2 buildings written, 2 skipped"
+  "done: 5 features read, 3 buildings written, 2 skipped"
 check "collections: the dropped point counted" has collections.log \
-  "changed 1: geometry collection: parts that are not polygons dropped"
+  "changed 2: geometry collection: parts that are not polygons dropped"
 check "collections: a skip names the geometry type" has collections.log \
   "collections.geojson: feature 3 (record 4): skipped: not a polygon (LINESTRING)"
 # A GeoJSON geometry GDAL cannot parse: GDAL reads the file whole at the first feature and
