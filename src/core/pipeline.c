@@ -211,10 +211,12 @@ static void warn_after_last_writer(ct_context *ctx, const ct_pipeline *p) {
 /* filters.extrude makes the meshes from the footprints and heights before it. A stage
  * after it that sets heights kept the old meshes (filters.heights after it: a default
  * 10 m box with the LiDAR's roof_z in its metadata; a second filters.extrude's height was
- * ignored), one that changes footprints dropped them (the writer failed at the end of
- * the run): refused before anything runs. */
+ * ignored), one that changes footprints dropped them, and footprints read after it (or
+ * with it first of all) had none (the writer failed at the end of the run, saying to put
+ * filters.extrude before it): refused before anything runs. */
 static ct_status check_extrude_last(ct_context *ctx, const ct_pipeline *p) {
-    static const char *const before[] = {"filters.heights", "filters.clean", "filters.simplify", "filters.extrude"};
+    static const char *const before[] = {"filters.heights", "filters.clean", "filters.simplify", "filters.extrude",
+                                         "readers.footprints"};
     size_t extrude = p->nstages;
     for (size_t i = 0; i < p->nstages; i++) {
         const char *type = p->stages[i].vt->type;

@@ -23,6 +23,14 @@ check "extrude_twice: names both stages" has extrude_twice.log \
 run_case clean_after_extrude 2 "{\"pipeline\": [$FP, $E, {\"type\": \"filters.clean\"}, $W]}"
 check "clean_after_extrude: names both stages" has clean_after_extrude.log \
   "clean_after_extrude.json: stage 2 (filters.clean) comes after filters.extrude (stage 1)"
+# Footprints read after filters.extrude (or filters.extrude first of all) had no meshes:
+# every stage ran, then the writer said to put filters.extrude before it, which it was.
+run_case footprints_after_extrude 2 "{\"pipeline\": [$E, $FP, $W]}"
+check "footprints_after_extrude: names both stages, before anything ran" has footprints_after_extrude.log \
+  "footprints_after_extrude.json: stage 1 (readers.footprints) comes after filters.extrude (stage 0), which made the meshes from the heights and footprints before it: put it before filters.extrude"
+run_case footprints_again_after_extrude 2 "{\"pipeline\": [$FP, $E, $FP, $W]}"
+check "footprints_again_after_extrude: names both stages" has footprints_again_after_extrude.log \
+  "footprints_again_after_extrude.json: stage 2 (readers.footprints) comes after filters.extrude (stage 1)"
 run_case heights_before_extrude 0 "{\"pipeline\": [$FP, $(lidar '"ok.las"'), $H, {\"type\": \"filters.clean\"}, $E, {\"type\": \"filters.clamp\"}, $W]}"
 # GDAL's own open errors: a cut GeoJSON said only "Failed to read GeoJSON data", the line
 # and column of the fault being in an earlier GDAL message printed raw beside ours.
