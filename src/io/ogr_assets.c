@@ -47,6 +47,9 @@ static const char *const R_BAD_Z = "non-numeric z";
 static const char *const R_BAD_HEIGHT = "non-numeric height";
 static const char *const R_BAD_HEADING = "non-numeric heading";
 static const char *const R_BAD_SCALE = "invalid scale";
+static const char *const R_Z_RANGE = "z out of range";
+static const char *const R_HEIGHT_RANGE = "height out of range";
+static const char *const R_SCALE_RANGE = "scale out of range";
 
 enum { MODE_GEOM, MODE_XY, MODE_WKT };
 
@@ -306,6 +309,16 @@ static void optional_number(raw_row *w, OGRFeatureH f, int idx, double *dst, con
     else if (k < 0) reject(w, why, fmt_detail(" ('%s')", OGR_F_GetFieldAsString(f, idx), 0));
 }
 
+/* v (NaN: not given) outside [lo, hi] rejects the row: one row at z 1e9 stretched the
+ * whole tileset's bounds to 1,000 km without a word, and z, height or scale 1e300 failed
+ * the writer at the end of the run, naming no row. */
+static void check_range(raw_row *w, double v, double lo, double hi, const char *why) {
+    if (isnan(v) || (v >= lo && v <= hi)) return;
+    char text[96];
+    snprintf(text, sizeof text, "%g; from %g to %g", v, lo, hi);
+    reject(w, why, fmt_detail(" (%s)", text, 0));
+}
+
 static void read_coords(reader *r, OGRFeatureH f, raw_row *w) {
     OGRGeometryH g = NULL, owned = NULL;
     if (r->mode == MODE_XY) {
@@ -401,6 +414,11 @@ static ct_status read_rows(reader *r) {
             optional_number(w, f, r->fhead, &w->heading, R_BAD_HEADING);
             optional_number(w, f, r->fscale, &w->scale, R_BAD_SCALE);
             if (!(w->scale > 0) && !w->why) reject(w, R_BAD_SCALE, fmt_detail(" (%s)", "not positive", 0));
+            /* (deeper than the deepest sea and higher than the highest mountain, with room;
+             * a mast or pit of a kilometre; a symbol scaled a thousand times) */
+            check_range(w, w->z, -12000, 12000, R_Z_RANGE);
+            check_range(w, w->hag, -1000, 1000, R_HEIGHT_RANGE);
+            check_range(w, w->scale, 0, 1000, R_SCALE_RANGE);
             w->heading = fmod(w->heading, 360.0);
             if (w->heading < 0) w->heading += 360.0;
             if (r->fid_field >= 0) {

@@ -119,13 +119,19 @@ ct_status ct_tileset_write(ct_context *ctx, const char *dir, const ct_tileset_pl
         ok = ok && json_object_set_new(wrap, "boundingVolume", ct_region_volume(region)) == 0;
         ok = ok && json_object_set_new(wrap, "geometricError", json_real(2.0 * e)) == 0;
         ok = ok && json_object_set_new(wrap, "refine", json_string("ADD")) == 0;
-        ok = ok && json_array_append_new(children, root) == 0;
-        root = NULL;
+        /* (the _new calls take their value even when they fail: nothing left to free then) */
+        if (ok) {
+            ok = json_array_append_new(children, root) == 0;
+            root = NULL;
+        }
         ok = ok && json_array_append(children, plan->extra_root) == 0;
-        ok = ok && json_object_set_new(wrap, "children", children) == 0;
-        children = NULL;
-        json_decref(children);
+        if (ok) {
+            ok = json_object_set_new(wrap, "children", children) == 0;
+            children = NULL;
+        }
         if (!ok) {
+            json_decref(root);
+            json_decref(children);
             json_decref(wrap);
             return ct_error_nomem(ctx, "tileset.json");
         }

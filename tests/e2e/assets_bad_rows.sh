@@ -78,6 +78,21 @@ JSON
 check "unknown z_field: exit 2" test $? -eq 2
 check "unknown z_field: message names file and field" has "$WORK/badfield.err" "bad_rows.csv: z_field 'elevation' is not a field of layer 'bad_rows'"
 
+# Heights and scales beyond reason: one row at z 1e9 stretched the whole tileset's
+# bounds to 1,000 km without a word; z, height or scale 1e300 failed the writer at the
+# end of the run naming no row. Skipped, each with its value and the range.
+printf 'x,y,id,z,h,sc\n85000,447000,ok,1.5,2,1\n85001,447000,high,1e9,,\n85002,447000,deep,-1e7,,\n85003,447000,mast,,1e300,\n85004,447000,big,,,1e6\n85005,447000,below,,-2,0.5\n' > "$WORK/ranges.csv"
+printf '{"pipeline": [{"type": "readers.assets", "path": "%s", "srs": "EPSG:28992", "z_field": "z", "height_field": "h", "scale_field": "sc"}]}\n' "$WORK/ranges.csv" > "$WORK/ranges.json"
+"$CLI" run "$WORK/ranges.json" > /dev/null 2> "$WORK/ranges.err"
+check "ranges: exit 0" test $? -eq 0
+log="$WORK/ranges.err"
+check "ranges: z 1e9 skipped" has "$log" "ranges.csv: row 3: skipped: z out of range (1e+09; from -12000 to 12000)"
+check "ranges: z -1e7 skipped" has "$log" "ranges.csv: row 4: skipped: z out of range (-1e+07; from -12000 to 12000)"
+check "ranges: height 1e300 skipped" has "$log" "ranges.csv: row 5: skipped: height out of range (1e+300; from -1000 to 1000)"
+check "ranges: scale 1e6 skipped" has "$log" "ranges.csv: row 6: skipped: scale out of range (1e+06; from 0 to 1000)"
+check "ranges: summary (a height of -2 m and a scale of 0.5 kept)" has "$log" \
+  "ranges.csv: assets: 6 read, 2 kept, 4 skipped: 2 z out of range, 1 height out of range, 1 scale out of range"
+
 # An input that gives no asset (a header only; every row bad) still runs (exit 0), but
 # warns: an info line alone was easy to miss in a batch log.
 printf 'id,x,y\n' > "$WORK/header_only.csv"
