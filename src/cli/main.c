@@ -68,6 +68,15 @@ static void json_line(const cli_output *o, ct_log_level level, const char *msg, 
     json_decref(j);
 }
 
+/* msg with its control bytes (a feature id holding ESC [31m recoloured the terminal, or
+ * forged a line of its own with a newline) written as \xNN; JSON lines escape them too. */
+static void put_printable(FILE *f, const char *msg) {
+    for (const unsigned char *c = (const unsigned char *)msg; *c; c++) {
+        if (*c < 0x20 || *c == 0x7f) fprintf(f, "\\x%02X", *c);
+        else fputc(*c, f);
+    }
+}
+
 static void log_line(void *user, ct_log_level level, const char *msg) {
     cli_output *o = user;
     if (o->progress_open) {
@@ -78,7 +87,9 @@ static void log_line(void *user, ct_log_level level, const char *msg) {
         json_line(o, level, msg, NULL); /* batch logs: machine-readable lines */
         return;
     }
-    fprintf(stderr, "%s: %s: %s\n", o->name, LEVEL_NAMES[level], msg);
+    fprintf(stderr, "%s: %s: ", o->name, LEVEL_NAMES[level]);
+    put_printable(stderr, msg);
+    fputc('\n', stderr);
 }
 
 /* A usage error of `citytiler run` (exit code 2): its line as before, or a JSON line like

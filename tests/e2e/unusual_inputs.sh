@@ -120,6 +120,19 @@ check "collections: the dropped point counted" has collections.log \
   "changed 2: geometry collection: parts that are not polygons dropped"
 check "collections: a skip names the geometry type" has collections.log \
   "collections.geojson: feature 3 (record 4): skipped: not a polygon (LINESTRING)"
+# Control bytes in the data (an id holding ESC [31m) reached the terminal raw through the
+# text log, recolouring it (or forging lines with a newline): written as \xNN now.
+python3 - <<'PY2'
+import json
+sq = lambda x: [[x, 447005], [x + 10, 447005], [x + 10, 447015], [x, 447015], [x, 447005]]
+feats = [{"type": "Feature", "properties": {"id": "a\x1b[31mb\nc"}, "geometry": {"type": "Polygon", "coordinates": [sq(x)]}}
+         for x in (85005, 85025)]
+json.dump({"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::28992"}},
+           "features": feats}, open("control_ids.geojson", "w"))
+PY2
+run_case control_ids 0 '{"pipeline": [{"type": "readers.footprints", "path": "control_ids.geojson", "id_field": "id"}, '"$E, $W]}"
+check "control_ids: the id's ESC and newline written as \\xNN" has control_ids.log "(first: 'a\\x1B[31mb\\x0Ac', features 0 and 1)"
+check "control_ids: no raw ESC in the log" test "$(grep -c "$(printf '\033')" control_ids.log)" -eq 0
 # A GeoJSON geometry GDAL cannot parse: GDAL reads the file whole at the first feature and
 # drops the geometry, so the feature came as "empty geometry" like a null one, and GDAL's
 # message ("Invalid 'x' coordinate") was pinned on the first feature, which was fine.
