@@ -10,7 +10,9 @@
 #include <ogr_api.h>
 #include <ogr_srs_api.h>
 #include <stdio.h>
+#include <errno.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "citytiler/las.h"
@@ -79,10 +81,27 @@ static int ogr_info(const char *path) {
     GDALAllRegister();
     GDALDatasetH ds = GDALOpenEx(path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
     if (!ds) {
+        /* Why, where the file says (a missing file, one not readable, an empty one, a .las
+         * without the LAS signature were all "neither ... can open") */
         struct stat sb;
-        int dir = stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
-        fprintf(stderr, "citytiler info: %s: neither a LAS file nor a vector source GDAL can open%s\n", path,
-                dir ? " (a directory: info describes one LAS file at a time, e.g. citytiler info DIR/TILE.las)" : "");
+        char why[160] = "";
+        size_t len = strlen(path);
+        int las_name = len >= 4 && strcasecmp(path + len - 4, ".las") == 0;
+        FILE *f = NULL;
+        if (stat(path, &sb) != 0) {
+            if (strncmp(path, "PG:", 3) != 0) snprintf(why, sizeof why, " (%s)", strerror(errno));
+        } else if (S_ISDIR(sb.st_mode)) {
+            snprintf(why, sizeof why, " (a directory: info describes one LAS file at a time, e.g. citytiler info "
+                                      "DIR/TILE.las)");
+        } else if (!(f = fopen(path, "rb"))) {
+            snprintf(why, sizeof why, " (%s)", strerror(errno));
+        } else if (sb.st_size == 0) {
+            snprintf(why, sizeof why, " (an empty file)");
+        } else if (las_name) {
+            snprintf(why, sizeof why, " (named .las, but its first bytes are not the LAS signature \"LASF\")");
+        }
+        if (f) fclose(f);
+        fprintf(stderr, "citytiler info: %s: neither a LAS file nor a vector source GDAL can open%s\n", path, why);
         return 2;
     }
     json_t *j = json_object();

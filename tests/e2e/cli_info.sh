@@ -33,6 +33,17 @@ mkdir -p "$WORK/tiles" && cp "$las" "$WORK/tiles/a.las"
 "$CLI" info "$WORK/tiles" > /dev/null 2> "$WORK/dir.err"
 check "info on a directory of tiles: exit 2" test $? -eq 2
 check "info on a directory of tiles: says to give one of its files" grep -q "a directory: info describes one LAS file at a time" "$WORK/dir.err"
+# Why a path cannot be described, where the file says: a missing file, an empty one and
+# a .las without the LAS signature all said only "neither ... can open".
+: > "$WORK/empty.las"
+printf 'LASG not a LAS file' > "$WORK/sig.las"
+for c in "missing.las:(No such file or directory)" "empty.las:(an empty file)" \
+         "sig.las:(named .las, but its first bytes are not the LAS signature \"LASF\")"; do
+  f=${c%%:*} why=${c#*:}
+  "$CLI" info "$WORK/$f" > /dev/null 2> "$WORK/why.err"
+  check "info on $f: exit 2 (got $?)" test $? -eq 2
+  check "info on $f: says why" grep -qF "$f: neither a LAS file nor a vector source GDAL can open $why" "$WORK/why.err"
+done
 # A field or file name that is not UTF-8 (a Latin-1 CSV) was left out of the JSON without
 # a word (jansson refuses it); it is read as Latin-1, as the readers do.
 printf 'id,x,y,na\357ve\na1,1,2,3\n' > "$WORK/$(printf 'caf\351').csv"
