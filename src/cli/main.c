@@ -69,12 +69,20 @@ static void json_line(const cli_output *o, ct_log_level level, const char *msg, 
 }
 
 /* msg with its control bytes (a feature id holding ESC [31m recoloured the terminal, or
- * forged a line of its own with a newline) written as \xNN; JSON lines escape them too. */
-static void put_printable(FILE *f, const char *msg) {
+ * forged a line of its own with a newline) written as \xNN, in a copy the caller frees;
+ * NULL when msg has none (or out of memory: msg as it is then). JSON lines escape them. */
+static char *printable_copy(const char *msg) {
+    size_t n = 0, extra = 0;
+    for (const unsigned char *c = (const unsigned char *)msg; *c; c++, n++) extra += (*c < 0x20 || *c == 0x7f) ? 3 : 0;
+    char *out = extra ? malloc(n + extra + 1) : NULL;
+    if (!out) return NULL;
+    char *o = out;
     for (const unsigned char *c = (const unsigned char *)msg; *c; c++) {
-        if (*c < 0x20 || *c == 0x7f) fprintf(f, "\\x%02X", *c);
-        else fputc(*c, f);
+        if (*c < 0x20 || *c == 0x7f) o += sprintf(o, "\\x%02X", *c);
+        else *o++ = (char)*c;
     }
+    *o = '\0';
+    return out;
 }
 
 static void log_line(void *user, ct_log_level level, const char *msg) {
@@ -87,9 +95,10 @@ static void log_line(void *user, ct_log_level level, const char *msg) {
         json_line(o, level, msg, NULL); /* batch logs: machine-readable lines */
         return;
     }
-    fprintf(stderr, "%s: %s: ", o->name, LEVEL_NAMES[level]);
-    put_printable(stderr, msg);
-    fputc('\n', stderr);
+    /* (one call: stderr is unbuffered, and MPI ranks' lines share it) */
+    char *printable = printable_copy(msg);
+    fprintf(stderr, "%s: %s: %s\n", o->name, LEVEL_NAMES[level], printable ? printable : msg);
+    free(printable);
 }
 
 /* A usage error of `citytiler run` (exit code 2): its line as before, or a JSON line like

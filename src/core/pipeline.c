@@ -217,9 +217,13 @@ static void warn_after_last_writer(ct_context *ctx, const ct_pipeline *p) {
 static ct_status check_extrude_last(ct_context *ctx, const ct_pipeline *p) {
     static const char *const before[] = {"filters.heights", "filters.clean", "filters.simplify", "filters.extrude",
                                          "readers.footprints"};
-    size_t extrude = p->nstages;
+    size_t extrude = p->nstages, last_writer = p->nstages;
+    for (size_t i = 0; i < p->nstages; i++)
+        if (strncmp(p->stages[i].vt->type, "writers.", 8) == 0) last_writer = i;
     for (size_t i = 0; i < p->nstages; i++) {
         const char *type = p->stages[i].vt->type;
+        /* (footprints read after the last writer reach no tile: warn_after_last_writer says so) */
+        if (strcmp(type, "readers.footprints") == 0 && (last_writer == p->nstages || i > last_writer)) continue;
         for (size_t k = 0; extrude < p->nstages && k < sizeof before / sizeof *before; k++)
             if (strcmp(type, before[k]) == 0)
                 return ct_error(ctx, CT_ERR_USAGE,
