@@ -457,8 +457,9 @@ static const struct chunk *get_chunk(ct_context *ctx, ct_raster_reader *rd, int 
     int ok = GDALRasterIO(rd->band, GF_Read, x0, y0, w, h, rd->buf, w, h, GDT_Float64, 0, 0) == CE_None &&
              (!rd->mask || GDALRasterIO(rd->mask, GF_Read, x0, y0, w, h, rd->mbuf, w, h, GDT_Byte, 0, 0) == CE_None);
     if (!ok)
-        ct_error(ctx, CT_ERR_IO, "%s: cannot read cells %d..%d x %d..%d (%s)", r->path, x0, x0 + w - 1, y0, y0 + h - 1,
-                 gdal_msg("read error"));
+        /* (a damaged or cut-short file, bad input: exit 2, as when it cannot be opened) */
+        ct_error(ctx, CT_ERR_INPUT, "%s: cannot read cells %d..%d x %d..%d (%s): is the file damaged or cut short?",
+                 r->path, x0, x0 + w - 1, y0, y0 + h - 1, gdal_msg("read error"));
     CPLPopErrorHandler();
     if (!ok) return NULL;
     size_t n = (size_t)w * (size_t)h;

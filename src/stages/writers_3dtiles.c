@@ -659,7 +659,8 @@ static ct_status begin_output(write_run *w) {
     const tiles_state *s = w->s;
     ct_status st = CT_OK;
     if (s->implicit && (w->part_n > 1 || w->merge))
-        st = ct_error(ctx, CT_ERR_USAGE, "writers.3dtiles: partitions and merge need \"tiling\": \"explicit\" for now");
+        st = ct_error(ctx, CT_ERR_USAGE, "writers.3dtiles: \"tiling\": \"implicit\" is written by one process only for "
+                      "now; %s needs \"tiling\": \"explicit\"", w->merge ? "citytiler merge" : ct_context_has_allgather(ctx) ? "mpirun" : "--partition");
     uint64_t fingerprint = run_fingerprint(s, w->ds, &w->q);
     if (st == CT_OK && w->merge) { /* nothing to merge: say so, and leave no work directory behind */
         char partial[4200];

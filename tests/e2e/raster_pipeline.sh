@@ -43,4 +43,12 @@ cat > "$WORK/bad.json" <<JSON
 JSON
 "$CLI" run "$WORK/bad.json" > "$WORK/bad.log" 2>&1
 check "source raster without rasters: exit 2" test $? -eq 2
+# A DSM cut short (a copy that stopped): the file is named and it is bad input (exit 2),
+# not a runtime failure (exit 1); nothing is left at the output path.
+head -c 60000 "$SRC/tests/data/rasters/delft_dsm_1m.tif" > "$WORK/cut.tif"
+sed -e "s|$SRC/tests/data/rasters/delft_dsm_1m.tif|$WORK/cut.tif|" -e "s|$WORK/tiles|$WORK/tiles_cut|" "$WORK/raster.json" > "$WORK/cut.json"
+"$CLI" run "$WORK/cut.json" > "$WORK/cut.log" 2>&1
+check "DSM cut short: exit 2 (got $?)" test $? -eq 2
+check "DSM cut short: named, damaged or cut short" grep -q "cut.tif: cannot read cells .*: is the file damaged or cut short?" "$WORK/cut.log"
+check "DSM cut short: no output" test ! -e "$WORK/tiles_cut" -a ! -e "$WORK/tiles_cut.partial"
 finish
