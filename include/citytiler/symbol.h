@@ -54,6 +54,10 @@ typedef struct ct_symbol_options {
  * names the model file or the pipeline stage). */
 ct_status ct_symbol_options_check(ct_context *ctx, const char *where, const ct_symbol_options *options);
 
+/* How far (m) a loaded model may reach from the point it is placed at, after its scale:
+ * farther is refused (ct_symbol_load), as no city asset is that large. */
+#define CT_SYMBOL_MAX_REACH 1000.0
+
 /* Parses a pipeline's "up_axis" value: "y"/"Y" or "z"/"Z". Returns 0 on success, -1 for
  * anything else (the caller reports it naming its option). */
 int ct_symbol_up_axis_parse(const char *s, ct_symbol_up *out);

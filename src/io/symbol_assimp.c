@@ -169,6 +169,19 @@ ct_status ct_symbol_load(ct_context *ctx, const char *path, const ct_symbol_opti
         }
     }
     st = ct_symbol_transform(ctx, out, options); /* options were checked: cannot fail */
+    /* A model reaching farther than any city asset from the point it is placed at (its
+     * units, its scale, or geometry far from its own origin with origin "model"): a model
+     * with 1e30 coordinates stretched the tileset over a hemisphere, and one 1000 km from
+     * its origin put every instance 1000 km from its asset, without a word. */
+    double reach = 0;
+    for (int k = 0; k < 3; k++) reach = fmax(reach, fmax(fabs(out->bbox_min[k]), fabs(out->bbox_max[k])));
+    if (st == CT_OK && !(reach <= CT_SYMBOL_MAX_REACH))
+        st = ct_error(ctx, CT_ERR_INPUT,
+                      "%s: the model reaches %.3g m from the point it is placed at (box x %.3g..%.3g, y %.3g..%.3g, "
+                      "z %.3g..%.3g m after scale), more than the %g m of any city asset: its units (set scale), or "
+                      "geometry far from its own origin (origin \"model\")?",
+                      path, reach, out->bbox_min[0], out->bbox_max[0], out->bbox_min[1], out->bbox_max[1],
+                      out->bbox_min[2], out->bbox_max[2], (double)CT_SYMBOL_MAX_REACH);
     if (st != CT_OK) ct_symbol_free(out);
     return st;
 }

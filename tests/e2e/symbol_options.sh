@@ -52,4 +52,12 @@ sym height_and_scale 2 '{"tree": {"builtin": "sphere", "height": 3, "scale": 2}}
 check "height_and_scale: asks for one" has height_and_scale.log "symbols.tree has both a scale and a height"
 sym origin_number 2 '{"tree": {"builtin": "sphere", "origin": 5}}'
 check "origin_number: says it must be text" has origin_number.log "symbols.tree.origin must be a string"
+# A model 375 km from its own origin, placed by that origin: every instance landed 375 km
+# from its asset without a word (a model of 1e30 m stretched the tileset over a
+# hemisphere). Refused, naming the model and its reach; by its base centre it is fine.
+printf 'v 375000 -375000 0\nv 375001 -375000 0\nv 375000 -374999 0\nv 375000 -375000 2\nf 1 2 3\nf 1 2 4\nf 1 3 4\nf 2 3 4\n' > far.obj
+sym far_model 2 '{"tree": {"model": "far.obj", "origin": "model"}}'
+check "far_model: names the model and how far it reaches" has far_model.log \
+  "far.obj: the model reaches 3.75e+05 m from the point it is placed at"
+sym far_centre 0 '{"tree": {"model": "far.obj"}}'
 finish
