@@ -472,14 +472,99 @@ static const struct chunk *get_chunk(ct_context *ctx, ct_raster_reader *rd, int 
     return victim;
 }
 
+/* Adds the valid cells of one row of values v[0..n-1] whose centres (pixel coordinates
+ * px0 + k * step, py) lie in bbox (working CRS) to c. Returns 0 when out of memory. */
+static int emit_row(ct_raster_reader *rd, const double bbox[4], ct_raster_cells *c, const float *v, int n, double px0,
+                    double step, double py) {
+    const ct_raster *r = rd->r;
+    if (!cells_reserve(c, c->n + (size_t)n)) return 0;
+    if (!rd->to_work) {
+        for (int k = 0; k < n; k++) {
+            if (isnan(v[k])) continue;
+            double x, y;
+            pixel_to_geo(r->gt, px0 + k * step, py, &x, &y);
+            if (x < bbox[0] || x > bbox[2] || y < bbox[1] || y > bbox[3]) continue;
+            c->x[c->n] = x, c->y[c->n] = y, c->z[c->n] = v[k];
+            c->n++;
+        }
+        return 1;
+    }
+    size_t nt = 0;
+    for (int k = 0; k < n; k++) {
+        if (isnan(v[k])) continue;
+        pixel_to_geo(r->gt, px0 + k * step, py, &rd->tx[nt], &rd->ty[nt]);
+        rd->col[nt++] = k;
+    }
+    if (nt) OCTTransformEx(rd->to_work, (int)nt, rd->tx, rd->ty, NULL, rd->succ);
+    for (size_t t = 0; t < nt; t++) {
+        double x = rd->tx[t], y = rd->ty[t];
+        if (!rd->succ[t] || x < bbox[0] || x > bbox[2] || y < bbox[1] || y > bbox[3]) continue;
+        c->x[c->n] = x, c->y[c->n] = y, c->z[c->n] = v[rd->col[t]];
+        c->n++;
+    }
+    return 1;
+}
+
+/* A window of more than MAX_WINDOW_CELLS cells (a raster of sub-millimetre cells, or a
+ * drone DSM of centimetres under a large footprint) read whole took unbounded time and
+ * memory (10 GB within 30 s): it is read at a coarser step instead, GDAL picking the
+ * nearest cell (deterministic), about MAX_WINDOW_CELLS of them; percentiles over a regular
+ * sample of the cells. */
+#define MAX_WINDOW_CELLS (1024.0 * 1024.0)
+
+static ct_status scan_decimated(ct_context *ctx, ct_raster_reader *rd, const double bbox[4], const int win[4],
+                                ct_raster_cells *c, int *found) {
+    const ct_raster *r = rd->r;
+    const double k = sqrt((double)win[2] * (double)win[3] / MAX_WINDOW_CELLS);
+    const int bw = (int)fmax(1.0, ceil(win[2] / k)), bh = (int)fmax(1.0, ceil(win[3] / k));
+    const size_t n = (size_t)bw * (size_t)bh;
+    double *v = malloc(n * sizeof *v);
+    unsigned char *m = rd->mask ? malloc(n) : NULL;
+    float *row = malloc((size_t)bw * sizeof *row);
+    ct_status st = CT_OK;
+    if (!v || !row || (rd->mask && !m) || (c && rd->to_work && !coords_reserve(rd, (size_t)bw)))
+        st = ct_error_nomem(ctx, "raster window");
+    if (st == CT_OK) {
+        CPLPushErrorHandler(CPLQuietErrorHandler);
+        CPLErrorReset();
+        int ok = GDALRasterIO(rd->band, GF_Read, win[0], win[1], win[2], win[3], v, bw, bh, GDT_Float64, 0, 0) == CE_None &&
+                 (!m || GDALRasterIO(rd->mask, GF_Read, win[0], win[1], win[2], win[3], m, bw, bh, GDT_Byte, 0, 0) == CE_None);
+        if (!ok)
+            st = ct_error(ctx, CT_ERR_INPUT, "%s: cannot read cells %d..%d x %d..%d (%s): is the file damaged or cut short?",
+                          r->path, win[0], win[0] + win[2] - 1, win[1], win[1] + win[3] - 1, gdal_msg("read error"));
+        CPLPopErrorHandler();
+    }
+    const double sx = (double)win[2] / bw, sy = (double)win[3] / bh;
+    for (int j = 0; st == CT_OK && j < bh; j++) {
+        for (int i = 0; i < bw; i++) {
+            size_t at = (size_t)j * (size_t)bw + (size_t)i;
+            row[i] = valid_value(r, v[at]) && (!m || m[at]) ? (float)(v[at] * r->z_scale + r->z_offset) : NAN;
+            if (found && !isnan(row[i])) {
+                *found = 1;
+                break;
+            }
+        }
+        if (found) {
+            if (*found) break;
+            continue;
+        }
+        if (!emit_row(rd, bbox, c, row, bw, win[0] + 0.5 * sx, sx, win[1] + (j + 0.5) * sy))
+            st = ct_error_nomem(ctx, "raster cells");
+    }
+    free(v);
+    free(m);
+    free(row);
+    return st;
+}
+
 /* Goes over the window of bbox chunk by chunk; collects cells (c != NULL) or stops at
  * the first valid one (found != NULL). */
 static ct_status scan(ct_context *ctx, ct_raster_reader *rd, const double bbox[4], ct_raster_cells *c, int *found) {
-    const ct_raster *r = rd->r;
     int win[4];
     if (c) c->n = 0;
     if (found) *found = 0;
     if (!window_of(rd, bbox, win)) return CT_OK;
+    if ((double)win[2] * (double)win[3] > MAX_WINDOW_CELLS) return scan_decimated(ctx, rd, bbox, win, c, found);
     int wc1 = win[0] + win[2], wr1 = win[1] + win[3]; /* exclusive */
     if (c && rd->to_work && !coords_reserve(rd, CHUNK)) return ct_error_nomem(ctx, "raster window");
     for (int cy = win[1] / CHUNK; cy <= (wr1 - 1) / CHUNK; cy++)
@@ -498,32 +583,8 @@ static ct_status scan(ct_context *ctx, ct_raster_reader *rd, const double bbox[4
                         }
                     continue;
                 }
-                if (!cells_reserve(c, c->n + (size_t)(c1 - c0))) return ct_error_nomem(ctx, "raster cells");
-                double py = (double)(cy * CHUNK + i) + 0.5, px0 = (double)(cx * CHUNK) + 0.5;
-                if (!rd->to_work) {
-                    for (int k = c0; k < c1; k++) {
-                        if (isnan(v[k])) continue;
-                        double x, y;
-                        pixel_to_geo(r->gt, px0 + k, py, &x, &y);
-                        if (x < bbox[0] || x > bbox[2] || y < bbox[1] || y > bbox[3]) continue;
-                        c->x[c->n] = x, c->y[c->n] = y, c->z[c->n] = v[k];
-                        c->n++;
-                    }
-                    continue;
-                }
-                size_t nt = 0;
-                for (int k = c0; k < c1; k++) {
-                    if (isnan(v[k])) continue;
-                    pixel_to_geo(r->gt, px0 + k, py, &rd->tx[nt], &rd->ty[nt]);
-                    rd->col[nt++] = k;
-                }
-                if (nt) OCTTransformEx(rd->to_work, (int)nt, rd->tx, rd->ty, NULL, rd->succ);
-                for (size_t t = 0; t < nt; t++) {
-                    double x = rd->tx[t], y = rd->ty[t];
-                    if (!rd->succ[t] || x < bbox[0] || x > bbox[2] || y < bbox[1] || y > bbox[3]) continue;
-                    c->x[c->n] = x, c->y[c->n] = y, c->z[c->n] = v[rd->col[t]];
-                    c->n++;
-                }
+                double py = (double)(cy * CHUNK + i) + 0.5, px0 = (double)(cx * CHUNK + c0) + 0.5;
+                if (!emit_row(rd, bbox, c, v + c0, c1 - c0, px0, 1.0, py)) return ct_error_nomem(ctx, "raster cells");
             }
         }
     return CT_OK;

@@ -48,7 +48,7 @@ static void log_raster(ct_context *ctx, const char *what, const ct_raster *r) {
     if (!r) return;
     int w, h;
     ct_raster_size(r, &w, &h);
-    ct_log(ctx, CT_LOG_INFO, "readers.raster: %s %s: %d x %d cells of %.2f m%s", what, ct_raster_path(r), w, h,
+    ct_log(ctx, CT_LOG_INFO, "readers.raster: %s %s: %d x %d cells of %.3g m%s", what, ct_raster_path(r), w, h,
            ct_raster_cell_size(r), ct_raster_same_crs(r) ? "" : ", reprojected to the working CRS");
 }
 

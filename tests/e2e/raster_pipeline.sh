@@ -43,6 +43,30 @@ cat > "$WORK/bad.json" <<JSON
 JSON
 "$CLI" run "$WORK/bad.json" > "$WORK/bad.log" 2>&1
 check "source raster without rasters: exit 2" test $? -eq 2
+# A DSM of 2 mm cells (a VRT of the 1 m one: 132500 x 115000 cells): a footprint's window
+# of millions of cells was read whole, without bound in time and memory (a VRT of 1e6 x
+# 1e6 cells took 10 GB in 30 s). Read at a coarser step now (about 1024 x 1024 cells a
+# window): the same roofs within a few decimetres as the 1 m DSM, in bounded memory.
+cat > "$WORK/dsm_fine.vrt" <<VRT
+<VRTDataset rasterXSize="132500" rasterYSize="115000">
+<SRS>EPSG:28992</SRS><GeoTransform>84808, 0.002, 0, 447642, 0, -0.002</GeoTransform>
+<VRTRasterBand dataType="Float32" band="1"><ComplexSource><SourceFilename relativetoVRT="0">$SRC/tests/data/rasters/delft_dsm_1m.tif</SourceFilename><SourceBand>1</SourceBand><SrcRect xOff="0" yOff="0" xSize="265" ySize="230"/><DstRect xOff="0" yOff="0" xSize="132500" ySize="115000"/></ComplexSource>
+</VRTRasterBand></VRTDataset>
+VRT
+for v in coarse fine; do
+  dsm="$SRC/tests/data/rasters/delft_dsm_1m.tif"
+  [ "$v" = fine ] && dsm="$WORK/dsm_fine.vrt"
+  sed -e "s|\"id_field\": \"gml_id\"}|\"id_field\": \"gml_id\", \"bbox\": [84900, 447450, 84980, 447530]}|" \
+      -e "s|$SRC/tests/data/rasters/delft_dsm_1m.tif|$dsm|" -e "s|$WORK/tiles|$WORK/tiles_$v|" "$WORK/raster.json" > "$WORK/$v.json"
+  /usr/bin/time -f "%M" -o "$WORK/$v.rss" "$CLI" run "$WORK/$v.json" > "$WORK/$v.log" 2>&1
+  check "DSM $v: exit 0" test $? -eq 0
+done
+check "DSM of 2 mm cells: 34 buildings, each with a roof from it" grep -q "34 buildings: 0 without enough roof points" "$WORK/fine.log"
+check "DSM of 2 mm cells: under 1.5 GB (got $(cat "$WORK/fine.rss") KB)" test "$(cat "$WORK/fine.rss")" -lt 1500000
+top() { node -e 'console.log(require(process.argv[1]).root.boundingVolume.region[5])' "$1/tileset.json"; }
+check "DSM of 2 mm cells: the highest roof within 0.5 m of the 1 m DSM's ($(top "$WORK/tiles_fine") against $(top "$WORK/tiles_coarse"))" \
+  node -e 'process.exit(Math.abs(process.argv[1] - process.argv[2]) <= 0.5 ? 0 : 1)' "$(top "$WORK/tiles_fine")" "$(top "$WORK/tiles_coarse")"
+
 # A DSM cut short (a copy that stopped): the file is named and it is bad input (exit 2),
 # not a runtime failure (exit 1); nothing is left at the output path.
 head -c 60000 "$SRC/tests/data/rasters/delft_dsm_1m.tif" > "$WORK/cut.tif"
