@@ -13,6 +13,7 @@
 
 #include "citytiler/points.h"
 #include "citytiler/stage.h"
+#include "core/hash.h"
 #include "core/options.h"
 #include "core/path_identity.h"
 #include "core/utf8.h"
@@ -431,11 +432,42 @@ static json_t *pipeline_as_run(const ct_pipeline *p) {
     return NULL;
 }
 
+/* Under MPI every process must run the same stages with the same options: ranks given
+ * different pipelines (an MPMD launch) ran through and failed at the end with "tile 1_0_0
+ * of another rank is missing" (exit 1). Compared by a hash of the stages as run (paths
+ * absolute, --set applied) before any stage runs; every process says the same. */
+static ct_status check_same_pipeline(ct_context *ctx, const ct_pipeline *p, const json_t *as_run) {
+    int k = 0, n = 1;
+    ct_context_partition(ctx, &k, &n);
+    if (!ct_context_has_allgather(ctx) || n < 2) return CT_OK;
+    char *text = as_run ? json_dumps(json_object_get(as_run, "stages"), JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    uint64_t mine = text ? ct_fnv1a_str(text) : 0; /* (0: unknown, out of memory: not compared) */
+    free(text);
+    size_t *counts = calloc((size_t)n, sizeof *counts);
+    void *all = NULL;
+    ct_status st = counts ? ct_context_allgather(ctx, &mine, sizeof mine, &all, counts) : ct_error_nomem(ctx, "pipeline");
+    uint64_t first = 0;
+    for (int r = 0; st == CT_OK && r < n; r++) {
+        uint64_t h = 0;
+        if (counts[r] == sizeof h) memcpy(&h, (const char *)all + (size_t)r * sizeof h, sizeof h);
+        if (h == 0) continue;
+        if (first == 0) first = h;
+        else if (h != first)
+            st = ct_error(ctx, CT_ERR_USAGE, "%s: process %d of %d runs another pipeline than the processes before it "
+                          "(its stages or options differ): give every process the same pipeline and --set options",
+                          p->file, r, n);
+    }
+    free(all);
+    free(counts);
+    return st;
+}
+
 ct_status ct_pipeline_run_on(ct_context *ctx, ct_pipeline *p, ct_dataset *ds) {
-    ct_status st = CT_OK;
     json_t *as_run = pipeline_as_run(p);
     ct_context_set_pipeline_json(ctx, as_run);
+    ct_status st = check_same_pipeline(ctx, p, as_run);
     json_decref(as_run);
+    if (st != CT_OK) return st;
     /* --measure-only: up to the last stage that reads the points */
     size_t last = p->nstages;
     if (ct_context_measure_only(ctx)) {

@@ -71,4 +71,15 @@ check "a rank failing alone: says why" grep -q "a_file/out.partial: cannot creat
   "$WORK/mpi-fail.log"
 # The ranks mpirun then stops do not say that --resume finishes the run (nothing to resume).
 check "a rank failing alone: the others do not point to --resume" not_has "$WORK/mpi-fail.log" "with --resume finishes"
+# Ranks given different pipelines (an MPMD launch, here another max_buildings_per_tile):
+# they ran through and failed at the end with "tile 1_0_0 of another rank is missing"
+# (exit 1). Refused before any stage runs, naming the process and what to do.
+mpirun --allow-run-as-root --oversubscribe -np 1 "$CLI" run "$SRC/pipelines/sample.json" --threads 1 \
+  --set "writers.3dtiles.path=$WORK/mpmd" : -np 1 "$CLI" run "$SRC/pipelines/sample.json" --threads 1 \
+  --set "writers.3dtiles.path=$WORK/mpmd" --set writers.3dtiles.max_buildings_per_tile=7 > "$WORK/mpmd.log" 2>&1
+rc=$?
+check "ranks with different pipelines: exit 2 (got $rc)" test "$rc" -eq 2
+check "ranks with different pipelines: says so" grep -q "process 1 of 2 runs another pipeline than the processes before it" "$WORK/mpmd.log"
+check "ranks with different pipelines: no stage ran" not_has "$WORK/mpmd.log" "stage 0: readers.footprints done"
+check "ranks with different pipelines: nothing written" test ! -e "$WORK/mpmd" -a ! -e "$WORK/mpmd.partial"
 finish
