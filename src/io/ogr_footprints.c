@@ -388,6 +388,15 @@ static const char *const UNREADABLE_GEOMETRY = "unreadable geometry (corrupt blo
 /* A GeoJSON feature whose geometry GDAL dropped (gdal_error: what is wrong with it). */
 static const char *const UNREADABLE_GEOJSON = "unreadable geometry (GeoJSON)";
 
+static const char *const OUTSIDE_AREA = "outside the CRS's area of use";
+
+/* Features of ds skipped for `reason` so far. */
+static uint64_t skipped_for(const ct_dataset *ds, const char *reason) {
+    for (size_t i = 0; i < ds->nskipped; i++)
+        if (strcmp(ds->skipped[i].reason, reason) == 0) return ds->skipped[i].count;
+    return 0;
+}
+
 /* Converts feature f (its geometry is transformed in place by xform, which may be NULL);
  * read_error: GDAL's error while reading it. */
 static ct_status convert_feature(ct_context *ctx, const fp_setup *su, OGRCoordinateTransformationH xform, OGRFeatureH f,
@@ -397,7 +406,7 @@ static ct_status convert_feature(ct_context *ctx, const fp_setup *su, OGRCoordin
     if (read_error->msg[0] && !(r->gdal_error = strdup(read_error->msg))) return ct_error_nomem(ctx, "GDAL message");
     OGRGeometryH g = OGR_F_GetGeometryRef(f);
     if (!g && r->gdal_error) r->why = UNREADABLE_GEOMETRY; /* not "empty geometry": it has one GDAL cannot read */
-    if (!r->why && !area_check_inside(su->area, g)) r->why = "outside the CRS's area of use";
+    if (!r->why && !area_check_inside(su->area, g)) r->why = OUTSIDE_AREA;
     if (!r->why && g && xform && OGR_G_Transform(g, xform) != OGRERR_NONE) r->why = "cannot reproject";
     ct_status st = r->why ? CT_OK : footprint_from_ogr(ctx, g, su->max_vertices, &r->fp, &r->why, &r->dropped);
     if (r->why == NOT_A_POLYGON) snprintf(r->type, sizeof r->type, "%s", OGR_G_GetGeometryName(g));
@@ -654,6 +663,7 @@ ct_status ct_ogr_read_footprints(ct_context *ctx, const ct_ogr_read_options *o, 
 
     GIntBig total = st == CT_OK ? OGR_L_GetFeatureCount(layer, FALSE) : 0;
     size_t before = ds->nbuildings; /* an earlier readers.footprints stage may have added some */
+    const uint64_t outside_before = skipped_for(ds, OUTSIDE_AREA);
     uint64_t record = 0;
     utf8_note note = {0, 0, 0};
     fp_setup su = {&area, maps, nmaps, id_index, o->max_vertices};
@@ -692,6 +702,15 @@ ct_status ct_ogr_read_footprints(ct_context *ctx, const ct_ogr_read_options *o, 
         ct_log(ctx, CT_LOG_WARN, "%s: %s '%s' %s: no building from this source", o->path,
                o->where || o->bbox ? "no feature of layer" : "layer", OGR_L_GetName(layer),
                o->where || o->bbox ? "passes the where/bbox filter" : "holds no features");
+    /* Every feature outside its CRS's area of use: the CRS is wrong, most often a GeoJSON
+     * whose "crs" GDAL could not read (an unknown code), taken as WGS 84 without a word. */
+    if (st == CT_OK && record > 0 && ds->nbuildings == before && skipped_for(ds, OUTSIDE_AREA) - outside_before == record) {
+        OGRSpatialReferenceH srs = OGR_L_GetSpatialRef(layer);
+        const char *name = o->srs ? o->srs : srs && OSRGetName(srs) ? OSRGetName(srs) : "unknown";
+        ct_log(ctx, CT_LOG_WARN, "%s: every feature lies outside the area of use of its CRS (%s): is that the CRS its "
+               "coordinates are in? (GDAL takes a GeoJSON without a \"crs\", or with one it cannot read, as WGS 84 "
+               "longitude/latitude); readers.footprints \"srs\" sets it", o->path, name);
+    }
     free(maps);
     if (xform) OCTDestroyCoordinateTransformation(xform);
     GDALClose(gd);

@@ -133,6 +133,12 @@ PY2
 run_case control_ids 0 '{"pipeline": [{"type": "readers.footprints", "path": "control_ids.geojson", "id_field": "id"}, '"$E, $W]}"
 check "control_ids: the id's ESC and newline written as \\xNN" has control_ids.log "(first: 'a\\x1B[31mb\\x0Ac', features 0 and 1)"
 check "control_ids: no raw ESC in the log" test "$(grep -c "$(printf '\033')" control_ids.log)" -eq 0
+# A GeoJSON whose "crs" GDAL cannot read (an unknown code): taken as WGS 84 without a
+# word, every feature skipped as outside that CRS's area of use. One warning says so.
+printf '%s\n' '{"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::999999"}}, "features": [{"type": "Feature", "properties": {"id": "a"}, "geometry": {"type": "Polygon", "coordinates": [[[85000, 447000], [85010, 447000], [85010, 447010], [85000, 447000]]]}}]}' > bad_crs.geojson
+run_case bad_crs 2 '{"pipeline": [{"type": "readers.footprints", "path": "bad_crs.geojson"}, '"$E, $W]}"
+check "bad_crs: says every feature lies outside its CRS, naming it" has bad_crs.log \
+  "bad_crs.geojson: every feature lies outside the area of use of its CRS (WGS 84): is that the CRS its coordinates are in?"
 # A GeoJSON geometry GDAL cannot parse: GDAL reads the file whole at the first feature and
 # drops the geometry, so the feature came as "empty geometry" like a null one, and GDAL's
 # message ("Invalid 'x' coordinate") was pinned on the first feature, which was fine.
