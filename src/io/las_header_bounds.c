@@ -31,15 +31,24 @@ static double coord(const unsigned char *rec, int axis, const ct_las_header *h) 
     return (double)(int32_t)ct_le32(rec + 4 * axis) * h->scale[axis] + h->offset[axis];
 }
 
+/* The records sampled of n, spread evenly over the file (the first and the last among
+ * them), into at[]; returns how many (n when n <= SAMPLES). */
+static size_t sample_records(uint64_t n, uint64_t at[SAMPLES]) {
+    uint64_t step = n > SAMPLES ? (n - 1) / (SAMPLES - 1) : 1;
+    size_t taken = 0;
+    for (uint64_t i = 0; i < n && taken < SAMPLES; i += step, taken++) at[taken] = taken == SAMPLES - 1 ? n - 1 : i;
+    return taken;
+}
+
 int ct_las_points_within_header(const ct_las_reader *r) {
     const ct_las_header *h = ct_las_get_header(r);
     double box[4];
     if (!ct_las_header_box(r, box) || h->record_length < 8 || h->record_length > 1024) return 0;
     unsigned char rec[1024];
-    uint64_t n = h->point_count, step = n > SAMPLES ? (n - 1) / (SAMPLES - 1) : 1;
-    for (uint64_t i = 0, taken = 0; i < n && taken < SAMPLES; i += step, taken++) {
-        uint64_t at = taken == SAMPLES - 1 ? n - 1 : i;
-        if (ct_las_read_raw(NULL, r, at, 1, rec) != CT_OK) return 0; /* (the reading says why) */
+    uint64_t at[SAMPLES];
+    size_t taken = sample_records(h->point_count, at);
+    for (size_t t = 0; t < taken; t++) {
+        if (ct_las_read_raw(NULL, r, at[t], 1, rec) != CT_OK) return 0; /* (the reading says why) */
         for (int k = 0; k < 2; k++) {
             double v = coord(rec, k, h);
             if (!(v >= box[k] && v <= box[k + 2])) return 0;
@@ -48,11 +57,11 @@ int ct_las_points_within_header(const ct_las_reader *r) {
     return 1;
 }
 
-/* 1 when every z lies within [lo - room, hi + room]. */
-static int all_within(const double *z, size_t n, double lo, double hi, double room) {
-    for (size_t i = 0; i < n; i++)
-        if (!(z[i] >= lo - room && z[i] <= hi + room)) return 0;
-    return 1;
+/* The first of z[0..n-1] outside [lo - room, hi + room]; n when none is. */
+static size_t first_outside(const double *z, size_t n, double lo, double hi, double room) {
+    size_t i = 0;
+    while (i < n && z[i] >= lo - room && z[i] <= hi + room) i++;
+    return i;
 }
 
 int ct_las_z_beyond_header(const ct_las_reader *r, uint64_t *index, double xyz[3]) {
@@ -62,30 +71,25 @@ int ct_las_z_beyond_header(const ct_las_reader *r, uint64_t *index, double xyz[3
         return 0;
     double x[SAMPLES], y[SAMPLES], z[SAMPLES];
     uint64_t at[SAMPLES];
-    size_t got = 0;
+    size_t got = sample_records(h->point_count, at);
     ct_las_points p;
     memset(&p, 0, sizeof p);
     p.capacity = 1;
-    uint64_t n = h->point_count, step = n > SAMPLES ? (n - 1) / (SAMPLES - 1) : 1;
-    for (uint64_t i = 0, taken = 0; i < n && taken < SAMPLES; i += step, taken++) {
-        at[got] = taken == SAMPLES - 1 ? n - 1 : i;
-        p.x = &x[got];
-        p.y = &y[got];
-        p.z = &z[got];
-        if (ct_las_read_points(NULL, r, at[got], 1, &p) != CT_OK || p.count != 1) return 0; /* (the reading says why) */
-        got++;
+    for (size_t t = 0; t < got; t++) {
+        p.x = &x[t];
+        p.y = &y[t];
+        p.z = &z[t];
+        if (ct_las_read_points(NULL, r, at[t], 1, &p) != CT_OK || p.count != 1) return 0; /* (the reading says why) */
     }
-    const double room = fmax(10.0, h->max[2] - h->min[2]);
-    if (all_within(z, got, h->min[2], h->max[2], room)) return 0;
+    size_t k = first_outside(z, got, h->min[2], h->max[2], fmax(10.0, h->max[2] - h->min[2]));
+    if (k == got) return 0;
     /* Bounds written in record units (Z, not Z * scale + offset), a writer's bug seen in
      * real surveys (laspy's simple1_3.las): whole numbers, which hold the points exactly
      * once scaled. */
     if (h->min[2] == floor(h->min[2]) && h->max[2] == floor(h->max[2])) {
         double a = h->min[2] * h->scale[2] + h->offset[2], b = h->max[2] * h->scale[2] + h->offset[2];
-        if (all_within(z, got, fmin(a, b), fmax(a, b), tolerance(h, 2))) return 0;
+        if (first_outside(z, got, fmin(a, b), fmax(a, b), tolerance(h, 2)) == got) return 0;
     }
-    size_t k = 0;
-    while (k + 1 < got && z[k] >= h->min[2] - room && z[k] <= h->max[2] + room) k++;
     *index = at[k];
     xyz[0] = x[k];
     xyz[1] = y[k];
