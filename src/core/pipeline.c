@@ -195,13 +195,19 @@ static ct_status check_outputs(ct_context *ctx, const ct_pipeline *p) {
     return CT_OK;
 }
 
+/* The index of the pipeline's last writers.* stage; p->nstages when it has none. */
+static size_t last_writer(const ct_pipeline *p) {
+    size_t last = p->nstages;
+    for (size_t i = 0; i < p->nstages; i++)
+        if (strncmp(p->stages[i].vt->type, "writers.", 8) == 0) last = i;
+    return last;
+}
+
 /* Stages after the last writer do work nobody sees (a reader there: the summary counted its
  * buildings as written). Warned, not refused: a pipeline may end with a stage of a user's
  * that writes by itself. */
 static void warn_after_last_writer(ct_context *ctx, const ct_pipeline *p) {
-    size_t last = p->nstages;
-    for (size_t i = 0; i < p->nstages; i++)
-        if (strncmp(p->stages[i].vt->type, "writers.", 8) == 0) last = i;
+    size_t last = last_writer(p);
     if (last == p->nstages) return; /* no writer: a run that checks its inputs */
     for (size_t i = last + 1; i < p->nstages; i++)
         ct_log(ctx, CT_LOG_WARN, "%s: stage %zu (%s) comes after the last writer (stage %zu, %s): what it does is not "
@@ -218,13 +224,11 @@ static void warn_after_last_writer(ct_context *ctx, const ct_pipeline *p) {
 static ct_status check_extrude_last(ct_context *ctx, const ct_pipeline *p) {
     static const char *const before[] = {"filters.heights", "filters.clean", "filters.simplify", "filters.extrude",
                                          "readers.footprints"};
-    size_t extrude = p->nstages, last_writer = p->nstages;
-    for (size_t i = 0; i < p->nstages; i++)
-        if (strncmp(p->stages[i].vt->type, "writers.", 8) == 0) last_writer = i;
+    size_t extrude = p->nstages, writer = last_writer(p);
     for (size_t i = 0; i < p->nstages; i++) {
         const char *type = p->stages[i].vt->type;
         /* (footprints read after the last writer reach no tile: warn_after_last_writer says so) */
-        if (strcmp(type, "readers.footprints") == 0 && (last_writer == p->nstages || i > last_writer)) continue;
+        if (strcmp(type, "readers.footprints") == 0 && (writer == p->nstages || i > writer)) continue;
         for (size_t k = 0; extrude < p->nstages && k < sizeof before / sizeof *before; k++)
             if (strcmp(type, before[k]) == 0)
                 return ct_error(ctx, CT_ERR_USAGE,
