@@ -433,6 +433,29 @@ static int valid_value(const ct_raster *r, double v) {
     return !isnan(v) && !(r->has_nodata && v == r->nodata) && fabs(v) <= 1e30;
 }
 
+/* Cells [x0, x0 + w) x [y0, y0 + h) read into bw x bh values (fewer than w x h: GDAL
+ * takes the nearest cell) and, with a mask band, its flags. 0 after an error (set): a
+ * damaged or cut-short file is bad input (exit 2, as when it cannot be opened). */
+static int read_window(ct_context *ctx, ct_raster_reader *rd, int x0, int y0, int w, int h, double *v,
+                       unsigned char *m, int bw, int bh) {
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    CPLErrorReset();
+    int ok = GDALRasterIO(rd->band, GF_Read, x0, y0, w, h, v, bw, bh, GDT_Float64, 0, 0) == CE_None &&
+             (!rd->mask || GDALRasterIO(rd->mask, GF_Read, x0, y0, w, h, m, bw, bh, GDT_Byte, 0, 0) == CE_None);
+    if (!ok)
+        ct_error(ctx, CT_ERR_INPUT, "%s: cannot read cells %d..%d x %d..%d (%s): is the file damaged or cut short?",
+                 rd->r->path, x0, x0 + w - 1, y0, y0 + h - 1, gdal_msg("read error"));
+    CPLPopErrorHandler();
+    return ok;
+}
+
+/* A cell's height in metres as read (v, and its mask flag m when there is a mask band);
+ * NaN when it is not valid. */
+static float cell_value(const ct_raster_reader *rd, double v, unsigned char m) {
+    const ct_raster *r = rd->r;
+    return valid_value(r, v) && (!rd->mask || m) ? (float)(v * r->z_scale + r->z_offset) : NAN;
+}
+
 /* The chunk (cx, cy), read if it is not in the cache; NULL after an error (set). */
 static const struct chunk *get_chunk(ct_context *ctx, ct_raster_reader *rd, int cx, int cy) {
     const ct_raster *r = rd->r;
@@ -452,21 +475,9 @@ static const struct chunk *get_chunk(ct_context *ctx, ct_raster_reader *rd, int 
         ct_error_nomem(ctx, "raster chunk");
         return NULL;
     }
-    CPLPushErrorHandler(CPLQuietErrorHandler);
-    CPLErrorReset();
-    int ok = GDALRasterIO(rd->band, GF_Read, x0, y0, w, h, rd->buf, w, h, GDT_Float64, 0, 0) == CE_None &&
-             (!rd->mask || GDALRasterIO(rd->mask, GF_Read, x0, y0, w, h, rd->mbuf, w, h, GDT_Byte, 0, 0) == CE_None);
-    if (!ok)
-        /* (a damaged or cut-short file, bad input: exit 2, as when it cannot be opened) */
-        ct_error(ctx, CT_ERR_INPUT, "%s: cannot read cells %d..%d x %d..%d (%s): is the file damaged or cut short?",
-                 r->path, x0, x0 + w - 1, y0, y0 + h - 1, gdal_msg("read error"));
-    CPLPopErrorHandler();
-    if (!ok) return NULL;
+    if (!read_window(ctx, rd, x0, y0, w, h, rd->buf, rd->mbuf, w, h)) return NULL;
     size_t n = (size_t)w * (size_t)h;
-    for (size_t i = 0; i < n; i++)
-        victim->v[i] = valid_value(r, rd->buf[i]) && (!rd->mask || rd->mbuf[i])
-                           ? (float)(rd->buf[i] * r->z_scale + r->z_offset)
-                           : NAN;
+    for (size_t i = 0; i < n; i++) victim->v[i] = cell_value(rd, rd->buf[i], rd->mask ? rd->mbuf[i] : 1);
     victim->cx = cx, victim->cy = cy, victim->w = w, victim->h = h;
     victim->used = ++rd->clock;
     return victim;
@@ -514,7 +525,6 @@ static int emit_row(ct_raster_reader *rd, const double bbox[4], ct_raster_cells 
 
 static ct_status scan_decimated(ct_context *ctx, ct_raster_reader *rd, const double bbox[4], const int win[4],
                                 ct_raster_cells *c, int *found) {
-    const ct_raster *r = rd->r;
     const double k = sqrt((double)win[2] * (double)win[3] / MAX_WINDOW_CELLS);
     const int bw = (int)fmax(1.0, ceil(win[2] / k)), bh = (int)fmax(1.0, ceil(win[3] / k));
     const size_t n = (size_t)bw * (size_t)bh;
@@ -524,21 +534,13 @@ static ct_status scan_decimated(ct_context *ctx, ct_raster_reader *rd, const dou
     ct_status st = CT_OK;
     if (!v || !row || (rd->mask && !m) || (c && rd->to_work && !coords_reserve(rd, (size_t)bw)))
         st = ct_error_nomem(ctx, "raster window");
-    if (st == CT_OK) {
-        CPLPushErrorHandler(CPLQuietErrorHandler);
-        CPLErrorReset();
-        int ok = GDALRasterIO(rd->band, GF_Read, win[0], win[1], win[2], win[3], v, bw, bh, GDT_Float64, 0, 0) == CE_None &&
-                 (!m || GDALRasterIO(rd->mask, GF_Read, win[0], win[1], win[2], win[3], m, bw, bh, GDT_Byte, 0, 0) == CE_None);
-        if (!ok)
-            st = ct_error(ctx, CT_ERR_INPUT, "%s: cannot read cells %d..%d x %d..%d (%s): is the file damaged or cut short?",
-                          r->path, win[0], win[0] + win[2] - 1, win[1], win[1] + win[3] - 1, gdal_msg("read error"));
-        CPLPopErrorHandler();
-    }
+    if (st == CT_OK && !read_window(ctx, rd, win[0], win[1], win[2], win[3], v, m, bw, bh))
+        st = ct_error_code(ctx) != CT_OK ? ct_error_code(ctx) : CT_ERR_INPUT;
     const double sx = (double)win[2] / bw, sy = (double)win[3] / bh;
     for (int j = 0; st == CT_OK && j < bh; j++) {
         for (int i = 0; i < bw; i++) {
             size_t at = (size_t)j * (size_t)bw + (size_t)i;
-            row[i] = valid_value(r, v[at]) && (!m || m[at]) ? (float)(v[at] * r->z_scale + r->z_offset) : NAN;
+            row[i] = cell_value(rd, v[at], m ? m[at] : 1);
             if (found && !isnan(row[i])) {
                 *found = 1;
                 break;
