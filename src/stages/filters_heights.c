@@ -151,6 +151,16 @@ static void set_real(ct_value *v, double x) {
     }
 }
 
+/* Attribute col of b set to a copy of text; 0 when out of memory. */
+static int set_string(ct_building *b, int col, const char *text) {
+    char *copy = strdup(text);
+    if (!copy) return 0;
+    ct_value_clear(&b->attrs[col], CT_ATTR_STRING);
+    b->attrs[col].is_null = 0;
+    b->attrs[col].v.s = copy;
+    return 1;
+}
+
 /* Decides heights and flags of one building from the LiDAR result; returns 0 when out of memory. */
 static int apply(const heights_state *s, const ct_dataset *ds, ct_building *b, const ct_heights_result *r,
                  const int *cols, int hcol, int scol, uint64_t *fallbacks, const char *measured) {
@@ -181,19 +191,7 @@ static int apply(const heights_state *s, const ct_dataset *ds, ct_building *b, c
     a[cols[A_COUNT]].is_null = 0;
     a[cols[A_COUNT]].v.i = r->roof_points;
     set_real(&a[cols[A_DENSITY]], r->density);
-    ct_value_clear(&a[cols[A_SOURCE]], CT_ATTR_STRING);
-    ct_value_clear(&a[cols[A_FLAG]], CT_ATTR_STRING);
-    char *src = strdup(source), *fl = strdup(flag);
-    if (!src || !fl) {
-        free(src);
-        free(fl);
-        return 0;
-    }
-    a[cols[A_SOURCE]].is_null = 0;
-    a[cols[A_SOURCE]].v.s = src;
-    a[cols[A_FLAG]].is_null = 0;
-    a[cols[A_FLAG]].v.s = fl;
-    return 1;
+    return set_string(b, cols[A_SOURCE], source) && set_string(b, cols[A_FLAG], flag);
 }
 
 /* Heights of buildings idx[0..n-1] (all buildings when idx is NULL), in parallel.
@@ -716,16 +714,6 @@ static ct_status heights_measure_only(ct_context *ctx, const heights_state *s, c
     free(res6);
     free(out);
     return st;
-}
-
-/* Attribute col of b set to a copy of text; 0 when out of memory. */
-static int set_string(ct_building *b, int col, const char *text) {
-    char *copy = strdup(text);
-    if (!copy) return 0;
-    ct_value_clear(&b->attrs[col], CT_ATTR_STRING);
-    b->attrs[col].is_null = 0;
-    b->attrs[col].v.s = copy;
-    return 1;
 }
 
 /* Roofs measured more than max_height above the ground they stand on (after
