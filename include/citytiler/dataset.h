@@ -126,6 +126,8 @@ ct_status ct_dataset_note_source_detail(ct_context *ctx, ct_dataset *ds, const c
 /* Counts one skipped feature under `reason` (copied). */
 ct_status ct_dataset_count_skip(ct_context *ctx, ct_dataset *ds, const char *reason);
 uint64_t ct_dataset_skipped_total(const ct_dataset *ds);
+/* The features skipped so far under `reason`. */
+uint64_t ct_dataset_skipped_for(const ct_dataset *ds, const char *reason);
 /* Counts one change made to a kept feature under `reason` (copied), e.g. "repaired: self-intersection". */
 ct_status ct_dataset_count_change(ct_context *ctx, ct_dataset *ds, const char *reason);
 

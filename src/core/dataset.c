@@ -182,12 +182,19 @@ void ct_dataset_compact(ct_dataset *ds, const unsigned char *keep) {
     ds->nbuildings = kept;
 }
 
+/* The count of `reason` in list[0..n-1]; NULL when it has none yet. */
+static ct_reason_count *find_reason(ct_reason_count *list, size_t n, const char *reason) {
+    for (size_t r = 0; r < n; r++)
+        if (strcmp(list[r].reason, reason) == 0) return &list[r];
+    return NULL;
+}
+
 static ct_status count_reason(ct_context *ctx, ct_reason_count **list, size_t *n, const char *reason) {
-    for (size_t r = 0; r < *n; r++)
-        if (strcmp((*list)[r].reason, reason) == 0) {
-            (*list)[r].count++;
-            return CT_OK;
-        }
+    ct_reason_count *found = find_reason(*list, *n, reason);
+    if (found) {
+        found->count++;
+        return CT_OK;
+    }
     ct_reason_count *nr = realloc(*list, (*n + 1) * sizeof *nr);
     if (!nr) return ct_error_nomem(ctx, "reason counts");
     *list = nr;
@@ -205,6 +212,11 @@ ct_status ct_dataset_count_skip(ct_context *ctx, ct_dataset *ds, const char *rea
 
 ct_status ct_dataset_count_change(ct_context *ctx, ct_dataset *ds, const char *reason) {
     return count_reason(ctx, &ds->changed, &ds->nchanged, reason);
+}
+
+uint64_t ct_dataset_skipped_for(const ct_dataset *ds, const char *reason) {
+    const ct_reason_count *found = find_reason(ds->skipped, ds->nskipped, reason);
+    return found ? found->count : 0;
 }
 
 uint64_t ct_dataset_skipped_total(const ct_dataset *ds) {

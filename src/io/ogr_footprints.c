@@ -390,13 +390,6 @@ static const char *const UNREADABLE_GEOJSON = "unreadable geometry (GeoJSON)";
 
 static const char *const OUTSIDE_AREA = "outside the CRS's area of use";
 
-/* Features of ds skipped for `reason` so far. */
-static uint64_t skipped_for(const ct_dataset *ds, const char *reason) {
-    for (size_t i = 0; i < ds->nskipped; i++)
-        if (strcmp(ds->skipped[i].reason, reason) == 0) return ds->skipped[i].count;
-    return 0;
-}
-
 /* Converts feature f (its geometry is transformed in place by xform, which may be NULL);
  * read_error: GDAL's error while reading it. */
 static ct_status convert_feature(ct_context *ctx, const fp_setup *su, OGRCoordinateTransformationH xform, OGRFeatureH f,
@@ -663,7 +656,7 @@ ct_status ct_ogr_read_footprints(ct_context *ctx, const ct_ogr_read_options *o, 
 
     GIntBig total = st == CT_OK ? OGR_L_GetFeatureCount(layer, FALSE) : 0;
     size_t before = ds->nbuildings; /* an earlier readers.footprints stage may have added some */
-    const uint64_t outside_before = skipped_for(ds, OUTSIDE_AREA);
+    const uint64_t outside_before = ct_dataset_skipped_for(ds, OUTSIDE_AREA);
     uint64_t record = 0;
     utf8_note note = {0, 0, 0};
     fp_setup su = {&area, maps, nmaps, id_index, o->max_vertices};
@@ -704,7 +697,7 @@ ct_status ct_ogr_read_footprints(ct_context *ctx, const ct_ogr_read_options *o, 
                o->where || o->bbox ? "passes the where/bbox filter" : "holds no features");
     /* Every feature outside its CRS's area of use: the CRS is wrong, most often a GeoJSON
      * whose "crs" GDAL could not read (an unknown code), taken as WGS 84 without a word. */
-    if (st == CT_OK && record > 0 && ds->nbuildings == before && skipped_for(ds, OUTSIDE_AREA) - outside_before == record) {
+    if (st == CT_OK && record > 0 && ds->nbuildings == before && ct_dataset_skipped_for(ds, OUTSIDE_AREA) - outside_before == record) {
         OGRSpatialReferenceH srs = OGR_L_GetSpatialRef(layer);
         const char *name = o->srs ? o->srs : srs && OSRGetName(srs) ? OSRGetName(srs) : "unknown";
         ct_log(ctx, CT_LOG_WARN, "%s: every feature lies outside the area of use of its CRS (%s): is that the CRS its "
