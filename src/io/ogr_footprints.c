@@ -284,12 +284,6 @@ static ct_status footprint_from_ogr(ct_context *ctx, OGRGeometryH g, size_t max_
 /* Resolves which source fields become attributes, adding dataset columns. */
 static ct_status map_fields(ct_context *ctx, const ct_ogr_read_options *o, OGRFeatureDefnH defn,
                             ct_dataset *ds, ct_ogr_field_map **maps, size_t *nmaps, int *id_index) {
-    /* Names match ignoring case, as the check below (OGR_FD_GetFieldIndex) and
-     * readers.assets do: an exact-only keep test silently dropped "BGT_STATUS" when the
-     * field is "bgt_status". The attribute keeps the source's spelling. */
-    ct_ogr_field_pick pick = {o->all_fields, NULL, 0, o->fields, o->nfields, 1};
-    ct_status st = ct_ogr_pick_fields(ctx, defn, &pick, "field map", maps, nmaps);
-    if (st != CT_OK) return st;
     *id_index = -1;
     if (o->id_field) {
         *id_index = OGR_FD_GetFieldIndex(defn, o->id_field);
@@ -297,6 +291,17 @@ static ct_status map_fields(ct_context *ctx, const ct_ogr_read_options *o, OGRFe
             return ct_error(ctx, CT_ERR_INPUT, "%s: id_field '%s' is not a field of layer '%s'", o->path,
                             o->id_field, OGR_FD_GetName(defn));
     }
+    /* An id_field named "id" holds what the tiles' building "id" property does: "all"
+     * leaves it out, where it became a second column "id_2" of the same values. */
+    int skip = -1;
+    if (*id_index >= 0 && strcmp(OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(defn, *id_index)), "id") == 0)
+        skip = *id_index;
+    /* Names match ignoring case, as the check below (OGR_FD_GetFieldIndex) and
+     * readers.assets do: an exact-only keep test silently dropped "BGT_STATUS" when the
+     * field is "bgt_status". The attribute keeps the source's spelling. */
+    ct_ogr_field_pick pick = {o->all_fields, &skip, 1, o->fields, o->nfields, 1};
+    ct_status st = ct_ogr_pick_fields(ctx, defn, &pick, "field map", maps, nmaps);
+    if (st != CT_OK) return st;
     for (size_t k = 0; k < o->nfields; k++)
         if (OGR_FD_GetFieldIndex(defn, o->fields[k]) < 0)
             return ct_error(ctx, CT_ERR_INPUT, "%s: attribute '%s' is not a field of layer '%s'", o->path,

@@ -32,6 +32,15 @@ JSON
   node "$SRC/tools/validate/validate-tileset.mjs" "$WORK/tiles-$comp" > "$WORK/ts-$comp.log" 2>&1
   check "$comp: tileset valid ($(tail -1 "$WORK/ts-$comp.log"))" test $? -eq 0
 done
+# The building id column is "id"; id_field "id" is not repeated beside it as "id_2".
+python3 - "$WORK/tiles-none" > "$WORK/props.txt" 2>&1 <<'PY'
+import glob, json, struct, sys
+b = open(sorted(glob.glob(sys.argv[1] + "/tiles/*.glb"))[0], "rb").read()
+j = json.loads(b[20:20 + struct.unpack_from("<I", b, 12)[0]])
+print(" ".join(sorted(j["extensions"]["EXT_structural_metadata"]["propertyTables"][0]["properties"])))
+PY
+check "property table: id and the footprints' attributes, no id_2 ($(cat "$WORK/props.txt"))" \
+  test "$(tr ' ' '\n' < "$WORK/props.txt" | grep -cxE 'id|height|kind|storeys|id_2')" = 4 -a -z "$(grep -w id_2 "$WORK/props.txt")"
 # Points on disk (a memory limit far below the points): heights load a few cells at a
 # time, several in parallel; the tiles are the same bytes as with the points in memory.
 # Also a batch log: JSON lines, with progress lines (stderr is no terminal here). A step
