@@ -80,3 +80,15 @@ int ct_path_same(const char *a, const char *b) {
     if (same == 0 && stat(a, &sa) == 0 && stat(b, &sb) == 0) same = sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
     return same;
 }
+
+int ct_path_within(const char *path, const char *dir) {
+    char *cp = ct_path_canonical(path), *cd = ct_path_canonical(dir);
+    int within = -1;
+    if (cp && cd) {
+        size_t n = strlen(cd);
+        within = strncmp(cp, cd, n) == 0 && (cp[n] == '/' || cp[n] == '\0' || (n == 1 && cd[0] == '/'));
+    }
+    free(cp);
+    free(cd);
+    return within;
+}

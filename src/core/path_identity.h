@@ -15,4 +15,8 @@ char *ct_path_canonical(const char *path);
  * exist with the same device and inode (a bind mount); 0 otherwise, -1 when out of memory. */
 int ct_path_same(const char *a, const char *b);
 
+/* 1 when `path` is directory `dir` or lies inside it (canonical paths compared), 0 when
+ * not, -1 when out of memory. */
+int ct_path_within(const char *path, const char *dir);
+
 #endif

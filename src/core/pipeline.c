@@ -17,6 +17,9 @@
 #include "core/options.h"
 #include "core/path_identity.h"
 #include "core/utf8.h"
+#include "io/outdir.h"
+
+#include <sys/stat.h>
 
 typedef struct stage_slot {
     const ct_stage_vtable *vt;
@@ -195,6 +198,66 @@ static ct_status check_outputs(ct_context *ctx, const ct_pipeline *p) {
     return CT_OK;
 }
 
+/* Whether input `in` (an existing file of stage j's option `key`) lies inside writer i's
+ * output directory `out` or its work directory: the writer replaces both whole. */
+static ct_status check_input_outside(ct_context *ctx, const ct_pipeline *p, size_t j, const char *key, const char *in,
+                                     size_t i, const char *out) {
+    struct stat sb;
+    if (!in || stat(in, &sb) != 0) return CT_OK; /* (a connection string, or not there: nothing to lose) */
+    char work[4200];
+    ct_outdir_work_path(out, work, sizeof work);
+    int inside = ct_path_within(in, out), in_work = inside == 0 ? ct_path_within(in, work) : 0;
+    if (inside < 0 || in_work < 0) return ct_error_nomem(ctx, "output paths");
+    if (!inside && !in_work) return CT_OK;
+    return ct_error(ctx, CT_ERR_USAGE,
+                    "%s: stage %zu (%s) reads '%s' (option %s), which lies inside the output directory '%s' of stage "
+                    "%zu (%s): the writer replaces that directory whole, and the input would be deleted; move the "
+                    "input out, or write elsewhere",
+                    p->file, j, p->stages[j].vt->type, in, key, in_work ? work : out, i, p->stages[i].vt->type);
+}
+
+/* No input of any stage inside a writer's output directory (checked for the inputs that
+ * exist: path options, lists of paths, and the models of an object option's members). */
+static ct_status check_inputs_outside_outputs(ct_context *ctx, const ct_pipeline *p) {
+    ct_status st = CT_OK;
+    for (size_t i = 0; i < p->nstages && st == CT_OK; i++) {
+        const char *out = output_path(p, i);
+        if (!out) continue;
+        for (size_t j = 0; j < p->nstages && st == CT_OK; j++) {
+            for (const ct_option_def *d = p->stages[j].vt->options; d && d->name && st == CT_OK; d++) {
+                json_t *v = json_object_get(p->stages[j].options, d->name);
+                if (output_path(p, j) && strcmp(d->name, "path") == 0) continue; /* (the output itself) */
+                if ((d->type == CT_OPT_PATH || d->type == CT_OPT_PATHS) && json_is_string(v)) {
+                    st = check_input_outside(ctx, p, j, d->name, json_string_value(v), i, out);
+                } else if (d->type == CT_OPT_PATHS && json_is_array(v)) {
+                    for (size_t k = 0; k < json_array_size(v) && st == CT_OK; k++)
+                        st = check_input_outside(ctx, p, j, d->name, json_string_value(json_array_get(v, k)), i, out);
+                } else if (d->type == CT_OPT_OBJECT && json_is_object(v)) {
+                    const char *k;
+                    json_t *member;
+                    json_object_foreach(v, k, member) {
+                        if (st == CT_OK)
+                            st = check_input_outside(ctx, p, j, d->name,
+                                                     json_string_value(json_object_get(member, "model")), i, out);
+                    }
+                }
+            }
+        }
+    }
+    return st;
+}
+
+/* Each writers.3dtiles output path can take the output (not a file, not a folder of
+ * other files, writable), said before any stage runs: a path that cannot be written was
+ * found when the writer started, after the LiDAR and heights work of the night. */
+static ct_status check_output_paths(ct_context *ctx, const ct_pipeline *p) {
+    ct_status st = CT_OK;
+    for (size_t i = 0; i < p->nstages && st == CT_OK; i++)
+        if (strcmp(p->stages[i].vt->type, "writers.3dtiles") == 0 && output_path(p, i))
+            st = ct_outdir_check(ctx, output_path(p, i), "tileset.json", 1);
+    return st;
+}
+
 /* The index of the pipeline's last writers.* stage; p->nstages when it has none. */
 static size_t last_writer(const ct_pipeline *p) {
     size_t last = p->nstages;
@@ -368,6 +431,7 @@ ct_status ct_pipeline_load(ct_context *ctx, const char *path, const char *const 
     }
     free(base);
     if (st == CT_OK) st = check_outputs(ctx, p);
+    if (st == CT_OK) st = check_inputs_outside_outputs(ctx, p);
     if (st == CT_OK) st = check_extrude_last(ctx, p);
     if (st == CT_OK) warn_after_last_writer(ctx, p);
     if (st != CT_OK) {
@@ -391,6 +455,7 @@ ct_status ct_pipeline_run(ct_context *ctx, ct_pipeline *p, ct_dataset **out) {
      * by another pipeline, as tools/bench/bench_tiles does.) */
     ct_status cst = check_writer_inputs(ctx, p);
     if (cst == CT_OK) cst = check_heights_inputs(ctx, p);
+    if (cst == CT_OK) cst = check_output_paths(ctx, p);
     if (cst != CT_OK) return cst;
     ct_dataset *ds = ct_dataset_create();
     if (!ds) return ct_error_nomem(ctx, "dataset");

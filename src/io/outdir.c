@@ -60,8 +60,82 @@ int ct_outdir_work_exists(const char *final_path, char *work, size_t n) {
     return stat(work, &sb) == 0 && S_ISDIR(sb.st_mode);
 }
 
-ct_status ct_outdir_begin(ct_context *ctx, const char *final_path, const char *marker, int resume, char **tmp_out) {
-    *tmp_out = NULL;
+/* What writers.3dtiles writes into its directory: these top-level names, and in each of
+ * the folders only files of the suffixes given. */
+typedef struct output_entry {
+    const char *name;
+    int is_dir;
+    const char *suffix[2]; /* of the folder's files */
+} output_entry;
+static const output_entry OUTPUT_LAYOUT[] = {
+    {"tileset.json", 0, {NULL, NULL}},   {"run-summary.json", 0, {NULL, NULL}}, {"tiles", 1, {".glb", NULL}},
+    {"subtrees", 1, {".subtree", NULL}}, {"assets", 1, {".glb", ".json"}},
+};
+
+static int ends_with(const char *s, const char *suffix) {
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+/* The first entry of dir (into `found`) that a writer does not write there: 1 when one is
+ * found, 0 when none, -1 when dir cannot be read. `layout` NULL: dir is the output
+ * directory itself; else the folder `layout` describes. */
+static int foreign_entry(const char *dir, const output_entry *layout, char *found, size_t n) {
+    DIR *d = opendir(dir);
+    if (!d) return -1;
+    struct dirent *e;
+    int rc = 0;
+    while (rc == 0 && (e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        struct stat sb;
+        int is_dir = lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode), is_file = !is_dir && S_ISREG(sb.st_mode);
+        const output_entry *known = NULL;
+        if (!layout) {
+            for (size_t k = 0; k < sizeof OUTPUT_LAYOUT / sizeof *OUTPUT_LAYOUT; k++)
+                if (strcmp(e->d_name, OUTPUT_LAYOUT[k].name) == 0 && OUTPUT_LAYOUT[k].is_dir == is_dir &&
+                    (is_dir || is_file))
+                    known = &OUTPUT_LAYOUT[k];
+            if (known && known->is_dir) {
+                rc = foreign_entry(path, known, found, n);
+                if (rc < 0) rc = 0; /* (an unreadable folder: the replace will say) */
+                continue;
+            }
+        } else if (is_file) {
+            for (int k = 0; k < 2 && layout->suffix[k]; k++)
+                if (ends_with(e->d_name, layout->suffix[k])) known = layout;
+        }
+        if (!known) {
+            snprintf(found, n, "%s", path);
+            rc = 1;
+        }
+    }
+    closedir(d);
+    return rc;
+}
+
+/* A probe: can "<final_path>.partial" be made? It is made (with any missing parents) and,
+ * when it was not there, removed again. */
+static ct_status probe_work_dir(ct_context *ctx, const char *final_path) {
+    char work[4200];
+    ct_outdir_work_path(final_path, work, sizeof work);
+    struct stat sb;
+    if (stat(work, &sb) == 0) return CT_OK; /* (a run of another partition, or one to resume) */
+    ct_status st = ct_mkdirs(ctx, work);
+    if (st != CT_OK) {
+        char *msg = strdup(ct_error_message(ctx));
+        ct_error_clear(ctx);
+        st = ct_error(ctx, CT_ERR_USAGE, "%s: output path cannot be written: %s", final_path,
+                      msg ? msg : "cannot create its work directory");
+        free(msg);
+        return st;
+    }
+    rmdir(work);
+    return CT_OK;
+}
+
+ct_status ct_outdir_check(ct_context *ctx, const char *final_path, const char *marker, int probe) {
     struct stat sb;
     if (stat(final_path, &sb) == 0) {
         if (!S_ISDIR(sb.st_mode))
@@ -76,7 +150,25 @@ ct_status ct_outdir_begin(ct_context *ctx, const char *final_path, const char *m
             return ct_error(ctx, CT_ERR_USAGE,
                             "%s: output directory exists, is not empty and holds no %s: refusing to replace it",
                             final_path, marker);
+        /* An earlier output is replaced whole: a file a user put in it (an input of this
+         * very run, say) would go with it. */
+        char found[4200];
+        if (earlier_output && foreign_entry(final_path, NULL, found, sizeof found) == 1)
+            return ct_error(ctx, CT_ERR_USAGE,
+                            "%s: output directory holds '%s', which citytiler does not write: refusing to replace the "
+                            "directory (and delete it); move that out, or write elsewhere",
+                            final_path, found);
+    } else if (errno == ENOTDIR) {
+        return ct_error(ctx, CT_ERR_USAGE, "%s: output path cannot be written: a part of it is a file, not a directory",
+                        final_path);
     }
+    return probe ? probe_work_dir(ctx, final_path) : CT_OK;
+}
+
+ct_status ct_outdir_begin(ct_context *ctx, const char *final_path, const char *marker, int resume, char **tmp_out) {
+    *tmp_out = NULL;
+    ct_status cst = ct_outdir_check(ctx, final_path, marker, 0);
+    if (cst != CT_OK) return cst;
     size_t n = strlen(final_path) + 32;
     char *tmp = malloc(n);
     if (!tmp) return ct_error_nomem(ctx, "path");

@@ -7,6 +7,12 @@
 #include <stddef.h>
 #include "citytiler/context.h"
 
+/* `final_path` can take an output: it is absent, empty, or an earlier output (holds
+ * `marker`) with nothing in it that a writer does not write (a file there would be
+ * deleted with it). With `probe`, its work directory is also made and removed again, so
+ * that a path that cannot be written (read-only, under a file) is refused before a run
+ * starts. Errors are CT_ERR_USAGE, naming the path. */
+ct_status ct_outdir_check(ct_context *ctx, const char *final_path, const char *marker, int probe);
 /* Checks that `final_path` is absent, empty, or an earlier output (holds `marker`,
  * e.g. "tileset.json") — anything else is refused rather than overwritten — and
  * prepares the work directory "<final_path>.partial": emptied, or, when `resume` is set,

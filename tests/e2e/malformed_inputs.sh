@@ -196,6 +196,40 @@ check "output path is a file: exit 2 (got $rc)" test "$rc" -eq 2
 check "output path is a file: message" has out_file.log "a_file: output path exists and is not a directory"
 check "output path is a file: untouched, no .partial" test "$(cat a_file)" = keep -a ! -e a_file.partial
 
+# Output paths that cannot take the output are refused before stage 0 (they were found
+# when the writer started, after the footprints, LiDAR and heights), with exit 2.
+printf '%s\n' "{\"pipeline\": [$FP, $E, {\"type\": \"writers.3dtiles\", \"path\": \"a_file/sub\"}]}" > out_under_file.json
+timeout 60 "$CLI" run out_under_file.json --verbose > out_under_file.log 2>&1
+rc=$?
+check "output path under a file: exit 2 (got $rc)" test "$rc" -eq 2
+check "output path under a file: message" has out_under_file.log "a_file/sub: output path cannot be written: a part of it is a file"
+check "output path under a file: said before stage 0 ran" test -z "$(grep 'stage 0' out_under_file.log)"
+printf '%s\n' "{\"pipeline\": [$FP, $E, {\"type\": \"writers.3dtiles\", \"path\": \"/proc/ct_out\"}]}" > out_proc.json
+run_as_is out_proc
+check "output path that cannot be made: exit 2 (got $rc)" test "$rc" -eq 2
+check "output path that cannot be made: message" has out_proc.log "/proc/ct_out: output path cannot be written: /proc/ct_out.partial: cannot create directory"
+
+# An earlier output is replaced whole: an input inside it, or any file citytiler does not
+# write there, would be deleted with it. Refused, both kept.
+printf '%s\n' "{\"pipeline\": [$FP, $E, {\"type\": \"writers.3dtiles\", \"path\": \"prev\"}]}" > prev.json
+run_as_is prev
+check "earlier output written: exit 0 (got $rc)" test "$rc" -eq 0
+cp fp.geojson prev/fp.geojson
+printf '%s\n' "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"prev/fp.geojson\"}, $E, {\"type\": \"writers.3dtiles\", \"path\": \"prev\"}]}" > input_in_out.json
+run_as_is input_in_out
+check "input inside the output directory: exit 2 (got $rc)" test "$rc" -eq 2
+check "input inside the output directory: message" has input_in_out.log \
+  "stage 0 (readers.footprints) reads '$WORK/prev/fp.geojson' (option path), which lies inside the output directory '$WORK/prev' of stage 2 (writers.3dtiles)"
+check "input inside the output directory: input kept" cmp fp.geojson prev/fp.geojson
+run_as_is prev
+check "a foreign file in the earlier output: exit 2 (got $rc)" test "$rc" -eq 2
+check "a foreign file in the earlier output: message" has prev.log \
+  "prev: output directory holds '$WORK/prev/fp.geojson', which citytiler does not write: refusing to replace the directory"
+check "a foreign file in the earlier output: kept, with the earlier tileset" test -s prev/fp.geojson -a -s prev/tileset.json
+rm prev/fp.geojson
+run_as_is prev
+check "the earlier output alone: replaced, exit 0 (got $rc)" test "$rc" -eq 0
+
 # A where filter a GeoPackage (SQLite) rejects only when reading: reading just ended, so
 # that source's buildings went missing with exit 0 when another source had some.
 ogr2ogr -f GPKG fp.gpkg fp.geojson > /dev/null 2>&1

@@ -77,11 +77,19 @@ printf '%s\n' "{\"pipeline\": [$FP, $E, $W]}" > plain.json
 timeout 300 "$CLI" run plain.json --set writers.3dtiles.path=set_slash// > set_trailing_slash.log 2>&1
 rc=$?
 check "set_trailing_slash: exit 0 (got $rc), the tileset in set_slash" test "$rc" -eq 0 -a -s set_slash/tileset.json -a ! -e set_slash/.partial
-cp plain.json fp.geojson set_slash/
-(cd set_slash && timeout 300 "$CLI" run plain.json --set writers.3dtiles.path=. > ../dot_path.log 2>&1)
+(cd set_slash && timeout 300 "$CLI" run ../plain.json --set writers.3dtiles.path=. > ../dot_path.log 2>&1)
 rc=$?
 check "dot_path: a run inside an earlier output, path '.': exit 0 (got $rc), the tileset replaced" \
   test "$rc" -eq 0 -a -s set_slash/tileset.json -a ! -e set_slash/..partial -a ! -e set_slash.partial
+# The pipeline and its footprints inside that output: replacing it would delete them
+# (it did): refused, kept.
+cp plain.json fp.geojson set_slash/
+(cd set_slash && timeout 300 "$CLI" run plain.json --set writers.3dtiles.path=. > ../dot_path_inputs.log 2>&1)
+rc=$?
+check "dot_path with the inputs inside: exit 2 (got $rc), inputs kept" \
+  test "$rc" -eq 2 -a -s set_slash/plain.json -a -s set_slash/fp.geojson -a -s set_slash/tileset.json
+check "dot_path with the inputs inside: says which input" has dot_path_inputs.log \
+  "stage 0 (readers.footprints) reads '$WORK/set_slash/fp.geojson' (option path), which lies inside the output directory"
 printf '%s\n' "{\"pipeline\": [$FP, $E, {\"type\": \"writers.3dtiles\", \"path\": \"\"}]}" > empty_path.json
 run_as_is empty_path
 check "empty_path: exit 2 (got $rc), no work directory left" test "$rc" -eq 2 -a ! -e .partial

@@ -59,18 +59,28 @@ check "mpirun merge: says why, once" test "$(grep -c 'merge runs in one process'
 check "the partitions' work is still there for a merge in one process" test $? -eq 0
 diff -r -x run-summary.json "$WORK/one" "$WORK/mpi-merge" > /dev/null 2>&1
 check "which gives the same bytes" test $? -eq 0
-# A rank that fails alone (here rank 0, which prepares the output folder, under a file)
-# left the others waiting at their next barrier, and the run hung until killed. Now it
-# ends them all: exit 1, its message said.
+# A rank that fails alone (here rank 0, whose temporary point files would go under a
+# file: an MPMD launch gives it its own TMPDIR) left the others waiting at their next
+# barrier, and the run hung until killed. Now it ends them all: exit 1, its message said.
 touch "$WORK/a_file"
-timeout 300 mpirun -np 2 --allow-run-as-root --oversubscribe "$CLI" run "$SRC/pipelines/sample.json" --threads 1 \
-  --set "writers.3dtiles.path=$WORK/a_file/out" > "$WORK/mpi-fail.log" 2>&1
+timeout 300 mpirun --allow-run-as-root --oversubscribe \
+  -np 1 env TMPDIR="$WORK/a_file" "$CLI" run "$SRC/pipelines/sample.json" --threads 1 --memory-limit 0.001 \
+  --set "writers.3dtiles.path=$WORK/mpi-fail" : \
+  -np 1 "$CLI" run "$SRC/pipelines/sample.json" --threads 1 --memory-limit 0.001 \
+  --set "writers.3dtiles.path=$WORK/mpi-fail" > "$WORK/mpi-fail.log" 2>&1
 rc=$?
 check "a rank failing alone: the run ends, exit 1 (got $rc; 124: it hung)" test $rc -eq 1
-check "a rank failing alone: says why" grep -q "a_file/out.partial: cannot create directory: Not a directory" \
+check "a rank failing alone: says why" grep -q "cannot write the temporary point file in $WORK/a_file: Not a directory" \
   "$WORK/mpi-fail.log"
 # The ranks mpirun then stops do not say that --resume finishes the run (nothing to resume).
 check "a rank failing alone: the others do not point to --resume" not_has "$WORK/mpi-fail.log" "with --resume finishes"
+# An output path under a file: every rank refuses it before any stage runs, exit 2.
+timeout 300 mpirun -np 2 --allow-run-as-root --oversubscribe "$CLI" run "$SRC/pipelines/sample.json" --threads 1 --verbose \
+  --set "writers.3dtiles.path=$WORK/a_file/out" > "$WORK/mpi-out-file.log" 2>&1
+rc=$?
+check "an output path under a file: exit 2 (got $rc)" test $rc -eq 2
+check "an output path under a file: said before any stage ran" \
+  test -n "$(grep 'a_file/out: output path cannot be written' "$WORK/mpi-out-file.log")" -a -z "$(grep 'stage 0' "$WORK/mpi-out-file.log")"
 # Ranks given different pipelines (an MPMD launch, here another max_buildings_per_tile):
 # they ran through and failed at the end with "tile 1_0_0 of another rank is missing"
 # (exit 1). Refused before any stage runs, naming the process and what to do.
