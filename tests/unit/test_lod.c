@@ -105,6 +105,92 @@ static void check_bound(int n, double r, double h, double bound) {
     ct_mesh_free(&lod);
 }
 
+/* A prism over the ring xy (n corners, counter-clockwise) from 0 to h. */
+static void prism(const double *xy, int n, double h, ct_mesh *out) {
+    ct_polygon p;
+    p.nrings = 1;
+    p.ring_start = malloc(2 * sizeof *p.ring_start);
+    p.ring_start[0] = 0;
+    p.ring_start[1] = (uint32_t)n;
+    p.xy = malloc(2 * (size_t)n * sizeof *p.xy);
+    for (int i = 0; i < 2 * n; i++) p.xy[i] = xy[i] + (i % 2 ? 447500 : 85000);
+    ct_footprint fp = {1, &p};
+    ct_extruder *ex = ct_extruder_create();
+    CT_CHECK(ct_extrude_footprint(ex, &fp, 0, h, 1, out) == CT_EXTRUDE_OK);
+    ct_extruder_destroy(ex);
+    ct_polygon_free(&p);
+}
+
+/* The mesh's corners welded by equal position: edges (a -> b) of the welded corners,
+ * each of which must be met once and once reversed (closed, consistently wound). Also
+ * its volume and the area of its level, upward-facing triangles (the roof). */
+static int closed_shell(const ct_mesh *m, double *volume, double *roof) {
+    size_t nv = m->nverts, nt = m->nindices / 3;
+    size_t *id = malloc((nv ? nv : 1) * sizeof *id);
+    long *edges = malloc((nt ? 3 * nt : 1) * 2 * sizeof *edges);
+    int ok = id && edges;
+    for (size_t v = 0; ok && v < nv; v++) {
+        id[v] = v;
+        for (size_t u = 0; u < v; u++)
+            if (memcmp(m->pos + 3 * u, m->pos + 3 * v, 3 * sizeof *m->pos) == 0) {
+                id[v] = id[u];
+                break;
+            }
+    }
+    *volume = *roof = 0;
+    for (size_t t = 0; ok && t < nt; t++) {
+        const double *a = m->pos + 3 * m->idx[3 * t], *b = m->pos + 3 * m->idx[3 * t + 1], *c = m->pos + 3 * m->idx[3 * t + 2];
+        double u[3], w[3], n[3];
+        for (int k = 0; k < 3; k++) { u[k] = b[k] - a[k]; w[k] = c[k] - a[k]; }
+        n[0] = u[1] * w[2] - u[2] * w[1];
+        n[1] = u[2] * w[0] - u[0] * w[2];
+        n[2] = u[0] * w[1] - u[1] * w[0];
+        double len = sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2]);
+        if (n[2] > 0.999 * len) *roof += len / 2;
+        /* volume relative to the first corner (the prism is far from the origin) */
+        double pa[3], pb[3], pc[3];
+        for (int k = 0; k < 3; k++) { pa[k] = a[k] - m->pos[k]; pb[k] = b[k] - m->pos[k]; pc[k] = c[k] - m->pos[k]; }
+        *volume += (pa[0] * (pb[1] * pc[2] - pb[2] * pc[1]) + pa[1] * (pb[2] * pc[0] - pb[0] * pc[2]) +
+                    pa[2] * (pb[0] * pc[1] - pb[1] * pc[0])) / 6;
+        for (int k = 0; k < 3; k++) {
+            edges[2 * (3 * t + (size_t)k)] = (long)id[m->idx[3 * t + (size_t)k]];
+            edges[2 * (3 * t + (size_t)k) + 1] = (long)id[m->idx[3 * t + (size_t)(k + 1) % 3]];
+        }
+    }
+    for (size_t e = 0; ok && e < 3 * nt; e++) {
+        int same = 0, reverse = 0;
+        for (size_t f = 0; f < 3 * nt; f++) {
+            same += edges[2 * f] == edges[2 * e] && edges[2 * f + 1] == edges[2 * e + 1];
+            reverse += edges[2 * f] == edges[2 * e + 1] && edges[2 * f + 1] == edges[2 * e];
+        }
+        ok = same == 1 && reverse == 1;
+    }
+    free(id);
+    free(edges);
+    return ok;
+}
+
+/* A narrow or L-shaped building simplified with a bound wider than it: meshoptimizer
+ * folded such buildings into zero-volume walls, dropped their roofs or turned them
+ * inside out (the surface stays within the bound). The result must still be a closed,
+ * outward shell with at least half the volume and roof of the full mesh. */
+static void check_shape(const char *name, const double *xy, int n, double h, double bound, int must_simplify) {
+    ct_mesh full, lod;
+    prism(xy, n, h, &full);
+    double achieved = -1, v0, r0, v1, r1;
+    CT_CHECK(ct_lod_simplify_mesh(&full, bound, &lod, &achieved) == 0);
+    CT_CHECK_MSG(closed_shell(&full, &v0, &r0), "%s: the full mesh is a closed shell", name);
+    int closed = closed_shell(&lod, &v1, &r1);
+    printf("%s, bound %.1f m: %zu -> %zu triangles, volume %.0f -> %.0f m3, roof %.0f -> %.0f m2\n", name, bound,
+           full.nindices / 3, lod.nindices / 3, v0, v1, r0, r1);
+    CT_CHECK_MSG(closed, "%s: simplified mesh not a closed, consistently wound shell", name);
+    CT_CHECK_MSG(v1 >= 0.5 * v0 && v1 <= 2 * v0, "%s: volume %.1f against %.1f", name, v1, v0);
+    CT_CHECK_MSG(r1 >= 0.5 * r0, "%s: roof %.1f against %.1f", name, r1, r0);
+    if (must_simplify) CT_CHECK_MSG(lod.nindices < full.nindices, "%s: not simplified at %.1f m", name, bound);
+    ct_mesh_free(&full);
+    ct_mesh_free(&lod);
+}
+
 /* Sum of the triangles (index count / 3) in a content GLB. */
 static long glb_triangles(const char *path) {
     ct_glb_file g;
@@ -151,6 +237,28 @@ int main(void) {
     check_bound(64, 10, 30, 1.0);
     check_bound(200, 40, 80, 2.0);
     check_bound(12, 5, 10, 0.5);
+
+    /* Shapes kept whatever the bound. */
+    static const double slab[] = {0, 0, 60, 0, 60, 6, 0, 6};
+    static const double ell[] = {0, 0, 40, 0, 40, 8, 8, 8, 8, 30, 0, 30};
+    static const double comb[] = {0, 0, 50, 0, 50, 20, 44, 20, 44, 5, 31, 5, 31, 20, 25, 20, 25, 5, 12, 5, 12, 20, 0, 20};
+    for (double bound = 4; bound <= 64; bound *= 2) {
+        check_shape("slab 60 x 6 m, 20 m tall", slab, 4, 20, bound, 0);
+        check_shape("L 40 x 30 m, 8 m wide, 15 m tall", ell, 6, 15, bound, 0);
+        check_shape("comb 50 x 20 m, 12 m tall", comb, 12, 12, bound, 0);
+    }
+    /* A 40 x 30 m block whose sides carry 80 corners a few centimetres off the line:
+     * simplified (the extra corners go), and still the block. */
+    double wobbly[2 * 80];
+    for (int i = 0; i < 80; i++) {
+        int side = i / 20;
+        double t = (i % 20) / 20.0, off = 0.05 * sin(3.0 * i);
+        double x = side == 0 ? 40 * t : side == 1 ? 40 + off : side == 2 ? 40 * (1 - t) : off;
+        double y = side == 0 ? off : side == 1 ? 30 * t : side == 2 ? 30 + off : 30 * (1 - t);
+        wobbly[2 * i] = x;
+        wobbly[2 * i + 1] = y;
+    }
+    check_shape("wobbly block 40 x 30 m, 10 m tall", wobbly, 80, 10, 1.0, 1);
 
     /* Triangle counts on a synthetic-size run of the sample: parents hold fewer triangles
      * than the leaves they stand for (parent tiles with small error ratios so that the
