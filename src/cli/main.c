@@ -1,6 +1,7 @@
 /* citytiler — the command line: run a pipeline, list stages, inspect inputs. */
 #include <jansson.h>
 #include <omp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include "core/options.h"
 #include "core/progress_text.h"
 #include "core/utf8.h"
+#include "io/gdal_log.h"
 
 typedef struct cli_output {
     int tty;          /* stderr is a terminal: show progress */
@@ -27,10 +29,12 @@ typedef struct cli_output {
     ct_progress_text progress; /* the progress line's step and when it was drawn */
     double progress_interval;  /* not on a terminal (batch logs): a progress line at most this often (s), 0 never */
     double progress_logged;    /* when the last such line was written (or the run started) */
-    const ct_context *ctx;     /* for the stage running (JSON lines name it) */
+    ct_context *ctx;           /* for the stage running (JSON lines name it) */
     int mpi;                   /* one rank of several under mpirun */
     int rank;
     char name[32];             /* "citytiler", or "citytiler[RANK]" under mpirun (the ranks' logs interleave) */
+    pthread_t stop_thread;     /* takes SIGINT, SIGTERM and SIGHUP (catch_stop_signals) */
+    int stop_thread_started;
 } cli_output;
 
 static double now(void) {
@@ -163,7 +167,7 @@ static void print_summary(ct_context *ctx, const cli_output *out, const ct_datas
         snprintf(line, sizeof line, "done: %llu features read, %zu buildings kept, %llu skipped; nothing written (no writer stage)",
                  (unsigned long long)ds->input_features, ds->nbuildings, (unsigned long long)ct_dataset_skipped_total(ds));
     if (out->json) ct_log(ctx, CT_LOG_INFO, "%s", line);
-    else fprintf(stderr, "citytiler: %s\n", line);
+    else fprintf(stderr, "%s: %s\n", out->name, line);
     for (int pass = 0; pass < 2; pass++) {
         const ct_reason_count *r = pass ? ds->changed : ds->skipped;
         size_t n = pass ? ds->nchanged : ds->nskipped;
@@ -171,7 +175,7 @@ static void print_summary(ct_context *ctx, const cli_output *out, const ct_datas
             snprintf(line, sizeof line, "%s %llu: %s", pass ? "changed" : "skipped", (unsigned long long)r[i].count,
                      r[i].reason);
             if (out->json) ct_log(ctx, CT_LOG_INFO, "%s", line);
-            else fprintf(stderr, "citytiler:   %s\n", line);
+            else fprintf(stderr, "%s:   %s\n", out->name, line);
         }
     }
     if (ds->assets) {
@@ -181,12 +185,12 @@ static void print_summary(ct_context *ctx, const cli_output *out, const ct_datas
         snprintf(line, sizeof line, "assets: %llu read, %zu kept, %llu skipped", (unsigned long long)a->input_rows, a->n,
                  (unsigned long long)skipped);
         if (out->json) ct_log(ctx, CT_LOG_INFO, "%s", line);
-        else fprintf(stderr, "citytiler:   %s\n", line);
+        else fprintf(stderr, "%s:   %s\n", out->name, line);
         for (size_t i = 0; i < a->nskipped; i++) {
             snprintf(line, sizeof line, "assets skipped %llu: %s", (unsigned long long)a->skipped[i].count,
                      a->skipped[i].reason);
             if (out->json) ct_log(ctx, CT_LOG_INFO, "%s", line);
-            else fprintf(stderr, "citytiler:   %s\n", line);
+            else fprintf(stderr, "%s:   %s\n", out->name, line);
         }
     }
 }
@@ -308,46 +312,60 @@ static int parse_threads(const char *s, int *out) {
 /* A run stopped by SIGINT (Ctrl-C), SIGTERM (a batch queue's time limit, `kill`) or SIGHUP
  * said nothing: the log ended mid-stage. It now says what is kept and how to finish, then
  * dies of the signal as before (exit 128 + its number; the work directory stays for
- * --resume). Only write(2) here: a handler may not format or allocate. */
-#define STOPPED_TEXT(SIG) "stopped by " SIG ": tiles already written stay in the output's .partial folder; the same " \
-                          "command with --resume finishes the run without writing them again"
-#define STOPPED_LINE(SIG) "citytiler: error: " STOPPED_TEXT(SIG) "\n"
-#define STOPPED_JSON(SIG) "{\"level\":\"error\",\"message\":\"" STOPPED_TEXT(SIG) "\"}\n"
-static void say_and_die(int sig, const char *line, size_t len) {
-    ssize_t w = write(STDERR_FILENO, line, len);
-    (void)w;
-    signal(sig, SIG_DFL);
-    raise(sig);
+ * --resume). The signals are blocked in every thread and taken by one thread of their
+ * own (sigwait), which writes that line as any other (time, stage and rank in a JSON
+ * line, where a handler could only write(2) a fixed text). */
+static void stop_signal_set(sigset_t *set) {
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGHUP);
 }
-#define SAY_AND_DIE(sig, TEXT)                                                                                \
-    do {                                                                                                      \
-        static const char term[] = TEXT("SIGTERM"), intr[] = TEXT("SIGINT"), hup[] = TEXT("SIGHUP");          \
-        if (sig == SIGTERM) say_and_die(sig, term, sizeof term - 1);                                          \
-        else if (sig == SIGINT) say_and_die(sig, intr, sizeof intr - 1);                                      \
-        else say_and_die(sig, hup, sizeof hup - 1);                                                           \
-    } while (0)
-#define STOPPED_TTY(SIG) "\n" STOPPED_LINE(SIG) /* (ends a progress line first) */
-/* Under mpirun the signal usually comes from mpirun ending the job after another rank
- * failed (MPI_Abort), whose error is the one to read. */
-#define STOPPED_MPI_TEXT(SIG) "stopped by " SIG " (under mpirun: another rank failed, its error says why, or the job " \
-                              "was stopped); tiles already written stay in the output's .partial folder"
-#define STOPPED_MPI_LINE(SIG) "citytiler: error: " STOPPED_MPI_TEXT(SIG) "\n"
-#define STOPPED_MPI_JSON(SIG) "{\"level\":\"error\",\"message\":\"" STOPPED_MPI_TEXT(SIG) "\"}\n"
-static void on_stop_tty(int sig) { SAY_AND_DIE(sig, STOPPED_TTY); }
-static void on_stop_text(int sig) { SAY_AND_DIE(sig, STOPPED_LINE); }
-static void on_stop_json(int sig) { SAY_AND_DIE(sig, STOPPED_JSON); }
-static void on_stop_mpi_text(int sig) { SAY_AND_DIE(sig, STOPPED_MPI_LINE); }
-static void on_stop_mpi_json(int sig) { SAY_AND_DIE(sig, STOPPED_MPI_JSON); }
-static void catch_stop_signals(const cli_output *out) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = out->mpi ? (out->json ? on_stop_mpi_json : on_stop_mpi_text)
-                             : out->json ? on_stop_json : out->tty ? on_stop_tty : on_stop_text;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESETHAND; /* a second signal kills at once */
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
+
+static void *stop_waiter(void *arg) {
+    cli_output *o = arg;
+    sigset_t set;
+    stop_signal_set(&set);
+    int sig = 0;
+    if (sigwait(&set, &sig) != 0) return NULL;
+    /* A second signal kills at once (the log line below may wait for a stuck writer). */
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+    const char *name = sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "SIGHUP";
+    /* Under mpirun the signal usually comes from mpirun ending the job after another rank
+     * failed (MPI_Abort), whose error is the one to read. */
+    if (o->mpi)
+        ct_log(o->ctx, CT_LOG_ERROR, "stopped by %s (under mpirun: another rank failed, its error says why, or the job "
+                                     "was stopped); tiles already written stay in the output's .partial folder", name);
+    else
+        ct_log(o->ctx, CT_LOG_ERROR, "stopped by %s: tiles already written stay in the output's .partial folder; the "
+                                     "same command with --resume finishes the run without writing them again", name);
+    raise(sig); /* (to this thread, where it is no longer blocked: the process dies of it) */
+    return NULL;
+}
+
+/* Blocks the stop signals in this thread and every thread it starts from now on (call it
+ * before any other thread starts: MPI's, OpenMP's), and starts the thread that takes them. */
+static void catch_stop_signals(cli_output *out) {
+    sigset_t set;
+    stop_signal_set(&set);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    if (pthread_create(&out->stop_thread, NULL, stop_waiter, out) != 0) {
+        pthread_sigmask(SIG_UNBLOCK, &set, NULL); /* (no thread: the signals kill silently, as by default) */
+        return;
+    }
+    out->stop_thread_started = 1;
+}
+
+/* Before the context goes: the thread would log through it (the run is over: a signal
+ * now stays blocked). */
+static void stop_catching(cli_output *out) {
+    if (!out->stop_thread_started) return;
+    pthread_cancel(out->stop_thread);
+    pthread_join(out->stop_thread, NULL);
+    out->stop_thread_started = 0;
 }
 
 /* What `citytiler run` was asked. */
@@ -456,7 +474,6 @@ static int cmd_run(ct_context *ctx, cli_output *out, int argc, char **argv) {
         out->progress.redraw = out->progress_interval;
     ct_context_set_logger(ctx, log_line, out, r.level);
     ct_context_set_threads(ctx, r.threads);
-    catch_stop_signals(out);
     ct_pipeline *p = NULL;
     ct_status st = ct_pipeline_load(ctx, r.pipeline_path, r.sets, r.nsets, &p);
     ct_dataset *ds = NULL;
@@ -593,6 +610,8 @@ int main(int argc, char **argv) {
     out.ctx = ctx;
     ct_context_set_logger(ctx, log_line, &out, CT_LOG_INFO);
     ct_context_set_progress(ctx, progress_line, &out);
+    ct_gdal_log_install(ctx);
+    if (strcmp(cmd, "run") == 0 || strcmp(cmd, "merge") == 0) catch_stop_signals(&out);
 #ifdef CT_WITH_MPI
     /* Under mpirun every rank runs the whole pipeline and builds the tiles of its share
      * of the cells; rank 0 writes tileset.json (see writers.3dtiles). */
@@ -625,6 +644,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "citytiler: unknown command '%s' (see citytiler --help)\n", cmd);
         rc = 2;
     }
+    stop_catching(&out);
+    ct_gdal_log_restore();
     ct_context_destroy(ctx);
 #ifdef CT_WITH_MPI
     /* A rank that failed alone (its output folder unwritable, a file it alone reads)

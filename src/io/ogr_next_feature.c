@@ -2,26 +2,29 @@
 #include "io/ogr_next_feature.h"
 
 #include <cpl_error.h>
+
+#include "io/gdal_log.h"
 #include <stdio.h>
 
 static void CPL_STDCALL keep_first_failure(CPLErr level, CPLErrorNum no, const char *msg) {
     ct_ogr_read_error *e = CPLGetErrorHandlerUserData();
     if (level < CE_Failure) {
-        CPLDefaultErrorHandler(level, no, msg);
+        if (e && e->ctx) ct_gdal_log_message(e->ctx, level, no, msg);
         return;
     }
     if (e && !e->msg[0]) snprintf(e->msg, sizeof e->msg, "%s", msg && msg[0] ? msg : "unknown GDAL error");
 }
 
-void ct_ogr_errors_begin(ct_ogr_read_error *err) {
+void ct_ogr_errors_begin(ct_context *ctx, ct_ogr_read_error *err) {
     err->msg[0] = '\0';
+    err->ctx = ctx;
     CPLPushErrorHandlerEx(keep_first_failure, err);
 }
 
 void ct_ogr_errors_end(void) { CPLPopErrorHandler(); }
 
-OGRFeatureH ct_ogr_next_feature(OGRLayerH layer, ct_ogr_read_error *err) {
-    ct_ogr_errors_begin(err);
+OGRFeatureH ct_ogr_next_feature(ct_context *ctx, OGRLayerH layer, ct_ogr_read_error *err) {
+    ct_ogr_errors_begin(ctx, err);
     OGRFeatureH f = OGR_L_GetNextFeature(layer);
     ct_ogr_errors_end();
     return f;

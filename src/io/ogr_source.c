@@ -27,9 +27,9 @@ static void layer_names(GDALDatasetH d, char *buf, size_t size) {
 /* GDALOpenEx, GDAL's errors kept instead of printed: its last one says what failed
  * ("Failed to read GeoJSON data"), an earlier one often where ("At line 1, character
  * 94: Unterminated object"). *why gets both, or "" when GDAL said nothing. */
-static GDALDatasetH open_vector(const char *path, char *why, size_t size) {
+static GDALDatasetH open_vector(ct_context *ctx, const char *path, char *why, size_t size) {
     ct_ogr_read_error first;
-    ct_ogr_errors_begin(&first);
+    ct_ogr_errors_begin(ctx, &first);
     CPLErrorReset();
     GDALDatasetH d = GDALOpenEx(path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
     const char *last = CPLGetLastErrorType() >= CE_Failure ? CPLGetLastErrorMsg() : "";
@@ -63,7 +63,7 @@ ct_status ct_ogr_source_open(ct_context *ctx, const char *path, const char *laye
     *layer_out = NULL;
     GDALAllRegister();
     char why[600];
-    GDALDatasetH d = open_vector(path, why, sizeof why);
+    GDALDatasetH d = open_vector(ctx, path, why, sizeof why);
     if (!d)
         return ct_error(ctx, CT_ERR_INPUT, "%s: cannot open as a vector source (%s)", path,
                         why[0] ? why : "missing file or unknown format");

@@ -98,4 +98,15 @@ check "Khronos glTF validator: 0 errors ($(tail -1 "$WORK/glb.log"))" test $rc -
 node "$SRC/tools/validate/validate-tileset.mjs" "$out" > "$WORK/tileset.log" 2>&1
 rc=$?
 check "tileset.json valid ($(tail -1 "$WORK/tileset.log"))" test $rc -eq 0
+# A batch log of the same run: every stderr line is a JSON object, GDAL's own warnings
+# (an unclosed ring) included; they were printed as plain "Warning 1: ..." lines.
+"$CLI" run "$WORK/pipeline.json" --threads 2 --log-format json --set "writers.3dtiles.path=$WORK/tiles-json" \
+  > /dev/null 2> "$WORK/run-json.err"
+check "JSON log: exit 0" test $? -eq 0
+node -e 'const lines = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n");
+  let bad = lines.filter((l) => { try { const j = JSON.parse(l); return !(j.level && j.message && j.time); } catch (e) { return true; } });
+  if (bad.length) console.log("not a JSON log line: " + bad[0]);
+  process.exit(bad.length === 0 && lines.some((l) => JSON.parse(l).message.startsWith("GDAL warning 1: Non closed ring")) ? 0 : 1)' \
+  "$WORK/run-json.err"
+check "JSON log: every line an object with time, level and message; GDAL's warning among them" test $? -eq 0
 finish

@@ -29,16 +29,16 @@ check "resumed output is byte-identical to the uninterrupted run" test $? -eq 0
 
 # Stopped by SIGTERM (a batch queue's time limit): the log says what is kept and how to
 # finish (it ended mid-stage without a word), the exit status is still the signal's, and
-# --resume finishes. With --log-format json that line is JSON too (then bash's own
-# "Terminated").
+# --resume finishes. With --log-format json that line is JSON too, with a time and the
+# stage as every other line (then bash's own "Terminated").
 CITYTILER_TEST_KILL_AFTER_TILES=4 CITYTILER_TEST_KILL_SIGNAL=TERM run "$WORK/termed" --log-format json \
   > "$WORK/termed.log" 2>&1
 rc=$?
 check "SIGTERM: exit $rc = 128 + SIGTERM" test "$rc" -eq 143
 grep '^{' "$WORK/termed.log" | tail -1 | node -e 'const l = JSON.parse(require("fs").readFileSync(0, "utf8"));
   process.exit(l.level === "error" && l.message.startsWith("stopped by SIGTERM: tiles already written stay in the output'"'"'s .partial folder") &&
-    l.message.includes("--resume") ? 0 : 1)'
-check "SIGTERM: the log's last JSON line says what is kept and to --resume" test $? -eq 0
+    l.message.includes("--resume") && /^\d{4}-\d\d-\d\dT/.test(l.time) && l.stage === "writers.3dtiles" ? 0 : 1)'
+check "SIGTERM: the log's last JSON line says what is kept and to --resume, with its time and stage" test $? -eq 0
 check "SIGTERM: the work directory stays" test -d "$WORK/termed.partial" -a ! -e "$WORK/termed"
 run "$WORK/termed" --resume > "$WORK/termed-resumed.log" 2>&1
 check "SIGTERM: --resume finishes (exit 0)" test $? -eq 0

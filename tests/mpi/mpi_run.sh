@@ -13,6 +13,9 @@ check "rank 1 built its share" grep -q "partition 1/2: [0-9]* of [0-9]* tiles wr
 diff -r -x run-summary.json "$WORK/one" "$WORK/mpi" > "$WORK/diff.log" 2>&1
 check "mpirun -np 2 output is byte-identical to one process" test $? -eq 0
 check "no work directory left" test ! -e "$WORK/mpi.partial"
+# Each rank's closing summary names the rank, as its other lines do (the counts differ).
+check "closing summaries name their rank" test "$(grep -cE '^citytiler\[[01]\]: done: ' "$WORK/mpi.log")" -eq 2 \
+  -a -z "$(grep '^citytiler: done' "$WORK/mpi.log")"
 # Heights are split too: each rank measures a run of cells and they exchange results.
 check "rank 0 measured its share of the heights" grep -q "measured here (process 0 of 2), results exchanged" "$WORK/mpi.log"
 check "rank 1 measured its share of the heights" grep -q "measured here (process 1 of 2), results exchanged" "$WORK/mpi.log"
