@@ -809,6 +809,23 @@ static void warn_some_unmeasured(ct_context *ctx, const ct_dataset *ds, const in
                ds->nbuildings, b->id, (unsigned long long)b->source_record);
 }
 
+/* Class 6 decides the roof classes (building_classes not given): a file with a handful of
+ * class-6 points among unclassified ones made every building a fallback box, and the log
+ * said only that no building had enough roof points. Warned when class 6 is under 1% of
+ * the points that are not ground (this process's points). */
+static void warn_few_class6(ct_context *ctx, const ct_dataset *ds, const ct_heights_params *prm) {
+    const uint64_t *c = ct_point_store_class_counts(ds->points);
+    uint64_t nonground = 0;
+    for (int k = 0; k < 256; k++) nonground += prm->ground_class[k] ? 0 : c[k];
+    if (c[6] * 100 < nonground)
+        ct_log(ctx, CT_LOG_WARN, "filters.heights: roofs are measured from class 6 (building) alone, and only %llu of "
+               "the %llu points that are not ground have it: if the LiDAR's buildings are not classified, set "
+               "building_classes (e.g. [1] for unclassified points)",
+               (unsigned long long)c[6], (unsigned long long)nonground);
+    else
+        ct_log(ctx, CT_LOG_INFO, "filters.heights: roof class 6 (building): %llu points", (unsigned long long)c[6]);
+}
+
 static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     heights_state *s = state;
     const int partitions_measured = ds->points_from_partitions && !ds->points && s->key[0];
@@ -830,6 +847,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
         }
         if (class6) {
             prm.roof_class[6] = 1;
+            warn_few_class6(ctx, ds, &prm);
         } else {
             for (int c = 0; c < 256; c++) prm.roof_class[c] = !prm.ground_class[c];
             if (!variants)
@@ -892,9 +910,21 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     st = refuse_too_high(ctx, s, ds, cols, hcol, scol, use_raster ? "raster" : "lidar", &too_high);
     if (st != CT_OK) return st;
     /* (the causes differ for rasters: asking whether the LiDAR is unclassified misled) */
-    if (ds->nbuildings > 0 && no_ground == ds->nbuildings && !use_raster)
+    if (ds->nbuildings > 0 && no_ground == ds->nbuildings && !use_raster) {
+        double lo = INFINITY, hi = -INFINITY;
+        for (size_t i = 0; i < ds->nbuildings; i++) {
+            double z = ds->buildings[i].top_z;
+            if (!isnan(z) && z < lo) lo = z;
+            if (!isnan(z) && z > hi) hi = z;
+        }
+        char roofs[160] = "";
+        if (lo <= hi) /* (the roofs are heights above sea level: extruded from base_z they are that tall) */
+            snprintf(roofs, sizeof roofs, " (left at its default, 0, the roofs measured at %.1f to %.1f m make "
+                     "buildings that tall)", lo, hi);
         ct_log(ctx, CT_LOG_WARN, "filters.heights: no building has ground points (ground_classes): every building "
-               "stands on filters.extrude's base_z; is the LiDAR unclassified? Set ground_classes to its ground class");
+               "stands on filters.extrude's base_z%s; is the LiDAR unclassified? Set ground_classes to its ground class",
+               roofs);
+    }
     else if (ds->nbuildings > 0 && no_ground == ds->nbuildings)
         ct_log(ctx, CT_LOG_WARN, "filters.heights: no building has ground heights: every building stands on "
                "filters.extrude's base_z; %s", ds->rasters->dtm ? "the DTM has no valid cell in or around any footprint"
