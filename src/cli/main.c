@@ -213,6 +213,8 @@ static const char RUN_HELP[] =
     "        --measure-only (with --partition K/N) reads only the LiDAR of partition K's\n"
     "        band of the city, measures its buildings and assets, and stops; once every\n"
     "        partition did, `run --partition K/N` takes their measurements (no LiDAR)\n"
+    "        --quiet (-q): warnings, errors and the closing summary only; --verbose (-v):\n"
+    "        debug lines too (timings inside stages)\n"
     "        --log-format json: one JSON object a line on stderr, for batch logs\n"
     "        --progress-interval S: when stderr is no terminal (or with JSON lines), a\n"
     "        progress line at most every S seconds (default 30; 0: none)\n"

@@ -55,12 +55,12 @@ static const ct_option_def options[] = {
     {"lod_error_ratio", CT_OPT_NUMBER, "0.0625", 0, "geometric error of a parent tile as a fraction of its side; sets its simplification bound and the size below which buildings are left out"},
     {"lod_max_buildings", CT_OPT_INTEGER, "2000", 0, "at most this many (the largest) buildings in a parent tile"},
     {"compression", CT_OPT_STRING, "\"none\"", 0, "\"meshopt\": EXT_meshopt_compression + KHR_mesh_quantization (about 4x smaller geometry); \"none\""},
-    {"position_tolerance", CT_OPT_NUMBER, "0.01", 0, "with compression: largest position error (m)"},
+    {"position_tolerance", CT_OPT_NUMBER, "0.01", 0, "with compression: largest position error (m), in (0, 0.01]"},
     {"vertical_crs", CT_OPT_STRING, NULL, 0, "CRS of the heights (e.g. \"EPSG:5709\"); default: the LiDAR's; none: heights are ellipsoidal"},
     {"geoid", CT_OPT_STRING, "\"egm96_15.gtx\"", 0, "geoid grid used when PROJ has only a ballpark vertical transformation (\"none\": never)"},
     {"tiling", CT_OPT_STRING, "\"explicit\"", 0, "\"explicit\": every tile in tileset.json; \"implicit\": a QUADTREE implicitTiling over the lon/lat region with .subtree files (tile metadata gives tight volumes and errors)"},
     {"subtree_levels", CT_OPT_INTEGER, "5", 0, "tiling implicit: levels per .subtree file (1 to 10)"},
-    {"symbols", CT_OPT_OBJECT, NULL, 0, "assets: {\"category\": {\"model\": FILE | \"builtin\": \"pole\"|\"box\"|\"sphere\", \"scale\", \"up_axis\", \"heading\", \"height\", \"color\"}, \"*\": {...}} (default: street lights as poles, the rest as boxes)"},
+    {"symbols", CT_OPT_OBJECT, NULL, 0, "assets: {\"category\": {\"model\": FILE | \"builtin\": \"pole\"|\"box\"|\"sphere\", \"scale\", \"up_axis\", \"heading\", \"height\", \"color\", \"origin\": \"base_center\"|\"model\"}, \"*\": {...}} (default: street lights as poles, the rest as boxes)"},
     {"max_assets_per_tile", CT_OPT_INTEGER, "5000", 0, "assets: a tile holding more instances splits"},
     {"assets_tileset", CT_OPT_STRING, "\"same\"", 0, "assets: \"same\" tileset as the buildings, or \"separate\" (DIR/assets/tileset.json)"},
     {NULL, 0, NULL, 0, NULL},
@@ -636,6 +636,12 @@ static ct_status plan_tiles(write_run *w) {
     double root[4];
     int cell_level = 0;
     ct_quadtree_root_for(bbox, ds->cell_size, root, &cell_level);
+    /* (the quadtree splits down to the processing cells whatever max_level says: it was
+     * raised without a word) */
+    if (!s->implicit && s->max_level < cell_level)
+        ct_log(ctx, CT_LOG_WARN, "writers.3dtiles: max_level %d would stop above the processing cells, which are tiles of level "
+               "%d here (cell_size %g m): tiles go down to level %d; a larger cell_size gives fewer levels",
+               s->max_level, cell_level, ds->cell_size, cell_level);
     if (s->implicit) st = ct_implicit_quadtree(ctx, ds, centroids, s->max_per_tile, s->max_level, &w->grid, &w->q);
     else {
         uint64_t *weights = NULL;
@@ -798,6 +804,20 @@ static void log_written(const write_run *w) {
            w->ds->nbuildings, w->q.ntiles, with_content, w->s->path);
     ct_log(w->ctx, CT_LOG_INFO, "writers.3dtiles: %zu bytes of GLB; geometry %zu bytes (%zu uncompressed, ratio %.2f)",
            total, geo_bytes, geo_raw, geo_bytes ? (double)geo_raw / (double)geo_bytes : 0.0);
+    /* With lod, a parent holds the buildings larger than its geometric error: with a large
+     * lod_error_ratio none is, and every parent stayed empty without a word. */
+    size_t parents = 0, parents_with = 0;
+    for (size_t t = 0; t < w->q.ntiles; t++) {
+        const int32_t *c = w->q.tiles[t].child;
+        if (c[0] < 0 && c[1] < 0 && c[2] < 0 && c[3] < 0) continue;
+        parents++;
+        parents_with += w->out[t].has_content;
+    }
+    if (w->s->lod && parents > 0 && parents_with == 0)
+        ct_log(w->ctx, CT_LOG_WARN, "writers.3dtiles: lod: none of the %zu parent tiles holds a building (each leaves "
+               "out the buildings smaller than its geometric error, lod_error_ratio %g of its side): a viewer shows "
+               "nothing until it loads the leaves; a smaller lod_error_ratio keeps the large buildings in the parents",
+               parents, w->s->lod_error_ratio);
 }
 
 static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {

@@ -148,4 +148,15 @@ check "heights_no_input: says what to put before it" has heights_no_input.log \
   "heights_no_input.json: stage 1 (filters.heights, source \"auto\") has nothing to measure heights from: put readers.lidar (or readers.raster) before it"
 sample heights_raster_missing --set filters.heights.source=raster
 check "heights_raster_missing: exit 2 (got $rc), names readers.raster" test "$rc" -eq 2 -a -n "$(grep 'put readers.raster before it' heights_raster_missing.log)"
+# Options that cannot have their effect are warned, not silently overridden: a max_level
+# above the processing cells (tiles still go down to them), and a lod_error_ratio so
+# large that no parent tile holds a building.
+sample coarse --set writers.3dtiles.max_level=0 --set writers.3dtiles.lod_error_ratio=1 \
+  --set writers.3dtiles.max_buildings_per_tile=8
+check "coarse: exit 0 (got $rc)" test "$rc" -eq 0
+check "coarse: max_level below the cells' level is warned" has coarse.log \
+  "writers.3dtiles: max_level 0 would stop above the processing cells, which are tiles of level 1 here (cell_size 250 m)"
+check "coarse: parents without any building are warned" has coarse.log \
+  "writers.3dtiles: lod: none of the 1 parent tiles holds a building"
+check "reference: neither warning" test -z "$(grep -E 'would stop above|none of the .* parent tiles' reference.log)"
 finish
