@@ -222,6 +222,7 @@ static const char RUN_HELP[] =
     "        the cells, rank 0 writes tileset.json; same bytes as one process\n";
 static const char MERGE_HELP[] =
     "  merge PIPELINE.json [--set ...] [--threads N] [--log-format text|json]\n"
+    "                      [--quiet|--verbose] [--memory-limit MiB] [--progress-interval S]\n"
     "        after all `run --partition K/N` processes ended: writes tileset.json from\n"
     "        their tiles (the pipeline is run again up to the writer, with the heights\n"
     "        the partitions measured: the LiDAR is not read unless it changed since)\n";
@@ -404,6 +405,10 @@ static int run_option(ct_context *ctx, cli_output *out, const char *a, const cha
             return run_usage(out, "citytiler run: --progress-interval takes seconds (0: no progress lines), got '%s'",
                              val);
         out->progress_interval = secs;
+    } else if (ct_context_merge(ctx) && (strcmp(a, "--resume") == 0 || strcmp(a, "--partition") == 0)) {
+        /* (they were taken and did nothing) */
+        return run_usage(out, "citytiler merge: %s is for `citytiler run` (merge takes the partitions' tiles as they "
+                              "are; see citytiler merge --help)", a);
     } else if (strcmp(a, "--resume") == 0) {
         ct_context_set_resume(ctx, 1);
     } else if (strcmp(a, "--partition") == 0) {

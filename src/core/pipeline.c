@@ -252,9 +252,12 @@ static ct_status check_inputs_outside_outputs(ct_context *ctx, const ct_pipeline
  * found when the writer started, after the LiDAR and heights work of the night. */
 static ct_status check_output_paths(ct_context *ctx, const ct_pipeline *p) {
     ct_status st = CT_OK;
-    for (size_t i = 0; i < p->nstages && st == CT_OK; i++)
-        if (strcmp(p->stages[i].vt->type, "writers.3dtiles") == 0 && output_path(p, i))
-            st = ct_outdir_check(ctx, output_path(p, i), "tileset.json", 1);
+    for (size_t i = 0; i < p->nstages && st == CT_OK; i++) {
+        if (strcmp(p->stages[i].vt->type, "writers.3dtiles") != 0 || !output_path(p, i)) continue;
+        /* (a merge with nothing to merge read the footprints and ran every stage first) */
+        if (ct_context_merge(ctx)) st = ct_outdir_check_merge(ctx, output_path(p, i));
+        if (st == CT_OK) st = ct_outdir_check(ctx, output_path(p, i), "tileset.json", 1);
+    }
     return st;
 }
 

@@ -165,6 +165,18 @@ ct_status ct_outdir_check(ct_context *ctx, const char *final_path, const char *m
     return probe ? probe_work_dir(ctx, final_path) : CT_OK;
 }
 
+ct_status ct_outdir_check_merge(ct_context *ctx, const char *final_path) {
+    char partial[4200], done[4200];
+    struct stat done_st;
+    snprintf(done, sizeof done, "%s/tileset.json", final_path);
+    if (ct_outdir_work_exists(final_path, partial, sizeof partial)) return CT_OK;
+    if (stat(done, &done_st) == 0) /* a second merge: the first took the work directory */
+        return ct_error(ctx, CT_ERR_USAGE, "%s: already merged (it holds a tileset.json and there is no %s): run "
+                                           "every partition again to rebuild it", final_path, partial);
+    return ct_error(ctx, CT_ERR_USAGE, "%s: no partition has run (no %s): run `citytiler run --partition K/N` for every "
+                                       "K first", final_path, partial);
+}
+
 ct_status ct_outdir_begin(ct_context *ctx, const char *final_path, const char *marker, int resume, char **tmp_out) {
     *tmp_out = NULL;
     ct_status cst = ct_outdir_check(ctx, final_path, marker, 0);

@@ -13,6 +13,9 @@
  * that a path that cannot be written (read-only, under a file) is refused before a run
  * starts. Errors are CT_ERR_USAGE, naming the path. */
 ct_status ct_outdir_check(ct_context *ctx, const char *final_path, const char *marker, int probe);
+/* For `citytiler merge`: the partitions' work directory of final_path is there; else a
+ * usage error saying that no partition ran, or that the merge was already done. */
+ct_status ct_outdir_check_merge(ct_context *ctx, const char *final_path);
 /* Checks that `final_path` is absent, empty, or an earlier output (holds `marker`,
  * e.g. "tileset.json") — anything else is refused rather than overwritten — and
  * prepares the work directory "<final_path>.partial": emptied, or, when `resume` is set,

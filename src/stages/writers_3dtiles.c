@@ -670,18 +670,7 @@ static ct_status begin_output(write_run *w) {
         st = ct_error(ctx, CT_ERR_USAGE, "writers.3dtiles: \"tiling\": \"implicit\" is written by one process only for "
                       "now; %s needs \"tiling\": \"explicit\"", w->merge ? "citytiler merge" : ct_context_has_allgather(ctx) ? "mpirun" : "--partition");
     uint64_t fingerprint = run_fingerprint(s, w->ds, &w->q);
-    if (st == CT_OK && w->merge) { /* nothing to merge: say so, and leave no work directory behind */
-        char partial[4200];
-        char done[4200];
-        struct stat done_st;
-        snprintf(done, sizeof done, "%s/tileset.json", s->path);
-        if (!ct_outdir_work_exists(s->path, partial, sizeof partial))
-            st = stat(done, &done_st) == 0 /* a second merge: the first took the work directory */
-                     ? ct_error(ctx, CT_ERR_USAGE, "%s: already merged (it holds a tileset.json and there is no %s): run "
-                                                   "every partition again to rebuild it", s->path, partial)
-                     : ct_error(ctx, CT_ERR_USAGE, "%s: no partition has run (no %s): run `citytiler run --partition "
-                                                   "K/N` for every K first", s->path, partial);
-    }
+    if (st == CT_OK && w->merge) st = ct_outdir_check_merge(ctx, s->path); /* (leaves no work directory behind) */
     if (w->mpi && w->part_k != 0 && st == CT_OK) st = ct_context_barrier(ctx); /* wait for rank 0 to prepare */
     if (st == CT_OK) st = ct_outdir_begin(ctx, s->path, "tileset.json", w->keep, &w->tmp);
     ct_journal_mode jmode = !w->keep ? CT_JOURNAL_NEW

@@ -53,6 +53,15 @@ run merge "$WORK/none" > "$WORK/none.log" 2>&1
 check "merge with no partition run: exit 2" test $? -eq 2
 check "merge with no partition run: says so" grep -q "no partition has run" "$WORK/none.log"
 check "merge with no partition run: nothing left behind" test ! -e "$WORK/none" -a ! -e "$WORK/none.partial"
+check "merge with no partition run: said before any stage ran (it read the footprints first)" \
+  test -z "$(grep -E 'stage 0|features read' "$WORK/none.log")"
+# Options of `run` that merge took and ignored are refused.
+for opt in --resume "--partition 0/2"; do
+  # shellcheck disable=SC2086
+  "$CLI" merge "$SRC/pipelines/sample.json" $opt --set "writers.3dtiles.path=$WORK/none" > "$WORK/merge-opt.log" 2>&1
+  check "merge $opt: exit 2 (got $?)" test $? -eq 2
+  check "merge $opt: says it is for run" grep -q "citytiler merge: ${opt%% *} is for \`citytiler run\`" "$WORK/merge-opt.log"
+done
 "$CLI" run "$SRC/pipelines/sample.json" --partition 3/3 > /dev/null 2>&1
 check "--partition 3/3: exit 2" test $? -eq 2
 # A partition run with other options than the first: refused, saying so (it said "run
