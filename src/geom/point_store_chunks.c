@@ -348,6 +348,7 @@ static int pass1_generic(add_job *j, chunk_buf *b, size_t c) {
 static void pass1(add_job *j, uint64_t early_counts[256], uint64_t *ignored_out) {
     int nomem = 0;
     uint64_t ignored = 0;
+    size_t chunks_done = 0;
 #pragma omp parallel num_threads(j->threads) reduction(| : nomem) reduction(+ : ignored)
     {
         chunk_buf *b = &j->bufs[omp_get_thread_num()];
@@ -360,6 +361,11 @@ static void pass1(add_job *j, uint64_t early_counts[256], uint64_t *ignored_out)
             int r = j->fast ? pass1_fast(j, b, (size_t)c, ecounts, &ignored) : CHUNK_GENERIC;
             if (r == CHUNK_GENERIC) r = pass1_generic(j, b, (size_t)c);
             if (r == CHUNK_NOMEM) nomem = 1;
+            size_t now;
+#pragma omp atomic capture
+            now = ++chunks_done;
+            /* (the whole read when the points go to disk: it had no progress of its own) */
+            if (omp_get_thread_num() == 0) ct_progress(j->ctx, "reading LiDAR chunks", now, j->nchunks);
         }
 #pragma omp critical(ct_points_counts)
         for (int k = 0; k < 256; k++) early_counts[k] += ecounts[k];

@@ -54,6 +54,12 @@ node -e 'const lines = require("fs").readFileSync(process.argv[1], "utf8").trim(
   process.exit(p.length > 0 && p.every((l) => l.progress.done > 0 && l.progress.done < l.progress.total &&
     l.progress.total === 10000 && l.message.startsWith("heights by cell: ")) ? 0 : 1)' "$WORK/run-disk.log"
 check "batch log: progress lines of the heights, as JSON with step and counts" test $? -eq 0
+# (reading the LiDAR, the whole of which goes to disk here, had no progress line)
+node -e 'const lines = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  const p = lines.filter((l) => l.progress && l.progress.step === "reading LiDAR chunks");
+  process.exit(p.length > 0 && p.every((l) => l.progress.done > 0 && l.progress.done < l.progress.total &&
+    l.stage === "readers.lidar") ? 0 : 1)' "$WORK/run-disk.log"
+check "batch log: progress lines of the LiDAR read, points going to disk" test $? -eq 0
 check "points on disk: the points did go to disk" grep -q "the rest on disk" "$WORK/run-disk.log"
 check "points on disk: heights a few cells at a time" grep -q "points on disk: 10000 buildings in" "$WORK/run-disk.log"
 diff -r -x run-summary.json "$WORK/tiles-none" "$WORK/tiles-disk" > "$WORK/diff-disk.log" 2>&1
