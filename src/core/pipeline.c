@@ -25,6 +25,7 @@ typedef struct stage_slot {
     const ct_stage_vtable *vt;
     json_t *options;
     void *state;
+    int lock_fd; /* a writer's output lock during ct_pipeline_run (-1: none) */
 } stage_slot;
 
 struct ct_pipeline {
@@ -254,11 +255,44 @@ static ct_status check_output_paths(ct_context *ctx, const ct_pipeline *p) {
     ct_status st = CT_OK;
     for (size_t i = 0; i < p->nstages && st == CT_OK; i++) {
         if (strcmp(p->stages[i].vt->type, "writers.3dtiles") != 0 || !output_path(p, i)) continue;
+        char *path = ct_path_canonical(output_path(p, i)); /* ("out/": its work directory is "out.partial") */
+        if (!path) return ct_error_nomem(ctx, "output path");
         /* (a merge with nothing to merge read the footprints and ran every stage first) */
-        if (ct_context_merge(ctx)) st = ct_outdir_check_merge(ctx, output_path(p, i));
-        if (st == CT_OK) st = ct_outdir_check(ctx, output_path(p, i), "tileset.json", 1);
+        if (ct_context_merge(ctx)) st = ct_outdir_check_merge(ctx, path);
+        if (st == CT_OK) st = ct_outdir_check(ctx, path, "tileset.json", 1);
+        free(path);
     }
     return st;
+}
+
+/* Each writers.3dtiles output locked for this run (ct_outdir_lock): shared by independent
+ * partitions (they write one work directory), exclusive otherwise; under mpirun rank 0
+ * holds it for the ranks. */
+static ct_status lock_outputs(ct_context *ctx, ct_pipeline *p, int *shared) {
+    int k = 0, n = 1;
+    ct_context_partition(ctx, &k, &n);
+    int mpi = ct_context_has_barrier(ctx) && n > 1;
+    *shared = n > 1 && !mpi && !ct_context_merge(ctx);
+    ct_status st = CT_OK;
+    for (size_t i = 0; i < p->nstages; i++) p->stages[i].lock_fd = -1;
+    for (size_t i = 0; i < p->nstages && st == CT_OK; i++) {
+        if (strcmp(p->stages[i].vt->type, "writers.3dtiles") != 0 || !output_path(p, i) || (mpi && k != 0)) continue;
+        char *path = ct_path_canonical(output_path(p, i)); /* (one lock for "out", "out/" and "./out") */
+        if (!path) return ct_error_nomem(ctx, "output path");
+        st = ct_outdir_lock(ctx, path, *shared, &p->stages[i].lock_fd);
+        free(path);
+    }
+    return st;
+}
+
+static void unlock_outputs(ct_pipeline *p, int shared) {
+    for (size_t i = 0; i < p->nstages; i++) {
+        if (p->stages[i].lock_fd < 0) continue;
+        char *path = ct_path_canonical(output_path(p, i));
+        ct_outdir_unlock(path, p->stages[i].lock_fd, shared || !path); /* (out of memory: the file stays) */
+        free(path);
+        p->stages[i].lock_fd = -1;
+    }
 }
 
 /* The index of the pipeline's last writers.* stage; p->nstages when it has none. */
@@ -460,10 +494,17 @@ ct_status ct_pipeline_run(ct_context *ctx, ct_pipeline *p, ct_dataset **out) {
     if (cst == CT_OK) cst = check_heights_inputs(ctx, p);
     if (cst == CT_OK) cst = check_output_paths(ctx, p);
     if (cst != CT_OK) return cst;
-    ct_dataset *ds = ct_dataset_create();
-    if (!ds) return ct_error_nomem(ctx, "dataset");
+    int shared = 0;
+    cst = lock_outputs(ctx, p, &shared);
+    ct_dataset *ds = cst == CT_OK ? ct_dataset_create() : NULL;
+    if (cst == CT_OK && !ds) cst = ct_error_nomem(ctx, "dataset");
+    if (cst != CT_OK) {
+        unlock_outputs(p, shared);
+        return cst;
+    }
     if (p->cell_size > 0) ds->cell_size = p->cell_size;
     ct_status st = ct_pipeline_run_on(ctx, p, ds);
+    unlock_outputs(p, shared);
     if (st == CT_OK && out) *out = ds;
     else ct_dataset_destroy(ds);
     return st;

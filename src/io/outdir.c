@@ -3,10 +3,12 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -163,6 +165,35 @@ ct_status ct_outdir_check(ct_context *ctx, const char *final_path, const char *m
                         final_path);
     }
     return probe ? probe_work_dir(ctx, final_path) : CT_OK;
+}
+
+static void lock_path(const char *final_path, char *out, size_t n) { snprintf(out, n, "%s.lock", final_path); }
+
+ct_status ct_outdir_lock(ct_context *ctx, const char *final_path, int shared, int *fd) {
+    char path[4200];
+    lock_path(final_path, path, sizeof path);
+    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (*fd < 0) /* (a path that cannot be written is said by ct_outdir_check's probe) */
+        return ct_error(ctx, CT_ERR_USAGE, "%s: output path cannot be written: %s: %s", final_path, path,
+                        strerror(errno));
+    if (flock(*fd, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0) return CT_OK;
+    int e = errno;
+    close(*fd);
+    *fd = -1;
+    if (e == EWOULDBLOCK)
+        return ct_error(ctx, CT_ERR_USAGE, "%s: another citytiler run is writing this output (it holds %s): wait for it "
+                                           "to end, or write elsewhere", final_path, path);
+    return ct_error(ctx, CT_ERR_IO, "%s: cannot lock %s: %s", final_path, path, strerror(e));
+}
+
+void ct_outdir_unlock(const char *final_path, int fd, int shared) {
+    if (fd < 0) return;
+    if (!shared && final_path) { /* (removed while held: a run that opens it later makes a new one) */
+        char path[4200];
+        lock_path(final_path, path, sizeof path);
+        unlink(path);
+    }
+    close(fd);
 }
 
 ct_status ct_outdir_check_merge(ct_context *ctx, const char *final_path) {

@@ -13,6 +13,14 @@
  * that a path that cannot be written (read-only, under a file) is refused before a run
  * starts. Errors are CT_ERR_USAGE, naming the path. */
 ct_status ct_outdir_check(ct_context *ctx, const char *final_path, const char *marker, int probe);
+/* Two runs writing one output at once deleted each other's work directory (the second's
+ * start removed the first's .partial; the first failed with "cannot create"). A run
+ * holds a lock on "<final_path>.lock" (flock, not waiting) from before its first stage to
+ * its end: exclusive, or shared by the independent partitions of one run (`shared`).
+ * *fd gets the open lock file. Another run holding it: a usage error naming the path. */
+ct_status ct_outdir_lock(ct_context *ctx, const char *final_path, int shared, int *fd);
+/* Releases it; the lock file is removed when this run held it alone (exclusive). */
+void ct_outdir_unlock(const char *final_path, int fd, int shared);
 /* For `citytiler merge`: the partitions' work directory of final_path is there; else a
  * usage error saying that no partition ran, or that the merge was already done. */
 ct_status ct_outdir_check_merge(ct_context *ctx, const char *final_path);

@@ -237,4 +237,26 @@ check "--measure-only without --partition: exit 2" test $? -eq 2
 check "--measure-only without --partition: says what it goes with" grep -q -- "--measure-only goes with --partition K/N" "$WORK/mo-alone.log"
 "$CLI" merge "$SRC/pipelines/sample.json" --measure-only > "$WORK/mo-merge.log" 2>&1
 check "merge --measure-only: exit 2" test $? -eq 2
+# Two runs writing one output at once: the second removed the first's work directory,
+# and the first failed with "cannot create". The output is locked (OUTPUT.lock, flock):
+# here this shell holds it as another run would.
+command -v flock > /dev/null || { echo "FAIL: flock missing (util-linux)"; exit 1; }
+exec 9> "$WORK/held.lock"
+flock -x 9
+run run "$WORK/held" > "$WORK/held.log" 2>&1
+check "an output another run holds: exit 2 (got $?)" test $? -eq 2
+check "an output another run holds: says so" grep -q "held: another citytiler run is writing this output (it holds $WORK/held.lock)" "$WORK/held.log"
+check "an output another run holds: its work left alone" test ! -e "$WORK/held.partial" -a ! -e "$WORK/held"
+flock -u 9
+flock -s 9 # (as a partition of a run holds it: other partitions may write, a whole run may not)
+run run "$WORK/held" --partition 0/2 > "$WORK/held-part.log" 2>&1
+check "partitions share the lock: exit 0 (got $?)" test $? -eq 0
+run merge "$WORK/held" > "$WORK/held-merge.log" 2>&1
+check "a merge while a partition holds the output: exit 2 (got $?)" test $? -eq 2
+check "a merge while a partition holds the output: says another run writes it" \
+  grep -q "another citytiler run is writing this output" "$WORK/held-merge.log"
+exec 9>&-
+run run "$WORK/held" --partition 1/2 > /dev/null 2>&1 && run merge "$WORK/held" > /dev/null 2>&1
+check "once released: the other partition and the merge (exit 0)" test $? -eq 0
+check "a whole run's lock file goes at its end" test ! -e "$WORK/held.lock"
 finish
