@@ -680,12 +680,23 @@ static ct_status report_points(ct_context *ctx, const lidar_state *s, ct_dataset
                "readers.lidar: %zu of the %zu files (%llu points) passed over unread: their header's bounds lie "
                "outside the footprints' extent plus crop_margin (--verbose names them)",
                job->nskipped - job->nskipped_band, ct_las_source_count(src), (unsigned long long)outside);
-    ct_log(ctx, CT_LOG_INFO, "readers.lidar: %llu points read from %zu file(s), %llu kept in %zu cells (%.1f MiB)%s",
+    /* (the points not kept, and why they may not be: the log said only "N read, M kept") */
+    uint64_t unusable_here = ct_point_store_ignored(ds->points) - ignored_before;
+    char why[200] = "";
+    if (job->to_read > kept_here + unusable_here) {
+        char crop[80] = "";
+        if (s->crop) snprintf(crop, sizeof crop, ", or beyond crop_margin (%g m) of the footprints", s->crop_margin);
+        snprintf(why, sizeof why, "; the other %llu: of drop_classes or not of classes%s%s",
+                 (unsigned long long)(job->to_read - kept_here - unusable_here), s->keep_withheld ? "" : ", withheld",
+                 crop);
+    }
+    ct_log(ctx, CT_LOG_INFO, "readers.lidar: %llu points read from %zu file(s), %llu kept in %zu cells (%.1f MiB)%s%s",
            (unsigned long long)job->to_read, ct_las_source_count(src) - job->nskipped,
            (unsigned long long)kept_here, ct_point_store_cell_count(ds->points),
            (double)ct_point_store_bytes(ds->points) / 1048576.0,
            ct_point_store_on_disk(ds->points) ? " in memory; the rest on disk (memory_limit)"
-                                              : (job->same ? "" : ", reprojected to the working CRS"));
+                                              : (job->same ? "" : ", reprojected to the working CRS"),
+           why);
     if (ds->band) {
         /* (MPI: "process K of N", and what all kept; --measure-only: "partition K/N", alone) */
         const int part = ct_context_measure_only(ctx);

@@ -125,6 +125,10 @@ check "lidar_unclassified: no-ground warning" has lidar_unclassified.log "filter
 check "lidar_unclassified: nothing to write" has lidar_unclassified.log "writers.3dtiles: nothing to write: 1 features read, all skipped"
 check "lidar_unclassified: the roofs' heights, which base_z 0 makes buildings that tall" has lidar_unclassified.log \
   "stands on filters.extrude's base_z (left at its default, 0, the roofs measured at 0.0 to 0.0 m make buildings that tall)"
+# Points read but not kept are said, with what drops them (the log said "400 read, 200 kept").
+run_case lidar_drop6 0 "{\"pipeline\": [$FP, {\"type\": \"readers.lidar\", \"path\": \"ok.las\", \"srs\": \"EPSG:28992\", \"drop_classes\": [6]}, $H, $E, $W]}"
+check "lidar_drop6: says why the rest was not kept" test -n "$(grep -F "400 points read from 1 file(s), 200 kept in 1 cells" lidar_drop6.log |
+  grep -F "MiB); the other 200: of drop_classes or not of classes, withheld, or beyond crop_margin (50 m) of the footprints")"
 # A handful of class-6 points among unclassified ones: class 6 alone is roof, so every
 # building got a fallback height; the log said only that. Now it says why, and the fix.
 mklas few6.las 400 85000 447000 "2,$(printf '1,%.0s' $(seq 1 99))6"
