@@ -415,9 +415,10 @@ static int run_option(ct_context *ctx, cli_output *out, const char *a, const cha
         if (ct_context_has_barrier(ctx)) /* (the ranks' share was replaced: they failed on each other's results) */
             return mpi_usage(ctx, out, "--partition K/N is for independent processes: under mpirun the ranks split "
                                        "the cells themselves; run `mpirun -np N citytiler run PIPELINE.json` without it");
-        int k = -1, n = 0;
-        char extra;
-        if (sscanf(val, "%d/%d%c", &k, &n, &extra) != 2 || n < 1 || n > 100000 || k < 0 || k >= n)
+        int k = -1, n = 0, used = 0;
+        /* (digits only: sscanf also took " 1/ 2" and "+1/2") */
+        int digits = val[0] >= '0' && val[0] <= '9' && strspn(val, "0123456789/") == strlen(val);
+        if (!digits || sscanf(val, "%d/%d%n", &k, &n, &used) != 2 || val[used] || n < 1 || n > 100000 || k < 0 || k >= n)
             return run_usage(out, "citytiler run: --partition takes K/N with 0 <= K < N, got '%s'", val);
         ct_context_set_partition(ctx, k, n);
     } else if (strcmp(a, "--measure-only") == 0) {
@@ -425,8 +426,10 @@ static int run_option(ct_context *ctx, cli_output *out, const char *a, const cha
             return run_usage(out, "citytiler merge: --measure-only is for `citytiler run --partition K/N`");
         ct_context_set_measure_only(ctx, 1);
     } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
+        if (r->level == CT_LOG_DEBUG) return run_usage(out, "citytiler run: --quiet and --verbose: give one of them");
         r->level = CT_LOG_WARN;
     } else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {
+        if (r->level == CT_LOG_WARN) return run_usage(out, "citytiler run: --quiet and --verbose: give one of them");
         r->level = CT_LOG_DEBUG;
     } else if (a[0] == '-' && a[1]) {
         return run_usage(out, "citytiler run: unknown or incomplete option '%s' (see citytiler --help)", a);
@@ -602,7 +605,13 @@ int main(int argc, char **argv) {
         printf("citytiler %s\n", ct_version());
         return 0;
     }
-    if (strcmp(cmd, "stages") == 0) return cmd_stages();
+    if (strcmp(cmd, "stages") == 0) {
+        if (argc > 2) {
+            fprintf(stderr, "citytiler stages: takes no arguments, got '%s' (it lists every stage type)\n", argv[2]);
+            return 2;
+        }
+        return cmd_stages();
+    }
     cli_output out;
     memset(&out, 0, sizeof out);
     snprintf(out.name, sizeof out.name, "citytiler");

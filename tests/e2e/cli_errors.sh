@@ -122,4 +122,15 @@ mkdir -p "$WORK/precious" && echo keep > "$WORK/precious/notes.txt"
 "$CLI" run "$SRC/pipelines/sample.json" --set "writers.3dtiles.path=$WORK/precious" > "$WORK/precious.log" 2>&1
 check "refuses to replace a non-tileset directory: exit 2" test $? -eq 2
 check "the directory is untouched" test -f "$WORK/precious/notes.txt"
+# Arguments that were taken and meant nothing (or something else) are refused, exit 2.
+"$CLI" stages extra > /dev/null 2> "$WORK/stages-extra.log"
+check "stages with an argument: exit 2 (got $?)" test $? -eq 2
+check "stages with an argument: says so" grep -q "citytiler stages: takes no arguments, got 'extra'" "$WORK/stages-extra.log"
+"$CLI" run "$SRC/pipelines/sample.json" --quiet --verbose > /dev/null 2> "$WORK/quiet-verbose.log"
+check "--quiet with --verbose: exit 2 (got $?)" test $? -eq 2
+check "--quiet with --verbose: says to give one" grep -q "give one of them" "$WORK/quiet-verbose.log"
+for bad in "1/ 2" "+1/2" " 1/2" "1/2 "; do
+  "$CLI" run "$SRC/pipelines/sample.json" --partition "$bad" > /dev/null 2> "$WORK/partition-bad.log"
+  check "--partition '$bad': exit 2 (got $?)" test $? -eq 2
+done
 finish
