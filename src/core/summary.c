@@ -99,6 +99,9 @@ ct_status ct_run_summary(ct_context *ctx, const ct_dataset *ds, const char *curr
         json_object_set_new(s, "seconds", json_real(current_seconds));
         json_object_set_new(s, "cpu_seconds", json_real(current_cpu_seconds));
         json_object_set_new(s, "buildings_after", json_integer((json_int_t)ds->nbuildings));
+        /* (the writer, still running: its memory as the summary is written, as for the others) */
+        json_object_set_new(s, "rss_bytes_after", json_integer((json_int_t)ct_current_rss_bytes()));
+        json_object_set_new(s, "peak_rss_bytes_after", json_integer((json_int_t)ct_peak_rss_bytes()));
         json_array_append_new(stages, s);
     }
     json_object_set_new(j, "stages", stages);

@@ -22,9 +22,9 @@ node -e 'const s = require(process.argv[1]); const c = s.stages.map((x) => x.cpu
 check "run-summary.json: CPU seconds for every stage" test $? -eq 0
 # A peak is never below the memory in use then (the kernel's high-water mark lags: "memory
 # 88 MiB, peak 87 MiB" was logged).
-node -e 'const s = require(process.argv[1]); process.exit(s.stages.every((x) => x.rss_bytes_after === undefined ||
+node -e 'const s = require(process.argv[1]); process.exit(s.stages.every((x) => x.rss_bytes_after > 0 &&
   x.peak_rss_bytes_after >= x.rss_bytes_after) ? 0 : 1)' "$out/run-summary.json"
-check "run-summary.json: every stage's peak memory at least its memory in use" test $? -eq 0
+check "run-summary.json: every stage's memory, the writer's too, its peak at least its memory in use" test $? -eq 0
 # Which files went in: each reader's sources with their counts and sizes.
 node -e 'const fs = require("fs"), s = require(process.argv[1]), src = s.inputs.sources || [];
   const fp = src.filter((x) => x.stage === "readers.footprints"), las = src.filter((x) => x.stage === "readers.lidar");
