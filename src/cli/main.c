@@ -320,9 +320,13 @@ static int parse_threads(const char *s, int *out) {
  * line, where a handler could only write(2) a fixed text). */
 static void stop_signal_set(sigset_t *set) {
     sigemptyset(set);
-    sigaddset(set, SIGINT);
-    sigaddset(set, SIGTERM);
-    sigaddset(set, SIGHUP);
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) {
+        /* A signal ignored when the run started stays ignored (nohup, a shell's background job). */
+        struct sigaction old;
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN) continue;
+        sigaddset(set, sigs[i]);
+    }
 }
 
 static void *stop_waiter(void *arg) {
@@ -332,19 +336,26 @@ static void *stop_waiter(void *arg) {
     int sig = 0;
     if (sigwait(&set, &sig) != 0) return NULL;
     /* A second signal kills at once (the log line below may wait for a stuck writer). */
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
-    signal(SIGHUP, SIG_DFL);
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++)
+        if (sigismember(&set, sigs[i])) signal(sigs[i], SIG_DFL);
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
     const char *name = sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "SIGHUP";
     /* Under mpirun the signal usually comes from mpirun ending the job after another rank
      * failed (MPI_Abort), whose error is the one to read. */
+    /* (before the writer no tile is written: nothing to resume) */
+    const char *stage = ct_context_current_stage(o->ctx);
+    int writing = stage && strncmp(stage, "writers.", 8) == 0;
     if (o->mpi)
         ct_log(o->ctx, CT_LOG_ERROR, "stopped by %s (under mpirun: another rank failed, its error says why, or the job "
-                                     "was stopped); tiles already written stay in the output's .partial folder", name);
-    else
+                                     "was stopped)%s", name,
+               writing ? "; tiles already written stay in the output's .partial folder" : "");
+    else if (writing)
         ct_log(o->ctx, CT_LOG_ERROR, "stopped by %s: tiles already written stay in the output's .partial folder; the "
                                      "same command with --resume finishes the run without writing them again", name);
+    else
+        ct_log(o->ctx, CT_LOG_ERROR, "stopped by %s before any tile was written (%s): nothing to resume; run the same "
+                                     "command again", name, stage ? stage : "before the first stage");
     raise(sig); /* (to this thread, where it is no longer blocked: the process dies of it) */
     return NULL;
 }

@@ -25,7 +25,8 @@ typedef struct stage_slot {
     const ct_stage_vtable *vt;
     json_t *options;
     void *state;
-    int lock_fd; /* a writer's output lock during ct_pipeline_run (-1: none) */
+    int lock_fd;      /* a writer's output lock during ct_pipeline_run (-1: none) */
+    char *lock_made;  /* the first folder made for that output by the lock (NULL: none) */
 } stage_slot;
 
 struct ct_pipeline {
@@ -257,9 +258,7 @@ static ct_status check_output_paths(ct_context *ctx, const ct_pipeline *p) {
         if (strcmp(p->stages[i].vt->type, "writers.3dtiles") != 0 || !output_path(p, i)) continue;
         char *path = ct_path_canonical(output_path(p, i)); /* ("out/": its work directory is "out.partial") */
         if (!path) return ct_error_nomem(ctx, "output path");
-        /* (a merge with nothing to merge read the footprints and ran every stage first) */
-        if (ct_context_merge(ctx)) st = ct_outdir_check_merge(ctx, path);
-        if (st == CT_OK) st = ct_outdir_check(ctx, path, "tileset.json", 1);
+        st = ct_outdir_check(ctx, path, "tileset.json", 1);
         free(path);
     }
     return st;
@@ -274,12 +273,30 @@ static ct_status lock_outputs(ct_context *ctx, ct_pipeline *p, int *shared) {
     int mpi = ct_context_has_barrier(ctx) && n > 1;
     *shared = n > 1 && !mpi && !ct_context_merge(ctx);
     ct_status st = CT_OK;
-    for (size_t i = 0; i < p->nstages; i++) p->stages[i].lock_fd = -1;
+    for (size_t i = 0; i < p->nstages; i++) {
+        p->stages[i].lock_fd = -1;
+        p->stages[i].lock_made = NULL;
+    }
     for (size_t i = 0; i < p->nstages && st == CT_OK; i++) {
         if (strcmp(p->stages[i].vt->type, "writers.3dtiles") != 0 || !output_path(p, i) || (mpi && k != 0)) continue;
         char *path = ct_path_canonical(output_path(p, i)); /* (one lock for "out", "out/" and "./out") */
         if (!path) return ct_error_nomem(ctx, "output path");
-        st = ct_outdir_lock(ctx, path, *shared, &p->stages[i].lock_fd);
+        st = ct_outdir_lock(ctx, path, *shared, &p->stages[i].lock_fd, &p->stages[i].lock_made);
+        free(path);
+    }
+    return st;
+}
+
+/* For `citytiler merge`, once the outputs are locked (a partition still running holds its
+ * lock: that error is the one to say): each has the partitions' work directory. A merge
+ * with nothing to merge read the footprints and ran every stage first. */
+static ct_status check_merge_ready(ct_context *ctx, const ct_pipeline *p) {
+    ct_status st = CT_OK;
+    for (size_t i = 0; ct_context_merge(ctx) && i < p->nstages && st == CT_OK; i++) {
+        if (strcmp(p->stages[i].vt->type, "writers.3dtiles") != 0 || !output_path(p, i)) continue;
+        char *path = ct_path_canonical(output_path(p, i));
+        if (!path) return ct_error_nomem(ctx, "output path");
+        st = ct_outdir_check_merge(ctx, path);
         free(path);
     }
     return st;
@@ -287,11 +304,13 @@ static ct_status lock_outputs(ct_context *ctx, ct_pipeline *p, int *shared) {
 
 static void unlock_outputs(ct_pipeline *p, int shared) {
     for (size_t i = 0; i < p->nstages; i++) {
-        if (p->stages[i].lock_fd < 0) continue;
-        char *path = ct_path_canonical(output_path(p, i));
-        ct_outdir_unlock(path, p->stages[i].lock_fd, shared || !path); /* (out of memory: the file stays) */
+        if (p->stages[i].lock_fd < 0 && !p->stages[i].lock_made) continue;
+        char *path = ct_path_canonical(output_path(p, i)); /* (out of memory: the files stay) */
+        ct_outdir_unlock(path, p->stages[i].lock_fd, shared, path ? p->stages[i].lock_made : NULL);
+        if (!path) free(p->stages[i].lock_made);
         free(path);
         p->stages[i].lock_fd = -1;
+        p->stages[i].lock_made = NULL;
     }
 }
 
@@ -496,6 +515,7 @@ ct_status ct_pipeline_run(ct_context *ctx, ct_pipeline *p, ct_dataset **out) {
     if (cst != CT_OK) return cst;
     int shared = 0;
     cst = lock_outputs(ctx, p, &shared);
+    if (cst == CT_OK) cst = check_merge_ready(ctx, p);
     ct_dataset *ds = cst == CT_OK ? ct_dataset_create() : NULL;
     if (cst == CT_OK && !ds) cst = ct_error_nomem(ctx, "dataset");
     if (cst != CT_OK) {

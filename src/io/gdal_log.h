@@ -13,7 +13,8 @@
 void ct_gdal_log_install(ct_context *ctx);
 /* GDAL's own handler again (before ctx is destroyed). */
 void ct_gdal_log_restore(void);
-/* One GDAL message into ctx's log (ctx NULL: GDAL's default handler prints it). */
-void ct_gdal_log_message(ct_context *ctx, CPLErr level, CPLErrorNum num, const char *msg);
+/* One GDAL message into ctx's log, about source `path` (NULL: not known); ctx NULL:
+ * GDAL's default handler prints it. */
+void ct_gdal_log_message(ct_context *ctx, const char *path, CPLErr level, CPLErrorNum num, const char *msg);
 
 #endif

@@ -148,14 +148,14 @@ int ct_geojson_diag_feature(ct_geojson_diag *d, long long fid, char *why, size_t
         d->tried = 1;
         const char *const drivers[] = {"GeoJSON", NULL}, *const options[] = {"NATIVE_DATA=YES", NULL};
         ct_ogr_read_error ignored; /* GDAL says again what it said at the first reading */
-        ct_ogr_errors_begin(NULL, &ignored);
+        ct_ogr_errors_begin(NULL, NULL, &ignored);
         d->ds = GDALOpenEx(d->path, GDAL_OF_VECTOR | GDAL_OF_READONLY, drivers, options, NULL);
         ct_ogr_errors_end();
     }
     OGRLayerH l = !d->ds ? NULL : d->layer ? GDALDatasetGetLayerByName(d->ds, d->layer) : GDALDatasetGetLayer(d->ds, 0);
     if (!l) return 0;
     ct_ogr_read_error ignored;
-    ct_ogr_errors_begin(NULL, &ignored);
+    ct_ogr_errors_begin(NULL, NULL, &ignored);
     OGRFeatureH f = OGR_L_GetFeature(l, (GIntBig)fid);
     ct_ogr_errors_end();
     const char *native = f ? OGR_F_GetNativeData(f) : NULL;

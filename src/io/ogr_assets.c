@@ -386,7 +386,7 @@ static ct_status read_rows(reader *r) {
     OGRFeatureH f;
     ct_status st = CT_OK;
     ct_geojson_diag_init(&r->diag, r->gd, o->path, o->layer);
-    while (st == CT_OK && (f = ct_ogr_next_feature(ctx, r->layer, &r->read_error)) != NULL) {
+    while (st == CT_OK && (f = ct_ogr_next_feature(ctx, o->path, r->layer, &r->read_error)) != NULL) {
         ct_geojson_diag_take_error(ctx, &r->diag, &r->read_error, "rows"); /* (not the first row's) */
         if (r->nrows == r->cap) {
             size_t nc = r->cap ? r->cap * 2 : 1024;

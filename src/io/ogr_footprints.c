@@ -563,7 +563,7 @@ static ct_status read_parallel(ct_context *ctx, const ct_ogr_read_options *o, co
             OGRFeatureH f;
             ct_ogr_read_error read_error;
             fp_range *rg = &ranges[k];
-            while (tst == CT_OK && (f = ct_ogr_next_feature(ctx, tl, &read_error)) != NULL) {
+            while (tst == CT_OK && (f = ct_ogr_next_feature(ctx, o->path, tl, &read_error)) != NULL) {
                 if (rg->n == rg->cap) {
                     size_t cap = rg->cap ? 2 * rg->cap : 256;
                     fp_result *nv = realloc(rg->v, cap * sizeof *nv);
@@ -609,7 +609,7 @@ static ct_status read_parallel(ct_context *ctx, const ct_ogr_read_options *o, co
  * like a source with no such features (the buildings went missing with exit 0). */
 static ct_status set_where(ct_context *ctx, const ct_ogr_read_options *o, OGRLayerH layer) {
     ct_ogr_read_error e;
-    ct_ogr_errors_begin(ctx, &e);
+    ct_ogr_errors_begin(ctx, o->path, &e);
     CPLErrorReset();
     int bad = OGR_L_SetAttributeFilter(layer, o->where) != OGRERR_NONE;
     if (!bad) {
@@ -676,7 +676,7 @@ ct_status ct_ogr_read_footprints(ct_context *ctx, const ct_ogr_read_options *o, 
         ct_ogr_read_error read_error;
         ct_geojson_diag diag;
         ct_geojson_diag_init(&diag, gd, o->path, o->layer);
-        while (st == CT_OK && (f = ct_ogr_next_feature(ctx, layer, &read_error)) != NULL) {
+        while (st == CT_OK && (f = ct_ogr_next_feature(ctx, o->path, layer, &read_error)) != NULL) {
             ct_geojson_diag_take_error(ctx, &diag, &read_error, "features"); /* (not the first feature's) */
             fp_result r;
             st = convert_feature(ctx, &su, xform, f, &read_error, &r);

@@ -9,22 +9,23 @@
 static void CPL_STDCALL keep_first_failure(CPLErr level, CPLErrorNum no, const char *msg) {
     ct_ogr_read_error *e = CPLGetErrorHandlerUserData();
     if (level < CE_Failure) {
-        if (e && e->ctx) ct_gdal_log_message(e->ctx, level, no, msg);
+        if (e && e->ctx) ct_gdal_log_message(e->ctx, e->path, level, no, msg);
         return;
     }
     if (e && !e->msg[0]) snprintf(e->msg, sizeof e->msg, "%s", msg && msg[0] ? msg : "unknown GDAL error");
 }
 
-void ct_ogr_errors_begin(ct_context *ctx, ct_ogr_read_error *err) {
+void ct_ogr_errors_begin(ct_context *ctx, const char *path, ct_ogr_read_error *err) {
     err->msg[0] = '\0';
     err->ctx = ctx;
+    err->path = path;
     CPLPushErrorHandlerEx(keep_first_failure, err);
 }
 
 void ct_ogr_errors_end(void) { CPLPopErrorHandler(); }
 
-OGRFeatureH ct_ogr_next_feature(ct_context *ctx, OGRLayerH layer, ct_ogr_read_error *err) {
-    ct_ogr_errors_begin(ctx, err);
+OGRFeatureH ct_ogr_next_feature(ct_context *ctx, const char *path, OGRLayerH layer, ct_ogr_read_error *err) {
+    ct_ogr_errors_begin(ctx, path, err);
     OGRFeatureH f = OGR_L_GetNextFeature(layer);
     ct_ogr_errors_end();
     return f;

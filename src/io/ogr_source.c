@@ -29,7 +29,7 @@ static void layer_names(GDALDatasetH d, char *buf, size_t size) {
  * 94: Unterminated object"). *why gets both, or "" when GDAL said nothing. */
 static GDALDatasetH open_vector(ct_context *ctx, const char *path, char *why, size_t size) {
     ct_ogr_read_error first;
-    ct_ogr_errors_begin(ctx, &first);
+    ct_ogr_errors_begin(ctx, path, &first);
     CPLErrorReset();
     GDALDatasetH d = GDALOpenEx(path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
     const char *last = CPLGetLastErrorType() >= CE_Failure ? CPLGetLastErrorMsg() : "";

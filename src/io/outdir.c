@@ -124,6 +124,20 @@ static ct_status probe_work_dir(ct_context *ctx, const char *final_path) {
     ct_outdir_work_path(final_path, work, sizeof work);
     struct stat sb;
     if (stat(work, &sb) == 0) return CT_OK; /* (a run of another partition, or one to resume) */
+    /* The folders the probe makes are removed again, down to the first that was there (a
+     * run failing in stage 0 left "a/b/" behind). */
+    char made[4200];
+    snprintf(made, sizeof made, "%s", work);
+    size_t keep = strlen(made);
+    for (;;) {
+        char *slash = strrchr(made, '/');
+        if (!slash || slash == made) break;
+        *slash = '\0';
+        if (stat(made, &sb) == 0) {
+            keep = strlen(made);
+            break;
+        }
+    }
     ct_status st = ct_mkdirs(ctx, work);
     if (st != CT_OK) {
         char *msg = strdup(ct_error_message(ctx));
@@ -133,12 +147,20 @@ static ct_status probe_work_dir(ct_context *ctx, const char *final_path) {
         free(msg);
         return st;
     }
-    rmdir(work);
+    snprintf(made, sizeof made, "%s", work);
+    while (strlen(made) > keep && rmdir(made) == 0) {
+        char *slash = strrchr(made, '/');
+        if (!slash) break;
+        *slash = '\0';
+    }
     return CT_OK;
 }
 
 ct_status ct_outdir_check(ct_context *ctx, const char *final_path, const char *marker, int probe) {
     struct stat sb;
+    if (lstat(final_path, &sb) == 0 && S_ISLNK(sb.st_mode) && stat(final_path, &sb) != 0)
+        return ct_error(ctx, CT_ERR_USAGE, "%s: output path is a symbolic link to nothing: make its target, or write "
+                                           "elsewhere", final_path);
     if (stat(final_path, &sb) == 0) {
         if (!S_ISDIR(sb.st_mode))
             return ct_error(ctx, CT_ERR_USAGE, "%s: output path exists and is not a directory", final_path);
@@ -169,9 +191,35 @@ ct_status ct_outdir_check(ct_context *ctx, const char *final_path, const char *m
 
 static void lock_path(const char *final_path, char *out, size_t n) { snprintf(out, n, "%s.lock", final_path); }
 
-ct_status ct_outdir_lock(ct_context *ctx, const char *final_path, int shared, int *fd) {
+/* The first folder of path's missing parents (malloc'd; NULL when none is missing or out
+ * of memory). */
+static char *first_missing_parent(const char *path) {
+    char *p = strdup(path), *missing = NULL;
+    struct stat sb;
+    while (p) {
+        char *slash = strrchr(p, '/');
+        if (!slash || slash == p) break;
+        *slash = '\0';
+        if (stat(p, &sb) == 0) break;
+        free(missing);
+        missing = strdup(p);
+    }
+    free(p);
+    return missing;
+}
+
+ct_status ct_outdir_lock(ct_context *ctx, const char *final_path, int shared, int *fd, char **made) {
     char path[4200];
     lock_path(final_path, path, sizeof path);
+    *made = first_missing_parent(final_path);
+    if (*made) { /* (the folders the output goes in: made now, as the writer would) */
+        char parent[4200];
+        snprintf(parent, sizeof parent, "%s", final_path);
+        char *slash = strrchr(parent, '/');
+        if (slash) *slash = '\0';
+        ct_status st = ct_mkdirs(ctx, parent);
+        if (st != CT_OK) return st;
+    }
     *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
     if (*fd < 0) /* (a path that cannot be written is said by ct_outdir_check's probe) */
         return ct_error(ctx, CT_ERR_USAGE, "%s: output path cannot be written: %s: %s", final_path, path,
@@ -186,14 +234,23 @@ ct_status ct_outdir_lock(ct_context *ctx, const char *final_path, int shared, in
     return ct_error(ctx, CT_ERR_IO, "%s: cannot lock %s: %s", final_path, path, strerror(e));
 }
 
-void ct_outdir_unlock(const char *final_path, int fd, int shared) {
-    if (fd < 0) return;
-    if (!shared && final_path) { /* (removed while held: a run that opens it later makes a new one) */
+void ct_outdir_unlock(const char *final_path, int fd, int shared, char *made) {
+    if (fd >= 0 && !shared && final_path) { /* (removed while held: a run that opens it later makes a new one) */
         char path[4200];
         lock_path(final_path, path, sizeof path);
         unlink(path);
     }
-    close(fd);
+    if (fd >= 0) close(fd);
+    if (made && final_path) { /* the folders made for the output, while empty, deepest first */
+        char dir[4200];
+        snprintf(dir, sizeof dir, "%s", final_path);
+        size_t top = strlen(made);
+        for (char *slash; (slash = strrchr(dir, '/')) != NULL && (size_t)(slash - dir) >= top;) {
+            *slash = '\0';
+            if (rmdir(dir) != 0) break;
+        }
+    }
+    free(made);
 }
 
 ct_status ct_outdir_check_merge(ct_context *ctx, const char *final_path) {

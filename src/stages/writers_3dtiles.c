@@ -449,9 +449,13 @@ static ct_status write_tiles(ct_context *ctx, const tiles_state *s, const ct_dat
     /* Tests kill the run after this many tiles (CITYTILER_TEST_KILL_AFTER_TILES). */
     const char *kill_env = getenv("CITYTILER_TEST_KILL_AFTER_TILES");
     size_t kill_after = kill_env ? (size_t)strtoull(kill_env, NULL, 10) : 0;
-    /* (CITYTILER_TEST_KILL_SIGNAL=TERM: by SIGTERM, as a batch queue's time limit does) */
+    /* (CITYTILER_TEST_KILL_SIGNAL=TERM: by SIGTERM, as a batch queue's time limit does;
+     * HUP: by SIGHUP, as a closed terminal does) */
     const char *sig_env = getenv("CITYTILER_TEST_KILL_SIGNAL");
-    const int kill_signal = sig_env && strcmp(sig_env, "TERM") == 0 ? SIGTERM : SIGKILL;
+    const int kill_signal = !sig_env                     ? SIGKILL
+                            : strcmp(sig_env, "TERM") == 0 ? SIGTERM
+                            : strcmp(sig_env, "HUP") == 0  ? SIGHUP
+                                                           : SIGKILL;
 #pragma omp parallel num_threads(ct_context_threads(ctx))
     {
         ct_geo_transform *geo = NULL;

@@ -221,6 +221,21 @@ run_as_is out_proc
 check "output path that cannot be made: exit 2 (got $rc)" test "$rc" -eq 2
 check "output path that cannot be made: message" has out_proc.log "/proc/ct_out: output path cannot be written: /proc/ct_out.partial: cannot create directory"
 
+# An output path that is a symbolic link to nothing, given with a trailing slash: it ran
+# every stage and failed at the end ("cannot move the new output into place").
+ln -sfn no_such_target dangling
+printf '%s\n' "{\"pipeline\": [$FP, $E, {\"type\": \"writers.3dtiles\", \"path\": \"dangling/\"}]}" > out_dangling.json
+run_as_is out_dangling
+check "output path a dangling link: exit 2 (got $rc)" test "$rc" -eq 2
+check "output path a dangling link: says so" has out_dangling.log "dangling: output path is a symbolic link to nothing"
+check "output path a dangling link: nothing written" test ! -e dangling.partial -a ! -e no_such_target
+# A run failing in stage 0 leaves none of the output's missing folders behind (the checks
+# before stage 0 made them).
+printf '%s\n' "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"fp.geojson\", \"layer\": \"nolayer\"}, $E, {\"type\": \"writers.3dtiles\", \"path\": \"new/a/b/out\"}]}" > out_nested_fail.json
+run_as_is out_nested_fail
+check "a stage-0 failure: exit 2 (got $rc)" test "$rc" -eq 2
+check "a stage-0 failure: the output's folders not left behind" test ! -e new
+
 # An earlier output is replaced whole: an input inside it, or any file citytiler does not
 # write there, would be deleted with it. Refused, both kept.
 printf '%s\n' "{\"pipeline\": [$FP, $E, {\"type\": \"writers.3dtiles\", \"path\": \"prev\"}]}" > prev.json

@@ -45,6 +45,14 @@ check "SIGTERM: --resume finishes (exit 0)" test $? -eq 0
 diff -r -x run-summary.json "$WORK/reference" "$WORK/termed" > /dev/null 2>&1
 check "SIGTERM: resumed output is byte-identical to the uninterrupted run" test $? -eq 0
 
+# A run started with SIGHUP ignored (nohup) keeps it ignored: it died of the hang-up.
+(trap '' HUP; CITYTILER_TEST_KILL_AFTER_TILES=4 CITYTILER_TEST_KILL_SIGNAL=HUP exec "$CLI" run "$SRC/pipelines/sample.json" \
+  --set writers.3dtiles.max_buildings_per_tile=12 --set "writers.3dtiles.path=$WORK/nohup" > "$WORK/nohup.log" 2>&1)
+check "SIGHUP ignored at the start (nohup): the run finishes, exit 0 (got $?)" test $? -eq 0 -a -s "$WORK/nohup/tileset.json"
+CITYTILER_TEST_KILL_AFTER_TILES=4 CITYTILER_TEST_KILL_SIGNAL=HUP "$CLI" run "$SRC/pipelines/sample.json" \
+  --set writers.3dtiles.max_buildings_per_tile=12 --set "writers.3dtiles.path=$WORK/hup" > "$WORK/hup.log" 2>&1
+check "SIGHUP not ignored: exit 129 (got $?)" test $? -eq 129
+
 # A finished tile whose GLB went missing or was cut (its record alone survived) is written
 # again: the resumed tileset pointed at a missing file, or kept the broken one.
 CITYTILER_TEST_KILL_AFTER_TILES=6 run "$WORK/damaged" > /dev/null 2>&1
