@@ -7,8 +7,8 @@
  * towers, the true (sampled Hausdorff) deviation reached 1.4x the target. So the result is
  * measured (original vertices to the simplified surface, simplified triangle samples to
  * the original) and the target is halved until the measure stays under 0.8x the bound
- * and the result is still the building's shape (shape_kept); otherwise the building
- * keeps its full mesh. */
+ * and the result is still the building's shape (shape_kept); otherwise the prism of its
+ * convex hull stands in when that is within the bound, else the full mesh. */
 #include "tiles/lod.h"
 
 #include <math.h>
@@ -147,6 +147,72 @@ static int shape_kept(const float *pos, const unsigned int *a, size_t na, const 
     return edges_sound(b, nb, closed) == 1;
 }
 
+static int cmp_xy(const void *a, const void *b) {
+    const float *p = a, *q = b;
+    if (p[0] != q[0]) return p[0] < q[0] ? -1 : 1;
+    return (p[1] > q[1]) - (p[1] < q[1]);
+}
+
+static double cross2(const float *o, const float *a, const float *b) {
+    return ((double)a[0] - o[0]) * ((double)b[1] - o[1]) - ((double)a[1] - o[1]) * ((double)b[0] - o[0]);
+}
+
+/* The prism of the convex hull of the n vertices' ground positions, from their lowest to
+ * their highest z: its corners go to all[3 * n ...] (room for 2n more), its triangles
+ * (outward) to tri (room for 12n indices). Returns the index count, 0 when the hull is
+ * flat. A building that simplification folds (a narrow one) keeps this shape: closed,
+ * level roof, upright walls; its concavities filled, which the deviation measures. */
+static size_t hull_prism(float *all, size_t n, unsigned int *tri) {
+    float *xy = malloc(n * 2 * sizeof *xy), *h = malloc((2 * n + 1) * 2 * sizeof *h);
+    size_t k = 0;
+    if (!xy || !h) {
+        free(xy);
+        free(h);
+        return 0;
+    }
+    float zlo = all[2], zhi = all[2];
+    for (size_t v = 0; v < n; v++) {
+        xy[2 * v] = all[3 * v];
+        xy[2 * v + 1] = all[3 * v + 1];
+        if (all[3 * v + 2] < zlo) zlo = all[3 * v + 2];
+        if (all[3 * v + 2] > zhi) zhi = all[3 * v + 2];
+    }
+    qsort(xy, n, 2 * sizeof *xy, cmp_xy);
+    for (size_t i = 0; i < n; i++) { /* Andrew's monotone chain: lower hull, then upper */
+        while (k >= 2 && cross2(h + 2 * (k - 2), h + 2 * (k - 1), xy + 2 * i) <= 0) k--;
+        memcpy(h + 2 * k++, xy + 2 * i, 2 * sizeof *h);
+    }
+    for (size_t i = n - 1, lower = k + 1; i-- > 0;) {
+        while (k >= lower && cross2(h + 2 * (k - 2), h + 2 * (k - 1), xy + 2 * i) <= 0) k--;
+        memcpy(h + 2 * k++, xy + 2 * i, 2 * sizeof *h);
+    }
+    size_t m = k > 0 ? k - 1 : 0, ni = 0; /* (the last corner repeats the first) */
+    if (m >= 3 && zhi > zlo) {
+        for (size_t i = 0; i < m; i++) {
+            float *top = all + 3 * (n + i), *bottom = all + 3 * (n + m + i);
+            top[0] = bottom[0] = h[2 * i];
+            top[1] = bottom[1] = h[2 * i + 1];
+            top[2] = zhi;
+            bottom[2] = zlo;
+        }
+        unsigned int t0 = (unsigned int)n, b0 = (unsigned int)(n + m);
+        for (unsigned int i = 1; i + 1 < m; i++) { /* roof up (counter-clockwise), floor down */
+            unsigned int r[6] = {t0, t0 + i, t0 + i + 1, b0, b0 + i + 1, b0 + i};
+            memcpy(tri + ni, r, sizeof r);
+            ni += 6;
+        }
+        for (unsigned int i = 0; i < m; i++) { /* walls: outward, to the right of each hull edge */
+            unsigned int j = (i + 1) % (unsigned int)m;
+            unsigned int w[6] = {b0 + i, b0 + j, t0 + j, b0 + i, t0 + j, t0 + i};
+            memcpy(tri + ni, w, sizeof w);
+            ni += 6;
+        }
+    }
+    free(xy);
+    free(h);
+    return ni;
+}
+
 int ct_lod_simplify_mesh(const ct_mesh *in, double abs_error, ct_mesh *out, double *achieved) {
     memset(out, 0, sizeof *out);
     *achieved = 0;
@@ -156,7 +222,7 @@ int ct_lod_simplify_mesh(const ct_mesh *in, double abs_error, ct_mesh *out, doub
     float *pos = malloc(nv * 3 * sizeof *pos);
     unsigned int *remap = malloc(nv * sizeof *remap);
     unsigned int *idx = malloc(ni * sizeof *idx);
-    unsigned int *simp = malloc(ni * sizeof *simp);
+    unsigned int *simp = malloc(ni * sizeof *simp), *hull = NULL;
     float *welded = NULL;
     int rc = -1;
     if (!pos || !remap || !idx || !simp) goto done;
@@ -166,7 +232,7 @@ int ct_lod_simplify_mesh(const ct_mesh *in, double abs_error, ct_mesh *out, doub
         pos[3 * v + 2] = (float)(in->pos[3 * v + 2] - oz);
     }
     size_t nu = meshopt_generateVertexRemap(remap, in->idx, ni, pos, nv, 3 * sizeof(float));
-    welded = malloc((nu ? nu : 1) * 3 * sizeof *welded);
+    welded = malloc((nu ? nu : 1) * 3 * 3 * sizeof *welded); /* (room for a hull prism's corners after them) */
     if (!welded) goto done;
     meshopt_remapVertexBuffer(welded, pos, nv, 3 * sizeof(float), remap);
     meshopt_remapIndexBuffer(idx, in->idx, ni, remap);
@@ -178,6 +244,7 @@ int ct_lod_simplify_mesh(const ct_mesh *in, double abs_error, ct_mesh *out, doub
     double target = abs_error;
     memcpy(simp, idx, ni * sizeof *simp);
     *achieved = 0;
+    const unsigned int *chosen = simp;
     for (int attempt = 0; attempt < 5 && scale > 0; attempt++, target *= 0.5) {
         float err = 0.f;
         size_t n = meshopt_simplify(simp, idx, ni, welded, nu, 3 * sizeof(float), 0, (float)(target / scale),
@@ -191,6 +258,18 @@ int ct_lod_simplify_mesh(const ct_mesh *in, double abs_error, ct_mesh *out, doub
         memcpy(simp, idx, ni * sizeof *simp); /* not good enough: keep the full mesh unless a retry does better */
         ns = ni;
     }
+    /* Every try folded the building (a narrow one) or strayed: its hull's prism when that
+     * is within the bound and smaller, else the full mesh (full meshes made parent tiles
+     * 40% larger). */
+    if (ns == ni && closed && (hull = malloc(12 * nu * sizeof *hull)) != NULL) {
+        size_t nh = hull_prism(welded, nu, hull);
+        double hdev = nh && nh < ni ? deviation(welded, idx, ni, hull, nh, nu) : INFINITY;
+        if (hdev <= 0.8 * abs_error) {
+            ns = nh;
+            chosen = hull;
+            *achieved = hdev;
+        }
+    }
     /* Flat-shade the result: three vertices and a face normal per triangle. */
     size_t nt = ns / 3, kept = 0;
     out->pos = malloc((nt ? nt : 1) * 9 * sizeof *out->pos);
@@ -201,7 +280,7 @@ int ct_lod_simplify_mesh(const ct_mesh *in, double abs_error, ct_mesh *out, doub
         goto done;
     }
     for (size_t t = 0; t < nt; t++) {
-        const float *a = welded + 3 * simp[3 * t], *b = welded + 3 * simp[3 * t + 1], *c = welded + 3 * simp[3 * t + 2];
+        const float *a = welded + 3 * chosen[3 * t], *b = welded + 3 * chosen[3 * t + 1], *c = welded + 3 * chosen[3 * t + 2];
         double u[3] = {b[0] - a[0], b[1] - a[1], b[2] - a[2]}, w[3] = {c[0] - a[0], c[1] - a[1], c[2] - a[2]};
         double n[3] = {u[1] * w[2] - u[2] * w[1], u[2] * w[0] - u[0] * w[2], u[0] * w[1] - u[1] * w[0]};
         double len = sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2]);
@@ -225,6 +304,7 @@ done:
     free(remap);
     free(idx);
     free(simp);
+    free(hull);
     free(welded);
     return rc;
 }
