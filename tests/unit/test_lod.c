@@ -70,24 +70,34 @@ static double one_sided(const ct_mesh *from, const ct_mesh *to) {
     return sqrt(worst);
 }
 
-/* A round tower: an n-gon of radius r (with a little noise) extruded to h. */
-static void tower(int n, double r, double h, ct_mesh *out) {
+/* A prism over the ring xy (n corners, counter-clockwise) from 0 to h. */
+static void prism(const double *xy, int n, double h, ct_mesh *out) {
     ct_polygon p;
     p.nrings = 1;
     p.ring_start = malloc(2 * sizeof *p.ring_start);
     p.ring_start[0] = 0;
     p.ring_start[1] = (uint32_t)n;
     p.xy = malloc(2 * (size_t)n * sizeof *p.xy);
-    for (int i = 0; i < n; i++) {
-        double a = 2 * M_PI * i / n, rr = r * (1 + 0.01 * sin(7.0 * a));
-        p.xy[2 * i] = 85000 + rr * cos(a);
-        p.xy[2 * i + 1] = 447500 + rr * sin(a);
-    }
+    for (int i = 0; i < 2 * n; i++) p.xy[i] = xy[i] + (i % 2 ? 447500 : 85000);
     ct_footprint fp = {1, &p};
     ct_extruder *ex = ct_extruder_create();
     CT_CHECK(ct_extrude_footprint(ex, &fp, 0, h, 1, out) == CT_EXTRUDE_OK);
     ct_extruder_destroy(ex);
     ct_polygon_free(&p);
+}
+
+/* A round tower: an n-gon of radius r (with a little noise) extruded to h. */
+static void tower(int n, double r, double h, ct_mesh *out) {
+    double *xy = malloc(2 * (size_t)n * sizeof *xy);
+    CT_CHECK(xy != NULL);
+    if (!xy) return;
+    for (int i = 0; i < n; i++) {
+        double a = 2 * M_PI * i / n, rr = r * (1 + 0.01 * sin(7.0 * a));
+        xy[2 * i] = rr * cos(a);
+        xy[2 * i + 1] = rr * sin(a);
+    }
+    prism(xy, n, h, out);
+    free(xy);
 }
 
 static void check_bound(int n, double r, double h, double bound) {
@@ -103,22 +113,6 @@ static void check_bound(int n, double r, double h, double bound) {
     if (bound >= 1.0) CT_CHECK_MSG(lod.nindices < full.nindices, "no simplification at %.2f m", bound);
     ct_mesh_free(&full);
     ct_mesh_free(&lod);
-}
-
-/* A prism over the ring xy (n corners, counter-clockwise) from 0 to h. */
-static void prism(const double *xy, int n, double h, ct_mesh *out) {
-    ct_polygon p;
-    p.nrings = 1;
-    p.ring_start = malloc(2 * sizeof *p.ring_start);
-    p.ring_start[0] = 0;
-    p.ring_start[1] = (uint32_t)n;
-    p.xy = malloc(2 * (size_t)n * sizeof *p.xy);
-    for (int i = 0; i < 2 * n; i++) p.xy[i] = xy[i] + (i % 2 ? 447500 : 85000);
-    ct_footprint fp = {1, &p};
-    ct_extruder *ex = ct_extruder_create();
-    CT_CHECK(ct_extrude_footprint(ex, &fp, 0, h, 1, out) == CT_EXTRUDE_OK);
-    ct_extruder_destroy(ex);
-    ct_polygon_free(&p);
 }
 
 /* The mesh's corners welded by equal position: edges (a -> b) of the welded corners,
