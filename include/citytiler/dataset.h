@@ -47,6 +47,8 @@ typedef struct ct_dataset {
     char *crs_wkt;          /* working CRS (projected, metres); NULL until a reader sets it */
     char *vertical_wkt;     /* CRS of the heights (vertical, or a compound whose vertical part
                              * counts); NULL when unknown */
+    int heights_ellipsoidal; /* the LiDAR's CRS is 3D (its third axis an ellipsoidal height):
+                              * heights need no vertical CRS */
     ct_attr_def *attrs;
     size_t nattrs;
     ct_building *buildings;

@@ -247,6 +247,8 @@ static ct_status setup_crs(ct_context *ctx, ct_dataset *ds, OGRSpatialReferenceH
                            OGRSpatialReferenceH *work_out, int *same) {
     OGRSpatialReferenceH horiz = OSRClone(lidar);
     if (!horiz) return ct_error_nomem(ctx, "SRS");
+    /* (a 3D CRS, not compound: its z is an ellipsoidal height, as the tiles want) */
+    if (!OSRIsCompound(horiz) && OSRGetAxesCount(horiz) == 3) ds->heights_ellipsoidal = 1;
     if (OSRIsCompound(horiz)) {
         OGRSpatialReferenceH vert = OSRClone(lidar);
         /* Keep the vertical part for the ellipsoidal conversion of step 4. */

@@ -229,7 +229,10 @@ static ct_status plan_heights(ct_context *ctx, const tiles_state *s, const ct_da
     o.geoid_mode = strcmp(s->geoid, "none") == 0 ? CT_GEOID_NEVER : CT_GEOID_AUTO;
     o.probe[0] = probe[0];
     o.probe[1] = probe[1];
-    if (!o.vertical_crs) {
+    if (!o.vertical_crs && ds->heights_ellipsoidal) {
+        ct_log(ctx, CT_LOG_INFO, "writers.3dtiles: the LiDAR's CRS is 3D: its heights are ellipsoidal, written as they are");
+        o.geoid_mode = CT_GEOID_NEVER;
+    } else if (!o.vertical_crs) {
         ct_log(ctx, CT_LOG_WARN, "writers.3dtiles: no vertical CRS known for the heights: they are written as WGS84 "
                                  "ellipsoidal heights, so buildings may float or sink by tens of metres; set the LiDAR's "
                                  "srs (e.g. EPSG:28992+5709) or vertical_crs");

@@ -125,6 +125,14 @@ check "lidar_unclassified: no-ground warning" has lidar_unclassified.log "filter
 check "lidar_unclassified: nothing to write" has lidar_unclassified.log "writers.3dtiles: nothing to write: 1 features read, all skipped"
 check "lidar_unclassified: the roofs' heights, which base_z 0 makes buildings that tall" has lidar_unclassified.log \
   "stands on filters.extrude's base_z (left at its default, 0, the roofs measured at 0.0 to 0.0 m make buildings that tall)"
+# A 3D CRS (its third axis an ellipsoidal height, e.g. a PROJ string with +vunits) needs no
+# vertical CRS: the writer said "no vertical CRS known ... may float or sink" all the same.
+srs3d="+proj=sterea +lat_0=52.15616055555555 +lon_0=5.38763888888889 +k=0.9999079 +x_0=155000 +y_0=463000 +ellps=bessel +towgs84=565.417,50.3319,465.552,-0.398957,0.343988,-1.8774,4.0725 +units=m +vunits=m +no_defs +type=crs"
+run_case lidar_crs_3d 0 "{\"pipeline\": [$FP, {\"type\": \"readers.lidar\", \"path\": \"ok.las\", \"srs\": \"$srs3d\"}, $H, $E, $W]}"
+check "lidar_crs_3d: heights taken as ellipsoidal, no vertical-CRS warning" \
+  test -n "$(grep "the LiDAR's CRS is 3D: its heights are ellipsoidal" lidar_crs_3d.log)" -a -z "$(grep 'no vertical CRS known' lidar_crs_3d.log)"
+run_case lidar_crs_2d 0 "{\"pipeline\": [$FP, $(lidar '"ok.las"'), $H, $E, $W]}"
+check "lidar_crs_2d: no vertical CRS: warned" has lidar_crs_2d.log "no vertical CRS known for the heights"
 # Points read but not kept are said, with what drops them (the log said "400 read, 200 kept").
 run_case lidar_drop6 0 "{\"pipeline\": [$FP, {\"type\": \"readers.lidar\", \"path\": \"ok.las\", \"srs\": \"EPSG:28992\", \"drop_classes\": [6]}, $H, $E, $W]}"
 check "lidar_drop6: says why the rest was not kept" test -n "$(grep -F "400 points read from 1 file(s), 200 kept in 1 cells" lidar_drop6.log |
