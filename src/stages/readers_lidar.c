@@ -183,24 +183,37 @@ static ct_status check_points_match_header(ct_context *ctx, const ct_las_source 
  * z bounds (ct_las_z_beyond_header) has a damaged z scale or offset. A z scale 10 times
  * too large, or a z offset of 1e5, went into the model without a word (every roof 10
  * times too tall; the city 100 km up): x and y still put the points on the footprints.
- * CT_ERR_INPUT naming the file, the point, both and the way out. Files passed over
- * unread are not checked. */
+ * CT_ERR_INPUT naming the file, the point, both and the way out (the first such file in
+ * order). Files passed over unread are not checked. The files are sampled in parallel: 64
+ * reads each, about 0.2 ms a file, 0.2 s for 1000 tiles one after the other. */
+typedef struct z_sample {
+    int beyond;
+    uint64_t at;
+    double v[3];
+} z_sample;
+
 static ct_status check_z_matches_header(ct_context *ctx, const ct_las_source *src, const unsigned char *skip) {
-    for (size_t f = 0; f < ct_las_source_count(src); f++) {
+    size_t n = ct_las_source_count(src);
+    z_sample *zs = calloc(n ? n : 1, sizeof *zs);
+    if (!zs) return ct_error_nomem(ctx, "z bounds check");
+#pragma omp parallel for num_threads(ct_context_threads(ctx)) schedule(dynamic, 1)
+    for (long f = 0; f < (long)n; f++)
+        if (!skip[f]) zs[f].beyond = ct_las_z_beyond_header(ct_las_source_reader(src, (size_t)f), &zs[f].at, zs[f].v);
+    ct_status st = CT_OK;
+    for (size_t f = 0; f < n && st == CT_OK; f++) {
+        if (!zs[f].beyond) continue;
         const ct_las_reader *r = ct_las_source_reader(src, f);
         const ct_las_header *h = ct_las_get_header(r);
-        uint64_t at = 0;
-        double v[3];
-        if (skip[f] || !ct_las_z_beyond_header(r, &at, v)) continue;
-        return ct_error(ctx, CT_ERR_INPUT,
-                        "%s: point %llu (x %.2f, y %.2f) lies at z %g, far outside its own header's z bounds "
-                        "%.2f..%.2f: the header's z scale or offset is damaged (scale %g, offset %g), or its bounds "
-                        "were not updated when the heights changed (rewriting the file, e.g. with pdal translate, "
-                        "sets them; readers.lidar check_z_bounds false reads it as it is)",
-                        ct_las_path(r), (unsigned long long)at, v[0], v[1], v[2], h->min[2], h->max[2], h->scale[2],
-                        h->offset[2]);
+        st = ct_error(ctx, CT_ERR_INPUT,
+                      "%s: point %llu (x %.2f, y %.2f) lies at z %g, far outside its own header's z bounds "
+                      "%.2f..%.2f: the header's z scale or offset is damaged (scale %g, offset %g), or its bounds "
+                      "were not updated when the heights changed (rewriting the file, e.g. with pdal translate, "
+                      "sets them; readers.lidar check_z_bounds false reads it as it is)",
+                      ct_las_path(r), (unsigned long long)zs[f].at, zs[f].v[0], zs[f].v[1], zs[f].v[2], h->min[2],
+                      h->max[2], h->scale[2], h->offset[2]);
     }
-    return CT_OK;
+    free(zs);
+    return st;
 }
 
 /* Heights in metres: z of a CRS in feet is converted as the points are read (heights,

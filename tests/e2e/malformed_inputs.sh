@@ -103,6 +103,11 @@ check "lidar_zoffset: the file is named damaged" has lidar_zoffset.log \
 run_case lidar_zscale 2 "{\"pipeline\": [$FP, $(lidar '"zscale.las"'), $H, $E, $W]}"
 check "lidar_zscale: names the file, the point and the bounds" has lidar_zscale.log \
   "zscale.las: point 399 (x 85019.00, y 447019.00) lies at z 100, far outside its own header's z bounds 0.00..10.00: the header's z scale or offset is damaged (scale 0.1, offset 0)"
+# Files are checked in parallel: of several damaged ones, the first listed is named.
+cp zscale.las zscale_b.las
+run_case lidar_zscale_several 2 "{\"pipeline\": [$FP, $(lidar '["ok.las", "zscale.las", "zscale_b.las"]'), $H, $E, $W]}"
+check "lidar_zscale_several: names the first damaged file, once" \
+  test "$(grep -c 'far outside its own header' lidar_zscale_several.log)" -eq 1 -a -n "$(grep '/zscale.las: point 399' lidar_zscale_several.log)"
 run_case lidar_zscale_unchecked 0 "{\"pipeline\": [$FP, {\"type\": \"readers.lidar\", \"path\": \"zscale.las\", \"srs\": \"EPSG:28992\", \"check_z_bounds\": false}, $H, $E, $W]}"
 check "lidar_zscale_unchecked: read as it is (100 m roofs)" has lidar_zscale_unchecked.log "filters.heights: 1 buildings: 0 without enough roof points"
 
