@@ -25,7 +25,9 @@ typedef struct stage_slot {
     const ct_stage_vtable *vt;
     json_t *options;
     void *state;
-    int lock_fd;      /* a writer's output lock during ct_pipeline_run (-1: none) */
+    /* During ct_pipeline_run, for a writers.3dtiles stage with a path: */
+    char *out_path;   /* that path made canonical once ("out", "out/" and "./out" are one) */
+    int lock_fd;      /* its output lock (-1: none) */
     char *lock_made;  /* the first folder made for that output by the lock (NULL: none) */
 } stage_slot;
 
@@ -249,18 +251,26 @@ static ct_status check_inputs_outside_outputs(ct_context *ctx, const ct_pipeline
     return st;
 }
 
+/* The canonical output path of every writers.3dtiles stage (out_path), for the checks
+ * and the lock below; every other slot's is NULL. */
+static ct_status resolve_output_paths(ct_context *ctx, ct_pipeline *p) {
+    for (size_t i = 0; i < p->nstages; i++) {
+        stage_slot *sl = &p->stages[i];
+        sl->out_path = sl->lock_made = NULL;
+        sl->lock_fd = -1;
+        if (strcmp(sl->vt->type, "writers.3dtiles") != 0 || !output_path(p, i)) continue;
+        if (!(sl->out_path = ct_path_canonical(output_path(p, i)))) return ct_error_nomem(ctx, "output path");
+    }
+    return CT_OK;
+}
+
 /* Each writers.3dtiles output path can take the output (not a file, not a folder of
  * other files, writable), said before any stage runs: a path that cannot be written was
  * found when the writer started, after the LiDAR and heights work of the night. */
 static ct_status check_output_paths(ct_context *ctx, const ct_pipeline *p) {
     ct_status st = CT_OK;
-    for (size_t i = 0; i < p->nstages && st == CT_OK; i++) {
-        if (strcmp(p->stages[i].vt->type, "writers.3dtiles") != 0 || !output_path(p, i)) continue;
-        char *path = ct_path_canonical(output_path(p, i)); /* ("out/": its work directory is "out.partial") */
-        if (!path) return ct_error_nomem(ctx, "output path");
-        st = ct_outdir_check(ctx, path, "tileset.json", 1);
-        free(path);
-    }
+    for (size_t i = 0; i < p->nstages && st == CT_OK; i++)
+        if (p->stages[i].out_path) st = ct_outdir_check(ctx, p->stages[i].out_path, "tileset.json", 1);
     return st;
 }
 
@@ -273,16 +283,9 @@ static ct_status lock_outputs(ct_context *ctx, ct_pipeline *p, int *shared) {
     int mpi = ct_context_has_barrier(ctx) && n > 1;
     *shared = n > 1 && !mpi && !ct_context_merge(ctx);
     ct_status st = CT_OK;
-    for (size_t i = 0; i < p->nstages; i++) {
-        p->stages[i].lock_fd = -1;
-        p->stages[i].lock_made = NULL;
-    }
-    for (size_t i = 0; i < p->nstages && st == CT_OK; i++) {
-        if (strcmp(p->stages[i].vt->type, "writers.3dtiles") != 0 || !output_path(p, i) || (mpi && k != 0)) continue;
-        char *path = ct_path_canonical(output_path(p, i)); /* (one lock for "out", "out/" and "./out") */
-        if (!path) return ct_error_nomem(ctx, "output path");
-        st = ct_outdir_lock(ctx, path, *shared, &p->stages[i].lock_fd, &p->stages[i].lock_made);
-        free(path);
+    for (size_t i = 0; i < p->nstages && st == CT_OK && !(mpi && k != 0); i++) {
+        stage_slot *sl = &p->stages[i];
+        if (sl->out_path) st = ct_outdir_lock(ctx, sl->out_path, *shared, &sl->lock_fd, &sl->lock_made);
     }
     return st;
 }
@@ -292,25 +295,19 @@ static ct_status lock_outputs(ct_context *ctx, ct_pipeline *p, int *shared) {
  * with nothing to merge read the footprints and ran every stage first. */
 static ct_status check_merge_ready(ct_context *ctx, const ct_pipeline *p) {
     ct_status st = CT_OK;
-    for (size_t i = 0; ct_context_merge(ctx) && i < p->nstages && st == CT_OK; i++) {
-        if (strcmp(p->stages[i].vt->type, "writers.3dtiles") != 0 || !output_path(p, i)) continue;
-        char *path = ct_path_canonical(output_path(p, i));
-        if (!path) return ct_error_nomem(ctx, "output path");
-        st = ct_outdir_check_merge(ctx, path);
-        free(path);
-    }
+    for (size_t i = 0; ct_context_merge(ctx) && i < p->nstages && st == CT_OK; i++)
+        if (p->stages[i].out_path) st = ct_outdir_check_merge(ctx, p->stages[i].out_path);
     return st;
 }
 
-static void unlock_outputs(ct_pipeline *p, int shared) {
+/* The locks released (ct_outdir_unlock) and the canonical paths freed. */
+static void release_outputs(ct_pipeline *p, int shared) {
     for (size_t i = 0; i < p->nstages; i++) {
-        if (p->stages[i].lock_fd < 0 && !p->stages[i].lock_made) continue;
-        char *path = ct_path_canonical(output_path(p, i)); /* (out of memory: the files stay) */
-        ct_outdir_unlock(path, p->stages[i].lock_fd, shared, path ? p->stages[i].lock_made : NULL);
-        if (!path) free(p->stages[i].lock_made);
-        free(path);
-        p->stages[i].lock_fd = -1;
-        p->stages[i].lock_made = NULL;
+        stage_slot *sl = &p->stages[i];
+        if (sl->out_path) ct_outdir_unlock(sl->out_path, sl->lock_fd, shared, sl->lock_made);
+        free(sl->out_path);
+        sl->out_path = sl->lock_made = NULL;
+        sl->lock_fd = -1;
     }
 }
 
@@ -511,20 +508,20 @@ ct_status ct_pipeline_run(ct_context *ctx, ct_pipeline *p, ct_dataset **out) {
      * by another pipeline, as tools/bench/bench_tiles does.) */
     ct_status cst = check_writer_inputs(ctx, p);
     if (cst == CT_OK) cst = check_heights_inputs(ctx, p);
-    if (cst == CT_OK) cst = check_output_paths(ctx, p);
-    if (cst != CT_OK) return cst;
     int shared = 0;
-    cst = lock_outputs(ctx, p, &shared);
+    if (cst == CT_OK) cst = resolve_output_paths(ctx, p);
+    if (cst == CT_OK) cst = check_output_paths(ctx, p);
+    if (cst == CT_OK) cst = lock_outputs(ctx, p, &shared);
     if (cst == CT_OK) cst = check_merge_ready(ctx, p);
     ct_dataset *ds = cst == CT_OK ? ct_dataset_create() : NULL;
     if (cst == CT_OK && !ds) cst = ct_error_nomem(ctx, "dataset");
     if (cst != CT_OK) {
-        unlock_outputs(p, shared);
+        release_outputs(p, shared);
         return cst;
     }
     if (p->cell_size > 0) ds->cell_size = p->cell_size;
     ct_status st = ct_pipeline_run_on(ctx, p, ds);
-    unlock_outputs(p, shared);
+    release_outputs(p, shared);
     if (st == CT_OK && out) *out = ds;
     else ct_dataset_destroy(ds);
     return st;

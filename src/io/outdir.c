@@ -117,27 +117,45 @@ static int foreign_entry(const char *dir, const output_entry *layout, char *foun
     return rc;
 }
 
+/* The first folder of path's missing parents (malloc'd; NULL when none is missing or out
+ * of memory). */
+static char *first_missing_parent(const char *path) {
+    char *p = strdup(path), *missing = NULL;
+    struct stat sb;
+    while (p) {
+        char *slash = strrchr(p, '/');
+        if (!slash || slash == p) break;
+        *slash = '\0';
+        if (stat(p, &sb) == 0) break;
+        free(missing);
+        missing = strdup(p);
+    }
+    free(p);
+    return missing;
+}
+
+/* The folders above `path`, up to and including `made` (the first of them a call made),
+ * removed while they are empty, deepest first. */
+static void remove_made_folders(const char *path, const char *made) {
+    if (!made) return;
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s", path);
+    size_t top = strlen(made);
+    for (char *slash; (slash = strrchr(dir, '/')) != NULL && (size_t)(slash - dir) >= top;) {
+        *slash = '\0';
+        if (rmdir(dir) != 0) break;
+    }
+}
+
 /* A probe: can "<final_path>.partial" be made? It is made (with any missing parents) and,
- * when it was not there, removed again. */
+ * when it was not there, removed again with the folders made for it (a run failing in
+ * stage 0 left "a/b/" behind). */
 static ct_status probe_work_dir(ct_context *ctx, const char *final_path) {
     char work[4200];
     ct_outdir_work_path(final_path, work, sizeof work);
     struct stat sb;
     if (stat(work, &sb) == 0) return CT_OK; /* (a run of another partition, or one to resume) */
-    /* The folders the probe makes are removed again, down to the first that was there (a
-     * run failing in stage 0 left "a/b/" behind). */
-    char made[4200];
-    snprintf(made, sizeof made, "%s", work);
-    size_t keep = strlen(made);
-    for (;;) {
-        char *slash = strrchr(made, '/');
-        if (!slash || slash == made) break;
-        *slash = '\0';
-        if (stat(made, &sb) == 0) {
-            keep = strlen(made);
-            break;
-        }
-    }
+    char *made = first_missing_parent(work);
     ct_status st = ct_mkdirs(ctx, work);
     if (st != CT_OK) {
         char *msg = strdup(ct_error_message(ctx));
@@ -145,15 +163,11 @@ static ct_status probe_work_dir(ct_context *ctx, const char *final_path) {
         st = ct_error(ctx, CT_ERR_USAGE, "%s: output path cannot be written: %s", final_path,
                       msg ? msg : "cannot create its work directory");
         free(msg);
-        return st;
+    } else if (rmdir(work) == 0) {
+        remove_made_folders(work, made);
     }
-    snprintf(made, sizeof made, "%s", work);
-    while (strlen(made) > keep && rmdir(made) == 0) {
-        char *slash = strrchr(made, '/');
-        if (!slash) break;
-        *slash = '\0';
-    }
-    return CT_OK;
+    free(made);
+    return st;
 }
 
 ct_status ct_outdir_check(ct_context *ctx, const char *final_path, const char *marker, int probe) {
@@ -191,23 +205,6 @@ ct_status ct_outdir_check(ct_context *ctx, const char *final_path, const char *m
 
 static void lock_path(const char *final_path, char *out, size_t n) { snprintf(out, n, "%s.lock", final_path); }
 
-/* The first folder of path's missing parents (malloc'd; NULL when none is missing or out
- * of memory). */
-static char *first_missing_parent(const char *path) {
-    char *p = strdup(path), *missing = NULL;
-    struct stat sb;
-    while (p) {
-        char *slash = strrchr(p, '/');
-        if (!slash || slash == p) break;
-        *slash = '\0';
-        if (stat(p, &sb) == 0) break;
-        free(missing);
-        missing = strdup(p);
-    }
-    free(p);
-    return missing;
-}
-
 ct_status ct_outdir_lock(ct_context *ctx, const char *final_path, int shared, int *fd, char **made) {
     char path[4200];
     lock_path(final_path, path, sizeof path);
@@ -235,21 +232,15 @@ ct_status ct_outdir_lock(ct_context *ctx, const char *final_path, int shared, in
 }
 
 void ct_outdir_unlock(const char *final_path, int fd, int shared, char *made) {
-    if (fd >= 0 && !shared && final_path) { /* (removed while held: a run that opens it later makes a new one) */
-        char path[4200];
-        lock_path(final_path, path, sizeof path);
-        unlink(path);
-    }
-    if (fd >= 0) close(fd);
-    if (made && final_path) { /* the folders made for the output, while empty, deepest first */
-        char dir[4200];
-        snprintf(dir, sizeof dir, "%s", final_path);
-        size_t top = strlen(made);
-        for (char *slash; (slash = strrchr(dir, '/')) != NULL && (size_t)(slash - dir) >= top;) {
-            *slash = '\0';
-            if (rmdir(dir) != 0) break;
+    if (fd >= 0) {
+        if (!shared) { /* (removed while held: a run that opens it later makes a new one) */
+            char path[4200];
+            lock_path(final_path, path, sizeof path);
+            unlink(path);
         }
+        close(fd);
     }
+    remove_made_folders(final_path, made);
     free(made);
 }
 
