@@ -318,14 +318,16 @@ static int parse_threads(const char *s, int *out) {
  * --resume). The signals are blocked in every thread and taken by one thread of their
  * own (sigwait), which writes that line as any other (time, stage and rank in a JSON
  * line, where a handler could only write(2) a fixed text). */
+static const int STOP_SIGNALS[] = {SIGINT, SIGTERM, SIGHUP};
+enum { N_STOP_SIGNALS = sizeof STOP_SIGNALS / sizeof *STOP_SIGNALS };
+
 static void stop_signal_set(sigset_t *set) {
     sigemptyset(set);
-    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
-    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) {
+    for (size_t i = 0; i < N_STOP_SIGNALS; i++) {
         /* A signal ignored when the run started stays ignored (nohup, a shell's background job). */
         struct sigaction old;
-        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN) continue;
-        sigaddset(set, sigs[i]);
+        if (sigaction(STOP_SIGNALS[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN) continue;
+        sigaddset(set, STOP_SIGNALS[i]);
     }
 }
 
@@ -336,9 +338,8 @@ static void *stop_waiter(void *arg) {
     int sig = 0;
     if (sigwait(&set, &sig) != 0) return NULL;
     /* A second signal kills at once (the log line below may wait for a stuck writer). */
-    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
-    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++)
-        if (sigismember(&set, sigs[i])) signal(sigs[i], SIG_DFL);
+    for (size_t i = 0; i < N_STOP_SIGNALS; i++)
+        if (sigismember(&set, STOP_SIGNALS[i])) signal(STOP_SIGNALS[i], SIG_DFL);
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
     const char *name = sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "SIGHUP";
     /* Under mpirun the signal usually comes from mpirun ending the job after another rank

@@ -696,13 +696,13 @@ static ct_status report_points(ct_context *ctx, const lidar_state *s, ct_dataset
                "outside the footprints' extent plus crop_margin (--verbose names them)",
                job->nskipped - job->nskipped_band, ct_las_source_count(src), (unsigned long long)outside);
     /* (the points not kept, and why they may not be: the log said only "N read, M kept") */
-    uint64_t unusable_here = ct_point_store_ignored(ds->points) - ignored_before;
+    uint64_t unusable = ct_point_store_ignored(ds->points) - ignored_before;
     char why[200] = "";
-    if (job->to_read > kept_here + unusable_here) {
+    if (job->to_read > kept_here + unusable) {
         char crop[80] = "";
         if (s->crop) snprintf(crop, sizeof crop, ", or beyond crop_margin (%g m) of the footprints", s->crop_margin);
         snprintf(why, sizeof why, "; the other %llu: of drop_classes or not of classes%s%s",
-                 (unsigned long long)(job->to_read - kept_here - unusable_here), s->keep_withheld ? "" : ", withheld",
+                 (unsigned long long)(job->to_read - kept_here - unusable), s->keep_withheld ? "" : ", withheld",
                  crop);
     }
     ct_log(ctx, CT_LOG_INFO, "readers.lidar: %llu points read from %zu file(s), %llu kept in %zu cells (%.1f MiB)%s%s",
@@ -735,7 +735,6 @@ static ct_status report_points(ct_context *ctx, const lidar_state *s, ct_dataset
                                                "its header's bounds lie outside the footprints' extent plus crop_margin");
     }
     uint64_t read = ct_las_source_point_count(src);
-    uint64_t unusable = ct_point_store_ignored(ds->points) - ignored_before;
     if (unusable > 0)
         ct_log(ctx, CT_LOG_WARN,
                "readers.lidar: %llu of the %llu points ignored: unusable coordinates (not finite, or beyond "

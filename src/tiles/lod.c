@@ -135,13 +135,14 @@ static int edges_sound(const unsigned int *idx, size_t ni, int closed) {
     return ok;
 }
 
-/* 1 when the simplified surface (b, nb) is still the building of (a, na): as closed as it
- * was, nothing folded or doubled, at least half its volume (not turned inside out, not a
- * sheet), half its roof, and walls that lean over at most a quarter of it. Measured on parent tiles, meshoptimizer's collapses within
- * the error bound left 83 of 176 buildings without a roof, 17 as zero-volume sheets and
- * one inside out (a narrow building is within the bound as a wall). */
-static int shape_kept(const float *pos, const unsigned int *a, size_t na, const unsigned int *b, size_t nb, int closed) {
-    shape sa = shape_of(pos, a, na), sb = shape_of(pos, b, nb);
+/* 1 when the simplified surface (b, nb) is still the building whose full surface has
+ * shape sa: as closed as it was, nothing folded or doubled, at least half its volume (not
+ * turned inside out, not a sheet), half its roof, and walls that lean over at most a
+ * quarter of it. Measured on parent tiles, meshoptimizer's collapses within the error
+ * bound left 83 of 176 buildings without a roof, 17 as zero-volume sheets and one inside
+ * out (a narrow building is within the bound as a wall). */
+static int shape_kept(const float *pos, shape sa, const unsigned int *b, size_t nb, int closed) {
+    shape sb = shape_of(pos, b, nb);
     if (!(sb.up_area >= 0.5 * sa.up_area) || !(sb.slanted_area <= sa.slanted_area + 0.25 * sa.up_area)) return 0;
     if (closed && !(sb.volume >= 0.5 * sa.volume && sb.volume <= 2.0 * sa.volume)) return 0;
     return edges_sound(b, nb, closed) == 1;
@@ -239,7 +240,8 @@ int ct_lod_simplify_mesh(const ct_mesh *in, double abs_error, ct_mesh *out, doub
     float scale = meshopt_simplifyScale(welded, nu, 3 * sizeof(float));
     /* A closed shell (every building with its floor) is kept closed; an open one (no
      * floor) keeps its border, which the ground hides. */
-    int closed = edges_sound(idx, ni, 1) == 1 && shape_of(welded, idx, ni).volume > 0;
+    const shape full = shape_of(welded, idx, ni); /* (what every try is held to) */
+    int closed = edges_sound(idx, ni, 1) == 1 && full.volume > 0;
     size_t ns = ni;
     double target = abs_error;
     memcpy(simp, idx, ni * sizeof *simp);
@@ -250,7 +252,7 @@ int ct_lod_simplify_mesh(const ct_mesh *in, double abs_error, ct_mesh *out, doub
         size_t n = meshopt_simplify(simp, idx, ni, welded, nu, 3 * sizeof(float), 0, (float)(target / scale),
                                     closed ? 0 : meshopt_SimplifyLockBorder, &err);
         double dev = n < ni ? deviation(welded, idx, ni, simp, n, nu) : 0.0;
-        if (dev <= 0.8 * abs_error && (n == ni || shape_kept(welded, idx, ni, simp, n, closed))) {
+        if (dev <= 0.8 * abs_error && (n == ni || shape_kept(welded, full, simp, n, closed))) {
             ns = n;
             *achieved = dev;
             break;
