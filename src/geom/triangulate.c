@@ -20,6 +20,7 @@
  *    polygon exactly once. The area sum is checked as well. */
 #include "citytiler/triangulate.h"
 #include "core/reserve.h"
+#include "geom/tri_flip.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -127,6 +128,7 @@ struct ct_triangulator {
     size_t edges_cap;
     uint32_t *pgid;
     size_t pgid_cap;
+    ct_tri_flip flip; /* the edge flips after clipping */
 };
 
 #define RESERVE(t, field, capfield, need) ct_reserve((void **)&(t)->field, &(t)->capfield, (need), sizeof *(t)->field)
@@ -138,6 +140,7 @@ void ct_triangulator_destroy(ct_triangulator *t) {
     free(t->rs); free(t->bidx); free(t->brank); free(t->bgid);
     free(t->dstart); free(t->didx); free(t->sorted); free(t->insv); free(t->gsize);
     free(t->nodes); free(t->gfirst); free(t->order); free(t->tris); free(t->edges); free(t->pgid);
+    ct_tri_flip_free(&t->flip);
     free(t);
 }
 
@@ -745,6 +748,7 @@ ct_tri_status ct_triangulate_earclip(ct_triangulator *t, const ct_polygon *p, co
     if (zmode && !build_zorder(t, nn, &zx, &zy, &zinv)) return CT_TRI_NOMEM;
     size_t nt = 0;
     if ((ts = clip_ears(t, nn, zmode, zx, zy, zinv, &nt)) != CT_TRI_OK) return ts;
+    if (ct_tri_flip_improve(&t->flip, p, t->tris, nt) < 0) return CT_TRI_NOMEM;
     int v = ct_triangulation_verify(t, p, b, t->tris, nt, 0);
     if (v < 0) return CT_TRI_NOMEM;
     if (v == 0) return CT_TRI_FAILED;

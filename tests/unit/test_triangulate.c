@@ -1,7 +1,8 @@
 /* The ear-clipping triangulator: exact orientation, boundary (insertions at touching
  * points, ranks), triangulations verified with the edge-chain check (nothing outside,
  * no overlap) on random star polygons with holes, determinism, and the verifier
- * rejecting wrong triangulations. */
+ * rejecting wrong triangulations, and triangles without slivers where the polygon
+ * allows (edge flips after the clipping). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -226,11 +227,50 @@ static void checkerboard(void) {
     ct_triangulator_destroy(t);
 }
 
+/* Smallest twice-area over longest edge squared of the triangles (0: a sliver). */
+static double worst_shape(const ct_polygon *p, const uint32_t *tris, size_t nt) {
+    double worst = INFINITY;
+    for (size_t k = 0; k < nt; k++) {
+        const double *a = p->xy + 2 * tris[3 * k], *b = p->xy + 2 * tris[3 * k + 1], *c = p->xy + 2 * tris[3 * k + 2];
+        double l[3] = {hypot(b[0] - a[0], b[1] - a[1]), hypot(c[0] - b[0], c[1] - b[1]), hypot(a[0] - c[0], a[1] - c[1])};
+        double longest = fmax(l[0], fmax(l[1], l[2]));
+        double area2 = (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0]);
+        worst = fmin(worst, area2 / (longest * longest));
+    }
+    return worst;
+}
+
+/* A terrace row as cadastres draw it: long sides whose vertices stand micrometres off
+ * the line (outwards, so each is a convex corner an ear could be cut at), and a
+ * courtyard. Ear clipping alone cut triangles 3 um high; every one here can be avoided. */
+static void well_shaped(void) {
+    ct_triangulator *t = ct_triangulator_create();
+    const double e = 3e-6;
+    const double xy[] = {0, 0, 10, -e, 20, -e, 30, -e, 40, 0, 40 + e, 5, 40, 10, 30, 10 + e, 20, 10 + e, 10, 10 + e,
+                         0, 10, -e, 5,
+                         /* the courtyard, clockwise, its sides too micrometres off */
+                         18, 3, 18 - e, 5, 18, 7, 20, 7 + e, 22, 7, 22 + e, 5, 22, 3, 20, 3 - e};
+    for (int holes = 0; holes <= 1; holes++) {
+        const uint32_t sizes[] = {12, 8};
+        ct_polygon p = make_polygon(1 + (uint32_t)holes, sizes, xy);
+        uint32_t *tris = NULL;
+        size_t nt = tri_ok(holes ? "terrace with courtyard" : "terrace", t, &p, &tris);
+        CT_CHECK(nt > 0);
+        double worst = nt ? worst_shape(&p, tris, nt) : 0;
+        CT_CHECK_MSG(worst > 0.05, "%s: a triangle of shape %.3g (twice its area over its longest side squared)",
+                     holes ? "terrace with courtyard" : "terrace", worst);
+        free(tris);
+        ct_polygon_free(&p);
+    }
+    ct_triangulator_destroy(t);
+}
+
 int main(void) {
     orientation();
     boundary();
     verifier();
     random_polygons();
     checkerboard();
+    well_shaped();
     return ct_test_finish("test_triangulate");
 }
