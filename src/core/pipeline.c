@@ -281,7 +281,7 @@ static ct_status lock_outputs(ct_context *ctx, ct_pipeline *p, int *shared) {
     int k = 0, n = 1;
     ct_context_partition(ctx, &k, &n);
     int mpi = ct_context_has_barrier(ctx) && n > 1;
-    *shared = n > 1 && !mpi && !ct_context_merge(ctx);
+    *shared = n > 1 && !mpi && !ct_context_merge(ctx) ? n : 0; /* (the count: partitions of a run share it) */
     ct_status st = CT_OK;
     for (size_t i = 0; i < p->nstages && st == CT_OK && !(mpi && k != 0); i++) {
         stage_slot *sl = &p->stages[i];

@@ -1,4 +1,4 @@
-#define _XOPEN_SOURCE 700
+#define _GNU_SOURCE /* (F_OFD_SETLK) */
 #include "io/outdir.h"
 
 #include <dirent.h>
@@ -205,6 +205,21 @@ ct_status ct_outdir_check(ct_context *ctx, const char *final_path, const char *m
 
 static void lock_path(const char *final_path, char *out, size_t n) { snprintf(out, n, "%s.lock", final_path); }
 
+/* Partitions of one run share the flock; each also holds a read lock (open file
+ * description lock, so threads and forks of a process keep it) on byte N of the lock file,
+ * N its partition count. A read lock on another byte is a partition of a run split
+ * another way: its tiles would fall among this one's. Taken first, then looked for, so
+ * of two starting together both see the other and stop. Returns 0 or the other count. */
+static long other_partition_count(int fd, int partitions) {
+    struct flock mine = {.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = partitions, .l_len = 1};
+    if (fcntl(fd, F_OFD_SETLK, &mine) != 0) return 0; /* (no such locks here: the merge still checks N) */
+    struct flock below = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = partitions};
+    if (fcntl(fd, F_OFD_GETLK, &below) == 0 && below.l_type != F_UNLCK) return (long)below.l_start;
+    struct flock above = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = (off_t)partitions + 1, .l_len = 0};
+    if (fcntl(fd, F_OFD_GETLK, &above) == 0 && above.l_type != F_UNLCK) return (long)above.l_start;
+    return 0;
+}
+
 ct_status ct_outdir_lock(ct_context *ctx, const char *final_path, int shared, int *fd, char **made) {
     char path[4200];
     lock_path(final_path, path, sizeof path);
@@ -221,7 +236,15 @@ ct_status ct_outdir_lock(ct_context *ctx, const char *final_path, int shared, in
     if (*fd < 0) /* (a path that cannot be written is said by ct_outdir_check's probe) */
         return ct_error(ctx, CT_ERR_USAGE, "%s: output path cannot be written: %s: %s", final_path, path,
                         strerror(errno));
-    if (flock(*fd, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0) return CT_OK;
+    if (flock(*fd, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0) {
+        long other = shared > 1 ? other_partition_count(*fd, shared) : 0;
+        if (other == 0) return CT_OK;
+        close(*fd);
+        *fd = -1;
+        return ct_error(ctx, CT_ERR_USAGE, "%s: a run split into %ld partitions is writing this output (it holds %s), "
+                                           "and this one is split into %d: use the same N for every --partition K/N of "
+                                           "a run, or write elsewhere", final_path, other, path, shared);
+    }
     int e = errno;
     close(*fd);
     *fd = -1;

@@ -16,8 +16,10 @@ ct_status ct_outdir_check(ct_context *ctx, const char *final_path, const char *m
 /* Two runs writing one output at once deleted each other's work directory (the second's
  * start removed the first's .partial; the first failed with "cannot create"). A run
  * holds a lock on "<final_path>.lock" (flock, not waiting) from before its first stage to
- * its end: exclusive, or shared by the independent partitions of one run (`shared`).
- * *fd gets the open lock file. Another run holding it: a usage error naming the path. */
+ * its end: exclusive, or shared by the independent partitions of one run (`shared`: their
+ * count N, 0 for exclusive; a run split into another count is refused, as its tiles would
+ * fall among these). *fd gets the open lock file. Another run holding it: a usage error
+ * naming the path. */
 ct_status ct_outdir_lock(ct_context *ctx, const char *final_path, int shared, int *fd, char **made);
 /* Releases it; the lock file is removed when this run held it alone (exclusive), and the
  * folders ct_outdir_lock made for it (*made: the first of them, malloc'd, or NULL) when

@@ -256,6 +256,23 @@ check "a merge while a partition holds the output: exit 2 (got $?)" test $? -eq 
 check "a merge while a partition holds the output: says another run writes it" \
   grep -q "another citytiler run is writing this output" "$WORK/held-merge.log"
 exec 9>&-
+# A partition of a run split another way (3 partitions: it holds a read lock on byte 3 of
+# the lock file, as citytiler's partitions do on byte N): its tiles would fall among these.
+python3 - "$WORK/held.lock" > "$WORK/held3.ready" <<'PY' &
+import fcntl, sys, time
+f = open(sys.argv[1], "a+")  # (read access: a read lock needs it)
+fcntl.flock(f, fcntl.LOCK_SH)
+fcntl.lockf(f, fcntl.LOCK_SH, 1, 3)
+print("held", flush=True)
+time.sleep(60)
+PY
+holder=$!
+for _ in $(seq 100); do [ -s "$WORK/held3.ready" ] && break; sleep 0.1; done
+run run "$WORK/held" --partition 1/2 > "$WORK/held-n.log" 2>&1
+check "a partition while a run split in 3 writes the output: exit 2 (got $?)" test $? -eq 2
+check "a partition while a run split in 3 writes the output: says so" \
+  grep -q "held: a run split into 3 partitions is writing this output (it holds $WORK/held.lock), and this one is split into 2" "$WORK/held-n.log"
+kill $holder 2> /dev/null; wait $holder 2> /dev/null
 run run "$WORK/held" --partition 1/2 > /dev/null 2>&1 && run merge "$WORK/held" > /dev/null 2>&1
 check "once released: the other partition and the merge (exit 0)" test $? -eq 0
 check "a whole run's lock file goes at its end" test ! -e "$WORK/held.lock"
