@@ -262,6 +262,43 @@ static void well_shaped(void) {
         free(tris);
         ct_polygon_free(&p);
     }
+    /* Random rows: 2-9 vertices a side, each up to 5 um off it either way (reflex or
+     * convex), with a perturbed courtyard in half of them. */
+    size_t bad = 0;
+    for (int it = 0; it < 400; it++) {
+        uint32_t k = 2 + (uint32_t)(rnd() * 8);
+        double w = 10.0 * k, h = 8 + 8 * rnd();
+        double xy[2 * (4 * 9 + 8)];
+        uint32_t n = 0;
+        for (int side = 0; side < 4; side++)
+            for (uint32_t i = 0; i < k; i++) {
+                double f = (double)i / k, off = (rnd() - 0.5) * 1e-5;
+                double x = side == 0 ? f * w : side == 1 ? w + off : side == 2 ? w - f * w : off;
+                double y = side == 0 ? off : side == 1 ? f * h : side == 2 ? h + off : h - f * h;
+                if (i == 0) { /* (corners exact) */
+                    x = side == 0 || side == 3 ? 0 : w;
+                    y = side == 0 || side == 1 ? 0 : h;
+                }
+                xy[2 * n] = x;
+                xy[2 * n + 1] = y;
+                n++;
+            }
+        int hole = it % 2;
+        const double cx = w / 2, cy = h / 2, e = (rnd() - 0.5) * 1e-5;
+        const double ring[] = {cx - 2, cy - 2, cx - 2 + e, cy, cx - 2, cy + 2, cx, cy + 2 - e,
+                               cx + 2, cy + 2, cx + 2 - e, cy, cx + 2, cy - 2, cx, cy - 2 + e};
+        if (hole) memcpy(xy + 2 * n, ring, sizeof ring);
+        const uint32_t sizes[] = {n, 8};
+        ct_polygon p = make_polygon(1 + (uint32_t)hole, sizes, xy);
+        char name[64];
+        snprintf(name, sizeof name, "random row %d (%u a side%s)", it, k, hole ? ", courtyard" : "");
+        uint32_t *tris = NULL;
+        size_t nt = tri_ok(name, t, &p, &tris);
+        if (nt && worst_shape(&p, tris, nt) < 0.01) bad++;
+        free(tris);
+        ct_polygon_free(&p);
+    }
+    CT_CHECK_MSG(bad == 0, "%zu of 400 random rows kept a sliver", bad);
     ct_triangulator_destroy(t);
 }
 
