@@ -262,6 +262,19 @@ static void well_shaped(void) {
         free(tris);
         ct_polygon_free(&p);
     }
+    { /* the courtyard touching the row's side at one of its off-line vertices (a pinch point) */
+        const double pinched[] = {0, 0, 10, -e, 20, -e, 30, -e, 40, 0, 40 + e, 5, 40, 10, 30, 10 + e, 20, 10 + e, 10, 10 + e,
+                                  0, 10, -e, 5, 20, -e, 18, 3, 20, 6 + e, 22, 3};
+        const uint32_t sizes[] = {12, 4};
+        ct_polygon p = make_polygon(2, sizes, pinched);
+        uint32_t *tris = NULL;
+        size_t nt = tri_ok("terrace with a courtyard touching it", t, &p, &tris);
+        CT_CHECK(nt > 0);
+        double worst = nt ? worst_shape(&p, tris, nt) : 0;
+        CT_CHECK_MSG(worst > 0.05, "terrace with a courtyard touching it: a triangle of shape %.3g", worst);
+        free(tris);
+        ct_polygon_free(&p);
+    }
     /* Random rows: 2-9 vertices a side, each up to 5 um off it either way (reflex or
      * convex), with a perturbed courtyard in half of them. */
     size_t bad = 0;
