@@ -275,6 +275,31 @@ static void well_shaped(void) {
         free(tris);
         ct_polygon_free(&p);
     }
+    { /* a 200 m row with 500 vertices a side, 2 um off either way: many rounds of flips
+       * (a cap of 8 flips a triangle left 636 slivers here) */
+        enum { SIDE = 500 };
+        double *row = malloc(2 * (2 * SIDE + 2) * sizeof *row);
+        uint32_t n = 0;
+        for (int i = 0; i <= SIDE; i++, n++) {
+            row[2 * n] = 200.0 * i / SIDE;
+            row[2 * n + 1] = i == 0 || i == SIDE ? 0 : (i % 2 ? 2e-6 : -2e-6);
+        }
+        for (int i = SIDE; i >= 0; i--, n++) {
+            row[2 * n] = 200.0 * i / SIDE + 0.2; /* (the top's vertices between the bottom's) */
+            row[2 * n + 1] = 10 + (i == 0 || i == SIDE ? 0 : (i % 2 ? -2e-6 : 2e-6));
+        }
+        row[2 * (n - 1)] = 0; /* (square ends) */
+        row[2 * (SIDE + 1)] = 200;
+        const uint32_t sizes[] = {n};
+        ct_polygon p = make_polygon(1, sizes, row);
+        uint32_t *tris = NULL;
+        size_t nt = tri_ok("long row", t, &p, &tris);
+        double worst = nt ? worst_shape(&p, tris, nt) : 0;
+        CT_CHECK_MSG(worst > 0.01, "long row: a triangle of shape %.3g (0.02 can be had)", worst);
+        free(tris);
+        free(row);
+        ct_polygon_free(&p);
+    }
     /* Random rows: 2-9 vertices a side, each up to 5 um off it either way (reflex or
      * convex), with a perturbed courtyard in half of them. */
     size_t bad = 0;
