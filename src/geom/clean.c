@@ -386,6 +386,40 @@ static ct_clean_result skip(ct_cleaner *c, const char *why, ct_footprint *work, 
     return CT_CLEAN_SKIPPED;
 }
 
+/* The structure method is "shells minus holes", yet GEOS 3.11 returns a hole lying
+ * outside its shell (or the part of one that does) as a polygon of its own: a second
+ * solid beside the building. What lies outside the shells' own repaired area is cut
+ * away; a result within them is kept as it is. Returns the result (fixed itself, or a
+ * new geometry with fixed destroyed), NULL when GEOS fails or memory runs out. */
+static GEOSGeometry *within_shells(ct_cleaner *c, const ct_footprint *work, GEOSGeometry *fixed) {
+    GEOSContextHandle_t h = c->geos;
+    int holes = 0;
+    for (uint32_t i = 0; i < work->nparts; i++) holes |= work->parts[i].nrings > 1;
+    if (!holes) return fixed;
+    GEOSGeometry **shells = calloc(work->nparts, sizeof *shells);
+    int ok = shells != NULL;
+    for (uint32_t i = 0; ok && i < work->nparts; i++) {
+        const ct_polygon *p = &work->parts[i];
+        ct_polygon outer = {p->nrings ? 1 : 0, p->ring_start, p->xy}; /* (ring 0 only) */
+        ok = (shells[i] = ct_geos_from_polygon(h, &outer)) != NULL;
+    }
+    GEOSGeometry *all = ok ? GEOSGeom_createCollection_r(h, GEOS_MULTIPOLYGON, shells, work->nparts) : NULL;
+    if (!all && shells)
+        for (uint32_t i = 0; i < work->nparts; i++)
+            if (shells[i]) GEOSGeom_destroy_r(h, shells[i]);
+    free(shells);
+    GEOSGeometry *area = all ? GEOSMakeValidWithParams_r(h, all, c->mv) : NULL;
+    if (all) GEOSGeom_destroy_r(h, all);
+    GEOSGeometry *outside = area ? GEOSDifference_r(h, fixed, area) : NULL;
+    GEOSGeometry *out = NULL;
+    if (outside && GEOSisEmpty_r(h, outside) == 1) out = fixed;
+    else if (outside) out = GEOSIntersection_r(h, fixed, area);
+    if (outside) GEOSGeom_destroy_r(h, outside);
+    if (area) GEOSGeom_destroy_r(h, area);
+    if (out != fixed) GEOSGeom_destroy_r(h, fixed);
+    return out;
+}
+
 /* Repairs *work (invalid) in place with GEOS make-valid. */
 static ct_clean_result repair(ct_cleaner *c, const ct_clean_options *o, ct_footprint *work, unsigned *flags) {
     GEOSContextHandle_t h = c->geos;
@@ -393,6 +427,7 @@ static ct_clean_result repair(ct_cleaner *c, const ct_clean_options *o, ct_footp
     if (!g) return CT_CLEAN_NOMEM;
     GEOSGeometry *fixed = GEOSMakeValidWithParams_r(h, g, c->mv);
     GEOSGeom_destroy_r(h, g);
+    if (fixed) fixed = within_shells(c, work, fixed);
     if (!fixed) {
         c->reason = "could not be repaired";
         return CT_CLEAN_SKIPPED;

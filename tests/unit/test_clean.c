@@ -204,6 +204,25 @@ static void corpus(void) {
         ct_footprint_free(&in);
         ct_footprint_free(&out);
     }
+    /* Shells minus holes: a hole outside its shell is dropped, and the part of one that
+     * crosses it cuts the shell only (GEOS 3.11's structure method returned both as
+     * polygons of their own: a second solid beside the building). */
+    {
+        static const double crossing[] = {0, 0, 10, 0, 10, 10, 0, 10, 8, 2, 8, 7, 13, 7, 13, 2};
+        const double *xy[2] = {hole_out, crossing};
+        const double want[2] = {100, 90};
+        for (int k = 0; k < 2; k++) {
+            uint32_t two = 2, sizes[2] = {4, 4};
+            ct_footprint in = make_fp(1, &two, sizes, xy[k]), out;
+            unsigned flags = 0;
+            CT_CHECK(ct_clean_footprint(cl, &o, &in, &out, &flags) == CT_CLEAN_KEPT && (flags & CT_CLEAN_MADE_VALID));
+            CT_CHECK_MSG(out.nparts == 1 && fabs(ct_footprint_area(&out) - want[k]) < 1e-9,
+                         "%s: %u parts, %.6f m2 (want one of %.0f)", k ? "hole crossing the shell" : "hole outside the shell",
+                         out.nparts, ct_footprint_area(&out), want[k]);
+            ct_footprint_free(&in);
+            ct_footprint_free(&out);
+        }
+    }
     /* make_valid off: an invalid footprint is skipped, not repaired. */
     {
         ct_clean_options strict = o;
