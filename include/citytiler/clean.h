@@ -28,7 +28,8 @@ enum {
     CT_CLEAN_DEGENERATE = 1u << 4,  /* rings or parts without area dropped */
     CT_CLEAN_ORIENTATION = 1u << 5, /* rings reversed (shell CCW, holes CW) */
     CT_CLEAN_SMALL_PARTS = 1u << 6, /* parts below min_area dropped */
-    CT_CLEAN_NFLAGS = 7
+    CT_CLEAN_SNAPPED = 1u << 7,     /* rings nearly touching (closer than duplicate_tolerance) made to touch */
+    CT_CLEAN_NFLAGS = 8
 };
 
 /* Short token of flag bit i (0 <= i < CT_CLEAN_NFLAGS), e.g. "made_valid". Static. */

@@ -3,7 +3,8 @@
  * the whole pass is linear in the number of vertices. Validity and repair are GEOS's:
  * GEOSisValidDetail, then GEOSMakeValidWithParams with the "structure" method (shells
  * unioned, holes subtracted, so a hole outside its shell vanishes instead of becoming a
- * new part) and collapsed parts dropped (keepCollapsed = 0: only polygons survive). */
+ * new part: within_shells makes sure of it) and collapsed parts dropped (keepCollapsed =
+ * 0: only polygons survive). Rings that nearly touch are then made to (snap_near_rings). */
 #include <geos_c.h> /* before clean.h: enables its GEOS conversion declarations */
 
 #include "citytiler/clean.h"
@@ -28,6 +29,7 @@ struct ct_cleaner {
 
 static const char *const flag_tokens[CT_CLEAN_NFLAGS] = {
     "made_valid", "repeated_vertices", "collinear_vertices", "spikes", "degenerate_rings", "orientation", "small_parts",
+    "snapped_rings",
 };
 static const char *const flag_reasons[CT_CLEAN_NFLAGS] = {
     "clean: made valid",              /* the stage appends the GEOS reason */
@@ -37,6 +39,7 @@ static const char *const flag_reasons[CT_CLEAN_NFLAGS] = {
     "clean: rings without area dropped",
     "clean: ring orientation fixed",
     "clean: parts below min_area dropped",
+    "clean: nearly touching rings made to touch",
 };
 
 const char *ct_clean_flag_token(unsigned i) { return i < CT_CLEAN_NFLAGS ? flag_tokens[i] : ""; }
@@ -478,6 +481,77 @@ static ct_clean_result repair(ct_cleaner *c, const ct_clean_options *o, ct_footp
     return CT_CLEAN_KEPT;
 }
 
+/* A ring of a polygon as a GEOS geometry (owned by g). */
+static const GEOSGeometry *ring_of(GEOSContextHandle_t h, const GEOSGeometry *g, int r) {
+    return r == 0 ? GEOSGetExteriorRing_r(h, g) : GEOSGetInteriorRingN_r(h, g, r - 1);
+}
+
+/* The box of ring r; 0 when it has no vertex. */
+static int ring_bbox(const ct_polygon *p, uint32_t r, double out[4]) {
+    uint32_t n = ct_ring_size(p, r);
+    const double *xy = p->xy + 2 * (size_t)p->ring_start[r];
+    if (n == 0) return 0;
+    out[0] = out[2] = xy[0];
+    out[1] = out[3] = xy[1];
+    for (uint32_t i = 1; i < n; i++) {
+        out[0] = fmin(out[0], xy[2 * i]);
+        out[2] = fmax(out[2], xy[2 * i]);
+        out[1] = fmin(out[1], xy[2 * i + 1]);
+        out[3] = fmax(out[3], xy[2 * i + 1]);
+    }
+    return 1;
+}
+
+/* 1 when two rings of polygon g come closer than tol without touching. */
+static int rings_nearly_touch(GEOSContextHandle_t h, const GEOSGeometry *g, const ct_polygon *p, double tol) {
+    for (uint32_t a = 0; a < p->nrings; a++) {
+        double ba[4];
+        if (!ring_bbox(p, a, ba)) continue;
+        for (uint32_t b = a + 1; b < p->nrings; b++) {
+            double bb[4];
+            if (!ring_bbox(p, b, bb) || bb[0] > ba[2] + tol || bb[2] < ba[0] - tol || bb[1] > ba[3] + tol ||
+                bb[3] < ba[1] - tol)
+                continue;
+            double d = 0;
+            const GEOSGeometry *ra = ring_of(h, g, (int)a), *rb = ring_of(h, g, (int)b);
+            if (ra && rb && GEOSDistance_r(h, ra, rb, &d) == 1 && d > 0 && d < tol) return 1;
+        }
+    }
+    return 0;
+}
+
+/* A hole that comes within tol of another ring without touching it (a touch point that
+ * a reprojection moved a few nanometres, say) leaves a gap the roof must be triangulated
+ * across: triangles nanometres wide, which turn over once stored as 32-bit floats. The
+ * part's rings are snapped to its own vertices (GEOSSnap: a vertex near an edge of
+ * another ring is inserted into it), so they touch exactly; kept only when the result is
+ * one valid polygon of about the same area. Returns 1 when *p changed, 0 when not, -1
+ * when out of memory. */
+static int snap_near_rings(ct_cleaner *c, double tol, ct_polygon *p) {
+    if (p->nrings < 2 || !(tol > 0)) return 0;
+    GEOSContextHandle_t h = c->geos;
+    GEOSGeometry *g = ct_geos_from_polygon(h, p);
+    if (!g) return -1;
+    int changed = 0;
+    if (rings_nearly_touch(h, g, p, tol)) {
+        GEOSGeometry *s = GEOSSnap_r(h, g, g, tol);
+        double a0 = 0, a1 = 0, len = 0;
+        if (s && GEOSGeomTypeId_r(h, s) == GEOS_POLYGON && GEOSisValid_r(h, s) == 1 && GEOSArea_r(h, g, &a0) &&
+            GEOSArea_r(h, s, &a1) && GEOSLength_r(h, g, &len) && fabs(a1 - a0) <= tol * len) {
+            ct_polygon snapped;
+            if (polygon_from_geos(h, s, &snapped) != 0) changed = -1;
+            else {
+                ct_polygon_free(p);
+                *p = snapped;
+                changed = 1;
+            }
+        }
+        if (s) GEOSGeom_destroy_r(h, s);
+    }
+    GEOSGeom_destroy_r(h, g);
+    return changed;
+}
+
 ct_clean_result ct_clean_footprint(ct_cleaner *c, const ct_clean_options *o, const ct_footprint *in,
                                    ct_footprint *out, unsigned *flags) {
     *flags = 0;
@@ -518,6 +592,14 @@ ct_clean_result ct_clean_footprint(ct_cleaner *c, const ct_clean_options *o, con
         if (r == CT_CLEAN_SKIPPED) return skip(c, c->reason, &work, out);
     }
 
+    for (uint32_t i = 0; i < work.nparts; i++) {
+        int sn = snap_near_rings(c, o->duplicate_tolerance, &work.parts[i]);
+        if (sn < 0) {
+            ct_footprint_free(&work);
+            return CT_CLEAN_NOMEM;
+        }
+        if (sn) *flags |= CT_CLEAN_SNAPPED;
+    }
     /* Orientation: shells counter-clockwise, holes clockwise. */
     for (uint32_t i = 0; i < work.nparts; i++) {
         ct_polygon *p = &work.parts[i];
