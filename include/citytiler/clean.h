@@ -28,7 +28,7 @@ enum {
     CT_CLEAN_DEGENERATE = 1u << 4,  /* rings or parts without area dropped */
     CT_CLEAN_ORIENTATION = 1u << 5, /* rings reversed (shell CCW, holes CW) */
     CT_CLEAN_SMALL_PARTS = 1u << 6, /* parts below min_area dropped */
-    CT_CLEAN_SNAPPED = 1u << 7,     /* rings nearly touching (closer than duplicate_tolerance) made to touch */
+    CT_CLEAN_SNAPPED = 1u << 7,     /* rings nearly touching (closer than duplicate_tolerance): snap-rounded */
     CT_CLEAN_NFLAGS = 8
 };
 

@@ -4,7 +4,8 @@
  * GEOSisValidDetail, then GEOSMakeValidWithParams with the "structure" method (shells
  * unioned, holes subtracted, so a hole outside its shell vanishes instead of becoming a
  * new part: within_shells makes sure of it) and collapsed parts dropped (keepCollapsed =
- * 0: only polygons survive). Rings that nearly touch are then made to (snap_near_rings). */
+ * 0: only polygons survive). A footprint whose rings nearly touch is then snap-rounded
+ * (snap_near_rings). */
 #include <geos_c.h> /* before clean.h: enables its GEOS conversion declarations */
 
 #include "citytiler/clean.h"
@@ -502,54 +503,136 @@ static int ring_bbox(const ct_polygon *p, uint32_t r, double out[4]) {
     return 1;
 }
 
-/* 1 when two rings of polygon g come closer than tol without touching. */
-static int rings_nearly_touch(GEOSContextHandle_t h, const GEOSGeometry *g, const ct_polygon *p, double tol) {
-    for (uint32_t a = 0; a < p->nrings; a++) {
-        double ba[4];
-        if (!ring_bbox(p, a, ba)) continue;
-        for (uint32_t b = a + 1; b < p->nrings; b++) {
-            double bb[4];
-            if (!ring_bbox(p, b, bb) || bb[0] > ba[2] + tol || bb[2] < ba[0] - tol || bb[1] > ba[3] + tol ||
-                bb[3] < ba[1] - tol)
-                continue;
-            double d = 0;
-            const GEOSGeometry *ra = ring_of(h, g, (int)a), *rb = ring_of(h, g, (int)b);
-            if (ra && rb && GEOSDistance_r(h, ra, rb, &d) == 1 && d > 0 && d < tol) return 1;
+typedef struct ring_ref {
+    const GEOSGeometry *g; /* owned by the footprint's geometry */
+    double box[4];
+} ring_ref;
+
+/* 1 when two rings of the footprint (any parts; g its GEOS geometry) come closer than tol
+ * without touching, 0 when not, -1 when out of memory. Boxes first; a ring's distances
+ * go through its prepared (indexed) form, so a shell of thousands of vertices with
+ * hundreds of holes costs little. */
+static int rings_nearly_touch(GEOSContextHandle_t h, const GEOSGeometry *g, const ct_footprint *f, double tol) {
+    size_t n = 0;
+    for (uint32_t i = 0; i < f->nparts; i++) n += f->parts[i].nrings;
+    /* A ring nearly touching itself: a vertex within tol of one of its own edges
+     * (GEOS's minimum clearance; a valid ring never touches itself, so 0 is not seen). */
+    for (uint32_t i = 0; i < f->nparts; i++) {
+        const GEOSGeometry *part = GEOSGetGeometryN_r(h, g, (int)i);
+        for (uint32_t r = 0; part && r < f->parts[i].nrings; r++) {
+            const GEOSGeometry *ring = ring_of(h, part, (int)r);
+            double d = INFINITY;
+            if (ring && GEOSMinimumClearance_r(h, ring, &d) == 0 && d > 0 && d < tol) return 1;
         }
     }
+    if (n < 2) return 0;
+    ring_ref *rr = malloc(n * sizeof *rr);
+    if (!rr) return -1;
+    size_t k = 0;
+    for (uint32_t i = 0; i < f->nparts; i++) {
+        const GEOSGeometry *part = GEOSGetGeometryN_r(h, g, (int)i);
+        for (uint32_t r = 0; part && r < f->parts[i].nrings; r++) {
+            rr[k].g = ring_of(h, part, (int)r);
+            if (rr[k].g && ring_bbox(&f->parts[i], r, rr[k].box)) k++;
+        }
+    }
+    int near = 0;
+    for (size_t a = 0; a < k && !near; a++) {
+        const GEOSPreparedGeometry *pa = NULL;
+        for (size_t b = a + 1; b < k && !near; b++) {
+            const double *ba = rr[a].box, *bb = rr[b].box;
+            if (bb[0] > ba[2] + tol || bb[2] < ba[0] - tol || bb[1] > ba[3] + tol || bb[3] < ba[1] - tol) continue;
+            if (!pa && !(pa = GEOSPrepare_r(h, rr[a].g))) break;
+            double d = 0;
+            near = GEOSPreparedDistance_r(h, pa, rr[b].g, &d) == 1 && d > 0 && d < tol;
+        }
+        if (pa) GEOSPreparedGeom_destroy_r(h, pa);
+    }
+    free(rr);
+    return near;
+}
+
+/* Footprints of up to this many vertices are checked for nearly touching rings directly
+ * (every vertex against every edge not ending at it); larger ones through GEOS's indexes.
+ * Building the GEOS geometry of every footprint doubled filters.clean's time (100k city). */
+#define NEAR_DIRECT_MAX 48
+
+/* Squared distance from (px, py) to segment a-b. */
+static double seg_dist2(double px, double py, const double *a, const double *b) {
+    double ex = b[0] - a[0], ey = b[1] - a[1], qx = px - a[0], qy = py - a[1];
+    double l2 = ex * ex + ey * ey, t = l2 > 0 ? (qx * ex + qy * ey) / l2 : 0;
+    t = t < 0 ? 0 : (t > 1 ? 1 : t);
+    double dx = qx - t * ex, dy = qy - t * ey;
+    return dx * dx + dy * dy;
+}
+
+/* 1 when a vertex lies within tol of an edge (of any ring of any part) that does not
+ * end at it, without lying on it. */
+static int nearly_touch_direct(const ct_footprint *f, double tol) {
+    const double t2 = tol * tol;
+    for (uint32_t p = 0; p < f->nparts; p++)
+        for (uint32_t r = 0; r < f->parts[p].nrings; r++) {
+            const ct_polygon *P = &f->parts[p];
+            const double *v = P->xy + 2 * (size_t)P->ring_start[r];
+            uint32_t nv = ct_ring_size(P, r);
+            for (uint32_t i = 0; i < nv; i++)
+                for (uint32_t q = 0; q < f->nparts; q++)
+                    for (uint32_t s = 0; s < f->parts[q].nrings; s++) {
+                        const ct_polygon *Q = &f->parts[q];
+                        const double *e = Q->xy + 2 * (size_t)Q->ring_start[s];
+                        uint32_t ne = ct_ring_size(Q, s);
+                        for (uint32_t j = 0; j < ne; j++) {
+                            uint32_t k = j + 1 == ne ? 0 : j + 1;
+                            if (p == q && r == s && (j == i || k == i)) continue;
+                            double d2 = seg_dist2(v[2 * i], v[2 * i + 1], e + 2 * j, e + 2 * k);
+                            if (d2 > 0 && d2 < t2) return 1;
+                        }
+                    }
+        }
     return 0;
 }
 
-/* A hole that comes within tol of another ring without touching it (a touch point that
- * a reprojection moved a few nanometres, say) leaves a gap the roof must be triangulated
- * across: triangles nanometres wide, which turn over once stored as 32-bit floats. The
- * part's rings are snapped to its own vertices (GEOSSnap: a vertex near an edge of
- * another ring is inserted into it), so they touch exactly; kept only when the result is
- * one valid polygon of about the same area. Returns 1 when *p changed, 0 when not, -1
- * when out of memory. */
-static int snap_near_rings(ct_cleaner *c, double tol, ct_polygon *p) {
-    if (p->nrings < 2 || !(tol > 0)) return 0;
+/* Rings that come within tol of each other without touching (a touch point that a
+ * reprojection moved a few nanometres, a hole's side along the shell's, two parts a hair
+ * apart) leave gaps the roof must be triangulated across, or walls a hair apart: pieces
+ * nanometres wide, which turn over once stored as 32-bit floats. The footprint is then
+ * snap-rounded to a grid of tol (GEOSGeom_setPrecision: every vertex moves by at most
+ * tol/sqrt(2), near vertices and edges merge, and the result is valid, so a hole along the
+ * shell becomes a notch and parts a hair apart one part). Kept when its area is within
+ * tol x the rings' length of the original's. Returns 1 when *work changed, 0 when not,
+ * -1 when out of memory. */
+static int snap_near_rings(ct_cleaner *c, double tol, ct_footprint *work) {
+    if (!(tol > 0)) return 0;
+    size_t nv = 0;
+    for (uint32_t i = 0; i < work->nparts; i++)
+        nv += work->parts[i].nrings ? work->parts[i].ring_start[work->parts[i].nrings] : 0;
+    if (nv <= NEAR_DIRECT_MAX && !nearly_touch_direct(work, tol)) return 0;
     GEOSContextHandle_t h = c->geos;
-    GEOSGeometry *g = ct_geos_from_polygon(h, p);
+    GEOSGeometry *g = ct_geos_from_footprint(h, work);
     if (!g) return -1;
-    int changed = 0;
-    if (rings_nearly_touch(h, g, p, tol)) {
-        GEOSGeometry *s = GEOSSnap_r(h, g, g, tol);
-        double a0 = 0, a1 = 0, len = 0;
-        if (s && GEOSGeomTypeId_r(h, s) == GEOS_POLYGON && GEOSisValid_r(h, s) == 1 && GEOSArea_r(h, g, &a0) &&
-            GEOSArea_r(h, s, &a1) && GEOSLength_r(h, g, &len) && fabs(a1 - a0) <= tol * len) {
-            ct_polygon snapped;
-            if (polygon_from_geos(h, s, &snapped) != 0) changed = -1;
-            else {
-                ct_polygon_free(p);
-                *p = snapped;
+    int near = nv <= NEAR_DIRECT_MAX ? 1 : rings_nearly_touch(h, g, work, tol), changed = 0;
+    GEOSGeometry *s = near == 1 ? GEOSGeom_setPrecision_r(h, g, tol, 0) : NULL;
+    double a0 = 0, a1 = 0, len = 0;
+    if (s && GEOSisEmpty_r(h, s) == 0 && GEOSArea_r(h, g, &a0) && GEOSArea_r(h, s, &a1) && GEOSLength_r(h, g, &len) &&
+        fabs(a1 - a0) <= tol * len) {
+        ct_footprint made = {0, NULL};
+        if (ct_geos_append_polygons(h, s, &made) != 0) changed = -1;
+        else if (made.nparts > 0) {
+            int v = footprint_valid(c, &made, 0);
+            if (v < 0) changed = -1;
+            else if (v == 1) {
+                ct_footprint_free(work);
+                *work = made;
+                made.nparts = 0;
+                made.parts = NULL;
                 changed = 1;
             }
         }
-        if (s) GEOSGeom_destroy_r(h, s);
+        ct_footprint_free(&made);
     }
+    if (s) GEOSGeom_destroy_r(h, s);
     GEOSGeom_destroy_r(h, g);
-    return changed;
+    return near < 0 ? -1 : changed;
 }
 
 ct_clean_result ct_clean_footprint(ct_cleaner *c, const ct_clean_options *o, const ct_footprint *in,
@@ -592,14 +675,12 @@ ct_clean_result ct_clean_footprint(ct_cleaner *c, const ct_clean_options *o, con
         if (r == CT_CLEAN_SKIPPED) return skip(c, c->reason, &work, out);
     }
 
-    for (uint32_t i = 0; i < work.nparts; i++) {
-        int sn = snap_near_rings(c, o->duplicate_tolerance, &work.parts[i]);
-        if (sn < 0) {
-            ct_footprint_free(&work);
-            return CT_CLEAN_NOMEM;
-        }
-        if (sn) *flags |= CT_CLEAN_SNAPPED;
+    int sn = snap_near_rings(c, o->duplicate_tolerance, &work);
+    if (sn < 0) {
+        ct_footprint_free(&work);
+        return CT_CLEAN_NOMEM;
     }
+    if (sn) *flags |= CT_CLEAN_SNAPPED;
     /* Orientation: shells counter-clockwise, holes clockwise. */
     for (uint32_t i = 0; i < work.nparts; i++) {
         ct_polygon *p = &work.parts[i];

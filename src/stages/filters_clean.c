@@ -19,7 +19,7 @@ typedef struct clean_state {
 
 static const ct_option_def options[] = {
     {"make_valid", CT_OPT_BOOL, "true", 0, "repair invalid footprints with GEOS make-valid (false: skip them)"},
-    {"duplicate_tolerance", CT_OPT_NUMBER, "0.001", 0, "a vertex closer than this to the previous one is removed, and a hole this close to another ring is snapped onto it (metres)"},
+    {"duplicate_tolerance", CT_OPT_NUMBER, "0.001", 0, "a vertex closer than this to the previous one is removed, and rings this close to each other are snap-rounded to a grid of this size (metres)"},
     {"collinear_tolerance", CT_OPT_NUMBER, "0.001", 0,
      "a vertex closer than this to the segment joining its neighbours is removed (metres)"},
     {"spike_angle", CT_OPT_NUMBER, "1", 0, "a vertex whose interior angle is smaller is a spike and removed (degrees)"},

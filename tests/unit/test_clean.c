@@ -236,25 +236,73 @@ static void corpus(void) {
             ct_footprint in = make_fp(1, &two, sizes, xy), out;
             unsigned flags = 0;
             ct_clean_result r = ct_clean_footprint(cl, &o, &in, &out, &flags);
-            int snap = k < 1; /* (-5 nm: the hole crosses the shell, make-valid's business) */
+            int snap = k < 1;
+            if (k == 1) snap = !!(flags & CT_CLEAN_SNAPPED); /* (-5 nm: crossing, repaired, then maybe snapped) */
             CT_CHECK_MSG(r == CT_CLEAN_KEPT, "hole %g m off the shell: %s", gx, ct_cleaner_reason(cl));
             if (r != CT_CLEAN_KEPT) {
                 ct_footprint_free(&in);
                 continue;
             }
             CT_CHECK_MSG(!!(flags & CT_CLEAN_SNAPPED) == snap, "hole %g m off the shell: flags %#x", gx, flags);
-            if (snap) { /* the hole's vertex is now on the shell, exactly */
+            if (snap && k == 0) { /* the hole touches the shell now: a vertex of both, exactly */
                 const ct_polygon *p = &out.parts[0];
                 int on = 0;
-                for (uint32_t i = 0; i < ct_ring_size(p, 0); i++)
-                    on |= p->xy[2 * i] == 85000 + gx && p->xy[2 * i + 1] == 447004;
-                CT_CHECK_MSG(on && p->nrings == 2, "hole %g m off the shell: not snapped onto it", gx);
+                for (uint32_t i = 0; p->nrings == 2 && i < ct_ring_size(p, 0); i++)
+                    for (uint32_t j = 0; j < ct_ring_size(p, 1); j++) {
+                        const double *a = p->xy + 2 * i, *b = p->xy + 2 * (p->ring_start[1] + j);
+                        on |= a[0] == b[0] && a[1] == b[1] && fabs(a[0] - 85000) < 1e-3 && fabs(a[1] - 447004) < 1e-3;
+                    }
+                CT_CHECK_MSG(on, "hole %g m off the shell: not snapped onto it", gx);
                 CT_CHECK(fabs(ct_footprint_area(&out) - ct_footprint_area(&in)) < 1e-6);
-                char why[256];
-                CT_CHECK_MSG(check_mesh("snapped hole", ex, &out, why, sizeof why) == 1, "%s", why);
             }
+            char why[256];
+            if (snap) CT_CHECK_MSG(check_mesh("snapped hole", ex, &out, why, sizeof why) == 1, "%s", why);
             ct_footprint_free(&in);
             ct_footprint_free(&out);
+        }
+    }
+    /* Other near contacts (QA): a hole's corner 5 nm from the shell's corner, a hole's
+     * side 5 nm along the shell's, a hole near the shell at two places, and two parts
+     * 5 nm apart: each snap-rounded into a valid footprint, a closed solid, area kept
+     * within 1 mm x the rings' length. */
+    {
+        const double d = 5e-9, X = 85000, Y = 447000;
+        const double corner[] = {X, Y, X + 10, Y, X + 10, Y + 10, X, Y + 10,
+                                 X + d, Y + d, X + 3, Y + 3, X + 3, Y + 1};
+        const double side[] = {X, Y, X + 10, Y, X + 10, Y + 10, X, Y + 10,
+                               X + d, Y + 2, X + d, Y + 6, X + 3, Y + 6, X + 3, Y + 2};
+        const double twice[] = {X, Y, X + 10, Y, X + 10, Y + 10, X, Y + 10,
+                                X + d, Y + 2, X + 3, Y + 5, X + d, Y + 8, X + 5, Y + 5};
+        const double parts[] = {X, Y, X + 10, Y, X + 10, Y + 10, X, Y + 10,
+                                X + 10 + d, Y + 2, X + 20, Y + 2, X + 20, Y + 8, X + 10 + d, Y + 8};
+        struct { const char *name; const double *xy; uint32_t nparts, rings[2], sizes[2]; } near[] = {
+            {"corner near corner", corner, 1, {2}, {4, 3}},
+            {"side along side", side, 1, {2}, {4, 4}},
+            {"hole near at two places", twice, 1, {2}, {4, 4}},
+            {"parts 5 nm apart", parts, 2, {1, 1}, {4, 4}},
+        };
+        for (size_t k = 0; k < sizeof near / sizeof near[0]; k++) {
+            ct_footprint in = make_fp(near[k].nparts, near[k].rings, near[k].sizes, near[k].xy), out;
+            unsigned flags = 0;
+            ct_clean_result r = ct_clean_footprint(cl, &o, &in, &out, &flags);
+            CT_CHECK_MSG(r == CT_CLEAN_KEPT && (flags & CT_CLEAN_SNAPPED), "%s: result %d, flags %#x", near[k].name, (int)r,
+                         flags);
+            if (r == CT_CLEAN_KEPT) {
+                double len = 0;
+                for (uint32_t p = 0; p < in.nparts; p++)
+                    for (uint32_t q = 0; q < in.parts[p].nrings; q++)
+                        for (uint32_t i = 0, m = ct_ring_size(&in.parts[p], q); i < m; i++) {
+                            const double *a = in.parts[p].xy + 2 * (in.parts[p].ring_start[q] + i);
+                            const double *b = in.parts[p].xy + 2 * (in.parts[p].ring_start[q] + (i + 1) % m);
+                            len += hypot(b[0] - a[0], b[1] - a[1]);
+                        }
+                CT_CHECK_MSG(fabs(ct_footprint_area(&out) - ct_footprint_area(&in)) <= 1e-3 * len, "%s: area %.6f of %.6f",
+                             near[k].name, ct_footprint_area(&out), ct_footprint_area(&in));
+                char why[256];
+                CT_CHECK_MSG(check_mesh(near[k].name, ex, &out, why, sizeof why) == 1, "%s: %s", near[k].name, why);
+                ct_footprint_free(&out);
+            }
+            ct_footprint_free(&in);
         }
     }
     /* make_valid off: an invalid footprint is skipped, not repaired. */
