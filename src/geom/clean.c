@@ -581,10 +581,16 @@ static int nearly_touch_direct(const ct_footprint *f, double tol) {
                         const ct_polygon *Q = &f->parts[q];
                         const double *e = Q->xy + 2 * (size_t)Q->ring_start[s];
                         uint32_t ne = ct_ring_size(Q, s);
+                        const double px = v[2 * i], py = v[2 * i + 1];
                         for (uint32_t j = 0; j < ne; j++) {
                             uint32_t k = j + 1 == ne ? 0 : j + 1;
+                            const double *a = e + 2 * j, *b = e + 2 * k;
+                            /* (the edge's box grown by tol first: most pairs end here) */
+                            if ((px < fmin(a[0], b[0]) - tol) | (px > fmax(a[0], b[0]) + tol) |
+                                (py < fmin(a[1], b[1]) - tol) | (py > fmax(a[1], b[1]) + tol))
+                                continue;
                             if (p == q && r == s && (j == i || k == i)) continue;
-                            double d2 = seg_dist2(v[2 * i], v[2 * i + 1], e + 2 * j, e + 2 * k);
+                            double d2 = seg_dist2(px, py, a, b);
                             if (d2 > 0 && d2 < t2) return 1;
                         }
                     }
