@@ -88,7 +88,7 @@ check "--log-format json: every line is a JSON log record" test $? -eq 0
 node -e 'const lines = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => JSON.parse(l));
   const times = lines.every((j) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(j.time) && !isNaN(Date.parse(j.time)));
   const h = lines.filter((j) => j.message.startsWith("filters.heights: 160 buildings"));
-  const w = lines.filter((j) => j.message.startsWith("stage 4: writers.3dtiles done"));
+  const w = lines.filter((j) => j.message.startsWith("stage 5: writers.3dtiles done"));
   const done = lines.filter((j) => j.message.startsWith("done: "));
   process.exit(times && h.length === 1 && h[0].stage === "filters.heights" && w.length === 1 && w[0].stage === "writers.3dtiles" &&
     done.length === 1 && done[0].stage === undefined ? 0 : 1)' "$WORK/jsonlog.err"

@@ -14,8 +14,8 @@ node "$SRC/tools/validate/validate-glb.mjs" "$out" > "$WORK/glb.log" 2>&1
 check "Khronos glTF validator: 0 errors on every GLB ($(tail -1 "$WORK/glb.log"))" test $? -eq 0
 node "$SRC/tools/validate/validate-tileset.mjs" "$out" > "$WORK/tileset.log" 2>&1
 check "tileset.json valid against the 3D Tiles 1.1 schema ($(tail -1 "$WORK/tileset.log"))" test $? -eq 0
-node -e 'const s = require(process.argv[1]); process.exit(s.outputs.buildings === 160 && s.inputs.features === 160 && s.stages.length === 5 && s.peak_rss_bytes > 0 ? 0 : 1)' "$out/run-summary.json"
-check "run-summary.json: 160 features in, 160 buildings out, 5 stages timed, peak memory" test $? -eq 0
+node -e 'const s = require(process.argv[1]); process.exit(s.outputs.buildings === 160 && s.inputs.features === 160 && s.stages.length === 6 && s.peak_rss_bytes > 0 ? 0 : 1)' "$out/run-summary.json"
+check "run-summary.json: 160 features in, 160 buildings out, 6 stages timed, peak memory" test $? -eq 0
 # CPU seconds per stage (all threads): a number for every stage, the writer too, and not
 # all zero.
 node -e 'const s = require(process.argv[1]); const c = s.stages.map((x) => x.cpu_seconds); process.exit(c.every((v) => typeof v === "number" && v >= 0) && c.reduce((a, b) => a + b, 0) > 0 ? 0 : 1)' "$out/run-summary.json"
@@ -43,7 +43,7 @@ check "vertex budget run exits 0" test $? -eq 0
 # The summary holds the pipeline as it ran (every option: defaults filled in, --set
 # applied), and running it again gives the same tiles.
 node -e 'const s = require(process.argv[1]), st = s.pipeline.stages, w = st[st.length - 1];
-  const ok = st.length === 5 && w.type === "writers.3dtiles" && w.max_vertices_per_tile === 3000 &&
+  const ok = st.length === 6 && w.type === "writers.3dtiles" && w.max_vertices_per_tile === 3000 &&
     w.max_buildings_per_tile === 1000 && st[2].type === "filters.heights" && st[2].max_buffer === 24 &&
     s.pipeline.file.endsWith("/pipelines/sample.json");
   require("fs").writeFileSync(process.argv[2], JSON.stringify({pipeline: st}));
