@@ -567,34 +567,43 @@ static double seg_dist2(double px, double py, const double *a, const double *b) 
 }
 
 /* 1 when a vertex lies within tol of an edge (of any ring of any part) that does not
- * end at it, without lying on it. */
+ * end at it, without lying on it; f has at most NEAR_DIRECT_MAX vertices. Each vertex is
+ * first counted against every edge's box grown by tol, in a loop without branches (the
+ * two edges ending at it always hold it); only a vertex in a third box is measured. The
+ * plain double loop cost 0.3 s of a million footprints' clean. */
 static int nearly_touch_direct(const ct_footprint *f, double tol) {
-    const double t2 = tol * tol;
+    double x0[NEAR_DIRECT_MAX], x1[NEAR_DIRECT_MAX], y0[NEAR_DIRECT_MAX], y1[NEAR_DIRECT_MAX];
+    const double *from[NEAR_DIRECT_MAX], *to[NEAR_DIRECT_MAX];
+    uint32_t before[NEAR_DIRECT_MAX]; /* the ring's edge ending at this edge's first vertex */
+    uint32_t n = 0;
     for (uint32_t p = 0; p < f->nparts; p++)
         for (uint32_t r = 0; r < f->parts[p].nrings; r++) {
             const ct_polygon *P = &f->parts[p];
             const double *v = P->xy + 2 * (size_t)P->ring_start[r];
-            uint32_t nv = ct_ring_size(P, r);
-            for (uint32_t i = 0; i < nv; i++)
-                for (uint32_t q = 0; q < f->nparts; q++)
-                    for (uint32_t s = 0; s < f->parts[q].nrings; s++) {
-                        const ct_polygon *Q = &f->parts[q];
-                        const double *e = Q->xy + 2 * (size_t)Q->ring_start[s];
-                        uint32_t ne = ct_ring_size(Q, s);
-                        const double px = v[2 * i], py = v[2 * i + 1];
-                        for (uint32_t j = 0; j < ne; j++) {
-                            uint32_t k = j + 1 == ne ? 0 : j + 1;
-                            const double *a = e + 2 * j, *b = e + 2 * k;
-                            /* (the edge's box grown by tol first: most pairs end here) */
-                            if ((px < fmin(a[0], b[0]) - tol) | (px > fmax(a[0], b[0]) + tol) |
-                                (py < fmin(a[1], b[1]) - tol) | (py > fmax(a[1], b[1]) + tol))
-                                continue;
-                            if (p == q && r == s && (j == i || k == i)) continue;
-                            double d2 = seg_dist2(px, py, a, b);
-                            if (d2 > 0 && d2 < t2) return 1;
-                        }
-                    }
+            uint32_t m = ct_ring_size(P, r), first = n;
+            for (uint32_t j = 0; j < m && n < NEAR_DIRECT_MAX; j++, n++) {
+                const double *a = v + 2 * j, *b = v + 2 * (j + 1 == m ? 0 : j + 1);
+                from[n] = a;
+                to[n] = b;
+                before[n] = j == 0 ? first + m - 1 : n - 1;
+                x0[n] = fmin(a[0], b[0]) - tol;
+                x1[n] = fmax(a[0], b[0]) + tol;
+                y0[n] = fmin(a[1], b[1]) - tol;
+                y1[n] = fmax(a[1], b[1]) + tol;
+            }
         }
+    const double t2 = tol * tol;
+    for (uint32_t g = 0; g < n; g++) {
+        const double px = from[g][0], py = from[g][1];
+        unsigned inside = 0;
+        for (uint32_t e = 0; e < n; e++) inside += (px >= x0[e]) & (px <= x1[e]) & (py >= y0[e]) & (py <= y1[e]);
+        if (inside <= 2) continue;
+        for (uint32_t e = 0; e < n; e++) {
+            if (e == g || e == before[g] || !((px >= x0[e]) & (px <= x1[e]) & (py >= y0[e]) & (py <= y1[e]))) continue;
+            double d2 = seg_dist2(px, py, from[e], to[e]);
+            if (d2 > 0 && d2 < t2) return 1;
+        }
+    }
     return 0;
 }
 
