@@ -47,10 +47,12 @@ typedef enum ct_tri_status {
  * (two rings sharing a segment: an invalid polygon). */
 ct_tri_status ct_boundary_build(ct_triangulator *t, const ct_polygon *p, ct_boundary *b);
 
-/* Ear-clips the boundary b last built by t from p. *tris receives 3 * *ntris point
- * indices (counter-clockwise triangles, positive area, referring to p's points; owned
- * by t, valid until the next call). The result is verified (ct_triangulation_verify
- * without the chain check, which ear clipping satisfies by construction). */
+/* Ear-clips the boundary b last built by t from p, then flips edges where a triangle is
+ * a sliver (thinner than 1e-3 of its longest side) and a flip shapes both better.
+ * *tris receives 3 * *ntris point indices (counter-clockwise triangles, positive area,
+ * referring to p's points; owned by t, valid until the next call). The result is
+ * verified (ct_triangulation_verify without the chain check, which ear clipping and the
+ * flips satisfy by construction). */
 ct_tri_status ct_triangulate_earclip(ct_triangulator *t, const ct_polygon *p, const ct_boundary *b,
                                      const uint32_t **tris, size_t *ntris);
 

@@ -15,9 +15,12 @@
  *    and a long convex ring is halved per turn rather than fanned. Above
  *    CT_TRI_ZORDER_MIN vertices the candidates inside an ear's bounding box are found
  *    through a z-order (Morton) list.
+ * 4. Slivers: when a triangle is thinner than 1e-3 of its longest side, edges are
+ *    flipped toward better-shaped pairs (tri_flip.c).
  * Each clip replaces the two edges a-b, b-c by a-c, so the triangles' edges cancel in
  *    pairs except the boundary: with every triangle strictly positive, they cover the
- *    polygon exactly once. The area sum is checked as well. */
+ *    polygon exactly once; a flip keeps that (two triangles of a convex quadrilateral
+ *    become its other two). The area sum is checked as well. */
 #include "citytiler/triangulate.h"
 #include "core/reserve.h"
 #include "geom/tri_flip.h"
