@@ -506,8 +506,12 @@ static int gpkg_fid_span(GDALDatasetH gd, OGRLayerH layer, GIntBig *lo, GIntBig 
     const char *fidcol = OGR_L_GetFIDColumn(layer);
     if (!drv || strcmp(GDALGetDriverShortName(drv), "GPKG") != 0 || !fidcol || !*fidcol) return 0;
     if (strchr(fidcol, '"') || strchr(OGR_L_GetName(layer), '"')) return 0; /* not worth quoting */
+    /* Two subqueries: SQLite answers a lone MIN or MAX of the key from its index, but
+     * scans the whole table for MIN and MAX in one SELECT (150-230 ms at 1M buildings,
+     * against 0.1 ms). */
     char sql[1024];
-    snprintf(sql, sizeof sql, "SELECT MIN(\"%s\"), MAX(\"%s\") FROM \"%s\"", fidcol, fidcol, OGR_L_GetName(layer));
+    snprintf(sql, sizeof sql, "SELECT (SELECT MIN(\"%s\") FROM \"%s\"), (SELECT MAX(\"%s\") FROM \"%s\")", fidcol,
+             OGR_L_GetName(layer), fidcol, OGR_L_GetName(layer));
     OGRLayerH res = GDALDatasetExecuteSQL(gd, sql, NULL, NULL);
     if (!res) return 0;
     OGRFeatureH f = OGR_L_GetNextFeature(res);
