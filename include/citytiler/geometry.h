@@ -42,6 +42,8 @@ void ct_footprint_centroid(const ct_footprint *f, double out[2]);
 int ct_polygon_contains(const ct_polygon *p, double x, double y);
 /* Squared distance from (x, y) to the nearest ring edge of the polygon. */
 double ct_polygon_boundary_dist2(const ct_polygon *p, double x, double y);
+/* Squared distance from (x, y) to the segment from (ax, ay) to (bx, by). */
+double ct_segment_dist2(double x, double y, double ax, double ay, double bx, double by);
 /* 1 when some ring edge is within squared distance d2 of (x, y) (stops at the first). */
 int ct_polygon_boundary_within(const ct_polygon *p, double x, double y, double d2);
 /* The same over every part of a footprint. */

@@ -277,15 +277,15 @@ static ct_status check_output_paths(ct_context *ctx, const ct_pipeline *p) {
 /* Each writers.3dtiles output locked for this run (ct_outdir_lock): shared by independent
  * partitions (they write one work directory), exclusive otherwise; under mpirun rank 0
  * holds it for the ranks. */
-static ct_status lock_outputs(ct_context *ctx, ct_pipeline *p, int *shared) {
+static ct_status lock_outputs(ct_context *ctx, ct_pipeline *p, int *partitions) {
     int k = 0, n = 1;
     ct_context_partition(ctx, &k, &n);
     int mpi = ct_context_has_barrier(ctx) && n > 1;
-    *shared = n > 1 && !mpi && !ct_context_merge(ctx) ? n : 0; /* (the count: partitions of a run share it) */
+    *partitions = n > 1 && !mpi && !ct_context_merge(ctx) ? n : 0; /* (0: this run alone) */
     ct_status st = CT_OK;
     for (size_t i = 0; i < p->nstages && st == CT_OK && !(mpi && k != 0); i++) {
         stage_slot *sl = &p->stages[i];
-        if (sl->out_path) st = ct_outdir_lock(ctx, sl->out_path, *shared, &sl->lock_fd, &sl->lock_made);
+        if (sl->out_path) st = ct_outdir_lock(ctx, sl->out_path, *partitions, &sl->lock_fd, &sl->lock_made);
     }
     return st;
 }
@@ -301,10 +301,10 @@ static ct_status check_merge_ready(ct_context *ctx, const ct_pipeline *p) {
 }
 
 /* The locks released (ct_outdir_unlock) and the canonical paths freed. */
-static void release_outputs(ct_pipeline *p, int shared) {
+static void release_outputs(ct_pipeline *p, int partitions) {
     for (size_t i = 0; i < p->nstages; i++) {
         stage_slot *sl = &p->stages[i];
-        if (sl->out_path) ct_outdir_unlock(sl->out_path, sl->lock_fd, shared, sl->lock_made);
+        if (sl->out_path) ct_outdir_unlock(sl->out_path, sl->lock_fd, partitions, sl->lock_made);
         free(sl->out_path);
         sl->out_path = sl->lock_made = NULL;
         sl->lock_fd = -1;
@@ -508,20 +508,20 @@ ct_status ct_pipeline_run(ct_context *ctx, ct_pipeline *p, ct_dataset **out) {
      * by another pipeline, as tools/bench/bench_tiles does.) */
     ct_status cst = check_writer_inputs(ctx, p);
     if (cst == CT_OK) cst = check_heights_inputs(ctx, p);
-    int shared = 0;
+    int partitions = 0; /* (the count sharing the output locks; 0: this run alone) */
     if (cst == CT_OK) cst = resolve_output_paths(ctx, p);
     if (cst == CT_OK) cst = check_output_paths(ctx, p);
-    if (cst == CT_OK) cst = lock_outputs(ctx, p, &shared);
+    if (cst == CT_OK) cst = lock_outputs(ctx, p, &partitions);
     if (cst == CT_OK) cst = check_merge_ready(ctx, p);
     ct_dataset *ds = cst == CT_OK ? ct_dataset_create() : NULL;
     if (cst == CT_OK && !ds) cst = ct_error_nomem(ctx, "dataset");
     if (cst != CT_OK) {
-        release_outputs(p, shared);
+        release_outputs(p, partitions);
         return cst;
     }
     if (p->cell_size > 0) ds->cell_size = p->cell_size;
     ct_status st = ct_pipeline_run_on(ctx, p, ds);
-    release_outputs(p, shared);
+    release_outputs(p, partitions);
     if (st == CT_OK && out) *out = ds;
     else ct_dataset_destroy(ds);
     return st;

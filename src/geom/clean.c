@@ -487,22 +487,6 @@ static const GEOSGeometry *ring_of(GEOSContextHandle_t h, const GEOSGeometry *g,
     return r == 0 ? GEOSGetExteriorRing_r(h, g) : GEOSGetInteriorRingN_r(h, g, r - 1);
 }
 
-/* The box of ring r; 0 when it has no vertex. */
-static int ring_bbox(const ct_polygon *p, uint32_t r, double out[4]) {
-    uint32_t n = ct_ring_size(p, r);
-    const double *xy = p->xy + 2 * (size_t)p->ring_start[r];
-    if (n == 0) return 0;
-    out[0] = out[2] = xy[0];
-    out[1] = out[3] = xy[1];
-    for (uint32_t i = 1; i < n; i++) {
-        out[0] = fmin(out[0], xy[2 * i]);
-        out[2] = fmax(out[2], xy[2 * i]);
-        out[1] = fmin(out[1], xy[2 * i + 1]);
-        out[3] = fmax(out[3], xy[2 * i + 1]);
-    }
-    return 1;
-}
-
 typedef struct ring_ref {
     const GEOSGeometry *g; /* owned by the footprint's geometry */
     double box[4];
@@ -533,16 +517,20 @@ static int rings_nearly_touch(GEOSContextHandle_t h, const GEOSGeometry *g, cons
         const GEOSGeometry *part = GEOSGetGeometryN_r(h, g, (int)i);
         for (uint32_t r = 0; part && r < f->parts[i].nrings; r++) {
             rr[k].g = ring_of(h, part, (int)r);
-            if (rr[k].g && ring_bbox(&f->parts[i], r, rr[k].box)) k++;
+            double *b = rr[k].box; /* (xmin, ymin, xmax, ymax) */
+            if (rr[k].g && GEOSGeom_getExtent_r(h, rr[k].g, &b[0], &b[1], &b[2], &b[3]) == 1) k++;
         }
     }
     int near = 0;
-    for (size_t a = 0; a < k && !near; a++) {
+    for (size_t a = 0; a < k && near == 0; a++) {
         const GEOSPreparedGeometry *pa = NULL;
-        for (size_t b = a + 1; b < k && !near; b++) {
+        for (size_t b = a + 1; b < k && near == 0; b++) {
             const double *ba = rr[a].box, *bb = rr[b].box;
             if (bb[0] > ba[2] + tol || bb[2] < ba[0] - tol || bb[1] > ba[3] + tol || bb[3] < ba[1] - tol) continue;
-            if (!pa && !(pa = GEOSPrepare_r(h, rr[a].g))) break;
+            if (!pa && !(pa = GEOSPrepare_r(h, rr[a].g))) {
+                near = -1; /* (it said "not near" when GEOS could not prepare the ring) */
+                break;
+            }
             double d = 0;
             near = GEOSPreparedDistance_r(h, pa, rr[b].g, &d) == 1 && d > 0 && d < tol;
         }
@@ -556,15 +544,6 @@ static int rings_nearly_touch(GEOSContextHandle_t h, const GEOSGeometry *g, cons
  * (every vertex against every edge not ending at it); larger ones through GEOS's indexes.
  * Building the GEOS geometry of every footprint doubled filters.clean's time (100k city). */
 #define NEAR_DIRECT_MAX 48
-
-/* Squared distance from (px, py) to segment a-b. */
-static double seg_dist2(double px, double py, const double *a, const double *b) {
-    double ex = b[0] - a[0], ey = b[1] - a[1], qx = px - a[0], qy = py - a[1];
-    double l2 = ex * ex + ey * ey, t = l2 > 0 ? (qx * ex + qy * ey) / l2 : 0;
-    t = t < 0 ? 0 : (t > 1 ? 1 : t);
-    double dx = qx - t * ex, dy = qy - t * ey;
-    return dx * dx + dy * dy;
-}
 
 /* 1 when a vertex lies within tol of an edge (of any ring of any part) that does not
  * end at it, without lying on it; f has at most NEAR_DIRECT_MAX vertices. Each vertex is
@@ -600,7 +579,7 @@ static int nearly_touch_direct(const ct_footprint *f, double tol) {
         if (inside <= 2) continue;
         for (uint32_t e = 0; e < n; e++) {
             if (e == g || e == before[g] || !((px >= x0[e]) & (px <= x1[e]) & (py >= y0[e]) & (py <= y1[e]))) continue;
-            double d2 = seg_dist2(px, py, from[e], to[e]);
+            double d2 = ct_segment_dist2(px, py, from[e][0], from[e][1], to[e][0], to[e][1]);
             if (d2 > 0 && d2 < t2) return 1;
         }
     }

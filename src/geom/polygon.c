@@ -118,8 +118,7 @@ int ct_polygon_contains(const ct_polygon *p, double x, double y) {
     return inside;
 }
 
-/* Squared distance from (x, y) to the segment from (ax, ay) to (bx, by). */
-static double segment_dist2(double x, double y, double ax, double ay, double bx, double by) {
+double ct_segment_dist2(double x, double y, double ax, double ay, double bx, double by) {
     double ex = bx - ax, ey = by - ay, px = x - ax, py = y - ay, len2 = ex * ex + ey * ey;
     double t = len2 > 0 ? (px * ex + py * ey) / len2 : 0.0;
     if (t < 0) t = 0;
@@ -135,7 +134,7 @@ static double boundary_dist2(const ct_polygon *p, double x, double y, double eno
         uint32_t s = p->ring_start[r], n = ct_ring_size(p, r);
         const double *xy = p->xy + 2 * (size_t)s;
         for (uint32_t i = 0, j = n - 1; i < n; j = i++) {
-            double d2 = segment_dist2(x, y, xy[2 * j], xy[2 * j + 1], xy[2 * i], xy[2 * i + 1]);
+            double d2 = ct_segment_dist2(x, y, xy[2 * j], xy[2 * j + 1], xy[2 * i], xy[2 * i + 1]);
             if (d2 < best) best = d2;
             if (best <= enough) return best;
         }

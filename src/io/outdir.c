@@ -220,7 +220,7 @@ static long other_partition_count(int fd, int partitions) {
     return 0;
 }
 
-ct_status ct_outdir_lock(ct_context *ctx, const char *final_path, int shared, int *fd, char **made) {
+ct_status ct_outdir_lock(ct_context *ctx, const char *final_path, int partitions, int *fd, char **made) {
     char path[4200];
     lock_path(final_path, path, sizeof path);
     *made = first_missing_parent(final_path);
@@ -236,14 +236,14 @@ ct_status ct_outdir_lock(ct_context *ctx, const char *final_path, int shared, in
     if (*fd < 0) /* (a path that cannot be written is said by ct_outdir_check's probe) */
         return ct_error(ctx, CT_ERR_USAGE, "%s: output path cannot be written: %s: %s", final_path, path,
                         strerror(errno));
-    if (flock(*fd, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0) {
-        long other = shared > 1 ? other_partition_count(*fd, shared) : 0;
+    if (flock(*fd, (partitions ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0) {
+        long other = partitions > 1 ? other_partition_count(*fd, partitions) : 0;
         if (other == 0) return CT_OK;
         close(*fd);
         *fd = -1;
         return ct_error(ctx, CT_ERR_USAGE, "%s: a run split into %ld partitions is writing this output (it holds %s), "
                                            "and this one is split into %d: use the same N for every --partition K/N of "
-                                           "a run, or write elsewhere", final_path, other, path, shared);
+                                           "a run, or write elsewhere", final_path, other, path, partitions);
     }
     int e = errno;
     close(*fd);
@@ -254,9 +254,9 @@ ct_status ct_outdir_lock(ct_context *ctx, const char *final_path, int shared, in
     return ct_error(ctx, CT_ERR_IO, "%s: cannot lock %s: %s", final_path, path, strerror(e));
 }
 
-void ct_outdir_unlock(const char *final_path, int fd, int shared, char *made) {
+void ct_outdir_unlock(const char *final_path, int fd, int partitions, char *made) {
     if (fd >= 0) {
-        if (!shared) { /* (removed while held: a run that opens it later makes a new one) */
+        if (!partitions) { /* (removed while held: a run that opens it later makes a new one) */
             char path[4200];
             lock_path(final_path, path, sizeof path);
             unlink(path);

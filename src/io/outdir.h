@@ -16,15 +16,15 @@ ct_status ct_outdir_check(ct_context *ctx, const char *final_path, const char *m
 /* Two runs writing one output at once deleted each other's work directory (the second's
  * start removed the first's .partial; the first failed with "cannot create"). A run
  * holds a lock on "<final_path>.lock" (flock, not waiting) from before its first stage to
- * its end: exclusive, or shared by the independent partitions of one run (`shared`: their
- * count N, 0 for exclusive; a run split into another count is refused, as its tiles would
+ * its end: exclusive (`partitions` 0), or shared by the `partitions` independent
+ * partitions of one run (a run split into another count is refused, as its tiles would
  * fall among these). *fd gets the open lock file. Another run holding it: a usage error
  * naming the path. */
-ct_status ct_outdir_lock(ct_context *ctx, const char *final_path, int shared, int *fd, char **made);
+ct_status ct_outdir_lock(ct_context *ctx, const char *final_path, int partitions, int *fd, char **made);
 /* Releases it; the lock file is removed when this run held it alone (exclusive), and the
  * folders ct_outdir_lock made for it (*made: the first of them, malloc'd, or NULL) when
  * they are still empty (the run failed before writing). */
-void ct_outdir_unlock(const char *final_path, int fd, int shared, char *made);
+void ct_outdir_unlock(const char *final_path, int fd, int partitions, char *made);
 /* For `citytiler merge`: the partitions' work directory of final_path is there; else a
  * usage error saying that no partition ran, or that the merge was already done. */
 ct_status ct_outdir_check_merge(ct_context *ctx, const char *final_path);
