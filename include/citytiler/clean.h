@@ -73,6 +73,8 @@ const char *ct_cleaner_invalid_detail(const ct_cleaner *c);
  * first). Rings are closed again on the way to GEOS and opened on the way back.
  * Return NULL / -1 on failure (out of memory or GEOS error). */
 #ifdef GEOS_C_H_INCLUDED
+/* The cleaner's GEOS handle, for the caller's own checks between its calls. */
+GEOSContextHandle_t ct_cleaner_geos(ct_cleaner *c);
 /* A new GEOS Polygon of p; the caller destroys it. */
 GEOSGeometry *ct_geos_from_polygon(GEOSContextHandle_t h, const ct_polygon *p);
 /* A new GEOS MultiPolygon of every part of f; the caller destroys it. */

@@ -629,6 +629,8 @@ static int snap_near_rings(ct_cleaner *c, double tol, ct_footprint *work) {
     return near < 0 ? -1 : changed;
 }
 
+GEOSContextHandle_t ct_cleaner_geos(ct_cleaner *c) { return c->geos; }
+
 ct_clean_result ct_clean_footprint(ct_cleaner *c, const ct_clean_options *o, const ct_footprint *in,
                                    ct_footprint *out, unsigned *flags) {
     *flags = 0;

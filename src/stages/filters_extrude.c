@@ -6,7 +6,14 @@
  * the reason. Validity: when filters.clean ran (the "clean_flags" column exists) its
  * footprints are valid, so they are not checked again; otherwise each footprint is
  * checked with GEOS first and an invalid one is skipped ("invalid footprint (not
- * repaired)") rather than extruded into a self-overlapping solid. */
+ * repaired)") rather than extruded into a self-overlapping solid.
+ *
+ * Without filters.clean, a valid footprint still gets the two rules of filters.clean that
+ * keep its mesh sound once stored as 32-bit floats: vertices within a millimetre of the
+ * previous one are merged, and rings within a millimetre of each other are snap-rounded
+ * to touch (a 0.1 um notch or a hole a hair from its shell made triangles nanometres
+ * wide, which turn over in float32). Nothing else of filters.clean is applied; each
+ * change is counted in the run summary. */
 #include <geos_c.h> /* before clean.h: enables its GEOS conversion declarations */
 #include <jansson.h>
 #include <math.h>
@@ -112,6 +119,62 @@ static void log_absurd_heights(ct_context *ctx, const extrude_state *s, const ct
            isnan(b->fallback_height) ? s->height_attribute : "", isnan(b->fallback_height) ? "'" : "", s->height);
 }
 
+/* The rules of filters.clean that keep a valid footprint's float32 mesh sound, and only
+ * those (see the top of the file): its default duplicate tolerance, no collinear, spike
+ * or area rule, no repair. */
+static void float_safety_options(ct_clean_options *o) {
+    ct_clean_options_default(o);
+    o->make_valid = 0;
+    o->collinear_tolerance = -1; /* (below 0: never collinear) */
+    o->spike_angle = 0;
+    o->min_area = 0;
+}
+
+/* What float_safety_options changed in a footprint, and the run-summary reasons. */
+#define FLOAT_SAFETY_BITS (CT_CLEAN_REPEATED | CT_CLEAN_SNAPPED | CT_CLEAN_DEGENERATE)
+#define REASON_MERGED "extrude: vertices within 1 mm merged (no filters.clean)"
+#define REASON_SNAPPED "extrude: nearly touching rings made to touch (no filters.clean)"
+
+/* Building b without filters.clean: 0 when it may be extruded (its footprint replaced by
+ * the float-safe one when a rule applied: *changes gets the CT_CLEAN_* bits), else
+ * CT_EXTRUDE_INVALID (logged) or CT_EXTRUDE_NOMEM. */
+static int check_uncleaned(ct_context *ctx, ct_cleaner *cl, const ct_clean_options *o, ct_building *b,
+                           unsigned *changes) {
+    ct_footprint safe;
+    unsigned flags = 0;
+    *changes = 0;
+    ct_clean_result r = ct_clean_footprint(cl, o, &b->footprint, &safe, &flags);
+    if (r == CT_CLEAN_NOMEM) return CT_EXTRUDE_NOMEM;
+    if (r == CT_CLEAN_KEPT) {
+        if (flags & FLOAT_SAFETY_BITS) {
+            ct_footprint_free(&b->footprint);
+            b->footprint = safe;
+            *changes = flags & FLOAT_SAFETY_BITS;
+            ct_log(ctx, CT_LOG_DEBUG, "filters.extrude: building %s (feature %llu): %s%s%s", b->id,
+                   (unsigned long long)b->source_record, flags & CT_CLEAN_REPEATED ? "vertices within 1 mm merged" : "",
+                   (flags & CT_CLEAN_REPEATED) && (flags & CT_CLEAN_SNAPPED) ? ", " : "",
+                   flags & CT_CLEAN_SNAPPED ? "nearly touching rings made to touch" : "");
+        } else {
+            ct_footprint_free(&safe); /* (rings may only have been turned round) */
+        }
+        return 0;
+    }
+    /* Skipped: the footprint is invalid, or merging its vertices made it so (then it is
+     * extruded as it came: nothing valid is lost). */
+    GEOSContextHandle_t geos = ct_cleaner_geos(cl);
+    GEOSGeometry *g = ct_geos_from_footprint(geos, &b->footprint);
+    if (!g) return CT_EXTRUDE_NOMEM;
+    char v = GEOSisValid_r(geos, g);
+    if (v == 0) {
+        char *why = GEOSisValidReason_r(geos, g);
+        ct_log(ctx, CT_LOG_WARN, "filters.extrude: building %s (feature %llu): skipped: invalid polygon: %s", b->id,
+               (unsigned long long)b->source_record, why ? why : "unknown reason");
+        if (why) GEOSFree_r(geos, why);
+    }
+    GEOSGeom_destroy_r(geos, g);
+    return v == 0 ? CT_EXTRUDE_INVALID : v == 1 ? 0 : CT_EXTRUDE_NOMEM;
+}
+
 static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     extrude_state *s = state;
     int col = -1;
@@ -125,6 +188,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     unsigned char *result = calloc(n ? n : 1, 1);
     if (!result) return ct_error_nomem(ctx, "extrusion results");
     size_t fallback = 0, absurd_count = 0, first_absurd = SIZE_MAX; /* heights beyond MAX_HEIGHT_M */
+    size_t merged = 0, snapped = 0; /* footprints float_safety_options changed (no filters.clean) */
     int nomem = 0;
     int cleaned = ct_dataset_find_attr(ds, "clean_flags") >= 0;
     int defer = (long long)n > s->keep_meshes_up_to; /* the writer extrudes again per tile */
@@ -132,33 +196,30 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     if (defer)
         ct_log(ctx, CT_LOG_INFO, "filters.extrude: %zu buildings (keep_meshes_up_to %lld): meshes are checked here and "
                "extruded again by the writer for each tile", n, s->keep_meshes_up_to);
-#pragma omp parallel num_threads(ct_context_threads(ctx)) reduction(+ : fallback, absurd_count) reduction(| : nomem) \
-    reduction(min : first_absurd)
+    ct_clean_options safety;
+    float_safety_options(&safety);
+#pragma omp parallel num_threads(ct_context_threads(ctx)) reduction(+ : fallback, absurd_count, merged, snapped) \
+    reduction(| : nomem) reduction(min : first_absurd)
     {
         ct_extruder *ex = ct_extruder_create();
-        GEOSContextHandle_t geos = cleaned ? NULL : GEOS_init_r();
-        if (!ex || (!cleaned && !geos)) nomem = 1;
+        ct_cleaner *cl = cleaned ? NULL : ct_cleaner_create();
+        if (!ex || (!cleaned && !cl)) nomem = 1;
         /* Meshes go into a per-thread arena the dataset keeps (huge pages: few page faults). */
         ct_mesh_arena arena;
         memset(&arena, 0, sizeof arena);
         if (ex && !defer) ct_extruder_set_arena(ex, &arena);
 #pragma omp for schedule(dynamic, 64)
         for (size_t i = 0; i < n; i++) {
-            if (!ex || (!cleaned && !geos)) continue;
+            if (!ex || (!cleaned && !cl)) continue;
             ct_building *b = &ds->buildings[i];
             if (!cleaned) {
-                GEOSGeometry *g = ct_geos_from_footprint(geos, &b->footprint);
-                char v = g ? GEOSisValid_r(geos, g) : 2;
-                if (v == 0) {
-                    char *why = GEOSisValidReason_r(geos, g);
-                    ct_log(ctx, CT_LOG_WARN, "filters.extrude: building %s (feature %llu): skipped: invalid polygon: %s",
-                           b->id, (unsigned long long)b->source_record, why ? why : "unknown reason");
-                    if (why) GEOSFree_r(geos, why);
-                    result[i] = CT_EXTRUDE_INVALID;
-                }
-                if (g) GEOSGeom_destroy_r(geos, g);
-                else nomem = 1;
-                if (v == 0 || !g) continue;
+                unsigned changes = 0;
+                int v = check_uncleaned(ctx, cl, &safety, b, &changes);
+                if (v == CT_EXTRUDE_NOMEM) nomem = 1;
+                else if (v) result[i] = (unsigned char)v;
+                if (v) continue;
+                merged += (changes & CT_CLEAN_REPEATED) != 0;
+                snapped += (changes & CT_CLEAN_SNAPPED) != 0;
             }
             double base = isnan(b->base_z) ? s->base_z : b->base_z;
             double top = b->top_z;
@@ -188,7 +249,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
                        (unsigned long long)b->source_record, ct_extruder_reason(ex));
         }
         ct_extruder_destroy(ex);
-        if (geos) GEOS_finish_r(geos);
+        ct_cleaner_destroy(cl);
 #pragma omp critical(ct_extrude_arena)
         if (ct_mesh_arena_adopt(&ds->mesh_arena, &arena) != 0) {
             nomem = 1;
@@ -198,6 +259,8 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     if (absurd_count) log_absurd_heights(ctx, s, ds, absurd_count, &ds->buildings[first_absurd], col);
     ct_status st = CT_OK;
     if (nomem) st = ct_error_nomem(ctx, "extrusion");
+    for (size_t k = 0; k < merged && st == CT_OK; k++) st = ct_dataset_count_change(ctx, ds, REASON_MERGED);
+    for (size_t k = 0; k < snapped && st == CT_OK; k++) st = ct_dataset_count_change(ctx, ds, REASON_SNAPPED);
     /* Count what could not be extruded by reason, then drop it keeping order. */
     unsigned char *keep = result;
     for (size_t i = 0; i < n && st == CT_OK; i++) {
