@@ -62,6 +62,9 @@ ct_status ct_heights_compute(const ct_point_store *store, const ct_footprint *fp
 
 /* The parts of ct_heights_compute, for ct_heights_sweep (src/geom/heights_sweep.c),
  * which gathers the same samples cell by cell: */
+/* n samples per m² of fp; NaN (unknown) when fp's area is not positive or no more than a
+ * millionth of its box's (a self-intersecting footprint whose lobes cancel). */
+double ct_heights_density(const ct_footprint *fp, size_t n);
 /* roof_points, density and (with min_roof_points samples) the roof percentiles from the
  * nroof roof samples (reordered). */
 void ct_heights_set_roof(ct_heights_result *out, const ct_footprint *fp, float *roof, size_t nroof,

@@ -66,9 +66,8 @@ ct_status ct_raster_heights_compute(ct_context *ctx, const ct_footprint *fp, con
         size_t nroof = 0;
         ct_status st = collect_roof(ctx, fp, bb, s, &nroof);
         if (st != CT_OK) return st;
-        double area = ct_footprint_area(fp);
         out->roof_points = (uint32_t)nroof;
-        out->density = area > 0 ? (double)nroof / area : 0.0;
+        out->density = ct_heights_density(fp, nroof);
         if (nroof >= prm->min_roof_points && nroof > 0) {
             ct_heights_roof_stats(s->roof, nroof, prm->roof_percentile, out);
         }

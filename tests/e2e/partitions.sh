@@ -128,7 +128,7 @@ for k in 0 1 2; do
   check "measure-only $k/3: keeps its band's points (or none)" \
     grep -Eq "readers.lidar: partition $k/3 keeps (the points of its band|no points)" "$WORK/measure$k.log"
   check "measure-only $k/3: stops after measuring, saying what comes next" \
-    grep -q -- "--measure-only: partition $k/3 measured its band of the city and stops before stage 3 (filters.clean)" \
+    grep -q -- "--measure-only: partition $k/3 measured its band of the city and stops before stage 4 (filters.extrude)" \
     "$WORK/measure$k.log"
   m=$(sed -n "s/.*filters.heights: partition $k\/3 measured the \([0-9]*\) buildings of its band.*/\1/p" "$WORK/measure$k.log")
   measured=$((measured + ${m:-0}))

@@ -44,7 +44,7 @@ check "vertex budget run exits 0" test $? -eq 0
 # applied), and running it again gives the same tiles.
 node -e 'const s = require(process.argv[1]), st = s.pipeline.stages, w = st[st.length - 1];
   const ok = st.length === 6 && w.type === "writers.3dtiles" && w.max_vertices_per_tile === 3000 &&
-    w.max_buildings_per_tile === 1000 && st[2].type === "filters.heights" && st[2].max_buffer === 24 &&
+    w.max_buildings_per_tile === 1000 && st[3].type === "filters.heights" && st[3].max_buffer === 24 &&
     s.pipeline.file.endsWith("/pipelines/sample.json");
   require("fs").writeFileSync(process.argv[2], JSON.stringify({pipeline: st}));
   process.exit(ok ? 0 : 1)' "$WORK/vbudget/run-summary.json" "$WORK/as-run.json"

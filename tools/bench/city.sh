@@ -35,8 +35,8 @@ for size in "${sizes[@]}"; do
 {"pipeline": [
   {"type": "readers.footprints", "path": "$city/footprints.gpkg", "id_field": "id"},
   {"type": "readers.lidar", "path": "$city/points.las"$limit},
-  {"type": "filters.heights"},
   {"type": "filters.clean"},
+  {"type": "filters.heights"},
   {"type": "filters.extrude"},
   {"type": "writers.3dtiles", "path": "$city/tiles"}]}
 JSON
