@@ -71,6 +71,9 @@ typedef struct ct_dataset {
     size_t nlidar_files;
     struct json_t *sources;        /* what the readers read, for the run summary: an array of {"stage",
                                     * "path", a count, "bytes"}; NULL until a reader noted one */
+    double lidar_crop[4];          /* the area readers.lidar kept points in (its crop box; the union
+                                    * over its stages), when lidar_crop_kind is 1 */
+    int lidar_crop_kind;           /* 0: no readers.lidar ran, 1: lidar_crop, 2: unbounded (crop off) */
     struct ct_rank_band *band;     /* under MPI, this process's band of the city (readers.lidar
                                     * keeps only its points), or NULL */
     uint64_t lidar_run_hash;       /* the run and the LAS files read so far, for the results partitions

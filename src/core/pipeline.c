@@ -331,6 +331,25 @@ static void warn_after_last_writer(ct_context *ctx, const ct_pipeline *p) {
                p->file, i, p->stages[i].vt->type, last, p->stages[last].vt->type);
 }
 
+/* readers.lidar keeps only the points near the footprints and assets read before it
+ * (crop): assets read after it that lie beyond the footprints got no LiDAR ground, which
+ * filters.clamp could only report asset by asset. Warned once, when the pipeline loads. */
+static void warn_assets_after_cropped_lidar(ct_context *ctx, const ct_pipeline *p) {
+    size_t lidar = p->nstages;
+    for (size_t i = 0; i < p->nstages; i++) {
+        const char *type = p->stages[i].vt->type;
+        if (strcmp(type, "readers.lidar") == 0 && lidar == p->nstages &&
+            json_is_true(json_object_get(p->stages[i].options, "crop")))
+            lidar = i;
+        if (strcmp(type, "readers.assets") == 0 && lidar < i) {
+            ct_log(ctx, CT_LOG_WARN, "%s: stage %zu (readers.assets) comes after stage %zu (readers.lidar), which keeps "
+                   "only the points near what was read before it (crop): assets beyond the footprints' extent plus "
+                   "crop_margin get no LiDAR ground; put readers.assets before readers.lidar", p->file, i, lidar);
+            return;
+        }
+    }
+}
+
 /* filters.extrude makes the meshes from the footprints and heights before it. A stage
  * after it that sets heights kept the old meshes (filters.heights after it: a default
  * 10 m box with the LiDAR's roof_z in its metadata; a second filters.extrude's height was
@@ -487,6 +506,7 @@ ct_status ct_pipeline_load(ct_context *ctx, const char *path, const char *const 
     if (st == CT_OK) st = check_inputs_outside_outputs(ctx, p);
     if (st == CT_OK) st = check_extrude_last(ctx, p);
     if (st == CT_OK) warn_after_last_writer(ctx, p);
+    if (st == CT_OK) warn_assets_after_cropped_lidar(ctx, p);
     if (st != CT_OK) {
         ct_pipeline_destroy(p);
         return st;

@@ -374,6 +374,16 @@ typedef struct clamp_tally {
     uint64_t not_on_building, skipped, flagged;
 } clamp_tally;
 
+/* An asset without LiDAR points near it that lies outside the area readers.lidar kept
+ * (its crop box): the points were there but not read (assets read after the LiDAR, and
+ * beyond the footprints' extent plus crop_margin). */
+#define BEYOND_CROP "outside the area readers.lidar kept (the extent of the footprints and of the assets read " \
+                    "before it, plus crop_margin): read the assets before the LiDAR, or set crop to false"
+static int beyond_crop(const ct_dataset *ds, const ct_asset *a) {
+    const double *c = ds->lidar_crop;
+    return ds->lidar_crop_kind == 1 && (a->x < c[0] || a->x > c[2] || a->y < c[1] || a->y > c[3]);
+}
+
 /* Asset i's z and its columns (cols: ground_z, z_source, clamp_flag); keep[i] = 0 when
  * it is skipped. */
 static ct_status place_asset(ct_context *ctx, const clamp_state *s, ct_dataset *ds, size_t i, const long *bld,
@@ -397,7 +407,9 @@ static ct_status place_asset(ct_context *ctx, const clamp_state *s, ct_dataset *
                    a->id, ct_asset_record_word(a), (unsigned long long)a->source_record,
                    bld[i] >= 0 ? "its building has no roof height" : "it is in no footprint");
         }
-        const char *why = !g[i].covered ? "outside the LiDAR coverage" : !isfinite(g[i].z) ? "no ground points" : NULL;
+        const char *why = !g[i].covered ? (beyond_crop(ds, a) ? BEYOND_CROP : "outside the LiDAR coverage")
+                          : !isfinite(g[i].z) ? "no ground points"
+                                              : NULL;
         if (why && s->skip_no_ground) {
             ct_log(ctx, CT_LOG_WARN, "filters.clamp: asset %s (%s %llu): skipped: %s", a->id,
                    ct_asset_record_word(a), (unsigned long long)a->source_record, why);
@@ -405,7 +417,9 @@ static ct_status place_asset(ct_context *ctx, const clamp_state *s, ct_dataset *
             tally->skipped++;
             char skip_reason[96];
             snprintf(skip_reason, sizeof skip_reason, "clamp: no ground points within %g m", s->prm.max_radius);
-            return ct_asset_set_count_skip(ctx, set, !g[i].covered ? "clamp: outside the LiDAR coverage" : skip_reason);
+            return ct_asset_set_count_skip(ctx, set, !g[i].covered ? (beyond_crop(ds, a) ? "clamp: " BEYOND_CROP
+                                                                                      : "clamp: outside the LiDAR coverage")
+                                                                   : skip_reason);
         }
         if (isfinite(g[i].z)) {
             src = SRC_LIDAR;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "citytiler/assets.h"
 #include "citytiler/crs.h"
 #include "citytiler/las.h"
 #include "citytiler/points.h"
@@ -38,8 +39,8 @@ static const ct_option_def options[] = {
     {"classes", CT_OPT_INTEGER_LIST, NULL, 0, "keep only these classes (e.g. [2, 6]: less memory and less to write to disk when the rest is vegetation); default: all but drop_classes"},
     {"keep_withheld", CT_OPT_BOOL, "false", 0, "keep points flagged withheld (the LAS flag for points not to be used, e.g. noise or duplicates)"},
     {"check_z_bounds", CT_OPT_BOOL, "true", 0, "refuse a file whose points' heights lie far outside its header's z bounds (a damaged z scale or offset: roofs 10 times too tall, a city 100 km up); false: read it as it is"},
-    {"crop", CT_OPT_BOOL, "true", 0, "keep only points near the footprints read before this stage"},
-    {"crop_margin", CT_OPT_NUMBER, "50", 0, "margin around the footprints' extent kept when cropping (m)"},
+    {"crop", CT_OPT_BOOL, "true", 0, "keep only points near the footprints and assets read before this stage"},
+    {"crop_margin", CT_OPT_NUMBER, "50", 0, "margin around the extent of those footprints and assets kept when cropping (m)"},
     {"index_size", CT_OPT_NUMBER, "2", 0, "side of the fine grid bins that index the points of a cell (m)"},
     /* 512 MiB: on the 2-core virtual machine we measure on, streaming the 10k city's 741 MiB
      * of points through the disk took 25-30% less CPU and wall time than holding them in
@@ -490,18 +491,49 @@ static ct_status plan_band(ct_context *ctx, ct_dataset *ds) {
     return ds->band ? CT_OK : ct_error_nomem(ctx, "process bands");
 }
 
-/* The crop box (the footprints' box grown by crop_margin; infinite without crop or
- * footprints; under MPI cut to this process's band), and the dataset's point store with
- * its memory limit. */
+/* The box of the footprints and of the assets read before this stage (assets beyond the
+ * footprints, such as street lights along a road out of town, lost their ground to the
+ * crop); 0 when there are none. */
+static int inputs_bbox(const ct_dataset *ds, double bb[4]) {
+    int any = ds->nbuildings && ct_dataset_bbox(ds, bb);
+    for (size_t i = 0; ds->assets && i < ds->assets->n; i++) {
+        const ct_asset *a = &ds->assets->items[i];
+        if (!isfinite(a->x) || !isfinite(a->y)) continue;
+        if (!any) {
+            bb[0] = bb[2] = a->x;
+            bb[1] = bb[3] = a->y;
+            any = 1;
+        }
+        bb[0] = fmin(bb[0], a->x);
+        bb[1] = fmin(bb[1], a->y);
+        bb[2] = fmax(bb[2], a->x);
+        bb[3] = fmax(bb[3], a->y);
+    }
+    return any;
+}
+
+/* The crop box (the box of the footprints and assets read before, grown by crop_margin;
+ * infinite without crop or either; under MPI cut to this process's band), noted in the
+ * dataset for filters.clamp, and the dataset's point store with its memory limit. */
 static ct_status prepare_store(ct_context *ctx, const lidar_state *s, ct_dataset *ds, read_job *job) {
     ct_status st = plan_band(ctx, ds);
     job->crop[0] = job->crop[1] = -INFINITY;
     job->crop[2] = job->crop[3] = INFINITY;
-    if (s->crop && ds->nbuildings && ct_dataset_bbox(ds, job->crop)) {
+    if (s->crop && inputs_bbox(ds, job->crop)) {
         job->crop[0] -= s->crop_margin; job->crop[1] -= s->crop_margin;
         job->crop[2] += s->crop_margin; job->crop[3] += s->crop_margin;
     }
     memcpy(job->global_crop, job->crop, sizeof job->crop);
+    if (!isfinite(job->crop[0])) ds->lidar_crop_kind = 2;
+    else if (ds->lidar_crop_kind == 0) {
+        memcpy(ds->lidar_crop, job->crop, sizeof job->crop);
+        ds->lidar_crop_kind = 1;
+    } else if (ds->lidar_crop_kind == 1) {
+        ds->lidar_crop[0] = fmin(ds->lidar_crop[0], job->crop[0]);
+        ds->lidar_crop[1] = fmin(ds->lidar_crop[1], job->crop[1]);
+        ds->lidar_crop[2] = fmax(ds->lidar_crop[2], job->crop[2]);
+        ds->lidar_crop[3] = fmax(ds->lidar_crop[3], job->crop[3]);
+    }
     if (ds->band) {
         job->crop[1] = fmax(job->crop[1], ds->band->keep[0]);
         job->crop[3] = fmin(job->crop[3], ds->band->keep[1]);
