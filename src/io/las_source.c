@@ -7,14 +7,17 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cpl_error.h>
 #include <ogr_srs_api.h>
 
+#include "core/hash.h"
 #include "io/las_internal.h"
 
 struct ct_las_source {
     ct_las_reader **readers;
+    uint64_t *prints;           /* per reader: its size and content print (copy_print) */
     size_t n, cap;
     uint64_t points;
     double min[3], max[3];
@@ -30,6 +33,45 @@ typedef struct file_list {
     size_t *n;
     size_t before;
 } file_list;
+
+/* A LAS file copied under another name ("tile (1).las" beside "tile.las", a copy kept
+ * from an earlier tiling) holds the same points: read twice, they counted twice in every
+ * percentile and density with nothing said. Files are compared whole (same_content) only
+ * when they have the same size and the same bytes in their first 16 KiB (header, VLRs,
+ * first records) and in 4 KiB at a third, at two thirds and at the end: out[0] the size,
+ * out[1] a hash of those bytes. Returns 0 when the file cannot be read (then it is not
+ * compared). */
+static int copy_print(const ct_las_reader *r, uint64_t size, uint64_t out[2]) {
+    unsigned char buf[16384];
+    uint64_t h = CT_FNV1A_BASIS;
+    const uint64_t at[4] = {0, size / 3, 2 * (size / 3), size > 4096 ? size - 4096 : 0};
+    for (int k = 0; k < 4; k++) {
+        size_t want = k == 0 ? sizeof buf : 4096;
+        if (at[k] + want > size) want = (size_t)(size - at[k]);
+        ssize_t got = r->fd >= 0 ? pread(r->fd, buf, want, (off_t)at[k]) : -1;
+        if (got != (ssize_t)want) return 0;
+        h = ct_fnv1a(h, buf, want);
+    }
+    out[0] = size;
+    out[1] = h;
+    return 1;
+}
+
+/* 1 when files a and b (of `size` bytes each) hold the same bytes, compared whole: run
+ * only for files whose copy prints agree. */
+static int same_content(int a, int b, uint64_t size) {
+    enum { CHUNK = 1 << 20 };
+    unsigned char *p = malloc(2 * (size_t)CHUNK);
+    if (!p) return 0;
+    int same = a >= 0 && b >= 0;
+    for (uint64_t at = 0; same && at < size; at += CHUNK) {
+        size_t want = size - at < CHUNK ? (size_t)(size - at) : (size_t)CHUNK;
+        same = pread(a, p, want, (off_t)at) == (ssize_t)want && pread(b, p + CHUNK, want, (off_t)at) == (ssize_t)want &&
+               memcmp(p, p + CHUNK, want) == 0;
+    }
+    free(p);
+    return same;
+}
 
 /* The same file reached twice (listed twice, or by a path and a glob, a directory or a
  * link) would count its points twice in every percentile and density: within this
@@ -56,6 +98,9 @@ static ct_status add_reader(ct_context *ctx, ct_las_source *s, file_list *files,
         ct_las_reader **nr = realloc(s->readers, nc * sizeof *nr);
         if (!nr) return ct_error_nomem(ctx, "LAS source list");
         s->readers = nr;
+        uint64_t *np = realloc(s->prints, 2 * nc * sizeof *np);
+        if (!np) return ct_error_nomem(ctx, "LAS source list");
+        s->prints = np;
         s->cap = nc;
     }
     uint64_t *ni = realloc(*files->ids, 2 * (*files->n + 1) * sizeof *ni);
@@ -64,6 +109,19 @@ static ct_status add_reader(ct_context *ctx, ct_las_source *s, file_list *files,
     ct_las_reader *r = NULL;
     ct_status st = ct_las_open(ctx, path, &r);
     if (st != CT_OK) return st;
+    uint64_t print[2] = {UINT64_MAX, 0};
+    if (copy_print(r, (uint64_t)fs.st_size, print))
+        for (size_t k = 0; k < s->n; k++) {
+            if (s->prints[2 * k] != print[0] || s->prints[2 * k + 1] != print[1] ||
+                !same_content(r->fd, s->readers[k]->fd, print[0]))
+                continue;
+            ct_log(ctx, CT_LOG_WARN, "LAS source: %s holds the same points as %s (the same size, header and sampled "
+                   "records: a copy): read once", path, s->readers[k]->path);
+            ct_las_close(r);
+            return CT_OK;
+        }
+    s->prints[2 * s->n] = print[0];
+    s->prints[2 * s->n + 1] = print[1];
     ni[2 * *files->n] = dev;
     ni[2 * *files->n + 1] = ino;
     (*files->n)++;
@@ -295,5 +353,6 @@ void ct_las_source_close(ct_las_source *s) {
     if (!s) return;
     for (size_t i = 0; i < s->n; i++) ct_las_close(s->readers[i]);
     free(s->readers);
+    free(s->prints);
     free(s);
 }

@@ -44,6 +44,22 @@ check "info on a FIFO: message" has info_fifo.log "pipe.las: is a FIFO (named pi
 run_case lidar_twice 0 "{\"pipeline\": [$FP, $(lidar '["ok.las", "./ok.las", "o*.las"]'), $H, $E, $W]}"
 check "lidar_twice: warning names both paths" has lidar_twice.log "ok.las is the same file as $WORK/ok.las (listed twice): read once"
 check "lidar_twice: 400 points read from 1 file" has lidar_twice.log "readers.lidar: 400 points read from 1 file(s), 400 kept"
+# A copy under another name ("big (1).las") holds the same points: read once, with a
+# warning (QA: counted twice with nothing said). A file of the same size and header whose
+# points differ only where the quick print does not look (past the first 16 KiB, before a
+# third of the file) is compared whole, and read.
+mkdir -p copies && mklas copies/big.las 4000 85000 447000 && cp copies/big.las "copies/big (1).las"
+python3 - <<'PY'
+b = bytearray(open("copies/big.las", "rb").read())
+assert len(b) > 3 * (16384 + 4096)
+b[16384 + 1000] ^= 0x01
+open("copies/near.las", "wb").write(bytes(b))
+PY
+run_case lidar_copy 0 "{\"pipeline\": [$FP, $(lidar '"copies"'), $H, $E, $W]}"
+check "lidar_copy: warning names the copy and the original" has lidar_copy.log \
+  "copies/big.las holds the same points as $WORK/copies/big (1).las (the same size, header and sampled records: a copy): read once"
+check "lidar_copy: the near copy is read (8000 points from 2 files)" has lidar_copy.log \
+  "readers.lidar: 8000 points read from 2 file(s)"
 
 # A second readers.lidar once the first one's points went to disk (memory_limit) used
 # to crash (it copied from cells not in memory): a clear error now.
