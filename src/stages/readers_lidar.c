@@ -775,18 +775,23 @@ static ct_status report_points(ct_context *ctx, const lidar_state *s, ct_dataset
     if (kept == 0 && read > 0) st = check_points_match_header(ctx, src);
     if (st != CT_OK) {
         /* (said above: a damaged header, not LiDAR of another area) */
+    } else if (kept == 0 && read > 0 && unusable < read && ds->band && ct_context_measure_only(ctx)) {
+        /* (a partition alone knows only its own band: said above when the band is empty) */
+        if (job->crop[1] <= job->crop[3])
+            ct_log(ctx, CT_LOG_INFO, "readers.lidar: partition %d/%d: none of the points in its band of the city "
+                   "(y %.1f to %.1f) has a class kept", ds->band->k, ds->band->n, job->crop[1], job->crop[3]);
     } else if (kept == 0 && read > 0 && unusable < read) {
         double lo[3], hi[3];
+        const double *c = job->global_crop; /* (the footprints' box, not a process's band) */
         ct_las_source_bounds(src, lo, hi);
-        if (isfinite(job->crop[0]))
+        if (isfinite(c[0]))
             ct_log(ctx, CT_LOG_WARN,
                    "readers.lidar: none of the %llu points lies within crop_margin (%g m) of the footprints "
                    "(x %.2f..%.2f, y %.2f..%.2f in the working CRS; LAS header bounds x %.2f..%.2f, y %.2f..%.2f) "
                    "with a class kept: wrong srs, LiDAR of another area, or classes/drop_classes leaving none? "
                    "Every building gets a fallback height",
-                   (unsigned long long)read, s->crop_margin, job->crop[0] + s->crop_margin,
-                   job->crop[2] - s->crop_margin, job->crop[1] + s->crop_margin, job->crop[3] - s->crop_margin,
-                   lo[0], hi[0], lo[1], hi[1]);
+                   (unsigned long long)read, s->crop_margin, c[0] + s->crop_margin, c[2] - s->crop_margin,
+                   c[1] + s->crop_margin, c[3] - s->crop_margin, lo[0], hi[0], lo[1], hi[1]);
         else
             ct_log(ctx, CT_LOG_WARN,
                    "readers.lidar: none of the %llu points was kept (all of dropped classes, or unusable coordinates)",

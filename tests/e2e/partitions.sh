@@ -136,6 +136,10 @@ done
 check "measure-only: the bands' buildings add up to the 160 ($measured)" test "$measured" -eq 160
 check "measure-only: one partition measured fewer than all" \
   grep -Eq "filters.heights: partition [0-2]/3 measured the ([1-9]|[1-9][0-9]|1[0-5][0-9]) buildings of its band" "$WORK"/measure[012].log
+# (partition 2/3's band holds no footprint: it said no point lay near the footprints, and
+# gave a y range ending at -50)
+check "measure-only: no partition warns that no point lies near the footprints" \
+  test -z "$(grep -l 'none of the' "$WORK"/measure[012].log)"
 check "measure-only: no tiles yet" test -z "$(find "$WORK/banded.partial" -name '*.glb')" -a ! -e "$WORK/banded"
 check "measure-only: the closing line says nothing was written" grep -q "measured only (--measure-only): no tile written" "$WORK/measure0.log"
 # A merge right after the measuring: exit 2, naming a partition still to run (and it
