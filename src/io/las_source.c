@@ -246,6 +246,27 @@ static int same_crs(const char *a, const char *b) {
     return same;
 }
 
+/* 1 when `compound` is a compound CRS whose horizontal part is the CRS `horizontal` (a 2D
+ * CRS): files of one survey where some carry the vertical datum and some not. */
+static int adds_heights_to(const char *compound, const char *horizontal) {
+    OGRSpatialReferenceH sc = OSRNewSpatialReference(NULL), sh = OSRNewSpatialReference(NULL);
+    int yes = 0;
+    if (sc && sh) {
+        char *pc = (char *)compound, *ph = (char *)horizontal;
+        CPLPushErrorHandler(CPLQuietErrorHandler);
+        if (OSRImportFromWkt(sc, &pc) == OGRERR_NONE && OSRImportFromWkt(sh, &ph) == OGRERR_NONE &&
+            OSRIsCompound(sc) && !OSRIsCompound(sh) && OSRGetAxesCount(sh) == 2 && OSRStripVertical(sc) == OGRERR_NONE) {
+            const char *opts[] = {"IGNORE_DATA_AXIS_TO_SRS_AXIS_MAPPING=YES",
+                                  "CRITERION=EQUIVALENT_EXCEPT_AXIS_ORDER_GEOGCRS", NULL};
+            yes = OSRIsSameEx(sc, sh, opts);
+        }
+        CPLPopErrorHandler();
+    }
+    if (sc) OSRDestroySpatialReference(sc);
+    if (sh) OSRDestroySpatialReference(sh);
+    return yes;
+}
+
 ct_status ct_las_source_open(ct_context *ctx, const char *const *inputs, size_t ninputs, uint64_t **file_ids,
                              size_t *nfile_ids, ct_las_source **out) {
     *out = NULL;
@@ -255,7 +276,7 @@ ct_status ct_las_source_open(ct_context *ctx, const char *const *inputs, size_t 
     ct_status st = CT_OK;
     file_list files = {file_ids, nfile_ids, *nfile_ids};
     for (size_t i = 0; i < ninputs && st == CT_OK; i++) st = add_input(ctx, s, &files, inputs[i]);
-    const char *nocrs_path = NULL;
+    const char *nocrs_path = NULL, *noheights_path = NULL;
     for (size_t i = 0; i < s->n && st == CT_OK; i++) {
         const ct_las_header *h = &s->readers[i]->hdr;
         if (h->crs_wkt) {
@@ -263,14 +284,24 @@ ct_status ct_las_source_open(ct_context *ctx, const char *const *inputs, size_t 
                 s->crs_wkt = h->crs_wkt;
                 s->crs_path = s->readers[i]->path;
                 s->crs_header = h;
-            } else if (!same_crs(s->crs_wkt, h->crs_wkt)) {
+            } else if (same_crs(s->crs_wkt, h->crs_wkt)) {
+                /* (the same CRS) */
+            } else if (adds_heights_to(s->crs_wkt, h->crs_wkt)) {
+                if (!noheights_path) noheights_path = s->readers[i]->path;
+            } else if (adds_heights_to(h->crs_wkt, s->crs_wkt)) {
+                /* the files so far gave the horizontal CRS only: this one gives the heights' too */
+                if (!noheights_path) noheights_path = s->crs_path;
+                s->crs_wkt = h->crs_wkt;
+                s->crs_path = s->readers[i]->path;
+                s->crs_header = h;
+            } else {
                 /* With the vertical part: files that differ only there said "EPSG:2263 vs EPSG:2263". */
                 char a[48], b[48];
                 crs_label(s->crs_header, a, sizeof a);
                 crs_label(h, b, sizeof b);
                 st = ct_error(ctx, CT_ERR_INPUT,
                               "LAS source: %s and %s have different CRSs (%s vs %s%s); "
-                              "reproject them to one CRS first",
+                              "reproject them to one CRS first, or set readers.lidar's srs when one of them is wrong",
                               s->crs_path, s->readers[i]->path, a, b,
                               strcmp(a, b) == 0 ? ": they differ in more than the EPSG codes, see citytiler info" : "");
             }
@@ -286,6 +317,10 @@ ct_status ct_las_source_open(ct_context *ctx, const char *const *inputs, size_t 
     }
     if (st == CT_OK && nocrs_path && s->crs_wkt)
         ct_log(ctx, CT_LOG_WARN, "LAS source: %s has no CRS: assuming the CRS of %s", nocrs_path,
+               s->crs_path);
+    if (st == CT_OK && noheights_path)
+        ct_log(ctx, CT_LOG_WARN, "LAS source: %s gives only the horizontal part of the CRS of %s: assuming its "
+               "heights are in the same vertical CRS (set readers.lidar's srs if they are not)", noheights_path,
                s->crs_path);
     if (st != CT_OK) {
         *nfile_ids = files.before; /* this source's files were not read */

@@ -195,6 +195,22 @@ mkdir -p two_vertical && cp ft_6360.las two_vertical/a.las && geokeys ft.las two
 run_case two_vertical 2 "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"fp_ft.geojson\"}, {\"type\": \"readers.lidar\", \"path\": \"two_vertical\"}, $H, $E, $W]}"
 check "two_vertical: names both files and both CRSs whole" has two_vertical.log \
   "two_vertical/a.las and $WORK/two_vertical/b.las have different CRSs (EPSG:2263+6360 vs EPSG:2263+5703); reproject them to one CRS first"
+# Files of one survey where some carry the vertical CRS and some only the horizontal one
+# (QA: refused as "different CRSs (EPSG:28992 vs EPSG:28992+5709)", while a file without
+# any CRS was taken with a warning): taken in the others' vertical CRS, with a warning,
+# whichever file comes first.
+mkdir -p horiz_last horiz_first && cp ft_6360.las horiz_last/a.las && geokeys ft.las horiz_last/b.las 1024=1 3072=2263
+geokeys ft.las horiz_first/a.las 1024=1 3072=2263 && cp ft_6360.las horiz_first/b.las
+for c in horiz_last horiz_first; do
+  run_case $c 0 "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"fp_ft.geojson\"}, {\"type\": \"readers.lidar\", \"path\": \"$c\"}, $H, $E, $W]}"
+  read -r g r lo hi <<< "$(heights $c 2>/dev/null || echo x x x x)"
+  check "$c: roof_z 30 m and ground_z 10 m from both files (got $r and $g)" near "$r" 30 0.05
+  check "$c: ground_z 10 m (got $g)" near "$g" 10 0.05
+done
+check "horiz_last: warns that b.las gives only the horizontal CRS" has horiz_last.log \
+  "horiz_last/b.las gives only the horizontal part of the CRS of $WORK/horiz_last/a.las: assuming its heights are in the same vertical CRS"
+check "horiz_first: warns that a.las gives only the horizontal CRS" has horiz_first.log \
+  "horiz_first/a.las gives only the horizontal part of the CRS of $WORK/horiz_first/b.las: assuming its heights are in the same vertical CRS"
 # srs that cannot place the points. A vertical CRS alone failed on the first chunk as
 # "cannot transform points 0..1680 into the working CRS (PROJ: utm: Invalid latitude)";
 # an unknown code had GDAL print "ERROR 1: PROJ: proj_create_from_database: crs not
