@@ -49,6 +49,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     if (ns != CT_OK) return ns;
     o.fields = names;
     uint64_t before = ds->input_features;
+    size_t had = ds->nbuildings; /* buildings of earlier stages */
     ct_status st = ct_ogr_read_footprints(ctx, &o, ds);
     free(names);
     if (st == CT_OK) st = ct_dataset_note_source(ctx, ds, "readers.footprints", o.path, "features", ds->input_features - before);
@@ -57,11 +58,18 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
      * (an id_field that is not a key, or the same source read twice). */
     size_t a = 0, b = 0, dups = ct_dataset_duplicate_ids(ds, &a, &b);
     if (dups == SIZE_MAX) return ct_error_nomem(ctx, "building id table");
-    if (dups > 0)
+    if (dups > 0 && a < had)
         ct_log(ctx, CT_LOG_WARN,
-               "readers.footprints: %zu building(s) have the id of an earlier one (first: '%s', features %llu and %llu): "
+               "readers.footprints: %s: %zu building(s) have the id of a building an earlier readers.footprints stage read "
+               "(first: '%s', feature %llu there and feature %llu here): ids in the tiles are not unique; is the same "
+               "source read twice? Otherwise set id_field to a field that is unique in both",
+               o.path, dups, ds->buildings[b].id ? ds->buildings[b].id : "",
+               (unsigned long long)ds->buildings[a].source_record, (unsigned long long)ds->buildings[b].source_record);
+    else if (dups > 0)
+        ct_log(ctx, CT_LOG_WARN,
+               "readers.footprints: %s: %zu building(s) have the id of an earlier one (first: '%s', features %llu and %llu): "
                "ids in the tiles are not unique; set id_field to a field that is",
-               dups, ds->buildings[b].id ? ds->buildings[b].id : "", (unsigned long long)ds->buildings[a].source_record,
+               o.path, dups, ds->buildings[b].id ? ds->buildings[b].id : "", (unsigned long long)ds->buildings[a].source_record,
                (unsigned long long)ds->buildings[b].source_record);
     return CT_OK;
 }

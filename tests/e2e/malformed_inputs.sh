@@ -363,10 +363,10 @@ check "ids_missing: all written" has ids_missing.log "done: 3 features read, 3 b
 
 # The same footprints read twice: the ids in the tiles are not unique, and the log says so.
 run_case footprints_twice 0 "{\"pipeline\": [$FP, $FP, $E, $W]}"
-check "footprints_twice: duplicate-id warning names the first id and records" has footprints_twice.log \
-  "readers.footprints: 1 building(s) have the id of an earlier one (first: '0', features 0 and 0)"
+check "footprints_twice: duplicate-id warning names the file, the first id and records, and the likely cause" \
+  has footprints_twice.log "fp.geojson: 1 building(s) have the id of a building an earlier readers.footprints stage read (first: '0', feature 0 there and feature 0 here): ids in the tiles are not unique; is the same source read twice?"
 run_case footprints_once 0 "{\"pipeline\": [$FP, $E, $W]}"
-check "footprints_once: no duplicate-id warning" test -z "$(grep -F 'have the id of an earlier one' footprints_once.log)"
+check "footprints_once: no duplicate-id warning" test -z "$(grep -F 'have the id of' footprints_once.log)"
 
 # Two writers with the same path (one given with a trailing slash): the second would
 # replace the first's tileset; refused before anything runs. Other paths: fine.
