@@ -262,8 +262,12 @@ static ct_status choose_mode(reader *r, OGRFeatureDefnH defn) {
 
 static ct_status map_fields(reader *r, OGRFeatureDefnH defn) {
     const ct_ogr_assets_options *o = r->o;
-    const int coords[3] = {r->fx, r->fy, r->fwkt}; /* never attributes under "all" */
-    ct_ogr_field_pick pick = {o->all_fields, coords, 3, o->fields, o->nfields, 1};
+    /* Never attributes under "all": the coordinate columns, and an id field named "id"
+     * (it holds what the asset's "id" property does, and became a second column "id_2"). */
+    int id_named_id = r->fid_field >= 0 &&
+                      strcmp(OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(defn, r->fid_field)), "id") == 0;
+    const int skip[4] = {r->fx, r->fy, r->fwkt, id_named_id ? r->fid_field : -1};
+    ct_ogr_field_pick pick = {o->all_fields, skip, 4, o->fields, o->nfields, 1};
     ct_status st = ct_ogr_pick_fields(r->ctx, defn, &pick, "asset field map", &r->maps, &r->nmaps);
     for (size_t k = 0; k < o->nfields && st == CT_OK; k++) {
         int i;

@@ -22,6 +22,9 @@ C='{"type": "filters.clamp"}'
 run_case first 0 "{\"pipeline\": [$FP, $A, $(lidar '"ground.las"'), $H, $C, $E, $W]}"
 check "assets first: all 25 on the LiDAR ground" has first.log "filters.clamp: 25 assets: 25 on the LiDAR ground"
 check "assets first: no load warning" test -z "$(grep -F 'comes after stage' first.log)"
+# (the assets' "id" field is their id: not repeated beside it as an attribute "id_2")
+check "assets first: asset tiles written" test -n "$(find first-out -name '*.glb' -path '*assets*')"
+check "assets first: no id_2 attribute in the asset tiles" test -z "$(find first-out -name '*.glb' -path '*assets*' -exec grep -l '"id_2"' {} +)"
 run_case after 0 "{\"pipeline\": [$FP, $(lidar '"ground.las"'), $A, $H, $C, $E, $W]}"
 check "assets after: warned when the pipeline loads" has after.log \
   "stage 2 (readers.assets) comes after stage 1 (readers.lidar), which keeps only the points near what was read before it (crop)"
