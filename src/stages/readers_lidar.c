@@ -80,6 +80,14 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
     ct_status st = class_flags(ctx, keep, "classes", listed);
     if (st == CT_OK) st = class_flags(ctx, ct_opt_get(opts, "drop_classes"), "drop_classes", dropped);
     for (int c = 0; c < 256; c++) s->drop_class[c] = (uint8_t)((keep && !listed[c]) || dropped[c]);
+    /* A class both listed in classes and dropped (drop_classes' default [7, 18] beside
+     * classes [2, 6, 7]) was dropped without a word. */
+    for (int c = 0; st == CT_OK && keep && c < 256; c++)
+        if (listed[c] && dropped[c]) {
+            ct_log(ctx, CT_LOG_WARN, "readers.lidar: class %d is listed in classes, but drop_classes (by default "
+                   "[7, 18]) drops it too, and wins: set drop_classes without it to keep its points", c);
+            break;
+        }
     if (st == CT_OK && (!(s->fine_size >= 0.1) || s->fine_size > 100))
         st = ct_error(ctx, CT_ERR_USAGE, "readers.lidar: index_size must be between 0.1 and 100 m");
     if (st == CT_OK && !(s->memory_limit_mb >= 0 && s->memory_limit_mb <= 1e9))

@@ -158,6 +158,11 @@ check "lidar_crs_2d: no vertical CRS: warned" has lidar_crs_2d.log "no vertical 
 run_case lidar_drop6 0 "{\"pipeline\": [$FP, {\"type\": \"readers.lidar\", \"path\": \"ok.las\", \"srs\": \"EPSG:28992\", \"drop_classes\": [6]}, $H, $E, $W]}"
 check "lidar_drop6: says why the rest was not kept" test -n "$(grep -F "400 points read from 1 file(s), 200 kept in 1 cells" lidar_drop6.log |
   grep -F "MiB); the other 200: of drop_classes or not of classes, withheld, or beyond crop_margin (50 m) of the footprints")"
+# A class listed in classes that drop_classes (default [7, 18]) drops too: dropped, said.
+run_case lidar_classes_dropped 0 "{\"pipeline\": [$FP, {\"type\": \"readers.lidar\", \"path\": \"ok.las\", \"srs\": \"EPSG:28992\", \"classes\": [2, 6, 7]}, $H, $E, $W]}"
+check "lidar_classes_dropped: says class 7 is dropped all the same" has lidar_classes_dropped.log \
+  "readers.lidar: class 7 is listed in classes, but drop_classes (by default [7, 18]) drops it too"
+check "lidar_drop6: no such warning without classes" test -z "$(grep -F 'is listed in classes' lidar_drop6.log)"
 # A handful of class-6 points among unclassified ones: class 6 alone is roof, so every
 # building got a fallback height; the log said only that. Now it says why, and the fix.
 mklas few6.las 400 85000 447000 "2,$(printf '1,%.0s' $(seq 1 99))6"
