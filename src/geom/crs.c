@@ -117,14 +117,20 @@ ct_status ct_geo_transform_create_ex(ct_context *ctx, const char *src_crs, const
     }
     t->to_geodetic = make_op(t->pj_ctx, src, "EPSG:4979");
     t->ecef_src = strdup(src);
-    int want_geoid = o->geoid_mode == CT_GEOID_FORCE ||
-                     (o->geoid_mode == CT_GEOID_AUTO && o->vertical_crs && t->to_geodetic && is_ballpark(t->to_geodetic, o->probe));
-    if (want_geoid && t->to_geodetic) {
-        /* Ballpark: use the horizontal-only operations and add the geoid ourselves. */
+    /* PROJ's ballpark for a compound CRS (no grid for its vertical datum) is ballpark in
+     * the horizontal too: for EPSG:28992+5709 it dropped the Amersfoort datum shift, and
+     * with geoid "none" the city came out 108 m north of where it is. So whenever the
+     * heights' step is a ballpark, the horizontal-only operations are used (heights
+     * unchanged), and the geoid is added to them unless the mode says never. */
+    int ballpark = o->vertical_crs && t->to_geodetic && is_ballpark(t->to_geodetic, o->probe);
+    int want_geoid = o->geoid_mode == CT_GEOID_FORCE || (o->geoid_mode == CT_GEOID_AUTO && ballpark);
+    if ((ballpark || want_geoid) && t->to_geodetic) {
         proj_destroy(t->to_geodetic);
         t->to_geodetic = make_op(t->pj_ctx, src_crs, "EPSG:4979");
         free(t->ecef_src);
         t->ecef_src = strdup(src_crs);
+    }
+    if (want_geoid && t->to_geodetic) {
         t->geoid = geoid_op(t->pj_ctx, o->geoid_grid ? o->geoid_grid : "egm96_15.gtx");
         if (!t->geoid) {
             free(wkt);

@@ -105,6 +105,29 @@ static void check_prefetch(ct_context *ctx) {
     ct_geo_prefetch_free(NULL);
 }
 
+/* Geoid "none" with a vertical CRS PROJ has no grid for (NAP here): PROJ's ballpark for
+ * the compound CRS dropped the horizontal datum shift too, and the city moved 108 m. The
+ * points must land where the horizontal CRS alone puts them, heights unchanged. */
+static void check_never_keeps_datum(ct_context *ctx) {
+    ct_geo_options never = {"EPSG:5709", "egm96_15.gtx", CT_GEOID_NEVER, {85000.0, 446000.0}};
+    ct_geo_options plain = {NULL, NULL, CT_GEOID_NEVER, {85000.0, 446000.0}};
+    ct_geo_transform *a = NULL, *b = NULL;
+    CT_CHECK(ct_geo_transform_create_ex(ctx, "EPSG:28992", &never, &a) == CT_OK);
+    CT_CHECK(ct_geo_transform_create_ex(ctx, "EPSG:28992", &plain, &b) == CT_OK);
+    if (a && b) {
+        CT_CHECK(!ct_geo_transform_uses_geoid(a));
+        enum { N = 17 * 3 };
+        double x[2][N], y[2][N], z[2][N];
+        CT_CHECK(grid_ecef(ctx, a, x[0], y[0], z[0], N) && grid_ecef(ctx, b, x[1], y[1], z[1], N));
+        double worst = 0;
+        for (size_t i = 0; i < N; i++)
+            worst = fmax(worst, fmax(fabs(x[0][i] - x[1][i]), fmax(fabs(y[0][i] - y[1][i]), fabs(z[0][i] - z[1][i]))));
+        CT_CHECK_MSG(worst < 0.01, "geoid none: %.3f m from where the horizontal CRS puts the points", worst);
+    }
+    ct_geo_transform_destroy(a);
+    ct_geo_transform_destroy(b);
+}
+
 /* The unit of a CRS's heights: the vertical part's, or (2D projected) the easting's. */
 static void check_height_units(ct_context *ctx) {
     static const struct { const char *crs; double f; int assumed; const char *name; } cases[] = {
@@ -174,6 +197,7 @@ int main(void) {
     check_clone(ctx, &geoid, 1);
     check_height_units(ctx);
     check_prefetch(ctx);
+    check_never_keeps_datum(ctx);
     check_vertical_in_feet(ctx, CT_GEOID_AUTO);
     check_vertical_in_feet(ctx, CT_GEOID_NEVER);
     ct_context_destroy(ctx);

@@ -12,8 +12,8 @@
 #include <sys/stat.h>
 
 #include "citytiler/building_mesh.h"
-#include "citytiler/pipeline.h"
 #include "ct_test.h"
+#include "ct_test_pipeline.h"
 
 #define X0 86100.0
 #define Y0 446000.0
@@ -122,20 +122,10 @@ int main(void) {
              "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"%s\", \"id_field\": \"name\"},"
              " {\"type\": \"filters.extrude\", \"height\": 10, \"keep_meshes_up_to\": 100}]}",
              input);
-    FILE *f = fopen(pipeline, "w");
-    CT_CHECK(f != NULL);
-    if (!f) return ct_test_finish("test_extrude_stage");
-    fputs(json, f);
-    fclose(f);
-
     for (int threads = 1; threads <= 2; threads++) {
-        ct_context *ctx = ct_context_create();
-        ct_context_set_threads(ctx, threads);
+        ct_context *ctx = NULL;
         ct_pipeline *p = NULL;
-        ct_dataset *ds = NULL;
-        ct_status st = ct_pipeline_load(ctx, pipeline, NULL, 0, &p);
-        if (st == CT_OK) st = ct_pipeline_run(ctx, p, &ds);
-        CT_CHECK_MSG(st == CT_OK, "run: %s", ct_error_message(ctx));
+        ct_dataset *ds = ct_test_run_pipeline(pipeline, json, threads, &ctx, &p);
         if (ds) {
             CT_CHECK_MSG(ds->nbuildings == NFEATURES - 1, "%zu buildings", ds->nbuildings);
             CT_CHECK(ct_dataset_skipped_for(ds, "invalid footprint (not repaired)") == 1);
@@ -165,9 +155,7 @@ int main(void) {
                 }
             }
         }
-        ct_dataset_destroy(ds);
-        ct_pipeline_destroy(p);
-        ct_context_destroy(ctx);
+        ct_test_pipeline_free(ctx, p, ds);
     }
     return ct_test_finish("test_extrude_stage");
 }

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "citytiler/pipeline.h"
 #include "ct_test.h"
+#include "ct_test_pipeline.h"
 
 typedef struct truth { char id[32]; double ground, roof; } truth;
 
@@ -49,18 +49,9 @@ int main(void) {
              "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"%s/footprints.gpkg\", \"id_field\": \"id\"},"
              "{\"type\": \"readers.lidar\", \"path\": \"%s/points.las\"}, {\"type\": \"filters.heights\"}]}", dir, dir);
     snprintf(path, sizeof path, "%s/pipeline.json", dir);
-    f = fopen(path, "w");
-    if (f) {
-        fputs(json, f);
-        fclose(f);
-    }
-    ct_context *ctx = ct_context_create();
-    ct_context_set_threads(ctx, 2);
+    ct_context *ctx = NULL;
     ct_pipeline *p = NULL;
-    ct_dataset *ds = NULL;
-    ct_status st = ct_pipeline_load(ctx, path, NULL, 0, &p);
-    if (st == CT_OK) st = ct_pipeline_run(ctx, p, &ds);
-    CT_CHECK_MSG(st == CT_OK, "%s", ct_error_message(ctx));
+    ct_dataset *ds = ct_test_run_pipeline(path, json, 2, &ctx, &p);
     if (ds) {
         int cg = ct_dataset_find_attr(ds, "ground_z"), cr = ct_dataset_find_attr(ds, "roof_z");
         int cf = ct_dataset_find_attr(ds, "flag");
@@ -98,8 +89,6 @@ int main(void) {
         free(dground);
     }
     free(t);
-    ct_dataset_destroy(ds);
-    ct_pipeline_destroy(p);
-    ct_context_destroy(ctx);
+    ct_test_pipeline_free(ctx, p, ds);
     return ct_test_finish("test_synth_truth");
 }
