@@ -74,6 +74,9 @@ typedef struct ct_dataset {
     double lidar_crop[4];          /* the area readers.lidar kept points in (its crop box; the union
                                     * over its stages), when lidar_crop_kind is 1 */
     int lidar_crop_kind;           /* 0: no readers.lidar ran, 1: lidar_crop, 2: unbounded (crop off) */
+    double lidar_bounds[4];        /* the LAS files' header bounds in the working CRS (union), when
+                                    * lidar_bounds_kind is 1 (2: not known, the files were reprojected) */
+    int lidar_bounds_kind;
     struct ct_rank_band *band;     /* under MPI, this process's band of the city (readers.lidar
                                     * keeps only its points), or NULL */
     uint64_t lidar_run_hash;       /* the run and the LAS files read so far, for the results partitions

@@ -375,13 +375,15 @@ typedef struct clamp_tally {
 } clamp_tally;
 
 /* An asset without LiDAR points near it that lies outside the area readers.lidar kept
- * (its crop box): the points were there but not read (assets read after the LiDAR, and
- * beyond the footprints' extent plus crop_margin). */
+ * (its crop box) but within the LAS files' bounds (when known): the points were there but
+ * not read (assets read after the LiDAR, and beyond the footprints' extent plus
+ * crop_margin). */
 #define BEYOND_CROP "outside the area readers.lidar kept (the extent of the footprints and of the assets read " \
                     "before it, plus crop_margin): read the assets before the LiDAR, or set crop to false"
 static int beyond_crop(const ct_dataset *ds, const ct_asset *a) {
-    const double *c = ds->lidar_crop;
-    return ds->lidar_crop_kind == 1 && (a->x < c[0] || a->x > c[2] || a->y < c[1] || a->y > c[3]);
+    const double *c = ds->lidar_crop, *b = ds->lidar_bounds;
+    int in_files = ds->lidar_bounds_kind != 1 || (a->x >= b[0] && a->x <= b[2] && a->y >= b[1] && a->y <= b[3]);
+    return ds->lidar_crop_kind == 1 && in_files && (a->x < c[0] || a->x > c[2] || a->y < c[1] || a->y > c[3]);
 }
 
 /* Asset i's z and its columns (cols: ground_z, z_source, clamp_flag); keep[i] = 0 when

@@ -561,6 +561,25 @@ static ct_status prepare_store(ct_context *ctx, const lidar_state *s, ct_dataset
     return st;
 }
 
+/* The files' header bounds noted in the dataset (in the working CRS only when the files
+ * are in it), for filters.clamp to tell an asset beyond the LiDAR from one beyond the crop. */
+static void note_lidar_bounds(ct_dataset *ds, const ct_las_source *src, int same) {
+    double lo[3], hi[3];
+    ct_las_source_bounds(src, lo, hi);
+    if (!same || ds->lidar_bounds_kind == 2) {
+        ds->lidar_bounds_kind = 2;
+    } else if (ds->lidar_bounds_kind == 0) {
+        const double b[4] = {lo[0], lo[1], hi[0], hi[1]};
+        memcpy(ds->lidar_bounds, b, sizeof b);
+        ds->lidar_bounds_kind = 1;
+    } else {
+        ds->lidar_bounds[0] = fmin(ds->lidar_bounds[0], lo[0]);
+        ds->lidar_bounds[1] = fmin(ds->lidar_bounds[1], lo[1]);
+        ds->lidar_bounds[2] = fmax(ds->lidar_bounds[2], hi[0]);
+        ds->lidar_bounds[3] = fmax(ds->lidar_bounds[3], hi[1]);
+    }
+}
+
 /* 1 when box b does not meet box c. */
 static int apart(const double b[4], const double c[4]) { return b[2] < c[0] || b[0] > c[2] || b[3] < c[1] || b[1] > c[3]; }
 
@@ -893,6 +912,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
         return st;
     }
     if (st == CT_OK) st = prepare_store(ctx, s, ds, &job);
+    if (st == CT_OK) note_lidar_bounds(ds, src, job.same);
     size_t nchunks = 0;
     if (st == CT_OK) st = plan_skips(ctx, src, &job);
     if (st == CT_OK && s->check_z_bounds) st = check_z_matches_header(ctx, src, job.skip);
