@@ -10,6 +10,7 @@
  * and the result is still the building's shape (shape_kept); otherwise the prism of its
  * convex hull stands in when that is within the bound, else the full mesh. */
 #include "tiles/lod.h"
+#include "tiles/tri_grid.h"
 
 #include <math.h>
 #include <meshoptimizer.h>
@@ -17,58 +18,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Squared distance from p to triangle abc. */
-static double dist2_tri(const float *p, const float *a, const float *b, const float *c) {
-    double ab[3], ac[3], ap[3], q[3];
-    for (int k = 0; k < 3; k++) { ab[k] = b[k] - a[k]; ac[k] = c[k] - a[k]; ap[k] = p[k] - a[k]; }
-    double d1 = ab[0] * ap[0] + ab[1] * ap[1] + ab[2] * ap[2], d2 = ac[0] * ap[0] + ac[1] * ap[1] + ac[2] * ap[2];
-    double aa = ab[0] * ab[0] + ab[1] * ab[1] + ab[2] * ab[2], cc = ac[0] * ac[0] + ac[1] * ac[1] + ac[2] * ac[2];
-    double bc = ab[0] * ac[0] + ab[1] * ac[1] + ab[2] * ac[2], det = aa * cc - bc * bc;
-    double u = 0, v = 0;
-    if (det > 1e-18) {
-        u = (cc * d1 - bc * d2) / det;
-        v = (aa * d2 - bc * d1) / det;
-    }
-    if (!(det > 1e-18) || u < 0 || v < 0 || u + v > 1) {
-        /* Outside the triangle: nearest point on one of the edges. */
-        double best = INFINITY;
-        const float *e0[3] = {a, b, c}, *e1[3] = {b, c, a};
-        for (int e = 0; e < 3; e++) {
-            double d[3], w[3];
-            for (int k = 0; k < 3; k++) { d[k] = e1[e][k] - e0[e][k]; w[k] = p[k] - e0[e][k]; }
-            double len = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
-            double t = len > 0 ? (w[0] * d[0] + w[1] * d[1] + w[2] * d[2]) / len : 0;
-            t = t < 0 ? 0 : (t > 1 ? 1 : t);
-            double r = 0;
-            for (int k = 0; k < 3; k++) r += (w[k] - t * d[k]) * (w[k] - t * d[k]);
-            if (r < best) best = r;
-        }
-        return best;
-    }
-    for (int k = 0; k < 3; k++) q[k] = a[k] + u * ab[k] + v * ac[k];
-    return (p[0] - q[0]) * (p[0] - q[0]) + (p[1] - q[1]) * (p[1] - q[1]) + (p[2] - q[2]) * (p[2] - q[2]);
-}
-
-/* Distance from p to the surface (idx, ni), or any value <= `enough` once it is known to
- * be no more than that: the deviation is a maximum over points of these minima, so a
- * point nearer than the largest distance so far cannot change it (the scan over the
- * triangles stops there; the result is the same). */
-static double dist_to_surface(const float *p, const float *pos, const unsigned int *idx, size_t ni, double enough) {
-    double best = INFINITY, enough2 = enough * enough;
-    for (size_t t = 0; t + 2 < ni && best > enough2; t += 3) {
-        double d = dist2_tri(p, pos + 3 * idx[t], pos + 3 * idx[t + 1], pos + 3 * idx[t + 2]);
-        if (d < best) best = d;
-    }
-    return sqrt(best);
-}
-
 /* Two-sided deviation between the welded surfaces (a, na) and (b, nb): vertices and
- * triangle samples of each against the other. */
+ * triangle samples of each against the other (through grids of their triangles: a scan
+ * of every triangle for every point took minutes for a footprint with thousands of
+ * courtyards). The distance to a surface may stop at any value no more than the largest
+ * so far, which cannot change the maximum. -1 when out of memory. */
 static double deviation(const float *pos, const unsigned int *a, size_t na, const unsigned int *b, size_t nb,
                         size_t nverts) {
+    ct_tri_grid ga, gb;
+    if (ct_tri_grid_build(&gb, pos, b, nb) != 0) return -1;
+    if (ct_tri_grid_build(&ga, pos, a, na) != 0) {
+        ct_tri_grid_free(&gb);
+        return -1;
+    }
     double worst = 0;
     for (size_t v = 0; v < nverts; v++) {
-        double d = dist_to_surface(pos + 3 * v, pos, b, nb, worst);
+        double d = ct_tri_grid_distance(&gb, pos + 3 * v, worst);
         if (d > worst) worst = d;
     }
     for (size_t t = 0; t + 2 < nb; t += 3) {
@@ -77,10 +42,12 @@ static double deviation(const float *pos, const unsigned int *a, size_t na, cons
         for (int s = 0; s < 4; s++) {
             float q[3];
             for (int k = 0; k < 3; k++) q[k] = w[s][0] * p0[k] + w[s][1] * p1[k] + w[s][2] * p2[k];
-            double d = dist_to_surface(q, pos, a, na, worst);
+            double d = ct_tri_grid_distance(&ga, q, worst);
             if (d > worst) worst = d;
         }
     }
+    ct_tri_grid_free(&ga);
+    ct_tri_grid_free(&gb);
     return worst;
 }
 
@@ -252,6 +219,7 @@ int ct_lod_simplify_mesh(const ct_mesh *in, double abs_error, ct_mesh *out, doub
         size_t n = meshopt_simplify(simp, idx, ni, welded, nu, 3 * sizeof(float), 0, (float)(target / scale),
                                     closed ? 0 : meshopt_SimplifyLockBorder, &err);
         double dev = n < ni ? deviation(welded, idx, ni, simp, n, nu) : 0.0;
+        if (dev < 0) goto done; /* (out of memory) */
         if (dev <= 0.8 * abs_error && (n == ni || shape_kept(welded, full, simp, n, closed))) {
             ns = n;
             *achieved = dev;
@@ -266,6 +234,7 @@ int ct_lod_simplify_mesh(const ct_mesh *in, double abs_error, ct_mesh *out, doub
     if (ns == ni && closed && (hull = malloc(12 * nu * sizeof *hull)) != NULL) {
         size_t nh = hull_prism(welded, nu, hull);
         double hdev = nh && nh < ni ? deviation(welded, idx, ni, hull, nh, nu) : INFINITY;
+        if (hdev < 0) goto done; /* (out of memory) */
         if (hdev <= 0.8 * abs_error) {
             ns = nh;
             chosen = hull;
