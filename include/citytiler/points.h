@@ -131,6 +131,10 @@ uint64_t ct_point_store_count(const ct_point_store *s);
 uint64_t ct_point_store_count_rows(const ct_point_store *s, int64_t row0, int64_t row1);
 uint64_t ct_point_store_ignored(const ct_point_store *s);
 size_t ct_point_store_cell_count(const ct_point_store *s);
+/* The points of the fullest cell (its cell in *cx, *cy); 0 when the store is empty. */
+uint64_t ct_point_store_max_cell(const ct_point_store *s, int64_t *cx, int64_t *cy);
+/* The memory limit set (bytes; 0: none). */
+uint64_t ct_point_store_memory_limit(const ct_point_store *s);
 /* Points per class (256 entries). */
 const uint64_t *ct_point_store_class_counts(const ct_point_store *s);
 /* Bytes held by the store (points and indexes). */

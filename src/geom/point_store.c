@@ -106,6 +106,20 @@ int ct_point_store_streams_to_disk(const ct_point_store *s, size_t nchunks, size
 }
 double ct_point_store_cell_size(const ct_point_store *s) { return s->cell_size; }
 
+uint64_t ct_point_store_max_cell(const ct_point_store *s, int64_t *cx, int64_t *cy) {
+    uint64_t most = 0;
+    *cx = *cy = 0;
+    for (size_t i = 0; i < s->ncells; i++)
+        if (s->cells[i].n > most) {
+            most = s->cells[i].n;
+            *cx = s->cells[i].cx;
+            *cy = s->cells[i].cy;
+        }
+    return most;
+}
+
+uint64_t ct_point_store_memory_limit(const ct_point_store *s) { return s->memory_limit; }
+
 size_t ct_point_store_cells(const ct_point_store *s, int64_t *cx_cy, size_t max) {
     for (size_t i = 0; i < s->ncells && i < max; i++) {
         cx_cy[2 * i] = s->cells[i].cx;

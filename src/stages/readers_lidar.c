@@ -793,6 +793,15 @@ static ct_status report_points(ct_context *ctx, const lidar_state *s, ct_dataset
             st = ct_dataset_note_source_detail(ctx, ds, "passed_over",
                                                "its header's bounds lie outside the footprints' extent plus crop_margin");
     }
+    /* Cells are loaded whole: one denser than the memory limit holds it above the limit
+     * (QA: 48M points at one spot peaked at 1.2 GB under --memory-limit 100, unsaid). */
+    int64_t mcx, mcy;
+    uint64_t most = ct_point_store_max_cell(ds->points, &mcx, &mcy), limit = ct_point_store_memory_limit(ds->points);
+    if (limit > 0 && most * sizeof(ct_point_rec) > limit)
+        ct_log(ctx, CT_LOG_WARN, "readers.lidar: processing cell (%lld, %lld) holds %llu points (%.3g MiB), more than "
+               "the memory limit (%.3g MiB): cells are read whole, so the run takes at least that much; a smaller "
+               "cell_size (pipeline option) lowers it", (long long)mcx, (long long)mcy, (unsigned long long)most,
+               (double)(most * sizeof(ct_point_rec)) / 1048576.0, (double)limit / 1048576.0);
     uint64_t read = ct_las_source_point_count(src);
     if (unusable > 0)
         ct_log(ctx, CT_LOG_WARN,
