@@ -69,10 +69,10 @@ run_case lidar_second_on_disk 2 "{\"pipeline\": [$FP, $disk_lidar, $disk_lidar2,
 check "lidar_second_on_disk: says to read every file in one stage" has lidar_second_on_disk.log \
   "more points after the first ones went to disk (memory_limit): read every LAS file in one readers.lidar stage"
 # A cell denser than the memory limit is read whole all the same: said (QA: 1.2 GB peak
-# under --memory-limit 100 with nothing said). The 400 points take 6 KiB; the limit is 1 KiB.
+# under --memory-limit 100 with nothing said). The 400 points take 6 KiB; the limit is 0.001 MiB.
 run_case lidar_dense_cell 0 "{\"pipeline\": [$FP, $disk_lidar, $H, $E, $W]}"
 check "lidar_dense_cell: says the cell holds more than the memory limit" has lidar_dense_cell.log \
-  "readers.lidar: processing cell (340, 1788) holds 400 points (0.0061 MiB), more than the memory limit (0.000977 MiB): cells are read whole"
+  "readers.lidar: processing cell (340, 1788) holds 400 points (0.0061 MiB), more than the memory limit (0.000999 MiB): cells are read whole"
 check "lidar_twice: no such warning under the default limit" test -z "$(grep -F 'more than the memory limit' lidar_twice.log)"
 
 # A wrong srs for the LAS (metres read as degrees): PROJ fails on every point. With two
