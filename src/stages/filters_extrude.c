@@ -172,7 +172,7 @@ static int check_uncleaned(ct_context *ctx, ct_cleaner *cl, const ct_clean_optio
         if (why) GEOSFree_r(geos, why);
     }
     GEOSGeom_destroy_r(geos, g);
-    return v == 0 ? CT_EXTRUDE_INVALID : v == 1 ? 0 : CT_EXTRUDE_NOMEM;
+    return v == 0 ? CT_EXTRUDE_INVALID : 0; /* (a GEOS exception: extruded, as before the rules) */
 }
 
 static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
