@@ -44,12 +44,6 @@ typedef struct ct_stage_vtable {
     ct_status (*create)(ct_context *ctx, const ct_json *options, void **state);
     ct_status (*run)(ct_context *ctx, void *state, ct_dataset *data);
     void (*destroy)(void *state);
-    /* Optional (NULL: none). Called once, when the last readers.* stage before this stage
-     * has run (before the first stage when none has), with the data read so far: a stage
-     * may start work that needs only the inputs (on a thread of its own, joined by run or
-     * destroy) while the stages between run. It must not change the data, and run must give
-     * the same result whether or not prepare ran and whenever its work ends. */
-    void (*prepare)(ct_context *ctx, void *state, const ct_dataset *data);
 } ct_stage_vtable;
 
 /* All registered stage types, terminated by NULL. */

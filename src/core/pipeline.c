@@ -612,18 +612,6 @@ static ct_status check_same_pipeline(ct_context *ctx, const ct_pipeline *p, cons
     return st;
 }
 
-/* Calls the prepare hook of every stage (before `last`) whose last readers.* stage before
- * it is stage `done` (SIZE_MAX: stages with no reader before them, before any stage runs). */
-static void prepare_stages_after(ct_context *ctx, ct_pipeline *p, size_t done, const ct_dataset *ds, size_t last) {
-    for (size_t j = 0; j < last; j++) {
-        if (!p->stages[j].vt->prepare) continue;
-        size_t reader = SIZE_MAX;
-        for (size_t i = 0; i < j; i++)
-            if (strncmp(p->stages[i].vt->type, "readers.", 8) == 0) reader = i;
-        if (reader == done) p->stages[j].vt->prepare(ctx, p->stages[j].state, ds);
-    }
-}
-
 ct_status ct_pipeline_run_on(ct_context *ctx, ct_pipeline *p, ct_dataset *ds) {
     json_t *as_run = pipeline_as_run(p);
     ct_context_set_pipeline_json(ctx, as_run);
@@ -640,7 +628,6 @@ ct_status ct_pipeline_run_on(ct_context *ctx, ct_pipeline *p, ct_dataset *ds) {
             return ct_error(ctx, CT_ERR_USAGE, "%s: --measure-only: the pipeline %s", p->file,
                             last == 0 ? "reads no LiDAR points" : "has no writers.3dtiles to leave the results with");
     }
-    prepare_stages_after(ctx, p, SIZE_MAX, ds, last);
     for (size_t i = 0; i < last && st == CT_OK; i++) {
         double t0 = now_seconds(), c0 = ct_process_cpu_seconds();
         ct_context_set_current_stage(ctx, p->stages[i].vt->type);
@@ -654,7 +641,6 @@ ct_status ct_pipeline_run_on(ct_context *ctx, ct_pipeline *p, ct_dataset *ds) {
                    p->stages[i].vt->type, secs, ds->nbuildings, (double)ct_current_rss_bytes() / 1048576.0,
                    (double)ct_peak_rss_bytes() / 1048576.0);
             release_points_after(p, i, ds);
-            prepare_stages_after(ctx, p, i, ds, last);
         }
     }
     if (st == CT_OK) ct_context_set_current_stage(ctx, NULL); /* (a failure's message stays tagged with its stage) */

@@ -585,5 +585,5 @@ static void destroy(void *state) {
 
 const ct_stage_vtable ct_stage_filters_clamp = {
     "filters.clamp", "base height of city assets: explicit z, roof (on_roof) or the LiDAR ground, interpolated", options,
-    create, run, destroy, NULL /* prepare */,
+    create, run, destroy,
 };

@@ -259,5 +259,5 @@ static void destroy(void *state) { free(state); }
 
 const ct_stage_vtable ct_stage_filters_clean = {
     "filters.clean", "repair footprints: make valid, remove repeated/collinear vertices and spikes, fix orientation, drop small parts",
-    options, create, run, destroy, NULL /* prepare */,
+    options, create, run, destroy,
 };

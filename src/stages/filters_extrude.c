@@ -285,5 +285,4 @@ static void destroy(void *state) {
 
 const ct_stage_vtable ct_stage_filters_extrude = {
     "filters.extrude", "extrude footprints into closed prisms (walls, roof, floor)", options, create, run, destroy,
-    NULL /* prepare */,
 };

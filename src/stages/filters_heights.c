@@ -955,5 +955,5 @@ static void destroy(void *state) {
 
 const ct_stage_vtable ct_stage_filters_heights = {
     "filters.heights", "ground and roof heights per building from the LiDAR points (percentiles)", options, create, run,
-    destroy, NULL /* prepare */,
+    destroy,
 };

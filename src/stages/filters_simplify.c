@@ -172,5 +172,5 @@ static void destroy(void *state) { free(state); }
 
 const ct_stage_vtable ct_stage_filters_simplify = {
     "filters.simplify", "topology-preserving footprint simplification (GEOS), keeping shared walls shared", options,
-    create, run, destroy, NULL /* prepare */,
+    create, run, destroy,
 };

@@ -101,5 +101,5 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
 
 const ct_stage_vtable ct_stage_readers_assets = {
     "readers.assets", "read city assets and sensors (points with attributes) from any OGR source", options, create, run,
-    ct_stage_release_options, NULL /* prepare */,
+    ct_stage_release_options,
 };

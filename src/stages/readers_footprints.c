@@ -76,5 +76,5 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
 
 const ct_stage_vtable ct_stage_readers_footprints = {
     "readers.footprints", "read building footprints from any OGR vector source", options, create, run,
-    ct_stage_release_options, NULL /* prepare */,
+    ct_stage_release_options,
 };

@@ -948,5 +948,4 @@ static void destroy(void *state) {
 
 const ct_stage_vtable ct_stage_readers_lidar = {
     "readers.lidar", "read LAS 1.0-1.4 point clouds and bin them into the processing cells", options, create, run, destroy,
-    NULL /* prepare */,
 };

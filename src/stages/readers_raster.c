@@ -104,5 +104,5 @@ static void destroy(void *state) {
 
 const ct_stage_vtable ct_stage_readers_raster = {
     "readers.raster", "DTM and/or DSM rasters (GeoTIFF, any GDAL raster) as the height source of filters.heights",
-    options, create, run, destroy, NULL /* prepare */,
+    options, create, run, destroy,
 };

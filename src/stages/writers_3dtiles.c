@@ -27,7 +27,6 @@
 #include "tiles/tileset_json.h"
 #include "tiles/implicit.h"
 #include "tiles/asset_tiles.h"
-#include "tiles/geo_prefetch.h"
 
 typedef struct tiles_state {
     json_t *opts;
@@ -45,9 +44,6 @@ typedef struct tiles_state {
     ct_symbol_table symbols;      /* category -> symbol for the assets */
     size_t max_assets_per_tile;
     int assets_separate;          /* assets in DIR/assets/tileset.json instead of beside the buildings */
-    int prepared;                 /* prepare ran: probe is the footprints' centre then */
-    double probe[2];              /* a point of the data for the heights' transformation */
-    ct_geo_prefetch *prefetch;    /* that transformation in the making (2 threads or more) */
 } tiles_state;
 
 static const ct_option_def options[] = {
@@ -223,49 +219,26 @@ static ct_status check_input(ct_context *ctx, const ct_dataset *ds) {
 
 /* Decides how heights become ellipsoidal (once, logged) and makes the transform that
  * every thread clones (*proto; PROJ's search for the operation runs once). */
-/* The options of the transformation of the heights to WGS84 at probe; returns what to
- * say of them: 1 (the LiDAR's CRS is 3D), 2 (no vertical CRS known), else 0. */
-static int heights_options(const tiles_state *s, const ct_dataset *ds, const double probe[2], ct_geo_options *o) {
-    memset(o, 0, sizeof *o);
-    o->vertical_crs = s->vertical_crs ? s->vertical_crs : ds->vertical_wkt;
-    o->geoid_grid = s->geoid;
-    o->geoid_mode = strcmp(s->geoid, "none") == 0 ? CT_GEOID_NEVER : CT_GEOID_AUTO;
-    o->probe[0] = probe[0];
-    o->probe[1] = probe[1];
-    if (o->vertical_crs) return 0;
-    o->geoid_mode = CT_GEOID_NEVER;
-    return ds->heights_ellipsoidal ? 1 : 2;
-}
-
-/* prepare (the readers ran): the point of the data the transformation is probed at, and
- * with two threads or more the transformation itself, made while the stages between run. */
-static void prepare(ct_context *ctx, void *state, const ct_dataset *ds) {
-    tiles_state *s = state;
-    double bb[4];
-    if (!ct_dataset_bbox(ds, bb)) return;
-    s->prepared = 1;
-    s->probe[0] = 0.5 * (bb[0] + bb[2]);
-    s->probe[1] = 0.5 * (bb[1] + bb[3]);
-    ct_geo_options o;
-    (void)heights_options(s, ds, s->probe, &o);
-    ct_geo_prefetch_free(s->prefetch);
-    s->prefetch = ct_context_threads(ctx) > 1 ? ct_geo_prefetch_start(ds->crs_wkt, &o) : NULL;
-}
-
-static ct_status plan_heights(ct_context *ctx, tiles_state *s, const ct_dataset *ds, const double probe[2],
+static ct_status plan_heights(ct_context *ctx, const tiles_state *s, const ct_dataset *ds, const double probe[2],
                               ct_geo_transform **proto) {
     *proto = NULL;
     ct_geo_options o;
-    int note = heights_options(s, ds, probe, &o);
-    if (note == 1)
+    memset(&o, 0, sizeof o);
+    o.vertical_crs = s->vertical_crs ? s->vertical_crs : ds->vertical_wkt;
+    o.geoid_grid = s->geoid;
+    o.geoid_mode = strcmp(s->geoid, "none") == 0 ? CT_GEOID_NEVER : CT_GEOID_AUTO;
+    o.probe[0] = probe[0];
+    o.probe[1] = probe[1];
+    if (!o.vertical_crs && ds->heights_ellipsoidal) {
         ct_log(ctx, CT_LOG_INFO, "writers.3dtiles: the LiDAR's CRS is 3D: its heights are ellipsoidal, written as they are");
-    else if (note == 2)
+        o.geoid_mode = CT_GEOID_NEVER;
+    } else if (!o.vertical_crs) {
         ct_log(ctx, CT_LOG_WARN, "writers.3dtiles: no vertical CRS known for the heights: they are written as WGS84 "
                                  "ellipsoidal heights, so buildings may float or sink by tens of metres; set the LiDAR's "
                                  "srs (e.g. EPSG:28992+5709) or vertical_crs");
-    *proto = ct_geo_prefetch_take(s->prefetch, ds->crs_wkt, &o);
-    s->prefetch = NULL;
-    ct_status st = *proto ? CT_OK : ct_geo_transform_create_ex(ctx, ds->crs_wkt, &o, proto);
+        o.geoid_mode = CT_GEOID_NEVER;
+    }
+    ct_status st = ct_geo_transform_create_ex(ctx, ds->crs_wkt, &o, proto);
     if (st == CT_OK && ct_geo_transform_uses_geoid(*proto) && o.geoid_mode == CT_GEOID_AUTO)
         ct_log(ctx, CT_LOG_WARN, "writers.3dtiles: PROJ has no grid for this vertical CRS here (only a ballpark "
                                  "transformation that leaves heights unchanged): adding the geoid %s instead "
@@ -870,7 +843,6 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     if (st == CT_OK) st = begin_output(&w);
     t_phase[2] = ct_context_elapsed(ctx);
     double probe[2] = {0.5 * (w.bbox[0] + w.bbox[2]), 0.5 * (w.bbox[1] + w.bbox[3])};
-    if (s->prepared) memcpy(probe, s->probe, sizeof probe);
     if (st == CT_OK) st = plan_heights(ctx, s, ds, probe, &w.geo);
     t_phase[3] = ct_context_elapsed(ctx);
     if (st == CT_OK && w.part_n > 1 && !w.merge && !(w.part_of = tile_partitions(q, w.part_n)))
@@ -884,9 +856,9 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     else st = finish_tileset(&w, st, t_start, cpu_start);
     t_phase[5] = ct_context_elapsed(ctx);
     ct_log(ctx, CT_LOG_DEBUG, "writers.3dtiles: tiles planned in %.1f ms, output directory ready in %.1f ms, heights' "
-           "transformation made in %.1f ms, tiles written in %.1f ms, tileset finished in %.1f ms", 1e3 * (t_phase[1] - t_phase[0]),
-           1e3 * (t_phase[2] - t_phase[1]), 1e3 * (t_phase[3] - t_phase[2]), 1e3 * (t_phase[4] - t_phase[3]),
-           1e3 * (t_phase[5] - t_phase[4]));
+           "transformation made in %.1f ms, tiles written in %.1f ms, tileset finished in %.1f ms",
+           1e3 * (t_phase[1] - t_phase[0]), 1e3 * (t_phase[2] - t_phase[1]), 1e3 * (t_phase[3] - t_phase[2]),
+           1e3 * (t_phase[4] - t_phase[3]), 1e3 * (t_phase[5] - t_phase[4]));
     if (st == CT_OK && finisher) {
         ds->writers_done++;
         ds->buildings_written = ds->nbuildings;
@@ -899,7 +871,6 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
 
 static void destroy(void *state) {
     tiles_state *s = state;
-    ct_geo_prefetch_free(s->prefetch);
     free(s->canonical_path);
     ct_symbol_table_free(&s->symbols);
     json_decref(s->opts);
@@ -908,5 +879,4 @@ static void destroy(void *state) {
 
 const ct_stage_vtable ct_stage_writers_3dtiles = {
     "writers.3dtiles", "write an OGC 3D Tiles 1.1 tileset (tileset.json + GLB tiles)", options, create, run, destroy,
-    prepare,
 };

@@ -1,14 +1,12 @@
 /* A cloned transform (what each writer thread uses) transforms every point to the same
  * bits as the transform it was cloned from, with and without the geoid step, and a
- * clone of a clone too; the clone works after the original is destroyed. A transform
- * made on a thread of its own (tiles/geo_prefetch) gives the same bits as one made in
- * place, and is handed over only for the inputs it was made from. */
+ * clone of a clone too; the clone works after the original is destroyed. Geoid "none"
+ * keeps the horizontal datum shift. */
 #include <math.h>
 #include <string.h>
 
 #include "citytiler/crs.h"
 #include "ct_test.h"
-#include "tiles/geo_prefetch.h"
 
 /* Points around Delft in EPSG:28992 (RD New) with NAP heights. */
 static void grid(double *x, double *y, double *z, size_t n) {
@@ -61,48 +59,6 @@ static void check_clone(ct_context *ctx, const ct_geo_options *o, int want_geoid
 static int grid_ecef(ct_context *ctx, ct_geo_transform *t, double *x, double *y, double *z, size_t n) {
     grid(x, y, z, n);
     return ct_geo_to_ecef(ctx, t, x, y, z, 1, n) == CT_OK;
-}
-
-static void check_prefetch(ct_context *ctx) {
-    static const char *const src = "EPSG:28992";
-    ct_geo_options o = {"EPSG:5709", "egm96_15.gtx", CT_GEOID_AUTO, {85000.0, 446000.0}};
-    enum { N = 17 * 6 };
-    double x[2][N], y[2][N], z[2][N];
-    ct_geo_transform *here = NULL;
-    CT_CHECK(ct_geo_transform_create_ex(ctx, src, &o, &here) == CT_OK);
-    ct_geo_prefetch *f = ct_geo_prefetch_start(src, &o);
-    CT_CHECK(f != NULL);
-    ct_geo_transform *made = ct_geo_prefetch_take(f, src, &o);
-    CT_CHECK(made != NULL);
-    if (here && made) {
-        CT_CHECK(ct_geo_transform_uses_geoid(made) == ct_geo_transform_uses_geoid(here));
-        CT_CHECK(grid_ecef(ctx, here, x[0], y[0], z[0], N) && grid_ecef(ctx, made, x[1], y[1], z[1], N));
-        CT_CHECK_MSG(same_bits(x[0], x[1], N) && same_bits(y[0], y[1], N) && same_bits(z[0], z[1], N),
-                     "prefetched transform: ECEF differs from the one made in place");
-    }
-    ct_geo_transform_destroy(made);
-    ct_geo_transform_destroy(here);
-    /* Other inputs at the take (a moved probe, another vertical CRS, no geoid): not handed over. */
-    ct_geo_options moved = o, other = o, never = o;
-    moved.probe[0] += 1.0;
-    other.vertical_crs = "EPSG:5703";
-    never.geoid_mode = CT_GEOID_NEVER;
-    const ct_geo_options *differ[] = {&moved, &other, &never};
-    for (size_t k = 0; k < 3; k++) {
-        f = ct_geo_prefetch_start(src, &o);
-        CT_CHECK(f != NULL);
-        ct_geo_transform *t = ct_geo_prefetch_take(f, src, differ[k]);
-        CT_CHECK_MSG(t == NULL, "case %zu: a transform made for other inputs was handed over", k);
-        ct_geo_transform_destroy(t);
-    }
-    f = ct_geo_prefetch_start(src, &o);
-    CT_CHECK(ct_geo_prefetch_take(f, "EPSG:28991", &o) == NULL);
-    /* A failure on the thread gives NULL (the caller then makes it and says why). */
-    f = ct_geo_prefetch_start("EPSG:999999", &o);
-    CT_CHECK(ct_geo_prefetch_take(f, "EPSG:999999", &o) == NULL);
-    /* Freed without a take (a run that stops before the writer): joined, nothing leaks. */
-    ct_geo_prefetch_free(ct_geo_prefetch_start(src, &o));
-    ct_geo_prefetch_free(NULL);
 }
 
 /* Geoid "none" with a vertical CRS PROJ has no grid for (NAP here): PROJ's ballpark for
@@ -196,7 +152,6 @@ int main(void) {
     ct_geo_options geoid = {"EPSG:5709", "egm96_15.gtx", CT_GEOID_FORCE, {85000.0, 446000.0}};
     check_clone(ctx, &geoid, 1);
     check_height_units(ctx);
-    check_prefetch(ctx);
     check_never_keeps_datum(ctx);
     check_vertical_in_feet(ctx, CT_GEOID_AUTO);
     check_vertical_in_feet(ctx, CT_GEOID_NEVER);
