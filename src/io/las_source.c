@@ -226,45 +226,41 @@ static void crs_label(const ct_las_header *h, char *out, size_t size) {
     else snprintf(out, size, "a CRS without EPSG code");
 }
 
-/* 1 when both WKT strings denote the same CRS. */
-static int same_crs(const char *a, const char *b) {
-    if (strcmp(a, b) == 0) return 1;
+/* 1 when WKT strings a and b parse and relation(a, b) holds (quietly: a WKT GDAL cannot
+ * read compares as different). */
+static int wkt_relation(const char *a, const char *b, int (*relation)(OGRSpatialReferenceH, OGRSpatialReferenceH)) {
     OGRSpatialReferenceH sa = OSRNewSpatialReference(NULL), sb = OSRNewSpatialReference(NULL);
-    int same = 0;
+    int yes = 0;
     if (sa && sb) {
         char *pa = (char *)a, *pb = (char *)b;
         CPLPushErrorHandler(CPLQuietErrorHandler);
-        if (OSRImportFromWkt(sa, &pa) == OGRERR_NONE && OSRImportFromWkt(sb, &pb) == OGRERR_NONE) {
-            const char *opts[] = {"IGNORE_DATA_AXIS_TO_SRS_AXIS_MAPPING=YES",
-                                  "CRITERION=EQUIVALENT_EXCEPT_AXIS_ORDER_GEOGCRS", NULL};
-            same = OSRIsSameEx(sa, sb, opts);
-        }
+        if (OSRImportFromWkt(sa, &pa) == OGRERR_NONE && OSRImportFromWkt(sb, &pb) == OGRERR_NONE) yes = relation(sa, sb);
         CPLPopErrorHandler();
     }
     if (sa) OSRDestroySpatialReference(sa);
     if (sb) OSRDestroySpatialReference(sb);
-    return same;
+    return yes;
 }
+
+static int srs_same(OGRSpatialReferenceH a, OGRSpatialReferenceH b) {
+    const char *opts[] = {"IGNORE_DATA_AXIS_TO_SRS_AXIS_MAPPING=YES", "CRITERION=EQUIVALENT_EXCEPT_AXIS_ORDER_GEOGCRS",
+                          NULL};
+    return OSRIsSameEx(a, b, opts);
+}
+
+/* compound (modified) is a compound CRS whose horizontal part is the 2D CRS horizontal. */
+static int srs_adds_heights(OGRSpatialReferenceH compound, OGRSpatialReferenceH horizontal) {
+    return OSRIsCompound(compound) && !OSRIsCompound(horizontal) && OSRGetAxesCount(horizontal) == 2 &&
+           OSRStripVertical(compound) == OGRERR_NONE && srs_same(compound, horizontal);
+}
+
+/* 1 when both WKT strings denote the same CRS. */
+static int same_crs(const char *a, const char *b) { return strcmp(a, b) == 0 || wkt_relation(a, b, srs_same); }
 
 /* 1 when `compound` is a compound CRS whose horizontal part is the CRS `horizontal` (a 2D
  * CRS): files of one survey where some carry the vertical datum and some not. */
 static int adds_heights_to(const char *compound, const char *horizontal) {
-    OGRSpatialReferenceH sc = OSRNewSpatialReference(NULL), sh = OSRNewSpatialReference(NULL);
-    int yes = 0;
-    if (sc && sh) {
-        char *pc = (char *)compound, *ph = (char *)horizontal;
-        CPLPushErrorHandler(CPLQuietErrorHandler);
-        if (OSRImportFromWkt(sc, &pc) == OGRERR_NONE && OSRImportFromWkt(sh, &ph) == OGRERR_NONE &&
-            OSRIsCompound(sc) && !OSRIsCompound(sh) && OSRGetAxesCount(sh) == 2 && OSRStripVertical(sc) == OGRERR_NONE) {
-            const char *opts[] = {"IGNORE_DATA_AXIS_TO_SRS_AXIS_MAPPING=YES",
-                                  "CRITERION=EQUIVALENT_EXCEPT_AXIS_ORDER_GEOGCRS", NULL};
-            yes = OSRIsSameEx(sc, sh, opts);
-        }
-        CPLPopErrorHandler();
-    }
-    if (sc) OSRDestroySpatialReference(sc);
-    if (sh) OSRDestroySpatialReference(sh);
-    return yes;
+    return wkt_relation(compound, horizontal, srs_adds_heights);
 }
 
 ct_status ct_las_source_open(ct_context *ctx, const char *const *inputs, size_t ninputs, uint64_t **file_ids,
