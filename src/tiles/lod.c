@@ -18,36 +18,76 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Distance from p to the surface (idx, ni) by a scan of its triangles, or any value no
+ * more than `enough` once it is known to be no more than that (for small surfaces, where
+ * building a grid costs more than it saves). */
+static double scan_distance(const float *p, const float *pos, const unsigned int *idx, size_t ni, double enough) {
+    double best = INFINITY, enough2 = enough * enough;
+    for (size_t t = 0; t + 2 < ni && best > enough2; t += 3) {
+        double d = ct_dist2_tri(p, pos + 3 * idx[t], pos + 3 * idx[t + 1], pos + 3 * idx[t + 2]);
+        if (d < best) best = d;
+    }
+    return sqrt(best);
+}
+
+/* Surfaces of up to this many indices are scanned, larger ones go through a grid. */
+#define SCAN_MAX_INDICES (3 * 96)
+
+/* A surface to measure distances to: scanned, or through its grid. */
+typedef struct surface {
+    const float *pos;
+    const unsigned int *idx;
+    size_t ni;
+    int gridded;
+    ct_tri_grid grid;
+} surface;
+
+static int surface_init(surface *s, const float *pos, const unsigned int *idx, size_t ni) {
+    s->pos = pos;
+    s->idx = idx;
+    s->ni = ni;
+    s->gridded = ni > SCAN_MAX_INDICES;
+    return s->gridded ? ct_tri_grid_build(&s->grid, pos, idx, ni) : 0;
+}
+
+static void surface_free(surface *s) {
+    if (s->gridded) ct_tri_grid_free(&s->grid);
+}
+
+static double surface_distance(const surface *s, const float *p, double enough) {
+    return s->gridded ? ct_tri_grid_distance(&s->grid, p, enough) : scan_distance(p, s->pos, s->idx, s->ni, enough);
+}
+
 /* Two-sided deviation between the welded surfaces (a, na) and (b, nb): vertices and
- * triangle samples of each against the other (through grids of their triangles: a scan
- * of every triangle for every point took minutes for a footprint with thousands of
- * courtyards). The distance to a surface may stop at any value no more than the largest
+ * triangle samples of each against the other (large surfaces through grids of their triangles:
+ * a scan of every triangle for every point took minutes for a footprint with thousands
+ * of courtyards). The distance to a surface may stop at any value no more than the largest
  * so far, which cannot change the maximum. -1 when out of memory. */
 static double deviation(const float *pos, const unsigned int *a, size_t na, const unsigned int *b, size_t nb,
                         size_t nverts) {
-    ct_tri_grid ga, gb;
-    if (ct_tri_grid_build(&gb, pos, b, nb) != 0) return -1;
-    if (ct_tri_grid_build(&ga, pos, a, na) != 0) {
-        ct_tri_grid_free(&gb);
+    surface sa, sb;
+    if (surface_init(&sb, pos, b, nb) != 0) return -1;
+    if (surface_init(&sa, pos, a, na) != 0) {
+        surface_free(&sb);
         return -1;
     }
     double worst = 0;
     for (size_t v = 0; v < nverts; v++) {
-        double d = ct_tri_grid_distance(&gb, pos + 3 * v, worst);
+        double d = surface_distance(&sb, pos + 3 * v, worst);
         if (d > worst) worst = d;
     }
     for (size_t t = 0; t + 2 < nb; t += 3) {
         const float *p0 = pos + 3 * b[t], *p1 = pos + 3 * b[t + 1], *p2 = pos + 3 * b[t + 2];
         static const float w[4][3] = {{1 / 3.f, 1 / 3.f, 1 / 3.f}, {0.5f, 0.5f, 0}, {0, 0.5f, 0.5f}, {0.5f, 0, 0.5f}};
-        for (int s = 0; s < 4; s++) {
+        for (int k = 0; k < 4; k++) {
             float q[3];
-            for (int k = 0; k < 3; k++) q[k] = w[s][0] * p0[k] + w[s][1] * p1[k] + w[s][2] * p2[k];
-            double d = ct_tri_grid_distance(&ga, q, worst);
+            for (int c = 0; c < 3; c++) q[c] = w[k][0] * p0[c] + w[k][1] * p1[c] + w[k][2] * p2[c];
+            double d = surface_distance(&sa, q, worst);
             if (d > worst) worst = d;
         }
     }
-    ct_tri_grid_free(&ga);
-    ct_tri_grid_free(&gb);
+    surface_free(&sa);
+    surface_free(&sb);
     return worst;
 }
 
