@@ -408,7 +408,8 @@ static int run_option(ct_context *ctx, cli_output *out, const char *a, const cha
         char *end = NULL;
         double mib = strtod(val, &end);
         if (!end || *end || !(mib > 0) || mib > 1e9)
-            return run_usage(out, "citytiler run: --memory-limit takes MiB (a positive number), got '%s'", val);
+            return run_usage(out, "citytiler run: --memory-limit takes MiB (a positive number: it caps readers.lidar's "
+                             "memory_limit; --set readers.lidar.memory_limit=0 lifts the limit), got '%s'", val);
         ct_context_set_memory_limit(ctx, mib);
     } else if (strcmp(a, "--progress-interval") == 0) {
         char *end = NULL;

@@ -190,9 +190,12 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
     s->assets_separate = strcmp(where, "separate") == 0;
     s->max_assets_per_tile = mapt > 0 ? (size_t)mapt : 1;
     ct_status st = CT_OK;
-    if ((strcmp(where, "same") != 0 && !s->assets_separate) || mapt < 1 || mapt > 10000000)
-        st = ct_error(ctx, CT_ERR_USAGE, "writers.3dtiles: assets_tileset must be \"same\" or \"separate\" and "
-                                         "max_assets_per_tile from 1 to 10000000");
+    if (strcmp(where, "same") != 0 && !s->assets_separate)
+        st = ct_error(ctx, CT_ERR_USAGE, "writers.3dtiles: assets_tileset must be \"same\" or \"separate\" (got \"%s\")",
+                      where);
+    else if (mapt < 1 || mapt > 10000000)
+        st = ct_error(ctx, CT_ERR_USAGE, "writers.3dtiles: max_assets_per_tile must be from 1 to 10000000 (got %lld)",
+                      mapt);
     /* Models are loaded now, so a broken one stops the run before anything is written. */
     if (st == CT_OK) st = ct_symbol_table_load(ctx, ct_opt_get(opts, "symbols"), &s->symbols);
     if (st != CT_OK) {

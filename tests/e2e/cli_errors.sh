@@ -52,6 +52,9 @@ check "--threads zero: exit 2" test $? -eq 2
 # An option whose value is missing says so (it was "unknown or incomplete option").
 "$CLI" run "$SRC/pipelines/sample.json" --memory-limit > "$WORK/novalue.log" 2>&1
 check "--memory-limit without a value: exit 2, named" test $? -eq 2 -a -n "$(grep -F "option '--memory-limit' needs a value" "$WORK/novalue.log")"
+# --memory-limit 0 is refused (it caps the stage's limit), saying how to lift the limit.
+"$CLI" run "$SRC/pipelines/sample.json" --memory-limit 0 > "$WORK/limit0.log" 2>&1
+check "--memory-limit 0: exit 2, says how to lift the limit" test $? -eq 2 -a -n "$(grep -F -- "--set readers.lidar.memory_limit=0 lifts the limit), got '0'" "$WORK/limit0.log")"
 "$CLI" run "$SRC/pipelines/sample.json" --set filters.nothing.x=1 > "$WORK/set.log" 2>&1
 check "--set of a stage not in the pipeline: exit 2" test $? -eq 2
 "$CLI" frobnicate > /dev/null 2>&1

@@ -159,4 +159,11 @@ check "coarse: max_level below the cells' level is warned" has coarse.log \
 check "coarse: parents without any building are warned" has coarse.log \
   "writers.3dtiles: lod: none of the 1 parent tiles holds a building"
 check "reference: neither warning" test -z "$(grep -E 'would stop above|none of the .* parent tiles' reference.log)"
+# Each asset option out of range is named alone (one message named both, QA).
+run_case assets_zero 2 "{\"pipeline\": [$FP, $E, {\"type\": \"writers.3dtiles\", \"path\": \"out\", \"max_assets_per_tile\": 0}]}"
+check "assets_zero: names max_assets_per_tile and the value" has assets_zero.log \
+  "(writers.3dtiles): max_assets_per_tile must be from 1 to 10000000 (got 0)"
+run_case assets_where 2 "{\"pipeline\": [$FP, $E, {\"type\": \"writers.3dtiles\", \"path\": \"out\", \"assets_tileset\": \"apart\"}]}"
+check "assets_where: names assets_tileset and the value" has assets_where.log \
+  "(writers.3dtiles): assets_tileset must be \"same\" or \"separate\" (got \"apart\")"
 finish
