@@ -209,6 +209,12 @@ int ct_las_points_within_header(const ct_las_reader *r);
  * where the footprints are; readers.lidar refuses a file only when none was kept.)
  * Reads those records only; thread-safe. */
 int ct_las_z_beyond_header(const ct_las_reader *r, uint64_t *index, double xyz[3]);
+/* 1 when the same 64 records lie within a millionth of r's header box of each other (the
+ * box wider than 10 m): the x/y scale is damaged (a scale of 1e-9 put half a million
+ * points within a millimetre, and every building got a fallback height with a warning
+ * about classification). spread gets their extent in x and y. Reads those records only;
+ * thread-safe. */
+int ct_las_points_collapsed(const ct_las_reader *r, double spread[2]);
 
 /* Tells the kernel that records [first, first + count) will not be read again, so it
  * may drop them from the page cache (a hint; nothing happens where unsupported). */

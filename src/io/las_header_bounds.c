@@ -96,3 +96,27 @@ int ct_las_z_beyond_header(const ct_las_reader *r, uint64_t *index, double xyz[3
     xyz[2] = z[k];
     return 1;
 }
+
+int ct_las_points_collapsed(const ct_las_reader *r, double spread[2]) {
+    const ct_las_header *h = ct_las_get_header(r);
+    double box[4];
+    if (h->point_count < SAMPLES || !ct_las_header_box(r, box) || h->record_length < 8 || h->record_length > 1024)
+        return 0;
+    double span = fmax(h->max[0] - h->min[0], h->max[1] - h->min[1]);
+    if (!(span > 10.0)) return 0;
+    unsigned char rec[1024];
+    uint64_t at[SAMPLES];
+    size_t taken = sample_records(h->point_count, at);
+    double lo[2] = {INFINITY, INFINITY}, hi[2] = {-INFINITY, -INFINITY};
+    for (size_t t = 0; t < taken; t++) {
+        if (ct_las_read_raw(NULL, r, at[t], 1, rec) != CT_OK) return 0; /* (the reading says why) */
+        for (int k = 0; k < 2; k++) {
+            double v = coord(rec, k, h);
+            lo[k] = fmin(lo[k], v);
+            hi[k] = fmax(hi[k], v);
+        }
+    }
+    spread[0] = hi[0] - lo[0];
+    spread[1] = hi[1] - lo[1];
+    return fmax(spread[0], spread[1]) < 1e-6 * span;
+}

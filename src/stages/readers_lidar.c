@@ -196,23 +196,37 @@ static ct_status check_points_match_header(ct_context *ctx, const ct_las_source 
  * order). Files passed over unread are not checked. The files are sampled in parallel: 64
  * reads each, about 0.2 ms a file, 0.2 s for 1000 tiles one after the other. */
 typedef struct z_sample {
-    int beyond;
+    int beyond, collapsed;
     uint64_t at;
-    double v[3];
+    double v[3], spread[2];
 } z_sample;
 
-static ct_status check_z_matches_header(ct_context *ctx, const ct_las_source *src, const unsigned char *skip) {
+static ct_status check_z_matches_header(ct_context *ctx, const ct_las_source *src, const unsigned char *skip,
+                                        int check_z) {
     size_t n = ct_las_source_count(src);
     z_sample *zs = calloc(n ? n : 1, sizeof *zs);
     if (!zs) return ct_error_nomem(ctx, "z bounds check");
 #pragma omp parallel for num_threads(ct_context_threads(ctx)) schedule(dynamic, 1)
-    for (long f = 0; f < (long)n; f++)
-        if (!skip[f]) zs[f].beyond = ct_las_z_beyond_header(ct_las_source_reader(src, (size_t)f), &zs[f].at, zs[f].v);
+    for (long f = 0; f < (long)n; f++) {
+        if (skip[f]) continue;
+        const ct_las_reader *r = ct_las_source_reader(src, (size_t)f);
+        zs[f].collapsed = ct_las_points_collapsed(r, zs[f].spread);
+        if (check_z) zs[f].beyond = ct_las_z_beyond_header(r, &zs[f].at, zs[f].v);
+    }
     ct_status st = CT_OK;
     for (size_t f = 0; f < n && st == CT_OK; f++) {
-        if (!zs[f].beyond) continue;
         const ct_las_reader *r = ct_las_source_reader(src, f);
         const ct_las_header *h = ct_las_get_header(r);
+        if (zs[f].collapsed) {
+            st = ct_error(ctx, CT_ERR_INPUT,
+                          "%s: 64 of its points, spread over the file, lie within %g x %g m of each other while its "
+                          "header's bounds span %.2f x %.2f m: the header's x/y scale is damaged (scale %g %g, offset "
+                          "%g %g)",
+                          ct_las_path(r), zs[f].spread[0], zs[f].spread[1], h->max[0] - h->min[0], h->max[1] - h->min[1],
+                          h->scale[0], h->scale[1], h->offset[0], h->offset[1]);
+            break;
+        }
+        if (!zs[f].beyond) continue;
         st = ct_error(ctx, CT_ERR_INPUT,
                       "%s: point %llu (x %.2f, y %.2f) lies at z %g, far outside its own header's z bounds "
                       "%.2f..%.2f: the header's z scale or offset is damaged (scale %g, offset %g), or its bounds "
@@ -924,7 +938,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     if (st == CT_OK) note_lidar_bounds(ds, src, job.same);
     size_t nchunks = 0;
     if (st == CT_OK) st = plan_skips(ctx, src, &job);
-    if (st == CT_OK && s->check_z_bounds) st = check_z_matches_header(ctx, src, job.skip);
+    if (st == CT_OK) st = check_z_matches_header(ctx, src, job.skip, s->check_z_bounds);
     if (st == CT_OK) st = plan_chunks(ctx, src, &job, &nchunks);
     uint64_t before = st == CT_OK ? ct_point_store_count(ds->points) : 0;
     uint64_t ignored_before = st == CT_OK ? ct_point_store_ignored(ds->points) : 0;

@@ -74,6 +74,22 @@ run_case lidar_dense_cell 0 "{\"pipeline\": [$FP, $disk_lidar, $H, $E, $W]}"
 check "lidar_dense_cell: says the cell holds more than the memory limit" has lidar_dense_cell.log \
   "readers.lidar: processing cell (340, 1788) holds 400 points (0.0061 MiB), more than the memory limit (0.000999 MiB): cells are read whole"
 check "lidar_twice: no such warning under the default limit" test -z "$(grep -F 'more than the memory limit' lidar_twice.log)"
+# A header whose x/y scale is damaged small (1e-9) with an offset that keeps the points
+# inside its bounds: every point within a millimetre, and every building got a fallback
+# height with a warning about classification (QA). Refused now, naming the scale.
+mklas spread.las 4000 85000 447000
+python3 - <<'PY'
+import struct
+b = bytearray(open("spread.las", "rb").read())
+struct.pack_into("<dd", b, 131, 1e-9, 1e-9)
+struct.pack_into("<dd", b, 155, 85010.0, 447010.0)
+open("collapsed.las", "wb").write(b)
+PY
+run_case lidar_collapsed 2 "{\"pipeline\": [$FP, $(lidar '"collapsed.las"'), $H, $E, $W]}"
+check "lidar_collapsed: names the file and the damaged scale" has lidar_collapsed.log \
+  "collapsed.las: 64 of its points, spread over the file, lie within"
+check "lidar_collapsed: ... the scale" has lidar_collapsed.log "the header's x/y scale is damaged (scale 1e-09 1e-09"
+run_case lidar_spread 0 "{\"pipeline\": [$FP, $(lidar '"spread.las"'), $H, $E, $W]}"
 
 # A wrong srs for the LAS (metres read as degrees): PROJ fails on every point. With two
 # threads this leaked (threads shared one OGRSpatialReference) and GDAL printed a line
