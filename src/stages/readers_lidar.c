@@ -193,15 +193,17 @@ static ct_status check_points_match_header(ct_context *ctx, const ct_las_source 
  * too large, or a z offset of 1e5, went into the model without a word (every roof 10
  * times too tall; the city 100 km up): x and y still put the points on the footprints.
  * CT_ERR_INPUT naming the file, the point, both and the way out (the first such file in
- * order). Files passed over unread are not checked. The files are sampled in parallel: 64
- * reads each, about 0.2 ms a file, 0.2 s for 1000 tiles one after the other. */
+ * order); with check_z false, only the other check: a file whose sampled points all lie
+ * within a millionth of its header's box (ct_las_points_collapsed) has a damaged x/y
+ * scale. Files passed over unread are not checked. The files are sampled in parallel: 64
+ * reads each per check, about 0.2 ms a file, 0.2 s for 1000 tiles one after the other. */
 typedef struct z_sample {
     int beyond, collapsed;
     uint64_t at;
     double v[3], spread[2];
 } z_sample;
 
-static ct_status check_z_matches_header(ct_context *ctx, const ct_las_source *src, const unsigned char *skip,
+static ct_status check_samples_match_header(ct_context *ctx, const ct_las_source *src, const unsigned char *skip,
                                         int check_z) {
     size_t n = ct_las_source_count(src);
     z_sample *zs = calloc(n ? n : 1, sizeof *zs);
@@ -513,6 +515,22 @@ static ct_status plan_band(ct_context *ctx, ct_dataset *ds) {
     return ds->band ? CT_OK : ct_error_nomem(ctx, "process bands");
 }
 
+/* Box b joined to the dataset's box *into of kind *kind (0: none yet, 1: into, 2: not
+ * bounded, which stays so): b when `bounded`, else no bound at all. */
+static void note_box(double into[4], int *kind, const double b[4], int bounded) {
+    if (!bounded || *kind == 2) {
+        *kind = 2;
+    } else if (*kind == 0) {
+        memcpy(into, b, 4 * sizeof *into);
+        *kind = 1;
+    } else {
+        into[0] = fmin(into[0], b[0]);
+        into[1] = fmin(into[1], b[1]);
+        into[2] = fmax(into[2], b[2]);
+        into[3] = fmax(into[3], b[3]);
+    }
+}
+
 /* The box of the footprints and of the assets read before this stage (assets beyond the
  * footprints, such as street lights along a road out of town, lost their ground to the
  * crop); 0 when there are none. */
@@ -546,16 +564,7 @@ static ct_status prepare_store(ct_context *ctx, const lidar_state *s, ct_dataset
         job->crop[2] += s->crop_margin; job->crop[3] += s->crop_margin;
     }
     memcpy(job->global_crop, job->crop, sizeof job->crop);
-    if (!isfinite(job->crop[0])) ds->lidar_crop_kind = 2;
-    else if (ds->lidar_crop_kind == 0) {
-        memcpy(ds->lidar_crop, job->crop, sizeof job->crop);
-        ds->lidar_crop_kind = 1;
-    } else if (ds->lidar_crop_kind == 1) {
-        ds->lidar_crop[0] = fmin(ds->lidar_crop[0], job->crop[0]);
-        ds->lidar_crop[1] = fmin(ds->lidar_crop[1], job->crop[1]);
-        ds->lidar_crop[2] = fmax(ds->lidar_crop[2], job->crop[2]);
-        ds->lidar_crop[3] = fmax(ds->lidar_crop[3], job->crop[3]);
-    }
+    note_box(ds->lidar_crop, &ds->lidar_crop_kind, job->crop, isfinite(job->crop[0]));
     if (ds->band) {
         job->crop[1] = fmax(job->crop[1], ds->band->keep[0]);
         job->crop[3] = fmin(job->crop[3], ds->band->keep[1]);
@@ -580,18 +589,8 @@ static ct_status prepare_store(ct_context *ctx, const lidar_state *s, ct_dataset
 static void note_lidar_bounds(ct_dataset *ds, const ct_las_source *src, int same) {
     double lo[3], hi[3];
     ct_las_source_bounds(src, lo, hi);
-    if (!same || ds->lidar_bounds_kind == 2) {
-        ds->lidar_bounds_kind = 2;
-    } else if (ds->lidar_bounds_kind == 0) {
-        const double b[4] = {lo[0], lo[1], hi[0], hi[1]};
-        memcpy(ds->lidar_bounds, b, sizeof b);
-        ds->lidar_bounds_kind = 1;
-    } else {
-        ds->lidar_bounds[0] = fmin(ds->lidar_bounds[0], lo[0]);
-        ds->lidar_bounds[1] = fmin(ds->lidar_bounds[1], lo[1]);
-        ds->lidar_bounds[2] = fmax(ds->lidar_bounds[2], hi[0]);
-        ds->lidar_bounds[3] = fmax(ds->lidar_bounds[3], hi[1]);
-    }
+    const double b[4] = {lo[0], lo[1], hi[0], hi[1]};
+    note_box(ds->lidar_bounds, &ds->lidar_bounds_kind, b, same);
 }
 
 /* 1 when box b does not meet box c. */
@@ -938,7 +937,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     if (st == CT_OK) note_lidar_bounds(ds, src, job.same);
     size_t nchunks = 0;
     if (st == CT_OK) st = plan_skips(ctx, src, &job);
-    if (st == CT_OK) st = check_z_matches_header(ctx, src, job.skip, s->check_z_bounds);
+    if (st == CT_OK) st = check_samples_match_header(ctx, src, job.skip, s->check_z_bounds);
     if (st == CT_OK) st = plan_chunks(ctx, src, &job, &nchunks);
     uint64_t before = st == CT_OK ? ct_point_store_count(ds->points) : 0;
     uint64_t ignored_before = st == CT_OK ? ct_point_store_ignored(ds->points) : 0;
