@@ -32,6 +32,7 @@ typedef struct ct_heights_scratch {
     float *roof, *ground;
     size_t roof_cap, ground_cap;
     struct ct_edge_grid *grid; /* the footprint's edges bucketed for the point tests */
+    struct ct_outline_rows *rows; /* a large sparse box's search area, row by row */
 } ct_heights_scratch;
 void ct_heights_scratch_free(ct_heights_scratch *s);
 

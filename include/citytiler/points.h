@@ -183,14 +183,21 @@ enum { CT_POINT_GROUPS = 3 };
 static inline int ct_point_group(uint8_t cls) { return 2 - 2 * (cls == 2) - (cls == 6); }
 /* Bit g set when a class of the table (classes[c] != 0) is in group g. */
 unsigned ct_point_groups_of(const uint8_t classes[256]);
+/* Narrows a query row by row: xrange sets [*lo, *hi] to an x-range holding every point
+ * the caller wants with y in [ya, yb], or returns 0 when there is none. */
+typedef struct ct_row_filter {
+    int (*xrange)(const void *arg, double ya, double yb, double *lo, double *hi);
+    const void *arg;
+} ct_row_filter;
 /* Like ct_point_store_query, over the groups of wide_groups in box `wide` and the other
  * groups of narrow_groups in box `narrow` (a group in neither is skipped), each bin row
  * cut where split's x-range (xmin, ymin, xmax, ymax) begins and ends (split may be
  * NULL), so that callers can tell from a span's bounds that all its points lie beyond
- * split. Every point is in at most one span. */
+ * split. With `rows` (may be NULL), each bin row keeps only the bins that meet the
+ * x-range rows give for its points' y-range. Every point is in at most one span. */
 ct_status ct_point_store_query_groups(const ct_point_store *s, const double wide[4], unsigned wide_groups,
                                       const double narrow[4], unsigned narrow_groups, const double split[4],
-                                      ct_span_list *list);
+                                      const ct_row_filter *rows, ct_span_list *list);
 void ct_span_list_free(ct_span_list *l);
 
 #endif

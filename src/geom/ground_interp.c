@@ -160,7 +160,7 @@ ct_status ct_ground_at(const ct_point_store *store, double x, double y, const ct
     for (;;) {
         double bb[4] = {x - r, y - r, x + r, y + r};
         /* only the class groups that hold ground classes */
-        ct_status st = ct_point_store_query_groups(store, bb, ct_point_groups_of(p->ground_class), NULL, 0, NULL,
+        ct_status st = ct_point_store_query_groups(store, bb, ct_point_groups_of(p->ground_class), NULL, 0, NULL, NULL,
                                                    &scratch->spans);
         if (st != CT_OK) return st;
         double r2 = r * r;

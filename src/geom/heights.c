@@ -4,6 +4,7 @@
 #include "citytiler/heights.h"
 #include "core/reserve.h"
 #include "geom/edge_grid.h"
+#include "geom/outline_rows.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -16,6 +17,8 @@ void ct_heights_scratch_free(ct_heights_scratch *s) {
     free(s->ground);
     if (s->grid) ct_edge_grid_free(s->grid);
     free(s->grid);
+    if (s->rows) ct_outline_rows_free(s->rows);
+    free(s->rows);
     memset(s, 0, sizeof *s);
 }
 
@@ -182,6 +185,10 @@ void ct_heights_roof_stats(float *v, size_t n, double roof_percentile, ct_height
     out->roof_max = r[3];
 }
 
+static int rows_xrange(const void *arg, double ya, double yb, double *lo, double *hi) {
+    return ct_outline_rows_xrange(arg, ya, yb, lo, hi);
+}
+
 /* Collects samples around the footprint for one buffer size. want_roof: also roof samples. */
 static ct_status collect(const ct_point_store *store, const ct_footprint *fp, const double bb[4], double buffer,
                          const ct_heights_params *prm, ct_heights_scratch *s, int want_roof, size_t *nroof,
@@ -191,7 +198,17 @@ static ct_status collect(const ct_point_store *store, const ct_footprint *fp, co
      * of other classes are not read. */
     unsigned ground_groups = ct_point_groups_of(prm->ground_class);
     unsigned roof_groups = want_roof ? ct_point_groups_of(prm->roof_class) : 0;
-    ct_status qs = ct_point_store_query_groups(store, q, ground_groups, bb, roof_groups, bb, &s->spans);
+    /* A long diagonal footprint's box is mostly far from it: the query reads only the
+     * bins near its outline (the same points are tested and kept below). */
+    ct_row_filter filter = {rows_xrange, NULL};
+    if (ct_outline_rows_worthwhile(fp, q, buffer)) {
+        if (!s->rows && !(s->rows = calloc(1, sizeof *s->rows))) return CT_ERR_NOMEM;
+        if (!ct_outline_rows_build(s->rows, fp, buffer, q[1], q[3], fmax(1.0, (q[3] - q[1]) / 4096)))
+            return CT_ERR_NOMEM;
+        filter.arg = s->rows;
+    }
+    ct_status qs = ct_point_store_query_groups(store, q, ground_groups, bb, roof_groups, bb,
+                                               filter.arg ? &filter : NULL, &s->spans);
     if (qs != CT_OK) return qs;
     if (!s->grid && !(s->grid = calloc(1, sizeof *s->grid))) return CT_ERR_NOMEM;
     ct_edge_grid *g = s->grid;

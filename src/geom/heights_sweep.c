@@ -12,6 +12,7 @@
 #include "geom/heights_sweep.h"
 #include "core/reserve.h"
 #include "geom/edge_grid.h"
+#include "geom/outline_rows.h"
 
 #include <errno.h>
 #include <math.h>
@@ -73,6 +74,7 @@ typedef struct worker {
     size_t vals_cap;
     float *joined;       /* a spanning building's samples, its fragments joined */
     size_t joined_cap;
+    ct_outline_rows rows; /* a sparse building's search area over the cell's bin rows */
 } worker;
 
 static void worker_free(worker *w) {
@@ -88,6 +90,7 @@ static void worker_free(worker *w) {
     free(w->first);
     free(w->vals);
     free(w->joined);
+    ct_outline_rows_free(&w->rows);
     memset(w, 0, sizeof *w);
 }
 
@@ -233,8 +236,32 @@ static void bin_range(double lo, double hi, double inv, int nb, int *a, int *b) 
     *b = fb < 0 ? 0 : (fb > nb - 1 ? nb - 1 : (int)fb);
 }
 
+/* The bins [*a, *b] of bin row r that building j's search reaches: its box q's, narrowed
+ * by wk->rows when `narrow` (built for j over the cell's bin rows). Returns 0 when none. */
+static int row_bins(const worker *wk, int narrow, const double *q, int r, double ox, double inv, int nb, int *a,
+                    int *b) {
+    bin_range(q[0] - ox, q[2] - ox, inv, nb, a, b);
+    if (!narrow) return 1;
+    if (!(wk->rows.lo[r] <= wk->rows.hi[r])) return 0;
+    int ra, rb;
+    bin_range(wk->rows.lo[r] - ox, wk->rows.hi[r] - ox, inv, nb, &ra, &rb);
+    if (ra > *a) *a = ra;
+    if (rb < *b) *b = rb;
+    return *a <= *b;
+}
+
+/* Whether building j's bins are narrowed by its outline's rows (a long diagonal
+ * footprint's box is mostly far from it); if so, builds them over the cell's bin rows
+ * (band r: bin row r, from oy). Returns -1 when out of memory. */
+static int narrow_rows(const sweep *w, worker *wk, size_t b, double oy, double inv, int nb) {
+    const search *s = &w->srch[b];
+    if (!ct_outline_rows_worthwhile(w->fps[b], s->q, w->prm->buffer)) return 0;
+    double h = 1.0 / inv;
+    return ct_outline_rows_build(&wk->rows, w->fps[b], w->prm->buffer, oy, oy + ((double)nb - 0.5) * h, h) ? 1 : -1;
+}
+
 /* Building grid j of the cell's k buildings (who) and the cell's coarse grid of nb x nb
- * bins (inv: bins per metre; ox, oy: the cell's corner): the buildings whose search boxes
+ * bins (inv: bins per metre; ox, oy: the cell's corner): the buildings whose search areas
  * may reach each bin, bin_who[bin_start[i] .. bin_start[i + 1]], in building order.
  * Returns 0, or an errno value. */
 static int build_coarse_grid(const sweep *w, worker *wk, const size_t *who, size_t k, double ox, double oy, int nb,
@@ -249,23 +276,27 @@ static int build_coarse_grid(const sweep *w, worker *wk, const size_t *who, size
         if (!ct_edge_grid_build(&wk->grids[j], w->fps[who[j]], s->bb, s->q, w->prm->buffer)) return ENOMEM;
         wk->hint[j] = UINT32_MAX;
         memcpy(wk->q + 4 * j, s->q, sizeof s->q);
-        int a0, a1, b0, b1;
-        bin_range(s->q[0] - ox, s->q[2] - ox, inv, nb, &a0, &a1);
+        int narrow = narrow_rows(w, wk, who[j], oy, inv, nb), a0, a1, b0, b1;
+        if (narrow < 0) return ENOMEM;
         bin_range(s->q[1] - oy, s->q[3] - oy, inv, nb, &b0, &b1);
-        for (int r = b0; r <= b1; r++)
+        for (int r = b0; r <= b1; r++) {
+            if (!row_bins(wk, narrow, s->q, r, ox, inv, nb, &a0, &a1)) continue;
             for (int q = a0; q <= a1; q++) wk->bin_start[(size_t)r * (size_t)nb + (size_t)q + 1]++;
-        entries += (size_t)(a1 - a0 + 1) * (size_t)(b1 - b0 + 1);
+            entries += (size_t)(a1 - a0 + 1);
+        }
     }
     if (entries > UINT32_MAX) return ENOMEM;
     for (size_t i = 0; i < nbins; i++) wk->bin_start[i + 1] += wk->bin_start[i];
     if (!ct_reserve((void **)&wk->bin_who, &wk->bin_who_cap, entries ? entries : 1, sizeof *wk->bin_who)) return ENOMEM;
     for (size_t j = 0; j < k; j++) { /* bin_start[i] moves to the end of bin i, then back */
         const search *s = &w->srch[who[j]];
-        int a0, a1, b0, b1;
-        bin_range(s->q[0] - ox, s->q[2] - ox, inv, nb, &a0, &a1);
+        int narrow = narrow_rows(w, wk, who[j], oy, inv, nb), a0, a1, b0, b1;
+        if (narrow < 0) return ENOMEM;
         bin_range(s->q[1] - oy, s->q[3] - oy, inv, nb, &b0, &b1);
-        for (int r = b0; r <= b1; r++)
+        for (int r = b0; r <= b1; r++) {
+            if (!row_bins(wk, narrow, s->q, r, ox, inv, nb, &a0, &a1)) continue;
             for (int q = a0; q <= a1; q++) wk->bin_who[wk->bin_start[(size_t)r * (size_t)nb + (size_t)q]++] = (uint32_t)j;
+        }
     }
     for (size_t i = nbins; i > 0; i--) wk->bin_start[i] = wk->bin_start[i - 1];
     wk->bin_start[0] = 0;

@@ -174,20 +174,36 @@ static int push_span(const ct_point_store *s, ct_span_list *l, const cell *c, si
 
 /* The spans of cell c's group-g bins (its grid: `grid`) in bbox: one per bin row, or,
  * with `split`, up to three: the bins left of split's x-range, those meeting it, those
- * right of it. Returns 0 when the list cannot grow. */
+ * right of it. With `rows`, each bin row's run is narrowed to the x-range rows give for
+ * the row's points (whose y-bounds the bins know exactly), and rows holding none are
+ * passed over. Returns 0 when the list cannot grow. */
 static int cell_spans(const ct_point_store *s, const cell *c, const uint32_t *grid, const double bbox[4],
-                      const double *split, ct_span_list *list) {
+                      const double *split, const ct_row_filter *rows, ct_span_list *list) {
     double ox = (double)c->cx * s->cell_size, oy = (double)c->cy * s->cell_size;
     int bx0 = bin_of(s, (float)(bbox[0] - ox)), bx1 = bin_of(s, (float)(bbox[2] - ox));
     int by0 = bin_of(s, (float)(bbox[1] - oy)), by1 = bin_of(s, (float)(bbox[3] - oy));
-    /* the runs of bins: [cut[0], cut[1] - 1], [cut[1], cut[2] - 1], [cut[2], cut[3] - 1] */
-    int cut[4] = {bx0, bx0, bx0, bx1 + 1};
+    int sa = bx0, sb = bx1 + 1; /* split's run: [sa, sb - 1] */
     if (split) {
-        int a = bin_of(s, (float)(split[0] - ox)), b = bin_of(s, (float)(split[2] - ox)) + 1;
-        cut[1] = a < bx0 ? bx0 : (a > bx1 + 1 ? bx1 + 1 : a);
-        cut[2] = b < cut[1] ? cut[1] : (b > bx1 + 1 ? bx1 + 1 : b);
+        sa = bin_of(s, (float)(split[0] - ox));
+        sb = bin_of(s, (float)(split[2] - ox)) + 1;
     }
     for (int by = by0; by <= by1; by++) {
+        int a = bx0, b = bx1;
+        if (rows) {
+            double ylo, yhi, xlo, xhi;
+            bin_bounds(s, oy, by, by, &ylo, &yhi);
+            if (!rows->xrange(rows->arg, fmax(ylo, bbox[1]), fmin(yhi, bbox[3]), &xlo, &xhi)) continue;
+            int ra = bin_of(s, (float)(xlo - ox)), rb = bin_of(s, (float)(xhi - ox));
+            a = ra > a ? ra : a;
+            b = rb < b ? rb : b;
+            if (a > b) continue;
+        }
+        /* the runs of bins: [cut[0], cut[1] - 1], [cut[1], cut[2] - 1], [cut[2], cut[3] - 1] */
+        int cut[4] = {a, a, a, b + 1};
+        if (split) {
+            cut[1] = sa < a ? a : (sa > b + 1 ? b + 1 : sa);
+            cut[2] = sb < cut[1] ? cut[1] : (sb > b + 1 ? b + 1 : sb);
+        }
         const uint32_t *row = grid + (size_t)by * (size_t)s->nb;
         for (int k = 0; k < 3; k++)
             if (cut[k + 1] > cut[k] &&
@@ -200,7 +216,7 @@ static int cell_spans(const ct_point_store *s, const cell *c, const uint32_t *gr
 /* Spans of the points of group g's bins in box[g] (groups without a box skipped), as
  * cell_spans gives them, cell by cell. */
 static ct_status query(const ct_point_store *s, const double *const box[CT_POINT_GROUPS], ct_span_list *list,
-                       const double *split) {
+                       const double *split, const ct_row_filter *rows) {
     list->n = 0;
     const double cs = s->cell_size;
     const size_t per_group = (size_t)s->nb * (size_t)s->nb;
@@ -215,7 +231,7 @@ static ct_status query(const ct_point_store *s, const double *const box[CT_POINT
                 if (ci < 0) continue;
                 const cell *c = &s->cells[ci];
                 if (s->on_disk && !c->resident) return CT_ERR_USAGE;
-                if (c->bin_start && !cell_spans(s, c, c->bin_start + (size_t)g * per_group, bbox, split, list))
+                if (c->bin_start && !cell_spans(s, c, c->bin_start + (size_t)g * per_group, bbox, split, rows, list))
                     return CT_ERR_NOMEM;
             }
     }
@@ -225,7 +241,7 @@ static ct_status query(const ct_point_store *s, const double *const box[CT_POINT
 ct_status ct_point_store_query(const ct_point_store *s, const double bbox[4], ct_span_list *list) {
     const double *box[CT_POINT_GROUPS];
     for (int g = 0; g < CT_POINT_GROUPS; g++) box[g] = bbox;
-    return query(s, box, list, NULL);
+    return query(s, box, list, NULL, NULL);
 }
 
 unsigned ct_point_groups_of(const uint8_t classes[256]) {
@@ -247,11 +263,11 @@ unsigned ct_point_groups_of(const uint8_t classes[256]) {
 
 ct_status ct_point_store_query_groups(const ct_point_store *s, const double wide[4], unsigned wide_groups,
                                       const double narrow[4], unsigned narrow_groups, const double split[4],
-                                      ct_span_list *list) {
+                                      const ct_row_filter *rows, ct_span_list *list) {
     const double *box[CT_POINT_GROUPS];
     for (int g = 0; g < CT_POINT_GROUPS; g++)
         box[g] = (wide_groups >> g) & 1 ? wide : ((narrow_groups >> g) & 1 ? narrow : NULL);
-    return query(s, box, list, split);
+    return query(s, box, list, split, rows);
 }
 
 void ct_span_list_free(ct_span_list *l) {

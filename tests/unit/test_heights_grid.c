@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "citytiler/heights.h"
+#include "geom/outline_rows.h"
 #include "ct_test.h"
 
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
@@ -71,7 +72,7 @@ static int cmp_float(const void *a, const void *b) {
 
 int main(void) {
     const double origin[2] = {85000.0, 447000.0}; /* RD-like coordinates: rounding as in real data */
-    int cases = 0, with_ground = 0;
+    int cases = 0, with_ground = 0, strips = 0;
     uint64_t total_roof = 0, total_ground = 0;
     for (int tc = 0; tc < 120; tc++) {
         /* The footprint: 1-2 parts, the first with 0-2 holes. */
@@ -79,10 +80,25 @@ int main(void) {
         ct_polygon parts[2];
         uint32_t starts[2][4];
         double xy[2][2 * 160];
-        fp.nparts = tc % 5 == 0 ? 2 : 1;
+        const int strip = tc % 6 == 5; /* a long diagonal strip: its box read band by band */
+        fp.nparts = tc % 5 == 0 && !strip ? 2 : 1;
         fp.parts = parts;
         double size = 3 + 40 * unif();
-        for (uint32_t p = 0; p < fp.nparts; p++) {
+        if (strip) {
+            double len = 100 + 300 * unif(), wid = 0.3 + 3 * unif(), a = 0.3 + 1.0 * unif();
+            double c = cos(a), s = sin(a), x0 = origin[0] + 50, y0 = origin[1] + 50;
+            const double u[4][2] = {{0, 0}, {len, 0}, {len, wid}, {0, wid}};
+            for (int k = 0; k < 4; k++) {
+                xy[0][2 * k] = x0 + u[k][0] * c - u[k][1] * s;
+                xy[0][2 * k + 1] = y0 + u[k][0] * s + u[k][1] * c;
+            }
+            starts[0][0] = 0;
+            starts[0][1] = 4;
+            parts[0].nrings = 1;
+            parts[0].ring_start = starts[0];
+            parts[0].xy = xy[0];
+        }
+        for (uint32_t p = 0; p < fp.nparts && !strip; p++) {
             double cx = origin[0] + 50 + (p ? 2.2 * size : 0), cy = origin[1] + 50;
             int n = 3 + (int)(unif() * (tc % 3 ? 12 : 60));
             int holes = p == 0 ? tc % 3 : 0;
@@ -102,10 +118,14 @@ int main(void) {
         }
         double bb[4];
         CT_CHECK(ct_footprint_bbox(&fp, bb));
+        if (strip) {
+            double q[4] = {bb[0] - 4.5, bb[1] - 4.5, bb[2] + 4.5, bb[3] + 4.5};
+            strips += ct_outline_rows_worthwhile(&fp, q, 4.5);
+        }
         /* Points: uniform over the box grown by 2x the buffer, plus points exactly on
          * vertices, on edge midpoints, and on lattice lines. */
         double buffer = tc % 4 == 0 ? 0.0 : 0.5 + 4 * unif();
-        size_t n = 4000;
+        size_t n = strip ? 40000 : 4000;
         double *px = malloc(n * sizeof *px), *py = malloc(n * sizeof *py), *pz = malloc(n * sizeof *pz);
         uint8_t *cls = malloc(n);
         CT_CHECK(px && py && pz && cls);
@@ -119,6 +139,13 @@ int main(void) {
                 uint32_t w = (v + 1) % nv;
                 px[i] = 0.5 * (pg->xy[2 * v] + pg->xy[2 * w]);
                 py[i] = 0.5 * (pg->xy[2 * v + 1] + pg->xy[2 * w + 1]);
+            } else if (strip && u < 0.4) { /* along the strip, out to twice the buffer beyond it */
+                double t = -0.1 + 1.2 * unif(), w = unif();
+                double ax = pg->xy[0], ay = pg->xy[1], ex = pg->xy[2] - ax, ey = pg->xy[3] - ay;
+                double nx = pg->xy[6] - ax, ny = pg->xy[7] - ay, wid = hypot(nx, ny);
+                double k = (-(2 * buffer + 0.5) + (wid + 4 * buffer + 1) * w) / wid;
+                px[i] = ax + t * ex + k * nx;
+                py[i] = ay + t * ey + k * ny;
             } else {
                 px[i] = bb[0] - 2 * buffer - 1 + (bb[2] - bb[0] + 4 * buffer + 2) * unif();
                 py[i] = bb[1] - 2 * buffer - 1 + (bb[3] - bb[1] + 4 * buffer + 2) * unif();
@@ -189,8 +216,9 @@ int main(void) {
         ct_context_destroy(ctx);
         free(roof); free(ground); free(px); free(py); free(pz); free(cls);
     }
-    printf("%d footprints, %d with ground samples; %llu roof and %llu ground samples matched\n", cases, with_ground,
+    printf("%d footprints (%d sparse strips), %d with ground samples; %llu roof and %llu ground samples matched\n", cases, strips, with_ground,
            (unsigned long long)total_roof, (unsigned long long)total_ground);
     CT_CHECK(total_roof > 10000 && total_ground > 10000); /* the comparison saw real samples */
+    CT_CHECK(strips >= 15); /* and strips read band by band */
     return ct_test_finish("test_heights_grid");
 }

@@ -16,6 +16,7 @@
 #include "ct_test_heights.h"
 #include "ct_test_points.h"
 #include "geom/heights_sweep.h"
+#include "geom/outline_rows.h"
 
 static const double CELL = 40.0;
 static const double OX = 85000.0, OY = 447000.0; /* RD-like coordinates: rounding as in real data */
@@ -44,6 +45,14 @@ static void make_rect(bldg *b, double x0, double y0, double w, double h) {
     b->fp.parts = &b->part;
 }
 
+/* A strip of width w from (ax, ay) to (bx, by). */
+static void make_quad(bldg *b, double ax, double ay, double bx, double by, double w) {
+    double dx = bx - ax, dy = by - ay, l = hypot(dx, dy), nx = -dy / l * w, ny = dx / l * w;
+    const double v[8] = {ax, ay, bx, by, bx + nx, by + ny, ax + nx, ay + ny};
+    make_rect(b, 0, 0, 0, 0);
+    memcpy(b->xy, v, sizeof v);
+}
+
 /* Compares two results bit for bit; returns 1 when equal. */
 static int same(const ct_heights_result *a, const ct_heights_result *b) {
     return memcmp(&a->ground_z, &b->ground_z, sizeof a->ground_z) == 0 &&
@@ -59,7 +68,7 @@ int main(void) {
     /* Buildings: a grid of rectangles of 3-30 m (many across the 40 m cells' borders),
      * one 150 m long (five cells), one of zero area, one far from every point, one with its
  * ground farther than the buffer. */
-    const size_t nb = NB + 4;
+    const size_t nb = NB + 6;
     bldg *bl = calloc(nb, sizeof *bl);
     const ct_footprint **fps = calloc(nb, sizeof *fps);
     CT_CHECK(bl && fps);
@@ -72,6 +81,9 @@ int main(void) {
     make_rect(&bl[NB + 1], OX + 100, OY + 100, 0, 0); /* four equal vertices: zero area */
     make_rect(&bl[NB + 2], OX + 5000, OY + 5000, 10, 10); /* no point within 24 m */
     make_rect(&bl[NB + 3], OX + 262, OY + 60, 8, 8);      /* ground only 10-20 m away: widened */
+    /* two long diagonal strips across cells: their boxes are read band by band */
+    make_quad(&bl[NB + 4], OX + 2, OY + 2, OX + 160, OY + 165, 1.2);
+    make_quad(&bl[NB + 5], OX + 285, OY + 10, OX + 120, OY + 160, 0.6);
     for (size_t i = 0; i < nb; i++) fps[i] = &bl[i].fp;
 
     /* Points over 250 x 170 m at 4 per m²: classes 2 (ground), 6 (building), 1, 9; a
@@ -150,6 +162,13 @@ int main(void) {
         CT_CHECK(ref[NB + 1].roof_points == 0 && isnan(ref[NB + 1].roof_z));     /* zero area: no roof */
         CT_CHECK(ref[NB + 2].ground_points == 0 && ref[NB + 2].ground_buffer_used == (config == 2 ? 0.0 : 24.0));
         if (config == 0) CT_CHECK(ref[NB + 3].ground_buffer_used > 3.0 && !isnan(ref[NB + 3].ground_z));
+        for (size_t i = NB + 4; i < NB + 6; i++) { /* the strips: sparse, and with samples to compare */
+            double q[4];
+            CT_CHECK(ct_footprint_bbox(fps[i], q));
+            q[0] -= prm.buffer, q[1] -= prm.buffer, q[2] += prm.buffer, q[3] += prm.buffer;
+            CT_CHECK(ct_outline_rows_worthwhile(fps[i], q, prm.buffer));
+            CT_CHECK(ref[i].roof_points > 50 && (config == 2 || ref[i].ground_points > 50));
+        }
         ct_heights_scratch_free(&scratch);
     }
     CT_CHECK_MSG(mismatches == 0, "%zu results differ", mismatches);
