@@ -99,6 +99,7 @@ typedef struct ct_raster_scratch {
     ct_raster_cells cells;
     float *roof, *ground;
     size_t roof_cap, ground_cap;
+    struct ct_edge_grid *grid; /* the footprint's edges bucketed for the cell tests */
 } ct_raster_scratch;
 ct_status ct_raster_scratch_init(ct_context *ctx, const ct_raster_set *set, ct_raster_scratch *s);
 void ct_raster_scratch_free(ct_raster_scratch *s);

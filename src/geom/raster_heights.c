@@ -4,6 +4,7 @@
  * (ct_percentile_select) give the heights. Only the window around the
  * footprint is read, through the thread's own readers. */
 #include "citytiler/raster.h"
+#include "geom/edge_grid.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -15,6 +16,8 @@ void ct_raster_scratch_free(ct_raster_scratch *s) {
     ct_raster_cells_free(&s->cells);
     free(s->roof);
     free(s->ground);
+    if (s->grid) ct_edge_grid_free(s->grid);
+    free(s->grid);
     memset(s, 0, sizeof *s);
 }
 
@@ -26,16 +29,32 @@ ct_status ct_raster_scratch_init(ct_context *ctx, const ct_raster_set *set, ct_r
     return st;
 }
 
+/* The footprint's edges over box q (its box bb grown by buffer), as filters.heights
+ * tests LiDAR points: a cell centre is tested against the few edges near it, where
+ * testing every edge took 71 s for a 24,000-vertex footprint over 3 million cells. */
+static ct_status grid_for(ct_context *ctx, const ct_footprint *fp, const double bb[4], const double q[4], double buffer,
+                          ct_raster_scratch *s) {
+    if ((!s->grid && !(s->grid = calloc(1, sizeof *s->grid))) || !ct_edge_grid_build(s->grid, fp, bb, q, buffer))
+        return ct_error_nomem(ctx, "raster footprint edges");
+    return CT_OK;
+}
+
 /* DSM cells inside the footprint into s->roof. */
 static ct_status collect_roof(ct_context *ctx, const ct_footprint *fp, const double bb[4], ct_raster_scratch *s,
                               size_t *n) {
     *n = 0;
     ct_status st = ct_raster_read_cells(ctx, s->dsm, bb, &s->cells);
+    if (st == CT_OK) st = grid_for(ctx, fp, bb, bb, 0.0, s);
     if (st != CT_OK) return st;
     const ct_raster_cells *c = &s->cells;
     if (!ct_floats_reserve(&s->roof, &s->roof_cap, c->n ? c->n : 1)) return ct_error_nomem(ctx, "raster roof samples");
-    for (size_t i = 0; i < c->n; i++)
-        if (ct_footprint_contains(fp, c->x[i], c->y[i])) s->roof[(*n)++] = c->z[i];
+    const ct_edge_grid *g = s->grid;
+    if (g->nedges == 0) return CT_OK;
+    for (size_t i = 0; i < c->n; i++) {
+        double x = c->x[i], y = c->y[i];
+        if (x < bb[0] || x > bb[2] || y < bb[1] || y > bb[3]) continue; /* outside, and off the grid */
+        if (ct_edge_grid_inside(g, ct_edge_grid_col(g, x), ct_edge_grid_row(g, y), x, y)) s->roof[(*n)++] = c->z[i];
+    }
     return CT_OK;
 }
 
@@ -45,14 +64,20 @@ static ct_status collect_ground(ct_context *ctx, const ct_footprint *fp, const d
     *n = 0;
     double q[4] = {bb[0] - buffer, bb[1] - buffer, bb[2] + buffer, bb[3] + buffer};
     ct_status st = ct_raster_read_cells(ctx, s->dtm, q, &s->cells);
+    if (st == CT_OK) st = grid_for(ctx, fp, bb, q, buffer, s);
     if (st != CT_OK) return st;
     const ct_raster_cells *c = &s->cells;
     if (!ct_floats_reserve(&s->ground, &s->ground_cap, c->n ? c->n : 1)) return ct_error_nomem(ctx, "raster ground samples");
-    double b2 = buffer * buffer;
+    const ct_edge_grid *g = s->grid;
+    if (g->nedges == 0) return CT_OK;
+    uint32_t hint = UINT32_MAX;
     for (size_t i = 0; i < c->n; i++) {
         double x = c->x[i], y = c->y[i];
-        int inside = x >= bb[0] && x <= bb[2] && y >= bb[1] && y <= bb[3] && ct_footprint_contains(fp, x, y);
-        if (inside || ct_footprint_boundary_within(fp, x, y, b2)) s->ground[(*n)++] = c->z[i];
+        /* beyond q a centre is farther than buffer from every edge */
+        if (x < q[0] || x > q[2] || y < q[1] || y > q[3]) continue;
+        int row = ct_edge_grid_row(g, y);
+        if (ct_edge_grid_inside(g, ct_edge_grid_col(g, x), row, x, y) || ct_edge_grid_near(g, row, x, y, &hint))
+            s->ground[(*n)++] = c->z[i];
     }
     return CT_OK;
 }

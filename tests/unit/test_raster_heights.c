@@ -184,6 +184,74 @@ static void synthetic(ct_context *ctx, char *dtm, char *dsm, size_t cap) {
     ct_raster_set_destroy(set);
 }
 
+/* A footprint of many edges (a 3000-vertex star with a hole, over the synthetic rasters):
+ * the cells counted are those whose centre every-edge tests (ct_footprint_contains,
+ * ct_footprint_boundary_within) find inside or within the buffer, and the percentiles
+ * theirs. (The cells are tested against the edges near them, as LiDAR points are.) */
+static int read_tif(const char *path, float *v, int w, int h) {
+    GDALDatasetH ds = GDALOpen(path, GA_ReadOnly);
+    if (!ds) return 0;
+    int ok = GDALRasterIO(GDALGetRasterBand(ds, 1), GF_Read, 0, 0, w, h, v, w, h, GDT_Float32, 0, 0) == CE_None;
+    GDALClose(ds);
+    return ok;
+}
+
+static int cmp_float_asc(const void *a, const void *b) {
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+static void many_edges(ct_context *ctx, const char *dtm, const char *dsm) {
+    enum { W = 40, H = 40, NV = 3000, NH = 24 };
+    static float t[W * H], s[W * H], roof[W * H], ground[W * H];
+    static double xy[2 * (NV + NH)];
+    CT_CHECK(read_tif(dtm, t, W, H) && read_tif(dsm, s, W, H));
+    uint64_t seed = 77;
+    for (int i = 0; i < NV; i++) { /* a ragged star around the 12 m block's corner */
+        double a = 2 * M_PI * i / NV, r = 6 + 8 * ct_test_unif(&seed);
+        xy[2 * i] = SX0 + 15 + r * cos(a);
+        xy[2 * i + 1] = SY0 - 25 + r * sin(a);
+    }
+    for (int i = 0; i < NH; i++) { /* a clockwise hole of 2.5 m */
+        double a = -2 * M_PI * i / NH;
+        xy[2 * (NV + i)] = SX0 + 15 + 2.5 * cos(a);
+        xy[2 * (NV + i) + 1] = SY0 - 25 + 2.5 * sin(a);
+    }
+    uint32_t starts[3] = {0, NV, NV + NH};
+    ct_polygon poly = {2, starts, xy};
+    ct_footprint fp = {1, &poly};
+    ct_heights_params prm;
+    ct_test_heights_defaults(&prm);
+    prm.max_buffer = prm.buffer; /* one search to compare */
+    size_t nr = 0, ng = 0;
+    for (int r = 0; r < H; r++)
+        for (int c = 0; c < W; c++) {
+            double x = SX0 + c + 0.5, y = SY0 - r - 0.5;
+            int in = ct_footprint_contains(&fp, x, y);
+            if (in && s[r * W + c] != (float)NODATA && !isnan(s[r * W + c])) roof[nr++] = s[r * W + c];
+            if ((in || ct_footprint_boundary_within(&fp, x, y, prm.buffer * prm.buffer)) && t[r * W + c] != (float)NODATA)
+                ground[ng++] = t[r * W + c];
+        }
+    ct_raster_set_options o = {dtm, dsm, NULL, 0, "EPSG:28992", NULL};
+    ct_raster_set *set = NULL;
+    ct_raster_scratch sc;
+    ct_heights_result res;
+    CT_CHECK(ct_raster_set_open(ctx, &o, &set) == CT_OK);
+    CT_CHECK(set && ct_raster_scratch_init(ctx, set, &sc) == CT_OK);
+    if (!set) return;
+    CT_CHECK(ct_raster_heights_compute(ctx, &fp, &prm, &sc, &res) == CT_OK);
+    CT_CHECK_MSG(res.roof_points == nr && res.ground_points == ng, "%u/%zu roof cells, %u/%zu ground cells",
+                 res.roof_points, nr, res.ground_points, ng);
+    qsort(roof, nr, sizeof *roof, cmp_float_asc);
+    qsort(ground, ng, sizeof *ground, cmp_float_asc);
+    CT_CHECK(nr > 100 && ng > nr && res.roof_z == ct_percentile_sorted(roof, nr, prm.roof_percentile));
+    CT_CHECK(res.roof_max == roof[nr - 1] && res.roof_p50 == ct_percentile_sorted(roof, nr, 50));
+    CT_CHECK(res.ground_z == ct_percentile_sorted(ground, ng, prm.ground_percentile));
+    printf("3000-vertex star: %zu roof and %zu ground cells, as every edge tested gives\n", nr, ng);
+    ct_raster_scratch_free(&sc);
+    ct_raster_set_destroy(set);
+}
+
 /* ---- 2. Delft: raster heights against LiDAR heights ---- */
 
 static int cmp_double(const void *a, const void *b) {
@@ -405,6 +473,7 @@ int main(void) {
     if (!ctx) return 1;
     char dtm[4096], dsm[4096];
     synthetic(ctx, dtm, dsm, sizeof dtm);
+    many_edges(ctx, dtm, dsm);
     delft(ctx);
     errors(ctx, dsm);
     ct_context_destroy(ctx);
