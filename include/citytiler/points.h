@@ -135,6 +135,8 @@ size_t ct_point_store_cell_count(const ct_point_store *s);
 uint64_t ct_point_store_max_cell(const ct_point_store *s, int64_t *cx, int64_t *cy);
 /* The memory limit set (bytes; 0: none). */
 uint64_t ct_point_store_memory_limit(const ct_point_store *s);
+/* Bytes of one cell's index (its bin table: (cell_size / fine_size)² bins a class group). */
+uint64_t ct_point_store_index_bytes(const ct_point_store *s);
 /* Points per class (256 entries). */
 const uint64_t *ct_point_store_class_counts(const ct_point_store *s);
 /* Bytes held by the store (points and indexes). */

@@ -120,6 +120,8 @@ uint64_t ct_point_store_max_cell(const ct_point_store *s, int64_t *cx, int64_t *
 
 uint64_t ct_point_store_memory_limit(const ct_point_store *s) { return s->memory_limit; }
 
+uint64_t ct_point_store_index_bytes(const ct_point_store *s) { return ((uint64_t)ps_nbins(s) + 1) * sizeof(uint32_t); }
+
 size_t ct_point_store_cells(const ct_point_store *s, int64_t *cx_cy, size_t max) {
     for (size_t i = 0; i < s->ncells && i < max; i++) {
         cx_cy[2 * i] = s->cells[i].cx;

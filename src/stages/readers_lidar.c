@@ -815,6 +815,16 @@ static ct_status report_points(ct_context *ctx, const lidar_state *s, ct_dataset
                "the memory limit (%.3g MiB): cells are read whole, so the run takes at least that much; a smaller "
                "cell_size (pipeline option) lowers it", (long long)mcx, (long long)mcy, (unsigned long long)most,
                (double)(most * sizeof(ct_point_rec)) / 1048576.0, (double)limit / 1048576.0);
+    /* The index takes (cell_size / index_size)² bins a cell, points or not (QA: index_size
+     * 0.1 m gave 7.4 GB of tables for 2.4 GB of points, unsaid). In memory every cell has
+     * one; on disk, the cells loaded at a time (four at least, for a building's search). */
+    uint64_t per_cell = ct_point_store_index_bytes(ds->points), ncells = ct_point_store_cell_count(ds->points);
+    uint64_t tables = per_cell * (ct_point_store_on_disk(ds->points) ? (ncells < 4 ? ncells : 4) : ncells);
+    if (limit > 0 && tables > limit)
+        ct_log(ctx, CT_LOG_WARN, "readers.lidar: index_size %g m gives each processing cell an index of %.3g MiB "
+               "(%llu cells), so the run takes at least %.3g MiB, more than the memory limit (%.3g MiB); a larger "
+               "index_size lowers it (the default is 2 m)", s->fine_size, (double)per_cell / 1048576.0,
+               (unsigned long long)ncells, (double)tables / 1048576.0, (double)limit / 1048576.0);
     uint64_t read = ct_las_source_point_count(src);
     if (unusable > 0)
         ct_log(ctx, CT_LOG_WARN,
