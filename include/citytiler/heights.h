@@ -75,6 +75,9 @@ void ct_heights_set_ground(ct_heights_result *out, float *ground, size_t nground
                            const ct_heights_params *prm);
 /* 1 when nground samples within prm->buffer are too few and the search would widen. */
 int ct_heights_needs_widening(const ct_heights_params *prm, size_t nground);
+/* The widened search's buffer after `buffer`: doubled (from 0: 1 m), at most max_buffer
+ * (buffer 5, max_buffer 24: 10, 20, 24); 0 once buffer reached max_buffer. */
+double ct_heights_next_buffer(const ct_heights_params *prm, double buffer);
 /* The widened search of ct_heights_compute for a result whose ground_points were counted
  * within prm->buffer (its roof is kept): sets the ground as ct_heights_compute does. */
 ct_status ct_heights_widen_ground(const ct_point_store *store, const ct_footprint *fp, const ct_heights_params *prm,

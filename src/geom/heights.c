@@ -259,8 +259,14 @@ static ct_status collect(const ct_point_store *store, const ct_footprint *fp, co
     return CT_OK;
 }
 
+double ct_heights_next_buffer(const ct_heights_params *prm, double buffer) {
+    if (!(buffer < prm->max_buffer)) return 0;
+    double next = buffer > 0 ? 2 * buffer : 1.0;
+    return next < prm->max_buffer ? next : prm->max_buffer;
+}
+
 int ct_heights_needs_widening(const ct_heights_params *prm, size_t nground) {
-    return nground < prm->min_ground_points && prm->buffer > 0 && prm->buffer * 2 <= prm->max_buffer;
+    return nground < prm->min_ground_points && ct_heights_next_buffer(prm, prm->buffer) > 0;
 }
 
 /* A self-intersecting footprint (heights before filters.clean) has a signed area that its
@@ -289,14 +295,15 @@ void ct_heights_set_ground(ct_heights_result *out, float *ground, size_t nground
 }
 
 /* Few ground points within prm->buffer (a building in a courtyard, a dense block): the
- * search widens, the buffer doubling up to max_buffer; then the ground is set. */
+ * search widens, the buffer doubling (from 0: 1 m) until it reaches max_buffer; then the
+ * ground is set. */
 static ct_status widen_ground(const ct_point_store *store, const ct_footprint *fp, const double bb[4],
                               const ct_heights_params *prm, ct_heights_scratch *s, size_t nground, ct_heights_result *out) {
-    double buffer = prm->buffer;
+    double buffer = prm->buffer, next;
     size_t unused = 0;
     ct_status st = CT_OK;
-    while (st == CT_OK && nground < prm->min_ground_points && buffer > 0 && buffer * 2 <= prm->max_buffer) {
-        buffer *= 2;
+    while (st == CT_OK && nground < prm->min_ground_points && (next = ct_heights_next_buffer(prm, buffer)) > 0) {
+        buffer = next;
         st = collect(store, fp, bb, buffer, prm, s, 0, &unused, &nground);
     }
     if (st == CT_OK) ct_heights_set_ground(out, s->ground, nground, buffer, prm);

@@ -102,8 +102,9 @@ ct_status ct_raster_heights_compute(ct_context *ctx, const ct_footprint *fp, con
         double buffer = prm->buffer;
         ct_status st = collect_ground(ctx, fp, bb, buffer, s, &nground);
         /* Few ground cells (a courtyard, a gap in the DTM under a large block): widen the search. */
-        while (st == CT_OK && nground < prm->min_ground_points && buffer > 0 && buffer * 2 <= prm->max_buffer) {
-            buffer *= 2;
+        double next;
+        while (st == CT_OK && nground < prm->min_ground_points && (next = ct_heights_next_buffer(prm, buffer)) > 0) {
+            buffer = next;
             st = collect_ground(ctx, fp, bb, buffer, s, &nground);
         }
         if (st != CT_OK) return st;

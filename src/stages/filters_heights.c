@@ -757,15 +757,16 @@ static int cmp_double(const void *a, const void *b) {
 /* Buildings without ground points stand on the median ground of those with some
  * (their ground_z attribute stays null and their flag says why); fallback heights
  * are then measured from that ground. */
-static void resolve_missing_ground(ct_dataset *ds) {
+static ct_status resolve_missing_ground(ct_context *ctx, ct_dataset *ds) {
     double *g = malloc((ds->nbuildings ? ds->nbuildings : 1) * sizeof *g);
+    if (!g) return ct_error_nomem(ctx, "median ground");
     size_t n = 0;
-    for (size_t i = 0; g && i < ds->nbuildings; i++)
+    for (size_t i = 0; i < ds->nbuildings; i++)
         if (!isnan(ds->buildings[i].base_z)) g[n++] = ds->buildings[i].base_z;
     double median = NAN;
     if (n) {
         qsort(g, n, sizeof *g, cmp_double);
-        median = g[n / 2];
+        median = n % 2 ? g[n / 2] : 0.5 * (g[n / 2 - 1] + g[n / 2]); /* (an even count: the middle two's mean) */
     }
     free(g);
     for (size_t i = 0; i < ds->nbuildings; i++) {
@@ -775,6 +776,7 @@ static void resolve_missing_ground(ct_dataset *ds) {
         /* A LiDAR roof below the borrowed ground: measure the fallback height from it instead. */
         if (!isnan(b->top_z) && !isnan(b->base_z) && !(b->top_z > b->base_z)) b->base_z = b->top_z - 3.0;
     }
+    return CT_OK;
 }
 
 /* The first building without a measured roof (height_source not the measurement, not for
@@ -906,8 +908,8 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     }
     if (st != CT_OK) return st;
     uint64_t no_roof = counts[0], no_ground = counts[1], too_high = 0;
-    resolve_missing_ground(ds);
-    st = refuse_too_high(ctx, s, ds, cols, hcol, scol, use_raster ? "raster" : "lidar", &too_high);
+    st = resolve_missing_ground(ctx, ds);
+    if (st == CT_OK) st = refuse_too_high(ctx, s, ds, cols, hcol, scol, use_raster ? "raster" : "lidar", &too_high);
     if (st != CT_OK) return st;
     /* (the causes differ for rasters: asking whether the LiDAR is unclassified misled) */
     if (ds->nbuildings > 0 && no_ground == ds->nbuildings && !use_raster) {
