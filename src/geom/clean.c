@@ -648,13 +648,15 @@ ct_clean_result ct_clean_footprint(ct_cleaner *c, const ct_clean_options *o, con
     if (work.nparts == 0) return skip(c, "no area", &work, out);
 
     /* Orientation is judged on the input: make-valid output has GEOS's own winding,
-     * which is normalised below without being reported. */
+     * which is normalised below without being reported. Only a hole wound like its shell
+     * is reported: rings wound the other way throughout are a convention (Shapefile's
+     * clockwise shells, GeoJSON before RFC 7946), normalised without a word, where every
+     * Shapefile footprint was flagged. */
     for (uint32_t i = 0; i < work.nparts; i++) {
         const ct_polygon *p = &work.parts[i];
-        for (uint32_t r = 0; r < p->nrings; r++) {
-            double a = ct_ring_signed_area(p, r);
-            if ((r == 0 && a < 0) || (r > 0 && a > 0)) *flags |= CT_CLEAN_ORIENTATION;
-        }
+        double shell = p->nrings ? ct_ring_signed_area(p, 0) : 0;
+        for (uint32_t r = 1; r < p->nrings; r++)
+            if (ct_ring_signed_area(p, r) * shell > 0) *flags |= CT_CLEAN_ORIENTATION;
     }
     int v = footprint_valid(c, &work, 1);
     if (v < 0) {

@@ -24,6 +24,14 @@ for fmt in "ESRI Shapefile:shp" "GeoJSON:geojson" "FlatGeobuf:fgb"; do
   check "$driver: GLBs valid" test $? -eq 0
 done
 
+# Shapefile stores shells clockwise: filters.clean orients them without counting a repair
+# (every Shapefile footprint was counted "ring orientation fixed" and flagged).
+printf '{"pipeline": [{"type": "readers.footprints", "path": "%s/pand.shp", "id_field": "gml_id"}, {"type": "filters.clean"}, {"type": "filters.extrude", "height": 8}, {"type": "writers.3dtiles", "path": "%s/shp_clean"}]}\n' \
+  "$WORK" "$WORK" > "$WORK/shp_clean.json"
+"$CLI" run "$WORK/shp_clean.json" > "$WORK/shp_clean.log" 2>&1
+check "Shapefile + clean: exit 0, 160 buildings" test $? -eq 0 -a "$(written shp_clean)" = 160
+check "Shapefile + clean: no orientation repair counted" test -z "$(grep -F 'ring orientation' "$WORK/shp_clean.log")"
+
 # CSV with WKT geometry carries no CRS: the srs option supplies it.
 ogr2ogr -f CSV "$WORK/pand.csv" "$gpkg" bgt_pand -lco GEOMETRY=AS_WKT > /dev/null 2>&1
 run_pipeline csv_srs "{\"type\": \"readers.footprints\", \"path\": \"$WORK/pand.csv\", \"srs\": \"EPSG:28992\", \"id_field\": \"gml_id\"}"
