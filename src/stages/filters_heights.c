@@ -754,6 +754,33 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* " Its points are of classes 1 (N points), ...; none of ground_classes." when no point
+ * of the LiDAR read here has a ground class (the first four classes, by count); else "". */
+static void describe_classes(const ct_dataset *ds, const uint8_t ground[256], char *out, size_t cap) {
+    out[0] = 0;
+    const uint64_t *counts = ds->points ? ct_point_store_class_counts(ds->points) : NULL;
+    if (!counts) return;
+    for (int c = 0; c < 256; c++)
+        if (ground[c] && counts[c]) return;
+    int listed[4], nl = 0;
+    size_t len = (size_t)snprintf(out, cap, " Its points are of class");
+    for (; nl < 4; nl++) { /* the largest classes not listed yet */
+        int best = -1;
+        for (int c = 0; c < 256; c++) {
+            int seen = 0;
+            for (int k = 0; k < nl; k++) seen |= listed[k] == c;
+            if (!seen && counts[c] && (best < 0 || counts[c] > counts[best])) best = c;
+        }
+        if (best < 0) break;
+        listed[nl] = best;
+        if (len < cap)
+            len += (size_t)snprintf(out + len, cap - len, "%s %d (%llu points)", nl ? "," : "", best,
+                                    (unsigned long long)counts[best]);
+    }
+    if (nl == 0) out[0] = 0;
+    else if (len < cap) snprintf(out + len, cap - len, "; none is of ground_classes.");
+}
+
 /* Buildings without ground points stand on the median ground of those with some
  * (their ground_z attribute stays null and their flag says why); fallback heights
  * are then measured from that ground. */
@@ -923,9 +950,12 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
         if (lo <= hi) /* (the roofs are heights above sea level: extruded from base_z they are that tall) */
             snprintf(roofs, sizeof roofs, " (left at its default, 0, the roofs measured at %.1f to %.1f m make "
                      "buildings that tall)", lo, hi);
+        char classes[200] = "";
+        describe_classes(ds, prm.ground_class, classes, sizeof classes);
         ct_log(ctx, CT_LOG_WARN, "filters.heights: no building has ground points (ground_classes): every building "
-               "stands on filters.extrude's base_z%s; is the LiDAR unclassified? Set ground_classes to its ground class",
-               roofs);
+               "stands on filters.extrude's base_z%s; is the LiDAR unclassified?%s Classify its ground first (e.g. "
+               "PDAL's filters.smrf or LAStools' lasground), or set ground_classes to the class that holds it",
+               roofs, classes);
     }
     else if (ds->nbuildings > 0 && no_ground == ds->nbuildings)
         ct_log(ctx, CT_LOG_WARN, "filters.heights: no building has ground heights: every building stands on "

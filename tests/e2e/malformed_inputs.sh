@@ -176,6 +176,9 @@ check "lidar_unclassified: no-ground warning" has lidar_unclassified.log "filter
 check "lidar_unclassified: nothing to write" has lidar_unclassified.log "writers.3dtiles: nothing to write: 1 features read, all skipped"
 check "lidar_unclassified: the roofs' heights, which base_z 0 makes buildings that tall" has lidar_unclassified.log \
   "stands on filters.extrude's base_z (left at its default, 0, the roofs measured at 0.0 to 0.0 m make buildings that tall)"
+check "lidar_unclassified: names the classes the points have, and how to classify" has lidar_unclassified.log \
+  "is the LiDAR unclassified? Its points are of class 1 ("
+check "lidar_unclassified: says how to classify the ground" has lidar_unclassified.log "PDAL's filters.smrf"
 # A 3D CRS (its third axis an ellipsoidal height, e.g. a PROJ string with +vunits) needs no
 # vertical CRS: the writer said "no vertical CRS known ... may float or sink" all the same.
 srs3d="+proj=sterea +lat_0=52.15616055555555 +lon_0=5.38763888888889 +k=0.9999079 +x_0=155000 +y_0=463000 +ellps=bessel +towgs84=565.417,50.3319,465.552,-0.398957,0.343988,-1.8774,4.0725 +units=m +vunits=m +no_defs +type=crs"
