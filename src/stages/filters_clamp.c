@@ -173,6 +173,7 @@ static long building_at(const bgrid *g, const ct_dataset *ds, double x, double y
 
 typedef struct ground_out {
     double z;
+    double radius; /* the search radius that gave the points */
     uint32_t points;
     int covered;
 } ground_out;
@@ -184,6 +185,7 @@ static ct_status ground_of(const ct_dataset *ds, const ct_asset *a, const clamp_
     ct_status st = ct_ground_at(ds->points, a->x, a->y, &s->prm, sc, &r);
     out->z = st == CT_OK ? r.z : NAN;
     out->points = st == CT_OK ? r.points : 0;
+    out->radius = st == CT_OK ? r.radius : NAN;
     out->covered = 1;
     if (st == CT_OK && s->coverage_radius > 0) st = ct_points_cover(ds->points, a->x, a->y, s->coverage_radius, sc, &out->covered);
     return st;
@@ -334,15 +336,17 @@ static const char *const src_names[SRC_N] = {"explicit", "roof", "lidar", "fallb
 
 /* The on_roof assets still needing a z: the building each stands in (bld[i], -1: none),
  * and those on a building with a roof height need no ground. */
-static ct_status find_roof_buildings(ct_context *ctx, const ct_dataset *ds, unsigned char *need, long *bld,
-                                     bgrid *grid) {
+/* The building whose footprint holds each asset without an explicit z (bld[i], -1: none):
+ * an on_roof asset there needs no ground; another is flagged inside_building. */
+static ct_status find_buildings(ct_context *ctx, const ct_dataset *ds, unsigned char *need, long *bld, bgrid *grid) {
     const ct_asset_set *set = ds->assets;
     ct_status st = bgrid_build(ctx, ds, grid);
     if (st != CT_OK) return st;
     for (size_t i = 0; i < set->n; i++)
-        if (need[i] && (set->items[i].flags & CT_ASSET_ON_ROOF)) {
+        if (need[i]) {
             bld[i] = building_at(grid, ds, set->items[i].x, set->items[i].y);
-            if (bld[i] >= 0 && isfinite(ds->buildings[bld[i]].top_z)) need[i] = 0; /* on a roof: no ground needed */
+            if ((set->items[i].flags & CT_ASSET_ON_ROOF) && bld[i] >= 0 && isfinite(ds->buildings[bld[i]].top_z))
+                need[i] = 0; /* on a roof: no ground needed */
         }
     return CT_OK;
 }
@@ -362,7 +366,7 @@ static ct_status fallback_ground(ct_context *ctx, const ct_dataset *ds, const gr
     *fallback = 0.0;
     if (nt) {
         qsort(tmp, nt, sizeof *tmp, cmp_double);
-        *fallback = tmp[nt / 2];
+        *fallback = nt % 2 ? tmp[nt / 2] : 0.5 * (tmp[nt / 2 - 1] + tmp[nt / 2]); /* (even: the middle two's mean) */
     }
     free(tmp);
     return CT_OK;
@@ -372,6 +376,8 @@ static ct_status fallback_ground(ct_context *ctx, const ct_dataset *ds, const gr
 typedef struct clamp_tally {
     uint64_t counts[SRC_N]; /* by source of z */
     uint64_t not_on_building, skipped, flagged;
+    uint64_t inside;      /* inside a footprint, not on_roof: on the ground around the building */
+    size_t first_inside;  /* the first of them */
 } clamp_tally;
 
 /* An asset without LiDAR points near it that lies outside the area readers.lidar kept
@@ -398,7 +404,7 @@ static ct_status place_asset(ct_context *ctx, const clamp_state *s, ct_dataset *
     const char *flag = "";
     if (a->flags & CT_ASSET_Z_GIVEN) {
         src = SRC_EXPLICIT;
-    } else if (bld[i] >= 0 && isfinite(ds->buildings[bld[i]].top_z)) {
+    } else if ((a->flags & CT_ASSET_ON_ROOF) && bld[i] >= 0 && isfinite(ds->buildings[bld[i]].top_z)) {
         src = SRC_ROOF;
         a->z = ds->buildings[bld[i]].top_z + hag;
     } else {
@@ -433,12 +439,25 @@ static ct_status place_asset(ct_context *ctx, const clamp_state *s, ct_dataset *
         if (why) {
             flag = g[i].covered ? "no_ground_points" : "outside_lidar";
             tally->flagged++;
-            ct_log(ctx, CT_LOG_WARN, "filters.clamp: asset %s (%s %llu): %s (no point within %g m, %u ground "
-                   "points within %g m): %s, flagged %s", a->id, ct_asset_record_word(a),
-                   (unsigned long long)a->source_record, why,
-                   s->coverage_radius, g[i].points, s->prm.max_radius,
-                   src == SRC_LIDAR ? "ground extrapolated from the nearest ground points" : "placed on the median ground",
-                   flag);
+            /* (covered: LiDAR points near it, too few of them ground; g[i].points counts the
+             * samples used, at most k) */
+            char detail[128], placed[128];
+            if (g[i].covered)
+                snprintf(detail, sizeof detail, "%u ground points within %g m, %u needed", g[i].points,
+                         s->prm.max_radius, (unsigned)s->prm.min_points);
+            else
+                snprintf(detail, sizeof detail, "no point within %g m", s->coverage_radius);
+            if (src == SRC_LIDAR)
+                snprintf(placed, sizeof placed, "ground extrapolated from its %u nearest ground points (within %g m)",
+                         g[i].points, g[i].radius);
+            else
+                snprintf(placed, sizeof placed, "placed on the median ground");
+            ct_log(ctx, CT_LOG_WARN, "filters.clamp: asset %s (%s %llu): %s (%s): %s, flagged %s", a->id,
+                   ct_asset_record_word(a), (unsigned long long)a->source_record, why, detail, placed, flag);
+        } else if (bld[i] >= 0 && !(a->flags & CT_ASSET_ON_ROOF)) {
+            /* its ground comes from the points around the building (the LiDAR has none under it) */
+            flag = "inside_building";
+            if (tally->inside++ == 0) tally->first_inside = i;
         }
     }
     tally->counts[src]++;
@@ -522,16 +541,17 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
         goto done;
     }
     memset(keep, 1, n);
-    size_t nroof = 0;
+    size_t nany = 0;
     for (size_t i = 0; i < n; i++) {
         g[i].z = NAN;
         g[i].points = 0;
+        g[i].radius = NAN;
         g[i].covered = 1;
         bld[i] = -1;
         need[i] = !(set->items[i].flags & CT_ASSET_Z_GIVEN);
-        nroof += need[i] && (set->items[i].flags & CT_ASSET_ON_ROOF);
+        nany += need[i];
     }
-    if (nroof && (st = find_roof_buildings(ctx, ds, need, bld, &grid)) != CT_OK) goto done;
+    if (nany && ds->nbuildings && (st = find_buildings(ctx, ds, need, bld, &grid)) != CT_OK) goto done;
     size_t nneed = 0;
     for (size_t i = 0; i < n; i++) nneed += need[i];
     if (nneed && !ds->points && !from_partitions) {
@@ -560,6 +580,13 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     clamp_tally tally;
     memset(&tally, 0, sizeof tally);
     for (size_t i = 0; i < n && st == CT_OK; i++) st = place_asset(ctx, s, ds, i, bld, g, fallback, cols, keep, &tally);
+    if (st == CT_OK && tally.inside) {
+        const ct_asset *a = &set->items[tally.first_inside];
+        ct_log(ctx, CT_LOG_WARN, "filters.clamp: %llu assets lie inside building footprints (first: asset %s, %s %llu): "
+               "placed on the ground interpolated from the points around their building, flagged inside_building; "
+               "set on_roof to place them on the roofs", (unsigned long long)tally.inside, a->id,
+               ct_asset_record_word(a), (unsigned long long)a->source_record);
+    }
     if (st == CT_OK && tally.skipped) compact_assets(set, keep);
     if (st == CT_OK)
         ct_log(ctx, CT_LOG_INFO, "filters.clamp: %zu assets: %llu on the LiDAR ground, %llu explicit z, %llu on roofs, "

@@ -245,7 +245,8 @@ static ct_status plan_heights(ct_context *ctx, const tiles_state *s, const ct_da
     if (st == CT_OK && ct_geo_transform_uses_geoid(*proto) && o.geoid_mode == CT_GEOID_AUTO)
         ct_log(ctx, CT_LOG_WARN, "writers.3dtiles: PROJ has no grid for this vertical CRS here (only a ballpark "
                                  "transformation that leaves heights unchanged): adding the geoid %s instead "
-                                 "(about 1 m accurate); install the national geoid grid for better", s->geoid);
+                                 "(about 1 m accurate); install the national geoid grid (e.g. with projsync) for centimetre "
+                                 "heights", s->geoid);
     return st;
 }
 

@@ -141,6 +141,11 @@ static const char *attr_str(const ct_asset_set *s, const ct_asset *a, const char
     return v && !v->is_null ? v->v.s : "(null)";
 }
 
+static int cmp_double_asc(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
 static void synthetic(void) {
     ct_context *ctx = ct_context_create();
     ct_point_store *store = synthetic_store(ctx);
@@ -204,6 +209,7 @@ static void synthetic(void) {
         {"beyond", X1 + 5.0, 5.0, NAN, NAN, 0},
         {"far", X1 + 50.0, 5.0, NAN, NAN, 0},
         {"edge", X1, Y1, NAN, NAN, 0},
+        {"indoors", 263.0, 3.0, NAN, NAN, 0}, /* inside b1, not on_roof */
     };
     size_t nin = sizeof in / sizeof in[0];
     for (size_t i = 0; i < nin; i++) {
@@ -245,6 +251,20 @@ static void synthetic(void) {
         CT_CHECK(isfinite(a[6].z));
         CT_CHECK(strcmp(attr_str(set, &a[7], "clamp_flag"), "") == 0); /* the corner of the data is inside */
         CT_CHECK_NEAR(a[7].z, plane_z(X1, Y1), 0.02);
+        /* inside a footprint, not on_roof: the ground around the building, flagged */
+        CT_CHECK_NEAR(a[8].z, plane_z(263, 3), 0.02);
+        CT_CHECK(strcmp(attr_str(set, &a[8], "z_source"), "lidar") == 0);
+        CT_CHECK(strcmp(attr_str(set, &a[8], "clamp_flag"), "inside_building") == 0);
+        /* the fallback: the median of the others' ground, the middle two's mean for an even count */
+        double gz[16];
+        size_t ng = 0;
+        for (size_t i = 0; i < set->n && ng < 16; i++) {
+            const ct_value *v = attr(set, &a[i], "ground_z");
+            if (v && !v->is_null) gz[ng++] = v->v.r;
+        }
+        qsort(gz, ng, sizeof *gz, cmp_double_asc);
+        CT_CHECK_MSG(ng >= 2 && ng % 2 == 0, "%zu grounds: the case needs an even count", ng);
+        if (ng >= 2 && ng % 2 == 0) CT_CHECK_NEAR(a[6].z, 0.5 * (gz[ng / 2 - 1] + gz[ng / 2]), 1e-9);
     }
     /* Same numbers with 2 threads; no_ground "skip" drops the two outside the data. */
     double z1[16];
