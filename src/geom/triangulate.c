@@ -23,7 +23,9 @@
  *    become its other two). The area sum is checked as well. */
 #include "citytiler/triangulate.h"
 #include "core/reserve.h"
+#include "geom/bridge_grid.h"
 #include "geom/tri_flip.h"
+#include "geom/triangulate_work.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -31,6 +33,9 @@
 #include <string.h>
 
 #define CT_TRI_ZORDER_MIN 64
+/* Hole components from which the bridges are found through a grid (bridge_grid.c) rather
+ * than by scanning the ring joined so far: a scan costs the ring's length a hole. */
+#define CT_TRI_GRID_MIN 16
 #define NONE UINT32_MAX
 
 /* ---- exact orientation ------------------------------------------------------------ */
@@ -61,6 +66,20 @@ static double orient_exact(double ax, double ay, double bx, double by, double cx
     two_diff(by, cy, &bcy, &bcye);
     two_diff(ay, cy, &acy, &acye);
     two_diff(bx, cx, &bcx, &bcxe);
+    if (acxe == 0 && bcye == 0 && acye == 0 && bcxe == 0) {
+        /* Exact differences (nearby coordinates: most collinear points of real and
+         * gridded footprints): two exact products, an expansion of four terms. */
+        double p = acx * bcy, pe = fma(acx, bcy, -p), q = acy * bcx, qe = fma(acy, bcx, -q);
+        double e[4];
+        size_t m = 0;
+        m = grow(e, m, pe);
+        m = grow(e, m, p);
+        m = grow(e, m, -qe);
+        m = grow(e, m, -q);
+        for (size_t i = m; i-- > 0;)
+            if (e[i] != 0) return e[i];
+        return 0;
+    }
     const double l[2] = {acx, acxe}, r[2] = {bcy, bcye}, l2[2] = {acy, acye}, r2[2] = {bcx, bcxe};
     double e[17];
     size_t m = 0;
@@ -98,7 +117,9 @@ typedef struct node {
     uint32_t pz, nz, z;
     uint32_t gnext; /* next node of the same position group */
     uint32_t ring;  /* ring of the boundary this node came from (NONE for copies) */
-    unsigned char outer;
+    uint32_t cprev, cnext; /* the list of ear candidates (large rings, clip_ears_listed) */
+    uint32_t tried;        /* clip count + 1 when last tried as an ear (full-lap detection) */
+    unsigned char outer, cand, gone; /* gone: clipped (clip_ears_listed) */
 } node;
 
 typedef struct pent { double x, y; uint32_t e; } pent; /* an entry sorted by position */
@@ -132,11 +153,20 @@ struct ct_triangulator {
     uint32_t *pgid;
     size_t pgid_cap;
     ct_tri_flip flip; /* the edge flips after clipping */
+    ct_bridge_grid bgrid; /* what is joined, for the bridges of many holes */
+    struct hent *heap;    /* candidate ears (clip_ears_greedy) */
+    size_t heap_cap;
+    ct_tri_stats stats;  /* work counts of the last call (tests) */
+    int straightforward; /* tests: bridges by scanning, the plain ear walk */
 };
 
 #define RESERVE(t, field, capfield, need) ct_reserve((void **)&(t)->field, &(t)->capfield, (need), sizeof *(t)->field)
 
 ct_triangulator *ct_triangulator_create(void) { return calloc(1, sizeof(ct_triangulator)); }
+
+void ct_triangulator_set_straightforward(ct_triangulator *t, int on) { t->straightforward = on; }
+
+void ct_triangulator_stats(const ct_triangulator *t, ct_tri_stats *out) { *out = t->stats; }
 
 void ct_triangulator_destroy(ct_triangulator *t) {
     if (!t) return;
@@ -144,6 +174,8 @@ void ct_triangulator_destroy(ct_triangulator *t) {
     free(t->dstart); free(t->didx); free(t->sorted); free(t->insv); free(t->gsize);
     free(t->nodes); free(t->gfirst); free(t->order); free(t->tris); free(t->edges); free(t->pgid);
     ct_tri_flip_free(&t->flip);
+    ct_bridge_grid_free(&t->bgrid);
+    free(t->heap);
     free(t);
 }
 
@@ -432,19 +464,17 @@ static int splice_hole(ct_triangulator *t, uint32_t from, uint32_t to) {
     return 0;
 }
 
-/* Bridges hole ring (nodes from..to-1) to the outer ring from its rightmost point.
- * 0, or -1 when no outer edge lies to its right. */
-static int bridge_hole(ct_triangulator *t, uint32_t *nn, uint32_t from, uint32_t to, uint32_t start) {
-    node *nd = t->nodes;
-    uint32_t m = from;
-    for (uint32_t k = from + 1; k < to; k++)
-        if (nd[k].x > nd[m].x || (nd[k].x == nd[m].x && nd[k].y < nd[m].y)) m = k;
-    double mx = nd[m].x, my = nd[m].y, hx = INFINITY;
-    uint32_t hit = NONE;
-    uint32_t u = start;
+/* The scan for a bridge's ray: of the upward edges of the ring joined so far that have
+ * (mx, my) strictly on their left and cross y = my, the one crossing at the least x (*hx);
+ * its end at y = my, else its end of larger x. NONE when there is none. */
+static uint32_t ray_scan(ct_triangulator *t, double mx, double my, double *hx_out) {
+    const node *nd = t->nodes;
+    double hx = INFINITY;
+    uint32_t hit = NONE, u = 0;
     do {
         uint32_t v = nd[u].next;
         const node *a = &nd[u], *b = &nd[v];
+        t->stats.bridge_edges++;
         if (a->y <= my && b->y >= my && a->y < b->y && orient(a->x, a->y, b->x, b->y, mx, my) > 0) {
             double x = a->y == my ? a->x : b->y == my ? b->x : a->x + (my - a->y) * (b->x - a->x) / (b->y - a->y);
             if (x < hx) {
@@ -453,36 +483,70 @@ static int bridge_hole(ct_triangulator *t, uint32_t *nn, uint32_t from, uint32_t
             }
         }
         u = v;
-    } while (u != start);
-    if (hit == NONE) return -1;
-    /* A vertex inside the triangle (m, hit point, chosen endpoint) would hide the
-     * endpoint: take the one of least angle to the ray, then the nearest. */
-    if (!(nd[hit].y == my)) {
-        double px = nd[hit].x, py = nd[hit].y;
-        double best_tan = INFINITY, best_d = INFINITY;
-        uint32_t best = hit;
-        u = start;
-        do {
-            const node *c = &nd[u];
-            if (c->x >= mx && !(c->x == px && c->y == py)) {
-                /* inside the triangle (m, (hx, my), p) including its boundary */
-                double s1 = orient(mx, my, hx, my, c->x, c->y), s2 = orient(hx, my, px, py, c->x, c->y),
-                       s3 = orient(px, py, mx, my, c->x, c->y);
-                int neg = s1 < 0 || s2 < 0 || s3 < 0, pos = s1 > 0 || s2 > 0 || s3 > 0;
-                if (!(neg && pos) && c->x > mx) {
-                    double tn = fabs(c->y - my) / (c->x - mx), d = (c->x - mx) * (c->x - mx) + (c->y - my) * (c->y - my);
-                    if (tn < best_tan || (tn == best_tan && d < best_d)) {
-                        best_tan = tn;
-                        best_d = d;
-                        best = u;
-                    }
+    } while (u != 0);
+    *hx_out = hx;
+    return hit;
+}
+
+/* The scan for a bridge's end: a vertex inside the triangle (m, hit point, chosen
+ * endpoint p) would hide p; the one of least angle to the ray, then the nearest. */
+static uint32_t visible_scan(ct_triangulator *t, double mx, double my, double hx, uint32_t hit) {
+    const node *nd = t->nodes;
+    double px = nd[hit].x, py = nd[hit].y;
+    double best_tan = INFINITY, best_d = INFINITY;
+    uint32_t best = hit, u = 0;
+    do {
+        const node *c = &nd[u];
+        t->stats.bridge_points++;
+        if (c->x >= mx && !(c->x == px && c->y == py)) {
+            /* inside the triangle (m, (hx, my), p) including its boundary */
+            double s1 = orient(mx, my, hx, my, c->x, c->y), s2 = orient(hx, my, px, py, c->x, c->y),
+                   s3 = orient(px, py, mx, my, c->x, c->y);
+            int neg = s1 < 0 || s2 < 0 || s3 < 0, pos = s1 > 0 || s2 > 0 || s3 > 0;
+            if (!(neg && pos) && c->x > mx) {
+                double tn = fabs(c->y - my) / (c->x - mx), d = (c->x - mx) * (c->x - mx) + (c->y - my) * (c->y - my);
+                if (tn < best_tan || (tn == best_tan && d < best_d)) {
+                    best_tan = tn;
+                    best_d = d;
+                    best = u;
                 }
             }
-            u = nd[u].next;
-        } while (u != start);
-        hit = best;
+        }
+        u = nd[u].next;
+    } while (u != 0);
+    return best;
+}
+
+/* Adds ring r's edges and points (as the boundary links them) to the bridge grid. */
+static int grid_add_ring(ct_bridge_grid *g, const node *nd, uint32_t from, uint32_t to) {
+    for (uint32_t k = from; k < to; k++) {
+        uint32_t l = k + 1 < to ? k + 1 : from;
+        if (!ct_bridge_grid_add_edge(g, nd[k].x, nd[k].y, nd[l].x, nd[l].y, k, l) ||
+            !ct_bridge_grid_add_point(g, nd[k].x, nd[k].y, k))
+            return 0;
     }
+    return 1;
+}
+
+/* Bridges hole ring (nodes from..to-1) to the outer ring from its rightmost point,
+ * found through grid g when given (which then receives the hole and the bridge), else
+ * by scanning. 0, -1 when no outer edge lies to its right, -2 when out of memory. */
+static int bridge_hole(ct_triangulator *t, uint32_t *nn, uint32_t from, uint32_t to, ct_bridge_grid *g) {
+    node *nd = t->nodes;
+    uint32_t m = from;
+    for (uint32_t k = from + 1; k < to; k++)
+        if (nd[k].x > nd[m].x || (nd[k].x == nd[m].x && nd[k].y < nd[m].y)) m = k;
+    double mx = nd[m].x, my = nd[m].y, hx = INFINITY;
+    uint32_t hit = g ? ct_bridge_grid_ray(g, mx, my, &hx, &t->stats.bridge_edges) : ray_scan(t, mx, my, &hx);
+    if (hit == NONE) return -1;
+    if (!(nd[hit].y == my))
+        hit = g ? ct_bridge_grid_visible(g, mx, my, hx, nd[hit].x, nd[hit].y, hit, &t->stats.bridge_points)
+                : visible_scan(t, mx, my, hx, hit);
     hit = pick_occurrence(t, hit, mx, my);
+    if (g && (!grid_add_ring(g, nd, from, to) ||
+              !ct_bridge_grid_add_edge(g, nd[hit].x, nd[hit].y, mx, my, hit, m) ||
+              !ct_bridge_grid_add_edge(g, mx, my, nd[hit].x, nd[hit].y, m, hit)))
+        return -2;
     bridge(t, nn, hit, m);
     nd = t->nodes;
     for (uint32_t k = from; k < to; k++) nd[k].outer = 1;
@@ -492,13 +556,16 @@ static int bridge_hole(ct_triangulator *t, uint32_t *nn, uint32_t from, uint32_t
 
 /* ---- ears ------------------------------------------------------------------------- */
 
-static uint32_t morton(double x, double y, double x0, double y0, double inv) {
-    uint32_t a = (uint32_t)((x - x0) * inv), b = (uint32_t)((y - y0) * inv);
+/* The 16 bits of a spread to the even bits. */
+static uint32_t spread(uint32_t a) {
     a = (a | (a << 8)) & 0x00FF00FFu; a = (a | (a << 4)) & 0x0F0F0F0Fu;
     a = (a | (a << 2)) & 0x33333333u; a = (a | (a << 1)) & 0x55555555u;
-    b = (b | (b << 8)) & 0x00FF00FFu; b = (b | (b << 4)) & 0x0F0F0F0Fu;
-    b = (b | (b << 2)) & 0x33333333u; b = (b | (b << 1)) & 0x55555555u;
-    return a | (b << 1);
+    return a;
+}
+
+static uint32_t morton(double x, double y, double x0, double y0, double inv) {
+    uint32_t a = (uint32_t)((x - x0) * inv), b = (uint32_t)((y - y0) * inv);
+    return spread(a) | (spread(b) << 1);
 }
 
 static int blocks(const node *nd, uint32_t ia, uint32_t ib, uint32_t ic, uint32_t q, double x0, double y0, double x1,
@@ -511,10 +578,14 @@ static int blocks(const node *nd, uint32_t ia, uint32_t ib, uint32_t ic, uint32_
            orient(c->x, c->y, a->x, a->y, p->x, p->y) >= 0;
 }
 
-static int is_ear(const node *nd, uint32_t ib, int zmode, double zx, double zy, double zinv) {
+enum { EAR_REFLEX = 0, EAR_YES = 1, EAR_BLOCKED = 2 };
+
+/* EAR_YES, EAR_REFLEX (not strictly convex: stays so until a neighbour is clipped) or
+ * EAR_BLOCKED (a point inside the triangle). *tests counts the points looked at. */
+static int is_ear(const node *nd, uint32_t ib, int zmode, double zx, double zy, double zinv, size_t *tests) {
     uint32_t ia = nd[ib].prev, ic = nd[ib].next;
     const node *a = &nd[ia], *b = &nd[ib], *c = &nd[ic];
-    if (!(orient(a->x, a->y, b->x, b->y, c->x, c->y) > 0)) return 0;
+    if (!(orient(a->x, a->y, b->x, b->y, c->x, c->y) > 0)) return EAR_REFLEX;
     double x0 = a->x < b->x ? a->x : b->x, x1 = a->x > b->x ? a->x : b->x;
     double y0 = a->y < b->y ? a->y : b->y, y1 = a->y > b->y ? a->y : b->y;
     x0 = c->x < x0 ? c->x : x0;
@@ -523,15 +594,106 @@ static int is_ear(const node *nd, uint32_t ib, int zmode, double zx, double zy, 
     y1 = c->y > y1 ? c->y : y1;
     if (!zmode) {
         for (uint32_t q = c->next; q != ia; q = nd[q].next)
-            if (blocks(nd, ia, ib, ic, q, x0, y0, x1, y1)) return 0;
-        return 1;
+            if (blocks(nd, ia, ib, ic, q, x0, y0, x1, y1)) return EAR_BLOCKED;
+        return EAR_YES;
     }
     uint32_t z0 = morton(x0, y0, zx, zy, zinv), z1 = morton(x1, y1, zx, zy, zinv);
-    for (uint32_t q = b->nz; q != NONE && nd[q].z <= z1; q = nd[q].nz)
-        if (blocks(nd, ia, ib, ic, q, x0, y0, x1, y1)) return 0;
-    for (uint32_t q = b->pz; q != NONE && nd[q].z >= z0; q = nd[q].pz)
-        if (blocks(nd, ia, ib, ic, q, x0, y0, x1, y1)) return 0;
-    return 1;
+    size_t n = 0;
+    int res = EAR_YES;
+    for (uint32_t q = b->nz; q != NONE && nd[q].z <= z1 && res == EAR_YES; q = nd[q].nz, n++)
+        if (blocks(nd, ia, ib, ic, q, x0, y0, x1, y1)) res = EAR_BLOCKED;
+    for (uint32_t q = b->pz; q != NONE && nd[q].z >= z0 && res == EAR_YES; q = nd[q].pz, n++)
+        if (blocks(nd, ia, ib, ic, q, x0, y0, x1, y1)) res = EAR_BLOCKED;
+    *tests += n;
+    return res;
+}
+
+/* The z-order of the nodes for clip_ears_listed: ids sorted by z (zs, n of them), the
+ * map to the 16-bit grid, and the nodes clipped so far flagged in nd (gone). */
+typedef struct zsorted {
+    const uint32_t *zs;
+    uint32_t n;
+    double zx, zy, zinv;
+} zsorted;
+
+/* First position from `from` in zs whose z is >= z: galloping, then binary search (the
+ * jumps over z-values outside an ear's box are mostly short). */
+static uint32_t z_lower_bound(const node *nd, const zsorted *zo, uint32_t from, uint32_t z) {
+    uint32_t lo = from, hi = from, step = 1;
+    while (hi < zo->n && nd[zo->zs[hi]].z < z) {
+        lo = hi + 1;
+        hi = zo->n - hi > step ? hi + step : zo->n;
+        step *= 2;
+    }
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (nd[zo->zs[mid]].z < z) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+/* The bits of dimension (bit & 1) at and below `bit` of z: 1 at `bit` then 0s (high)
+ * or 0 at `bit` then 1s (!high). */
+static uint32_t z_load(uint32_t z, int bit, int high) {
+    uint32_t dim = 0x55555555u << (bit & 1), below = (bit == 31 ? 0xFFFFFFFFu : (2u << bit) - 1) & dim;
+    z &= ~below;
+    return high ? z | (1u << bit) : z | (below & ~(1u << bit));
+}
+
+/* The smallest z-value above z that lies in the box whose corners have z-values zmin and
+ * zmax (z lies outside it, between the two): the next z to look at (BIGMIN, after Tropf
+ * and Herzog's range search in z-order). */
+static uint32_t z_bigmin(uint32_t z, uint32_t zmin, uint32_t zmax) {
+    uint32_t best = 0;
+    for (int bit = 31; bit >= 0; bit--) {
+        unsigned v = (z >> bit) & 1, lo = (zmin >> bit) & 1, hi = (zmax >> bit) & 1;
+        if (v == 0 && lo == 0 && hi == 1) {
+            best = z_load(zmin, bit, 1);
+            zmax = z_load(zmax, bit, 0);
+        } else if (v == 0 && lo == 1 && hi == 1) {
+            return zmin;
+        } else if (v == 1 && lo == 0 && hi == 0) {
+            return best;
+        } else if (v == 1 && lo == 0 && hi == 1) {
+            zmin = z_load(zmin, bit, 1);
+        }
+    }
+    return best;
+}
+
+/* is_ear for large rings. A box's z-range can span most of the ring where the box
+ * straddles a coarse quadrant line (it did for the rings bridged from thousands of holes:
+ * 1500 points looked at per ear, 57 of them inside its box): the walk through the ids
+ * sorted by z jumps over every run of z-values outside the box (binary search from the
+ * next z inside it). The answer is is_ear's (the same points block). */
+static int is_ear_sorted(const node *nd, const zsorted *zo, uint32_t ib, size_t *tests) {
+    uint32_t ia = nd[ib].prev, ic = nd[ib].next;
+    const node *a = &nd[ia], *b = &nd[ib], *c = &nd[ic];
+    if (!(orient(a->x, a->y, b->x, b->y, c->x, c->y) > 0)) return EAR_REFLEX;
+    double x0 = fmin(fmin(a->x, b->x), c->x), x1 = fmax(fmax(a->x, b->x), c->x);
+    double y0 = fmin(fmin(a->y, b->y), c->y), y1 = fmax(fmax(a->y, b->y), c->y);
+    uint32_t qx0 = (uint32_t)((x0 - zo->zx) * zo->zinv), qx1 = (uint32_t)((x1 - zo->zx) * zo->zinv);
+    uint32_t qy0 = (uint32_t)((y0 - zo->zy) * zo->zinv), qy1 = (uint32_t)((y1 - zo->zy) * zo->zinv);
+    uint32_t zmin = spread(qx0) | (spread(qy0) << 1), zmax = spread(qx1) | (spread(qy1) << 1);
+    size_t n = 0;
+    int res = EAR_YES;
+    uint32_t i = z_lower_bound(nd, zo, 0, zmin);
+    while (i < zo->n && res == EAR_YES) {
+        uint32_t q = zo->zs[i], z = nd[q].z;
+        if (z > zmax) break;
+        n++;
+        uint32_t zx = z & 0x55555555u, zy = z & 0xAAAAAAAAu;
+        if (zx < (zmin & 0x55555555u) || zx > (zmax & 0x55555555u) || zy < (zmin & 0xAAAAAAAAu) ||
+            zy > (zmax & 0xAAAAAAAAu)) {
+            i = z_lower_bound(nd, zo, i + 1, z_bigmin(z, zmin, zmax));
+            continue;
+        }
+        if (!nd[q].gone && blocks(nd, ia, ib, ic, q, x0, y0, x1, y1)) res = EAR_BLOCKED;
+        i++;
+    }
+    *tests += n;
+    return res;
 }
 
 /* The boundary's rings as linked node lists, and each position group's nodes in
@@ -585,9 +747,17 @@ static void hole_components(const ct_triangulator *t, const ct_boundary *b, uint
 
 /* The components other than the shell's (their roots into list, *nl of them), by
  * decreasing rightmost x (ties: root order), and each one's rightmost point cm[root]
- * (the lowest of equals). cx, cm: nr entries. */
+ * (the lowest of equals). cx, cm, keys: nr entries. */
+typedef struct rkey { double x; uint32_t r; } rkey;
+
+static int cmp_rkey(const void *a, const void *b) {
+    const rkey *p = a, *q = b;
+    if (p->x != q->x) return p->x > q->x ? -1 : 1;
+    return (p->r > q->r) - (p->r < q->r);
+}
+
 static void order_components(const ct_triangulator *t, const ct_boundary *b, const uint32_t *parent, uint32_t *list,
-                             uint32_t *nl, double *cx, uint32_t *cm) {
+                             uint32_t *nl, double *cx, uint32_t *cm, rkey *keys) {
     const node *nd = t->nodes;
     const uint32_t nr = b->nrings;
     *nl = 0;
@@ -601,62 +771,104 @@ static void order_components(const ct_triangulator *t, const ct_boundary *b, con
                 cx[parent[r]] = nd[k].x;
                 cm[parent[r]] = k;
             }
-    for (uint32_t i = 1; i < *nl; i++) { /* insertion sort: few components */
-        uint32_t r = list[i], j = i;
-        while (j > 0 && cx[list[j - 1]] < cx[r]) {
-            list[j] = list[j - 1];
-            j--;
-        }
-        list[j] = r;
+    /* By decreasing x, ties in root order (the order a stable sort of the roots gives). */
+    for (uint32_t i = 0; i < *nl; i++) keys[i] = (rkey){cx[list[i]], list[i]};
+    if (*nl > 1) qsort(keys, *nl, sizeof *keys, cmp_rkey);
+    for (uint32_t i = 0; i < *nl; i++) list[i] = keys[i].r;
+}
+
+/* Rings by component: the members of root r are mlist[mstart[r] .. mstart[r + 1] - 1],
+ * ascending (a counting sort of the rings by root). */
+static void component_members(const uint32_t *parent, uint32_t nr, uint32_t *mstart, uint32_t *mlist) {
+    memset(mstart, 0, ((size_t)nr + 1) * sizeof *mstart);
+    for (uint32_t r = 0; r < nr; r++) mstart[parent[r] + 1]++;
+    for (uint32_t r = 0; r < nr; r++) mstart[r + 1] += mstart[r];
+    for (uint32_t r = nr; r-- > 0;) mlist[--mstart[parent[r] + 1]] = r;
+    /* mstart[r + 1] is now the start of r's members: shift back */
+    for (uint32_t r = 0; r < nr; r++) mstart[r] = mstart[r + 1];
+    mstart[nr] = nr;
+}
+
+/* The bridge grid over the whole boundary, holding the shell (its component's other
+ * rings join it as they are spliced). 0 when out of memory. */
+static int grid_start(ct_triangulator *t, const ct_boundary *b) {
+    const node *nd = t->nodes;
+    uint32_t nb = b->ring_start[b->nrings];
+    double box[4] = {INFINITY, INFINITY, -INFINITY, -INFINITY};
+    for (uint32_t k = 0; k < nb; k++) {
+        box[0] = fmin(box[0], nd[k].x); box[2] = fmax(box[2], nd[k].x);
+        box[1] = fmin(box[1], nd[k].y); box[3] = fmax(box[3], nd[k].y);
     }
+    return ct_bridge_grid_init(&t->bgrid, box, nb) && grid_add_ring(&t->bgrid, nd, 0, b->ring_start[1]);
+}
+
+/* Splices the holes of component root other than those done, each once it touches what
+ * is joined (in ring order, until none is left). 0 when one never touches, -2 when out
+ * of memory, 1 otherwise. */
+static int splice_component(ct_triangulator *t, const ct_boundary *b, const uint32_t *mem, uint32_t nmem,
+                            uint32_t *done, ct_bridge_grid *g) {
+    for (int progress = 1; progress;) {
+        progress = 0;
+        int left = 0;
+        for (uint32_t i = 0; i < nmem; i++) {
+            uint32_t r = mem[i], from = b->ring_start[r], to = b->ring_start[r + 1];
+            if (done[r]) continue;
+            if (!splice_hole(t, from, to)) {
+                left = 1;
+                continue;
+            }
+            done[r] = 1, progress = 1;
+            if (g && !grid_add_ring(g, t->nodes, from, to)) return -2;
+        }
+        if (!progress && left) return 0;
+    }
+    return 1;
 }
 
 /* The holes joined to the shell into one weakly simple ring of *nn nodes. The shell's
  * component is spliced in; every other component is bridged once, from its rightmost
  * point, by decreasing rightmost x (so the ray only meets what is already joined), and
- * its other holes spliced: no cycle of connections. */
-static ct_tri_status join_holes(ct_triangulator *t, const ct_boundary *b, uint32_t *nn) {
+ * its other holes spliced: no cycle of connections. From CT_TRI_GRID_MIN components the
+ * bridges are found through a grid of what is joined (a scan of it costs its length);
+ * *many is then set. */
+static ct_tri_status join_holes(ct_triangulator *t, const ct_boundary *b, uint32_t *nn, int *many) {
     uint32_t nr = b->nrings;
-    if (!RESERVE(t, order, order_cap, 3 * (size_t)nr)) return CT_TRI_NOMEM;
-    uint32_t *parent = t->order, *list = t->order + nr, *done = t->order + 2 * nr;
+    if (!RESERVE(t, order, order_cap, 5 * (size_t)nr + 1)) return CT_TRI_NOMEM;
+    uint32_t *parent = t->order, *list = t->order + nr, *done = t->order + 2 * nr, *mlist = t->order + 3 * nr,
+             *mstart = t->order + 4 * nr;
     hole_components(t, b, parent);
+    component_members(parent, nr, mstart, mlist);
     for (uint32_t r = 0; r < nr; r++) done[r] = r == 0;
     uint32_t nl = 0;
     for (uint32_t r = 1; r < nr; r++) nl += parent[r] == r;
     double *cx = NULL;
     uint32_t *cm = NULL;
+    rkey *keys = NULL;
     if (nl) { /* (no component of its own: every hole touches the shell's) */
         cx = malloc(nr * sizeof *cx);
         cm = malloc(nr * sizeof *cm);
-        if (!cx || !cm) {
-            free(cx);
-            free(cm);
+        keys = malloc(nr * sizeof *keys);
+        if (!cx || !cm || !keys) {
+            free(cx); free(cm); free(keys);
             return CT_TRI_NOMEM;
         }
-        order_components(t, b, parent, list, &nl, cx, cm);
+        order_components(t, b, parent, list, &nl, cx, cm, keys);
     }
-    int ok = 1;
-    for (uint32_t c = 0; c <= nl && ok; c++) {
+    ct_bridge_grid *g = nl >= CT_TRI_GRID_MIN && !t->straightforward ? &t->bgrid : NULL;
+    *many = g != NULL;
+    int ok = g ? (grid_start(t, b) ? 1 : -2) : 1;
+    for (uint32_t c = 0; c <= nl && ok == 1; c++) {
         uint32_t root = c == 0 ? 0 : list[c - 1];
         if (c > 0) {
-            uint32_t m = cm[root], r = t->nodes[m].ring;
-            if (bridge_hole(t, nn, b->ring_start[r], b->ring_start[r + 1], 0) != 0) ok = 0;
+            uint32_t r = t->nodes[cm[root]].ring;
+            int v = bridge_hole(t, nn, b->ring_start[r], b->ring_start[r + 1], g);
+            if (v != 0) ok = v == -2 ? -2 : 0;
             done[r] = 1;
         }
-        /* Splice the component's other holes, each once it touches what is joined. */
-        for (int progress = 1; progress && ok;) {
-            progress = 0;
-            int left = 0;
-            for (uint32_t r = 1; r < nr; r++) {
-                if (done[r] || parent[r] != root) continue;
-                if (splice_hole(t, b->ring_start[r], b->ring_start[r + 1])) done[r] = 1, progress = 1;
-                else left = 1;
-            }
-            if (!progress && left) ok = 0;
-        }
+        if (ok == 1) ok = splice_component(t, b, mlist + mstart[root], mstart[root + 1] - mstart[root], done, g);
     }
-    free(cx);
-    free(cm);
+    free(cx); free(cm); free(keys);
+    if (ok == -2) return CT_TRI_NOMEM;
     return ok ? CT_TRI_OK : fail(t, "a hole is not inside the shell");
 }
 
@@ -702,7 +914,8 @@ static ct_tri_status clip_ears(ct_triangulator *t, uint32_t nn, int zmode, doubl
     uint32_t left = nn, ear = 0, stop = 0;
     while (left > 3) {
         uint32_t a = nd[ear].prev, c = nd[ear].next;
-        if (is_ear(nd, ear, zmode, zx, zy, zinv)) {
+        t->stats.ear_tries++;
+        if (is_ear(nd, ear, zmode, zx, zy, zinv, &t->stats.ear_points) == EAR_YES) {
             t->tris[3 * nt] = nd[a].idx;
             t->tris[3 * nt + 1] = nd[ear].idx;
             t->tris[3 * nt + 2] = nd[c].idx;
@@ -732,11 +945,190 @@ static ct_tri_status clip_ears(ct_triangulator *t, uint32_t nn, int zmode, doubl
     return CT_TRI_OK;
 }
 
+/* Candidate list helpers: the candidates are a subsequence of the ring, in ring order. */
+static void cand_insert_after(node *nd, uint32_t at, uint32_t k) {
+    nd[k].cprev = at;
+    nd[k].cnext = nd[at].cnext;
+    nd[nd[at].cnext].cprev = k;
+    nd[at].cnext = k;
+    nd[k].cand = 1;
+}
+
+static void cand_remove(node *nd, uint32_t k) {
+    nd[nd[k].cprev].cnext = nd[k].cnext;
+    nd[nd[k].cnext].cprev = nd[k].cprev;
+    nd[k].cand = 0;
+}
+
+/* clip_ears for large rings, with the same result: a vertex found reflex stays reflex
+ * until a neighbour is clipped, so it leaves the list of candidates the walk visits and
+ * comes back when a neighbour goes. The plain walk passes every reflex vertex again on
+ * each lap: on a ring bridged from thousands of holes (nearly all reflex) that was
+ * 100-200 tries per triangle; here a vertex is tried at most once more per clip beside it. */
+static ct_tri_status clip_ears_listed(ct_triangulator *t, uint32_t nn, double zx, double zy, double zinv,
+                                      size_t *nt_out) {
+    node *nd = t->nodes;
+    const zsorted zo = {t->order, nn, zx, zy, zinv};
+    for (uint32_t k = 0; k < nn; k++) nd[k].tried = 0, nd[k].cand = 0, nd[k].gone = 0;
+    /* Ring order from node 0 (copies made by the bridges sit anywhere in the array). */
+    uint32_t k = 0;
+    do {
+        nd[k].cnext = nd[k].next;
+        nd[k].cprev = nd[k].prev;
+        nd[k].cand = 1;
+        k = nd[k].next;
+    } while (k != 0);
+    size_t nt = 0;
+    uint32_t left = nn, ear = 0, cur = 0, ncand = nn;
+    while (left > 3) {
+        if (ncand == 0 || nd[cur].tried == nt + 1) return fail(t, "ear clipping found no ear");
+        nd[cur].tried = (uint32_t)nt + 1;
+        t->stats.ear_tries++;
+        int v = is_ear_sorted(nd, &zo, cur, &t->stats.ear_points);
+        if (v != EAR_YES) {
+            uint32_t nx = nd[cur].cnext;
+            if (v == EAR_REFLEX) cand_remove(nd, cur), ncand--;
+            cur = nx;
+            continue;
+        }
+        uint32_t a = nd[cur].prev, c = nd[cur].next;
+        t->tris[3 * nt] = nd[a].idx;
+        t->tris[3 * nt + 1] = nd[cur].idx;
+        t->tris[3 * nt + 2] = nd[c].idx;
+        nt++;
+        /* a and c change shape: candidates again, in place around cur */
+        if (!nd[a].cand) cand_insert_after(nd, nd[cur].cprev, a), ncand++;
+        if (!nd[c].cand) cand_insert_after(nd, cur, c), ncand++;
+        cand_remove(nd, cur);
+        ncand--;
+        nd[a].next = c;
+        nd[c].prev = a;
+        nd[cur].gone = 1;
+        left--;
+        ear = nd[c].next; /* as clip_ears: two on */
+        cur = nd[c].cnext; /* the first candidate from there */
+    }
+    uint32_t a = nd[ear].prev, c = nd[ear].next;
+    if (!(orient(nd[a].x, nd[a].y, nd[ear].x, nd[ear].y, nd[c].x, nd[c].y) > 0))
+        return fail(t, "ear clipping left a triangle without area");
+    t->tris[3 * nt] = nd[a].idx;
+    t->tris[3 * nt + 1] = nd[ear].idx;
+    t->tris[3 * nt + 2] = nd[c].idx;
+    nt++;
+    *nt_out = nt;
+    return CT_TRI_OK;
+}
+
+/* A candidate ear of clip_ears_greedy: the squared length of the diagonal it would make,
+ * the node, and the node's version when pushed (an older one is stale). */
+typedef struct hent { double key; uint32_t node, ver; } hent;
+
+static int hent_less(const hent *a, const hent *b) {
+    return a->key < b->key || (a->key == b->key && a->node < b->node);
+}
+
+static int heap_push(ct_triangulator *t, size_t *n, hent e) {
+    if (!RESERVE(t, heap, heap_cap, *n + 1)) return 0;
+    hent *h = t->heap;
+    size_t i = (*n)++;
+    while (i > 0 && hent_less(&e, &h[(i - 1) / 2])) {
+        h[i] = h[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    h[i] = e;
+    return 1;
+}
+
+static hent heap_pop(hent *h, size_t *n) {
+    hent top = h[0], last = h[--(*n)];
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= *n) break;
+        if (c + 1 < *n && hent_less(&h[c + 1], &h[c])) c++;
+        if (!hent_less(&h[c], &last)) break;
+        h[i] = h[c];
+        i = c;
+    }
+    if (*n) h[i] = last;
+    return top;
+}
+
+/* Pushes node k when it is strictly convex. 0 when out of memory. */
+static int push_if_convex(ct_triangulator *t, size_t *n, uint32_t k) {
+    const node *nd = t->nodes, *a = &nd[nd[k].prev], *b = &nd[k], *c = &nd[nd[k].next];
+    if (!(orient(a->x, a->y, b->x, b->y, c->x, c->y) > 0)) return 1;
+    double dx = c->x - a->x, dy = c->y - a->y;
+    return heap_push(t, n, (hent){dx * dx + dy * dy, k, nd[k].tried});
+}
+
+/* Ear clipping for rings bridged from many holes: the ear whose diagonal is shortest
+ * first (a heap; a candidate is pushed again when a neighbour is clipped). The walk of
+ * clip_ears (and clip_ears_listed) makes long ears across such a ring, each testing the
+ * many points in its box (20000 holes: over 300 a try, growing with the ring); short
+ * diagonals keep the ears, and the points they test, local. A blocked ear is dropped
+ * until a neighbour changes; when none is left, every convex vertex is pushed again
+ * (a clip elsewhere may have freed it), and no ear after that is a failure. */
+static ct_tri_status clip_ears_greedy(ct_triangulator *t, uint32_t nn, double zx, double zy, double zinv,
+                                      size_t *nt_out) {
+    node *nd = t->nodes;
+    const zsorted zo = {t->order, nn, zx, zy, zinv};
+    for (uint32_t k = 0; k < nn; k++) nd[k].tried = 0, nd[k].gone = 0;
+    size_t nh = 0, nt = 0;
+    uint32_t k = 0, left = nn, any = 0;
+    int refilled = 0;
+    do {
+        if (!push_if_convex(t, &nh, k)) return CT_TRI_NOMEM;
+        k = nd[k].next;
+    } while (k != 0);
+    while (left > 3) {
+        if (nh == 0) {
+            if (refilled) return fail(t, "ear clipping found no ear");
+            refilled = 1;
+            k = any;
+            do {
+                if (!push_if_convex(t, &nh, k)) return CT_TRI_NOMEM;
+                k = nd[k].next;
+            } while (k != any);
+            continue;
+        }
+        hent e = heap_pop(t->heap, &nh);
+        uint32_t b = e.node;
+        if (nd[b].gone || nd[b].tried != e.ver) continue; /* stale */
+        t->stats.ear_tries++;
+        if (is_ear_sorted(nd, &zo, b, &t->stats.ear_points) != EAR_YES) continue;
+        uint32_t a = nd[b].prev, c = nd[b].next;
+        t->tris[3 * nt] = nd[a].idx;
+        t->tris[3 * nt + 1] = nd[b].idx;
+        t->tris[3 * nt + 2] = nd[c].idx;
+        nt++;
+        nd[a].next = c;
+        nd[c].prev = a;
+        nd[b].gone = 1;
+        nd[a].tried++;
+        nd[c].tried++;
+        left--;
+        any = a;
+        refilled = 0;
+        if (left > 3 && (!push_if_convex(t, &nh, a) || !push_if_convex(t, &nh, c))) return CT_TRI_NOMEM;
+    }
+    uint32_t b = any, a = nd[b].prev, c = nd[b].next;
+    if (!(orient(nd[a].x, nd[a].y, nd[b].x, nd[b].y, nd[c].x, nd[c].y) > 0))
+        return fail(t, "ear clipping left a triangle without area");
+    t->tris[3 * nt] = nd[a].idx;
+    t->tris[3 * nt + 1] = nd[b].idx;
+    t->tris[3 * nt + 2] = nd[c].idx;
+    nt++;
+    *nt_out = nt;
+    return CT_TRI_OK;
+}
+
 ct_tri_status ct_triangulate_earclip(ct_triangulator *t, const ct_polygon *p, const ct_boundary *b,
                                      const uint32_t **tris, size_t *ntris) {
     *tris = NULL;
     *ntris = 0;
     t->reason[0] = '\0';
+    memset(&t->stats, 0, sizeof t->stats);
     uint32_t nb = b->ring_start[b->nrings];
     size_t cap = (size_t)nb + 2 * (size_t)b->nrings;
     if (!RESERVE(t, nodes, nodes_cap, cap) || !RESERVE(t, gfirst, gfirst_cap, nb) ||
@@ -744,13 +1136,17 @@ ct_tri_status ct_triangulate_earclip(ct_triangulator *t, const ct_polygon *p, co
         return CT_TRI_NOMEM;
     init_nodes(t, p, b);
     uint32_t nn = nb;
-    ct_tri_status ts = b->nrings > 1 ? join_holes(t, b, &nn) : CT_TRI_OK;
+    int many_holes = 0; /* bridged through the grid: the greedy ear order too */
+    ct_tri_status ts = b->nrings > 1 ? join_holes(t, b, &nn, &many_holes) : CT_TRI_OK;
     if (ts != CT_TRI_OK) return ts;
     int zmode = nn > CT_TRI_ZORDER_MIN;
     double zx = 0, zy = 0, zinv = 0;
     if (zmode && !build_zorder(t, nn, &zx, &zy, &zinv)) return CT_TRI_NOMEM;
     size_t nt = 0;
-    if ((ts = clip_ears(t, nn, zmode, zx, zy, zinv, &nt)) != CT_TRI_OK) return ts;
+    if (zmode && many_holes) ts = clip_ears_greedy(t, nn, zx, zy, zinv, &nt);
+    else if (zmode && !t->straightforward) ts = clip_ears_listed(t, nn, zx, zy, zinv, &nt);
+    else ts = clip_ears(t, nn, zmode, zx, zy, zinv, &nt);
+    if (ts != CT_TRI_OK) return ts;
     if (ct_tri_flip_improve(&t->flip, p, t->tris, nt) < 0) return CT_TRI_NOMEM;
     int v = ct_triangulation_verify(t, p, b, t->tris, nt, 0);
     if (v < 0) return CT_TRI_NOMEM;
