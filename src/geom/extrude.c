@@ -32,6 +32,7 @@
 
 #include <geos_c.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,10 +48,11 @@ struct ct_extruder {
     size_t coords_cap;
     uint32_t *gtris;
     size_t gtris_cap;
-    /* Multi-part footprints: boundary positions of the parts done so far (sorted), and
+    /* Multi-part footprints: boundary positions of the parts done so far (counted), and
      * per boundary entry of the current part the occurrences there in earlier parts. */
-    struct pos { double x, y; } *seen;
-    size_t nseen, seen_cap;
+    struct pos { double x, y; uint32_t count, gen; } *seen; /* a hash table (cross_part_ranks) */
+    size_t nseen, seen_cap; /* positions of this footprint; slots (a power of two) */
+    uint32_t seen_gen;      /* the generation of this footprint's slots */
     uint32_t *extra;
     size_t extra_cap;
     int force_geos; /* tests and benchmarks: GEOS only (environment CT_EXTRUDE_TRIANGULATOR=geos,
@@ -96,39 +98,89 @@ void ct_extruder_destroy(ct_extruder *e) {
 
 const char *ct_extruder_reason(const ct_extruder *e) { return e->reason; }
 
-static int cmp_pos(const void *a, const void *b) {
-    const struct pos *p = a, *q = b;
-    if (p->x != q->x) return p->x < q->x ? -1 : 1;
-    return (p->y > q->y) - (p->y < q->y);
+/* Hash of a position (-0 and 0 are equal positions, so hash alike). */
+static size_t pos_hash(double x, double y) {
+    uint64_t a, b;
+    x = x == 0 ? 0.0 : x;
+    y = y == 0 ? 0.0 : y;
+    memcpy(&a, &x, sizeof a);
+    memcpy(&b, &y, sizeof b);
+    uint64_t h = (a * 0x9E3779B97F4A7C15u) ^ (b + 0x632BE59BD9B4E019u + (a << 6) + (a >> 2));
+    h ^= h >> 29;
+    h *= 0xBF58476D1CE4E5B9u;
+    return (size_t)(h ^ (h >> 32));
+}
+
+/* 1 when slot s of the table holds a position of the current footprint. */
+static int pos_live(const ct_extruder *e, size_t s) { return e->seen[s].gen == e->seen_gen; }
+
+/* The slot of (x, y) in the table of positions seen: its entry, or the free one where
+ * it would go (open addressing, linear probing). */
+static size_t pos_slot(const ct_extruder *e, double x, double y) {
+    size_t mask = e->seen_cap - 1, s = pos_hash(x, y) & mask;
+    while (pos_live(e, s) && !(e->seen[s].x == x && e->seen[s].y == y)) s = (s + 1) & mask;
+    return s;
+}
+
+/* Room for `more` further positions at a load of at most one half. 0: out of memory. */
+static int pos_reserve(ct_extruder *e, size_t more) {
+    size_t need = 2 * (e->nseen + more);
+    if (need <= e->seen_cap) return 1;
+    size_t cap = 64;
+    while (cap < need) {
+        if (cap > SIZE_MAX / 2 / sizeof *e->seen) return 0;
+        cap *= 2;
+    }
+    struct pos *old = e->seen;
+    size_t old_cap = e->seen_cap;
+    uint32_t gen = e->seen_gen;
+    e->seen = calloc(cap, sizeof *e->seen);
+    if (!e->seen) {
+        e->seen = old;
+        return 0;
+    }
+    e->seen_cap = cap;
+    e->seen_gen = 1;
+    for (size_t k = 0; k < old_cap; k++)
+        if (old[k].gen == gen) {
+            struct pos *q = &e->seen[pos_slot(e, old[k].x, old[k].y)];
+            *q = old[k];
+            q->gen = 1;
+        }
+    free(old);
+    return 1;
+}
+
+/* Empties the table for the next footprint: a new generation (every slot stale), so
+ * small footprints after a large one do not clear the whole table. */
+static void pos_clear(ct_extruder *e) {
+    e->nseen = 0;
+    if (++e->seen_gen == 0) {
+        if (e->seen) memset(e->seen, 0, e->seen_cap * sizeof *e->seen);
+        e->seen_gen = 1;
+    }
 }
 
 /* For a footprint of several parts (they may touch at a point, e.g. a repaired
  * bow-tie): ranks continue across parts, so the vertical edges at a point shared by two
- * parts stay distinct too. Fills e->extra for bd and adds bd's positions to e->seen.
+ * parts stay distinct too. Fills e->extra for bd (the occurrences of each position in
+ * earlier parts) and counts bd's positions into e->seen, a hash table: re-sorting every
+ * position seen after each part made thousands of parts cost parts x positions.
  * Returns 0 when out of memory. */
 static int cross_part_ranks(ct_extruder *e, const ct_polygon *p, const ct_boundary *bd) {
     uint32_t nb = bd->ring_start[bd->nrings];
-    if (!ct_reserve((void **)&e->extra, &e->extra_cap, nb ? nb : 1, sizeof *e->extra) ||
-        !ct_reserve((void **)&e->seen, &e->seen_cap, e->nseen + nb, sizeof *e->seen))
-        return 0;
+    if (!ct_reserve((void **)&e->extra, &e->extra_cap, nb ? nb : 1, sizeof *e->extra) || !pos_reserve(e, nb)) return 0;
     for (uint32_t k = 0; k < nb; k++) {
         double x = p->xy[2 * (size_t)bd->idx[k]], y = p->xy[2 * (size_t)bd->idx[k] + 1];
-        size_t lo = 0, hi = e->nseen;
-        while (lo < hi) {
-            size_t mid = (lo + hi) / 2;
-            if (e->seen[mid].x < x || (e->seen[mid].x == x && e->seen[mid].y < y)) lo = mid + 1;
-            else hi = mid;
-        }
-        uint32_t c = 0;
-        while (lo + c < e->nseen && e->seen[lo + c].x == x && e->seen[lo + c].y == y) c++;
-        e->extra[k] = c;
+        size_t s = pos_slot(e, x, y);
+        e->extra[k] = pos_live(e, s) ? e->seen[s].count : 0;
     }
     for (uint32_t k = 0; k < nb; k++) {
-        e->seen[e->nseen + k].x = p->xy[2 * (size_t)bd->idx[k]];
-        e->seen[e->nseen + k].y = p->xy[2 * (size_t)bd->idx[k] + 1];
+        double x = p->xy[2 * (size_t)bd->idx[k]], y = p->xy[2 * (size_t)bd->idx[k] + 1];
+        size_t s = pos_slot(e, x, y);
+        if (!pos_live(e, s)) e->seen[s] = (struct pos){x, y, 0, e->seen_gen}, e->nseen++;
+        e->seen[s].count++;
     }
-    e->nseen += nb;
-    qsort(e->seen, e->nseen, sizeof *e->seen, cmp_pos);
     return 1;
 }
 
@@ -449,7 +501,7 @@ ct_extrude_result ct_extrude_footprint(ct_extruder *e, const ct_footprint *fp, d
         return CT_EXTRUDE_INVALID;
     }
     ct_extrude_result res = CT_EXTRUDE_OK;
-    e->nseen = 0;
+    pos_clear(e);
     for (uint32_t i = 0; i < fp->nparts && res == CT_EXTRUDE_OK; i++) {
         const ct_polygon *p = &fp->parts[i];
         if (p->nrings == 0 || p->ring_start[p->nrings] == 0) continue;
