@@ -911,6 +911,19 @@ static int build_zorder(ct_triangulator *t, uint32_t nn, double *zx, double *zy,
     return 1;
 }
 
+/* The triangle the last three nodes make (b between its neighbours), as every ear walk
+ * ends; it must turn left. */
+static ct_tri_status last_triangle(ct_triangulator *t, const node *nd, uint32_t b, size_t nt, size_t *nt_out) {
+    uint32_t a = nd[b].prev, c = nd[b].next;
+    if (!(orient(nd[a].x, nd[a].y, nd[b].x, nd[b].y, nd[c].x, nd[c].y) > 0))
+        return fail(t, "ear clipping left a triangle without area");
+    t->tris[3 * nt] = nd[a].idx;
+    t->tris[3 * nt + 1] = nd[b].idx;
+    t->tris[3 * nt + 2] = nd[c].idx;
+    *nt_out = nt + 1;
+    return CT_TRI_OK;
+}
+
 /* Clips ears off the ring of nn nodes (starting at node 0) into t->tris, *nt triangles. */
 static ct_tri_status clip_ears(ct_triangulator *t, uint32_t nn, int zmode, double zx, double zy, double zinv,
                                size_t *nt_out) {
@@ -939,15 +952,7 @@ static ct_tri_status clip_ears(ct_triangulator *t, uint32_t nn, int zmode, doubl
         ear = c;
         if (ear == stop) return fail(t, "ear clipping found no ear");
     }
-    uint32_t a = nd[ear].prev, c = nd[ear].next;
-    if (!(orient(nd[a].x, nd[a].y, nd[ear].x, nd[ear].y, nd[c].x, nd[c].y) > 0))
-        return fail(t, "ear clipping left a triangle without area");
-    t->tris[3 * nt] = nd[a].idx;
-    t->tris[3 * nt + 1] = nd[ear].idx;
-    t->tris[3 * nt + 2] = nd[c].idx;
-    nt++;
-    *nt_out = nt;
-    return CT_TRI_OK;
+    return last_triangle(t, nd, ear, nt, nt_out);
 }
 
 /* Candidate list helpers: the candidates are a subsequence of the ring, in ring order. */
@@ -1013,15 +1018,7 @@ static ct_tri_status clip_ears_listed(ct_triangulator *t, uint32_t nn, double zx
         ear = nd[c].next; /* as clip_ears: two on */
         cur = nd[c].cnext; /* the first candidate from there */
     }
-    uint32_t a = nd[ear].prev, c = nd[ear].next;
-    if (!(orient(nd[a].x, nd[a].y, nd[ear].x, nd[ear].y, nd[c].x, nd[c].y) > 0))
-        return fail(t, "ear clipping left a triangle without area");
-    t->tris[3 * nt] = nd[a].idx;
-    t->tris[3 * nt + 1] = nd[ear].idx;
-    t->tris[3 * nt + 2] = nd[c].idx;
-    nt++;
-    *nt_out = nt;
-    return CT_TRI_OK;
+    return last_triangle(t, nd, ear, nt, nt_out);
 }
 
 /* A candidate ear of clip_ears_greedy: the squared length of the diagonal it would make,
@@ -1117,15 +1114,7 @@ static ct_tri_status clip_ears_greedy(ct_triangulator *t, uint32_t nn, double zx
         refilled = 0;
         if (left > 3 && (!push_if_convex(t, &nh, a) || !push_if_convex(t, &nh, c))) return CT_TRI_NOMEM;
     }
-    uint32_t b = any, a = nd[b].prev, c = nd[b].next;
-    if (!(orient(nd[a].x, nd[a].y, nd[b].x, nd[b].y, nd[c].x, nd[c].y) > 0))
-        return fail(t, "ear clipping left a triangle without area");
-    t->tris[3 * nt] = nd[a].idx;
-    t->tris[3 * nt + 1] = nd[b].idx;
-    t->tris[3 * nt + 2] = nd[c].idx;
-    nt++;
-    *nt_out = nt;
-    return CT_TRI_OK;
+    return last_triangle(t, nd, any, nt, nt_out);
 }
 
 ct_tri_status ct_triangulate_earclip(ct_triangulator *t, const ct_polygon *p, const ct_boundary *b,

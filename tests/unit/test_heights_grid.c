@@ -10,6 +10,7 @@
 #include "citytiler/heights.h"
 #include "geom/outline_rows.h"
 #include "ct_test.h"
+#include "ct_test_heights.h"
 
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
 static double unif(void) {
@@ -27,42 +28,6 @@ static void star(double *xy, int n, double cx, double cy, double rmin, double rm
         xy[2 * i] = x;
         xy[2 * i + 1] = y;
     }
-}
-
-static int ref_inside(const ct_footprint *fp, double x, double y) {
-    int in = 0;
-    for (uint32_t p = 0; p < fp->nparts; p++) {
-        const ct_polygon *pg = &fp->parts[p];
-        for (uint32_t r = 0; r < pg->nrings; r++) {
-            uint32_t m = ct_ring_size(pg, r);
-            const double *v = pg->xy + 2 * (size_t)pg->ring_start[r];
-            for (uint32_t a = m - 1, b = 0; b < m; a = b++) {
-                double ax = v[2 * a], ay = v[2 * a + 1], ex = v[2 * b] - ax, ey = v[2 * b + 1] - ay;
-                double slope = ey != 0 ? ex / ey : 0.0;
-                if ((ay > y) != (ay + ey > y) && x < ax + (y - ay) * slope) in = !in;
-            }
-        }
-    }
-    return in;
-}
-
-static int ref_near(const ct_footprint *fp, double x, double y, double buffer) {
-    for (uint32_t p = 0; p < fp->nparts; p++) {
-        const ct_polygon *pg = &fp->parts[p];
-        for (uint32_t r = 0; r < pg->nrings; r++) {
-            uint32_t m = ct_ring_size(pg, r);
-            const double *v = pg->xy + 2 * (size_t)pg->ring_start[r];
-            for (uint32_t a = m - 1, b = 0; b < m; a = b++) {
-                double ax = v[2 * a], ay = v[2 * a + 1], ex = v[2 * b] - ax, ey = v[2 * b + 1] - ay;
-                double l2 = ex * ex + ey * ey, inv = l2 > 0 ? 1.0 / l2 : 0.0;
-                double px = x - ax, py = y - ay, t = (px * ex + py * ey) * inv;
-                t = t < 0 ? 0 : (t > 1 ? 1 : t);
-                double dx = px - t * ex, dy = py - t * ey;
-                if (dx * dx + dy * dy <= buffer * buffer) return 1;
-            }
-        }
-    }
-    return 0;
 }
 
 static int cmp_float(const void *a, const void *b) {
@@ -189,9 +154,9 @@ int main(void) {
                 const ct_point_rec *r = &all.v[k].p[i];
                 double x = all.v[k].ox + (double)r->x, y = all.v[k].oy + (double)r->y;
                 if (x < q[0] || x > q[2] || y < q[1] || y > q[3]) continue;
-                int in = x >= bb[0] && x <= bb[2] && y >= bb[1] && y <= bb[3] && ref_inside(&fp, x, y);
+                int in = x >= bb[0] && x <= bb[2] && y >= bb[1] && y <= bb[3] && ct_test_ref_inside(&fp, x, y);
                 if (r->cls == 6 && in) roof[nr++] = r->z;
-                if (r->cls == 2 && (in || ref_near(&fp, x, y, buffer))) ground[ng++] = r->z;
+                if (r->cls == 2 && (in || ct_test_ref_near(&fp, x, y, buffer))) ground[ng++] = r->z;
             }
         CT_CHECK_MSG(res.roof_points == nr, "case %d: %u roof samples, reference %zu", tc, res.roof_points, nr);
         CT_CHECK_MSG(res.ground_points == ng, "case %d: %u ground samples, reference %zu", tc, res.ground_points, ng);

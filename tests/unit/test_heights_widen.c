@@ -17,6 +17,7 @@
 #include "citytiler/points.h"
 #include "ct_test.h"
 #include "ct_test_heights.h"
+#include "ct_test_las.h"
 #include "ct_test_pipeline.h"
 
 static const double X0 = 85000.0, Y0 = 447000.0;
@@ -80,49 +81,6 @@ static void far_ground(void) {
     ct_context_destroy(ctx);
 }
 
-static void put_u16(unsigned char *p, unsigned v) { p[0] = (unsigned char)v; p[1] = (unsigned char)(v >> 8); }
-static void put_u32(unsigned char *p, uint32_t v) {
-    for (int k = 0; k < 4; k++) p[k] = (unsigned char)(v >> (8 * k));
-}
-static void put_f64(unsigned char *p, double v) { memcpy(p, &v, 8); } /* (little-endian hosts) */
-
-/* A LAS 1.2 file (format 1, scale 0.01) of the n points. */
-static int write_las(const char *path, const double *x, const double *y, const double *z, const uint8_t *c, size_t n) {
-    unsigned char h[227];
-    memset(h, 0, sizeof h);
-    memcpy(h, "LASF", 4);
-    h[24] = 1;
-    h[25] = 2;
-    put_u16(h + 94, 227);
-    put_u32(h + 96, 227);
-    h[104] = 1;
-    put_u16(h + 105, 28);
-    put_u32(h + 107, (uint32_t)n);
-    for (int k = 0; k < 3; k++) put_f64(h + 131 + 8 * k, 0.01);
-    double b[6] = {-INFINITY, INFINITY, -INFINITY, INFINITY, -INFINITY, INFINITY}; /* max, min: x, y, z */
-    for (size_t i = 0; i < n; i++) {
-        const double v[3] = {x[i], y[i], z[i]};
-        for (int k = 0; k < 3; k++) {
-            b[2 * k] = fmax(b[2 * k], v[k]);
-            b[2 * k + 1] = fmin(b[2 * k + 1], v[k]);
-        }
-    }
-    for (int k = 0; k < 6; k++) put_f64(h + 179 + 8 * k, b[k]);
-    FILE *f = fopen(path, "wb");
-    if (!f) return 0;
-    int ok = fwrite(h, 1, sizeof h, f) == sizeof h;
-    for (size_t i = 0; ok && i < n; i++) {
-        unsigned char r[28];
-        memset(r, 0, sizeof r);
-        put_u32(r, (uint32_t)(int32_t)llround(x[i] / 0.01));
-        put_u32(r + 4, (uint32_t)(int32_t)llround(y[i] / 0.01));
-        put_u32(r + 8, (uint32_t)(int32_t)llround(z[i] / 0.01));
-        r[15] = c[i];
-        ok = fwrite(r, 1, sizeof r, f) == sizeof r;
-    }
-    return fclose(f) == 0 && ok;
-}
-
 /* Buildings b1 and b2 with ground at 1 m and 2 m around them, b3 500 m away with a roof
  * and no ground: b3 stands on 1.5 m. */
 static void median_ground(void) {
@@ -148,7 +106,7 @@ static void median_ground(void) {
             x[n] = bx[b] + 5 + 8 * cos(a), y[n] = Y0 + 5 + 8 * sin(a), z[n] = ground[b], c[n] = 2;
         }
     }
-    CT_CHECK(write_las(las, x, y, z, c, n));
+    CT_CHECK(ct_test_write_las(las, x, y, z, c, n, NULL));
     FILE *f = fopen(geo, "w");
     CT_CHECK(f != NULL);
     if (!f) return;

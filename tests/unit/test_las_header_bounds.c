@@ -17,8 +17,8 @@
 #include "citytiler/context.h"
 #include "citytiler/las.h"
 #include "ct_test.h"
+#include "ct_test_las.h"
 
-static void put_u16(unsigned char *p, unsigned v) { p[0] = (unsigned char)v; p[1] = (unsigned char)(v >> 8); }
 static void put_u32(unsigned char *p, uint32_t v) {
     for (int k = 0; k < 4; k++) p[k] = (unsigned char)(v >> (8 * k));
 }
@@ -27,37 +27,22 @@ static void put_f64(unsigned char *p, double v) { memcpy(p, &v, 8); } /* (little
 /* A LAS 1.2 file of format 1 with n points on a 1 m grid from (x0, y0), scale 0.01, whose
  * header says bounds b (min x, min y, max x, max y). Point `odd` (n: none) goes 5 km east. */
 static int write_las(const char *path, size_t n, double x0, double y0, const double b[4], size_t odd) {
-    unsigned char h[227];
-    memset(h, 0, sizeof h);
-    memcpy(h, "LASF", 4);
-    h[24] = 1;
-    h[25] = 2;
-    put_u16(h + 94, 227);
-    put_u32(h + 96, 227);
-    h[104] = 1;
-    put_u16(h + 105, 28);
-    put_u32(h + 107, (uint32_t)n);
-    for (int k = 0; k < 3; k++) put_f64(h + 131 + 8 * k, 0.01);
-    put_f64(h + 179, b[2]);
-    put_f64(h + 187, b[0]);
-    put_f64(h + 195, b[3]);
-    put_f64(h + 203, b[1]);
-    put_f64(h + 211, 10.0);
-    put_f64(h + 219, 0.0);
-    FILE *f = fopen(path, "wb");
-    if (!f) return 0;
-    int ok = fwrite(h, 1, sizeof h, f) == sizeof h;
+    double *x = malloc((n ? n : 1) * sizeof *x), *y = malloc((n ? n : 1) * sizeof *y), *z = malloc((n ? n : 1) * sizeof *z);
+    uint8_t *c = malloc(n ? n : 1);
+    int ok = x && y && z && c;
     for (size_t i = 0; ok && i < n; i++) {
-        unsigned char r[28];
-        memset(r, 0, sizeof r);
-        double x = x0 + (double)(i % 40) + (i == odd ? 5000.0 : 0.0), y = y0 + (double)(i / 40);
-        put_u32(r, (uint32_t)(int32_t)llround(x / 0.01));
-        put_u32(r + 4, (uint32_t)(int32_t)llround(y / 0.01));
-        put_u32(r + 8, 500);
-        r[15] = 2;
-        ok = fwrite(r, 1, sizeof r, f) == sizeof r;
+        x[i] = x0 + (double)(i % 40) + (i == odd ? 5000.0 : 0.0);
+        y[i] = y0 + (double)(i / 40);
+        z[i] = 5.0;
+        c[i] = 2;
     }
-    return fclose(f) == 0 && ok;
+    const double box[6] = {b[0], b[1], 0.0, b[2], b[3], 10.0};
+    ok = ok && ct_test_write_las(path, x, y, z, c, n, box);
+    free(x);
+    free(y);
+    free(z);
+    free(c);
+    return ok;
 }
 
 /* ct_las_points_within_header of a file made by write_las (-1: it could not be made or opened). */

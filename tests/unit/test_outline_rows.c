@@ -8,31 +8,11 @@
 #include <string.h>
 
 #include "ct_test.h"
+#include "ct_test_heights.h"
 #include "geom/outline_rows.h"
 
 static uint64_t rng = 0x2545F4914F6CDD1Dull;
 static double unif(void) { return ct_test_unif(&rng); }
-
-/* Even-odd inside and near-an-edge, every edge tested (the reference). */
-static int ref_wanted(const ct_footprint *fp, double x, double y, double buffer) {
-    int in = 0;
-    for (uint32_t p = 0; p < fp->nparts; p++) {
-        const ct_polygon *pg = &fp->parts[p];
-        for (uint32_t r = 0; r < pg->nrings; r++) {
-            uint32_t m = ct_ring_size(pg, r);
-            const double *v = pg->xy + 2 * (size_t)pg->ring_start[r];
-            for (uint32_t a = m - 1, b = 0; b < m; a = b++) {
-                double ax = v[2 * a], ay = v[2 * a + 1], ex = v[2 * b] - ax, ey = v[2 * b + 1] - ay;
-                if ((ay > y) != (ay + ey > y) && x < ax + (y - ay) * (ex / ey)) in = !in;
-                double l2 = ex * ex + ey * ey, t = l2 > 0 ? ((x - ax) * ex + (y - ay) * ey) / l2 : 0.0;
-                t = t < 0 ? 0 : (t > 1 ? 1 : t);
-                double dx = x - ax - t * ex, dy = y - ay - t * ey;
-                if (dx * dx + dy * dy <= buffer * buffer) return 1;
-            }
-        }
-    }
-    return in;
-}
 
 enum { MAXV = 256 };
 
@@ -119,7 +99,7 @@ int main(void) {
                 x = q[0] + (q[2] - q[0]) * unif();
                 y = q[1] + (q[3] - q[1]) * unif();
             }
-            if (x < q[0] || x > q[2] || y < q[1] || y > q[3] || !ref_wanted(&fp, x, y, buffer)) continue;
+            if (x < q[0] || x > q[2] || y < q[1] || y > q[3] || !(ct_test_ref_inside(&fp, x, y) || ct_test_ref_near(&fp, x, y, buffer))) continue;
             wanted++;
             double lo = NAN, hi = NAN;
             int got = ct_outline_rows_xrange(&rows, y, y, &lo, &hi);
