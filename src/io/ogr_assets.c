@@ -121,6 +121,19 @@ static int field_number(OGRFeatureH f, int idx, double *out) {
     }
     return parse_number(OGR_F_GetFieldAsString(f, idx), out);
 }
+/* *id becomes prefix + *id (the old one freed); 0 when out of memory (*id freed too). */
+static int prefix_id(char **id, const char *prefix) {
+    size_t a = strlen(prefix), b = strlen(*id);
+    char *joined = malloc(a + b + 1);
+    if (joined) {
+        memcpy(joined, prefix, a);
+        memcpy(joined + a, *id, b + 1);
+    }
+    free(*id);
+    *id = joined;
+    return joined != NULL;
+}
+
 
 static char *trimmed_copy(const char *s) {
     while (*s && isspace((unsigned char)*s)) s++;
@@ -433,6 +446,7 @@ static ct_status read_rows(reader *r) {
                 w->id = strdup(buf);
             }
             if (w->id && !w->id[0]) reject(w, R_MISSING_ID, NULL);
+            if (w->id && o->id_prefix && !prefix_id(&w->id, o->id_prefix)) w->id = NULL; /* (out of memory below) */
             const char *cat = o->category ? o->category
                               : r->fcat >= 0 && OGR_F_IsFieldSetAndNotNull(f, r->fcat) ? OGR_F_GetFieldAsString(f, r->fcat)
                                                                                        : "";
@@ -669,7 +683,8 @@ static ct_status check_duplicates(reader *r, const ct_asset_set *set, int csv_li
                 char shown[64];
                 snprintf(shown, sizeof shown, "%s", id);
                 if (tab[h].rec == UINT64_MAX)
-                    snprintf(buf, sizeof buf, " '%s' (already read by an earlier stage)", shown);
+                    snprintf(buf, sizeof buf, " '%s' (already read by an earlier stage; id_field or id_prefix keeps "
+                             "the sources apart)", shown);
                 else
                     snprintf(buf, sizeof buf, " '%s' (first at %s %llu)", shown, csv_lines ? "row" : "feature",
                              (unsigned long long)tab[h].rec);

@@ -9,6 +9,7 @@ typedef struct ct_ogr_assets_options {
     const char *path;           /* file or connection string */
     const char *layer;          /* NULL: the first layer */
     const char *id_field;       /* NULL: a field named "id" when there is one, else the feature id */
+    const char *id_prefix;      /* put before every id (sources whose ids would clash), or NULL */
     const char *category_field; /* NULL: "category" when the source has it */
     const char *category;       /* constant category for every asset (instead of a field), or NULL */
     const char *x_field, *y_field; /* coordinate columns; NULL: geometry, else autodetected */

@@ -11,6 +11,7 @@ static const ct_option_def options[] = {
     {"path", CT_OPT_PATH, NULL, 1, "file or connection string (CSV, GeoJSON, GeoPackage, Shapefile, PG:...)"},
     {"layer", CT_OPT_STRING, NULL, 0, "layer name (default: the first layer)"},
     {"id_field", CT_OPT_STRING, NULL, 0, "field holding the asset id (default: a field named id, else the feature id); duplicates are skipped"},
+    {"id_prefix", CT_OPT_STRING, NULL, 0, "text put before every id of this source (e.g. \"lights/\"), so that the ids of several sources (row numbers, feature ids) do not clash"},
     {"category_field", CT_OPT_STRING, NULL, 0, "field holding the category (default: \"category\" when the source has it)"},
     {"category", CT_OPT_STRING, NULL, 0, "one category for every asset (instead of category_field)"},
     {"x_field", CT_OPT_STRING, NULL, 0, "column of x / longitude (default: autodetect x, lon, longitude, lng, easting)"},
@@ -73,6 +74,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     o.path = ct_opt_string(opts, "path");
     o.layer = ct_opt_string(opts, "layer");
     o.id_field = ct_opt_string(opts, "id_field");
+    o.id_prefix = ct_opt_string(opts, "id_prefix");
     o.category_field = ct_opt_string(opts, "category_field");
     o.category = ct_opt_string(opts, "category");
     o.x_field = ct_opt_string(opts, "x_field");

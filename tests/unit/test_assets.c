@@ -134,12 +134,19 @@ static void test_fields_and_types(void) {
     st = ct_ogr_read_assets(ctx, &o, ds);
     CT_CHECK(st == CT_OK);
     CT_CHECK(s->n == 3);
-    CT_CHECK(strstr(lb.text, "fields.csv: row 2: skipped: duplicate id 'L1' (already read by an earlier stage)") != NULL);
+    CT_CHECK(strstr(lb.text, "fields.csv: row 2: skipped: duplicate id 'L1' (already read by an earlier stage; id_field "
+                             "or id_prefix keeps the sources apart)") != NULL);
     uint64_t dup = 0;
     for (size_t r = 0; r < s->nskipped; r++)
         if (strcmp(s->skipped[r].reason, "duplicate id") == 0) dup = s->skipped[r].count;
     CT_CHECK(dup == 3);
     CT_CHECK(s->input_rows == 6);
+    /* A third reader with id_prefix: its ids no longer clash, so all three load. */
+    o.id_prefix = "b/";
+    st = ct_ogr_read_assets(ctx, &o, ds);
+    CT_CHECK(st == CT_OK);
+    CT_CHECK_MSG(s->n == 6, "%zu assets", s->n);
+    if (s->n == 6) CT_CHECK(strcmp(s->items[3].id, "b/L1") == 0);
     ct_dataset_destroy(ds);
 
     /* Unknown field names are errors naming the file and the field. */
