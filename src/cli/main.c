@@ -153,6 +153,13 @@ static void progress_line(void *user, const char *what, uint64_t done, uint64_t 
 
 /* The closing summary: counts in, out, and skipped or changed by reason (text lines
  * "citytiler:   skipped N: reason" that scripts may grep, or JSON log lines). */
+/* One line of the closing summary, whatever the log level (--quiet keeps it): a JSON
+ * log line with "summary": true, or "citytiler: LINE" (indent before LINE). */
+static void summary_line(const cli_output *out, const char *line, const char *indent) {
+    if (out->json) json_line(out, CT_LOG_INFO, line, json_pack("{s:b}", "summary", 1));
+    else fprintf(stderr, "%s: %s%s\n", out->name, indent, line);
+}
+
 static void print_summary(ct_context *ctx, const cli_output *out, const ct_dataset *ds) {
     char line[512];
     if (ds->writers_done)
@@ -166,16 +173,14 @@ static void print_summary(ct_context *ctx, const cli_output *out, const ct_datas
     else /* a pipeline without a writer checks its inputs: say so rather than "written" */
         snprintf(line, sizeof line, "done: %llu features read, %zu buildings kept, %llu skipped; nothing written (no writer stage)",
                  (unsigned long long)ds->input_features, ds->nbuildings, (unsigned long long)ct_dataset_skipped_total(ds));
-    if (out->json) ct_log(ctx, CT_LOG_INFO, "%s", line);
-    else fprintf(stderr, "%s: %s\n", out->name, line);
+    summary_line(out, line, "");
     for (int pass = 0; pass < 2; pass++) {
         const ct_reason_count *r = pass ? ds->changed : ds->skipped;
         size_t n = pass ? ds->nchanged : ds->nskipped;
         for (size_t i = 0; i < n; i++) {
             snprintf(line, sizeof line, "%s %llu: %s", pass ? "changed" : "skipped", (unsigned long long)r[i].count,
                      r[i].reason);
-            if (out->json) ct_log(ctx, CT_LOG_INFO, "%s", line);
-            else fprintf(stderr, "%s:   %s\n", out->name, line);
+            summary_line(out, line, "  ");
         }
     }
     if (ds->assets) {
@@ -184,13 +189,11 @@ static void print_summary(ct_context *ctx, const cli_output *out, const ct_datas
         for (size_t i = 0; i < a->nskipped; i++) skipped += a->skipped[i].count;
         snprintf(line, sizeof line, "assets: %llu read, %zu kept, %llu skipped", (unsigned long long)a->input_rows, a->n,
                  (unsigned long long)skipped);
-        if (out->json) ct_log(ctx, CT_LOG_INFO, "%s", line);
-        else fprintf(stderr, "%s:   %s\n", out->name, line);
+        summary_line(out, line, "  ");
         for (size_t i = 0; i < a->nskipped; i++) {
             snprintf(line, sizeof line, "assets skipped %llu: %s", (unsigned long long)a->skipped[i].count,
                      a->skipped[i].reason);
-            if (out->json) ct_log(ctx, CT_LOG_INFO, "%s", line);
-            else fprintf(stderr, "%s:   %s\n", out->name, line);
+            summary_line(out, line, "  ");
         }
     }
 }

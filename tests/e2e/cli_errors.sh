@@ -96,6 +96,13 @@ node -e 'const lines = require("fs").readFileSync(process.argv[1], "utf8").trim(
   process.exit(times && h.length === 1 && h[0].stage === "filters.heights" && w.length === 1 && w[0].stage === "writers.3dtiles" &&
     done.length === 1 && done[0].stage === undefined ? 0 : 1)' "$WORK/jsonlog.err"
 check "--log-format json: millisecond UTC times; each stage's lines name it, the closing ones none" test $? -eq 0
+# --quiet keeps the closing summary in a JSON log too (it dropped it: info lines).
+"$CLI" run "$SRC/pipelines/sample.json" --quiet --log-format json --set "writers.3dtiles.path=$WORK/jsonlog_quiet" 2> "$WORK/jsonlog_quiet.err" > /dev/null
+node -e 'const lines = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  const done = lines.filter((j) => j.message.startsWith("done: 160 features read") && j.summary === true);
+  const chatter = lines.filter((j) => j.level === "info" && !j.summary);
+  process.exit(done.length === 1 && chatter.length === 0 ? 0 : 1)' "$WORK/jsonlog_quiet.err"
+check "--quiet --log-format json: the closing summary stays (summary: true), no other info line" test $? -eq 0
 # A failing run's error is a JSON line too (it was printed as text, the one line of the log
 # a JSON reader could not parse).
 "$CLI" run "$SRC/pipelines/sample.json" --log-format json --set "readers.footprints.path=$WORK/none.gpkg" 2> "$WORK/jsonlog_error.err" > /dev/null
