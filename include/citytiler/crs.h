@@ -43,6 +43,9 @@ int ct_geo_transform_uses_geoid(const ct_geo_transform *t);
 ct_status ct_geo_transform_clone(ct_context *ctx, const ct_geo_transform *t, ct_geo_transform **out);
 void ct_geo_transform_destroy(ct_geo_transform *t);
 /* 1 when PROJ finds the geoid grid `grid` (e.g. "egm96_15.gtx") and can use it. */
+/* 1 when def names a vertical CRS, or a compound CRS with one (what a writer's
+ * vertical_crs may be); PROJ's messages are kept off stderr. */
+int ct_crs_has_vertical(const char *def);
 int ct_geoid_grid_available(const char *grid);
 
 /* In place: x, y, z (each `stride` doubles apart, n points) in the working CRS become

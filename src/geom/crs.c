@@ -92,6 +92,22 @@ static PJ *geoid_op(PJ_CONTEXT *c, const char *grid) {
     return proj_create(c, def);
 }
 
+int ct_crs_has_vertical(const char *def) {
+    PJ_CONTEXT *c = proj_context_create();
+    if (!c) return 0;
+    proj_log_level(c, PJ_LOG_NONE);
+    PJ *p = proj_create(c, def);
+    int type = p ? (int)proj_get_type(p) : -1;
+    if (type == PJ_TYPE_COMPOUND_CRS) {
+        PJ *sub = proj_crs_get_sub_crs(c, p, 1);
+        type = sub ? (int)proj_get_type(sub) : -1;
+        proj_destroy(sub);
+    }
+    proj_destroy(p);
+    proj_context_destroy(c);
+    return type == PJ_TYPE_VERTICAL_CRS;
+}
+
 ct_status ct_geo_transform_create_ex(ct_context *ctx, const char *src_crs, const ct_geo_options *o,
                                      ct_geo_transform **out) {
     *out = NULL;

@@ -143,6 +143,13 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
     long long mv = ct_opt_integer(opts, "max_vertices_per_tile");
     s->max_vertices_per_tile = mv > 0 ? (uint64_t)mv : 0;
     s->vertical_crs = ct_opt_string(opts, "vertical_crs");
+    if (s->vertical_crs && !ct_crs_has_vertical(s->vertical_crs)) { /* (found when the pipeline loads, not after the LiDAR) */
+        ct_status bad = ct_error(ctx, CT_ERR_USAGE, "writers.3dtiles: vertical_crs \"%s\" is not a vertical CRS PROJ "
+                                 "knows (e.g. \"EPSG:5709\" for NAP heights, \"EPSG:3855\" for EGM2008); leave it out "
+                                 "to take the LiDAR's", s->vertical_crs);
+        destroy(s);
+        return bad;
+    }
     s->lod = ct_opt_bool(opts, "lod");
     s->lod_error_ratio = ct_opt_number(opts, "lod_error_ratio");
     long long lmax = ct_opt_integer(opts, "lod_max_buildings");

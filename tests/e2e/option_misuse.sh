@@ -166,4 +166,13 @@ check "assets_zero: names max_assets_per_tile and the value" has assets_zero.log
 run_case assets_where 2 "{\"pipeline\": [$FP, $E, {\"type\": \"writers.3dtiles\", \"path\": \"out\", \"assets_tileset\": \"apart\"}]}"
 check "assets_where: names assets_tileset and the value" has assets_where.log \
   "(writers.3dtiles): assets_tileset must be \"same\" or \"separate\" (got \"apart\")"
+# A vertical_crs PROJ does not know: refused when the pipeline loads, naming stage and
+# value (it failed after every stage had run, and PROJ's own line broke a JSON log).
+sample vertical_bad --log-format json --set writers.3dtiles.vertical_crs=EPSG:99999
+check "vertical_bad: exit 2 (got $rc)" test "$rc" -eq 2
+check "vertical_bad: names the stage and the value" has vertical_bad.log \
+  "stage 5 (writers.3dtiles): vertical_crs \\\"EPSG:99999\\\" is not a vertical CRS PROJ knows"
+check "vertical_bad: no stage ran" test -z "$(grep -F 'stage 0: readers.footprints' vertical_bad.log)"
+node -e 'for (const l of require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n")) JSON.parse(l)' vertical_bad.log
+check "vertical_bad: every line a JSON record" test $? -eq 0
 finish
