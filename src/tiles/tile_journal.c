@@ -172,7 +172,14 @@ ct_status ct_journal_begin(ct_context *ctx, const char *dir, uint64_t fingerprin
     snprintf(path, sizeof path, "%s/.resume", dir);
     ct_status st = ct_mkdirs(ctx, path);
     if (st == CT_OK) st = check_fingerprint(ctx, dir, fingerprint, mode);
-    if (st == CT_OK && partitions > 1) st = ct_outdir_record_partitions(ctx, dir, partitions);
+    /* Partitions run one after another share the work directory too, not only the lock:
+     * a run split another way there would mix its tiles with theirs. */
+    int recorded = partitions > 1 ? ct_outdir_partitions(dir) : 0;
+    if (st == CT_OK && recorded > 0 && recorded != partitions)
+        st = ct_error(ctx, CT_ERR_USAGE, "%s: holds the work of a run split into %d partitions, and this one is split "
+                      "into %d: use the same N for every --partition K/N of a run, or remove %s to start over", dir,
+                      recorded, partitions, dir);
+    if (st == CT_OK && partitions > 1 && recorded != partitions) st = ct_outdir_record_partitions(ctx, dir, partitions);
     if (st != CT_OK) return st;
     ct_journal *j = calloc(1, sizeof *j);
     if (!j || !(j->dir = strdup(dir))) {

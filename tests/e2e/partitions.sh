@@ -280,4 +280,14 @@ kill $holder 2> /dev/null; wait $holder 2> /dev/null
 run run "$WORK/held" --partition 1/2 > /dev/null 2>&1 && run merge "$WORK/held" > /dev/null 2>&1
 check "once released: the other partition and the merge (exit 0)" test $? -eq 0
 check "a whole run's lock file goes at its end" test ! -e "$WORK/held.lock"
+# The same one after another: partitions 0/2 and 1/2 done, then 0/3 into the same output
+# (first-time-user QA: it ran, rewrote the partition count and mixed its tiles with theirs).
+run run "$WORK/seq" --partition 0/2 > /dev/null 2>&1 && run run "$WORK/seq" --partition 1/2 > /dev/null 2>&1
+check "sequential partitions 0/2, 1/2: exit 0" test $? -eq 0
+run run "$WORK/seq" --partition 0/3 > "$WORK/seq-n.log" 2>&1
+check "then 0/3: exit 2 (got $?)" test $? -eq 2
+check "then 0/3: names both splits and how to start over" \
+  grep -q "seq.partial: holds the work of a run split into 2 partitions, and this one is split into 3" "$WORK/seq-n.log"
+run merge "$WORK/seq" > /dev/null 2>&1
+check "the 2-way merge still works after it (exit 0)" test $? -eq 0 -a -s "$WORK/seq/tileset.json"
 finish
