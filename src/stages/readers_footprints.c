@@ -1,6 +1,7 @@
 /* readers.footprints: building footprints from any OGR vector source. */
 #include <jansson.h>
 #include <stdint.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,8 +24,9 @@ static const ct_option_def options[] = {
  * before any stage ran), not when the stage runs. */
 static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
     double maxv = ct_opt_number(opts, "max_vertices");
-    if (!(maxv >= 0 && maxv <= 1e12))
-        return ct_error(ctx, CT_ERR_USAGE, "readers.footprints: max_vertices must be from 0 (no limit) to 1e12 (got %g)", maxv);
+    if (!(maxv >= 0 && maxv <= 1e12) || maxv != floor(maxv)) /* (1.5 acted as 1, unsaid) */
+        return ct_error(ctx, CT_ERR_USAGE, "readers.footprints: max_vertices must be a whole number from 0 (no limit) "
+                        "to 1e12 (got %g)", maxv);
     return ct_stage_keep_options(ctx, opts, state);
 }
 

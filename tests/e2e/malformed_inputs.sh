@@ -245,8 +245,12 @@ check "max_vertices_negative: message" has max_vertices_negative.log "max_vertic
 # before it, and without the file or the stage index.
 run_case footprints_max_vertices_negative 2 "{\"pipeline\": [$FP, {\"type\": \"readers.footprints\", \"path\": \"fp.geojson\", \"max_vertices\": -5}, $E, $W]}"
 check "footprints_max_vertices_negative: names the file and the stage" has footprints_max_vertices_negative.log \
-  "footprints_max_vertices_negative.json: stage 1 (readers.footprints): max_vertices must be from 0 (no limit) to 1e12 (got -5)"
+  "footprints_max_vertices_negative.json: stage 1 (readers.footprints): max_vertices must be a whole number from 0 (no limit) to 1e12 (got -5)"
 check "footprints_max_vertices_negative: before any stage ran" test -z "$(grep -F 'stage 0: readers.footprints' footprints_max_vertices_negative.log)"
+# 1.5 acted as 1, unsaid (first-time-user QA)
+run_case footprints_max_vertices_fraction 2 "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"fp.geojson\", \"max_vertices\": 1.5}, $E, $W]}"
+check "footprints_max_vertices_fraction: a whole number wanted" has footprints_max_vertices_fraction.log \
+  "stage 0 (readers.footprints): max_vertices must be a whole number from 0 (no limit) to 1e12 (got 1.5)"
 # A "type" that is not a string was reported as missing.
 run_case type_not_string 2 '{"pipeline": [{"type": 5}]}'
 check "type_not_string: says what is wrong with it" has type_not_string.log \
