@@ -41,6 +41,9 @@ void ct_sort_floats(float *v, size_t n);
 /* Value at percentile p (0..100) of the sorted v[0..n-1], with linear interpolation
  * between closest ranks (numpy's default). n must be > 0. */
 double ct_percentile_sorted(const float *v, size_t n, double p);
+/* The median of v[0..n-1] (sorted in place): the mean of the middle two for an even n;
+ * NaN when n is 0. The ground a building or asset without one borrows from the others. */
+double ct_median_doubles(double *v, size_t n);
 /* The same value without sorting: v is reordered (a selection, O(n)). n must be > 0. */
 double ct_percentile_select(float *v, size_t n, double p);
 /* Several percentiles p[0..k-1] (k <= CT_MAX_PERCENTILES) into out[], each as

@@ -59,10 +59,10 @@ static PJ *vertical_in_metres(PJ_CONTEXT *c, PJ *v) {
     return m;
 }
 
-/* The compound of the working CRS and the heights' vertical CRS (in metres), as PROJ text. */
-static PJ *compound_crs(PJ_CONTEXT *c, const char *horiz, const char *vert) {
-    PJ *h = proj_create(c, horiz), *v = proj_create(c, vert), *cc = NULL;
-    if (v && proj_get_type(v) == PJ_TYPE_COMPOUND_CRS) { /* keep only its vertical part */
+/* The vertical CRS def names, or a compound's vertical part; NULL when it has none. */
+static PJ *vertical_part(PJ_CONTEXT *c, const char *def) {
+    PJ *v = proj_create(c, def);
+    if (v && proj_get_type(v) == PJ_TYPE_COMPOUND_CRS) {
         PJ *sub = proj_crs_get_sub_crs(c, v, 1);
         proj_destroy(v);
         v = sub;
@@ -71,6 +71,12 @@ static PJ *compound_crs(PJ_CONTEXT *c, const char *horiz, const char *vert) {
         proj_destroy(v);
         v = NULL;
     }
+    return v;
+}
+
+/* The compound of the working CRS and the heights' vertical CRS (in metres), as PROJ text. */
+static PJ *compound_crs(PJ_CONTEXT *c, const char *horiz, const char *vert) {
+    PJ *h = proj_create(c, horiz), *v = vertical_part(c, vert), *cc = NULL;
     if (v) v = vertical_in_metres(c, v);
     if (h && v) cc = proj_create_compound_crs(c, "working CRS + heights", h, v);
     proj_destroy(h);
@@ -96,16 +102,11 @@ int ct_crs_has_vertical(const char *def) {
     PJ_CONTEXT *c = proj_context_create();
     if (!c) return 0;
     proj_log_level(c, PJ_LOG_NONE);
-    PJ *p = proj_create(c, def);
-    int type = p ? (int)proj_get_type(p) : -1;
-    if (type == PJ_TYPE_COMPOUND_CRS) {
-        PJ *sub = proj_crs_get_sub_crs(c, p, 1);
-        type = sub ? (int)proj_get_type(sub) : -1;
-        proj_destroy(sub);
-    }
-    proj_destroy(p);
+    PJ *v = vertical_part(c, def);
+    int found = v != NULL;
+    proj_destroy(v);
     proj_context_destroy(c);
-    return type == PJ_TYPE_VERTICAL_CRS;
+    return found;
 }
 
 ct_status ct_geo_transform_create_ex(ct_context *ctx, const char *src_crs, const ct_geo_options *o,

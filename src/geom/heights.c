@@ -40,6 +40,17 @@ static float median_of_three(const float *v, size_t lo, size_t hi) {
     return a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
 }
 
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double ct_median_doubles(double *v, size_t n) {
+    if (n == 0) return NAN;
+    qsort(v, n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
 /* Hoare partition of v[lo..hi] (hi > lo) around the median of its first, middle and
  * last values: returns j with v[lo..j] <= pivot <= v[j+1..hi], lo <= j < hi. */
 static size_t partition(float *v, size_t lo, size_t hi) {

@@ -15,6 +15,7 @@
 
 #include "citytiler/assets.h"
 #include "citytiler/ground.h"
+#include "citytiler/heights.h"
 #include "citytiler/stage.h"
 #include "core/indexed_exchange.h"
 #include "core/partition_results.h"
@@ -303,11 +304,6 @@ static ct_status ground_banded(ct_context *ctx, ct_dataset *ds, const clamp_stat
 
 /* ---- the stage ---- */
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static ct_status set_string(ct_context *ctx, ct_value *v, const char *s) {
     ct_value_clear(v, CT_ATTR_STRING);
     return ct_value_set_string(ctx, v, s);
@@ -363,11 +359,7 @@ static ct_status fallback_ground(ct_context *ctx, const ct_dataset *ds, const gr
     if (nt == 0)
         for (size_t i = 0; i < ds->nbuildings; i++)
             if (isfinite(ds->buildings[i].base_z)) tmp[nt++] = ds->buildings[i].base_z;
-    *fallback = 0.0;
-    if (nt) {
-        qsort(tmp, nt, sizeof *tmp, cmp_double);
-        *fallback = nt % 2 ? tmp[nt / 2] : 0.5 * (tmp[nt / 2 - 1] + tmp[nt / 2]); /* (even: the middle two's mean) */
-    }
+    *fallback = nt ? ct_median_doubles(tmp, nt) : 0.0;
     free(tmp);
     return CT_OK;
 }

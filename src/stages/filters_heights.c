@@ -749,11 +749,6 @@ static ct_status refuse_too_high(ct_context *ctx, const heights_state *s, ct_dat
     return CT_OK;
 }
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* " Its points are of classes 1 (N points), ...; none of ground_classes." when no point
  * of the LiDAR read here has a ground class (the first four classes, by count); else "". */
 static void describe_classes(const ct_dataset *ds, const uint8_t ground[256], char *out, size_t cap) {
@@ -790,11 +785,7 @@ static ct_status resolve_missing_ground(ct_context *ctx, ct_dataset *ds) {
     size_t n = 0;
     for (size_t i = 0; i < ds->nbuildings; i++)
         if (!isnan(ds->buildings[i].base_z)) g[n++] = ds->buildings[i].base_z;
-    double median = NAN;
-    if (n) {
-        qsort(g, n, sizeof *g, cmp_double);
-        median = n % 2 ? g[n / 2] : 0.5 * (g[n / 2 - 1] + g[n / 2]); /* (an even count: the middle two's mean) */
-    }
+    double median = ct_median_doubles(g, n);
     free(g);
     for (size_t i = 0; i < ds->nbuildings; i++) {
         ct_building *b = &ds->buildings[i];

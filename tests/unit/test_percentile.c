@@ -1,5 +1,6 @@
 /* Percentiles by selection equal percentiles of the sorted values (numpy's linear
  * interpolation), on random arrays with ties, and on edge cases. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,6 +8,11 @@
 #include "ct_test.h"
 
 int main(void) {
+    /* ct_median_doubles: odd count the middle, even the middle two's mean, none NaN */
+    double odd[3] = {3.0, 1.0, 2.0}, even[4] = {4.0, 1.0, 3.0, 2.0};
+    CT_CHECK(ct_median_doubles(odd, 3) == 2.0);
+    CT_CHECK(ct_median_doubles(even, 4) == 2.5);
+    CT_CHECK(isnan(ct_median_doubles(even, 0)));
     uint64_t seed = 12345;
     float a[2000], b[2000];
     static const double ps[] = {0, 1, 10, 33.3, 50, 70, 90, 99.9, 100};
