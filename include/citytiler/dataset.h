@@ -67,6 +67,7 @@ typedef struct ct_dataset {
     int mesh_floor;                /* filters.extrude's floor option, for meshes rebuilt on demand */
     int writers_done;              /* writer stages that finished (the run's summary says "written" only then) */
     size_t buildings_written;      /* buildings the last of them wrote */
+    size_t assets_written;         /* assets the last of them wrote (0 in a partition: the merge writes them) */
     uint64_t *lidar_files;         /* (device, inode) pairs of the LAS files read so far (readers.lidar) */
     size_t nlidar_files;
     struct json_t *sources;        /* what the readers read, for the run summary: an array of {"stage",

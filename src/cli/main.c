@@ -162,7 +162,12 @@ static void summary_line(const cli_output *out, const char *line, const char *in
 
 static void print_summary(ct_context *ctx, const cli_output *out, const ct_dataset *ds) {
     char line[512];
-    if (ds->writers_done)
+    if (ds->writers_done && ds->input_features == 0 && ds->nbuildings == 0 && ds->assets_written)
+        snprintf(line, sizeof line, "done: no footprints read, %zu assets written", ds->assets_written);
+    else if (ds->writers_done && ds->input_features == 0 && ds->nbuildings == 0)
+        snprintf(line, sizeof line, "done: no footprints read; the process that finishes the run (the merge, or "
+                 "rank 0 under mpirun) writes the assets");
+    else if (ds->writers_done)
         snprintf(line, sizeof line, "done: %llu features read, %zu buildings written, %llu skipped",
                  (unsigned long long)ds->input_features, ds->buildings_written,
                  (unsigned long long)ct_dataset_skipped_total(ds));

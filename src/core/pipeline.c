@@ -375,20 +375,24 @@ static ct_status check_extrude_last(ct_context *ctx, const ct_pipeline *p) {
     return CT_OK;
 }
 
-/* writers.3dtiles writes the meshes of buildings: without a readers.footprints and a
- * filters.extrude before it, it failed only when it ran, after every stage before it (the
- * LiDAR read, heights) had run. Refused before anything runs. */
+/* writers.3dtiles writes the meshes of buildings and the assets: without a
+ * readers.footprints and a filters.extrude before it (or, for a tileset of assets alone,
+ * a readers.assets), it failed only when it ran, after every stage before it (the LiDAR
+ * read, heights) had run. Refused before anything runs. */
 static ct_status check_writer_inputs(ct_context *ctx, const ct_pipeline *p) {
-    size_t footprints = p->nstages, extrude = p->nstages;
+    size_t footprints = p->nstages, extrude = p->nstages, assets = p->nstages;
     for (size_t i = 0; i < p->nstages; i++) {
         const char *type = p->stages[i].vt->type;
         if (strcmp(type, "readers.footprints") == 0 && footprints == p->nstages) footprints = i;
+        if (strcmp(type, "readers.assets") == 0 && assets == p->nstages) assets = i;
         if (strcmp(type, "filters.extrude") == 0 && extrude == p->nstages) extrude = i;
         if (strcmp(type, "writers.3dtiles") != 0) continue;
-        if (footprints == p->nstages)
-            return ct_error(ctx, CT_ERR_USAGE, "%s: stage %zu (writers.3dtiles) has no buildings to write: put a "
-                                               "readers.footprints stage before it (assets are written with buildings)",
+        if (footprints == p->nstages && assets == p->nstages)
+            return ct_error(ctx, CT_ERR_USAGE, "%s: stage %zu (writers.3dtiles) has nothing to write: put a "
+                                               "readers.footprints stage (buildings) or a readers.assets stage (assets) "
+                                               "before it",
                             p->file, i);
+        if (footprints == p->nstages) continue; /* a tileset of assets alone */
         if (extrude == p->nstages)
             return ct_error(ctx, CT_ERR_USAGE, "%s: stage %zu (writers.3dtiles) writes meshes, and no filters.extrude "
                                                "before it makes them: put one between readers.footprints (stage %zu) "

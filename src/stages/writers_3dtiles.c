@@ -213,8 +213,30 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
     return CT_OK;
 }
 
-static ct_status check_input(ct_context *ctx, const ct_dataset *ds) {
+/* No readers.footprints stage ran before the writer (the pipeline allows that only with a
+ * readers.assets stage before it): the tileset holds the assets alone, e.g. a council's
+ * street lights and sensors without a building model. */
+static int assets_only(const ct_dataset *ds) {
+    size_t i;
+    json_t *src;
+    json_array_foreach(ds->sources, i, src) {
+        const char *stage = json_string_value(json_object_get(src, "stage"));
+        if (stage && strcmp(stage, "readers.footprints") == 0) return 0;
+    }
+    return ds->nbuildings == 0;
+}
+
+static ct_status check_input(ct_context *ctx, const ct_dataset *ds, int only_assets) {
     if (!ds->crs_wkt) return ct_error(ctx, CT_ERR_USAGE, "writers.3dtiles: no reader ran before it (no CRS, no buildings)");
+    if (only_assets) {
+        if (!ds->assets || ds->assets->input_rows == 0)
+            return ct_error(ctx, CT_ERR_INPUT, "writers.3dtiles: nothing to write: no footprint stage, and no asset was "
+                                               "read (see the warnings above)");
+        if (ds->assets->n == 0)
+            return ct_error(ctx, CT_ERR_INPUT, "writers.3dtiles: nothing to write: %llu asset rows read, all skipped",
+                            (unsigned long long)ds->assets->input_rows);
+        return CT_OK;
+    }
     if (ds->input_features == 0)
         return ct_error(ctx, CT_ERR_INPUT, "writers.3dtiles: nothing to write: no footprint was read (see the warnings above)");
     if (ds->nbuildings == 0)
@@ -538,16 +560,17 @@ static double *building_sizes(const ct_dataset *ds) {
 
 /* The assets' tiles; their tree goes beside the buildings (plan->extra_root) or, when
  * separate (or with implicit tiling, whose root cannot have explicit children), to
- * DIR/assets/tileset.json. */
+ * DIR/assets/tileset.json. Without buildings (only_assets) it is the tileset's root
+ * (plan->extra_root), whatever assets_tileset and tiling say: they place the buildings. */
 static ct_status write_assets(ct_context *ctx, const tiles_state *s, const ct_dataset *ds, const ct_geo_transform *geo,
-                              const char *dir, ct_tileset_plan *plan) {
+                              const char *dir, int only_assets, ct_tileset_plan *plan) {
     json_t *root = NULL;
     size_t ntiles = 0;
     ct_status st = ct_asset_tiles_write(ctx, ds, &s->symbols, geo, s->max_assets_per_tile, dir, &root,
                                         plan->extra_region, &ntiles);
     if (st != CT_OK) return st;
     double err = json_number_value(json_object_get(root, "geometricError"));
-    if (s->assets_separate || s->implicit) {
+    if ((s->assets_separate || s->implicit) && !only_assets) {
         char path[4096];
         snprintf(path, sizeof path, "%s/assets/tileset.json", dir);
         /* Content uris are relative to that tileset.json: drop the "assets/" prefix. */
@@ -561,7 +584,13 @@ static ct_status write_assets(ct_context *ctx, const tiles_state *s, const ct_da
     }
     plan->extra_root = root;
     plan->extra_error = err;
-    ct_log(ctx, CT_LOG_INFO, "writers.3dtiles: %zu assets in %zu tiles beside the buildings", ds->assets->n, ntiles);
+    if (only_assets)
+        ct_log(ctx, CT_LOG_INFO, "writers.3dtiles: no footprints: %zu assets in %zu tiles written to %s (the tileset "
+               "holds the assets alone%s)", ds->assets->n, ntiles, s->path,
+               s->assets_separate || s->implicit ? "; assets_tileset and tiling place buildings, and apply to none here"
+                                                 : "");
+    else
+        ct_log(ctx, CT_LOG_INFO, "writers.3dtiles: %zu assets in %zu tiles beside the buildings", ds->assets->n, ntiles);
     return CT_OK;
 }
 
@@ -613,6 +642,7 @@ typedef struct write_run {
     double *sizes;         /* per building */
     int part_k, part_n;    /* this process's partition (0, 1: a lone run) */
     int merge, mpi;        /* `citytiler merge`; ranks of mpirun */
+    int only_assets;       /* no footprints: the tileset is the assets' (the quadtree has no tile) */
     int keep;              /* OUTPUT.partial is kept from before or shared */
     char *tmp;             /* OUTPUT.partial */
     ct_journal *jr;
@@ -632,12 +662,30 @@ static void write_run_free(write_run *w) {
     free(w->sizes);
 }
 
+/* Without buildings: no tile; bbox is the assets' (the probe of the heights' transformation). */
+static void plan_no_tiles(write_run *w) {
+    const ct_asset_set *a = w->ds->assets;
+    double *bbox = w->bbox;
+    bbox[0] = bbox[1] = INFINITY;
+    bbox[2] = bbox[3] = -INFINITY;
+    for (size_t i = 0; i < a->n; i++) {
+        bbox[0] = fmin(bbox[0], a->items[i].x);
+        bbox[1] = fmin(bbox[1], a->items[i].y);
+        bbox[2] = fmax(bbox[2], a->items[i].x);
+        bbox[3] = fmax(bbox[3], a->items[i].y);
+    }
+}
+
 /* The tiles: a quadtree over the buildings' centroids (or the implicit grid's). */
 static ct_status plan_tiles(write_run *w) {
     ct_context *ctx = w->ctx;
     const tiles_state *s = w->s;
     const ct_dataset *ds = w->ds;
     ct_status st = CT_OK;
+    if (w->only_assets) {
+        plan_no_tiles(w);
+        return CT_OK;
+    }
     double *centroids = malloc(2 * ds->nbuildings * sizeof *centroids);
     if (!centroids) return ct_error_nomem(ctx, "centroids");
     for (size_t i = 0; i < ds->nbuildings; i++) ct_footprint_centroid(&ds->buildings[i].footprint, centroids + 2 * i);
@@ -684,7 +732,7 @@ static ct_status begin_output(write_run *w) {
     ct_context *ctx = w->ctx;
     const tiles_state *s = w->s;
     ct_status st = CT_OK;
-    if (s->implicit && (w->part_n > 1 || w->merge))
+    if (s->implicit && !w->only_assets && (w->part_n > 1 || w->merge))
         st = ct_error(ctx, CT_ERR_USAGE, "writers.3dtiles: \"tiling\": \"implicit\" is written by one process only for "
                       "now; %s needs \"tiling\": \"explicit\"", w->merge ? "citytiler merge" : ct_context_has_allgather(ctx) ? "mpirun" : "--partition");
     uint64_t fingerprint = run_fingerprint(s, w->ds, &w->q);
@@ -696,7 +744,7 @@ static ct_status begin_output(write_run *w) {
                                                         : CT_JOURNAL_RESUME;
     if (st == CT_OK) st = ct_journal_begin(ctx, w->tmp, fingerprint, jmode, w->part_k, w->part_n, &w->jr);
     if (w->mpi && w->part_k == 0 && st == CT_OK) st = ct_context_barrier(ctx);
-    if (st == CT_OK) {
+    if (st == CT_OK && w->q.ntiles > 0) {
         char tiles_dir[4096];
         snprintf(tiles_dir, sizeof tiles_dir, "%s/tiles", w->tmp);
         st = ct_mkdirs(ctx, tiles_dir);
@@ -778,11 +826,20 @@ static ct_status finish_tileset(write_run *w, ct_status st, double t_start, doub
     ct_context *ctx = w->ctx;
     const tiles_state *s = w->s;
     ct_tileset_plan plan = {&w->q, w->out, w->err, s->lod, NULL, {0, 0, 0, 0, 0, 0}, 0};
-    if (st == CT_OK && w->ds->assets && w->ds->assets->n > 0) st = write_assets(ctx, s, w->ds, w->geo, w->tmp, &plan);
+    if (st == CT_OK && w->ds->assets && w->ds->assets->n > 0)
+        st = write_assets(ctx, s, w->ds, w->geo, w->tmp, w->only_assets, &plan);
+    if (st == CT_OK && w->ds->assets) w->ds->assets_written = w->ds->assets->n;
     ct_geo_transform_destroy(w->geo);
     w->geo = NULL;
     ct_implicit_plan iplan = {&w->q, w->out, w->err, s->lod, &w->grid, s->subtree_levels};
-    if (st == CT_OK) st = s->implicit ? ct_implicit_write(ctx, w->tmp, &iplan) : ct_tileset_write(ctx, w->tmp, &plan);
+    if (st == CT_OK && w->only_assets) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/tileset.json", w->tmp);
+        double error = plan.extra_error > 0 ? 2.0 * plan.extra_error : 1.0;
+        st = ct_tileset_write_root(ctx, path, plan.extra_root, NULL, error);
+        plan.extra_root = NULL; /* (taken over, also on error) */
+    } else if (st == CT_OK)
+        st = s->implicit ? ct_implicit_write(ctx, w->tmp, &iplan) : ct_tileset_write(ctx, w->tmp, &plan);
     json_decref(plan.extra_root);
     size_t resumed = 0;
     for (size_t t = 0; w->out && t < w->q.ntiles; t++) resumed += (size_t)w->out[t].resumed;
@@ -830,20 +887,22 @@ static void log_written(const write_run *w) {
 static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     tiles_state *s = state;
     double t_start = ct_context_elapsed(ctx), cpu_start = ct_process_cpu_seconds();
-    ct_status st = check_input(ctx, ds);
+    const int only_assets = assets_only(ds);
+    ct_status st = check_input(ctx, ds, only_assets);
     if (st != CT_OK) return st;
     write_run w;
     memset(&w, 0, sizeof w);
     w.ctx = ctx;
     w.s = s;
     w.ds = ds;
+    w.only_assets = only_assets;
     double t_phase[6];
     t_phase[0] = ct_context_elapsed(ctx);
     if ((st = plan_tiles(&w)) != CT_OK) return st;
     t_phase[1] = ct_context_elapsed(ctx);
     const ct_quadtree *q = &w.q;
-    w.out = calloc(q->ntiles, sizeof *w.out);
-    w.err = malloc(q->ntiles * sizeof *w.err);
+    w.out = calloc(q->ntiles ? q->ntiles : 1, sizeof *w.out);
+    w.err = malloc((q->ntiles ? q->ntiles : 1) * sizeof *w.err);
     w.sizes = building_sizes(ds);
     if (!w.out || !w.err || !w.sizes) st = ct_error_nomem(ctx, "tile results");
     else tile_errors(s, q, w.err);
@@ -873,7 +932,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     if (st == CT_OK && finisher) {
         ds->writers_done++;
         ds->buildings_written = ds->nbuildings;
-        log_written(&w);
+        if (!w.only_assets) log_written(&w);
     }
     write_run_free(&w);
     ct_quadtree_free(&w.q);

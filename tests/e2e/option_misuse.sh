@@ -115,10 +115,20 @@ check "no_extrude: names the file, the writer and the fix" has no_extrude.log \
 check "no_extrude: no stage ran" test -z "$(grep -F 'stage 0: readers.footprints' no_extrude.log)"
 run_case no_footprints 2 "{\"pipeline\": [$(lidar '"ok.las"'), $H, $W]}"
 check "no_footprints: names the file, the writer and the fix" has no_footprints.log \
-  "no_footprints.json: stage 2 (writers.3dtiles) has no buildings to write: put a readers.footprints stage before it"
+  "no_footprints.json: stage 2 (writers.3dtiles) has nothing to write: put a readers.footprints stage (buildings) or a readers.assets stage (assets) before it"
 check "no_footprints: no stage ran" test -z "$(grep -F 'stage 0: readers.lidar' no_footprints.log)"
 run_case only_writer 2 "{\"pipeline\": [$W]}"
-check "only_writer: says so" has only_writer.log "only_writer.json: stage 0 (writers.3dtiles) has no buildings to write"
+check "only_writer: says so" has only_writer.log "only_writer.json: stage 0 (writers.3dtiles) has nothing to write"
+# Assets without footprints make a tileset of the assets alone; one that reads no asset
+# (or keeps none) is an error naming it, with nothing left behind.
+echo '{"type": "FeatureCollection", "features": []}' > no_assets.geojson
+printf 'x,y,z,category\n85000,447000,abc,lamp\n' > bad_assets.csv
+rm -rf out out.partial
+run_case assets_none 2 "{\"pipeline\": [{\"type\": \"readers.assets\", \"path\": \"no_assets.geojson\", \"srs\": \"EPSG:28992\"}, $W]}"
+check "assets_none: says so" has assets_none.log "writers.3dtiles: nothing to write: no footprint stage, and no asset was read (see the warnings above)"
+check "assets_none: no output, no work directory" test ! -e out -a ! -e out.partial
+run_case assets_all_skipped 2 "{\"pipeline\": [{\"type\": \"readers.assets\", \"path\": \"bad_assets.csv\", \"srs\": \"EPSG:28992\", \"z_field\": \"z\"}, $W]}"
+check "assets_all_skipped: says so" has assets_all_skipped.log "writers.3dtiles: nothing to write: 1 asset rows read, all skipped"
 # An output path too long for the files written under it (4080 characters) failed with
 # "File name too long" after the whole run (exit 1); now refused when the pipeline loads,
 # nothing made.

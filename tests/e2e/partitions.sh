@@ -118,6 +118,18 @@ check "smart-city merge: the assets' ground taken from the partitions" \
 check "smart-city merge: reads no LiDAR" grep -q "readers.lidar: merge: the 2 LAS file(s) are not read" "$WORK/city-merge.log"
 diff -r -x run-summary.json "$WORK/city-ref" "$WORK/city" > /dev/null 2>&1
 check "smart-city partitions + merge: byte-identical to one process" test $? -eq 0
+# A tileset of assets alone (no footprints): the partitions write no tile, the merge the assets.
+"$CLI" run "$SRC/pipelines/assets-only.json" --set "writers.3dtiles.path=$WORK/assets-ref" > /dev/null 2>&1
+check "assets-only, one process: exit 0" test $? -eq 0
+for k in 0 1; do
+  "$CLI" run "$SRC/pipelines/assets-only.json" --set "writers.3dtiles.path=$WORK/assets" --partition "$k/2" > "$WORK/assets$k.log" 2>&1
+  check "assets-only partition $k/2: exit 0" test $? -eq 0
+  check "assets-only partition $k/2: says the merge writes the assets" grep -q "the merge, or rank 0 under mpirun) writes the assets" "$WORK/assets$k.log"
+done
+"$CLI" merge "$SRC/pipelines/assets-only.json" --set "writers.3dtiles.path=$WORK/assets" > /dev/null 2>&1
+check "assets-only merge: exit 0" test $? -eq 0
+diff -r -x run-summary.json "$WORK/assets-ref" "$WORK/assets" > /dev/null 2>&1
+check "assets-only partitions + merge: byte-identical to one process (and written: $(ls "$WORK/assets/assets" 2> /dev/null | wc -l) GLBs)" test $? -eq 0 -a -s "$WORK/assets/tileset.json"
 # --measure-only: each partition reads only the LiDAR of its band of the city and measures
 # its buildings; then each partition takes every partition's measurements (no LiDAR read)
 # and writes its tiles; then the merge. The same bytes as one process.

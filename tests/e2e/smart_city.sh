@@ -273,6 +273,28 @@ check "skip: CLI reports 51 read, 43 kept, 8 skipped ($(grep -o 'citytiler: *ass
 validators skip "$WORK/skip"
 check_assets skip "$WORK/skip/tileset.json"
 
+# 3b. assets without buildings (pipelines/assets-only.json: no readers.footprints): the
+# tileset is the assets' alone, valid, the same instances, counts, ids and heights as
+# beside the buildings; 1 and 2 threads write the same bytes
+pipeline_only="$SRC/pipelines/assets-only.json"
+for t in 1 2; do
+  "$CLI" run "$pipeline_only" --threads $t --set "writers.3dtiles.path=$WORK/only$t" > "$WORK/only$t.log" 2>&1
+  check "assets-only ($t threads): exits 0" test $? -eq 0
+done
+check "assets-only: tileset.json written, no tiles/ folder" test -s "$WORK/only1/tileset.json" -a ! -e "$WORK/only1/tiles"
+grep -q '"assets/' "$WORK/only1/tileset.json" && ! grep -q '"tiles/' "$WORK/only1/tileset.json"
+check "assets-only: tileset.json holds the asset tiles and no building tile" test $? -eq 0
+grep -q 'citytiler: done: no footprints read, 51 assets written' "$WORK/only1.log"
+check "assets-only: the closing line says 51 assets written ($(grep 'citytiler: done' "$WORK/only1.log"))" test $? -eq 0
+validators only "$WORK/only1"
+check_assets only1 "$WORK/only1/tileset.json"
+diff -r -x run-summary.json "$WORK/only1" "$WORK/only2" > /dev/null
+check "assets-only: 1 and 2 threads write the same bytes" test $? -eq 0
+# (the instances' positions are the same as beside the buildings: their heights do not
+# depend on the buildings, as no asset of the sample is on a roof or inside a building)
+cmp -s <(cd "$WORK/same/assets" && cat *.glb) <(cd "$WORK/only1/assets" && cat *.glb)
+check "assets-only: the same asset GLBs as beside the buildings" test $? -eq 0
+
 # 4. the browser: buildings and assets picked in the viewer
 need() {
   fail "$1: run tools/install-deps.sh (apt-get install chromium; npm ci --prefix tools/viewer)"

@@ -49,7 +49,7 @@ int main(void) {
         /* From nothing it has no buildings: refused, naming the problem. */
         ct_error_clear(ctx);
         st = ct_pipeline_run(ctx, w, NULL);
-        CT_CHECK_MSG(st == CT_ERR_USAGE && strstr(ct_error_message(ctx), "has no buildings to write"),
+        CT_CHECK_MSG(st == CT_ERR_USAGE && strstr(ct_error_message(ctx), "has nothing to write"),
                      "from nothing: %s (%s)", ct_status_name(st), ct_error_message(ctx));
     }
     ct_dataset_destroy(ds);
