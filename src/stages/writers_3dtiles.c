@@ -563,11 +563,12 @@ static double *building_sizes(const ct_dataset *ds) {
  * DIR/assets/tileset.json. Without buildings (only_assets) it is the tileset's root
  * (plan->extra_root), whatever assets_tileset and tiling say: they place the buildings. */
 static ct_status write_assets(ct_context *ctx, const tiles_state *s, const ct_dataset *ds, const ct_geo_transform *geo,
-                              const char *dir, int only_assets, ct_tileset_plan *plan) {
+                              const char *dir, int only_assets, ct_tileset_plan *plan, size_t *tiles_out) {
     json_t *root = NULL;
     size_t ntiles = 0;
     ct_status st = ct_asset_tiles_write(ctx, ds, &s->symbols, geo, s->max_assets_per_tile, dir, &root,
                                         plan->extra_region, &ntiles);
+    *tiles_out = ntiles;
     if (st != CT_OK) return st;
     double err = json_number_value(json_object_get(root, "geometricError"));
     if ((s->assets_separate || s->implicit) && !only_assets) {
@@ -596,8 +597,8 @@ static ct_status write_assets(ct_context *ctx, const tiles_state *s, const ct_da
 
 /* run-summary.json next to tileset.json: the run's inputs, outputs, skips and timings. */
 static ct_status write_summary(ct_context *ctx, const tiles_state *s, const ct_dataset *ds, const ct_quadtree *q,
-                               const ct_tile_output *out, const char *dir, double t_start, double cpu_start,
-                               json_t *processes) {
+                               const ct_tile_output *out, size_t asset_tiles, const char *dir, double t_start,
+                               double cpu_start, json_t *processes) {
     size_t with_content = 0, geo_raw = 0, geo_bytes = 0, total = 0;
     for (size_t t = 0; t < q->ntiles; t++) {
         with_content += out[t].has_content;
@@ -615,6 +616,10 @@ static ct_status write_summary(ct_context *ctx, const tiles_state *s, const ct_d
     json_object_set_new(o, "geometry_bytes_uncompressed", json_integer((json_int_t)geo_raw));
     json_object_set_new(o, "compression", json_string(s->glb.compression == CT_GLB_COMPRESSION_MESHOPT ? "meshopt" : "none"));
     json_object_set_new(o, "lod", json_boolean(s->lod));
+    if (ds->assets) { /* (their counts in and skipped are under inputs) */
+        json_object_set_new(o, "assets_written", json_integer((json_int_t)ds->assets_written));
+        json_object_set_new(o, "asset_tiles", json_integer((json_int_t)asset_tiles));
+    }
     json_t *summary = NULL;
     ct_status st = ct_run_summary(ctx, ds, "writers.3dtiles", ct_context_elapsed(ctx) - t_start,
                                   ct_process_cpu_seconds() - cpu_start, o, &summary);
@@ -643,6 +648,7 @@ typedef struct write_run {
     int part_k, part_n;    /* this process's partition (0, 1: a lone run) */
     int merge, mpi;        /* `citytiler merge`; ranks of mpirun */
     int only_assets;       /* no footprints: the tileset is the assets' (the quadtree has no tile) */
+    size_t asset_tiles;    /* the assets' tiles written */
     int keep;              /* OUTPUT.partial is kept from before or shared */
     char *tmp;             /* OUTPUT.partial */
     ct_journal *jr;
@@ -827,7 +833,7 @@ static ct_status finish_tileset(write_run *w, ct_status st, double t_start, doub
     const tiles_state *s = w->s;
     ct_tileset_plan plan = {&w->q, w->out, w->err, s->lod, NULL, {0, 0, 0, 0, 0, 0}, 0};
     if (st == CT_OK && w->ds->assets && w->ds->assets->n > 0)
-        st = write_assets(ctx, s, w->ds, w->geo, w->tmp, w->only_assets, &plan);
+        st = write_assets(ctx, s, w->ds, w->geo, w->tmp, w->only_assets, &plan, &w->asset_tiles);
     if (st == CT_OK && w->ds->assets) w->ds->assets_written = w->ds->assets->n;
     ct_geo_transform_destroy(w->geo);
     w->geo = NULL;
@@ -849,7 +855,7 @@ static ct_status finish_tileset(write_run *w, ct_status st, double t_start, doub
     if (st == CT_OK) ct_journal_end(w->jr);
     ct_journal_close(w->jr);
     w->jr = NULL;
-    if (st == CT_OK) st = write_summary(ctx, s, w->ds, &w->q, w->out, w->tmp, t_start, cpu_start, w->processes);
+    if (st == CT_OK) st = write_summary(ctx, s, w->ds, &w->q, w->out, w->asset_tiles, w->tmp, t_start, cpu_start, w->processes);
     if (st == CT_OK) st = ct_outdir_commit(ctx, s->path, w->tmp);
     else if (!w->keep && w->part_n == 1) ct_outdir_abort(w->tmp); /* a lone run cleans up; shared work stays for a retry */
     return st;

@@ -286,6 +286,9 @@ grep -q '"assets/' "$WORK/only1/tileset.json" && ! grep -q '"tiles/' "$WORK/only
 check "assets-only: tileset.json holds the asset tiles and no building tile" test $? -eq 0
 grep -q 'citytiler: done: no footprints read, 51 assets written' "$WORK/only1.log"
 check "assets-only: the closing line says 51 assets written ($(grep 'citytiler: done' "$WORK/only1.log"))" test $? -eq 0
+written=$(node -e 'const t = require(process.argv[1]).outputs.tiles; console.log(t.assets_written, t.asset_tiles, t.tiles)' "$WORK/only1/run-summary.json")
+check "assets-only: run-summary.json says 51 assets written in their tiles, no building tile (got $written)" \
+  test "${written% *}" = "51 $(node -e 'let n = 0; const w = (t) => { n += t.content || t.contents ? 1 : 0; (t.children || []).forEach(w); }; w(require(process.argv[1]).root); console.log(n)' "$WORK/only1/tileset.json")" -a "${written##* }" = 0
 validators only "$WORK/only1"
 check_assets only1 "$WORK/only1/tileset.json"
 diff -r -x run-summary.json "$WORK/only1" "$WORK/only2" > /dev/null
