@@ -13,6 +13,10 @@ typedef struct ct_heights_params {
     double max_buffer;         /* when too few ground points, the buffer doubles up to this */
     uint32_t min_roof_points;
     uint32_t min_ground_points;
+    /* A building's roof or ground samples beyond this many are thinned, deterministically
+     * (the same points whatever their order; see ct_heights_samples): memory stays bounded
+     * under a footprint of square kilometres. 0: no bound. */
+    uint32_t max_samples;
     uint8_t roof_class[256];   /* nonzero: the class counts as building/roof */
     uint8_t ground_class[256]; /* nonzero: the class counts as ground */
 } ct_heights_params;
@@ -24,6 +28,10 @@ typedef struct ct_heights_result {
     uint32_t roof_points, ground_points;
     double density;            /* roof points per m² of footprint */
     double ground_buffer_used; /* the buffer that gave the ground points */
+    /* Thinned (more than max_samples): the percentiles are those of the points whose hash
+     * has its lowest roof_thin (ground_thin) bits zero, about 1 in 2^k; 0: of every point.
+     * roof_points, ground_points and density count every point all the same. */
+    uint32_t roof_thin, ground_thin;
 } ct_heights_result;
 
 /* Reusable per-thread buffers. Zero-initialise; free with ct_heights_scratch_free. */
@@ -33,6 +41,7 @@ typedef struct ct_heights_scratch {
     size_t roof_cap, ground_cap;
     struct ct_edge_grid *grid; /* the footprint's edges bucketed for the point tests */
     struct ct_outline_rows *rows; /* a large sparse box's search area, row by row */
+    struct ct_heights_thin *thin; /* a building with more than max_samples candidates: its samples thinned */
 } ct_heights_scratch;
 void ct_heights_scratch_free(ct_heights_scratch *s);
 
@@ -69,12 +78,19 @@ ct_status ct_heights_compute(const ct_point_store *store, const ct_footprint *fp
 /* n samples per m² of fp; NaN (unknown) when fp's area is not positive or no more than a
  * millionth of its box's (a self-intersecting footprint whose lobes cancel). */
 double ct_heights_density(const ct_footprint *fp, size_t n);
-/* roof_points, density and (with min_roof_points samples) the roof percentiles from the
- * nroof roof samples (reordered). */
-void ct_heights_set_roof(ct_heights_result *out, const ct_footprint *fp, float *roof, size_t nroof,
+/* A building's samples of one kind: v[0..n-1] (reordered by the percentiles), kept of the
+ * `total` found; thinned (n <= max_samples < total): those of the points whose hash
+ * (geom/heights_thin.h) has its lowest `thin` bits zero; else n == total, thin == 0. */
+typedef struct ct_heights_samples {
+    float *v;
+    size_t n, total;
+    uint32_t thin;
+} ct_heights_samples;
+/* roof_points (total), density and (with min_roof_points) the roof percentiles. */
+void ct_heights_set_roof(ct_heights_result *out, const ct_footprint *fp, ct_heights_samples roof,
                          const ct_heights_params *prm);
-/* ground_points, ground_buffer_used = buffer and (with min_ground_points samples) ground_z. */
-void ct_heights_set_ground(ct_heights_result *out, float *ground, size_t nground, double buffer,
+/* ground_points (total), ground_buffer_used = buffer and (with min_ground_points) ground_z. */
+void ct_heights_set_ground(ct_heights_result *out, ct_heights_samples ground, double buffer,
                            const ct_heights_params *prm);
 /* 1 when nground samples within prm->buffer are too few and the search would widen. */
 int ct_heights_needs_widening(const ct_heights_params *prm, size_t nground);

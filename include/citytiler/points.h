@@ -109,6 +109,8 @@ void ct_point_store_release_disk(ct_point_store *s);
  * (floor(x / cell_size), floor(y / cell_size)). */
 size_t ct_point_store_cells(const ct_point_store *s, int64_t *cx_cy, size_t max);
 double ct_point_store_cell_size(const ct_point_store *s);
+/* The points of cell (cx, cy) (0 for a cell without points), in memory or on disk. */
+uint64_t ct_point_store_cell_points(const ct_point_store *s, int64_t cx, int64_t cy);
 
 /* Items grouped by processing cell (cells of side cell_size, row-major order, items in
  * index order inside a cell): order[] holds the indices of the items with use[i] != 0

@@ -4,12 +4,17 @@
 #include "citytiler/heights.h"
 #include "core/reserve.h"
 #include "geom/edge_grid.h"
+#include "geom/heights_thin.h"
 #include "geom/outline_rows.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* A building's samples thinned (more candidates than max_samples). */
+struct ct_heights_thin {
+    ct_thin_set roof, ground;
+};
 
 void ct_heights_scratch_free(ct_heights_scratch *s) {
     ct_span_list_free(&s->spans);
@@ -19,6 +24,11 @@ void ct_heights_scratch_free(ct_heights_scratch *s) {
     free(s->grid);
     if (s->rows) ct_outline_rows_free(s->rows);
     free(s->rows);
+    if (s->thin) {
+        ct_thin_free(&s->thin->roof);
+        ct_thin_free(&s->thin->ground);
+    }
+    free(s->thin);
     memset(s, 0, sizeof *s);
 }
 
@@ -182,6 +192,7 @@ int ct_floats_reserve(float **v, size_t *cap, size_t n) { return ct_reserve((voi
 void ct_heights_result_init(ct_heights_result *out, const ct_heights_params *prm) {
     out->ground_z = out->roof_z = out->roof_p50 = out->roof_p70 = out->roof_max = NAN;
     out->roof_points = out->ground_points = 0;
+    out->roof_thin = out->ground_thin = 0;
     out->density = 0;
     out->ground_buffer_used = prm->buffer;
 }
@@ -200,10 +211,47 @@ static int rows_xrange(const void *arg, double ya, double yb, double *lo, double
     return ct_outline_rows_xrange(arg, ya, yb, lo, hi);
 }
 
-/* Collects samples around the footprint for one buffer size. want_roof: also roof samples. */
+/* The samples of a building with more candidate points than max_samples, each point's
+ * hash offered to its thinned set (the tests of collect's loop, with branches: this is
+ * one building in millions). roof NULL: ground samples only. */
+static ct_status gather_thinned(ct_heights_scratch *s, const ct_edge_grid *g, const double q[4],
+                                const uint8_t want[2][256], size_t max, ct_heights_samples *roof,
+                                ct_heights_samples *ground) {
+    if (!s->thin && !(s->thin = calloc(1, sizeof *s->thin))) return CT_ERR_NOMEM;
+    ct_thin_set *tr = &s->thin->roof, *tg = &s->thin->ground;
+    if (roof) ct_thin_clear(tr);
+    ct_thin_clear(tg);
+    uint32_t hint = UINT32_MAX;
+    for (size_t k = 0; k < s->spans.n; k++) {
+        const ct_point_span *sp = &s->spans.v[k];
+        const uint8_t *wt =
+            want[sp->xhi < g->bb[0] || sp->xlo > g->bb[2] || sp->yhi < g->bb[1] || sp->ylo > g->bb[3]];
+        for (size_t i = 0; i < sp->n; i++) {
+            const ct_point_rec *pt = &sp->p[i];
+            unsigned w = wt[pt->cls];
+            if (!w) continue;
+            double x = sp->ox + (double)pt->x, y = sp->oy + (double)pt->y;
+            if ((x < q[0]) | (x > q[2]) | (y < q[1]) | (y > q[3])) continue;
+            int row = ct_edge_grid_row(g, y);
+            int inside = ct_edge_grid_inside(g, ct_edge_grid_col(g, x), row, x, y);
+            int is_roof = (w & 1) && inside;
+            int is_ground = (w & 2) && (inside || ct_edge_grid_near(g, row, x, y, &hint));
+            if (!is_roof && !is_ground) continue;
+            uint32_t h = ct_point_hash(x, y, pt->z);
+            if ((is_roof && !ct_thin_add(tr, pt->z, h, max)) || (is_ground && !ct_thin_add(tg, pt->z, h, max)))
+                return CT_ERR_NOMEM;
+        }
+    }
+    if (roof) *roof = (ct_heights_samples){tr->z, tr->n, (size_t)tr->total, tr->bits};
+    *ground = (ct_heights_samples){tg->z, tg->n, (size_t)tg->total, tg->bits};
+    return CT_OK;
+}
+
+/* Collects samples around the footprint for one buffer size. roof NULL: ground samples only. */
 static ct_status collect(const ct_point_store *store, const ct_footprint *fp, const double bb[4], double buffer,
-                         const ct_heights_params *prm, ct_heights_scratch *s, int want_roof, size_t *nroof,
-                         size_t *nground) {
+                         const ct_heights_params *prm, ct_heights_scratch *s, ct_heights_samples *roof,
+                         ct_heights_samples *ground) {
+    const int want_roof = roof != NULL;
     double q[4] = {bb[0] - buffer, bb[1] - buffer, bb[2] + buffer, bb[3] + buffer};
     /* Ground points are wanted in q, roof points only in the footprint's box: the groups
      * of other classes are not read. */
@@ -224,14 +272,11 @@ static ct_status collect(const ct_point_store *store, const ct_footprint *fp, co
     if (!s->grid && !(s->grid = calloc(1, sizeof *s->grid))) return CT_ERR_NOMEM;
     ct_edge_grid *g = s->grid;
     if (!ct_edge_grid_build(g, fp, bb, q, buffer)) return CT_ERR_NOMEM;
-    *nground = 0;
-    if (want_roof) *nroof = 0;
+    *ground = (ct_heights_samples){s->ground, 0, 0, 0};
+    if (want_roof) *roof = (ct_heights_samples){s->roof, 0, 0, 0};
     if (g->nedges == 0) return CT_OK;
-    /* Room for every candidate up front: the loop below then stores without checks. */
     size_t total = 0;
     for (size_t k = 0; k < s->spans.n; k++) total += s->spans.v[k].n;
-    if ((want_roof && !ct_floats_reserve(&s->roof, &s->roof_cap, total)) || !ct_floats_reserve(&s->ground, &s->ground_cap, total))
-        return CT_ERR_NOMEM;
     /* bit 0: roof sample, bit 1: ground sample; [1]: for bins beyond the footprint's box,
      * where no point can be inside (roof points, most of a dense block's, skip at once) */
     uint8_t want[2][256];
@@ -239,7 +284,12 @@ static ct_status collect(const ct_point_store *store, const ct_footprint *fp, co
         want[0][c] = (uint8_t)((want_roof && prm->roof_class[c] ? 1 : 0) | (prm->ground_class[c] ? 2 : 0));
         want[1][c] = (uint8_t)(want[0][c] & 2);
     }
-    float *roof = want_roof ? s->roof : NULL, *ground = s->ground;
+    if (prm->max_samples > 0 && total > prm->max_samples)
+        return gather_thinned(s, g, q, (const uint8_t(*)[256])want, prm->max_samples, roof, ground);
+    /* Room for every candidate up front: the loop below then stores without checks. */
+    if ((want_roof && !ct_floats_reserve(&s->roof, &s->roof_cap, total)) || !ct_floats_reserve(&s->ground, &s->ground_cap, total))
+        return CT_ERR_NOMEM;
+    float *rv = want_roof ? s->roof : NULL, *gv = s->ground;
     size_t nr = 0, ng = 0;
     uint32_t hint = UINT32_MAX;
     for (size_t k = 0; k < s->spans.n; k++) {
@@ -257,16 +307,16 @@ static ct_status collect(const ct_point_store *store, const ct_footprint *fp, co
             int col = ct_edge_grid_col(g, x), row = ct_edge_grid_row(g, y);
             unsigned inside = (unsigned)ct_edge_grid_inside(g, col, row, x, y);
             float z = pt->z;
-            if (roof) roof[nr] = z;
+            if (rv) rv[nr] = z;
             nr += w & inside;
             unsigned gr = (w >> 1) & inside;
             if ((w & 2) && !inside) gr = (unsigned)ct_edge_grid_near(g, row, x, y, &hint);
-            ground[ng] = z;
+            gv[ng] = z;
             ng += gr;
         }
     }
-    if (want_roof) *nroof = nr;
-    *nground = ng;
+    if (want_roof) *roof = (ct_heights_samples){s->roof, nr, nr, 0};
+    *ground = (ct_heights_samples){s->ground, ng, ng, 0};
     return CT_OK;
 }
 
@@ -290,34 +340,36 @@ double ct_heights_density(const ct_footprint *fp, size_t n) {
     return area > 0 && area > 1e-6 * box ? (double)n / area : NAN;
 }
 
-void ct_heights_set_roof(ct_heights_result *out, const ct_footprint *fp, float *roof, size_t nroof,
+void ct_heights_set_roof(ct_heights_result *out, const ct_footprint *fp, ct_heights_samples roof,
                          const ct_heights_params *prm) {
-    out->roof_points = (uint32_t)nroof;
-    out->density = ct_heights_density(fp, nroof);
-    if (nroof >= prm->min_roof_points && nroof > 0) ct_heights_roof_stats(roof, nroof, prm->roof_percentile, out);
+    out->roof_points = (uint32_t)roof.total;
+    out->roof_thin = roof.thin;
+    out->density = ct_heights_density(fp, roof.total);
+    if (roof.total >= prm->min_roof_points && roof.n > 0) ct_heights_roof_stats(roof.v, roof.n, prm->roof_percentile, out);
 }
 
-void ct_heights_set_ground(ct_heights_result *out, float *ground, size_t nground, double buffer,
+void ct_heights_set_ground(ct_heights_result *out, ct_heights_samples ground, double buffer,
                            const ct_heights_params *prm) {
     out->ground_buffer_used = buffer;
-    out->ground_points = (uint32_t)nground;
-    if (nground >= prm->min_ground_points && nground > 0)
-        out->ground_z = ct_percentile_select(ground, nground, prm->ground_percentile);
+    out->ground_points = (uint32_t)ground.total;
+    out->ground_thin = ground.thin;
+    if (ground.total >= prm->min_ground_points && ground.n > 0)
+        out->ground_z = ct_percentile_select(ground.v, ground.n, prm->ground_percentile);
 }
 
 /* Few ground points within prm->buffer (a building in a courtyard, a dense block): the
  * search widens, the buffer doubling (from 0: 1 m) until it reaches max_buffer; then the
  * ground is set. */
 static ct_status widen_ground(const ct_point_store *store, const ct_footprint *fp, const double bb[4],
-                              const ct_heights_params *prm, ct_heights_scratch *s, size_t nground, ct_heights_result *out) {
+                              const ct_heights_params *prm, ct_heights_scratch *s, ct_heights_samples ground,
+                              ct_heights_result *out) {
     double buffer = prm->buffer, next;
-    size_t unused = 0;
     ct_status st = CT_OK;
-    while (st == CT_OK && nground < prm->min_ground_points && (next = ct_heights_next_buffer(prm, buffer)) > 0) {
+    while (st == CT_OK && ground.total < prm->min_ground_points && (next = ct_heights_next_buffer(prm, buffer)) > 0) {
         buffer = next;
-        st = collect(store, fp, bb, buffer, prm, s, 0, &unused, &nground);
+        st = collect(store, fp, bb, buffer, prm, s, NULL, &ground);
     }
-    if (st == CT_OK) ct_heights_set_ground(out, s->ground, nground, buffer, prm);
+    if (st == CT_OK) ct_heights_set_ground(out, ground, buffer, prm);
     return st;
 }
 
@@ -325,7 +377,9 @@ ct_status ct_heights_widen_ground(const ct_point_store *store, const ct_footprin
                                   ct_heights_scratch *s, ct_heights_result *out) {
     double bb[4];
     if (!ct_footprint_bbox(fp, bb)) return CT_OK;
-    return widen_ground(store, fp, bb, prm, s, out->ground_points, out);
+    /* (fewer than min_ground_points were found within prm->buffer: none are needed) */
+    ct_heights_samples none = {s->ground, 0, out->ground_points, 0};
+    return widen_ground(store, fp, bb, prm, s, none, out);
 }
 
 ct_status ct_heights_compute(const ct_point_store *store, const ct_footprint *fp, const ct_heights_params *prm,
@@ -333,9 +387,9 @@ ct_status ct_heights_compute(const ct_point_store *store, const ct_footprint *fp
     ct_heights_result_init(out, prm);
     double bb[4];
     if (!ct_footprint_bbox(fp, bb)) return CT_OK;
-    size_t nroof = 0, nground = 0;
-    ct_status st = collect(store, fp, bb, prm->buffer, prm, s, 1, &nroof, &nground);
+    ct_heights_samples roof, ground;
+    ct_status st = collect(store, fp, bb, prm->buffer, prm, s, &roof, &ground);
     if (st != CT_OK) return st;
-    ct_heights_set_roof(out, fp, s->roof, nroof, prm);
-    return widen_ground(store, fp, bb, prm, s, nground, out);
+    ct_heights_set_roof(out, fp, roof, prm);
+    return widen_ground(store, fp, bb, prm, s, ground, out);
 }

@@ -8,10 +8,14 @@
  * buildings whose boxes meet them; a building spanning several cells keeps the samples of
  * each until its last cell is read. The samples are exactly those of ct_heights_compute
  * (the same cells, the same tests on the same coordinates), and they are joined in cell
- * order, so the heights are the same to the bit. */
+ * order, so the heights are the same to the bit. A building whose cells hold more points
+ * than max_samples may need its samples thinned (geom/heights_thin.h): its samples carry
+ * their points' hashes and gather in one thinned set (bounded, whatever its size), which
+ * keeps the points ct_heights_compute keeps. */
 #include "geom/heights_sweep.h"
 #include "core/reserve.h"
 #include "geom/edge_grid.h"
+#include "geom/heights_thin.h"
 #include "geom/outline_rows.h"
 
 #include <errno.h>
@@ -27,6 +31,8 @@ typedef struct search {
     double q[4];
     size_t cells; /* cells with points among them */
     size_t left;  /* of them not read yet (under the critical section) */
+    uint64_t reach; /* the points of those cells: at most this many samples of a kind */
+    int thin;       /* reach > max_samples: its samples go to a thinned set (thin_acc) */
 } search;
 
 /* The cells [x0, x1] x [y0, y1] a query of box b reads, as ct_point_store_query takes them. */
@@ -48,6 +54,19 @@ typedef struct fragment {
     float v[];   /* nroof roof samples, then nground ground samples */
 } fragment;
 
+/* A thinned building's samples from the `cells` of its cells read so far. */
+typedef struct thin_acc {
+    ct_thin_set roof, ground;
+    size_t cells;
+} thin_acc;
+
+static void thin_acc_free(thin_acc *a) {
+    if (!a) return;
+    ct_thin_free(&a->roof);
+    ct_thin_free(&a->ground);
+    free(a);
+}
+
 /* A sample: the building (its position in the cell's list) and the point's z. */
 typedef struct sample {
     uint32_t who;
@@ -64,14 +83,21 @@ typedef struct worker {
     size_t grids_cap;
     uint32_t *hint;      /* per building: the edge that answered last (ct_edge_grid_near) */
     size_t hint_cap;
+    unsigned char *thin; /* per building: search.thin */
+    size_t thin_cap;
+    int any_thin;        /* some building of the cell has thin */
     uint32_t *bin_start, *bin_who; /* the cell's coarse grid: the buildings of each bin */
     size_t bin_start_cap, bin_who_cap;
     sample *roof, *ground;
     size_t roof_cap, ground_cap;
+    uint32_t *roof_h, *ground_h; /* for a building with thin: its sample's point's hash, at the sample's place */
+    size_t roof_h_cap, ground_h_cap;
     uint32_t *first;     /* per building: where its samples begin in vals */
     size_t first_cap;
     float *vals;         /* the cell's samples grouped by building: roof, then ground */
     size_t vals_cap;
+    uint32_t *hvals;     /* their hashes, when any_thin */
+    size_t hvals_cap;
     float *joined;       /* a spanning building's samples, its fragments joined */
     size_t joined_cap;
     ct_outline_rows rows; /* a sparse building's search area over the cell's bin rows */
@@ -87,8 +113,12 @@ static void worker_free(worker *w) {
     free(w->bin_who);
     free(w->roof);
     free(w->ground);
+    free(w->roof_h);
+    free(w->ground_h);
     free(w->first);
     free(w->vals);
+    free(w->hvals);
+    free(w->thin);
     free(w->joined);
     ct_outline_rows_free(&w->rows);
     memset(w, 0, sizeof *w);
@@ -107,6 +137,8 @@ typedef struct sweep {
     unsigned char *roof_cell; /* per entry: the cell is one of the building's roof cells */
     search *srch;
     fragment **pending;
+    thin_acc **acc;           /* per thinned building: its samples gathered so far */
+    uint64_t *cell_points;    /* per cell (cxy's order): its points */
     unsigned char want[256];  /* bit 0: roof class, 1: ground class, 2: the class's group is
                                * queried in the ground box (so roof points too come from q's cells) */
     ct_heights_result *results;
@@ -116,17 +148,22 @@ typedef struct sweep {
 
 /* The heights of building b from its samples (as ct_heights_compute sets them, the
  * widened ground search left to the caller). */
-static void finish(sweep *w, size_t b, float *roof, size_t nroof, float *ground, size_t nground) {
+static void finish_samples(sweep *w, size_t b, ct_heights_samples roof, ct_heights_samples ground) {
     ct_heights_result r;
     ct_heights_result_init(&r, w->prm);
-    ct_heights_set_roof(&r, w->fps[b], roof, nroof, w->prm);
-    if (ct_heights_needs_widening(w->prm, nground)) {
-        r.ground_points = (uint32_t)nground;
+    ct_heights_set_roof(&r, w->fps[b], roof, w->prm);
+    if (ct_heights_needs_widening(w->prm, ground.total)) {
+        r.ground_points = (uint32_t)ground.total;
         w->widen[b] = 1;
     } else {
-        ct_heights_set_ground(&r, ground, nground, w->prm->buffer, w->prm);
+        ct_heights_set_ground(&r, ground, w->prm->buffer, w->prm);
     }
     w->results[b] = r;
+}
+
+/* finish_samples of every sample found (none thinned). */
+static void finish(sweep *w, size_t b, float *roof, size_t nroof, float *ground, size_t nground) {
+    finish_samples(w, b, (ct_heights_samples){roof, nroof, nroof, 0}, (ct_heights_samples){ground, nground, nground, 0});
 }
 
 static int cmp_cell(const void *a, const void *b) {
@@ -167,6 +204,7 @@ static void count_pair(sweep *w, size_t b, size_t c, void *arg) {
     (void)arg;
     w->cell_first[c + 1]++;
     w->srch[b].cells++;
+    w->srch[b].reach += w->cell_points[c];
 }
 
 /* arg: where each cell's next entry goes, and the building's roof cells (those of bb). */
@@ -201,6 +239,7 @@ static int plan(sweep *w, size_t n) {
         s->q[3] = bb[3] + buf;
         for_cells(w, b, count_pair, NULL);
         s->left = s->cells;
+        s->thin = w->prm->max_samples > 0 && s->reach > w->prm->max_samples;
     }
     for (size_t c = 0; c < w->ncells; c++) w->cell_first[c + 1] += w->cell_first[c];
     size_t pairs = w->cell_first[w->ncells];
@@ -275,6 +314,8 @@ static int build_coarse_grid(const sweep *w, worker *wk, const size_t *who, size
         const search *s = &w->srch[who[j]];
         if (!ct_edge_grid_build(&wk->grids[j], w->fps[who[j]], s->bb, s->q, w->prm->buffer)) return ENOMEM;
         wk->hint[j] = UINT32_MAX;
+        wk->thin[j] = (unsigned char)s->thin;
+        wk->any_thin |= s->thin;
         memcpy(wk->q + 4 * j, s->q, sizeof s->q);
         int narrow = narrow_rows(w, wk, who[j], oy, inv, nb), a0, a1, b0, b1;
         if (narrow < 0) return ENOMEM;
@@ -308,6 +349,8 @@ static int build_coarse_grid(const sweep *w, worker *wk, const size_t *who, size
  * Returns 0 when out of memory. */
 static int group_samples(worker *wk, size_t k, size_t nr, size_t ng) {
     if (!ct_reserve((void **)&wk->vals, &wk->vals_cap, nr + ng ? nr + ng : 1, sizeof *wk->vals)) return 0;
+    if (wk->any_thin && !ct_reserve((void **)&wk->hvals, &wk->hvals_cap, nr + ng ? nr + ng : 1, sizeof *wk->hvals))
+        return 0;
     uint32_t *rf = wk->first, *gf = wk->first + k + 1;
     memset(wk->first, 0, (2 * k + 2) * sizeof *wk->first);
     for (size_t i = 0; i < nr; i++) rf[wk->roof[i].who + 1]++;
@@ -316,14 +359,32 @@ static int group_samples(worker *wk, size_t k, size_t nr, size_t ng) {
         rf[j + 1] += rf[j];
         gf[j + 1] += gf[j];
     }
-    for (size_t i = 0; i < nr; i++) wk->vals[rf[wk->roof[i].who]++] = wk->roof[i].z;
-    for (size_t i = 0; i < ng; i++) wk->vals[nr + gf[wk->ground[i].who]++] = wk->ground[i].z;
+    const int hashes = wk->any_thin; /* (the hashes go where the values go) */
+    for (size_t i = 0; i < nr; i++) {
+        uint32_t who = wk->roof[i].who;
+        size_t at = rf[who]++;
+        wk->vals[at] = wk->roof[i].z;
+        if (hashes && wk->thin[who]) wk->hvals[at] = wk->roof_h[i];
+    }
+    for (size_t i = 0; i < ng; i++) {
+        uint32_t who = wk->ground[i].who;
+        size_t at = nr + gf[who]++;
+        wk->vals[at] = wk->ground[i].z;
+        if (hashes && wk->thin[who]) wk->hvals[at] = wk->ground_h[i];
+    }
     for (size_t j = k; j > 0; j--) { /* back to the starts */
         rf[j] = rf[j - 1];
         gf[j] = gf[j - 1];
     }
     rf[0] = gf[0] = 0;
     return 1;
+}
+
+/* Room for sample n in *v (*cap of them) and, when hashes, for its hash in *h (*hcap):
+ * the hashes' array keeps at least the samples' room. Returns 0 when out of memory. */
+static int samples_reserve(sample **v, size_t *cap, uint32_t **h, size_t *hcap, size_t n, int hashes) {
+    if (n >= *cap && !ct_reserve((void **)v, cap, n + 1, sizeof **v)) return 0;
+    return !hashes || *hcap >= *cap || ct_reserve((void **)h, hcap, *cap, sizeof **h);
 }
 
 /* Hands the points of cell c to its k buildings: their samples, grouped by building in
@@ -346,12 +407,18 @@ static int dispatch(const sweep *w, worker *wk, size_t c, size_t *nroof_out, siz
     }
     if (!ct_reserve((void **)&wk->hint, &wk->hint_cap, k, sizeof *wk->hint) ||
         !ct_reserve((void **)&wk->q, &wk->q_cap, 4 * k, sizeof *wk->q) ||
-        !ct_reserve((void **)&wk->first, &wk->first_cap, 2 * k + 2, sizeof *wk->first))
+        !ct_reserve((void **)&wk->first, &wk->first_cap, 2 * k + 2, sizeof *wk->first) ||
+        !ct_reserve((void **)&wk->thin, &wk->thin_cap, k, sizeof *wk->thin))
         return ENOMEM;
+    wk->any_thin = 0;
     const double cs = w->cs, ox = (double)cx * cs, oy = (double)cy * cs;
     const int nb = coarse_bins(cs);
     const double inv = (double)nb / cs;
     if ((err = build_coarse_grid(w, wk, who, k, ox, oy, nb, inv)) != 0) return err;
+    const int hashes = wk->any_thin;
+    if (!samples_reserve(&wk->roof, &wk->roof_cap, &wk->roof_h, &wk->roof_h_cap, 0, hashes) ||
+        !samples_reserve(&wk->ground, &wk->ground_cap, &wk->ground_h, &wk->ground_h_cap, 0, hashes))
+        return ENOMEM;
 
     size_t nr = 0, ng = 0;
     const double *qs = wk->q;
@@ -382,14 +449,17 @@ static int dispatch(const sweep *w, worker *wk, size_t c, size_t *nroof_out, siz
             int col = ct_edge_grid_col(g, x), row = ct_edge_grid_row(g, y);
             int inside = ct_edge_grid_inside(g, col, row, x, y);
             if ((wt & 1) && inside && (roof_cell[j] || (wt & 4))) {
-                if (nr == wk->roof_cap && !ct_reserve((void **)&wk->roof, &wk->roof_cap, nr + 1, sizeof *wk->roof))
+                if (nr == wk->roof_cap &&
+                    !samples_reserve(&wk->roof, &wk->roof_cap, &wk->roof_h, &wk->roof_h_cap, nr, hashes))
                     return ENOMEM;
+                if (wk->thin[j]) wk->roof_h[nr] = ct_point_hash(x, y, pz);
                 wk->roof[nr++] = (sample){j, pz};
             }
             if ((wt & 2) && (inside || ct_edge_grid_near(g, row, x, y, &wk->hint[j]))) {
                 if (ng == wk->ground_cap &&
-                    !ct_reserve((void **)&wk->ground, &wk->ground_cap, ng + 1, sizeof *wk->ground))
+                    !samples_reserve(&wk->ground, &wk->ground_cap, &wk->ground_h, &wk->ground_h_cap, ng, hashes))
                     return ENOMEM;
+                if (wk->thin[j]) wk->ground_h[ng] = ct_point_hash(x, y, pz);
                 wk->ground[ng++] = (sample){j, pz};
             }
         }
@@ -435,6 +505,81 @@ static int join(sweep *w, worker *wk, size_t b, fragment *list) {
     return 1;
 }
 
+/* Offers n samples z (hashes h) to set t. Returns 0 when out of memory. */
+static int offer(ct_thin_set *t, const float *z, const uint32_t *h, size_t n, size_t max) {
+    for (size_t i = 0; i < n; i++)
+        if (!ct_thin_add(t, z[i], h[i], max)) return 0;
+    return 1;
+}
+
+/* Takes building b's stored set out (NULL when none is stored). */
+static thin_acc *take_stored(sweep *w, size_t b) {
+    thin_acc *a;
+#pragma omp critical(ct_heights_sweep)
+    {
+        a = w->acc[b];
+        w->acc[b] = NULL;
+    }
+    return a;
+}
+
+/* Stores building b's set a, unless another was stored meanwhile (returned, to be merged
+ * first) or a holds every cell of b (*complete = 1: a stays the caller's). */
+static thin_acc *store_set(sweep *w, size_t b, thin_acc *a, int *complete) {
+    thin_acc *other = NULL;
+    *complete = 0;
+#pragma omp critical(ct_heights_sweep)
+    {
+        if (w->acc[b]) {
+            other = w->acc[b];
+            w->acc[b] = NULL;
+        } else if (a->cells == w->srch[b].cells) {
+            *complete = 1;
+        } else {
+            w->acc[b] = a;
+        }
+    }
+    return other;
+}
+
+/* Cell c's samples of building b (position j in the cell's list), which may be thinned,
+ * added to the set of its cells read before, taken out meanwhile (so a building keeps
+ * one large set, and another only while two threads read its cells at once, merged as
+ * they meet); the set holding all its cells gives its heights (*done = 1). Returns 0, or
+ * an errno value. */
+static int give_thinned(sweep *w, worker *wk, size_t c, size_t j, size_t nr, int *done) {
+    const size_t k = w->cell_first[c + 1] - w->cell_first[c], b = w->who[w->cell_first[c] + j];
+    const uint32_t *rf = wk->first, *gf = wk->first + k + 1;
+    const size_t max = w->prm->max_samples;
+    *done = 0;
+    thin_acc *a = take_stored(w, b);
+    if (!a && !(a = calloc(1, sizeof *a))) return ENOMEM;
+    a->cells++;
+    int ok = offer(&a->roof, wk->vals + rf[j], wk->hvals + rf[j], rf[j + 1] - rf[j], max) &&
+             offer(&a->ground, wk->vals + nr + gf[j], wk->hvals + nr + gf[j], gf[j + 1] - gf[j], max);
+    int complete = 0;
+    for (thin_acc *other; ok && (other = store_set(w, b, a, &complete)) != NULL;) {
+        if (other->roof.n + other->ground.n > a->roof.n + a->ground.n) { /* the smaller into the larger */
+            thin_acc *t = a;
+            a = other;
+            other = t;
+        }
+        a->cells += other->cells;
+        ok = ct_thin_merge(&a->roof, &other->roof, max) && ct_thin_merge(&a->ground, &other->ground, max);
+        thin_acc_free(other);
+    }
+    if (!ok) {
+        thin_acc_free(a);
+        return ENOMEM;
+    }
+    if (!complete) return 0; /* stored */
+    finish_samples(w, b, (ct_heights_samples){a->roof.z, a->roof.n, (size_t)a->roof.total, a->roof.bits},
+                   (ct_heights_samples){a->ground.z, a->ground.n, (size_t)a->ground.total, a->ground.bits});
+    thin_acc_free(a);
+    *done = 1;
+    return 0;
+}
+
 /* Cell c: its samples to its buildings; those whose last cell it is get their heights.
  * Returns 0, or an errno value. */
 static int do_cell(sweep *w, worker *wk, size_t c, ct_context *ctx, const char *progress, size_t n) {
@@ -450,6 +595,12 @@ static int do_cell(sweep *w, worker *wk, size_t c, ct_context *ctx, const char *
         size_t b = who[j];
         float *roof = wk->vals + rf[j], *ground = wk->vals + nr + gf[j];
         size_t nroof = rf[j + 1] - rf[j], nground = gf[j + 1] - gf[j];
+        if (w->srch[b].thin) {
+            int done = 0;
+            if ((err = give_thinned(w, wk, c, j, nr, &done)) != 0) return err;
+            finished += (size_t)done;
+            continue;
+        }
         if (w->srch[b].cells == 1) {
             finish(w, b, roof, nroof, ground, nground);
             finished++;
@@ -515,12 +666,17 @@ ct_status ct_heights_sweep(ct_context *ctx, const ct_point_store *store, const c
     w.cell_first = calloc(w.ncells + 1, sizeof *w.cell_first);
     w.srch = malloc((n ? n : 1) * sizeof *w.srch);
     w.pending = calloc(n ? n : 1, sizeof *w.pending);
+    w.acc = calloc(n ? n : 1, sizeof *w.acc);
+    w.cell_points = malloc((w.ncells ? w.ncells : 1) * sizeof *w.cell_points);
     ct_status st = CT_OK;
-    if (!w.cxy || !w.cell_first || !w.srch || !w.pending) st = ct_error_nomem(ctx, "heights by cell");
+    if (!w.cxy || !w.cell_first || !w.srch || !w.pending || !w.acc || !w.cell_points)
+        st = ct_error_nomem(ctx, "heights by cell");
     const double t_start = omp_get_wtime();
     if (st == CT_OK) {
         ct_point_store_cells(store, w.cxy, w.ncells);
         qsort(w.cxy, w.ncells, 2 * sizeof *w.cxy, cmp_cell);
+        for (size_t c = 0; c < w.ncells; c++)
+            w.cell_points[c] = ct_point_store_cell_points(store, w.cxy[2 * c], w.cxy[2 * c + 1]);
         if (!plan(&w, n)) st = ct_error_nomem(ctx, "heights by cell");
     }
     if (st == CT_OK) /* buildings no cell with points reaches: no samples */
@@ -556,16 +712,20 @@ ct_status ct_heights_sweep(ct_context *ctx, const ct_point_store *store, const c
     ct_log(ctx, CT_LOG_DEBUG, "heights: %zu cells read once: planned in %.1f ms, read and measured in %.1f ms",
            w.ncells, (t_planned - t_start) * 1e3, (omp_get_wtime() - t_planned) * 1e3);
 
-    for (size_t b = 0; b < n; b++) /* (fragments left after a failure) */
+    for (size_t b = 0; b < n; b++) { /* (fragments and sets left after a failure) */
         for (fragment *f = w.pending ? w.pending[b] : NULL, *next; f; f = next) {
             next = f->next;
             free(f);
         }
+        if (w.acc) thin_acc_free(w.acc[b]);
+    }
     free(w.cxy);
     free(w.cell_first);
     free(w.who);
     free(w.roof_cell);
     free(w.srch);
     free(w.pending);
+    free(w.acc);
+    free(w.cell_points);
     return st;
 }

@@ -122,6 +122,11 @@ uint64_t ct_point_store_memory_limit(const ct_point_store *s) { return s->memory
 
 uint64_t ct_point_store_index_bytes(const ct_point_store *s) { return ((uint64_t)ps_nbins(s) + 1) * sizeof(uint32_t); }
 
+uint64_t ct_point_store_cell_points(const ct_point_store *s, int64_t cx, int64_t cy) {
+    long ci = ps_find_cell((ct_point_store *)s, cx, cy, 0); /* (a lookup: nothing is created) */
+    return ci < 0 ? 0 : s->cells[ci].n;
+}
+
 size_t ct_point_store_cells(const ct_point_store *s, int64_t *cx_cy, size_t max) {
     for (size_t i = 0; i < s->ncells && i < max; i++) {
         cx_cy[2 * i] = s->cells[i].cx;

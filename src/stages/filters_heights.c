@@ -22,7 +22,16 @@ typedef struct heights_state {
     const char *source; /* "auto", "lidar" or "raster" */
     int auto_roof_classes; /* building_classes not given: class 6, or all non-ground when there is none */
     char key[96];          /* its results' key for the merge (partition_results.h); "" with rasters */
+    /* While run runs: per building, whether (and how) its samples were thinned, each
+     * entry written by the thread applying that building's result (warn_thinned). */
+    struct thinned_note *notes;
 } heights_state;
+
+/* A building's samples thinned (max_samples; ct_heights_result's roof_thin, ground_thin). */
+typedef struct thinned_note {
+    uint32_t roof_thin, ground_thin;
+    uint32_t roof_points, ground_points;
+} thinned_note;
 
 static const ct_option_def options[] = {
     {"source", CT_OPT_STRING, "\"auto\"", 0, "\"lidar\" (readers.lidar), \"raster\" (readers.raster: DSM roofs, DTM ground) or \"auto\" (LiDAR when there are points, else rasters)"},
@@ -38,6 +47,7 @@ static const ct_option_def options[] = {
     {"storeys_attribute", CT_OPT_STRING, NULL, 0, "fallback: attribute with the number of storeys"},
     {"storey_height", CT_OPT_NUMBER, "3", 0, "metres per storey for storeys_attribute"},
     {"default_height", CT_OPT_NUMBER, "10", 0, "fallback height when nothing else gives one (m)"},
+    {"max_samples", CT_OPT_NUMBER, "4000000", 0, "a building's roof (or ground) points beyond this many are thinned to a deterministic sample of at most this many (1 in 2, 4, ...), so that a footprint of square kilometres keeps memory bounded; flagged points_thinned"},
     {"max_height", CT_OPT_NUMBER, "1000", 0, "a roof measured more than this above its ground (m) counts as no measurement (noise points, a wrong class, damaged LiDAR): fallback height, flagged roof_too_high"},
     {NULL, 0, NULL, 0, NULL},
 };
@@ -67,6 +77,7 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
     s->storey_height = ct_opt_number(opts, "storey_height");
     s->default_height = ct_opt_number(opts, "default_height");
     s->max_height = ct_opt_number(opts, "max_height");
+    double max_samples = ct_opt_number(opts, "max_samples");
     s->source = ct_opt_string(opts, "source");
     s->auto_roof_classes = ct_opt_get(opts, "building_classes") == NULL;
     ct_status st = class_list(ctx, opts, "ground_classes", p->ground_class);
@@ -84,6 +95,9 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
                         !(s->storey_height > 0 && s->storey_height <= 1000)))
         st = ct_error(ctx, CT_ERR_USAGE, "filters.heights: default_height must be in (0, 10000] m and storey_height "
                                          "in (0, 1000] m (got %g, %g)", s->default_height, s->storey_height);
+    if (st == CT_OK && (!(max_samples >= 1 && max_samples <= 4294967295.0) || max_samples != floor(max_samples)))
+        st = ct_error(ctx, CT_ERR_USAGE, "filters.heights: max_samples must be a whole number from 1 to 4294967295 "
+                      "(got %g)", max_samples);
     if (st == CT_OK && !(s->max_height > 0.5 && s->max_height <= 100000))
         st = ct_error(ctx, CT_ERR_USAGE, "filters.heights: max_height must be in (0.5, 100000] m (got %g)", s->max_height);
     if (st != CT_OK) {
@@ -93,6 +107,7 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
     }
     p->min_roof_points = (uint32_t)mr;
     p->min_ground_points = (uint32_t)mg;
+    p->max_samples = (uint32_t)max_samples;
     /* (its searches reach max_buffer around a footprint's box: query_margin below) */
     ct_context_declare_point_reach(ctx, strcmp(s->source, "raster") == 0 ? 0.0 : p->max_buffer + 1.0);
     if (strcmp(s->source, "raster") != 0 && !ct_partition_results_declare(ctx, "filters.heights", s->key, sizeof s->key)) {
@@ -171,6 +186,11 @@ static int apply(const heights_state *s, const ct_dataset *ds, ct_building *b, c
     else if (!isnan(ground) && !(roof > ground + 0.5)) {
         flag = "roof_not_above_ground";
         roof = NAN;
+    }
+    if (r->roof_thin || r->ground_thin) { /* (measured all the same: the flag of last resort) */
+        if (!*flag) flag = "points_thinned";
+        if (s->notes)
+            s->notes[b - ds->buildings] = (thinned_note){r->roof_thin, r->ground_thin, r->roof_points, r->ground_points};
     }
     if (isnan(roof)) {
         fallbacks[0]++;
@@ -846,8 +866,48 @@ static void warn_few_class6(ct_context *ctx, const ct_dataset *ds, const ct_heig
         ct_log(ctx, CT_LOG_INFO, "filters.heights: roof class 6 (building): %llu points", (unsigned long long)c[6]);
 }
 
-static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
-    heights_state *s = state;
+/* v with a comma between thousands ("31,000,000") into out (cap >= 32). */
+static void thousands(uint64_t v, char *out, size_t cap) {
+    char digits[32];
+    int n = snprintf(digits, sizeof digits, "%llu", (unsigned long long)v);
+    size_t k = 0;
+    for (int i = 0; i < n && k + 1 < cap; i++) {
+        if (i > 0 && (n - i) % 3 == 0 && k + 2 < cap) out[k++] = ',';
+        out[k++] = digits[i];
+    }
+    out[k] = 0;
+}
+
+/* "from 1 in 8 of its 31,000,000 roof points" or "from all its 2,000 roof points". */
+static void describe_thinning(uint32_t bits, uint32_t points, const char *kind, char *out, size_t cap) {
+    char count[32];
+    thousands(points, count, sizeof count);
+    if (bits == 0) snprintf(out, cap, "from all its %s %s points", count, kind);
+    else snprintf(out, cap, "from 1 in %llu of its %s %s points", 1ull << (bits > 63 ? 63 : bits), count, kind);
+}
+
+/* Buildings with more than max_samples roof or ground points were measured on a sample
+ * of them: one warning says how many and describes the first (a footprint of square
+ * kilometres is often a boundary or a site among the buildings). */
+static void warn_thinned(ct_context *ctx, const heights_state *s, const ct_dataset *ds) {
+    size_t count = 0, first = 0;
+    for (size_t i = 0; s->notes && i < ds->nbuildings; i++)
+        if (s->notes[i].roof_thin || s->notes[i].ground_thin) {
+            if (count++ == 0) first = i;
+        }
+    if (count == 0) return;
+    const thinned_note *t = &s->notes[first];
+    char roof[96], ground[96];
+    describe_thinning(t->roof_thin, t->roof_points, "roof", roof, sizeof roof);
+    describe_thinning(t->ground_thin, t->ground_points, "ground", ground, sizeof ground);
+    ct_log(ctx, CT_LOG_WARN, "filters.heights: %zu buildings had more than max_samples (%u) roof or ground points "
+           "and were measured on a sample of them, the same points whatever the order or the memory (first: building "
+           "%s, feature %llu: roof heights %s, ground %s; flag points_thinned): a footprint that large may be a "
+           "boundary or a site, not a building", count, (unsigned)s->prm.max_samples, ds->buildings[first].id,
+           (unsigned long long)ds->buildings[first].source_record, roof, ground);
+}
+
+static ct_status measure_and_apply(ct_context *ctx, heights_state *s, ct_dataset *ds) {
     const int partitions_measured = ds->points_from_partitions && !ds->points && s->key[0];
     const int have_points = ds->points || partitions_measured;
     int use_raster = strcmp(s->source, "raster") == 0 || (strcmp(s->source, "auto") == 0 && !have_points && ds->rasters);
@@ -968,6 +1028,17 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
            "%llu without ground points (fallback ground)%s", ds->nbuildings, (unsigned long long)no_roof,
            (unsigned long long)no_ground, high);
     return CT_OK;
+}
+
+static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
+    heights_state *s = state;
+    s->notes = calloc(ds->nbuildings ? ds->nbuildings : 1, sizeof *s->notes);
+    if (!s->notes) return ct_error_nomem(ctx, "filters.heights");
+    ct_status st = measure_and_apply(ctx, s, ds);
+    if (st == CT_OK) warn_thinned(ctx, s, ds);
+    free(s->notes);
+    s->notes = NULL;
+    return st;
 }
 
 static void destroy(void *state) {
