@@ -58,9 +58,7 @@ static int grow(ct_thin_set *s) {
     return 1;
 }
 
-int ct_thin_add(ct_thin_set *s, float z, uint32_t h, size_t max) {
-    s->total++;
-    if (!ct_thin_keeps(s, h)) return 1;
+int ct_thin_push(ct_thin_set *s, float z, uint32_t h, size_t max) {
     if (!grow(s)) return 0;
     s->z[s->n] = z;
     s->h[s->n] = h;

@@ -30,8 +30,14 @@ static inline int ct_thin_keeps(const ct_thin_set *s, uint32_t h) {
     return (h & mask) == 0;
 }
 
-/* Offers the sample z of a point of hash h (max >= 1). Returns 0 when out of memory. */
-int ct_thin_add(ct_thin_set *s, float z, uint32_t h, size_t max);
+/* Keeps the sample z of a point of hash h that ct_thin_keeps (ct_thin_add's slow part). */
+int ct_thin_push(ct_thin_set *s, float z, uint32_t h, size_t max);
+/* Offers the sample z of a point of hash h (max >= 1). Returns 0 when out of memory.
+ * Inline: once thinned, most samples are turned away here, millions of them. */
+static inline int ct_thin_add(ct_thin_set *s, float z, uint32_t h, size_t max) {
+    s->total++;
+    return !ct_thin_keeps(s, h) || ct_thin_push(s, z, h, max);
+}
 /* Offers every sample src kept (its total counted as offered). Returns 0 when out of memory. */
 int ct_thin_merge(ct_thin_set *dst, const ct_thin_set *src, size_t max);
 /* Empty again (buffers kept). */
