@@ -346,7 +346,9 @@ static json_t *asset_tile_json(const ct_quadtree *q, const asset_out *o, int32_t
     ok = ok && json_object_set_new(j, "boundingVolume", bv) == 0;
     bv = NULL;
     double side = t->bounds[2] - t->bounds[0];
-    ok = ok && json_object_set_new(j, "geometricError", json_real(ct_qtile_is_leaf(t) ? 0.0 : side * 0.5)) == 0;
+    /* (a root is never 0, also when it is the only tile: 3D Tiles wants a positive root error) */
+    double error = ct_qtile_is_leaf(t) && ti != 0 ? 0.0 : side * 0.5;
+    ok = ok && json_object_set_new(j, "geometricError", json_real(error)) == 0;
     ok = ok && json_object_set_new(j, "refine", json_string("ADD")) == 0;
     if (ok && o[ti].has) {
         char name[64], uri[128];

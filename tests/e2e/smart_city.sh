@@ -293,6 +293,17 @@ validators only "$WORK/only1"
 check_assets only1 "$WORK/only1/tileset.json"
 diff -r -x run-summary.json "$WORK/only1" "$WORK/only2" > /dev/null
 check "assets-only: 1 and 2 threads write the same bytes" test $? -eq 0
+# One asset (all in one tile, the root a leaf): its root error must still be positive;
+# the same with the assets in their own tileset beside the buildings.
+node -e 'const fs = require("fs"); const g = JSON.parse(fs.readFileSync(process.argv[1])); g.features = g.features.slice(0, 1); fs.writeFileSync(process.argv[2], JSON.stringify(g))' \
+  "$SRC/data-samples/amsterdam/poles_trees_signs_epsg28992.geojson" "$WORK/one_asset.geojson"
+"$CLI" run "$pipeline_only" --set "readers.assets.path=$WORK/one_asset.geojson" --set "writers.3dtiles.path=$WORK/one" > "$WORK/one.log" 2>&1
+check "one asset alone: exits 0" test $? -eq 0
+validators one "$WORK/one"
+"$CLI" run "$pipeline" --set "readers.assets.path=$WORK/one_asset.geojson" --set writers.3dtiles.assets_tileset=separate \
+  --set "writers.3dtiles.path=$WORK/one_sep" > "$WORK/one_sep.log" 2>&1
+check "one asset, separate tileset: exits 0" test $? -eq 0
+validators one_sep "$WORK/one_sep" "$WORK/one_sep/assets"
 # (the instances' positions are the same as beside the buildings: their heights do not
 # depend on the buildings, as no asset of the sample is on a roof or inside a building)
 cmp -s <(cd "$WORK/same/assets" && cat *.glb) <(cd "$WORK/only1/assets" && cat *.glb)
