@@ -213,17 +213,32 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
     return CT_OK;
 }
 
-/* No readers.footprints stage ran before the writer (the pipeline allows that only with a
- * readers.assets stage before it): the tileset holds the assets alone, e.g. a council's
- * street lights and sensors without a building model. */
-static int assets_only(const ct_dataset *ds) {
+/* 1 when a readers.footprints stage ran before the writer. */
+static int footprints_read(const ct_dataset *ds) {
     size_t i;
     json_t *src;
     json_array_foreach(ds->sources, i, src) {
         const char *stage = json_string_value(json_object_get(src, "stage"));
-        if (stage && strcmp(stage, "readers.footprints") == 0) return 0;
+        if (stage && strcmp(stage, "readers.footprints") == 0) return 1;
     }
-    return ds->nbuildings == 0;
+    return 0;
+}
+
+/* The tileset holds the assets alone: no readers.footprints stage ran before the writer
+ * (the pipeline allows that only with a readers.assets stage before it), e.g. a council's
+ * street lights and sensors without a building model; or the footprints gave no building
+ * while assets were kept (a district of a batch with sensors and no buildings: said). */
+static int assets_only(ct_context *ctx, const ct_dataset *ds) {
+    if (ds->nbuildings > 0) return 0;
+    if (!footprints_read(ds)) return 1;
+    if (!ds->assets || ds->assets->n == 0) return 0; /* (check_input says what is missing) */
+    if (ds->input_features == 0)
+        ct_log(ctx, CT_LOG_WARN, "writers.3dtiles: no footprint was read (see the warnings above): the tileset holds "
+               "the %zu assets alone", ds->assets->n);
+    else
+        ct_log(ctx, CT_LOG_WARN, "writers.3dtiles: %llu footprints read, all skipped (see the warnings above): the "
+               "tileset holds the %zu assets alone", (unsigned long long)ds->input_features, ds->assets->n);
+    return 1;
 }
 
 static ct_status check_input(ct_context *ctx, const ct_dataset *ds, int only_assets) {
@@ -232,6 +247,7 @@ static ct_status check_input(ct_context *ctx, const ct_dataset *ds, int only_ass
         if (!ds->assets || ds->assets->input_rows == 0)
             return ct_error(ctx, CT_ERR_INPUT, "writers.3dtiles: nothing to write: no footprint stage, and no asset was "
                                                "read (see the warnings above)");
+        /* (footprints that gave no building reach here only with assets kept) */
         if (ds->assets->n == 0)
             return ct_error(ctx, CT_ERR_INPUT, "writers.3dtiles: nothing to write: %llu asset rows read, all skipped",
                             (unsigned long long)ds->assets->input_rows);
@@ -586,7 +602,7 @@ static ct_status write_assets(ct_context *ctx, const tiles_state *s, const ct_da
     plan->extra_root = root;
     plan->extra_error = err;
     if (only_assets)
-        ct_log(ctx, CT_LOG_INFO, "writers.3dtiles: no footprints: %zu assets in %zu tiles written to %s (the tileset "
+        ct_log(ctx, CT_LOG_INFO, "writers.3dtiles: no buildings: %zu assets in %zu tiles written to %s (the tileset "
                "holds the assets alone%s)", ds->assets->n, ntiles, s->path,
                s->assets_separate || s->implicit ? "; assets_tileset and tiling place buildings, and apply to none here"
                                                  : "");
@@ -893,7 +909,7 @@ static void log_written(const write_run *w) {
 static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     tiles_state *s = state;
     double t_start = ct_context_elapsed(ctx), cpu_start = ct_process_cpu_seconds();
-    const int only_assets = assets_only(ds);
+    const int only_assets = assets_only(ctx, ds);
     ct_status st = check_input(ctx, ds, only_assets);
     if (st != CT_OK) return st;
     write_run w;

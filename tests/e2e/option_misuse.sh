@@ -129,6 +129,19 @@ check "assets_none: says so" has assets_none.log "writers.3dtiles: nothing to wr
 check "assets_none: no output, no work directory" test ! -e out -a ! -e out.partial
 run_case assets_all_skipped 2 "{\"pipeline\": [{\"type\": \"readers.assets\", \"path\": \"bad_assets.csv\", \"srs\": \"EPSG:28992\", \"z_field\": \"z\"}, $W]}"
 check "assets_all_skipped: says so" has assets_all_skipped.log "writers.3dtiles: nothing to write: 1 asset rows read, all skipped"
+# Footprints that give no building beside kept assets (a district of a batch with sensors
+# and no building): the assets are written, with a warning (it was "nothing to write").
+echo '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {}, "geometry": null}]}' > null_fp.geojson
+printf 'x,y,z,category\n85000,447000,1.5,lamp\n85010,447000,1.5,sensor\n' > z_assets.csv
+ZA='{"type": "readers.assets", "path": "z_assets.csv", "srs": "EPSG:28992", "z_field": "z"}'
+run_case fp_skipped_assets 0 "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"null_fp.geojson\", \"srs\": \"EPSG:28992\"}, $ZA, $E, $W]}"
+check "fp_skipped_assets: says the tileset holds the assets alone" has fp_skipped_assets.log \
+  "writers.3dtiles: 1 footprints read, all skipped (see the warnings above): the tileset holds the 2 assets alone"
+check "fp_skipped_assets: the assets' tiles written, no building tile" test -s fp_skipped_assets-out/tileset.json -a -d fp_skipped_assets-out/assets -a ! -e fp_skipped_assets-out/tiles
+echo '{"type": "FeatureCollection", "features": []}' > empty_fp.geojson
+run_case fp_empty_assets 0 "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"empty_fp.geojson\", \"srs\": \"EPSG:28992\"}, $ZA, $E, $W]}"
+check "fp_empty_assets: says the tileset holds the assets alone" has fp_empty_assets.log \
+  "writers.3dtiles: no footprint was read (see the warnings above): the tileset holds the 2 assets alone"
 # An output path too long for the files written under it (4080 characters) failed with
 # "File name too long" after the whole run (exit 1); now refused when the pipeline loads,
 # nothing made.
