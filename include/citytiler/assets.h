@@ -51,6 +51,8 @@ ct_status ct_asset_set_claim_attrs(ct_context *ctx, ct_asset_set *s, const char 
                                    const ct_attr_type *types, size_t n, int *out);
 /* Appends a zeroed asset (attrs all null, z/height NaN, scale 1, category "") and returns it. */
 ct_status ct_asset_set_append(ct_context *ctx, ct_asset_set *s, ct_asset **out);
+/* Frees every asset i with keep[i] == 0 and closes the gaps, keeping order. */
+void ct_asset_set_compact(ct_asset_set *s, const unsigned char *keep);
 /* Counts one skipped row under `reason` (copied). */
 ct_status ct_asset_set_count_skip(ct_context *ctx, ct_asset_set *s, const char *reason);
 

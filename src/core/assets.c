@@ -112,3 +112,20 @@ ct_status ct_asset_set_count_skip(ct_context *ctx, ct_asset_set *s, const char *
     s->nskipped++;
     return CT_OK;
 }
+
+void ct_asset_set_compact(ct_asset_set *set, const unsigned char *keep) {
+    size_t w = 0;
+    for (size_t i = 0; i < set->n; i++) {
+        ct_asset *a = &set->items[i];
+        if (keep[i]) {
+            if (w != i) set->items[w] = *a;
+            w++;
+            continue;
+        }
+        free(a->id);
+        free(a->category);
+        for (size_t k = 0; k < set->nattrs; k++) ct_value_clear(&a->attrs[k], set->attrs[k].type);
+        free(a->attrs);
+    }
+    set->n = w;
+}

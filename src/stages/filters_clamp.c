@@ -310,23 +310,6 @@ static ct_status set_string(ct_context *ctx, ct_value *v, const char *s) {
 }
 
 /* Frees the assets with keep[i] == 0 and closes the gaps, keeping order. */
-static void compact_assets(ct_asset_set *set, const unsigned char *keep) {
-    size_t w = 0;
-    for (size_t i = 0; i < set->n; i++) {
-        ct_asset *a = &set->items[i];
-        if (keep[i]) {
-            if (w != i) set->items[w] = *a;
-            w++;
-            continue;
-        }
-        free(a->id);
-        free(a->category);
-        for (size_t k = 0; k < set->nattrs; k++) ct_value_clear(&a->attrs[k], set->attrs[k].type);
-        free(a->attrs);
-    }
-    set->n = w;
-}
-
 enum { SRC_EXPLICIT, SRC_ROOF, SRC_LIDAR, SRC_FALLBACK, SRC_N };
 static const char *const src_names[SRC_N] = {"explicit", "roof", "lidar", "fallback"};
 
@@ -464,6 +447,32 @@ static ct_status place_asset(ct_context *ctx, const clamp_state *s, ct_dataset *
     return st;
 }
 
+/* Assets need the ground (no z given, none from a roof) and there are no LiDAR points:
+ * an error naming the first, or with no_ground "skip" each is skipped (keep[i] = 0,
+ * need[i] = 0), counted, with one warning. (A row whose z_field cell is empty has no z:
+ * one such row among thousands failed the run, with no way to skip it.) */
+static ct_status no_lidar_for(ct_context *ctx, const clamp_state *s, ct_asset_set *set, unsigned char *need,
+                              size_t nneed, unsigned char *keep) {
+    size_t first = 0;
+    while (!need[first]) first++;
+    const ct_asset *a = &set->items[first];
+    if (!s->skip_no_ground)
+        return ct_error(ctx, CT_ERR_USAGE, "filters.clamp: %zu assets need the ground (no z of their own; first: asset "
+                        "%s, %s %llu) but there are no LiDAR points: put readers.lidar before it, give them a z "
+                        "(readers.assets z_field), or skip them (no_ground \"skip\")", nneed, a->id,
+                        ct_asset_record_word(a), (unsigned long long)a->source_record);
+    ct_log(ctx, CT_LOG_WARN, "filters.clamp: %zu assets need the ground (no z of their own; first: asset %s, %s %llu) "
+           "and there are no LiDAR points: skipped (no_ground \"skip\")", nneed, a->id, ct_asset_record_word(a),
+           (unsigned long long)a->source_record);
+    for (size_t i = 0; i < set->n; i++) {
+        if (!need[i]) continue;
+        need[i] = keep[i] = 0;
+        ct_status st = ct_asset_set_count_skip(ctx, set, "clamp: no z and no LiDAR points for its ground");
+        if (st != CT_OK) return st;
+    }
+    return CT_OK;
+}
+
 /* Under --partition: every asset's ground as measured, saved for the merge (before the
  * assets are placed: the merge checks it measured the same). */
 static ct_status save_for_merge(ct_context *ctx, const clamp_state *s, const ct_dataset *ds, const ground_out *g) {
@@ -547,9 +556,9 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     size_t nneed = 0;
     for (size_t i = 0; i < n; i++) nneed += need[i];
     if (nneed && !ds->points && !from_partitions) {
-        st = ct_error(ctx, CT_ERR_USAGE, "filters.clamp: %zu assets need the ground but there are no LiDAR points: put "
-                      "readers.lidar before it (or give the assets a z with readers.assets z_field)", nneed);
-        goto done;
+        st = no_lidar_for(ctx, s, set, need, nneed, keep);
+        if (st != CT_OK) goto done;
+        nneed = 0;
     }
     /* (with bands every process takes part in the exchange, with assets to place or not) */
     if (from_partitions) {
@@ -571,7 +580,13 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     if (st == CT_OK) st = fallback_ground(ctx, ds, g, &fallback);
     clamp_tally tally;
     memset(&tally, 0, sizeof tally);
-    for (size_t i = 0; i < n && st == CT_OK; i++) st = place_asset(ctx, s, ds, i, bld, g, fallback, cols, keep, &tally);
+    for (size_t i = 0; i < n && st == CT_OK; i++) {
+        if (!keep[i]) { /* (skipped already: no_lidar_for) */
+            tally.skipped++;
+            continue;
+        }
+        st = place_asset(ctx, s, ds, i, bld, g, fallback, cols, keep, &tally);
+    }
     if (st == CT_OK && tally.inside) {
         const ct_asset *a = &set->items[tally.first_inside];
         ct_log(ctx, CT_LOG_WARN, "filters.clamp: %llu assets lie inside building footprints (first: asset %s, %s %llu): "
@@ -579,7 +594,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
                "set on_roof to place them on the roofs", (unsigned long long)tally.inside, a->id,
                ct_asset_record_word(a), (unsigned long long)a->source_record);
     }
-    if (st == CT_OK && tally.skipped) compact_assets(set, keep);
+    if (st == CT_OK && tally.skipped) ct_asset_set_compact(set, keep);
     if (st == CT_OK)
         ct_log(ctx, CT_LOG_INFO, "filters.clamp: %zu assets: %llu on the LiDAR ground, %llu explicit z, %llu on roofs, "
                "%llu on the median ground; %llu flagged (outside the LiDAR or no ground points), %llu skipped, "

@@ -213,6 +213,36 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
     return CT_OK;
 }
 
+/* Assets without a height (no z of their own, and no filters.clamp placed them: a row whose
+ * z_field cell is empty) cannot be placed: when none has one, filters.clamp is missing (an
+ * error); else each is skipped and counted, with one warning naming the first. (One such
+ * row failed the whole run.) */
+static ct_status drop_assets_without_height(ct_context *ctx, ct_dataset *ds) {
+    ct_asset_set *set = ds->assets;
+    size_t n = set ? set->n : 0, missing = 0, first = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(set->items[i].z) && missing++ == 0) first = i;
+    if (missing == 0) return CT_OK;
+    const ct_asset *a = &set->items[first];
+    if (missing == n)
+        return ct_error(ctx, CT_ERR_USAGE, "writers.3dtiles: no asset has a height (first: asset %s, %s %llu): put "
+                        "filters.clamp before the writer, or give them a z (readers.assets z_field)", a->id,
+                        ct_asset_record_word(a), (unsigned long long)a->source_record);
+    ct_log(ctx, CT_LOG_WARN, "writers.3dtiles: %zu assets have no height (no z of their own, and no filters.clamp "
+           "placed them; first: asset %s, %s %llu): skipped", missing, a->id, ct_asset_record_word(a),
+           (unsigned long long)a->source_record);
+    unsigned char *keep = malloc(n);
+    if (!keep) return ct_error_nomem(ctx, "writers.3dtiles");
+    ct_status st = CT_OK;
+    for (size_t i = 0; i < n && st == CT_OK; i++) {
+        keep[i] = isfinite(set->items[i].z) != 0;
+        if (!keep[i]) st = ct_asset_set_count_skip(ctx, set, "writer: no height (no z, not placed by filters.clamp)");
+    }
+    if (st == CT_OK) ct_asset_set_compact(set, keep);
+    free(keep);
+    return st;
+}
+
 /* 1 when a readers.footprints stage ran before the writer. */
 static int footprints_read(const ct_dataset *ds) {
     size_t i;
@@ -282,7 +312,7 @@ static ct_status plan_heights(ct_context *ctx, const tiles_state *s, const ct_da
         o.geoid_mode = CT_GEOID_NEVER;
     } else if (!o.vertical_crs) {
         ct_log(ctx, CT_LOG_WARN, "writers.3dtiles: no vertical CRS known for the heights: they are written as WGS84 "
-                                 "ellipsoidal heights, so buildings may float or sink by tens of metres; set the LiDAR's "
+                                 "ellipsoidal heights, so the model may float or sink by tens of metres; set the LiDAR's "
                                  "srs (e.g. EPSG:28992+5709) or vertical_crs");
         o.geoid_mode = CT_GEOID_NEVER;
     }
@@ -909,8 +939,10 @@ static void log_written(const write_run *w) {
 static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     tiles_state *s = state;
     double t_start = ct_context_elapsed(ctx), cpu_start = ct_process_cpu_seconds();
+    ct_status st = drop_assets_without_height(ctx, ds);
+    if (st != CT_OK) return st;
     const int only_assets = assets_only(ctx, ds);
-    ct_status st = check_input(ctx, ds, only_assets);
+    st = check_input(ctx, ds, only_assets);
     if (st != CT_OK) return st;
     write_run w;
     memset(&w, 0, sizeof w);

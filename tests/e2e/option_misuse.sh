@@ -129,6 +129,27 @@ check "assets_none: says so" has assets_none.log "writers.3dtiles: nothing to wr
 check "assets_none: no output, no work directory" test ! -e out -a ! -e out.partial
 run_case assets_all_skipped 2 "{\"pipeline\": [{\"type\": \"readers.assets\", \"path\": \"bad_assets.csv\", \"srs\": \"EPSG:28992\", \"z_field\": \"z\"}, $W]}"
 check "assets_all_skipped: says so" has assets_all_skipped.log "writers.3dtiles: nothing to write: 1 asset rows read, all skipped"
+# An asset row whose z_field cell is empty has no z: without filters.clamp (or with it, no
+# LiDAR and no_ground "skip") it is skipped and counted, the others written; with
+# no_ground "flag" and no LiDAR, an error naming it; none with a height: filters.clamp is
+# missing. (One such row failed the whole run, naming no row.)
+printf 'x,y,id,category,z\n85000,447000,a,tree,1.5\n85010,447010,b,tree,\n85020,447020,c,tree,2\n' > some_z.csv
+printf 'x,y,id,category,z\n85000,447000,a,tree,\n85010,447010,b,tree,\n' > no_z.csv
+SZ='{"type": "readers.assets", "path": "some_z.csv", "srs": "EPSG:28992", "z_field": "z"}'
+run_case z_empty_no_clamp 0 "{\"pipeline\": [$SZ, $W]}"
+check "z_empty_no_clamp: names the asset and row, skipped" has z_empty_no_clamp.log \
+  "writers.3dtiles: 1 assets have no height (no z of their own, and no filters.clamp placed them; first: asset b, row 3): skipped"
+check "z_empty_no_clamp: counted" has z_empty_no_clamp.log "assets: 3 read, 2 kept, 1 skipped"
+run_case z_empty_clamp_skip 0 "{\"pipeline\": [$SZ, {\"type\": \"filters.clamp\", \"no_ground\": \"skip\"}, $W]}"
+check "z_empty_clamp_skip: names the asset and row, skipped" has z_empty_clamp_skip.log \
+  "filters.clamp: 1 assets need the ground (no z of their own; first: asset b, row 3) and there are no LiDAR points: skipped (no_ground \"skip\")"
+check "z_empty_clamp_skip: counted" has z_empty_clamp_skip.log "assets: 3 read, 2 kept, 1 skipped"
+run_case z_empty_clamp_flag 2 "{\"pipeline\": [$SZ, {\"type\": \"filters.clamp\"}, $W]}"
+check "z_empty_clamp_flag: names the asset, the row and the ways out" has z_empty_clamp_flag.log \
+  "filters.clamp: 1 assets need the ground (no z of their own; first: asset b, row 3) but there are no LiDAR points: put readers.lidar before it, give them a z (readers.assets z_field), or skip them (no_ground \"skip\")"
+run_case z_none_no_clamp 2 "{\"pipeline\": [{\"type\": \"readers.assets\", \"path\": \"no_z.csv\", \"srs\": \"EPSG:28992\", \"z_field\": \"z\"}, $W]}"
+check "z_none_no_clamp: filters.clamp missing" has z_none_no_clamp.log \
+  "writers.3dtiles: no asset has a height (first: asset a, row 2): put filters.clamp before the writer, or give them a z (readers.assets z_field)"
 # Footprints that give no building beside kept assets (a district of a batch with sensors
 # and no building): the assets are written, with a warning (it was "nothing to write").
 echo '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {}, "geometry": null}]}' > null_fp.geojson
