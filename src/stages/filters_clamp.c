@@ -353,7 +353,24 @@ typedef struct clamp_tally {
     uint64_t not_on_building, skipped, flagged;
     uint64_t inside;      /* inside a footprint, not on_roof: on the ground around the building */
     size_t first_inside;  /* the first of them */
+    uint64_t listed;      /* per-asset warnings logged */
+    uint64_t unlisted;    /* per-asset warnings beyond WARN_ASSETS, not logged (counted) */
 } clamp_tally;
+
+/* Per-asset warnings (flagged, skipped, on_roof but placed on the ground) logged at most
+ * this many times; the rest are counted in one line: 100,000 assets beyond the LiDAR made
+ * 100,000 lines. Each asset's clamp_flag (and the skip counts) still say it all. */
+enum { WARN_ASSETS = 20 };
+
+/* 1 when the next per-asset warning is to be logged (else counted as unlisted). */
+static int warn_asset(clamp_tally *tally) {
+    if (tally->listed < WARN_ASSETS) {
+        tally->listed++;
+        return 1;
+    }
+    tally->unlisted++;
+    return 0;
+}
 
 /* An asset without LiDAR points near it that lies outside the area readers.lidar kept
  * (its crop box) but within the LAS files' bounds (when known): the points were there but
@@ -386,16 +403,18 @@ static ct_status place_asset(ct_context *ctx, const clamp_state *s, ct_dataset *
         if (a->flags & CT_ASSET_ON_ROOF) {
             flag = bld[i] >= 0 ? "roof_height_unknown" : "not_on_a_building";
             tally->not_on_building++;
-            ct_log(ctx, CT_LOG_WARN, "filters.clamp: asset %s (%s %llu): on_roof but %s: placed on the ground",
-                   a->id, ct_asset_record_word(a), (unsigned long long)a->source_record,
-                   bld[i] >= 0 ? "its building has no roof height" : "it is in no footprint");
+            if (warn_asset(tally))
+                ct_log(ctx, CT_LOG_WARN, "filters.clamp: asset %s (%s %llu): on_roof but %s: placed on the ground",
+                       a->id, ct_asset_record_word(a), (unsigned long long)a->source_record,
+                       bld[i] >= 0 ? "its building has no roof height" : "it is in no footprint");
         }
         const char *why = !g[i].covered ? (beyond_crop(ds, a) ? BEYOND_CROP : "outside the LiDAR coverage")
                           : !isfinite(g[i].z) ? "no ground points"
                                               : NULL;
         if (why && s->skip_no_ground) {
-            ct_log(ctx, CT_LOG_WARN, "filters.clamp: asset %s (%s %llu): skipped: %s", a->id,
-                   ct_asset_record_word(a), (unsigned long long)a->source_record, why);
+            if (warn_asset(tally))
+                ct_log(ctx, CT_LOG_WARN, "filters.clamp: asset %s (%s %llu): skipped: %s", a->id,
+                       ct_asset_record_word(a), (unsigned long long)a->source_record, why);
             keep[i] = 0;
             tally->skipped++;
             char skip_reason[96];
@@ -427,8 +446,9 @@ static ct_status place_asset(ct_context *ctx, const clamp_state *s, ct_dataset *
                          g[i].points, g[i].radius);
             else
                 snprintf(placed, sizeof placed, "placed on the median ground");
-            ct_log(ctx, CT_LOG_WARN, "filters.clamp: asset %s (%s %llu): %s (%s): %s, flagged %s", a->id,
-                   ct_asset_record_word(a), (unsigned long long)a->source_record, why, detail, placed, flag);
+            if (warn_asset(tally))
+                ct_log(ctx, CT_LOG_WARN, "filters.clamp: asset %s (%s %llu): %s (%s): %s, flagged %s", a->id,
+                       ct_asset_record_word(a), (unsigned long long)a->source_record, why, detail, placed, flag);
         } else if (bld[i] >= 0 && !(a->flags & CT_ASSET_ON_ROOF)) {
             /* its ground comes from the points around the building (the LiDAR has none under it) */
             flag = "inside_building";
@@ -594,6 +614,10 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
                "set on_roof to place them on the roofs", (unsigned long long)tally.inside, a->id,
                ct_asset_record_word(a), (unsigned long long)a->source_record);
     }
+    if (st == CT_OK && tally.unlisted)
+        ct_log(ctx, CT_LOG_WARN, "filters.clamp: %llu more assets flagged, skipped or placed on the ground likewise "
+               "(not listed: the first %d are; each one's clamp_flag says why)", (unsigned long long)tally.unlisted,
+               (int)WARN_ASSETS);
     if (st == CT_OK && tally.skipped) ct_asset_set_compact(set, keep);
     if (st == CT_OK)
         ct_log(ctx, CT_LOG_INFO, "filters.clamp: %zu assets: %llu on the LiDAR ground, %llu explicit z, %llu on roofs, "

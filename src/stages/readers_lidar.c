@@ -487,6 +487,14 @@ static int drop_las_cache(const ct_point_store *points, const ct_las_source *src
     return pages > 0 && page > 0 && las + spill > 0.5 * (double)pages * (double)page;
 }
 
+/* What LiDAR without a usable point means for what was read before it. */
+static const char *no_ground_consequence(const ct_dataset *ds) {
+    if (ds->nbuildings && ds->assets && ds->assets->n)
+        return "every building gets a fallback height, and filters.clamp flags every asset without a z outside_lidar";
+    if (ds->nbuildings) return "every building gets a fallback height";
+    return "filters.clamp flags every asset without a z outside_lidar (or skips it with no_ground \"skip\")";
+}
+
 /* The LAS files of the stage's path (one, or an array), opened as one source. */
 static ct_status open_inputs(ct_context *ctx, const lidar_state *s, ct_dataset *ds, ct_las_source **src) {
     const json_t *pj = ct_opt_get(s->opts, "path");
@@ -845,18 +853,18 @@ static ct_status report_points(ct_context *ctx, const lidar_state *s, ct_dataset
         ct_las_source_bounds(src, lo, hi);
         if (isfinite(c[0]))
             ct_log(ctx, CT_LOG_WARN,
-                   "readers.lidar: none of the %llu points lies within crop_margin (%g m) of the footprints "
+                   "readers.lidar: none of the %llu points lies within crop_margin (%g m) of the %s "
                    "(x %.2f..%.2f, y %.2f..%.2f in the working CRS; LAS header bounds x %.2f..%.2f, y %.2f..%.2f) "
-                   "with a class kept: wrong srs, LiDAR of another area, or classes/drop_classes leaving none? "
-                   "Every building gets a fallback height",
-                   (unsigned long long)read, s->crop_margin, c[0] + s->crop_margin, c[2] - s->crop_margin,
-                   c[1] + s->crop_margin, c[3] - s->crop_margin, lo[0], hi[0], lo[1], hi[1]);
+                   "with a class kept: wrong srs, LiDAR of another area, or classes/drop_classes leaving none? %s",
+                   (unsigned long long)read, s->crop_margin, ds->nbuildings ? "footprints" : "assets",
+                   c[0] + s->crop_margin, c[2] - s->crop_margin, c[1] + s->crop_margin, c[3] - s->crop_margin, lo[0],
+                   hi[0], lo[1], hi[1], no_ground_consequence(ds));
         else
             ct_log(ctx, CT_LOG_WARN,
                    "readers.lidar: none of the %llu points was kept (all of dropped classes, or unusable coordinates)",
                    (unsigned long long)read);
     } else if (read == 0) {
-        ct_log(ctx, CT_LOG_WARN, "readers.lidar: the LAS file(s) hold no points: every building gets a fallback height");
+        ct_log(ctx, CT_LOG_WARN, "readers.lidar: the LAS file(s) hold no points: %s", no_ground_consequence(ds));
     }
     return st;
 }

@@ -204,6 +204,15 @@ check "assets_named_like_clamp: one warning names the replaced attributes" has a
 printf 'id,x,y\na1,85010,447002\na2,95000,447002\n' > assets_far.csv
 run_case assets_far 0 "{\"pipeline\": [$FP, $(lidar '"ok.las"'), {\"type\": \"readers.assets\", \"path\": \"assets_far.csv\", \"srs\": \"EPSG:28992\"}, $H, {\"type\": \"filters.clamp\"}, $E, $W]}"
 check "assets_far: the clamp warning names the CSV row" has assets_far.log "filters.clamp: asset a2 (row 3): outside the LiDAR coverage"
+# 35 assets beyond the LiDAR: the first 20 are listed, the other 15 counted in one line
+# (100,000 such assets made 100,000 lines); every one is still flagged.
+{ echo 'id,x,y'; for i in $(seq 1 35); do echo "f$i,$((95000 + i)),447002"; done; } > assets_many_far.csv
+run_case assets_many_far 0 "{\"pipeline\": [$FP, $(lidar '"ok.las"'), {\"type\": \"readers.assets\", \"path\": \"assets_many_far.csv\", \"srs\": \"EPSG:28992\"}, $H, {\"type\": \"filters.clamp\"}, $E, $W]}"
+check "assets_many_far: 20 assets listed ($(grep -c 'filters.clamp: asset f[0-9]* (row' assets_many_far.log))" \
+  test "$(grep -c 'filters.clamp: asset f[0-9]* (row [0-9]*): outside the LiDAR coverage' assets_many_far.log)" -eq 20
+check "assets_many_far: the other 15 counted" has assets_many_far.log \
+  "filters.clamp: 15 more assets flagged, skipped or placed on the ground likewise (not listed: the first 20 are; each one's clamp_flag says why)"
+check "assets_many_far: all 35 flagged" has assets_many_far.log "35 flagged (outside the LiDAR or no ground points)"
 # Latitude given as x (lon/lat columns named x, y in the wrong order): the light landed
 # in the Indian Ocean, 7,600 km from the footprints, without a word from the reader.
 printf 'id,x,y\na1,51.9936,4.3530\n' > assets_lat_first.csv
