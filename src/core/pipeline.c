@@ -6,6 +6,7 @@
 #include <math.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -445,11 +446,52 @@ static ct_status check_heights_inputs(ct_context *ctx, const ct_pipeline *p) {
     return CT_OK;
 }
 
+/* Reads a pipeline file for jansson, passing over a UTF-8 byte order mark at its start
+ * (editors on Windows write one; jansson refused it, with the invisible character in
+ * its message). */
+typedef struct bom_reader {
+    FILE *f;
+    int started;
+} bom_reader;
+
+static size_t read_past_bom(void *buffer, size_t len, void *data) {
+    bom_reader *r = data;
+    if (!r->started) {
+        r->started = 1;
+        unsigned char head[3];
+        size_t got = fread(head, 1, sizeof head, r->f);
+        if (!(got == 3 && head[0] == 0xEF && head[1] == 0xBB && head[2] == 0xBF)) {
+            if (got > len) return (size_t)-1; /* (jansson asks for more than 3 bytes) */
+            memcpy(buffer, head, got);
+            return got;
+        }
+    }
+    size_t n = fread(buffer, 1, len, r->f);
+    return n == 0 && ferror(r->f) ? (size_t)-1 : n;
+}
+
+static json_t *load_pipeline_json(const char *path, json_error_t *err) {
+    bom_reader r = {fopen(path, "rb"), 0};
+    if (!r.f) {
+        json_error_t none = {0};
+        *err = none;
+        snprintf(err->text, sizeof err->text, "cannot open");
+        return NULL;
+    }
+    json_t *root = json_load_callback(read_past_bom, &r, JSON_REJECT_DUPLICATES, err);
+    fclose(r.f);
+    return root;
+}
+
 ct_status ct_pipeline_load(ct_context *ctx, const char *path, const char *const *overrides,
                            size_t noverrides, ct_pipeline **out) {
     *out = NULL;
     if (access(path, R_OK) != 0)
         return ct_error(ctx, CT_ERR_INPUT, "%s: cannot read the pipeline file (missing or not readable)", path);
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+        return ct_error(ctx, CT_ERR_INPUT, "%s: is a folder, not a pipeline file (a JSON file such as "
+                        "pipelines/sample.json)", path);
     ct_pipeline *p = calloc(1, sizeof *p);
     if (!p) return ct_error_nomem(ctx, "pipeline");
     p->file = strdup(path);
@@ -462,7 +504,7 @@ ct_status ct_pipeline_load(ct_context *ctx, const char *path, const char *const 
         return ct_error_nomem(ctx, "pipeline path");
     }
     json_error_t jerr;
-    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *root = load_pipeline_json(path, &jerr);
     ct_status st = CT_OK;
     if (!root)
         st = ct_error(ctx, CT_ERR_USAGE, "%s:%d:%d: invalid JSON: %s", path, jerr.line, jerr.column, jerr.text);

@@ -20,6 +20,14 @@ E='{"type": "filters.extrude"}'
 "$CLI" run "$WORK/does-not-exist.json" > "$WORK/nofile.log" 2>&1
 check "missing pipeline file: exit 2" test $? -eq 2
 check "missing pipeline file: named" grep -q "does-not-exist.json" "$WORK/nofile.log"
+# A folder given as the pipeline ("invalid JSON: '[' or '{' expected" before).
+"$CLI" run "$WORK" > "$WORK/folder.log" 2>&1
+check "a folder as the pipeline: exit 2, says so" test $? -eq 2 -a -n "$(grep -F "$WORK: is a folder, not a pipeline file" "$WORK/folder.log")"
+# A pipeline file starting with a UTF-8 byte order mark (Windows editors) runs; it was
+# refused as invalid JSON, the mark invisible in the message.
+{ printf '\xef\xbb\xbf'; printf '{"pipeline": [{"type": "readers.footprints", "path": "%s"}, %s, %s]}\n' "$gpkg" "$E" "$W"; } > "$WORK/bom.json"
+"$CLI" run "$WORK/bom.json" --set "writers.3dtiles.path=$WORK/bom-out" > "$WORK/bom.log" 2>&1
+check "a pipeline file with a byte order mark runs (exit $?)" test -s "$WORK/bom-out/tileset.json"
 
 expect_error missing_input "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"$WORK/nope.gpkg\"}, $E, $W]}" \
   "missing_input\.json: stage 0 \(readers\.footprints\): option 'path': '.*/nope\.gpkg' does not exist"
