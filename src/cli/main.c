@@ -361,7 +361,8 @@ static void *stop_waiter(void *arg) {
                writing ? "; tiles already written stay in the output's .partial folder" : "");
     else if (writing)
         ct_log(o->ctx, CT_LOG_ERROR, "stopped by %s: tiles already written stay in the output's .partial folder; the "
-                                     "same command with --resume finishes the run without writing them again", name);
+                                     "same command with --resume finishes the run without writing the buildings' "
+                                     "tiles again (the assets' tiles are written again)", name);
     else
         ct_log(o->ctx, CT_LOG_ERROR, "stopped by %s before any tile was written (%s): nothing to resume; run the same "
                                      "command again", name, stage ? stage : "before the first stage");
