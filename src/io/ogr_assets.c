@@ -467,7 +467,9 @@ static ct_status read_rows(reader *r) {
     return st;
 }
 
-/* CSV text columns become integer or real columns when every value parses as one. */
+/* CSV text columns become integer or real columns when every value parses as one, in
+ * the rows kept: a skipped row (a value holding the delimiter shifted its fields) made
+ * the z and heading columns text for every asset. */
 static ct_status infer_types(reader *r) {
     for (size_t k = 0; k < r->nmaps; k++) {
         ct_ogr_field_map *m = &r->maps[k];
@@ -475,7 +477,7 @@ static ct_status infer_types(reader *r) {
         int all_int = 1, all_real = 1, any = 0;
         for (size_t i = 0; i < r->nrows && (all_int || all_real); i++) {
             const ct_value *v = &r->rows[i].vals[k];
-            if (v->is_null) continue;
+            if (v->is_null || r->rows[i].why) continue;
             any = 1;
             const char *s = v->v.s;
             double d;
@@ -495,7 +497,10 @@ static ct_status infer_types(reader *r) {
             ct_value *v = &r->rows[i].vals[k];
             if (v->is_null) continue;
             char *s = v->v.s;
-            if (t == CT_ATTR_INT) v->v.i = strtoll(s, NULL, 10);
+            if (r->rows[i].why) { /* (skipped: its value is not kept) */
+                v->is_null = 1;
+                v->v.i = 0;
+            } else if (t == CT_ATTR_INT) v->v.i = strtoll(s, NULL, 10);
             else v->v.r = strtod(s, NULL);
             free(s);
         }

@@ -221,6 +221,42 @@ static void test_crs(void) {
     ct_context_destroy(ctx);
 }
 
+/* A skipped row does not decide a column's type: its value holding the delimiter
+ * shifted its fields ("oops" in the z column), which made z text for every asset. */
+static void test_types_of_kept_rows(void) {
+    ct_context *ctx = ct_context_create();
+    log_buf lb = {{0}, 0};
+    ct_context_set_logger(ctx, logger, &lb, CT_LOG_DEBUG);
+    const char *p = write_file("shifted.csv", "id,x,y,z,dir\n"
+                                              "a,119318.7,485146.8,1,45\n"
+                                              "b,119319.7,485147.0,oops,x,2\n"
+                                              "c,119320.7,485146.8,2,90.5\n");
+    ct_dataset *ds = rd_dataset();
+    ct_ogr_assets_options o;
+    memset(&o, 0, sizeof o);
+    o.path = p;
+    o.id_field = "id";
+    o.x_field = "x";
+    o.y_field = "y";
+    o.z_field = "z";
+    o.srs = RD_WKT_INPUT;
+    o.all_fields = 1;
+    o.area_margin = 1;
+    ct_status st = ct_ogr_read_assets(ctx, &o, ds);
+    CT_CHECK_MSG(st == CT_OK, "%s", ct_error_message(ctx));
+    const ct_asset_set *s = ds->assets;
+    CT_CHECK(s && s->n == 2);
+    if (s && s->n == 2) {
+        ct_attr_type t;
+        const ct_value *v = attr(s, &s->items[1], "z", &t);
+        CT_CHECK_MSG(v && t == CT_ATTR_INT && v->v.i == 2, "z: type %d", (int)t);
+        v = attr(s, &s->items[1], "dir", &t);
+        CT_CHECK_MSG(v && t == CT_ATTR_REAL && v->v.r == 90.5, "dir: type %d", (int)t);
+    }
+    ct_dataset_destroy(ds);
+    ct_context_destroy(ctx);
+}
+
 int main(void) {
     const char *bin = ct_test_env("CT_BINARY_DIR", ".");
     snprintf(dir, sizeof dir, "%s/test-out", bin);
@@ -228,6 +264,7 @@ int main(void) {
     snprintf(dir, sizeof dir, "%s/test-out/assets", bin);
     mkdir(dir, 0777);
     test_fields_and_types();
+    test_types_of_kept_rows();
     test_crs();
     return ct_test_finish("test_assets");
 }
