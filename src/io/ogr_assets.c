@@ -646,6 +646,9 @@ static void check_area(reader *r, OGRSpatialReferenceH src) {
                      row->x, row->y, lon, lat, w, e, s, n);
             if (geographic) snprintf(buf, sizeof buf, " (lon %.6g lat %.6g; area of use lon %.2f..%.2f lat %.2f..%.2f)",
                                      row->x, row->y, w, e, s, n);
+            /* (PROJ gives some lon/lat for 1e300: naming it said "lon -174.6983 lat -52.4232") */
+            else if (!(fabs(row->x) < 1e9 && fabs(row->y) < 1e9))
+                snprintf(buf, sizeof buf, " (%.6g, %.6g: beyond any CRS's extent)", row->x, row->y);
             reject(row, R_OUTSIDE, strdup(buf));
         }
     }

@@ -92,6 +92,13 @@ check "ranges: height 1e300 skipped" has "$log" "ranges.csv: row 5: skipped: hei
 check "ranges: scale 1e6 skipped" has "$log" "ranges.csv: row 6: skipped: scale out of range (1e+06; from 0 to 1000)"
 check "ranges: summary (a height of -2 m and a scale of 0.5 kept)" has "$log" \
   "ranges.csv: assets: 6 read, 2 kept, 4 skipped: 2 z out of range, 1 height out of range, 1 scale out of range"
+# x 1e300 is beyond any CRS (PROJ gave it some lon/lat, and the message named a point in
+# the southern Pacific)
+printf 'x,y,id\n85000,447000,ok\n1e300,447000,far\n' > "$WORK/far.csv"
+printf '{"pipeline": [{"type": "readers.assets", "path": "%s", "srs": "EPSG:28992"}]}\n' "$WORK/far.csv" > "$WORK/far.json"
+"$CLI" run "$WORK/far.json" > /dev/null 2> "$WORK/far.err"
+check "far: x 1e300 named as beyond any CRS" has "$WORK/far.err" \
+  "far.csv: row 3: skipped: outside the CRS's area of use (1e+300, 447000: beyond any CRS's extent)"
 
 # An input that gives no asset (a header only; every row bad) still runs (exit 0), but
 # warns: an info line alone was easy to miss in a batch log.
