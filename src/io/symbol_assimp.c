@@ -7,6 +7,7 @@
  * enabled, and the property store is per call. */
 #include "citytiler/symbol.h"
 #include "io/input_file.h"
+#include "io/ply_header_check.h"
 
 #include <assimp/cimport.h>
 #include <assimp/material.h>
@@ -131,6 +132,8 @@ ct_status ct_symbol_load(ct_context *ctx, const char *path, const ct_symbol_opti
     if (!options) options = &defaults;
     ct_status st = ct_symbol_options_check(ctx, path, options);
     if (st == CT_OK) st = ct_input_file_check(ctx, path, "model");
+    /* Assimp trusts a PLY header's counts: 4e9 vertices in a 178-byte file ran it out of memory */
+    if (st == CT_OK) st = ct_ply_header_check(ctx, path);
     if (st != CT_OK) return st;
 
     struct aiPropertyStore *props = aiCreatePropertyStore();

@@ -76,4 +76,21 @@ sym gltf_ok 0 '{"tree": {"model": "tri.gltf"}}'
 sym gltf_bad_length 2 '{"tree": {"model": "tri_bad.gltf"}}'
 check "gltf_bad_length: Assimp's message, naming the model" has gltf_bad_length.log \
   "tri_bad.gltf: cannot load model: GLTF: Invalid byteLength exceeds size of actual data."
+# A 178-byte binary PLY whose header declares 4e9 vertices (and holds no data): Assimp
+# allocated until the kernel killed the run (24 GB after 46 s; 1e8 vertices took 1.2 GB
+# before "File corrupted"). The header is now checked against the file's size first,
+# whatever the file's name: refused at once, naming the model, the element and the sizes.
+printf 'ply\nformat binary_little_endian 1.0\nelement vertex 4000000000\nproperty float x\nproperty float y\nproperty float z\nelement face 1\nproperty list uchar int vertex_indices\nend_header\n' > huge.ply
+cp huge.ply huge.model
+check "huge_ply: the model is the 178-byte file" test "$(wc -c < huge.ply)" -eq 178
+t0=$(date +%s%N)
+sym huge_ply 2 '{"tree": {"model": "huge.ply"}}'
+t1=$(date +%s%N)
+check "huge_ply: refused quickly ($(( (t1 - t0) / 1000000 )) ms)" test $(( (t1 - t0) / 1000000 )) -lt 10000
+check "huge_ply: names the model, the element and the sizes" has huge_ply.log \
+  "huge.ply: damaged PLY model: its header declares 4000000000 vertex elements (at least 48000000000 bytes) but 0 bytes follow the header"
+sym huge_ply_named 2 '{"tree": {"model": "huge.model"}}'
+check "huge_ply_named: a PLY by its content is checked too" has huge_ply_named.log \
+  "huge.model: damaged PLY model: its header declares 4000000000 vertex elements"
+sym ply_ok 0 "{\"tree\": {\"model\": \"$SRC/tests/data/models/streetlight.ply\"}}"
 finish
