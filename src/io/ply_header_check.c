@@ -172,25 +172,12 @@ ct_status ct_ply_header_check_buffer(ct_context *ctx, const char *name, const un
         } else if (tok_is(kw, "property")) {
             if (!e.open) continue; /* Assimp ignores it too */
             token t = next_token(&c, lend);
-            unsigned size;
-            if (tok_is(t, "list")) {
-                t = next_token(&c, lend); /* the count's type; the items may be 0 */
-                size = type_size(t);
-                if (size) {
-                    token item = next_token(&c, lend);
-                    if (type_size(item) == 0) {
-                        size = 0;
-                        t = item;
-                    }
-                }
-            } else {
-                size = type_size(t);
-            }
-            if (size == 0)
-                return ct_error(ctx, CT_ERR_INPUT,
-                                "%s: damaged PLY model: unknown property type \"%.*s\" in element %.*s (line %u)", name,
-                                t.n > 64 ? 64 : (int)t.n, t.p, e.name.n > 64 ? 64 : (int)e.name.n, e.name.p, lineno);
-            e.per += fmt == FMT_ASCII ? 2 : size; /* at most 8 x lines: no overflow */
+            if (tok_is(t, "list")) t = next_token(&c, lend); /* the count's type; a list may be empty */
+            /* a type Assimp does not know (int64, ...): Assimp skips the property; any type
+             * takes a byte at least, so the bound holds */
+            unsigned size = type_size(t);
+            if (size == 0) size = 1;
+            e.per += fmt == FMT_ASCII ? 2 : size; /* at most 8 per header line: no overflow */
             e.props++;
         }
         /* comment, obj_info and anything else: skipped, as Assimp does */

@@ -21,10 +21,11 @@ int ct_ply_is_ply(const unsigned char *head, size_t n);
 
 /* Checks a PLY header: `head` holds the first n bytes of the file (all of it, or at least
  * CT_PLY_HEADER_MAX bytes), `file_size` is the file's size in bytes (>= n). CT_OK when
- * the header ends (end_header), every count and type parses, and the body after the
- * header holds at least the bytes the declared elements need (binary: each element's
- * scalar property sizes plus the count size of its lists; ascii: two bytes, "0 ", per
- * value; an element without properties at least one byte). Else CT_ERR_INPUT with a
+ * the header ends (end_header), gives a known format, every count parses, and the body
+ * after the header holds at least the bytes the declared elements need (binary: each
+ * element's scalar property sizes plus the count size of its lists, one byte for a type
+ * Assimp does not know; ascii: two bytes, "0 ", per value; an element without properties
+ * at least one byte). Else CT_ERR_INPUT with a
  * message naming `name`, and for a short body the element, its count and the sizes.
  * Allocates nothing. */
 ct_status ct_ply_header_check_buffer(ct_context *ctx, const char *name, const unsigned char *head, size_t n,
