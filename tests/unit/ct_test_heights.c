@@ -49,3 +49,15 @@ int ct_test_ref_near(const ct_footprint *fp, double x, double y, double buffer) 
     }
     return 0;
 }
+
+void ct_test_make_rect(ct_test_bldg *b, double x0, double y0, double w, double h) {
+    const double v[8] = {x0, y0, x0 + w, y0, x0 + w, y0 + h, x0, y0 + h};
+    memcpy(b->xy, v, sizeof v);
+    b->start[0] = 0;
+    b->start[1] = 4;
+    b->part.nrings = 1;
+    b->part.ring_start = b->start;
+    b->part.xy = b->xy;
+    b->fp.nparts = 1;
+    b->fp.parts = &b->part;
+}

@@ -10,4 +10,14 @@ void ct_test_heights_defaults(ct_heights_params *p);
  * expressions of geom/edge_grid (the reference the fast tests are checked against). */
 int ct_test_ref_inside(const ct_footprint *fp, double x, double y);
 int ct_test_ref_near(const ct_footprint *fp, double x, double y, double buffer);
+
+/* A footprint of one ring of four vertices, with its own storage (xy holds up to 8 vertices). */
+typedef struct ct_test_bldg {
+    ct_footprint fp;
+    ct_polygon part;
+    uint32_t start[2];
+    double xy[2 * 8];
+} ct_test_bldg;
+/* b becomes the rectangle [x0, x0 + w] x [y0, y0 + h]. */
+void ct_test_make_rect(ct_test_bldg *b, double x0, double y0, double w, double h);
 #endif

@@ -25,31 +25,11 @@ enum { NB = 60 };
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
 static double unif(void) { return ct_test_unif(&rng); }
 
-/* Footprint storage: one polygon of one ring per building. */
-typedef struct bldg {
-    ct_footprint fp;
-    ct_polygon part;
-    uint32_t start[2];
-    double xy[2 * 8];
-} bldg;
-
-static void make_rect(bldg *b, double x0, double y0, double w, double h) {
-    const double v[8] = {x0, y0, x0 + w, y0, x0 + w, y0 + h, x0, y0 + h};
-    memcpy(b->xy, v, sizeof v);
-    b->start[0] = 0;
-    b->start[1] = 4;
-    b->part.nrings = 1;
-    b->part.ring_start = b->start;
-    b->part.xy = b->xy;
-    b->fp.nparts = 1;
-    b->fp.parts = &b->part;
-}
-
 /* A strip of width w from (ax, ay) to (bx, by). */
-static void make_quad(bldg *b, double ax, double ay, double bx, double by, double w) {
+static void make_quad(ct_test_bldg *b, double ax, double ay, double bx, double by, double w) {
     double dx = bx - ax, dy = by - ay, l = hypot(dx, dy), nx = -dy / l * w, ny = dx / l * w;
     const double v[8] = {ax, ay, bx, by, bx + nx, by + ny, ax + nx, ay + ny};
-    make_rect(b, 0, 0, 0, 0);
+    ct_test_make_rect(b, 0, 0, 0, 0);
     memcpy(b->xy, v, sizeof v);
 }
 
@@ -69,18 +49,18 @@ int main(void) {
      * one 150 m long (five cells), one of zero area, one far from every point, one with its
  * ground farther than the buffer. */
     const size_t nb = NB + 6;
-    bldg *bl = calloc(nb, sizeof *bl);
+    ct_test_bldg *bl = calloc(nb, sizeof *bl);
     const ct_footprint **fps = calloc(nb, sizeof *fps);
     CT_CHECK(bl && fps);
     if (!bl || !fps) return 1;
     for (size_t i = 0; i < NB; i++) {
         double x0 = OX + 5 + (double)(i % 10) * 22 + unif() * 6, y0 = OY + 5 + (double)(i / 10) * 24 + unif() * 6;
-        make_rect(&bl[i], x0, y0, 3 + 15 * unif(), 3 + 15 * unif());
+        ct_test_make_rect(&bl[i], x0, y0, 3 + 15 * unif(), 3 + 15 * unif());
     }
-    make_rect(&bl[NB], OX + 10, OY + 150, 150, 6);
-    make_rect(&bl[NB + 1], OX + 100, OY + 100, 0, 0); /* four equal vertices: zero area */
-    make_rect(&bl[NB + 2], OX + 5000, OY + 5000, 10, 10); /* no point within 24 m */
-    make_rect(&bl[NB + 3], OX + 262, OY + 60, 8, 8);      /* ground only 10-20 m away: widened */
+    ct_test_make_rect(&bl[NB], OX + 10, OY + 150, 150, 6);
+    ct_test_make_rect(&bl[NB + 1], OX + 100, OY + 100, 0, 0); /* four equal vertices: zero area */
+    ct_test_make_rect(&bl[NB + 2], OX + 5000, OY + 5000, 10, 10); /* no point within 24 m */
+    ct_test_make_rect(&bl[NB + 3], OX + 262, OY + 60, 8, 8);      /* ground only 10-20 m away: widened */
     /* two long diagonal strips across cells: their boxes are read band by band */
     make_quad(&bl[NB + 4], OX + 2, OY + 2, OX + 160, OY + 165, 1.2);
     make_quad(&bl[NB + 5], OX + 285, OY + 10, OX + 120, OY + 160, 0.6);

@@ -91,25 +91,6 @@ static void thin_set_order(void) {
     free(b);
 }
 
-typedef struct bldg {
-    ct_footprint fp;
-    ct_polygon part;
-    uint32_t start[2];
-    double xy[8];
-} bldg;
-
-static void make_rect(bldg *b, double x0, double y0, double w, double h) {
-    const double v[8] = {x0, y0, x0 + w, y0, x0 + w, y0 + h, x0, y0 + h};
-    memcpy(b->xy, v, sizeof v);
-    b->start[0] = 0;
-    b->start[1] = 4;
-    b->part.nrings = 1;
-    b->part.ring_start = b->start;
-    b->part.xy = b->xy;
-    b->fp.nparts = 1;
-    b->fp.parts = &b->part;
-}
-
 static int bits_equal(double a, double b) { return memcmp(&a, &b, sizeof a) == 0; }
 
 /* Two results bit for bit, the thinning included. */
@@ -133,10 +114,10 @@ static void paths(void) {
     /* Building 0: 70 x 70 m over four cells (about 49,000 roof points at 10 a m² of
      * class 6); 1-8: 3 x 3 m (under the cap), those at x 78.5 across a cell border. */
     enum { NB = 9 };
-    bldg bl[NB];
+    ct_test_bldg bl[NB];
     const ct_footprint *fps[NB];
-    make_rect(&bl[0], OX + 5.3, OY + 5.7, 70, 70);
-    for (int i = 1; i < NB; i++) make_rect(&bl[i], OX + 78.5 + (i % 2) * 8, OY + 4 + i * 9.7, 3, 3);
+    ct_test_make_rect(&bl[0], OX + 5.3, OY + 5.7, 70, 70);
+    for (int i = 1; i < NB; i++) ct_test_make_rect(&bl[i], OX + 78.5 + (i % 2) * 8, OY + 4 + i * 9.7, 3, 3);
     for (int i = 0; i < NB; i++) fps[i] = &bl[i].fp;
     ct_test_points in = {.chunk = 4093};
     for (size_t i = 0; i < 100 * 100 * 20; i++) { /* 20 a m²: half ground (1-2 m), half roof (10-20 m) */
