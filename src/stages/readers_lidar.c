@@ -223,7 +223,8 @@ static ct_status check_samples_match_header(ct_context *ctx, const ct_las_source
             st = ct_error(ctx, CT_ERR_INPUT,
                           "%s: 64 of its points, spread over the file, lie within %g x %g m of each other while its "
                           "header's bounds span %.2f x %.2f m: the header's x/y scale is damaged (scale %g %g, offset "
-                          "%g %g)",
+                          "%g %g), or its bounds do not describe its points (rewriting the file, e.g. with pdal "
+                          "translate, sets them)",
                           ct_las_path(r), zs[f].spread[0], zs[f].spread[1], h->max[0] - h->min[0], h->max[1] - h->min[1],
                           h->scale[0], h->scale[1], h->offset[0], h->offset[1]);
             break;
