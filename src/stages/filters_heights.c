@@ -95,9 +95,14 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
                         !(s->storey_height > 0 && s->storey_height <= 1000)))
         st = ct_error(ctx, CT_ERR_USAGE, "filters.heights: default_height must be in (0, 10000] m and storey_height "
                                          "in (0, 1000] m (got %g, %g)", s->default_height, s->storey_height);
-    if (st == CT_OK && (!(max_samples >= 1 && max_samples <= 4294967295.0) || max_samples != floor(max_samples)))
-        st = ct_error(ctx, CT_ERR_USAGE, "filters.heights: max_samples must be a whole number from 1 to 4294967295 "
-                      "(got %g)", max_samples);
+    /* A thinned building keeps about half of max_samples at least: below twice the points
+     * a measurement needs, one of millions of points could end with too few. */
+    double least_samples = fmax(1000.0, 2.0 * fmax(mr, mg));
+    if (st == CT_OK &&
+        (!(max_samples >= least_samples && max_samples <= 4294967295.0) || max_samples != floor(max_samples)))
+        st = ct_error(ctx, CT_ERR_USAGE, "filters.heights: max_samples must be a whole number from %.0f to 4294967295 "
+                      "(at least 1000 and twice min_roof_points and min_ground_points) (got %g)", least_samples,
+                      max_samples);
     if (st == CT_OK && !(s->max_height > 0.5 && s->max_height <= 100000))
         st = ct_error(ctx, CT_ERR_USAGE, "filters.heights: max_height must be in (0.5, 100000] m (got %g)", s->max_height);
     if (st != CT_OK) {

@@ -9,7 +9,7 @@
  *    and density are the true ones; the heights are within a tolerance of the exact
  *    ones; the buildings under the cap are unchanged;
  * 3. the stage: the flag points_thinned, one warning naming the building, the same
- *    heights with the points in memory and on disk, and max_samples 0, -5, 1.5 refused. */
+ *    heights with the points in memory and on disk, and max_samples 0, -5, 1.5, 999 refused. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -352,8 +352,8 @@ static void stage(void) {
                  ground[1]);
 
     /* misuse */
-    const char *bad[3] = {"0", "-5", "1.5"};
-    for (int k = 0; k < 3; k++) {
+    const char *bad[4] = {"0", "-5", "1.5", "999"};
+    for (int k = 0; k < 4; k++) {
         snprintf(json, sizeof json,
                  "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"%s\", \"id_field\": \"id\"}, "
                  "{\"type\": \"readers.lidar\", \"path\": \"%s\", \"srs\": \"EPSG:28992\"}, "
@@ -361,8 +361,9 @@ static void stage(void) {
                  geo, las, bad[k]);
         logbook book = {{0}, 0};
         ct_dataset *ds = NULL;
-        char want[160];
-        snprintf(want, sizeof want, "max_samples must be a whole number from 1 to 4294967295 (got %s)", bad[k]);
+        char want[256];
+        snprintf(want, sizeof want, "max_samples must be a whole number from 1000 to 4294967295 (at least 1000 and "
+                 "twice min_roof_points and min_ground_points) (got %s)", bad[k]);
         CT_CHECK_MSG(run_pipeline(pipe, json, &book, &ds, msg, sizeof msg) == CT_ERR_USAGE && strstr(msg, want),
                      "max_samples %s: '%s'", bad[k], msg);
         ct_dataset_destroy(ds);
