@@ -913,13 +913,18 @@ static int build_zorder(ct_triangulator *t, uint32_t nn, double *zx, double *zy,
 
 /* The triangle the last three nodes make (b between its neighbours), as every ear walk
  * ends; it must turn left. */
+/* Writes triangle nt: node b with its neighbours on the ring (an ear clipped off). */
+static void put_triangle(ct_triangulator *t, const node *nd, uint32_t b, size_t nt) {
+    t->tris[3 * nt] = nd[nd[b].prev].idx;
+    t->tris[3 * nt + 1] = nd[b].idx;
+    t->tris[3 * nt + 2] = nd[nd[b].next].idx;
+}
+
 static ct_tri_status last_triangle(ct_triangulator *t, const node *nd, uint32_t b, size_t nt, size_t *nt_out) {
     uint32_t a = nd[b].prev, c = nd[b].next;
     if (!(orient(nd[a].x, nd[a].y, nd[b].x, nd[b].y, nd[c].x, nd[c].y) > 0))
         return fail(t, "ear clipping left a triangle without area");
-    t->tris[3 * nt] = nd[a].idx;
-    t->tris[3 * nt + 1] = nd[b].idx;
-    t->tris[3 * nt + 2] = nd[c].idx;
+    put_triangle(t, nd, b, nt);
     *nt_out = nt + 1;
     return CT_TRI_OK;
 }
@@ -934,10 +939,7 @@ static ct_tri_status clip_ears(ct_triangulator *t, uint32_t nn, int zmode, doubl
         uint32_t a = nd[ear].prev, c = nd[ear].next;
         t->stats.ear_tries++;
         if (is_ear(nd, ear, zmode, zx, zy, zinv, &t->stats.ear_points) == EAR_YES) {
-            t->tris[3 * nt] = nd[a].idx;
-            t->tris[3 * nt + 1] = nd[ear].idx;
-            t->tris[3 * nt + 2] = nd[c].idx;
-            nt++;
+            put_triangle(t, nd, ear, nt++);
             nd[a].next = c;
             nd[c].prev = a;
             if (zmode) {
@@ -1002,10 +1004,7 @@ static ct_tri_status clip_ears_listed(ct_triangulator *t, uint32_t nn, double zx
             continue;
         }
         uint32_t a = nd[cur].prev, c = nd[cur].next;
-        t->tris[3 * nt] = nd[a].idx;
-        t->tris[3 * nt + 1] = nd[cur].idx;
-        t->tris[3 * nt + 2] = nd[c].idx;
-        nt++;
+        put_triangle(t, nd, cur, nt++);
         /* a and c change shape: candidates again, in place around cur */
         if (!nd[a].cand) cand_insert_after(nd, nd[cur].cprev, a), ncand++;
         if (!nd[c].cand) cand_insert_after(nd, cur, c), ncand++;
@@ -1100,10 +1099,7 @@ static ct_tri_status clip_ears_greedy(ct_triangulator *t, uint32_t nn, double zx
         t->stats.ear_tries++;
         if (is_ear_sorted(nd, &zo, b, &t->stats.ear_points) != EAR_YES) continue;
         uint32_t a = nd[b].prev, c = nd[b].next;
-        t->tris[3 * nt] = nd[a].idx;
-        t->tris[3 * nt + 1] = nd[b].idx;
-        t->tris[3 * nt + 2] = nd[c].idx;
-        nt++;
+        put_triangle(t, nd, b, nt++);
         nd[a].next = c;
         nd[c].prev = a;
         nd[b].gone = 1;
