@@ -257,8 +257,9 @@ static int footprints_read(const ct_dataset *ds) {
 /* The tileset holds the assets alone: no readers.footprints stage ran before the writer
  * (the pipeline allows that only with a readers.assets stage before it), e.g. a council's
  * street lights and sensors without a building model; or the footprints gave no building
- * while assets were kept (a district of a batch with sensors and no buildings: said). */
-static int assets_only(ct_context *ctx, const ct_dataset *ds) {
+ * while assets were kept (a district of a batch with sensors and no buildings: that
+ * case is warned here, once per run, as it is decided). */
+static int decide_assets_only(ct_context *ctx, const ct_dataset *ds) {
     if (ds->nbuildings > 0) return 0;
     if (!footprints_read(ds)) return 1;
     if (!ds->assets || ds->assets->n == 0) return 0; /* (check_input says what is missing) */
@@ -941,7 +942,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     double t_start = ct_context_elapsed(ctx), cpu_start = ct_process_cpu_seconds();
     ct_status st = drop_assets_without_height(ctx, ds);
     if (st != CT_OK) return st;
-    const int only_assets = assets_only(ctx, ds);
+    const int only_assets = decide_assets_only(ctx, ds);
     st = check_input(ctx, ds, only_assets);
     if (st != CT_OK) return st;
     write_run w;
