@@ -406,7 +406,7 @@ typedef struct run_args {
 static int run_option(ct_context *ctx, cli_output *out, const char *a, const char *val, run_args *r) {
     if (strcmp(a, "--threads") == 0) {
         if (!parse_threads(val, &r->threads))
-            return run_usage(out, "citytiler: --threads needs a whole number from 1 to 1024, got '%s'", val);
+            return run_usage(out, "citytiler run: --threads needs a whole number from 1 to 1024, got '%s'", val);
     } else if (strcmp(a, "--set") == 0) {
         r->sets[r->nsets++] = val;
     } else if (strcmp(a, "--log-format") == 0) {

@@ -2,9 +2,11 @@
 #include "io/geojson_geometry.h"
 #include "io/ogr_next_feature.h"
 
+#include <ctype.h>
 #include <ogr_api.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 int ct_geojson_is(GDALDatasetH d) {
     GDALDriverH drv = d ? GDALGetDatasetDriver(d) : NULL;
@@ -86,6 +88,7 @@ static int geometry_problem(const json_t *g, int level, char *why, size_t size) 
             snprintf(why, size, "the %s has no \"coordinates\"", type);
             return 1;
         }
+        if (kinds[k].depth == 0 && json_is_array(c) && json_array_size(c) == 0) return 0; /* an empty Point */
         char at[32];
         snprintf(at, sizeof at, "coordinates");
         if (coords_problem(c, kinds[k].depth, kinds[k].min, at, why, size)) {
@@ -141,6 +144,25 @@ void ct_geojson_diag_take_error(ct_context *ctx, ct_geojson_diag *d, ct_ogr_read
     err->msg[0] = '\0';
 }
 
+/* GDAL reads NaN and Infinity as numbers where JSON has none, and drops a point with
+ * one; the feature's text then does not parse as JSON. 1 (and why) when the parse
+ * failed at such a word within the feature's geometry. */
+static int nonfinite_word(const char *text, const json_error_t *err, char *why, size_t size) {
+    const char *geometry = strstr(text, "\"geometry\"");
+    size_t n = strlen(text), at = err->position < 0 ? 0 : (size_t)err->position;
+    if (!geometry || at > n || at < (size_t)(geometry - text)) return 0;
+    size_t a = at, b = at; /* the letters around where the parse stopped */
+    while (a > 0 && isalpha((unsigned char)text[a - 1])) a--;
+    while (b < n && isalpha((unsigned char)text[b])) b++;
+    char word[16];
+    if (b - a == 0 || b - a >= sizeof word) return 0;
+    memcpy(word, text + a, b - a);
+    word[b - a] = '\0';
+    if (strcasecmp(word, "nan") != 0 && strcasecmp(word, "infinity") != 0 && strcasecmp(word, "inf") != 0) return 0;
+    snprintf(why, size, "a coordinate is %s, not a finite number", word);
+    return 1;
+}
+
 int ct_geojson_diag_feature(ct_geojson_diag *d, long long fid, char *why, size_t size) {
     if (size) why[0] = '\0';
     if (!d->active) return 0;
@@ -159,8 +181,10 @@ int ct_geojson_diag_feature(ct_geojson_diag *d, long long fid, char *why, size_t
     OGRFeatureH f = OGR_L_GetFeature(l, (GIntBig)fid);
     ct_ogr_errors_end();
     const char *native = f ? OGR_F_GetNativeData(f) : NULL;
-    json_t *feature = native ? json_loads(native, 0, NULL) : NULL;
-    int has = feature && ct_geojson_geometry_problem(json_object_get(feature, "geometry"), why, size);
+    json_error_t err;
+    json_t *feature = native ? json_loads(native, 0, &err) : NULL;
+    int has = feature ? ct_geojson_geometry_problem(json_object_get(feature, "geometry"), why, size)
+                      : native && nonfinite_word(native, &err, why, size);
     json_decref(feature);
     if (has && size && !why[0]) snprintf(why, size, "%s", d->file_note[0] ? d->file_note : "GDAL could not read it");
     if (f) OGR_F_Destroy(f);

@@ -373,7 +373,8 @@ static void read_coords(reader *r, OGRFeatureH f, raw_row *w) {
         }
     }
     char why[256];
-    if (!g && ct_geojson_diag_feature(&r->diag, (long long)OGR_F_GetFID(f), why, sizeof why)) {
+    /* (GDAL gives a GeoJSON point of NaN as an empty point) */
+    if ((!g || OGR_G_IsEmpty(g)) && ct_geojson_diag_feature(&r->diag, (long long)OGR_F_GetFID(f), why, sizeof why)) {
         reject(w, R_UNREADABLE_GEOJSON, fmt_detail(": %s", why, 0));
     } else if (!g || OGR_G_IsEmpty(g)) {
         reject(w, R_NO_GEOM, NULL);

@@ -58,6 +58,24 @@ check "feature 6: swapped x/y outside RD New's area" has "$log" "bad_features.ge
 check "feature 7: missing id" has "$log" "bad_features.geojson: feature 7: skipped: missing id"
 check "GeoJSON summary" has "$log" "bad_features.geojson: assets: 8 read, 3 kept, 5 skipped: "
 
+# GDAL reads NaN and Infinity in GeoJSON (not JSON) as numbers, and gives a point of NaN
+# as an empty point: it was skipped as "missing geometry", where the file has one.
+printf '%s\n' '{"type": "FeatureCollection", "features": [' \
+  '{"type": "Feature", "properties": {"id": "ok"}, "geometry": {"type": "Point", "coordinates": [4.9, 52.37]}},' \
+  '{"type": "Feature", "properties": {"id": "nan"}, "geometry": {"type": "Point", "coordinates": [NaN, 52.37]}},' \
+  '{"type": "Feature", "properties": {"id": "inf"}, "geometry": {"type": "Point", "coordinates": [4.9, Infinity]}},' \
+  '{"type": "Feature", "properties": {"id": "empty"}, "geometry": {"type": "Point", "coordinates": []}},' \
+  '{"type": "Feature", "properties": {"id": "none"}, "geometry": null}]}' > "$WORK/nonfinite.geojson"
+cat > "$WORK/nonfinite.json" <<JSON
+{"pipeline": [{"type": "readers.assets", "path": "$WORK/nonfinite.geojson", "id_field": "id"}]}
+JSON
+"$CLI" run "$WORK/nonfinite.json" > /dev/null 2> "$WORK/nonfinite.err"
+log="$WORK/nonfinite.err"
+check "GeoJSON NaN point: named, not missing" has "$log" "nonfinite.geojson: feature 1: skipped: unreadable geometry (GeoJSON): a coordinate is NaN, not a finite number"
+check "GeoJSON Infinity point: non-finite" has "$log" "nonfinite.geojson: feature 2: skipped: non-finite coordinate"
+check "GeoJSON empty and null points: missing geometry" test "$(count "$log" "skipped: missing geometry")" -eq 2
+check "GeoJSON non-finite summary" has "$log" "nonfinite.geojson: assets: 5 read, 1 kept, 4 skipped"
+
 cat > "$WORK/wkt.json" <<JSON
 {"pipeline": [{"type": "readers.assets", "path": "$DATA/wkt_points.csv", "srs": "EPSG:28992", "id_field": "asset_id", "z_field": "z"}]}
 JSON

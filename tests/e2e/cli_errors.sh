@@ -57,6 +57,8 @@ expect_error no_crs "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\"
 # Command-line mistakes.
 "$CLI" run "$SRC/pipelines/sample.json" --threads zero > "$WORK/threads.log" 2>&1
 check "--threads zero: exit 2" test $? -eq 2
+# Like every usage error of run, it names the command (it began "citytiler: --threads").
+check "--threads zero: 'citytiler run: --threads' and the value" grep -q "^citytiler run: --threads .*'zero'" "$WORK/threads.log"
 # An option whose value is missing says so (it was "unknown or incomplete option").
 "$CLI" run "$SRC/pipelines/sample.json" --memory-limit > "$WORK/novalue.log" 2>&1
 check "--memory-limit without a value: exit 2, named" test $? -eq 2 -a -n "$(grep -F "option '--memory-limit' needs a value" "$WORK/novalue.log")"

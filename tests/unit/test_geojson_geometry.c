@@ -28,6 +28,7 @@ int main(void) {
     /* Well-formed but empty (RFC 7946 allows it): no geometry either. */
     CT_CHECK(problem("{\"type\": \"Polygon\", \"coordinates\": []}", why, sizeof why) == 0 && why[0] == '\0');
     CT_CHECK(problem("{\"type\": \"MultiPolygon\", \"coordinates\": [[], []]}", why, sizeof why) == 0);
+    CT_CHECK(problem("{\"type\": \"Point\", \"coordinates\": []}", why, sizeof why) == 0 && why[0] == '\0');
     CT_CHECK(problem("{\"type\": \"GeometryCollection\", \"geometries\": []}", why, sizeof why) == 0);
     /* Well-formed ones: a geometry, and no fault found. */
     expect("{\"type\": \"Point\", \"coordinates\": [1, 2]}", "");
