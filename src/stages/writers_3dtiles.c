@@ -21,6 +21,7 @@
 #include "tiles/quadtree.h"
 #include "tiles/tile_journal.h"
 #include "core/balance.h"
+#include "core/partition_summaries.h"
 #include "core/hash.h"
 #include "core/path_identity.h"
 #include "tiles/tile_content.h"
@@ -642,45 +643,6 @@ static ct_status write_assets(ct_context *ctx, const tiles_state *s, const ct_da
     return CT_OK;
 }
 
-/* run-summary.json next to tileset.json: the run's inputs, outputs, skips and timings. */
-static ct_status write_summary(ct_context *ctx, const tiles_state *s, const ct_dataset *ds, const ct_quadtree *q,
-                               const ct_tile_output *out, size_t asset_tiles, const char *dir, double t_start,
-                               double cpu_start, json_t *processes) {
-    size_t with_content = 0, geo_raw = 0, geo_bytes = 0, total = 0;
-    for (size_t t = 0; t < q->ntiles; t++) {
-        with_content += out[t].has_content;
-        geo_raw += out[t].stats.geometry_raw;
-        geo_bytes += out[t].stats.geometry_bytes;
-        total += out[t].stats.total_bytes;
-    }
-    json_t *o = json_object();
-    if (!o) return ct_error_nomem(ctx, "summary");
-    json_object_set_new(o, "path", json_string(s->path));
-    json_object_set_new(o, "tiles", json_integer((json_int_t)q->ntiles));
-    json_object_set_new(o, "tiles_with_content", json_integer((json_int_t)with_content));
-    json_object_set_new(o, "glb_bytes", json_integer((json_int_t)total));
-    json_object_set_new(o, "geometry_bytes", json_integer((json_int_t)geo_bytes));
-    json_object_set_new(o, "geometry_bytes_uncompressed", json_integer((json_int_t)geo_raw));
-    json_object_set_new(o, "compression", json_string(s->glb.compression == CT_GLB_COMPRESSION_MESHOPT ? "meshopt" : "none"));
-    json_object_set_new(o, "lod", json_boolean(s->lod));
-    if (ds->assets) { /* (their counts in and skipped are under inputs) */
-        json_object_set_new(o, "assets_written", json_integer((json_int_t)ds->assets_written));
-        json_object_set_new(o, "asset_tiles", json_integer((json_int_t)asset_tiles));
-    }
-    json_t *summary = NULL;
-    ct_status st = ct_run_summary(ctx, ds, "writers.3dtiles", ct_context_elapsed(ctx) - t_start,
-                                  ct_process_cpu_seconds() - cpu_start, o, &summary);
-    json_decref(o);
-    if (st != CT_OK) return st;
-    if (processes) json_object_set(summary, "processes", processes);
-    char path[4096];
-    snprintf(path, sizeof path, "%s/run-summary.json", dir);
-    if (json_dump_file(summary, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0)
-        st = ct_error(ctx, CT_ERR_IO, "%s: cannot write", path);
-    json_decref(summary);
-    return st;
-}
-
 /* One run of the writer: what its steps share. */
 typedef struct write_run {
     ct_context *ctx;
@@ -702,10 +664,12 @@ typedef struct write_run {
     ct_geo_transform *geo;
     int *part_of;          /* per tile: its partition (NULL: every tile is this process's) */
     json_t *processes;     /* under mpirun, on rank 0: every rank's memory and time, for the summary */
+    json_t *partitions;    /* the merge: the partitions' own summaries, for its summary */
 } write_run;
 
 static void write_run_free(write_run *w) {
     json_decref(w->processes);
+    json_decref(w->partitions);
     ct_geo_transform_destroy(w->geo);
     ct_journal_close(w->jr);
     free(w->tmp);
@@ -858,8 +822,76 @@ static ct_status gather_process_stats(write_run *w, ct_status st) {
     return xs;
 }
 
-/* A partition that does not write tileset.json: its share of the buildings, and what to do next. */
-static void finish_partition(write_run *w) {
+/* outputs.tiles of a run summary: the tiles' counts and bytes, over every tile, or (part
+ * >= 0) over those of partition `part`. */
+static json_t *tiles_json(const write_run *w, int part) {
+    const ct_quadtree *q = &w->q;
+    size_t tiles = 0, with_content = 0, geo_raw = 0, geo_bytes = 0, total = 0;
+    for (size_t t = 0; t < q->ntiles; t++) {
+        if (part >= 0 && w->part_of[t] != part) continue;
+        tiles++;
+        with_content += w->out[t].has_content;
+        geo_raw += w->out[t].stats.geometry_raw;
+        geo_bytes += w->out[t].stats.geometry_bytes;
+        total += w->out[t].stats.total_bytes;
+    }
+    json_t *o = json_object();
+    if (!o) return NULL;
+    json_object_set_new(o, "path", json_string(w->s->path));
+    json_object_set_new(o, "tiles", json_integer((json_int_t)tiles));
+    json_object_set_new(o, "tiles_with_content", json_integer((json_int_t)with_content));
+    json_object_set_new(o, "glb_bytes", json_integer((json_int_t)total));
+    json_object_set_new(o, "geometry_bytes", json_integer((json_int_t)geo_bytes));
+    json_object_set_new(o, "geometry_bytes_uncompressed", json_integer((json_int_t)geo_raw));
+    json_object_set_new(o, "compression", json_string(w->s->glb.compression == CT_GLB_COMPRESSION_MESHOPT ? "meshopt" : "none"));
+    json_object_set_new(o, "lod", json_boolean(w->s->lod));
+    if (w->ds->assets && part < 0) { /* (their counts in and skipped are under inputs) */
+        json_object_set_new(o, "assets_written", json_integer((json_int_t)w->ds->assets_written));
+        json_object_set_new(o, "asset_tiles", json_integer((json_int_t)w->asset_tiles));
+    }
+    return o;
+}
+
+/* The run summary of this process (the writer's stage timed from t_start, cpu_start). */
+static ct_status make_summary(const write_run *w, json_t *tiles, double t_start, double cpu_start, json_t **out) {
+    *out = NULL;
+    if (!tiles) return ct_error_nomem(w->ctx, "summary");
+    ct_status st = ct_run_summary(w->ctx, w->ds, "writers.3dtiles", ct_context_elapsed(w->ctx) - t_start,
+                                  ct_process_cpu_seconds() - cpu_start, tiles, out);
+    json_decref(tiles);
+    return st;
+}
+
+/* run-summary.json next to tileset.json: the run's inputs, outputs, skips and timings;
+ * under mpirun every rank's memory and times, after partitions each one's summary. */
+static ct_status write_summary(write_run *w, double t_start, double cpu_start) {
+    json_t *summary = NULL;
+    ct_status st = make_summary(w, tiles_json(w, -1), t_start, cpu_start, &summary);
+    if (st != CT_OK) return st;
+    if (w->processes) json_object_set(summary, "processes", w->processes);
+    if (w->partitions) json_object_set(summary, "partitions", w->partitions);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/run-summary.json", w->tmp);
+    if (json_dump_file(summary, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0)
+        st = ct_error(w->ctx, CT_ERR_IO, "%s: cannot write", path);
+    json_decref(summary);
+    return st;
+}
+
+/* The merge: the partitions' own summaries (ct_partition_summary_save), for its
+ * run-summary.json; read before the work directory's records go. */
+static void take_partition_summaries(write_run *w) {
+    int n = ct_journal_partitions(w->jr), missing = 0;
+    if (n < 1) return;
+    w->partitions = ct_partition_summaries_load(w->tmp, n, &missing);
+    if (missing > 0)
+        ct_log(w->ctx, CT_LOG_INFO, "writers.3dtiles: merge: %d of the %d partitions left no summary of their own "
+               "(run by an older citytiler): run-summary.json's partitions lists the other %d", missing, n, n - missing);
+}
+
+/* A partition that does not write tileset.json: its share of the buildings, its own
+ * summary for the merge's, and what to do next. */
+static ct_status finish_partition(write_run *w, double t_start, double cpu_start) {
     const ct_quadtree *q = &w->q;
     size_t mine = 0; /* the tiles of this process's partition */
     for (size_t t = 0; t < q->ntiles; t++) mine += w->part_of[t] == w->part_k;
@@ -868,9 +900,23 @@ static void finish_partition(write_run *w) {
     w->ds->buildings_written = 0;
     for (size_t t = 0; t < q->ntiles; t++)
         if (w->part_of[t] == w->part_k && ct_qtile_is_leaf(&q->tiles[t])) w->ds->buildings_written += q->tiles[t].count;
-    ct_log(w->ctx, CT_LOG_INFO, "writers.3dtiles: partition %d/%d: %zu of %zu tiles written to %s%s", w->part_k,
-           w->part_n, mine, q->ntiles, w->tmp,
-           w->mpi ? "" : "; run `citytiler merge` with the same pipeline when every partition is done");
+    ct_status st = CT_OK;
+    if (!w->mpi) { /* (ranks give rank 0 their memory and times: gather_process_stats) */
+        json_t *summary = NULL;
+        json_t *tiles = tiles_json(w, w->part_k);
+        if (tiles) json_object_set_new(tiles, "buildings_written", json_integer((json_int_t)w->ds->buildings_written));
+        st = make_summary(w, tiles, t_start, cpu_start, &summary);
+        if (st == CT_OK) {
+            json_object_set_new(summary, "cpu_seconds", json_real(ct_process_cpu_seconds()));
+            st = ct_partition_summary_save(w->ctx, w->tmp, w->part_k, w->part_n, summary);
+        }
+        json_decref(summary);
+    }
+    if (st == CT_OK)
+        ct_log(w->ctx, CT_LOG_INFO, "writers.3dtiles: partition %d/%d: %zu of %zu tiles written to %s%s", w->part_k,
+               w->part_n, mine, q->ntiles, w->tmp,
+               w->mpi ? "" : "; run `citytiler merge` with the same pipeline when every partition is done");
+    return st;
 }
 
 /* The process that finishes the run: the assets' tiles, tileset.json, run-summary.json,
@@ -899,10 +945,11 @@ static ct_status finish_tileset(write_run *w, ct_status st, double t_start, doub
     if (st == CT_OK && ct_context_resume(ctx))
         ct_log(ctx, CT_LOG_INFO, "writers.3dtiles: resumed: %zu of %zu tiles kept from the interrupted run", resumed,
                w->q.ntiles);
+    if (st == CT_OK && w->merge) take_partition_summaries(w);
     if (st == CT_OK) ct_journal_end(w->jr);
     ct_journal_close(w->jr);
     w->jr = NULL;
-    if (st == CT_OK) st = write_summary(ctx, s, w->ds, &w->q, w->out, w->asset_tiles, w->tmp, t_start, cpu_start, w->processes);
+    if (st == CT_OK) st = write_summary(w, t_start, cpu_start);
     if (st == CT_OK) st = ct_outdir_commit(ctx, s->path, w->tmp);
     else if (!w->keep && w->part_n == 1) ct_outdir_abort(w->tmp); /* a lone run cleans up; shared work stays for a retry */
     return st;
@@ -977,7 +1024,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     if (w.mpi) st = gather_ranks(&w, st);
     if (w.mpi) st = gather_process_stats(&w, st);
     int finisher = w.part_n == 1 || w.merge || (w.mpi && w.part_k == 0);
-    if (st == CT_OK && !finisher) finish_partition(&w);
+    if (st == CT_OK && !finisher) st = finish_partition(&w, t_start, cpu_start);
     else st = finish_tileset(&w, st, t_start, cpu_start);
     t_phase[5] = ct_context_elapsed(ctx);
     ct_log(ctx, CT_LOG_DEBUG, "writers.3dtiles: tiles planned in %.1f ms, output directory ready in %.1f ms, heights' "

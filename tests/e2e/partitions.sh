@@ -35,6 +35,18 @@ check "the merge takes the partitions' heights" \
   grep -q "filters.heights: merge: the heights of 160 buildings taken from the partitions' results" "$WORK/merge.log"
 check "the merge's run summary says the LAS was not read" grep -q '"not_read": "the partitions' "$out/run-summary.json"
 check "no partition's results left in the output" test -z "$(find "$out" -name 'results-*')"
+# Each partition's own summary (memory, times, its share) is in the merge's run summary.
+check "the merge's run summary has the 3 partitions' summaries, their shares adding up" python3 -c '
+import json, sys
+s = json.load(open(sys.argv[1]))
+p = s.get("partitions", [])
+assert [e["partition"] for e in p] == ["0/3", "1/3", "2/3"], p
+assert sum(e["outputs"]["tiles"]["buildings_written"] for e in p) == 160
+assert all(e["peak_rss_bytes"] > 0 and e["cpu_seconds"] > 0 and e["wall_seconds"] > 0 for e in p)
+assert all([t["type"] for t in e["stages"]][-1] == "writers.3dtiles" for e in p)
+assert all("pipeline" not in e for e in p) and "pipeline" in s
+assert sum(e["outputs"]["tiles"]["tiles"] for e in p) == s["outputs"]["tiles"]["tiles"]
+' "$out/run-summary.json"
 # A second merge: it said "no partition has run"; now that the output is already merged.
 run merge "$out" > "$WORK/merge2.log" 2>&1
 check "a second merge: exit 2" test $? -eq 2
