@@ -47,6 +47,9 @@ typedef struct ct_dataset {
     char *crs_wkt;          /* working CRS (projected, metres); NULL until a reader sets it */
     char *vertical_wkt;     /* CRS of the heights (vertical, or a compound whose vertical part
                              * counts); NULL when unknown */
+    char *footprints_vertical_wkt; /* the footprints' compound CRS (e.g. EPSG:7415, RD New + NAP):
+                                    * its vertical part is the heights' CRS when neither
+                                    * vertical_crs nor the LiDAR gives one; NULL when not compound */
     int heights_ellipsoidal; /* the LiDAR's CRS is 3D (its third axis an ellipsoidal height):
                               * heights need no vertical CRS */
     ct_attr_def *attrs;

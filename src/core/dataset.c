@@ -52,6 +52,7 @@ void ct_dataset_destroy(ct_dataset *ds) {
     ct_mesh_arena_free(&ds->mesh_arena); /* after the buildings: their meshes borrow from it */
     free(ds->crs_wkt);
     free(ds->vertical_wkt);
+    free(ds->footprints_vertical_wkt);
     json_decref(ds->sources);
     free(ds->lidar_files);
     free(ds);

@@ -16,7 +16,20 @@ struct ct_geo_transform {
                       * and PROJ's search for it cost as much as for to_geodetic) */
     char *ecef_src;  /* the CRS to_ecef starts from */
     PJ *geoid;       /* vgridshift adding the undulation (radians in), or NULL */
+    char proj_error[256]; /* PROJ's last error message (its own printing to stderr broke
+                           * the JSON log lines), for ours */
 };
+
+/* PROJ's log: its errors kept for our messages (user: a char[256]), nothing printed. */
+static void keep_proj_error(void *user, int level, const char *msg) {
+    if (level == PJ_LOG_ERROR && msg) snprintf((char *)user, 256, "%s", msg);
+}
+
+static PJ_CONTEXT *new_context(char *proj_error) {
+    PJ_CONTEXT *c = proj_context_create();
+    if (c) proj_log_func(c, proj_error, keep_proj_error);
+    return c;
+}
 
 static PJ *make_op(PJ_CONTEXT *c, const char *src, const char *dst) {
     PJ *raw = proj_create_crs_to_crs(c, src, dst, NULL);
@@ -114,7 +127,7 @@ ct_status ct_geo_transform_create_ex(ct_context *ctx, const char *src_crs, const
     *out = NULL;
     ct_geo_transform *t = calloc(1, sizeof *t);
     if (!t) return ct_error_nomem(ctx, "CRS transform");
-    t->pj_ctx = proj_context_create();
+    t->pj_ctx = new_context(t->proj_error);
     if (!t->pj_ctx) {
         free(t);
         return ct_error_nomem(ctx, "PROJ context");
@@ -127,8 +140,10 @@ ct_status ct_geo_transform_create_ex(ct_context *ctx, const char *src_crs, const
         wkt = text ? strdup(text) : NULL;
         proj_destroy(cc);
         if (!wkt) {
+            ct_status st = ct_error(ctx, CT_ERR_INPUT, "PROJ cannot combine the working CRS with the vertical CRS '%s'%s%s",
+                                    o->vertical_crs, t->proj_error[0] ? ": " : "", t->proj_error);
             ct_geo_transform_destroy(t);
-            return ct_error(ctx, CT_ERR_INPUT, "PROJ cannot combine the working CRS with the vertical CRS '%s'", o->vertical_crs);
+            return st;
         }
         src = wkt;
     }
@@ -177,7 +192,7 @@ ct_status ct_geo_transform_clone(ct_context *ctx, const ct_geo_transform *t, ct_
     *out = NULL;
     ct_geo_transform *c = calloc(1, sizeof *c);
     if (!c) return ct_error_nomem(ctx, "CRS transform");
-    c->pj_ctx = proj_context_create();
+    c->pj_ctx = new_context(c->proj_error);
     if (c->pj_ctx) {
         c->to_geodetic = proj_clone(c->pj_ctx, t->to_geodetic);
         if (t->to_ecef) c->to_ecef = proj_clone(c->pj_ctx, t->to_ecef);
@@ -381,6 +396,7 @@ double ct_linear_unit_metres(const char *name) {
     if (ns == 0) return 0;
     PJ_CONTEXT *c = proj_context_create();
     if (!c) return 0;
+    proj_log_level(c, PJ_LOG_NONE);
     int n = 0;
     PROJ_UNIT_INFO **list = proj_get_units_from_database(c, NULL, "linear", 0, &n);
     double f = 0;

@@ -357,15 +357,25 @@ static ct_status choose_crs(ct_context *ctx, const ct_ogr_read_options *o, OGRLa
         if (wgs) OSRRelease(wgs);
     }
     area_check_init(src, area);
-    /* A compound CRS stays whole here (readers.assets drops its vertical part). */
-    OGRSpatialReferenceH work = NULL;
-    st = ct_ogr_working_crs(ctx, o->path, src, lon, lat, 0, ds, &work);
-    if (st == CT_OK && !OSRIsSame(src, work)) {
+    /* A compound CRS (EPSG:7415, as the 3D BAG ships) gives its horizontal part as the
+     * working CRS, and its vertical part to the heights, unless the LiDAR or vertical_crs
+     * says otherwise (kept whole, the working CRS made PROJ fail at the writer, after
+     * every stage had run: no compound can hold a compound). */
+    OGRSpatialReferenceH work = NULL, src_2d = OSRClone(src);
+    if (!src_2d) st = ct_error_nomem(ctx, "SRS");
+    if (st == CT_OK && OSRIsCompound(src)) {
+        OSRStripVertical(src_2d);
+        if (!ds->footprints_vertical_wkt && !(ds->footprints_vertical_wkt = ct_ogr_wkt2(src)))
+            st = ct_error(ctx, CT_ERR_INTERNAL, "%s: cannot export the source CRS", o->path);
+    }
+    if (st == CT_OK) st = ct_ogr_working_crs(ctx, o->path, src, lon, lat, 1, ds, &work);
+    if (st == CT_OK && !OSRIsSame(src_2d, work)) {
         *ct_out = OCTNewCoordinateTransformation(src, work);
         if (!*ct_out) st = ct_error(ctx, CT_ERR_INPUT, "%s: cannot transform from the source CRS to the working CRS", o->path);
         else ct_log(ctx, CT_LOG_INFO, "%s: reprojecting footprints to the working CRS %s", o->path, OSRGetName(work));
     }
     OSRRelease(src);
+    if (src_2d) OSRRelease(src_2d);
     if (work) OSRRelease(work);
     return st;
 }

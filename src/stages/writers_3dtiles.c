@@ -305,6 +305,12 @@ static ct_status plan_heights(ct_context *ctx, const tiles_state *s, const ct_da
     ct_geo_options o;
     memset(&o, 0, sizeof o);
     o.vertical_crs = s->vertical_crs ? s->vertical_crs : ds->vertical_wkt;
+    if (!o.vertical_crs && !ds->heights_ellipsoidal && ds->footprints_vertical_wkt) {
+        o.vertical_crs = ds->footprints_vertical_wkt;
+        ct_log(ctx, CT_LOG_INFO, "writers.3dtiles: heights taken as in the footprints' vertical CRS (their CRS is "
+                                 "compound; %s): set vertical_crs if they are not", ds->points ?
+                                 "the LiDAR's CRS has no vertical part" : "no LiDAR");
+    }
     o.geoid_grid = s->geoid;
     o.geoid_mode = strcmp(s->geoid, "none") == 0 ? CT_GEOID_NEVER : CT_GEOID_AUTO;
     o.probe[0] = probe[0];

@@ -77,4 +77,25 @@ check "WGS84 input: exit 0" test $? -eq 0
 check "WGS84 input: reprojected to UTM 31N" grep -q "UTM zone 31N" "$WORK/wgs84.log"
 node "$SRC/tools/validate/validate-tileset.mjs" "$WORK/wgs84" > /dev/null 2>&1
 check "WGS84 input: tileset valid" test $? -eq 0
+
+# Footprints in a compound CRS (EPSG:7415, RD New + NAP, as the 3D BAG ships): its
+# horizontal part is the working CRS, its vertical part the heights' when the LiDAR has
+# none. Kept whole, every stage ran and the writer failed (PROJ: no compound can hold a
+# compound), PROJ printing a raw line into the JSON log.
+las="$SRC/data-samples/delft/delft_ahn3_every4th_epsg28992.las"
+ogr2ogr -f GPKG -a_srs EPSG:7415 "$WORK/pand_7415.gpkg" "$gpkg" bgt_pand -nln bgt_pand > /dev/null 2>&1
+for crs in 7415 28992; do
+  [ "$crs" = 7415 ] && src="$WORK/pand_7415.gpkg" || src="$gpkg"
+  printf '{"pipeline": [{"type": "readers.footprints", "path": "%s", "id_field": "gml_id"}, {"type": "readers.lidar", "path": "%s"}, {"type": "filters.heights"}, {"type": "filters.extrude"}, {"type": "writers.3dtiles", "path": "%s/lidar_%s"}]}\n' \
+    "$src" "$las" "$WORK" "$crs" > "$WORK/lidar_$crs.json"
+  "$CLI" run "$WORK/lidar_$crs.json" --log-format json > "$WORK/lidar_$crs.log" 2>&1
+  check "EPSG:$crs footprints with LiDAR: exit 0" test $? -eq 0
+done
+diff -r -x run-summary.json "$WORK/lidar_7415" "$WORK/lidar_28992" > /dev/null 2>&1
+check "EPSG:7415 footprints give the bytes of EPSG:28992 ones" test $? -eq 0
+check "EPSG:7415 footprints: every log line is JSON" test -z "$(grep -v '^{' "$WORK/lidar_7415.log")"
+run_pipeline compound_alone "{\"type\": \"readers.footprints\", \"path\": \"$WORK/pand_7415.gpkg\"}"
+check "EPSG:7415 footprints alone: exit 0" test $? -eq 0
+check "EPSG:7415 footprints alone: heights in their vertical CRS, said" grep -q "heights taken as in the footprints' vertical CRS" "$WORK/compound_alone.log"
+check "EPSG:7415 footprints alone: no 'no vertical CRS known' warning" test -z "$(grep "no vertical CRS known" "$WORK/compound_alone.log")"
 finish
