@@ -575,9 +575,39 @@ static ct_status write_tiles(ct_context *ctx, const tiles_state *s, const ct_dat
     return st;
 }
 
-/* What must match for --resume to reuse tiles: the writer's options, the tree, and every
- * building's id and heights. */
-static uint64_t run_fingerprint(const tiles_state *s, const ct_dataset *ds, const ct_quadtree *q) {
+/* The hash of what a building's tiles hold: its id, heights, footprint and attribute
+ * values (an attribute edited between a killed run and its --resume, or between two
+ * partitions, left tiles of old and new values side by side). */
+static uint64_t building_hash(const ct_dataset *ds, const ct_building *b) {
+    uint64_t h = ct_fnv1a(CT_FNV1A_BASIS, b->id, strlen(b->id) + 1);
+    h = ct_fnv1a(h, &b->base_z, sizeof b->base_z);
+    h = ct_fnv1a(h, &b->top_z, sizeof b->top_z);
+    h = ct_fnv1a(h, &b->fallback_height, sizeof b->fallback_height);
+    h = ct_fnv1a(h, &b->mesh.nverts, sizeof b->mesh.nverts);
+    for (uint32_t i = 0; i < b->footprint.nparts; i++) {
+        const ct_polygon *p = &b->footprint.parts[i];
+        h = ct_fnv1a(h, &p->nrings, sizeof p->nrings);
+        if (p->nrings) {
+            h = ct_fnv1a(h, p->ring_start, ((size_t)p->nrings + 1) * sizeof *p->ring_start);
+            h = ct_fnv1a(h, p->xy, 2 * (size_t)p->ring_start[p->nrings] * sizeof *p->xy);
+        }
+    }
+    for (size_t a = 0; b->attrs && a < ds->nattrs; a++) {
+        const ct_value *v = &b->attrs[a];
+        unsigned char null = (unsigned char)(v->is_null != 0);
+        h = ct_fnv1a(h, &null, 1);
+        if (v->is_null) continue;
+        if (ds->attrs[a].type == CT_ATTR_STRING) h = v->v.s ? ct_fnv1a(h, v->v.s, strlen(v->v.s) + 1) : h;
+        else if (ds->attrs[a].type == CT_ATTR_REAL) h = ct_fnv1a(h, &v->v.r, sizeof v->v.r);
+        else h = ct_fnv1a(h, &v->v.i, sizeof v->v.i);
+    }
+    return h;
+}
+
+/* What must match for --resume (or between partitions) to reuse tiles: the writer's
+ * options, the tree, the attribute columns and every building (building_hash; hashed in
+ * parallel, joined in order). */
+static uint64_t run_fingerprint(const tiles_state *s, const ct_dataset *ds, const ct_quadtree *q, int threads) {
     uint64_t h = CT_FNV1A_BASIS;
     /* Not the path as written: the work directory found is the same one ("out/", "./out"
      * and a run from another folder were other runs to the partitions). */
@@ -589,13 +619,17 @@ static uint64_t run_fingerprint(const tiles_state *s, const ct_dataset *ds, cons
     free(opts);
     json_decref(copy);
     h = ct_fnv1a(h, &q->ntiles, sizeof q->ntiles);
-    for (size_t i = 0; i < ds->nbuildings; i++) {
-        const ct_building *b = &ds->buildings[i];
-        h = ct_fnv1a(h, b->id, strlen(b->id) + 1);
-        h = ct_fnv1a(h, &b->base_z, sizeof b->base_z);
-        h = ct_fnv1a(h, &b->top_z, sizeof b->top_z);
-        h = ct_fnv1a(h, &b->mesh.nverts, sizeof b->mesh.nverts);
+    for (size_t a = 0; a < ds->nattrs; a++) {
+        h = ct_fnv1a(h, ds->attrs[a].name, strlen(ds->attrs[a].name) + 1);
+        h = ct_fnv1a(h, &ds->attrs[a].type, sizeof ds->attrs[a].type);
     }
+    uint64_t *each = malloc((ds->nbuildings ? ds->nbuildings : 1) * sizeof *each);
+    if (!each) return 0; /* (as above) */
+    const long n = (long)ds->nbuildings;
+#pragma omp parallel for num_threads(threads < 1 ? 1 : threads) schedule(static)
+    for (long i = 0; i < n; i++) each[i] = building_hash(ds, &ds->buildings[i]);
+    h = ct_fnv1a(h, each, ds->nbuildings * sizeof *each);
+    free(each);
     return h;
 }
 
@@ -758,7 +792,7 @@ static ct_status begin_output(write_run *w) {
     if (s->implicit && !w->only_assets && (w->part_n > 1 || w->merge))
         st = ct_error(ctx, CT_ERR_USAGE, "writers.3dtiles: \"tiling\": \"implicit\" is written by one process only for "
                       "now; %s needs \"tiling\": \"explicit\"", w->merge ? "citytiler merge" : ct_context_has_allgather(ctx) ? "mpirun" : "--partition");
-    uint64_t fingerprint = run_fingerprint(s, w->ds, &w->q);
+    uint64_t fingerprint = run_fingerprint(s, w->ds, &w->q, ct_context_threads(ctx));
     if (st == CT_OK && w->merge) st = ct_outdir_check_merge(ctx, s->path); /* (leaves no work directory behind) */
     if (w->mpi && w->part_k != 0 && st == CT_OK) st = ct_context_barrier(ctx); /* wait for rank 0 to prepare */
     if (st == CT_OK) st = ct_outdir_begin(ctx, s->path, "tileset.json", w->keep, &w->tmp);

@@ -89,4 +89,17 @@ CITYTILER_TEST_KILL_AFTER_TILES=3 run "$WORK/other" > /dev/null 2>&1
 check "resume with other options: exit 2" test $? -eq 2
 check "resume with other options: says why" grep -q "other inputs or options" "$WORK/other.log"
 check "resume with other options: no output" test ! -e "$WORK/other"
+
+# Footprints whose attributes were edited between the kill and --resume (a database
+# updated overnight): refused, where the tiles of old and new values were mixed.
+cp "$SRC/data-samples/delft/bgt_pand.gpkg" "$WORK/edited.gpkg"
+sed "s#../data-samples/delft/bgt_pand.gpkg#$WORK/edited.gpkg#; s#../data-samples/#$SRC/data-samples/#" \
+  "$SRC/pipelines/sample.json" > "$WORK/edited.json"
+CITYTILER_TEST_KILL_AFTER_TILES=3 "$CLI" run "$WORK/edited.json" --set "writers.3dtiles.path=$WORK/edited" \
+  --set writers.3dtiles.max_buildings_per_tile=12 > /dev/null 2>&1
+check "edited attributes: the first run was killed" test -d "$WORK/edited.partial"
+ogrinfo "$WORK/edited.gpkg" -dialect SQLite -sql "UPDATE bgt_pand SET bgt_status = 'edited'" > /dev/null 2>&1
+"$CLI" run "$WORK/edited.json" --set "writers.3dtiles.path=$WORK/edited" --set writers.3dtiles.max_buildings_per_tile=12 \
+  --resume > "$WORK/edited.log" 2>&1
+check "edited attributes: --resume refused (exit 2), saying why" test $? -eq 2 -a -n "$(grep "other inputs or options" "$WORK/edited.log")"
 finish
