@@ -765,19 +765,27 @@ static ct_status plan_tiles(write_run *w) {
         ct_log(ctx, CT_LOG_WARN, "writers.3dtiles: max_level %d would stop above the processing cells, which are tiles of level "
                "%d here (cell_size %g m): tiles go down to level %d; a larger cell_size gives fewer levels",
                s->max_level, cell_level, ds->cell_size, cell_level);
-    if (s->implicit) st = ct_implicit_quadtree(ctx, ds, centroids, s->max_per_tile, s->max_level, &w->grid, &w->q);
-    else {
-        uint64_t *weights = NULL;
-        if (s->max_vertices_per_tile) {
-            weights = malloc((ds->nbuildings ? ds->nbuildings : 1) * sizeof *weights);
-            if (!weights) st = ct_error_nomem(ctx, "tile budget");
-            for (size_t i = 0; weights && i < ds->nbuildings; i++) weights[i] = ds->buildings[i].mesh.nverts;
-        }
-        if (st == CT_OK)
-            st = ct_quadtree_build_weighted(ctx, centroids, weights, ds->nbuildings, root, cell_level, s->max_per_tile,
-                                            s->max_vertices_per_tile, s->max_level, &w->q);
-        free(weights);
+    uint64_t *weights = NULL; /* (the vertex budget, in either tiling) */
+    if (s->max_vertices_per_tile) {
+        weights = malloc((ds->nbuildings ? ds->nbuildings : 1) * sizeof *weights);
+        if (!weights) st = ct_error_nomem(ctx, "tile budget");
+        for (size_t i = 0; weights && i < ds->nbuildings; i++) weights[i] = ds->buildings[i].mesh.nverts;
     }
+    if (st == CT_OK && s->implicit) {
+        /* Implicit tiles follow the lon/lat grid, not the cells: max_level's floor is the
+         * level from which they are no larger than a cell (raised, as explicit's) */
+        ct_implicit_budget b = {s->max_per_tile, weights, s->max_vertices_per_tile, s->max_level};
+        st = ct_implicit_quadtree(ctx, ds, centroids, &b, &w->grid, &w->q, &cell_level);
+        if (st == CT_OK && s->max_level < cell_level)
+            ct_log(ctx, CT_LOG_WARN, "writers.3dtiles: max_level %d would stop at implicit tiles larger than a processing "
+                   "cell (cell_size %g m), which they are no longer from level %d here: max_level is raised to %d (tiles "
+                   "split down to it by max_buildings_per_tile and max_vertices_per_tile); a larger cell_size gives fewer "
+                   "levels", s->max_level, ds->cell_size, cell_level, cell_level);
+    } else if (st == CT_OK) {
+        st = ct_quadtree_build_weighted(ctx, centroids, weights, ds->nbuildings, root, cell_level, s->max_per_tile,
+                                        s->max_vertices_per_tile, s->max_level, &w->q);
+    }
+    free(weights);
     free(centroids);
     return st;
 }

@@ -57,8 +57,26 @@ static int lon_within_grid(double w, double e, double gw, double ge) {
     return w >= gw - tol && w + width <= ge + tol;
 }
 
+/* The grid's side in its metres (square but near a pole, where the latitudes are cut). */
+static double grid_side(const ct_implicit_grid *g) {
+    double w = (g->region[2] - g->region[0]) * g->kx, h = (g->region[3] - g->region[1]) * g->ky;
+    return w > h ? w : h;
+}
+
+int ct_implicit_cell_level(const ct_implicit_grid *g, double cell_size) {
+    int level = 0;
+    for (double side = grid_side(g); side > cell_size && level < 30; side *= 0.5) level++;
+    return level;
+}
+
 ct_status ct_implicit_quadtree_lonlat(ct_context *ctx, const ct_implicit_grid *g, const double *lonlat,
                                       size_t n, size_t max_per_leaf, int max_level, ct_quadtree *q) {
+    return ct_implicit_quadtree_lonlat_weighted(ctx, g, lonlat, NULL, n, max_per_leaf, 0, max_level, q);
+}
+
+ct_status ct_implicit_quadtree_lonlat_weighted(ct_context *ctx, const ct_implicit_grid *g, const double *lonlat,
+                                               const uint64_t *weights, size_t n, size_t max_per_leaf,
+                                               uint64_t max_weight, int max_level, ct_quadtree *q) {
     memset(q, 0, sizeof *q);
     if (n == 0) return ct_error(ctx, CT_ERR_INPUT, "implicit tiling: no buildings to tile");
     double root[4] = {0, 0, (g->region[2] - g->region[0]) * g->kx, (g->region[3] - g->region[1]) * g->ky};
@@ -73,7 +91,8 @@ ct_status ct_implicit_quadtree_lonlat(ct_context *ctx, const ct_implicit_grid *g
                             i, lonlat[2 * i], lonlat[2 * i + 1]);
         }
     }
-    ct_status st = ct_quadtree_build(ctx, m, n, root, 0, max_per_leaf, max_level, q);
+    /* (cell level 0: implicit tiles follow the grid, not the processing cells) */
+    ct_status st = ct_quadtree_build_weighted(ctx, m, weights, n, root, 0, max_per_leaf, max_weight, max_level, q);
     free(m);
     return st;
 }
@@ -95,8 +114,9 @@ static void unwrap_across_antimeridian(double *outline, size_t nout, double *ll,
 }
 
 ct_status ct_implicit_quadtree(ct_context *ctx, const ct_dataset *ds, const double *centroids,
-                               size_t max_per_leaf, int max_level, ct_implicit_grid *grid, ct_quadtree *q) {
+                               const ct_implicit_budget *b, ct_implicit_grid *grid, ct_quadtree *q, int *cell_level) {
     memset(q, 0, sizeof *q);
+    *cell_level = 0;
     size_t n = ds->nbuildings;
     if (n == 0) return ct_error(ctx, CT_ERR_INPUT, "implicit tiling: no buildings to tile");
     /* The meshes' box in the working CRS (a prism's x, y are its footprint's: the same box
@@ -156,7 +176,10 @@ ct_status ct_implicit_quadtree(ct_context *ctx, const ct_dataset *ds, const doub
         if (grid->region[0] == -M_PI && grid->region[2] == M_PI) /* around the globe: no turn counted on */
             for (size_t i = 0; i < n; i++)
                 if (lonlat[2 * i] > M_PI) lonlat[2 * i] -= 2 * M_PI;
-        st = ct_implicit_quadtree_lonlat(ctx, grid, lonlat, n, max_per_leaf, max_level, q);
+        *cell_level = ct_implicit_cell_level(grid, ds->cell_size);
+        int max_level = b->max_level > *cell_level ? b->max_level : *cell_level;
+        st = ct_implicit_quadtree_lonlat_weighted(ctx, grid, lonlat, b->weights, n, b->max_per_leaf, b->max_weight,
+                                                  max_level, q);
     }
     free(ll);
     free(lonlat);

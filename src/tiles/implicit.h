@@ -44,11 +44,36 @@ void ct_implicit_grid_for(const double extent[4], ct_implicit_grid *grid);
 ct_status ct_implicit_quadtree_lonlat(ct_context *ctx, const ct_implicit_grid *grid, const double *lonlat,
                                       size_t n, size_t max_per_leaf, int max_level, ct_quadtree *q);
 
+/* Like ct_implicit_quadtree_lonlat, and a tile also splits while the weights of its
+ * points (e.g. mesh vertices) add up to more than max_weight, as in explicit tiling
+ * (ct_quadtree_build_weighted; weights NULL: no such budget). Tiles absent from the
+ * tree are unavailable in the subtrees, so a budget gives a sparse implicit tree. */
+ct_status ct_implicit_quadtree_lonlat_weighted(ct_context *ctx, const ct_implicit_grid *grid, const double *lonlat,
+                                               const uint64_t *weights, size_t n, size_t max_per_leaf,
+                                               uint64_t max_weight, int max_level, ct_quadtree *q);
+
+/* The implicit counterpart of the processing cells' level: the first level whose tiles
+ * are no larger than cell_size metres (in the grid's metres; 0 when the whole grid is).
+ * Implicit tiles follow the lon/lat grid, not the cells, so they are not split down to
+ * this level; it is the floor of max_level, so that a tile max_level stops is never
+ * larger than a processing cell, as in explicit tiling. */
+int ct_implicit_cell_level(const ct_implicit_grid *grid, double cell_size);
+
+/* What makes a tile split (writers.3dtiles' budgets). */
+typedef struct ct_implicit_budget {
+    size_t max_per_leaf;     /* buildings */
+    const uint64_t *weights; /* per building (mesh vertices), or NULL: no such budget */
+    uint64_t max_weight;
+    int max_level;           /* raised to ct_implicit_cell_level when below it */
+} ct_implicit_budget;
+
 /* For a dataset (working CRS ds->crs_wkt, every building meshed): the grid covering all
  * meshes and the tree of the buildings' centroids (centroids: x0, y0, ... in the working
- * CRS, one per building). */
+ * CRS, one per building) under budget b, whose max_level is raised to the grid's
+ * ct_implicit_cell_level for ds->cell_size; that level in *cell_level (the caller warns
+ * when it raised max_level). */
 ct_status ct_implicit_quadtree(ct_context *ctx, const ct_dataset *ds, const double *centroids,
-                               size_t max_per_leaf, int max_level, ct_implicit_grid *grid, ct_quadtree *q);
+                               const ct_implicit_budget *b, ct_implicit_grid *grid, ct_quadtree *q, int *cell_level);
 
 typedef struct ct_implicit_plan {
     const ct_quadtree *q;         /* from ct_implicit_quadtree*: every tile is available */

@@ -2,7 +2,8 @@
  * leaf, inside its leaf's implicit region), and the .subtree binary layout (header
  * "subt" / version 1, JSON padded to 8 bytes, buffer views aligned to 8, availability
  * bitstreams LSB-first in tile-index order with the right availableCount, child
- * subtrees, tile metadata rows in tile-index order) read back from disk. */
+ * subtrees, tile metadata rows in tile-index order) read back from disk; the vertex budget and
+ * the cell level (max_level's floor) of the implicit tree. */
 #include <jansson.h>
 #include <math.h>
 #include <stdint.h>
@@ -413,6 +414,65 @@ static void test_random_city(ct_context *ctx) {
     ct_quadtree_free(&q);
 }
 
+/* The budgets of explicit tiling hold in the implicit tree (they were ignored: a vertex
+ * budget gave the same tree as none): a tile whose points' weights (mesh vertices) add up
+ * to more than max_weight splits unless it holds one point, only where the weight is (a
+ * sparse tree); and the implicit cell level is the first level whose tiles are no larger
+ * than a processing cell. */
+static void test_budget(ct_context *ctx) {
+    const double d = M_PI / 180;
+    double ext[4] = {4.35 * d, 52.00 * d, 4.37 * d, 52.01 * d};
+    ct_implicit_grid g;
+    ct_implicit_grid_for(ext, &g);
+    double side = (g.region[2] - g.region[0]) * g.kx; /* 1300-1500 m (test_grid) */
+    CT_CHECK_MSG(ct_implicit_cell_level(&g, 250) == 3, "cell level %d for 250 m cells on a %.0f m grid",
+                 ct_implicit_cell_level(&g, 250), side);
+    CT_CHECK(ct_implicit_cell_level(&g, side * 1.001) == 0);
+    CT_CHECK(ct_implicit_cell_level(&g, side * 0.501) == 1);
+    CT_CHECK(ct_implicit_cell_level(&g, side * 0.499) == 2);
+    /* 40 light points in the south-west quarter, 8 heavy ones spread over the rest */
+    enum { N = 48 };
+    double ll[2 * N];
+    uint64_t wt[N];
+    double w = g.region[2] - g.region[0], h = g.region[3] - g.region[1];
+    for (int i = 0; i < N; i++) {
+        int heavy = i >= 40;
+        double fx = heavy ? 0.55 + 0.05 * (i - 40) : 0.05 + 0.01 * (i % 8), fy = heavy ? 0.3 + 0.08 * (i - 40) : 0.1 + 0.04 * (i / 8);
+        ll[2 * i] = g.region[0] + fx * w;
+        ll[2 * i + 1] = g.region[1] + fy * h;
+        wt[i] = heavy ? 500 : 10;
+    }
+    ct_quadtree q;
+    CT_CHECK(ct_implicit_quadtree_lonlat(ctx, &g, ll, N, 1000, 12, &q) == CT_OK);
+    CT_CHECK_MSG(q.ntiles == 1, "no vertex budget: %zu tiles", q.ntiles);
+    ct_quadtree_free(&q);
+    ct_status st = ct_implicit_quadtree_lonlat_weighted(ctx, &g, ll, wt, N, 1000, 100, 12, &q);
+    CT_CHECK(st == CT_OK);
+    if (st != CT_OK) return;
+    size_t leaves = 0, once = 0, sparse = 0;
+    unsigned seen[N] = {0};
+    for (size_t t = 0; t < q.ntiles; t++) {
+        const ct_qtile *tile = &q.tiles[t];
+        int nchild = 0;
+        for (int k = 0; k < 4; k++) nchild += tile->child[k] >= 0;
+        sparse += nchild > 0 && nchild < 4;
+        if (nchild) continue;
+        leaves++;
+        uint64_t sum = 0;
+        for (size_t k = 0; k < tile->count; k++) {
+            sum += wt[q.order[tile->first + k]];
+            seen[q.order[tile->first + k]]++;
+        }
+        CT_CHECK_MSG(sum <= 100 || tile->count == 1, "leaf %d/%u/%u: %zu points weighing %llu", tile->level, tile->x,
+                     tile->y, tile->count, (unsigned long long)sum);
+    }
+    for (int i = 0; i < N; i++) once += seen[i] == 1;
+    CT_CHECK_MSG(once == N, "%zu of %d points in exactly one leaf", once, N);
+    CT_CHECK_MSG(leaves >= 8 + 4 && sparse > 0, "%zu leaves (8 heavy points alone, 400 light weight in 4 or more), "
+                 "%zu tiles with some children absent", leaves, sparse);
+    ct_quadtree_free(&q);
+}
+
 int main(void) {
     const char *bin = ct_test_env("CT_BINARY_DIR", ".");
     snprintf(out_root, sizeof out_root, "%s/test_implicit_out", bin);
@@ -423,6 +483,7 @@ int main(void) {
     test_grid();
     test_small_layout(ctx);
     test_random_city(ctx);
+    test_budget(ctx);
     ct_context_destroy(ctx);
     return ct_test_finish("test_implicit");
 }
