@@ -4,7 +4,9 @@
 # expands the implicit tree: availability, template URIs, tile-metadata volumes and errors,
 # and applies the explicit checks to every tile); subtree files present (several levels of
 # subtrees for the city); every building id exactly once in the leaf tiles; the same bytes
-# with 1 and 2 threads; HLOD off (ADD) and meshopt compression also valid; bad options exit 2.
+# with 1 and 2 threads; HLOD off (ADD) and meshopt compression also valid; bad options exit 2;
+# the tile budgets of explicit tiling (max_vertices_per_tile, max_level raised to cell-sized
+# tiles with a warning) on a 1,000-building city.
 . "$(dirname "$0")/common.bash"
 need_validators
 SYNTH=$CT_BINARY_DIR/tools/synthcity/synthcity
@@ -107,12 +109,74 @@ rc=$?
 check "subtree_levels 0: exit 2 (got $rc)" test $rc -eq 2
 check "nothing written by bad options" test ! -e "$WORK/bad"
 
-# ---- a 10,000-building synthetic city
+# ---- the tile budgets, as in explicit tiling (a 1,000-building city, footprints only).
+# max_vertices_per_tile was ignored (implicit: 17 tiles whatever the budget, where explicit
+# gave 668 at 100 vertices), and max_level 0 with 1 building a tile gave one tile of all
+# 1000 buildings without a word (explicit: warned and raised to the cells' level).
+# budget.mjs DIR: "leaves N deepest D worst_vertices V worst_buildings B" over the leaf
+# tiles, worst_vertices over the leaves holding more than one building.
+cat > "$WORK/budget.mjs" << EOF
+import fs from 'node:fs';
+import path from 'node:path';
+import { expandImplicit } from '$VAL/lib/implicit.mjs';
+import { parseGlb } from '$VAL/lib/gltf.mjs';
+const dir = process.argv[2];
+const ts = JSON.parse(fs.readFileSync(path.join(dir, 'tileset.json'), 'utf8'));
+const report = { error: (p, m) => console.log('ERROR ' + p + ': ' + m), note() {}, warning() {} };
+const { tile } = expandImplicit(ts.root, ts, dir, report, '/root');
+let leaves = 0, deepest = 0, worstV = 0, worstB = 0;
+(function walk(t) {
+  if (t.children.length) return t.children.forEach(walk);
+  leaves++;
+  deepest = Math.max(deepest, Number(path.basename(t.content.uri).split('_')[0]));
+  const { json: g } = parseGlb(new Uint8Array(fs.readFileSync(path.join(dir, t.content.uri))));
+  let v = 0;
+  for (const m of g.meshes) for (const p of m.primitives) v += g.accessors[p.attributes.POSITION].count;
+  const b = g.extensions.EXT_structural_metadata.propertyTables[0].count;
+  worstB = Math.max(worstB, b);
+  if (b > 1) worstV = Math.max(worstV, v);
+})(tile);
+console.log(\`leaves \${leaves} deepest \${deepest} worst_vertices \${worstV} worst_buildings \${worstB}\`);
+EOF
 if [ ! -x "$SYNTH" ]; then
   fail "$SYNTH not built"
   finish
   exit
 fi
+"$SYNTH" --buildings 1000 --seed 2 --density 0.05 --out "$WORK/c1k" > "$WORK/synth1k.log" 2>&1
+check "synthcity: 1000 buildings" test $? -eq 0
+cat > "$WORK/c1k.json" << 'EOF'
+{"pipeline": [{"type": "readers.footprints", "path": "c1k/footprints.gpkg", "layer": "buildings", "id_field": "id"},
+  {"type": "filters.clean"}, {"type": "filters.extrude"}, {"type": "writers.3dtiles", "path": "c1k_default", "tiling": "implicit"}]}
+EOF
+# c1k NAME [--set ...]: the 1k city into $WORK/c1k_NAME; budget.mjs's line in c1k_NAME.txt
+c1k() {
+  local name=$1
+  shift
+  "$CLI" run "$WORK/c1k.json" --set "writers.3dtiles.path=$WORK/c1k_$name" "$@" > "$WORK/c1k_$name.log" 2>&1
+  check "1k city $name: exit 0" test $? -eq 0
+  node "$WORK/budget.mjs" "$WORK/c1k_$name" > "$WORK/c1k_$name.txt" 2>&1
+}
+field() { sed -nE "s/.*$2 ([0-9]+).*/\1/p" "$WORK/c1k_$1.txt"; }
+c1k default
+c1k v100 --set writers.3dtiles.max_vertices_per_tile=100
+c1k ml0 --set writers.3dtiles.max_level=0 --set writers.3dtiles.max_buildings_per_tile=1
+n0=$(field default leaves)
+nv=$(field v100 leaves)
+check "1k city: a vertex budget of 100 splits the tiles ($(cat "$WORK/c1k_v100.txt"); without it $n0 leaves)" \
+  test "${nv:-0}" -gt $((4 * ${n0:-1000})) -a "$(field v100 worst_vertices)" -le 100
+validate c1k_v100 "$WORK/c1k_v100"
+node "$WORK/ids.mjs" "$WORK/c1k_v100" > "$WORK/c1k_v100-ids.log" 2>&1
+check "1k city, vertex budget: every building id once in the leaves ($(head -1 "$WORK/c1k_v100-ids.log"))" \
+  grep -Eq "ids 1000 duplicates 0 errors 0$" "$WORK/c1k_v100-ids.log"
+check "1k city, max_level 0: warned and raised to the level of cell-sized tiles" grep -q \
+  "writers.3dtiles: max_level 0 would stop at implicit tiles larger than a processing cell (cell_size 250 m), which they are no longer from level 2 here: max_level is raised to 2" \
+  "$WORK/c1k_ml0.log"
+check "1k city, max_level 0, 1 building a tile: split down to level 2 ($(cat "$WORK/c1k_ml0.txt"))" \
+  test "$(field ml0 deepest)" = 2 -a "$(field ml0 leaves)" -gt 4 -a "$(field ml0 worst_buildings)" -lt 1000
+check "1k city, defaults: no max_level warning" test -z "$(grep 'max_level' "$WORK/c1k_default.log")"
+
+# ---- a 10,000-building synthetic city
 "$SYNTH" --buildings 10000 --seed 11 --density 1 --out "$WORK/city" > "$WORK/synth.log" 2>&1
 check "synthcity: 10000 buildings at 1 pt/m2" test $? -eq 0
 cat > "$WORK/city.json" << 'EOF'
