@@ -33,11 +33,28 @@ ct_simplify_result ct_simplify_footprint(ct_simplifier *s, double tolerance, con
  * into chains between the vertices where three or more faces meet (these stay fixed),
  * every chain is simplified once for all footprints using it (one
  * GEOSTopologyPreserveSimplify over all chains, so no chain crosses another), and each
- * ring is rebuilt from its chains. out[0..n-1] are new footprints. When any rebuilt
- * footprint is invalid or a ring collapses or flips, all outputs are copies of the
- * inputs and the result is CT_SIMPLIFY_KEPT. */
+ * ring is rebuilt from its chains. out[0..n-1] are new footprints.
+ *
+ * Each result is then checked against its input and its neighbours' results: a point
+ * of its boundary moved more than `tolerance` (snapping counts: a vertex inserted from
+ * a neighbour farther than tolerance from the wall moves it that far), its area changed
+ * by more than perimeter x tolerance, or it overlaps another result more than the two
+ * inputs overlapped. Such a footprint is kept as its input (kept[i] = 1, when kept is
+ * not NULL; ct_simplifier_refusal() says why) and the group is simplified again with
+ * it fixed (not snapped, its walls not simplified), so its neighbours still share its
+ * walls; the result is CT_SIMPLIFY_OK. When any rebuilt footprint is invalid or a ring
+ * collapses or flips (or footprints are still refused after 8 passes), all outputs are
+ * copies of the inputs and the result is CT_SIMPLIFY_KEPT. */
 ct_simplify_result ct_simplify_group(ct_simplifier *s, double tolerance, double snap_tolerance,
-                                     const ct_footprint *const *in, size_t n, ct_footprint *out);
+                                     const ct_footprint *const *in, size_t n, ct_footprint *out,
+                                     unsigned char *kept);
+
+/* After ct_simplify_group returned CT_SIMPLIFY_OK with kept[i] = 1: why footprint i
+ * was kept (a fixed text, the same for every footprint kept for that reason). *detail
+ * (when detail is not NULL) receives the figures; *neighbour the index in the group of
+ * the footprint it would have overlapped, or (size_t)-1. Owned by s, valid until the
+ * next call on s. */
+const char *ct_simplifier_refusal(const ct_simplifier *s, size_t i, const char **detail, size_t *neighbour);
 
 /* Text for the last CT_SIMPLIFY_KEPT. Owned by s. */
 const char *ct_simplifier_reason(const ct_simplifier *s);

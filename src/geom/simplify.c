@@ -29,6 +29,7 @@
 #include "citytiler/clean.h"
 #include "core/reserve.h"
 #include "citytiler/simplify.h"
+#include "simplify_check.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -51,6 +52,7 @@ typedef struct chain {
 typedef struct piece {
     uint32_t start, n;       /* input points in cpts */
     uint32_t out_start, out_n; /* simplified points in spts */
+    int fixed;               /* of a chain a frozen footprint uses: output = input */
 } piece;
 
 typedef struct ref {
@@ -72,6 +74,11 @@ struct ct_simplifier {
     size_t nrefs, cap_refs;
     uint32_t *ring_refs; /* start of each ring's refs, one more than rings */
     size_t nrings, cap_rings;
+    unsigned char *fixed; /* per chain: used by a frozen footprint, kept as it is */
+    size_t cap_fixed;
+    unsigned char *frozen, *failed; /* per footprint of the group */
+    ct_simplify_refusal *refusal;
+    size_t cap_frozen, cap_failed, cap_refusal;
 };
 
 static void ht_free(htab *t) {
@@ -178,6 +185,10 @@ void ct_simplifier_destroy(ct_simplifier *s) {
     free(s->pieces);
     free(s->refs);
     free(s->ring_refs);
+    free(s->fixed);
+    free(s->frozen);
+    free(s->failed);
+    free(s->refusal);
     free(s);
 }
 
@@ -280,9 +291,10 @@ static int boxes_touch(const double *a, const double *b, double eps) {
     return a[0] <= b[2] + eps && b[0] <= a[2] + eps && a[1] <= b[3] + eps && b[1] <= a[3] + eps;
 }
 
-/* Step 1: work[i] = in[i] snapped to its neighbours (earlier ones already snapped). */
+/* Step 1: work[i] = in[i] snapped to its neighbours (earlier ones already snapped);
+ * a frozen footprint is not snapped (neighbours still snap to it). */
 static ct_simplify_result snap_group(ct_simplifier *s, double snap, const ct_footprint *const *in, size_t n,
-                                     ct_footprint *work) {
+                                     const unsigned char *frozen, ct_footprint *work) {
     GEOSContextHandle_t h = s->geos;
     GEOSGeometry **g = calloc(n, sizeof *g);
     double *bb = malloc(4 * n * sizeof *bb);
@@ -295,7 +307,7 @@ static ct_simplify_result snap_group(ct_simplifier *s, double snap, const ct_foo
     }
     for (size_t i = 0; i < n && res == CT_SIMPLIFY_OK; i++) {
         unsigned nn = 0;
-        for (size_t j = 0; j < n && res == CT_SIMPLIFY_OK; j++) {
+        for (size_t j = 0; j < n && res == CT_SIMPLIFY_OK && !frozen[i]; j++) {
             if (j == i || !boxes_touch(bb + 4 * i, bb + 4 * j, snap)) continue;
             nb[nn] = GEOSGeom_clone_r(h, g[j]);
             if (!nb[nn]) res = CT_SIMPLIFY_NOMEM;
@@ -488,6 +500,20 @@ static int build_chains(ct_simplifier *s, const ct_footprint *work, size_t n) {
     return 0;
 }
 
+/* Marks the chains a frozen footprint uses (rings in build_chains' order). Returns 0 or
+ * -1 (nomem). */
+static int mark_fixed(ct_simplifier *s, const ct_footprint *work, size_t n, const unsigned char *frozen) {
+    if (!ct_reserve((void **)&s->fixed, &s->cap_fixed, s->nchains + 1, sizeof *s->fixed)) return -1;
+    memset(s->fixed, 0, (s->nchains + 1) * sizeof *s->fixed);
+    size_t ring = 0;
+    for (size_t i = 0; i < n; i++)
+        for (uint32_t p = 0; p < work[i].nparts; p++)
+            for (uint32_t r = 0; r < work[i].parts[p].nrings; r++, ring++)
+                for (uint32_t f = s->ring_refs[ring]; frozen[i] && f < s->ring_refs[ring + 1]; f++)
+                    s->fixed[s->refs[f].chain] = 1;
+    return 0;
+}
+
 /* Step 3: cut chains into pieces and simplify all pieces with one GEOS call. */
 static ct_simplify_result simplify_chains(ct_simplifier *s, double tolerance) {
     GEOSContextHandle_t h = s->geos;
@@ -510,6 +536,7 @@ static ct_simplify_result simplify_chains(ct_simplifier *s, double tolerance) {
             piece *pc = &s->pieces[s->npieces++];
             pc->start = ch->start + cuts[k];
             pc->n = cuts[k + 1] - cuts[k] + 1;
+            pc->fixed = s->fixed[c];
         }
     }
     GEOSGeometry **lines = calloc(s->npieces ? s->npieces : 1, sizeof *lines);
@@ -559,8 +586,19 @@ static ct_simplify_result simplify_chains(ct_simplifier *s, double tolerance) {
             out = CT_SIMPLIFY_NOMEM;
             break;
         }
-        GEOSCoordSeq_copyToBuffer_r(h, cs, s->spts + 2 * s->nspts, 0, 0);
         piece *pc = &s->pieces[k];
+        if (pc->fixed) {
+            /* GEOS simplified it with the others; its input goes back (a neighbour that
+             * now crosses it is caught by the checks). */
+            if (!ct_reserve((void **)&s->spts, &s->cap_spts, 2 * (s->nspts + pc->n), sizeof *s->spts)) {
+                out = CT_SIMPLIFY_NOMEM;
+                break;
+            }
+            memcpy(s->spts + 2 * s->nspts, s->cpts + 2 * (size_t)pc->start, 2 * (size_t)pc->n * sizeof *s->spts);
+            sz = pc->n;
+        } else {
+            GEOSCoordSeq_copyToBuffer_r(h, cs, s->spts + 2 * s->nspts, 0, 0);
+        }
         /* Endpoints must be the chain's (they are what neighbours share). */
         const double *a = s->cpts + 2 * (size_t)pc->start, *b = s->cpts + 2 * (size_t)(pc->start + pc->n - 1);
         const double *sa = s->spts + 2 * s->nspts, *sb = s->spts + 2 * (s->nspts + sz - 1);
@@ -662,16 +700,18 @@ static ct_simplify_result rebuild(ct_simplifier *s, const ct_footprint *work, si
     return res;
 }
 
-ct_simplify_result ct_simplify_group(ct_simplifier *s, double tolerance, double snap_tolerance,
-                                     const ct_footprint *const *in, size_t n, ct_footprint *out) {
-    for (size_t i = 0; i < n; i++) memset(&out[i], 0, sizeof out[i]);
-    s->reason[0] = '\0';
-    if (n == 1) return ct_simplify_footprint(s, tolerance, in[0], &out[0]);
-    ct_footprint *work = calloc(n ? n : 1, sizeof *work);
-    if (!work) return CT_SIMPLIFY_NOMEM;
-    ct_simplify_result res = snap_group(s, snap_tolerance, in, n, work);
+/* One pass of steps 1-4 with the footprints frozen[] kept as they are. */
+static ct_simplify_result simplify_pass(ct_simplifier *s, double tolerance, double snap_tolerance,
+                                        const ct_footprint *const *in, size_t n, const unsigned char *frozen,
+                                        ct_footprint *work, ct_footprint *out) {
+    for (size_t i = 0; i < n; i++) {
+        memset(&work[i], 0, sizeof work[i]);
+        memset(&out[i], 0, sizeof out[i]);
+    }
+    ct_simplify_result res = snap_group(s, snap_tolerance, in, n, frozen, work);
     if (res == CT_SIMPLIFY_OK) {
         int rc = build_chains(s, work, n);
+        if (rc == 0) rc = mark_fixed(s, work, n, frozen);
         if (rc < 0) res = CT_SIMPLIFY_NOMEM;
         else if (rc > 0) {
             snprintf(s->reason, sizeof s->reason, "a ring has fewer than 3 distinct points");
@@ -681,8 +721,64 @@ ct_simplify_result ct_simplify_group(ct_simplifier *s, double tolerance, double 
     if (res == CT_SIMPLIFY_OK) res = simplify_chains(s, tolerance);
     if (res == CT_SIMPLIFY_OK) res = rebuild(s, work, n, out);
     for (size_t i = 0; i < n; i++) ct_footprint_free(&work[i]);
+    if (res != CT_SIMPLIFY_OK)
+        for (size_t i = 0; i < n; i++) ct_footprint_free(&out[i]);
+    return res;
+}
+
+/* Passes after which a group still refusing footprints keeps its input whole. */
+#define MAX_PASSES 8
+
+ct_simplify_result ct_simplify_group(ct_simplifier *s, double tolerance, double snap_tolerance,
+                                     const ct_footprint *const *in, size_t n, ct_footprint *out,
+                                     unsigned char *kept) {
+    for (size_t i = 0; i < n; i++) {
+        memset(&out[i], 0, sizeof out[i]);
+        if (kept) kept[i] = 0;
+    }
+    s->reason[0] = '\0';
+    if (n == 1) return ct_simplify_footprint(s, tolerance, in[0], &out[0]);
+    ct_footprint *work = calloc(n ? n : 1, sizeof *work);
+    if (!work || !ct_reserve((void **)&s->frozen, &s->cap_frozen, n, sizeof *s->frozen) ||
+        !ct_reserve((void **)&s->failed, &s->cap_failed, n, sizeof *s->failed) ||
+        !ct_reserve((void **)&s->refusal, &s->cap_refusal, n, sizeof *s->refusal)) {
+        free(work);
+        return CT_SIMPLIFY_NOMEM;
+    }
+    memset(s->frozen, 0, n * sizeof *s->frozen);
+    /* A footprint whose result breaks a promise of the README (moved beyond tolerance,
+     * area, a new overlap) is frozen: the group is simplified again with it kept as its
+     * input, its walls not snapped nor simplified, so its neighbours still match it. */
+    ct_simplify_result res = CT_SIMPLIFY_OK;
+    for (int pass = 0;; pass++) {
+        res = simplify_pass(s, tolerance, snap_tolerance, in, n, s->frozen, work, out);
+        if (res != CT_SIMPLIFY_OK) break;
+        memset(s->failed, 0, n * sizeof *s->failed);
+        long bad = ct_simplify_check(s->geos, tolerance, in, out, n, s->frozen, s->failed, s->refusal);
+        if (bad == 0) break;
+        for (size_t i = 0; i < n; i++) ct_footprint_free(&out[i]);
+        if (bad < 0) {
+            res = CT_SIMPLIFY_NOMEM;
+            break;
+        }
+        if (pass + 1 == MAX_PASSES) {
+            snprintf(s->reason, sizeof s->reason, "footprints still refused after %d passes", MAX_PASSES);
+            res = CT_SIMPLIFY_KEPT;
+            break;
+        }
+        for (size_t i = 0; i < n; i++) s->frozen[i] |= s->failed[i];
+    }
     free(work);
-    if (res == CT_SIMPLIFY_OK) return res;
+    if (res == CT_SIMPLIFY_OK) {
+        /* A frozen footprint gets its input exactly (its rebuilt rings lost repeated points). */
+        for (size_t i = 0; i < n; i++) {
+            if (!s->frozen[i]) continue;
+            if (kept) kept[i] = 1;
+            ct_footprint_free(&out[i]);
+            if (ct_footprint_copy(in[i], &out[i]) != 0) res = CT_SIMPLIFY_NOMEM;
+        }
+        if (res == CT_SIMPLIFY_OK) return res;
+    }
     for (size_t i = 0; i < n; i++) ct_footprint_free(&out[i]);
     if (res == CT_SIMPLIFY_NOMEM) return res;
     for (size_t i = 0; i < n; i++)
@@ -691,6 +787,13 @@ ct_simplify_result ct_simplify_group(ct_simplifier *s, double tolerance, double 
             return CT_SIMPLIFY_NOMEM;
         }
     return CT_SIMPLIFY_KEPT;
+}
+
+const char *ct_simplifier_refusal(const ct_simplifier *s, size_t i, const char **detail, size_t *neighbour) {
+    const ct_simplify_refusal *r = &s->refusal[i];
+    if (detail) *detail = r->detail;
+    if (neighbour) *neighbour = r->other;
+    return r->why;
 }
 
 /* ---- grouping ------------------------------------------------------------------ */

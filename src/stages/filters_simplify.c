@@ -11,6 +11,11 @@
 #include "citytiler/simplify.h"
 #include "citytiler/stage.h"
 
+/* A snap_tolerance up to this (the default, 1 mm) is accepted whatever the tolerance: it
+ * joins points that coincide but for rounding; a footprint it would still move beyond
+ * tolerance is kept unsimplified by the checks of ct_simplify_group. */
+#define SNAP_ALWAYS 0.001
+
 typedef struct simplify_state {
     double tolerance, snap;
     int shared;
@@ -21,7 +26,8 @@ static const ct_option_def options[] = {
     {"keep_shared_walls", CT_OPT_BOOL, "true", 0,
      "simplify touching footprints together so shared walls stay shared (no gaps, no overlaps)"},
     {"snap_tolerance", CT_OPT_NUMBER, "0.001", 0,
-     "with keep_shared_walls: a neighbour's vertex this close to a wall is inserted in it (metres)"},
+     "with keep_shared_walls: a neighbour's vertex this close to a wall is inserted in it (metres; at most "
+     "tolerance, or at most 0.001)"},
     {NULL, 0, NULL, 0, NULL},
 };
 
@@ -31,6 +37,12 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
         return ct_error(ctx, CT_ERR_USAGE, "filters.simplify: option 'tolerance' must be a number of metres >= 0");
     if (!(snap >= 0) || !isfinite(snap))
         return ct_error(ctx, CT_ERR_USAGE, "filters.simplify: option 'snap_tolerance' must be a number of metres >= 0");
+    if (snap > tol && snap > SNAP_ALWAYS)
+        return ct_error(ctx, CT_ERR_USAGE,
+                        "filters.simplify: option 'snap_tolerance' (%g m) is larger than 'tolerance' (%g m): inserting a "
+                        "neighbour's vertex moves a wall by up to snap_tolerance, and no boundary point may move more "
+                        "than tolerance (snap_tolerance may be at most %g m here)",
+                        snap, tol, tol > SNAP_ALWAYS ? tol : SNAP_ALWAYS);
     simplify_state *s = calloc(1, sizeof *s);
     if (!s) return ct_error_nomem(ctx, "filters.simplify");
     s->tolerance = tol;
@@ -43,7 +55,8 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
 typedef struct item {
     ct_footprint fp;
     unsigned char result; /* ct_simplify_result; 255: not processed (empty footprint) */
-    char *reason;         /* when kept unsimplified */
+    char *reason;         /* when kept unsimplified: what is counted */
+    char *detail;         /* and what is logged beside it (NULL: the reason) */
 } item;
 
 static size_t point_count(const ct_footprint *f) {
@@ -63,6 +76,23 @@ static int footprint_equal(const ct_footprint *a, const ct_footprint *b) {
         if (npts && memcmp(p->xy, q->xy, 2 * npts * sizeof *p->xy) != 0) return 0;
     }
     return 1;
+}
+
+/* it->reason and it->detail for footprint j of the group whose buildings are
+ * ds->buildings[idx[members[0..]]], kept by ct_simplify_group's checks. 0 or -1 (nomem). */
+static int describe_refusal(const ct_simplifier *sp, size_t j, const ct_dataset *ds, const size_t *idx,
+                            const size_t *members, item *it) {
+    const char *detail = NULL;
+    size_t other = (size_t)-1;
+    const char *why = ct_simplifier_refusal(sp, j, &detail, &other);
+    char text[400];
+    if (other != (size_t)-1)
+        snprintf(text, sizeof text, "%s: %s (building %s)", why, detail, ds->buildings[idx[members[other]]].id);
+    else
+        snprintf(text, sizeof text, "%s: %s", why, detail);
+    it->reason = strdup(why);
+    it->detail = strdup(text);
+    return it->reason && it->detail ? 0 : -1;
 }
 
 static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
@@ -103,13 +133,14 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
             ct_simplifier *sp = ct_simplifier_create();
             const ct_footprint **in = malloc((largest ? largest : 1) * sizeof *in);
             ct_footprint *out = malloc((largest ? largest : 1) * sizeof *out);
-            if (!sp || !in || !out) nomem = 1;
+            unsigned char *kept = malloc(largest ? largest : 1);
+            if (!sp || !in || !out || !kept) nomem = 1;
 #pragma omp for schedule(dynamic, 8)
             for (size_t g = 0; g < ngroups; g++) {
-                if (!sp || !in || !out) continue;
+                if (!sp || !in || !out || !kept) continue;
                 size_t k0 = start[g], k = start[g + 1] - k0;
                 for (size_t j = 0; j < k; j++) in[j] = &ds->buildings[idx[members[k0 + j]]].footprint;
-                ct_simplify_result r = ct_simplify_group(sp, s->tolerance, s->snap, in, k, out);
+                ct_simplify_result r = ct_simplify_group(sp, s->tolerance, s->snap, in, k, out, kept);
                 if (r == CT_SIMPLIFY_NOMEM) {
                     nomem = 1;
                     continue;
@@ -121,11 +152,15 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
                     if (r == CT_SIMPLIFY_KEPT) {
                         it->reason = strdup(ct_simplifier_reason(sp));
                         if (!it->reason) nomem = 1;
+                    } else if (kept[j]) {
+                        it->result = CT_SIMPLIFY_KEPT;
+                        if (describe_refusal(sp, j, ds, idx, members + k0, it) != 0) nomem = 1;
                     }
                 }
             }
             free(in);
             free(out);
+            free(kept);
             ct_simplifier_destroy(sp);
         }
         if (nomem) st = ct_error_nomem(ctx, "simplification");
@@ -138,8 +173,9 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
         char reason[320];
         if (it->result == CT_SIMPLIFY_KEPT) {
             snprintf(reason, sizeof reason, "simplify: kept unsimplified (%s)", it->reason ? it->reason : "");
+            const char *told = it->detail ? it->detail : it->reason;
             ct_log(ctx, CT_LOG_INFO, "filters.simplify: building %s (feature %llu): kept unsimplified: %s", b->id,
-                   (unsigned long long)b->source_record, it->reason ? it->reason : "");
+                   (unsigned long long)b->source_record, told ? told : "");
             st = ct_dataset_count_change(ctx, ds, reason);
             continue;
         }
@@ -159,6 +195,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     for (size_t i = 0; items && i < n; i++) {
         ct_footprint_free(&items[i].fp);
         free(items[i].reason);
+        free(items[i].detail);
     }
     free(items);
     free(bbox);

@@ -4,7 +4,10 @@
  * output valid, and changes each area by at most perimeter x tolerance; simplifying each
  * house alone is measured for comparison. On the Delft sample (through the pipeline
  * API) no pair of footprints that did not overlap overlaps afterwards, every output is
- * valid, and areas stay within the same bound. */
+ * valid, and areas stay within the same bound; also with snap_tolerance = tolerance = 1 m,
+ * where snapping made 78 footprints overlap a neighbour. Snapping across a gap (two
+ * terraced houses and one 1 m north of them) moves no point beyond tolerance and makes
+ * no overlap: the footprints it would have made overlap keep their input. */
 #include <geos_c.h>
 #include <math.h>
 #include <stdio.h>
@@ -131,7 +134,9 @@ static void terraced_row(void) {
         CT_CHECK_MSG(overlap_area(h, &row[i], &row[i + 1]) < 1e-9, "input houses %d/%d overlap", i, i + 1);
     CT_CHECK_MSG(gaps0 == 0, "input row has %d gaps", gaps0);
     double tol = 0.1;
-    ct_simplify_result r = ct_simplify_group(s, tol, 0.001, in, NH, out);
+    unsigned char kept[NH];
+    ct_simplify_result r = ct_simplify_group(s, tol, 0.001, in, NH, out, kept);
+    for (int i = 0; i < NH; i++) CT_CHECK_MSG(!kept[i], "house %d kept unsimplified", i);
     CT_CHECK_MSG(r == CT_SIMPLIFY_OK, "group: %d (%s)", (int)r, ct_simplifier_reason(s));
     size_t p0 = 0, p1 = 0, pa = 0;
     double worst_ov = 0, worst_ov_alone = 0;
@@ -172,6 +177,73 @@ static void terraced_row(void) {
     GEOS_finish_r(h);
 }
 
+static ct_footprint box(double x0, double y0, double x1, double y1) {
+    ct_footprint f = {1, calloc(1, sizeof(ct_polygon))};
+    f.parts[0].nrings = 1;
+    f.parts[0].ring_start = malloc(2 * sizeof(uint32_t));
+    f.parts[0].xy = malloc(8 * sizeof(double));
+    f.parts[0].ring_start[0] = 0;
+    f.parts[0].ring_start[1] = 4;
+    double xy[8] = {x0, y0, x1, y0, x1, y1, x0, y1};
+    memcpy(f.parts[0].xy, xy, sizeof xy);
+    return f;
+}
+
+static double hausdorff(GEOSContextHandle_t h, const ct_footprint *a, const ct_footprint *b) {
+    GEOSGeometry *ga = ct_geos_from_footprint(h, a), *gb = ct_geos_from_footprint(h, b);
+    double d = INFINITY;
+    if (!ga || !gb || !GEOSHausdorffDistance_r(h, ga, gb, &d)) d = INFINITY;
+    if (ga) GEOSGeom_destroy_r(h, ga);
+    if (gb) GEOSGeom_destroy_r(h, gb);
+    return d;
+}
+
+/* Two terraced houses (shared wall at x = 6.6) and a house 1 m north of them whose
+ * corner (x = 7) lies 0.4 m past their shared wall: synthcity seed 2's b0000001, 2 and
+ * 17. With snap_tolerance 1.5, snapping inserted each side's corners into the other's
+ * facing wall, moving both walls 1 m towards each other: the north house overlapped
+ * both (8.8 m2 of area gained) even with tolerance 0. Now no point moves beyond
+ * tolerance, no two results overlap, and a footprint kept unsimplified is its input. */
+static void snap_across_gap(double tol, double snap) {
+    GEOSContextHandle_t h = GEOS_init_r();
+    ct_simplifier *s = ct_simplifier_create();
+    ct_footprint in[3] = {box(0, 0, 6.6, 11), box(6.6, 0, 14.1, 11), box(-4, 12, 7, 19.3)}, out[3];
+    const ct_footprint *pin[3] = {&in[0], &in[1], &in[2]};
+    unsigned char kept[3];
+    ct_simplify_result r = ct_simplify_group(s, tol, snap, pin, 3, out, kept);
+    CT_CHECK_MSG(r == CT_SIMPLIFY_OK, "gap %g/%g: group: %d (%s)", tol, snap, (int)r, ct_simplifier_reason(s));
+    int nkept = 0;
+    for (int i = 0; i < 3 && r == CT_SIMPLIFY_OK; i++) {
+        double d = hausdorff(h, &in[i], &out[i]), a0 = ct_footprint_area(&in[i]), a1 = ct_footprint_area(&out[i]);
+        CT_CHECK_MSG(d <= tol + 1e-6, "gap %g/%g: house %d moved %.3f m", tol, snap, i, d);
+        CT_CHECK_MSG(fabs(a1 - a0) <= perimeter(&in[i]) * tol + 1e-6, "gap %g/%g: house %d area %.3f -> %.3f", tol,
+                     snap, i, a0, a1);
+        for (int j = i + 1; j < 3; j++) {
+            double ov = overlap_area(h, &out[i], &out[j]);
+            CT_CHECK_MSG(ov < 1e-6, "gap %g/%g: houses %d/%d overlap by %.3f m2", tol, snap, i, j, ov);
+        }
+        if (kept[i]) {
+            nkept++;
+            CT_CHECK_MSG(npoints(&out[i]) == 4 && memcmp(out[i].parts[0].xy, in[i].parts[0].xy, 8 * sizeof(double)) == 0,
+                         "gap %g/%g: house %d kept but not its input", tol, snap, i);
+            const char *detail = NULL;
+            size_t other = 0;
+            const char *why = ct_simplifier_refusal(s, (size_t)i, &detail, &other);
+            CT_CHECK_MSG(why && strcmp(why, "would overlap a neighbour") == 0 && other < 3 && detail && *detail,
+                         "gap %g/%g: house %d: reason '%s'", tol, snap, i, why ? why : "(null)");
+        }
+    }
+    if (snap >= 1) CT_CHECK_MSG(nkept > 0, "gap %g/%g: snapping across the gap should have been refused", tol, snap);
+    fprintf(stderr, "snap across a 1 m gap, tolerance %g m, snap_tolerance %g m: %d of 3 kept unsimplified\n", tol, snap,
+            nkept);
+    for (int i = 0; i < 3; i++) {
+        ct_footprint_free(&in[i]);
+        ct_footprint_free(&out[i]);
+    }
+    ct_simplifier_destroy(s);
+    GEOS_finish_r(h);
+}
+
 static int boxes_touch(const double *a, const double *b) {
     return a[0] <= b[2] && b[0] <= a[2] && a[1] <= b[3] && b[1] <= a[3];
 }
@@ -203,11 +275,16 @@ static ct_dataset *run_pipeline(const char *name, const char *stages, int thread
     return ds;
 }
 
-static void delft(double tol, int shared) {
-    char stages[256], name[64];
+/* snap < 0: the default snap_tolerance. */
+static void delft(double tol, int shared, double snap) {
+    char stages[256], name[64], snap_opt[64] = "", snap_txt[32] = "default";
+    if (snap >= 0) {
+        snprintf(snap_opt, sizeof snap_opt, ", \"snap_tolerance\": %g", snap);
+        snprintf(snap_txt, sizeof snap_txt, "%g m", snap);
+    }
     snprintf(stages, sizeof stages, ", {\"type\": \"filters.clean\"}, {\"type\": \"filters.simplify\", \"tolerance\": %g, "
-             "\"keep_shared_walls\": %s}", tol, shared ? "true" : "false");
-    snprintf(name, sizeof name, "delft-%g-%d", tol, shared);
+             "\"keep_shared_walls\": %s%s}", tol, shared ? "true" : "false", snap_opt);
+    snprintf(name, sizeof name, snap >= 0 ? "delft-%g-%d-snap%g" : "delft-%g-%d", tol, shared, snap);
     ct_dataset *before = run_pipeline("delft-clean", ", {\"type\": \"filters.clean\"}", 1);
     ct_dataset *after = run_pipeline(name, stages, 2);
     ct_dataset *after1 = run_pipeline(name, stages, 1);
@@ -248,8 +325,9 @@ static void delft(double tol, int shared) {
             }
         }
     if (shared) CT_CHECK_MSG(new_overlaps == 0, "%s: %zu new overlaps", name, new_overlaps);
-    fprintf(stderr, "Delft, tolerance %.2f m, keep_shared_walls %s: %zu -> %zu vertices; %zu neighbour pairs, %zu new overlaps\n",
-            tol, shared ? "true" : "false", p0, p1, pairs, new_overlaps);
+    fprintf(stderr, "Delft, tolerance %.2f m, keep_shared_walls %s, snap_tolerance %s: %zu -> %zu vertices; %zu neighbour "
+            "pairs, %zu new overlaps\n", tol, shared ? "true" : "false", snap_txt, p0, p1,
+            pairs, new_overlaps);
     free(bb);
     GEOS_finish_r(h);
 done:
@@ -260,10 +338,14 @@ done:
 
 int main(void) {
     terraced_row();
-    delft(0.1, 1);
-    delft(0.5, 1);
-    delft(1.0, 1);
-    delft(0.5, 0);
+    snap_across_gap(1.5, 1.5);
+    snap_across_gap(3, 3);
+    snap_across_gap(0, 0.001);
+    delft(0.1, 1, -1);
+    delft(0.5, 1, -1);
+    delft(1.0, 1, -1);
+    delft(1.0, 1, 1.0);
+    delft(0.5, 0, -1);
     /* Groups: boxes touching transitively, ordered by first member. */
     {
         double bb[] = {0, 0, 1, 1, 5, 5, 6, 6, 1, 0, 2, 1, 2, 1, 3, 2, 10, 10, 11, 11};
