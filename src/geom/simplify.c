@@ -18,7 +18,13 @@
  *      GEOSTopologyPreserveSimplify: endpoints stay, and no chain crosses another;
  *   4. every ring is rebuilt from its chains, so both sides of a shared wall get the same
  *      simplified polyline: no gap, no overlap. Each footprint is checked (GEOS valid,
- *      rings keep their orientation); if any fails the group keeps its input.
+ *      rings keep their orientation); if any fails the group keeps its input;
+ *   5. each result is checked against its input and its neighbours' results
+ *      (simplify_check.c: moved at most tolerance, area, no new overlap). Snapping is
+ *      what can break these: it moves a wall by up to snap_tolerance, and two facing
+ *      walls across a gap, each snapped to the other, cross. A refused footprint is
+ *      frozen (not snapped; the chains it uses put back as they were) and steps 1-4
+ *      run again, so its neighbours still share its walls.
  * We chose this over "simplify each, then snap neighbours together" because snapping
  * after the fact cannot restore a wall whose two copies kept different vertices (it only
  * moves vertices within the snap distance), and over GEOSPolygonize on the simplified
