@@ -454,11 +454,27 @@ static ct_status convert_feature(ct_context *ctx, const fp_setup *su, OGRCoordin
     return st;
 }
 
-/* The kept features whose text was not UTF-8: one warning per source names the first. */
+/* Per source: the kept features whose text was not UTF-8 (one warning names the first),
+ * and the features warned about one by one (the first WARN_FEATURES; the others go to
+ * --verbose and are counted in one line: a city's file with thousands of bad features
+ * gave thousands of lines). */
 typedef struct utf8_note {
     uint64_t count, first_record;
     long long first_fid;
+    uint64_t warned, unlisted;
 } utf8_note;
+
+enum { WARN_FEATURES = 20 };
+
+/* The level of a feature's warning lines. */
+static ct_log_level feature_warning_level(utf8_note *note) {
+    if (note->warned < WARN_FEATURES) {
+        note->warned++;
+        return CT_LOG_WARN;
+    }
+    note->unlisted++;
+    return CT_LOG_DEBUG;
+}
 
 static const char *const NOT_UTF8 = "text not UTF-8: read as Latin-1";
 
@@ -467,18 +483,19 @@ static const char *const NOT_UTF8 = "text not UTF-8: read as Latin-1";
 static ct_status keep_result(ct_context *ctx, const ct_ogr_read_options *o, const fp_setup *su, ct_dataset *ds,
                              fp_result *r, uint64_t record, utf8_note *note) {
     ds->input_features++;
+    const ct_log_level level = r->why || r->gdal_error ? feature_warning_level(note) : CT_LOG_DEBUG;
     if (r->why == UNREADABLE_GEOMETRY || r->why == UNREADABLE_GEOJSON) {
-        ct_log(ctx, CT_LOG_WARN, "%s: feature %lld (record %llu): skipped: unreadable geometry (%s%s)", o->path,
+        ct_log(ctx, level, "%s: feature %lld (record %llu): skipped: unreadable geometry (%s%s)", o->path,
                (long long)r->fid, (unsigned long long)record, r->why == UNREADABLE_GEOMETRY ? "corrupt blob: " : "",
                r->gdal_error);
     } else if (r->gdal_error) { /* GDAL's complaint about a feature kept or skipped for another reason */
-        ct_log(ctx, CT_LOG_WARN, "%s: feature %lld (record %llu): GDAL: %s", o->path, (long long)r->fid,
+        ct_log(ctx, level, "%s: feature %lld (record %llu): GDAL: %s", o->path, (long long)r->fid,
                (unsigned long long)record, r->gdal_error);
     }
     if (r->why) {
         const char *why = r->why;
         if (why != UNREADABLE_GEOMETRY && why != UNREADABLE_GEOJSON)
-            ct_log(ctx, CT_LOG_WARN, "%s: feature %lld (record %llu): skipped: %s%s%s%s", o->path, (long long)r->fid,
+            ct_log(ctx, level, "%s: feature %lld (record %llu): skipped: %s%s%s%s", o->path, (long long)r->fid,
                    (unsigned long long)record, why, r->type[0] ? " (" : "", r->type, r->type[0] ? ")" : "");
         fp_result_free(r, su->maps, su->nmaps);
         return ct_dataset_count_skip(ctx, ds, why);
@@ -694,7 +711,7 @@ ct_status ct_ogr_read_footprints(ct_context *ctx, const ct_ogr_read_options *o, 
     size_t before = ds->nbuildings; /* an earlier readers.footprints stage may have added some */
     const uint64_t outside_before = ct_dataset_skipped_for(ds, OUTSIDE_AREA);
     uint64_t record = 0;
-    utf8_note note = {0, 0, 0};
+    utf8_note note = {0, 0, 0, 0, 0};
     fp_setup su = {&area, maps, nmaps, id_index, o->max_vertices};
     GIntBig fid_lo = 0, fid_hi = -1;
     if (st == CT_OK && total >= PARALLEL_MIN_FEATURES && gpkg_fid_span(gd, layer, &fid_lo, &fid_hi)) {
@@ -748,6 +765,10 @@ ct_status ct_ogr_read_footprints(ct_context *ctx, const ct_ogr_read_options *o, 
     if (st == CT_OK && !o->where && !o->bbox && total >= 0 && (uint64_t)total != record)
         ct_log(ctx, CT_LOG_WARN, "%s: the source says it holds %lld features but %llu were read: is it damaged? "
                "(the missing ones are not in the tiles)", o->path, (long long)total, (unsigned long long)record);
+    if (st == CT_OK && note.unlisted)
+        ct_log(ctx, CT_LOG_WARN, "%s: %llu more features skipped or warned about likewise (not listed: the first %d "
+               "are; --verbose lists each; the closing summary counts the skips by reason)", o->path,
+               (unsigned long long)note.unlisted, (int)WARN_FEATURES);
     if (st == CT_OK && note.count)
         ct_log(ctx, CT_LOG_WARN, "%s: %llu buildings have an id or text attribute that is not UTF-8 (first: feature %lld, "
                "record %llu): its bytes that are not were read as Latin-1 (tile metadata must be UTF-8); convert the "

@@ -1008,10 +1008,19 @@ static ct_status measure_and_apply(ct_context *ctx, heights_state *s, ct_dataset
                      "buildings that tall)", lo, hi);
         char classes[200] = "";
         describe_classes(ds, prm.ground_class, classes, sizeof classes);
-        ct_log(ctx, CT_LOG_WARN, "filters.heights: no building has ground points (ground_classes): every building "
-               "stands on filters.extrude's base_z%s; is the LiDAR unclassified?%s Classify its ground first (e.g. "
-               "PDAL's filters.smrf or LAStools' lasground), or set ground_classes to the class that holds it",
-               roofs, classes);
+        uint64_t ground_points = 0; /* (points of ground_classes kept: then the search found none, not the LiDAR) */
+        const uint64_t *counts = ds->points ? ct_point_store_class_counts(ds->points) : NULL;
+        for (int c = 0; counts && c < 256; c++) ground_points += prm.ground_class[c] ? counts[c] : 0;
+        if (ground_points > 0)
+            ct_log(ctx, CT_LOG_WARN, "filters.heights: no building has ground points: every building stands on "
+                   "filters.extrude's base_z%s; the LiDAR has %llu points of ground_classes, none within max_buffer "
+                   "(%g m; buffer %g m) of a footprint: a larger max_buffer reaches them", roofs,
+                   (unsigned long long)ground_points, prm.max_buffer, prm.buffer);
+        else
+            ct_log(ctx, CT_LOG_WARN, "filters.heights: no building has ground points (ground_classes): every building "
+                   "stands on filters.extrude's base_z%s; is the LiDAR unclassified?%s Classify its ground first (e.g. "
+                   "PDAL's filters.smrf or LAStools' lasground), or set ground_classes to the class that holds it",
+                   roofs, classes);
     }
     else if (ds->nbuildings > 0 && no_ground == ds->nbuildings)
         ct_log(ctx, CT_LOG_WARN, "filters.heights: no building has ground heights: every building stands on "

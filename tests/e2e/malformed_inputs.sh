@@ -178,6 +178,13 @@ check "lidar_unclassified: the roofs' heights, which base_z 0 makes buildings th
   "stands on filters.extrude's base_z (left at its default, 0, the roofs measured at 0.0 to 0.0 m make buildings that tall)"
 check "lidar_unclassified: names the classes the points have, and how to classify" has lidar_unclassified.log \
   "is the LiDAR unclassified? Its points are of class 1 ("
+# Ground points there, but none within the search (buffer and max_buffer 0 around a
+# footprint between the points): the warning names the search, not the classification.
+fp fp_between.geojson "85005.2 447005.2 0.5"
+run_case heights_no_buffer 0 "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"fp_between.geojson\"}, $(lidar '"ok.las"'), {\"type\": \"filters.heights\", \"buffer\": 0, \"max_buffer\": 0}, $E, $W]}"
+check "heights_no_buffer: the ground points are named, and max_buffer" has heights_no_buffer.log \
+  "the LiDAR has 200 points of ground_classes, none within max_buffer (0 m; buffer 0 m) of a footprint"
+check "heights_no_buffer: not asked whether the LiDAR is unclassified" test -z "$(grep unclassified heights_no_buffer.log)"
 check "lidar_unclassified: says how to classify the ground" has lidar_unclassified.log "PDAL's filters.smrf"
 # A 3D CRS (its third axis an ellipsoidal height, e.g. a PROJ string with +vunits) needs no
 # vertical CRS: the writer said "no vertical CRS known ... may float or sink" all the same.
@@ -638,4 +645,17 @@ run_case model_missing 2 '{"pipeline": [{"type": "readers.assets", "path": "asse
 check "model_missing: message" has model_missing.log "missing.obj: cannot load model"
 run_case model_not_a_model 2 '{"pipeline": [{"type": "readers.assets", "path": "assets.csv", "srs": "EPSG:28992"}, {"type": "writers.3dtiles", "path": "x", "symbols": {"*": {"model": "not_a_model.obj"}}}]}'
 check "model_not_a_model: message" has model_not_a_model.log "not_a_model.obj: cannot load model"
+
+# 25 features far outside the CRS's area and one good one: the first 20 skips are listed,
+# the rest counted in one line (a city's file of thousands gave thousands of lines);
+# --verbose lists each.
+args=(); for i in $(seq 0 24); do args+=("$((1000000000000 + i * 100)) 1000000000000 10"); done
+fp fp_many_bad.geojson "${args[@]}" "85005 447005 10"
+run_case footprints_many_bad 0 "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"fp_many_bad.geojson\"}, {\"type\": \"filters.extrude\", \"height\": 5}, $W]}"
+check "footprints_many_bad: 20 skips listed" test "$(grep -c ': skipped: ' footprints_many_bad.log)" -eq 20
+check "footprints_many_bad: the other 5 counted in one line" has footprints_many_bad.log \
+  "fp_many_bad.geojson: 5 more features skipped or warned about likewise (not listed: the first 20 are; --verbose lists each"
+check "footprints_many_bad: the summary counts all 25" grep -q "skipped 25: " footprints_many_bad.log
+"$CLI" run footprints_many_bad.json --verbose --set "writers.3dtiles.path=many_verbose" > many_verbose.log 2>&1
+check "footprints_many_bad: --verbose lists all 25" test "$(grep -c ': skipped: ' many_verbose.log)" -eq 25
 finish
