@@ -21,12 +21,15 @@
 /* Distance from p to the surface (idx, ni) by a scan of its triangles, or any value no
  * more than `enough` once it is known to be no more than that (for small surfaces, where
  * building a grid costs more than it saves). */
-static double scan_distance(const float *p, const float *pos, const unsigned int *idx, size_t ni, double enough) {
+static double scan_distance(const float *p, const float *pos, const unsigned int *idx, size_t ni, double enough,
+                            size_t *tests) {
     double best = INFINITY, enough2 = enough * enough;
-    for (size_t t = 0; t + 2 < ni && best > enough2; t += 3) {
+    size_t t = 0;
+    for (; t + 2 < ni && best > enough2; t += 3) {
         double d = ct_dist2_tri(p, pos + 3 * idx[t], pos + 3 * idx[t + 1], pos + 3 * idx[t + 2]);
         if (d < best) best = d;
     }
+    *tests += t / 3;
     return sqrt(best);
 }
 
@@ -42,38 +45,40 @@ typedef struct surface {
     ct_tri_grid grid;
 } surface;
 
-static int surface_init(surface *s, const float *pos, const unsigned int *idx, size_t ni) {
+static int surface_init(surface *s, const float *pos, const unsigned int *idx, size_t ni, ct_lod_work *work) {
     s->pos = pos;
     s->idx = idx;
     s->ni = ni;
     s->gridded = ni > SCAN_MAX_INDICES;
-    return s->gridded ? ct_tri_grid_build(&s->grid, pos, idx, ni) : 0;
+    if (!s->gridded) return 0;
+    if (ct_tri_grid_build(&s->grid, pos, idx, ni) != 0) return -1;
+    work->grids++;
+    work->grid_entries += ct_tri_grid_entries(&s->grid);
+    return 0;
 }
 
 static void surface_free(surface *s) {
     if (s->gridded) ct_tri_grid_free(&s->grid);
 }
 
-static double surface_distance(const surface *s, const float *p, double enough) {
-    return s->gridded ? ct_tri_grid_distance(&s->grid, p, enough) : scan_distance(p, s->pos, s->idx, s->ni, enough);
+static double surface_distance(const surface *s, const float *p, double enough, ct_lod_work *work) {
+    return s->gridded ? ct_tri_grid_distance(&s->grid, p, enough, &work->distance_tests)
+                      : scan_distance(p, s->pos, s->idx, s->ni, enough, &work->distance_tests);
 }
 
-/* Two-sided deviation between the welded surfaces (a, na) and (b, nb): vertices and
- * triangle samples of each against the other (large surfaces through grids of their triangles:
- * a scan of every triangle for every point took minutes for a footprint with thousands
- * of courtyards). The distance to a surface may stop at any value no more than the largest
+/* Two-sided deviation between the welded full surface sa and the simplified one (b, nb):
+ * vertices and triangle samples of each against the other (large surfaces through grids
+ * of their triangles: a scan of every triangle for every point took minutes for a
+ * footprint with thousands of courtyards; the full surface's grid is built once for all
+ * the tries). The distance to a surface may stop at any value no more than the largest
  * so far, which cannot change the maximum. -1 when out of memory. */
-static double deviation(const float *pos, const unsigned int *a, size_t na, const unsigned int *b, size_t nb,
-                        size_t nverts) {
-    surface sa, sb;
-    if (surface_init(&sb, pos, b, nb) != 0) return -1;
-    if (surface_init(&sa, pos, a, na) != 0) {
-        surface_free(&sb);
-        return -1;
-    }
+static double deviation(const float *pos, const surface *sa, const unsigned int *b, size_t nb, size_t nverts,
+                        ct_lod_work *work) {
+    surface sb;
+    if (surface_init(&sb, pos, b, nb, work) != 0) return -1;
     double worst = 0;
     for (size_t v = 0; v < nverts; v++) {
-        double d = surface_distance(&sb, pos + 3 * v, worst);
+        double d = surface_distance(&sb, pos + 3 * v, worst, work);
         if (d > worst) worst = d;
     }
     for (size_t t = 0; t + 2 < nb; t += 3) {
@@ -82,11 +87,10 @@ static double deviation(const float *pos, const unsigned int *a, size_t na, cons
         for (int k = 0; k < 4; k++) {
             float q[3];
             for (int c = 0; c < 3; c++) q[c] = w[k][0] * p0[c] + w[k][1] * p1[c] + w[k][2] * p2[c];
-            double d = surface_distance(&sa, q, worst);
+            double d = surface_distance(sa, q, worst, work);
             if (d > worst) worst = d;
         }
     }
-    surface_free(&sa);
     surface_free(&sb);
     return worst;
 }
@@ -222,6 +226,11 @@ static size_t hull_prism(float *all, size_t n, unsigned int *tri) {
 }
 
 int ct_lod_simplify_mesh(const ct_mesh *in, double abs_error, ct_mesh *out, double *achieved) {
+    ct_lod_work work = {0, 0, 0};
+    return ct_lod_simplify_mesh_work(in, abs_error, out, achieved, &work);
+}
+
+int ct_lod_simplify_mesh_work(const ct_mesh *in, double abs_error, ct_mesh *out, double *achieved, ct_lod_work *work) {
     memset(out, 0, sizeof *out);
     *achieved = 0;
     size_t nv = in->nverts, ni = in->nindices;
@@ -232,7 +241,8 @@ int ct_lod_simplify_mesh(const ct_mesh *in, double abs_error, ct_mesh *out, doub
     unsigned int *idx = malloc(ni * sizeof *idx);
     unsigned int *simp = malloc(ni * sizeof *simp), *hull = NULL;
     float *welded = NULL;
-    int rc = -1;
+    surface full_surface; /* (built at the first deviation measured) */
+    int rc = -1, have_full = 0;
     if (!pos || !remap || !idx || !simp) goto done;
     for (size_t v = 0; v < nv; v++) {
         pos[3 * v] = (float)(in->pos[3 * v] - ox);
@@ -258,7 +268,11 @@ int ct_lod_simplify_mesh(const ct_mesh *in, double abs_error, ct_mesh *out, doub
         float err = 0.f;
         size_t n = meshopt_simplify(simp, idx, ni, welded, nu, 3 * sizeof(float), 0, (float)(target / scale),
                                     closed ? 0 : meshopt_SimplifyLockBorder, &err);
-        double dev = n < ni ? deviation(welded, idx, ni, simp, n, nu) : 0.0;
+        if (n < ni && !have_full) {
+            if (surface_init(&full_surface, welded, idx, ni, work) != 0) goto done;
+            have_full = 1;
+        }
+        double dev = n < ni ? deviation(welded, &full_surface, simp, n, nu, work) : 0.0;
         if (dev < 0) goto done; /* (out of memory) */
         if (dev <= 0.8 * abs_error && (n == ni || shape_kept(welded, full, simp, n, closed))) {
             ns = n;
@@ -273,7 +287,11 @@ int ct_lod_simplify_mesh(const ct_mesh *in, double abs_error, ct_mesh *out, doub
      * 40% larger). */
     if (ns == ni && closed && (hull = malloc(12 * nu * sizeof *hull)) != NULL) {
         size_t nh = hull_prism(welded, nu, hull);
-        double hdev = nh && nh < ni ? deviation(welded, idx, ni, hull, nh, nu) : INFINITY;
+        if (nh && nh < ni && !have_full) {
+            if (surface_init(&full_surface, welded, idx, ni, work) != 0) goto done;
+            have_full = 1;
+        }
+        double hdev = nh && nh < ni ? deviation(welded, &full_surface, hull, nh, nu, work) : INFINITY;
         if (hdev < 0) goto done; /* (out of memory) */
         if (hdev <= 0.8 * abs_error) {
             ns = nh;
@@ -311,6 +329,7 @@ int ct_lod_simplify_mesh(const ct_mesh *in, double abs_error, ct_mesh *out, doub
     out->nindices = 3 * kept;
     rc = 0;
 done:
+    if (have_full) surface_free(&full_surface);
     free(pos);
     free(remap);
     free(idx);

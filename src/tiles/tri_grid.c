@@ -6,12 +6,14 @@
  * than MAX_CELLS cells, into the cells its projection meets. */
 #include "tiles/tri_grid.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MAX_CELLS 64
-#define MAX_SIDE 1024
+#define ENTRIES_PER_TRI 16
+#define MIN_SIDE 1024 /* cells a side a grid may have however few its triangles */
 
 double ct_dist2_tri(const float *p, const float *a, const float *b, const float *c) {
     double ab[3], ac[3], ap[3], q[3];
@@ -134,24 +136,41 @@ int ct_tri_grid_build(ct_tri_grid *g, const float *pos, const unsigned int *idx,
         lo[0] = lo[1] = hi[0] = hi[1] = 0;
     }
     double w = hi[0] - lo[0], h = hi[1] - lo[1], side = w > h ? w : h;
-    /* about one triangle a cell, at most MAX_SIDE cells a side */
-    double cs = sqrt((w > 0 ? w : side) * (h > 0 ? h : side) / (double)(g->ntri ? g->ntri : 1));
-    if (!(cs >= side / MAX_SIDE)) cs = side / MAX_SIDE;
+    /* About one triangle a cell, square cells, whatever the box's shape: a cap on the
+     * cells a side made a long block's grid one row of cells holding n / 1024 triangles
+     * each, which made the search quadratic (4 rows of 6,000 courtyards: minutes). At most
+     * ntri (and MIN_SIDE) cells a side, so at most about 3 ntri cells in all. */
+    size_t ntri = g->ntri ? g->ntri : 1, most = ntri > MIN_SIDE ? ntri : MIN_SIDE;
+    if (most > INT_MAX / 2) most = INT_MAX / 2;
+    double cs = sqrt((w > 0 ? w : side) * (h > 0 ? h : side) / (double)ntri);
+    if (!(cs >= side / (double)most)) cs = side / (double)most;
     if (!(cs > 0)) cs = 1;
     g->x0 = lo[0];
     g->y0 = lo[1];
-    g->cs = cs;
-    g->nx = (int)(w / cs) + 1;
-    g->ny = (int)(h / cs) + 1;
-    if (g->nx > MAX_SIDE) g->nx = MAX_SIDE;
-    if (g->ny > MAX_SIDE) g->ny = MAX_SIDE;
-    size_t ncells = (size_t)g->nx * (size_t)g->ny, entries = 0;
-    g->start = calloc(ncells + 1, sizeof *g->start);
-    if (!g->start) {
-        ct_tri_grid_free(g);
-        return -1;
+    /* At most ENTRIES_PER_TRI cell entries a triangle on average, else cells twice as
+     * large: the fans of long slivers a block of courtyards in a few rows triangulates
+     * into (each as long as the block) made the entries, and the time to build them,
+     * quadratic (4 rows of 8,000 courtyards: 51 million entries). A count that goes past
+     * the budget stops there, so each try costs at most the budget. */
+    size_t budget = ENTRIES_PER_TRI * ntri + 4096, ncells = 0, entries = 0;
+    for (;;) {
+        g->cs = cs;
+        double fx = floor(w / cs) + 1, fy = floor(h / cs) + 1;
+        g->nx = fx < (double)most + 1 ? (int)fx : (int)most + 1;
+        g->ny = fy < (double)most + 1 ? (int)fy : (int)most + 1;
+        ncells = (size_t)g->nx * (size_t)g->ny;
+        g->start = calloc(ncells + 1, sizeof *g->start);
+        if (!g->start) {
+            ct_tri_grid_free(g);
+            return -1;
+        }
+        entries = 0;
+        for (size_t t = 0; t < g->ntri && entries <= budget; t++) entries += for_tri_cells(g, t, count_cell, NULL);
+        if (entries <= budget || (g->nx == 1 && g->ny == 1)) break;
+        free(g->start);
+        g->start = NULL;
+        cs *= 2;
     }
-    for (size_t t = 0; t < g->ntri; t++) entries += for_tri_cells(g, t, count_cell, NULL);
     for (size_t c = 0; c < ncells; c++) g->start[c + 1] += g->start[c];
     if (entries > UINT32_MAX || !(g->tris = malloc((entries ? entries : 1) * sizeof *g->tris))) {
         ct_tri_grid_free(g);
@@ -175,17 +194,23 @@ static double tri_d2(const ct_tri_grid *g, uint32_t t, const float *p) {
     return ct_dist2_tri(p, g->pos + 3 * v[0], g->pos + 3 * v[1], g->pos + 3 * v[2]);
 }
 
-/* The triangles of cell (i, j) against p: best lowered. */
-static void visit(const ct_tri_grid *g, int i, int j, const float *p, double *best) {
-    size_t c = (size_t)j * (size_t)g->nx + (size_t)i;
-    for (uint32_t k = g->start[c]; k < g->start[c + 1]; k++) {
+/* The triangles of cell (i, j) against p: best lowered, until it is no more than
+ * enough2 (then any value that low will do: a cell crossed by thousands of slivers, as
+ * fans from a long block's corners are, is not read through for each point). */
+static size_t visit(const ct_tri_grid *g, int i, int j, const float *p, double enough2, double *best) {
+    size_t c = (size_t)j * (size_t)g->nx + (size_t)i, n = 0;
+    for (uint32_t k = g->start[c]; k < g->start[c + 1] && *best > enough2; k++, n++) {
         double d = tri_d2(g, g->tris[k], p);
         if (d < *best) *best = d;
     }
+    return n;
 }
 
-double ct_tri_grid_distance(const ct_tri_grid *g, const float *p, double enough) {
+size_t ct_tri_grid_entries(const ct_tri_grid *g) { return g->start ? g->start[(size_t)g->nx * (size_t)g->ny] : 0; }
+
+double ct_tri_grid_distance(const ct_tri_grid *g, const float *p, double enough, size_t *tests) {
     double best = INFINITY, enough2 = enough * enough;
+    size_t n = 0;
     /* p's cell, or the nearest cell to p outside the grid (p is then at least as far from
      * every cell as that cell's corner point: the bound below holds) */
     int ci = clampi(floor((p[0] - g->x0) / g->cs), g->nx), cj = clampi(floor((p[1] - g->y0) / g->cs), g->ny);
@@ -193,16 +218,23 @@ double ct_tri_grid_distance(const ct_tri_grid *g, const float *p, double enough)
     for (int r = 0; r <= rmax && best > enough2; r++) {
         double bound = r > 0 ? (r - 1) * g->cs : 0;
         if (bound * bound > best) break;
+        /* ring r within the grid: its rows j0..j1, its full rows only where the ring's
+         * top or bottom is inside, its side columns only where they are (a long grid's
+         * far rings are mostly outside it: looping over their rows made the search
+         * quadratic) */
         int i0 = ci - r, i1 = ci + r, j0 = cj - r, j1 = cj + r;
-        for (int j = j0; j <= j1; j++) {
-            if (j < 0 || j >= g->ny) continue;
-            if (j == j0 || j == j1) {
-                for (int i = i0 < 0 ? 0 : i0; i <= i1 && i < g->nx; i++) visit(g, i, j, p, &best);
-            } else {
-                if (i0 >= 0) visit(g, i0, j, p, &best);
-                if (i1 < g->nx && i1 != i0) visit(g, i1, j, p, &best);
-            }
+        int a = i0 < 0 ? 0 : i0, b = i1 >= g->nx ? g->nx - 1 : i1;
+        int lo = j0 < 0 ? 0 : j0, hi = j1 >= g->ny ? g->ny - 1 : j1;
+        if (j0 == lo)
+            for (int i = a; i <= b; i++) n += visit(g, i, j0, p, enough2, &best);
+        if (j1 == hi && j1 != j0)
+            for (int i = a; i <= b; i++) n += visit(g, i, j1, p, enough2, &best);
+        for (int j = lo > j0 ? lo : j0 + 1; j <= (hi < j1 ? hi : j1 - 1); j++) {
+            if (i0 >= 0) n += visit(g, i0, j, p, enough2, &best);
+            if (i1 < g->nx && i1 != i0) n += visit(g, i1, j, p, enough2, &best);
         }
+        if (i0 <= 0 && j0 <= 0 && i1 >= g->nx - 1 && j1 >= g->ny - 1) break; /* the whole grid seen */
     }
+    if (tests) *tests += n;
     return sqrt(best);
 }

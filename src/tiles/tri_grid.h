@@ -24,8 +24,13 @@ int ct_tri_grid_build(ct_tri_grid *g, const float *pos, const unsigned int *idx,
 void ct_tri_grid_free(ct_tri_grid *g);
 
 /* Distance from p to the surface, or a value no more than `enough` once it is known to be
- * no more than that; the same value a scan of every triangle in order gives. */
-double ct_tri_grid_distance(const ct_tri_grid *g, const float *p, double enough);
+ * no more than that; the same value a scan of every triangle in order gives. When tests
+ * is not NULL, the number of triangles measured is added to *tests (tests assert the
+ * work, not the time). */
+double ct_tri_grid_distance(const ct_tri_grid *g, const float *p, double enough, size_t *tests);
+
+/* Cell entries of the grid (a triangle counts once per cell it is listed in). */
+size_t ct_tri_grid_entries(const ct_tri_grid *g);
 
 /* Squared distance from p to triangle abc. */
 double ct_dist2_tri(const float *p, const float *a, const float *b, const float *c);
