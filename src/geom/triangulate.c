@@ -139,6 +139,8 @@ struct ct_triangulator {
     size_t dstart_cap, d_cap;
     pent *sorted;
     size_t sorted_cap;
+    pent *ysorted; /* the boundary's points by y, then x (find_insertions) */
+    size_t ysorted_cap;
     ins *insv;
     size_t ins_cap;
     uint32_t *gsize;
@@ -175,7 +177,7 @@ void ct_triangulator_stats(const ct_triangulator *t, ct_tri_stats *out) { *out =
 void ct_triangulator_destroy(ct_triangulator *t) {
     if (!t) return;
     free(t->rs); free(t->bidx); free(t->brank); free(t->bgid);
-    free(t->dstart); free(t->didx); free(t->sorted); free(t->insv); free(t->gsize);
+    free(t->dstart); free(t->didx); free(t->sorted); free(t->ysorted); free(t->insv); free(t->gsize);
     free(t->nodes); free(t->gfirst); free(t->order); free(t->tris); free(t->edges); free(t->pgid);
     ct_tri_flip_free(&t->flip);
     ct_bridge_grid_free(&t->bgrid);
@@ -259,40 +261,66 @@ static ct_tri_status dedupe_and_orient(ct_triangulator *t, const ct_polygon *p, 
     return CT_TRI_OK;
 }
 
+static int cmp_pent_yx(const void *a, const void *b) {
+    const pent *p = a, *q = b;
+    if (p->y != q->y) return p->y < q->y ? -1 : 1;
+    if (p->x != q->x) return p->x < q->x ? -1 : 1;
+    return (p->e > q->e) - (p->e < q->e);
+}
+
+/* The first of the n entries at or after (u, v) in their order: by x then y when byx,
+ * else by y then x (u the first key). */
+static size_t lower_pent(const pent *s, size_t n, int byx, double u, double v) {
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        double a = byx ? s[mid].x : s[mid].y, b = byx ? s[mid].y : s[mid].x;
+        if (a < u || (a == u && b < v)) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
 /* Points of one ring inside an edge of another (only possible with holes), as
- * insertions into t->insv sorted by edge and position along it: *nins of them. */
+ * insertions into t->insv sorted by edge and position along it: *nins of them. An edge's
+ * candidates are the points of its box, from the points sorted along its box's narrower
+ * side (by x then y for an edge taller than wide, else by y then x), from its box's first
+ * corner to its last: a vertical edge of a hole in a grid of holes looked at every point
+ * of its column (by x alone), which made the search grow as n^1.5 (96,000 holes: 1 s). */
 static ct_tri_status find_insertions(ct_triangulator *t, const ct_polygon *p, uint32_t nr, uint32_t used,
                                      size_t *nins_out) {
     size_t nins = 0;
+    if (!RESERVE(t, ysorted, ysorted_cap, used)) return CT_TRI_NOMEM;
     for (uint32_t e = 0; e < used; e++) {
         t->sorted[e].x = PX(p, t->didx[e]);
         t->sorted[e].y = PY(p, t->didx[e]);
         t->sorted[e].e = e;
     }
+    memcpy(t->ysorted, t->sorted, used * sizeof *t->sorted);
     qsort(t->sorted, used, sizeof *t->sorted, cmp_pent);
+    qsort(t->ysorted, used, sizeof *t->ysorted, cmp_pent_yx);
     for (uint32_t r = 0; r < nr; r++) {
         uint32_t s = t->dstart[r], n = t->dstart[r + 1] - s;
         for (uint32_t k = 0; k < n; k++) {
             uint32_t ia = t->didx[s + k], ib = t->didx[s + (k + 1) % n];
             double ax = PX(p, ia), ay = PY(p, ia), bx = PX(p, ib), by = PY(p, ib);
             double x0 = ax < bx ? ax : bx, x1 = ax < bx ? bx : ax, y0 = ay < by ? ay : by, y1 = ay < by ? by : ay;
-            size_t lo = 0, hi = used;
-            while (lo < hi) {
-                size_t mid = (lo + hi) / 2;
-                if (t->sorted[mid].x < x0) lo = mid + 1;
-                else hi = mid;
-            }
+            int byx = x1 - x0 <= y1 - y0;
+            const pent *sp = byx ? t->sorted : t->ysorted;
+            double u1 = byx ? x1 : y1, v1 = byx ? y1 : x1; /* the box's last corner in that order */
             double lastx = NAN, lasty = NAN;
-            for (size_t q = lo; q < used && t->sorted[q].x <= x1; q++) {
-                double wx = t->sorted[q].x, wy = t->sorted[q].y;
-                if (wy < y0 || wy > y1) continue;
+            for (size_t q = lower_pent(sp, used, byx, byx ? x0 : y0, byx ? y0 : x0); q < used; q++) {
+                double wx = sp[q].x, wy = sp[q].y, u = byx ? wx : wy, v = byx ? wy : wx;
+                if (u > u1 || (u == u1 && v > v1)) break;
+                t->stats.boundary_points++;
+                if (wx < x0 || wx > x1 || wy < y0 || wy > y1) continue;
                 if ((wx == ax && wy == ay) || (wx == bx && wy == by)) continue;
                 if (wx == lastx && wy == lasty) continue; /* one insertion per position */
                 if (orient(ax, ay, bx, by, wx, wy) != 0) continue;
                 if (!RESERVE(t, insv, ins_cap, nins + 1)) return CT_TRI_NOMEM;
                 t->insv[nins].after = s + k;
                 t->insv[nins].t = (wx - ax) * (bx - ax) + (wy - ay) * (by - ay);
-                t->insv[nins].idx = t->didx[t->sorted[q].e];
+                t->insv[nins].idx = t->didx[sp[q].e];
                 nins++;
                 lastx = wx;
                 lasty = wy;
@@ -373,6 +401,7 @@ ct_tri_status ct_boundary_build(ct_triangulator *t, const ct_polygon *p, ct_boun
     t->reason[0] = '\0';
     if (p->nrings == 0 || p->ring_start[p->nrings] < 3) return fail(t, "shell has no area");
     uint32_t total = p->ring_start[p->nrings];
+    t->stats.boundary_points = 0;
     if (!RESERVE(t, dstart, dstart_cap, (size_t)p->nrings + 1) || !RESERVE(t, didx, d_cap, (size_t)total + 1))
         return CT_TRI_NOMEM;
     uint32_t nr = 0, used = 0;
@@ -1118,7 +1147,9 @@ ct_tri_status ct_triangulate_earclip(ct_triangulator *t, const ct_polygon *p, co
     *tris = NULL;
     *ntris = 0;
     t->reason[0] = '\0';
+    size_t boundary_points = t->stats.boundary_points; /* (ct_boundary_build's) */
     memset(&t->stats, 0, sizeof t->stats);
+    t->stats.boundary_points = boundary_points;
     uint32_t nb = b->ring_start[b->nrings];
     size_t cap = (size_t)nb + 2 * (size_t)b->nrings;
     if (!RESERVE(t, nodes, nodes_cap, cap) || !RESERVE(t, gfirst, gfirst_cap, nb) ||

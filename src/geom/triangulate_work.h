@@ -14,6 +14,8 @@ typedef struct ct_tri_stats {
     size_t bridge_points; /* points tested for a bridge's visibility */
     size_t ear_tries;     /* vertices tried as ears */
     size_t ear_points;    /* points tested against candidate ears (z-order walk) */
+    size_t boundary_points; /* points looked at for insertion into an edge, by the last
+                             * ct_boundary_build */
 } ct_tri_stats;
 
 void ct_triangulator_stats(const ct_triangulator *t, ct_tri_stats *out);
