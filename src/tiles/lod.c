@@ -225,8 +225,43 @@ static size_t hull_prism(float *all, size_t n, unsigned int *tri) {
     return ni;
 }
 
+/* Meshes of more than this many indices try their hull's prism before simplifying. */
+#define HULL_FIRST_INDICES (3 * 65536)
+
+/* What try_hull needs of ct_lod_simplify_mesh_work. */
+typedef struct hull_try {
+    float *welded; /* nu positions, room for the prism's corners after them */
+    const unsigned int *idx;
+    size_t ni, nu;
+    double abs_error;
+    surface *full; /* the full mesh's surface, built when *have_full is 0 */
+    int *have_full;
+    ct_lod_work *work;
+    unsigned int **hull; /* allocated here */
+} hull_try;
+
+/* The prism of the mesh's convex hull when it is smaller and within the bound: *ns,
+ * *chosen and *achieved set, 1; 0 when not (or no memory for it: the caller keeps what
+ * it has); -1 when out of memory measuring it. */
+static int try_hull(hull_try *h, size_t *ns, const unsigned int **chosen, double *achieved) {
+    if (!*h->hull && !(*h->hull = malloc(12 * h->nu * sizeof **h->hull))) return 0;
+    size_t nh = hull_prism(h->welded, h->nu, *h->hull);
+    if (!nh || nh >= h->ni) return 0;
+    if (!*h->have_full) {
+        if (surface_init(h->full, h->welded, h->idx, h->ni, h->work) != 0) return -1;
+        *h->have_full = 1;
+    }
+    double hdev = deviation(h->welded, h->full, *h->hull, nh, h->nu, h->work);
+    if (hdev < 0) return -1; /* (out of memory) */
+    if (!(hdev <= 0.8 * h->abs_error)) return 0;
+    *ns = nh;
+    *chosen = *h->hull;
+    *achieved = hdev;
+    return 1;
+}
+
 int ct_lod_simplify_mesh(const ct_mesh *in, double abs_error, ct_mesh *out, double *achieved) {
-    ct_lod_work work = {0, 0, 0};
+    ct_lod_work work = {0, 0, 0, 0};
     return ct_lod_simplify_mesh_work(in, abs_error, out, achieved, &work);
 }
 
@@ -264,10 +299,21 @@ int ct_lod_simplify_mesh_work(const ct_mesh *in, double abs_error, ct_mesh *out,
     memcpy(simp, idx, ni * sizeof *simp);
     *achieved = 0;
     const unsigned int *chosen = simp;
-    for (int attempt = 0; attempt < 5 && scale > 0; attempt++, target *= 0.5) {
+    hull_try h = {welded, idx, ni, nu, abs_error, &full_surface, &have_full, work, &hull};
+    int picked = 0, hull_tried = 0;
+    if (ni > HULL_FIRST_INDICES && closed) {
+        /* A huge building (a block of thousands of courtyards) tries its hull's prism
+         * first: each try below is a meshoptimizer pass and a deviation over the whole
+         * mesh, and such a block's tries all strayed or folded (11 passes over 5.8
+         * million indices: 38 s at 96,000 holes) before the hull was taken. */
+        if ((picked = try_hull(&h, &ns, &chosen, achieved)) < 0) goto done;
+        hull_tried = 1;
+    }
+    for (int attempt = 0; !picked && attempt < 5 && scale > 0; attempt++, target *= 0.5) {
         float err = 0.f;
         size_t n = meshopt_simplify(simp, idx, ni, welded, nu, 3 * sizeof(float), 0, (float)(target / scale),
                                     closed ? 0 : meshopt_SimplifyLockBorder, &err);
+        work->tries++;
         if (n < ni && !have_full) {
             if (surface_init(&full_surface, welded, idx, ni, work) != 0) goto done;
             have_full = 1;
@@ -285,20 +331,7 @@ int ct_lod_simplify_mesh_work(const ct_mesh *in, double abs_error, ct_mesh *out,
     /* Every try folded the building (a narrow one) or strayed: its hull's prism when that
      * is within the bound and smaller, else the full mesh (full meshes made parent tiles
      * 40% larger). */
-    if (ns == ni && closed && (hull = malloc(12 * nu * sizeof *hull)) != NULL) {
-        size_t nh = hull_prism(welded, nu, hull);
-        if (nh && nh < ni && !have_full) {
-            if (surface_init(&full_surface, welded, idx, ni, work) != 0) goto done;
-            have_full = 1;
-        }
-        double hdev = nh && nh < ni ? deviation(welded, &full_surface, hull, nh, nu, work) : INFINITY;
-        if (hdev < 0) goto done; /* (out of memory) */
-        if (hdev <= 0.8 * abs_error) {
-            ns = nh;
-            chosen = hull;
-            *achieved = hdev;
-        }
-    }
+    if (!picked && ns == ni && closed && !hull_tried && try_hull(&h, &ns, &chosen, achieved) < 0) goto done;
     /* Flat-shade the result: three vertices and a face normal per triangle. */
     size_t nt = ns / 3, kept = 0;
     out->pos = malloc((nt ? nt : 1) * 9 * sizeof *out->pos);

@@ -17,6 +17,7 @@ typedef struct ct_lod_work {
     size_t distance_tests; /* point-to-triangle distances measured (deviation) */
     size_t grid_entries;   /* cell entries of the triangle grids built */
     size_t grids;          /* triangle grids built */
+    size_t tries;          /* meshoptimizer simplifications of the whole mesh */
 } ct_lod_work;
 
 /* ct_lod_simplify_mesh, adding its work to *work (not NULL). */

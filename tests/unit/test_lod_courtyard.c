@@ -2,7 +2,10 @@
  * h unit square holes on a 2 m grid, extruded 12 m. Its work is counted, not timed: 4x
  * the holes must cost about 4x the grid entries and distances measured, and the full
  * mesh's grid is built once for all the tries (each try built it again: with the hull,
- * six grids of the full mesh a parent tile). The result stays within its bound. */
+ * six grids of the full mesh a parent tile). A block of more than 65,536 triangles tries
+ * its hull's prism first: no meshoptimizer pass over it when that is within the bound
+ * (its five tries all failed before the hull was taken). The result stays within its
+ * bound. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -36,7 +39,7 @@ static ct_lod_work simplify(ct_extruder *ex, int h, double bound) {
     ct_polygon p = block(h);
     ct_footprint fp = {1, &p};
     ct_mesh full, simp;
-    ct_lod_work w = {0, 0, 0};
+    ct_lod_work w = {0, 0, 0, 0};
     double achieved = -1;
     CT_CHECK_MSG(ct_extrude_footprint(ex, &fp, 0.0, 12.0, 1, &full) == CT_EXTRUDE_OK, "%d holes: %s", h,
                  ct_extruder_reason(ex));
@@ -46,7 +49,12 @@ static ct_lod_work simplify(ct_extruder *ex, int h, double bound) {
     CT_CHECK_MSG(achieved >= 0 && achieved <= 0.8 * bound, "%d holes: deviation %.3f m for a bound of %.3f m", h,
                  achieved, bound);
     /* one grid of the full mesh, one of each simplified try at most (five tries) */
-    CT_CHECK_MSG(w.grids <= 6, "%d holes: %zu triangle grids built", h, w.grids);
+    CT_CHECK_MSG(w.grids <= 6 && w.tries <= 5, "%d holes: %zu triangle grids built, %zu tries", h, w.grids, w.tries);
+    if (full.nindices > 3 * 65536) {
+        CT_CHECK_MSG(w.tries == 0 && w.grids == 1 && simp.nindices == 36, "%d holes: %zu tries, %zu grids, %zu indices",
+                     h, w.tries, w.grids, simp.nindices);
+        CT_CHECK_MSG(w.distance_tests < full.nindices, "%d holes: %zu distances measured", h, w.distance_tests);
+    }
     ct_mesh_free(&full);
     ct_mesh_free(&simp);
     ct_polygon_free(&p);
@@ -67,6 +75,11 @@ int main(void) {
         printf("bound %.3f m: entries %zu -> %zu, distances %zu -> %zu, grids %zu, %zu (400 -> 1600 holes)\n", bounds[b],
                small.grid_entries, large.grid_entries, small.distance_tests, large.distance_tests, small.grids,
                large.grids);
+    }
+    for (int b = 0; b < 2; b++) { /* (80,012 triangles) */
+        ct_lod_work w = simplify(ex, 4000, bounds[b]);
+        printf("bound %.3f m, 4000 holes: %zu tries, %zu grids, %zu entries, %zu distances\n", bounds[b], w.tries, w.grids,
+               w.grid_entries, w.distance_tests);
     }
     ct_extruder_destroy(ex);
     return ct_test_finish("test_lod_courtyard");

@@ -64,7 +64,7 @@ int main(int argc, char **argv) {
         for (int b = 0; b < 2; b++) {
             ct_mesh simp = {0};
             double achieved, ta = bench_now();
-            ct_lod_work w = {0, 0, 0};
+            ct_lod_work w = {0, 0, 0, 0};
             if (ct_lod_simplify_mesh_work(&full, bounds[b], &simp, &achieved, &w) != 0) return 1;
             printf(", lod %.2f m %7.3f s (%zu tris, %.3f m; %zu grids, %.1fM entries, %.1fM distances)", bounds[b],
                    bench_now() - ta, simp.nindices / 3, achieved, w.grids, w.grid_entries / 1e6, w.distance_tests / 1e6);
