@@ -33,6 +33,8 @@ double ct_ring_signed_area(const ct_polygon *p, uint32_t r);
 /* Area of the polygon: shell minus holes (absolute values). */
 double ct_polygon_area(const ct_polygon *p);
 double ct_footprint_area(const ct_footprint *f);
+/* Length of all rings of all parts (shells and holes). */
+double ct_footprint_perimeter(const ct_footprint *f);
 /* Bounding box of all parts: out[4] = xmin, ymin, xmax, ymax. Returns 0 if empty. */
 int ct_footprint_bbox(const ct_footprint *f, double out[4]);
 /* Area-weighted centroid of the footprint (falls back to the bbox centre). */

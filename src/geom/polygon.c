@@ -40,6 +40,22 @@ double ct_polygon_area(const ct_polygon *p) {
     return a;
 }
 
+double ct_footprint_perimeter(const ct_footprint *f) {
+    double s = 0;
+    for (uint32_t i = 0; i < f->nparts; i++) {
+        const ct_polygon *p = &f->parts[i];
+        for (uint32_t r = 0; r < p->nrings; r++) {
+            uint32_t n = ct_ring_size(p, r);
+            const double *xy = p->xy + 2 * (size_t)p->ring_start[r];
+            for (uint32_t k = 0; k < n; k++) {
+                uint32_t j = (k + 1) % n;
+                s += hypot(xy[2 * j] - xy[2 * k], xy[2 * j + 1] - xy[2 * k + 1]);
+            }
+        }
+    }
+    return s;
+}
+
 double ct_footprint_area(const ct_footprint *f) {
     double a = 0.0;
     for (uint32_t i = 0; i < f->nparts; i++) a += ct_polygon_area(&f->parts[i]);

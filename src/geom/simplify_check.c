@@ -7,22 +7,6 @@
 
 #include "citytiler/clean.h"
 
-static double perimeter(const ct_footprint *f) {
-    double s = 0;
-    for (uint32_t i = 0; i < f->nparts; i++) {
-        const ct_polygon *p = &f->parts[i];
-        for (uint32_t r = 0; r < p->nrings; r++) {
-            uint32_t n = ct_ring_size(p, r);
-            const double *xy = p->xy + 2 * (size_t)p->ring_start[r];
-            for (uint32_t k = 0; k < n; k++) {
-                uint32_t j = (k + 1) % n;
-                s += hypot(xy[2 * j] - xy[2 * k], xy[2 * j + 1] - xy[2 * k + 1]);
-            }
-        }
-    }
-    return s;
-}
-
 static void refuse(unsigned char *failed, ct_simplify_refusal *refusal, size_t i, long *count, const char *why) {
     if (!failed[i]) (*count)++;
     failed[i] = 1;
@@ -119,7 +103,7 @@ long ct_simplify_check(GEOSContextHandle_t h, double tolerance, const ct_footpri
         double d = -1;
         if (!GEOSHausdorffDistance_r(h, g0, gout[i], &d)) d = -1;
         GEOSGeom_destroy_r(h, g0);
-        double a0 = ct_footprint_area(in[i]), a1 = ct_footprint_area(&out[i]), bound = perimeter(in[i]) * tolerance;
+        double a0 = ct_footprint_area(in[i]), a1 = ct_footprint_area(&out[i]), bound = ct_footprint_perimeter(in[i]) * tolerance;
         if (d < 0) {
             refuse(failed, refusal, i, &count, "its displacement could not be measured");
             snprintf(refusal[i].detail, sizeof refusal[i].detail, "GEOS Hausdorff distance failed");

@@ -22,22 +22,6 @@
 
 #define NH 10
 
-static double perimeter(const ct_footprint *f) {
-    double s = 0;
-    for (uint32_t i = 0; i < f->nparts; i++) {
-        const ct_polygon *p = &f->parts[i];
-        for (uint32_t r = 0; r < p->nrings; r++) {
-            uint32_t n = ct_ring_size(p, r);
-            const double *xy = p->xy + 2 * (size_t)p->ring_start[r];
-            for (uint32_t k = 0; k < n; k++) {
-                uint32_t j = (k + 1) % n;
-                s += hypot(xy[2 * j] - xy[2 * k], xy[2 * j + 1] - xy[2 * k + 1]);
-            }
-        }
-    }
-    return s;
-}
-
 static size_t npoints(const ct_footprint *f) {
     size_t n = 0;
     for (uint32_t i = 0; i < f->nparts; i++) n += f->parts[i].ring_start[f->parts[i].nrings];
@@ -147,7 +131,7 @@ static void terraced_row(void) {
         CT_CHECK_MSG(GEOSisValid_r(h, g) == 1, "house %d invalid after simplification", i);
         GEOSGeom_destroy_r(h, g);
         double a0 = ct_footprint_area(&row[i]), a1 = ct_footprint_area(&out[i]);
-        CT_CHECK_MSG(fabs(a1 - a0) <= perimeter(&row[i]) * tol, "house %d: area %.4f -> %.4f", i, a0, a1);
+        CT_CHECK_MSG(fabs(a1 - a0) <= ct_footprint_perimeter(&row[i]) * tol, "house %d: area %.4f -> %.4f", i, a0, a1);
         CT_CHECK(ct_simplify_footprint(s, tol, &row[i], &alone[i]) == CT_SIMPLIFY_OK);
         pa += npoints(&alone[i]);
     }
@@ -220,7 +204,7 @@ static void snap_across_gap(double tol, double snap) {
     for (int i = 0; i < 3 && r == CT_SIMPLIFY_OK; i++) {
         double d = hausdorff(h, &in[i], &out[i]), a0 = ct_footprint_area(&in[i]), a1 = ct_footprint_area(&out[i]);
         CT_CHECK_MSG(d <= tol + 1e-6, "gap %g/%g: house %d moved %.3f m", tol, snap, i, d);
-        CT_CHECK_MSG(fabs(a1 - a0) <= perimeter(&in[i]) * tol + 1e-6, "gap %g/%g: house %d area %.3f -> %.3f", tol,
+        CT_CHECK_MSG(fabs(a1 - a0) <= ct_footprint_perimeter(&in[i]) * tol + 1e-6, "gap %g/%g: house %d area %.3f -> %.3f", tol,
                      snap, i, a0, a1);
         for (int j = i + 1; j < 3; j++) {
             double ov = overlap_area(h, &out[i], &out[j]);
@@ -330,7 +314,7 @@ static void delft(double tol, int shared, double snap) {
         CT_CHECK_MSG(GEOSisValid_r(h, g) == 1, "%s: %s invalid", name, after->buildings[i].id);
         GEOSGeom_destroy_r(h, g);
         double a0 = ct_footprint_area(a), a1 = ct_footprint_area(b);
-        CT_CHECK_MSG(fabs(a1 - a0) <= perimeter(a) * tol + 1e-6, "%s: %s area %.3f -> %.3f", name,
+        CT_CHECK_MSG(fabs(a1 - a0) <= ct_footprint_perimeter(a) * tol + 1e-6, "%s: %s area %.3f -> %.3f", name,
                      after->buildings[i].id, a0, a1);
         p0 += npoints(a);
         p1 += npoints(b);
