@@ -171,6 +171,13 @@ static void set_real(ct_value *v, double x) {
     }
 }
 
+/* A height attribute: to the millimetre, as LiDAR measures at best. The heights come from
+ * single-precision samples, and a viewer showed ground_z 2.6419999599456787 for 2.642;
+ * the meshes keep the values unrounded. */
+static void set_height(ct_value *v, double x) {
+    set_real(v, round(x * 1000.0) / 1000.0);
+}
+
 /* Attribute col of b set to a copy of text; 0 when out of memory. */
 static int set_string(ct_building *b, int col, const char *text) {
     char *copy = strdup(text);
@@ -208,11 +215,11 @@ static int apply(const heights_state *s, const ct_dataset *ds, ct_building *b, c
     }
     if (isnan(ground)) fallbacks[1]++;
     ct_value *a = b->attrs;
-    set_real(&a[cols[A_GROUND]], ground);
-    set_real(&a[cols[A_ROOF]], r->roof_z);
-    set_real(&a[cols[A_P50]], r->roof_p50);
-    set_real(&a[cols[A_P70]], r->roof_p70);
-    set_real(&a[cols[A_MAX]], r->roof_max);
+    set_height(&a[cols[A_GROUND]], ground);
+    set_height(&a[cols[A_ROOF]], r->roof_z);
+    set_height(&a[cols[A_P50]], r->roof_p50);
+    set_height(&a[cols[A_P70]], r->roof_p70);
+    set_height(&a[cols[A_MAX]], r->roof_max);
     a[cols[A_COUNT]].is_null = 0;
     a[cols[A_COUNT]].v.i = r->roof_points;
     set_real(&a[cols[A_DENSITY]], r->density);
