@@ -781,14 +781,12 @@ static ct_status refuse_too_high(ct_context *ctx, const heights_state *s, ct_dat
     return CT_OK;
 }
 
-/* " Its points are of classes 1 (N points), ...; none of ground_classes." when no point
- * of the LiDAR read here has a ground class (the first four classes, by count); else "". */
-static void describe_classes(const ct_dataset *ds, const uint8_t ground[256], char *out, size_t cap) {
+/* " Its points are of classes 1 (N points), ...; none of ground_classes." (the first four
+ * classes, by count), for LiDAR none of whose points has a ground class; "" without LiDAR. */
+static void describe_classes(const ct_dataset *ds, char *out, size_t cap) {
     out[0] = 0;
     const uint64_t *counts = ds->points ? ct_point_store_class_counts(ds->points) : NULL;
     if (!counts) return;
-    for (int c = 0; c < 256; c++)
-        if (ground[c] && counts[c]) return;
     int listed[4], nl = 0;
     size_t len = (size_t)snprintf(out, cap, " Its points are of class");
     for (; nl < 4; nl++) { /* the largest classes not listed yet */
@@ -1013,8 +1011,6 @@ static ct_status measure_and_apply(ct_context *ctx, heights_state *s, ct_dataset
         if (lo <= hi) /* (the roofs are heights above sea level: extruded from base_z they are that tall) */
             snprintf(roofs, sizeof roofs, " (left at its default, 0, the roofs measured at %.1f to %.1f m make "
                      "buildings that tall)", lo, hi);
-        char classes[200] = "";
-        describe_classes(ds, prm.ground_class, classes, sizeof classes);
         uint64_t ground_points = 0; /* (points of ground_classes kept: then the search found none, not the LiDAR) */
         const uint64_t *counts = ds->points ? ct_point_store_class_counts(ds->points) : NULL;
         for (int c = 0; counts && c < 256; c++) ground_points += prm.ground_class[c] ? counts[c] : 0;
@@ -1023,11 +1019,14 @@ static ct_status measure_and_apply(ct_context *ctx, heights_state *s, ct_dataset
                    "filters.extrude's base_z%s; the LiDAR has %llu points of ground_classes, none within max_buffer "
                    "(%g m; buffer %g m) of a footprint: a larger max_buffer reaches them", roofs,
                    (unsigned long long)ground_points, prm.max_buffer, prm.buffer);
-        else
+        else {
+            char classes[200] = "";
+            describe_classes(ds, classes, sizeof classes);
             ct_log(ctx, CT_LOG_WARN, "filters.heights: no building has ground points (ground_classes): every building "
                    "stands on filters.extrude's base_z%s; is the LiDAR unclassified?%s Classify its ground first (e.g. "
                    "PDAL's filters.smrf or LAStools' lasground), or set ground_classes to the class that holds it",
                    roofs, classes);
+        }
     }
     else if (ds->nbuildings > 0 && no_ground == ds->nbuildings)
         ct_log(ctx, CT_LOG_WARN, "filters.heights: no building has ground heights: every building stands on "
