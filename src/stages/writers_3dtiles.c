@@ -870,27 +870,36 @@ static ct_status gather_process_stats(write_run *w, ct_status st) {
     return xs;
 }
 
-/* outputs.tiles of a run summary: the tiles' counts and bytes, over every tile, or (part
- * >= 0) over those of partition `part`. */
-static json_t *tiles_json(const write_run *w, int part) {
-    const ct_quadtree *q = &w->q;
-    size_t tiles = 0, with_content = 0, geo_raw = 0, geo_bytes = 0, total = 0;
-    for (size_t t = 0; t < q->ntiles; t++) {
+/* The tiles' counts and bytes. */
+typedef struct tile_totals {
+    size_t tiles, with_content, geo_raw, geo_bytes, total;
+} tile_totals;
+
+/* Over every tile, or (part >= 0) over those of partition `part`. */
+static tile_totals sum_tiles(const write_run *w, int part) {
+    tile_totals s = {0, 0, 0, 0, 0};
+    for (size_t t = 0; t < w->q.ntiles; t++) {
         if (part >= 0 && w->part_of[t] != part) continue;
-        tiles++;
-        with_content += w->out[t].has_content;
-        geo_raw += w->out[t].stats.geometry_raw;
-        geo_bytes += w->out[t].stats.geometry_bytes;
-        total += w->out[t].stats.total_bytes;
+        s.tiles++;
+        s.with_content += w->out[t].has_content;
+        s.geo_raw += w->out[t].stats.geometry_raw;
+        s.geo_bytes += w->out[t].stats.geometry_bytes;
+        s.total += w->out[t].stats.total_bytes;
     }
+    return s;
+}
+
+/* outputs.tiles of a run summary: sum_tiles(w, part) and the writer's settings. */
+static json_t *tiles_json(const write_run *w, int part) {
+    const tile_totals sum = sum_tiles(w, part);
     json_t *o = json_object();
     if (!o) return NULL;
     json_object_set_new(o, "path", json_string(w->s->path));
-    json_object_set_new(o, "tiles", json_integer((json_int_t)tiles));
-    json_object_set_new(o, "tiles_with_content", json_integer((json_int_t)with_content));
-    json_object_set_new(o, "glb_bytes", json_integer((json_int_t)total));
-    json_object_set_new(o, "geometry_bytes", json_integer((json_int_t)geo_bytes));
-    json_object_set_new(o, "geometry_bytes_uncompressed", json_integer((json_int_t)geo_raw));
+    json_object_set_new(o, "tiles", json_integer((json_int_t)sum.tiles));
+    json_object_set_new(o, "tiles_with_content", json_integer((json_int_t)sum.with_content));
+    json_object_set_new(o, "glb_bytes", json_integer((json_int_t)sum.total));
+    json_object_set_new(o, "geometry_bytes", json_integer((json_int_t)sum.geo_bytes));
+    json_object_set_new(o, "geometry_bytes_uncompressed", json_integer((json_int_t)sum.geo_raw));
     json_object_set_new(o, "compression", json_string(w->s->glb.compression == CT_GLB_COMPRESSION_MESHOPT ? "meshopt" : "none"));
     json_object_set_new(o, "lod", json_boolean(w->s->lod));
     if (w->ds->assets && part < 0) { /* (their counts in and skipped are under inputs) */
@@ -1005,17 +1014,11 @@ static ct_status finish_tileset(write_run *w, ct_status st, double t_start, doub
 
 /* What was written: tiles, bytes, the compression's ratio. */
 static void log_written(const write_run *w) {
-    size_t with_content = 0, geo_raw = 0, geo_bytes = 0, total = 0;
-    for (size_t t = 0; t < w->q.ntiles; t++) {
-        with_content += w->out[t].has_content;
-        geo_raw += w->out[t].stats.geometry_raw;
-        geo_bytes += w->out[t].stats.geometry_bytes;
-        total += w->out[t].stats.total_bytes;
-    }
+    const tile_totals sum = sum_tiles(w, -1);
     ct_log(w->ctx, CT_LOG_INFO, "writers.3dtiles: %zu buildings in %zu tiles (%zu with content) written to %s",
-           w->ds->nbuildings, w->q.ntiles, with_content, w->s->path);
+           w->ds->nbuildings, w->q.ntiles, sum.with_content, w->s->path);
     ct_log(w->ctx, CT_LOG_INFO, "writers.3dtiles: %zu bytes of GLB; geometry %zu bytes (%zu uncompressed, ratio %.2f)",
-           total, geo_bytes, geo_raw, geo_bytes ? (double)geo_raw / (double)geo_bytes : 0.0);
+           sum.total, sum.geo_bytes, sum.geo_raw, sum.geo_bytes ? (double)sum.geo_raw / (double)sum.geo_bytes : 0.0);
     /* With lod, a parent holds the buildings larger than its geometric error: with a large
      * lod_error_ratio none is, and every parent stayed empty without a word. */
     size_t parents = 0, parents_with = 0;
