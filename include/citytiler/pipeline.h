@@ -21,7 +21,9 @@ ct_status ct_pipeline_load(ct_context *ctx, const char *path, const char *const 
  * returned to the caller (who destroys it), else it is destroyed. A pipeline that cannot
  * work from nothing (writers.3dtiles without readers.footprints and filters.extrude
  * before it, filters.heights without a reader of what it measures) is refused before
- * any stage runs (CT_ERR_USAGE). */
+ * any stage runs (CT_ERR_USAGE). For `citytiler merge` (ct_context_merge) whose outputs
+ * are all finished already (merged, or written whole by --partition 0/1): a warning,
+ * CT_OK and *out NULL, no stage run. */
 ct_status ct_pipeline_run(ct_context *ctx, ct_pipeline *p, ct_dataset **out);
 
 /* Runs the stages in order on an existing dataset (e.g. to write one dataset several

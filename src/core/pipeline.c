@@ -294,9 +294,28 @@ static ct_status lock_outputs(ct_context *ctx, ct_pipeline *p, int *partitions) 
 /* For `citytiler merge`, once the outputs are locked (a partition still running holds its
  * lock: that error is the one to say): each has the partitions' work directory. A merge
  * with nothing to merge read the footprints and ran every stage first. */
-static ct_status check_merge_ready(ct_context *ctx, const ct_pipeline *p) {
+static ct_status check_merge_ready(ct_context *ctx, const ct_pipeline *p, int *nothing) {
+    *nothing = 0;
+    if (!ct_context_merge(ctx)) return CT_OK;
+    /* Every output finished already (merged, or a lone --partition 0/1 wrote it whole: a
+     * Slurm array of one, then its merge job): nothing to do, and no error. */
+    size_t outputs = 0, finished = 0;
+    for (size_t i = 0; i < p->nstages; i++)
+        if (p->stages[i].out_path) {
+            outputs++;
+            finished += (size_t)ct_outdir_finished(p->stages[i].out_path);
+        }
+    if (outputs > 0 && finished == outputs) {
+        for (size_t i = 0; i < p->nstages; i++)
+            if (p->stages[i].out_path)
+                ct_log(ctx, CT_LOG_WARN, "%s: nothing to merge: the tileset there is finished (merged already, or "
+                       "written whole by --partition 0/1) and no partition has run since; to rebuild it, run every "
+                       "partition again", p->stages[i].out_path);
+        *nothing = 1;
+        return CT_OK;
+    }
     ct_status st = CT_OK;
-    for (size_t i = 0; ct_context_merge(ctx) && i < p->nstages && st == CT_OK; i++)
+    for (size_t i = 0; i < p->nstages && st == CT_OK; i++)
         if (p->stages[i].out_path) st = ct_outdir_check_merge(ctx, p->stages[i].out_path);
     return st;
 }
@@ -578,7 +597,12 @@ ct_status ct_pipeline_run(ct_context *ctx, ct_pipeline *p, ct_dataset **out) {
     if (cst == CT_OK) cst = resolve_output_paths(ctx, p);
     if (cst == CT_OK) cst = check_output_paths(ctx, p);
     if (cst == CT_OK) cst = lock_outputs(ctx, p, &partitions);
-    if (cst == CT_OK) cst = check_merge_ready(ctx, p);
+    int nothing = 0;
+    if (cst == CT_OK) cst = check_merge_ready(ctx, p, &nothing);
+    if (cst == CT_OK && nothing) {
+        release_outputs(p, partitions);
+        return CT_OK; /* (*out NULL: no dataset was made) */
+    }
     ct_dataset *ds = cst == CT_OK ? ct_dataset_create() : NULL;
     if (cst == CT_OK && !ds) cst = ct_error_nomem(ctx, "dataset");
     if (cst != CT_OK) {

@@ -267,6 +267,13 @@ void ct_outdir_unlock(const char *final_path, int fd, int partitions, char *made
     free(made);
 }
 
+int ct_outdir_finished(const char *final_path) {
+    char partial[4200], done[4200];
+    struct stat done_st;
+    snprintf(done, sizeof done, "%s/tileset.json", final_path);
+    return !ct_outdir_work_exists(final_path, partial, sizeof partial) && stat(done, &done_st) == 0;
+}
+
 ct_status ct_outdir_check_merge(ct_context *ctx, const char *final_path) {
     char partial[4200], done[4200];
     struct stat done_st;

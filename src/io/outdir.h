@@ -28,6 +28,9 @@ void ct_outdir_unlock(const char *final_path, int fd, int partitions, char *made
 /* For `citytiler merge`: the partitions' work directory of final_path is there; else a
  * usage error saying that no partition ran, or that the merge was already done. */
 ct_status ct_outdir_check_merge(ct_context *ctx, const char *final_path);
+/* 1 when final_path holds a finished output (tileset.json) and no partitions' work
+ * directory: merged already, or written whole by a lone run (--partition 0/1). */
+int ct_outdir_finished(const char *final_path);
 /* Checks that `final_path` is absent, empty, or an earlier output (holds `marker`,
  * e.g. "tileset.json") — anything else is refused rather than overwritten — and
  * prepares the work directory "<final_path>.partial": emptied, or, when `resume` is set,

@@ -47,11 +47,20 @@ assert all([t["type"] for t in e["stages"]][-1] == "writers.3dtiles" for e in p)
 assert all("pipeline" not in e for e in p) and "pipeline" in s
 assert sum(e["outputs"]["tiles"]["tiles"] for e in p) == s["outputs"]["tiles"]["tiles"]
 ' "$out/run-summary.json"
-# A second merge: it said "no partition has run"; now that the output is already merged.
+# A second merge: it said "no partition has run", then (exit 2) "already merged"; a
+# finished output has nothing to merge: exit 0, a warning, the tileset untouched.
+cp "$out/tileset.json" "$WORK/merged-tileset.json"
 run merge "$out" > "$WORK/merge2.log" 2>&1
-check "a second merge: exit 2" test $? -eq 2
-check "a second merge: says it is already merged" grep -q "already merged (it holds a tileset.json" "$WORK/merge2.log"
-check "a second merge: the merged tileset stays" test -s "$out/tileset.json"
+check "a second merge: exit 0" test $? -eq 0
+check "a second merge: says there is nothing to merge" grep -q "nothing to merge: the tileset there is finished" "$WORK/merge2.log"
+check "a second merge: the merged tileset stays as it was" cmp -s "$out/tileset.json" "$WORK/merged-tileset.json"
+check "a second merge: no work directory left" test ! -e "$out.partial"
+# A Slurm array of one (--partition 0/1 writes the whole tileset), then its merge job.
+run run "$WORK/one" --partition 0/1 > /dev/null 2>&1
+check "--partition 0/1: writes the tileset" test -s "$WORK/one/tileset.json"
+run merge "$WORK/one" > "$WORK/merge-one.log" 2>&1
+check "--partition 0/1 then merge: exit 0" test $? -eq 0
+check "--partition 0/1 then merge: nothing to merge" grep -q "nothing to merge" "$WORK/merge-one.log"
 
 # A merge with partition 2/3 missing: exit 2, names the missing tile's partition.
 run run "$WORK/incomplete" --partition 0/3 > /dev/null 2>&1
