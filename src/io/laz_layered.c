@@ -54,7 +54,6 @@ static ct_status check_items(ct_context *ctx, const char *path, size_t index, co
         return ct_error(ctx, CT_ERR_UNSUPPORTED, "%s: chunk %zu: layered LAZ without a POINT14 item first", path,
                         index);
     uint32_t off = 0;
-    int v4 = it[0].version == 4;
     for (uint16_t i = 0; i < info->nitems; i++) {
         const ct_laz_item *t = &it[i];
         int dup = 0;
@@ -68,17 +67,20 @@ static ct_status check_items(ct_context *ctx, const char *path, size_t index, co
             dup = s->has_rgb || t->size != (t->type == CT_LAZ_ITEM_RGB14 ? 6 : 8);
             s->has_rgb = 1;
             s->rgb.nir = t->type == CT_LAZ_ITEM_RGBNIR14;
+            s->rgb.v4 = t->version == 4;
             s->off_rgb = (uint16_t)off;
             break;
         case CT_LAZ_ITEM_WAVEPACKET14:
             dup = s->has_wave || t->size != 29;
             s->has_wave = 1;
             s->off_wave = (uint16_t)off;
+            s->wave.v4 = t->version == 4;
             break;
         case CT_LAZ_ITEM_BYTE14:
             dup = s->has_bytes || t->size == 0;
             s->has_bytes = 1;
             s->off_bytes = (uint16_t)off;
+            s->bytes.v4 = t->version == 4;
             *nbytes = t->size;
             break;
         default:
@@ -93,7 +95,6 @@ static ct_status check_items(ct_context *ctx, const char *path, size_t index, co
     if (off != info->record_length)
         return ct_error(ctx, CT_ERR_INPUT, "%s: chunk %zu: LAZ items make %u-byte records, the header says %u",
                         path, index, off, info->record_length);
-    s->rgb.v4 = s->wave.v4 = s->bytes.v4 = v4;
     return CT_OK;
 }
 
@@ -218,9 +219,10 @@ ct_status ct_laz_decode_layered(ct_context *ctx, const char *path, const ct_laz_
     if (probe.has_rgb) words += ct_laz_rgb14_storage(probe.rgb.nir);
     if (probe.has_wave) words += ct_laz_wave14_storage();
     if (nbytes) words += ct_laz_byte14_storage(nbytes);
-    /* calloc: the arena's pages are only touched when models use them */
-    uint8_t *block = calloc(1, head + extra + words * sizeof(uint32_t));
+    /* the arena needs no zeroing: a model lays out and fills its storage when bound */
+    uint8_t *block = malloc(head + extra + words * sizeof(uint32_t));
     if (!block) return ct_error_nomem(ctx, "LAZ chunk decoder");
+    memset(block, 0, head + extra);
     state *s = (state *)(void *)block;
     *s = probe;
     if (nbytes) ct_laz_byte14_bind(&s->bytes, nbytes, block + head);
