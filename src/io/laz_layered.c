@@ -127,7 +127,7 @@ static ct_status bind_layers(ct_context *ctx, const char *path, size_t index, co
         default: layers = s->bytes.layer; count = s->bytes.n;
         }
         for (size_t k = 0; k < count; k++, at++) {
-            uint32_t len = ct_laz_get32(sizes + 4 * at);
+            uint32_t len = ct_laz_le32(sizes + 4 * at);
             if (len > left)
                 return ct_error(ctx, CT_ERR_INPUT,
                                 "%s: chunk %zu: layer %zu says %u bytes, the chunk has %zu left", path, index, at,
@@ -168,7 +168,7 @@ static ct_status decode(ct_context *ctx, const char *path, const ct_laz_info *in
     if (npoints == 1 && len == rl) return CT_OK; /* nothing after the raw point */
     if (len - rl < 4)
         return ct_error(ctx, CT_ERR_INPUT, "%s: chunk %zu: cut short before its point count", path, index);
-    uint32_t count = ct_laz_get32(bytes + rl);
+    uint32_t count = ct_laz_le32(bytes + rl);
     if (count != npoints)
         return ct_error(ctx, CT_ERR_INPUT, "%s: chunk %zu: holds %u points, the chunk table says %u", path, index,
                         count, npoints);

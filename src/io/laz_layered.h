@@ -18,17 +18,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "io/laz_arith.h"
-#include "io/laz_integer.h"
-
-/* LASzip's item types for formats 6-10. */
-enum {
-    CT_LAZ_ITEM_POINT14 = 10,
-    CT_LAZ_ITEM_RGB14 = 11,
-    CT_LAZ_ITEM_RGBNIR14 = 12,
-    CT_LAZ_ITEM_WAVEPACKET14 = 13,
-    CT_LAZ_ITEM_BYTE14 = 14
-};
+#include "io/laz_internal.h" /* item types, little-endian helpers, the decoders */
 
 /* uint32 storage handed out in order from one block. */
 typedef struct ct_laz_arena {
@@ -191,24 +181,5 @@ size_t ct_laz_wave14_storage(void);
 void ct_laz_wave14_free(ct_laz_wave14 *w);
 int ct_laz_wave14_start(ct_laz_wave14 *w, const uint8_t *first, uint32_t channel);
 int ct_laz_wave14_read(ct_laz_wave14 *w, uint8_t *out, uint32_t channel);
-
-/* Little-endian helpers. */
-static inline uint16_t ct_laz_get16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
-static inline uint32_t ct_laz_get32(const uint8_t *p) {
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
-static inline uint64_t ct_laz_get64(const uint8_t *p) {
-    return (uint64_t)ct_laz_get32(p) | ((uint64_t)ct_laz_get32(p + 4) << 32);
-}
-static inline void ct_laz_put16(uint8_t *p, uint16_t v) {
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-static inline void ct_laz_put32(uint8_t *p, uint32_t v) {
-    for (int k = 0; k < 4; k++) p[k] = (uint8_t)(v >> (8 * k));
-}
-static inline void ct_laz_put64(uint8_t *p, uint64_t v) {
-    for (int k = 0; k < 8; k++) p[k] = (uint8_t)(v >> (8 * k));
-}
 
 #endif

@@ -49,10 +49,10 @@ static void median_add(ct_laz_median5 *m, int32_t x) {
 }
 
 static void unpack(ct_laz_p14_fields *f, const uint8_t *r) {
-    f->x = (int32_t)ct_laz_get32(r);
-    f->y = (int32_t)ct_laz_get32(r + 4);
-    f->z = (int32_t)ct_laz_get32(r + 8);
-    f->intensity = ct_laz_get16(r + 12);
+    f->x = (int32_t)ct_laz_le32(r);
+    f->y = (int32_t)ct_laz_le32(r + 4);
+    f->z = (int32_t)ct_laz_le32(r + 8);
+    f->intensity = ct_laz_le16(r + 12);
     f->ret = r[14] & 15;
     f->nret = r[14] >> 4;
     f->class_flags = r[15] & 15;
@@ -61,9 +61,9 @@ static void unpack(ct_laz_p14_fields *f, const uint8_t *r) {
     f->edge = r[15] >> 7;
     f->cls = r[16];
     f->user = r[17];
-    f->scan_angle = (int16_t)ct_laz_get16(r + 18);
-    f->psid = ct_laz_get16(r + 20);
-    f->gps = ct_laz_get64(r + 22);
+    f->scan_angle = (int16_t)ct_laz_le16(r + 18);
+    f->psid = ct_laz_le16(r + 20);
+    f->gps = ct_laz_le64(r + 22);
     f->gps_changed = 0;
 }
 

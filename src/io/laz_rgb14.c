@@ -26,7 +26,7 @@ static int start_context(ct_laz_rgb14 *c, uint32_t ch, const uint16_t *from) {
 
 int ct_laz_rgb14_start(ct_laz_rgb14 *c, const uint8_t *first, uint32_t channel) {
     uint16_t v[4] = {0, 0, 0, 0};
-    for (int k = 0; k < (c->nir ? 4 : 3); k++) v[k] = ct_laz_get16(first + 2 * k);
+    for (int k = 0; k < (c->nir ? 4 : 3); k++) v[k] = ct_laz_le16(first + 2 * k);
     c->current = channel;
     return start_context(c, channel, v);
 }

@@ -57,8 +57,8 @@ int ct_laz_wave14_read(ct_laz_wave14 *w, uint8_t *out, uint32_t channel) {
     ct_laz_dec *d = &w->layer[0].dec;
 
     out[0] = (uint8_t)ct_laz_decode_symbol(d, &x->m_index);
-    uint64_t last_offset = ct_laz_get64(last + 1);
-    uint32_t last_size = ct_laz_get32(last + 9);
+    uint64_t last_offset = ct_laz_le64(last + 1);
+    uint32_t last_size = ct_laz_le32(last + 9);
     uint64_t offset;
     x->sym_last_offset_diff = ct_laz_decode_symbol(d, &x->m_offset_diff[x->sym_last_offset_diff]);
     switch (x->sym_last_offset_diff) {
@@ -73,10 +73,10 @@ int ct_laz_wave14_read(ct_laz_wave14 *w, uint8_t *out, uint32_t channel) {
     ct_laz_put64(out + 1, offset);
     ct_laz_put32(out + 9, (uint32_t)ct_laz_ic_decompress(&x->ic_packet_size, d, (int32_t)last_size, 0));
     ct_laz_put32(out + 13,
-                 (uint32_t)ct_laz_ic_decompress(&x->ic_return_point, d, (int32_t)ct_laz_get32(last + 13), 0));
+                 (uint32_t)ct_laz_ic_decompress(&x->ic_return_point, d, (int32_t)ct_laz_le32(last + 13), 0));
     for (int k = 0; k < 3; k++)
         ct_laz_put32(out + 17 + 4 * k, (uint32_t)ct_laz_ic_decompress(&x->ic_xyz, d,
-                                                                      (int32_t)ct_laz_get32(last + 17 + 4 * k),
+                                                                      (int32_t)ct_laz_le32(last + 17 + 4 * k),
                                                                       (uint32_t)k));
     memcpy(last, out, 29);
     return 0;

@@ -11,147 +11,89 @@
 
 #include "citytiler/context.h"
 #include "ct_test.h"
+#include "ct_test_laz.h"
 #include "io/laz.h"
-#include "io/laz_integer.h"
 
 static const char *const TWINS[] = {"laspy_1_4_w_evlr", "laspy_simple1_4", "laspy_append-bug_pdrf8",
                                     "laspy_fullwave_pdrf10", "loadersgl_pdrf10-1.4"};
 
-static uint16_t g16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
 static uint32_t g32(const uint8_t *p) {
     return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
-static uint64_t g64(const uint8_t *p) { return (uint64_t)g32(p) | ((uint64_t)g32(p + 4) << 32); }
-
-static uint8_t *slurp(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    uint8_t *b = NULL;
-    long len = -1;
-    if (fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0)
-        b = malloc((size_t)len + 1);
-    if (b && fread(b, 1, (size_t)len, f) != (size_t)len) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    *n = (size_t)len;
-    return b;
 }
 
 typedef struct laz_file {
     char path[512];
-    uint8_t *data;
-    size_t size;
+    ct_test_lasfile f;
     ct_laz_info info;
     uint64_t npoints;
+    const uint8_t *data;
     ct_laz_chunk *chunks;
     size_t nchunks;
 } laz_file;
 
-/* The 'laszip encoded' VLR's items, read here (the layered decoder's input). */
-static int read_info(laz_file *z) {
-    const uint8_t *d = z->data;
-    if (z->size < 375) return 0;
-    uint16_t hsize = g16(d + 94);
-    uint32_t nvlr = g32(d + 100);
-    memset(&z->info, 0, sizeof z->info);
-    z->info.point_format = d[104] & 0x3F;
-    z->info.record_length = g16(d + 105);
-    z->npoints = g64(d + 247);
-    size_t p = hsize;
-    for (uint32_t i = 0; i < nvlr && p + 54 <= z->size; i++) {
-        uint16_t len = g16(d + p + 20);
-        if (g16(d + p + 18) == 22204 && p + 54 + len <= z->size && len >= 34) {
-            const uint8_t *v = d + p + 54;
-            z->info.compressor = g16(v);
-            z->info.chunk_size = g32(v + 12);
-            z->info.nitems = g16(v + 32);
-            if (z->info.nitems > CT_LAZ_MAX_ITEMS || 34u + 6u * z->info.nitems > len) return 0;
-            for (uint16_t k = 0; k < z->info.nitems; k++) {
-                z->info.items[k].type = g16(v + 34 + 6 * k);
-                z->info.items[k].size = g16(v + 36 + 6 * k);
-                z->info.items[k].version = g16(v + 38 + 6 * k);
-            }
-            return z->info.compressor == CT_LAZ_LAYERED_CHUNKED;
-        }
-        p += 54 + len;
-    }
-    return 0;
-}
-
-/* The chunk table (an integer-compressed list of chunk sizes, and point counts when the
- * chunks vary), read here with the integer decompressor. */
-static int read_chunks(laz_file *z) {
-    const uint8_t *d = z->data;
-    uint64_t start = g32(d + 96) + 8ull, table = g64(d + g32(d + 96));
-    if (table + 8 > z->size || table < start) return 0;
-    uint32_t n = g32(d + table + 4);
-    if (n == 0 || n > 1000000) return 0;
-    z->chunks = calloc(n, sizeof *z->chunks);
-    ct_laz_ic ic;
-    memset(&ic, 0, sizeof ic);
-    if (!z->chunks || ct_laz_ic_create(&ic, 32, 2, 8, 0) != 0) return 0;
-    ct_laz_dec dec;
-    ct_laz_dec_init(&dec, d + table + 8, z->size - table - 8);
-    uint32_t prev_count = 0, prev_bytes = 0;
-    uint64_t first = 0, off = start;
-    for (uint32_t i = 0; i < n; i++) {
-        uint32_t count = z->info.chunk_size;
-        if (count == UINT32_MAX) prev_count = count = (uint32_t)ct_laz_ic_decompress(&ic, &dec, (int32_t)prev_count, 0);
-        prev_bytes = (uint32_t)ct_laz_ic_decompress(&ic, &dec, (int32_t)prev_bytes, 1);
-        if (first + count > z->npoints) count = (uint32_t)(z->npoints - first);
-        z->chunks[i] = (ct_laz_chunk){first, count, off, prev_bytes};
-        first += count;
-        off += prev_bytes;
-    }
-    ct_laz_ic_free(&ic);
-    z->nchunks = n;
-    return !dec.overrun && first == z->npoints && off <= table;
-}
-
-static int open_twin(const char *shared, const char *name, laz_file *z, uint8_t **las, size_t *las_size) {
+/* The LAZ twin through the VLR parser and the chunk table reader, and its LAS twin. */
+static int open_twin(ct_context *ctx, const char *name, laz_file *z, ct_test_lasfile *las) {
     memset(z, 0, sizeof *z);
-    snprintf(z->path, sizeof z->path, "%s/laz/%s.laz", shared, name);
-    char lp[512];
-    snprintf(lp, sizeof lp, "%s/las/%s.las", shared, name);
-    z->data = slurp(z->path, &z->size);
-    *las = slurp(lp, las_size);
-    CT_CHECK_MSG(z->data && *las, "%s or its LAS twin is missing", z->path);
-    if (!z->data || !*las) return 0;
-    int ok = read_info(z) && read_chunks(z);
-    CT_CHECK_MSG(ok, "%s: no layered VLR or chunk table", z->path);
-    return ok;
+    memset(las, 0, sizeof *las);
+    char rel[256], lp[512];
+    snprintf(rel, sizeof rel, "laz/%s.laz", name);
+    ct_test_data_path(z->path, sizeof z->path, rel);
+    snprintf(rel, sizeof rel, "las/%s.las", name);
+    ct_test_data_path(lp, sizeof lp, rel);
+    int ok = ct_test_lasfile_load(z->path, &z->f) == 0;
+    ok = (ct_test_lasfile_load(lp, las) == 0) && ok;
+    CT_CHECK_MSG(ok, "%s or its LAS twin is missing", z->path);
+    if (!ok) return 0;
+    size_t vlen = 0;
+    const uint8_t *vlr = ct_test_laszip_vlr(&z->f, &vlen);
+    CT_CHECK_MSG(vlr != NULL, "%s: no laszip VLR", z->path);
+    if (!vlr) return 0;
+    ct_status st = ct_laz_parse_vlr(ctx, z->path, vlr, vlen, z->f.point_format, z->f.record_length, &z->info);
+    if (st == CT_OK)
+        st = ct_laz_read_chunk_table(ctx, z->path, &z->info, ct_test_lasfile_read, &z->f, z->f.offset_to_points,
+                                     z->f.points_end, z->f.point_count, &z->chunks, &z->nchunks);
+    CT_CHECK_MSG(st == CT_OK && z->info.compressor == CT_LAZ_LAYERED_CHUNKED, "%s: %s", z->path,
+                 ct_error_message(ctx));
+    ct_error_clear(ctx);
+    z->data = z->f.bytes;
+    z->npoints = z->f.point_count;
+    return st == CT_OK && z->info.compressor == CT_LAZ_LAYERED_CHUNKED;
 }
 
-static void close_twin(laz_file *z, uint8_t *las) {
-    free(z->data);
+static void close_twin(laz_file *z, ct_test_lasfile *las) {
+    ct_test_lasfile_free(&z->f);
+    ct_test_lasfile_free(las);
     free(z->chunks);
-    free(las);
 }
 
 /* Chunk i from its own exact-size copy (ASan sees a read past it). */
-static ct_status decode(ct_context *ctx, const laz_file *z, size_t i, const uint8_t *bytes, size_t len,
-                        uint32_t npoints, uint8_t *out) {
+static ct_status decode_via(ct_context *ctx, const laz_file *z, size_t i, const uint8_t *bytes, size_t len,
+                            uint32_t npoints, uint8_t *out, int dispatch) {
     uint8_t *copy = malloc(len ? len : 1);
     if (!copy) return CT_ERR_NOMEM;
     memcpy(copy, bytes, len);
-    ct_status st = ct_laz_decode_layered(ctx, z->path, &z->info, i, copy, len, npoints, out);
+    ct_status st = dispatch ? ct_laz_decode_chunk(ctx, z->path, &z->info, i, copy, len, npoints, out)
+                            : ct_laz_decode_layered(ctx, z->path, &z->info, i, copy, len, npoints, out);
     free(copy);
     return st;
 }
 
-static void check_twin(ct_context *ctx, const char *shared, const char *name) {
+static ct_status decode(ct_context *ctx, const laz_file *z, size_t i, const uint8_t *bytes, size_t len,
+                        uint32_t npoints, uint8_t *out) {
+    return decode_via(ctx, z, i, bytes, len, npoints, out, 0);
+}
+
+static void check_twin(ct_context *ctx, const char *name) {
     laz_file z;
-    uint8_t *las;
-    size_t las_size;
-    if (!open_twin(shared, name, &z, &las, &las_size)) {
-        close_twin(&z, las);
+    ct_test_lasfile las;
+    if (!open_twin(ctx, name, &z, &las)) {
+        close_twin(&z, &las);
         return;
     }
     size_t rl = z.info.record_length;
-    const uint8_t *want = las + g32(las + 96);
-    CT_CHECK(g32(las + 96) + z.npoints * rl <= las_size);
+    const uint8_t *want = las.bytes + las.offset_to_points;
+    CT_CHECK(las.record_length == rl && las.point_count == z.npoints);
+    CT_CHECK(las.offset_to_points + z.npoints * rl <= las.size);
     uint8_t *got = malloc(z.npoints * rl + 1);
     for (int reverse = 0; reverse < 2 && got; reverse++) {
         memset(got, 0xA5, z.npoints * rl);
@@ -159,7 +101,9 @@ static void check_twin(ct_context *ctx, const char *shared, const char *name) {
         for (size_t k = 0; k < z.nchunks; k++) {
             size_t i = reverse ? z.nchunks - 1 - k : k;
             const ct_laz_chunk *c = &z.chunks[i];
-            ct_status st = decode(ctx, &z, i, z.data + c->offset, c->bytes, c->points, got + c->first_point * rl);
+            /* the reverse pass goes through ct_laz_decode_chunk, which dispatches here */
+            ct_status st = decode_via(ctx, &z, i, z.data + c->offset, c->bytes, c->points,
+                                      got + c->first_point * rl, reverse);
             CT_CHECK_MSG(st == CT_OK, "%s chunk %zu: %s", name, i, ct_error_message(ctx));
             ct_error_clear(ctx);
         }
@@ -173,7 +117,7 @@ static void check_twin(ct_context *ctx, const char *shared, const char *name) {
                    s > 0 ? (double)z.npoints / s / 1e6 : 0.0);
     }
     free(got);
-    close_twin(&z, las);
+    close_twin(&z, &las);
 }
 
 /* A corrupt chunk must fail as CT_ERR_INPUT naming the file and the chunk. */
@@ -197,12 +141,11 @@ static uint32_t layer_count(const ct_laz_info *info) {
     return n;
 }
 
-static void check_malformed(ct_context *ctx, const char *shared, const char *name) {
+static void check_malformed(ct_context *ctx, const char *name) {
     laz_file z;
-    uint8_t *las;
-    size_t las_size;
-    if (!open_twin(shared, name, &z, &las, &las_size)) {
-        close_twin(&z, las);
+    ct_test_lasfile las;
+    if (!open_twin(ctx, name, &z, &las)) {
+        close_twin(&z, &las);
         return;
     }
     const ct_laz_chunk *c = &z.chunks[0];
@@ -261,7 +204,7 @@ static void check_malformed(ct_context *ctx, const char *shared, const char *nam
 done:
     free(out);
     free(bad);
-    close_twin(&z, las);
+    close_twin(&z, &las);
 }
 
 int main(void) {
@@ -270,9 +213,9 @@ int main(void) {
     ct_context *ctx = ct_context_create();
     CT_CHECK(ctx != NULL);
     if (shared && ctx) {
-        for (size_t i = 0; i < sizeof TWINS / sizeof *TWINS; i++) check_twin(ctx, shared, TWINS[i]);
-        check_malformed(ctx, shared, "laspy_simple1_4");
-        check_malformed(ctx, shared, "loadersgl_pdrf10-1.4");
+        for (size_t i = 0; i < sizeof TWINS / sizeof *TWINS; i++) check_twin(ctx, TWINS[i]);
+        check_malformed(ctx, "laspy_simple1_4");
+        check_malformed(ctx, "loadersgl_pdrf10-1.4");
     }
     ct_context_destroy(ctx);
     return ct_test_finish("laz_layered");
