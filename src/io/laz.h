@@ -35,6 +35,9 @@ typedef struct ct_laz_info {
     ct_laz_item items[CT_LAZ_MAX_ITEMS];
     uint8_t point_format;         /* 0..10 */
     uint16_t record_length;       /* the uncompressed record: the items' sizes summed */
+    uint8_t version_major, version_minor; /* of the LASzip that wrote the file (informative) */
+    uint16_t version_revision;
+    uint32_t options;
 } ct_laz_info;
 
 /* One chunk of compressed records: its first point, how many, and its bytes in the file. */

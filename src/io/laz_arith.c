@@ -1,0 +1,123 @@
+/* The arithmetic decoder's start and its models' initialisation and periodic updates
+ * (laz_arith.h). */
+#include "io/laz_arith.h"
+
+#include <stdlib.h>
+
+void ct_laz_dec_init(ct_laz_dec *d, const uint8_t *buf, size_t len) {
+    d->p = buf;
+    d->end = buf + len;
+    d->overrun = 0;
+    d->length = CT_LAZ_AC_MAX_LENGTH;
+    d->value = 0;
+    for (int k = 0; k < 4; k++) d->value = (d->value << 8) | ct_laz_dec_next_byte(d);
+}
+
+void ct_laz_bit_init(ct_laz_bit_model *m) {
+    m->bit0_count = 1;
+    m->bit_count = 2;
+    m->bit0_prob = 1u << (CT_LAZ_BM_LENGTH_SHIFT - 1);
+    m->update_cycle = m->until_update = 4;
+}
+
+void ct_laz_bit_update(ct_laz_bit_model *m) {
+    m->bit_count += m->update_cycle;
+    if (m->bit_count > CT_LAZ_BM_MAX_COUNT) {
+        m->bit_count = (m->bit_count + 1) >> 1;
+        m->bit0_count = (m->bit0_count + 1) >> 1;
+        if (m->bit0_count == m->bit_count) m->bit_count++;
+    }
+    uint32_t scale = 0x80000000u / m->bit_count;
+    m->bit0_prob = (m->bit0_count * scale) >> (31 - CT_LAZ_BM_LENGTH_SHIFT);
+    m->update_cycle = (5 * m->update_cycle) >> 2;
+    if (m->update_cycle > 64) m->update_cycle = 64;
+    m->until_update = m->update_cycle;
+}
+
+/* Decoder table size for `symbols`: none up to 16 symbols, else the smallest power of two
+ * of at least 8 entries with symbols <= 4 * entries. */
+static uint32_t table_bits(uint32_t symbols) {
+    if (symbols <= 16) return 0;
+    uint32_t bits = 3;
+    while (symbols > (1u << (bits + 2))) bits++;
+    return bits;
+}
+
+size_t ct_laz_sym_storage(uint32_t symbols) {
+    if (symbols < 2 || symbols > CT_LAZ_MAX_SYMBOLS) return 0;
+    uint32_t tb = table_bits(symbols);
+    return 2 * (size_t)symbols + (tb ? (1u << tb) + 2 : 0);
+}
+
+void ct_laz_sym_bind(ct_laz_sym_model *m, uint32_t symbols, uint32_t *storage) {
+    uint32_t tb = table_bits(symbols);
+    m->symbols = symbols;
+    m->last_symbol = symbols - 1;
+    m->distribution = storage;
+    m->symbol_count = storage + symbols;
+    m->owned = NULL;
+    if (tb) {
+        m->table_size = 1u << tb;
+        m->table_shift = CT_LAZ_DM_LENGTH_SHIFT - tb;
+        m->decoder_table = storage + 2 * symbols;
+    } else {
+        m->table_size = m->table_shift = 0;
+        m->decoder_table = NULL;
+    }
+    ct_laz_sym_init(m, NULL);
+}
+
+int ct_laz_sym_create(ct_laz_sym_model *m, uint32_t symbols) {
+    size_t n = ct_laz_sym_storage(symbols);
+    uint32_t *storage = n ? malloc(n * sizeof *storage) : NULL;
+    if (!storage) return -1;
+    ct_laz_sym_bind(m, symbols, storage);
+    m->owned = storage;
+    return 0;
+}
+
+void ct_laz_sym_free(ct_laz_sym_model *m) {
+    free(m->owned);
+    m->owned = NULL;
+}
+
+void ct_laz_sym_init(ct_laz_sym_model *m, const uint32_t *counts) {
+    m->total_count = 0;
+    m->update_cycle = m->symbols;
+    for (uint32_t k = 0; k < m->symbols; k++) m->symbol_count[k] = counts ? counts[k] : 1;
+    ct_laz_sym_update(m);
+    m->until_update = m->update_cycle = (m->symbols + 6) >> 1;
+}
+
+void ct_laz_sym_update(ct_laz_sym_model *m) {
+    m->total_count += m->update_cycle;
+    if (m->total_count > CT_LAZ_DM_MAX_COUNT) { /* halve the counts */
+        m->total_count = 0;
+        for (uint32_t k = 0; k < m->symbols; k++) {
+            m->symbol_count[k] = (m->symbol_count[k] + 1) >> 1;
+            m->total_count += m->symbol_count[k];
+        }
+    }
+    uint32_t sum = 0, scale = 0x80000000u / m->total_count;
+    if (!m->decoder_table) {
+        for (uint32_t k = 0; k < m->symbols; k++) {
+            m->distribution[k] = (scale * sum) >> (31 - CT_LAZ_DM_LENGTH_SHIFT);
+            sum += m->symbol_count[k];
+        }
+    } else {
+        uint32_t s = 0;
+        for (uint32_t k = 0; k < m->symbols; k++) {
+            m->distribution[k] = (scale * sum) >> (31 - CT_LAZ_DM_LENGTH_SHIFT);
+            sum += m->symbol_count[k];
+            uint32_t w = m->distribution[k] >> m->table_shift;
+            if (w > m->table_size) w = m->table_size; /* (counts summing past total_count) */
+            while (s < w) m->decoder_table[++s] = k - 1;
+        }
+        m->decoder_table[0] = 0;
+        while (s <= m->table_size) m->decoder_table[++s] = m->symbols - 1;
+    }
+    m->update_cycle = (5 * m->update_cycle) >> 2;
+    uint32_t max_cycle = (m->symbols + 6) << 3;
+    if (m->update_cycle > max_cycle) m->update_cycle = max_cycle;
+    m->until_update = m->update_cycle;
+}

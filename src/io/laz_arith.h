@@ -1,0 +1,160 @@
+/* LASzip's arithmetic decoder (a 32-bit range coder after Said's FastAC) with its adaptive
+ * bit and multi-symbol models, bit-exact with the LASzip encoder.
+ *
+ * The decoder reads from a (pointer, length) buffer and never past it: beyond the end it
+ * takes zero bytes and sets `overrun`, which callers check to report a corrupt stream.
+ * Decoding calls are static inline (the hot path of LAZ reading); model updates are not.
+ * Private to src/io. */
+#ifndef CT_IO_LAZ_ARITH_H
+#define CT_IO_LAZ_ARITH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CT_LAZ_AC_MIN_LENGTH 0x01000000u /* renormalise below this */
+#define CT_LAZ_AC_MAX_LENGTH 0xFFFFFFFFu
+#define CT_LAZ_BM_LENGTH_SHIFT 13 /* bit models: length bits dropped before the product */
+#define CT_LAZ_BM_MAX_COUNT (1u << CT_LAZ_BM_LENGTH_SHIFT)
+#define CT_LAZ_DM_LENGTH_SHIFT 15 /* symbol models */
+#define CT_LAZ_DM_MAX_COUNT (1u << CT_LAZ_DM_LENGTH_SHIFT)
+#define CT_LAZ_MAX_SYMBOLS 2048u
+
+typedef struct ct_laz_dec {
+    const uint8_t *p, *end;
+    uint32_t value, length;
+    int overrun; /* the stream needed bytes beyond its buffer */
+} ct_laz_dec;
+
+typedef struct ct_laz_bit_model {
+    uint32_t update_cycle, until_update;
+    uint32_t bit0_prob, bit0_count, bit_count;
+} ct_laz_bit_model;
+
+/* A model of `symbols` symbols. Its counts, cumulative distribution and (for more than 16
+ * symbols) decoder table live in `storage`, ct_laz_sym_storage(symbols) uint32s that the
+ * model does not own unless made by ct_laz_sym_create. */
+typedef struct ct_laz_sym_model {
+    uint32_t *distribution, *symbol_count, *decoder_table;
+    uint32_t total_count, update_cycle, until_update;
+    uint32_t symbols, last_symbol, table_size, table_shift;
+    uint32_t *owned;
+} ct_laz_sym_model;
+
+/* Starts decoding `len` bytes at `buf` (reads the first 4). */
+void ct_laz_dec_init(ct_laz_dec *d, const uint8_t *buf, size_t len);
+
+void ct_laz_bit_init(ct_laz_bit_model *m);
+void ct_laz_bit_update(ct_laz_bit_model *m);
+
+/* uint32s of storage a model of `symbols` (2..2048) needs; 0 for an invalid count. */
+size_t ct_laz_sym_storage(uint32_t symbols);
+/* Lays the model out on `storage` and initialises it (ct_laz_sym_init(m, NULL)). */
+void ct_laz_sym_bind(ct_laz_sym_model *m, uint32_t symbols, uint32_t *storage);
+/* Allocates the storage itself (freed by ct_laz_sym_free). 0 on success, -1 when out of
+ * memory or symbols is out of range. */
+int ct_laz_sym_create(ct_laz_sym_model *m, uint32_t symbols);
+void ct_laz_sym_free(ct_laz_sym_model *m);
+/* Back to the initial state: every count 1, or counts[k] when counts is given. */
+void ct_laz_sym_init(ct_laz_sym_model *m, const uint32_t *counts);
+void ct_laz_sym_update(ct_laz_sym_model *m);
+
+static inline uint32_t ct_laz_dec_next_byte(ct_laz_dec *d) {
+    if (d->p < d->end) return *d->p++;
+    d->overrun = 1;
+    return 0;
+}
+
+static inline void ct_laz_dec_renorm(ct_laz_dec *d) {
+    do {
+        d->value = (d->value << 8) | ct_laz_dec_next_byte(d);
+    } while ((d->length <<= 8) < CT_LAZ_AC_MIN_LENGTH);
+}
+
+static inline uint32_t ct_laz_decode_bit(ct_laz_dec *d, ct_laz_bit_model *m) {
+    uint32_t x = m->bit0_prob * (d->length >> CT_LAZ_BM_LENGTH_SHIFT);
+    uint32_t sym = d->value >= x;
+    if (sym) {
+        d->value -= x;
+        d->length -= x;
+    } else {
+        d->length = x;
+        m->bit0_count++;
+    }
+    if (d->length < CT_LAZ_AC_MIN_LENGTH) ct_laz_dec_renorm(d);
+    if (--m->until_update == 0) ct_laz_bit_update(m);
+    return sym;
+}
+
+static inline uint32_t ct_laz_decode_symbol(ct_laz_dec *d, ct_laz_sym_model *m) {
+    uint32_t sym, x, y = d->length;
+    if (m->decoder_table) {
+        uint32_t len = d->length >> CT_LAZ_DM_LENGTH_SHIFT;
+        uint32_t dv = d->value / len;
+        uint32_t t = dv >> m->table_shift;
+        /* only a corrupt stream (value not below length) gets past the table */
+        if (t > m->table_size) t = m->table_size;
+        sym = m->decoder_table[t];
+        uint32_t n = m->decoder_table[t + 1] + 1;
+        while (n > sym + 1) {
+            uint32_t k = (sym + n) >> 1;
+            if (m->distribution[k] > dv)
+                n = k;
+            else
+                sym = k;
+        }
+        x = m->distribution[sym] * len;
+        if (sym != m->last_symbol) y = m->distribution[sym + 1] * len;
+    } else {
+        uint32_t len = d->length >> CT_LAZ_DM_LENGTH_SHIFT;
+        uint32_t n = m->symbols, k = n >> 1;
+        x = sym = 0;
+        do {
+            uint32_t z = len * m->distribution[k];
+            if (z > d->value) {
+                n = k;
+                y = z;
+            } else {
+                sym = k;
+                x = z;
+            }
+        } while ((k = (sym + n) >> 1) != sym);
+    }
+    d->value -= x;
+    d->length = y - x;
+    if (d->length < CT_LAZ_AC_MIN_LENGTH) ct_laz_dec_renorm(d);
+    m->symbol_count[sym]++;
+    if (--m->until_update == 0) ct_laz_sym_update(m);
+    return sym;
+}
+
+/* `bits` (1..32) raw bits. */
+static inline uint32_t ct_laz_read_bits(ct_laz_dec *d, uint32_t bits) {
+    uint32_t low = 0, shift = 0;
+    if (bits > 19) { /* the low 16 first, as the encoder wrote them */
+        d->length >>= 16;
+        low = d->value / d->length;
+        d->value -= d->length * low;
+        if (d->length < CT_LAZ_AC_MIN_LENGTH) ct_laz_dec_renorm(d);
+        low &= 0xFFFFu;
+        bits -= 16;
+        shift = 16;
+    }
+    d->length >>= bits;
+    uint32_t sym = d->value / d->length;
+    d->value -= d->length * sym;
+    if (d->length < CT_LAZ_AC_MIN_LENGTH) ct_laz_dec_renorm(d);
+    return (sym << shift) | low;
+}
+
+static inline uint8_t ct_laz_read_byte(ct_laz_dec *d) { return (uint8_t)ct_laz_read_bits(d, 8); }
+static inline uint16_t ct_laz_read_short(ct_laz_dec *d) { return (uint16_t)ct_laz_read_bits(d, 16); }
+static inline uint32_t ct_laz_read_int(ct_laz_dec *d) {
+    uint32_t lo = ct_laz_read_short(d);
+    return ((uint32_t)ct_laz_read_short(d) << 16) | lo;
+}
+static inline uint64_t ct_laz_read_int64(ct_laz_dec *d) {
+    uint64_t lo = ct_laz_read_int(d);
+    return ((uint64_t)ct_laz_read_int(d) << 32) | lo;
+}
+
+#endif

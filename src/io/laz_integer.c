@@ -1,0 +1,95 @@
+/* The integer decompressor (laz_integer.h). Arithmetic is done on uint32 and converted
+ * back, so that wrapping sums (which LASzip's encoder relies on) are defined in C. */
+#include "io/laz_integer.h"
+
+#include <stdlib.h>
+
+/* Symbols of the model for magnitude class k (1..corr_bits). */
+static uint32_t corrector_symbols(const ct_laz_ic *ic, uint32_t k) {
+    return k <= ic->bits_high ? 1u << k : 1u << ic->bits_high;
+}
+
+int ct_laz_ic_create(ct_laz_ic *ic, uint32_t bits, uint32_t contexts, uint32_t bits_high, uint32_t range) {
+    ic->k = 0;
+    ic->contexts = contexts ? contexts : 1;
+    ic->bits_high = bits_high;
+    if (range) { /* the corrector's bits from the range; a power of two needs one fewer */
+        ic->corr_bits = 0;
+        for (uint32_t r = range; r; r >>= 1) ic->corr_bits++;
+        if (range == 1u << (ic->corr_bits - 1)) ic->corr_bits--;
+        ic->corr_range = range;
+        ic->corr_min = -(int32_t)(range / 2);
+    } else if (bits && bits < 32) {
+        ic->corr_bits = bits;
+        ic->corr_range = 1u << bits;
+        ic->corr_min = -(int32_t)(ic->corr_range / 2);
+    } else {
+        ic->corr_bits = 32;
+        ic->corr_range = 0;
+        ic->corr_min = INT32_MIN;
+    }
+    size_t nmodels = ic->contexts + ic->corr_bits;
+    size_t words = nmodels * sizeof(ct_laz_sym_model) / sizeof(uint32_t);
+    size_t need = words + (size_t)ic->contexts * ct_laz_sym_storage(ic->corr_bits + 1);
+    for (uint32_t k = 1; k <= ic->corr_bits; k++) need += ct_laz_sym_storage(corrector_symbols(ic, k));
+    uint32_t *block = malloc(need * sizeof *block);
+    if (!block) {
+        ic->block = NULL;
+        return -1;
+    }
+    ic->block = block;
+    ic->m_bits = (ct_laz_sym_model *)(void *)block;
+    ic->m_corrector = ic->m_bits + ic->contexts;
+    uint32_t *storage = block + words;
+    for (uint32_t c = 0; c < ic->contexts; c++) {
+        ct_laz_sym_bind(&ic->m_bits[c], ic->corr_bits + 1, storage);
+        storage += ct_laz_sym_storage(ic->corr_bits + 1);
+    }
+    for (uint32_t k = 1; k <= ic->corr_bits; k++) {
+        uint32_t n = corrector_symbols(ic, k);
+        ct_laz_sym_bind(&ic->m_corrector[k - 1], n, storage);
+        storage += ct_laz_sym_storage(n);
+    }
+    ct_laz_bit_init(&ic->m_corrector0);
+    return 0;
+}
+
+void ct_laz_ic_free(ct_laz_ic *ic) {
+    free(ic->block);
+    ic->block = NULL;
+}
+
+void ct_laz_ic_init(ct_laz_ic *ic) {
+    ic->k = 0;
+    for (uint32_t c = 0; c < ic->contexts; c++) ct_laz_sym_init(&ic->m_bits[c], NULL);
+    ct_laz_bit_init(&ic->m_corrector0);
+    for (uint32_t k = 1; k <= ic->corr_bits; k++) ct_laz_sym_init(&ic->m_corrector[k - 1], NULL);
+}
+
+static uint32_t read_corrector(ct_laz_ic *ic, ct_laz_dec *d, ct_laz_sym_model *m_bits) {
+    uint32_t k = ic->k = ct_laz_decode_symbol(d, m_bits);
+    if (k == 0) return ct_laz_decode_bit(d, &ic->m_corrector0);
+    if (k >= 32) return (uint32_t)ic->corr_min;
+    uint32_t c = ct_laz_decode_symbol(d, &ic->m_corrector[k - 1]);
+    if (k > ic->bits_high) { /* the high bits were modelled, the low k1 are raw */
+        uint32_t k1 = k - ic->bits_high;
+        c = (c << k1) | ct_laz_read_bits(d, k1);
+    }
+    /* [0, 2^(k-1)) holds -(2^k - 1)..-2^(k-1), [2^(k-1), 2^k) holds 2^(k-1) + 1..2^k */
+    if (c >= 1u << (k - 1))
+        c += 1;
+    else
+        c -= (1u << k) - 1;
+    return c;
+}
+
+int32_t ct_laz_ic_decompress(ct_laz_ic *ic, ct_laz_dec *d, int32_t pred, uint32_t context) {
+    uint32_t real = (uint32_t)pred + read_corrector(ic, d, &ic->m_bits[context]);
+    if (ic->corr_range) { /* fold back into [0, corr_range) */
+        if ((int32_t)real < 0)
+            real += ic->corr_range;
+        else if (real >= ic->corr_range)
+            real -= ic->corr_range;
+    }
+    return (int32_t)real;
+}
