@@ -284,6 +284,11 @@ static void check_malformed(void) {
             expect_failure(edits[i].name, ct_laz_parse_vlr(ctx, edits[i].name, pl, vlen, f.point_format,
                                                            f.record_length, &info), edits[i].want);
         }
+        memcpy(pl, vlr, vlen); /* sizes that still add up to the record: POINT10 of 21, GPSTIME11 of 7 */
+        pl[34 + 2] = 21;
+        pl[34 + 6 + 2] = 7;
+        expect_failure("item-sizes-21-7.laz", ct_laz_parse_vlr(ctx, "item-sizes-21-7.laz", pl, vlen, f.point_format,
+                                                               f.record_length, &info), CT_ERR_INPUT);
         memcpy(pl, vlr, vlen);
         expect_failure("vlr-short.laz", ct_laz_parse_vlr(ctx, "vlr-short.laz", pl, vlen - 4, f.point_format,
                                                          f.record_length, &info), CT_ERR_INPUT);
