@@ -12,6 +12,7 @@
 #include "citytiler/context.h"
 #include "ct_test.h"
 #include "ct_test_laz.h"
+#include "ct_test_laz_enc.h"
 #include "io/laz.h"
 
 typedef struct twin {
@@ -284,6 +285,11 @@ static void check_malformed(void) {
             expect_failure(edits[i].name, ct_laz_parse_vlr(ctx, edits[i].name, pl, vlen, f.point_format,
                                                            f.record_length, &info), edits[i].want);
         }
+        memcpy(pl, vlr, vlen); /* sizes that still add up to the record: POINT10 of 21, GPSTIME11 of 7 */
+        pl[34 + 2] = 21;
+        pl[34 + 6 + 2] = 7;
+        expect_failure("item-sizes-21-7.laz", ct_laz_parse_vlr(ctx, "item-sizes-21-7.laz", pl, vlen, f.point_format,
+                                                               f.record_length, &info), CT_ERR_INPUT);
         memcpy(pl, vlr, vlen);
         expect_failure("vlr-short.laz", ct_laz_parse_vlr(ctx, "vlr-short.laz", pl, vlen - 4, f.point_format,
                                                          f.record_length, &info), CT_ERR_INPUT);
@@ -294,6 +300,68 @@ static void check_malformed(void) {
     }
     free(z.chunks);
     ct_test_lasfile_free(&f);
+}
+
+/* lasr_Topography.laz rewritten with a variable chunk size (as laz-perf and COPC writers
+ * do): its table then codes each chunk's point count too; the records must not change. */
+static void check_variable_chunks(void) {
+    char path[4096];
+    ct_test_lasfile f, g;
+    int loaded = ct_test_lasfile_load(ct_test_data_path(path, sizeof path, "laz/lasr_Topography.laz"), &f) == 0;
+    CT_CHECK_MSG(loaded, "%s absent", path);
+    if (!loaded) return;
+    loaded = ct_test_lasfile_load(ct_test_data_path(path, sizeof path, "las/lasr_Topography.las"), &g) == 0;
+    CT_CHECK_MSG(loaded, "%s absent", path);
+    lazfile z;
+    if (!loaded || open_laz("topo.laz", &f, &z) != CT_OK) {
+        CT_CHECK(0);
+        ct_test_lasfile_free(&f);
+        if (loaded) ct_test_lasfile_free(&g);
+        return;
+    }
+    uint64_t table = z.chunks[z.nchunks - 1].offset + z.chunks[z.nchunks - 1].bytes;
+    /* the same chunks (50000 and 23403 points), their counts now in the table */
+    ct_laz_ic ic;
+    CT_CHECK(ct_laz_ic_create(&ic, 32, 2, 8, 0) == 0);
+    ct_test_enc e = CT_TEST_ENC_INIT;
+    uint32_t prev_points = 0, prev_bytes = 0;
+    for (size_t i = 0; i < z.nchunks; i++) {
+        ct_test_enc_int(&e, &ic, (int32_t)prev_points, (int32_t)z.chunks[i].points, 0);
+        ct_test_enc_int(&e, &ic, (int32_t)prev_bytes, (int32_t)z.chunks[i].bytes, 1);
+        prev_points = z.chunks[i].points;
+        prev_bytes = (uint32_t)z.chunks[i].bytes;
+    }
+    ct_test_enc_done(&e);
+    ct_laz_ic_free(&ic);
+
+    ct_test_lasfile t = copy_of(&f, (size_t)table + 8 + e.n);
+    memcpy(t.bytes + table + 8, e.out, e.n);
+    size_t vlen = 0;
+    uint8_t *vlr = (uint8_t *)ct_test_laszip_vlr(&t, &vlen);
+    put64(vlr + 8, (uint64_t)0xFFFFFFFFu << 32); /* options 0, chunk size: variable */
+    free(e.out);
+    lazfile v;
+    ct_status st = open_laz("variable.laz", &t, &v);
+    CT_CHECK_MSG(st == CT_OK && v.info.chunk_size == UINT32_MAX, "variable.laz: %s", ct_error_message(ctx));
+    if (st == CT_OK) {
+        CT_CHECK(v.nchunks == z.nchunks);
+        for (size_t i = 0; i < v.nchunks && i < z.nchunks; i++)
+            CT_CHECK(v.chunks[i].points == z.chunks[i].points && v.chunks[i].offset == z.chunks[i].offset);
+        uint8_t *rec = NULL;
+        st = decode_all("variable.laz", &t, &v, 1, &rec);
+        CT_CHECK_MSG(st == CT_OK, "variable.laz: %s", ct_error_message(ctx));
+        if (rec) CT_CHECK(memcmp(rec, g.bytes + g.offset_to_points, f.point_count * f.record_length) == 0);
+        free(rec);
+        free(v.chunks);
+        printf("variable.laz: a variable chunk table decodes (%zu chunks)\n", z.nchunks);
+    }
+    /* a header with one point more than the variable table's chunks hold */
+    t.point_count = f.point_count + 1;
+    expect_failure("variable-count.laz", decode_file("variable-count.laz", &t), CT_ERR_INPUT);
+    ct_test_lasfile_free(&t);
+    free(z.chunks);
+    ct_test_lasfile_free(&f);
+    ct_test_lasfile_free(&g);
 }
 
 /* Mpts/s decoding ahn3_cropped_1.laz (informative, not asserted). */
@@ -323,6 +391,7 @@ int main(void) {
     if (!ctx) return 1;
     for (size_t i = 0; i < sizeof twins / sizeof twins[0]; i++) check_twin(&twins[i]);
     check_malformed();
+    check_variable_chunks();
     report_speed();
     ct_context_destroy(ctx);
     return ct_test_finish("test_laz_pointwise");
