@@ -6,8 +6,10 @@
  * ct_las_read_points may be called from several threads at once on the same
  * reader (it uses pread on a shared descriptor and a per-call buffer).
  *
- * LAZ (compressed LAS) is recognised and refused with CT_ERR_UNSUPPORTED.
- * LAS 1.5 and later, and any major version other than 1, are refused too. */
+ * LAZ (LASzip-compressed LAS) is read too: its records are decoded into the LAS records
+ * they were made from as they are read (formats 0-5 with LASzip's pointwise items,
+ * 6-10 with its layered ones). LAS 1.5 and later, and any major version other than 1,
+ * are refused. */
 #ifndef CITYTILER_LAS_H
 #define CITYTILER_LAS_H
 
@@ -42,6 +44,9 @@ typedef struct ct_las_extra_dim {
 typedef struct ct_las_header {
     uint8_t version_major, version_minor;
     uint8_t point_format;          /* 0..10 (compression bits cleared) */
+    int compressed;                /* LAZ: the point format byte's compression bits were set */
+    uint64_t laz_chunks;           /* LAZ: the chunks of compressed records (0 for LAS) */
+    uint32_t laz_chunk_size;       /* LAZ: points per chunk (UINT32_MAX: variable) */
     uint16_t record_length;        /* bytes per point record, as stored */
     uint16_t standard_length;      /* the format's own size (20, 28, ... 67) */
     uint16_t extra_bytes;          /* record_length - standard_length */
@@ -215,6 +220,11 @@ int ct_las_z_beyond_header(const ct_las_reader *r, uint64_t *index, double xyz[3
  * about classification). spread gets their extent in x and y. Reads those records only;
  * thread-safe. */
 int ct_las_points_collapsed(const ct_las_reader *r, double spread[2]);
+
+/* The end of the block of records that holds record `first` (< point_count) and is
+ * decoded as one: the LAZ chunk's end, or point_count for LAS. A caller reading a LAZ in
+ * pieces cuts them there, so that no chunk is decoded twice. */
+uint64_t ct_las_block_end(const ct_las_reader *r, uint64_t first);
 
 /* Tells the kernel that records [first, first + count) will not be read again, so it
  * may drop them from the page cache (a hint; nothing happens where unsupported). */

@@ -185,7 +185,7 @@ ct_status ct_las_bin_locate(ct_context *ctx, const ct_las_reader *r, uint64_t fi
     axis_bounds_init(&ay, h->scale[1], h->offset[1], p->crop[1], p->crop[3]);
     const uint8_t *drop = p->drop_class;
 
-    size_t per = BLOCK_BYTES / rl ? BLOCK_BYTES / rl : 1;
+    size_t per = ct_las_block_records(r, count, BLOCK_BYTES / rl ? BLOCK_BYTES / rl : 1);
     size_t block = count < per ? count : per;
     uint8_t *buf = raw ? NULL : malloc(block * rl); /* raw: the records are given */
     if (!raw && !buf) return ct_error_nomem(ctx, "LAS read buffer");
@@ -276,7 +276,7 @@ ct_status ct_las_bin_fill(ct_context *ctx, const ct_las_reader *r, uint64_t firs
         cx0[k] = (double)cxy[2 * k] * cs; /* as ct_point_store_add: x - (double)cx * cs */
         cy0[k] = (double)cxy[2 * k + 1] * cs;
     }
-    size_t per = BLOCK_BYTES / rl ? BLOCK_BYTES / rl : 1;
+    size_t per = ct_las_block_records(r, count, BLOCK_BYTES / rl ? BLOCK_BYTES / rl : 1);
     size_t block = count < per ? count : per;
     uint8_t *buf = raw ? NULL : malloc(block * rl); /* raw: the records are given */
     if (!raw && !buf) return ct_error_nomem(ctx, "LAS read buffer");

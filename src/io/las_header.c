@@ -18,10 +18,6 @@
 #define EVLR_HEADER 60u
 #define EB_DESCRIPTOR 192u
 
-const char ct_las_laz_hint[] =
-    "LAZ (compressed LAS) is not supported yet; decompress it first, e.g. "
-    "`laszip -i in.laz -o out.las` or `pdal translate in.laz out.las`";
-
 uint16_t ct_las_standard_length(unsigned f) {
     static const uint16_t len[11] = {20, 28, 26, 34, 57, 63, 30, 36, 38, 59, 67};
     return f < 11 ? len[f] : 0;
@@ -79,6 +75,8 @@ void ct_las_close(ct_las_reader *r) {
     if (!r) return;
     if (r->fd >= 0) close(r->fd);
     free_header(&r->hdr);
+    free(r->laz);
+    free(r->chunks);
     free(r->path);
     free(r);
 }
@@ -288,10 +286,7 @@ static ct_status check_version(const las_source *src, ct_las_header *h, uint8_t 
 static ct_status check_format(const las_source *src, ct_las_header *h, uint8_t fmt_byte) {
     ct_context *ctx = src->ctx;
     const char *path = src->path;
-    if (fmt_byte & 0xC0)
-        return ct_error(ctx, CT_ERR_UNSUPPORTED,
-                        "%s: point format byte %u has the compression bit set: %s", path,
-                        (unsigned)fmt_byte, ct_las_laz_hint);
+    h->compressed = (fmt_byte & 0xC0) != 0; /* LAZ: LASzip sets bit 7 (and bit 6 for formats 6-10) */
     h->point_format = fmt_byte & 0x3F;
     if (h->point_format > 10)
         return ct_error(ctx, CT_ERR_UNSUPPORTED,
@@ -393,8 +388,11 @@ static ct_status read_vlrs(const las_source *src, ct_las_header *h, uint32_t nvl
         h->nvlrs++;
         pos = r->data_offset + r->length;
     }
-    if (laz)
-        return ct_error(ctx, CT_ERR_UNSUPPORTED, "%s: has a 'laszip encoded' VLR: %s", path, ct_las_laz_hint);
+    if (laz && !h->compressed)
+        ct_log(ctx, CT_LOG_WARN,
+               "%s: has a 'laszip encoded' VLR but its point format byte says the points are not compressed: "
+               "reading them as LAS records",
+               path);
     if (h->nvlrs == nvlr && pos < h->offset_to_points) {
         uint64_t gap = h->offset_to_points - pos;
         ct_log(ctx, gap == 2 ? CT_LOG_DEBUG : CT_LOG_INFO,
@@ -409,6 +407,7 @@ static ct_status check_point_room(const las_source *src, ct_las_header *h, const
     ct_context *ctx = src->ctx;
     const char *path = src->path;
     const uint64_t file_size = src->file_size;
+    if (h->compressed) return CT_OK; /* LAZ: the chunk table says where the points are (las_laz.c) */
     uint64_t data_room = file_size - h->offset_to_points;
     uint64_t fits = data_room / h->record_length;
     if (h->point_count > fits) {
@@ -452,7 +451,7 @@ static ct_status read_evlrs(const las_source *src, ct_las_header *h) {
     const char *path = src->path;
     const uint64_t file_size = src->file_size;
     if (h->version_minor >= 4 && h->evlr_count > 0) {
-        uint64_t pts_end = h->offset_to_points + h->point_count * h->record_length;
+        uint64_t pts_end = h->compressed ? h->offset_to_points : h->offset_to_points + h->point_count * h->record_length;
         if (h->evlr_offset < pts_end || h->evlr_offset > file_size) {
             ct_log(ctx, CT_LOG_WARN,
                    "%s: %u EVLRs declared at byte %llu, outside [end of points %llu, file size %llu]: "
@@ -572,11 +571,12 @@ ct_status ct_las_open_ex(ct_context *ctx, const char *path, const ct_las_open_op
     if (fl != -1) (void)fcntl(r->fd, F_SETFL, fl & ~O_NONBLOCK);
     fd_src src = {r->fd};
     ct_status s = parse_all(ctx, path, (uint64_t)st.st_size, opts, fd_read, &src, &r->hdr);
+    if (s == CT_OK && r->hdr.compressed) s = ct_las_laz_open(ctx, r, fd_read, &src);
     if (s != CT_OK) {
         ct_las_close(r);
         return s;
     }
-    if (has_laz_extension(path))
+    if (has_laz_extension(path) && !r->hdr.compressed)
         ct_log(ctx, CT_LOG_WARN, "%s: named .laz but not compressed: reading it as LAS", path);
     *out = r;
     return CT_OK;
@@ -603,6 +603,7 @@ ct_status ct_las_parse_header_bytes(ct_context *ctx, const char *name, const voi
     }
     mem_src src = {data, size};
     ct_status s = parse_all(ctx, name, size, opts, mem_read, &src, &r->hdr);
+    if (s == CT_OK && r->hdr.compressed) s = ct_las_laz_open(ctx, r, mem_read, &src);
     if (s != CT_OK) {
         ct_las_close(r);
         return s;

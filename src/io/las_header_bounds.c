@@ -31,12 +31,17 @@ static double coord(const unsigned char *rec, int axis, const ct_las_header *h) 
     return (double)(int32_t)ct_le32(rec + 4 * axis) * h->scale[axis] + h->offset[axis];
 }
 
-/* The records sampled of n, spread evenly over the file (the first and the last among
- * them), into at[]; returns how many (n when n <= SAMPLES). */
-static size_t sample_records(uint64_t n, uint64_t at[SAMPLES]) {
+/* The records sampled of r's n, spread evenly over the file (the first and the last among
+ * them), into at[]; returns how many (n when n <= SAMPLES). In a LAZ, each is moved to
+ * the first record of its chunk, which is stored whole (no chunk is decoded for it). */
+static size_t sample_records(const ct_las_reader *r, uint64_t n, uint64_t at[SAMPLES]) {
     uint64_t step = n > SAMPLES ? (n - 1) / (SAMPLES - 1) : 1;
     size_t taken = 0;
-    for (uint64_t i = 0; i < n && taken < SAMPLES; i += step, taken++) at[taken] = taken == SAMPLES - 1 ? n - 1 : i;
+    for (uint64_t i = 0; i < n && taken < SAMPLES; i += step) {
+        uint64_t p = taken == SAMPLES - 1 ? n - 1 : i;
+        if (r->laz) p = r->chunks[ct_las_laz_chunk_of(r, p)].first_point;
+        if (taken == 0 || p != at[taken - 1]) at[taken++] = p;
+    }
     return taken;
 }
 
@@ -46,7 +51,7 @@ int ct_las_points_within_header(const ct_las_reader *r) {
     if (!ct_las_header_box(r, box) || h->record_length < 8 || h->record_length > 1024) return 0;
     unsigned char rec[1024];
     uint64_t at[SAMPLES];
-    size_t taken = sample_records(h->point_count, at);
+    size_t taken = sample_records(r, h->point_count, at);
     for (size_t t = 0; t < taken; t++) {
         if (ct_las_read_raw(NULL, r, at[t], 1, rec) != CT_OK) return 0; /* (the reading says why) */
         for (int k = 0; k < 2; k++) {
@@ -71,7 +76,7 @@ int ct_las_z_beyond_header(const ct_las_reader *r, uint64_t *index, double xyz[3
         return 0;
     double x[SAMPLES], y[SAMPLES], z[SAMPLES];
     uint64_t at[SAMPLES];
-    size_t got = sample_records(h->point_count, at);
+    size_t got = sample_records(r, h->point_count, at);
     ct_las_points p;
     memset(&p, 0, sizeof p);
     p.capacity = 1;
@@ -106,7 +111,7 @@ int ct_las_points_collapsed(const ct_las_reader *r, double spread[2]) {
     if (!(span > 10.0)) return 0;
     unsigned char rec[1024];
     uint64_t at[SAMPLES];
-    size_t taken = sample_records(h->point_count, at);
+    size_t taken = sample_records(r, h->point_count, at);
     double lo[2] = {INFINITY, INFINITY}, hi[2] = {-INFINITY, -INFINITY};
     for (size_t t = 0; t < taken; t++) {
         if (ct_las_read_raw(NULL, r, at[t], 1, rec) != CT_OK) return 0; /* (the reading says why) */

@@ -90,6 +90,15 @@ ct_status ct_las_info_json(ct_context *ctx, const char *path, int with_classes, 
     put(o, "point_format", json_integer(h->point_format), &bad);
     put(o, "record_length", json_integer(h->record_length), &bad);
     put(o, "extra_bytes", json_integer(h->extra_bytes), &bad);
+    if (r->laz) { /* LAZ: how the records are compressed */
+        json_t *z = json_object();
+        const char *names[] = {"", "pointwise", "pointwise chunked", "layered chunked"};
+        put(z, "compressor", json_string(r->laz->compressor <= 3 ? names[r->laz->compressor] : "?"), &bad);
+        put(z, "chunks", json_integer((json_int_t)r->nchunks), &bad);
+        put(z, "chunk_size", r->laz->chunk_size == UINT32_MAX ? json_string("variable")
+                                                             : json_integer((json_int_t)r->laz->chunk_size), &bad);
+        put(o, "laz", z, &bad);
+    }
     put(o, "point_count", json_integer((json_int_t)h->point_count), &bad);
     json_t *byret = json_array();
     int nret = h->version_minor >= 4 ? 15 : 5;

@@ -5,11 +5,16 @@
 #include <stdint.h>
 #include <string.h>
 #include "citytiler/las.h"
+#include "io/laz.h"
 
 struct ct_las_reader {
     char *path;
     int fd;                 /* -1 for a reader parsed from memory */
     ct_las_header hdr;
+    /* LAZ: the compression (NULL for LAS) and its chunks, in file order (las_laz.c) */
+    ct_laz_info *laz;
+    ct_laz_chunk *chunks;
+    size_t nchunks;
 };
 
 /* Little-endian loads from a byte pointer (any alignment). */
@@ -27,9 +32,6 @@ static inline double ct_led(const uint8_t *p) {
     return d;
 }
 
-/* What to do with a LAZ file (the end of the messages that refuse one). */
-extern const char ct_las_laz_hint[];
-
 /* CT_ERR_USAGE unless points [first, first + count) can be read from r. */
 ct_status ct_las_check_range(ct_context *ctx, const ct_las_reader *r, uint64_t first, size_t count);
 
@@ -43,5 +45,19 @@ uint16_t ct_las_standard_length(unsigned f);
 typedef int (*ct_las_read_fn)(void *user, uint64_t off, size_t len, void *buf);
 ct_status ct_las_parse_crs(ct_context *ctx, const char *path, ct_las_header *hdr,
                            ct_las_read_fn read, void *user);
+
+/* LAZ (las_laz.c). ct_las_laz_open: r's header says its points are compressed: parses its
+ * 'laszip encoded' VLR and reads its chunk table through rd/user (r->laz, r->chunks).
+ * ct_las_laz_read_raw: ct_las_read_raw of a LAZ reader (the chunks holding the records
+ * decoded, each as far as needed). */
+ct_status ct_las_laz_open(ct_context *ctx, ct_las_reader *r, ct_las_read_fn rd, void *user);
+ct_status ct_las_laz_read_raw(ct_context *ctx, const ct_las_reader *r, uint64_t first, size_t count, uint8_t *buf);
+/* The index of the chunk of a LAZ reader that holds point p (< point_count). */
+size_t ct_las_laz_chunk_of(const ct_las_reader *r, uint64_t p);
+/* Records a caller reading [first, first + count) in blocks should take at once: all of
+ * them for LAZ (a block decodes its chunks from their start), else `per`. */
+static inline size_t ct_las_block_records(const ct_las_reader *r, size_t count, size_t per) {
+    return r->laz ? count : per;
+}
 
 #endif

@@ -188,7 +188,7 @@ ct_status ct_las_read_points(ct_context *ctx, const ct_las_reader *r, uint64_t f
     if (count == 0) return CT_OK;
     const ct_las_header *h = &r->hdr;
     size_t rl = h->record_length;
-    size_t per = CHUNK_BYTES / rl ? CHUNK_BYTES / rl : 1;
+    size_t per = ct_las_block_records(r, count, CHUNK_BYTES / rl ? CHUNK_BYTES / rl : 1);
     size_t chunk = count < per ? count : per;
     uint8_t *buf = malloc(chunk * rl);
     if (!buf) return ct_error_nomem(ctx, "LAS read buffer");
@@ -214,6 +214,7 @@ ct_status ct_las_read_raw(ct_context *ctx, const ct_las_reader *r, uint64_t firs
     ct_status s = ct_las_check_range(ctx, r, first, count);
     if (s != CT_OK) return s;
     if (count == 0) return CT_OK;
+    if (r->laz) return ct_las_laz_read_raw(ctx, r, first, count, buf);
     size_t rl = r->hdr.record_length;
     int err = read_fully(r->fd, r->hdr.offset_to_points + first * rl, count * rl, buf);
     if (err) return read_error(ctx, r, first, err);
@@ -222,7 +223,7 @@ ct_status ct_las_read_raw(ct_context *ctx, const ct_las_reader *r, uint64_t firs
 
 void ct_las_drop_cached(const ct_las_reader *r, uint64_t first, size_t count) {
 #ifdef POSIX_FADV_DONTNEED
-    if (r->fd < 0 || count == 0) return;
+    if (r->fd < 0 || count == 0 || r->laz) return; /* (LAZ: chunks are not record-aligned; left to the kernel) */
     size_t rl = r->hdr.record_length;
     posix_fadvise(r->fd, (off_t)(r->hdr.offset_to_points + first * rl), (off_t)(count * rl), POSIX_FADV_DONTNEED);
 #else

@@ -138,22 +138,31 @@ static int has_extension(const char *name, const char *ext) {
     return n >= m && strcasecmp(name + n - m, ext) == 0;
 }
 
+static int is_point_file(const char *name) { return has_extension(name, ".las") || has_extension(name, ".laz"); }
+
+/* 1 when names[i] is a .laz and names[i - 1] (sorted) the .las of the same name: its
+ * decompressed twin, which would give every point twice. */
+static int laz_beside_its_las(char *const *names, size_t i) {
+    if (i == 0 || !has_extension(names[i], ".laz") || !has_extension(names[i - 1], ".las")) return 0;
+    size_t n = strlen(names[i]);
+    return strlen(names[i - 1]) == n && strncmp(names[i], names[i - 1], n - 4) == 0;
+}
+
 static ct_status add_directory(ct_context *ctx, ct_las_source *s, file_list *files, const char *dir) {
     DIR *d = opendir(dir);
     if (!d) return ct_error(ctx, CT_ERR_INPUT, "%s: cannot read directory: %s", dir, strerror(errno));
     char **names = NULL;
-    size_t n = 0, cap = 0, nlaz = 0, nhidden = 0;
+    size_t n = 0, cap = 0, nhidden = 0;
     ct_status st = CT_OK;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         /* Hidden files are not tiles: "._tile.las" is the AppleDouble companion a Mac
          * leaves beside "tile.las" on a shared disk (a glob passes over them too). */
         if (e->d_name[0] == '.') {
-            nhidden += (size_t)has_extension(e->d_name, ".las");
+            nhidden += (size_t)is_point_file(e->d_name);
             continue;
         }
-        nlaz += (size_t)has_extension(e->d_name, ".laz");
-        if (!has_extension(e->d_name, ".las")) continue;
+        if (!is_point_file(e->d_name)) continue;
         if (n == cap) {
             size_t nc = cap ? 2 * cap : 16;
             char **nn = realloc(names, nc * sizeof *nn);
@@ -174,22 +183,20 @@ static ct_status add_directory(ct_context *ctx, ct_las_source *s, file_list *fil
         n++;
     }
     closedir(d);
-    /* LAZ files beside (or instead of) LAS ones: the areas they cover would get fallback
-     * heights with nothing saying why. */
-    if (st == CT_OK && n == 0 && nlaz > 0)
-        st = ct_error(ctx, CT_ERR_UNSUPPORTED, "%s: directory holds no .las file, only %zu .laz file(s): %s", dir, nlaz,
-                      ct_las_laz_hint);
-    else if (st == CT_OK && n == 0)
-        st = ct_error(ctx, CT_ERR_INPUT, "%s: directory holds no .las file", dir);
-    else if (st == CT_OK && nlaz > 0)
-        ct_log(ctx, CT_LOG_WARN, "%s: %zu .laz file(s) there are not read (only its %zu .las files are): %s", dir, nlaz, n,
-               ct_las_laz_hint);
+    if (st == CT_OK && n == 0) st = ct_error(ctx, CT_ERR_INPUT, "%s: directory holds no .las or .laz file", dir);
     if (st == CT_OK && nhidden > 0)
-        ct_log(ctx, CT_LOG_INFO, "%s: %zu hidden file(s) named .las passed over (such as the '._' companions a Mac "
-               "leaves beside files)", dir, nhidden);
+        ct_log(ctx, CT_LOG_INFO, "%s: %zu hidden file(s) named .las or .laz passed over (such as the '._' companions a "
+               "Mac leaves beside files)", dir, nhidden);
     if (st == CT_OK) {
+        /* sorted as bytes: "a.las" comes right before "a.laz" */
         qsort(names, n, sizeof *names, cmp_str);
-        for (size_t i = 0; i < n && st == CT_OK; i++) st = add_reader(ctx, s, files, names[i]);
+        for (size_t i = 0; i < n && st == CT_OK; i++) {
+            if (laz_beside_its_las(names, i))
+                ct_log(ctx, CT_LOG_WARN, "%s: passed over: %s beside it has the same name (its decompressed twin; "
+                       "reading both would count every point twice)", names[i], names[i - 1]);
+            else
+                st = add_reader(ctx, s, files, names[i]);
+        }
     }
     for (size_t i = 0; i < n; i++) free(names[i]);
     free(names);

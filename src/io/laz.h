@@ -71,9 +71,18 @@ ct_status ct_laz_read_chunk_table(ct_context *ctx, const char *path, const ct_la
 ct_status ct_laz_decode_chunk(ct_context *ctx, const char *path, const ct_laz_info *info, size_t index,
                               const uint8_t *bytes, size_t len, uint32_t npoints, uint8_t *records);
 
-/* The layered (CT_LAZ_LAYERED_CHUNKED) half of ct_laz_decode_chunk, same contract
+/* ct_laz_decode_chunk of the first npoints records only (npoints <= chunk_points, the
+ * chunk's points as its table gives them): a chunk decodes from its start, so a reader
+ * that wants records near it need not decode the rest (and its first record, stored
+ * whole, costs nothing). */
+ct_status ct_laz_decode_chunk_head(ct_context *ctx, const char *path, const ct_laz_info *info, size_t index,
+                                   const uint8_t *bytes, size_t len, uint32_t chunk_points, uint32_t npoints,
+                                   uint8_t *records);
+
+/* The layered (CT_LAZ_LAYERED_CHUNKED) half of ct_laz_decode_chunk_head, same contract
  * (src/io/laz_layered.c). */
 ct_status ct_laz_decode_layered(ct_context *ctx, const char *path, const ct_laz_info *info, size_t index,
-                                const uint8_t *bytes, size_t len, uint32_t npoints, uint8_t *records);
+                                const uint8_t *bytes, size_t len, uint32_t chunk_points, uint32_t npoints,
+                                uint8_t *records);
 
 #endif

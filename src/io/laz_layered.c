@@ -161,17 +161,17 @@ static long overrun_layer(const ct_laz_info *info, const state *s) {
 }
 
 static ct_status decode(ct_context *ctx, const char *path, const ct_laz_info *info, size_t index, state *s,
-                        const uint8_t *bytes, size_t len, uint32_t npoints, uint8_t *records) {
+                        const uint8_t *bytes, size_t len, uint32_t chunk_points, uint32_t npoints, uint8_t *records) {
     const size_t rl = info->record_length;
     const uint8_t *first = bytes;
     memcpy(records, first, rl);
-    if (npoints == 1 && len == rl) return CT_OK; /* nothing after the raw point */
+    if (chunk_points == 1 && len == rl) return CT_OK; /* nothing after the raw point */
     if (len - rl < 4)
         return ct_error(ctx, CT_ERR_INPUT, "%s: chunk %zu: cut short before its point count", path, index);
     uint32_t count = ct_laz_le32(bytes + rl);
-    if (count != npoints)
+    if (count != chunk_points)
         return ct_error(ctx, CT_ERR_INPUT, "%s: chunk %zu: holds %u points, the chunk table says %u", path, index,
-                        count, npoints);
+                        count, chunk_points);
     ct_status st = bind_layers(ctx, path, index, info, s, bytes + rl + 4, len - rl - 4);
     if (st != CT_OK) return st;
 
@@ -201,10 +201,15 @@ static ct_status decode(ct_context *ctx, const char *path, const ct_laz_info *in
 }
 
 ct_status ct_laz_decode_layered(ct_context *ctx, const char *path, const ct_laz_info *info, size_t index,
-                                const uint8_t *bytes, size_t len, uint32_t npoints, uint8_t *records) {
+                                const uint8_t *bytes, size_t len, uint32_t chunk_points, uint32_t npoints,
+                                uint8_t *records) {
     if (npoints == 0) return CT_OK;
     if (len < info->record_length)
         return ct_error(ctx, CT_ERR_INPUT, "%s: chunk %zu: %zu bytes, less than its first point", path, index, len);
+    if (npoints == 1) { /* the first record is stored whole */
+        memcpy(records, bytes, info->record_length);
+        return CT_OK;
+    }
 
     state probe;
     memset(&probe, 0, sizeof probe);
@@ -230,7 +235,7 @@ ct_status ct_laz_decode_layered(ct_context *ctx, const char *path, const ct_laz_
     s->arena.end = s->arena.next + words;
     s->p14.arena = s->rgb.arena = s->wave.arena = s->bytes.arena = &s->arena;
 
-    st = decode(ctx, path, info, index, s, bytes, len, npoints, records);
+    st = decode(ctx, path, info, index, s, bytes, len, chunk_points, npoints, records);
     ct_laz_p14_free(&s->p14);
     ct_laz_wave14_free(&s->wave);
     free(block);

@@ -121,9 +121,18 @@ static ct_status decode_pointwise(ct_context *ctx, const char *path, const ct_la
     return CT_OK;
 }
 
+ct_status ct_laz_decode_chunk_head(ct_context *ctx, const char *path, const ct_laz_info *info, size_t index,
+                                   const uint8_t *bytes, size_t len, uint32_t chunk_points, uint32_t npoints,
+                                   uint8_t *records) {
+    if (npoints > chunk_points)
+        return ct_error(ctx, CT_ERR_USAGE, "%s: LAZ: %u records asked of chunk %zu, which holds %u", path,
+                        (unsigned)npoints, index, (unsigned)chunk_points);
+    if (info->compressor == CT_LAZ_LAYERED_CHUNKED)
+        return ct_laz_decode_layered(ctx, path, info, index, bytes, len, chunk_points, npoints, records);
+    return decode_pointwise(ctx, path, info, index, bytes, len, npoints, records);
+}
+
 ct_status ct_laz_decode_chunk(ct_context *ctx, const char *path, const ct_laz_info *info, size_t index,
                               const uint8_t *bytes, size_t len, uint32_t npoints, uint8_t *records) {
-    if (info->compressor == CT_LAZ_LAYERED_CHUNKED)
-        return ct_laz_decode_layered(ctx, path, info, index, bytes, len, npoints, records);
-    return decode_pointwise(ctx, path, info, index, bytes, len, npoints, records);
+    return ct_laz_decode_chunk_head(ctx, path, info, index, bytes, len, npoints, npoints, records);
 }

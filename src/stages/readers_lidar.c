@@ -659,25 +659,35 @@ static ct_status plan_skips(ct_context *ctx, ct_las_source *src, read_job *job) 
     return CT_OK;
 }
 
+/* The chunks of file f's n points: CHUNK_POINTS each, cut also where a block of records
+ * decoded as one ends (a LAZ chunk), so that none is decoded twice. Counts them when
+ * out is NULL, else fills out[]. */
+static size_t file_chunks(const ct_las_reader *r, uint64_t n, chunk_ref *out) {
+    size_t c = 0;
+    for (uint64_t first = 0; first < n; c++) {
+        uint64_t end = ct_las_block_end(r, first);
+        if (end > n || end <= first) end = n;
+        if (end - first > CHUNK_POINTS) end = first + CHUNK_POINTS;
+        if (out) out[c] = (chunk_ref){.r = r, .first = first, .count = (size_t)(end - first)};
+        first = end;
+    }
+    return c;
+}
+
 /* The chunk table over the files read, in file order (*nchunks of CHUNK_POINTS points or
  * fewer). */
 static ct_status plan_chunks(ct_context *ctx, const ct_las_source *src, read_job *job, size_t *nchunks) {
     size_t n_all = 0;
     for (size_t f = 0; f < ct_las_source_count(src); f++) {
-        uint64_t n = job->skip[f] ? 0 : ct_las_get_header(ct_las_source_reader(src, f))->point_count;
-        n_all += (size_t)((n + CHUNK_POINTS - 1) / CHUNK_POINTS);
+        const ct_las_reader *r = ct_las_source_reader(src, f);
+        n_all += file_chunks(r, job->skip[f] ? 0 : ct_las_get_header(r)->point_count, NULL);
     }
     job->chunks = calloc(n_all ? n_all : 1, sizeof *job->chunks);
     if (!job->chunks) return ct_error_nomem(ctx, "chunk table");
     size_t c = 0;
     for (size_t f = 0; f < ct_las_source_count(src); f++) {
         const ct_las_reader *r = ct_las_source_reader(src, f);
-        uint64_t n = job->skip[f] ? 0 : ct_las_get_header(r)->point_count;
-        for (uint64_t first = 0; first < n; first += CHUNK_POINTS, c++) {
-            job->chunks[c].r = r;
-            job->chunks[c].first = first;
-            job->chunks[c].count = (size_t)(n - first < CHUNK_POINTS ? n - first : CHUNK_POINTS);
-        }
+        c += file_chunks(r, job->skip[f] ? 0 : ct_las_get_header(r)->point_count, job->chunks + c);
     }
     *nchunks = n_all;
     return CT_OK;

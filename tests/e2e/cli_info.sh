@@ -1,5 +1,5 @@
 # `citytiler info`: a LAS file's header as JSON (counts by class with --classes, matching
-# the header's total), an OGR source's layers, and clear refusals (LAZ, unknown files).
+# the header's total), LAZ as its LAS twin, an OGR source's layers, and clear refusals (unknown files).
 . "$(dirname "$0")/common.bash"
 las="$SRC/data-samples/delft/delft_ahn3_every4th_epsg28992.las"
 "$CLI" info "$las" --classes > "$WORK/las.json" 2> "$WORK/las.err"
@@ -15,14 +15,21 @@ check "info on a GeoPackage: exit 0" test $? -eq 0
 node -e 'const j = require(process.argv[1]); const l = j.layers[0];
   process.exit(j.driver === "GPKG" && l.name === "bgt_pand" && l.feature_count === 160 && l.epsg === 28992 && l.fields.gml_id ? 0 : 1)' "$WORK/gpkg.json"
 check "GeoPackage info: layer bgt_pand, 160 features, EPSG:28992, fields" test $? -eq 0
-laz=$(ls "$CT_SHARED_DATA"/laz/*.laz 2> /dev/null | head -1)
-if [ -n "$laz" ]; then
-  "$CLI" info "$laz" > /dev/null 2> "$WORK/laz.err"
-  check "info on LAZ: exit 2" test $? -eq 2
-  check "info on LAZ: says not supported and how to convert" grep -q "LAZ (compressed LAS) is not supported yet.*laszip" "$WORK/laz.err"
-else
-  fail "no LAZ file in $CT_SHARED_DATA/laz (../shared/data missing?)"
-fi
+# LAZ: described as its LAS twin is (counts by class decode every point), plus how it is
+# compressed.
+for laz in "$CT_SHARED_DATA"/laz/liblas_1.2_3.laz "$CT_SHARED_DATA"/laz/laspy_append-bug_pdrf8.laz; do
+  twin="$CT_SHARED_DATA/las/$(basename "${laz%.laz}").las"
+  name=$(basename "$laz")
+  "$CLI" info "$laz" --classes > "$WORK/$name.json" 2> "$WORK/$name.err"
+  check "info on $name: exit 0" test $? -eq 0
+  "$CLI" info "$twin" --classes > "$WORK/$name.twin.json" 2> /dev/null
+  node -e 'const z = require(process.argv[1]), l = require(process.argv[2]);
+    const ok = z.laz && z.laz.chunks > 0 && /chunked/.test(z.laz.compressor) && !l.laz &&
+      z.point_count === l.point_count && z.point_format === l.point_format &&
+      JSON.stringify(z.classes) === JSON.stringify(l.classes);
+    process.exit(ok ? 0 : 1)' "$WORK/$name.json" "$WORK/$name.twin.json"
+  check "info on $name: its compression, and the point count and class counts of its LAS twin" test $? -eq 0
+done
 printf 'not a LAS file\n' > "$WORK/junk.bin"
 "$CLI" info "$WORK/junk.bin" > /dev/null 2> "$WORK/junk.err"
 check "info on junk: exit 2 and names the file" test $? -eq 2 -a -n "$(grep junk.bin "$WORK/junk.err")"

@@ -289,7 +289,7 @@ check "tiles_ft: ground_z 10 m (got $g)" near "$g" 10 0.05
 check "tiles_ft: says the far file was passed over" has tiles_ft.log \
   "readers.lidar: 1 of the 2 files (1681 points) passed over unread"
 check "tiles_dir: says the hidden ._a.las was passed over" has tiles_dir.log \
-  "tiles_dir: 1 hidden file(s) named .las passed over (such as the '._' companions a Mac leaves beside files)"
+  "tiles_dir: 1 hidden file(s) named .las or .laz passed over (such as the '._' companions a Mac leaves beside files)"
 check "tiles_dir: run-summary.json says which file was passed over, and why" python3 -c '
 import json, sys
 s = json.load(open("tiles_dir-out/run-summary.json"))["inputs"]["sources"]
@@ -324,16 +324,22 @@ check "many_tiles_hard: a hard limit of 64 open files: exit 1 (got $rc)" test "$
 check "many_tiles_hard: says which limit to raise" has many_tiles_hard.log \
   ".las: cannot open: Too many open files (the LAS files of a readers.lidar stage are held open together: raise the limit of open files above their number, ulimit -n)"
 check "many_tiles_hard: no sanitizer report, no output" test -z "$(grep -E 'Sanitizer|runtime error' many_tiles_hard.log)" -a ! -e many_tiles_hard-out -a ! -e many_tiles_hard-out.partial
-# A directory of tiles some of which are LAZ: the .laz files were ignored without a word
-# (the buildings over them got fallback heights), and a directory of LAZ only was
-# "holds no .las file". Now a warning names them, or the error says they are LAZ.
-mkdir -p mixed_laz only_laz && cp m.las mixed_laz/a.las && cp far.las mixed_laz/b.laz && cp far.las only_laz/b.LAZ
+# A directory of tiles some of which are .laz files: read with the .las ones (LAZ is read
+# since the LASzip decoder; before, they were passed over with a warning). A .laz beside
+# the .las of the same name is its twin: passed over with a warning, else every point
+# would count twice. A file named .laz that is not compressed is read as LAS, with a warning.
+mkdir -p mixed_laz only_laz && cp m.las mixed_laz/a.las && cp m.las mixed_laz/a.laz && cp far.las mixed_laz/b.laz \
+  && cp m.las only_laz/b.LAZ
 run_case mixed_laz 0 "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"fp_m.geojson\"}, {\"type\": \"readers.lidar\", \"path\": \"mixed_laz\", \"srs\": \"EPSG:32618+5703\"}, $H, $E, $W]}"
-check "mixed_laz: warns that the .laz file is not read, and how to convert it" has mixed_laz.log \
-  "mixed_laz: 1 .laz file(s) there are not read (only its 1 .las files are): LAZ (compressed LAS) is not supported yet; decompress it first"
-run_case only_laz 2 "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"fp_m.geojson\"}, {\"type\": \"readers.lidar\", \"path\": \"only_laz\", \"srs\": \"EPSG:32618+5703\"}, $H, $E, $W]}"
-check "only_laz: says the directory holds only LAZ, and how to convert it" has only_laz.log \
-  "only_laz: directory holds no .las file, only 1 .laz file(s): LAZ (compressed LAS) is not supported yet"
+check "mixed_laz: a.laz passed over as the twin of a.las" has mixed_laz.log \
+  "mixed_laz/a.laz: passed over: $WORK/mixed_laz/a.las beside it has the same name (its decompressed twin; reading both would count every point twice)"
+check "mixed_laz: b.laz read (named .laz, not compressed)" has mixed_laz.log "mixed_laz/b.laz: named .laz but not compressed: reading it as LAS"
+read -r g r lo hi <<< "$(heights mixed_laz 2>/dev/null || echo x x x x)"
+check "mixed_laz: roof_z 30 (got $r)" near "$r" 30 0.05
+run_case only_laz 0 "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"fp_m.geojson\"}, {\"type\": \"readers.lidar\", \"path\": \"only_laz\", \"srs\": \"EPSG:32618+5703\"}, $H, $E, $W]}"
+check "only_laz: a directory of one .LAZ is read" has only_laz.log "only_laz/b.LAZ: named .laz but not compressed: reading it as LAS"
+read -r g r lo hi <<< "$(heights only_laz 2>/dev/null || echo x x x x)"
+check "only_laz: roof_z 30 (got $r)" near "$r" 30 0.05
 "$CLI" run tiles_dir.json --verbose --set writers.3dtiles.path=tiles_dir_v-out > tiles_dir_v.log 2>&1
 check "tiles_dir: --verbose names the file passed over" has tiles_dir_v.log \
   "readers.lidar: $WORK/tiles_dir/b.las: passed over (its header's bounds lie outside the crop box)"

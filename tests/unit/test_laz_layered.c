@@ -73,7 +73,7 @@ static ct_status decode_via(ct_context *ctx, const laz_file *z, size_t i, const 
     if (!copy) return CT_ERR_NOMEM;
     memcpy(copy, bytes, len);
     ct_status st = dispatch ? ct_laz_decode_chunk(ctx, z->path, &z->info, i, copy, len, npoints, out)
-                            : ct_laz_decode_layered(ctx, z->path, &z->info, i, copy, len, npoints, out);
+                            : ct_laz_decode_layered(ctx, z->path, &z->info, i, copy, len, npoints, npoints, out);
     free(copy);
     return st;
 }

@@ -1,0 +1,161 @@
+/* The LAS reader over LAZ files: every LAZ of ../shared/data with an uncompressed twin
+ * (compressed from it, or decompressed into it, by LASzip) must read as the twin does —
+ * the same point count, the same raw records byte for byte through ct_las_read_raw in
+ * ranges that start and end inside chunks, single records anywhere, ct_las_read_points'
+ * decoded fields, and the same answers from the header-bounds checks; and blocks
+ * (ct_las_block_end) that end where the chunks end. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "citytiler/context.h"
+#include "citytiler/las.h"
+#include "ct_test.h"
+
+static ct_context *ctx;
+
+/* Every record of r (count * record_length bytes; caller frees), read in one go. */
+static uint8_t *all_records(const ct_las_reader *r) {
+    const ct_las_header *h = ct_las_get_header(r);
+    uint8_t *b = malloc((size_t)h->point_count * h->record_length + 1);
+    if (b && ct_las_read_raw(ctx, r, 0, (size_t)h->point_count, b) != CT_OK) {
+        fprintf(stderr, "%s: %s\n", ct_las_path(r), ct_error_message(ctx));
+        free(b);
+        b = NULL;
+    }
+    return b;
+}
+
+/* Ranges of `step` records from `start` (so they cross the chunks' ends) over the first
+ * RANGE_SPAN records, and 24 single records anywhere, each compared with the twin's
+ * records `want` (a range decodes its chunks from their start: over whole files the test
+ * took minutes under ASan). */
+enum { RANGE_SPAN = 120000 };
+static void check_ranges(const ct_las_reader *z, const uint8_t *want, uint64_t start, size_t step, const char *name) {
+    const ct_las_header *h = ct_las_get_header(z);
+    size_t rl = h->record_length;
+    uint8_t *buf = malloc(step * rl + 1);
+    if (!buf) return;
+    int bad = 0;
+    uint64_t span = h->point_count < RANGE_SPAN ? h->point_count : RANGE_SPAN;
+    for (uint64_t first = start; first < span && !bad; first += step) {
+        size_t n = h->point_count - first < step ? (size_t)(h->point_count - first) : step;
+        if (ct_las_read_raw(ctx, z, first, n, buf) != CT_OK || memcmp(buf, want + first * rl, n * rl) != 0) bad = 1;
+        CT_CHECK_MSG(!bad, "%s: records %llu..+%zu differ from the twin's (%s)", name, (unsigned long long)first, n,
+                     ct_error_message(ctx));
+    }
+    uint64_t seed = 12345;
+    for (int i = 0; i < 24 && !bad; i++) {
+        uint64_t p = (uint64_t)(ct_test_unif(&seed) * (double)h->point_count);
+        if (ct_las_read_raw(ctx, z, p, 1, buf) != CT_OK || memcmp(buf, want + p * rl, rl) != 0) bad = 1;
+        CT_CHECK_MSG(!bad, "%s: record %llu differs from the twin's", name, (unsigned long long)p);
+    }
+    free(buf);
+}
+
+/* ct_las_read_points of every field over the whole file, LAZ against the twin. */
+static void check_points(const ct_las_reader *z, const ct_las_reader *l, const char *name) {
+    uint64_t n = ct_las_get_header(z)->point_count;
+    ct_las_points a, b;
+    if (ct_las_points_alloc(ctx, (size_t)n, CT_LAS_ALL, &a) != CT_OK) return;
+    if (ct_las_points_alloc(ctx, (size_t)n, CT_LAS_ALL, &b) != CT_OK) {
+        ct_las_points_free(&a);
+        return;
+    }
+    CT_CHECK(ct_las_read_points(ctx, z, 0, (size_t)n, &a) == CT_OK);
+    CT_CHECK(ct_las_read_points(ctx, l, 0, (size_t)n, &b) == CT_OK);
+    CT_CHECK_MSG(memcmp(a.x, b.x, n * sizeof *a.x) == 0 && memcmp(a.z, b.z, n * sizeof *a.z) == 0 &&
+                     memcmp(a.cls, b.cls, n) == 0 && memcmp(a.gps_time, b.gps_time, n * sizeof *a.gps_time) == 0 &&
+                     memcmp(a.red, b.red, n * sizeof *a.red) == 0,
+                 "%s: decoded points differ from the twin's", name);
+    ct_las_points_free(&a);
+    ct_las_points_free(&b);
+}
+
+/* Blocks end where chunks end, and tile the file. */
+static void check_blocks(const ct_las_reader *z, const char *name) {
+    const ct_las_header *h = ct_las_get_header(z);
+    uint64_t blocks = 0, p = 0;
+    while (p < h->point_count) {
+        uint64_t e = ct_las_block_end(z, p);
+        if (e <= p || e > h->point_count) break;
+        if (h->laz_chunk_size != UINT32_MAX && e != h->point_count)
+            CT_CHECK_MSG(e % h->laz_chunk_size == 0, "%s: block end %llu not at a chunk's end", name,
+                         (unsigned long long)e);
+        CT_CHECK(ct_las_block_end(z, e - 1) == e);
+        p = e;
+        blocks++;
+    }
+    CT_CHECK_MSG(p == h->point_count && blocks == h->laz_chunks, "%s: %llu blocks for %llu chunks", name,
+                 (unsigned long long)blocks, (unsigned long long)h->laz_chunks);
+}
+
+static int compare_twins(const char *laz, const char *las) {
+    ct_las_reader *z = NULL, *l = NULL;
+    ct_error_clear(ctx);
+    CT_CHECK_MSG(ct_las_open(ctx, laz, &z) == CT_OK, "%s: %s", laz, ct_error_message(ctx));
+    CT_CHECK_MSG(ct_las_open(ctx, las, &l) == CT_OK, "%s: %s", las, ct_error_message(ctx));
+    if (!z || !l) {
+        ct_las_close(z);
+        ct_las_close(l);
+        return 0;
+    }
+    const ct_las_header *hz = ct_las_get_header(z), *hl = ct_las_get_header(l);
+    CT_CHECK(hz->compressed && !hl->compressed);
+    CT_CHECK_MSG(hz->point_count == hl->point_count && hz->point_format == hl->point_format &&
+                     hz->record_length == hl->record_length,
+                 "%s: header differs from the twin's", laz);
+    if (hz->point_count == hl->point_count && hz->record_length == hl->record_length && hz->point_count > 0) {
+        uint8_t *a = all_records(z), *b = all_records(l);
+        CT_CHECK_MSG(a && b && memcmp(a, b, (size_t)hz->point_count * hz->record_length) == 0,
+                     "%s: records differ from %s", laz, las);
+        if (b) {
+            check_ranges(z, b, 0, 7777, laz);
+            check_ranges(z, b, 3, 50000, laz);
+        }
+        free(a);
+        free(b);
+        check_points(z, l, laz);
+        check_blocks(z, laz);
+        CT_CHECK(ct_las_points_within_header(z) == ct_las_points_within_header(l));
+    }
+    printf("%-60s %9llu points in %4llu chunks: as its twin\n", laz, (unsigned long long)hz->point_count,
+           (unsigned long long)hz->laz_chunks);
+    ct_las_close(z);
+    ct_las_close(l);
+    return 1;
+}
+
+int main(void) {
+    const char *shared = ct_test_env("CT_SHARED_DATA", "../shared/data");
+    ctx = ct_context_create();
+    if (!ctx) return 1;
+    static const char *const twins[][2] = {
+        {"laz/lazperf_point10.laz", "las/lazperf_point10.las"},
+        {"laz/lazperf_point-time.laz", "las/lazperf_point-time.las"},
+        {"laz/lazperf_point-color.laz", "las/lazperf_point-color.las"},
+        {"laz/lazperf_point-color-time.laz", "las/lazperf_point-color-time.las"},
+        {"laz/liblas_1.2_3.laz", "las/liblas_1.2_3.las"},
+        {"laz/lasr_Topography.laz", "las/lasr_Topography.las"},
+        {"laz/laspy_1_4_w_evlr.laz", "las/laspy_1_4_w_evlr.las"},
+        {"laz/laspy_simple1_4.laz", "las/laspy_simple1_4.las"},
+        {"laz/laspy_append-bug_pdrf8.laz", "las/laspy_append-bug_pdrf8.las"},
+        {"laz/laspy_fullwave_pdrf10.laz", "las/laspy_fullwave_pdrf10.las"},
+        {"laz/loadersgl_pdrf10-1.4.laz", "las/loadersgl_pdrf10-1.4.las"},
+        {"delft/ahn3_cropped_1.laz", "delft/ahn3_cropped_1.las"},
+        {"delft/ahn3_cropped_2.laz", "delft/ahn3_cropped_2.las"},
+        {"amsterdam/ahn_2386_9702.laz", "amsterdam/ahn_2386_9702_nocrs.las"},
+        {"amsterdam/ahn_2397_9705.laz", "amsterdam/ahn_2397_9705_nocrs.las"},
+        {"amsterdam_trees/ahn_2496_9727.laz", "amsterdam_trees/ahn4_2496_9727_epsg28992.las"},
+    };
+    int compared = 0;
+    for (size_t i = 0; i < sizeof twins / sizeof twins[0]; i++) {
+        char a[4200], b[4200];
+        snprintf(a, sizeof a, "%s/%s", shared, twins[i][0]);
+        snprintf(b, sizeof b, "%s/%s", shared, twins[i][1]);
+        compared += compare_twins(a, b);
+    }
+    CT_CHECK_MSG(compared == (int)(sizeof twins / sizeof twins[0]), "%d twins compared", compared);
+    ct_context_destroy(ctx);
+    return ct_test_finish("test_laz_reader");
+}
