@@ -626,14 +626,14 @@ int main(int argc, char **argv) {
         usage(stdout);
         return 0;
     }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) { /* (whatever follows, as --help) */
+        printf("citytiler %s\n", ct_version());
+        return 0;
+    }
     if (asks_help(argc, argv)) { /* (it was "unknown or incomplete option '--help'") */
         if (command_help(cmd) == 0) return 0;
         fprintf(stderr, "citytiler: unknown command '%s' (see citytiler --help)\n", cmd);
         return 2;
-    }
-    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
-        printf("citytiler %s\n", ct_version());
-        return 0;
     }
     if (strcmp(cmd, "stages") == 0) {
         if (argc > 2) {

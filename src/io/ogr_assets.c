@@ -62,6 +62,7 @@ typedef struct raw_row {
     ct_value *vals;   /* one per field map */
     const char *why;  /* NULL: good */
     int not_utf8;     /* its id, category or a text attribute was not UTF-8: read as Latin-1 */
+    int not_finite;   /* a real attribute was NaN or infinite: no data */
     char *detail;     /* optional text after the reason */
 } raw_row;
 
@@ -292,9 +293,10 @@ static ct_status map_fields(reader *r, OGRFeatureDefnH defn) {
 
 /* ---- reading rows ---- */
 
-static ct_status set_value(reader *r, OGRFeatureH f, const ct_ogr_field_map *m, ct_value *v, int *not_utf8) {
+static ct_status set_value(reader *r, OGRFeatureH f, const ct_ogr_field_map *m, ct_value *v, int *not_utf8,
+                           int *not_finite) {
     v->is_null = 1;
-    return ct_ogr_read_value(r->ctx, f, m->src, m->type, m->infer, v, not_utf8);
+    return ct_ogr_read_value(r->ctx, f, m->src, m->type, m->infer, v, not_utf8, not_finite);
 }
 
 /* Makes *s (malloc'd, or NULL) valid UTF-8, reading other bytes as Latin-1. 0 when out of memory. */
@@ -424,7 +426,7 @@ static ct_status read_rows(reader *r) {
         w->fid = (uint64_t)OGR_F_GetFID(f);
         w->vals = calloc(r->nmaps ? r->nmaps : 1, sizeof *w->vals);
         if (!w->vals) st = ct_error_nomem(ctx, "asset attributes");
-        for (size_t k = 0; st == CT_OK && k < r->nmaps; k++) st = set_value(r, f, &r->maps[k], &w->vals[k], &w->not_utf8);
+        for (size_t k = 0; st == CT_OK && k < r->nmaps; k++) st = set_value(r, f, &r->maps[k], &w->vals[k], &w->not_utf8, &w->not_finite);
         if (st == CT_OK) {
             read_coords(r, f, w);
             optional_number(w, f, r->fz, &w->z, R_BAD_Z);
@@ -715,11 +717,12 @@ static ct_status append_rows(reader *r, ct_asset_set *set, OGRFeatureDefnH defn,
         if (st != CT_OK) return st;
     }
     *kept = 0;
-    uint64_t not_utf8 = 0, first_not_utf8 = 0;
+    uint64_t not_utf8 = 0, first_not_utf8 = 0, not_finite = 0, first_not_finite = 0;
     for (size_t i = 0; i < r->nrows; i++) {
         raw_row *w = &r->rows[i];
         uint64_t rec = csv_lines ? r->csv.line[w->fid - 1] : w->fid;
         if (w->not_utf8 && !w->why && not_utf8++ == 0) first_not_utf8 = rec;
+        if (w->not_finite && !w->why && not_finite++ == 0) first_not_finite = rec;
         if (w->why) {
             ct_log(ctx, CT_LOG_WARN, "%s: %s %llu: skipped: %s%s", r->o->path, csv_lines ? "row" : "feature",
                    (unsigned long long)rec, w->why, w->detail ? w->detail : "");
@@ -758,6 +761,10 @@ static ct_status append_rows(reader *r, ct_asset_set *set, OGRFeatureDefnH defn,
                "%llu): its bytes that are not were read as Latin-1 (tile metadata must be UTF-8); save the file as UTF-8 "
                "if it is in another encoding", r->o->path, (unsigned long long)not_utf8, csv_lines ? "row" : "feature",
                (unsigned long long)first_not_utf8);
+    if (not_finite)
+        ct_log(ctx, CT_LOG_WARN, "%s: %llu assets have a number attribute that is NaN or infinite (first: %s %llu): "
+               "written as no data (tile metadata has no such numbers)", r->o->path, (unsigned long long)not_finite,
+               csv_lines ? "row" : "feature", (unsigned long long)first_not_finite);
     return CT_OK;
 }
 

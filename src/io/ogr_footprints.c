@@ -390,6 +390,7 @@ typedef struct fp_result {
     char *id;
     int id_missing;  /* id_field null or empty here: the feature id stands in */
     int not_utf8;    /* its id or a text attribute was not UTF-8: read as Latin-1 */
+    int not_finite;  /* a real attribute was NaN or infinite: no data */
     int dropped;     /* parts of a geometry collection that are not polygons, left out */
     char type[32];   /* skipped as not a polygon: its geometry type */
     ct_value *vals;  /* one per field map */
@@ -449,7 +450,8 @@ static ct_status convert_feature(ct_context *ctx, const fp_setup *su, OGRCoordin
     if (!r->id || !r->vals) st = ct_error_nomem(ctx, "building id");
     for (size_t k = 0; st == CT_OK && k < su->nmaps; k++) {
         r->vals[k].is_null = 1;
-        st = ct_ogr_read_value(ctx, f, su->maps[k].src, su->maps[k].type, 0, &r->vals[k], &r->not_utf8);
+        st = ct_ogr_read_value(ctx, f, su->maps[k].src, su->maps[k].type, 0, &r->vals[k], &r->not_utf8,
+                                   &r->not_finite);
     }
     return st;
 }
@@ -477,6 +479,8 @@ static ct_log_level feature_warning_level(utf8_note *note) {
 }
 
 static const char *const NOT_UTF8 = "text not UTF-8: read as Latin-1";
+/* (the tiles' metadata has no NaN or infinity: a number's noData stands for it) */
+static const char *const NOT_FINITE = "attribute NaN or infinite: written as no data";
 
 /* Adds a converted feature to ds (it is the record-th read), or counts and logs its skip;
  * r's memory passes to ds either way. */
@@ -512,8 +516,14 @@ static ct_status keep_result(ct_context *ctx, const ct_ogr_read_options *o, cons
     for (size_t k = 0; k < su->nmaps; k++) b->attrs[su->maps[k].dst] = r->vals[k];
     free(r->vals);
     free(r->gdal_error);
-    int id_missing = r->id_missing, not_utf8 = r->not_utf8, dropped = r->dropped;
+    int id_missing = r->id_missing, not_utf8 = r->not_utf8, dropped = r->dropped, not_finite = r->not_finite;
     memset(r, 0, sizeof *r);
+    if (not_finite) {
+        ct_log(ctx, CT_LOG_DEBUG, "%s: feature %lld (record %llu): %s", o->path, (long long)b->source_record,
+               (unsigned long long)record, NOT_FINITE);
+        st = ct_dataset_count_change(ctx, ds, NOT_FINITE);
+        if (st != CT_OK) return st;
+    }
     if (dropped) {
         ct_log(ctx, CT_LOG_DEBUG, "%s: feature %lld (record %llu): %d part(s) of its geometry collection that are not "
                "polygons left out", o->path, (long long)b->source_record, (unsigned long long)record, dropped);

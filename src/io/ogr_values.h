@@ -8,12 +8,14 @@
 /* The attribute type of an OGR field: integers (booleans by subtype), reals, else strings. */
 ct_attr_type ct_ogr_attr_type(OGRFieldDefnH fd);
 
-/* Sets *v from field `field` of f as `type`; unset, null and non-finite numbers stay null
- * (tiles never carry NaN), and so does "" when empty_is_null (an empty CSV cell). Text
- * that is not UTF-8 (the tiles' metadata must be) has its other bytes read as Latin-1 and
- * sets *not_utf8 to 1. */
+/* Sets *v from field `field` of f as `type`; unset and null values stay null, and so does
+ * "" when empty_is_null (an empty CSV cell). A real that is NaN or infinite stays null
+ * too (tiles never carry them) and sets *not_finite (when not NULL) to 1, so that the
+ * reader counts it. Text that is not UTF-8 (the tiles' metadata must be) has its other
+ * bytes read as Latin-1 and sets *not_utf8 to 1. Dates and times become ISO 8601 text,
+ * lists JSON arrays. */
 ct_status ct_ogr_read_value(ct_context *ctx, OGRFeatureH f, int field, ct_attr_type type, int empty_is_null,
-                            ct_value *v, int *not_utf8);
+                            ct_value *v, int *not_utf8, int *not_finite);
 
 /* A copy of s (malloc'd, NULL when out of memory) that is valid UTF-8: other bytes are
  * read as Latin-1, and then *not_utf8 is set to 1. */

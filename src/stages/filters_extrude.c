@@ -272,7 +272,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     if (st == CT_OK) ct_dataset_compact(ds, keep);
     free(result);
     if (fallback)
-        ct_log(ctx, CT_LOG_INFO, "filters.extrude: %zu buildings had no usable height and got the default %.1f m",
+        ct_log(ctx, CT_LOG_INFO, "filters.extrude: %zu buildings had no usable height and got its height option, %.1f m",
                fallback, s->height);
     return st;
 }
