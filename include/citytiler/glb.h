@@ -97,11 +97,32 @@ typedef enum ct_glb_compression {
 } ct_glb_compression;
 
 /* Encoder options; a zero-initialised struct (or NULL) gives ct_glb_encode's output. */
+/* A column's type and noData over a whole tileset (ct_glb_plan_columns). */
+typedef struct ct_glb_column_plan {
+    int kind;                      /* (io/glb_internal.h's ct_glb_kind) */
+    int has_null;
+    double nodata_r;
+    int64_t nodata_i;
+} ct_glb_column_plan;
+
 typedef struct ct_glb_options {
     ct_glb_compression compression;
     double max_position_error;     /* MESHOPT: bound in metres on the distance between an input
                                     * position and its decoded one; 0 = 0.01 (1 cm) */
+    /* One per column of the features' defs (ct_glb_plan_columns over every feature of the
+     * tileset), or NULL. Given, every tile declares each property alike: INT64 in every
+     * tile when one value of the tileset needs it, the same noData, declared whenever a
+     * feature of the tileset has a null, and "default": "" on every STRING property. NULL:
+     * each tile chooses from its own rows (an attribute could be INT32 in one tile and
+     * INT64 in another, under one schema id). */
+    const ct_glb_column_plan *column_plans;
 } ct_glb_options;
+
+/* Plans every column of defs over rows[0..nrows) (rows[i][a]: column a of feature i) as
+ * one tile would, into plans[0..ndefs). CT_ERR_NOMEM, or CT_ERR_INTERNAL when no noData
+ * value is free. */
+ct_status ct_glb_plan_columns(ct_context *ctx, const ct_attr_def *defs, size_t ndefs, const ct_value *const *rows,
+                              size_t nrows, ct_glb_column_plan *plans);
 
 /* What one encode wrote (filled on success when the pointer is given). Geometry = positions,
  * normals and indices; "raw" counts them as the uncompressed layout stores them (float32 VEC3

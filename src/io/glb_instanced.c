@@ -306,7 +306,8 @@ ct_status ct_glb_encode_instanced(ct_context *ctx, const ct_glb_instanced_input 
     }
 
     /* columns, planned over every set */
-    if ((st = ct_glb_metadata_plan(ctx, &md, in->class_name, "asset", any_ids, in->defs, in->ndefs, tables, ns)) !=
+    if ((st = ct_glb_metadata_plan(ctx, &md, in->class_name, "asset", any_ids, in->defs, in->ndefs, tables, ns,
+                                  NULL)) !=
         CT_OK)
         goto done;
 

@@ -19,6 +19,7 @@
 
 #include "citytiler/context.h"
 #include "citytiler/dataset.h"
+#include "citytiler/glb.h"
 #include "citytiler/status.h"
 #include "io/glb_ident.h"
 
@@ -153,11 +154,12 @@ typedef struct ct_glb_metadata {
 
 /* Plans one class (class_name sanitised; NULL = default_class) and its columns: "id" (STRING,
  * from the tables' ids) when with_ids, then the defs. A column's type (INT32 or INT64) and
- * its noData value are chosen over the rows of every table. On error md is still to be
- * freed. */
+ * its noData value are chosen over the rows of every table, or taken from fixed[a] when
+ * given (a tileset's: ct_glb_plan_columns). On error md is still to be freed. */
 ct_status ct_glb_metadata_plan(ct_context *ctx, ct_glb_metadata *md, const char *class_name,
                                const char *default_class, int with_ids, const ct_attr_def *defs,
-                               size_t ndefs, const ct_glb_table_rows *tables, size_t ntables);
+                               size_t ndefs, const ct_glb_table_rows *tables, size_t ntables,
+                               const ct_glb_column_plan *fixed);
 
 /* The most views ct_glb_metadata_layout adds. */
 static inline size_t ct_glb_metadata_nviews(const ct_glb_metadata *md) {

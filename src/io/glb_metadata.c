@@ -71,7 +71,15 @@ static double real_sentinel(const ct_glb_metadata *md, long a, double mn, double
 /* ---------------------------------------------------------------- planning */
 
 /* Column statistics and type choice (first pass over the rows of every table). */
-static ct_status plan_column(ct_context *ctx, const ct_glb_metadata *md, ct_glb_column *c, ct_attr_type type) {
+static ct_status plan_column(ct_context *ctx, const ct_glb_metadata *md, ct_glb_column *c, ct_attr_type type,
+                             const ct_glb_column_plan *fixed) {
+    if (fixed && c->src >= 0 && type != CT_ATTR_STRING) { /* the tileset's type and noData */
+        c->kind = (ct_glb_kind)fixed->kind;
+        c->has_null = fixed->has_null;
+        c->nodata_r = fixed->nodata_r;
+        c->nodata_i = fixed->nodata_i;
+        return CT_OK;
+    }
     if (c->src < 0 || type == CT_ATTR_STRING) {
         c->kind = CT_GLB_STRING;
         for (size_t t = 0; t < md->ntables; t++) {
@@ -89,6 +97,7 @@ static ct_status plan_column(ct_context *ctx, const ct_glb_metadata *md, ct_glb_
                                 total);
             c->str_bytes[t] = total;
         }
+        if (fixed && c->src >= 0) c->has_null = fixed->has_null;
         return CT_OK;
     }
     const long a = c->src;
@@ -147,8 +156,10 @@ static char *unique_ident(const ct_glb_column *cols, size_t n, const char *name)
 
 ct_status ct_glb_metadata_plan(ct_context *ctx, ct_glb_metadata *md, const char *class_name,
                                const char *default_class, int with_ids, const ct_attr_def *defs,
-                               size_t ndefs, const ct_glb_table_rows *tables, size_t ntables) {
+                               size_t ndefs, const ct_glb_table_rows *tables, size_t ntables,
+                               const ct_glb_column_plan *fixed) {
     md->tables = tables;
+    if (fixed) md->string_default = 1;
     md->ntables = ntables;
     md->nrows = 0;
     for (size_t t = 0; t < ntables; t++) md->nrows += tables[t].count;
@@ -169,10 +180,24 @@ ct_status ct_glb_metadata_plan(ct_context *ctx, ct_glb_metadata *md, const char 
         if (!(c->pid = unique_ident(md->cols, md->ncols, nm))) return ct_error_nomem(ctx, "glb");
         md->ncols++;
         if (a >= 0 && strcmp(c->pid, nm) != 0 && nm[0] && ct_glb_utf8_valid(nm)) c->name = nm;
-        ct_status st = plan_column(ctx, md, c, a < 0 ? CT_ATTR_STRING : defs[a].type);
+        ct_status st = plan_column(ctx, md, c, a < 0 ? CT_ATTR_STRING : defs[a].type, fixed && a >= 0 ? &fixed[a] : NULL);
         if (st != CT_OK) return st;
     }
     return CT_OK;
+}
+
+ct_status ct_glb_plan_columns(ct_context *ctx, const ct_attr_def *defs, size_t ndefs, const ct_value *const *rows,
+                              size_t nrows, ct_glb_column_plan *plans) {
+    ct_glb_metadata md;
+    memset(&md, 0, sizeof md);
+    const ct_glb_table_rows all = {nrows, NULL, rows};
+    ct_status st = ct_glb_metadata_plan(ctx, &md, NULL, "feature", 0, defs, ndefs, &all, 1, NULL);
+    for (size_t a = 0; st == CT_OK && a < ndefs; a++) {
+        const ct_glb_column *c = &md.cols[a];
+        plans[a] = (ct_glb_column_plan){(int)c->kind, c->has_null, c->nodata_r, c->nodata_i};
+    }
+    ct_glb_metadata_free(&md);
+    return st;
 }
 
 void ct_glb_metadata_free(ct_glb_metadata *md) {

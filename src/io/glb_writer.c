@@ -590,7 +590,7 @@ ct_status ct_glb_encode_ex(ct_context *ctx, const ct_glb_mesh_input *mesh,
     uint8_t *buf = NULL;
     const ct_glb_table_rows table = {F ? F->nfeatures : 0, F ? F->ids : NULL, F ? F->rows : NULL};
     if (F && (st = ct_glb_metadata_plan(ctx, &md, F->class_name, "feature", F->ids != NULL, F->defs, F->ndefs,
-                                        &table, 1)) != CT_OK)
+                                        &table, 1, options ? options->column_plans : NULL)) != CT_OK)
         goto done;
 
     /* compression: reorder, quantise, encode */

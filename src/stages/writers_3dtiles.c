@@ -1035,6 +1035,24 @@ static void log_written(const write_run *w) {
                parents, w->s->lod_error_ratio);
 }
 
+/* The type and noData of every attribute over all buildings (ct_glb_plan_columns): the
+ * tiles then declare each alike, where each chose from its own buildings (an attribute
+ * was INT32 in one tile and INT64 in another, under one schema id, QA 3). *out: NULL
+ * without attributes. The same in every partition and rank (each holds all buildings). */
+static ct_status plan_columns(ct_context *ctx, const ct_dataset *ds, ct_glb_column_plan **out) {
+    *out = NULL;
+    if (ds->nattrs == 0) return CT_OK;
+    const ct_value **rows = malloc((ds->nbuildings ? ds->nbuildings : 1) * sizeof *rows);
+    ct_glb_column_plan *plans = calloc(ds->nattrs, sizeof *plans);
+    ct_status st = rows && plans ? CT_OK : ct_error_nomem(ctx, "attribute plans");
+    for (size_t i = 0; st == CT_OK && i < ds->nbuildings; i++) rows[i] = ds->buildings[i].attrs;
+    if (st == CT_OK) st = ct_glb_plan_columns(ctx, ds->attrs, ds->nattrs, rows, ds->nbuildings, plans);
+    free(rows);
+    if (st == CT_OK) *out = plans;
+    else free(plans);
+    return st;
+}
+
 static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     tiles_state *s = state;
     double t_start = ct_context_elapsed(ctx), cpu_start = ct_process_cpu_seconds();
@@ -1070,7 +1088,12 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     t_phase[3] = ct_context_elapsed(ctx);
     if (st == CT_OK && w.part_n > 1 && !w.merge && !(w.part_of = tile_partitions(q, w.part_n)))
         st = ct_error_nomem(ctx, "partitions");
+    ct_glb_column_plan *plans = NULL;
+    if (st == CT_OK) st = plan_columns(ctx, ds, &plans);
+    s->glb.column_plans = plans; /* (every tile's schema alike) */
     if (st == CT_OK) st = write_tiles(ctx, s, ds, q, w.part_of, w.err, w.sizes, w.tmp, w.geo, w.jr, w.out);
+    s->glb.column_plans = NULL;
+    free(plans);
     t_phase[4] = ct_context_elapsed(ctx);
     if (w.mpi) st = gather_ranks(&w, st);
     if (w.mpi) st = gather_process_stats(&w, st);
