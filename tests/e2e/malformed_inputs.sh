@@ -213,7 +213,7 @@ check "lidar_few_class6: says class 6 is rare and to set building_classes" has l
 # Bad LiDAR paths.
 mkdir -p nolas
 run_case lidar_nolas_dir 2 "{\"pipeline\": [$FP, $(lidar '"nolas"'), $H, $E, $W]}"
-check "lidar_nolas_dir: message" has lidar_nolas_dir.log "nolas: directory holds no .las file"
+check "lidar_nolas_dir: message" has lidar_nolas_dir.log "nolas: directory holds no .las or .laz file"
 run_case lidar_glob_none 2 "{\"pipeline\": [$FP, $(lidar '"none*.las"'), $H, $E, $W]}"
 check "lidar_glob_none: message, before anything ran" has lidar_glob_none.log "lidar_glob_none.json: stage 1 (readers.lidar): option 'path': '$(pwd)/none*.las': pattern matches no file"
 : > empty.las
