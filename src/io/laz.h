@@ -64,10 +64,17 @@ ct_status ct_laz_read_chunk_table(ct_context *ctx, const char *path, const ct_la
                                   void *user, uint64_t points_start, uint64_t points_end, uint64_t point_count,
                                   ct_laz_chunk **chunks, size_t *nchunks);
 
+/* Bytes a whole chunk's decoding may leave unread: LASzip's encoder ends a stream with 2
+ * or 3 bytes of flush that its decoder has read ahead (none were left in any valid chunk
+ * of ../shared/data). More left means the bytes were not what the points were coded
+ * into: LAZ has no checksum, so this is what catches most damage inside a chunk. */
+#define CT_LAZ_TAIL_SLACK 4u
+
 /* Decodes chunk number `index` (its `len` bytes in `bytes`, npoints points) into npoints
  * records of info->record_length bytes at `records`. Any corruption (the decoder running
- * past the chunk's bytes, an impossible value) is CT_ERR_INPUT naming path and the
- * chunk; never a crash or a read beyond `bytes`. Thread-safe (no shared state). */
+ * past the chunk's bytes, an impossible value, more than CT_LAZ_TAIL_SLACK bytes left
+ * unread) is CT_ERR_INPUT naming path and the chunk; never a crash or a read beyond
+ * `bytes`. Thread-safe (no shared state). */
 ct_status ct_laz_decode_chunk(ct_context *ctx, const char *path, const ct_laz_info *info, size_t index,
                               const uint8_t *bytes, size_t len, uint32_t npoints, uint8_t *records);
 

@@ -141,8 +141,9 @@ static ct_status bind_layers(ct_context *ctx, const char *path, size_t index, co
     return CT_OK;
 }
 
-/* Which layer ran out of bytes, or -1. */
-static long overrun_layer(const ct_laz_info *info, const state *s) {
+/* The first layer (numbered over all items) that its decoder ran past, or when `whole`
+ * (every point decoded) left more than CT_LAZ_TAIL_SLACK bytes of; -1 when none. */
+static long overrun_layer(const ct_laz_info *info, const state *s, int whole) {
     long at = 0;
     for (uint16_t i = 0; i < info->nitems; i++) {
         const ct_laz_layer *layers;
@@ -155,7 +156,9 @@ static long overrun_layer(const ct_laz_info *info, const state *s) {
         default: layers = s->bytes.layer; count = s->bytes.n;
         }
         for (size_t k = 0; k < count; k++, at++)
-            if (layers[k].changed && layers[k].dec.overrun) return at;
+            if (layers[k].changed &&
+                (layers[k].dec.overrun || (whole && (size_t)(layers[k].dec.end - layers[k].dec.p) > CT_LAZ_TAIL_SLACK)))
+                return at;
     }
     return -1;
 }
@@ -193,10 +196,10 @@ static ct_status decode(ct_context *ctx, const char *path, const ct_laz_info *in
         return ct_error(ctx, CT_ERR_INTERNAL, "%s: chunk %zu: LAZ decoder models beyond their storage", path, index);
     if (s->p14.corrupt)
         return ct_error(ctx, CT_ERR_INPUT, "%s: chunk %zu: corrupt GPS time stream", path, index);
-    long at = overrun_layer(info, s);
+    long at = overrun_layer(info, s, npoints == chunk_points);
     if (at >= 0)
-        return ct_error(ctx, CT_ERR_INPUT, "%s: chunk %zu: layer %ld ends before its points do (corrupt LAZ data)",
-                        path, index, at);
+        return ct_error(ctx, CT_ERR_INPUT, "%s: chunk %zu: layer %ld does not end where its points do (corrupt LAZ "
+                        "data)", path, index, at);
     return CT_OK;
 }
 

@@ -97,7 +97,8 @@ static int decode_points(item_dec *it, unsigned nitems, ct_laz_dec *d, uint8_t *
 }
 
 static ct_status decode_pointwise(ct_context *ctx, const char *path, const ct_laz_info *info, size_t index,
-                                  const uint8_t *bytes, size_t len, uint32_t npoints, uint8_t *records) {
+                                  const uint8_t *bytes, size_t len, uint32_t chunk_points, uint32_t npoints,
+                                  uint8_t *records) {
     size_t rl = info->record_length;
     if (npoints == 0) return CT_OK;
     if (info->nitems == 0 || info->nitems > CT_LAZ_MAX_ITEMS || rl == 0)
@@ -118,6 +119,9 @@ static ct_status decode_pointwise(ct_context *ctx, const char *path, const ct_la
     if (rc != 0 || d.overrun)
         return ct_error(ctx, CT_ERR_INPUT, "%s: LAZ: chunk %zu (%u points in %zu bytes) is corrupt or cut short", path,
                         index, (unsigned)npoints, len);
+    if (npoints == chunk_points && (size_t)(d.end - d.p) > CT_LAZ_TAIL_SLACK)
+        return ct_error(ctx, CT_ERR_INPUT, "%s: LAZ: chunk %zu is corrupt: its %u points were decoded from %zu of "
+                        "its %zu bytes", path, index, (unsigned)npoints, len - (size_t)(d.end - d.p), len);
     return CT_OK;
 }
 
@@ -129,7 +133,7 @@ ct_status ct_laz_decode_chunk_head(ct_context *ctx, const char *path, const ct_l
                         (unsigned)npoints, index, (unsigned)chunk_points);
     if (info->compressor == CT_LAZ_LAYERED_CHUNKED)
         return ct_laz_decode_layered(ctx, path, info, index, bytes, len, chunk_points, npoints, records);
-    return decode_pointwise(ctx, path, info, index, bytes, len, npoints, records);
+    return decode_pointwise(ctx, path, info, index, bytes, len, chunk_points, npoints, records);
 }
 
 ct_status ct_laz_decode_chunk(ct_context *ctx, const char *path, const ct_laz_info *info, size_t index,

@@ -3,7 +3,8 @@
  * the same point count, the same raw records byte for byte through ct_las_read_raw in
  * ranges that start and end inside chunks, single records anywhere, ct_las_read_points'
  * decoded fields, and the same answers from the header-bounds checks; and blocks
- * (ct_las_block_end) that end where the chunks end. */
+ * (ct_las_block_end) that end where the chunks end. And damage inside a chunk (LAZ has
+ * no checksum) is an error naming the file and the chunk, not wrong points. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,6 +127,42 @@ static int compare_twins(const char *laz, const char *las) {
     return 1;
 }
 
+/* A copy of `src` with `len` bytes zeroed from `at` (a byte offset, or when below 1 a
+ * fraction of the length): it opens (the header,
+ * VLR and chunk table are whole) but reading its points fails, naming the file and the
+ * chunk. LAZ has no checksum: the decoder's leftover bytes are what tell. */
+static void check_damaged(const char *src, double at, size_t len, const char *name) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", ct_test_env("CT_BINARY_DIR", "."), name);
+    FILE *in = fopen(src, "rb"), *out = NULL;
+    uint8_t *b = NULL;
+    long n = 0;
+    if (in && fseek(in, 0, SEEK_END) == 0 && (n = ftell(in)) > 0 && fseek(in, 0, SEEK_SET) == 0 &&
+        (b = malloc((size_t)n)) && fread(b, 1, (size_t)n, in) == (size_t)n) {
+        size_t from = at < 1 ? (size_t)((double)n * at) : (size_t)at;
+        if (from + len <= (size_t)n) memset(b + from, 0, len);
+        out = fopen(path, "wb");
+        if (out) CT_CHECK(fwrite(b, 1, (size_t)n, out) == (size_t)n);
+    }
+    if (in) fclose(in);
+    if (out) fclose(out);
+    CT_CHECK_MSG(out != NULL, "%s: cannot make the damaged copy", name);
+    ct_las_reader *r = NULL;
+    ct_error_clear(ctx);
+    CT_CHECK_MSG(ct_las_open(ctx, path, &r) == CT_OK, "%s: %s", name, ct_error_message(ctx));
+    if (r) {
+        const ct_las_header *h = ct_las_get_header(r);
+        uint8_t *recs = malloc((size_t)h->point_count * h->record_length + 1);
+        ct_status st = recs ? ct_las_read_raw(ctx, r, 0, (size_t)h->point_count, recs) : CT_ERR_NOMEM;
+        CT_CHECK_MSG(st == CT_ERR_INPUT && strstr(ct_error_message(ctx), path) && strstr(ct_error_message(ctx), "chunk 0"),
+                     "%s: %s: %s", name, ct_status_name(st), ct_error_message(ctx));
+        printf("%s: %s\n", name, ct_error_message(ctx));
+        free(recs);
+        ct_las_close(r);
+    }
+    free(b);
+}
+
 int main(void) {
     const char *shared = ct_test_env("CT_SHARED_DATA", "../shared/data");
     ctx = ct_context_create();
@@ -156,6 +193,18 @@ int main(void) {
         compared += compare_twins(a, b);
     }
     CT_CHECK_MSG(compared == (int)(sizeof twins / sizeof twins[0]), "%d twins compared", compared);
+    char src[4200];
+    snprintf(src, sizeof src, "%s/delft/ahn3_cropped_2.laz", shared); /* pointwise */
+    check_damaged(src, 0.02, 400, "laz_damaged_pointwise.laz");
+    /* 4000 zeros 5000 bytes into chunk 0 (its data from byte 329 + 8): decoded without running out
+     * of bytes, but from 7,800 of its 277,228 (the points were wrong, exit 0, before) */
+    check_damaged(src, 5337, 4000, "laz_damaged_unread.laz");
+    snprintf(src, sizeof src, "%s/laz/lasr_Topography.laz", shared);
+    check_damaged(src, 0.3, 400, "laz_damaged_topography.laz");
+    snprintf(src, sizeof src, "%s/laz/laspy_simple1_4.laz", shared); /* layered */
+    check_damaged(src, 0.5, 400, "laz_damaged_layered.laz");
+    snprintf(src, sizeof src, "%s/laz/laspy_append-bug_pdrf8.laz", shared);
+    check_damaged(src, 0.6, 400, "laz_damaged_layered8.laz");
     ct_context_destroy(ctx);
     return ct_test_finish("test_laz_reader");
 }
