@@ -35,12 +35,15 @@ void ct_laz_bit_update(ct_laz_bit_model *m) {
     m->until_update = m->update_cycle;
 }
 
-/* Decoder table size for `symbols`: none up to 16 symbols, else the smallest power of two
- * of at least 8 entries with symbols <= 4 * entries. */
+/* Decoder table size for `symbols`: none up to 4 symbols (a bisection of 2 steps), else
+ * the smallest power of two of at least 8 entries with symbols <= 2 * entries. The table
+ * only bounds the search for the symbol, so its size is free (LASzip's, 16 symbols and
+ * 4 per entry, left 2 steps of bisection on average in the correctors); finer tables cost
+ * more to rebuild at each model update. */
 static uint32_t table_bits(uint32_t symbols) {
-    if (symbols <= 16) return 0;
+    if (symbols <= 4) return 0;
     uint32_t bits = 3;
-    while (symbols > (1u << (bits + 2))) bits++;
+    while (symbols > (1u << (bits + 1))) bits++;
     return bits;
 }
 

@@ -30,7 +30,7 @@ typedef struct ct_laz_bit_model {
     uint32_t bit0_prob, bit0_count, bit_count;
 } ct_laz_bit_model;
 
-/* A model of `symbols` symbols. Its counts, cumulative distribution and (for more than 16
+/* A model of `symbols` symbols. Its counts, cumulative distribution and (for more than 4
  * symbols) decoder table live in `storage`, ct_laz_sym_storage(symbols) uint32s that the
  * model does not own unless made by ct_laz_sym_create. */
 typedef struct ct_laz_sym_model {
