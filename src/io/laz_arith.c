@@ -92,6 +92,15 @@ int ct_laz_sym_create(ct_laz_sym_model *m, uint32_t symbols) {
     return 0;
 }
 
+int ct_laz_sym_create_copy(ct_laz_sym_model *m, const ct_laz_sym_model *fresh) {
+    uint32_t *storage = malloc(ct_laz_sym_storage(fresh->symbols) * sizeof *storage);
+    if (!storage) return -1;
+    ct_laz_sym_layout(m, fresh->symbols, storage);
+    ct_laz_sym_copy(m, fresh);
+    m->owned = storage;
+    return 0;
+}
+
 void ct_laz_sym_free(ct_laz_sym_model *m) {
     free(m->owned);
     m->owned = NULL;

@@ -56,6 +56,8 @@ void ct_laz_sym_layout(ct_laz_sym_model *m, uint32_t symbols, uint32_t *storage)
 /* dst (laid out for as many symbols as src) in src's state: as cheap as a memcpy, where
  * ct_laz_sym_init of a 256-symbol model costs some 5,000 instructions. */
 void ct_laz_sym_copy(ct_laz_sym_model *restrict dst, const ct_laz_sym_model *restrict src);
+/* ct_laz_sym_create of a model in fresh's state (fresh: as many symbols, initialised). */
+int ct_laz_sym_create_copy(ct_laz_sym_model *m, const ct_laz_sym_model *fresh);
 /* Allocates the storage itself (freed by ct_laz_sym_free). 0 on success, -1 when out of
  * memory or symbols is out of range. */
 int ct_laz_sym_create(ct_laz_sym_model *m, uint32_t symbols);
