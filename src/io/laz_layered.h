@@ -84,11 +84,6 @@ typedef struct ct_laz_p14_fields {
     uint8_t gps_changed; /* the point's GPS time differed from the one before */
 } ct_laz_p14_fields;
 
-typedef struct ct_laz_median5 {
-    int32_t v[5];
-    int high;
-} ct_laz_median5;
-
 typedef struct ct_laz_p14_ctx {
     int used;
     ct_laz_p14_fields last;

@@ -11,18 +11,11 @@
 
 #include "io/laz_internal.h"
 
-/* The median of the last 5 values, kept sorted with a flag for which end the next value
- * replaces. */
-typedef struct median5 {
-    int32_t v[5];
-    int high;
-} median5;
-
 struct ct_laz_point10 {
     uint8_t last[20];
     uint16_t last_intensity[16];
     int32_t last_height[8];
-    median5 dx[16], dy[16];
+    ct_laz_median5 dx[16], dy[16];
     ct_laz_sym_model changed, scan_angle[2];
     ct_laz_sym_model fresh256; /* never used: the 256-symbol models start as copies of it */
     ct_laz_sym_model *bit_byte[256], *classification[256], *user_data[256];
@@ -42,12 +35,7 @@ static const uint8_t return_level[8][8] = {
     {4, 3, 2, 1, 0, 1, 2, 3}, {5, 4, 3, 2, 1, 0, 1, 2}, {6, 5, 4, 3, 2, 1, 0, 1}, {7, 6, 5, 4, 3, 2, 1, 0},
 };
 
-static void median5_init(median5 *m) {
-    memset(m->v, 0, sizeof m->v);
-    m->high = 1;
-}
-
-static void median5_add(median5 *m, int32_t x) {
+void ct_laz_median5_add(ct_laz_median5 *m, int32_t x) {
     int32_t *v = m->v;
     if (m->high) {
         if (x < v[2]) {
@@ -140,8 +128,8 @@ void ct_laz_point10_free(ct_laz_point10 *s) {
 
 void ct_laz_point10_start(ct_laz_point10 *s, const uint8_t *item) {
     for (int i = 0; i < 16; i++) {
-        median5_init(&s->dx[i]);
-        median5_init(&s->dy[i]);
+        ct_laz_median5_init(&s->dx[i]);
+        ct_laz_median5_init(&s->dy[i]);
         s->last_intensity[i] = 0;
     }
     memset(s->last_height, 0, sizeof s->last_height);
@@ -213,12 +201,12 @@ int ct_laz_point10_read(ct_laz_point10 *s, ct_laz_dec *d, uint8_t *item) {
 
     int32_t diff = ct_laz_ic_decompress(&s->ic_dx, d, s->dx[m].v[2], n == 1);
     ct_laz_put32(last, ct_laz_le32(last) + (uint32_t)diff);
-    median5_add(&s->dx[m], diff);
+    ct_laz_median5_add(&s->dx[m], diff);
 
     uint32_t k = ct_laz_ic_k(&s->ic_dx);
     diff = ct_laz_ic_decompress(&s->ic_dy, d, s->dy[m].v[2], (n == 1) + (k < 20 ? k & ~1u : 20));
     ct_laz_put32(last + 4, ct_laz_le32(last + 4) + (uint32_t)diff);
-    median5_add(&s->dy[m], diff);
+    ct_laz_median5_add(&s->dy[m], diff);
 
     k = (ct_laz_ic_k(&s->ic_dx) + ct_laz_ic_k(&s->ic_dy)) / 2;
     int32_t z = ct_laz_ic_decompress(&s->ic_z, d, s->last_height[l], (n == 1) + (k < 18 ? k & ~1u : 18));
