@@ -3,6 +3,7 @@
 #include "io/laz_arith.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 void ct_laz_dec_init(ct_laz_dec *d, const uint8_t *buf, size_t len) {
     d->p = buf;
@@ -34,12 +35,15 @@ void ct_laz_bit_update(ct_laz_bit_model *m) {
     m->until_update = m->update_cycle;
 }
 
-/* Decoder table size for `symbols`: none up to 16 symbols, else the smallest power of two
- * of at least 8 entries with symbols <= 4 * entries. */
+/* Decoder table size for `symbols`: none up to 4 symbols (a bisection of 2 steps), else
+ * the smallest power of two of at least 8 entries with symbols <= 2 * entries. The table
+ * only bounds the search for the symbol, so its size is free (LASzip's, 16 symbols and
+ * 4 per entry, left 2 steps of bisection on average in the correctors); finer tables cost
+ * more to rebuild at each model update. */
 static uint32_t table_bits(uint32_t symbols) {
-    if (symbols <= 16) return 0;
+    if (symbols <= 4) return 0;
     uint32_t bits = 3;
-    while (symbols > (1u << (bits + 2))) bits++;
+    while (symbols > (1u << (bits + 1))) bits++;
     return bits;
 }
 
@@ -49,7 +53,7 @@ size_t ct_laz_sym_storage(uint32_t symbols) {
     return 2 * (size_t)symbols + (tb ? (1u << tb) + 2 : 0);
 }
 
-void ct_laz_sym_bind(ct_laz_sym_model *m, uint32_t symbols, uint32_t *storage) {
+void ct_laz_sym_layout(ct_laz_sym_model *m, uint32_t symbols, uint32_t *storage) {
     uint32_t tb = table_bits(symbols);
     m->symbols = symbols;
     m->last_symbol = symbols - 1;
@@ -64,7 +68,19 @@ void ct_laz_sym_bind(ct_laz_sym_model *m, uint32_t symbols, uint32_t *storage) {
         m->table_size = m->table_shift = 0;
         m->decoder_table = NULL;
     }
+}
+
+void ct_laz_sym_bind(ct_laz_sym_model *m, uint32_t symbols, uint32_t *storage) {
+    ct_laz_sym_layout(m, symbols, storage);
     ct_laz_sym_init(m, NULL);
+}
+
+void ct_laz_sym_copy(ct_laz_sym_model *restrict dst, const ct_laz_sym_model *restrict src) {
+    /* (the storage is one block: distribution, counts, then the decoder table) */
+    memcpy(dst->distribution, src->distribution, ct_laz_sym_storage(src->symbols) * sizeof *src->distribution);
+    dst->total_count = src->total_count;
+    dst->update_cycle = src->update_cycle;
+    dst->until_update = src->until_update;
 }
 
 int ct_laz_sym_create(ct_laz_sym_model *m, uint32_t symbols) {
@@ -72,6 +88,15 @@ int ct_laz_sym_create(ct_laz_sym_model *m, uint32_t symbols) {
     uint32_t *storage = n ? malloc(n * sizeof *storage) : NULL;
     if (!storage) return -1;
     ct_laz_sym_bind(m, symbols, storage);
+    m->owned = storage;
+    return 0;
+}
+
+int ct_laz_sym_create_copy(ct_laz_sym_model *m, const ct_laz_sym_model *fresh) {
+    uint32_t *storage = malloc(ct_laz_sym_storage(fresh->symbols) * sizeof *storage);
+    if (!storage) return -1;
+    ct_laz_sym_layout(m, fresh->symbols, storage);
+    ct_laz_sym_copy(m, fresh);
     m->owned = storage;
     return 0;
 }
@@ -89,35 +114,53 @@ void ct_laz_sym_init(ct_laz_sym_model *m, const uint32_t *counts) {
     m->until_update = m->update_cycle = (m->symbols + 6) >> 1;
 }
 
-void ct_laz_sym_update(ct_laz_sym_model *m) {
-    m->total_count += m->update_cycle;
-    if (m->total_count > CT_LAZ_DM_MAX_COUNT) { /* halve the counts */
-        m->total_count = 0;
-        for (uint32_t k = 0; k < m->symbols; k++) {
-            m->symbol_count[k] = (m->symbol_count[k] + 1) >> 1;
-            m->total_count += m->symbol_count[k];
-        }
+/* The counts halved (rounding up, so none becomes 0); returns their new total. */
+static uint32_t halve_counts(uint32_t *restrict count, uint32_t symbols) {
+    uint32_t total = 0;
+    for (uint32_t k = 0; k < symbols; k++) {
+        count[k] = (count[k] + 1) >> 1;
+        total += count[k];
     }
-    uint32_t sum = 0, scale = 0x80000000u / m->total_count;
+    return total;
+}
+
+/* distribution[k]: the counts before k scaled to 2^15 (scale: 2^31 / their total). With a
+ * decoder table, table[w] (w in 0..size) is the symbol holding the start of the w-th of
+ * `size` equal parts (minus one where a part starts exactly on a symbol), table[size + 1]
+ * the last symbol: the bounds of the decoder's search. (Locals throughout: the arrays
+ * are uint32s like the model's fields.) */
+static void fill_distribution(const ct_laz_sym_model *m, uint32_t scale) {
+    const uint32_t symbols = m->symbols, *restrict count = m->symbol_count;
+    uint32_t *restrict dist = m->distribution, sum = 0;
     if (!m->decoder_table) {
-        for (uint32_t k = 0; k < m->symbols; k++) {
-            m->distribution[k] = (scale * sum) >> (31 - CT_LAZ_DM_LENGTH_SHIFT);
-            sum += m->symbol_count[k];
+        for (uint32_t k = 0; k < symbols; k++) {
+            dist[k] = (scale * sum) >> (31 - CT_LAZ_DM_LENGTH_SHIFT);
+            sum += count[k];
         }
-    } else {
-        uint32_t s = 0;
-        for (uint32_t k = 0; k < m->symbols; k++) {
-            m->distribution[k] = (scale * sum) >> (31 - CT_LAZ_DM_LENGTH_SHIFT);
-            sum += m->symbol_count[k];
-            uint32_t w = m->distribution[k] >> m->table_shift;
-            if (w > m->table_size) w = m->table_size; /* (counts summing past total_count) */
-            while (s < w) m->decoder_table[++s] = k - 1;
-        }
-        m->decoder_table[0] = 0;
-        while (s <= m->table_size) m->decoder_table[++s] = m->symbols - 1;
+        return;
     }
+    uint32_t *restrict table = m->decoder_table;
+    const uint32_t size = m->table_size, shift = m->table_shift;
+    uint32_t s = 0;
+    for (uint32_t k = 0; k < symbols; k++) {
+        uint32_t d = (scale * sum) >> (31 - CT_LAZ_DM_LENGTH_SHIFT);
+        dist[k] = d;
+        sum += count[k];
+        uint32_t w = d >> shift;
+        if (w > size) w = size; /* (counts summing past total_count) */
+        while (s < w) table[++s] = k - 1;
+    }
+    table[0] = 0;
+    while (s <= size) table[++s] = symbols - 1;
+}
+
+void ct_laz_sym_update(ct_laz_sym_model *m) {
+    const uint32_t symbols = m->symbols;
+    m->total_count += m->update_cycle;
+    if (m->total_count > CT_LAZ_DM_MAX_COUNT) m->total_count = halve_counts(m->symbol_count, symbols);
+    fill_distribution(m, 0x80000000u / m->total_count);
     m->update_cycle = (5 * m->update_cycle) >> 2;
-    uint32_t max_cycle = (m->symbols + 6) << 3;
+    uint32_t max_cycle = (symbols + 6) << 3;
     if (m->update_cycle > max_cycle) m->update_cycle = max_cycle;
     m->until_update = m->update_cycle;
 }

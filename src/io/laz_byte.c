@@ -37,7 +37,8 @@ void ct_laz_bytes_free(ct_laz_bytes *s) {
 }
 
 void ct_laz_bytes_start(ct_laz_bytes *s, const uint8_t *item) {
-    for (uint32_t i = 0; i < s->n; i++) ct_laz_sym_init(&s->models[i], NULL);
+    if (s->n) ct_laz_sym_init(&s->models[0], NULL);
+    for (uint32_t i = 1; i < s->n; i++) ct_laz_sym_copy(&s->models[i], &s->models[0]);
     memcpy(s->last, item, s->n);
 }
 

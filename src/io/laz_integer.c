@@ -42,15 +42,15 @@ int ct_laz_ic_create(ct_laz_ic *ic, uint32_t bits, uint32_t contexts, uint32_t b
     ic->m_corrector = ic->m_bits + ic->contexts;
     uint32_t *storage = block + words;
     for (uint32_t c = 0; c < ic->contexts; c++) {
-        ct_laz_sym_bind(&ic->m_bits[c], ic->corr_bits + 1, storage);
+        ct_laz_sym_layout(&ic->m_bits[c], ic->corr_bits + 1, storage);
         storage += ct_laz_sym_storage(ic->corr_bits + 1);
     }
     for (uint32_t k = 1; k <= ic->corr_bits; k++) {
         uint32_t n = corrector_symbols(ic, k);
-        ct_laz_sym_bind(&ic->m_corrector[k - 1], n, storage);
+        ct_laz_sym_layout(&ic->m_corrector[k - 1], n, storage);
         storage += ct_laz_sym_storage(n);
     }
-    ct_laz_bit_init(&ic->m_corrector0);
+    ct_laz_ic_init(ic);
     return 0;
 }
 
@@ -59,37 +59,18 @@ void ct_laz_ic_free(ct_laz_ic *ic) {
     ic->block = NULL;
 }
 
+/* The models of one size start alike: the first of them is initialised, the others copy it
+ * (a 32-bit compressor has 25 correctors of 256 symbols; POINT10's dy 22 contexts). */
 void ct_laz_ic_init(ct_laz_ic *ic) {
     ic->k = 0;
-    for (uint32_t c = 0; c < ic->contexts; c++) ct_laz_sym_init(&ic->m_bits[c], NULL);
+    ct_laz_sym_init(&ic->m_bits[0], NULL);
+    for (uint32_t c = 1; c < ic->contexts; c++) ct_laz_sym_copy(&ic->m_bits[c], &ic->m_bits[0]);
     ct_laz_bit_init(&ic->m_corrector0);
-    for (uint32_t k = 1; k <= ic->corr_bits; k++) ct_laz_sym_init(&ic->m_corrector[k - 1], NULL);
+    for (uint32_t k = 1; k <= ic->corr_bits; k++) {
+        if (k > ic->bits_high + 1)
+            ct_laz_sym_copy(&ic->m_corrector[k - 1], &ic->m_corrector[k - 2]);
+        else
+            ct_laz_sym_init(&ic->m_corrector[k - 1], NULL);
+    }
 }
 
-static uint32_t read_corrector(ct_laz_ic *ic, ct_laz_dec *d, ct_laz_sym_model *m_bits) {
-    uint32_t k = ic->k = ct_laz_decode_symbol(d, m_bits);
-    if (k == 0) return ct_laz_decode_bit(d, &ic->m_corrector0);
-    if (k >= 32) return (uint32_t)ic->corr_min;
-    uint32_t c = ct_laz_decode_symbol(d, &ic->m_corrector[k - 1]);
-    if (k > ic->bits_high) { /* the high bits were modelled, the low k1 are raw */
-        uint32_t k1 = k - ic->bits_high;
-        c = (c << k1) | ct_laz_read_bits(d, k1);
-    }
-    /* [0, 2^(k-1)) holds -(2^k - 1)..-2^(k-1), [2^(k-1), 2^k) holds 2^(k-1) + 1..2^k */
-    if (c >= 1u << (k - 1))
-        c += 1;
-    else
-        c -= (1u << k) - 1;
-    return c;
-}
-
-int32_t ct_laz_ic_decompress(ct_laz_ic *ic, ct_laz_dec *d, int32_t pred, uint32_t context) {
-    uint32_t real = (uint32_t)pred + read_corrector(ic, d, &ic->m_bits[context]);
-    if (ic->corr_range) { /* fold back into [0, corr_range) */
-        if ((int32_t)real < 0)
-            real += ic->corr_range;
-        else if (real >= ic->corr_range)
-            real -= ic->corr_range;
-    }
-    return (int32_t)real;
-}

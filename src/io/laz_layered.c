@@ -17,9 +17,34 @@ uint32_t *ct_laz_arena_take(ct_laz_arena *a, size_t n) {
     return p;
 }
 
+static const uint32_t fresh_symbols[CT_LAZ_FRESH_SIZES] = {16, 64, 128, 256};
+
+size_t ct_laz_fresh_storage(void) {
+    size_t n = 0;
+    for (int i = 0; i < CT_LAZ_FRESH_SIZES; i++) n += ct_laz_sym_storage(fresh_symbols[i]);
+    return n;
+}
+
+void ct_laz_arena_fresh(ct_laz_arena *a) {
+    for (int i = 0; i < CT_LAZ_FRESH_SIZES; i++) {
+        uint32_t *s = ct_laz_arena_take(a, ct_laz_sym_storage(fresh_symbols[i]));
+        if (s) ct_laz_sym_bind(&a->fresh[i], fresh_symbols[i], s);
+    }
+}
+
+void ct_laz_model_reset(ct_laz_sym_model *m, const ct_laz_arena *a) {
+    for (int i = 0; i < CT_LAZ_FRESH_SIZES; i++) {
+        if (a->fresh[i].symbols == m->symbols) {
+            ct_laz_sym_copy(m, &a->fresh[i]);
+            return;
+        }
+    }
+    ct_laz_sym_init(m, NULL);
+}
+
 int ct_laz_model_start(ct_laz_sym_model *m, uint32_t symbols, ct_laz_arena *a) {
     if (m->symbols != 0) {
-        ct_laz_sym_init(m, NULL);
+        ct_laz_model_reset(m, a);
         return 0;
     }
     return ct_laz_lazy_model(m, symbols, a) ? 0 : -1;
@@ -223,7 +248,7 @@ ct_status ct_laz_decode_layered(ct_context *ctx, const char *path, const ct_laz_
     /* one block: the state, BYTE14's arrays, then the models' arena */
     size_t head = (sizeof(state) + 15) & ~(size_t)15;
     size_t extra = nbytes ? (ct_laz_byte14_bytes(nbytes) + 15) & ~(size_t)15 : 0;
-    size_t words = ct_laz_p14_storage();
+    size_t words = ct_laz_fresh_storage() + ct_laz_p14_storage();
     if (probe.has_rgb) words += ct_laz_rgb14_storage(probe.rgb.nir);
     if (probe.has_wave) words += ct_laz_wave14_storage();
     if (nbytes) words += ct_laz_byte14_storage(nbytes);
@@ -237,6 +262,7 @@ ct_status ct_laz_decode_layered(ct_context *ctx, const char *path, const ct_laz_
     s->arena.next = (uint32_t *)(void *)(block + head + extra);
     s->arena.end = s->arena.next + words;
     s->p14.arena = s->rgb.arena = s->wave.arena = s->bytes.arena = &s->arena;
+    ct_laz_arena_fresh(&s->arena);
 
     st = decode(ctx, path, info, index, s, bytes, len, chunk_points, npoints, records);
     ct_laz_p14_free(&s->p14);

@@ -20,21 +20,35 @@
 
 #include "io/laz_internal.h" /* item types, little-endian helpers, the decoders */
 
+/* Models of these sizes start from a copy of a fresh one kept in the arena (an init
+ * computes the whole distribution: some 5,000 instructions for 256 symbols, a copy is a
+ * memcpy); the sizes the items make most of. */
+enum { CT_LAZ_FRESH_SIZES = 4 }; /* 16, 64, 128 and 256 symbols (laz_layered.c) */
+
 /* uint32 storage handed out in order from one block. */
 typedef struct ct_laz_arena {
     uint32_t *next, *end;
     int exhausted; /* a take failed: a sizing bug, reported as an error, never a crash */
     int nomem;     /* an integer decompressor could not be allocated */
+    ct_laz_sym_model fresh[CT_LAZ_FRESH_SIZES]; /* (symbols 0: not made) */
 } ct_laz_arena;
 
 uint32_t *ct_laz_arena_take(ct_laz_arena *a, size_t n);
+/* The arena words the fresh models take. */
+size_t ct_laz_fresh_storage(void);
+/* Makes the fresh models (once per chunk, before any model is bound). */
+void ct_laz_arena_fresh(ct_laz_arena *a);
+/* m (laid out on its storage) initialised: a copy of the fresh model of its size if there
+ * is one. */
+void ct_laz_model_reset(ct_laz_sym_model *m, const ct_laz_arena *a);
 
 /* A symbol model made on first use (symbols == 0 until then). */
 static inline ct_laz_sym_model *ct_laz_lazy_model(ct_laz_sym_model *m, uint32_t symbols, ct_laz_arena *a) {
     if (m->symbols == 0) {
         uint32_t *s = ct_laz_arena_take(a, ct_laz_sym_storage(symbols));
         if (!s) return NULL;
-        ct_laz_sym_bind(m, symbols, s);
+        ct_laz_sym_layout(m, symbols, s);
+        ct_laz_model_reset(m, a);
     }
     return m;
 }
@@ -69,11 +83,6 @@ typedef struct ct_laz_p14_fields {
     uint64_t gps; /* the double's bits */
     uint8_t gps_changed; /* the point's GPS time differed from the one before */
 } ct_laz_p14_fields;
-
-typedef struct ct_laz_median5 {
-    int32_t v[5];
-    int high;
-} ct_laz_median5;
 
 typedef struct ct_laz_p14_ctx {
     int used;

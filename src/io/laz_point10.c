@@ -11,19 +11,13 @@
 
 #include "io/laz_internal.h"
 
-/* The median of the last 5 values, kept sorted with a flag for which end the next value
- * replaces. */
-typedef struct median5 {
-    int32_t v[5];
-    int high;
-} median5;
-
 struct ct_laz_point10 {
     uint8_t last[20];
     uint16_t last_intensity[16];
     int32_t last_height[8];
-    median5 dx[16], dy[16];
+    ct_laz_median5 dx[16], dy[16];
     ct_laz_sym_model changed, scan_angle[2];
+    ct_laz_sym_model fresh256; /* never used: the 256-symbol models start as copies of it */
     ct_laz_sym_model *bit_byte[256], *classification[256], *user_data[256];
     ct_laz_ic ic_intensity, ic_source, ic_dx, ic_dy, ic_z;
 };
@@ -41,12 +35,7 @@ static const uint8_t return_level[8][8] = {
     {4, 3, 2, 1, 0, 1, 2, 3}, {5, 4, 3, 2, 1, 0, 1, 2}, {6, 5, 4, 3, 2, 1, 0, 1}, {7, 6, 5, 4, 3, 2, 1, 0},
 };
 
-static void median5_init(median5 *m) {
-    memset(m->v, 0, sizeof m->v);
-    m->high = 1;
-}
-
-static void median5_add(median5 *m, int32_t x) {
+void ct_laz_median5_add(ct_laz_median5 *m, int32_t x) {
     int32_t *v = m->v;
     if (m->high) {
         if (x < v[2]) {
@@ -100,8 +89,8 @@ static void median5_add(median5 *m, int32_t x) {
 ct_laz_point10 *ct_laz_point10_create(void) {
     ct_laz_point10 *s = calloc(1, sizeof *s);
     if (!s) return NULL;
-    int bad = ct_laz_sym_create(&s->changed, 64) | ct_laz_sym_create(&s->scan_angle[0], 256) |
-              ct_laz_sym_create(&s->scan_angle[1], 256);
+    int bad = ct_laz_sym_create(&s->changed, 64) | ct_laz_sym_create(&s->fresh256, 256);
+    bad |= ct_laz_sym_create(&s->scan_angle[0], 256) | ct_laz_sym_create(&s->scan_angle[1], 256);
     bad |= ct_laz_ic_create(&s->ic_intensity, 16, 4, 8, 0) | ct_laz_ic_create(&s->ic_source, 16, 1, 8, 0);
     bad |= ct_laz_ic_create(&s->ic_dx, 32, 2, 8, 0) | ct_laz_ic_create(&s->ic_dy, 32, 22, 8, 0);
     bad |= ct_laz_ic_create(&s->ic_z, 32, 20, 8, 0);
@@ -123,6 +112,7 @@ static void free_models(ct_laz_sym_model **m) {
 void ct_laz_point10_free(ct_laz_point10 *s) {
     if (!s) return;
     ct_laz_sym_free(&s->changed);
+    ct_laz_sym_free(&s->fresh256);
     ct_laz_sym_free(&s->scan_angle[0]);
     ct_laz_sym_free(&s->scan_angle[1]);
     ct_laz_ic_free(&s->ic_intensity);
@@ -138,23 +128,23 @@ void ct_laz_point10_free(ct_laz_point10 *s) {
 
 void ct_laz_point10_start(ct_laz_point10 *s, const uint8_t *item) {
     for (int i = 0; i < 16; i++) {
-        median5_init(&s->dx[i]);
-        median5_init(&s->dy[i]);
+        ct_laz_median5_init(&s->dx[i]);
+        ct_laz_median5_init(&s->dy[i]);
         s->last_intensity[i] = 0;
     }
     memset(s->last_height, 0, sizeof s->last_height);
     ct_laz_sym_init(&s->changed, NULL);
-    ct_laz_sym_init(&s->scan_angle[0], NULL);
-    ct_laz_sym_init(&s->scan_angle[1], NULL);
+    ct_laz_sym_copy(&s->scan_angle[0], &s->fresh256);
+    ct_laz_sym_copy(&s->scan_angle[1], &s->fresh256);
     ct_laz_ic_init(&s->ic_intensity);
     ct_laz_ic_init(&s->ic_source);
     ct_laz_ic_init(&s->ic_dx);
     ct_laz_ic_init(&s->ic_dy);
     ct_laz_ic_init(&s->ic_z);
     for (int i = 0; i < 256; i++) { /* (models made in an earlier chunk start afresh) */
-        if (s->bit_byte[i]) ct_laz_sym_init(s->bit_byte[i], NULL);
-        if (s->classification[i]) ct_laz_sym_init(s->classification[i], NULL);
-        if (s->user_data[i]) ct_laz_sym_init(s->user_data[i], NULL);
+        if (s->bit_byte[i]) ct_laz_sym_copy(s->bit_byte[i], &s->fresh256);
+        if (s->classification[i]) ct_laz_sym_copy(s->classification[i], &s->fresh256);
+        if (s->user_data[i]) ct_laz_sym_copy(s->user_data[i], &s->fresh256);
     }
     memcpy(s->last, item, 20);
     s->last[12] = s->last[13] = 0; /* the intensity is predicted from last_intensity only */
@@ -162,11 +152,11 @@ void ct_laz_point10_start(ct_laz_point10 *s, const uint8_t *item) {
 
 /* The next byte from the 256-symbol model kept for the previous byte value (made on first
  * use); -1 when it cannot be allocated. */
-static int byte_by_context(ct_laz_sym_model **models, uint8_t prev, ct_laz_dec *d) {
+static int byte_by_context(ct_laz_sym_model **models, uint8_t prev, ct_laz_dec *d, const ct_laz_sym_model *fresh) {
     ct_laz_sym_model *m = models[prev];
-    if (!m) {
+    if (CT_LAZ_UNLIKELY(!m)) {
         m = malloc(sizeof *m);
-        if (!m || ct_laz_sym_create(m, 256) != 0) {
+        if (!m || ct_laz_sym_create_copy(m, fresh) != 0) {
             free(m);
             return -1;
         }
@@ -179,7 +169,7 @@ int ct_laz_point10_read(ct_laz_point10 *s, ct_laz_dec *d, uint8_t *item) {
     uint8_t *last = s->last;
     uint32_t changed = ct_laz_decode_symbol(d, &s->changed);
     if (changed & 32) {
-        int v = byte_by_context(s->bit_byte, last[14], d);
+        int v = byte_by_context(s->bit_byte, last[14], d, &s->fresh256);
         if (v < 0) return -1;
         last[14] = (uint8_t)v;
     }
@@ -191,7 +181,7 @@ int ct_laz_point10_read(ct_laz_point10 *s, ct_laz_dec *d, uint8_t *item) {
     }
     ct_laz_put16(last + 12, s->last_intensity[m]);
     if (changed & 8) {
-        int v = byte_by_context(s->classification, last[15], d);
+        int v = byte_by_context(s->classification, last[15], d, &s->fresh256);
         if (v < 0) return -1;
         last[15] = (uint8_t)v;
     }
@@ -200,7 +190,7 @@ int ct_laz_point10_read(ct_laz_point10 *s, ct_laz_dec *d, uint8_t *item) {
         last[16] = (uint8_t)(v + last[16]);
     }
     if (changed & 2) {
-        int v = byte_by_context(s->user_data, last[17], d);
+        int v = byte_by_context(s->user_data, last[17], d, &s->fresh256);
         if (v < 0) return -1;
         last[17] = (uint8_t)v;
     }
@@ -211,12 +201,12 @@ int ct_laz_point10_read(ct_laz_point10 *s, ct_laz_dec *d, uint8_t *item) {
 
     int32_t diff = ct_laz_ic_decompress(&s->ic_dx, d, s->dx[m].v[2], n == 1);
     ct_laz_put32(last, ct_laz_le32(last) + (uint32_t)diff);
-    median5_add(&s->dx[m], diff);
+    ct_laz_median5_add(&s->dx[m], diff);
 
     uint32_t k = ct_laz_ic_k(&s->ic_dx);
     diff = ct_laz_ic_decompress(&s->ic_dy, d, s->dy[m].v[2], (n == 1) + (k < 20 ? k & ~1u : 20));
     ct_laz_put32(last + 4, ct_laz_le32(last + 4) + (uint32_t)diff);
-    median5_add(&s->dy[m], diff);
+    ct_laz_median5_add(&s->dy[m], diff);
 
     k = (ct_laz_ic_k(&s->ic_dx) + ct_laz_ic_k(&s->ic_dy)) / 2;
     int32_t z = ct_laz_ic_decompress(&s->ic_z, d, s->last_height[l], (n == 1) + (k < 18 ? k & ~1u : 18));

@@ -26,28 +26,6 @@ static inline uint32_t return_level8(uint32_t n, uint32_t r) {
     return d > 7 ? 7 : d;
 }
 
-static void median_init(ct_laz_median5 *m) {
-    memset(m->v, 0, sizeof m->v);
-    m->high = 1;
-}
-
-/* Running median of 5: a sorted window that drops its lowest or highest value in turn. */
-static void median_add(ct_laz_median5 *m, int32_t x) {
-    int32_t *v = m->v;
-    int i;
-    if (m->high) { /* drop the highest: insert from below */
-        for (i = 0; i < 4 && x >= v[i]; i++) {}
-        memmove(v + i + 1, v + i, (size_t)(4 - i) * sizeof *v);
-        v[i] = x;
-        if (i > 2) m->high = 0;
-    } else { /* drop the lowest: insert from above */
-        for (i = 4; i > 0 && x <= v[i]; i--) {}
-        memmove(v, v + 1, (size_t)i * sizeof *v);
-        v[i] = x;
-        if (i < 2) m->high = 1;
-    }
-}
-
 static void unpack(ct_laz_p14_fields *f, const uint8_t *r) {
     f->x = (int32_t)ct_laz_le32(r);
     f->y = (int32_t)ct_laz_le32(r + 4);
@@ -117,8 +95,8 @@ static int start_context(ct_laz_p14 *p, uint32_t c, const ct_laz_p14_fields *fro
     bad |= ct_laz_ic_start(&x->ic_gps, 32, 9, a);
     if (bad) return -1;
     for (int k = 0; k < 12; k++) {
-        median_init(&x->last_dx[k]);
-        median_init(&x->last_dy[k]);
+        ct_laz_median5_init(&x->last_dx[k]);
+        ct_laz_median5_init(&x->last_dy[k]);
     }
     for (int k = 0; k < 8; k++) {
         x->last_z[k] = from->z;
@@ -271,11 +249,11 @@ uint32_t ct_laz_p14_read(ct_laz_p14 *p, uint8_t *out) {
 
     int32_t diff = ct_laz_ic_decompress(&x->ic_dx, dxy, x->last_dx[med].v[2], n == 1);
     last->x = (int32_t)((uint32_t)last->x + (uint32_t)diff);
-    median_add(&x->last_dx[med], diff);
+    ct_laz_median5_add(&x->last_dx[med], diff);
     uint32_t k = ct_laz_ic_k(&x->ic_dx);
     diff = ct_laz_ic_decompress(&x->ic_dy, dxy, x->last_dy[med].v[2], (n == 1) + (k < 20 ? k & ~1u : 20));
     last->y = (int32_t)((uint32_t)last->y + (uint32_t)diff);
-    median_add(&x->last_dy[med], diff);
+    ct_laz_median5_add(&x->last_dy[med], diff);
 
     if (L[L_Z].changed) {
         k = (ct_laz_ic_k(&x->ic_dx) + ct_laz_ic_k(&x->ic_dy)) / 2;

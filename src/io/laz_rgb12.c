@@ -33,7 +33,8 @@ void ct_laz_rgb12_free(ct_laz_rgb12 *s) {
 
 void ct_laz_rgb12_start(ct_laz_rgb12 *s, const uint8_t *item) {
     ct_laz_sym_init(&s->used, NULL);
-    for (int i = 0; i < 6; i++) ct_laz_sym_init(&s->diff[i], NULL);
+    ct_laz_sym_init(&s->diff[0], NULL);
+    for (int i = 1; i < 6; i++) ct_laz_sym_copy(&s->diff[i], &s->diff[0]);
     for (int i = 0; i < 3; i++) s->last[i] = ct_laz_le16(item + 2 * i);
 }
 
