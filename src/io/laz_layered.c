@@ -123,18 +123,25 @@ static ct_status check_items(ct_context *ctx, const char *path, size_t index, co
     return CT_OK;
 }
 
+/* Item i's layers in s and their number (BYTE14: one per byte, as info gives it). */
+static ct_laz_layer *item_layers(const ct_laz_info *info, uint16_t i, state *s, size_t *count) {
+    switch (info->items[i].type) {
+    case CT_LAZ_ITEM_POINT14: *count = CT_LAZ_P14_LAYERS; return s->p14.layer;
+    case CT_LAZ_ITEM_RGB14: *count = 1; return s->rgb.layer;
+    case CT_LAZ_ITEM_RGBNIR14: *count = 2; return s->rgb.layer;
+    case CT_LAZ_ITEM_WAVEPACKET14: *count = 1; return s->wave.layer;
+    default: *count = info->items[i].size; return s->bytes.layer;
+    }
+}
+
 /* Points every layer at its bytes: `sizes` (4 bytes per layer) then the layers. */
 static ct_status bind_layers(ct_context *ctx, const char *path, size_t index, const ct_laz_info *info, state *s,
                              const uint8_t *p, size_t avail) {
     size_t nlayers = 0;
     for (uint16_t i = 0; i < info->nitems; i++) {
-        switch (info->items[i].type) {
-        case CT_LAZ_ITEM_POINT14: nlayers += CT_LAZ_P14_LAYERS; break;
-        case CT_LAZ_ITEM_RGB14: nlayers += 1; break;
-        case CT_LAZ_ITEM_RGBNIR14: nlayers += 2; break;
-        case CT_LAZ_ITEM_WAVEPACKET14: nlayers += 1; break;
-        default: nlayers += info->items[i].size;
-        }
+        size_t count;
+        item_layers(info, i, s, &count);
+        nlayers += count;
     }
     if (avail / 4 < nlayers)
         return ct_error(ctx, CT_ERR_INPUT, "%s: chunk %zu: cut short in its layer sizes (%zu bytes for %zu layers)",
@@ -142,15 +149,8 @@ static ct_status bind_layers(ct_context *ctx, const char *path, size_t index, co
     const uint8_t *sizes = p, *data = p + 4 * nlayers;
     size_t left = avail - 4 * nlayers, at = 0;
     for (uint16_t i = 0; i < info->nitems; i++) {
-        ct_laz_layer *layers;
         size_t count;
-        switch (info->items[i].type) {
-        case CT_LAZ_ITEM_POINT14: layers = s->p14.layer; count = CT_LAZ_P14_LAYERS; break;
-        case CT_LAZ_ITEM_RGB14: layers = s->rgb.layer; count = 1; break;
-        case CT_LAZ_ITEM_RGBNIR14: layers = s->rgb.layer; count = 2; break;
-        case CT_LAZ_ITEM_WAVEPACKET14: layers = s->wave.layer; count = 1; break;
-        default: layers = s->bytes.layer; count = s->bytes.n;
-        }
+        ct_laz_layer *layers = item_layers(info, i, s, &count);
         for (size_t k = 0; k < count; k++, at++) {
             uint32_t len = ct_laz_le32(sizes + 4 * at);
             if (len > left)
@@ -171,15 +171,8 @@ static ct_status bind_layers(ct_context *ctx, const char *path, size_t index, co
 static long overrun_layer(const ct_laz_info *info, const state *s, int whole) {
     long at = 0;
     for (uint16_t i = 0; i < info->nitems; i++) {
-        const ct_laz_layer *layers;
         size_t count;
-        switch (info->items[i].type) {
-        case CT_LAZ_ITEM_POINT14: layers = s->p14.layer; count = CT_LAZ_P14_LAYERS; break;
-        case CT_LAZ_ITEM_RGB14: layers = s->rgb.layer; count = 1; break;
-        case CT_LAZ_ITEM_RGBNIR14: layers = s->rgb.layer; count = 2; break;
-        case CT_LAZ_ITEM_WAVEPACKET14: layers = s->wave.layer; count = 1; break;
-        default: layers = s->bytes.layer; count = s->bytes.n;
-        }
+        const ct_laz_layer *layers = item_layers(info, i, (state *)s, &count);
         for (size_t k = 0; k < count; k++, at++)
             if (layers[k].changed &&
                 (layers[k].dec.overrun || (whole && (size_t)(layers[k].dec.end - layers[k].dec.p) > CT_LAZ_TAIL_SLACK)))
