@@ -45,6 +45,23 @@ check "LAZ, footprints in lon/lat: exit 0" test $? -eq 0
 check "LAZ, footprints in lon/lat: the points reprojected" grep -q "points read from 2 file(s), .* reprojected to the working CRS" "$WORK/laz_utm.log"
 check "LAZ, footprints in lon/lat: tiles byte-identical to the LAS twins' run" \
   diff -r -x run-summary.json "$WORK/las_utm-out" "$WORK/laz_utm-out"
+# Amsterdam: two one-chunk AHN tiles (a one-chunk LAZ was refused: its 64 sampled
+# points were one point 64 times, which read as a damaged scale).
+ams="$CT_SHARED_DATA/amsterdam"
+for kind in las laz; do
+  if [ "$kind" = las ]; then tiles="[\"$ams/ahn_2386_9702_nocrs.las\", \"$ams/ahn_2397_9705_nocrs.las\"]"
+  else tiles="[\"$ams/ahn_2386_9702.laz\", \"$ams/ahn_2397_9705.laz\"]"; fi
+  cat > "$WORK/ams_$kind.json" <<JSON
+{"pipeline": [
+  {"type": "readers.footprints", "path": "$SRC/data-samples/amsterdam/bag_buildings_epsg28992.geojson"},
+  {"type": "readers.lidar", "path": $tiles, "srs": "EPSG:28992+5709"},
+  {"type": "filters.clean"}, {"type": "filters.heights"}, {"type": "filters.extrude"},
+  {"type": "writers.3dtiles", "path": "$WORK/ams_$kind-out"}]}
+JSON
+  "$CLI" run "$WORK/ams_$kind.json" --threads 2 > "$WORK/ams_$kind.log" 2>&1
+  check "Amsterdam, one-chunk tiles as $kind: exit 0" test $? -eq 0
+done
+check "Amsterdam: LAZ tiles byte-identical to the LAS twins'" diff -r -x run-summary.json "$WORK/ams_las-out" "$WORK/ams_laz-out"
 grep -q "points on disk\|on disk" "$WORK/laz_disk-2.log"
 check "laz_disk: the points went to disk" test $? -eq 0
 node "$SRC/tools/validate/validate-glb.mjs" "$WORK/laz-out" > "$WORK/glb.log" 2>&1

@@ -119,6 +119,12 @@ static int compare_twins(const char *laz, const char *las) {
         check_points(z, l, laz);
         check_blocks(z, laz);
         CT_CHECK(ct_las_points_within_header(z) == ct_las_points_within_header(l));
+        /* (a one-chunk LAZ sampled its first point 64 times: "collapsed", a damaged scale) */
+        double sz[2], sl[2];
+        CT_CHECK_MSG(ct_las_points_collapsed(z, sz) == ct_las_points_collapsed(l, sl), "%s: collapsed differs", laz);
+        uint64_t iz = 0, il = 0;
+        double xz[3], xl[3];
+        CT_CHECK(ct_las_z_beyond_header(z, &iz, xz) == ct_las_z_beyond_header(l, &il, xl));
     }
     printf("%-60s %9llu points in %4llu chunks: as its twin\n", laz, (unsigned long long)hz->point_count,
            (unsigned long long)hz->laz_chunks);
