@@ -541,6 +541,7 @@ ct_status ct_las_open_ex(ct_context *ctx, const char *path, const ct_las_open_op
     if (!opts) opts = &defaults;
     ct_las_reader *r = calloc(1, sizeof *r);
     if (!r) return ct_error_nomem(ctx, "LAS reader");
+    atomic_init(&r->laz_bounds_warned, 0);
     r->fd = -1;
     r->path = strdup(path);
     if (!r->path) {
@@ -595,6 +596,7 @@ ct_status ct_las_parse_header_bytes(ct_context *ctx, const char *name, const voi
     if (!name) name = "<memory>";
     ct_las_reader *r = calloc(1, sizeof *r);
     if (!r) return ct_error_nomem(ctx, "LAS reader");
+    atomic_init(&r->laz_bounds_warned, 0);
     r->fd = -1;
     r->path = strdup(name);
     if (!r->path) {

@@ -2,6 +2,7 @@
 #ifndef CT_IO_LAS_INTERNAL_H
 #define CT_IO_LAS_INTERNAL_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 #include "citytiler/las.h"
@@ -15,6 +16,7 @@ struct ct_las_reader {
     ct_laz_info *laz;
     ct_laz_chunk *chunks;
     size_t nchunks;
+    atomic_int laz_bounds_warned; /* a chunk's points beyond the header's bounds were told of */
 };
 
 /* Little-endian loads from a byte pointer (any alignment). */

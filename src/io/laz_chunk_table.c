@@ -108,7 +108,12 @@ ct_status ct_laz_read_chunk_table(ct_context *ctx, const char *path, const ct_la
         table_end = points_end - 8;
     }
     if (table == (int64_t)points_start)
-        return ct_error(ctx, CT_ERR_INPUT, "%s: LAZ: the file has no chunk table (its writer was interrupted)", path);
+        return ct_error(ctx, CT_ERR_INPUT, "%s: LAZ: the chunk table's offset is the point data's own start: no "
+                        "chunk table (a writer interrupted before writing it, or a damaged offset)", path);
+    if (table > 0 && (uint64_t)table >= table_end && table_end == points_end)
+        return ct_error(ctx, CT_ERR_INPUT, "%s: LAZ: truncated? the chunk table should be at byte %" PRId64
+                        " but the compressed points end at byte %" PRIu64 " (the file's end, or its EVLRs' start)",
+                        path, table, points_end);
     if (table < (int64_t)chunks_start || (uint64_t)table > table_end || table_end - (uint64_t)table < 8)
         return ct_error(ctx, CT_ERR_INPUT, "%s: LAZ: the chunk table's offset %" PRId64 " is outside the point data (%"
                         PRIu64 "..%" PRIu64 ")", path, table, chunks_start, table_end);

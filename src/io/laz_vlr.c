@@ -118,8 +118,14 @@ ct_status ct_laz_parse_vlr(ct_context *ctx, const char *path, const uint8_t *pay
     out->record_length = record_length;
     if (out->chunk_size == 0) out->chunk_size = UINT32_MAX; /* LASzip reads 0 as variable */
 
+    /* Compressor 1 (one stream for the whole file, LASzip before 2.0) would be decoded
+     * from the file's start for every piece read: not read, rather than read in
+     * quadratic time. */
+    if (out->compressor == CT_LAZ_POINTWISE)
+        return ct_error(ctx, CT_ERR_UNSUPPORTED, "%s: LAZ: compressor 1 (not chunked, as LASzip before 2.0 wrote) is "
+                        "not read: recompress the file with a current laszip (chunked)", path);
     if (out->compressor < CT_LAZ_POINTWISE || out->compressor > CT_LAZ_LAYERED_CHUNKED)
-        return ct_error(ctx, CT_ERR_UNSUPPORTED, "%s: LAZ: compressor %u is not one this reader decodes (1-3)", path,
+        return ct_error(ctx, CT_ERR_UNSUPPORTED, "%s: LAZ: compressor %u is not one this reader decodes (2 or 3)", path,
                         (unsigned)out->compressor);
     if (coder != 0)
         return ct_error(ctx, CT_ERR_UNSUPPORTED, "%s: LAZ: coder %u is not decoded (only 0, arithmetic)", path,

@@ -169,6 +169,119 @@ static void check_damaged(const char *src, double at, size_t len, const char *na
     free(b);
 }
 
+/* Warnings logged, for the checks below. */
+typedef struct logbuf {
+    char all[8192];
+} logbuf;
+
+static void on_log(void *user, ct_log_level level, const char *msg) {
+    logbuf *b = user;
+    size_t n = strlen(b->all);
+    if (level <= CT_LOG_WARN) snprintf(b->all + n, sizeof b->all - n, "%s\n", msg);
+}
+
+static uint8_t *slurp(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    uint8_t *b = NULL;
+    long sz = 0;
+    if (f && fseek(f, 0, SEEK_END) == 0 && (sz = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0 && (b = malloc((size_t)sz)) &&
+        fread(b, 1, (size_t)sz, f) != (size_t)sz) {
+        free(b);
+        b = NULL;
+    }
+    if (f) fclose(f);
+    *n = b ? (size_t)sz : 0;
+    return b;
+}
+
+static void put_le(uint8_t *p, uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* The payload offset of the 'laszip encoded' VLR of a file image, 0 when none. */
+static size_t laszip_vlr(const uint8_t *b, size_t n) {
+    size_t pos = (size_t)(b[94] | b[95] << 8), nv = (size_t)(b[100] | b[101] << 8 | b[102] << 16);
+    for (size_t i = 0; i < nv && pos + 54 <= n; i++) {
+        size_t len = (size_t)(b[pos + 20] | b[pos + 21] << 8);
+        if (memcmp(b + pos + 2, "laszip encoded", 14) == 0) return pos + 54;
+        pos += 54 + len;
+    }
+    return 0;
+}
+
+/* Writes the image (n bytes) under name, opens it and reads all its points: the open's and
+ * the read's statuses and the warnings into *log; the message of a failure too. */
+static ct_status open_and_read(const uint8_t *b, size_t n, const char *name, logbuf *log, ct_status *read_st) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", ct_test_env("CT_BINARY_DIR", "."), name);
+    FILE *f = fopen(path, "wb");
+    CT_CHECK(f && fwrite(b, 1, n, f) == n);
+    if (f) fclose(f);
+    memset(log, 0, sizeof *log);
+    ct_context_set_logger(ctx, on_log, log, CT_LOG_WARN);
+    ct_error_clear(ctx);
+    ct_las_reader *r = NULL;
+    ct_status st = ct_las_open(ctx, path, &r);
+    *read_st = CT_ERR_USAGE;
+    if (st == CT_OK) {
+        const ct_las_header *h = ct_las_get_header(r);
+        uint8_t *recs = malloc((size_t)h->point_count * h->record_length + 1);
+        *read_st = recs ? ct_las_read_raw(ctx, r, 0, (size_t)h->point_count, recs) : CT_ERR_NOMEM;
+        free(recs);
+        ct_las_close(r);
+    }
+    size_t m = strlen(log->all);
+    snprintf(log->all + m, sizeof log->all - m, "%s\n", ct_error_message(ctx));
+    ct_context_set_logger(ctx, NULL, NULL, CT_LOG_WARN);
+    printf("%s: %s", name, log->all);
+    return st;
+}
+
+/* Damage that changes a LAZ's structure, each said so (QA 4). */
+static void check_structure(const char *shared) {
+    char path[4200];
+    size_t n = 0;
+    logbuf log;
+    ct_status rd;
+    snprintf(path, sizeof path, "%s/delft/ahn3_cropped_2.laz", shared);
+    uint8_t *b = slurp(path, &n);
+    CT_CHECK(b != NULL);
+    if (!b) return;
+    size_t pts = (size_t)(b[96] | b[97] << 8 | b[98] << 16 | (size_t)b[99] << 24);
+    /* cut in half: "truncated?", not a table "outside the point data" */
+    CT_CHECK(open_and_read(b, n / 2, "laz_half.laz", &log, &rd) == CT_ERR_INPUT && strstr(log.all, "truncated?"));
+    /* one bit of chunk 0's first point (stored whole): every point of the chunk moves 2,147 km,
+     * nothing is left unread: read, but said */
+    uint8_t *d = malloc(n);
+    if (d) {
+        memcpy(d, b, n);
+        d[pts + 8 + 3] ^= 0x80;
+        CT_CHECK(open_and_read(d, n, "laz_first_point.laz", &log, &rd) == CT_OK && rd == CT_OK &&
+                 strstr(log.all, "LAZ chunk 0: 50000 of its 50000 points lie outside the header's x/y bounds"));
+        /* compressor 1 (not chunked): refused with what to do */
+        memcpy(d, b, n);
+        size_t v = laszip_vlr(d, n);
+        CT_CHECK(v > 0);
+        if (v) put_le(d + v, 1, 2);
+        CT_CHECK(open_and_read(d, n, "laz_compressor1.laz", &log, &rd) == CT_ERR_UNSUPPORTED &&
+                 strstr(log.all, "compressor 1") && strstr(log.all, "recompress"));
+        free(d);
+    }
+    free(b);
+    /* LAS 1.4 with an EVLR: its offset damaged to lie inside the compressed points. Read as
+     * the LAS reader reads such a file: without the EVLRs, with a warning. */
+    snprintf(path, sizeof path, "%s/laz/laspy_1_4_w_evlr.laz", shared);
+    b = slurp(path, &n);
+    CT_CHECK(b != NULL);
+    if (b) {
+        pts = (size_t)(b[96] | b[97] << 8 | b[98] << 16 | (size_t)b[99] << 24);
+        put_le(b + 235, pts + 100, 8);
+        CT_CHECK(open_and_read(b, n, "laz_evlr_inside.laz", &log, &rd) == CT_OK && rd == CT_OK &&
+                 strstr(log.all, "inside its compressed points: ignoring the EVLRs"));
+        free(b);
+    }
+}
+
 int main(void) {
     const char *shared = ct_test_env("CT_SHARED_DATA", "../shared/data");
     ctx = ct_context_create();
@@ -211,6 +324,7 @@ int main(void) {
     check_damaged(src, 0.5, 400, "laz_damaged_layered.laz");
     snprintf(src, sizeof src, "%s/laz/laspy_append-bug_pdrf8.laz", shared);
     check_damaged(src, 0.6, 400, "laz_damaged_layered8.laz");
+    check_structure(shared);
     ct_context_destroy(ctx);
     return ct_test_finish("test_laz_reader");
 }
