@@ -202,7 +202,7 @@ int ct_las_header_box(const ct_las_reader *r, double box[4]);
 /* 1 when r's header bounds can be trusted to hold its points, so that a crop may pass the
  * file over by them unread: 64 of its records, spread over the file (the first and the
  * last among them; in a LAZ, the first records of 64 chunks spread over the file, or with
- * fewer chunks records spread over the first 4096 of every chunk, as a chunk decodes from
+ * fewer chunks records spread over the first 1024 of every chunk, as a chunk decodes from
  * its start), lie within ct_las_header_box. 0 for a header left stale after its
  * points changed, or a damaged one. Reads those records only; thread-safe. */
 int ct_las_points_within_header(const ct_las_reader *r);
