@@ -48,10 +48,10 @@ ct_status ct_las_laz_open(ct_context *ctx, ct_las_reader *r, ct_las_read_fn rd, 
     if (st == CT_OK)
         st = ct_laz_parse_vlr(ctx, r->path, payload, (size_t)v->length, h->point_format, h->record_length, r->laz);
     free(payload);
+    if (st != CT_OK) return st;
     uint64_t end = points_end(h);
-    if (st == CT_OK)
-        st = ct_laz_read_chunk_table(ctx, r->path, r->laz, rd, user, h->offset_to_points, end, h->point_count,
-                                     &r->chunks, &r->nchunks);
+    st = ct_laz_read_chunk_table(ctx, r->path, r->laz, rd, user, h->offset_to_points, end, h->point_count,
+                                 &r->chunks, &r->nchunks);
     if (st != CT_OK && st != CT_ERR_NOMEM && end < h->file_size) {
         /* The EVLRs' offset may be what is wrong (the points then seem to end inside
          * themselves): read as LAS reads such a file, without its EVLRs. */
