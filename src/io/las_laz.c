@@ -150,11 +150,13 @@ ct_status ct_las_laz_read_raw(ct_context *ctx, const ct_las_reader *r, uint64_t 
         uint64_t skip = at - c->first_point, stop = c->first_point + c->points < end ? c->first_point + c->points : end;
         /* decoded as far as the last record wanted (a chunk decodes from its start) */
         uint32_t upto = (uint32_t)(stop - c->first_point);
-        if (!reserve(&bytes, &bytes_cap, (size_t)c->bytes)) {
+        /* (a chunk's first record alone is its first bytes, stored whole) */
+        size_t need = upto == 1 && c->bytes > rl ? rl : (size_t)c->bytes;
+        if (!reserve(&bytes, &bytes_cap, need)) {
             st = ct_error_nomem(ctx, "LAZ chunk");
             break;
         }
-        int err = read_bytes(r->fd, c->offset, (size_t)c->bytes, bytes);
+        int err = read_bytes(r->fd, c->offset, need, bytes);
         if (err) {
             st = ct_error(ctx, CT_ERR_IO, "%s: LAZ chunk %zu (%llu bytes at byte %llu): %s", r->path, k,
                           (unsigned long long)c->bytes, (unsigned long long)c->offset,
@@ -163,12 +165,12 @@ ct_status ct_las_laz_read_raw(ct_context *ctx, const ct_las_reader *r, uint64_t 
         }
         uint8_t *out = buf + (size_t)(at - first) * rl;
         if (skip == 0) {
-            st = ct_laz_decode_chunk_head(ctx, r->path, r->laz, k, bytes, (size_t)c->bytes, c->points, upto, out);
+            st = ct_laz_decode_chunk_head(ctx, r->path, r->laz, k, bytes, need, c->points, upto, out);
             if (st == CT_OK && upto == c->points) check_chunk_bounds(ctx, r, k, out, upto);
         } else if (!reserve(&tmp, &tmp_cap, (size_t)upto * rl)) {
             st = ct_error_nomem(ctx, "LAZ records");
         } else {
-            st = ct_laz_decode_chunk_head(ctx, r->path, r->laz, k, bytes, (size_t)c->bytes, c->points, upto, tmp);
+            st = ct_laz_decode_chunk_head(ctx, r->path, r->laz, k, bytes, need, c->points, upto, tmp);
             if (st == CT_OK) memcpy(out, tmp + (size_t)skip * rl, (size_t)(stop - at) * rl);
         }
         at = stop;
