@@ -89,7 +89,8 @@ static ct_status add_reader(ct_context *ctx, ct_las_source *s, file_list *files,
                             "%s: an earlier readers.lidar stage read this file: its points would count twice; "
                             "list every LAS file in one readers.lidar stage",
                             path);
-        ct_log(ctx, CT_LOG_WARN, "LAS source: %s is the same file as %s (listed twice): read once", path,
+        ct_log(ctx, CT_LOG_WARN, "LAS source: %s is the same file as %s (reached twice: listed twice, or through a "
+               "link, a glob or a directory): read once", path,
                s->readers[k - files->before]->path);
         return CT_OK;
     }

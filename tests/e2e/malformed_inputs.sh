@@ -42,7 +42,7 @@ check "info on a FIFO: message" has info_fifo.log "pipe.las: is a FIFO (named pi
 
 # The same LAS file listed twice (and through a glob) is read once, with a warning.
 run_case lidar_twice 0 "{\"pipeline\": [$FP, $(lidar '["ok.las", "./ok.las", "o*.las"]'), $H, $E, $W]}"
-check "lidar_twice: warning names both paths" has lidar_twice.log "ok.las is the same file as $WORK/ok.las (listed twice): read once"
+check "lidar_twice: warning names both paths" has lidar_twice.log "ok.las is the same file as $WORK/ok.las (reached twice: listed twice, or through a link, a glob or a directory): read once"
 check "lidar_twice: 400 points read from 1 file" has lidar_twice.log "readers.lidar: 400 points read from 1 file(s), 400 kept"
 # A copy under another name ("big (1).las") holds the same points: read once, with a
 # warning (QA: counted twice with nothing said). A file of the same size and header whose
@@ -118,7 +118,7 @@ run_case lidar_two_stages_two_files 0 "{\"pipeline\": [$FP, $(lidar '"ok.las"'),
 # listed twice in a later stage is still read once, naming its first listing.
 run_case lidar_second_stage_twice 0 "{\"pipeline\": [$FP, $(lidar '"ok.las"'), $(lidar '["unclassified.las", "./unclassified.las"]'), $H, $E, $W]}"
 check "lidar_second_stage_twice: warning names both paths" has lidar_second_stage_twice.log \
-  "./unclassified.las is the same file as $WORK/unclassified.las (listed twice): read once"
+  "./unclassified.las is the same file as $WORK/unclassified.las (reached twice: listed twice, or through a link, a glob or a directory): read once"
 run_case lidar_second_stage_reads_first 2 "{\"pipeline\": [$FP, $(lidar '"ok.las"'), $(lidar '["unclassified.las", "o*.las"]'), $H, $E, $W]}"
 check "lidar_second_stage_reads_first: names the file and says why" has lidar_second_stage_reads_first.log \
   "ok.las: an earlier readers.lidar stage read this file: its points would count twice"
