@@ -6,6 +6,8 @@
 #include <stdint.h>
 
 double bench_now(void);
+/* CPU seconds (user + system) of all this process's threads so far. */
+double bench_cpu_seconds(void);
 /* Peak resident set size of this process so far, in MiB. */
 double bench_peak_rss_mib(void);
 /* Reads the whole file through read(2) into a 1 MiB buffer (like cat > /dev/null);
