@@ -50,15 +50,15 @@ static int iso_8601(OGRFeatureH f, int field, OGRFieldType t, char *out, size_t 
 }
 
 /* A list field as JSON text (["a,b", "c"], [1, 2]): OGR's own text, (2:a,b,c), gives
- * different lists the same string. NULL when out of memory. */
-static char *json_list(OGRFeatureH f, int field, OGRFieldType t) {
+ * different lists the same string. Strings not UTF-8 are read as Latin-1 and set
+ * *not_utf8, as a plain text field's. NULL when out of memory. */
+static char *json_list(OGRFeatureH f, int field, OGRFieldType t, int *not_utf8) {
     json_t *a = json_array();
     int n = 0, bad = !a;
     if (!bad && t == OFTStringList) {
         char **s = OGR_F_GetFieldAsStringList(f, field);
         for (int i = 0; s && s[i] && !bad; i++) {
-            int not_utf8 = 0;
-            char *text = ct_ogr_utf8_copy(s[i], &not_utf8);
+            char *text = ct_ogr_utf8_copy(s[i], not_utf8);
             bad = !text || json_array_append_new(a, json_string(text)) != 0;
             free(text);
         }
@@ -102,7 +102,7 @@ ct_status ct_ogr_read_value(ct_context *ctx, OGRFeatureH f, int field, ct_attr_t
         if ((t == OFTDate || t == OFTTime || t == OFTDateTime) && iso_8601(f, field, t, iso, sizeof iso))
             return ct_value_set_string(ctx, v, iso);
         if (t == OFTStringList || t == OFTIntegerList || t == OFTInteger64List || t == OFTRealList) {
-            char *text = json_list(f, field, t);
+            char *text = json_list(f, field, t, not_utf8);
             ct_status st = text ? ct_value_set_string(ctx, v, text) : ct_error_nomem(ctx, "attribute list");
             free(text);
             return st;

@@ -570,6 +570,15 @@ check "latin_text_fp: the metadata holds UTF-8 'Straße' and 'bé'" \
   glb_has latin_text_fp-out/tiles/0_0_0.glb 'Stra\303\237e'
 check "latin_text_fp: ... and 'bé'" glb_has latin_text_fp-out/tiles/0_0_0.glb 'b\303\251'
 check "latin_text_fp: no Latin-1 byte left" eval '! glb_has latin_text_fp-out/tiles/0_0_0.glb "Stra\337e"'
+# The same in a list (a GeoJSON array of strings): its strings were read as Latin-1 but
+# not counted, so the run said nothing of them.
+printf '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"id": "b1", "tags": ["Stra\337e", "x"]}, "geometry": {"type": "Polygon", "coordinates": [[[85005, 447005], [85015, 447005], [85015, 447015], [85005, 447015], [85005, 447005]]]}}]}\n' > latin_list.geojson
+run_case latin_list 0 "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"latin_list.geojson\", \"srs\": \"EPSG:28992\", \"id_field\": \"id\"}, $E, $W]}"
+check "latin_list: warning names the file and the feature" has latin_list.log \
+  "latin_list.geojson: 1 buildings have an id or text attribute that is not UTF-8 (first: feature 0, record 1)"
+check "latin_list: counted" has latin_list.log "changed 1: text not UTF-8: read as Latin-1"
+check "latin_list: the metadata holds the list with UTF-8 'Straße'" \
+  glb_has latin_list-out/tiles/0_0_0.glb '["Stra\303\237e","x"]'
 printf 'id,x,y,category,name\na\351,85010,447010,tr\351e,Stra\337e\na2,85012,447010,tree,ok\n' > latin_assets.csv
 run_case latin_text_assets 0 "{\"pipeline\": [$FP, $(lidar '"ok.las"'), {\"type\": \"readers.assets\", \"path\": \"latin_assets.csv\", \"srs\": \"EPSG:28992\"}, $H, $E, {\"type\": \"filters.clamp\"}, $W]}"
 check "latin_text_assets: warning names the file and the first row" has latin_text_assets.log \
