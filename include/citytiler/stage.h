@@ -46,9 +46,22 @@ typedef struct ct_stage_vtable {
     void (*destroy)(void *state);
 } ct_stage_vtable;
 
-/* All registered stage types, terminated by NULL. */
+/* All built-in stage types, terminated by NULL. */
 const ct_stage_vtable *const *ct_stage_registry(void);
+/* The built-in stage type `type`, or NULL. */
 const ct_stage_vtable *ct_stage_find(const char *type);
+
+/* A stage of a program's own, for pipelines loaded with ctx afterwards: a researcher's
+ * program that links the library adds its stages this way, without changing citytiler
+ * (in the tree, a stage is one file in src/stages/ and one line in src/core/registry.c;
+ * README, "Adding a stage"). vt must stay valid while ctx is used (a static const table).
+ * Refused (CT_ERR_USAGE, with a message) when vt->type is not readers.NAME, filters.NAME
+ * or writers.NAME, is already known (built in or added), or create, run, destroy or
+ * options is NULL. */
+ct_status ct_context_add_stage(ct_context *ctx, const ct_stage_vtable *vt);
+/* The stage type `type` for pipelines of ctx: added to ctx, else built in; NULL when
+ * unknown. */
+const ct_stage_vtable *ct_stage_lookup(const ct_context *ctx, const char *type);
 
 /* Typed access to validated options (the option must exist in the stage's table). */
 const char *ct_opt_string(const ct_json *opts, const char *name);      /* NULL if null/absent */

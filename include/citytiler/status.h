@@ -8,7 +8,7 @@ typedef enum ct_status {
     CT_OK = 0,
     CT_ERR_USAGE,        /* bad command line, pipeline file or option            -> exit 2 */
     CT_ERR_INPUT,        /* input data missing, malformed, or unusable (no CRS)  -> exit 2 */
-    CT_ERR_UNSUPPORTED,  /* valid input we do not handle yet (e.g. LAZ)          -> exit 2 */
+    CT_ERR_UNSUPPORTED,  /* valid input we do not handle yet (e.g. LASzip 1 LAZ) -> exit 2 */
     CT_ERR_IO,           /* reading or writing failed at run time                -> exit 1 */
     CT_ERR_NOMEM,        /* an allocation failed                                 -> exit 1 */
     CT_ERR_INTERNAL      /* a library (PROJ, GEOS, ...) failed unexpectedly      -> exit 1 */

@@ -1,6 +1,7 @@
 /* The run context. Errors and logging go through a mutex so that stages may
  * report from OpenMP worker threads. */
 #include "citytiler/context.h"
+#include "citytiler/stage.h"
 #include "citytiler/summary.h"
 
 #include <jansson.h>
@@ -40,6 +41,8 @@ struct ct_context {
     json_t *pipeline; /* as run, for the summary */
     const char *stage; /* the stage running now, or NULL */
     struct timespec start;
+    const ct_stage_vtable **added_stages; /* ct_context_add_stage */
+    size_t nadded_stages;
 };
 
 ct_context *ct_context_create(void) {
@@ -64,7 +67,46 @@ void ct_context_destroy(ct_context *ctx) {
     for (size_t i = 0; i < ctx->nresult_keys; i++) free(ctx->result_keys[i]);
     free(ctx->result_keys);
     json_decref(ctx->pipeline);
+    free(ctx->added_stages);
     free(ctx);
+}
+
+/* readers.NAME, filters.NAME or writers.NAME, NAME of letters, digits and _ (what a
+ * pipeline file and --set stage.option=value can name). */
+static int stage_type_name(const char *type) {
+    static const char *const kinds[] = {"readers.", "filters.", "writers."};
+    for (size_t k = 0; k < 3; k++) {
+        size_t n = strlen(kinds[k]);
+        if (strncmp(type, kinds[k], n) != 0 || !type[n]) continue;
+        for (const char *c = type + n; *c; c++)
+            if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '_'))
+                return 0;
+        return 1;
+    }
+    return 0;
+}
+
+ct_status ct_context_add_stage(ct_context *ctx, const ct_stage_vtable *vt) {
+    if (!vt || !vt->type || !vt->create || !vt->run || !vt->destroy || !vt->options)
+        return ct_error(ctx, CT_ERR_USAGE, "adding a stage: its type, create, run, destroy and options must all be set");
+    if (!stage_type_name(vt->type))
+        return ct_error(ctx, CT_ERR_USAGE,
+                        "adding stage '%s': a type is readers.NAME, filters.NAME or writers.NAME (NAME of letters, digits and _)",
+                        vt->type);
+    if (ct_stage_lookup(ctx, vt->type))
+        return ct_error(ctx, CT_ERR_USAGE, "adding stage '%s': that type is already %s", vt->type,
+                        ct_stage_find(vt->type) ? "built in" : "added");
+    const ct_stage_vtable **grown = realloc(ctx->added_stages, (ctx->nadded_stages + 1) * sizeof *grown);
+    if (!grown) return ct_error_nomem(ctx, "adding a stage");
+    grown[ctx->nadded_stages++] = vt;
+    ctx->added_stages = grown;
+    return CT_OK;
+}
+
+const ct_stage_vtable *ct_stage_lookup(const ct_context *ctx, const char *type) {
+    for (size_t i = 0; ctx && type && i < ctx->nadded_stages; i++)
+        if (strcmp(ctx->added_stages[i]->type, type) == 0) return ctx->added_stages[i];
+    return type ? ct_stage_find(type) : NULL;
 }
 
 void ct_context_set_logger(ct_context *ctx, ct_log_fn fn, void *user, ct_log_level max_level) {

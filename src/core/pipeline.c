@@ -68,7 +68,7 @@ static ct_status apply_override(ct_context *ctx, ct_pipeline *p, const char *tex
     const char *value = eq + 1;
     if (strcmp(key, "type") == 0)
         return ct_error(ctx, CT_ERR_USAGE, "--set %s: 'type' is not an option: a stage's type cannot be changed", text);
-    const ct_stage_vtable *vt = ct_stage_find(type);
+    const ct_stage_vtable *vt = ct_stage_lookup(ctx, type);
     const ct_option_def *def = NULL;
     for (const ct_option_def *d = vt ? vt->options : NULL; d && d->name; d++)
         if (strcmp(d->name, key) == 0) def = d;
@@ -161,7 +161,7 @@ static ct_status parse_stages(ct_context *ctx, ct_pipeline *p, json_t *root) {
             return ct_error(ctx, CT_ERR_USAGE, "%s: stage %zu: \"type\" must be a string such as \"readers.footprints\"",
                             p->file, i);
         if (!type) return ct_error(ctx, CT_ERR_USAGE, "%s: stage %zu: missing \"type\"", p->file, i);
-        const ct_stage_vtable *vt = ct_stage_find(type);
+        const ct_stage_vtable *vt = ct_stage_lookup(ctx, type);
         if (!vt)
             return ct_error(ctx, CT_ERR_USAGE, "%s: stage %zu: unknown stage type '%s' (see `citytiler stages`)", p->file, i, type);
         p->stages[i].vt = vt;
