@@ -87,6 +87,7 @@ typedef struct ct_dataset {
                                     * leave to the merge (readers.lidar; 0 when unknown) */
     int points_from_partitions;    /* merge: readers.lidar read no point, as every stage after it that
                                     * reads points takes the partitions' results */
+    uint64_t lidar_points_kept;    /* points the readers.lidar stages so far kept (all processes) */
 } ct_dataset;
 
 #define CT_DEFAULT_CELL_SIZE 250.0

@@ -281,6 +281,7 @@ ct_status ct_las_source_open(ct_context *ctx, const char *const *inputs, size_t 
     file_list files = {file_ids, nfile_ids, *nfile_ids};
     for (size_t i = 0; i < ninputs && st == CT_OK; i++) st = add_input(ctx, s, &files, inputs[i]);
     const char *nocrs_path = NULL, *noheights_path = NULL;
+    size_t nocrs = 0; /* files without a CRS (the first named: nocrs_path) */
     for (size_t i = 0; i < s->n && st == CT_OK; i++) {
         const ct_las_header *h = &s->readers[i]->hdr;
         if (h->crs_wkt) {
@@ -309,7 +310,7 @@ ct_status ct_las_source_open(ct_context *ctx, const char *const *inputs, size_t 
                               s->crs_path, s->readers[i]->path, a, b,
                               strcmp(a, b) == 0 ? ": they differ in more than the EPSG codes, see citytiler info" : "");
             }
-        } else if (!nocrs_path) {
+        } else if (nocrs++ == 0) {
             nocrs_path = s->readers[i]->path;
         }
         if (st != CT_OK) break;
@@ -319,9 +320,12 @@ ct_status ct_las_source_open(ct_context *ctx, const char *const *inputs, size_t 
             if (i == 0 || h->max[k] > s->max[k]) s->max[k] = h->max[k];
         }
     }
-    if (st == CT_OK && nocrs_path && s->crs_wkt)
+    if (st == CT_OK && nocrs == 1 && s->crs_wkt)
         ct_log(ctx, CT_LOG_WARN, "LAS source: %s has no CRS: assuming the CRS of %s", nocrs_path,
                s->crs_path);
+    else if (st == CT_OK && nocrs > 1 && s->crs_wkt)
+        ct_log(ctx, CT_LOG_WARN, "LAS source: %zu files have no CRS (first: %s): assuming the CRS of %s for them",
+               nocrs, nocrs_path, s->crs_path);
     if (st == CT_OK && noheights_path)
         ct_log(ctx, CT_LOG_WARN, "LAS source: %s gives only the horizontal part of the CRS of %s: assuming its "
                "heights are in the same vertical CRS (set readers.lidar's srs if they are not)", noheights_path,

@@ -332,7 +332,8 @@ static ct_status find_buildings(ct_context *ctx, const ct_dataset *ds, unsigned 
 
 /* Fallback ground: the median of the assets that have one, else of the buildings' (0
  * without either). */
-static ct_status fallback_ground(ct_context *ctx, const ct_dataset *ds, const ground_out *g, double *fallback) {
+static ct_status fallback_ground(ct_context *ctx, const ct_dataset *ds, const ground_out *g, double *fallback,
+                                int *found) {
     const size_t n = ds->assets->n;
     double *tmp = malloc((n + ds->nbuildings + 1) * sizeof *tmp);
     if (!tmp) return ct_error_nomem(ctx, "filters.clamp");
@@ -343,6 +344,7 @@ static ct_status fallback_ground(ct_context *ctx, const ct_dataset *ds, const gr
         for (size_t i = 0; i < ds->nbuildings; i++)
             if (isfinite(ds->buildings[i].base_z)) tmp[nt++] = ds->buildings[i].base_z;
     *fallback = nt ? ct_median_doubles(tmp, nt) : 0.0;
+    *found = nt > 0;
     free(tmp);
     return CT_OK;
 }
@@ -472,22 +474,30 @@ static ct_status place_asset(ct_context *ctx, const clamp_state *s, ct_dataset *
  * need[i] = 0), counted, with one warning. (A row whose z_field cell is empty has no z:
  * one such row among thousands failed the run, with no way to skip it.) */
 static ct_status no_lidar_for(ct_context *ctx, const clamp_state *s, ct_asset_set *set, unsigned char *need,
-                              size_t nneed, unsigned char *keep) {
+                              size_t nneed, unsigned char *keep, int no_points) {
     size_t first = 0;
     while (!need[first]) first++;
     const ct_asset *a = &set->items[first];
+    /* (no_points 0: points, but no ground near any asset nor under any building, so no
+     * median ground either: they were put at z 0 "on the median ground") */
+    const char *why = no_points ? "there are no LiDAR points"
+                                : "the LiDAR has no ground point near any of them nor under any building (no median "
+                                  "ground to put them on: LiDAR of another area, or a wrong srs?)";
     if (!s->skip_no_ground)
-        return ct_error(ctx, CT_ERR_USAGE, "filters.clamp: %zu assets need the ground (no z of their own; first: asset "
-                        "%s, %s %llu) but there are no LiDAR points: put readers.lidar before it, give them a z "
+        return ct_error(ctx, no_points ? CT_ERR_USAGE : CT_ERR_INPUT,
+                        "filters.clamp: %zu assets need the ground (no z of their own; first: asset "
+                        "%s, %s %llu) but %s: put readers.lidar%s before it, give them a z "
                         "(readers.assets z_field), or skip them (no_ground \"skip\")", nneed, a->id,
-                        ct_asset_record_word(a), (unsigned long long)a->source_record);
+                        ct_asset_record_word(a), (unsigned long long)a->source_record, why,
+                        no_points ? "" : " of their area");
     ct_log(ctx, CT_LOG_WARN, "filters.clamp: %zu assets need the ground (no z of their own; first: asset %s, %s %llu) "
-           "and there are no LiDAR points: skipped (no_ground \"skip\")", nneed, a->id, ct_asset_record_word(a),
-           (unsigned long long)a->source_record);
+           "and %s: skipped (no_ground \"skip\")", nneed, a->id, ct_asset_record_word(a),
+           (unsigned long long)a->source_record, why);
     for (size_t i = 0; i < set->n; i++) {
         if (!need[i]) continue;
         need[i] = keep[i] = 0;
-        ct_status st = ct_asset_set_count_skip(ctx, set, "clamp: no z and no LiDAR points for its ground");
+        ct_status st = ct_asset_set_count_skip(ctx, set, no_points ? "clamp: no z and no LiDAR points for its ground"
+                                                                   : "clamp: no z and no LiDAR ground in the area");
         if (st != CT_OK) return st;
     }
     return CT_OK;
@@ -576,7 +586,7 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     size_t nneed = 0;
     for (size_t i = 0; i < n; i++) nneed += need[i];
     if (nneed && !ds->points && !from_partitions) {
-        st = no_lidar_for(ctx, s, set, need, nneed, keep);
+        st = no_lidar_for(ctx, s, set, need, nneed, keep, 1);
         if (st != CT_OK) goto done;
         nneed = 0;
     }
@@ -597,7 +607,13 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     }
     if (st == CT_OK && !from_partitions) st = save_for_merge(ctx, s, ds, g);
     double fallback = 0.0;
-    if (st == CT_OK) st = fallback_ground(ctx, ds, g, &fallback);
+    int found = 0;
+    if (st == CT_OK) st = fallback_ground(ctx, ds, g, &fallback, &found);
+    if (st == CT_OK && !found) { /* no ground anywhere: those that need it have none to stand on */
+        size_t nleft = 0;
+        for (size_t i = 0; i < n; i++) nleft += need[i] && keep[i];
+        if (nleft) st = no_lidar_for(ctx, s, set, need, nleft, keep, 0);
+    }
     clamp_tally tally;
     memset(&tally, 0, sizeof tally);
     for (size_t i = 0; i < n && st == CT_OK; i++) {

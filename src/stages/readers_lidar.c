@@ -488,12 +488,16 @@ static int drop_las_cache(const ct_point_store *points, const ct_las_source *src
     return pages > 0 && page > 0 && las + spill > 0.5 * (double)pages * (double)page;
 }
 
-/* What LiDAR without a usable point means for what was read before it. */
+/* What a stage's LiDAR without a usable point means for what was read before it (with
+ * several readers.lidar stages, the others' points still count). */
 static const char *no_ground_consequence(const ct_dataset *ds) {
+    if (ds->points && ct_point_store_count(ds->points) > 0)
+        return "this stage adds no point (those of the readers.lidar stages before it are kept)";
     if (ds->nbuildings && ds->assets && ds->assets->n)
-        return "every building gets a fallback height, and filters.clamp flags every asset without a z outside_lidar";
-    if (ds->nbuildings) return "every building gets a fallback height";
-    return "filters.clamp flags every asset without a z outside_lidar (or skips it with no_ground \"skip\")";
+        return "unless a later readers.lidar stage brings points, every building gets a fallback height, and "
+               "filters.clamp flags every asset without a z outside_lidar";
+    if (ds->nbuildings) return "unless a later readers.lidar stage brings points, every building gets a fallback height";
+    return "unless a later readers.lidar stage brings points, filters.clamp has no ground for the assets without a z";
 }
 
 /* The LAS files of the stage's path (one, or an array), opened as one source. */
@@ -865,7 +869,8 @@ static ct_status report_points(ct_context *ctx, const lidar_state *s, ct_dataset
         if (isfinite(c[0]))
             ct_log(ctx, CT_LOG_WARN,
                    "readers.lidar: none of the %llu points lies within crop_margin (%g m) of the %s "
-                   "(x %.2f..%.2f, y %.2f..%.2f in the working CRS; LAS header bounds x %.2f..%.2f, y %.2f..%.2f) "
+                   "(x %.2f..%.2f, y %.2f..%.2f in the working CRS; LAS header bounds x %.2f..%.2f, y %.2f..%.2f "
+                   "in the LAS files' own CRS, before reprojection) "
                    "with a class kept: wrong srs, LiDAR of another area, or classes/drop_classes leaving none? %s",
                    (unsigned long long)read, s->crop_margin, ds->nbuildings ? "footprints" : "assets",
                    c[0] + s->crop_margin, c[2] - s->crop_margin, c[1] + s->crop_margin, c[3] - s->crop_margin, lo[0],
@@ -940,6 +945,54 @@ static ct_status skip_points(ct_context *ctx, ct_dataset *ds, const ct_las_sourc
     return st;
 }
 
+/* The vertical CRS of the LiDAR's heights, for messages: the compound CRS's vertical part
+ * (its VERT_CS name), "ellipsoidal heights" for a 3D CRS, or NULL when it has none. */
+static const char *vertical_name(OGRSpatialReferenceH srs, int ellipsoidal) {
+    if (srs && OSRIsCompound(srs)) {
+        const char *v = OSRGetAttrValue(srs, "VERT_CS", 0);
+        return v ? v : "its vertical CRS";
+    }
+    return ellipsoidal ? "ellipsoidal heights" : NULL;
+}
+
+/* Several readers.lidar stages whose points are pooled: their heights must be in one
+ * vertical CRS, or a building's points mix two datums (NAP and ellipsoidal heights differ
+ * by 43 m at Delft), and the tiles are written in the first stage's. `earlier` is the
+ * vertical CRS recorded before this stage (its WKT; NULL: none), earlier_kept the points
+ * the stages before kept, kept this stage's (all processes). Different vertical CRSs
+ * with points on both sides are an error; a stage without one beside a stage with one,
+ * or one whose CRS decides though it kept no point, a warning. */
+static ct_status check_vertical_mix(ct_context *ctx, OGRSpatialReferenceH lsrs, const char *earlier,
+                                    int earlier_ellipsoidal, uint64_t earlier_kept, uint64_t kept) {
+    const int ellipsoidal = lsrs && !OSRIsCompound(lsrs) && OSRGetAxesCount(lsrs) == 3;
+    if (kept == 0 || (!earlier && !earlier_ellipsoidal && earlier_kept == 0)) return CT_OK;
+    OGRSpatialReferenceH before = earlier ? OSRNewSpatialReference(earlier) : NULL;
+    const char *mine = vertical_name(lsrs, ellipsoidal), *theirs = vertical_name(before, earlier_ellipsoidal);
+    int same;
+    if (!mine || !theirs) same = !mine && !theirs;
+    else if (ellipsoidal || !before || !OSRIsCompound(before)) same = ellipsoidal == earlier_ellipsoidal;
+    else same = OSRIsSameVertCS(lsrs, before);
+    ct_status st = CT_OK;
+    if (same) {
+        /* (one datum) */
+    } else if (earlier_kept == 0) {
+        ct_log(ctx, CT_LOG_WARN, "readers.lidar: this stage's LiDAR heights are in %s, but the tiles take %s from an "
+               "earlier readers.lidar stage that kept no point: give that stage the same vertical CRS (srs), or "
+               "remove it", mine ? mine : "no vertical CRS", theirs ? theirs : "no vertical CRS");
+    } else if (mine && theirs) {
+        st = ct_error(ctx, CT_ERR_INPUT, "readers.lidar: this stage's LiDAR heights are in %s, an earlier "
+                      "readers.lidar stage's in %s: a building's points would mix two vertical datums; give both "
+                      "stages the same vertical CRS (srs), or convert one set of files", mine, theirs);
+    } else {
+        const char *taken = mine ? mine : theirs;
+        ct_log(ctx, CT_LOG_WARN, "readers.lidar: %s LiDAR has no vertical CRS: its heights are taken to be in %s, as "
+               "%s (give it an srs with its vertical CRS if they are not)", mine ? "an earlier readers.lidar stage's"
+               : "this stage's", taken, mine ? "this stage's" : "an earlier readers.lidar stage's");
+    }
+    if (before) OSRRelease(before);
+    return st;
+}
+
 static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     lidar_state *s = state;
     ct_las_source *src = NULL;
@@ -954,9 +1007,15 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     const char *first_path = ct_las_path(ct_las_source_reader(src, 0));
     if (st == CT_OK) st = lidar_srs(ctx, s, src, first_path, &lsrs);
     if (st == CT_OK) st = heights_to_metres(ctx, lsrs, src, s->srs ? "readers.lidar" : first_path);
+    /* (what the readers.lidar stages before this one recorded, for check_vertical_mix) */
+    char *earlier_vertical = st == CT_OK && ds->vertical_wkt ? strdup(ds->vertical_wkt) : NULL;
+    const int earlier_ellipsoidal = ds->heights_ellipsoidal;
+    const uint64_t earlier_kept = ds->lidar_points_kept;
+    if (st == CT_OK && ds->vertical_wkt && !earlier_vertical) st = ct_error_nomem(ctx, "readers.lidar");
     if (st == CT_OK) st = setup_crs(ctx, ds, lsrs, &job.horiz, &job.work, &job.same);
     if (st == CT_OK && !ds->points && partitions_left_results(ctx, ds)) {
         st = skip_points(ctx, ds, src);
+        free(earlier_vertical);
         if (lsrs) OSRRelease(lsrs);
         read_job_free(&job);
         ct_las_source_close(src);
@@ -976,6 +1035,9 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     if (ds->band && ct_context_has_allgather(ctx)) st = exchange_counts(ctx, ds, own_before, st, &kept);
     else if (ds->band && st == CT_OK) ds->band->kept_all = ct_point_store_count(ds->points); /* (--measure-only) */
     if (st == CT_OK) st = report_points(ctx, s, ds, src, &job, kept, kept_here, ignored_before);
+    if (st == CT_OK) st = check_vertical_mix(ctx, lsrs, earlier_vertical, earlier_ellipsoidal, earlier_kept, kept);
+    if (st == CT_OK) ds->lidar_points_kept += kept;
+    free(earlier_vertical);
     read_job_free(&job);
     if (lsrs) OSRRelease(lsrs);
     ct_las_source_close(src);
