@@ -34,31 +34,12 @@ JSON
 "$CLI" run p.json > run.log 2>&1
 check "run: exit 0" test $? -eq 0
 check "NaN and Infinity: counted as written as no data" grep -q "changed 2: attribute NaN or infinite: written as no data" run.log
-python3 - > values.txt <<'PY'
-import glob, json, struct
-rows = {}
-for path in glob.glob("out/tiles/*.glb"):
-    b = open(path, "rb").read()
-    jl = struct.unpack_from("<I", b, 12)[0]
-    j = json.loads(b[20:20 + jl]); binary = b[20 + jl + 8:]
-    ext = j["extensions"]["EXT_structural_metadata"]
-    cls = ext["schema"]["classes"]["building"]["properties"]
-    for t in ext["propertyTables"]:
-        def view(i):
-            v = j["bufferViews"][i]; o = v.get("byteOffset", 0)
-            return binary[o:o + v["byteLength"]]
-        cols = {}
-        for name, p in t["properties"].items():
-            kind = cls[name]["type"]
-            if kind == "STRING":
-                vals, offs = view(p["values"]), view(p["stringOffsets"])
-                o = struct.unpack("<%dI" % (len(offs) // 4), offs)
-                cols[name] = [vals[o[k]:o[k + 1]].decode() for k in range(t["count"])]
-            elif cls[name].get("componentType") == "FLOAT64":
-                nd = cls[name].get("noData")
-                cols[name] = [None if x == nd else x for x in struct.unpack("<%dd" % t["count"], view(p["values"]))]
-        for k in range(t["count"]):
-            rows[cols["id"][k]] = {n: c[k] for n, c in cols.items()}
+python3 - "$SRC/tests/e2e" > values.txt <<'PY'
+import sys
+sys.dont_write_bytecode = True  # (no __pycache__ in the source tree)
+sys.path.insert(0, sys.argv[1])
+from glb_rows import rows as read_rows
+rows = read_rows("out/tiles/*.glb")
 for i in sorted(rows):
     r = rows[i]
     print(i, r.get("when"), r.get("day"), r.get("tags"), r.get("nums"), r.get("r"))

@@ -33,8 +33,11 @@ check "citytiler run: exit 2 (got $rc)" test "$rc" -eq 2
 check "citytiler run: names the unknown stage" grep -q "unknown stage type 'filters.volume'" cli.log
 
 ogr2ogr -f GeoJSON fp.geojson "$D/bgt_pand.gpkg" > /dev/null 2>&1
-python3 - > check.txt <<'PY'
-import glob, json, struct
+python3 - "$SRC/tests/e2e" > check.txt <<'PY'
+import json, sys
+sys.dont_write_bytecode = True  # (no __pycache__ in the source tree)
+sys.path.insert(0, sys.argv[1])
+from glb_rows import rows as read_rows
 def ring_area(r):  # (about the first vertex: products of coordinates near 447,000 lose 1e-5 m²)
     x0, y0 = r[0][0], r[0][1]
     q = [(p[0] - x0, p[1] - y0) for p in r]
@@ -43,28 +46,7 @@ def area(g):
     polys = [g["coordinates"]] if g["type"] == "Polygon" else g["coordinates"]
     return sum(abs(ring_area(p[0])) - sum(abs(ring_area(h)) for h in p[1:]) for p in polys)
 truth = {f["properties"]["gml_id"]: area(f["geometry"]) for f in json.load(open("fp.geojson"))["features"]}
-rows = {}
-for path in glob.glob("out1/tiles/*.glb"):
-    b = open(path, "rb").read()
-    jl = struct.unpack_from("<I", b, 12)[0]
-    j = json.loads(b[20:20 + jl]); binary = b[20 + jl + 8:]
-    ext = j["extensions"]["EXT_structural_metadata"]
-    cls = ext["schema"]["classes"]["building"]["properties"]
-    for t in ext["propertyTables"]:
-        def view(i):
-            v = j["bufferViews"][i]; o = v.get("byteOffset", 0)
-            return binary[o:o + v["byteLength"]]
-        cols = {}
-        for name, p in t["properties"].items():
-            if cls[name]["type"] == "STRING":
-                vals, offs = view(p["values"]), view(p["stringOffsets"])
-                o = struct.unpack("<%dI" % (len(offs) // 4), offs)
-                cols[name] = [vals[o[k]:o[k + 1]].decode() for k in range(t["count"])]
-            elif cls[name].get("componentType") == "FLOAT64":
-                nd = cls[name].get("noData")
-                cols[name] = [None if x == nd else x for x in struct.unpack("<%dd" % t["count"], view(p["values"]))]
-        for k in range(t["count"]):
-            rows[cols["id"][k]] = {n: c[k] for n, c in cols.items()}
+rows = read_rows("out1/tiles/*.glb")
 bad_area = bad_volume = 0
 for i, r in rows.items():
     a, v = r.get("footprint_area"), r.get("volume")
