@@ -37,6 +37,11 @@ ct_status ct_geo_transform_create_ex(ct_context *ctx, const char *src_crs, const
                                      ct_geo_transform **out);
 /* 1 when the transform adds the geoid grid's undulation to the heights. */
 int ct_geo_transform_uses_geoid(const ct_geo_transform *t);
+/* The operation PROJ uses from the working CRS to WGS 84 at `probe` (working CRS): its
+ * name into name[size] and its accuracy in metres from PROJ's database into *accuracy
+ * (negative when unknown: a ballpark one, without a datum shift). Transforms the probe on
+ * t (not thread-safe on t). Returns 0 when the probe does not transform. */
+int ct_geo_transform_operation(ct_geo_transform *t, const double probe[2], char *name, size_t size, double *accuracy);
 /* A copy of t with its own PJ_CONTEXT, for another thread. It skips PROJ's search for
  * the operation (measured: 50 to 150 ms per create with a vertical CRS, about 1 ms per
  * clone), and transforms exactly as t does. Not thread-safe on t: clone serially. */

@@ -46,6 +46,19 @@ ct_status ct_geo_transform_create(ct_context *ctx, const char *src_crs, ct_geo_t
 
 int ct_geo_transform_uses_geoid(const ct_geo_transform *t) { return t->geoid != NULL; }
 
+int ct_geo_transform_operation(ct_geo_transform *t, const double probe[2], char *name, size_t size, double *accuracy) {
+    PJ_COORD c = proj_trans(t->to_geodetic, PJ_FWD, proj_coord(probe[0], probe[1], 0, 0));
+    if (!isfinite(c.v[0]) || c.v[0] == HUGE_VAL) return 0;
+    /* (a PJ of alternatives: the one chosen for the probe; else the operation itself) */
+    PJ *used = proj_trans_get_last_used_operation(t->to_geodetic);
+    const PJ *op = used ? used : t->to_geodetic;
+    const char *n = proj_get_name(op);
+    snprintf(name, size, "%s", n ? n : "an unnamed operation");
+    *accuracy = proj_coordoperation_get_accuracy(t->pj_ctx, op);
+    proj_destroy(used);
+    return 1;
+}
+
 /* Metres per unit of axis `axis` of crs's coordinate system, 0 when unknown; its name
  * goes into name[size] when name is not NULL. */
 static double axis_unit(PJ_CONTEXT *c, const PJ *crs, int axis, char *name, size_t size) {

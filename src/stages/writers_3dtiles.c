@@ -300,7 +300,7 @@ static ct_status check_input(ct_context *ctx, const ct_dataset *ds, int only_ass
 /* Decides how heights become ellipsoidal (once, logged) and makes the transform that
  * every thread clones (*proto; PROJ's search for the operation runs once). */
 static ct_status plan_heights(ct_context *ctx, const tiles_state *s, const ct_dataset *ds, const double probe[2],
-                              ct_geo_transform **proto) {
+                              ct_geo_transform **proto, char *op, size_t op_size, double *accuracy) {
     *proto = NULL;
     ct_geo_options o;
     memset(&o, 0, sizeof o);
@@ -330,6 +330,20 @@ static ct_status plan_heights(ct_context *ctx, const tiles_state *s, const ct_da
                                  "transformation that leaves heights unchanged): adding the geoid %s instead "
                                  "(about 1 m accurate); install the national geoid grid (e.g. with projsync) for centimetre "
                                  "heights", s->geoid);
+    *op = '\0';
+    *accuracy = -1;
+    if (st == CT_OK && ct_geo_transform_operation(*proto, probe, op, op_size, accuracy)) {
+        if (*accuracy == 0)
+            ct_log(ctx, CT_LOG_INFO, "writers.3dtiles: PROJ places the model in WGS 84 by '%s' (exact: no change of "
+                   "datum)", op);
+        else if (*accuracy > 0)
+            ct_log(ctx, CT_LOG_INFO, "writers.3dtiles: PROJ places the model in WGS 84 by '%s', accurate to %g m "
+                   "(PROJ's database; a more accurate one may need a grid not installed: see projinfo)", op, *accuracy);
+        else
+            ct_log(ctx, CT_LOG_WARN, "writers.3dtiles: PROJ places the model in WGS 84 by '%s', of unknown accuracy (a "
+                   "ballpark one has no datum shift: the model may lie metres to hundreds of metres off other data; "
+                   "install the grids PROJ needs, e.g. with projsync, or check the working CRS)", op);
+    }
     return st;
 }
 
@@ -702,6 +716,9 @@ typedef struct write_run {
     char *tmp;             /* OUTPUT.partial */
     ct_journal *jr;
     ct_geo_transform *geo;
+    char placement[512];   /* the operation PROJ places the model in WGS 84 by ("" when unknown) */
+    double placement_accuracy; /* its accuracy (m; negative: unknown) */
+    int placement_geoid;   /* the heights got the geoid grid's undulations (s->geoid) */
     int *part_of;          /* per tile: its partition (NULL: every tile is this process's) */
     json_t *processes;     /* under mpirun, on rank 0: every rank's memory and time, for the summary */
     json_t *partitions;    /* the merge: the partitions' own summaries, for its summary */
@@ -902,6 +919,12 @@ static json_t *tiles_json(const write_run *w, int part) {
     json_object_set_new(o, "geometry_bytes_uncompressed", json_integer((json_int_t)sum.geo_raw));
     json_object_set_new(o, "compression", json_string(w->s->glb.compression == CT_GLB_COMPRESSION_MESHOPT ? "meshopt" : "none"));
     json_object_set_new(o, "lod", json_boolean(w->s->lod));
+    if (w->placement[0]) { /* (where the model stands against other data: see plan_heights) */
+        json_object_set_new(o, "placement_operation", json_string(w->placement));
+        json_object_set_new(o, "placement_accuracy_m",
+                            w->placement_accuracy >= 0 ? json_real(w->placement_accuracy) : json_null());
+        json_object_set_new(o, "geoid", w->placement_geoid ? json_string(w->s->geoid) : json_null());
+    }
     if (w->ds->assets && part < 0) { /* (their counts in and skipped are under inputs) */
         json_object_set_new(o, "assets_written", json_integer((json_int_t)w->ds->assets_written));
         json_object_set_new(o, "asset_tiles", json_integer((json_int_t)w->asset_tiles));
@@ -1084,7 +1107,8 @@ static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {
     if (st == CT_OK) st = begin_output(&w);
     t_phase[2] = ct_context_elapsed(ctx);
     double probe[2] = {0.5 * (w.bbox[0] + w.bbox[2]), 0.5 * (w.bbox[1] + w.bbox[3])};
-    if (st == CT_OK) st = plan_heights(ctx, s, ds, probe, &w.geo);
+    if (st == CT_OK) st = plan_heights(ctx, s, ds, probe, &w.geo, w.placement, sizeof w.placement, &w.placement_accuracy);
+    if (st == CT_OK) w.placement_geoid = ct_geo_transform_uses_geoid(w.geo);
     t_phase[3] = ct_context_elapsed(ctx);
     if (st == CT_OK && w.part_n > 1 && !w.merge && !(w.part_of = tile_partitions(q, w.part_n)))
         st = ct_error_nomem(ctx, "partitions");

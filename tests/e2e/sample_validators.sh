@@ -69,6 +69,22 @@ check "vertex budget: every leaf within 3000 vertices ($(cat "$WORK/vbudget.txt"
 node "$SRC/tools/validate/validate-tileset.mjs" "$WORK/vbudget" > /dev/null 2>&1
 check "vertex budget: tileset valid" test $? -eq 0
 
+# Where the model stands against other data: the operation PROJ places it in WGS 84 by,
+# and its accuracy, in the log and the summary (QA 5: a 1-2 m Helmert chosen for a
+# missing grid was never told); a working CRS with no known datum shift (PROJ's ballpark:
+# metres to hundreds of metres off) is a warning.
+check "the log names the placement and its accuracy" grep -q \
+  "writers.3dtiles: PROJ places the model in WGS 84 by 'Inverse of RD New + Amersfoort to WGS 84 ([0-9]*) + axis order change (2D)', accurate to [0-9.]* m" "$WORK/run.log"
+node -e 'const t = require(process.argv[1]).outputs.tiles; process.exit(/Amersfoort to WGS 84/.test(t.placement_operation) &&
+  t.placement_accuracy_m > 0 && "geoid" in t ? 0 : 1)' "$out/run-summary.json"
+check "run-summary.json: the placement, its accuracy and the geoid" test $? -eq 0
+printf '{"pipeline": [{"type": "readers.footprints", "path": "%s", "srs": "+proj=tmerc +lat_0=52 +lon_0=5 +k=1 +x_0=0 +y_0=0 +ellps=bessel +units=m +no_defs"}, {"type": "filters.extrude"}, {"type": "writers.3dtiles", "path": "%s"}]}\n' \
+  "$SRC/data-samples/delft/bgt_pand.gpkg" "$WORK/ballpark" > "$WORK/ballpark.json"
+"$CLI" run "$WORK/ballpark.json" > "$WORK/ballpark.log" 2>&1
+check "a datum without a known shift: exit 0" test $? -eq 0
+check "a datum without a known shift: warned" grep -q "PROJ places the model in WGS 84 by .*Ballpark.*, of unknown accuracy" "$WORK/ballpark.log"
+node -e 'const t = require(process.argv[1]).outputs.tiles; process.exit(t.placement_accuracy_m === null ? 0 : 1)' "$WORK/ballpark/run-summary.json"
+check "a datum without a known shift: accuracy null in the summary" test $? -eq 0
 # A second run replaces the earlier output in place (no leftovers).
 "$CLI" run "$SRC/pipelines/sample.json" --set "writers.3dtiles.path=$out" > "$WORK/run2.log" 2>&1
 check "rerun over an earlier output exits 0" test $? -eq 0
