@@ -51,6 +51,9 @@ void ct_geo_transform_destroy(ct_geo_transform *t);
 /* 1 when def names a vertical CRS, or a compound CRS with one (what a writer's
  * vertical_crs may be); PROJ's messages are kept off stderr. */
 int ct_crs_has_vertical(const char *def);
+/* ct_crs_has_vertical, and the vertical CRS's name (e.g. "NAP height") into name[size]
+ * ("" when unnamed). */
+int ct_crs_vertical_name(const char *def, char *name, size_t size);
 int ct_geoid_grid_available(const char *grid);
 
 /* In place: x, y, z (each `stride` doubles apart, n points) in the working CRS become

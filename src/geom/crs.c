@@ -124,16 +124,20 @@ static PJ *geoid_op(PJ_CONTEXT *c, const char *grid) {
     return proj_create(c, def);
 }
 
-int ct_crs_has_vertical(const char *def) {
+int ct_crs_vertical_name(const char *def, char *name, size_t size) {
     PJ_CONTEXT *c = proj_context_create();
     if (!c) return 0;
     proj_log_level(c, PJ_LOG_NONE);
     PJ *v = vertical_part(c, def);
+    const char *n = v ? proj_get_name(v) : NULL;
+    if (name && size) snprintf(name, size, "%s", n ? n : "");
     int found = v != NULL;
     proj_destroy(v);
     proj_context_destroy(c);
     return found;
 }
+
+int ct_crs_has_vertical(const char *def) { return ct_crs_vertical_name(def, NULL, 0); }
 
 ct_status ct_geo_transform_create_ex(ct_context *ctx, const char *src_crs, const ct_geo_options *o,
                                      ct_geo_transform **out) {

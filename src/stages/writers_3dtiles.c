@@ -325,11 +325,17 @@ static ct_status plan_heights(ct_context *ctx, const tiles_state *s, const ct_da
         o.geoid_mode = CT_GEOID_NEVER;
     }
     ct_status st = ct_geo_transform_create_ex(ctx, ds->crs_wkt, &o, proto);
-    if (st == CT_OK && ct_geo_transform_uses_geoid(*proto) && o.geoid_mode == CT_GEOID_AUTO)
-        ct_log(ctx, CT_LOG_WARN, "writers.3dtiles: PROJ has no grid for this vertical CRS here (only a ballpark "
+    char vname[256] = "";
+    if (st == CT_OK && ct_geo_transform_uses_geoid(*proto) && o.geoid_mode == CT_GEOID_AUTO) {
+        if (!ct_crs_vertical_name(o.vertical_crs, vname, sizeof vname) || !vname[0])
+            snprintf(vname, sizeof vname, "this vertical CRS");
+        ct_log(ctx, CT_LOG_WARN, "writers.3dtiles: PROJ has no grid for %s here (only a ballpark "
                                  "transformation that leaves heights unchanged): adding the geoid %s instead "
-                                 "(about 1 m accurate); install the national geoid grid (e.g. with projsync) for centimetre "
-                                 "heights", s->geoid);
+                                 "(about 1 m accurate); install the national geoid grid (e.g. with projsync; "
+                                 "`projinfo -s <the heights' CRS> -t EPSG:4979 --spatial-test intersects "
+                                 "--grid-check known_available` lists the grids it needs) for centimetre heights",
+               vname, s->geoid);
+    }
     *op = '\0';
     *accuracy = -1;
     if (st == CT_OK && ct_geo_transform_operation(*proto, probe, op, op_size, accuracy)) {

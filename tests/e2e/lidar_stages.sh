@@ -19,6 +19,9 @@ check "two_datums: names both vertical CRSs" has two_datums.log \
   "readers.lidar: this stage's LiDAR heights are in NAVD88 height, an earlier readers.lidar stage's in NAP height: a building's points would mix two vertical datums"
 run_case same_datum 0 "{\"pipeline\": [$FP, $(stage a.las EPSG:28992+5709), $(stage b.las EPSG:7415), $H, $E, $W]}"
 check "same_datum: EPSG:28992+5709 and EPSG:7415: no word of it" eval '! grep -q "readers.lidar: .*vertical" same_datum.log'
+# (where PROJ has no NAP grid, as with Debian's proj-data, the geoid warning names the datum)
+check "same_datum: the geoid fallback names NAP height" eval \
+  '! grep -q "PROJ has no grid for" same_datum.log || grep -q "PROJ has no grid for NAP height here" same_datum.log'
 run_case one_without 0 "{\"pipeline\": [$FP, $(stage a.las EPSG:28992+5709), $(stage b.las EPSG:28992), $H, $E, $W]}"
 check "one_without: warned, the datum taken named" has one_without.log \
   "readers.lidar: this stage's LiDAR has no vertical CRS: its heights are taken to be in NAP height, as an earlier readers.lidar stage's"
