@@ -19,6 +19,7 @@ typedef struct heights_state {
     ct_heights_params prm;
     const char *height_attribute, *storeys_attribute;
     double storey_height, default_height, max_height;
+    double max_fallback_share; /* NaN: fail only when every building fell back */
     const char *source; /* "auto", "lidar" or "raster" */
     int auto_roof_classes; /* building_classes not given: class 6, or all non-ground when there is none */
     char key[96];          /* its results' key for the merge (partition_results.h); "" with rasters */
@@ -48,6 +49,7 @@ static const ct_option_def options[] = {
     {"storey_height", CT_OPT_NUMBER, "3", 0, "metres per storey for storeys_attribute"},
     {"default_height", CT_OPT_NUMBER, "10", 0, "fallback height when nothing else gives one (m)"},
     {"max_samples", CT_OPT_NUMBER, "4000000", 0, "a building's roof (or ground) points beyond this many are thinned to a deterministic sample of at most this many (1 in 2, 4, ...), so that a footprint of square kilometres keeps memory bounded; flagged points_thinned"},
+    {"max_fallback_share", CT_OPT_NUMBER, NULL, 0, "the run fails when more than this share (0 to 1) of the buildings got a fallback roof height (default: only when the LiDAR measured no roof and no ground at any footprint: LiDAR of another area, an empty one, a wrong srs; 1: never)"},
     {"max_height", CT_OPT_NUMBER, "1000", 0, "a roof measured more than this above its ground (m) counts as no measurement (noise points, a wrong class, damaged LiDAR): fallback height, flagged roof_too_high"},
     {NULL, 0, NULL, 0, NULL},
 };
@@ -77,6 +79,7 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
     s->storey_height = ct_opt_number(opts, "storey_height");
     s->default_height = ct_opt_number(opts, "default_height");
     s->max_height = ct_opt_number(opts, "max_height");
+    s->max_fallback_share = ct_opt_get(opts, "max_fallback_share") ? ct_opt_number(opts, "max_fallback_share") : NAN;
     double max_samples = ct_opt_number(opts, "max_samples");
     s->source = ct_opt_string(opts, "source");
     s->auto_roof_classes = ct_opt_get(opts, "building_classes") == NULL;
@@ -105,6 +108,9 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
                       max_samples);
     if (st == CT_OK && !(s->max_height > 0.5 && s->max_height <= 100000))
         st = ct_error(ctx, CT_ERR_USAGE, "filters.heights: max_height must be in (0.5, 100000] m (got %g)", s->max_height);
+    if (st == CT_OK && !isnan(s->max_fallback_share) && !(s->max_fallback_share >= 0 && s->max_fallback_share <= 1))
+        st = ct_error(ctx, CT_ERR_USAGE, "filters.heights: max_fallback_share must be from 0 to 1 (got %g)",
+                      s->max_fallback_share);
     if (st != CT_OK) {
         json_decref(s->opts);
         free(s);
@@ -917,6 +923,30 @@ static void warn_thinned(ct_context *ctx, const heights_state *s, const ct_datas
            (unsigned long long)ds->buildings[first].source_record, roof, ground);
 }
 
+/* A model whose buildings got fallback heights only is not what a batch run should
+ * publish with exit 0: LiDAR of another area, an empty one or a wrong srs measured
+ * nothing at any footprint (no roof, no ground), and every building became a box of the
+ * default height, with warnings only. That (LiDAR only: a DTM alone is a way to get the
+ * ground, not a failure) is an input error by default; max_fallback_share sets a share
+ * of buildings with a fallback roof height beyond which the run fails (1: never). Under
+ * --partition, of the partition's buildings. */
+static ct_status check_fallback_share(ct_context *ctx, const heights_state *s, const ct_dataset *ds, uint64_t fallback,
+                                      uint64_t no_ground, int use_raster) {
+    const size_t n = ds->nbuildings;
+    if (n == 0) return CT_OK;
+    const double share = (double)fallback / (double)n;
+    const int by_default = isnan(s->max_fallback_share);
+    if (by_default ? use_raster || fallback < n || no_ground < n : !(share > s->max_fallback_share)) return CT_OK;
+    char limit[96];
+    if (by_default) snprintf(limit, sizeof limit, "the LiDAR measured no roof and no ground at any footprint");
+    else snprintf(limit, sizeof limit, "more than max_fallback_share %g", s->max_fallback_share);
+    return ct_error(ctx, CT_ERR_INPUT, "filters.heights: %llu of %zu buildings (%.1f%%) got a fallback roof height (%s): "
+                    "%s Set max_fallback_share to 1 to write them anyway", (unsigned long long)fallback, n,
+                    100.0 * share, limit,
+                    use_raster ? "does the DSM cover the footprints, in their CRS?"
+                               : "is the LiDAR of this area, its srs right, its classes as expected?");
+}
+
 static ct_status measure_and_apply(ct_context *ctx, heights_state *s, ct_dataset *ds) {
     const int partitions_measured = ds->points_from_partitions && !ds->points && s->key[0];
     const int have_points = ds->points || partitions_measured;
@@ -1047,7 +1077,7 @@ static ct_status measure_and_apply(ct_context *ctx, heights_state *s, ct_dataset
     ct_log(ctx, CT_LOG_INFO, "filters.heights: %zu buildings: %llu without enough roof points (fallback height), "
            "%llu without ground points (fallback ground)%s", ds->nbuildings, (unsigned long long)no_roof,
            (unsigned long long)no_ground, high);
-    return CT_OK;
+    return check_fallback_share(ctx, s, ds, no_roof + too_high, no_ground, use_raster);
 }
 
 static ct_status run(ct_context *ctx, void *state, ct_dataset *ds) {

@@ -124,15 +124,31 @@ check "lidar_second_stage_reads_first: names the file and says why" has lidar_se
   "ok.las: an earlier readers.lidar stage read this file: its points would count twice"
 
 # Every point of a class the stage drops: the warning names the classes as a cause too.
-run_case lidar_all_dropped 0 "{\"pipeline\": [$FP, {\"type\": \"readers.lidar\", \"path\": \"ok.las\", \"srs\": \"EPSG:28992\", \"classes\": [9]}, $H, $E, $W]}"
+run_case lidar_all_dropped 2 "{\"pipeline\": [$FP, {\"type\": \"readers.lidar\", \"path\": \"ok.las\", \"srs\": \"EPSG:28992\", \"classes\": [9]}, $H, $E, $W]}"
 check "lidar_all_dropped: the warning names the classes" has lidar_all_dropped.log "or classes/drop_classes leaving none?"
+check "lidar_all_dropped: nothing measured at any footprint is an error" has lidar_all_dropped.log \
+  "filters.heights: 1 of 1 buildings (100.0%) got a fallback roof height (the LiDAR measured no roof and no ground at any footprint): is the LiDAR of this area, its srs right, its classes as expected? Set max_fallback_share to 1 to write them anyway"
 
-# LiDAR of another area: every building would silently get a fallback height.
-run_case lidar_far 0 "{\"pipeline\": [$FP, $(lidar '"far.las"'), $H, $E, $W]}"
+# LiDAR of another area: every building would silently get a fallback height. It is an
+# error now (a batch run published boxes of the default height with exit 0);
+# max_fallback_share 1 writes them, with the warnings.
+run_case lidar_far 2 "{\"pipeline\": [$FP, $(lidar '"far.las"'), $H, $E, $W]}"
 check "lidar_far: warning gives both extents" has lidar_far.log \
   "readers.lidar: none of the 400 points lies within crop_margin (50 m) of the footprints (x 85005.00..85015.00, y 447005.00..447015.00 in the working CRS; LAS header bounds x 100000.00..100019.00"
 check "lidar_far: heights warn that all fell back" has lidar_far.log "no building has enough roof points: every building got a fallback height"
-run_case lidar_zero 0 "{\"pipeline\": [$FP, $(lidar '"zero.las"'), $H, $E, $W]}"
+check "lidar_far: an error" has lidar_far.log "filters.heights: 1 of 1 buildings (100.0%) got a fallback roof height (the LiDAR measured no roof and no ground at any footprint)"
+run_case lidar_far_allowed 0 "{\"pipeline\": [$FP, $(lidar '"far.las"'), {\"type\": \"filters.heights\", \"max_fallback_share\": 1}, $E, $W]}"
+check "lidar_far_allowed: warned only" has lidar_far_allowed.log "no building has enough roof points: every building got a fallback height"
+# Half the buildings beyond the LiDAR: fine by default, an error beyond a share set.
+fp fp_half.geojson "85005 447005 10" "95005 447005 10"
+FPH='{"type": "readers.footprints", "path": "fp_half.geojson"}'
+run_case fallback_half 0 "{\"pipeline\": [$FPH, $(lidar '"ok.las"'), $H, $E, $W]}"
+run_case fallback_share 2 "{\"pipeline\": [$FPH, $(lidar '"ok.las"'), {\"type\": \"filters.heights\", \"max_fallback_share\": 0.4}, $E, $W]}"
+check "fallback_share: names the share and the limit" has fallback_share.log \
+  "filters.heights: 1 of 2 buildings (50.0%) got a fallback roof height (more than max_fallback_share 0.4)"
+run_case fallback_share_bad 2 "{\"pipeline\": [$FPH, $(lidar '"ok.las"'), {\"type\": \"filters.heights\", \"max_fallback_share\": 1.5}, $E, $W]}"
+check "fallback_share_bad: refused" has fallback_share_bad.log "(filters.heights): max_fallback_share must be from 0 to 1 (got 1.5)"
+run_case lidar_zero 2 "{\"pipeline\": [$FP, $(lidar '"zero.las"'), $H, $E, $W]}"
 check "lidar_zero: warning" has lidar_zero.log "readers.lidar: the LAS file(s) hold no points"
 
 # Unusable z (offset 1e308): the points are ignored and the log says why; with none
@@ -181,7 +197,7 @@ check "lidar_unclassified: names the classes the points have, and how to classif
 # Ground points there, but none within the search (buffer and max_buffer 0 around a
 # footprint between the points): the warning names the search, not the classification.
 fp fp_between.geojson "85005.2 447005.2 0.5"
-run_case heights_no_buffer 0 "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"fp_between.geojson\"}, $(lidar '"ok.las"'), {\"type\": \"filters.heights\", \"buffer\": 0, \"max_buffer\": 0}, $E, $W]}"
+run_case heights_no_buffer 0 "{\"pipeline\": [{\"type\": \"readers.footprints\", \"path\": \"fp_between.geojson\"}, $(lidar '"ok.las"'), {\"type\": \"filters.heights\", \"buffer\": 0, \"max_buffer\": 0, \"max_fallback_share\": 1}, $E, $W]}"
 check "heights_no_buffer: the ground points are named, and max_buffer" has heights_no_buffer.log \
   "the LiDAR has 200 points of ground_classes, none within max_buffer (0 m; buffer 0 m) of a footprint"
 check "heights_no_buffer: not asked whether the LiDAR is unclassified" test -z "$(grep unclassified heights_no_buffer.log)"
