@@ -134,6 +134,10 @@ const ct_stage_timing *ct_context_stage_timings(const ct_context *ctx, size_t *n
  * logs that tag their lines with it. The string is the caller's and must outlive the stage. */
 void ct_context_set_current_stage(ct_context *ctx, const char *type);
 const char *ct_context_current_stage(const ct_context *ctx);
+/* Set by a writer once its output is complete and in place (what a stop signal then
+ * says: nothing is left to resume); read from any thread. */
+void ct_context_set_output_done(ct_context *ctx);
+int ct_context_output_done(const ct_context *ctx);
 /* The pipeline as it runs, for the run summary: {"file": ..., "stages": [...]}, each stage
  * object with every option (defaults filled in, paths absolute, --set applied), so a
  * summary says exactly what made the tiles and its stages can be run again. The context

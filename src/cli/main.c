@@ -367,6 +367,10 @@ static void *stop_waiter(void *arg) {
         ct_log(o->ctx, CT_LOG_ERROR, "stopped by %s (under mpirun: another rank failed, its error says why, or the job "
                                      "was stopped)%s", name,
                writing ? "; tiles already written stay in the output's .partial folder" : "");
+    else if (writing && ct_context_output_done(o->ctx))
+        ct_log(o->ctx, CT_LOG_ERROR, "stopped by %s after the output was complete and in place: nothing to resume (a "
+                                     "folder of the earlier tileset, PATH.old-N, may be left: the next run removes it)",
+               name);
     else if (writing)
         ct_log(o->ctx, CT_LOG_ERROR, "stopped by %s: tiles already written stay in the output's .partial folder; the "
                                      "same command with --resume finishes the run without writing the buildings' "

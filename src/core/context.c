@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,7 @@ struct ct_context {
     json_t *pipeline; /* as run, for the summary */
     const char *stage; /* the stage running now, or NULL */
     struct timespec start;
+    atomic_int output_done; /* ct_context_set_output_done (read by the CLI's stop thread) */
     const ct_stage_vtable **added_stages; /* ct_context_add_stage */
     size_t nadded_stages;
 };
@@ -216,6 +218,8 @@ json_t *ct_context_pipeline_json(const ct_context *ctx) { return ctx->pipeline; 
 
 void ct_context_set_current_stage(ct_context *ctx, const char *type) { ctx->stage = type; }
 const char *ct_context_current_stage(const ct_context *ctx) { return ctx->stage; }
+void ct_context_set_output_done(ct_context *ctx) { atomic_store(&ctx->output_done, 1); }
+int ct_context_output_done(const ct_context *ctx) { return atomic_load(&((ct_context *)ctx)->output_done); }
 
 const ct_stage_timing *ct_context_stage_timings(const ct_context *ctx, size_t *n) {
     *n = ctx->ntimings;

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -304,13 +305,65 @@ ct_status ct_outdir_begin(ct_context *ctx, const char *final_path, const char *m
     return CT_OK;
 }
 
+/* Folders "<final_path>.old-PID" of earlier tilesets that runs stopped while removing
+ * them (the process PID gone), holding nothing but what a writer writes: removed (11 MB
+ * of a small city stayed for good). */
+static void remove_stale_old(ct_context *ctx, const char *final_path, const char *marker) {
+    char parent[4096], prefix[4200];
+    snprintf(parent, sizeof parent, "%s", final_path);
+    char *slash = strrchr(parent, '/');
+    const char *base = final_path;
+    if (slash) {
+        *slash = '\0';
+        base = final_path + (slash - parent) + 1;
+        if (!parent[0]) snprintf(parent, sizeof parent, "/");
+    } else {
+        snprintf(parent, sizeof parent, ".");
+    }
+    snprintf(prefix, sizeof prefix, "%s.old-", base);
+    const size_t np = strlen(prefix);
+    DIR *d = opendir(parent);
+    if (!d) return;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        const char *pid_text = e->d_name + np, *c = pid_text;
+        if (strncmp(e->d_name, prefix, np) != 0 || !*pid_text) continue;
+        while (*c >= '0' && *c <= '9') c++;
+        long pid = strtol(pid_text, NULL, 10);
+        if (*c || pid <= 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        char path[8400], mark[8500], found[4200];
+        snprintf(path, sizeof path, "%s/%s", parent, e->d_name);
+        snprintf(mark, sizeof mark, "%s/%s", path, marker);
+        struct stat sb;
+        if (lstat(path, &sb) != 0 || !S_ISDIR(sb.st_mode) || (access(mark, F_OK) != 0 && dir_is_empty(path) != 1) ||
+            foreign_entry(path, NULL, found, sizeof found) != 0)
+            continue;
+        remove_tree(path);
+        ct_log(ctx, CT_LOG_INFO, "%s: removed, an earlier tileset a stopped run was removing", path);
+    }
+    closedir(d);
+}
+
 ct_status ct_outdir_commit(ct_context *ctx, const char *final_path, const char *tmp_path) {
     struct stat sb;
     char old[4096];
     int had_old = 0;
+    remove_stale_old(ctx, final_path, "tileset.json");
     if (stat(final_path, &sb) == 0) {
         snprintf(old, sizeof old, "%s.old-%ld", final_path, (long)getpid());
         remove_tree(old);
+        /* The new tileset and the earlier one swapped in one step: moving the earlier aside
+         * first left nothing at the path when the run was killed between the two renames.
+         * (Then the earlier one, at the work path, goes aside and is removed; killed before,
+         * the next run removes it, and --resume finds no record there to keep.) */
+        if (renameat2(AT_FDCWD, tmp_path, AT_FDCWD, final_path, RENAME_EXCHANGE) == 0) {
+            ct_context_set_output_done(ctx);
+            if (getenv("CITYTILER_TEST_KILL_IN_COMMIT")) raise(SIGKILL); /* (tests: a kill right after the swap) */
+            if (rename(tmp_path, old) == 0) remove_tree(old);
+            else remove_tree(tmp_path);
+            return CT_OK;
+        }
+        if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP) /* (else a file system without the swap) */
+            return ct_error(ctx, CT_ERR_IO, "%s: cannot move the new output into place: %s", final_path, strerror(errno));
         if (rename(final_path, old) != 0)
             return ct_error(ctx, CT_ERR_IO, "%s: cannot move the earlier output aside: %s", final_path, strerror(errno));
         had_old = 1;
@@ -320,6 +373,7 @@ ct_status ct_outdir_commit(ct_context *ctx, const char *final_path, const char *
         if (had_old) rename(old, final_path);
         return st;
     }
+    ct_context_set_output_done(ctx);
     if (had_old) remove_tree(old);
     return CT_OK;
 }

@@ -100,6 +100,13 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
         (stat(s->temp_dir, &td) != 0 || !S_ISDIR(td.st_mode) || access(s->temp_dir, W_OK | X_OK) != 0))
         st = ct_error(ctx, CT_ERR_USAGE, "readers.lidar: temp_dir '%s' is not a directory this process can write to",
                       s->temp_dir);
+    /* $TMPDIR likewise, where points beyond memory_limit go by default (it failed with exit
+     * 1 at the first point written there, after the reading) */
+    const char *tmpdir = getenv("TMPDIR");
+    if (st == CT_OK && !s->temp_dir && s->memory_limit_mb > 0 && tmpdir && *tmpdir &&
+        (stat(tmpdir, &td) != 0 || !S_ISDIR(td.st_mode) || access(tmpdir, W_OK | X_OK) != 0))
+        st = ct_error(ctx, CT_ERR_USAGE, "readers.lidar: TMPDIR '%s' (where points beyond memory_limit go) is not a "
+                      "directory this process can write to: set TMPDIR to one, or give readers.lidar a temp_dir", tmpdir);
     if (st != CT_OK) {
         json_decref(s->opts);
         free(s);

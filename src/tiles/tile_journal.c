@@ -161,6 +161,19 @@ static ct_status check_fingerprint(ct_context *ctx, const char *dir, uint64_t fi
                                                    "run again without --resume", dir);
             return CT_OK;
         }
+        if (mode == CT_JOURNAL_RESUME) {
+            /* No fingerprint: not a run this command can be sure to finish (a damaged work
+             * folder, or an earlier tileset a kill left there while it was being replaced):
+             * its tiles were kept whatever the options (meshopt tiles beside plain ones).
+             * Start over in an empty folder. */
+            ct_log(ctx, CT_LOG_WARN, "%s: no record of the inputs and options of the run there (.resume/fingerprint): "
+                   "nothing is kept from it; every tile is written again", dir);
+            char resume[4200];
+            snprintf(resume, sizeof resume, "%s/.resume", dir);
+            ct_remove_tree(dir);
+            ct_status st = ct_mkdirs(ctx, resume);
+            if (st != CT_OK) return st;
+        }
     }
     return ct_write_file(ctx, path, want, strlen(want));
 }

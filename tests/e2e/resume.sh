@@ -82,6 +82,43 @@ check "torn record: the other $((recorded - 1)) tiles kept, not the cut one ($ke
 diff -r -x run-summary.json "$WORK/reference" "$WORK/torn" > /dev/null 2>&1
 check "torn record: output byte-identical to the uninterrupted run" test $? -eq 0
 
+# Replacing a tileset: the new one and the earlier one are swapped in one step (a kill
+# between the two renames of before left nothing at the path, the earlier tileset
+# stranded at PATH.old-PID). Killed right after the swap: the path holds the new tileset,
+# whole; the earlier one, left at the work path, holds no record of a run, so --resume
+# keeps nothing of it (it kept its tiles whatever the options: QA 6 D3) and the next run
+# removes it.
+run "$WORK/swap" > /dev/null 2>&1
+run "$WORK/swap-meshopt" --set writers.3dtiles.compression=meshopt > /dev/null 2>&1
+CITYTILER_TEST_KILL_IN_COMMIT=1 run "$WORK/swap" --set writers.3dtiles.compression=meshopt > "$WORK/swap.log" 2>&1
+check "swap: killed (exit $?)" test -d "$WORK/swap.partial"
+diff -r -x run-summary.json "$WORK/swap-meshopt" "$WORK/swap" > /dev/null 2>&1
+check "swap: the path holds the new tileset, whole" test $? -eq 0
+run "$WORK/swap" --set writers.3dtiles.compression=meshopt --resume > "$WORK/swap-resume.log" 2>&1
+check "swap: --resume exits 0" test $? -eq 0
+check "swap: --resume keeps nothing of a folder without a record of its run" \
+  grep -q "no record of the inputs and options of the run there (.resume/fingerprint): nothing is kept from it" "$WORK/swap-resume.log"
+diff -r -x run-summary.json "$WORK/swap-meshopt" "$WORK/swap" > /dev/null 2>&1
+check "swap: then the same bytes as a fresh run" test $? -eq 0
+check "swap: no work folder left" test ! -e "$WORK/swap.partial"
+# An earlier tileset a run was removing when it was stopped (PATH.old-PID, PID gone): the
+# next run removes it; a folder of that name holding something else stays.
+cp -r "$WORK/swap-meshopt" "$WORK/swap.old-999999999"
+mkdir -p "$WORK/swap.old-999999998" && echo mine > "$WORK/swap.old-999999998/notes.txt"
+run "$WORK/swap" --set writers.3dtiles.compression=meshopt > "$WORK/swap-stale.log" 2>&1
+check "stale: exit 0" test $? -eq 0
+check "stale: the earlier tileset's folder removed, said" test ! -e "$WORK/swap.old-999999999" -a -n "$(grep 'swap.old-999999999: removed' "$WORK/swap-stale.log")"
+check "stale: a folder holding a file citytiler does not write stays" test -f "$WORK/swap.old-999999998/notes.txt"
+check "stale: no .old folder of this run" test -z "$(ls -d "$WORK"/swap.old-* | grep -v 99999999)"
+
+# A TMPDIR that cannot be written: refused before any stage (exit 2), where the first point
+# written there failed (exit 1) after the reading.
+TMPDIR="$WORK/no-such-dir" run "$WORK/tmpdir" --set readers.lidar.memory_limit=1 > "$WORK/tmpdir.log" 2>&1
+rc=$?
+check "TMPDIR missing: exit 2 ($rc)" test "$rc" -eq 2
+check "TMPDIR missing: says so" grep -q "TMPDIR '$WORK/no-such-dir' (where points beyond memory_limit go) is not a directory" "$WORK/tmpdir.log"
+check "TMPDIR missing: nothing written" test ! -e "$WORK/tmpdir" -a ! -e "$WORK/tmpdir.partial"
+
 # Resuming a run made with other options is refused (exit 2), and nothing is written.
 CITYTILER_TEST_KILL_AFTER_TILES=3 run "$WORK/other" > /dev/null 2>&1
 "$CLI" run "$SRC/pipelines/sample.json" --set "writers.3dtiles.path=$WORK/other" --resume \
