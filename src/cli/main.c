@@ -327,7 +327,10 @@ static int parse_threads(const char *s, int *out) {
  * --resume). The signals are blocked in every thread and taken by one thread of their
  * own (sigwait), which writes that line as any other (time, stage and rank in a JSON
  * line, where a handler could only write(2) a fixed text). */
-static const int STOP_SIGNALS[] = {SIGINT, SIGTERM, SIGHUP};
+/* (SIGUSR1/2: a batch queue's warning before its time limit, e.g. Slurm's --signal; SIGXCPU:
+ * a CPU time limit: each killed the run without a line) */
+static const int STOP_SIGNALS[] = {SIGINT, SIGTERM, SIGHUP, SIGXCPU, SIGUSR1, SIGUSR2};
+static const char *const STOP_SIGNAL_NAMES[] = {"SIGINT", "SIGTERM", "SIGHUP", "SIGXCPU", "SIGUSR1", "SIGUSR2"};
 enum { N_STOP_SIGNALS = sizeof STOP_SIGNALS / sizeof *STOP_SIGNALS };
 
 static void stop_signal_set(sigset_t *set) {
@@ -357,7 +360,9 @@ static void *stop_waiter(void *arg) {
     for (size_t i = 0; i < N_STOP_SIGNALS; i++)
         if (sigismember(&set, STOP_SIGNALS[i])) signal(STOP_SIGNALS[i], SIG_DFL);
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-    const char *name = sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "SIGHUP";
+    const char *name = "a signal";
+    for (size_t i = 0; i < N_STOP_SIGNALS; i++)
+        if (STOP_SIGNALS[i] == sig) name = STOP_SIGNAL_NAMES[i];
     /* Under mpirun the signal usually comes from mpirun ending the job after another rank
      * failed (MPI_Abort), whose error is the one to read. */
     /* (before the writer no tile is written: nothing to resume) */

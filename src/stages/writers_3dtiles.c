@@ -560,11 +560,12 @@ static ct_status write_tiles(ct_context *ctx, const tiles_state *s, const ct_dat
     const char *kill_env = getenv("CITYTILER_TEST_KILL_AFTER_TILES");
     size_t kill_after = kill_env ? (size_t)strtoull(kill_env, NULL, 10) : 0;
     /* (CITYTILER_TEST_KILL_SIGNAL=TERM: by SIGTERM, as a batch queue's time limit does;
-     * HUP: by SIGHUP, as a closed terminal does) */
+     * HUP: by SIGHUP, as a closed terminal does; USR1: as Slurm's --signal warns) */
     const char *sig_env = getenv("CITYTILER_TEST_KILL_SIGNAL");
     const int kill_signal = !sig_env                     ? SIGKILL
                             : strcmp(sig_env, "TERM") == 0 ? SIGTERM
                             : strcmp(sig_env, "HUP") == 0  ? SIGHUP
+                            : strcmp(sig_env, "USR1") == 0 ? SIGUSR1
                                                            : SIGKILL;
 #pragma omp parallel num_threads(ct_context_threads(ctx))
     {

@@ -52,6 +52,14 @@ check "SIGHUP ignored at the start (nohup): the run finishes, exit 0 (got $?)" t
 CITYTILER_TEST_KILL_AFTER_TILES=4 CITYTILER_TEST_KILL_SIGNAL=HUP "$CLI" run "$SRC/pipelines/sample.json" \
   --set writers.3dtiles.max_buildings_per_tile=12 --set "writers.3dtiles.path=$WORK/hup" > "$WORK/hup.log" 2>&1
 check "SIGHUP not ignored: exit 129 (got $?)" test $? -eq 129
+# SIGUSR1 (Slurm's --signal warning before a time limit) stops the run like SIGTERM, with
+# its line (it killed the run without one).
+CITYTILER_TEST_KILL_AFTER_TILES=4 CITYTILER_TEST_KILL_SIGNAL=USR1 run "$WORK/usr1" > "$WORK/usr1.log" 2>&1
+check "SIGUSR1: exit 138 (got $?)" test $? -eq 138
+check "SIGUSR1: the stop line" grep -q "stopped by SIGUSR1: tiles already written stay in the output's .partial folder" "$WORK/usr1.log"
+run "$WORK/usr1" --resume > /dev/null 2>&1
+diff -r -x run-summary.json "$WORK/reference" "$WORK/usr1" > /dev/null 2>&1
+check "SIGUSR1: --resume finishes, the same bytes" test $? -eq 0
 
 # A finished tile whose GLB went missing or was cut (its record alone survived) is written
 # again: the resumed tileset pointed at a missing file, or kept the broken one.
