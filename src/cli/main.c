@@ -222,7 +222,7 @@ static const char RUN_HELP[] =
     "        --measure-only (with --partition K/N) reads only the LiDAR of partition K's\n"
     "        band of the city, measures its buildings and assets, and stops; once every\n"
     "        partition did, `run --partition K/N` takes their measurements (no LiDAR)\n"
-    "        --quiet (-q): warnings, errors and the closing summary only; --verbose (-v):\n"
+    "        --quiet (-q): warnings, errors and the closing summary only (no progress); --verbose (-v):\n"
     "        debug lines too (timings inside stages)\n"
     "        --log-format json: one JSON object a line on stderr, for batch logs\n"
     "        --progress-interval S: when stderr is no terminal (or with JSON lines), a\n"
@@ -522,6 +522,7 @@ static int cmd_run(ct_context *ctx, cli_output *out, int argc, char **argv) {
     if ((!out->tty || out->json) && out->progress_interval > 0 && out->progress_interval < 0.1)
         out->progress.redraw = out->progress_interval;
     ct_context_set_logger(ctx, log_line, out, r.level);
+    if (r.level == CT_LOG_WARN) ct_context_set_progress(ctx, NULL, NULL); /* (--quiet: no progress line either) */
     ct_context_set_threads(ctx, r.threads);
     ct_pipeline *p = NULL;
     ct_status st = ct_pipeline_load(ctx, r.pipeline_path, r.sets, r.nsets, &p);

@@ -23,6 +23,11 @@ JSON
   "$CLI" run "$WORK/city-$comp.json" --threads 2 --progress-interval 0.002 > "$WORK/run-$comp.log" 2>&1
   check "$comp: pipeline exit 0" test $? -eq 0
   check "$comp: progress lines in the log (stderr no terminal)" grep -Eq "^citytiler: progress: [a-zA-Z ]+: [0-9]+ / [0-9]+ " "$WORK/run-$comp.log"
+  if [ "$comp" = none ]; then # --quiet: no progress line in the log either
+    "$CLI" run "$WORK/city-$comp.json" --threads 2 --progress-interval 0.002 -q --set "writers.3dtiles.path=$WORK/tiles-quiet" \
+      > "$WORK/run-quiet.log" 2>&1
+    check "--quiet: exit 0, no progress line" test $? -eq 0 -a -z "$(grep progress "$WORK/run-quiet.log")"
+  fi
   read_n=$(sed -n 's/.*done: \([0-9]*\) features read, \([0-9]*\) buildings written, \([0-9]*\) skipped.*/\1 \2 \3/p' "$WORK/run-$comp.log")
   set -- $read_n
   check "$comp: 10000 read = $2 written + $3 skipped" test "${1:-0}" -eq 10000 -a $(( ${2:-0} + ${3:-0} )) -eq 10000

@@ -85,6 +85,14 @@ check "a datum without a known shift: exit 0" test $? -eq 0
 check "a datum without a known shift: warned" grep -q "PROJ places the model in WGS 84 by .*Ballpark.*, of unknown accuracy" "$WORK/ballpark.log"
 node -e 'const t = require(process.argv[1]).outputs.tiles; process.exit(t.placement_accuracy_m === null ? 0 : 1)' "$WORK/ballpark/run-summary.json"
 check "a datum without a known shift: accuracy null in the summary" test $? -eq 0
+# --quiet: no progress line on a terminal either (through script(1); batch logs: city_10k).
+if command -v script > /dev/null; then
+  script -qc "'$CLI' run '$SRC/pipelines/sample.json' --set 'writers.3dtiles.path=$WORK/p3' -q" /dev/null > "$WORK/p3.log" 2>&1
+  # (a progress line on a terminal ends with ESC [K, drawn over by the next)
+  check "--quiet on a terminal: no progress line" test -z "$(grep -a "$(printf '\033')\\[K" "$WORK/p3.log")"
+  script -qc "'$CLI' run '$SRC/pipelines/sample.json' --set 'writers.3dtiles.path=$WORK/p4'" /dev/null > "$WORK/p4.log" 2>&1
+  check "on a terminal: progress lines drawn in place" grep -aq "$(printf '\033')\\[K" "$WORK/p4.log"
+fi
 # A second run replaces the earlier output in place (no leftovers).
 "$CLI" run "$SRC/pipelines/sample.json" --set "writers.3dtiles.path=$out" > "$WORK/run2.log" 2>&1
 check "rerun over an earlier output exits 0" test $? -eq 0
