@@ -47,6 +47,10 @@ void ps_warn_spill_room(ct_context *ctx, const ct_point_store *s, size_t nchunks
 /* Opens an unlinked temporary file for the points (gone when closed or on a crash). */
 static int open_spill(ct_point_store *s) {
     const char *dir = spill_folder(s);
+    if (getenv("CITYTILER_TEST_SPILL_FULL")) { /* (tests: a disk full in the middle of a run, on one MPI rank) */
+        errno = ENOSPC;
+        return -1;
+    }
     char path[4096];
     snprintf(path, sizeof path, "%s/citytiler-points-XXXXXX", dir);
     int fd = mkstemp(path);

@@ -62,21 +62,31 @@ check "mpirun merge: says why, once" test "$(grep -c 'merge runs in one process'
 check "the partitions' work is still there for a merge in one process" test $? -eq 0
 diff -r -x run-summary.json "$WORK/one" "$WORK/mpi-merge" > /dev/null 2>&1
 check "which gives the same bytes" test $? -eq 0
-# A rank that fails alone (here rank 0, whose temporary point files would go under a
-# file: an MPMD launch gives it its own TMPDIR) left the others waiting at their next
+# A rank that fails alone (here rank 0, whose temporary point files find a full disk:
+# an MPMD launch gives it its own environment) left the others waiting at their next
 # barrier, and the run hung until killed. Now it ends them all: exit 1, its message said.
-touch "$WORK/a_file"
+# (A TMPDIR that cannot be written is refused when the pipeline loads now: exit 2, below.)
 timeout 300 mpirun --allow-run-as-root --oversubscribe \
-  -np 1 env TMPDIR="$WORK/a_file" "$CLI" run "$SRC/pipelines/sample.json" --threads 1 --memory-limit 0.001 \
+  -np 1 env CITYTILER_TEST_SPILL_FULL=1 "$CLI" run "$SRC/pipelines/sample.json" --threads 1 --memory-limit 0.001 \
   --set "writers.3dtiles.path=$WORK/mpi-fail" : \
   -np 1 "$CLI" run "$SRC/pipelines/sample.json" --threads 1 --memory-limit 0.001 \
   --set "writers.3dtiles.path=$WORK/mpi-fail" > "$WORK/mpi-fail.log" 2>&1
 rc=$?
 check "a rank failing alone: the run ends, exit 1 (got $rc; 124: it hung)" test $rc -eq 1
-check "a rank failing alone: says why" grep -q "cannot write the temporary point file in $WORK/a_file: Not a directory" \
+check "a rank failing alone: says why" grep -q "the temporary point file in .*: No space left on device" \
   "$WORK/mpi-fail.log"
 # The ranks mpirun then stops do not say that --resume finishes the run (nothing to resume).
 check "a rank failing alone: the others do not point to --resume" not_has "$WORK/mpi-fail.log" "with --resume finishes"
+touch "$WORK/a_file"
+timeout 300 mpirun --allow-run-as-root --oversubscribe \
+  -np 1 env TMPDIR="$WORK/a_file" "$CLI" run "$SRC/pipelines/sample.json" --threads 1 --memory-limit 0.001 \
+  --set "writers.3dtiles.path=$WORK/mpi-tmpdir" : \
+  -np 1 "$CLI" run "$SRC/pipelines/sample.json" --threads 1 --memory-limit 0.001 \
+  --set "writers.3dtiles.path=$WORK/mpi-tmpdir" > "$WORK/mpi-tmpdir.log" 2>&1
+rc=$?
+check "a rank's TMPDIR a file: the run ends, exit 2 (got $rc; 124: it hung)" test $rc -eq 2
+check "a rank's TMPDIR a file: says why" grep -q "TMPDIR '$WORK/a_file' (where points beyond memory_limit go) is not a directory" \
+  "$WORK/mpi-tmpdir.log"
 # An output path under a file: every rank refuses it before any stage runs, exit 2.
 timeout 300 mpirun -np 2 --allow-run-as-root --oversubscribe "$CLI" run "$SRC/pipelines/sample.json" --threads 1 --verbose \
   --set "writers.3dtiles.path=$WORK/a_file/out" > "$WORK/mpi-out-file.log" 2>&1
