@@ -39,15 +39,10 @@ int ct_laz_byte14_start(ct_laz_byte14 *b, const uint8_t *first, uint32_t channel
 }
 
 int ct_laz_byte14_read(ct_laz_byte14 *b, uint8_t *out, uint32_t channel) {
-    uint32_t from = b->current; /* the v3 quirk of laz_rgb14.c's read */
-    if (channel != b->current) {
-        b->current = channel;
-        if (!b->ctx[channel].used) {
-            if (start_context(b, channel, b->ctx[from].last) != 0) return -1;
-            from = channel;
-        } else if (b->v4) {
-            from = channel;
-        }
+    uint32_t from;
+    if (ct_laz_channel_switch(&b->current, channel, b->ctx[channel].used, b->v4, &from)) {
+        if (start_context(b, channel, b->ctx[from].last) != 0) return -1;
+        from = channel;
     }
     ct_laz_sym_model *m = b->ctx[b->current].m_bytes;
     uint8_t *last = b->ctx[from].last;

@@ -52,6 +52,19 @@ static inline ct_laz_sym_model *ct_laz_lazy_model(ct_laz_sym_model *m, uint32_t 
     }
     return m;
 }
+/* The scanner channel of the next point of a BYTE14, RGB14 or WAVEPACKET14 item:
+ * *current becomes `channel` (whose context is `used` or not yet in this chunk) and *from
+ * the context the point predicts from and updates. Returns 1 when that context is new:
+ * the caller starts it from context *from's last values, then predicts from `channel`.
+ * LASzip's v3 quirk: on a switch to a context already used, the point still predicts from
+ * the previous context; v4 takes the new one's. */
+static inline int ct_laz_channel_switch(uint32_t *current, uint32_t channel, int used, int v4, uint32_t *from) {
+    *from = *current;
+    if (channel == *current) return 0;
+    *current = channel;
+    if (used && v4) *from = channel;
+    return !used;
+}
 /* Binds a model now (or resets it when already bound): 0, or -1 when the arena is out. */
 int ct_laz_model_start(ct_laz_sym_model *m, uint32_t symbols, ct_laz_arena *a);
 /* The same for an integer decompressor of `bits` bits and `contexts` contexts. Those

@@ -74,17 +74,10 @@ static uint16_t decode_nir(ct_laz_dec *d, ct_laz_rgb14_ctx *x, uint16_t last) {
 }
 
 int ct_laz_rgb14_read(ct_laz_rgb14 *c, uint8_t *out, uint32_t channel) {
-    /* v3 quirk: on a switch to a context already used in this chunk, this point still
-     * predicts from (and updates) the previous context's last colour; v4 does not. */
-    uint32_t from = c->current;
-    if (channel != c->current) {
-        c->current = channel;
-        if (!c->ctx[channel].used) {
-            if (start_context(c, channel, c->ctx[from].last) != 0) return -1;
-            from = channel;
-        } else if (c->v4) {
-            from = channel;
-        }
+    uint32_t from;
+    if (ct_laz_channel_switch(&c->current, channel, c->ctx[channel].used, c->v4, &from)) {
+        if (start_context(c, channel, c->ctx[from].last) != 0) return -1;
+        from = channel;
     }
     ct_laz_rgb14_ctx *x = &c->ctx[c->current];
     uint16_t *last = c->ctx[from].last;

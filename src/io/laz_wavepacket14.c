@@ -38,15 +38,10 @@ int ct_laz_wave14_start(ct_laz_wave14 *w, const uint8_t *first, uint32_t channel
 }
 
 int ct_laz_wave14_read(ct_laz_wave14 *w, uint8_t *out, uint32_t channel) {
-    uint32_t from = w->current; /* the v3 quirk of laz_rgb14.c's read */
-    if (channel != w->current) {
-        w->current = channel;
-        if (!w->ctx[channel].used) {
-            if (start_context(w, channel, w->ctx[from].last) != 0) return -1;
-            from = channel;
-        } else if (w->v4) {
-            from = channel;
-        }
+    uint32_t from;
+    if (ct_laz_channel_switch(&w->current, channel, w->ctx[channel].used, w->v4, &from)) {
+        if (start_context(w, channel, w->ctx[from].last) != 0) return -1;
+        from = channel;
     }
     if (!w->layer[0].changed) { /* LASzip leaves the record as it was: the first point's */
         memcpy(out, w->first, sizeof w->first);

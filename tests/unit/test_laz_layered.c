@@ -13,6 +13,7 @@
 #include "ct_test.h"
 #include "ct_test_laz.h"
 #include "io/laz.h"
+#include "io/laz_layered.h"
 
 static const char *const TWINS[] = {"laspy_1_4_w_evlr", "laspy_simple1_4", "laspy_append-bug_pdrf8",
                                     "laspy_fullwave_pdrf10", "loadersgl_pdrf10-1.4"};
@@ -207,7 +208,21 @@ done:
     close_twin(&z, &las);
 }
 
+/* The scanner-channel switch of the BYTE14, RGB14 and WAVEPACKET14 items (no twin here
+ * switches channel, so its rule is checked alone): the same channel predicts from itself;
+ * a channel new in the chunk is started from the previous one's values; a channel used
+ * before predicts from the previous one in v3 (LASzip's quirk), from itself in v4. */
+static void check_channel_switch(void) {
+    uint32_t current = 0, from = 9;
+    CT_CHECK(ct_laz_channel_switch(&current, 0, 1, 0, &from) == 0 && current == 0 && from == 0);
+    CT_CHECK(ct_laz_channel_switch(&current, 2, 0, 0, &from) == 1 && current == 2 && from == 0);
+    CT_CHECK(ct_laz_channel_switch(&current, 0, 1, 0, &from) == 0 && current == 0 && from == 2);
+    CT_CHECK(ct_laz_channel_switch(&current, 2, 1, 1, &from) == 0 && current == 2 && from == 2);
+    CT_CHECK(ct_laz_channel_switch(&current, 3, 0, 1, &from) == 1 && current == 3 && from == 2);
+}
+
 int main(void) {
+    check_channel_switch();
     const char *shared = ct_test_env("CT_SHARED_DATA", NULL);
     CT_CHECK_MSG(shared != NULL, "CT_SHARED_DATA is not set");
     ct_context *ctx = ct_context_create();
