@@ -62,6 +62,12 @@ static ct_status class_flags(ct_context *ctx, const json_t *list, const char *na
     return CT_OK;
 }
 
+/* 1 when path is a directory this process can create files in. */
+static int writable_dir(const char *path) {
+    struct stat sb;
+    return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode) && access(path, W_OK | X_OK) == 0;
+}
+
 static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
     lidar_state *s = calloc(1, sizeof *s);
     if (!s) return ct_error_nomem(ctx, "readers.lidar");
@@ -95,16 +101,13 @@ static ct_status create(ct_context *ctx, const ct_json *opts, void **state) {
                       s->memory_limit_mb);
     if (st == CT_OK && !(s->crop_margin >= 0))
         st = ct_error(ctx, CT_ERR_USAGE, "readers.lidar: crop_margin must be >= 0");
-    struct stat td;
-    if (st == CT_OK && s->temp_dir &&
-        (stat(s->temp_dir, &td) != 0 || !S_ISDIR(td.st_mode) || access(s->temp_dir, W_OK | X_OK) != 0))
+    if (st == CT_OK && s->temp_dir && !writable_dir(s->temp_dir))
         st = ct_error(ctx, CT_ERR_USAGE, "readers.lidar: temp_dir '%s' is not a directory this process can write to",
                       s->temp_dir);
     /* $TMPDIR likewise, where points beyond memory_limit go by default (it failed with exit
      * 1 at the first point written there, after the reading) */
     const char *tmpdir = getenv("TMPDIR");
-    if (st == CT_OK && !s->temp_dir && s->memory_limit_mb > 0 && tmpdir && *tmpdir &&
-        (stat(tmpdir, &td) != 0 || !S_ISDIR(td.st_mode) || access(tmpdir, W_OK | X_OK) != 0))
+    if (st == CT_OK && !s->temp_dir && s->memory_limit_mb > 0 && tmpdir && *tmpdir && !writable_dir(tmpdir))
         st = ct_error(ctx, CT_ERR_USAGE, "readers.lidar: TMPDIR '%s' (where points beyond memory_limit go) is not a "
                       "directory this process can write to: set TMPDIR to one, or give readers.lidar a temp_dir", tmpdir);
     if (st != CT_OK) {

@@ -66,24 +66,24 @@ check "which gives the same bytes" test $? -eq 0
 # an MPMD launch gives it its own environment) left the others waiting at their next
 # barrier, and the run hung until killed. Now it ends them all: exit 1, its message said.
 # (A TMPDIR that cannot be written is refused when the pipeline loads now: exit 2, below.)
-timeout 300 mpirun --allow-run-as-root --oversubscribe \
-  -np 1 env CITYTILER_TEST_SPILL_FULL=1 "$CLI" run "$SRC/pipelines/sample.json" --threads 1 --memory-limit 0.001 \
-  --set "writers.3dtiles.path=$WORK/mpi-fail" : \
-  -np 1 "$CLI" run "$SRC/pipelines/sample.json" --threads 1 --memory-limit 0.001 \
-  --set "writers.3dtiles.path=$WORK/mpi-fail" > "$WORK/mpi-fail.log" 2>&1
-rc=$?
+# rank0_env NAME VAR=VALUE: two ranks (MPMD), rank 0 with VAR=VALUE in its environment,
+# writing to $WORK/NAME, log NAME.log; rc becomes mpirun's exit code.
+rank0_env() {
+  timeout 300 mpirun --allow-run-as-root --oversubscribe \
+    -np 1 env "$2" "$CLI" run "$SRC/pipelines/sample.json" --threads 1 --memory-limit 0.001 \
+    --set "writers.3dtiles.path=$WORK/$1" : \
+    -np 1 "$CLI" run "$SRC/pipelines/sample.json" --threads 1 --memory-limit 0.001 \
+    --set "writers.3dtiles.path=$WORK/$1" > "$WORK/$1.log" 2>&1
+  rc=$?
+}
+rank0_env mpi-fail CITYTILER_TEST_SPILL_FULL=1
 check "a rank failing alone: the run ends, exit 1 (got $rc; 124: it hung)" test $rc -eq 1
 check "a rank failing alone: says why" grep -q "the temporary point file in .*: No space left on device" \
   "$WORK/mpi-fail.log"
 # The ranks mpirun then stops do not say that --resume finishes the run (nothing to resume).
 check "a rank failing alone: the others do not point to --resume" not_has "$WORK/mpi-fail.log" "with --resume finishes"
 touch "$WORK/a_file"
-timeout 300 mpirun --allow-run-as-root --oversubscribe \
-  -np 1 env TMPDIR="$WORK/a_file" "$CLI" run "$SRC/pipelines/sample.json" --threads 1 --memory-limit 0.001 \
-  --set "writers.3dtiles.path=$WORK/mpi-tmpdir" : \
-  -np 1 "$CLI" run "$SRC/pipelines/sample.json" --threads 1 --memory-limit 0.001 \
-  --set "writers.3dtiles.path=$WORK/mpi-tmpdir" > "$WORK/mpi-tmpdir.log" 2>&1
-rc=$?
+rank0_env mpi-tmpdir TMPDIR="$WORK/a_file"
 check "a rank's TMPDIR a file: the run ends, exit 2 (got $rc; 124: it hung)" test $rc -eq 2
 check "a rank's TMPDIR a file: says why" grep -q "TMPDIR '$WORK/a_file' (where points beyond memory_limit go) is not a directory" \
   "$WORK/mpi-tmpdir.log"
